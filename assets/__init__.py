@@ -1,0 +1,1 @@
+"""Demo clinic and sample files, shipped in the wheel as waitlist_tui.assets."""

@@ -1,0 +1,105 @@
+"""Clinic set-up and the catalogue: `setup`, `clinic show`, `services list`, `providers list`,
+`clients list`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from waitlist_tui.cli.output import Ctx, pairs, table
+from waitlist_tui.cli.runtime import json_option, open_db
+from waitlist_tui.domain import clients, clinics
+from waitlist_tui.domain.setup import setup_from_file
+
+
+def page(items: list[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@click.command("setup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@json_option
+@click.pass_obj
+def setup_command(ctx: Ctx, file: str) -> None:
+    """Create or update the clinic, its services and providers from a TOML file."""
+    open_db(ctx)
+    result = setup_from_file(file, ctx.staff)
+    ctx.out(result, lambda d: click.echo(
+        f"{'created' if d['created'] else 'updated'} clinic {d['clinic']}: "
+        f"{d['services']} services, {d['providers']} providers"))
+
+
+@click.group("clinic")
+def clinic_group() -> None:
+    """The clinic's settings."""
+
+
+@clinic_group.command("show")
+@json_option
+@click.pass_obj
+def clinic_show(ctx: Ctx) -> None:
+    open_db(ctx)
+    ctx.out(clinics.clinic_dict(clinics.get_clinic()), pairs)
+
+
+@click.group("services")
+def services_group() -> None:
+    """What can be booked."""
+
+
+@services_group.command("list")
+@json_option
+@click.pass_obj
+def services_list(ctx: Ctx) -> None:
+    open_db(ctx)
+    items = [clinics.service_dict(s) for s in clinics.services(clinics.get_clinic())]
+    ctx.out(page(items, len(items), len(items), 0), lambda d: table(
+        ("code", "name", "minutes", "type", "kind"),
+        [(s["code"], s["name"], s["duration_minutes"], s["appointment_type"], s["kind"])
+         for s in d["items"]]))
+
+
+@click.group("providers")
+def providers_group() -> None:
+    """Who delivers the services."""
+
+
+def _hours(hours: dict[str, list[list[str]]]) -> str:
+    return "; ".join(f"{day[:3].title()} " + ",".join(f"{a}-{b}" for a, b in windows)
+                     for day, windows in hours.items())
+
+
+@providers_group.command("list")
+@json_option
+@click.pass_obj
+def providers_list(ctx: Ctx) -> None:
+    open_db(ctx)
+    clinic = clinics.get_clinic()
+    codes = clinics.provider_service_codes(clinic)
+    items = [clinics.provider_dict(p, codes.get(p.id, [])) for p in clinics.providers(clinic)]
+    ctx.out(page(items, len(items), len(items), 0), lambda d: table(
+        ("code", "name", "services", "hours"),
+        [(p["code"], p["name"], " ".join(p["services"]), _hours(p["hours"]))
+         for p in d["items"]]))
+
+
+@click.group("clients")
+def clients_group() -> None:
+    """The people on the waitlist."""
+
+
+@clients_group.command("list")
+@click.option("--search", metavar="TEXT", help="Name, phone or email.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--offset", type=int, default=0, show_default=True)
+@json_option
+@click.pass_obj
+def clients_list(ctx: Ctx, search: str | None, limit: int, offset: int) -> None:
+    open_db(ctx)
+    rows, total = clients.list_clients(clinics.get_clinic(), search, limit, offset)
+    items = [clients.client_dict(c) for c in rows]
+    ctx.out(page(items, total, limit, offset), lambda d: table(
+        ("id", "name", "phone", "email"),
+        [(c["id"][:8], f"{c['first_name']} {c['last_name']}", c["phone"], c["email"])
+         for c in d["items"]], f"{len(d['items'])} of {d['total']:,}"))

@@ -1,0 +1,149 @@
+"""`waitlist-tui entries ...`: add, list, show, update, cancel."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+import pendulum
+
+from waitlist_tui.cli.output import Ctx, pairs, table
+from waitlist_tui.cli.runtime import json_option, open_db
+from waitlist_tui.domain import clock, entries
+from waitlist_tui.domain.db import database
+from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.timeutil import parse_date
+
+
+def read_json(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    except OSError as exc:
+        raise ValidationError(f"cannot read {path}: {exc.strerror}", field="json_file") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"{path} is not valid JSON: {exc}", field="json_file") from exc
+
+
+def entry_rows(items: list[dict[str, Any]]) -> list[list[Any]]:
+    now = clock.now()
+    rows = []
+    for e in items:
+        waited = (now - pendulum.parse(e["created_at"])).days
+        rows.append([e["id"][:8], e["priority"], e["status"],
+                     f"{e['client']['first_name']} {e['client']['last_name']}",
+                     e["client"]["phone"] or e["client"]["email"] or "", e["service"]["code"],
+                     " ".join(e["preferred_providers"]) or "any",
+                     f"{e['date_range_start']} → {e['date_range_end']}", f"{waited}d"])
+    return rows
+
+
+ROW_COLUMNS = ("id", "pri", "status", "client", "contact", "service", "providers", "dates",
+               "waited")
+
+
+@click.group("entries")
+def entries_group() -> None:
+    """Waitlist entries (waitlist requests)."""
+
+
+@entries_group.command("add")
+@click.option("--json-file", "json_file", required=True, metavar="F|-",
+              help="One entry object or a list of them; - reads stdin.")
+@json_option
+@click.pass_obj
+def add(ctx: Ctx, json_file: str) -> None:
+    """Add entries. A list is added in one transaction: all or nothing."""
+    open_db(ctx)
+    payload = read_json(json_file)
+    if isinstance(payload, list):
+        created = []
+        with database.atomic():
+            for i, item in enumerate(payload, start=1):
+                try:
+                    created.append(entries.create(item, ctx.staff))
+                except ValidationError as err:
+                    err.message = f"item {i}: {err.message}"
+                    raise
+        data: Any = [e.to_dict() for e in created]
+        ctx.out(data, lambda d: table(ROW_COLUMNS, entry_rows(d), f"{len(d)} entries added"))
+    else:
+        view = entries.create(payload, ctx.staff)
+        ctx.out(view.to_dict(), lambda d: click.echo(f"added {d['id']}"))
+
+
+@entries_group.command("list")
+@click.option("--status", "statuses", multiple=True, metavar="S",
+              help="waiting, offered, booked, cancelled, expired, ACTIVE, all (repeatable); "
+                   "default: waiting and offered.")
+@click.option("--service", metavar="CODE")
+@click.option("--provider", metavar="CODE", help="Entries that would take this provider.")
+@click.option("--search", metavar="TEXT", help="Client name, phone or email.")
+@click.option("--date", "on_date", metavar="YYYY-MM-DD", help="Entries whose range includes it.")
+@click.option("--sort", type=click.Choice(list(entries.SORTS)), default="priority",
+              show_default=True)
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--offset", type=int, default=0, show_default=True)
+@json_option
+@click.pass_obj
+def list_(ctx: Ctx, statuses: tuple[str, ...], service: str | None, provider: str | None,
+          search: str | None, on_date: str | None, sort: str, limit: int, offset: int) -> None:
+    """One page of entries, most urgent and longest waiting first."""
+    open_db(ctx)
+    query = entries.EntryQuery(
+        statuses=entries.expand_statuses(statuses) if statuses else entries.EntryQuery.statuses,
+        service=service, provider=provider, search=search,
+        on_date=parse_date(on_date, "date") if on_date else None, sort=sort, limit=limit,
+        offset=offset)
+    page = entries.list_entries(query).to_dict()
+
+    def text(d: dict[str, Any]) -> None:
+        first = d["offset"] + 1 if d["items"] else 0
+        table(ROW_COLUMNS, entry_rows(d["items"]),
+              f"{first}–{d['offset'] + len(d['items'])} of {d['total']:,}")
+
+    ctx.out(page, text)
+
+
+@entries_group.command("show")
+@click.argument("entry_id")
+@click.option("--include-offers", is_flag=True, help="With the entry's invites and openings.")
+@json_option
+@click.pass_obj
+def show(ctx: Ctx, entry_id: str, include_offers: bool) -> None:
+    """One entry by id or unique prefix (6+ characters)."""
+    open_db(ctx)
+    view = entries.get(entry_id)
+    data = view.to_dict()
+    if include_offers:
+        data.update(entries.offers_detail(view.id))
+    ctx.out(data, pairs)
+
+
+@entries_group.command("update")
+@click.argument("entry_id")
+@click.option("--json-file", "json_file", required=True, metavar="F|-",
+              help="The fields to change (PATCH); include \"version\" to refuse stale edits.")
+@json_option
+@click.pass_obj
+def update(ctx: Ctx, entry_id: str, json_file: str) -> None:
+    """Change some fields of an entry."""
+    open_db(ctx)
+    view = entries.update(entry_id, read_json(json_file), ctx.staff)
+    ctx.out(view.to_dict(), lambda d: click.echo(f"updated {d['id']} (version {d['version']})"))
+
+
+@entries_group.command("cancel")
+@click.argument("entry_id")
+@click.option("--reason", default="", help="Kept in the entry's notes.")
+@click.option("--version", type=int, help="Refuse if the entry changed since this version.")
+@json_option
+@click.pass_obj
+def cancel(ctx: Ctx, entry_id: str, reason: str, version: int | None) -> None:
+    """Take an entry off the waitlist (its live offer, if any, is rescinded)."""
+    open_db(ctx)
+    view = entries.cancel(entry_id, ctx.staff, version=version, reason=reason)
+    ctx.out(view.to_dict(), lambda d: click.echo(f"cancelled {d['id']}"))

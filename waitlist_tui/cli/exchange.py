@@ -1,0 +1,50 @@
+"""`waitlist-tui export` and `waitlist-tui import`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from waitlist_tui.cli.output import Ctx
+from waitlist_tui.cli.runtime import json_option, open_db
+from waitlist_tui.domain import entries, exchange
+
+
+@click.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+@click.option("--out", "out_path", metavar="F", help="File to write (default: stdout).")
+@click.option("--status", "statuses", multiple=True, metavar="S",
+              help="Only these statuses (repeatable); default: every entry.")
+@click.pass_obj
+def export_command(ctx: Ctx, fmt: str, out_path: str | None, statuses: tuple[str, ...]) -> None:
+    """Write entries as CSV or JSON, streamed (fine at a million rows)."""
+    open_db(ctx)
+    wanted = entries.expand_statuses(statuses) if statuses else ()
+    if out_path:
+        with open(out_path, "w", encoding="utf-8", newline="") as out:
+            count = exchange.export(out, fmt, wanted)
+        click.echo(f"exported {count} entries to {out_path}", err=True)
+    else:
+        exchange.export(sys.stdout, fmt, wanted)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--skip-invalid", is_flag=True,
+              help="Import the valid rows and report the others (default: all or nothing).")
+@json_option
+@click.pass_obj
+def import_command(ctx: Ctx, file: str, skip_invalid: bool) -> None:
+    """Add entries from a CSV or JSON file (the export's format)."""
+    open_db(ctx)
+    result = exchange.import_file(file, ctx.staff, skip_invalid=skip_invalid)
+
+    def text(d: dict[str, Any]) -> None:
+        click.echo(f"imported {d['imported']} of {d['rows']} rows")
+        for row in d["errors"]:
+            click.echo(f"  skipped row {row['row']}: {row['message']}", err=True)
+
+    ctx.out(result, text)

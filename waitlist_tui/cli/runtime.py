@@ -1,0 +1,72 @@
+"""Shared CLI plumbing: root options, the database opened on first use, error handling."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from peewee import OperationalError
+
+from waitlist_tui.cli.output import Ctx, fail
+from waitlist_tui.config import Settings
+from waitlist_tui.domain import db
+from waitlist_tui.domain.errors import DomainError, ValidationError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def root_options(func: F) -> F:
+    @click.option("--db", "db_url", metavar="URL", help="Database: a SQLite path or "
+                  "postgresql://user@host/db (env WAITLIST_DB).")
+    @click.option("--staff", metavar="NAME", help="Who is at the desk (env WAITLIST_STAFF).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the JSON envelope.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, db_url: str | None, staff: str | None, as_json: bool,
+                **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        settings = Settings.resolve(db_url, staff)
+        import os
+
+        explicit = bool(db_url or os.environ.get("WAITLIST_DB"))
+        ctx.obj = Ctx(db_url=settings.db_url, staff=settings.staff, json=as_json,
+                      db_explicit=explicit)
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def json_option(func: F) -> F:
+    """`--json` after the command as well as before it."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print the JSON envelope.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> Any:
+        if as_json:
+            click.get_current_context().find_object(Ctx).json = True
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_db(ctx: Ctx, url: str | None = None) -> None:
+    """Open (and migrate) the database once, on the first command that needs it."""
+    target = url or ctx.db_url
+    if db.database.obj is not None:
+        return
+    try:
+        db.connect(target)
+    except OperationalError as exc:
+        raise ValidationError(f"cannot open database {target}: {exc}", field="db") from exc
+
+
+class WaitlistGroup(click.Group):
+    """Turns DomainError into the error envelope / stderr line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DomainError as err:
+            obj = ctx.find_object(Ctx)
+            fail(err, bool(obj and obj.json))

@@ -1,0 +1,64 @@
+"""The clinic and its catalogue (services, providers), as the desk and the CLI read them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from waitlist_tui.domain.errors import NotFound
+from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service
+
+
+def get_clinic(code: str | None = None) -> Clinic:
+    """The clinic by code, or the first one set up (a desk usually runs one location)."""
+    query = Clinic.select()
+    if code:
+        query = query.where(Clinic.code == code.upper())
+    clinic = query.order_by(Clinic.created_at, Clinic.code).first()
+    if clinic is None:
+        if code:
+            raise NotFound(f"clinic {code} not found", field="clinic")
+        raise NotFound("no clinic is set up: run `waitlist-tui setup FILE` or `waitlist-tui demo`",
+                       field="clinic")
+    return clinic
+
+
+def clinic_dict(clinic: Clinic) -> dict[str, Any]:
+    return {
+        "id": str(clinic.id), "code": clinic.code, "name": clinic.name,
+        "time_zone": clinic.time_zone, "region": clinic.region,
+        "waitlist_enabled": clinic.waitlist_enabled, "max_span_days": clinic.max_span_days,
+        "offer_hold_minutes": clinic.offer_hold_minutes,
+        "default_workflow": clinic.default_workflow, "broadcast_top_n": clinic.broadcast_top_n,
+        "parts_of_day": clinic.parts_of_day, "event_waitlist_mode": clinic.event_waitlist_mode,
+        "no_answer_advances": clinic.no_answer_advances, "version": clinic.version,
+    }
+
+
+def services(clinic: Clinic) -> list[Service]:
+    return list(Service.select().where(Service.clinic == clinic).order_by(Service.code))
+
+
+def service_dict(service: Service) -> dict[str, Any]:
+    return {"id": str(service.id), "code": service.code, "name": service.name,
+            "duration_minutes": service.duration_minutes,
+            "appointment_type": service.appointment_type, "kind": service.kind}
+
+
+def providers(clinic: Clinic) -> list[Provider]:
+    return list(Provider.select().where(Provider.clinic == clinic).order_by(Provider.code))
+
+
+def provider_service_codes(clinic: Clinic) -> dict[Any, list[str]]:
+    """Provider id -> codes of the services they offer, in one query."""
+    rows = (ProviderService.select(ProviderService.provider, Service.code)
+            .join(Service).where(Service.clinic == clinic).order_by(Service.code).tuples())
+    result: dict[Any, list[str]] = defaultdict(list)
+    for provider_id, code in rows:
+        result[provider_id].append(code)
+    return result
+
+
+def provider_dict(provider: Provider, service_codes: list[str]) -> dict[str, Any]:
+    return {"id": str(provider.id), "code": provider.code, "name": provider.name,
+            "services": service_codes, "hours": provider.weekly_hours}

@@ -1,0 +1,156 @@
+"""Database proxy and connection: the database is chosen once at start-up, never at import.
+
+A plain path (or no URL) means SQLite; `postgresql://...` means PostgreSQL. SQLite runs in WAL
+with foreign keys on, a busy timeout, and IMMEDIATE write transactions, so that two desks on one
+file queue for the write lock instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+
+database = DatabaseProxy()
+
+BUSY_TIMEOUT_S = 15.0
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+def _adapt_datetime(value: dt.datetime) -> str:
+    return value.isoformat(" ", timespec="microseconds")
+
+
+# Python 3.12 deprecates sqlite3's implicit datetime adapters; register ours explicitly.
+sqlite3.register_adapter(dt.datetime, _adapt_datetime)
+sqlite3.register_adapter(dt.date, lambda d: d.isoformat())
+
+
+def is_postgres_url(url: str | None) -> bool:
+    return bool(url) and urlparse(str(url)).scheme in POSTGRES_SCHEMES
+
+
+def sqlite_path_from(url: str) -> str:
+    """Accept `path`, `sqlite:///path` and `:memory:`."""
+    return url[len("sqlite:///") :] if url.startswith("sqlite:///") else url
+
+
+def prepare_sqlite_file(path: str) -> None:
+    """Create the file 0600 inside a 0700 directory: the waitlist holds client contact details."""
+    if path == ":memory:":
+        return
+    file = Path(path).expanduser()
+    if not file.parent.exists():
+        file.parent.mkdir(parents=True, mode=0o700)
+    if not file.exists():
+        fd = os.open(file, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
+def make_database(url: str) -> Database:
+    """Build (but do not open) the peewee database for a URL or path."""
+    if is_postgres_url(url):
+        parsed = urlparse(url)
+        options: dict[str, Any] = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        return PostgresqlDatabase(
+            unquote(parsed.path.lstrip("/")) or "postgres",
+            user=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            host=parsed.hostname or None,
+            port=parsed.port or None,
+            autorollback=False,
+            **options,
+        )
+    path = sqlite_path_from(url)
+    prepare_sqlite_file(path)
+    return SqliteDatabase(
+        str(Path(path).expanduser()) if path != ":memory:" else path,
+        timeout=BUSY_TIMEOUT_S,
+        lock_type="IMMEDIATE",
+        pragmas={
+            "journal_mode": "wal",
+            "foreign_keys": 1,
+            "busy_timeout": int(BUSY_TIMEOUT_S * 1000),
+            "synchronous": "normal",
+            "cache_size": -32000,
+        },
+    )
+
+
+def bind(db: Database) -> Database:
+    """Point the models at `db`; the schema is checked separately (schema.ensure_schema)."""
+    database.initialize(db)
+    return db
+
+
+def is_postgres() -> bool:
+    return isinstance(database.obj, PostgresqlDatabase)
+
+
+@contextmanager
+def bulk_load_mode() -> Iterator[None]:
+    """For generated, consistent-by-construction data on SQLite: skip per-row foreign-key
+    lookups and give index builds a large cache. Must be entered outside a transaction."""
+    if is_postgres() or database.in_transaction():
+        yield
+        return
+    database.pragma("foreign_keys", 0)
+    database.pragma("cache_size", -262144)
+    try:
+        yield
+    finally:
+        database.pragma("foreign_keys", 1)
+        database.pragma("cache_size", -32000)
+
+
+def bulk_insert(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Fast multi-row insert for generated data (demo, import at scale); caller owns the
+    transaction. executemany on SQLite, execute_values on PostgreSQL."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    count = 0
+    if is_postgres():
+        from psycopg2.extras import execute_values
+
+        cursor = database.cursor()
+        batch: list[Sequence[Any]] = []
+        sql = f'INSERT INTO "{table}" ({cols}) VALUES %s'
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= 2000:
+                execute_values(cursor, sql, batch, page_size=2000)
+                count += len(batch)
+                batch = []
+        if batch:
+            execute_values(cursor, sql, batch, page_size=2000)
+            count += len(batch)
+        return count
+    marks = ", ".join("?" for _ in columns)
+    cursor = database.cursor()
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= 5000:
+            cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', batch)
+        count += len(batch)
+    return count
+
+
+def connect(url: str) -> Database:
+    """Open the database for `url`, bind the models to it and bring its schema up to date."""
+    from waitlist_tui.domain.schema import ensure_schema
+
+    db = bind(make_database(url))
+    db.connect(reuse_if_open=True)
+    ensure_schema(db)
+    return db

@@ -1,0 +1,424 @@
+"""Waitlist entries: create, get, list, update (PATCH) and cancel.
+
+Every write is one transaction that stores who did it and one audit row; a rejected call
+raises before anything is written or rolls the transaction back, so it changes no row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pendulum
+from peewee import fn
+
+from waitlist_tui.domain import audit, clock, ids, vocab
+from waitlist_tui.domain.clients import find_or_create, parse_client, search_condition
+from waitlist_tui.domain.clinics import get_clinic
+from waitlist_tui.domain.db import database
+from waitlist_tui.domain.entry_input import (
+    check_range,
+    check_window,
+    normalize_keys,
+    parse_fields,
+)
+from waitlist_tui.domain.entry_views import EntryView
+from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
+from waitlist_tui.domain.models import (
+    Client,
+    Clinic,
+    Entry,
+    EntryProvider,
+    Offer,
+    Opening,
+    Provider,
+    ProviderService,
+    Service,
+)
+
+NOT_FOUND = "waitlist request not found"
+CLOSED = "waitlist request is closed"
+MAX_PAGE = 500
+
+
+# --- references -------------------------------------------------------------------------------
+
+def _by_code_or_id(model: Any, clinic: Clinic, ref: Any, what: str, field_name: str) -> Any:
+    text = str(ref).strip() if ref is not None else ""
+    if not text:
+        raise ValidationError(f"{field_name} is required", field=field_name)
+    found = model.get_or_none((model.clinic == clinic) & (model.code == text.upper()))
+    if found is not None:
+        return found
+    try:
+        return ids.resolve(model, text, what, field=field_name,
+                           query=model.select().where(model.clinic == clinic))
+    except (NotFound, ValidationError):
+        raise ValidationError(f"{field_name}: {text!r} is not a {what} of this clinic",
+                              field=field_name) from None
+
+
+def resolve_service(clinic: Clinic, ref: Any) -> Service:
+    service = _by_code_or_id(Service, clinic, ref, "service", "service")
+    if service.kind != "appointment":
+        raise ValidationError(f"service: {service.code} is a class; use its event waitlist",
+                              field="service")
+    return service
+
+
+def resolve_providers(clinic: Clinic, service: Service, refs: Any) -> list[Provider]:
+    if refs is None:
+        return []
+    if isinstance(refs, str):
+        refs = [r for r in refs.replace(";", ",").replace(" ", ",").split(",") if r]
+    if not isinstance(refs, list | tuple):
+        raise ValidationError("preferred_providers must be a list of provider codes or ids",
+                              field="preferred_providers")
+    found: list[Provider] = []
+    for ref in refs:
+        provider = _by_code_or_id(Provider, clinic, ref, "provider", "preferred_providers")
+        if provider not in found:
+            found.append(provider)
+    offering = set(ProviderService.select(ProviderService.provider)
+                   .where(ProviderService.service == service).tuples())
+    for provider in found:
+        if (provider.id,) not in offering:
+            raise ValidationError(f"preferred_providers: {provider.code} does not offer "
+                                  f"{service.code}", field="preferred_providers")
+    return found
+
+
+def _get_entry(entry_id: Any, *, for_update: bool = False) -> Entry:
+    query = Entry.select()
+    if for_update and database.obj is not None and getattr(database.obj, "for_update", False):
+        query = query.for_update()
+    try:
+        return ids.resolve(Entry, entry_id, "waitlist request", query=query)
+    except NotFound:
+        raise NotFound(NOT_FOUND, field="id", data=None) from None
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+def _providers_of(entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Provider]]:
+    result: dict[uuid.UUID, list[Provider]] = defaultdict(list)
+    if not entry_ids:
+        return result
+    rows = (EntryProvider.select(EntryProvider.entry, Provider).join(Provider)
+            .where(EntryProvider.entry.in_(entry_ids)).order_by(Provider.code))
+    for link in rows:
+        result[link.entry_id].append(link.provider)
+    return result
+
+
+def _views(entries: list[Entry]) -> list[EntryView]:
+    providers = _providers_of([e.id for e in entries])
+    return [EntryView.of(e, providers.get(e.id, [])) for e in entries]
+
+
+def _joined():
+    return (Entry.select(Entry, Client, Service).join(Client).switch(Entry).join(Service))
+
+
+def get(entry_id: Any) -> EntryView:
+    try:
+        entry = ids.resolve(Entry, entry_id, "waitlist request", query=_joined())
+    except NotFound:
+        raise NotFound(NOT_FOUND, field="id") from None
+    return _views([entry])[0]
+
+
+def offers_detail(entry_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
+    """The entry's invites and the distinct openings they were for (`--include-offers`)."""
+    from waitlist_tui.domain.entry_views import _iso
+
+    rows = (Offer.select(Offer, Opening, Provider).join(Opening).join(Provider)
+            .where(Offer.entry == entry_id).order_by(Offer.sent_at))
+    invites, openings = [], {}
+    for offer in rows:
+        opening = offer.opening
+        invites.append({"invite_id": str(offer.id), "waitlist_id": str(opening.id),
+                        "opening_id": str(opening.id), "status": offer.status,
+                        "match_type": offer.match_type, "slot_start": _iso(opening.starts_at),
+                        "slot_end": _iso(opening.ends_at), "sent_at": _iso(offer.sent_at),
+                        "expires_at": _iso(offer.expires_at),
+                        "responded_at": _iso(offer.responded_at)})
+        openings[opening.id] = {"id": str(opening.id), "provider_id": str(opening.provider.id),
+                                "provider": opening.provider.code,
+                                "slot_start": _iso(opening.starts_at),
+                                "slot_end": _iso(opening.ends_at), "status": opening.status,
+                                "workflow_type": opening.workflow}
+    return {"matched_invites": invites, "matched_waitlists": list(openings.values())}
+
+
+@dataclass(frozen=True)
+class EntryQuery:
+    statuses: tuple[str, ...] = vocab.ACTIVE_STATUSES
+    service: str | None = None
+    provider: str | None = None
+    client_id: str | None = None
+    search: str | None = None
+    on_date: dt.date | None = None
+    sort: str = "priority"  # priority | wait | start | newest
+    limit: int = 50
+    offset: int = 0
+
+
+SORTS = {
+    "priority": (Entry.priority, Entry.created_at, Entry.id),
+    "wait": (Entry.created_at, Entry.id),
+    "start": (Entry.date_range_start, Entry.priority, Entry.created_at, Entry.id),
+    "newest": (Entry.created_at.desc(), Entry.id.desc()),
+}
+
+
+@dataclass
+class Page:
+    items: list[EntryView]
+    total: int
+    limit: int
+    offset: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"items": [i.to_dict() for i in self.items], "total": self.total,
+                "limit": self.limit, "offset": self.offset}
+
+
+def expand_statuses(values: Any) -> tuple[str, ...]:
+    """Our lowercase statuses or the API names (ACTIVE = waiting + offered); 'all' for every one."""
+    result: list[str] = []
+    for value in values or ():
+        text = str(value).strip()
+        if text.lower() == "all":
+            return vocab.ENTRY_STATUSES
+        if text.upper() in vocab.API_STATUS:
+            result.extend(vocab.API_STATUS[text.upper()])
+        elif text.lower() in vocab.ENTRY_STATUSES:
+            result.append(text.lower())
+        else:
+            raise ValidationError(f"status {value!r} is not one of "
+                                  f"{', '.join(vocab.ENTRY_STATUSES)} (or ACTIVE, FULFILLED)",
+                                  field="status")
+    return tuple(dict.fromkeys(result))
+
+
+def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
+    """One page and the total count; never the whole table."""
+    clinic = clinic or get_clinic()
+    if not 1 <= q.limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be 1-{MAX_PAGE}", field="limit")
+    if q.offset < 0:
+        raise ValidationError("offset must be 0 or more", field="offset")
+    if q.sort not in SORTS:
+        raise ValidationError(f"sort must be one of {', '.join(SORTS)}", field="sort")
+    conds = [Entry.clinic == clinic]
+    if q.statuses:
+        conds.append(Entry.status.in_(list(q.statuses)) if len(q.statuses) > 1
+                     else Entry.status == q.statuses[0])
+    if q.service:
+        conds.append(Entry.service == _by_code_or_id(Service, clinic, q.service, "service",
+                                                     "service"))
+    if q.provider:
+        provider = _by_code_or_id(Provider, clinic, q.provider, "provider", "provider")
+        prefers = EntryProvider.select(EntryProvider.entry).where(
+            (EntryProvider.entry == Entry.id) & (EntryProvider.provider == provider))
+        any_pref = EntryProvider.select(EntryProvider.entry).where(
+            EntryProvider.entry == Entry.id)
+        # Entries that would take this provider: they prefer them, or have no preference.
+        conds.append(fn.EXISTS(prefers) | ~fn.EXISTS(any_pref))
+    if q.client_id:
+        client = ids.resolve(Client, q.client_id, "client", field="client_id")
+        conds.append(Entry.client == client)
+    if q.on_date:
+        conds.append((Entry.date_range_start <= q.on_date) & (Entry.date_range_end >= q.on_date))
+    text_cond = search_condition(q.search or "")
+    count_query = Entry.select(fn.COUNT(Entry.id))
+    if text_cond is not None:
+        count_query = count_query.join(Client)
+        conds.append(text_cond)
+    where = conds[0]
+    for cond in conds[1:]:
+        where &= cond
+    total = count_query.where(where).scalar() or 0
+    rows = list(_joined().where(where).order_by(*SORTS[q.sort]).limit(q.limit).offset(q.offset))
+    return Page(_views(rows), total, q.limit, q.offset)
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+def _require_enabled(clinic: Clinic) -> None:
+    if not clinic.waitlist_enabled:
+        raise ValidationError("waitlist feature not configured for this organization",
+                              field="clinic")
+
+
+def create(payload: Any, actor: str, clinic: Clinic | None = None) -> EntryView:
+    clinic = clinic or get_clinic()
+    _require_enabled(clinic)
+    data = normalize_keys(payload, partial=False)
+    fields = parse_fields(data, clinic.time_zone)
+    if "service" not in data:
+        raise ValidationError("service is required", field="service")
+    if "payment_type" not in fields:
+        raise ValidationError("payment_type is required (SELF_PAY or INSURANCE_PAY)",
+                              field="payment_type")
+    if ("client" in data) == ("client_id" in data):
+        raise ValidationError("give either client (first_name, last_name, phone, email) or "
+                              "client_id", field="client")
+    client_input = parse_client(data["client"], clinic.region) if "client" in data else None
+    today = clock.today(clinic.time_zone)
+    start = fields.get("date_range_start", today)
+    end = fields.get("date_range_end", start + dt.timedelta(days=clinic.max_span_days))
+    check_range(start, end, clinic.max_span_days)
+    if end < today:
+        raise ValidationError("date_range_end is in the past", field="date_range_end")
+    check_window(fields.get("preferred_time_start"), fields.get("preferred_time_end"))
+    now = clock.now()
+    if fields.get("expires_at") is not None and fields["expires_at"] <= now:
+        raise ValidationError("expires_at must be in the future", field="expires_at")
+    with database.atomic():
+        service = resolve_service(clinic, data["service"])
+        providers = resolve_providers(clinic, service, data.get("preferred_providers"))
+        if client_input is not None:
+            client, _ = find_or_create(clinic, client_input, actor)
+        else:
+            try:
+                client = ids.resolve(Client, data["client_id"], "client", field="client_id",
+                                     query=Client.select().where(Client.clinic == clinic))
+            except (NotFound, ValidationError):
+                raise ValidationError(f"client_id: {data['client_id']!r} is not a client of "
+                                      "this clinic", field="client_id") from None
+        values = {
+            "clinic": clinic, "client": client, "service": service, "status": vocab.WAITING,
+            "priority": fields.get("priority", 3), "payment_type": fields["payment_type"],
+            "appointment_type": fields.get("appointment_type") or service.appointment_type,
+            "preferred_days": fields.get("preferred_days", 0),
+            "preferred_time_slots": fields.get("preferred_time_slots", 0),
+            "preferred_time_start": fields.get("preferred_time_start"),
+            "preferred_time_end": fields.get("preferred_time_end"),
+            "date_range_start": start, "date_range_end": end, "notes": fields.get("notes", ""),
+            "expires_at": fields.get("expires_at"),
+            "original_appointment_at": fields.get("original_appointment_at"),
+        }
+        entry = Entry.create(**values, created_at=now, updated_at=now, status_changed_at=now,
+                             created_by=actor, updated_by=actor)
+        for provider in providers:
+            EntryProvider.create(entry=entry, provider=provider)
+        logged = {k: v for k, v in values.items() if k != "clinic"}
+        logged["preferred_providers"] = [p.code for p in providers]
+        audit.record(actor, "entry.create", "entry", entry.id,
+                     audit.diff({}, {k: _loggable(v) for k, v in logged.items()}))
+    return get(entry.id)
+
+
+def _loggable(value: Any) -> Any:
+    if isinstance(value, Client | Service):
+        return str(value.id)
+    return value
+
+
+def _sent_offer_slots(entry: Entry) -> list[pendulum.DateTime]:
+    rows = (Opening.select(Opening.starts_at).join(Offer)
+            .where((Offer.entry == entry) & (Offer.status == vocab.OFFER_SENT)))
+    return [r.starts_at for r in rows]
+
+
+def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
+    """PATCH: only the given fields change. `version` (optional) must be the one read."""
+    data = normalize_keys(payload, partial=True)
+    for key in ("client", "client_id"):
+        if key in data:
+            raise ValidationError("the client of an entry cannot be changed; cancel it and add "
+                                  "a new entry", field=key)
+    now = clock.now()
+    with database.atomic():
+        entry = _get_entry(entry_id, for_update=True)
+        clinic = entry.clinic
+        fields = parse_fields(data, clinic.time_zone)
+        if entry.status in vocab.CLOSED_STATUSES:
+            raise Conflict(CLOSED, data={"status": entry.status})
+        expected = fields.pop("version", entry.version)
+        if expected != entry.version:
+            raise Conflict(f"waitlist request was changed by someone else (now version "
+                           f"{entry.version}, yours {expected}); reload it and try again",
+                           data={"version": entry.version})
+        new: dict[str, Any] = {}
+        status = fields.pop("status", None)
+        if status in ("FULFILLED", vocab.BOOKED):
+            raise ValidationError("status FULFILLED is set by accepting an offer", field="status")
+        if status in ("CANCELLED", vocab.CANCELLED, "EXPIRED", vocab.EXPIRED):
+            new.update(status=status.lower(), status_changed_at=now)
+        elif status == vocab.OFFERED and entry.status != vocab.OFFERED:
+            raise ValidationError("status offered is set by sending an offer", field="status")
+        service = entry.service
+        if "service" in data:
+            service = resolve_service(clinic, data["service"])
+            if service.id != entry.service_id:
+                new["service"] = service
+                new.setdefault("appointment_type", service.appointment_type)
+        old_providers = [link.provider for link in entry.provider_links]
+        providers = None
+        if "preferred_providers" in data:
+            providers = resolve_providers(clinic, service, data["preferred_providers"])
+        elif "service" in new:
+            providers = resolve_providers(clinic, service, [p.code for p in old_providers])
+        new.update({k: v for k, v in fields.items() if getattr(entry, k) != v})
+        start = new.get("date_range_start", entry.date_range_start)
+        end = new.get("date_range_end", entry.date_range_end)
+        if "date_range_start" in new or "date_range_end" in new:
+            check_range(start, end, clinic.max_span_days)
+            if end < clock.today(clinic.time_zone):
+                raise ValidationError("date_range_end is in the past", field="date_range_end")
+            zone = clinic.time_zone
+            for slot in _sent_offer_slots(entry):
+                if not start <= slot.in_tz(zone).date() <= end:
+                    raise ValidationError("active invites exist for this request",
+                                          field="date_range_start")
+        check_window(new.get("preferred_time_start", entry.preferred_time_start),
+                     new.get("preferred_time_end", entry.preferred_time_end))
+        old = {k: getattr(entry, k) for k in new}
+        old = {k: (v.id if k == "service" else v) for k, v in old.items()}
+        logged = {k: (v.id if k == "service" else v) for k, v in new.items()}
+        if providers is not None and {p.id for p in providers} != {p.id for p in old_providers}:
+            old["preferred_providers"] = [p.code for p in old_providers]
+            logged["preferred_providers"] = [p.code for p in providers]
+        else:
+            providers = None
+        if not logged:
+            return get(entry.id)
+        rows = (Entry.update(**new, updated_at=now, updated_by=actor, version=Entry.version + 1)
+                .where((Entry.id == entry.id) & (Entry.version == expected)
+                       & Entry.status.in_(list(vocab.ACTIVE_STATUSES)))
+                .execute())
+        if rows != 1:
+            raise Conflict("waitlist request was changed by someone else; reload it and try again")
+        if providers is not None:
+            EntryProvider.delete().where(EntryProvider.entry == entry).execute()
+            for provider in providers:
+                EntryProvider.create(entry=entry, provider=provider)
+        if new.get("status") in (vocab.CANCELLED, vocab.EXPIRED):
+            _rescind_sent_offers(entry, actor, now)
+        action = f"entry.{new['status']}" if "status" in new else "entry.update"
+        audit.record(actor, action, "entry", entry.id, audit.diff(old, logged))
+    return get(entry.id)
+
+
+def _rescind_sent_offers(entry: Entry, actor: str, now: pendulum.DateTime) -> None:
+    (Offer.update(status=vocab.OFFER_RESCINDED, responded_at=now, updated_by=actor,
+                  version=Offer.version + 1)
+     .where((Offer.entry == entry) & (Offer.status == vocab.OFFER_SENT)).execute())
+
+
+def cancel(entry_id: Any, actor: str, version: int | None = None, reason: str = "") -> EntryView:
+    """The client no longer wants a slot; a sent offer of theirs is rescinded with it."""
+    patch: dict[str, Any] = {"status": vocab.CANCELLED}
+    if version is not None:
+        patch["version"] = version
+    if reason:
+        current = get(entry_id)
+        patch["notes"] = (current.notes + "\n" if current.notes else "") + f"Cancelled: {reason}"
+    return update(entry_id, patch, actor)

@@ -1,0 +1,44 @@
+"""Domain errors carry a code mirroring the HTTP-style APIs of the field (DESIGN.md section 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the request; nothing was written."""
+
+    code = 5000
+
+    def __init__(self, message: str, *, field: str | None = None, data: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.data = data
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "data": self.data}
+
+
+class ValidationError(DomainError):
+    """Bad input: names the field and the rule."""
+
+    code = 4000
+
+
+class Forbidden(DomainError):
+    code = 4030
+
+
+class NotFound(DomainError):
+    code = 4040
+
+
+class Conflict(DomainError):
+    """The row moved on (closed, filled, or changed by another desk)."""
+
+    code = 4090
+
+
+class Unprocessable(DomainError):
+    code = 4220

@@ -1,0 +1,28 @@
+"""Column types shared by the models."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pendulum
+from peewee import DateTimeField
+
+
+class UTCDateTimeField(DateTimeField):
+    """Stores naive UTC on every backend (so SQLite text sorts and PostgreSQL compares alike)
+    and hands back aware pendulum DateTimes in UTC."""
+
+    def db_value(self, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(dt.UTC)
+            return dt.datetime(value.year, value.month, value.day, value.hour, value.minute,
+                               value.second, value.microsecond)
+        return super().db_value(value)
+
+    def python_value(self, value: Any) -> Any:
+        value = super().python_value(value)
+        if isinstance(value, dt.datetime):
+            return pendulum.instance(value.replace(tzinfo=dt.UTC), tz="UTC")
+        return value

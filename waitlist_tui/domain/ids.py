@@ -1,0 +1,58 @@
+"""IDs are UUIDs; any unique prefix of 6+ hex characters is accepted wherever an id is.
+
+A prefix becomes a range [prefix000..., prefixfff...] so the primary-key index answers it on
+SQLite (hex text) and PostgreSQL (uuid) alike.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import TypeVar
+
+from peewee import Model
+
+from waitlist_tui.domain.errors import NotFound, ValidationError
+
+MIN_PREFIX = 6
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+M = TypeVar("M", bound=Model)
+
+
+def parse_prefix(text: str, field: str = "id") -> tuple[uuid.UUID, uuid.UUID] | uuid.UUID:
+    """An exact UUID, or the (low, high) bounds of a prefix."""
+    raw = str(text).strip().lower()
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        pass
+    compact = raw.replace("-", "")
+    if not _HEX.match(compact or "x") or len(compact) > 32:
+        raise ValidationError(f"{field} '{text}' is not a UUID or a UUID prefix", field=field)
+    if len(compact) < MIN_PREFIX:
+        raise ValidationError(
+            f"{field} '{text}' is too short: give at least {MIN_PREFIX} characters", field=field
+        )
+    return uuid.UUID(compact.ljust(32, "0")), uuid.UUID(compact.ljust(32, "f"))
+
+
+def resolve(model: type[M], text: str | uuid.UUID, what: str, *, field: str = "id",
+            query=None) -> M:
+    """Fetch one row of `model` by id or unique prefix; NotFound names `what`."""
+    base = query if query is not None else model.select()
+    pk = model._meta.primary_key
+    if isinstance(text, uuid.UUID):
+        found = list(base.where(pk == text).limit(1))
+    else:
+        bounds = parse_prefix(text, field)
+        if isinstance(bounds, uuid.UUID):
+            found = list(base.where(pk == bounds).limit(1))
+        else:
+            found = list(base.where(pk.between(*bounds)).limit(2))
+    if not found:
+        raise NotFound(f"{what} not found", field=field, data={"id": str(text)})
+    if len(found) > 1:
+        raise ValidationError(f"{field} prefix '{text}' matches more than one {what}; "
+                              "type more characters", field=field)
+    return found[0]

@@ -1,0 +1,306 @@
+"""Peewee models: fields, indexes and constraints only; the rules live in the service modules.
+
+Every table whose rows get edited carries `version` for optimistic locking: an update is
+`... WHERE id = ? AND version = ?` and a row count of 0 means another desk got there first.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from peewee import (
+    SQL,
+    BigAutoField,
+    BooleanField,
+    CharField,
+    DateField,
+    ForeignKeyField,
+    IntegerField,
+    JSONField,
+    Model,
+    SmallIntegerField,
+    TextField,
+    UUIDField,
+)
+
+from waitlist_tui.domain import vocab
+from waitlist_tui.domain.db import database
+from waitlist_tui.domain.fields import UTCDateTimeField
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class UUIDModel(BaseModel):
+    id = UUIDField(primary_key=True, default=uuid.uuid4)
+
+
+class SchemaInfo(BaseModel):
+    """Key/value rows: the schema version, and facts such as when the demo was built."""
+
+    key = CharField(primary_key=True, max_length=64)
+    value = TextField()
+
+
+class Clinic(UUIDModel):
+    code = CharField(max_length=32, unique=True)
+    name = CharField(max_length=200)
+    time_zone = CharField(max_length=64)
+    region = CharField(max_length=2, default="US")  # phone numbers without + are read here
+    waitlist_enabled = BooleanField(default=True)
+    max_span_days = IntegerField(default=30)
+    offer_hold_minutes = IntegerField(default=120)
+    default_workflow = CharField(max_length=16, default=vocab.SEQUENTIAL)
+    broadcast_top_n = IntegerField(default=3)
+    parts_of_day = JSONField(default=lambda: dict(vocab.DEFAULT_PARTS_OF_DAY))
+    event_waitlist_mode = CharField(max_length=16, default="enroll")  # enroll | offer
+    no_answer_advances = BooleanField(default=True)
+    settings = JSONField(default=dict)  # room for later settings without a migration
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    version = IntegerField(default=1)
+
+
+class Staff(UUIDModel):
+    name = CharField(max_length=120, unique=True)
+    created_at = UTCDateTimeField()
+
+
+class Service(UUIDModel):
+    clinic = ForeignKeyField(Clinic, backref="services", on_delete="CASCADE")
+    code = CharField(max_length=32)
+    name = CharField(max_length=200)
+    duration_minutes = IntegerField()
+    appointment_type = CharField(max_length=16, default=vocab.FOLLOW_UP)
+    kind = CharField(max_length=16, default="appointment")  # appointment | event
+    active = BooleanField(default=True)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("clinic", "code"), True),)
+
+
+class Provider(UUIDModel):
+    clinic = ForeignKeyField(Clinic, backref="providers", on_delete="CASCADE")
+    code = CharField(max_length=32)
+    name = CharField(max_length=200)
+    weekly_hours = JSONField(default=dict)  # {"MONDAY": [["09:00", "12:00"], ...], ...}
+    active = BooleanField(default=True)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("clinic", "code"), True),)
+
+
+class ProviderService(BaseModel):
+    provider = ForeignKeyField(Provider, on_delete="CASCADE")
+    service = ForeignKeyField(Service, on_delete="CASCADE")
+
+    class Meta:
+        primary_key = False
+        indexes = ((("provider", "service"), True), (("service",), False))
+
+
+class TimeOff(UUIDModel):
+    provider = ForeignKeyField(Provider, backref="time_off", on_delete="CASCADE")
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField()
+    reason = CharField(max_length=200, default="")
+
+    class Meta:
+        indexes = ((("provider", "starts_at"), False),)
+
+
+class Client(UUIDModel):
+    clinic = ForeignKeyField(Clinic, backref="clients", on_delete="CASCADE")
+    first_name = CharField(max_length=100)
+    last_name = CharField(max_length=100)
+    phone = CharField(max_length=20, null=True)  # E.164
+    email = CharField(max_length=254, null=True)  # normalised
+    consent_sms = BooleanField(default=True)
+    consent_email = BooleanField(default=True)
+    # Lower-cased "first last email phone-digits", kept by the service layer for text search.
+    search = TextField(default="")
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("clinic", "phone"), False), (("clinic", "email"), False),
+                   (("clinic", "last_name", "first_name"), False))
+
+
+class Entry(UUIDModel):
+    """One waitlist entry (a "waitlist request")."""
+
+    clinic = ForeignKeyField(Clinic, backref="entries", on_delete="CASCADE")
+    client = ForeignKeyField(Client, backref="entries", on_delete="CASCADE")
+    service = ForeignKeyField(Service, backref="entries")
+    status = CharField(max_length=12, default=vocab.WAITING)
+    priority = SmallIntegerField(default=3)
+    payment_type = CharField(max_length=16)
+    appointment_type = CharField(max_length=16)
+    preferred_days = SmallIntegerField(default=0)  # bit mask over vocab.DAYS; 0 = any day
+    preferred_time_slots = SmallIntegerField(default=0)  # bit mask over vocab.TIME_SLOTS
+    preferred_time_start = SmallIntegerField(null=True)  # minutes after local midnight
+    preferred_time_end = SmallIntegerField(null=True)
+    date_range_start = DateField()
+    date_range_end = DateField()
+    notes = TextField(default="")
+    expires_at = UTCDateTimeField(null=True)
+    original_appointment_at = UTCDateTimeField(null=True)  # schema v2
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    status_changed_at = UTCDateTimeField()
+    booked_at = UTCDateTimeField(null=True)
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = (
+            (("status", "priority", "created_at"), False),
+            (("priority", "created_at"), False),
+            (("service", "status", "date_range_start", "date_range_end"), False),
+            (("client", "status"), False),
+            (("status", "expires_at"), False),
+        )
+
+
+class EntryProvider(BaseModel):
+    entry = ForeignKeyField(Entry, backref="provider_links", on_delete="CASCADE")
+    provider = ForeignKeyField(Provider, on_delete="CASCADE")
+
+    class Meta:
+        primary_key = False
+        indexes = ((("entry", "provider"), True), (("provider", "entry"), False))
+
+
+class Appointment(UUIDModel):
+    clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
+    client = ForeignKeyField(Client, backref="appointments", on_delete="CASCADE")
+    provider = ForeignKeyField(Provider, backref="appointments")
+    service = ForeignKeyField(Service)
+    entry = ForeignKeyField(Entry, null=True, backref="appointments", on_delete="SET NULL")
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField()
+    status = CharField(max_length=12, default=vocab.APPT_BOOKED)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    cancelled_at = UTCDateTimeField(null=True)
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("provider", "starts_at"), False), (("clinic", "starts_at"), False),
+                   (("status", "starts_at"), False))
+
+
+class Opening(UUIDModel):
+    """A free block of a provider's time that the desk wants to fill."""
+
+    clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
+    provider = ForeignKeyField(Provider, backref="openings")
+    service = ForeignKeyField(Service, null=True)
+    appointment = ForeignKeyField(Appointment, null=True, on_delete="SET NULL")  # cancelled one
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField()
+    status = CharField(max_length=12, default=vocab.OPENING_OPEN)
+    source = CharField(max_length=16, default="manual")  # manual | cancellation
+    workflow = CharField(max_length=16, null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    filled_at = UTCDateTimeField(null=True)
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("status", "starts_at"), False), (("provider", "starts_at"), False))
+
+
+class Offer(UUIDModel):
+    """An opening offered to one entry (an "invite")."""
+
+    opening = ForeignKeyField(Opening, backref="offers", on_delete="CASCADE")
+    entry = ForeignKeyField(Entry, backref="offers", on_delete="CASCADE")
+    status = CharField(max_length=12, default=vocab.OFFER_SENT)
+    match_type = CharField(max_length=8, default=vocab.EXACT)
+    sent_at = UTCDateTimeField()
+    expires_at = UTCDateTimeField()
+    responded_at = UTCDateTimeField(null=True)
+    note = TextField(default="")
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("opening", "status"), False), (("entry", "status"), False),
+                   (("status", "expires_at"), False))
+
+
+# At most one accepted offer per opening, and at most one sent offer per entry, whatever the
+# number of desks racing: the database refuses the second one.
+Offer.add_index(Offer.index(Offer.opening, unique=True, where=SQL("status = 'accepted'"),
+                            name="offer_one_accepted_per_opening"))
+Offer.add_index(Offer.index(Offer.entry, unique=True, where=SQL("status = 'sent'"),
+                            name="offer_one_sent_per_entry"))
+
+
+class EventInstance(UUIDModel):
+    """A class or group session with a capacity; a full one keeps its own waitlist."""
+
+    clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
+    service = ForeignKeyField(Service)
+    provider = ForeignKeyField(Provider, null=True)
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField()
+    capacity = IntegerField()
+    status = CharField(max_length=12, default="scheduled")  # scheduled | cancelled | completed
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("clinic", "starts_at"), False),)
+
+
+class Enrolment(UUIDModel):
+    instance = ForeignKeyField(EventInstance, backref="enrolments", on_delete="CASCADE")
+    client = ForeignKeyField(Client, on_delete="CASCADE")
+    status = CharField(max_length=12)  # enrolled | waitlisted | offered | cancelled
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    offered_at = UTCDateTimeField(null=True)
+    expires_at = UTCDateTimeField(null=True)
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("instance", "status", "created_at"), False),)
+
+
+class AuditEvent(BaseModel):
+    """Who did what, when, with the old and new values; written in the same transaction."""
+
+    id = BigAutoField()
+    at = UTCDateTimeField()
+    actor = CharField(max_length=120)
+    action = CharField(max_length=40)
+    object_type = CharField(max_length=24)
+    object_id = CharField(max_length=36)
+    changes = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("object_type", "object_id", "at"), False),)
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    SchemaInfo, Clinic, Staff, Service, Provider, ProviderService, TimeOff, Client, Entry,
+    EntryProvider, Appointment, Opening, Offer, EventInstance, Enrolment, AuditEvent,
+]

@@ -1,0 +1,87 @@
+"""Schema versioning: create on first open, migrate an older schema, refuse a newer one.
+
+Each entry of MIGRATIONS moves the schema from version N-1 to N with playhouse.migrate, in one
+transaction with the version bump, so a failed migration leaves the old schema as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from peewee import Database, PostgresqlDatabase
+from playhouse.migrate import SchemaMigrator, migrate
+
+from waitlist_tui.domain import models as m
+from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.fields import UTCDateTimeField
+
+CURRENT_VERSION = 2
+VERSION_KEY = "schema_version"
+_PG_LOCK_ID = 727_274  # advisory lock so two desks opening a fresh PostgreSQL don't race
+
+
+class SchemaError(DomainError):
+    """The database cannot be used by this version of the app."""
+
+    code = 4090
+
+
+def _v2_original_appointment_and_search(db: Database, migrator: SchemaMigrator) -> None:
+    """v2: entries remember the client's original appointment (for "days sooner" stats) and
+    clients carry a denormalised search text, backfilled here."""
+    migrate(
+        migrator.add_column("entry", "original_appointment_at", UTCDateTimeField(null=True)),
+        migrator.add_column("client", "search", m.Client.search),
+    )
+    from waitlist_tui.domain.clients import search_text
+
+    for client in m.Client.select(m.Client.id, m.Client.first_name, m.Client.last_name,
+                                  m.Client.email, m.Client.phone).iterator():
+        m.Client.update(search=search_text(client.first_name, client.last_name, client.email,
+                                           client.phone)).where(m.Client.id == client.id).execute()
+
+
+MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
+    2: _v2_original_appointment_and_search,
+}
+
+
+def read_version(db: Database) -> int | None:
+    if not db.table_exists(m.SchemaInfo._meta.table_name):
+        return None
+    row = m.SchemaInfo.get_or_none(m.SchemaInfo.key == VERSION_KEY)
+    return int(row.value) if row else None
+
+
+def ensure_schema(db: Database) -> int:
+    """Bring the bound database to CURRENT_VERSION; returns the version found before."""
+    with db.atomic():
+        if isinstance(db, PostgresqlDatabase):
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_ID,))
+        found = read_version(db)
+        if found is None:
+            db.create_tables(m.ALL_MODELS, safe=True)
+            set_meta(VERSION_KEY, str(CURRENT_VERSION))
+            return 0
+        if found > CURRENT_VERSION:
+            raise SchemaError(
+                f"this database uses schema version {found}, newer than this app's "
+                f"{CURRENT_VERSION}: upgrade waitlist-tui before opening it",
+                data={"found": found, "supported": CURRENT_VERSION},
+            )
+        migrator = SchemaMigrator.from_database(db)
+        for version in range(found + 1, CURRENT_VERSION + 1):
+            MIGRATIONS[version](db, migrator)
+            set_meta(VERSION_KEY, str(version))
+        return found
+
+
+def get_meta(key: str) -> str | None:
+    row = m.SchemaInfo.get_or_none(m.SchemaInfo.key == key)
+    return row.value if row else None
+
+
+def set_meta(key: str, value: str) -> None:
+    (m.SchemaInfo.insert(key=key, value=value)
+     .on_conflict(conflict_target=[m.SchemaInfo.key], update={m.SchemaInfo.value: value})
+     .execute())
