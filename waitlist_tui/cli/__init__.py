@@ -21,8 +21,11 @@ from waitlist_tui.cli.exchange import export_command, import_command
 from waitlist_tui.cli.runtime import WaitlistGroup, root_options
 
 
-@click.group(cls=WaitlistGroup, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=WaitlistGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @root_options
 @click.pass_context
 def main(ctx: click.Context, **_: object) -> None:
@@ -31,6 +34,15 @@ def main(ctx: click.Context, **_: object) -> None:
         open_tui(ctx.obj)
 
 
-for command in (setup_command, demo_command, clinic_group, services_group, providers_group,
-                clients_group, entries_group, export_command, import_command):
+for command in (
+    setup_command,
+    demo_command,
+    clinic_group,
+    services_group,
+    providers_group,
+    clients_group,
+    entries_group,
+    export_command,
+    import_command,
+):
     main.add_command(command)

@@ -20,8 +20,14 @@ def open_tui(ctx: Ctx) -> None:
 
 
 @click.command("demo")
-@click.option("--entries", "count", type=int, default=600, show_default=True,
-              help="How many waitlist entries to generate.")
+@click.option(
+    "--entries",
+    "count",
+    type=int,
+    default=600,
+    show_default=True,
+    help="How many waitlist entries to generate.",
+)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--reset", is_flag=True, help="Rebuild even if today's demo exists.")
 @click.option("--no-tui", is_flag=True, help="Build the data and exit.")
@@ -40,8 +46,10 @@ def demo_command(ctx: Ctx, count: int, seed: int, reset: bool, no_tui: bool) -> 
     built_on = schema.get_meta(demo.DEMO_BUILT_ON)
     has_clinic = Clinic.select().exists()
     if ctx.db_explicit and has_clinic and built_on is None and not reset:
-        raise demo.NotADemo(f"{target} holds a clinic that is not the demo; use --reset to "
-                            "replace everything in it with the demo")
+        raise demo.NotADemo(
+            f"{target} holds a clinic that is not the demo; use --reset to "
+            "replace everything in it with the demo"
+        )
     fresh = built_on == clock.today(get_clinic().time_zone).isoformat() if has_clinic else False
     if reset or asked or not fresh:
         counts = demo.build(entries=count, seed=seed, actor=ctx.staff)
@@ -49,9 +57,16 @@ def demo_command(ctx: Ctx, count: int, seed: int, reset: bool, no_tui: bool) -> 
     else:
         result = {"db": target, "built": False, "rows": None}
     if no_tui or ctx.json:
-        ctx.out(result, lambda d: click.echo(
-            f"demo {'built' if d['built'] else 'kept'} in {d['db']}"
-            + (f": {d['rows']['entry']} entries, {d['rows']['client']} clients" if d["built"]
-               else "")))
+        ctx.out(
+            result,
+            lambda d: click.echo(
+                f"demo {'built' if d['built'] else 'kept'} in {d['db']}"
+                + (
+                    f": {d['rows']['entry']} entries, {d['rows']['client']} clients"
+                    if d["built"]
+                    else ""
+                )
+            ),
+        )
         return
     open_tui(ctx)

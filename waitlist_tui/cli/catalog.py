@@ -25,9 +25,13 @@ def setup_command(ctx: Ctx, file: str) -> None:
     """Create or update the clinic, its services and providers from a TOML file."""
     open_db(ctx)
     result = setup_from_file(file, ctx.staff)
-    ctx.out(result, lambda d: click.echo(
-        f"{'created' if d['created'] else 'updated'} clinic {d['clinic']}: "
-        f"{d['services']} services, {d['providers']} providers"))
+    ctx.out(
+        result,
+        lambda d: click.echo(
+            f"{'created' if d['created'] else 'updated'} clinic {d['clinic']}: "
+            f"{d['services']} services, {d['providers']} providers"
+        ),
+    )
 
 
 @click.group("clinic")
@@ -54,10 +58,16 @@ def services_group() -> None:
 def services_list(ctx: Ctx) -> None:
     open_db(ctx)
     items = [clinics.service_dict(s) for s in clinics.services(clinics.get_clinic())]
-    ctx.out(page(items, len(items), len(items), 0), lambda d: table(
-        ("code", "name", "minutes", "type", "kind"),
-        [(s["code"], s["name"], s["duration_minutes"], s["appointment_type"], s["kind"])
-         for s in d["items"]]))
+    ctx.out(
+        page(items, len(items), len(items), 0),
+        lambda d: table(
+            ("code", "name", "minutes", "type", "kind"),
+            [
+                (s["code"], s["name"], s["duration_minutes"], s["appointment_type"], s["kind"])
+                for s in d["items"]
+            ],
+        ),
+    )
 
 
 @click.group("providers")
@@ -66,8 +76,10 @@ def providers_group() -> None:
 
 
 def _hours(hours: dict[str, list[list[str]]]) -> str:
-    return "; ".join(f"{day[:3].title()} " + ",".join(f"{a}-{b}" for a, b in windows)
-                     for day, windows in hours.items())
+    return "; ".join(
+        f"{day[:3].title()} " + ",".join(f"{a}-{b}" for a, b in windows)
+        for day, windows in hours.items()
+    )
 
 
 @providers_group.command("list")
@@ -78,10 +90,16 @@ def providers_list(ctx: Ctx) -> None:
     clinic = clinics.get_clinic()
     codes = clinics.provider_service_codes(clinic)
     items = [clinics.provider_dict(p, codes.get(p.id, [])) for p in clinics.providers(clinic)]
-    ctx.out(page(items, len(items), len(items), 0), lambda d: table(
-        ("code", "name", "services", "hours"),
-        [(p["code"], p["name"], " ".join(p["services"]), _hours(p["hours"]))
-         for p in d["items"]]))
+    ctx.out(
+        page(items, len(items), len(items), 0),
+        lambda d: table(
+            ("code", "name", "services", "hours"),
+            [
+                (p["code"], p["name"], " ".join(p["services"]), _hours(p["hours"]))
+                for p in d["items"]
+            ],
+        ),
+    )
 
 
 @click.group("clients")
@@ -99,7 +117,14 @@ def clients_list(ctx: Ctx, search: str | None, limit: int, offset: int) -> None:
     open_db(ctx)
     rows, total = clients.list_clients(clinics.get_clinic(), search, limit, offset)
     items = [clients.client_dict(c) for c in rows]
-    ctx.out(page(items, total, limit, offset), lambda d: table(
-        ("id", "name", "phone", "email"),
-        [(c["id"][:8], f"{c['first_name']} {c['last_name']}", c["phone"], c["email"])
-         for c in d["items"]], f"{len(d['items'])} of {d['total']:,}"))
+    ctx.out(
+        page(items, total, limit, offset),
+        lambda d: table(
+            ("id", "name", "phone", "email"),
+            [
+                (c["id"][:8], f"{c['first_name']} {c['last_name']}", c["phone"], c["email"])
+                for c in d["items"]
+            ],
+            f"{len(d['items'])} of {d['total']:,}",
+        ),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,7 +20,7 @@ from waitlist_tui.domain.timeutil import parse_date
 
 def read_json(path: str) -> Any:
     try:
-        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ValidationError(f"cannot read {path}: {exc.strerror}", field="json_file") from exc
     try:
@@ -33,16 +34,33 @@ def entry_rows(items: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for e in items:
         waited = (now - pendulum.parse(e["created_at"])).days
-        rows.append([e["id"][:8], e["priority"], e["status"],
-                     f"{e['client']['first_name']} {e['client']['last_name']}",
-                     e["client"]["phone"] or e["client"]["email"] or "", e["service"]["code"],
-                     " ".join(e["preferred_providers"]) or "any",
-                     f"{e['date_range_start']} → {e['date_range_end']}", f"{waited}d"])
+        rows.append(
+            [
+                e["id"][:8],
+                e["priority"],
+                e["status"],
+                f"{e['client']['first_name']} {e['client']['last_name']}",
+                e["client"]["phone"] or e["client"]["email"] or "",
+                e["service"]["code"],
+                " ".join(e["preferred_providers"]) or "any",
+                f"{e['date_range_start']} → {e['date_range_end']}",
+                f"{waited}d",
+            ]
+        )
     return rows
 
 
-ROW_COLUMNS = ("id", "pri", "status", "client", "contact", "service", "providers", "dates",
-               "waited")
+ROW_COLUMNS = (
+    "id",
+    "pri",
+    "status",
+    "client",
+    "contact",
+    "service",
+    "providers",
+    "dates",
+    "waited",
+)
 
 
 @click.group("entries")
@@ -51,8 +69,13 @@ def entries_group() -> None:
 
 
 @entries_group.command("add")
-@click.option("--json-file", "json_file", required=True, metavar="F|-",
-              help="One entry object or a list of them; - reads stdin.")
+@click.option(
+    "--json-file",
+    "json_file",
+    required=True,
+    metavar="F|-",
+    help="One entry object or a list of them; - reads stdin.",
+)
 @json_option
 @click.pass_obj
 def add(ctx: Ctx, json_file: str) -> None:
@@ -76,34 +99,57 @@ def add(ctx: Ctx, json_file: str) -> None:
 
 
 @entries_group.command("list")
-@click.option("--status", "statuses", multiple=True, metavar="S",
-              help="waiting, offered, booked, cancelled, expired, ACTIVE, all (repeatable); "
-                   "default: waiting and offered.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    metavar="S",
+    help="waiting, offered, booked, cancelled, expired, ACTIVE, all (repeatable); "
+    "default: waiting and offered.",
+)
 @click.option("--service", metavar="CODE")
 @click.option("--provider", metavar="CODE", help="Entries that would take this provider.")
 @click.option("--search", metavar="TEXT", help="Client name, phone or email.")
 @click.option("--date", "on_date", metavar="YYYY-MM-DD", help="Entries whose range includes it.")
-@click.option("--sort", type=click.Choice(list(entries.SORTS)), default="priority",
-              show_default=True)
+@click.option(
+    "--sort", type=click.Choice(list(entries.SORTS)), default="priority", show_default=True
+)
 @click.option("--limit", type=int, default=50, show_default=True)
 @click.option("--offset", type=int, default=0, show_default=True)
 @json_option
 @click.pass_obj
-def list_(ctx: Ctx, statuses: tuple[str, ...], service: str | None, provider: str | None,
-          search: str | None, on_date: str | None, sort: str, limit: int, offset: int) -> None:
+def list_(
+    ctx: Ctx,
+    statuses: tuple[str, ...],
+    service: str | None,
+    provider: str | None,
+    search: str | None,
+    on_date: str | None,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> None:
     """One page of entries, most urgent and longest waiting first."""
     open_db(ctx)
     query = entries.EntryQuery(
         statuses=entries.expand_statuses(statuses) if statuses else entries.EntryQuery.statuses,
-        service=service, provider=provider, search=search,
-        on_date=parse_date(on_date, "date") if on_date else None, sort=sort, limit=limit,
-        offset=offset)
+        service=service,
+        provider=provider,
+        search=search,
+        on_date=parse_date(on_date, "date") if on_date else None,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
     page = entries.list_entries(query).to_dict()
 
     def text(d: dict[str, Any]) -> None:
         first = d["offset"] + 1 if d["items"] else 0
-        table(ROW_COLUMNS, entry_rows(d["items"]),
-              f"{first}–{d['offset'] + len(d['items'])} of {d['total']:,}")
+        table(
+            ROW_COLUMNS,
+            entry_rows(d["items"]),
+            f"{first}–{d['offset'] + len(d['items'])} of {d['total']:,}",
+        )
 
     ctx.out(page, text)
 
@@ -125,8 +171,13 @@ def show(ctx: Ctx, entry_id: str, include_offers: bool) -> None:
 
 @entries_group.command("update")
 @click.argument("entry_id")
-@click.option("--json-file", "json_file", required=True, metavar="F|-",
-              help="The fields to change (PATCH); include \"version\" to refuse stale edits.")
+@click.option(
+    "--json-file",
+    "json_file",
+    required=True,
+    metavar="F|-",
+    help='The fields to change (PATCH); include "version" to refuse stale edits.',
+)
 @json_option
 @click.pass_obj
 def update(ctx: Ctx, entry_id: str, json_file: str) -> None:

@@ -13,11 +13,17 @@ from waitlist_tui.domain import entries, exchange
 
 
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
 @click.option("--out", "out_path", metavar="F", help="File to write (default: stdout).")
-@click.option("--status", "statuses", multiple=True, metavar="S",
-              help="Only these statuses (repeatable); default: every entry.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    metavar="S",
+    help="Only these statuses (repeatable); default: every entry.",
+)
 @click.pass_obj
 def export_command(ctx: Ctx, fmt: str, out_path: str | None, statuses: tuple[str, ...]) -> None:
     """Write entries as CSV or JSON, streamed (fine at a million rows)."""
@@ -33,8 +39,11 @@ def export_command(ctx: Ctx, fmt: str, out_path: str | None, statuses: tuple[str
 
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--skip-invalid", is_flag=True,
-              help="Import the valid rows and report the others (default: all or nothing).")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the valid rows and report the others (default: all or nothing).",
+)
 @json_option
 @click.pass_obj
 def import_command(ctx: Ctx, file: str, skip_invalid: bool) -> None:

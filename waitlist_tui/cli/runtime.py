@@ -18,20 +18,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def root_options(func: F) -> F:
-    @click.option("--db", "db_url", metavar="URL", help="Database: a SQLite path or "
-                  "postgresql://user@host/db (env WAITLIST_DB).")
+    @click.option(
+        "--db",
+        "db_url",
+        metavar="URL",
+        help="Database: a SQLite path or postgresql://user@host/db (env WAITLIST_DB).",
+    )
     @click.option("--staff", metavar="NAME", help="Who is at the desk (env WAITLIST_STAFF).")
     @click.option("--json", "as_json", is_flag=True, help="Print the JSON envelope.")
     @functools.wraps(func)
-    def wrapper(*args: Any, db_url: str | None, staff: str | None, as_json: bool,
-                **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any, db_url: str | None, staff: str | None, as_json: bool, **kwargs: Any
+    ) -> Any:
         ctx = click.get_current_context()
         settings = Settings.resolve(db_url, staff)
         import os
 
         explicit = bool(db_url or os.environ.get("WAITLIST_DB"))
-        ctx.obj = Ctx(db_url=settings.db_url, staff=settings.staff, json=as_json,
-                      db_explicit=explicit)
+        ctx.obj = Ctx(
+            db_url=settings.db_url, staff=settings.staff, json=as_json, db_explicit=explicit
+        )
         return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -25,11 +25,19 @@ def plain(value: Any) -> Any:
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
     """{field: [old, new]} for the fields whose value changed."""
-    return {k: [plain(old.get(k)), plain(v)] for k, v in new.items()
-            if plain(old.get(k)) != plain(v)}
+    return {
+        k: [plain(old.get(k)), plain(v)] for k, v in new.items() if plain(old.get(k)) != plain(v)
+    }
 
 
-def record(actor: str, action: str, object_type: str, object_id: Any,
-           changes: dict[str, Any] | None = None) -> None:
-    AuditEvent.create(at=clock.now(), actor=actor, action=action, object_type=object_type,
-                      object_id=str(object_id), changes=changes or {})
+def record(
+    actor: str, action: str, object_type: str, object_id: Any, changes: dict[str, Any] | None = None
+) -> None:
+    AuditEvent.create(
+        at=clock.now(),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        changes=changes or {},
+    )

@@ -18,12 +18,12 @@ from waitlist_tui.domain.models import Client, Clinic
 CLIENT_FIELDS = ("first_name", "last_name", "phone", "email", "consent_sms", "consent_email")
 
 
-def search_text(first: str | None, last: str | None, email: str | None,
-                phone: str | None) -> str:
+def search_text(first: str | None, last: str | None, email: str | None, phone: str | None) -> str:
     """What the desk may type to find a client: names, email, and the phone's digits."""
     digits = re.sub(r"\D", "", phone or "")
-    return " ".join(p for p in ((first or "").lower(), (last or "").lower(),
-                                (email or "").lower(), digits) if p)
+    return " ".join(
+        p for p in ((first or "").lower(), (last or "").lower(), (email or "").lower(), digits) if p
+    )
 
 
 def normalize_phone(raw: str | None, region: str, field: str = "client.phone") -> str | None:
@@ -32,10 +32,13 @@ def normalize_phone(raw: str | None, region: str, field: str = "client.phone") -
     try:
         number = phonenumbers.parse(str(raw), region)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(f"{field} '{raw}' is not a phone number ({exc})", field=field) from exc
+        raise ValidationError(
+            f"{field} '{raw}' is not a phone number ({exc})", field=field
+        ) from exc
     if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
-        raise ValidationError(f"{field} '{raw}' is not a valid phone number for region {region}",
-                              field=field)
+        raise ValidationError(
+            f"{field} '{raw}' is not a valid phone number for region {region}", field=field
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -45,16 +48,18 @@ def normalize_email(raw: str | None, field: str = "client.email") -> str | None:
     try:
         return validate_email(str(raw).strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValidationError(f"{field} '{raw}' is not a valid email address: {exc}",
-                              field=field) from exc
+        raise ValidationError(
+            f"{field} '{raw}' is not a valid email address: {exc}", field=field
+        ) from exc
 
 
 def display_phone(e164: str | None) -> str:
     if not e164:
         return ""
     try:
-        return phonenumbers.format_number(phonenumbers.parse(e164),
-                                          phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        return phonenumbers.format_number(
+            phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
     except phonenumbers.NumberParseException:
         return e164
 
@@ -80,8 +85,9 @@ def _name(data: dict[str, Any], key: str) -> str:
 
 def parse_client(data: Any, region: str) -> ClientInput:
     if not isinstance(data, dict):
-        raise ValidationError("client must be an object with first_name, last_name, phone, email",
-                              field="client")
+        raise ValidationError(
+            "client must be an object with first_name, last_name, phone, email", field="client"
+        )
     unknown = set(data) - set(CLIENT_FIELDS) - {"id"}
     if unknown:
         name = sorted(unknown)[0]
@@ -90,41 +96,70 @@ def parse_client(data: Any, region: str) -> ClientInput:
     phone = normalize_phone(data.get("phone"), region)
     email = normalize_email(data.get("email"))
     if not phone and not email:
-        raise ValidationError("client needs a phone or an email so the desk can reach them",
-                              field="client.phone")
-    return ClientInput(first, last, phone, email, bool(data.get("consent_sms", True)),
-                       bool(data.get("consent_email", True)))
+        raise ValidationError(
+            "client needs a phone or an email so the desk can reach them", field="client.phone"
+        )
+    return ClientInput(
+        first,
+        last,
+        phone,
+        email,
+        bool(data.get("consent_sms", True)),
+        bool(data.get("consent_email", True)),
+    )
 
 
 def find_or_create(clinic: Clinic, data: ClientInput, actor: str) -> tuple[Client, bool]:
     """The same person (name and phone, or name and email) is never entered twice; a shared
     family phone with another name is a different client."""
-    same_name = ((fn.LOWER(Client.first_name) == data.first_name.lower())
-                 & (fn.LOWER(Client.last_name) == data.last_name.lower()))
+    same_name = (fn.LOWER(Client.first_name) == data.first_name.lower()) & (
+        fn.LOWER(Client.last_name) == data.last_name.lower()
+    )
     for key, value in (("phone", data.phone), ("email", data.email)):
         if value:
-            found = (Client.select().where((Client.clinic == clinic) & same_name
-                                           & (getattr(Client, key) == value)).first())
+            found = (
+                Client.select()
+                .where((Client.clinic == clinic) & same_name & (getattr(Client, key) == value))
+                .first()
+            )
             if found:
                 return found, False
     now = clock.now()
     with database.atomic():
         client = Client.create(
-            clinic=clinic, first_name=data.first_name, last_name=data.last_name,
-            phone=data.phone, email=data.email, consent_sms=data.consent_sms,
+            clinic=clinic,
+            first_name=data.first_name,
+            last_name=data.last_name,
+            phone=data.phone,
+            email=data.email,
+            consent_sms=data.consent_sms,
             consent_email=data.consent_email,
             search=search_text(data.first_name, data.last_name, data.email, data.phone),
-            created_at=now, updated_at=now, created_by=actor, updated_by=actor,
+            created_at=now,
+            updated_at=now,
+            created_by=actor,
+            updated_by=actor,
         )
-        audit.record(actor, "client.create", "client", client.id, {
-            k: [None, audit.plain(getattr(data, k))] for k in CLIENT_FIELDS})
+        audit.record(
+            actor,
+            "client.create",
+            "client",
+            client.id,
+            {k: [None, audit.plain(getattr(data, k))] for k in CLIENT_FIELDS},
+        )
     return client, True
 
 
 def client_dict(client: Client) -> dict[str, Any]:
-    return {"id": str(client.id), "first_name": client.first_name,
-            "last_name": client.last_name, "phone": client.phone, "email": client.email,
-            "consent_sms": client.consent_sms, "consent_email": client.consent_email}
+    return {
+        "id": str(client.id),
+        "first_name": client.first_name,
+        "last_name": client.last_name,
+        "phone": client.phone,
+        "email": client.email,
+        "consent_sms": client.consent_sms,
+        "consent_email": client.consent_email,
+    }
 
 
 def search_terms(text: str) -> list[str]:
@@ -144,13 +179,15 @@ def search_condition(text: str):
     return cond
 
 
-def list_clients(clinic: Clinic, search: str | None = None, limit: int = 50,
-                 offset: int = 0) -> tuple[list[Client], int]:
+def list_clients(
+    clinic: Clinic, search: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[Client], int]:
     query = Client.select().where(Client.clinic == clinic)
     cond = search_condition(search or "")
     if cond is not None:
         query = query.where(cond)
     total = query.count()
-    rows = list(query.order_by(Client.last_name, Client.first_name, Client.id)
-                .limit(limit).offset(offset))
+    rows = list(
+        query.order_by(Client.last_name, Client.first_name, Client.id).limit(limit).offset(offset)
+    )
     return rows, total

@@ -18,20 +18,29 @@ def get_clinic(code: str | None = None) -> Clinic:
     if clinic is None:
         if code:
             raise NotFound(f"clinic {code} not found", field="clinic")
-        raise NotFound("no clinic is set up: run `waitlist-tui setup FILE` or `waitlist-tui demo`",
-                       field="clinic")
+        raise NotFound(
+            "no clinic is set up: run `waitlist-tui setup FILE` or `waitlist-tui demo`",
+            field="clinic",
+        )
     return clinic
 
 
 def clinic_dict(clinic: Clinic) -> dict[str, Any]:
     return {
-        "id": str(clinic.id), "code": clinic.code, "name": clinic.name,
-        "time_zone": clinic.time_zone, "region": clinic.region,
-        "waitlist_enabled": clinic.waitlist_enabled, "max_span_days": clinic.max_span_days,
+        "id": str(clinic.id),
+        "code": clinic.code,
+        "name": clinic.name,
+        "time_zone": clinic.time_zone,
+        "region": clinic.region,
+        "waitlist_enabled": clinic.waitlist_enabled,
+        "max_span_days": clinic.max_span_days,
         "offer_hold_minutes": clinic.offer_hold_minutes,
-        "default_workflow": clinic.default_workflow, "broadcast_top_n": clinic.broadcast_top_n,
-        "parts_of_day": clinic.parts_of_day, "event_waitlist_mode": clinic.event_waitlist_mode,
-        "no_answer_advances": clinic.no_answer_advances, "version": clinic.version,
+        "default_workflow": clinic.default_workflow,
+        "broadcast_top_n": clinic.broadcast_top_n,
+        "parts_of_day": clinic.parts_of_day,
+        "event_waitlist_mode": clinic.event_waitlist_mode,
+        "no_answer_advances": clinic.no_answer_advances,
+        "version": clinic.version,
     }
 
 
@@ -40,9 +49,14 @@ def services(clinic: Clinic) -> list[Service]:
 
 
 def service_dict(service: Service) -> dict[str, Any]:
-    return {"id": str(service.id), "code": service.code, "name": service.name,
-            "duration_minutes": service.duration_minutes,
-            "appointment_type": service.appointment_type, "kind": service.kind}
+    return {
+        "id": str(service.id),
+        "code": service.code,
+        "name": service.name,
+        "duration_minutes": service.duration_minutes,
+        "appointment_type": service.appointment_type,
+        "kind": service.kind,
+    }
 
 
 def providers(clinic: Clinic) -> list[Provider]:
@@ -51,8 +65,13 @@ def providers(clinic: Clinic) -> list[Provider]:
 
 def provider_service_codes(clinic: Clinic) -> dict[Any, list[str]]:
     """Provider id -> codes of the services they offer, in one query."""
-    rows = (ProviderService.select(ProviderService.provider, Service.code)
-            .join(Service).where(Service.clinic == clinic).order_by(Service.code).tuples())
+    rows = (
+        ProviderService.select(ProviderService.provider, Service.code)
+        .join(Service)
+        .where(Service.clinic == clinic)
+        .order_by(Service.code)
+        .tuples()
+    )
     result: dict[Any, list[str]] = defaultdict(list)
     for provider_id, code in rows:
         result[provider_id].append(code)
@@ -60,5 +79,10 @@ def provider_service_codes(clinic: Clinic) -> dict[Any, list[str]]:
 
 
 def provider_dict(provider: Provider, service_codes: list[str]) -> dict[str, Any]:
-    return {"id": str(provider.id), "code": provider.code, "name": provider.name,
-            "services": service_codes, "hours": provider.weekly_hours}
+    return {
+        "id": str(provider.id),
+        "code": provider.code,
+        "name": provider.name,
+        "services": service_codes,
+        "hours": provider.weekly_hours,
+    }

@@ -28,30 +28,271 @@ UTC = dt.UTC
 _V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _V4_SET = (0x4000 << 64) | (0x8000 << 48)
 
-FIRST = ["Olivia", "Liam", "Emma", "Noah", "Amelia", "Oliver", "Ava", "Elijah", "Sophia", "Mateo", "Isabella", "Lucas", "Mia", "Levi", "Charlotte", "Asher", "Harper", "James", "Evelyn", "Leo", "Luna", "Grayson", "Camila", "Ezra", "Gianna", "Luca", "Aria", "Ethan", "Ella", "Aiden", "Nora", "Wyatt", "Hazel", "Sebastian", "Zoe", "Jack", "Riley", "Hudson", "Layla", "Jackson", "Lily", "Benjamin", "Aurora", "Theo", "Nova", "Kai", "Ellie", "Jayden", "Madison", "Hana", "Kenji", "Aisha", "Omar", "Fatima", "Yusuf", "Chloe", "Ravi", "Ananya", "Diego", "Lucia", "Sven", "Ingrid", "Tomasz", "Zofia", "Kwame", "Ama", "Thabo", "Naledi", "Wei", "Mei", "Minh", "Linh", "Santiago", "Valentina", "Rafael", "Beatriz", "Declan", "Siobhan", "Finn", "Niamh"]
-LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Okafor", "Mensah", "Kowalski", "Nowak", "Lindqvist", "Berg", "Tanaka", "Sato", "Chen", "Wang", "Kumar", "Shah", "Haddad", "Khalil", "O'Brien", "Murphy", "Byrne", "Rossi", "Bianchi", "Silva", "Costa", "Novak", "Horvat", "Dubois"]
+FIRST = [
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Amelia",
+    "Oliver",
+    "Ava",
+    "Elijah",
+    "Sophia",
+    "Mateo",
+    "Isabella",
+    "Lucas",
+    "Mia",
+    "Levi",
+    "Charlotte",
+    "Asher",
+    "Harper",
+    "James",
+    "Evelyn",
+    "Leo",
+    "Luna",
+    "Grayson",
+    "Camila",
+    "Ezra",
+    "Gianna",
+    "Luca",
+    "Aria",
+    "Ethan",
+    "Ella",
+    "Aiden",
+    "Nora",
+    "Wyatt",
+    "Hazel",
+    "Sebastian",
+    "Zoe",
+    "Jack",
+    "Riley",
+    "Hudson",
+    "Layla",
+    "Jackson",
+    "Lily",
+    "Benjamin",
+    "Aurora",
+    "Theo",
+    "Nova",
+    "Kai",
+    "Ellie",
+    "Jayden",
+    "Madison",
+    "Hana",
+    "Kenji",
+    "Aisha",
+    "Omar",
+    "Fatima",
+    "Yusuf",
+    "Chloe",
+    "Ravi",
+    "Ananya",
+    "Diego",
+    "Lucia",
+    "Sven",
+    "Ingrid",
+    "Tomasz",
+    "Zofia",
+    "Kwame",
+    "Ama",
+    "Thabo",
+    "Naledi",
+    "Wei",
+    "Mei",
+    "Minh",
+    "Linh",
+    "Santiago",
+    "Valentina",
+    "Rafael",
+    "Beatriz",
+    "Declan",
+    "Siobhan",
+    "Finn",
+    "Niamh",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Okafor",
+    "Mensah",
+    "Kowalski",
+    "Nowak",
+    "Lindqvist",
+    "Berg",
+    "Tanaka",
+    "Sato",
+    "Chen",
+    "Wang",
+    "Kumar",
+    "Shah",
+    "Haddad",
+    "Khalil",
+    "O'Brien",
+    "Murphy",
+    "Byrne",
+    "Rossi",
+    "Bianchi",
+    "Silva",
+    "Costa",
+    "Novak",
+    "Horvat",
+    "Dubois",
+]
 STAFF = ("maria", "tom", "front-desk-2")
-NOTES = ("", "", "", "Prefers text messages", "Can come at short notice", "Knee rehab after surgery",
-         "Call after 10am", "Needs ground-floor room", "Referred by Dr. Stone", "Flexible on provider",
-         "Works shifts: check days", "Insurance pre-approval on file")
+NOTES = (
+    "",
+    "",
+    "",
+    "Prefers text messages",
+    "Can come at short notice",
+    "Knee rehab after surgery",
+    "Call after 10am",
+    "Needs ground-floor room",
+    "Referred by Dr. Stone",
+    "Flexible on provider",
+    "Works shifts: check days",
+    "Insurance pre-approval on file",
+)
 
 ENTRY_COLUMNS = (
-    "id", "clinic_id", "client_id", "service_id", "status", "priority", "payment_type",
-    "appointment_type", "preferred_days", "preferred_time_slots", "preferred_time_start",
-    "preferred_time_end", "date_range_start", "date_range_end", "notes", "expires_at",
-    "original_appointment_at", "created_at", "updated_at", "status_changed_at", "booked_at",
-    "created_by", "updated_by", "version")
-CLIENT_COLUMNS = ("id", "clinic_id", "first_name", "last_name", "phone", "email", "consent_sms",
-                  "consent_email", "search", "created_at", "updated_at", "created_by",
-                  "updated_by", "version")
-APPT_COLUMNS = ("id", "clinic_id", "client_id", "provider_id", "service_id", "entry_id",
-                "starts_at", "ends_at", "status", "created_at", "updated_at", "cancelled_at",
-                "created_by", "updated_by", "version")
-OPENING_COLUMNS = ("id", "clinic_id", "provider_id", "service_id", "appointment_id", "starts_at",
-                   "ends_at", "status", "source", "workflow", "created_at", "updated_at",
-                   "filled_at", "created_by", "updated_by", "version")
-OFFER_COLUMNS = ("id", "opening_id", "entry_id", "status", "match_type", "sent_at", "expires_at",
-                 "responded_at", "note", "created_by", "updated_by", "version")
+    "id",
+    "clinic_id",
+    "client_id",
+    "service_id",
+    "status",
+    "priority",
+    "payment_type",
+    "appointment_type",
+    "preferred_days",
+    "preferred_time_slots",
+    "preferred_time_start",
+    "preferred_time_end",
+    "date_range_start",
+    "date_range_end",
+    "notes",
+    "expires_at",
+    "original_appointment_at",
+    "created_at",
+    "updated_at",
+    "status_changed_at",
+    "booked_at",
+    "created_by",
+    "updated_by",
+    "version",
+)
+CLIENT_COLUMNS = (
+    "id",
+    "clinic_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "consent_sms",
+    "consent_email",
+    "search",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "version",
+)
+APPT_COLUMNS = (
+    "id",
+    "clinic_id",
+    "client_id",
+    "provider_id",
+    "service_id",
+    "entry_id",
+    "starts_at",
+    "ends_at",
+    "status",
+    "created_at",
+    "updated_at",
+    "cancelled_at",
+    "created_by",
+    "updated_by",
+    "version",
+)
+OPENING_COLUMNS = (
+    "id",
+    "clinic_id",
+    "provider_id",
+    "service_id",
+    "appointment_id",
+    "starts_at",
+    "ends_at",
+    "status",
+    "source",
+    "workflow",
+    "created_at",
+    "updated_at",
+    "filled_at",
+    "created_by",
+    "updated_by",
+    "version",
+)
+OFFER_COLUMNS = (
+    "id",
+    "opening_id",
+    "entry_id",
+    "status",
+    "match_type",
+    "sent_at",
+    "expires_at",
+    "responded_at",
+    "note",
+    "created_by",
+    "updated_by",
+    "version",
+)
 
 
 @dataclass
@@ -83,8 +324,9 @@ class Generator:
         offers: dict[Any, list[Provider]] = {s.id: [] for s in services}
         for link in ProviderService.select():
             if link.service_id in offers:
-                offers[link.service_id].append(next(p for p in self.providers
-                                                    if p.id == link.provider_id))
+                offers[link.service_id].append(
+                    next(p for p in self.providers if p.id == link.provider_id)
+                )
         self.offered_by = offers
         self.rows = Rows()
         self.client_ids: list[str] = []
@@ -123,24 +365,45 @@ class Generator:
             first, last = rng.choice(FIRST), rng.choice(LAST)
             area = rng.choice(("617", "857", "781", "508"))
             phone = f"+1{area}{201 + self.below(798)}{self.below(10000):04d}"
-            email = (f"{first}.{last}{i}@example.com".lower().replace("'", "")
-                     if rng.random() < 0.8 else None)
-            created = self.now - dt.timedelta(days=30 + self.below(370),
-                                              minutes=self.below(1440))
+            email = (
+                f"{first}.{last}{i}@example.com".lower().replace("'", "")
+                if rng.random() < 0.8
+                else None
+            )
+            created = self.now - dt.timedelta(days=30 + self.below(370), minutes=self.below(1440))
             actor = rng.choice(STAFF)
             cid = self.uid()
             self.client_ids.append(cid)
-            self.rows.clients.append((
-                cid, self.clinic_hex, first, last, phone, email, rng.random() < 0.9,
-                email is not None, search_text(first, last, email, phone), created, created,
-                actor, actor, 1))
+            self.rows.clients.append(
+                (
+                    cid,
+                    self.clinic_hex,
+                    first,
+                    last,
+                    phone,
+                    email,
+                    rng.random() < 0.9,
+                    email is not None,
+                    search_text(first, last, email, phone),
+                    created,
+                    created,
+                    actor,
+                    actor,
+                    1,
+                )
+            )
 
     # -- entries ---------------------------------------------------------------------------------
     def pick_status(self, age_days: int) -> str:
         r = self.rng.random()
         if age_days <= 30:
-            table = ((0.66, vocab.WAITING), (0.74, vocab.OFFERED), (0.88, vocab.BOOKED),
-                     (0.95, vocab.CANCELLED), (1.0, vocab.EXPIRED))
+            table = (
+                (0.66, vocab.WAITING),
+                (0.74, vocab.OFFERED),
+                (0.88, vocab.BOOKED),
+                (0.95, vocab.CANCELLED),
+                (1.0, vocab.EXPIRED),
+            )
         else:
             table = ((0.55, vocab.BOOKED), (0.78, vocab.EXPIRED), (1.0, vocab.CANCELLED))
         return next(status for bound, status in table if r < bound)
@@ -157,7 +420,9 @@ class Generator:
             providers = self.offered_by[service.id]
             wanted: list[Provider] = []
             if providers and rng.random() < 0.4:
-                wanted = rng.sample(providers, k=1 if rng.random() < 0.8 else min(2, len(providers)))
+                wanted = rng.sample(
+                    providers, k=1 if rng.random() < 0.8 else min(2, len(providers))
+                )
             days = 0
             if rng.random() < 0.45:
                 for d in rng.sample(range(5), k=1 + self.below(3)):
@@ -174,8 +439,9 @@ class Generator:
             else:
                 start = created_day + dt.timedelta(days=self.below(6))
                 end = start + dt.timedelta(days=7 + self.below(24))
-            original = (created + dt.timedelta(days=20 + self.below(40))
-                        if rng.random() < 0.4 else None)
+            original = (
+                created + dt.timedelta(days=20 + self.below(40)) if rng.random() < 0.4 else None
+            )
             actor = rng.choice(STAFF)
             eid, client_id = self.uid(), rng.choice(self.client_ids)
             changed, booked_at, updated_by, version = created, None, actor, 1
@@ -188,22 +454,54 @@ class Generator:
                 changed, version = self.now - dt.timedelta(minutes=1 + self.below(99)), 2
                 self.offer(eid, service, wanted or providers, changed)
             elif status == vocab.EXPIRED:
-                changed, updated_by, version = min(
-                    self.now, dt.datetime.combine(end, dt.time(23, 59))), "system", 2
+                changed, updated_by, version = (
+                    min(self.now, dt.datetime.combine(end, dt.time(23, 59))),
+                    "system",
+                    2,
+                )
             elif status == vocab.CANCELLED:
                 changed, version = created + dt.timedelta(days=self.below(max(1, age))), 2
             for p in wanted:
                 rows.entry_providers.append((eid, self.hex[p.id]))
-            rows.entries.append((
-                eid, self.clinic_hex, client_id, self.hex[service.id], status,
-                rng.choices((1, 2, 3, 4, 5), weights=(5, 15, 55, 15, 10))[0],
-                vocab.INSURANCE_PAY if rng.random() < 0.6 else vocab.SELF_PAY,
-                service.appointment_type, days, slots, window[0], window[1], start, end,
-                rng.choice(NOTES), None, original, created, changed, changed, booked_at,
-                actor, updated_by, version))
+            rows.entries.append(
+                (
+                    eid,
+                    self.clinic_hex,
+                    client_id,
+                    self.hex[service.id],
+                    status,
+                    rng.choices((1, 2, 3, 4, 5), weights=(5, 15, 55, 15, 10))[0],
+                    vocab.INSURANCE_PAY if rng.random() < 0.6 else vocab.SELF_PAY,
+                    service.appointment_type,
+                    days,
+                    slots,
+                    window[0],
+                    window[1],
+                    start,
+                    end,
+                    rng.choice(NOTES),
+                    None,
+                    original,
+                    created,
+                    changed,
+                    changed,
+                    booked_at,
+                    actor,
+                    updated_by,
+                    version,
+                )
+            )
 
-    def book(self, entry_id: str, client_id: str, service: Service, providers: list[Provider],
-             booked_at: dt.datetime, start: dt.date, end: dt.date) -> None:
+    def book(
+        self,
+        entry_id: str,
+        client_id: str,
+        service: Service,
+        providers: list[Provider],
+        booked_at: dt.datetime,
+        start: dt.date,
+        end: dt.date,
+    ) -> None:
         """A filled opening: cancelled slot, an accepted offer (sometimes after a decline)."""
         rng, rows = self.rng, self.rows
         provider = rng.choice(providers)
@@ -213,39 +511,124 @@ class Generator:
         slot_end = slot + dt.timedelta(minutes=service.duration_minutes)
         opened = booked_at - dt.timedelta(minutes=10 + self.below(590))
         opening_id, appt_id = self.uid(), self.uid()
-        rows.openings.append((
-            opening_id, self.clinic_hex, self.hex[provider.id], self.hex[service.id], None, slot, slot_end,
-            vocab.OPENING_FILLED, "cancellation", vocab.SEQUENTIAL, opened, booked_at, booked_at,
-            "maria", "maria", 2))
+        rows.openings.append(
+            (
+                opening_id,
+                self.clinic_hex,
+                self.hex[provider.id],
+                self.hex[service.id],
+                None,
+                slot,
+                slot_end,
+                vocab.OPENING_FILLED,
+                "cancellation",
+                vocab.SEQUENTIAL,
+                opened,
+                booked_at,
+                booked_at,
+                "maria",
+                "maria",
+                2,
+            )
+        )
         if rng.random() < 0.2 and rows.entries:
-            rows.offers.append((
-                self.uid(), opening_id, rng.choice(rows.entries)[0], vocab.OFFER_DECLINED, vocab.EXACT, opened, opened + self.hold,
-                opened + dt.timedelta(minutes=5), "declined by phone", "maria", "maria", 2))
-        rows.offers.append((
-            self.uid(), opening_id, entry_id, vocab.OFFER_ACCEPTED,
-            vocab.EXACT if rng.random() < 0.7 else vocab.PARTIAL, opened + dt.timedelta(minutes=6),
-            opened + dt.timedelta(minutes=6) + self.hold, booked_at, "", "maria", "maria", 2))
-        rows.appointments.append((
-            appt_id, self.clinic_hex, client_id, self.hex[provider.id], self.hex[service.id], entry_id, slot,
-            slot_end, vocab.APPT_BOOKED if slot > self.now else vocab.APPT_COMPLETED, booked_at,
-            booked_at, None, "maria", "maria", 1))
+            rows.offers.append(
+                (
+                    self.uid(),
+                    opening_id,
+                    rng.choice(rows.entries)[0],
+                    vocab.OFFER_DECLINED,
+                    vocab.EXACT,
+                    opened,
+                    opened + self.hold,
+                    opened + dt.timedelta(minutes=5),
+                    "declined by phone",
+                    "maria",
+                    "maria",
+                    2,
+                )
+            )
+        rows.offers.append(
+            (
+                self.uid(),
+                opening_id,
+                entry_id,
+                vocab.OFFER_ACCEPTED,
+                vocab.EXACT if rng.random() < 0.7 else vocab.PARTIAL,
+                opened + dt.timedelta(minutes=6),
+                opened + dt.timedelta(minutes=6) + self.hold,
+                booked_at,
+                "",
+                "maria",
+                "maria",
+                2,
+            )
+        )
+        rows.appointments.append(
+            (
+                appt_id,
+                self.clinic_hex,
+                client_id,
+                self.hex[provider.id],
+                self.hex[service.id],
+                entry_id,
+                slot,
+                slot_end,
+                vocab.APPT_BOOKED if slot > self.now else vocab.APPT_COMPLETED,
+                booked_at,
+                booked_at,
+                None,
+                "maria",
+                "maria",
+                1,
+            )
+        )
 
-    def offer(self, entry_id: str, service: Service, providers: list[Provider],
-              sent: dt.datetime) -> None:
+    def offer(
+        self, entry_id: str, service: Service, providers: list[Provider], sent: dt.datetime
+    ) -> None:
         rng, rows = self.rng, self.rows
         provider = rng.choice(providers)
         day = self.today + dt.timedelta(days=1 + self.below(7))
         minute = self.working_start(provider, day, service.duration_minutes) or 10 * 60
         slot = self.local(day, minute)
         opening_id = self.uid()
-        rows.openings.append((
-            opening_id, self.clinic_hex, self.hex[provider.id], self.hex[service.id], None, slot,
-            slot + dt.timedelta(minutes=service.duration_minutes), vocab.OPENING_OPEN,
-            "cancellation", vocab.SEQUENTIAL, sent - dt.timedelta(minutes=3), sent, None,
-            "maria", "maria", 1))
-        rows.offers.append((
-            self.uid(), opening_id, entry_id, vocab.OFFER_SENT, vocab.EXACT, sent,
-            sent + self.hold, None, "", "maria", "maria", 1))
+        rows.openings.append(
+            (
+                opening_id,
+                self.clinic_hex,
+                self.hex[provider.id],
+                self.hex[service.id],
+                None,
+                slot,
+                slot + dt.timedelta(minutes=service.duration_minutes),
+                vocab.OPENING_OPEN,
+                "cancellation",
+                vocab.SEQUENTIAL,
+                sent - dt.timedelta(minutes=3),
+                sent,
+                None,
+                "maria",
+                "maria",
+                1,
+            )
+        )
+        rows.offers.append(
+            (
+                self.uid(),
+                opening_id,
+                entry_id,
+                vocab.OFFER_SENT,
+                vocab.EXACT,
+                sent,
+                sent + self.hold,
+                None,
+                "",
+                "maria",
+                "maria",
+                1,
+            )
+        )
 
     # -- the calendar ----------------------------------------------------------------------------
     def make_calendar(self, days: int = 21) -> None:
@@ -268,11 +651,23 @@ class Generator:
                             break
                         if rng.random() < 0.7:
                             at = self.local(day, minute)
-                            appt = (self.uid(), self.clinic_hex, rng.choice(self.client_ids),
-                                    self.hex[provider.id], self.hex[service.id], None, at,
-                                    at + dt.timedelta(minutes=service.duration_minutes),
-                                    vocab.APPT_BOOKED, at - dt.timedelta(days=3 + self.below(37)),
-                                    self.now, None, rng.choice(STAFF), rng.choice(STAFF), 1)
+                            appt = (
+                                self.uid(),
+                                self.clinic_hex,
+                                rng.choice(self.client_ids),
+                                self.hex[provider.id],
+                                self.hex[service.id],
+                                None,
+                                at,
+                                at + dt.timedelta(minutes=service.duration_minutes),
+                                vocab.APPT_BOOKED,
+                                at - dt.timedelta(days=3 + self.below(37)),
+                                self.now,
+                                None,
+                                rng.choice(STAFF),
+                                rng.choice(STAFF),
+                                1,
+                            )
                             rows.appointments.append(appt)
                             if offset <= 1 and at > self.now + dt.timedelta(hours=2):
                                 cancellable.append(len(rows.appointments) - 1)
@@ -281,10 +676,26 @@ class Generator:
             appt = list(rows.appointments[index])
             appt[8], appt[11], appt[10] = vocab.APPT_CANCELLED, self.now, self.now
             rows.appointments[index] = tuple(appt)
-            rows.openings.append((
-                self.uid(), self.clinic_hex, appt[3], appt[4], appt[0], appt[6], appt[7],
-                vocab.OPENING_OPEN, "cancellation", None, self.now, self.now, None, "maria",
-                "maria", 1))
+            rows.openings.append(
+                (
+                    self.uid(),
+                    self.clinic_hex,
+                    appt[3],
+                    appt[4],
+                    appt[0],
+                    appt[6],
+                    appt[7],
+                    vocab.OPENING_OPEN,
+                    "cancellation",
+                    None,
+                    self.now,
+                    self.now,
+                    None,
+                    "maria",
+                    "maria",
+                    1,
+                )
+            )
 
     def make_events(self, weeks: int = 3) -> None:
         """Pilates classes; the next two are full and keep a waitlist."""
@@ -297,18 +708,28 @@ class Generator:
                     continue
                 at = self.local(day, 18 * 60 if day.weekday() == 0 else 10 * 60)
                 iid = self.uid()
-                rows.events.append((iid, self.clinic_hex, self.hex[service.id],
-                                    self.hex[teachers[0].id] if teachers else None, at,
-                                    at + dt.timedelta(minutes=service.duration_minutes), 8,
-                                    "scheduled", 1))
+                rows.events.append(
+                    (
+                        iid,
+                        self.clinic_hex,
+                        self.hex[service.id],
+                        self.hex[teachers[0].id] if teachers else None,
+                        at,
+                        at + dt.timedelta(minutes=service.duration_minutes),
+                        8,
+                        "scheduled",
+                        1,
+                    )
+                )
                 full = len(rows.events) <= 2
                 taken = rng.sample(self.client_ids, k=8 + (3 if full else 0))
                 enrolled = 8 if full else 2 + self.below(6)
                 for i, cid in enumerate(taken[: enrolled + (3 if full else 0)]):
                     status = "enrolled" if i < enrolled else "waitlisted"
                     when = self.now - dt.timedelta(days=1 + self.below(9), minutes=i)
-                    rows.enrolments.append((self.uid(), iid, cid, status, when, when, None, None,
-                                            "maria", "maria", 1))
+                    rows.enrolments.append(
+                        (self.uid(), iid, cid, status, when, when, None, None, "maria", "maria", 1)
+                    )
 
 
 def _written(rows: Rows) -> Iterator[tuple[str, tuple[str, ...], list[tuple]]]:
@@ -322,11 +743,38 @@ def _written(rows: Rows) -> Iterator[tuple[str, tuple[str, ...], list[tuple]]]:
     yield "appointment", APPT_COLUMNS, rows.appointments
     yield "opening", OPENING_COLUMNS, rows.openings
     yield "offer", OFFER_COLUMNS, rows.offers
-    yield "event_instance", ("id", "clinic_id", "service_id", "provider_id", "starts_at",
-                             "ends_at", "capacity", "status", "version"), rows.events
-    yield "enrolment", ("id", "instance_id", "client_id", "status", "created_at", "updated_at",
-                        "offered_at", "expires_at", "created_by", "updated_by",
-                        "version"), rows.enrolments
+    yield (
+        "event_instance",
+        (
+            "id",
+            "clinic_id",
+            "service_id",
+            "provider_id",
+            "starts_at",
+            "ends_at",
+            "capacity",
+            "status",
+            "version",
+        ),
+        rows.events,
+    )
+    yield (
+        "enrolment",
+        (
+            "id",
+            "instance_id",
+            "client_id",
+            "status",
+            "created_at",
+            "updated_at",
+            "offered_at",
+            "expires_at",
+            "created_by",
+            "updated_by",
+            "version",
+        ),
+        rows.enrolments,
+    )
 
 
 def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, int]:
@@ -346,8 +794,13 @@ def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, i
         counts = {table: bulk_insert(table, cols, data) for table, cols, data in _written(gen.rows)}
         create_indexes()
         set_meta(DEMO_BUILT_ON, gen.today.isoformat())
-        audit.record(actor, "demo.build", "clinic", clinic.id, {"entries": [None, entries],
-                                                                "seed": [None, seed]})
+        audit.record(
+            actor,
+            "demo.build",
+            "clinic",
+            clinic.id,
+            {"entries": [None, entries], "seed": [None, seed]},
+        )
     return counts
 
 

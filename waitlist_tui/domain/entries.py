@@ -46,6 +46,7 @@ MAX_PAGE = 500
 
 # --- references -------------------------------------------------------------------------------
 
+
 def _by_code_or_id(model: Any, clinic: Clinic, ref: Any, what: str, field_name: str) -> Any:
     text = str(ref).strip() if ref is not None else ""
     if not text:
@@ -54,18 +55,21 @@ def _by_code_or_id(model: Any, clinic: Clinic, ref: Any, what: str, field_name: 
     if found is not None:
         return found
     try:
-        return ids.resolve(model, text, what, field=field_name,
-                           query=model.select().where(model.clinic == clinic))
+        return ids.resolve(
+            model, text, what, field=field_name, query=model.select().where(model.clinic == clinic)
+        )
     except (NotFound, ValidationError):
-        raise ValidationError(f"{field_name}: {text!r} is not a {what} of this clinic",
-                              field=field_name) from None
+        raise ValidationError(
+            f"{field_name}: {text!r} is not a {what} of this clinic", field=field_name
+        ) from None
 
 
 def resolve_service(clinic: Clinic, ref: Any) -> Service:
     service = _by_code_or_id(Service, clinic, ref, "service", "service")
     if service.kind != "appointment":
-        raise ValidationError(f"service: {service.code} is a class; use its event waitlist",
-                              field="service")
+        raise ValidationError(
+            f"service: {service.code} is a class; use its event waitlist", field="service"
+        )
     return service
 
 
@@ -75,19 +79,26 @@ def resolve_providers(clinic: Clinic, service: Service, refs: Any) -> list[Provi
     if isinstance(refs, str):
         refs = [r for r in refs.replace(";", ",").replace(" ", ",").split(",") if r]
     if not isinstance(refs, list | tuple):
-        raise ValidationError("preferred_providers must be a list of provider codes or ids",
-                              field="preferred_providers")
+        raise ValidationError(
+            "preferred_providers must be a list of provider codes or ids",
+            field="preferred_providers",
+        )
     found: list[Provider] = []
     for ref in refs:
         provider = _by_code_or_id(Provider, clinic, ref, "provider", "preferred_providers")
         if provider not in found:
             found.append(provider)
-    offering = set(ProviderService.select(ProviderService.provider)
-                   .where(ProviderService.service == service).tuples())
+    offering = set(
+        ProviderService.select(ProviderService.provider)
+        .where(ProviderService.service == service)
+        .tuples()
+    )
     for provider in found:
         if (provider.id,) not in offering:
-            raise ValidationError(f"preferred_providers: {provider.code} does not offer "
-                                  f"{service.code}", field="preferred_providers")
+            raise ValidationError(
+                f"preferred_providers: {provider.code} does not offer {service.code}",
+                field="preferred_providers",
+            )
     return found
 
 
@@ -103,12 +114,17 @@ def _get_entry(entry_id: Any, *, for_update: bool = False) -> Entry:
 
 # --- reads ------------------------------------------------------------------------------------
 
+
 def _providers_of(entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Provider]]:
     result: dict[uuid.UUID, list[Provider]] = defaultdict(list)
     if not entry_ids:
         return result
-    rows = (EntryProvider.select(EntryProvider.entry, Provider).join(Provider)
-            .where(EntryProvider.entry.in_(entry_ids)).order_by(Provider.code))
+    rows = (
+        EntryProvider.select(EntryProvider.entry, Provider)
+        .join(Provider)
+        .where(EntryProvider.entry.in_(entry_ids))
+        .order_by(Provider.code)
+    )
     for link in rows:
         result[link.entry_id].append(link.provider)
     return result
@@ -120,7 +136,7 @@ def _views(entries: list[Entry]) -> list[EntryView]:
 
 
 def _joined():
-    return (Entry.select(Entry, Client, Service).join(Client).switch(Entry).join(Service))
+    return Entry.select(Entry, Client, Service).join(Client).switch(Entry).join(Service)
 
 
 def get(entry_id: Any) -> EntryView:
@@ -135,22 +151,39 @@ def offers_detail(entry_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
     """The entry's invites and the distinct openings they were for (`--include-offers`)."""
     from waitlist_tui.domain.entry_views import _iso
 
-    rows = (Offer.select(Offer, Opening, Provider).join(Opening).join(Provider)
-            .where(Offer.entry == entry_id).order_by(Offer.sent_at))
+    rows = (
+        Offer.select(Offer, Opening, Provider)
+        .join(Opening)
+        .join(Provider)
+        .where(Offer.entry == entry_id)
+        .order_by(Offer.sent_at)
+    )
     invites, openings = [], {}
     for offer in rows:
         opening = offer.opening
-        invites.append({"invite_id": str(offer.id), "waitlist_id": str(opening.id),
-                        "opening_id": str(opening.id), "status": offer.status,
-                        "match_type": offer.match_type, "slot_start": _iso(opening.starts_at),
-                        "slot_end": _iso(opening.ends_at), "sent_at": _iso(offer.sent_at),
-                        "expires_at": _iso(offer.expires_at),
-                        "responded_at": _iso(offer.responded_at)})
-        openings[opening.id] = {"id": str(opening.id), "provider_id": str(opening.provider.id),
-                                "provider": opening.provider.code,
-                                "slot_start": _iso(opening.starts_at),
-                                "slot_end": _iso(opening.ends_at), "status": opening.status,
-                                "workflow_type": opening.workflow}
+        invites.append(
+            {
+                "invite_id": str(offer.id),
+                "waitlist_id": str(opening.id),
+                "opening_id": str(opening.id),
+                "status": offer.status,
+                "match_type": offer.match_type,
+                "slot_start": _iso(opening.starts_at),
+                "slot_end": _iso(opening.ends_at),
+                "sent_at": _iso(offer.sent_at),
+                "expires_at": _iso(offer.expires_at),
+                "responded_at": _iso(offer.responded_at),
+            }
+        )
+        openings[opening.id] = {
+            "id": str(opening.id),
+            "provider_id": str(opening.provider.id),
+            "provider": opening.provider.code,
+            "slot_start": _iso(opening.starts_at),
+            "slot_end": _iso(opening.ends_at),
+            "status": opening.status,
+            "workflow_type": opening.workflow,
+        }
     return {"matched_invites": invites, "matched_waitlists": list(openings.values())}
 
 
@@ -184,8 +217,12 @@ class Page:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"items": [i.to_dict() for i in self.items], "total": self.total,
-                "limit": self.limit, "offset": self.offset}
+        return {
+            "items": [i.to_dict() for i in self.items],
+            "total": self.total,
+            "limit": self.limit,
+            "offset": self.offset,
+        }
 
 
 def expand_statuses(values: Any) -> tuple[str, ...]:
@@ -200,9 +237,11 @@ def expand_statuses(values: Any) -> tuple[str, ...]:
         elif text.lower() in vocab.ENTRY_STATUSES:
             result.append(text.lower())
         else:
-            raise ValidationError(f"status {value!r} is not one of "
-                                  f"{', '.join(vocab.ENTRY_STATUSES)} (or ACTIVE, FULFILLED)",
-                                  field="status")
+            raise ValidationError(
+                f"status {value!r} is not one of "
+                f"{', '.join(vocab.ENTRY_STATUSES)} (or ACTIVE, FULFILLED)",
+                field="status",
+            )
     return tuple(dict.fromkeys(result))
 
 
@@ -217,17 +256,21 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
         raise ValidationError(f"sort must be one of {', '.join(SORTS)}", field="sort")
     conds = [Entry.clinic == clinic]
     if q.statuses:
-        conds.append(Entry.status.in_(list(q.statuses)) if len(q.statuses) > 1
-                     else Entry.status == q.statuses[0])
+        conds.append(
+            Entry.status.in_(list(q.statuses))
+            if len(q.statuses) > 1
+            else Entry.status == q.statuses[0]
+        )
     if q.service:
-        conds.append(Entry.service == _by_code_or_id(Service, clinic, q.service, "service",
-                                                     "service"))
+        conds.append(
+            Entry.service == _by_code_or_id(Service, clinic, q.service, "service", "service")
+        )
     if q.provider:
         provider = _by_code_or_id(Provider, clinic, q.provider, "provider", "provider")
         prefers = EntryProvider.select(EntryProvider.entry).where(
-            (EntryProvider.entry == Entry.id) & (EntryProvider.provider == provider))
-        any_pref = EntryProvider.select(EntryProvider.entry).where(
-            EntryProvider.entry == Entry.id)
+            (EntryProvider.entry == Entry.id) & (EntryProvider.provider == provider)
+        )
+        any_pref = EntryProvider.select(EntryProvider.entry).where(EntryProvider.entry == Entry.id)
         # Entries that would take this provider: they prefer them, or have no preference.
         conds.append(fn.EXISTS(prefers) | ~fn.EXISTS(any_pref))
     if q.client_id:
@@ -250,10 +293,12 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
 
 # --- writes -----------------------------------------------------------------------------------
 
+
 def _require_enabled(clinic: Clinic) -> None:
     if not clinic.waitlist_enabled:
-        raise ValidationError("waitlist feature not configured for this organization",
-                              field="clinic")
+        raise ValidationError(
+            "waitlist feature not configured for this organization", field="clinic"
+        )
 
 
 def create(payload: Any, actor: str, clinic: Clinic | None = None) -> EntryView:
@@ -264,11 +309,13 @@ def create(payload: Any, actor: str, clinic: Clinic | None = None) -> EntryView:
     if "service" not in data:
         raise ValidationError("service is required", field="service")
     if "payment_type" not in fields:
-        raise ValidationError("payment_type is required (SELF_PAY or INSURANCE_PAY)",
-                              field="payment_type")
+        raise ValidationError(
+            "payment_type is required (SELF_PAY or INSURANCE_PAY)", field="payment_type"
+        )
     if ("client" in data) == ("client_id" in data):
-        raise ValidationError("give either client (first_name, last_name, phone, email) or "
-                              "client_id", field="client")
+        raise ValidationError(
+            "give either client (first_name, last_name, phone, email) or client_id", field="client"
+        )
     client_input = parse_client(data["client"], clinic.region) if "client" in data else None
     today = clock.today(clinic.time_zone)
     start = fields.get("date_range_start", today)
@@ -287,31 +334,55 @@ def create(payload: Any, actor: str, clinic: Clinic | None = None) -> EntryView:
             client, _ = find_or_create(clinic, client_input, actor)
         else:
             try:
-                client = ids.resolve(Client, data["client_id"], "client", field="client_id",
-                                     query=Client.select().where(Client.clinic == clinic))
+                client = ids.resolve(
+                    Client,
+                    data["client_id"],
+                    "client",
+                    field="client_id",
+                    query=Client.select().where(Client.clinic == clinic),
+                )
             except (NotFound, ValidationError):
-                raise ValidationError(f"client_id: {data['client_id']!r} is not a client of "
-                                      "this clinic", field="client_id") from None
+                raise ValidationError(
+                    f"client_id: {data['client_id']!r} is not a client of this clinic",
+                    field="client_id",
+                ) from None
         values = {
-            "clinic": clinic, "client": client, "service": service, "status": vocab.WAITING,
-            "priority": fields.get("priority", 3), "payment_type": fields["payment_type"],
+            "clinic": clinic,
+            "client": client,
+            "service": service,
+            "status": vocab.WAITING,
+            "priority": fields.get("priority", 3),
+            "payment_type": fields["payment_type"],
             "appointment_type": fields.get("appointment_type") or service.appointment_type,
             "preferred_days": fields.get("preferred_days", 0),
             "preferred_time_slots": fields.get("preferred_time_slots", 0),
             "preferred_time_start": fields.get("preferred_time_start"),
             "preferred_time_end": fields.get("preferred_time_end"),
-            "date_range_start": start, "date_range_end": end, "notes": fields.get("notes", ""),
+            "date_range_start": start,
+            "date_range_end": end,
+            "notes": fields.get("notes", ""),
             "expires_at": fields.get("expires_at"),
             "original_appointment_at": fields.get("original_appointment_at"),
         }
-        entry = Entry.create(**values, created_at=now, updated_at=now, status_changed_at=now,
-                             created_by=actor, updated_by=actor)
+        entry = Entry.create(
+            **values,
+            created_at=now,
+            updated_at=now,
+            status_changed_at=now,
+            created_by=actor,
+            updated_by=actor,
+        )
         for provider in providers:
             EntryProvider.create(entry=entry, provider=provider)
         logged = {k: v for k, v in values.items() if k != "clinic"}
         logged["preferred_providers"] = [p.code for p in providers]
-        audit.record(actor, "entry.create", "entry", entry.id,
-                     audit.diff({}, {k: _loggable(v) for k, v in logged.items()}))
+        audit.record(
+            actor,
+            "entry.create",
+            "entry",
+            entry.id,
+            audit.diff({}, {k: _loggable(v) for k, v in logged.items()}),
+        )
     return get(entry.id)
 
 
@@ -322,8 +393,11 @@ def _loggable(value: Any) -> Any:
 
 
 def _sent_offer_slots(entry: Entry) -> list[pendulum.DateTime]:
-    rows = (Opening.select(Opening.starts_at).join(Offer)
-            .where((Offer.entry == entry) & (Offer.status == vocab.OFFER_SENT)))
+    rows = (
+        Opening.select(Opening.starts_at)
+        .join(Offer)
+        .where((Offer.entry == entry) & (Offer.status == vocab.OFFER_SENT))
+    )
     return [r.starts_at for r in rows]
 
 
@@ -332,8 +406,9 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
     data = normalize_keys(payload, partial=True)
     for key in ("client", "client_id"):
         if key in data:
-            raise ValidationError("the client of an entry cannot be changed; cancel it and add "
-                                  "a new entry", field=key)
+            raise ValidationError(
+                "the client of an entry cannot be changed; cancel it and add a new entry", field=key
+            )
     now = clock.now()
     with database.atomic():
         entry = _get_entry(entry_id, for_update=True)
@@ -343,9 +418,11 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
             raise Conflict(CLOSED, data={"status": entry.status})
         expected = fields.pop("version", entry.version)
         if expected != entry.version:
-            raise Conflict(f"waitlist request was changed by someone else (now version "
-                           f"{entry.version}, yours {expected}); reload it and try again",
-                           data={"version": entry.version})
+            raise Conflict(
+                f"waitlist request was changed by someone else (now version "
+                f"{entry.version}, yours {expected}); reload it and try again",
+                data={"version": entry.version},
+            )
         new: dict[str, Any] = {}
         status = fields.pop("status", None)
         if status in ("FULFILLED", vocab.BOOKED):
@@ -376,10 +453,13 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
             zone = clinic.time_zone
             for slot in _sent_offer_slots(entry):
                 if not start <= slot.in_tz(zone).date() <= end:
-                    raise ValidationError("active invites exist for this request",
-                                          field="date_range_start")
-        check_window(new.get("preferred_time_start", entry.preferred_time_start),
-                     new.get("preferred_time_end", entry.preferred_time_end))
+                    raise ValidationError(
+                        "active invites exist for this request", field="date_range_start"
+                    )
+        check_window(
+            new.get("preferred_time_start", entry.preferred_time_start),
+            new.get("preferred_time_end", entry.preferred_time_end),
+        )
         old = {k: getattr(entry, k) for k in new}
         old = {k: (v.id if k == "service" else v) for k, v in old.items()}
         logged = {k: (v.id if k == "service" else v) for k, v in new.items()}
@@ -390,10 +470,15 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
             providers = None
         if not logged:
             return get(entry.id)
-        rows = (Entry.update(**new, updated_at=now, updated_by=actor, version=Entry.version + 1)
-                .where((Entry.id == entry.id) & (Entry.version == expected)
-                       & Entry.status.in_(list(vocab.ACTIVE_STATUSES)))
-                .execute())
+        rows = (
+            Entry.update(**new, updated_at=now, updated_by=actor, version=Entry.version + 1)
+            .where(
+                (Entry.id == entry.id)
+                & (Entry.version == expected)
+                & Entry.status.in_(list(vocab.ACTIVE_STATUSES))
+            )
+            .execute()
+        )
         if rows != 1:
             raise Conflict("waitlist request was changed by someone else; reload it and try again")
         if providers is not None:
@@ -408,9 +493,16 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
 
 
 def _rescind_sent_offers(entry: Entry, actor: str, now: pendulum.DateTime) -> None:
-    (Offer.update(status=vocab.OFFER_RESCINDED, responded_at=now, updated_by=actor,
-                  version=Offer.version + 1)
-     .where((Offer.entry == entry) & (Offer.status == vocab.OFFER_SENT)).execute())
+    (
+        Offer.update(
+            status=vocab.OFFER_RESCINDED,
+            responded_at=now,
+            updated_by=actor,
+            version=Offer.version + 1,
+        )
+        .where((Offer.entry == entry) & (Offer.status == vocab.OFFER_SENT))
+        .execute()
+    )
 
 
 def cancel(entry_id: Any, actor: str, version: int | None = None, reason: str = "") -> EntryView:

@@ -14,20 +14,48 @@ from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.timeutil import parse_date, parse_hhmm, parse_instant
 
 INPUT_FIELDS = (
-    "client", "client_id", "service", "preferred_providers", "preferred_days",
-    "preferred_time_slots", "preferred_time_start", "preferred_time_end", "date_range_start",
-    "date_range_end", "appointment_type", "payment_type", "priority", "notes", "expires_at",
+    "client",
+    "client_id",
+    "service",
+    "preferred_providers",
+    "preferred_days",
+    "preferred_time_slots",
+    "preferred_time_start",
+    "preferred_time_end",
+    "date_range_start",
+    "date_range_end",
+    "appointment_type",
+    "payment_type",
+    "priority",
+    "notes",
+    "expires_at",
     "original_appointment_at",
 )
-ALIASES = {"service_id": "service", "appointment_category_id": "service",
-           "patient_id": "client_id", "preferred_date_start": "date_range_start",
-           "preferred_date_end": "date_range_end"}
+ALIASES = {
+    "service_id": "service",
+    "appointment_category_id": "service",
+    "patient_id": "client_id",
+    "preferred_date_start": "date_range_start",
+    "preferred_date_end": "date_range_end",
+}
 UPDATE_ONLY = ("status", "version")
 # Fields of the entry JSON *out*; accepted and ignored on the way in so an export re-imports.
-OUTPUT_ONLY = ("id", "clinic_id", "appointment_duration", "created_at", "created_at_epoch_ms",
-               "updated_at", "created_by", "updated_by", "preferred_provider_details",
-               "appointment_category", "status_changed_at", "booked_at", "matched_invites",
-               "matched_waitlists")
+OUTPUT_ONLY = (
+    "id",
+    "clinic_id",
+    "appointment_duration",
+    "created_at",
+    "created_at_epoch_ms",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "preferred_provider_details",
+    "appointment_category",
+    "status_changed_at",
+    "booked_at",
+    "matched_invites",
+    "matched_waitlists",
+)
 MAX_NOTES = 2000
 
 
@@ -46,20 +74,23 @@ def parse_days(value: Any) -> int:
     names = []
     for item in _list(value, "preferred_days"):
         if isinstance(item, bool):
-            raise ValidationError("preferred_days holds day names or numbers 0-6",
-                                  field="preferred_days")
+            raise ValidationError(
+                "preferred_days holds day names or numbers 0-6", field="preferred_days"
+            )
         if isinstance(item, int) or (isinstance(item, str) and item.strip().isdigit()):
             number = int(item)
             if not 0 <= number <= 6:
-                raise ValidationError(f"preferred_days: {item} is not 0-6 (0 = Sunday)",
-                                      field="preferred_days")
+                raise ValidationError(
+                    f"preferred_days: {item} is not 0-6 (0 = Sunday)", field="preferred_days"
+                )
             names.append(vocab.SUNDAY_FIRST[number])
             continue
         text = str(item).strip().upper()
         match = [d for d in vocab.DAYS if d == text or (len(text) >= 3 and d.startswith(text))]
         if len(match) != 1:
-            raise ValidationError(f"preferred_days: {item!r} is not a day (MONDAY..SUNDAY)",
-                                  field="preferred_days")
+            raise ValidationError(
+                f"preferred_days: {item!r} is not a day (MONDAY..SUNDAY)", field="preferred_days"
+            )
         names.append(match[0])
     return vocab.to_mask(names, vocab.DAYS)
 
@@ -69,8 +100,11 @@ def parse_time_slots(value: Any) -> int:
     for item in _list(value, "preferred_time_slots"):
         text = str(item).strip().upper()
         if text not in vocab.TIME_SLOTS:
-            raise ValidationError(f"preferred_time_slots: {item!r} is not one of MORNING, "
-                                  "AFTERNOON, EVENING, ANYTIME", field="preferred_time_slots")
+            raise ValidationError(
+                f"preferred_time_slots: {item!r} is not one of MORNING, "
+                "AFTERNOON, EVENING, ANYTIME",
+                field="preferred_time_slots",
+            )
         names.append(text)
     return vocab.to_mask(names, vocab.TIME_SLOTS)
 
@@ -78,15 +112,20 @@ def parse_time_slots(value: Any) -> int:
 def parse_appointment_type(value: Any) -> str:
     text = " ".join(str(value).strip().upper().replace("-", " ").split())
     if text not in vocab.APPOINTMENT_TYPE_LABELS:
-        raise ValidationError("appointment_type must be Initial Evaluation, Follow Up, "
-                              f"INITIAL_EVAL or FOLLOW_UP, got {value!r}", field="appointment_type")
+        raise ValidationError(
+            "appointment_type must be Initial Evaluation, Follow Up, "
+            f"INITIAL_EVAL or FOLLOW_UP, got {value!r}",
+            field="appointment_type",
+        )
     return vocab.APPOINTMENT_TYPE_LABELS[text]
 
 
 def parse_payment_type(value: Any) -> str:
     text = str(value or "").strip().upper().replace(" ", "_").replace("-", "_")
     if text not in vocab.PAYMENT_TYPES:
-        raise ValidationError("payment_type must be SELF_PAY or INSURANCE_PAY", field="payment_type")
+        raise ValidationError(
+            "payment_type must be SELF_PAY or INSURANCE_PAY", field="payment_type"
+        )
     return text
 
 
@@ -98,8 +137,9 @@ def parse_priority(value: Any) -> int:
         except ValueError:
             number = None
     if number is None or not 1 <= number <= 5:
-        raise ValidationError(f"priority must be a whole number 1-5 (1 most urgent), got {value!r}",
-                              field="priority")
+        raise ValidationError(
+            f"priority must be a whole number 1-5 (1 most urgent), got {value!r}", field="priority"
+        )
     return number
 
 
@@ -110,8 +150,9 @@ def parse_status(value: Any) -> str:
         return text.upper()
     if text.lower() in vocab.ENTRY_STATUSES:
         return text.lower()
-    raise ValidationError(f"status {value!r} is not one of ACTIVE, FULFILLED, CANCELLED, EXPIRED",
-                          field="status")
+    raise ValidationError(
+        f"status {value!r} is not one of ACTIVE, FULFILLED, CANCELLED, EXPIRED", field="status"
+    )
 
 
 def normalize_keys(payload: Any, *, partial: bool) -> dict[str, Any]:
@@ -162,8 +203,9 @@ def parse_fields(data: dict[str, Any], tz: str) -> dict[str, Any]:
     if "version" in data and data["version"] is not None:
         version = data["version"]
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise ValidationError("version must be the whole number the entry was read at",
-                                  field="version")
+            raise ValidationError(
+                "version must be the whole number the entry was read at", field="version"
+            )
         out["version"] = version
     return out
 
@@ -173,16 +215,20 @@ def check_window(start: int | None, end: int | None) -> None:
         missing = "preferred_time_end" if end is None else "preferred_time_start"
         raise ValidationError(f"{missing} is required when a time window is given", field=missing)
     if start is not None and end is not None and start >= end:
-        raise ValidationError("preferred_time_start must be before preferred_time_end",
-                              field="preferred_time_start")
+        raise ValidationError(
+            "preferred_time_start must be before preferred_time_end", field="preferred_time_start"
+        )
 
 
 def check_range(start: dt.date, end: dt.date, max_span_days: int) -> None:
     if end < start:
-        raise ValidationError("date_range_end must be on or after date_range_start",
-                              field="date_range_end")
+        raise ValidationError(
+            "date_range_end must be on or after date_range_start", field="date_range_end"
+        )
     span = (end - start).days
     if span > max_span_days:
         raise ValidationError(
             f"date range spans {span} days; this clinic allows at most {max_span_days} days "
-            "(max_span_days)", field="date_range_end")
+            "(max_span_days)",
+            field="date_range_end",
+        )

@@ -81,25 +81,35 @@ class EntryView:
         """`entry` must have client and service joined (or loadable)."""
         client, service = entry.client, entry.service
         return cls(
-            id=entry.id, clinic_id=entry.clinic_id, status=entry.status,
-            priority=entry.priority, payment_type=entry.payment_type,
+            id=entry.id,
+            clinic_id=entry.clinic_id,
+            status=entry.status,
+            priority=entry.priority,
+            payment_type=entry.payment_type,
             appointment_type=entry.appointment_type,
-            client=ClientBrief(client.id, client.first_name, client.last_name, client.phone,
-                               client.email),
-            service=ServiceBrief(service.id, service.code, service.name,
-                                 service.duration_minutes),
+            client=ClientBrief(
+                client.id, client.first_name, client.last_name, client.phone, client.email
+            ),
+            service=ServiceBrief(service.id, service.code, service.name, service.duration_minutes),
             preferred_providers=tuple(ProviderBrief(p.id, p.code, p.name) for p in providers),
             preferred_days=tuple(vocab.from_mask(entry.preferred_days, vocab.DAYS)),
-            preferred_time_slots=tuple(vocab.from_mask(entry.preferred_time_slots,
-                                                       vocab.TIME_SLOTS)),
+            preferred_time_slots=tuple(
+                vocab.from_mask(entry.preferred_time_slots, vocab.TIME_SLOTS)
+            ),
             preferred_time_start=fmt_hhmm(entry.preferred_time_start),
             preferred_time_end=fmt_hhmm(entry.preferred_time_end),
-            date_range_start=entry.date_range_start, date_range_end=entry.date_range_end,
-            notes=entry.notes, expires_at=entry.expires_at,
+            date_range_start=entry.date_range_start,
+            date_range_end=entry.date_range_end,
+            notes=entry.notes,
+            expires_at=entry.expires_at,
             original_appointment_at=entry.original_appointment_at,
-            created_at=entry.created_at, updated_at=entry.updated_at,
-            status_changed_at=entry.status_changed_at, booked_at=entry.booked_at,
-            created_by=entry.created_by, updated_by=entry.updated_by, version=entry.version,
+            created_at=entry.created_at,
+            updated_at=entry.updated_at,
+            status_changed_at=entry.status_changed_at,
+            booked_at=entry.booked_at,
+            created_by=entry.created_by,
+            updated_by=entry.updated_by,
+            version=entry.version,
         )
 
     @property
@@ -116,20 +126,28 @@ class EntryView:
             "id": str(self.id),
             "clinic_id": str(self.clinic_id),
             "client_id": str(self.client.id),
-            "client": {"id": str(self.client.id), "first_name": self.client.first_name,
-                       "last_name": self.client.last_name, "phone": self.client.phone,
-                       "email": self.client.email},
-            "service": {"id": str(self.service.id), "code": self.service.code,
-                        "name": self.service.name,
-                        "duration_minutes": self.service.duration_minutes},
+            "client": {
+                "id": str(self.client.id),
+                "first_name": self.client.first_name,
+                "last_name": self.client.last_name,
+                "phone": self.client.phone,
+                "email": self.client.email,
+            },
+            "service": {
+                "id": str(self.service.id),
+                "code": self.service.code,
+                "name": self.service.name,
+                "duration_minutes": self.service.duration_minutes,
+            },
             "status": self.status,
             "priority": self.priority,
             "payment_type": self.payment_type,
             "appointment_type": self.appointment_type,
             "appointment_duration": self.service.duration_minutes,
             "preferred_providers": [p.code for p in self.preferred_providers],
-            "preferred_provider_details": [{"id": str(p.id), "code": p.code, "name": p.name}
-                                           for p in self.preferred_providers],
+            "preferred_provider_details": [
+                {"id": str(p.id), "code": p.code, "name": p.name} for p in self.preferred_providers
+            ],
             "preferred_days": list(self.preferred_days),
             "preferred_time_slots": list(self.preferred_time_slots),
             "preferred_time_start": self.preferred_time_start,

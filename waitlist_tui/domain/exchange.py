@@ -22,10 +22,26 @@ from waitlist_tui.domain.errors import DomainError, ValidationError
 from waitlist_tui.domain.models import Entry
 
 CSV_COLUMNS = (
-    "id", "status", "first_name", "last_name", "phone", "email", "service",
-    "preferred_providers", "preferred_days", "preferred_time_slots", "preferred_time_start",
-    "preferred_time_end", "date_range_start", "date_range_end", "appointment_type",
-    "payment_type", "priority", "notes", "expires_at", "created_at",
+    "id",
+    "status",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "service",
+    "preferred_providers",
+    "preferred_days",
+    "preferred_time_slots",
+    "preferred_time_start",
+    "preferred_time_end",
+    "date_range_start",
+    "date_range_end",
+    "appointment_type",
+    "payment_type",
+    "priority",
+    "notes",
+    "expires_at",
+    "created_at",
 )
 LIST_COLUMNS = ("preferred_providers", "preferred_days", "preferred_time_slots")
 CLIENT_COLUMNS = ("first_name", "last_name", "phone", "email")
@@ -88,8 +104,9 @@ def payload_from_csv(row: dict[str, str]) -> dict[str, Any]:
     cells = {k: (v or "").strip() for k, v in row.items()}
     status = cells.pop("status", "").lower()
     if status not in IMPORTABLE_STATUSES:
-        raise ValidationError(f"status: only waiting entries can be imported (found {status})",
-                              field="status")
+        raise ValidationError(
+            f"status: only waiting entries can be imported (found {status})", field="status"
+        )
     payload: dict[str, Any] = {"client": {k: cells.pop(k) or None for k in CLIENT_COLUMNS}}
     for key in ("id", "created_at"):
         cells.pop(key, None)
@@ -117,8 +134,9 @@ def read_rows(path: str | Path) -> list[tuple[int, Any]]:
         return list(enumerate(items, start=1))
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "service" not in reader.fieldnames:
-        raise ValidationError(f"{path}: the CSV header must name the columns "
-                              f"({', '.join(CSV_COLUMNS)})", field="file")
+        raise ValidationError(
+            f"{path}: the CSV header must name the columns ({', '.join(CSV_COLUMNS)})", field="file"
+        )
     return [(i, row) for i, row in enumerate(reader, start=2)]
 
 
@@ -131,12 +149,20 @@ def import_file(path: str | Path, actor: str, skip_invalid: bool = False) -> dic
         for number, item in rows:
             try:
                 with database.atomic():
-                    payload = payload_from_csv(item) if isinstance(item, dict) and \
-                        "first_name" in item else item
-                    if isinstance(payload, dict) and str(payload.get("status", "")).lower() \
-                            not in IMPORTABLE_STATUSES:
-                        raise ValidationError("status: only waiting entries can be imported "
-                                              f"(found {payload.get('status')})", field="status")
+                    payload = (
+                        payload_from_csv(item)
+                        if isinstance(item, dict) and "first_name" in item
+                        else item
+                    )
+                    if (
+                        isinstance(payload, dict)
+                        and str(payload.get("status", "")).lower() not in IMPORTABLE_STATUSES
+                    ):
+                        raise ValidationError(
+                            "status: only waiting entries can be imported "
+                            f"(found {payload.get('status')})",
+                            field="status",
+                        )
                     if isinstance(payload, dict):
                         payload = {k: v for k, v in payload.items() if k != "status"}
                     imported.append(str(entries.create(payload, actor, clinic).id))
@@ -146,6 +172,13 @@ def import_file(path: str | Path, actor: str, skip_invalid: bool = False) -> dic
             raise ValidationError(
                 f"{len(errors)} of {len(rows)} rows are invalid; nothing was imported "
                 "(fix them, or use --skip-invalid to import the valid rows)",
-                field="file", data={"errors": errors})
-    return {"imported": len(imported), "skipped": len(errors), "rows": len(rows),
-            "ids": imported, "errors": errors}
+                field="file",
+                data={"errors": errors},
+            )
+    return {
+        "imported": len(imported),
+        "skipped": len(errors),
+        "rows": len(rows),
+        "ids": imported,
+        "errors": errors,
+    }

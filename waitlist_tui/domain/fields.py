@@ -17,8 +17,15 @@ class UTCDateTimeField(DateTimeField):
         if isinstance(value, dt.datetime):
             if value.tzinfo is not None:
                 value = value.astimezone(dt.UTC)
-            return dt.datetime(value.year, value.month, value.day, value.hour, value.minute,
-                               value.second, value.microsecond)
+            return dt.datetime(
+                value.year,
+                value.month,
+                value.day,
+                value.hour,
+                value.minute,
+                value.second,
+                value.microsecond,
+            )
         return super().db_value(value)
 
     def python_value(self, value: Any) -> Any:

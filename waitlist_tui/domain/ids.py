@@ -37,8 +37,9 @@ def parse_prefix(text: str, field: str = "id") -> tuple[uuid.UUID, uuid.UUID] | 
     return uuid.UUID(compact.ljust(32, "0")), uuid.UUID(compact.ljust(32, "f"))
 
 
-def resolve(model: type[M], text: str | uuid.UUID, what: str, *, field: str = "id",
-            query=None) -> M:
+def resolve(
+    model: type[M], text: str | uuid.UUID, what: str, *, field: str = "id", query=None
+) -> M:
     """Fetch one row of `model` by id or unique prefix; NotFound names `what`."""
     base = query if query is not None else model.select()
     pk = model._meta.primary_key
@@ -53,6 +54,8 @@ def resolve(model: type[M], text: str | uuid.UUID, what: str, *, field: str = "i
     if not found:
         raise NotFound(f"{what} not found", field=field, data={"id": str(text)})
     if len(found) > 1:
-        raise ValidationError(f"{field} prefix '{text}' matches more than one {what}; "
-                              "type more characters", field=field)
+        raise ValidationError(
+            f"{field} prefix '{text}' matches more than one {what}; type more characters",
+            field=field,
+        )
     return found[0]

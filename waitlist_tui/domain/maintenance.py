@@ -13,8 +13,9 @@ def wipe(*, indexes: bool = True) -> None:
     DELETE on large tables). With indexes=False the caller bulk-loads and then calls
     create_indexes(), which sorts once instead of updating every index row by row.
     Caller owns the transaction; both SQLite and PostgreSQL roll DDL back with it."""
-    database.drop_tables(DATA_MODELS, safe=True, cascade=database.obj.__class__.__name__
-                         .startswith("Postgres"))
+    database.drop_tables(
+        DATA_MODELS, safe=True, cascade=database.obj.__class__.__name__.startswith("Postgres")
+    )
     for model in DATA_MODELS:
         model._schema.create_table(safe=False)
     if indexes:

@@ -131,8 +131,11 @@ class Client(UUIDModel):
     version = IntegerField(default=1)
 
     class Meta:
-        indexes = ((("clinic", "phone"), False), (("clinic", "email"), False),
-                   (("clinic", "last_name", "first_name"), False))
+        indexes = (
+            (("clinic", "phone"), False),
+            (("clinic", "email"), False),
+            (("clinic", "last_name", "first_name"), False),
+        )
 
 
 class Entry(UUIDModel):
@@ -198,8 +201,11 @@ class Appointment(UUIDModel):
     version = IntegerField(default=1)
 
     class Meta:
-        indexes = ((("provider", "starts_at"), False), (("clinic", "starts_at"), False),
-                   (("status", "starts_at"), False))
+        indexes = (
+            (("provider", "starts_at"), False),
+            (("clinic", "starts_at"), False),
+            (("status", "starts_at"), False),
+        )
 
 
 class Opening(UUIDModel):
@@ -241,16 +247,28 @@ class Offer(UUIDModel):
     version = IntegerField(default=1)
 
     class Meta:
-        indexes = ((("opening", "status"), False), (("entry", "status"), False),
-                   (("status", "expires_at"), False))
+        indexes = (
+            (("opening", "status"), False),
+            (("entry", "status"), False),
+            (("status", "expires_at"), False),
+        )
 
 
 # At most one accepted offer per opening, and at most one sent offer per entry, whatever the
 # number of desks racing: the database refuses the second one.
-Offer.add_index(Offer.index(Offer.opening, unique=True, where=SQL("status = 'accepted'"),
-                            name="offer_one_accepted_per_opening"))
-Offer.add_index(Offer.index(Offer.entry, unique=True, where=SQL("status = 'sent'"),
-                            name="offer_one_sent_per_entry"))
+Offer.add_index(
+    Offer.index(
+        Offer.opening,
+        unique=True,
+        where=SQL("status = 'accepted'"),
+        name="offer_one_accepted_per_opening",
+    )
+)
+Offer.add_index(
+    Offer.index(
+        Offer.entry, unique=True, where=SQL("status = 'sent'"), name="offer_one_sent_per_entry"
+    )
+)
 
 
 class EventInstance(UUIDModel):
@@ -301,6 +319,20 @@ class AuditEvent(BaseModel):
 
 
 ALL_MODELS: list[type[BaseModel]] = [
-    SchemaInfo, Clinic, Staff, Service, Provider, ProviderService, TimeOff, Client, Entry,
-    EntryProvider, Appointment, Opening, Offer, EventInstance, Enrolment, AuditEvent,
+    SchemaInfo,
+    Clinic,
+    Staff,
+    Service,
+    Provider,
+    ProviderService,
+    TimeOff,
+    Client,
+    Entry,
+    EntryProvider,
+    Appointment,
+    Opening,
+    Offer,
+    EventInstance,
+    Enrolment,
+    AuditEvent,
 ]

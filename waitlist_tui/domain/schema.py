@@ -35,10 +35,12 @@ def _v2_original_appointment_and_search(db: Database, migrator: SchemaMigrator) 
     )
     from waitlist_tui.domain.clients import search_text
 
-    for client in m.Client.select(m.Client.id, m.Client.first_name, m.Client.last_name,
-                                  m.Client.email, m.Client.phone).iterator():
-        m.Client.update(search=search_text(client.first_name, client.last_name, client.email,
-                                           client.phone)).where(m.Client.id == client.id).execute()
+    for client in m.Client.select(
+        m.Client.id, m.Client.first_name, m.Client.last_name, m.Client.email, m.Client.phone
+    ).iterator():
+        m.Client.update(
+            search=search_text(client.first_name, client.last_name, client.email, client.phone)
+        ).where(m.Client.id == client.id).execute()
 
 
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
@@ -82,6 +84,8 @@ def get_meta(key: str) -> str | None:
 
 
 def set_meta(key: str, value: str) -> None:
-    (m.SchemaInfo.insert(key=key, value=value)
-     .on_conflict(conflict_target=[m.SchemaInfo.key], update={m.SchemaInfo.value: value})
-     .execute())
+    (
+        m.SchemaInfo.insert(key=key, value=value)
+        .on_conflict(conflict_target=[m.SchemaInfo.key], update={m.SchemaInfo.value: value})
+        .execute()
+    )

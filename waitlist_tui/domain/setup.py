@@ -18,9 +18,17 @@ from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service, TimeOff
 from waitlist_tui.domain.timeutil import parse_hhmm, parse_instant
 
-CLINIC_OPTIONS = ("region", "waitlist_enabled", "max_span_days", "offer_hold_minutes",
-                  "default_workflow", "broadcast_top_n", "parts_of_day", "event_waitlist_mode",
-                  "no_answer_advances")
+CLINIC_OPTIONS = (
+    "region",
+    "waitlist_enabled",
+    "max_span_days",
+    "offer_hold_minutes",
+    "default_workflow",
+    "broadcast_top_n",
+    "parts_of_day",
+    "event_waitlist_mode",
+    "no_answer_advances",
+)
 
 
 def _req(table: dict[str, Any], key: str, where: str) -> Any:
@@ -32,8 +40,9 @@ def _req(table: dict[str, Any], key: str, where: str) -> Any:
 def _int(table: dict[str, Any], key: str, where: str, low: int, high: int, default: int) -> int:
     value = table.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ValidationError(f"{where}.{key} must be a whole number from {low} to {high}",
-                              field=f"{where}.{key}")
+        raise ValidationError(
+            f"{where}.{key} must be a whole number from {low} to {high}", field=f"{where}.{key}"
+        )
     return value
 
 
@@ -54,35 +63,47 @@ def parse_clinic(data: dict[str, Any]) -> dict[str, Any]:
     try:
         pendulum.timezone(tz)
     except Exception:
-        raise ValidationError(f"clinic.time_zone {tz!r} is not a known time zone",
-                              field="clinic.time_zone") from None
+        raise ValidationError(
+            f"clinic.time_zone {tz!r} is not a known time zone", field="clinic.time_zone"
+        ) from None
     region = str(data.get("region", "US")).upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValidationError(f"clinic.region {region!r} is not a phone region",
-                              field="clinic.region")
+        raise ValidationError(
+            f"clinic.region {region!r} is not a phone region", field="clinic.region"
+        )
     workflow = str(data.get("default_workflow", vocab.SEQUENTIAL)).upper()
     if workflow not in vocab.WORKFLOWS:
-        raise ValidationError("clinic.default_workflow must be SEQUENTIAL or BROADCAST",
-                              field="clinic.default_workflow")
+        raise ValidationError(
+            "clinic.default_workflow must be SEQUENTIAL or BROADCAST",
+            field="clinic.default_workflow",
+        )
     mode = str(data.get("event_waitlist_mode", "enroll")).lower()
     if mode not in ("enroll", "offer"):
-        raise ValidationError("clinic.event_waitlist_mode must be enroll or offer",
-                              field="clinic.event_waitlist_mode")
+        raise ValidationError(
+            "clinic.event_waitlist_mode must be enroll or offer", field="clinic.event_waitlist_mode"
+        )
     parts = dict(vocab.DEFAULT_PARTS_OF_DAY)
     for name, window in (data.get("parts_of_day") or {}).items():
         if name.upper() not in vocab.DEFAULT_PARTS_OF_DAY:
-            raise ValidationError(f"clinic.parts_of_day.{name} is not MORNING, AFTERNOON or "
-                                  "EVENING", field=f"clinic.parts_of_day.{name}")
-        parts[name.upper()] = _window("-".join(window) if isinstance(window, list) else window,
-                                      f"clinic.parts_of_day.{name}")
+            raise ValidationError(
+                f"clinic.parts_of_day.{name} is not MORNING, AFTERNOON or EVENING",
+                field=f"clinic.parts_of_day.{name}",
+            )
+        parts[name.upper()] = _window(
+            "-".join(window) if isinstance(window, list) else window, f"clinic.parts_of_day.{name}"
+        )
     return {
-        "code": code, "name": str(_req(data, "name", where)), "time_zone": tz, "region": region,
+        "code": code,
+        "name": str(_req(data, "name", where)),
+        "time_zone": tz,
+        "region": region,
         "waitlist_enabled": bool(data.get("waitlist_enabled", True)),
         "max_span_days": _int(data, "max_span_days", where, 1, 366, 30),
         "offer_hold_minutes": _int(data, "offer_hold_minutes", where, 5, 10080, 120),
         "default_workflow": workflow,
         "broadcast_top_n": _int(data, "broadcast_top_n", where, 1, 50, 3),
-        "parts_of_day": parts, "event_waitlist_mode": mode,
+        "parts_of_day": parts,
+        "event_waitlist_mode": mode,
         "no_answer_advances": bool(data.get("no_answer_advances", True)),
     }
 
@@ -91,30 +112,39 @@ def parse_service(data: dict[str, Any], i: int) -> dict[str, Any]:
     where = f"services[{i}]"
     label = str(data.get("appointment_type", vocab.FOLLOW_UP)).upper().replace("-", " ")
     if label not in vocab.APPOINTMENT_TYPE_LABELS:
-        raise ValidationError(f"{where}.appointment_type must be INITIAL_EVAL or FOLLOW_UP",
-                              field=f"{where}.appointment_type")
+        raise ValidationError(
+            f"{where}.appointment_type must be INITIAL_EVAL or FOLLOW_UP",
+            field=f"{where}.appointment_type",
+        )
     kind = str(data.get("kind", "appointment")).lower()
     if kind not in ("appointment", "event"):
         raise ValidationError(f"{where}.kind must be appointment or event", field=f"{where}.kind")
-    return {"code": str(_req(data, "code", where)).upper(), "name": str(_req(data, "name", where)),
-            "duration_minutes": _int(data, "duration_minutes", where, 5, 720, 60),
-            "appointment_type": vocab.APPOINTMENT_TYPE_LABELS[label], "kind": kind}
+    return {
+        "code": str(_req(data, "code", where)).upper(),
+        "name": str(_req(data, "name", where)),
+        "duration_minutes": _int(data, "duration_minutes", where, 5, 720, 60),
+        "appointment_type": vocab.APPOINTMENT_TYPE_LABELS[label],
+        "kind": kind,
+    }
 
 
-def parse_provider(data: dict[str, Any], i: int, service_codes: set[str],
-                   tz: str) -> dict[str, Any]:
+def parse_provider(
+    data: dict[str, Any], i: int, service_codes: set[str], tz: str
+) -> dict[str, Any]:
     where = f"providers[{i}]"
     hours: dict[str, list[list[str]]] = {}
     for day, windows in (data.get("hours") or {}).items():
         if day.upper() not in vocab.DAYS:
-            raise ValidationError(f"{where}.hours.{day} is not a day of the week",
-                                  field=f"{where}.hours.{day}")
+            raise ValidationError(
+                f"{where}.hours.{day} is not a day of the week", field=f"{where}.hours.{day}"
+            )
         hours[day.upper()] = sorted(_window(w, f"{where}.hours.{day}") for w in windows)
     offered = [str(c).upper() for c in data.get("services", [])]
     for code in offered:
         if code not in service_codes:
-            raise ValidationError(f"{where}.services: unknown service {code!r}",
-                                  field=f"{where}.services")
+            raise ValidationError(
+                f"{where}.services: unknown service {code!r}", field=f"{where}.services"
+            )
     time_off = []
     for j, block in enumerate(data.get("time_off", [])):
         at = f"{where}.time_off[{j}]"
@@ -123,16 +153,23 @@ def parse_provider(data: dict[str, Any], i: int, service_codes: set[str],
         if end <= start:
             raise ValidationError(f"{at}.end must be after start", field=f"{at}.end")
         time_off.append({"starts_at": start, "ends_at": end, "reason": block.get("reason", "")})
-    return {"code": str(_req(data, "code", where)).upper(), "name": str(_req(data, "name", where)),
-            "weekly_hours": hours, "services": offered, "time_off": time_off}
+    return {
+        "code": str(_req(data, "code", where)).upper(),
+        "name": str(_req(data, "name", where)),
+        "weekly_hours": hours,
+        "services": offered,
+        "time_off": time_off,
+    }
 
 
 def parse_setup(data: dict[str, Any]) -> dict[str, Any]:
     clinic = parse_clinic(data.get("clinic") or {})
     services = [parse_service(s, i) for i, s in enumerate(data.get("services", []))]
     codes = {s["code"] for s in services}
-    providers = [parse_provider(p, i, codes, clinic["time_zone"])
-                 for i, p in enumerate(data.get("providers", []))]
+    providers = [
+        parse_provider(p, i, codes, clinic["time_zone"])
+        for i, p in enumerate(data.get("providers", []))
+    ]
     return {"clinic": clinic, "services": services, "providers": providers}
 
 
@@ -174,27 +211,49 @@ def apply_setup(data: dict[str, Any], actor: str) -> dict[str, Any]:
             clinic, _ = _upsert(Clinic, Clinic.code == c["code"], c, now)
         by_code = {}
         for s in parsed["services"]:
-            service, _ = _upsert(Service, (Service.clinic == clinic) & (Service.code == s["code"]),
-                                 {**s, "clinic": clinic}, now)
+            service, _ = _upsert(
+                Service,
+                (Service.clinic == clinic) & (Service.code == s["code"]),
+                {**s, "clinic": clinic},
+                now,
+            )
             by_code[s["code"]] = service
         for s in Service.select().where(Service.clinic == clinic):
             by_code.setdefault(s.code, s)
         for p in parsed["providers"]:
             provider, _ = _upsert(
-                Provider, (Provider.clinic == clinic) & (Provider.code == p["code"]),
-                {"clinic": clinic, "code": p["code"], "name": p["name"],
-                 "weekly_hours": p["weekly_hours"]}, now)
+                Provider,
+                (Provider.clinic == clinic) & (Provider.code == p["code"]),
+                {
+                    "clinic": clinic,
+                    "code": p["code"],
+                    "name": p["name"],
+                    "weekly_hours": p["weekly_hours"],
+                },
+                now,
+            )
             ProviderService.delete().where(ProviderService.provider == provider).execute()
             for code in p["services"]:
                 ProviderService.create(provider=provider, service=by_code[code])
             TimeOff.delete().where(TimeOff.provider == provider).execute()
             for block in p["time_off"]:
                 TimeOff.create(provider=provider, **block)
-        audit.record(actor, "clinic.setup", "clinic", clinic.id,
-                     {"services": [None, len(parsed["services"])],
-                      "providers": [None, len(parsed["providers"])]})
-    return {"clinic": clinic.code, "created": created, "services": len(parsed["services"]),
-            "providers": len(parsed["providers"])}
+        audit.record(
+            actor,
+            "clinic.setup",
+            "clinic",
+            clinic.id,
+            {
+                "services": [None, len(parsed["services"])],
+                "providers": [None, len(parsed["providers"])],
+            },
+        )
+    return {
+        "clinic": clinic.code,
+        "created": created,
+        "services": len(parsed["services"]),
+        "providers": len(parsed["providers"]),
+    }
 
 
 def setup_from_file(path: str | Path, actor: str) -> dict[str, Any]:

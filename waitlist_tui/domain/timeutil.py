@@ -16,8 +16,9 @@ def parse_hhmm(value: object, field: str) -> int:
     """'09:30' -> 570. 24:00 is allowed as the end of a day."""
     match = _HHMM.match(str(value).strip()) if isinstance(value, str) else None
     if not match:
-        raise ValidationError(f"{field} must be a time of day like 09:00, got {value!r}",
-                              field=field)
+        raise ValidationError(
+            f"{field} must be a time of day like 09:00, got {value!r}", field=field
+        )
     hours, minutes = int(match.group(1)), int(match.group(2))
     if minutes > 59 or hours > 24 or (hours == 24 and minutes):
         raise ValidationError(f"{field} {value!r} is not a time of day", field=field)
@@ -37,12 +38,14 @@ def parse_date(value: object, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"{field} must be a date YYYY-MM-DD, got {value!r}",
-                              field=field) from None
+        raise ValidationError(
+            f"{field} must be a date YYYY-MM-DD, got {value!r}", field=field
+        ) from None
 
 
-def local_to_utc(naive: dt.datetime, tz: str, field: str,
-                 ambiguous: str = "earlier") -> pendulum.DateTime:
+def local_to_utc(
+    naive: dt.datetime, tz: str, field: str, ambiguous: str = "earlier"
+) -> pendulum.DateTime:
     """A wall time in the clinic's zone as a UTC instant.
 
     A time skipped by a daylight-saving jump does not exist and is refused; a time that
@@ -54,7 +57,8 @@ def local_to_utc(naive: dt.datetime, tz: str, field: str,
     if back.replace(tzinfo=None) != naive:
         raise ValidationError(
             f"{field} {naive:%Y-%m-%d %H:%M} does not exist in {tz} (clocks jump forward)",
-            field=field)
+            field=field,
+        )
     return pendulum.instance(candidate.astimezone(dt.UTC), tz="UTC")
 
 
@@ -64,8 +68,9 @@ def parse_instant(value: object, tz: str, field: str) -> pendulum.DateTime:
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError(f"{field} must be an ISO date-time, got {value!r}",
-                              field=field) from None
+        raise ValidationError(
+            f"{field} must be an ISO date-time, got {value!r}", field=field
+        ) from None
     if parsed.tzinfo is None:
         return local_to_utc(parsed, tz, field)
     return pendulum.instance(parsed.astimezone(dt.UTC), tz="UTC")

@@ -6,13 +6,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 # Entry life cycle (DESIGN.md section 3): lowercase words in code, JSON and screens.
-WAITING, OFFERED, BOOKED, CANCELLED, EXPIRED = "waiting", "offered", "booked", "cancelled", "expired"
+WAITING, OFFERED, BOOKED, CANCELLED, EXPIRED = (
+    "waiting",
+    "offered",
+    "booked",
+    "cancelled",
+    "expired",
+)
 ENTRY_STATUSES = (WAITING, OFFERED, BOOKED, CANCELLED, EXPIRED)
 ACTIVE_STATUSES = (WAITING, OFFERED)
 CLOSED_STATUSES = (BOOKED, CANCELLED, EXPIRED)
 # API-style names map onto ours.
-API_STATUS = {"ACTIVE": ACTIVE_STATUSES, "FULFILLED": (BOOKED,), "CANCELLED": (CANCELLED,),
-              "EXPIRED": (EXPIRED,)}
+API_STATUS = {
+    "ACTIVE": ACTIVE_STATUSES,
+    "FULFILLED": (BOOKED,),
+    "CANCELLED": (CANCELLED,),
+    "EXPIRED": (EXPIRED,),
+}
 
 OFFER_SENT, OFFER_ACCEPTED, OFFER_DECLINED = "sent", "accepted", "declined"
 OFFER_EXPIRED, OFFER_RESCINDED = "expired", "rescinded"
@@ -40,15 +50,25 @@ APPOINTMENT_TYPE_LABELS = {
 
 # Monday first, as a week reads on a clinic's calendar; bit i = DAYS[i].
 DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
-DAY_SHORT = {"MONDAY": "Mon", "TUESDAY": "Tue", "WEDNESDAY": "Wed", "THURSDAY": "Thu",
-             "FRIDAY": "Fri", "SATURDAY": "Sat", "SUNDAY": "Sun"}
+DAY_SHORT = {
+    "MONDAY": "Mon",
+    "TUESDAY": "Tue",
+    "WEDNESDAY": "Wed",
+    "THURSDAY": "Thu",
+    "FRIDAY": "Fri",
+    "SATURDAY": "Sat",
+    "SUNDAY": "Sun",
+}
 # The 0-6 form of some APIs counts from Sunday.
 SUNDAY_FIRST = ("SUNDAY", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY")
 
 TIME_SLOTS = ("MORNING", "AFTERNOON", "EVENING", "ANYTIME")
 SLOT_SHORT = {"MORNING": "AM", "AFTERNOON": "PM", "EVENING": "Eve", "ANYTIME": "Any"}
-DEFAULT_PARTS_OF_DAY = {"MORNING": ["07:00", "12:00"], "AFTERNOON": ["12:00", "17:00"],
-                        "EVENING": ["17:00", "21:00"]}
+DEFAULT_PARTS_OF_DAY = {
+    "MORNING": ["07:00", "12:00"],
+    "AFTERNOON": ["12:00", "17:00"],
+    "EVENING": ["17:00", "21:00"],
+}
 
 
 def to_mask(values: Iterable[str], universe: tuple[str, ...]) -> int:
