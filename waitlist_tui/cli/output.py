@@ -27,6 +27,7 @@ class Ctx:
     staff: str
     json: bool
     db_explicit: bool
+    opened: str | None = None
 
     def out(self, data: Any, text: Callable[[Any], None] | None = None) -> None:
         if self.json or text is None:

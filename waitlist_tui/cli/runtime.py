@@ -59,12 +59,13 @@ def json_option(func: F) -> F:
 def open_db(ctx: Ctx, url: str | None = None) -> None:
     """Open (and migrate) the database once, on the first command that needs it."""
     target = url or ctx.db_url
-    if db.database.obj is not None:
+    if ctx.opened == target:
         return
     try:
         db.connect(target)
     except OperationalError as exc:
         raise ValidationError(f"cannot open database {target}: {exc}", field="db") from exc
+    ctx.opened = target
 
 
 class WaitlistGroup(click.Group):

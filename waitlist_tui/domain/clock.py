@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pendulum
 
 
@@ -10,6 +12,7 @@ def now() -> pendulum.DateTime:
     return pendulum.now("UTC")
 
 
-def today(tz: str) -> pendulum.Date:
-    """Today's date on the clinic's wall calendar."""
-    return pendulum.now(tz).date()
+def today(tz: str) -> dt.date:
+    """Today's date on the clinic's wall calendar (a plain date: drivers adapt it as is)."""
+    day = pendulum.now(tz)
+    return dt.date(day.year, day.month, day.day)

@@ -452,7 +452,7 @@ class Generator:
                 self.book(eid, client_id, service, wanted or providers, booked_at, start, end)
             elif status == vocab.OFFERED:
                 changed, version = self.now - dt.timedelta(minutes=1 + self.below(99)), 2
-                self.offer(eid, service, wanted or providers, changed)
+                self.offer(eid, service, wanted or providers, changed, start, end)
             elif status == vocab.EXPIRED:
                 changed, updated_by, version = (
                     min(self.now, dt.datetime.combine(end, dt.time(23, 59))),
@@ -585,11 +585,18 @@ class Generator:
         )
 
     def offer(
-        self, entry_id: str, service: Service, providers: list[Provider], sent: dt.datetime
+        self,
+        entry_id: str,
+        service: Service,
+        providers: list[Provider],
+        sent: dt.datetime,
+        start: dt.date,
+        end: dt.date,
     ) -> None:
         rng, rows = self.rng, self.rows
         provider = rng.choice(providers)
-        day = self.today + dt.timedelta(days=1 + self.below(7))
+        first = max(start, self.today + dt.timedelta(days=1))
+        day = first + dt.timedelta(days=self.below(max(1, (end - first).days + 1)))
         minute = self.working_start(provider, day, service.duration_minutes) or 10 * 60
         slot = self.local(day, minute)
         opening_id = self.uid()

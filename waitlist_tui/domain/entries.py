@@ -312,6 +312,7 @@ def create(payload: Any, actor: str, clinic: Clinic | None = None) -> EntryView:
         raise ValidationError(
             "payment_type is required (SELF_PAY or INSURANCE_PAY)", field="payment_type"
         )
+    data = {k: v for k, v in data.items() if not (k in ("client", "client_id") and v is None)}
     if ("client" in data) == ("client_id" in data):
         raise ValidationError(
             "give either client (first_name, last_name, phone, email) or client_id", field="client"

@@ -1,0 +1,275 @@
+"""Benchmarks for the waitlist at scale: prints median timings as JSON on stdout.
+
+Measures, on a SQLite database built by the demo generator (`demo.build(entries=N, seed=7)`):
+
+- seed_s: building the database, once (seconds; null when --db already held N entries);
+- first_page_ms: the default queue page (waiting + offered, by priority then longest wait);
+- filtered_service_ms / filtered_provider_ms: the page filtered by service, by provider;
+- search_ms: text search (a last name, a first + last name, a phone's last 4 digits, an
+  email fragment), each text on its own (search_by_text_ms) and all together;
+- start_to_queue_ms: `python -m waitlist_tui --db PATH` from process start to its first queue
+  page painted and the process exited (WAITLIST_TUI_EXIT_WHEN_READY=1). Textual has no
+  headless switch in the environment (and its headless driver paints nothing), so the app runs
+  on a pseudo-terminal of 120x36 whose output is read and thrown away.
+
+Each in-process operation is called once to warm up, then `--repeat` times per run; a run's
+figure is the median of its calls, and the report gives the median, min and max of the runs'
+figures, in milliseconds. Progress and operations over their targets go to stderr.
+
+Run from the repository root:
+
+    python tests/bench/bench.py --entries 100000 [--runs 5] [--repeat 20] [--db PATH] [--keep]
+
+A new benchmark is a function taking the `Bench` and returning {result name: stats}, added to
+BENCHMARKS (and its target, if it has one, to TARGETS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import pty
+import select
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fcntl import ioctl
+from pathlib import Path
+from typing import Any
+
+from waitlist_tui.domain import db, demo, schema
+from waitlist_tui.domain.clinics import get_clinic
+from waitlist_tui.domain.entries import EntryQuery, list_entries
+from waitlist_tui.domain.models import Client, Clinic, Entry
+from waitlist_tui.tui.app import READY_ENV
+
+Stats = dict[str, float]
+TERMINAL_SIZE = (120, 36)  # columns, rows
+START_TIMEOUT_S = 60.0
+TARGETS = {"first_page_ms": 5, "filtered_page_ms": 5, "search_ms": 30, "start_to_queue_ms": 350}
+# Result name -> the target it is held to, where the names differ.
+TARGET_OF = {"filtered_service_ms": "filtered_page_ms", "filtered_provider_ms": "filtered_page_ms"}
+
+
+@dataclass
+class Bench:
+    path: str
+    runs: int
+    repeat: int
+    clinic: Clinic
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def stats(values: list[float]) -> Stats:
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+    }
+
+
+def run_figures(bench: Bench, op: Callable[[], object]) -> list[float]:
+    """One warm-up call, then per run the median of `repeat` calls, in ms."""
+    op()
+    figures = []
+    for _ in range(bench.runs):
+        calls = []
+        for _ in range(bench.repeat):
+            start = time.perf_counter()
+            op()
+            calls.append((time.perf_counter() - start) * 1000)
+        figures.append(statistics.median(calls))
+    return figures
+
+
+def page_op(bench: Bench, query: EntryQuery) -> Callable[[], object]:
+    return lambda: list_entries(query, bench.clinic)
+
+
+# --- benchmarks -------------------------------------------------------------------------------
+
+
+def bench_first_page(bench: Bench) -> dict[str, Any]:
+    return {"first_page_ms": stats(run_figures(bench, page_op(bench, EntryQuery())))}
+
+
+def bench_filtered(bench: Bench) -> dict[str, Any]:
+    by_service = EntryQuery(service="PT-EVAL", statuses=("waiting",))
+    by_provider = EntryQuery(provider="KIM")
+    return {
+        "filtered_service_ms": stats(run_figures(bench, page_op(bench, by_service))),
+        "filtered_provider_ms": stats(run_figures(bench, page_op(bench, by_provider))),
+    }
+
+
+def search_texts() -> dict[str, str]:
+    """Realistic texts a desk types, taken from clients that exist in the demo."""
+    with_phone = Client.select().where(Client.phone.is_null(False)).order_by(Client.id).first()
+    with_email = Client.select().where(Client.email.is_null(False)).order_by(Client.id).first()
+    if with_phone is None or with_email is None:
+        raise SystemExit("bench: the demo has no client with a phone and an email")
+    return {
+        "last_name": "garcia",
+        "first_last": "emma chen",
+        "phone_last4": with_phone.phone[-4:],
+        "email_fragment": with_email.email.split("@")[0],
+    }
+
+
+def bench_search(bench: Bench) -> dict[str, Any]:
+    by_text: dict[str, Any] = {}
+    pooled: list[float] = []
+    for label, text in search_texts().items():
+        query = EntryQuery(search=text)
+        figures = run_figures(bench, page_op(bench, query))
+        total = list_entries(query, bench.clinic).total
+        by_text[label] = {"text": text, "matches": total, **stats(figures)}
+        pooled.extend(figures)
+    return {"search_ms": stats(pooled), "search_by_text_ms": by_text}
+
+
+def start_once(path: str) -> float:
+    """Seconds from Popen to exit of the app on a pty; exits the bench if the app fails."""
+    master, slave = pty.openpty()
+    columns, rows = TERMINAL_SIZE
+    ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env.update({READY_ENV: "1", "TERM": "xterm-256color"})
+    output = bytearray()
+    start = time.perf_counter()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "waitlist_tui", "--db", path],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(slave)
+        slave = -1
+        deadline = start + START_TIMEOUT_S
+        while time.perf_counter() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: every slave end is closed, the app has exited
+                    break
+                if not chunk:
+                    break
+                output += chunk
+                del output[:-4096]  # keep the tail for error messages
+        else:
+            proc.kill()
+            proc.wait()
+            raise SystemExit(f"bench: the app did not exit within {START_TIMEOUT_S:.0f} s")
+        code = proc.wait()
+        elapsed = time.perf_counter() - start
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    if code != 0:
+        tail = output.decode("utf-8", "replace")[-2000:]
+        raise SystemExit(f"bench: the app exited with {code}; its last output:\n{tail}")
+    return elapsed
+
+
+def bench_start(bench: Bench) -> dict[str, Any]:
+    figures = [start_once(bench.path) * 1000 for _ in range(bench.runs)]
+    return {"start_to_queue_ms": stats(figures)}
+
+
+BENCHMARKS: dict[str, Callable[[Bench], dict[str, Any]]] = {
+    "first_page": bench_first_page,
+    "filtered": bench_filtered,
+    "search": bench_search,
+    "start_to_queue": bench_start,
+}
+
+
+# --- driver -----------------------------------------------------------------------------------
+
+
+def prepare(path: str, entries: int) -> float | None:
+    """Open the database and build the demo unless it already holds `entries` entries.
+    Returns the build time in seconds, or None when the database was reused."""
+    db.connect(path)
+    has_clinic = Clinic.select().exists()
+    if has_clinic and Entry.select().count() == entries:
+        return None
+    if has_clinic and schema.get_meta(demo.DEMO_BUILT_ON) is None:
+        raise SystemExit(f"bench: {path} holds a clinic that is not the demo; not replacing it")
+    log(f"building the demo with {entries:,} entries in {path} …")
+    start = time.perf_counter()
+    demo.build(entries=entries, seed=7)
+    return time.perf_counter() - start
+
+
+def over_targets(results: dict[str, Any]) -> list[str]:
+    misses = []
+    for name, value in results.items():
+        target = TARGETS.get(TARGET_OF.get(name, name))
+        if target is not None and value["median"] > target:
+            misses.append(f"{name}: median {value['median']:.1f} ms > target {target} ms")
+    return misses
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=20, help="calls per run, in-process ops")
+    parser.add_argument("--db", help="SQLite file to use (reused if it holds --entries)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary database")
+    parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run only these")
+    args = parser.parse_args(argv)
+    if args.entries < 0 or args.runs < 1 or args.repeat < 1:
+        parser.error("--entries must be 0 or more, --runs and --repeat 1 or more")
+
+    tmp = None if args.db else tempfile.mkdtemp(prefix="waitlist-bench-")
+    path = args.db or str(Path(tmp or ".") / "bench.db")
+    try:
+        seed_s = prepare(path, args.entries)
+        bench = Bench(path, args.runs, args.repeat, get_clinic())
+        results: dict[str, Any] = {"seed_s": None if seed_s is None else round(seed_s, 2)}
+        for name, func in BENCHMARKS.items():
+            if args.only and name not in args.only:
+                continue
+            log(f"running {name} …")
+            results.update(func(bench))
+    finally:
+        if not db.database.is_closed():
+            db.database.close()
+        if tmp and args.keep:
+            log(f"kept {path}")
+        elif tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    for miss in over_targets({k: v for k, v in results.items() if isinstance(v, dict)}):
+        log(f"over target: {miss}")
+    report = {
+        "entries": args.entries,
+        "runs": args.runs,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "results": results,
+        "targets": TARGETS,
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""How entries read on screen: short days and parts of day, date ranges, colours."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.text import Text
+
+from waitlist_tui.domain import vocab
+from waitlist_tui.domain.entry_views import EntryView
+
+STATUS_STYLE = {
+    vocab.WAITING: "",
+    vocab.OFFERED: "bold yellow",
+    vocab.BOOKED: "green",
+    vocab.CANCELLED: "dim",
+    vocab.EXPIRED: "dim red",
+}
+PRIORITY_STYLE = {1: "bold red", 2: "yellow", 3: "", 4: "dim", 5: "dim"}
+
+
+def when_short(view: EntryView) -> str:
+    """'Mon Wed · AM' / 'any · 09:00-14:00'."""
+    days = " ".join(vocab.DAY_SHORT[d] for d in view.preferred_days) or "any day"
+    parts = [vocab.SLOT_SHORT[s] for s in view.preferred_time_slots]
+    if view.preferred_time_start:
+        parts.append(f"{view.preferred_time_start}-{view.preferred_time_end}")
+    return f"{days} · {' '.join(parts)}" if parts else days
+
+
+def date_range(start: dt.date, end: dt.date) -> str:
+    if start.year != end.year:
+        return f"{start:%d %b %Y}–{end:%d %b %Y}"
+    if start.month == end.month:
+        return f"{start:%b} {start.day}–{end.day}"
+    return f"{start:%b} {start.day}–{end:%b} {end.day}"
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def priority_text(priority: int) -> Text:
+    return Text(str(priority), style=PRIORITY_STYLE.get(priority, ""), justify="center")
