@@ -162,7 +162,7 @@ def normalize_keys(payload: Any, *, partial: bool) -> dict[str, Any]:
     allowed = set(INPUT_FIELDS) | (set(UPDATE_ONLY) if partial else set())
     for key, value in payload.items():
         key = ALIASES.get(key, key)
-        if key in OUTPUT_ONLY or (key == "status" and not partial):
+        if key in OUTPUT_ONLY or (key in UPDATE_ONLY and not partial):
             continue
         if key not in allowed:
             raise ValidationError(f"{key} is not a field of a waitlist entry", field=key)

@@ -117,9 +117,9 @@ def payload_from_csv(row: dict[str, str]) -> dict[str, Any]:
     return payload
 
 
-def read_rows(path: str | Path) -> list[tuple[int, Any]]:
-    """(row number as the user sees it, payload or raw item). CSV rows count the header as
-    row 1, as a spreadsheet does; JSON items count from 1."""
+def read_rows(path: str | Path) -> list[tuple[int, str, Any]]:
+    """(row number as the user sees it, "csv" or "json", raw row). CSV rows count the header
+    as row 1, as a spreadsheet does; JSON items count from 1."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8-sig")
@@ -131,13 +131,31 @@ def read_rows(path: str | Path) -> list[tuple[int, Any]]:
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{path} is not valid JSON: {exc}", field="file") from exc
         items = data if isinstance(data, list) else [data]
-        return list(enumerate(items, start=1))
+        return [(i, "json", item) for i, item in enumerate(items, start=1)]
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "service" not in reader.fieldnames:
         raise ValidationError(
-            f"{path}: the CSV header must name the columns ({', '.join(CSV_COLUMNS)})", field="file"
+            f"{path}: the CSV header must name the columns ({', '.join(CSV_COLUMNS)})",
+            field="file",
         )
-    return [(i, row) for i, row in enumerate(reader, start=2)]
+    return [(i, "csv", row) for i, row in enumerate(reader, start=2)]
+
+
+def payload_from_json(item: Any) -> Any:
+    """An exported entry (or a hand-written one) as a create payload."""
+    if not isinstance(item, dict):
+        return item
+    status = str(item.get("status") or "").lower()
+    if status not in IMPORTABLE_STATUSES:
+        raise ValidationError(
+            f"status: only waiting entries can be imported (found {status})", field="status"
+        )
+    # An export carries client details and client_id; the details travel between databases.
+    drop = {"status", "client_id"} if item.get("client") else {"status"}
+    payload = {k: v for k, v in item.items() if k not in drop}
+    if isinstance(payload.get("service"), dict):
+        payload["service"] = payload["service"].get("code")
+    return payload
 
 
 def import_file(path: str | Path, actor: str, skip_invalid: bool = False) -> dict[str, Any]:
@@ -146,25 +164,10 @@ def import_file(path: str | Path, actor: str, skip_invalid: bool = False) -> dic
     errors: list[dict[str, Any]] = []
     imported: list[str] = []
     with database.atomic():
-        for number, item in rows:
+        for number, kind, item in rows:
             try:
-                with database.atomic():
-                    payload = (
-                        payload_from_csv(item)
-                        if isinstance(item, dict) and "first_name" in item
-                        else item
-                    )
-                    if (
-                        isinstance(payload, dict)
-                        and str(payload.get("status", "")).lower() not in IMPORTABLE_STATUSES
-                    ):
-                        raise ValidationError(
-                            "status: only waiting entries can be imported "
-                            f"(found {payload.get('status')})",
-                            field="status",
-                        )
-                    if isinstance(payload, dict):
-                        payload = {k: v for k, v in payload.items() if k != "status"}
+                with database.atomic():  # a savepoint: a bad row leaves nothing behind
+                    payload = payload_from_csv(item) if kind == "csv" else payload_from_json(item)
                     imported.append(str(entries.create(payload, actor, clinic).id))
             except DomainError as err:
                 errors.append({"row": number, "field": err.field, "message": err.message})

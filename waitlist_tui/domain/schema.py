@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from peewee import Database, PostgresqlDatabase
+from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrate import SchemaMigrator, migrate
 
 from waitlist_tui.domain import models as m
@@ -57,6 +57,20 @@ def read_version(db: Database) -> int | None:
 
 def ensure_schema(db: Database) -> int:
     """Bring the bound database to CURRENT_VERSION; returns the version found before."""
+    found = read_version(db)
+    if found is not None and found < CURRENT_VERSION and isinstance(db, SqliteDatabase):
+        # SQLite rebuilds a table to alter it; with foreign keys on, dropping the old copy
+        # would cascade-delete the rows that point at it. SQLite's own procedure: keys off
+        # outside the transaction, check them before commit.
+        db.pragma("foreign_keys", 0)
+        try:
+            return _ensure(db)
+        finally:
+            db.pragma("foreign_keys", 1)
+    return _ensure(db)
+
+
+def _ensure(db: Database) -> int:
     with db.atomic():
         if isinstance(db, PostgresqlDatabase):
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_ID,))
@@ -75,6 +89,8 @@ def ensure_schema(db: Database) -> int:
         for version in range(found + 1, CURRENT_VERSION + 1):
             MIGRATIONS[version](db, migrator)
             set_meta(VERSION_KEY, str(version))
+        if isinstance(db, SqliteDatabase) and db.execute_sql("PRAGMA foreign_key_check").fetchall():
+            raise SchemaError("migration left broken references; the database was not changed")
         return found
 
 

@@ -1,0 +1,100 @@
+"""Database opening: SQLite settings and file modes, schema versions and the migration path."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+
+import pytest
+from peewee import SqliteDatabase
+from playhouse.migrate import SchemaMigrator, migrate
+
+from tests.conftest import STAFF, entry_payload
+from waitlist_tui.domain import db as dbmod
+from waitlist_tui.domain import entries, schema
+from waitlist_tui.domain.assets import demo_clinic
+from waitlist_tui.domain.db import database
+from waitlist_tui.domain.errors import Conflict
+from waitlist_tui.domain.models import Client, Entry
+from waitlist_tui.domain.setup import apply_setup
+
+
+def test_sqlite_file_modes_and_pragmas(tmp_path, frozen) -> None:
+    path = tmp_path / "new" / "dir" / "w.db"
+    db = dbmod.connect(str(path))
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    assert isinstance(db, SqliteDatabase)
+    assert db.pragma("journal_mode") == "wal"
+    assert db.pragma("foreign_keys") == 1
+    assert db.pragma("busy_timeout") >= 5000
+    assert db._lock_type == "IMMEDIATE"
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    db.close()
+
+
+def _build_v1(url: str) -> None:
+    """The schema as version 1 of the app created it: no entry.original_appointment_at and no
+    client.search; with a row in it."""
+    db = dbmod.connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    entries.create(entry_payload(), STAFF)
+    migrator = SchemaMigrator.from_database(db)
+    if isinstance(db, SqliteDatabase):
+        db.pragma("foreign_keys", 0)  # as a real migration does: rebuilds must not cascade
+    with db.atomic():
+        migrate(migrator.drop_column("entry", "original_appointment_at"),
+                migrator.drop_column("client", "search"))
+        schema.set_meta(schema.VERSION_KEY, "1")
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_older_schema_is_migrated_keeping_rows(backend: str, tmp_path, request, frozen) -> None:
+    url = str(tmp_path / "v1.db") if backend == "sqlite" else request.getfixturevalue(
+        "fresh_pg_url")
+    _build_v1(url)
+    db = dbmod.connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    columns = {c.name for c in db.get_columns("client")}
+    assert "search" in columns
+    assert "original_appointment_at" in {c.name for c in db.get_columns("entry")}
+    client = Client.get()
+    assert client.search == "jane doe jane.doe@example.com 16175550142"
+    assert Entry.select().count() == 1
+    db.close()
+
+
+def test_newer_schema_is_refused(tmp_path, frozen) -> None:
+    url = str(tmp_path / "future.db")
+    dbmod.connect(url)
+    schema.set_meta(schema.VERSION_KEY, str(schema.CURRENT_VERSION + 1))
+    database.close()
+    with pytest.raises(schema.SchemaError, match="upgrade waitlist-tui"):
+        dbmod.connect(url)
+
+
+def test_two_desks_editing_at_once_never_lose_an_update(db, clinic, db_url) -> None:
+    """Both read version 1; exactly one write lands, the other gets a 4090."""
+    view = entries.create(entry_payload(), STAFF)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def desk(name: str) -> None:
+        with database.connection_context():
+            barrier.wait()
+            try:
+                entries.update(view.id, {"notes": name, "version": 1}, name)
+                outcomes.append("ok")
+            except Conflict:
+                outcomes.append("conflict")
+
+    threads = [threading.Thread(target=desk, args=(f"desk-{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "ok"]
+    final = entries.get(view.id)
+    assert final.version == 2 and final.notes == final.updated_by
