@@ -1,0 +1,143 @@
+"""The CLI contract: JSON envelope, errors on stderr or as JSON with a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import entry_payload
+from waitlist_tui.cli import main
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+@pytest.fixture
+def run(db_url: str, frozen):
+    runner = CliRunner()
+
+    def invoke(*args: str, stdin: str | None = None):
+        return runner.invoke(main, ["--db", db_url, "--staff", "maria", *args], input=stdin)
+
+    result = invoke("setup", str(ASSETS / "demo_clinic.toml"))
+    assert result.exit_code == 0, result.output
+    from tests.conftest import _empty_all_tables
+    from waitlist_tui.domain.db import is_postgres
+
+    if is_postgres():  # the session's shared database: start from the set-up only
+        _empty_all_tables()
+        assert invoke("setup", str(ASSETS / "demo_clinic.toml")).exit_code == 0
+    return invoke
+
+
+def envelope(result) -> dict:
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert (body["code"], body["message"]) == (2000, "Success")
+    return body["data"]
+
+
+def test_catalogue_commands(run) -> None:
+    clinic = envelope(run("clinic", "show", "--json"))
+    assert clinic["code"] == "HARBOUR" and clinic["max_span_days"] == 30
+    services = envelope(run("--json", "services", "list"))
+    assert {"id", "code", "name", "duration_minutes", "appointment_type"} <= set(
+        services["items"][0])
+    providers = envelope(run("providers", "list", "--json"))
+    kim = next(p for p in providers["items"] if p["code"] == "KIM")
+    assert kim["services"] == ["PT-EVAL", "PT-FU"] and kim["hours"]["MONDAY"][0] == [
+        "08:00", "12:00"]
+    assert "Dr. Alex Kim" in run("providers", "list").output
+
+
+def test_entries_lifecycle_through_the_cli(run, tmp_path) -> None:
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps(entry_payload()))
+    added = envelope(run("entries", "add", "--json-file", str(path), "--json"))
+    short = added["id"][:8]
+    page = envelope(run("entries", "list", "--json", "--search", "doe"))
+    assert page["total"] == 1 and page["items"][0]["id"] == added["id"]
+    assert set(page) == {"items", "total", "limit", "offset"}
+    shown = envelope(run("entries", "show", short, "--include-offers", "--json"))
+    assert shown["matched_invites"] == [] and shown["client"]["phone"] == "+16175550142"
+    patched = envelope(run("entries", "update", short, "--json-file", "-", "--json",
+                           stdin=json.dumps({"priority": 1, "version": 1})))
+    assert patched["priority"] == 1 and patched["updated_by"] == "maria"
+    stale = run("entries", "update", short, "--json-file", "-", "--json",
+                stdin=json.dumps({"priority": 2, "version": 1}))
+    assert stale.exit_code == 1 and json.loads(stale.output)["code"] == 4090
+    assert envelope(run("entries", "cancel", short, "--json"))["status"] == "cancelled"
+    closed = run("entries", "cancel", short)
+    assert closed.exit_code == 1 and "4090: waitlist request is closed" in closed.output
+    assert "1–1 of 1" in run("entries", "list", "--status", "cancelled").output
+
+
+def test_errors_as_json_and_on_stderr(run, tmp_path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(entry_payload(date_range_start="2026-12-10",
+                                            date_range_end="2026-12-01")))
+    result = run("entries", "add", "--json-file", str(bad), "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.output) == {
+        "code": 4000, "message": "date_range_end must be on or after date_range_start",
+        "data": None}
+    missing = run("entries", "show", "00000000-0000-4000-8000-000000000000")
+    assert missing.exit_code == 1 and "4040: waitlist request not found" in missing.output
+    assert envelope(run("entries", "list", "--json"))["total"] == 0
+
+
+def test_add_a_list_is_all_or_nothing(run, tmp_path) -> None:
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps([entry_payload(), entry_payload(priority=9)]))
+    result = run("entries", "add", "--json-file", str(path), "--json")
+    assert json.loads(result.output)["message"].startswith("item 2: priority")
+    assert envelope(run("entries", "list", "--json"))["total"] == 0
+
+
+def test_export_import_and_clients(run, tmp_path) -> None:
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps(entry_payload()))
+    envelope(run("entries", "add", "--json-file", str(path), "--json"))
+    out = tmp_path / "all.csv"
+    assert run("export", "--format", "csv", "--out", str(out)).exit_code == 0
+    assert out.read_text().startswith("id,status,first_name")
+    imported = envelope(run("import", str(out), "--json"))
+    assert imported["imported"] == 1
+    clients = envelope(run("clients", "list", "--search", "jane", "--json"))
+    assert clients["total"] == 1
+    sample = envelope(run("import", str(ASSETS / "sample_entries.csv"), "--json"))
+    assert sample["imported"] == sample["rows"] > 0
+
+
+def test_demo_without_tui(tmp_path, frozen) -> None:
+    runner = CliRunner()
+    db = str(tmp_path / "demo.db")
+    result = runner.invoke(main, ["--db", db, "demo", "--entries", "50", "--no-tui", "--json"])
+    data = envelope(result)
+    assert data["built"] and data["rows"]["entry"] == 50
+    again = envelope(runner.invoke(main, ["--db", db, "demo", "--no-tui", "--json"]))
+    assert again["built"] is False  # today's demo is kept
+    listed = envelope(runner.invoke(main, ["--db", db, "entries", "list", "--json"]))
+    assert listed["total"] > 0
+
+
+def test_demo_refuses_to_overwrite_a_real_clinic(tmp_path, frozen) -> None:
+    runner = CliRunner()
+    db = str(tmp_path / "real.db")
+    assert runner.invoke(main, ["--db", db, "setup", str(ASSETS / "demo_clinic.toml")]
+                         ).exit_code == 0
+    result = runner.invoke(main, ["--db", db, "demo", "--no-tui"])
+    assert result.exit_code == 1 and "--reset" in result.output
+
+
+def test_python_dash_m_and_help() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "waitlist_tui", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for command in ("setup", "demo", "clinic", "services", "providers", "clients", "entries",
+                    "export", "import"):
+        assert command in out

@@ -1,0 +1,72 @@
+"""The queue screen: snapshots of its states and key-driven checks."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Static
+
+from tests.tui.conftest import SIZE, make_test_app, settle
+from waitlist_tui.domain import entries
+
+
+def test_queue_populated_snapshot(demo_db, snap_compare) -> None:
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=settle)
+
+
+def test_queue_no_clinic_snapshot(tui_db, snap_compare) -> None:
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=settle)
+
+
+def test_queue_empty_waitlist_snapshot(clinic_only_db, snap_compare) -> None:
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=settle)
+
+
+async def test_queue_lists_the_service_page_in_order(demo_db) -> None:
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        expected = entries.list_entries(entries.EntryQuery(limit=100))
+        assert table.row_count == len(expected.items)
+        assert [str(k.value) for k in table.rows] == [str(v.id) for v in expected.items]
+        summary = str(app.screen.query_one("#summary", Static).render())
+        assert summary.startswith(f"1–{len(expected.items)} of {expected.total:,} waiting")
+
+
+async def test_paging_keeps_to_the_service_layer(demo_db) -> None:
+    total = entries.list_entries(entries.EntryQuery(limit=1)).total
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == min(total, 100)
+        if total > 100:
+            await pilot.press("]")
+            await settle(pilot)
+            assert table.row_count == min(total - 100, 100)
+            await pilot.press("[")
+            await settle(pilot)
+            assert table.row_count == 100
+
+
+async def test_refresh_shows_another_desks_change_and_keeps_cursor(demo_db) -> None:
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        await pilot.press("down", "down")
+        keep = list(table.rows)[2].value
+        first = list(table.rows)[0].value
+        entries.cancel(first, "other-desk")  # another desk, same database
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert first not in [k.value for k in table.rows]
+        assert list(table.rows)[table.cursor_row].value == keep
+
+
+async def test_q_quits(demo_db) -> None:
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
