@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from zoneinfo import ZoneInfo
 
 import pytest
 from peewee import fn
@@ -28,7 +29,7 @@ def test_demo_is_consistent_and_covers_every_status(db: object) -> None:
     assert {o.entry.status for o in sent} == {vocab.OFFERED}
     assert sent.count() == statuses[vocab.OFFERED]
     for offer in sent:  # the offered slot lies in the entry's range
-        day = offer.opening.starts_at.in_tz("America/New_York").date()
+        day = offer.opening.starts_at.astimezone(ZoneInfo("America/New_York")).date()
         assert offer.entry.date_range_start <= day <= offer.entry.date_range_end
     assert Opening.select().where(Opening.status == vocab.OPENING_OPEN,
                                   Opening.source == "cancellation",

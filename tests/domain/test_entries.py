@@ -261,7 +261,7 @@ def test_list_filters_order_and_paging(clinic: Clinic) -> None:
                                              "phone": "617-555-0199"}, service="MASSAGE",
                                      preferred_providers=[], priority=1), STAFF)
     c = entries.create(entry_payload(client={"first_name": "Ana", "last_name": "Silva",
-                                             "email": "ana@silva.example"}, priority=2,
+                                             "email": "ana@silva.example"}, priority=4,
                                      preferred_providers=["PATEL"]), STAFF)
     entries.cancel(c.id, STAFF)
     page = entries.list_entries(entries.EntryQuery())

@@ -7,7 +7,7 @@ import click
 from waitlist_tui.cli.output import Ctx
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.config import demo_db_url
-from waitlist_tui.domain import clock, demo, schema
+from waitlist_tui.domain import clock, schema
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.models import Clinic
 
@@ -38,6 +38,8 @@ def demo_command(ctx: Ctx, count: int, seed: int, reset: bool, no_tui: bool) -> 
 
     Today's demo is kept between runs so what you typed stays; it is rebuilt on a new day,
     with --reset, or when --entries/--seed are given."""
+    from waitlist_tui.domain import demo  # only this command needs the generator
+
     target = ctx.db_url if ctx.db_explicit else demo_db_url()
     ctx.db_url = target
     open_db(ctx)

@@ -153,4 +153,6 @@ def connect(url: str) -> Database:
     db = bind(make_database(url))
     db.connect(reuse_if_open=True)
     ensure_schema(db)
+    if isinstance(db, SqliteDatabase):
+        db.pragma("optimize", 0x10002)  # cheap; refreshes planner statistics when stale
     return db

@@ -808,6 +808,7 @@ def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, i
             clinic.id,
             {"entries": [None, entries], "seed": [None, seed]},
         )
+    database.execute_sql("ANALYZE")  # fresh statistics, or the planner guesses badly
     return counts
 
 

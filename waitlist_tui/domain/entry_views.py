@@ -7,7 +7,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import pendulum
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.models import Entry, Provider
@@ -45,7 +44,7 @@ class ProviderBrief:
 def _iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return pendulum.instance(value).in_tz("UTC").format("YYYY-MM-DDTHH:mm:ss") + "Z"
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -66,12 +65,12 @@ class EntryView:
     date_range_start: dt.date
     date_range_end: dt.date
     notes: str
-    expires_at: pendulum.DateTime | None
-    original_appointment_at: pendulum.DateTime | None
-    created_at: pendulum.DateTime
-    updated_at: pendulum.DateTime
-    status_changed_at: pendulum.DateTime
-    booked_at: pendulum.DateTime | None
+    expires_at: dt.datetime | None
+    original_appointment_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    status_changed_at: dt.datetime
+    booked_at: dt.datetime | None
     created_by: str
     updated_by: str
     version: int

@@ -141,7 +141,8 @@ class Client(UUIDModel):
 class Entry(UUIDModel):
     """One waitlist entry (a "waitlist request")."""
 
-    clinic = ForeignKeyField(Clinic, backref="entries", on_delete="CASCADE")
+    # No index of its own: every entry index below that the queue uses starts with clinic.
+    clinic = ForeignKeyField(Clinic, backref="entries", on_delete="CASCADE", index=False)
     client = ForeignKeyField(Client, backref="entries", on_delete="CASCADE")
     service = ForeignKeyField(Service, backref="entries")
     status = CharField(max_length=12, default=vocab.WAITING)
@@ -167,8 +168,8 @@ class Entry(UUIDModel):
 
     class Meta:
         indexes = (
-            (("status", "priority", "created_at"), False),
-            (("priority", "created_at"), False),
+            (("clinic", "status", "priority", "created_at"), False),
+            (("clinic", "priority", "created_at"), False),
             (("service", "status", "date_range_start", "date_range_end"), False),
             (("client", "status"), False),
             (("status", "expires_at"), False),

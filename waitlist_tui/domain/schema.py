@@ -58,6 +58,8 @@ def read_version(db: Database) -> int | None:
 def ensure_schema(db: Database) -> int:
     """Bring the bound database to CURRENT_VERSION; returns the version found before."""
     found = read_version(db)
+    if found == CURRENT_VERSION:
+        return found  # the common case: no lock taken, no other desk kept waiting
     if found is not None and found < CURRENT_VERSION and isinstance(db, SqliteDatabase):
         # SQLite rebuilds a table to alter it; with foreign keys on, dropping the old copy
         # would cascade-delete the rows that point at it. SQLite's own procedure: keys off
@@ -89,7 +91,11 @@ def _ensure(db: Database) -> int:
         for version in range(found + 1, CURRENT_VERSION + 1):
             MIGRATIONS[version](db, migrator)
             set_meta(VERSION_KEY, str(version))
-        if isinstance(db, SqliteDatabase) and db.execute_sql("PRAGMA foreign_key_check").fetchall():
+        if (
+            found < CURRENT_VERSION
+            and isinstance(db, SqliteDatabase)
+            and db.execute_sql("PRAGMA foreign_key_check").fetchall()
+        ):
             raise SchemaError("migration left broken references; the database was not changed")
         return found
 
