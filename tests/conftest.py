@@ -28,8 +28,9 @@ STAFF = "tester"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory,
-                        monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep the user's own data, config and env out of every test."""
     home = tmp_path_factory.mktemp("home")
     for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME"):
@@ -110,8 +111,9 @@ def db_url(backend: str, tmp_path, request: pytest.FixtureRequest) -> str:
 
 
 def _empty_all_tables() -> None:
-    names = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS
-                      if m._meta.table_name != "schema_info")
+    names = ", ".join(
+        f'"{m._meta.table_name}"' for m in ALL_MODELS if m._meta.table_name != "schema_info"
+    )
     database.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
@@ -141,8 +143,12 @@ def clinic(db: object) -> Clinic:
 def entry_payload(**overrides: object) -> dict[str, object]:
     """A valid entry for the demo clinic; tests override what they exercise."""
     payload: dict[str, object] = {
-        "client": {"first_name": "Jane", "last_name": "Doe", "phone": "(617) 555-0142",
-                   "email": "Jane.Doe@Example.com"},
+        "client": {
+            "first_name": "Jane",
+            "last_name": "Doe",
+            "phone": "(617) 555-0142",
+            "email": "Jane.Doe@Example.com",
+        },
         "service": "PT-EVAL",
         "preferred_providers": ["KIM"],
         "preferred_days": ["MONDAY", "WEDNESDAY"],

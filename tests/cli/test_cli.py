@@ -44,11 +44,14 @@ def test_catalogue_commands(run) -> None:
     assert clinic["code"] == "HARBOUR" and clinic["max_span_days"] == 30
     services = envelope(run("--json", "services", "list"))
     assert {"id", "code", "name", "duration_minutes", "appointment_type"} <= set(
-        services["items"][0])
+        services["items"][0]
+    )
     providers = envelope(run("providers", "list", "--json"))
     kim = next(p for p in providers["items"] if p["code"] == "KIM")
     assert kim["services"] == ["PT-EVAL", "PT-FU"] and kim["hours"]["MONDAY"][0] == [
-        "08:00", "12:00"]
+        "08:00",
+        "12:00",
+    ]
     assert "Dr. Alex Kim" in run("providers", "list").output
 
 
@@ -62,11 +65,27 @@ def test_entries_lifecycle_through_the_cli(run, tmp_path) -> None:
     assert set(page) == {"items", "total", "limit", "offset"}
     shown = envelope(run("entries", "show", short, "--include-offers", "--json"))
     assert shown["matched_invites"] == [] and shown["client"]["phone"] == "+16175550142"
-    patched = envelope(run("entries", "update", short, "--json-file", "-", "--json",
-                           stdin=json.dumps({"priority": 1, "version": 1})))
+    patched = envelope(
+        run(
+            "entries",
+            "update",
+            short,
+            "--json-file",
+            "-",
+            "--json",
+            stdin=json.dumps({"priority": 1, "version": 1}),
+        )
+    )
     assert patched["priority"] == 1 and patched["updated_by"] == "maria"
-    stale = run("entries", "update", short, "--json-file", "-", "--json",
-                stdin=json.dumps({"priority": 2, "version": 1}))
+    stale = run(
+        "entries",
+        "update",
+        short,
+        "--json-file",
+        "-",
+        "--json",
+        stdin=json.dumps({"priority": 2, "version": 1}),
+    )
     assert stale.exit_code == 1 and json.loads(stale.output)["code"] == 4090
     assert envelope(run("entries", "cancel", short, "--json"))["status"] == "cancelled"
     closed = run("entries", "cancel", short)
@@ -76,13 +95,16 @@ def test_entries_lifecycle_through_the_cli(run, tmp_path) -> None:
 
 def test_errors_as_json_and_on_stderr(run, tmp_path) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps(entry_payload(date_range_start="2026-12-10",
-                                            date_range_end="2026-12-01")))
+    bad.write_text(
+        json.dumps(entry_payload(date_range_start="2026-12-10", date_range_end="2026-12-01"))
+    )
     result = run("entries", "add", "--json-file", str(bad), "--json")
     assert result.exit_code == 1
     assert json.loads(result.output) == {
-        "code": 4000, "message": "date_range_end must be on or after date_range_start",
-        "data": None}
+        "code": 4000,
+        "message": "date_range_end must be on or after date_range_start",
+        "data": None,
+    }
     missing = run("entries", "show", "00000000-0000-4000-8000-000000000000")
     assert missing.exit_code == 1 and "4040: waitlist request not found" in missing.output
     assert envelope(run("entries", "list", "--json"))["total"] == 0
@@ -126,8 +148,9 @@ def test_demo_without_tui(tmp_path, frozen) -> None:
 def test_demo_refuses_to_overwrite_a_real_clinic(tmp_path, frozen) -> None:
     runner = CliRunner()
     db = str(tmp_path / "real.db")
-    assert runner.invoke(main, ["--db", db, "setup", str(ASSETS / "demo_clinic.toml")]
-                         ).exit_code == 0
+    assert (
+        runner.invoke(main, ["--db", db, "setup", str(ASSETS / "demo_clinic.toml")]).exit_code == 0
+    )
     result = runner.invoke(main, ["--db", db, "demo", "--no-tui"])
     assert result.exit_code == 1 and "--reset" in result.output
 
@@ -136,8 +159,18 @@ def test_python_dash_m_and_help() -> None:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "waitlist_tui", "--help"], capture_output=True,
-                         text=True, check=True).stdout
-    for command in ("setup", "demo", "clinic", "services", "providers", "clients", "entries",
-                    "export", "import"):
+    out = subprocess.run(
+        [sys.executable, "-m", "waitlist_tui", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for command in (
+        "setup",
+        "demo",
+        "clinic",
+        "services",
+        "providers",
+        "clients",
+        "entries",
+        "export",
+        "import",
+    ):
         assert command in out

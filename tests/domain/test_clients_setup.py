@@ -27,13 +27,18 @@ def test_email_is_normalised_without_dns() -> None:
 
 
 def test_find_or_create_dedupes_by_name_and_contact(clinic: Clinic) -> None:
-    data = clients.parse_client({"first_name": "Ana", "last_name": "Silva",
-                                 "phone": "617 555 0100"}, "US")
+    data = clients.parse_client(
+        {"first_name": "Ana", "last_name": "Silva", "phone": "617 555 0100"}, "US"
+    )
     first, created = clients.find_or_create(clinic, data, STAFF)
     again, created_again = clients.find_or_create(clinic, data, STAFF)
     sibling, sibling_created = clients.find_or_create(
-        clinic, clients.parse_client({"first_name": "Rui", "last_name": "Silva",
-                                      "phone": "617 555 0100"}, "US"), STAFF)
+        clinic,
+        clients.parse_client(
+            {"first_name": "Rui", "last_name": "Silva", "phone": "617 555 0100"}, "US"
+        ),
+        STAFF,
+    )
     assert created and not created_again and first.id == again.id
     assert sibling_created and sibling.id != first.id  # a shared family phone
     rows, total = clients.list_clients(clinic, search="555 0100")
@@ -53,29 +58,38 @@ def test_setup_creates_then_updates_by_code(clinic: Clinic) -> None:
     data["clinic"]["max_span_days"] = 45
     data["services"][0]["duration_minutes"] = 50
     data["providers"][0]["services"] = ["PT-FU"]
-    data["providers"][0]["time_off"] = [{"start": "2026-12-24T00:00", "end": "2026-12-27T00:00",
-                                         "reason": "Holidays"}]
+    data["providers"][0]["time_off"] = [
+        {"start": "2026-12-24T00:00", "end": "2026-12-27T00:00", "reason": "Holidays"}
+    ]
     result = apply_setup(data, STAFF)
     assert result == {"clinic": "HARBOUR", "created": False, "services": 5, "providers": 4}
     assert Clinic.select().count() == 1 and Clinic.get().max_span_days == 45
     assert Service.get(Service.code == "PT-EVAL").duration_minutes == 50
-    assert [ps.service.code for ps in ProviderService.select().where(
-        ProviderService.provider == kim)] == ["PT-FU"]
+    assert [
+        ps.service.code for ps in ProviderService.select().where(ProviderService.provider == kim)
+    ] == ["PT-FU"]
     off = TimeOff.get(TimeOff.provider == kim)
     assert off.starts_at.isoformat() == "2026-12-24T05:00:00+00:00"  # New York midnight, UTC
 
 
 @pytest.mark.parametrize(
     ("mutate", "message"),
-    [(lambda d: d["clinic"].pop("time_zone"), "clinic.time_zone is required"),
-     (lambda d: d["clinic"].update(time_zone="Mars/Base"), "not a known time zone"),
-     (lambda d: d["services"][0].update(duration_minutes=0), "services[0].duration_minutes"),
-     (lambda d: d["providers"][1].update(services=["YOGA"]), "providers[1].services"),
-     (lambda d: d["providers"][0]["hours"].update(MONDAY=["12:00-08:00"]),
-      "providers[0].hours.MONDAY"),
-     (lambda d: d["providers"][0].update(time_off=[{"start": "2027-03-14T02:30",
-                                                    "end": "2027-03-14T05:00"}]),
-      "does not exist in America/New_York")],
+    [
+        (lambda d: d["clinic"].pop("time_zone"), "clinic.time_zone is required"),
+        (lambda d: d["clinic"].update(time_zone="Mars/Base"), "not a known time zone"),
+        (lambda d: d["services"][0].update(duration_minutes=0), "services[0].duration_minutes"),
+        (lambda d: d["providers"][1].update(services=["YOGA"]), "providers[1].services"),
+        (
+            lambda d: d["providers"][0]["hours"].update(MONDAY=["12:00-08:00"]),
+            "providers[0].hours.MONDAY",
+        ),
+        (
+            lambda d: d["providers"][0].update(
+                time_off=[{"start": "2027-03-14T02:30", "end": "2027-03-14T05:00"}]
+            ),
+            "does not exist in America/New_York",
+        ),
+    ],
 )
 def test_setup_errors_name_the_path_and_write_nothing(db: object, mutate, message: str) -> None:
     data = demo_clinic()

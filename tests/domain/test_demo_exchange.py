@@ -22,8 +22,12 @@ def test_demo_is_consistent_and_covers_every_status(db: object) -> None:
     statuses = Counter(e.status for e in Entry.select(Entry.status))
     assert set(statuses) == set(vocab.ENTRY_STATUSES)
     booked = Entry.select().where(Entry.status == vocab.BOOKED)
-    per_entry = dict(Appointment.select(Appointment.entry, fn.COUNT(Appointment.id))
-                     .where(Appointment.entry.is_null(False)).group_by(Appointment.entry).tuples())
+    per_entry = dict(
+        Appointment.select(Appointment.entry, fn.COUNT(Appointment.id))
+        .where(Appointment.entry.is_null(False))
+        .group_by(Appointment.entry)
+        .tuples()
+    )
     assert all(per_entry.get(e.id) == 1 for e in booked)
     sent = Offer.select().where(Offer.status == vocab.OFFER_SENT)
     assert {o.entry.status for o in sent} == {vocab.OFFERED}
@@ -31,9 +35,16 @@ def test_demo_is_consistent_and_covers_every_status(db: object) -> None:
     for offer in sent:  # the offered slot lies in the entry's range
         day = offer.opening.starts_at.astimezone(ZoneInfo("America/New_York")).date()
         assert offer.entry.date_range_start <= day <= offer.entry.date_range_end
-    assert Opening.select().where(Opening.status == vocab.OPENING_OPEN,
-                                  Opening.source == "cancellation",
-                                  Opening.appointment.is_null(False)).count() >= 1
+    assert (
+        Opening.select()
+        .where(
+            Opening.status == vocab.OPENING_OPEN,
+            Opening.source == "cancellation",
+            Opening.appointment.is_null(False),
+        )
+        .count()
+        >= 1
+    )
     for e in Entry.select().where(Entry.status.in_(list(vocab.ACTIVE_STATUSES))):
         assert e.date_range_end >= db_today() and (e.date_range_end - e.date_range_start).days <= 30
 
@@ -55,11 +66,22 @@ def test_demo_is_deterministic_for_a_seed(db: object) -> None:
 
 
 def test_export_then_import_round_trips(clinic, tmp_path) -> None:
-    entries.create(entry_payload(preferred_time_slots=[], preferred_time_start="09:00",
-                                 preferred_time_end="14:00"), STAFF)
-    entries.create(entry_payload(client={"first_name": "Omar", "last_name": "Haddad",
-                                         "phone": "617-555-0199"}, service="MASSAGE",
-                                 preferred_providers=[], priority=1, preferred_days=[]), STAFF)
+    entries.create(
+        entry_payload(
+            preferred_time_slots=[], preferred_time_start="09:00", preferred_time_end="14:00"
+        ),
+        STAFF,
+    )
+    entries.create(
+        entry_payload(
+            client={"first_name": "Omar", "last_name": "Haddad", "phone": "617-555-0199"},
+            service="MASSAGE",
+            preferred_providers=[],
+            priority=1,
+            preferred_days=[],
+        ),
+        STAFF,
+    )
     for fmt in ("csv", "json"):
         buffer = io.StringIO()
         assert exchange.export(buffer, fmt) == 2
@@ -90,7 +112,10 @@ def test_import_reports_each_bad_row_and_imports_nothing(clinic, tmp_path) -> No
         exchange.import_file(path, STAFF)
     errors = info.value.data["errors"]
     assert [(e["row"], e["field"]) for e in errors] == [
-        (3, "preferred_days"), (4, "date_range_end"), (5, "payment_type")]
+        (3, "preferred_days"),
+        (4, "date_range_end"),
+        (5, "payment_type"),
+    ]
     assert "3 of 4 rows are invalid" in info.value.message
     assert Entry.select().count() == 0 and Client.select().count() == 0
 

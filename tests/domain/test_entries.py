@@ -53,8 +53,13 @@ def test_create_stores_resolved_fields_and_audit(clinic: Clinic) -> None:
 
 @pytest.mark.parametrize(
     ("given", "stored"),
-    [("Initial Evaluation", "INITIAL_EVAL"), ("follow up", "FOLLOW_UP"),
-     ("INITIAL_EVAL", "INITIAL_EVAL"), ("follow_up", "FOLLOW_UP"), ("Follow-Up", "FOLLOW_UP")],
+    [
+        ("Initial Evaluation", "INITIAL_EVAL"),
+        ("follow up", "FOLLOW_UP"),
+        ("INITIAL_EVAL", "INITIAL_EVAL"),
+        ("follow_up", "FOLLOW_UP"),
+        ("Follow-Up", "FOLLOW_UP"),
+    ],
 )
 def test_appointment_type_labels(clinic: Clinic, given: str, stored: str) -> None:
     assert entries.create(entry_payload(appointment_type=given), STAFF).appointment_type == stored
@@ -62,55 +67,81 @@ def test_appointment_type_labels(clinic: Clinic, given: str, stored: str) -> Non
 
 def test_date_range_end_before_start(clinic: Clinic) -> None:
     assert_rejected(
-        lambda: entries.create(entry_payload(date_range_start="2026-12-10",
-                                             date_range_end="2026-12-01"), STAFF),
-        ValidationError, "date_range_end must be on or after date_range_start")
+        lambda: entries.create(
+            entry_payload(date_range_start="2026-12-10", date_range_end="2026-12-01"), STAFF
+        ),
+        ValidationError,
+        "date_range_end must be on or after date_range_start",
+    )
 
 
 def test_span_over_clinic_maximum_names_the_limit(clinic: Clinic) -> None:
     assert_rejected(
-        lambda: entries.create(entry_payload(date_range_start="2026-11-23",
-                                             date_range_end="2026-12-24"), STAFF),
-        ValidationError, "at most 30 days")
+        lambda: entries.create(
+            entry_payload(date_range_start="2026-11-23", date_range_end="2026-12-24"), STAFF
+        ),
+        ValidationError,
+        "at most 30 days",
+    )
     Clinic.update(max_span_days=60).execute()
     assert entries.create(entry_payload(date_range_end="2026-12-24"), STAFF).status == "waiting"
 
 
 def test_waitlist_not_enabled(clinic: Clinic) -> None:
     Clinic.update(waitlist_enabled=False).execute()
-    assert_rejected(lambda: entries.create(entry_payload(), STAFF), ValidationError,
-                    "waitlist feature not configured for this organization")
+    assert_rejected(
+        lambda: entries.create(entry_payload(), STAFF),
+        ValidationError,
+        "waitlist feature not configured for this organization",
+    )
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
-    [({"service": "YOGA"}, "service: 'YOGA' is not a service of this clinic"),
-     ({"preferred_providers": ["NOBODY"]}, "'NOBODY' is not a provider of this clinic"),
-     ({"preferred_providers": ["OKAFOR"]}, "OKAFOR does not offer PT-EVAL"),
-     ({"client": None, "client_id": "0123456789ab"}, "client_id: '0123456789ab' is not a client"),
-     ({"payment_type": "CASH"}, "payment_type must be SELF_PAY or INSURANCE_PAY"),
-     ({"priority": 0}, "priority must be a whole number 1-5"),
-     ({"priority": "high"}, "priority must be a whole number 1-5"),
-     ({"preferred_days": ["FUNDAY"]}, "preferred_days: 'FUNDAY' is not a day"),
-     ({"preferred_days": [7]}, "preferred_days: 7 is not 0-6"),
-     ({"preferred_time_slots": ["NIGHT"]}, "preferred_time_slots: 'NIGHT'"),
-     ({"preferred_time_start": "14:00", "preferred_time_end": "09:00"},
-      "preferred_time_start must be before preferred_time_end"),
-     ({"preferred_time_start": "09:00"}, "preferred_time_end is required"),
-     ({"preferred_time_start": "9am", "preferred_time_end": "10:00"},
-      "preferred_time_start must be a time of day"),
-     ({"appointment_type": "Surgery"}, "appointment_type must be Initial Evaluation"),
-     ({"date_range_start": "2026-13-01"}, "date_range_start must be a date YYYY-MM-DD"),
-     ({"date_range_start": "2026-11-01", "date_range_end": "2026-11-10"},
-      "date_range_end is in the past"),
-     ({"client": {"first_name": "A", "last_name": "B", "phone": "12"}}, "client.phone"),
-     ({"client": {"first_name": "A", "last_name": "B", "email": "not-an-email"}}, "client.email"),
-     ({"client": {"first_name": "", "last_name": "B", "phone": "6175550100"}},
-      "client.first_name is required"),
-     ({"colour": "blue"}, "colour is not a field of a waitlist entry")],
+    [
+        ({"service": "YOGA"}, "service: 'YOGA' is not a service of this clinic"),
+        ({"preferred_providers": ["NOBODY"]}, "'NOBODY' is not a provider of this clinic"),
+        ({"preferred_providers": ["OKAFOR"]}, "OKAFOR does not offer PT-EVAL"),
+        (
+            {"client": None, "client_id": "0123456789ab"},
+            "client_id: '0123456789ab' is not a client",
+        ),
+        ({"payment_type": "CASH"}, "payment_type must be SELF_PAY or INSURANCE_PAY"),
+        ({"priority": 0}, "priority must be a whole number 1-5"),
+        ({"priority": "high"}, "priority must be a whole number 1-5"),
+        ({"preferred_days": ["FUNDAY"]}, "preferred_days: 'FUNDAY' is not a day"),
+        ({"preferred_days": [7]}, "preferred_days: 7 is not 0-6"),
+        ({"preferred_time_slots": ["NIGHT"]}, "preferred_time_slots: 'NIGHT'"),
+        (
+            {"preferred_time_start": "14:00", "preferred_time_end": "09:00"},
+            "preferred_time_start must be before preferred_time_end",
+        ),
+        ({"preferred_time_start": "09:00"}, "preferred_time_end is required"),
+        (
+            {"preferred_time_start": "9am", "preferred_time_end": "10:00"},
+            "preferred_time_start must be a time of day",
+        ),
+        ({"appointment_type": "Surgery"}, "appointment_type must be Initial Evaluation"),
+        ({"date_range_start": "2026-13-01"}, "date_range_start must be a date YYYY-MM-DD"),
+        (
+            {"date_range_start": "2026-11-01", "date_range_end": "2026-11-10"},
+            "date_range_end is in the past",
+        ),
+        ({"client": {"first_name": "A", "last_name": "B", "phone": "12"}}, "client.phone"),
+        (
+            {"client": {"first_name": "A", "last_name": "B", "email": "not-an-email"}},
+            "client.email",
+        ),
+        (
+            {"client": {"first_name": "", "last_name": "B", "phone": "6175550100"}},
+            "client.first_name is required",
+        ),
+        ({"colour": "blue"}, "colour is not a field of a waitlist entry"),
+    ],
 )
-def test_bad_input_names_field_and_changes_nothing(clinic: Clinic, overrides: dict,
-                                                   message: str) -> None:
+def test_bad_input_names_field_and_changes_nothing(
+    clinic: Clinic, overrides: dict, message: str
+) -> None:
     payload = entry_payload(**overrides)
     if payload.get("client") is None:
         payload.pop("client")
@@ -120,8 +151,9 @@ def test_bad_input_names_field_and_changes_nothing(clinic: Clinic, overrides: di
 def test_payment_type_is_required(clinic: Clinic) -> None:
     payload = entry_payload()
     payload.pop("payment_type")
-    assert_rejected(lambda: entries.create(payload, STAFF), ValidationError,
-                    "payment_type is required")
+    assert_rejected(
+        lambda: entries.create(payload, STAFF), ValidationError, "payment_type is required"
+    )
 
 
 def test_days_by_name_short_name_or_number_sunday_zero(clinic: Clinic) -> None:
@@ -140,9 +172,14 @@ def test_defaults_priority_and_date_range(clinic: Clinic) -> None:
 
 
 def test_window_and_slots_round_trip(clinic: Clinic) -> None:
-    view = entries.create(entry_payload(preferred_time_slots=["morning", "ANYTIME"],
-                                        preferred_time_start="09:00",
-                                        preferred_time_end="14:00"), STAFF)
+    view = entries.create(
+        entry_payload(
+            preferred_time_slots=["morning", "ANYTIME"],
+            preferred_time_start="09:00",
+            preferred_time_end="14:00",
+        ),
+        STAFF,
+    )
     data = entries.get(view.id).to_dict()
     assert data["preferred_time_slots"] == ["MORNING", "ANYTIME"]
     assert (data["preferred_time_start"], data["preferred_time_end"]) == ("09:00", "14:00")
@@ -150,11 +187,20 @@ def test_window_and_slots_round_trip(clinic: Clinic) -> None:
 
 def test_existing_client_by_id_and_by_details(clinic: Clinic) -> None:
     first = entries.create(entry_payload(), STAFF)
-    second = entries.create(entry_payload(service="PT-FU", preferred_providers=[],
-                                          client={"first_name": "jane", "last_name": "DOE",
-                                                  "phone": "+1 617 555 0142"}), STAFF)
-    third = entries.create(entry_payload(client=None, client_id=str(first.client.id)[:8],
-                                         service="ACU", preferred_providers=[]), STAFF)
+    second = entries.create(
+        entry_payload(
+            service="PT-FU",
+            preferred_providers=[],
+            client={"first_name": "jane", "last_name": "DOE", "phone": "+1 617 555 0142"},
+        ),
+        STAFF,
+    )
+    third = entries.create(
+        entry_payload(
+            client=None, client_id=str(first.client.id)[:8], service="ACU", preferred_providers=[]
+        ),
+        STAFF,
+    )
     assert first.client.id == second.client.id == third.client.id
 
 
@@ -169,13 +215,19 @@ def test_get_unknown_and_prefix(clinic: Clinic) -> None:
 
 def test_update_patch_changes_only_given_fields_with_audit(clinic: Clinic) -> None:
     view = entries.create(entry_payload(), STAFF)
-    updated = entries.update(view.id, {"priority": 1, "notes": "Urgent now",
-                                       "date_range_end": "2026-12-20", "version": 1}, "maria")
+    updated = entries.update(
+        view.id,
+        {"priority": 1, "notes": "Urgent now", "date_range_end": "2026-12-20", "version": 1},
+        "maria",
+    )
     assert (updated.priority, updated.notes, str(updated.date_range_end)) == (
-        1, "Urgent now", "2026-12-20")
+        1,
+        "Urgent now",
+        "2026-12-20",
+    )
     assert updated.preferred_days == view.preferred_days
     assert updated.version == 2 and updated.updated_by == "maria" and updated.created_by == STAFF
-    audit = (AuditEvent.select().where(AuditEvent.action == "entry.update").get())
+    audit = AuditEvent.select().where(AuditEvent.action == "entry.update").get()
     assert audit.changes["priority"] == [3, 1]
     assert audit.changes["date_range_end"] == ["2026-12-15", "2026-12-20"]
     assert set(audit.changes) == {"priority", "notes", "date_range_end"}
@@ -183,10 +235,16 @@ def test_update_patch_changes_only_given_fields_with_audit(clinic: Clinic) -> No
 
 def test_update_rules_apply_to_merged_values(clinic: Clinic) -> None:
     view = entries.create(entry_payload(), STAFF)
-    assert_rejected(lambda: entries.update(view.id, {"date_range_end": "2026-11-22"}, STAFF),
-                    ValidationError, "date_range_end must be on or after date_range_start")
-    assert_rejected(lambda: entries.update(view.id, {"service": "MASSAGE"}, STAFF),
-                    ValidationError, "KIM does not offer MASSAGE")
+    assert_rejected(
+        lambda: entries.update(view.id, {"date_range_end": "2026-11-22"}, STAFF),
+        ValidationError,
+        "date_range_end must be on or after date_range_start",
+    )
+    assert_rejected(
+        lambda: entries.update(view.id, {"service": "MASSAGE"}, STAFF),
+        ValidationError,
+        "KIM does not offer MASSAGE",
+    )
     moved = entries.update(view.id, {"service": "PT-FU"}, STAFF)
     assert moved.appointment_type == "FOLLOW_UP"
 
@@ -194,8 +252,11 @@ def test_update_rules_apply_to_merged_values(clinic: Clinic) -> None:
 def test_update_stale_version_is_conflict_and_keeps_the_other_desk_edit(clinic: Clinic) -> None:
     view = entries.create(entry_payload(), STAFF)
     entries.update(view.id, {"notes": "desk A", "version": 1}, "desk-a")
-    assert_rejected(lambda: entries.update(view.id, {"notes": "desk B", "version": 1}, "desk-b"),
-                    Conflict, "changed by someone else")
+    assert_rejected(
+        lambda: entries.update(view.id, {"notes": "desk B", "version": 1}, "desk-b"),
+        Conflict,
+        "changed by someone else",
+    )
     assert entries.get(view.id).notes == "desk A"
 
 
@@ -203,8 +264,11 @@ def test_update_stale_version_is_conflict_and_keeps_the_other_desk_edit(clinic: 
 def test_update_closed_entry_is_conflict(clinic: Clinic, status: str) -> None:
     view = entries.create(entry_payload(), STAFF)
     Entry.update(status=status).where(Entry.id == view.id).execute()
-    assert_rejected(lambda: entries.update(view.id, {"priority": 1}, STAFF), Conflict,
-                    "waitlist request is closed")
+    assert_rejected(
+        lambda: entries.update(view.id, {"priority": 1}, STAFF),
+        Conflict,
+        "waitlist request is closed",
+    )
     assert_rejected(lambda: entries.cancel(view.id, STAFF), Conflict, "waitlist request is closed")
 
 
@@ -214,12 +278,25 @@ def _sent_offer(view: entries.EntryView, start: str) -> Offer:
     provider = Provider.get(Provider.code == "KIM")
     at = pendulum.parse(start)
     now = pendulum.now("UTC")
-    opening = Opening.create(clinic=view.clinic_id, provider=provider, starts_at=at,
-                             ends_at=at.add(hours=1), created_at=now, updated_at=now,
-                             created_by=STAFF, updated_by=STAFF)
+    opening = Opening.create(
+        clinic=view.clinic_id,
+        provider=provider,
+        starts_at=at,
+        ends_at=at.add(hours=1),
+        created_at=now,
+        updated_at=now,
+        created_by=STAFF,
+        updated_by=STAFF,
+    )
     Entry.update(status=vocab.OFFERED).where(Entry.id == view.id).execute()
-    return Offer.create(opening=opening, entry=view.id, sent_at=now,
-                        expires_at=now.add(hours=2), created_by=STAFF, updated_by=STAFF)
+    return Offer.create(
+        opening=opening,
+        entry=view.id,
+        sent_at=now,
+        expires_at=now.add(hours=2),
+        created_by=STAFF,
+        updated_by=STAFF,
+    )
 
 
 def test_cancel_rescinds_live_offer_and_audits(clinic: Clinic) -> None:
@@ -234,15 +311,21 @@ def test_cancel_rescinds_live_offer_and_audits(clinic: Clinic) -> None:
 def test_narrowing_range_past_a_live_offer_is_refused(clinic: Clinic) -> None:
     view = entries.create(entry_payload(), STAFF)
     _sent_offer(view, "2026-11-25T14:00:00Z")  # 09:00 on Nov 25 in New York
-    assert_rejected(lambda: entries.update(view.id, {"date_range_start": "2026-11-26"}, STAFF),
-                    ValidationError, "active invites exist for this request")
+    assert_rejected(
+        lambda: entries.update(view.id, {"date_range_start": "2026-11-26"}, STAFF),
+        ValidationError,
+        "active invites exist for this request",
+    )
     assert entries.update(view.id, {"date_range_end": "2026-12-20"}, STAFF).version == 2
 
 
 def test_patch_status_cancelled_and_fulfilled(clinic: Clinic) -> None:
     view = entries.create(entry_payload(), STAFF)
-    assert_rejected(lambda: entries.update(view.id, {"status": "FULFILLED"}, STAFF),
-                    ValidationError, "set by accepting an offer")
+    assert_rejected(
+        lambda: entries.update(view.id, {"status": "FULFILLED"}, STAFF),
+        ValidationError,
+        "set by accepting an offer",
+    )
     assert entries.update(view.id, {"status": "CANCELLED"}, STAFF).status == "cancelled"
 
 
@@ -257,12 +340,23 @@ def test_offers_detail_for_include_offers(clinic: Clinic) -> None:
 
 def test_list_filters_order_and_paging(clinic: Clinic) -> None:
     a = entries.create(entry_payload(priority=2), STAFF)
-    b = entries.create(entry_payload(client={"first_name": "Omar", "last_name": "Haddad",
-                                             "phone": "617-555-0199"}, service="MASSAGE",
-                                     preferred_providers=[], priority=1), STAFF)
-    c = entries.create(entry_payload(client={"first_name": "Ana", "last_name": "Silva",
-                                             "email": "ana@silva.example"}, priority=4,
-                                     preferred_providers=["PATEL"]), STAFF)
+    b = entries.create(
+        entry_payload(
+            client={"first_name": "Omar", "last_name": "Haddad", "phone": "617-555-0199"},
+            service="MASSAGE",
+            preferred_providers=[],
+            priority=1,
+        ),
+        STAFF,
+    )
+    c = entries.create(
+        entry_payload(
+            client={"first_name": "Ana", "last_name": "Silva", "email": "ana@silva.example"},
+            priority=4,
+            preferred_providers=["PATEL"],
+        ),
+        STAFF,
+    )
     entries.cancel(c.id, STAFF)
     page = entries.list_entries(entries.EntryQuery())
     assert [v.id for v in page.items] == [b.id, a.id] and page.total == 2

@@ -44,16 +44,19 @@ def _build_v1(url: str) -> None:
     if isinstance(db, SqliteDatabase):
         db.pragma("foreign_keys", 0)  # as a real migration does: rebuilds must not cascade
     with db.atomic():
-        migrate(migrator.drop_column("entry", "original_appointment_at"),
-                migrator.drop_column("client", "search"))
+        migrate(
+            migrator.drop_column("entry", "original_appointment_at"),
+            migrator.drop_column("client", "search"),
+        )
         schema.set_meta(schema.VERSION_KEY, "1")
     db.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
 def test_older_schema_is_migrated_keeping_rows(backend: str, tmp_path, request, frozen) -> None:
-    url = str(tmp_path / "v1.db") if backend == "sqlite" else request.getfixturevalue(
-        "fresh_pg_url")
+    url = (
+        str(tmp_path / "v1.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
     _build_v1(url)
     db = dbmod.connect(url)
     assert schema.read_version(db) == schema.CURRENT_VERSION

@@ -55,7 +55,7 @@ async def test_refresh_shows_another_desks_change_and_keeps_cursor(demo_db) -> N
         table = app.screen.query_one(DataTable)
         await pilot.press("down", "down")
         keep = list(table.rows)[2].value
-        first = list(table.rows)[0].value
+        first = next(iter(table.rows)).value
         entries.cancel(first, "other-desk")  # another desk, same database
         await pilot.press("ctrl+r")
         await settle(pilot)

@@ -7,7 +7,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.models import Entry, Provider
 from waitlist_tui.domain.timeutil import fmt_hhmm

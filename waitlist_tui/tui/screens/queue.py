@@ -37,10 +37,16 @@ class QueueScreen(Screen[None]):
 
     BINDINGS = [
         Binding("]", "next_page", "Next page", id="queue.next_page", tooltip="Show the next page"),
-        Binding("[", "prev_page", "Prev page", id="queue.prev_page",
-                tooltip="Show the previous page"),
-        Binding("ctrl+r", "refresh", "Refresh", id="queue.refresh",
-                tooltip="Reload from the database now"),
+        Binding(
+            "[", "prev_page", "Prev page", id="queue.prev_page", tooltip="Show the previous page"
+        ),
+        Binding(
+            "ctrl+r",
+            "refresh",
+            "Refresh",
+            id="queue.refresh",
+            tooltip="Reload from the database now",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -52,7 +58,9 @@ class QueueScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading…", id="summary")
-        table: DataTable[object] = DataTable(id="queue-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable[object] = DataTable(
+            id="queue-table", cursor_type="row", zebra_stripes=True
+        )
         table.add_columns(*COLUMNS)
         yield table
         yield Static("", id="empty")
@@ -83,8 +91,12 @@ class QueueScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="queue")
     def load(self, keep_cursor: bool = True) -> None:
         """Runs off the event loop; a newer load cancels an older one."""
-        spec = entries.EntryQuery(statuses=self.query_spec.statuses, limit=PAGE_SIZE,
-                                  offset=self.page_offset, sort=self.query_spec.sort)
+        spec = entries.EntryQuery(
+            statuses=self.query_spec.statuses,
+            limit=PAGE_SIZE,
+            offset=self.page_offset,
+            sort=self.query_spec.sort,
+        )
         with database.connection_context():
             try:
                 clinic = get_clinic()
@@ -105,17 +117,26 @@ class QueueScreen(Screen[None]):
             return
         page = loaded.page
         self.sub_title = loaded.clinic_name or ""
-        current = self.rows[table.cursor_row].id if keep_cursor and self.rows and \
-            0 <= table.cursor_row < len(self.rows) else None
+        current = (
+            self.rows[table.cursor_row].id
+            if keep_cursor and self.rows and 0 <= table.cursor_row < len(self.rows)
+            else None
+        )
         self.rows, self.total_count = page.items, page.total
         now = clock.now()
         table.clear()
         for view in page.items:
             table.add_row(
-                priority_text(view.priority), view.client.name, view.service.code,
+                priority_text(view.priority),
+                view.client.name,
+                view.service.code,
                 " ".join(p.code for p in view.preferred_providers) or Text("any", style="dim"),
-                when_short(view), date_range(view.date_range_start, view.date_range_end),
-                f"{view.waited_days(now)}d", status_text(view.status), key=str(view.id))
+                when_short(view),
+                date_range(view.date_range_start, view.date_range_end),
+                f"{view.waited_days(now)}d",
+                status_text(view.status),
+                key=str(view.id),
+            )
         if current is not None:
             for index, view in enumerate(self.rows):
                 if view.id == current:
@@ -124,11 +145,12 @@ class QueueScreen(Screen[None]):
         statuses = " + ".join(s for s in self.query_spec.statuses)
         if page.items:
             self.remove_class("-empty")
-            summary.update(f"{page.offset + 1:,}–{page.offset + len(page.items):,} of "
-                           f"{page.total:,} {statuses} · by priority, then longest wait")
+            summary.update(
+                f"{page.offset + 1:,}–{page.offset + len(page.items):,} of "
+                f"{page.total:,} {statuses} · by priority, then longest wait"
+            )
         else:
             self.add_class("-empty")
             summary.update(f"0 {statuses}")
             empty.update("Nobody is waiting. Entries you add appear here.")
         self.app.queue_ready()  # type: ignore[attr-defined]
-
