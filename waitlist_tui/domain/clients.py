@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from peewee import fn
 
 from waitlist_tui.domain import audit, clock
@@ -27,6 +25,8 @@ def search_text(first: str | None, last: str | None, email: str | None, phone: s
 
 
 def normalize_phone(raw: str | None, region: str, field: str = "client.phone") -> str | None:
+    import phonenumbers  # imported on first use: it would add to every start of the app
+
     if raw is None or not str(raw).strip():
         return None
     try:
@@ -43,6 +43,8 @@ def normalize_phone(raw: str | None, region: str, field: str = "client.phone") -
 
 
 def normalize_email(raw: str | None, field: str = "client.email") -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
     if raw is None or not str(raw).strip():
         return None
     try:
@@ -54,6 +56,8 @@ def normalize_email(raw: str | None, field: str = "client.email") -> str | None:
 
 
 def display_phone(e164: str | None) -> str:
+    import phonenumbers
+
     if not e164:
         return ""
     try:

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pendulum
-from peewee import fn
+from peewee import SQL, fn
 
 from waitlist_tui.domain import audit, clock, ids, vocab
 from waitlist_tui.domain.clients import find_or_create, parse_client, search_condition
@@ -43,6 +43,7 @@ from waitlist_tui.domain.models import (
 NOT_FOUND = "waitlist request not found"
 CLOSED = "waitlist request is closed"
 MAX_PAGE = 500
+SEARCH_IDS_MAX = 500  # more matching clients than this: let SQL join instead of a literal list
 
 
 # --- references -------------------------------------------------------------------------------
@@ -137,7 +138,24 @@ def _views(entries: list[Entry]) -> list[EntryView]:
 
 
 def _joined():
-    return Entry.select(Entry, Client, Service).join(Client).switch(Entry).join(Service)
+    """Entries with just the client and service columns a view shows (a page builds fast)."""
+    return (
+        Entry.select(
+            Entry,
+            Client.id,
+            Client.first_name,
+            Client.last_name,
+            Client.phone,
+            Client.email,
+            Service.id,
+            Service.code,
+            Service.name,
+            Service.duration_minutes,
+        )
+        .join(Client)
+        .switch(Entry)
+        .join(Service)
+    )
 
 
 def get(entry_id: Any) -> EntryView:
@@ -280,11 +298,13 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
     if q.on_date:
         conds.append((Entry.date_range_start <= q.on_date) & (Entry.date_range_end >= q.on_date))
     text_cond = search_condition(q.search or "")
-    count_query = Entry.select(fn.COUNT(Entry.id))
+    count_query = Entry.select(fn.COUNT(SQL("*")))  # COUNT(id) would read every row
     if text_cond is not None:
         # Scan the (smaller) client table once, then reach entries through their client index.
+        # The match list is read once and reused by the count and the page.
         matching = Client.select(Client.id).where((Client.clinic == clinic) & text_cond)
-        conds.append(Entry.client.in_(matching))
+        found = [row[0] for row in matching.limit(SEARCH_IDS_MAX + 1).tuples()]
+        conds.append(Entry.client.in_(found if len(found) <= SEARCH_IDS_MAX else matching))
     where = conds[0]
     for cond in conds[1:]:
         where &= cond

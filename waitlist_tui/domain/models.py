@@ -168,8 +168,10 @@ class Entry(UUIDModel):
 
     class Meta:
         indexes = (
-            (("clinic", "status", "priority", "created_at"), False),
-            (("clinic", "priority", "created_at"), False),
+            (("clinic", "status", "priority", "created_at", "id"), False),
+            # The queue's default order, with status inside so the scan filters without
+            # reading rows and id so no sort is left for the tie-break.
+            (("clinic", "priority", "created_at", "id", "status"), False),
             (("service", "status", "date_range_start", "date_range_end"), False),
             (("client", "status"), False),
             (("status", "expires_at"), False),

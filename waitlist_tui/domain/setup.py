@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-import phonenumbers
 
 from waitlist_tui.domain import audit, clock, vocab
 from waitlist_tui.domain.db import database
@@ -66,6 +65,8 @@ def parse_clinic(data: dict[str, Any]) -> dict[str, Any]:
         raise ValidationError(
             f"clinic.time_zone {tz!r} is not a known time zone", field="clinic.time_zone"
         ) from None
+    import phonenumbers  # on first use only: it weighs on every start of the app
+
     region = str(data.get("region", "US")).upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ValidationError(
