@@ -293,7 +293,13 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
         # Entries that would take this provider: they prefer them, or have no preference.
         conds.append(fn.EXISTS(prefers) | ~fn.EXISTS(any_pref))
     if q.client_id:
-        client = ids.resolve(Client, q.client_id, "client", field="client_id")
+        client = ids.resolve(
+            Client,
+            q.client_id,
+            "client",
+            field="client_id",
+            query=Client.select().where(Client.clinic == clinic),
+        )
         conds.append(Entry.client == client)
     if q.on_date:
         conds.append((Entry.date_range_start <= q.on_date) & (Entry.date_range_end >= q.on_date))
@@ -305,6 +311,8 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
         matching = Client.select(Client.id).where((Client.clinic == clinic) & text_cond)
         found = [row[0] for row in matching.limit(SEARCH_IDS_MAX + 1).tuples()]
         conds.append(Entry.client.in_(found if len(found) <= SEARCH_IDS_MAX else matching))
+    if q.service or q.client_id:
+        conds.pop(0)  # the service or client was resolved in this clinic: it implies the clinic
     where = conds[0]
     for cond in conds[1:]:
         where &= cond

@@ -172,7 +172,9 @@ class Entry(UUIDModel):
             # The queue's default order, with status inside so the scan filters without
             # reading rows and id so no sort is left for the tie-break.
             (("clinic", "priority", "created_at", "id", "status"), False),
-            (("service", "status", "date_range_start", "date_range_end"), False),
+            # A service's waiting entries in queue order: the filtered queue page, and the
+            # matching prefilter (which then checks each one's date range).
+            (("service", "status", "priority", "created_at", "id"), False),
             (("client", "status"), False),
             (("status", "expires_at"), False),
         )
