@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from bisect import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +27,12 @@ from waitlist_tui.domain.setup import apply_setup
 
 DEMO_BUILT_ON = "demo_built_on"
 UTC = dt.UTC
+DAY = [dt.timedelta(days=n) for n in range(800)]
+MINUTE = [dt.timedelta(minutes=n) for n in range(1440)]
+# One to three weekdays (Monday bit 0): the shapes people ask for.
+WEEKDAY_MASKS = [m for m in range(1, 32) if 1 <= bin(m).count("1") <= 3]
+PRIORITIES = (1, 2, 3, 4, 5)
+PRIORITY_CUMULATIVE = (0.05, 0.20, 0.75, 0.90, 1.0)  # mostly routine (3), a few urgent
 _V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _V4_SET = (0x4000 << 64) | (0x8000 << 48)
 
@@ -331,12 +339,22 @@ class Generator:
         self.rows = Rows()
         self.client_ids: list[str] = []
         self.clinic_hex = clinic.id.hex
+        self._offsets: dict[dt.date, dt.timedelta] = {}
         self.hex = {row.id: row.id.hex for row in [*services, *self.providers]}
 
     def uid(self) -> str:
         """A random version-4 UUID in the stored hex form, reproducible from the seed."""
         n = (self.rng.getrandbits(128) & _V4_CLEAR) | _V4_SET
         return f"{n:032x}"
+
+    def offset_on(self, day: dt.date) -> dt.timedelta:
+        """The zone's UTC offset on a day (at noon): enough to tell a created time's local date
+        for demo purposes, and far cheaper than a zone conversion per row."""
+        offset = self._offsets.get(day)
+        if offset is None:
+            noon = dt.datetime.combine(day, dt.time(12), tzinfo=UTC)
+            offset = self._offsets[day] = noon.astimezone(self.zone).utcoffset() or dt.timedelta()
+        return offset
 
     def below(self, n: int) -> int:
         """rng.randrange(n) without its overhead: this runs millions of times for 1M entries."""
@@ -413,10 +431,10 @@ class Generator:
         for _ in range(count):
             recent = rng.random() < 0.35
             age = self.below(31) if recent else 31 + self.below(334)
-            created = self.now - dt.timedelta(days=age, minutes=self.below(600))
-            created_day = created.replace(tzinfo=UTC).astimezone(self.zone).date()
+            created = self.now - DAY[age] - MINUTE[self.below(600)]
+            created_day = (created + self.offset_on(created.date())).date()
             status = self.pick_status(age)
-            service = rng.choice(self.services)
+            service = self.services[self.below(len(self.services))]
             providers = self.offered_by[service.id]
             wanted: list[Provider] = []
             if providers and rng.random() < 0.4:
@@ -425,8 +443,7 @@ class Generator:
                 )
             days = 0
             if rng.random() < 0.45:
-                for d in rng.sample(range(5), k=1 + self.below(3)):
-                    days |= 1 << d
+                days = WEEKDAY_MASKS[self.below(len(WEEKDAY_MASKS))]
             slots = 0
             if rng.random() < 0.5:
                 slots = 1 << rng.choice((0, 0, 1, 2))
@@ -434,16 +451,14 @@ class Generator:
             if slots == 0 and rng.random() < 0.1:
                 window = (rng.choice((8, 9, 10)) * 60, rng.choice((13, 14, 16)) * 60)
             if status in vocab.ACTIVE_STATUSES:
-                end = self.today + dt.timedelta(days=3 + self.below(26))
-                start = max(created_day, end - dt.timedelta(days=7 + self.below(24)))
+                end = self.today + DAY[3 + self.below(26)]
+                start = max(created_day, end - DAY[7 + self.below(24)])
             else:
-                start = created_day + dt.timedelta(days=self.below(6))
-                end = start + dt.timedelta(days=7 + self.below(24))
-            original = (
-                created + dt.timedelta(days=20 + self.below(40)) if rng.random() < 0.4 else None
-            )
-            actor = rng.choice(STAFF)
-            eid, client_id = self.uid(), rng.choice(self.client_ids)
+                start = created_day + DAY[self.below(6)]
+                end = start + DAY[7 + self.below(24)]
+            original = created + DAY[20 + self.below(40)] if rng.random() < 0.4 else None
+            actor = STAFF[self.below(len(STAFF))]
+            eid, client_id = self.uid(), self.client_ids[self.below(len(self.client_ids))]
             changed, booked_at, updated_by, version = created, None, actor, 1
             if status == vocab.BOOKED:
                 waited = self.below(max(1, min(age, 30)))
@@ -470,7 +485,7 @@ class Generator:
                     client_id,
                     self.hex[service.id],
                     status,
-                    rng.choices((1, 2, 3, 4, 5), weights=(5, 15, 55, 15, 10))[0],
+                    PRIORITIES[bisect(PRIORITY_CUMULATIVE, rng.random())],
                     vocab.INSURANCE_PAY if rng.random() < 0.6 else vocab.SELF_PAY,
                     service.appointment_type,
                     days,
@@ -479,7 +494,7 @@ class Generator:
                     window[1],
                     start,
                     end,
-                    rng.choice(NOTES),
+                    NOTES[self.below(len(NOTES))],
                     None,
                     original,
                     created,
@@ -743,7 +758,7 @@ def _written(rows: Rows) -> Iterator[tuple[str, tuple[str, ...], list[tuple]]]:
     """Tables in foreign-key order; rows sorted by primary key, which keeps B-tree inserts local
     (random UUIDs in random order cost about twice as much at 1M rows)."""
     for table in (rows.clients, rows.entries, rows.appointments, rows.openings, rows.offers):
-        table.sort()
+        table.sort(key=itemgetter(0))
     yield "client", CLIENT_COLUMNS, rows.clients
     yield "entry", ENTRY_COLUMNS, rows.entries
     yield "entry_provider", ("entry_id", "provider_id"), rows.entry_providers
@@ -794,7 +809,7 @@ def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, i
         apply_setup(demo_clinic(), actor)
         clinic = Clinic.get()
         gen = Generator(clinic, seed, now)
-        gen.make_clients(max(40, entries * 2 // 3))
+        gen.make_clients(max(40, entries // 2))  # many clients come back to the list
         gen.make_entries(entries)
         gen.make_calendar()
         gen.make_events()

@@ -2,6 +2,9 @@
 
 Every table whose rows get edited carries `version` for optimistic locking: an update is
 `... WHERE id = ? AND version = ?` and a row count of 0 means another desk got there first.
+
+A foreign key gets no index of its own (index=False) where a composite index of the table
+starts with it: the duplicate would only slow writes and bulk loads.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ class Staff(UUIDModel):
 
 
 class Service(UUIDModel):
-    clinic = ForeignKeyField(Clinic, backref="services", on_delete="CASCADE")
+    clinic = ForeignKeyField(Clinic, backref="services", on_delete="CASCADE", index=False)
     code = CharField(max_length=32)
     name = CharField(max_length=200)
     duration_minutes = IntegerField()
@@ -84,7 +87,7 @@ class Service(UUIDModel):
 
 
 class Provider(UUIDModel):
-    clinic = ForeignKeyField(Clinic, backref="providers", on_delete="CASCADE")
+    clinic = ForeignKeyField(Clinic, backref="providers", on_delete="CASCADE", index=False)
     code = CharField(max_length=32)
     name = CharField(max_length=200)
     weekly_hours = JSONField(default=dict)  # {"MONDAY": [["09:00", "12:00"], ...], ...}
@@ -96,16 +99,16 @@ class Provider(UUIDModel):
 
 
 class ProviderService(BaseModel):
-    provider = ForeignKeyField(Provider, on_delete="CASCADE")
+    provider = ForeignKeyField(Provider, on_delete="CASCADE", index=False)
     service = ForeignKeyField(Service, on_delete="CASCADE")
 
     class Meta:
         primary_key = False
-        indexes = ((("provider", "service"), True), (("service",), False))
+        indexes = ((("provider", "service"), True),)
 
 
 class TimeOff(UUIDModel):
-    provider = ForeignKeyField(Provider, backref="time_off", on_delete="CASCADE")
+    provider = ForeignKeyField(Provider, backref="time_off", on_delete="CASCADE", index=False)
     starts_at = UTCDateTimeField()
     ends_at = UTCDateTimeField()
     reason = CharField(max_length=200, default="")
@@ -115,7 +118,7 @@ class TimeOff(UUIDModel):
 
 
 class Client(UUIDModel):
-    clinic = ForeignKeyField(Clinic, backref="clients", on_delete="CASCADE")
+    clinic = ForeignKeyField(Clinic, backref="clients", on_delete="CASCADE", index=False)
     first_name = CharField(max_length=100)
     last_name = CharField(max_length=100)
     phone = CharField(max_length=20, null=True)  # E.164
@@ -141,10 +144,9 @@ class Client(UUIDModel):
 class Entry(UUIDModel):
     """One waitlist entry (a "waitlist request")."""
 
-    # No index of its own: every entry index below that the queue uses starts with clinic.
     clinic = ForeignKeyField(Clinic, backref="entries", on_delete="CASCADE", index=False)
-    client = ForeignKeyField(Client, backref="entries", on_delete="CASCADE")
-    service = ForeignKeyField(Service, backref="entries")
+    client = ForeignKeyField(Client, backref="entries", on_delete="CASCADE", index=False)
+    service = ForeignKeyField(Service, backref="entries", index=False)
     status = CharField(max_length=12, default=vocab.WAITING)
     priority = SmallIntegerField(default=3)
     payment_type = CharField(max_length=16)
@@ -181,8 +183,8 @@ class Entry(UUIDModel):
 
 
 class EntryProvider(BaseModel):
-    entry = ForeignKeyField(Entry, backref="provider_links", on_delete="CASCADE")
-    provider = ForeignKeyField(Provider, on_delete="CASCADE")
+    entry = ForeignKeyField(Entry, backref="provider_links", on_delete="CASCADE", index=False)
+    provider = ForeignKeyField(Provider, on_delete="CASCADE", index=False)
 
     class Meta:
         primary_key = False
@@ -190,9 +192,9 @@ class EntryProvider(BaseModel):
 
 
 class Appointment(UUIDModel):
-    clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
+    clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
     client = ForeignKeyField(Client, backref="appointments", on_delete="CASCADE")
-    provider = ForeignKeyField(Provider, backref="appointments")
+    provider = ForeignKeyField(Provider, backref="appointments", index=False)
     service = ForeignKeyField(Service)
     entry = ForeignKeyField(Entry, null=True, backref="appointments", on_delete="SET NULL")
     starts_at = UTCDateTimeField()
@@ -217,7 +219,7 @@ class Opening(UUIDModel):
     """A free block of a provider's time that the desk wants to fill."""
 
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
-    provider = ForeignKeyField(Provider, backref="openings")
+    provider = ForeignKeyField(Provider, backref="openings", index=False)
     service = ForeignKeyField(Service, null=True)
     appointment = ForeignKeyField(Appointment, null=True, on_delete="SET NULL")  # cancelled one
     starts_at = UTCDateTimeField()
@@ -239,8 +241,8 @@ class Opening(UUIDModel):
 class Offer(UUIDModel):
     """An opening offered to one entry (an "invite")."""
 
-    opening = ForeignKeyField(Opening, backref="offers", on_delete="CASCADE")
-    entry = ForeignKeyField(Entry, backref="offers", on_delete="CASCADE")
+    opening = ForeignKeyField(Opening, backref="offers", on_delete="CASCADE", index=False)
+    entry = ForeignKeyField(Entry, backref="offers", on_delete="CASCADE", index=False)
     status = CharField(max_length=12, default=vocab.OFFER_SENT)
     match_type = CharField(max_length=8, default=vocab.EXACT)
     sent_at = UTCDateTimeField()
@@ -293,7 +295,9 @@ class EventInstance(UUIDModel):
 
 
 class Enrolment(UUIDModel):
-    instance = ForeignKeyField(EventInstance, backref="enrolments", on_delete="CASCADE")
+    instance = ForeignKeyField(
+        EventInstance, backref="enrolments", on_delete="CASCADE", index=False
+    )
     client = ForeignKeyField(Client, on_delete="CASCADE")
     status = CharField(max_length=12)  # enrolled | waitlisted | offered | cancelled
     created_at = UTCDateTimeField()
