@@ -168,7 +168,7 @@ def get(entry_id: Any) -> EntryView:
 
 def offers_detail(entry_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
     """The entry's invites and the distinct openings they were for (`--include-offers`)."""
-    from waitlist_tui.domain.entry_views import _iso
+    from waitlist_tui.domain.entry_views import iso as _iso
 
     rows = (
         Offer.select(Offer, Opening, Provider)

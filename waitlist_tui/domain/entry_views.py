@@ -40,7 +40,8 @@ class ProviderBrief:
     name: str
 
 
-def _iso(value: dt.datetime | None) -> str | None:
+def iso(value: dt.datetime | None) -> str | None:
+    """UTC, to the second, with Z: the JSON form of every instant."""
     if value is None:
         return None
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -153,14 +154,17 @@ class EntryView:
             "date_range_start": self.date_range_start.isoformat(),
             "date_range_end": self.date_range_end.isoformat(),
             "notes": self.notes,
-            "expires_at": _iso(self.expires_at),
-            "original_appointment_at": _iso(self.original_appointment_at),
-            "created_at": _iso(self.created_at),
+            "expires_at": iso(self.expires_at),
+            "original_appointment_at": iso(self.original_appointment_at),
+            "created_at": iso(self.created_at),
             "created_at_epoch_ms": int(self.created_at.timestamp() * 1000),
-            "updated_at": _iso(self.updated_at),
-            "status_changed_at": _iso(self.status_changed_at),
-            "booked_at": _iso(self.booked_at),
+            "updated_at": iso(self.updated_at),
+            "status_changed_at": iso(self.status_changed_at),
+            "booked_at": iso(self.booked_at),
             "created_by": self.created_by,
             "updated_by": self.updated_by,
             "version": self.version,
         }
+
+
+_iso = iso  # older name, kept for modules written against it
