@@ -17,7 +17,9 @@ from waitlist_tui.cli.catalog import (
     setup_command,
 )
 from waitlist_tui.cli.entries import entries_group
+from waitlist_tui.cli.events_cmd import events_group
 from waitlist_tui.cli.exchange import export_command, import_command
+from waitlist_tui.cli.fill import COMMANDS as FILL_COMMANDS
 from waitlist_tui.cli.runtime import WaitlistGroup, root_options
 
 
@@ -42,7 +44,9 @@ for command in (
     providers_group,
     clients_group,
     entries_group,
+    events_group,
     export_command,
     import_command,
+    *FILL_COMMANDS,
 ):
     main.add_command(command)

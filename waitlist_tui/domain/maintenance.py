@@ -25,3 +25,75 @@ def wipe(*, indexes: bool = True) -> None:
 def create_indexes() -> None:
     for model in DATA_MODELS:
         model._schema.create_indexes(safe=True)
+
+
+def expire(older_than_days: int | None = None, actor: str = "system") -> dict[str, int]:
+    """The cron job: offers past their hold, entries past expires_at or whose date range has
+    ended, and (with the option) entries waiting longer than N days. Each step is made of
+    conditional updates, so it is safe while desks work."""
+    import datetime as dt
+
+    from waitlist_tui.domain import audit, clock, vocab
+    from waitlist_tui.domain.models import Clinic, Entry, Offer
+    from waitlist_tui.domain.offers import expire_offers
+
+    now = clock.now()
+    result = dict(expire_offers(now, actor))
+    counts = {"entries_past_expires_at": 0, "entries_range_ended": 0, "entries_too_old": 0}
+    for clinic in Clinic.select():
+        today = clock.today(clinic.time_zone)
+        rules = {
+            "entries_past_expires_at": Entry.expires_at.is_null(False) & (Entry.expires_at <= now),
+            "entries_range_ended": Entry.date_range_end < today,
+        }
+        if older_than_days is not None:
+            if older_than_days < 1:
+                from waitlist_tui.domain.errors import ValidationError
+
+                raise ValidationError("older-than-days must be 1 or more", field="older_than_days")
+            rules["entries_too_old"] = (Entry.status == vocab.WAITING) & (
+                Entry.created_at <= now - dt.timedelta(days=older_than_days)
+            )
+        for name, rule in rules.items():
+            ids = [
+                e.id
+                for e in Entry.select(Entry.id).where(
+                    Entry.clinic == clinic, Entry.status.in_(list(vocab.ACTIVE_STATUSES)), rule
+                )
+            ]
+            for entry_id in ids:
+                with database.atomic():
+                    rows = (
+                        Entry.update(
+                            status=vocab.EXPIRED,
+                            status_changed_at=now,
+                            updated_at=now,
+                            updated_by=actor,
+                            version=Entry.version + 1,
+                        )
+                        .where(Entry.id == entry_id, Entry.status.in_(list(vocab.ACTIVE_STATUSES)))
+                        .execute()
+                    )
+                    if rows:
+                        (
+                            Offer.update(
+                                status=vocab.OFFER_RESCINDED,
+                                responded_at=now,
+                                updated_by=actor,
+                                note="entry expired",
+                                version=Offer.version + 1,
+                            )
+                            .where(Offer.entry == entry_id, Offer.status == vocab.OFFER_SENT)
+                            .execute()
+                        )
+                        audit.record(
+                            actor, "entry.expired", "entry", entry_id, {"rule": [None, name]}
+                        )
+                        counts[name] += 1
+    result.update(counts)
+    try:
+        from waitlist_tui.domain.events import expire_seat_offers
+    except ImportError:  # pragma: no cover - events arrive with their own module
+        return result
+    result["seat_offers_expired"] = expire_seat_offers(now)
+    return result

@@ -1,0 +1,130 @@
+"""`waitlist-tui events ...`: classes and group sessions, their seats and waitlists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import pendulum
+
+from waitlist_tui.cli.output import Ctx, table
+from waitlist_tui.cli.runtime import json_option, open_db
+from waitlist_tui.domain import events
+from waitlist_tui.domain.clinics import get_clinic
+from waitlist_tui.domain.timeutil import parse_date
+
+LIST_COLUMNS = ("id", "starts", "class", "provider", "enrolled", "free", "waitlist")
+
+
+def _local(iso_utc: str, time_zone: str) -> str:
+    return pendulum.parse(iso_utc).in_timezone(time_zone).format("ddd YYYY-MM-DD HH:mm")
+
+
+def _said(data: dict[str, Any]) -> str:
+    """One line for an enrolment: who, what, and where they stand."""
+    who = f"{data['client']['first_name']} {data['client']['last_name']}"
+    line = f"{data['status']} {data['id'][:8]}  {who}  {data['service_code']} {data['starts_at']}"
+    if data["position"]:
+        line += f"  (waitlist position {data['position']})"
+    if data["status"] == events.OFFERED and data["expires_at"]:
+        line += f"  (seat held until {data['expires_at']})"
+    return line
+
+
+def _echo_change(data: dict[str, Any]) -> None:
+    click.echo(_said(data))
+    for promoted in data["promoted"]:
+        click.echo(f"  promoted from the waitlist: {_said(promoted)}")
+
+
+@click.group("events")
+def events_group() -> None:
+    """Classes and group sessions: seats, enrolments and waitlists."""
+
+
+@events_group.command("list")
+@click.option("--from", "from_date", metavar="YYYY-MM-DD", help="From this clinic date on.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@json_option
+@click.pass_obj
+def list_(ctx: Ctx, from_date: str | None, limit: int) -> None:
+    """Upcoming scheduled classes with their seats and waitlists."""
+    open_db(ctx)
+    clinic = get_clinic()
+    day = parse_date(from_date, "from") if from_date else None
+    items = events.list_instances(clinic, from_date=day, limit=limit)
+    data = {"items": [i.to_dict() for i in items]}
+
+    def text(d: dict[str, Any]) -> None:
+        rows = [
+            [
+                i["id"][:8],
+                _local(i["starts_at"], clinic.time_zone),
+                i["service_code"],
+                i["provider"] or "",
+                f"{i['enrolled'] + i['offered']}/{i['capacity']}",
+                i["seats_free"],
+                i["waitlist_length"],
+            ]
+            for i in d["items"]
+        ]
+        table(LIST_COLUMNS, rows, f"{len(rows)} upcoming classes")
+
+    ctx.out(data, text)
+
+
+@events_group.command("enrol")
+@click.argument("instance_id", metavar="INSTANCE")
+@click.option("--client", "client_id", required=True, metavar="ID", help="Client id or prefix.")
+@json_option
+@click.pass_obj
+def enrol(ctx: Ctx, instance_id: str, client_id: str) -> None:
+    """Take a free seat in a class (a full class: use `events join`)."""
+    open_db(ctx)
+    view = events.enrol(instance_id, client_id, ctx.staff)
+    ctx.out(view.to_dict(), _echo_change)
+
+
+@events_group.command("join")
+@click.argument("instance_id", metavar="INSTANCE")
+@click.option("--client", "client_id", required=True, metavar="ID", help="Client id or prefix.")
+@json_option
+@click.pass_obj
+def join(ctx: Ctx, instance_id: str, client_id: str) -> None:
+    """Put a client on a full class's waitlist."""
+    open_db(ctx)
+    view = events.join_waitlist(instance_id, client_id, ctx.staff)
+    ctx.out(view.to_dict(), _echo_change)
+
+
+@events_group.command("cancel")
+@click.argument("enrolment_id", metavar="ENROLMENT")
+@json_option
+@click.pass_obj
+def cancel(ctx: Ctx, enrolment_id: str) -> None:
+    """Cancel an enrolment; a freed seat goes to the first on the waitlist."""
+    open_db(ctx)
+    view = events.cancel_enrolment(enrolment_id, ctx.staff)
+    ctx.out(view.to_dict(), _echo_change)
+
+
+@events_group.command("accept")
+@click.argument("enrolment_id", metavar="ENROLMENT")
+@json_option
+@click.pass_obj
+def accept(ctx: Ctx, enrolment_id: str) -> None:
+    """The client takes the seat offered to them."""
+    open_db(ctx)
+    view = events.accept_seat(enrolment_id, ctx.staff)
+    ctx.out(view.to_dict(), _echo_change)
+
+
+@events_group.command("decline")
+@click.argument("enrolment_id", metavar="ENROLMENT")
+@json_option
+@click.pass_obj
+def decline(ctx: Ctx, enrolment_id: str) -> None:
+    """The client turns the offered seat down; the next on the waitlist is promoted."""
+    open_db(ctx)
+    view = events.decline_seat(enrolment_id, ctx.staff)
+    ctx.out(view.to_dict(), _echo_change)
