@@ -1,0 +1,30 @@
+"""Builders for fill-engine tests: entries, openings and offers on the demo clinic's set-up.
+
+The frozen clock is Friday 2026-11-20 09:30 in New York; Monday 2026-11-23 is the usual
+slot day (KIM works 08:00-12:00 and 13:00-17:00 on Mondays).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import STAFF, entry_payload
+from waitlist_tui.domain import entries
+from waitlist_tui.domain.models import Opening
+from waitlist_tui.domain.openings import add_opening
+
+_phone = iter(range(100, 10_000))
+
+
+def add_entry(first: str = "Ana", **overrides: Any) -> entries.EntryView:
+    """A waiting PT-EVAL entry for a new client; any payload field can be overridden."""
+    client = {"first_name": first, "last_name": "Test", "phone": f"617-555-{next(_phone):04d}"}
+    payload = entry_payload(client=client, preferred_providers=[], preferred_days=[],
+                            preferred_time_slots=[])
+    payload.update(overrides)
+    return entries.create(payload, STAFF)
+
+
+def monday_opening(time: str = "09:00", provider: str = "KIM", minutes: int = 60,
+                   **kw: Any) -> Opening:
+    return add_opening(provider, f"2026-11-23T{time}", minutes, STAFF, **kw)
