@@ -1,0 +1,246 @@
+"""A stateful property test of the life cycles: random desks add, offer (both workflows),
+accept, decline, rescind, expire with time moving, and cancel, and after every step the
+invariants of DESIGN.md section 3 hold in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pendulum
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+from peewee import fn
+
+from tests.conftest import FROZEN, STAFF, entry_payload
+from waitlist_tui.domain import entries, offers, openings
+from waitlist_tui.domain.assets import demo_clinic
+from waitlist_tui.domain.db import database
+from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.maintenance import wipe
+from waitlist_tui.domain.models import Appointment, Entry, Offer, Opening
+from waitlist_tui.domain.setup import apply_setup
+
+ENTRY_MOVES = {
+    ("waiting", "offered"),
+    ("offered", "booked"),
+    ("offered", "waiting"),
+    ("waiting", "cancelled"),
+    ("offered", "cancelled"),
+    ("waiting", "expired"),
+    ("offered", "expired"),
+}
+OFFER_MOVES = {("sent", s) for s in ("accepted", "declined", "expired", "rescinded")}
+SERVICES = ("PT-EVAL", "PT-FU")
+TIMES = [
+    f"2026-11-{d}T{h:02d}:{m:02d}"
+    for d in (23, 24)
+    for h in (8, 9, 10, 11, 13, 14, 15, 16)
+    for m in (0,)
+]
+
+
+class Desk(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        with database.atomic():
+            wipe()
+        self.now = FROZEN
+        with self.clock():
+            apply_setup(demo_clinic(), STAFF)
+        self.names = itertools.count()
+        self.free_times = list(TIMES)
+        self.entry_status: dict = {}
+        self.offer_status: dict = {}
+        # Ids in the order they were made: picking by position keeps draws independent of the
+        # random UUIDs, so hypothesis can replay and shrink.
+        self.entry_ids: list = []
+        self.opening_ids: list = []
+        self.offer_ids: list = []
+
+    def pick(self, data, ids: list, status_of, wanted: set[str]):
+        live = [i for i in ids if status_of(i) in wanted]
+        if not live:
+            return None
+        return live[data.draw(st.integers(0, 1000)) % len(live)]
+
+    def clock(self):
+        return pendulum.travel_to(self.now, freeze=True)
+
+    def attempt(self, call, *args, **kwargs):
+        """Domain refusals are part of the game; anything else fails the test."""
+        with self.clock():
+            try:
+                return call(*args, **kwargs)
+            except DomainError:
+                return None
+
+    @initialize(count=st.integers(3, 8), slots=st.integers(1, 4))
+    def a_busy_morning(self, count: int, slots: int) -> None:
+        """Start with people waiting and slots open, so every step has something to act on."""
+        for i in range(count):
+            self.add(SERVICES[i % 2], 1 + i % 5, i % 3 == 0, i % 2 == 0)
+        for _ in range(slots):
+            self.open_slot(60)
+
+    @rule(
+        service=st.sampled_from(SERVICES),
+        priority=st.integers(1, 5),
+        monday=st.booleans(),
+        morning=st.booleans(),
+    )
+    def add(self, service: str, priority: int, monday: bool, morning: bool) -> None:
+        n = next(self.names)
+        payload = entry_payload(
+            client={"first_name": f"C{n}", "last_name": "Prop", "phone": f"617-555-{n:04d}"},
+            service=service,
+            priority=priority,
+            preferred_providers=[],
+            preferred_days=["MONDAY"] if monday else [],
+            preferred_time_slots=["MORNING"] if morning else [],
+            date_range_start="2026-11-21",
+            date_range_end="2026-12-15",
+        )
+        view = self.attempt(entries.create, payload, STAFF)
+        if view is not None:
+            self.entry_ids.append(view.id)
+
+    @precondition(lambda self: self.free_times)
+    @rule(minutes=st.sampled_from((30, 60)))
+    def open_slot(self, minutes: int) -> None:
+        start = self.free_times.pop(0)
+        opening = self.attempt(openings.add_opening, "KIM", start, minutes, STAFF)
+        if opening is not None:
+            self.opening_ids.append(opening.id)
+
+    @rule(data=st.data(), broadcast=st.booleans(), top=st.integers(1, 4))
+    def offer(self, data, broadcast: bool, top: int) -> None:
+        opening = self.pick(data, self.opening_ids, lambda i: Opening.get_by_id(i).status, {"open"})
+        if opening is not None:
+            sent = self.attempt(
+                offers.offer,
+                opening,
+                STAFF,
+                workflow="BROADCAST" if broadcast else "SEQUENTIAL",
+                top=top,
+            )
+            self.offer_ids.extend(o.id for o in sent or [])
+
+    def offer_status_now(self, offer_id) -> str:
+        return Offer.get_by_id(offer_id).status
+
+    @rule(data=st.data(), reply=st.sampled_from(("accept", "decline", "rescind")))
+    def respond(self, data, reply: str) -> None:
+        offer_id = self.pick(data, self.offer_ids, self.offer_status_now, {"sent"})
+        if offer_id is not None:
+            result = self.attempt(getattr(offers, reply), offer_id, STAFF)
+            if result is not None:
+                self.offer_ids.extend(o.id for o in result.next_offers)
+
+    @rule(data=st.data())
+    def accept_stale(self, data) -> None:
+        """An old offer (not sent any more) accepted late: must change nothing."""
+        done = self.pick(
+            data,
+            self.offer_ids,
+            self.offer_status_now,
+            {"accepted", "declined", "expired", "rescinded"},
+        )
+        if done is not None:
+            before = (
+                Appointment.select().count(),
+                Offer.select().where(Offer.status == "accepted").count(),
+            )
+            assert self.attempt(offers.accept, done, STAFF) is None
+            assert before == (
+                Appointment.select().count(),
+                Offer.select().where(Offer.status == "accepted").count(),
+            )
+
+    @rule(minutes=st.integers(1, 90))
+    def time_passes(self, minutes: int) -> None:
+        self.now = self.now + dt.timedelta(minutes=minutes)
+        self.attempt(offers.expire_offers)
+        # Expiry advances sequential openings: learn the offers it sent, in a stable order.
+        known = set(self.offer_ids)
+        fresh = Offer.select(Offer.id, Offer.opening).where(Offer.status == "sent")
+        for opening_id in self.opening_ids:
+            self.offer_ids.extend(
+                o.id for o in fresh if o.opening_id == opening_id and o.id not in known
+            )
+
+    @rule(data=st.data())
+    def cancel(self, data) -> None:
+        entry_id = self.pick(
+            data, self.entry_ids, lambda i: Entry.get_by_id(i).status, {"waiting", "offered"}
+        )
+        if entry_id is not None:
+            self.attempt(entries.cancel, entry_id, STAFF)
+
+    @invariant()
+    def one_fill_per_opening(self) -> None:
+        accepted = (
+            Offer.select(Offer.opening, fn.COUNT(Offer.id))
+            .where(Offer.status == "accepted")
+            .group_by(Offer.opening)
+            .tuples()
+        )
+        assert all(count == 1 for _, count in accepted)
+        for opening in Opening.select().where(Opening.status == "filled"):
+            booked = (
+                Appointment.select()
+                .where(
+                    Appointment.provider == opening.provider,
+                    Appointment.starts_at == opening.starts_at,
+                    Appointment.status == "booked",
+                )
+                .count()
+            )
+            assert booked == 1
+
+    @invariant()
+    def one_live_offer_per_entry_and_statuses_agree(self) -> None:
+        sent = dict(
+            Offer.select(Offer.entry, fn.COUNT(Offer.id))
+            .where(Offer.status == "sent")
+            .group_by(Offer.entry)
+            .tuples()
+        )
+        assert all(count == 1 for count in sent.values())
+        for entry in Entry.select(Entry.id, Entry.status):
+            assert (entry.status == "offered") == (entry.id in sent)
+            appointments = Appointment.select().where(Appointment.entry == entry.id).count()
+            assert appointments == (1 if entry.status == "booked" else 0)
+
+    @invariant()
+    def statuses_move_along_the_life_cycles(self) -> None:
+        for entry_id, status in Entry.select(Entry.id, Entry.status).tuples():
+            before = self.entry_status.get(entry_id)
+            assert before in (None, status) or (before, status) in ENTRY_MOVES, (before, status)
+            self.entry_status[entry_id] = status
+        for offer_id, status in Offer.select(Offer.id, Offer.status).tuples():
+            before = self.offer_status.get(offer_id)
+            assert before in (None, status) or (before, status) in OFFER_MOVES, (before, status)
+            self.offer_status[offer_id] = status
+
+
+def test_life_cycles_hold_under_random_desks(db, backend: str) -> None:
+    from hypothesis.stateful import run_state_machine_as_test
+
+    examples = 60 if backend == "sqlite" else 15
+    run_state_machine_as_test(
+        Desk,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=40,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
