@@ -27,8 +27,9 @@ def kim_slots() -> list[str]:
 
     clinic = Clinic.get()
     zone = ZoneInfo(clinic.time_zone)
-    blocks = free_blocks(clinic, [Provider.get(Provider.code == "KIM")], dt.date(2026, 11, 21),
-                         dt.date(2026, 12, 20))
+    blocks = free_blocks(
+        clinic, [Provider.get(Provider.code == "KIM")], dt.date(2026, 11, 21), dt.date(2026, 12, 20)
+    )
     result = []
     for (_, _), intervals in sorted(blocks.items()):
         for start, end in intervals:
@@ -64,17 +65,21 @@ def race_once(start: str) -> list[str]:
         t.join()
     assert Opening.get_by_id(opening.id).status == "filled"
     assert Offer.select().where(Offer.opening == opening, Offer.status == "accepted").count() == 1
-    booked = Appointment.select().join(Opening, on=(Appointment.starts_at == Opening.starts_at)
-                                       ).where(Opening.id == opening.id,
-                                               Appointment.provider == opening.provider).count()
+    booked = (
+        Appointment.select()
+        .join(Opening, on=(Appointment.starts_at == Opening.starts_at))
+        .where(Opening.id == opening.id, Appointment.provider == opening.provider)
+        .count()
+    )
     assert booked == 1
     return outcomes
 
 
 def test_eight_desks_accepting_one_opening(clinic: Clinic) -> None:
     for i in range(WORKERS):
-        add_entry(f"Racer{i}", service="PT-FU", date_range_start="2026-11-21",
-                  date_range_end="2026-12-20")
+        add_entry(
+            f"Racer{i}", service="PT-FU", date_range_start="2026-11-21", date_range_end="2026-12-20"
+        )
     starts = kim_slots()
     assert len(starts) >= ROUNDS
     for start in starts[:ROUNDS]:

@@ -19,12 +19,14 @@ _phone = iter(range(100, 10_000))
 def add_entry(first: str = "Ana", **overrides: Any) -> entries.EntryView:
     """A waiting PT-EVAL entry for a new client; any payload field can be overridden."""
     client = {"first_name": first, "last_name": "Test", "phone": f"617-555-{next(_phone):04d}"}
-    payload = entry_payload(client=client, preferred_providers=[], preferred_days=[],
-                            preferred_time_slots=[])
+    payload = entry_payload(
+        client=client, preferred_providers=[], preferred_days=[], preferred_time_slots=[]
+    )
     payload.update(overrides)
     return entries.create(payload, STAFF)
 
 
-def monday_opening(time: str = "09:00", provider: str = "KIM", minutes: int = 60,
-                   **kw: Any) -> Opening:
+def monday_opening(
+    time: str = "09:00", provider: str = "KIM", minutes: int = 60, **kw: Any
+) -> Opening:
     return add_opening(provider, f"2026-11-23T{time}", minutes, STAFF, **kw)

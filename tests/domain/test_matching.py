@@ -40,8 +40,12 @@ def test_hard_rules_exclude(clinic: Clinic) -> None:
 
 
 def test_soft_rules_make_partial_with_reasons(clinic: Clinic) -> None:
-    exact = add_entry("Exact", preferred_providers=["KIM"], preferred_days=["MONDAY"],
-                      preferred_time_slots=["MORNING"])
+    exact = add_entry(
+        "Exact",
+        preferred_providers=["KIM"],
+        preferred_days=["MONDAY"],
+        preferred_time_slots=["MORNING"],
+    )
     add_entry("WrongProvider", preferred_providers=["PATEL"])
     add_entry("WrongDay", preferred_days=["TUESDAY", "FRIDAY"])
     add_entry("Afternoon", preferred_time_slots=["AFTERNOON"])
@@ -61,8 +65,11 @@ def test_soft_rules_make_partial_with_reasons(clinic: Clinic) -> None:
     assert (result.total, result.exact) == (6, 2)
     assert [c.match_type for c in result.items][:2] == ["EXACT", "EXACT"]
     exact_only = matching.candidates(monday_opening("13:00"), include_partial=False)
-    assert {c.client_name.split()[0] for c in exact_only.items} == {"Afternoon", "Window",
-                                                                   "Anytime"}
+    assert {c.client_name.split()[0] for c in exact_only.items} == {
+        "Afternoon",
+        "Window",
+        "Anytime",
+    }
     assert exact.id in {c.entry_id for c in result.items}
 
 

@@ -33,8 +33,9 @@ def test_broadcast_to_top_n_and_first_accept_wins(clinic: Clinic) -> None:
     people = [add_entry(f"B{i}", priority=1 + i % 5) for i in range(5)]
     opening = monday_opening()
     sent = offers.offer(opening.id, STAFF, workflow="BROADCAST", top=3)
-    assert len(sent) == 3 and all(status(p) == "offered" for p in people if
-                                  p.id in {o.entry_id for o in sent})
+    assert len(sent) == 3 and all(
+        status(p) == "offered" for p in people if p.id in {o.entry_id for o in sent}
+    )
     reply = offers.accept(sent[1].id, "maria")
     appointment = Appointment.get_by_id(reply.appointment_id)
     assert appointment.entry_id == sent[1].entry_id and appointment.starts_at == opening.starts_at
@@ -53,14 +54,21 @@ def test_broadcast_to_top_n_and_first_accept_wins(clinic: Clinic) -> None:
 def test_offer_to_a_specific_entry(clinic: Clinic) -> None:
     add_entry("First", priority=1)
     chosen = add_entry("Chosen", priority=4)
-    stranger = add_entry("Stranger", service="PT-FU",
-                         date_range_start="2026-11-25", date_range_end="2026-12-01")
+    stranger = add_entry(
+        "Stranger", service="PT-FU", date_range_start="2026-11-25", date_range_end="2026-12-01"
+    )
     opening = monday_opening()
     assert offers.offer(opening.id, STAFF, entry_id=str(chosen.id)[:8])[0].entry_id == chosen.id
-    assert_rejected(lambda: offers.offer(opening.id, STAFF, entry_id=stranger.id),
-                    ValidationError, "cannot take this opening")
-    assert_rejected(lambda: offers.offer(opening.id, STAFF, entry_id=chosen.id), Conflict,
-                    "waitlist request is offered")
+    assert_rejected(
+        lambda: offers.offer(opening.id, STAFF, entry_id=stranger.id),
+        ValidationError,
+        "cannot take this opening",
+    )
+    assert_rejected(
+        lambda: offers.offer(opening.id, STAFF, entry_id=chosen.id),
+        Conflict,
+        "waitlist request is offered",
+    )
 
 
 def test_decline_moves_a_sequential_offer_to_the_next(clinic: Clinic) -> None:
@@ -120,21 +128,32 @@ def test_include_offers_and_narrowing_range(clinic: Clinic) -> None:
     detail = entries.offers_detail(entry.id)
     assert detail["matched_invites"][0]["status"] == "sent"
     assert detail["matched_waitlists"][0]["workflow_type"] == "SEQUENTIAL"
-    assert_rejected(lambda: entries.update(entry.id, {"date_range_start": "2026-11-24"}, STAFF),
-                    ValidationError, "active invites exist for this request")
+    assert_rejected(
+        lambda: entries.update(entry.id, {"date_range_start": "2026-11-24"}, STAFF),
+        ValidationError,
+        "active invites exist for this request",
+    )
 
 
 def test_openings_and_appointment_cancellation(clinic: Clinic) -> None:
     opening = monday_opening("09:00")
     assert opening.starts_at.isoformat() == "2026-11-23T14:00:00+00:00"
     assert_rejected(lambda: monday_opening("09:30"), Conflict, "open opening already covers")
-    assert_rejected(lambda: openings.add_opening("KIM", "2026-11-19T09:00", 60, STAFF),
-                    ValidationError, "start is in the past")
-    assert_rejected(lambda: openings.add_opening("NOBODY", "2026-11-24T09:00", 60, STAFF),
-                    ValidationError, "provider 'NOBODY'")
-    assert_rejected(lambda: openings.add_opening("KIM", "2026-11-24T09:00", 60, STAFF,
-                                                 service="MASSAGE"), ValidationError,
-                    "KIM does not offer MASSAGE")
+    assert_rejected(
+        lambda: openings.add_opening("KIM", "2026-11-19T09:00", 60, STAFF),
+        ValidationError,
+        "start is in the past",
+    )
+    assert_rejected(
+        lambda: openings.add_opening("NOBODY", "2026-11-24T09:00", 60, STAFF),
+        ValidationError,
+        "provider 'NOBODY'",
+    )
+    assert_rejected(
+        lambda: openings.add_opening("KIM", "2026-11-24T09:00", 60, STAFF, service="MASSAGE"),
+        ValidationError,
+        "KIM does not offer MASSAGE",
+    )
     entry = add_entry("Booked")
     sent = offers.offer(opening.id, STAFF)
     appointment_id = offers.accept(sent[0].id, STAFF).appointment_id
@@ -145,14 +164,20 @@ def test_openings_and_appointment_cancellation(clinic: Clinic) -> None:
     assert appt.status == "cancelled" and reopened.status == "open"
     assert (reopened.source, reopened.appointment_id) == ("cancellation", appointment_id)
     assert (reopened.starts_at, reopened.ends_at) == (appt.starts_at, appt.ends_at)
-    assert_rejected(lambda: openings.cancel_appointment(appointment_id, STAFF), Conflict,
-                    "appointment is cancelled")
+    assert_rejected(
+        lambda: openings.cancel_appointment(appointment_id, STAFF),
+        Conflict,
+        "appointment is cancelled",
+    )
 
 
 def test_daylight_saving_local_times(clinic: Clinic) -> None:
     with pendulum.travel_to(pendulum.datetime(2027, 3, 1, 12, tz="UTC"), freeze=True):
-        assert_rejected(lambda: openings.add_opening("KIM", "2027-03-14T02:30", 30, STAFF),
-                        ValidationError, "does not exist in America/New_York")
+        assert_rejected(
+            lambda: openings.add_opening("KIM", "2027-03-14T02:30", 30, STAFF),
+            ValidationError,
+            "does not exist in America/New_York",
+        )
     with pendulum.travel_to(pendulum.datetime(2026, 10, 20, 12, tz="UTC"), freeze=True):
         earlier = openings.add_opening("PATEL", "2026-11-01T01:30", 20, STAFF)
         later = openings.add_opening("PATEL", "2026-11-01T01:30", 20, STAFF, later=True)

@@ -17,24 +17,27 @@ LIST_COLUMNS = ("id", "starts", "class", "provider", "enrolled", "free", "waitli
 
 
 def _local(iso_utc: str, time_zone: str) -> str:
-    return pendulum.parse(iso_utc).in_timezone(time_zone).format("ddd YYYY-MM-DD HH:mm")
+    return pendulum.parse(iso_utc).in_timezone(time_zone).format("ddd D MMM HH:mm")
 
 
-def _said(data: dict[str, Any]) -> str:
-    """One line for an enrolment: who, what, and where they stand."""
+def _said(data: dict[str, Any], time_zone: str) -> str:
+    """One line for an enrolment: who, which class, and where they stand."""
     who = f"{data['client']['first_name']} {data['client']['last_name']}"
-    line = f"{data['status']} {data['id'][:8]}  {who}  {data['service_code']} {data['starts_at']}"
+    when = _local(data["starts_at"], time_zone)
+    line = f"{data['status']} {data['id'][:8]}  {who}  {data['service_code']} {when}"
     if data["position"]:
         line += f"  (waitlist position {data['position']})"
     if data["status"] == events.OFFERED and data["expires_at"]:
-        line += f"  (seat held until {data['expires_at']})"
+        line += f"  (seat held until {_local(data['expires_at'], time_zone)})"
     return line
 
 
-def _echo_change(data: dict[str, Any]) -> None:
-    click.echo(_said(data))
+def _show_change(data: dict[str, Any]) -> None:
+    """The enrolment a command changed, and whom it promoted from the waitlist."""
+    time_zone = get_clinic().time_zone
+    click.echo(_said(data, time_zone))
     for promoted in data["promoted"]:
-        click.echo(f"  promoted from the waitlist: {_said(promoted)}")
+        click.echo(f"  promoted from the waitlist: {_said(promoted, time_zone)}")
 
 
 @click.group("events")
@@ -82,7 +85,7 @@ def enrol(ctx: Ctx, instance_id: str, client_id: str) -> None:
     """Take a free seat in a class (a full class: use `events join`)."""
     open_db(ctx)
     view = events.enrol(instance_id, client_id, ctx.staff)
-    ctx.out(view.to_dict(), _echo_change)
+    ctx.out(view.to_dict(), _show_change)
 
 
 @events_group.command("join")
@@ -94,7 +97,7 @@ def join(ctx: Ctx, instance_id: str, client_id: str) -> None:
     """Put a client on a full class's waitlist."""
     open_db(ctx)
     view = events.join_waitlist(instance_id, client_id, ctx.staff)
-    ctx.out(view.to_dict(), _echo_change)
+    ctx.out(view.to_dict(), _show_change)
 
 
 @events_group.command("cancel")
@@ -105,7 +108,7 @@ def cancel(ctx: Ctx, enrolment_id: str) -> None:
     """Cancel an enrolment; a freed seat goes to the first on the waitlist."""
     open_db(ctx)
     view = events.cancel_enrolment(enrolment_id, ctx.staff)
-    ctx.out(view.to_dict(), _echo_change)
+    ctx.out(view.to_dict(), _show_change)
 
 
 @events_group.command("accept")
@@ -116,7 +119,7 @@ def accept(ctx: Ctx, enrolment_id: str) -> None:
     """The client takes the seat offered to them."""
     open_db(ctx)
     view = events.accept_seat(enrolment_id, ctx.staff)
-    ctx.out(view.to_dict(), _echo_change)
+    ctx.out(view.to_dict(), _show_change)
 
 
 @events_group.command("decline")
@@ -127,4 +130,4 @@ def decline(ctx: Ctx, enrolment_id: str) -> None:
     """The client turns the offered seat down; the next on the waitlist is promoted."""
     open_db(ctx)
     view = events.decline_seat(enrolment_id, ctx.staff)
-    ctx.out(view.to_dict(), _echo_change)
+    ctx.out(view.to_dict(), _show_change)

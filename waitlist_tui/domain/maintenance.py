@@ -95,5 +95,5 @@ def expire(older_than_days: int | None = None, actor: str = "system") -> dict[st
         from waitlist_tui.domain.events import expire_seat_offers
     except ImportError:  # pragma: no cover - events arrive with their own module
         return result
-    result["seat_offers_expired"] = expire_seat_offers(now)
+    result["seat_offers_expired"] = expire_seat_offers(now, actor)
     return result

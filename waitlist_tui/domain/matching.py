@@ -217,6 +217,41 @@ def _explain(
     return "; ".join(words)
 
 
+COUNT_CAP = 1000  # "1000+" is all a desk needs to know; counting further costs a full scan
+
+
+def _count(query) -> int:
+    """How many rows, stopping at COUNT_CAP (a capped subquery, so the scan stops too)."""
+    capped = query.select(SQL("1")).limit(COUNT_CAP)
+    return Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped")).scalar() or 0
+
+
+def _ranked(base, flags, slot: Slot, exact: bool, limit: int) -> list[tuple]:
+    """Top `limit` rows of one match type. Each service's waiting entries are walked in queue
+    order on the (service, status, priority, created_at, id) index, so the scan stops after
+    `limit` matches; the per-service runs are merged here."""
+    rows: list[tuple] = []
+    match = flags["_exact"] if exact else ~flags["_exact"]
+    for service_id in slot.service_ids:
+        rows.extend(
+            base.where(Entry.service == service_id, match)
+            .select(
+                Entry.id,
+                flags["exact"],
+                flags["provider_ok"],
+                flags["day_ok"],
+                flags["time_ok"],
+                Entry.priority,
+                Entry.created_at,
+            )
+            .order_by(Entry.priority, Entry.created_at, Entry.id)
+            .limit(limit)
+            .tuples()
+        )
+    rows.sort(key=lambda r: (r[5], r[6], str(r[0])))
+    return [r[:5] for r in rows[:limit]]
+
+
 def candidates(
     opening: Opening, limit: int = 20, include_partial: bool = True, only_entry: Any = None
 ) -> CandidateList:
@@ -231,20 +266,13 @@ def candidates(
         base = base.where(Entry.id == only_entry)
     if not include_partial:
         base = base.where(flags["_exact"])
-    counts = base.select(fn.COUNT(SQL("*")), fn.SUM(flags["exact"])).tuples().get()
-    total, exact_total = int(counts[0] or 0), int(counts[1] or 0)
-    ranked = list(
-        base.select(
-            Entry.id,
-            flags["exact"].alias("exact"),
-            flags["provider_ok"].alias("provider_ok"),
-            flags["day_ok"].alias("day_ok"),
-            flags["time_ok"].alias("time_ok"),
-        )
-        .order_by(SQL("exact").desc(), Entry.priority, Entry.created_at, Entry.id)
-        .limit(limit)
-        .tuples()
-    )
+    exact_rows = _ranked(base, flags, slot, exact=True, limit=limit)
+    partial_rows = []
+    if include_partial and len(exact_rows) < limit:
+        partial_rows = _ranked(base, flags, slot, exact=False, limit=limit - len(exact_rows))
+    ranked = exact_rows + partial_rows
+    exact_total = _count(base.where(flags["_exact"]))
+    total = exact_total + (_count(base.where(~flags["_exact"])) if include_partial else 0)
     if not ranked:
         return CandidateList(opening.id, [], total, exact_total)
     ids = [row[0] for row in ranked]

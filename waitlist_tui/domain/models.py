@@ -309,7 +309,22 @@ class Enrolment(UUIDModel):
     version = IntegerField(default=1)
 
     class Meta:
-        indexes = ((("instance", "status", "created_at"), False),)
+        indexes = (
+            (("instance", "status", "created_at"), False),
+            (("status", "expires_at"), False),
+        )
+
+
+# A client is on a class once (enrolled, waitlisted or offered), whatever desks race.
+Enrolment.add_index(
+    Enrolment.index(
+        Enrolment.instance,
+        Enrolment.client,
+        unique=True,
+        where=SQL("status <> 'cancelled'"),
+        name="enrolment_one_live_per_client",
+    )
+)
 
 
 class AuditEvent(BaseModel):
