@@ -46,6 +46,13 @@ def test_slots_follow_hours_preferences_and_bookings(clinic: Clinic) -> None:
     assert got[0] == ("2026-11-23", "KIM", ["13:00", "15:00", "16:00"])
     assert got[1] == ("2026-11-30", "KIM", ["15:30"])  # a block resumes after the time off
     assert sum(len(g[2]) for g in slots_of(entry, limit=2)) == 2
+    # A week of time off (longer than any appointment) clears every day it covers
+    TimeOff.create(
+        provider=kim,
+        starts_at=pendulum.datetime(2026, 11, 22, tz="UTC"),
+        ends_at=pendulum.datetime(2026, 12, 1, tz="UTC"),
+    )
+    assert slots_of(entry) == []
 
 
 def test_booking_removes_the_slot(clinic: Clinic) -> None:

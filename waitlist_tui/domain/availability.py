@@ -5,12 +5,14 @@ that day's wall clock), and the slots an entry could take."""
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import iso
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.models import (
@@ -29,6 +31,9 @@ from waitlist_tui.domain.timeutil import parse_hhmm
 UTC = dt.UTC
 Interval = tuple[dt.datetime, dt.datetime]
 MAX_DAYS = 92
+# Appointments and openings last at most 12 hours: a lower bound on starts_at turns
+# "overlaps the window" into an index range instead of a scan of all history.
+LONGEST = dt.timedelta(days=1)
 
 
 def wall_time(day: dt.date, minutes: int, zone: ZoneInfo) -> dt.datetime:
@@ -72,6 +77,7 @@ def busy(
             Appointment.provider.in_(provider_ids),
             Appointment.status == vocab.APPT_BOOKED,
             Appointment.starts_at < end,
+            Appointment.starts_at > start - LONGEST,
             Appointment.ends_at > start,
         ),
         TimeOff.select(TimeOff.provider, TimeOff.starts_at, TimeOff.ends_at).where(
@@ -81,17 +87,21 @@ def busy(
             Opening.provider.in_(provider_ids),
             Opening.status == vocab.OPENING_OPEN,
             Opening.starts_at < end,
+            Opening.starts_at > start - LONGEST,
             Opening.ends_at > start,
         ),
     )
+    by_key = {key: pid for pid in provider_ids for key in (pid, str(pid), getattr(pid, "hex", pid))}
     for query in queries:
-        for provider_id, s, e in query.tuples():
-            result[provider_id].append((_aware(s), _aware(e)))
+        # Raw rows: thousands of them on a busy calendar, and peewee's per-value conversion
+        # would be most of the cost. SQLite gives text, PostgreSQL datetimes; _aware takes both.
+        for provider_id, s, e in database.execute(query):
+            result[by_key.get(provider_id, provider_id)].append((_aware(s), _aware(e)))
     return result
 
 
 def _aware(value: dt.datetime | str) -> dt.datetime:
-    if isinstance(value, str):  # .tuples() skips field conversion on some drivers
+    if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -111,30 +121,44 @@ def free_blocks(
     zone = ZoneInfo(clinic.time_zone)
     start = wall_time(first, 0, zone)
     end = wall_time(last + dt.timedelta(days=1), 0, zone)
-    taken = busy([p.id for p in providers], start, end)
+    found = busy([p.id for p in providers], start, end)
+    # Spans shorter than a day (appointments, openings) are looked up by start with bisect;
+    # longer ones (a week of time off) apply to every day.
+    taken = {
+        pid: sorted(s for s in spans if s[1] - s[0] <= LONGEST) for pid, spans in found.items()
+    }
+    long_spans = {pid: [s for s in spans if s[1] - s[0] > LONGEST] for pid, spans in found.items()}
+    starts = {pid: [s for s, _ in spans] for pid, spans in taken.items()}
     result = {}
     day = first
     while day <= last:
         for provider in providers:
             blocks = working_blocks(provider, day, zone)
             if blocks:
-                result[(day, provider.id)] = subtract(blocks, taken.get(provider.id, []))
+                # Only the busy spans that can touch this day's blocks (they are < 1 day long).
+                spans = taken.get(provider.id, [])
+                lo = bisect_left(starts.get(provider.id, []), blocks[0][0] - LONGEST)
+                hi = bisect_left(starts.get(provider.id, []), blocks[-1][1])
+                result[(day, provider.id)] = subtract(
+                    blocks, spans[lo:hi] + long_spans.get(provider.id, [])
+                )
         day += dt.timedelta(days=1)
     return result
 
 
-def slot_parts(clinic: Clinic, start: dt.datetime, end: dt.datetime) -> int:
-    """Bit mask (vocab.TIME_SLOTS) of the parts of day that hold the whole slot."""
-    zone = ZoneInfo(clinic.time_zone)
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    first = local_start.hour * 60 + local_start.minute
-    last = first + int((local_end - local_start).total_seconds() // 60)
-    mask = 0
+def part_windows(clinic: Clinic) -> list[tuple[int, int, int]]:
+    """(bit, first minute, end minute) of the clinic's MORNING, AFTERNOON and EVENING."""
+    result = []
     for i, name in enumerate(vocab.TIME_SLOTS[:3]):
         a, b = clinic.parts_of_day.get(name, vocab.DEFAULT_PARTS_OF_DAY[name])
-        if parse_hhmm(a, name) <= first and last <= parse_hhmm(b, name):
-            mask |= 1 << i
-    return mask
+        result.append((1 << i, parse_hhmm(a, name), parse_hhmm(b, name)))
+    return result
+
+
+def start_part_mask(windows: list[tuple[int, int, int]], minute: int) -> int:
+    """The part of day a slot belongs to is the one its start falls in (a "morning
+    appointment" is one that starts in the morning); matching uses the same rule."""
+    return next((bit for bit, a, b in windows if a <= minute < b), 0)
 
 
 ANYTIME_BIT = 1 << vocab.TIME_SLOTS.index("ANYTIME")
@@ -204,6 +228,7 @@ def find_matching_slots(
     now = clock.now()
     duration = dt.timedelta(minutes=service.duration_minutes)
     window = (entry.preferred_time_start, entry.preferred_time_end)
+    parts = part_windows(clinic)
     groups: list[SlotGroup] = []
     found = 0
     blocks = free_blocks(clinic, providers, first, last)
@@ -223,7 +248,7 @@ def find_matching_slots(
                     if cursor > now and time_fits(
                         entry.preferred_time_slots,
                         window,
-                        slot_parts(clinic, cursor, slot_end),
+                        start_part_mask(parts, first_min),
                         first_min,
                         first_min + service.duration_minutes,
                     ):

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from peewee import SQL, Case, fn
 
 from waitlist_tui.domain import clock, vocab
-from waitlist_tui.domain.availability import ANYTIME_BIT
+from waitlist_tui.domain.availability import ANYTIME_BIT, part_windows, start_part_mask
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.models import (
@@ -32,7 +32,7 @@ from waitlist_tui.domain.models import (
     ProviderService,
     Service,
 )
-from waitlist_tui.domain.timeutil import fmt_hhmm, parse_hhmm
+from waitlist_tui.domain.timeutil import fmt_hhmm
 
 PART_WORDS = {"MORNING": "mornings", "AFTERNOON": "afternoons", "EVENING": "evenings"}
 
@@ -71,11 +71,12 @@ class Candidate:
 class CandidateList:
     opening_id: Any
     items: list[Candidate]
-    total: int
+    total: int  # capped: COUNT_CAP for each match type means "at least"
     exact: int
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "count_cap": COUNT_CAP,
             "opening_id": str(self.opening_id),
             "items": [c.to_dict() for c in self.items],
             "total": self.total,
@@ -103,11 +104,7 @@ class Slot:
         local = opening.starts_at.astimezone(ZoneInfo(clinic.time_zone))
         start_minute = local.hour * 60 + local.minute
         minutes = int((opening.ends_at - opening.starts_at).total_seconds() // 60)
-        part_mask = 0
-        for i, name in enumerate(vocab.TIME_SLOTS[:3]):
-            a, b = clinic.parts_of_day.get(name, vocab.DEFAULT_PARTS_OF_DAY[name])
-            if parse_hhmm(a, name) <= start_minute < parse_hhmm(b, name):
-                part_mask |= 1 << i
+        part_mask = start_part_mask(part_windows(clinic), start_minute)
         services = (
             Service.select(Service.id)
             .join(ProviderService, on=ProviderService.service == Service.id)
@@ -217,7 +214,7 @@ def _explain(
     return "; ".join(words)
 
 
-COUNT_CAP = 1000  # "1000+" is all a desk needs to know; counting further costs a full scan
+COUNT_CAP = 200  # "200+" is all a desk needs to know; counting further costs a full scan
 
 
 def _count(query) -> int:
