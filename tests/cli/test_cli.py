@@ -5,38 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
+from tests.cli.conftest import envelope
 from tests.conftest import entry_payload
 from waitlist_tui.cli import main
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-
-
-@pytest.fixture
-def run(db_url: str, frozen):
-    runner = CliRunner()
-
-    def invoke(*args: str, stdin: str | None = None):
-        return runner.invoke(main, ["--db", db_url, "--staff", "maria", *args], input=stdin)
-
-    result = invoke("setup", str(ASSETS / "demo_clinic.toml"))
-    assert result.exit_code == 0, result.output
-    from tests.conftest import _empty_all_tables
-    from waitlist_tui.domain.db import is_postgres
-
-    if is_postgres():  # the session's shared database: start from the set-up only
-        _empty_all_tables()
-        assert invoke("setup", str(ASSETS / "demo_clinic.toml")).exit_code == 0
-    return invoke
-
-
-def envelope(result) -> dict:
-    assert result.exit_code == 0, result.output
-    body = json.loads(result.output)
-    assert (body["code"], body["message"]) == (2000, "Success")
-    return body["data"]
 
 
 def test_catalogue_commands(run) -> None:

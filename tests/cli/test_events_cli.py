@@ -6,37 +6,12 @@ import json
 from pathlib import Path
 
 import pendulum
-import pytest
-from click.testing import CliRunner
 
-from tests.conftest import FROZEN, _empty_all_tables
-from waitlist_tui.cli import main
-from waitlist_tui.domain.db import is_postgres
+from tests.cli.conftest import envelope
+from tests.conftest import FROZEN
 from waitlist_tui.domain.models import Client, Clinic, EventInstance, Provider, Service
 
 SETUP = str(Path(__file__).resolve().parents[2] / "assets" / "demo_clinic.toml")
-
-
-@pytest.fixture
-def run(db_url: str, frozen):
-    """The CLI on a database holding the demo clinic's set-up (as in test_cli.py)."""
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, ["--db", db_url, "--staff", "maria", *args])
-
-    assert invoke("setup", SETUP).exit_code == 0
-    if is_postgres():  # the session's shared database: start from the set-up only
-        _empty_all_tables()
-        assert invoke("setup", SETUP).exit_code == 0
-    return invoke
-
-
-def envelope(result) -> dict:
-    assert result.exit_code == 0, result.output
-    body = json.loads(result.output)
-    assert (body["code"], body["message"]) == (2000, "Success")
-    return body["data"]
 
 
 def _class_and_clients(capacity: int, n: int) -> tuple[EventInstance, list[Client]]:

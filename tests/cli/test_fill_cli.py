@@ -1,0 +1,110 @@
+"""The fill engine from the command line: cancellation to booking, with the JSON contract."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.conftest import envelope
+
+
+def add(run, tmp_path, first: str, **extra) -> str:
+    payload = {
+        "client": {"first_name": first, "last_name": "Cli", "phone": f"617-555-01{len(first):02d}"},
+        "service": "PT-EVAL",
+        "payment_type": "SELF_PAY",
+        "date_range_start": "2026-11-21",
+        "date_range_end": "2026-12-15",
+        **extra,
+    }
+    path = tmp_path / f"{first}.json"
+    path.write_text(json.dumps(payload))
+    return envelope(run("entries", "add", "--json-file", str(path), "--json"))["id"]
+
+
+def test_cancellation_to_booking(run, tmp_path) -> None:
+    first = add(run, tmp_path, "Ann", priority=1)
+    second = add(run, tmp_path, "Bartholomew", priority=2, preferred_days=["FRIDAY"])
+    opening = envelope(
+        run(
+            "openings",
+            "add",
+            "--provider",
+            "KIM",
+            "--start",
+            "2026-11-23T09:00",
+            "--minutes",
+            "60",
+            "--json",
+        )
+    )
+    assert opening["slot_start"] == "2026-11-23T14:00:00Z" and opening["status"] == "open"
+    listed = envelope(run("openings", "list", "--json"))
+    assert [o["id"] for o in listed] == [opening["id"]]
+    ranked = envelope(run("match", "--opening", opening["id"][:8], "--json"))
+    assert [c["entry_id"] for c in ranked["items"]] == [first, second]
+    assert [c["match_type"] for c in ranked["items"]] == ["EXACT", "PARTIAL"]
+    assert ranked["items"][1]["fails"] == ["day"]
+    sent = envelope(run("offers", "send", "--opening", opening["id"][:8], "--json"))
+    assert [o["entry_id"] for o in sent] == [first]
+    declined = envelope(run("offers", "decline", sent[0]["id"][:8], "--note", "away", "--json"))
+    assert declined["offer"]["status"] == "declined"
+    nxt = declined["next_offers"][0]
+    assert nxt["entry_id"] == second
+    live = envelope(run("offers", "list", "--json"))
+    assert [o["id"] for o in live] == [nxt["id"]]
+    booked = envelope(run("offers", "accept", nxt["id"][:8], "--json"))
+    assert booked["offer"]["status"] == "accepted" and booked["appointment_id"]
+    again = run("offers", "accept", nxt["id"][:8], "--json")
+    assert again.exit_code == 1 and json.loads(again.output)["code"] == 4090
+    shown = envelope(run("entries", "show", second[:8], "--include-offers", "--json"))
+    assert shown["status"] == "booked" and shown["matched_invites"][0]["status"] == "accepted"
+    day = envelope(
+        run("appointments", "list", "--date", "2026-11-23", "--provider", "KIM", "--json")
+    )
+    assert [a["entry_id"] for a in day] == [second]
+    cancelled = envelope(run("appointments", "cancel", day[0]["id"][:8], "--json"))
+    assert cancelled["opening"]["source"] == "cancellation"
+    free = envelope(run("match", "--entry", first[:8], "--json"))
+    assert free and all(g["provider"] in ("KIM", "PATEL", "LINDQVIST") for g in free)
+
+
+def test_broadcast_notify_expire_and_errors(run, tmp_path) -> None:
+    for name in ("Cy", "Dee", "Eve"):
+        add(run, tmp_path, name)
+    opening = envelope(
+        run(
+            "openings",
+            "add",
+            "--provider",
+            "KIM",
+            "--start",
+            "2026-11-24T10:00",
+            "--minutes",
+            "60",
+            "--json",
+        )
+    )
+    sent = envelope(run("offers", "send", "--opening", opening["id"], "--broadcast", "2", "--json"))
+    assert len(sent) == 2
+    rescinded = envelope(run("offers", "rescind", sent[0]["id"], "--json"))
+    assert rescinded["offer"]["status"] == "rescinded" and rescinded["next_offers"] == []
+    notify = envelope(run("notify", "--service", "PT-EVAL", "--date", "2026-11-24", "--json"))
+    assert notify["message"] == "Found 2 clients to notify about availability on 2026-11-24"
+    counts = envelope(run("expire", "--json"))
+    assert counts["offers_expired"] == 0 and "seat_offers_expired" in counts
+    clash = run(
+        "openings",
+        "add",
+        "--provider",
+        "KIM",
+        "--start",
+        "2026-11-24T10:30",
+        "--minutes",
+        "30",
+        "--json",
+    )
+    assert json.loads(clash.output)["code"] == 4090
+    bad = run("openings", "add", "--provider", "KIM", "--start", "tomorrow", "--minutes", "30")
+    assert bad.exit_code == 1 and "start must be a local date-time" in bad.output
+    neither = run("match", "--json")
+    assert json.loads(neither.output)["code"] == 4000
