@@ -216,6 +216,12 @@ BENCHMARKS: dict[str, Callable[[Bench], dict[str, Any]]] = {
     "start_to_queue": bench_start,
 }
 
+# The fill engine's benchmarks live beside this file (candidates, free slots).
+from fill_bench import FILL_BENCHMARKS, FILL_TARGETS  # noqa: E402
+
+BENCHMARKS.update(FILL_BENCHMARKS)
+TARGETS.update(FILL_TARGETS)
+
 
 # --- driver -----------------------------------------------------------------------------------
 
