@@ -43,7 +43,7 @@ from waitlist_tui.domain.models import (
 NOT_FOUND = "waitlist request not found"
 CLOSED = "waitlist request is closed"
 MAX_PAGE = 500
-SEARCH_IDS_MAX = 500  # more matching clients than this: let SQL join instead of a literal list
+SEARCH_IDS_MAX = 2000  # more matching clients than this: let SQL join instead of a literal list
 
 
 # --- references -------------------------------------------------------------------------------
