@@ -25,12 +25,20 @@ FILL_TARGETS = {"candidates_ms": 10, "free_slots_ms": 20}
 def _slots_entry(today: dt.date) -> Entry:
     """A waiting entry with no day or time limits, its range stretched to the full 30 days
     from today (the most work): the bench database is scratch."""
-    entry = (Entry.select().where(Entry.status == "waiting", Entry.preferred_days == 0,
-                                  Entry.preferred_time_slots == 0,
-                                  Entry.preferred_time_start.is_null())
-             .order_by(Entry.id).first())
+    entry = (
+        Entry.select()
+        .where(
+            Entry.status == "waiting",
+            Entry.preferred_days == 0,
+            Entry.preferred_time_slots == 0,
+            Entry.preferred_time_start.is_null(),
+        )
+        .order_by(Entry.id)
+        .first()
+    )
     Entry.update(date_range_start=today, date_range_end=today + dt.timedelta(days=30)).where(
-        Entry.id == entry.id).execute()
+        Entry.id == entry.id
+    ).execute()
     return Entry.get_by_id(entry.id)
 
 
@@ -40,7 +48,8 @@ def bench_free_slots(bench: Any) -> dict[str, Any]:
     today = clock.today(bench.clinic.time_zone)
     entry = _slots_entry(today)
     op: Callable[[], object] = lambda: find_matching_slots(  # noqa: E731
-        entry, today, today + dt.timedelta(days=30), limit=200)
+        entry, today, today + dt.timedelta(days=30), limit=200
+    )
     return {"free_slots_ms": stats(run_figures(bench, op))}
 
 
@@ -52,15 +61,21 @@ def bench_candidates(bench: Any) -> dict[str, Any]:
     shutil.copyfile(bench.path, copy)
     try:
         db.connect(copy)
-        appointment = (Appointment.select().where(Appointment.status == "booked",
-                                                  Appointment.starts_at > clock.now())
-                       .order_by(Appointment.starts_at).first())
+        appointment = (
+            Appointment.select()
+            .where(Appointment.status == "booked", Appointment.starts_at > clock.now())
+            .order_by(Appointment.starts_at)
+            .first()
+        )
         _, opening = cancel_appointment(appointment.id, "bench")
         day = opening.starts_at.date()
         with database.atomic():
-            Entry.update(status="waiting", expires_at=None,
-                         date_range_start=day - dt.timedelta(days=10),
-                         date_range_end=day + dt.timedelta(days=10)).execute()
+            Entry.update(
+                status="waiting",
+                expires_at=None,
+                date_range_start=day - dt.timedelta(days=10),
+                date_range_end=day + dt.timedelta(days=10),
+            ).execute()
         database.execute_sql("ANALYZE")
         waiting = Entry.select().where(Entry.status == "waiting").count()
         fresh = Opening.get_by_id(opening.id)

@@ -21,6 +21,7 @@ from waitlist_tui.cli.events_cmd import events_group
 from waitlist_tui.cli.exchange import export_command, import_command
 from waitlist_tui.cli.fill import COMMANDS as FILL_COMMANDS
 from waitlist_tui.cli.runtime import WaitlistGroup, root_options
+from waitlist_tui.cli.stats_cmd import stats_command
 
 
 @click.group(
@@ -47,6 +48,7 @@ for command in (
     events_group,
     export_command,
     import_command,
+    stats_command,
     *FILL_COMMANDS,
 ):
     main.add_command(command)
