@@ -30,6 +30,7 @@ from waitlist_tui.domain.models import (
     Service,
 )
 from waitlist_tui.domain.openings import get_opening
+from waitlist_tui.domain.transitions import move
 
 FILLED = "opening already filled"
 
@@ -146,18 +147,7 @@ def _resolve(offer_id: Any) -> Offer:
 def _send(
     opening: Opening, entry_id: Any, match_type: str, hold: int, actor: str, now: dt.datetime
 ) -> Offer:
-    rows = (
-        Entry.update(
-            status=vocab.OFFERED,
-            status_changed_at=now,
-            updated_at=now,
-            updated_by=actor,
-            version=Entry.version + 1,
-        )
-        .where(Entry.id == entry_id, Entry.status == vocab.WAITING)
-        .execute()
-    )
-    if rows != 1:
+    if not move(Entry, entry_id, vocab.WAITING, vocab.OFFERED, actor, now):
         raise Conflict(
             "waitlist request changed meanwhile; look again", data={"entry": str(entry_id)}
         )
@@ -252,31 +242,17 @@ def offer(
                 ).where(Opening.id == opening.id).execute()
     except IntegrityError:
         raise Conflict("an entry already holds a live offer; look again") from None
-    return _views(Offer.select().where(Offer.id.in_([o.id for o in sent]))) if sent else []
+    if not sent:
+        return []
+    views = {v.id: v for v in _views(Offer.select().where(Offer.id.in_([o.id for o in sent])))}
+    return [views[o.id] for o in sent]  # in candidate order, best first
 
 
 def _release(offer: Offer, status: str, actor: str, now: dt.datetime, note: str = "") -> bool:
     """sent -> declined/expired/rescinded, the entry back to waiting; False if it moved on."""
-    rows = (
-        Offer.update(
-            status=status, responded_at=now, updated_by=actor, note=note, version=Offer.version + 1
-        )
-        .where(Offer.id == offer.id, Offer.status == vocab.OFFER_SENT)
-        .execute()
-    )
-    if rows != 1:
+    if not move(Offer, offer.id, vocab.OFFER_SENT, status, actor, now, responded_at=now, note=note):
         return False
-    (
-        Entry.update(
-            status=vocab.WAITING,
-            status_changed_at=now,
-            updated_at=now,
-            updated_by=actor,
-            version=Entry.version + 1,
-        )
-        .where(Entry.id == offer.entry_id, Entry.status == vocab.OFFERED)
-        .execute()
-    )
+    move(Entry, offer.entry_id, vocab.OFFERED, vocab.WAITING, actor, now)
     audit.record(
         actor, f"offer.{status}", "offer", offer.id, {"status": [vocab.OFFER_SENT, status]}
     )
@@ -329,28 +305,25 @@ def accept(offer_id: Any, actor: str) -> Reply:
             current, opening = _checked(offer_id, now)
             if current.expires_at <= now:
                 raise Conflict("offer expired", data={"expires_at": iso(current.expires_at)})
-            if (
-                Offer.update(
-                    status=vocab.OFFER_ACCEPTED,
-                    responded_at=now,
-                    updated_by=actor,
-                    version=Offer.version + 1,
-                )
-                .where(Offer.id == current.id, Offer.status == vocab.OFFER_SENT)
-                .execute()
-            ) != 1:
+            if not move(
+                Offer,
+                current.id,
+                vocab.OFFER_SENT,
+                vocab.OFFER_ACCEPTED,
+                actor,
+                now,
+                responded_at=now,
+            ):
                 raise Conflict(FILLED)
-            if (
-                Opening.update(
-                    status=vocab.OPENING_FILLED,
-                    filled_at=now,
-                    updated_at=now,
-                    updated_by=actor,
-                    version=Opening.version + 1,
-                )
-                .where(Opening.id == opening.id, Opening.status == vocab.OPENING_OPEN)
-                .execute()
-            ) != 1:
+            if not move(
+                Opening,
+                opening.id,
+                vocab.OPENING_OPEN,
+                vocab.OPENING_FILLED,
+                actor,
+                now,
+                filled_at=now,
+            ):
                 raise Conflict(FILLED)
             entry = Entry.get_by_id(current.entry_id)
             service = Service.get_by_id(entry.service_id)
@@ -368,18 +341,7 @@ def accept(offer_id: Any, actor: str) -> Reply:
                 created_by=actor,
                 updated_by=actor,
             )
-            if (
-                Entry.update(
-                    status=vocab.BOOKED,
-                    booked_at=now,
-                    status_changed_at=now,
-                    updated_at=now,
-                    updated_by=actor,
-                    version=Entry.version + 1,
-                )
-                .where(Entry.id == entry.id, Entry.status == vocab.OFFERED)
-                .execute()
-            ) != 1:
+            if not move(Entry, entry.id, vocab.OFFERED, vocab.BOOKED, actor, now, booked_at=now):
                 raise Conflict("waitlist request changed meanwhile; look again")
             for other in Offer.select().where(
                 Offer.opening == opening, Offer.status == vocab.OFFER_SENT
