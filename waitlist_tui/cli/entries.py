@@ -13,7 +13,6 @@ import pendulum
 from waitlist_tui.cli.output import Ctx, pairs, table
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.domain import clock, entries
-from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.timeutil import parse_date
 
@@ -83,14 +82,7 @@ def add(ctx: Ctx, json_file: str) -> None:
     open_db(ctx)
     payload = read_json(json_file)
     if isinstance(payload, list):
-        created = []
-        with database.atomic():
-            for i, item in enumerate(payload, start=1):
-                try:
-                    created.append(entries.create(item, ctx.staff))
-                except ValidationError as err:
-                    err.message = f"item {i}: {err.message}"
-                    raise
+        created = entries.create_many(payload, ctx.staff)
         data: Any = [e.to_dict() for e in created]
         ctx.out(data, lambda d: table(ROW_COLUMNS, entry_rows(d), f"{len(d)} entries added"))
     else:

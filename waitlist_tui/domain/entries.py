@@ -417,6 +417,19 @@ def create(payload: Any, actor: str, clinic: Clinic | None = None) -> EntryView:
     return get(entry.id)
 
 
+def create_many(payloads: list[Any], actor: str, clinic: Clinic | None = None) -> list[EntryView]:
+    """All or nothing: one transaction; the first bad item is named by its position."""
+    created = []
+    with database.atomic():
+        for i, item in enumerate(payloads, start=1):
+            try:
+                created.append(create(item, actor, clinic))
+            except ValidationError as err:
+                err.message = f"item {i}: {err.message}"
+                raise
+    return created
+
+
 def _loggable(value: Any) -> Any:
     if isinstance(value, Client | Service):
         return str(value.id)
