@@ -59,6 +59,16 @@ def test_events_through_the_cli(run) -> None:
     second_text = run("events", "join", iid, "--client", str(second.id))
     assert second_text.exit_code == 0 and "waitlist position 2" in second_text.output
 
+    shown = envelope(run("events", "show", iid, "--json"))
+    assert [
+        (e["client"]["first_name"], e["status"], e["position"]) for e in shown["enrolments"]
+    ] == [
+        (seat.first_name, "enrolled", None),
+        (first.first_name, "waitlisted", 1),
+        (second.first_name, "waitlisted", 2),
+    ]
+    assert "waitlist position 2" in run("events", "show", iid).output
+
     listed = envelope(run("events", "list", "--from", "2026-11-23", "--json"))["items"]
     assert [(i["id"], i["enrolled"], i["waitlist_length"], i["seats_free"]) for i in listed] == [
         (str(inst.id), 1, 2, 0)

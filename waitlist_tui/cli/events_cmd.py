@@ -76,6 +76,29 @@ def list_(ctx: Ctx, from_date: str | None, limit: int) -> None:
     ctx.out(data, text)
 
 
+@events_group.command("show")
+@click.argument("instance_id")
+@json_option
+@click.pass_obj
+def show(ctx: Ctx, instance_id: str) -> None:
+    """A class with its enrolled clients, held seats and waitlist in order."""
+    open_db(ctx)
+    instance, people = events.roster(instance_id)
+    data = {**instance.to_dict(), "enrolments": [e.to_dict() for e in people]}
+
+    def text(d: dict[str, Any]) -> None:
+        time_zone = get_clinic().time_zone
+        click.echo(
+            f"{d['service_code']} {_local(d['starts_at'], time_zone)}: "
+            f"{d['enrolled'] + d['offered']}/{d['capacity']} seats taken, "
+            f"{d['waitlist_length']} waiting"
+        )
+        for enrolment in d["enrolments"]:
+            click.echo(f"  {_said(enrolment, time_zone)}")
+
+    ctx.out(data, text)
+
+
 @events_group.command("enrol")
 @click.argument("instance_id", metavar="INSTANCE")
 @click.option("--client", "client_id", required=True, metavar="ID", help="Client id or prefix.")

@@ -319,11 +319,9 @@ def _position(enrolment: Enrolment) -> int | None:
     return 1 + int(ahead or 0)
 
 
-def get_enrolment(enrolment_id: Any, promoted: tuple[EnrolmentView, ...] = ()) -> EnrolmentView:
-    try:
-        e = ids.resolve(Enrolment, enrolment_id, "enrolment", query=_enrolment_query())
-    except NotFound:
-        raise NotFound(NOT_FOUND, field="id") from None
+def _enrolment_view(
+    e: Enrolment, position: int | None, promoted: tuple[EnrolmentView, ...] = ()
+) -> EnrolmentView:
     return EnrolmentView(
         id=e.id,
         instance_id=e.instance.id,
@@ -333,7 +331,7 @@ def get_enrolment(enrolment_id: Any, promoted: tuple[EnrolmentView, ...] = ()) -
         first_name=e.client.first_name,
         last_name=e.client.last_name,
         status=e.status,
-        position=_position(e),
+        position=position,
         created_at=e.created_at,
         updated_at=e.updated_at,
         offered_at=e.offered_at,
@@ -343,6 +341,33 @@ def get_enrolment(enrolment_id: Any, promoted: tuple[EnrolmentView, ...] = ()) -
         version=e.version,
         promoted=promoted,
     )
+
+
+def get_enrolment(enrolment_id: Any, promoted: tuple[EnrolmentView, ...] = ()) -> EnrolmentView:
+    try:
+        e = ids.resolve(Enrolment, enrolment_id, "enrolment", query=_enrolment_query())
+    except NotFound:
+        raise NotFound(NOT_FOUND, field="id") from None
+    return _enrolment_view(e, _position(e), promoted)
+
+
+def roster(instance_id: Any) -> tuple[InstanceView, list[EnrolmentView]]:
+    """A class and who is on it: enrolled and offered seats, then the waitlist in order."""
+    instance = get_instance(instance_id)
+    rank = Case(Enrolment.status, [(ENROLLED, 0), (OFFERED, 1), (WAITLISTED, 2)], 3)
+    rows = (
+        _enrolment_query()
+        .where(Enrolment.instance == instance.id, Enrolment.status != CANCELLED)
+        .order_by(rank, Enrolment.created_at, Enrolment.id)
+    )
+    views, waiting = [], 0
+    for e in rows:
+        position = None
+        if e.status == WAITLISTED:
+            waiting += 1
+            position = waiting
+        views.append(_enrolment_view(e, position))
+    return instance, views
 
 
 # --- helpers of the writes --------------------------------------------------------------------
