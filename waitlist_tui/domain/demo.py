@@ -340,6 +340,8 @@ class Generator:
         self.client_ids: list[str] = []
         self.clinic_hex = clinic.id.hex
         self._offsets: dict[dt.date, dt.timedelta] = {}
+        # Future bookings made from the waitlist, so the calendar does not double-book them.
+        self.booked_ahead: dict[tuple[str, dt.date], list[tuple[dt.datetime, dt.datetime]]] = {}
         self.hex = {row.id: row.id.hex for row in [*services, *self.providers]}
 
     def uid(self) -> str:
@@ -519,11 +521,19 @@ class Generator:
     ) -> None:
         """A filled opening: cancelled slot, an accepted offer (sometimes after a decline)."""
         rng, rows = self.rng, self.rows
-        provider = rng.choice(providers)
-        day = start + dt.timedelta(days=self.below((end - start).days + 1))
-        minute = self.working_start(provider, day, service.duration_minutes) or 9 * 60
-        slot = self.local(day, minute)
-        slot_end = slot + dt.timedelta(minutes=service.duration_minutes)
+        length = dt.timedelta(minutes=service.duration_minutes)
+        for _ in range(8):  # a free time for a future booking; history may overlap freely
+            provider = providers[self.below(len(providers))]
+            day = start + DAY[self.below((end - start).days + 1)]
+            minute = self.working_start(provider, day, service.duration_minutes) or 9 * 60
+            slot = self.local(day, minute)
+            slot_end = slot + length
+            if slot <= self.now:
+                break
+            taken = self.booked_ahead.setdefault((self.hex[provider.id], day), [])
+            if not any(s < slot_end and slot < e for s, e in taken):
+                taken.append((slot, slot_end))
+                break
         opened = booked_at - dt.timedelta(minutes=10 + self.below(590))
         opening_id, appt_id = self.uid(), self.uid()
         rows.openings.append(
@@ -671,8 +681,11 @@ class Generator:
                         service = rng.choice(services)
                         if minute + service.duration_minutes > stop:
                             break
-                        if rng.random() < 0.7:
-                            at = self.local(day, minute)
+                        at = self.local(day, minute)
+                        length = dt.timedelta(minutes=service.duration_minutes)
+                        taken = self.booked_ahead.get((self.hex[provider.id], day), ())
+                        clash = any(s < at + length and at < e for s, e in taken)
+                        if rng.random() < 0.7 and not clash:
                             appt = (
                                 self.uid(),
                                 self.clinic_hex,
