@@ -70,3 +70,66 @@ async def test_q_quits(demo_db) -> None:
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_search_narrows_as_you_type_and_escape_returns(demo_db) -> None:
+    target = entries.list_entries(entries.EntryQuery(limit=1)).items[0]
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *target.client.last_name.lower())
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        expected = entries.list_entries(entries.EntryQuery(search=target.client.last_name.lower()))
+        assert [str(k.value) for k in table.rows] == [str(v.id) for v in expected.items]
+        assert str(target.id) in [str(k.value) for k in table.rows]
+        await pilot.press("escape")
+        assert app.focused is table
+
+
+async def test_status_filter_and_sort(demo_db) -> None:
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f", "enter", "down", "down", "down", "enter")  # Booked
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        booked = entries.list_entries(entries.EntryQuery(statuses=("booked",), limit=100))
+        assert [str(k.value) for k in table.rows] == [str(v.id) for v in booked.items]
+        summary = str(app.screen.query_one("#summary", Static).render())
+        assert f"of {booked.total:,} booked" in summary
+        await pilot.press("escape", "s")
+        await settle(pilot)
+        by_wait = entries.list_entries(
+            entries.EntryQuery(statuses=("booked",), sort="wait", limit=100)
+        )
+        assert [str(k.value) for k in table.rows] == [str(v.id) for v in by_wait.items]
+
+
+async def test_detail_panel_follows_the_cursor(demo_db) -> None:
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down")
+        await pilot.pause()
+        second = entries.list_entries(entries.EntryQuery(limit=2)).items[1]
+        detail = str(app.screen.query_one("#detail", Static).render())
+        assert second.client.name in detail and second.service.name in detail
+
+
+def test_queue_filtered_snapshot(demo_db, snap_compare) -> None:
+    async def booked_by_wait(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("f", "enter", "down", "down", "down", "enter", "escape", "s")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=booked_by_wait)
+
+
+def test_queue_search_no_results_snapshot(demo_db, snap_compare) -> None:
+    async def nobody(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("slash", *"zzzz")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=nobody)

@@ -42,3 +42,25 @@ def status_text(status: str) -> Text:
 
 def priority_text(priority: int) -> Text:
     return Text(str(priority), style=PRIORITY_STYLE.get(priority, ""), justify="center")
+
+
+def detail_text(view: EntryView, now: dt.datetime) -> Text:
+    """The cursor entry in full: who, how to reach them, what they want, and its history."""
+    contact = " · ".join(x for x in (view.client.phone, view.client.email) if x)
+    wants = ", ".join(p.name for p in view.preferred_providers) or "any provider"
+    text = Text()
+    text.append(view.client.name, style="bold")
+    text.append(f"  {contact}\n")
+    text.append(
+        f"{view.service.name} ({view.service.duration_minutes} min) · {wants} · "
+        f"{when_short(view)} · {date_range(view.date_range_start, view.date_range_end)}"
+        f" · {view.payment_type.replace('_', ' ').lower()}\n"
+    )
+    text.append(
+        f"{view.status} · priority {view.priority} · waiting {view.waited_days(now)} days"
+        f" · added by {view.created_by}",
+        style="dim",
+    )
+    if view.notes:
+        text.append(f"\n{view.notes}", style="italic")
+    return text

@@ -1,26 +1,53 @@
-"""The queue: the home screen, a page of entries at a time from the service layer."""
+"""The queue: the home screen, a page of entries at a time from the service layer.
+
+A filter bar narrows it (search as you type, status, service, provider, sort); every change
+reloads the page in an exclusive worker, so a fast typist never waits for stale results. A
+panel under the table shows the cursor entry in full.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.worker import get_current_worker
 
-from waitlist_tui.domain import clock, entries
-from waitlist_tui.domain.clinics import get_clinic
+from waitlist_tui.domain import clock, entries, vocab
+from waitlist_tui.domain.clinics import get_clinic, providers, services
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import EntryView
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.tui.formatting import date_range, priority_text, status_text, when_short
+from waitlist_tui.tui.formatting import (
+    date_range,
+    detail_text,
+    priority_text,
+    status_text,
+    when_short,
+)
 
 PAGE_SIZE = 100
 REFRESH_SECONDS = 10.0
 COLUMNS = ("Pri", "Client", "Service", "Providers", "When", "Dates", "Waited", "Status")
+STATUS_CHOICES = [
+    ("Waiting + offered", vocab.ACTIVE_STATUSES),
+    ("Waiting", (vocab.WAITING,)),
+    ("Offered", (vocab.OFFERED,)),
+    ("Booked", (vocab.BOOKED,)),
+    ("Cancelled", (vocab.CANCELLED,)),
+    ("Expired", (vocab.EXPIRED,)),
+    ("All", vocab.ENTRY_STATUSES),
+]
+SORT_CHOICES = [
+    ("priority", "by priority, then longest wait"),
+    ("wait", "longest wait first"),
+    ("start", "by date range start"),
+]
 
 
 @dataclass(frozen=True)
@@ -30,12 +57,37 @@ class Loaded:
     page: entries.Page | None
     clinic_name: str | None
     error: str | None = None
+    spec: entries.EntryQuery | None = None
+    generation: int = 0
+    service_codes: tuple[str, ...] = ()
+    provider_codes: tuple[str, ...] = ()
 
 
 class QueueScreen(Screen[None]):
     """Entries waiting and offered, most urgent and longest waiting first."""
 
     BINDINGS = [
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            id="queue.search",
+            tooltip="Find a client by name, phone or email as you type",
+        ),
+        Binding(
+            "f",
+            "filters",
+            "Filters",
+            id="queue.filters",
+            tooltip="Filter by status, service and provider",
+        ),
+        Binding(
+            "s",
+            "cycle_sort",
+            "Sort",
+            id="queue.sort",
+            tooltip="Priority + wait, longest wait, or date range start",
+        ),
         Binding("]", "next_page", "Next page", id="queue.next_page", tooltip="Show the next page"),
         Binding(
             "[", "prev_page", "Prev page", id="queue.prev_page", tooltip="Show the previous page"
@@ -47,6 +99,14 @@ class QueueScreen(Screen[None]):
             id="queue.refresh",
             tooltip="Reload from the database now",
         ),
+        Binding(
+            "escape",
+            "back_to_list",
+            "List",
+            id="queue.back",
+            show=False,
+            tooltip="Leave the filter bar for the list",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -54,9 +114,22 @@ class QueueScreen(Screen[None]):
         self.page_offset = 0
         self.query_spec = entries.EntryQuery(limit=PAGE_SIZE)
         self.rows: list[EntryView] = []
+        self.total_count = 0
+        self.choices_loaded = False
+        self.generation = 0  # bumped by every filter change; older pages are dropped
 
     def compose(self) -> ComposeResult:
         yield Header()
+        with Horizontal(id="filters"):
+            yield Input(placeholder="/ name, phone or email (esc: list)", id="search")
+            yield Select(
+                [(label, i) for i, (label, _) in enumerate(STATUS_CHOICES)],
+                value=0,
+                allow_blank=False,
+                id="status",
+            )
+            yield Select([], prompt="Any service", id="service")
+            yield Select([], prompt="Any provider", id="provider")
         yield Static("Loading…", id="summary")
         table: DataTable[object] = DataTable(
             id="queue-table", cursor_type="row", zebra_stripes=True
@@ -64,17 +137,35 @@ class QueueScreen(Screen[None]):
         table.add_columns(*COLUMNS)
         yield table
         yield Static("", id="empty")
+        yield Static("", id="detail")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one(DataTable).focus()
         self.load()
         self.set_interval(REFRESH_SECONDS, self.load)
 
     def on_screen_resume(self) -> None:
         self.load()
 
+    # --- actions ------------------------------------------------------------------------------
+
     def action_refresh(self) -> None:
         self.load()
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_filters(self) -> None:
+        self.query_one("#status", Select).focus()
+
+    def action_back_to_list(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_cycle_sort(self) -> None:
+        names = [name for name, _ in SORT_CHOICES]
+        following = names[(names.index(self.query_spec.sort) + 1) % len(names)]
+        self.requery(sort=following)
 
     def action_next_page(self) -> None:
         if self.rows and self.page_offset + PAGE_SIZE < self.total_count:
@@ -86,26 +177,84 @@ class QueueScreen(Screen[None]):
             self.page_offset = max(0, self.page_offset - PAGE_SIZE)
             self.load(keep_cursor=False)
 
-    total_count = 0
+    # --- filter bar ---------------------------------------------------------------------------
+
+    def requery(self, **changes: object) -> None:
+        """A new filter or sort: back to the first page."""
+        self.query_spec = replace(self.query_spec, **changes)  # type: ignore[arg-type]
+        self.generation += 1
+        self.page_offset = 0
+        self.load(keep_cursor=False)
+
+    @on(Input.Changed, "#search")
+    def search_changed(self, event: Input.Changed) -> None:
+        self.requery(search=event.value.strip() or None)
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self) -> None:
+        self.query_one(DataTable).focus()
+
+    @on(Select.Changed, "#status")
+    def status_changed(self, event: Select.Changed) -> None:
+        if (
+            isinstance(event.value, int)
+            and STATUS_CHOICES[event.value][1] != self.query_spec.statuses
+        ):
+            self.requery(statuses=STATUS_CHOICES[event.value][1])
+
+    @on(Select.Changed, "#service")
+    def service_changed(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.NULL else str(event.value)
+        if value != self.query_spec.service:
+            self.requery(service=value)
+
+    @on(Select.Changed, "#provider")
+    def provider_changed(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.NULL else str(event.value)
+        if value != self.query_spec.provider:
+            self.requery(provider=value)
+
+    @on(DataTable.RowHighlighted)
+    def show_detail(self, event: DataTable.RowHighlighted) -> None:
+        index = event.cursor_row
+        panel = self.query_one("#detail", Static)
+        if 0 <= index < len(self.rows):
+            panel.update(detail_text(self.rows[index], clock.now()))
+        else:
+            panel.update("")
+
+    # --- loading ------------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="queue")
     def load(self, keep_cursor: bool = True) -> None:
         """Runs off the event loop; a newer load cancels an older one."""
-        spec = entries.EntryQuery(
-            statuses=self.query_spec.statuses,
-            limit=PAGE_SIZE,
-            offset=self.page_offset,
-            sort=self.query_spec.sort,
-        )
+        spec = replace(self.query_spec, limit=PAGE_SIZE, offset=self.page_offset)
+        generation = self.generation
         with database.connection_context():
             try:
                 clinic = get_clinic()
-                loaded = Loaded(entries.list_entries(spec, clinic), clinic.name)
+                codes: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+                if not self.choices_loaded:
+                    codes = (
+                        tuple(s.code for s in services(clinic) if s.kind == "appointment"),
+                        tuple(p.code for p in providers(clinic)),
+                    )
+                loaded = Loaded(
+                    entries.list_entries(spec, clinic),
+                    clinic.name,
+                    spec=spec,
+                    generation=generation,
+                    service_codes=codes[0],
+                    provider_codes=codes[1],
+                )
             except DomainError as err:
-                loaded = Loaded(None, None, err.message)
-        self.app.call_from_thread(self.show, loaded, keep_cursor)
+                loaded = Loaded(None, None, err.message, spec=spec, generation=generation)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show, loaded, keep_cursor)
 
     def show(self, loaded: Loaded, keep_cursor: bool) -> None:
+        if loaded.generation != self.generation:
+            return  # a thread worker cannot be stopped mid-query: its stale page is dropped
         table = self.query_one(DataTable)
         summary = self.query_one("#summary", Static)
         empty = self.query_one("#empty", Static)
@@ -115,13 +264,15 @@ class QueueScreen(Screen[None]):
             empty.update(loaded.error or "")
             self.app.queue_ready()  # type: ignore[attr-defined]
             return
+        if loaded.service_codes and not self.choices_loaded:
+            self.choices_loaded = True
+            self.query_one("#service", Select).set_options((c, c) for c in loaded.service_codes)
+            self.query_one("#provider", Select).set_options((c, c) for c in loaded.provider_codes)
         page = loaded.page
         self.sub_title = loaded.clinic_name or ""
-        current = (
-            self.rows[table.cursor_row].id
-            if keep_cursor and self.rows and 0 <= table.cursor_row < len(self.rows)
-            else None
-        )
+        current = None
+        if keep_cursor and self.rows and 0 <= table.cursor_row < len(self.rows):
+            current = self.rows[table.cursor_row].id
         self.rows, self.total_count = page.items, page.total
         now = clock.now()
         table.clear()
@@ -142,15 +293,43 @@ class QueueScreen(Screen[None]):
                 if view.id == current:
                     table.move_cursor(row=index)
                     break
-        statuses = " + ".join(s for s in self.query_spec.statuses)
+        spec = loaded.spec or self.query_spec
+        summary.update(self.summary_line(page, spec))
         if page.items:
             self.remove_class("-empty")
-            summary.update(
-                f"{page.offset + 1:,}–{page.offset + len(page.items):,} of "
-                f"{page.total:,} {statuses} · by priority, then longest wait"
+            self.query_one("#detail", Static).update(
+                detail_text(self.rows[min(table.cursor_row, len(self.rows) - 1)], now)
             )
         else:
             self.add_class("-empty")
-            summary.update(f"0 {statuses}")
-            empty.update("Nobody is waiting. Entries you add appear here.")
+            self.query_one("#detail", Static).update("")
+            empty.update(
+                "No entries match: clear the search or change the filters."
+                if self.is_filtered(spec)
+                else "Nobody is waiting. Entries you add appear here."
+            )
         self.app.queue_ready()  # type: ignore[attr-defined]
+
+    @staticmethod
+    def is_filtered(q: entries.EntryQuery) -> bool:
+        return bool(q.search or q.service or q.provider or q.statuses != vocab.ACTIVE_STATUSES)
+
+    @staticmethod
+    def summary_line(page: entries.Page, q: entries.EntryQuery) -> str:
+        label = next(
+            (name for name, statuses in STATUS_CHOICES if statuses == q.statuses), "entries"
+        ).lower()
+        what = [label]
+        if q.service:
+            what.append(q.service)
+        if q.provider:
+            what.append(f"for {q.provider}")
+        if q.search:
+            what.append(f'matching "{q.search}"')
+        order = dict(SORT_CHOICES)[q.sort]
+        if not page.items:
+            return f"0 {' '.join(what)}"
+        return (
+            f"{page.offset + 1:,}–{page.offset + len(page.items):,} of {page.total:,} "
+            f"{' '.join(what)} · {order}"
+        )
