@@ -37,3 +37,21 @@ def envelope(result) -> dict:
     body = json.loads(result.output)
     assert (body["code"], body["message"]) == (2000, "Success")
     return body["data"]
+
+
+_phones = iter(range(100, 10_000))
+
+
+def add_entry(run, tmp_path: Path, first: str, last: str = "Cli", **extra) -> str:
+    """Add a waiting PT-EVAL entry through `entries add`; returns its id."""
+    payload = {
+        "client": {"first_name": first, "last_name": last, "phone": f"617-555-{next(_phones):04d}"},
+        "service": "PT-EVAL",
+        "payment_type": "SELF_PAY",
+        "date_range_start": "2026-11-21",
+        "date_range_end": "2026-12-15",
+        **extra,
+    }
+    path = tmp_path / f"{first}-{last}.json"
+    path.write_text(json.dumps(payload))
+    return envelope(run("entries", "add", "--json-file", str(path), "--json"))["id"]

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.conftest import envelope
+from tests.cli.conftest import add_entry, envelope
 
 
 def add(run, tmp_path, first: str, **extra) -> str:
-    payload = {
-        "client": {"first_name": first, "last_name": "Cli", "phone": f"617-555-01{len(first):02d}"},
-        "service": "PT-EVAL",
-        "payment_type": "SELF_PAY",
-        "date_range_start": "2026-11-21",
-        "date_range_end": "2026-12-15",
-        **extra,
-    }
-    path = tmp_path / f"{first}.json"
-    path.write_text(json.dumps(payload))
-    return envelope(run("entries", "add", "--json-file", str(path), "--json"))["id"]
+    return add_entry(run, tmp_path, first, "Cli", **extra)
 
 
 def test_cancellation_to_booking(run, tmp_path) -> None:

@@ -4,24 +4,11 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.conftest import envelope
+from tests.cli.conftest import add_entry, envelope
 
 
-def add(run, tmp_path, first: str) -> str:
-    payload = {
-        "client": {
-            "first_name": first,
-            "last_name": "Stats",
-            "phone": f"617-555-02{len(first):02d}",
-        },
-        "service": "PT-EVAL",
-        "payment_type": "SELF_PAY",
-        "date_range_start": "2026-11-21",
-        "date_range_end": "2026-12-15",
-    }
-    path = tmp_path / f"{first}.json"
-    path.write_text(json.dumps(payload))
-    return envelope(run("entries", "add", "--json-file", str(path), "--json"))["id"]
+def add(run, tmp_path, first: str, **extra) -> str:
+    return add_entry(run, tmp_path, first, "Stats", **extra)
 
 
 def test_stats_envelope_after_a_booking(run, tmp_path) -> None:

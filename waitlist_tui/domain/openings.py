@@ -61,6 +61,22 @@ def parse_local(text: str, tz: str, later: bool = False) -> dt.datetime:
     return local_to_utc(naive, tz, "start", ambiguous="later" if later else "earlier")
 
 
+def _first_overlap(
+    model: Any, provider: Provider, status: str, starts: dt.datetime, ends: dt.datetime
+) -> Any:
+    """A row of `model` (appointment or opening) of this provider overlapping [starts, ends)."""
+    return (
+        model.select()
+        .where(
+            model.provider == provider,
+            model.status == status,
+            model.starts_at < ends,
+            model.ends_at > starts,
+        )
+        .first()
+    )
+
+
 def add_opening(
     provider: str,
     start: str,
@@ -95,31 +111,13 @@ def add_opening(
                 field="minutes",
             )
     with database.atomic():
-        clash = (
-            Appointment.select()
-            .where(
-                Appointment.provider == who,
-                Appointment.status == vocab.APPT_BOOKED,
-                Appointment.starts_at < ends,
-                Appointment.ends_at > starts,
-            )
-            .first()
-        )
+        clash = _first_overlap(Appointment, who, vocab.APPT_BOOKED, starts, ends)
         if clash is not None:
             raise Conflict(
                 f"{who.code} has an appointment at {iso(clash.starts_at)}",
                 data={"appointment_id": str(clash.id)},
             )
-        overlap = (
-            Opening.select()
-            .where(
-                Opening.provider == who,
-                Opening.status == vocab.OPENING_OPEN,
-                Opening.starts_at < ends,
-                Opening.ends_at > starts,
-            )
-            .first()
-        )
+        overlap = _first_overlap(Opening, who, vocab.OPENING_OPEN, starts, ends)
         if overlap is not None:
             raise Conflict(
                 f"an open opening already covers that time ({str(overlap.id)[:8]})",
