@@ -7,17 +7,18 @@ import stat
 import threading
 
 import pytest
-from peewee import SqliteDatabase
+from peewee import Database, SqliteDatabase
 from playhouse.migrate import SchemaMigrator, migrate
 
 from tests.conftest import STAFF, entry_payload
 from waitlist_tui.domain import db as dbmod
-from waitlist_tui.domain import entries, schema
+from waitlist_tui.domain import entries, rollups, schema
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import Conflict
-from waitlist_tui.domain.models import Client, Entry
+from waitlist_tui.domain.models import Client, Clinic, Entry, StatsCount, StatsPoint
 from waitlist_tui.domain.setup import apply_setup
+from waitlist_tui.domain.stats import stats
 
 
 def test_sqlite_file_modes_and_pragmas(tmp_path, frozen) -> None:
@@ -34,12 +35,19 @@ def test_sqlite_file_modes_and_pragmas(tmp_path, frozen) -> None:
     db.close()
 
 
+def _without_rollups(db: Database) -> None:
+    """What version 3 added, taken away: the stats triggers and tables."""
+    rollups.drop_triggers()
+    db.drop_tables([StatsCount, StatsPoint])
+
+
 def _build_v1(url: str) -> None:
     """The schema as version 1 of the app created it: no entry.original_appointment_at and no
     client.search; with a row in it."""
     db = dbmod.connect(url)
     apply_setup(demo_clinic(), STAFF)
     entries.create(entry_payload(), STAFF)
+    _without_rollups(db)
     migrator = SchemaMigrator.from_database(db)
     if isinstance(db, SqliteDatabase):
         db.pragma("foreign_keys", 0)  # as a real migration does: rebuilds must not cascade
@@ -66,6 +74,58 @@ def test_older_schema_is_migrated_keeping_rows(backend: str, tmp_path, request, 
     client = Client.get()
     assert client.search == "jane doe jane.doe@example.com 16175550142"
     assert Entry.select().count() == 1
+    db.close()
+
+
+FILTERS: list[dict[str, str]] = [
+    {},
+    {"provider": "KIM"},
+    {"since": "2026-11-02", "until": "2026-11-15"},
+    {"since": "2026-09-01", "provider": "LINDQVIST"},
+]
+
+
+def _build_v2(url: str) -> dict[str, dict]:
+    """A database as version 2 of the app left it: no stats rollups, no triggers; with a
+    history in it (written straight, and through the desk). Returns its figures, computed
+    the only way version 2 could: from the tables."""
+    from tests.domain.test_stats import build_history
+
+    db = dbmod.connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    clinic = Clinic.get()
+    build_history(clinic)
+    entries.create(entry_payload(), STAFF)
+    _without_rollups(db)
+    schema.set_meta(schema.VERSION_KEY, "2")
+    assert not db.table_exists("stats_count")
+    figures = {repr(f): stats(clinic, source="raw", **f).to_dict() for f in FILTERS}
+    db.close()
+    return figures
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v2_gets_stats_rollups_with_the_same_figures(
+    backend: str, tmp_path, request, frozen
+) -> None:
+    """v2 -> v3 creates the rollups, fills them from the rows there and installs the
+    triggers: the figures stay the same, and the next write is counted."""
+    url = (
+        str(tmp_path / "v2.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    before = _build_v2(url)
+    db = dbmod.connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION == 3
+    clinic = Clinic.get()
+    for f in FILTERS:
+        assert stats(clinic, **f).to_dict() == before[repr(f)], f
+    entries.create(
+        entry_payload(client={"first_name": "Ned", "last_name": "Next", "phone": "617-555-0199"}),
+        STAFF,
+    )
+    after = stats(clinic).to_dict()
+    assert after["total"] == before[repr({})]["total"] + 1
+    assert after == stats(clinic, source="raw").to_dict()
     db.close()
 
 

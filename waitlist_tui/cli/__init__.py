@@ -20,6 +20,7 @@ from waitlist_tui.cli.entries import entries_group
 from waitlist_tui.cli.events_cmd import events_group
 from waitlist_tui.cli.exchange import export_command, import_command
 from waitlist_tui.cli.fill import COMMANDS as FILL_COMMANDS
+from waitlist_tui.cli.maintenance_cmd import maintenance_group
 from waitlist_tui.cli.runtime import WaitlistGroup, root_options
 from waitlist_tui.cli.stats_cmd import stats_command
 
@@ -49,6 +50,7 @@ for command in (
     export_command,
     import_command,
     stats_command,
+    maintenance_group,
     *FILL_COMMANDS,
 ):
     main.add_command(command)

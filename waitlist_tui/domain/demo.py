@@ -10,6 +10,7 @@ import datetime as dt
 import random
 from bisect import bisect
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -18,9 +19,10 @@ from zoneinfo import ZoneInfo
 from waitlist_tui.domain import audit, clock, vocab
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.clients import search_text
-from waitlist_tui.domain.db import bulk_insert, bulk_load_mode, database
+from waitlist_tui.domain.db import bulk_insert, bulk_load_mode, database, is_postgres
+from waitlist_tui.domain.demo_rollups import count_rows
 from waitlist_tui.domain.errors import Conflict, ValidationError
-from waitlist_tui.domain.maintenance import create_indexes, wipe
+from waitlist_tui.domain.maintenance import create_indexes, finish_bulk_load, wipe
 from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service
 from waitlist_tui.domain.schema import set_meta
 from waitlist_tui.domain.setup import apply_setup
@@ -812,6 +814,29 @@ def _written(rows: Rows) -> Iterator[tuple[str, tuple[str, ...], list[tuple]]]:
     )
 
 
+def _index_and_count(rows: Rows) -> None:
+    """Index the loaded tables and fill the stats rollups. On SQLite the rollups' plain counts
+    are tallied in Python from the generated rows while SQLite builds the indexes (it lets go
+    of the GIL meanwhile): at a million entries that saves about ten seconds over grouping
+    them back out of the tables. PostgreSQL groups them faster than it takes tallied rows in
+    (execute_values), so there the rebuild groups everything."""
+    if is_postgres():
+        create_indexes()
+        finish_bulk_load()
+        return
+    with ThreadPoolExecutor(1) as pool:
+        counted = pool.submit(
+            count_rows,
+            (rows.entries, ENTRY_COLUMNS),
+            (rows.appointments, APPT_COLUMNS),
+            (rows.openings, OPENING_COLUMNS),
+            (rows.offers, OFFER_COLUMNS),
+            {s.id.hex: s.clinic_id.hex for s in Service.select()},
+        )
+        create_indexes()
+        finish_bulk_load(counted.result())
+
+
 def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, int]:
     """Replace whatever the database holds with the demo clinic. Returns row counts."""
     if entries < 0:
@@ -827,7 +852,7 @@ def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, i
         gen.make_calendar()
         gen.make_events()
         counts = {table: bulk_insert(table, cols, data) for table, cols, data in _written(gen.rows)}
-        create_indexes()
+        _index_and_count(gen.rows)
         set_meta(DEMO_BUILT_ON, gen.today.isoformat())
         audit.record(
             actor,

@@ -15,7 +15,7 @@ from waitlist_tui.domain import models as m
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.fields import UTCDateTimeField
 
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 VERSION_KEY = "schema_version"
 _PG_LOCK_ID = 727_274  # advisory lock so two desks opening a fresh PostgreSQL don't race
 
@@ -43,8 +43,18 @@ def _v2_original_appointment_and_search(db: Database, migrator: SchemaMigrator) 
         ).where(m.Client.id == client.id).execute()
 
 
+def _v3_stats_rollups(db: Database, migrator: SchemaMigrator) -> None:
+    """v3: stats read pre-aggregated rollups kept by triggers (domain/rollups.py); created and
+    filled from the rows already there."""
+    from waitlist_tui.domain import rollup_rebuild
+
+    db.create_tables([m.StatsCount, m.StatsPoint], safe=True)
+    rollup_rebuild.rebuild()  # _ensure installs the triggers once every step has run
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
+    3: _v3_stats_rollups,
 }
 
 
@@ -57,6 +67,9 @@ def read_version(db: Database) -> int | None:
 
 def ensure_schema(db: Database) -> int:
     """Bring the bound database to CURRENT_VERSION; returns the version found before."""
+    from waitlist_tui.domain.rollups import prepare_models
+
+    prepare_models(db)
     found = read_version(db)
     if found == CURRENT_VERSION:
         return found  # the common case: no lock taken, no other desk kept waiting
@@ -78,7 +91,10 @@ def _ensure(db: Database) -> int:
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_ID,))
         found = read_version(db)
         if found is None:
+            from waitlist_tui.domain import rollups
+
             db.create_tables(m.ALL_MODELS, safe=True)
+            rollups.install_triggers()
             set_meta(VERSION_KEY, str(CURRENT_VERSION))
             return 0
         if found > CURRENT_VERSION:
@@ -87,10 +103,16 @@ def _ensure(db: Database) -> int:
                 f"{CURRENT_VERSION}: upgrade waitlist-tui before opening it",
                 data={"found": found, "supported": CURRENT_VERSION},
             )
+        from waitlist_tui.domain import rollups
+
+        # The stats triggers name columns of the tables a migration may rebuild: off while
+        # the steps run, on (as this version writes them) once they have.
+        rollups.drop_triggers()
         migrator = SchemaMigrator.from_database(db)
         for version in range(found + 1, CURRENT_VERSION + 1):
             MIGRATIONS[version](db, migrator)
             set_meta(VERSION_KEY, str(version))
+        rollups.install_triggers()
         if (
             found < CURRENT_VERSION
             and isinstance(db, SqliteDatabase)
