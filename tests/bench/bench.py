@@ -13,8 +13,12 @@ Measures, on a SQLite database built by the demo generator (`demo.build(entries=
   on a pseudo-terminal of 120x36 whose output is read and thrown away;
 - start_to_paint_ms: the same runs, up to the queue's summary line reaching the terminal
   (before the app's shutdown); null if that text was never seen;
-- stats_ms: `stats(clinic)` over the whole history, every figure of the dashboard (one call
-  per run rather than `--repeat`: a call reads the whole history).
+- search_key_ms: in the running app, a key typed in the queue's search box to the results for
+  the text so far painted, per keystroke (keys_bench.py; each run's median, then runs);
+- stats_ms: `stats(clinic)` over the whole history, every figure of the dashboard, read from
+  the rollups the triggers keep; stats_period_ms: the last 30 clinic days; stats_provider_ms:
+  one provider's figures (both held to the stats target). At most 5 calls per run. With
+  `--db postgresql://...` the in-process benchmarks run on PostgreSQL.
 
 Each in-process operation is called once to warm up, then `--repeat` times per run; a run's
 figure is the median of its calls, and the report gives the median, min and max of the runs'
@@ -31,6 +35,7 @@ BENCHMARKS (and its target, if it has one, to TARGETS).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import platform
@@ -50,7 +55,7 @@ from fcntl import ioctl
 from pathlib import Path
 from typing import Any
 
-from waitlist_tui.domain import db, demo, schema
+from waitlist_tui.domain import clock, db, demo, schema
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.entries import EntryQuery, list_entries
 from waitlist_tui.domain.models import Client, Clinic, Entry
@@ -73,6 +78,8 @@ TARGET_OF = {
     "filtered_service_ms": "filtered_page_ms",
     "filtered_provider_ms": "filtered_page_ms",
     "start_to_paint_ms": "start_to_queue_ms",
+    "stats_period_ms": "stats_ms",
+    "stats_provider_ms": "stats_ms",
 }
 
 
@@ -219,8 +226,18 @@ def bench_start(bench: Bench) -> dict[str, Any]:
 
 
 def bench_stats(bench: Bench) -> dict[str, Any]:
-    once = replace(bench, repeat=1)
-    return {"stats_ms": stats(run_figures(once, lambda: waitlist_stats(bench.clinic)))}
+    few = replace(bench, repeat=min(bench.repeat, 5))
+    today = clock.today(bench.clinic.time_zone)
+    since = today - dt.timedelta(days=29)
+    return {
+        "stats_ms": stats(run_figures(few, lambda: waitlist_stats(bench.clinic))),
+        "stats_period_ms": stats(
+            run_figures(few, lambda: waitlist_stats(bench.clinic, since, today))
+        ),
+        "stats_provider_ms": stats(
+            run_figures(few, lambda: waitlist_stats(bench.clinic, provider="KIM"))
+        ),
+    }
 
 
 BENCHMARKS: dict[str, Callable[[Bench], dict[str, Any]]] = {
@@ -236,6 +253,11 @@ from fill_bench import FILL_BENCHMARKS, FILL_TARGETS  # noqa: E402
 
 BENCHMARKS.update(FILL_BENCHMARKS)
 TARGETS.update(FILL_TARGETS)
+# Key press to repaint in the real app (the desk screens).
+from keys_bench import KEY_BENCHMARKS, KEY_TARGETS  # noqa: E402
+
+BENCHMARKS.update(KEY_BENCHMARKS)
+TARGETS.update(KEY_TARGETS)
 
 
 # --- driver -----------------------------------------------------------------------------------

@@ -98,3 +98,55 @@ def test_broadcast_notify_expire_and_errors(run, tmp_path) -> None:
     assert bad.exit_code == 1 and "start must be a local date-time" in bad.output
     neither = run("match", "--json")
     assert json.loads(neither.output)["code"] == 4000
+
+
+def test_offers_attempt(run, tmp_path) -> None:
+    first = add(run, tmp_path, "Fay", priority=1)
+    second = add(run, tmp_path, "Gus", priority=2)
+    opening = envelope(
+        run(
+            "openings",
+            "add",
+            "--provider",
+            "KIM",
+            "--start",
+            "2026-11-24T09:00",
+            "--minutes",
+            "60",
+            "--json",
+        )
+    )
+    sent = envelope(run("offers", "send", "--opening", opening["id"][:8], "--json"))
+    offer_id = sent[0]["id"]
+    assert sent[0]["entry_id"] == first
+    left = envelope(
+        run(
+            "offers",
+            "attempt",
+            offer_id[:8],
+            "--outcome",
+            "voicemail",
+            "--note",
+            "left msg",
+            "--json",
+        )
+    )
+    assert left["outcome"] == "voicemail" and left["released"] is False
+    assert left["offer"]["status"] == "sent" and left["attempts"]["count"] == 1
+    text = run("offers", "attempt", offer_id[:8], "--outcome", "no_answer")
+    assert text.exit_code == 0, text.output
+    assert "no answer logged for Fay Cli (calls: 2); offer expired" in text.output
+    assert "next offer sent to Gus Cli" in text.output
+    live = envelope(run("offers", "list", "--json"))
+    assert [o["entry_id"] for o in live] == [second]
+    bad = run("offers", "attempt", live[0]["id"][:8], "--outcome", "busy", "--json")
+    body = json.loads(bad.output)
+    assert bad.exit_code == 1 and body["code"] == 4000
+    assert "no_answer, voicemail, declined_by_phone" in body["message"]
+    closed = run("offers", "attempt", offer_id[:8], "--outcome", "voicemail", "--json")
+    assert closed.exit_code == 1 and json.loads(closed.output)["code"] == 4090
+    assert "offer is expired" in json.loads(closed.output)["message"]
+    declined = envelope(
+        run("offers", "attempt", live[0]["id"][:8], "--outcome", "declined_by_phone", "--json")
+    )
+    assert declined["offer"]["status"] == "declined" and declined["next_offers"] == []

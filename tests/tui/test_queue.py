@@ -6,6 +6,7 @@ from textual.widgets import DataTable, Static
 
 from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain import entries
+from waitlist_tui.tui.screens.queue import PAGE_SIZE
 
 
 def test_queue_populated_snapshot(demo_db, snap_compare) -> None:
@@ -25,7 +26,7 @@ async def test_queue_lists_the_service_page_in_order(demo_db) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.screen.query_one(DataTable)
-        expected = entries.list_entries(entries.EntryQuery(limit=100))
+        expected = entries.list_entries(entries.EntryQuery(limit=PAGE_SIZE))
         assert table.row_count == len(expected.items)
         assert [str(k.value) for k in table.rows] == [str(v.id) for v in expected.items]
         summary = str(app.screen.query_one("#summary", Static).render())
@@ -38,14 +39,14 @@ async def test_paging_keeps_to_the_service_layer(demo_db) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.screen.query_one(DataTable)
-        assert table.row_count == min(total, 100)
-        if total > 100:
+        assert table.row_count == min(total, PAGE_SIZE)
+        if total > PAGE_SIZE:
             await pilot.press("]")
             await settle(pilot)
-            assert table.row_count == min(total - 100, 100)
+            assert table.row_count == min(total - PAGE_SIZE, PAGE_SIZE)
             await pilot.press("[")
             await settle(pilot)
-            assert table.row_count == 100
+            assert table.row_count == PAGE_SIZE
 
 
 async def test_refresh_shows_another_desks_change_and_keeps_cursor(demo_db) -> None:
@@ -94,14 +95,14 @@ async def test_status_filter_and_sort(demo_db) -> None:
         await pilot.press("f", "enter", "down", "down", "down", "enter")  # Booked
         await settle(pilot)
         table = app.screen.query_one(DataTable)
-        booked = entries.list_entries(entries.EntryQuery(statuses=("booked",), limit=100))
+        booked = entries.list_entries(entries.EntryQuery(statuses=("booked",), limit=PAGE_SIZE))
         assert [str(k.value) for k in table.rows] == [str(v.id) for v in booked.items]
         summary = str(app.screen.query_one("#summary", Static).render())
         assert f"of {booked.total:,} booked" in summary
         await pilot.press("escape", "s")
         await settle(pilot)
         by_wait = entries.list_entries(
-            entries.EntryQuery(statuses=("booked",), sort="wait", limit=100)
+            entries.EntryQuery(statuses=("booked",), sort="wait", limit=PAGE_SIZE)
         )
         assert [str(k.value) for k in table.rows] == [str(v.id) for v in by_wait.items]
 

@@ -294,6 +294,36 @@ offers_accept, offers_decline, offers_rescind = (
 )
 
 
+@offers_group.command("attempt")
+@click.argument("offer_id")
+@click.option(
+    "--outcome",
+    required=True,
+    metavar="no_answer|voicemail|declined_by_phone",
+    help="How the call went (checked by the domain, so --json gets the 4000 envelope).",
+)
+@click.option("--note", default="", help="What happened on the call.")
+@json_option
+@click.pass_obj
+def offers_attempt(ctx: Ctx, offer_id: str, outcome: str, note: str) -> None:
+    """Log a phone call about a sent offer (no answer may release it, per clinic setting)."""
+    from waitlist_tui.domain.contact_attempts import OUTCOME_LABELS, log_attempt
+
+    open_db(ctx)
+    reply = log_attempt(offer_id, outcome, ctx.staff, note)
+
+    def text(d: dict[str, Any]) -> None:
+        o = d["offer"]
+        click.echo(
+            f"{OUTCOME_LABELS[d['outcome']]} logged for {o['client']} "
+            f"(calls: {d['attempts']['count']}); offer {o['status']}"
+        )
+        for nxt in d["next_offers"]:
+            click.echo(f"next offer sent to {nxt['client']} ({nxt['id'][:8]})")
+
+    ctx.out(reply.to_dict(), text)
+
+
 @click.command("notify")
 @click.option("--service", required=True, metavar="CODE")
 @click.option("--date", "day", required=True, metavar="YYYY-MM-DD")

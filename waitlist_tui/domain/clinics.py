@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from waitlist_tui.domain.errors import NotFound
@@ -86,3 +87,40 @@ def provider_dict(provider: Provider, service_codes: list[str]) -> dict[str, Any
         "services": service_codes,
         "hours": provider.weekly_hours,
     }
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What an entry form offers to choose from, read once when the form opens."""
+
+    time_zone: str
+    max_span_days: int
+    services: tuple[tuple[str, str], ...]  # (code, "Name (45 min)")
+    providers_by_service: dict[str, tuple[tuple[str, str], ...]]  # code -> ((code, name), ...)
+
+
+def load_catalog(clinic: Clinic | None = None) -> Catalog:
+    clinic = clinic or get_clinic()
+    offered = services(clinic)
+    by_id = {s.id: s.code for s in offered}
+    rows = (
+        ProviderService.select(ProviderService.service, Provider.code, Provider.name)
+        .join(Provider, on=ProviderService.provider == Provider.id)
+        .where(Provider.clinic == clinic, Provider.active == True)  # noqa: E712
+        .order_by(Provider.name)
+        .tuples()
+    )
+    linked: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for service_id, code, name in rows:
+        if service_id in by_id:
+            linked[by_id[service_id]].append((code, name))
+    return Catalog(
+        time_zone=clinic.time_zone,
+        max_span_days=clinic.max_span_days,
+        services=tuple(
+            (s.code, f"{s.name} ({s.duration_minutes} min)")
+            for s in offered
+            if s.kind == "appointment" and s.active
+        ),
+        providers_by_service={code: tuple(v) for code, v in linked.items()},
+    )

@@ -234,6 +234,8 @@ class Page:
     limit: int
     offset: int
     extra: dict[str, Any] = field(default_factory=dict)
+    # entry id -> when its live (sent) offer expires, for the offered entries of the page
+    offer_expires: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -262,6 +264,13 @@ def expand_statuses(values: Any) -> tuple[str, ...]:
                 field="status",
             )
     return tuple(dict.fromkeys(result))
+
+
+def _stored_list(values: list[Any]) -> SQL:
+    """`(?, ?, ...)` over values as the database stores them: peewee builds one node per
+    value of a plain list, a third of a search's time with a few hundred matching clients."""
+    marks = ", ".join([database.param] * len(values))
+    return SQL(f"({marks})", values)
 
 
 def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
@@ -309,8 +318,11 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
         # Scan the (smaller) client table once, then reach entries through their client index.
         # The match list is read once and reused by the count and the page.
         matching = Client.select(Client.id).where((Client.clinic == clinic) & text_cond)
-        found = [row[0] for row in matching.limit(SEARCH_IDS_MAX + 1).tuples()]
-        conds.append(Entry.client.in_(found if len(found) <= SEARCH_IDS_MAX else matching))
+        found = [row[0] for row in database.execute(matching.limit(SEARCH_IDS_MAX + 1))]
+        if len(found) > SEARCH_IDS_MAX:
+            conds.append(Entry.client.in_(matching))
+        else:  # an empty list renders as a false condition (PostgreSQL refuses `IN ()`)
+            conds.append(Entry.client.in_(_stored_list(found) if found else []))
     if q.service or q.client_id:
         conds.pop(0)  # the service or client was resolved in this clinic: it implies the clinic
     where = conds[0]
@@ -318,7 +330,20 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
         where &= cond
     total = count_query.where(where).scalar() or 0
     rows = list(_joined().where(where).order_by(*SORTS[q.sort]).limit(q.limit).offset(q.offset))
-    return Page(_views(rows), total, q.limit, q.offset)
+    offered = [e.id for e in rows if e.status == vocab.OFFERED]
+    return Page(_views(rows), total, q.limit, q.offset, offer_expires=live_offer_expiry(offered))
+
+
+def live_offer_expiry(entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, dt.datetime]:
+    """When each entry's sent offer runs out: the queue's countdown column."""
+    if not entry_ids:
+        return {}
+    rows = (
+        Offer.select(Offer.entry, Offer.expires_at)
+        .where(Offer.entry.in_(entry_ids), Offer.status == vocab.OFFER_SENT)
+        .tuples()
+    )
+    return dict(rows)
 
 
 # --- writes -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 
@@ -19,20 +20,49 @@ class WaitlistApp(App[None]):
     TITLE = "waitlist-tui"
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the app"),
+        Binding(
+            "question_mark,f1",
+            "help",
+            "Help",
+            id="app.help",
+            tooltip="Keys of this screen and how the daily jobs go",
+        ),
     ]
 
     def __init__(self, staff: str, exit_when_ready: bool = False) -> None:
         super().__init__()
         self.staff = staff
         self.exit_when_ready = exit_when_ready
+        self.warmed = False
 
     def on_mount(self) -> None:
         self.push_screen(QueueScreen())
+
+    def action_help(self) -> None:
+        from waitlist_tui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
 
     def queue_ready(self) -> None:
         """Called by the queue once its first page is on screen."""
         if self.exit_when_ready:
             self.call_after_refresh(self.exit)
+        elif not self.warmed:
+            self.warmed = True
+            self.warm_up()
+
+    @work(thread=True, group="warm-up")
+    def warm_up(self) -> None:
+        """Load what other screens need after the queue is up, not before."""
+        import phonenumbers  # noqa: F401
+
+        self.call_from_thread(self.warmed_up)
+
+    def warmed_up(self) -> None:
+        refresh = getattr(self.screen, "refresh_detail", None)
+        if refresh is not None:
+            refresh()
 
 
 def make_app(staff: str) -> WaitlistApp:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 from rich.text import Text
 
@@ -44,9 +45,19 @@ def priority_text(priority: int) -> Text:
     return Text(str(priority), style=PRIORITY_STYLE.get(priority, ""), justify="center")
 
 
+def phone_text(e164: str | None) -> str:
+    """Formatted once phonenumbers is loaded (after the first paint: it costs ~35 ms to
+    import, a tenth of the start-up budget); E.164 until then."""
+    if e164 and "phonenumbers" in sys.modules:
+        from waitlist_tui.domain.clients import display_phone
+
+        return display_phone(e164)
+    return e164 or ""
+
+
 def detail_text(view: EntryView, now: dt.datetime) -> Text:
     """The cursor entry in full: who, how to reach them, what they want, and its history."""
-    contact = " · ".join(x for x in (view.client.phone, view.client.email) if x)
+    contact = " · ".join(x for x in (phone_text(view.client.phone), view.client.email) if x)
     wants = ", ".join(p.name for p in view.preferred_providers) or "any provider"
     text = Text()
     text.append(view.client.name, style="bold")
@@ -64,3 +75,24 @@ def detail_text(view: EntryView, now: dt.datetime) -> Text:
     if view.notes:
         text.append(f"\n{view.notes}", style="italic")
     return text
+
+
+URGENT = dt.timedelta(minutes=10)
+
+
+def countdown(expires_at: dt.datetime, now: dt.datetime) -> Text | None:
+    """'1h 12m', '4m 05s' (red under ten minutes); None once the hold has run out."""
+    left = expires_at - now
+    seconds = int(left.total_seconds())
+    if seconds <= 0:
+        return None
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        text = f"{days}d {hours}h"
+    elif hours:
+        text = f"{hours}h {minutes:02d}m"
+    else:
+        text = f"{minutes}m {secs:02d}s"
+    return Text(text, style="bold red" if left < URGENT else "")

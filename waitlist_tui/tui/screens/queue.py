@@ -7,6 +7,8 @@ panel under the table shows the cursor entry in full.
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from dataclasses import dataclass, replace
 
 from rich.text import Text
@@ -24,6 +26,7 @@ from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import EntryView
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.tui.formatting import (
+    countdown,
     date_range,
     detail_text,
     priority_text,
@@ -31,9 +34,19 @@ from waitlist_tui.tui.formatting import (
     when_short,
 )
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50  # two screens of rows: less to lay out per keystroke than 100
 REFRESH_SECONDS = 10.0
-COLUMNS = ("Pri", "Client", "Service", "Providers", "When", "Dates", "Waited", "Status")
+COLUMNS = (
+    "Pri",
+    "Client",
+    "Service",
+    "Providers",
+    "When",
+    "Dates",
+    "Waited",
+    "Status",
+    "Reply in",
+)
 STATUS_CHOICES = [
     ("Waiting + offered", vocab.ACTIVE_STATUSES),
     ("Waiting", (vocab.WAITING,)),
@@ -66,7 +79,26 @@ class Loaded:
 class QueueScreen(Screen[None]):
     """Entries waiting and offered, most urgent and longest waiting first."""
 
+    HELP_TITLE = "queue"
+
     BINDINGS = [
+        Binding("n", "new_entry", "New", id="queue.new", tooltip="Add a waitlist entry"),
+        Binding("e", "edit_entry", "Edit", id="queue.edit", tooltip="Open the cursor entry"),
+        Binding(
+            "o",
+            "offer_slot",
+            "Offer",
+            id="queue.offer",
+            tooltip="Find free slots for the cursor entry and offer one",
+        ),
+        Binding(
+            "x",
+            "cancel_entry",
+            "Cancel entry",
+            id="queue.cancel",
+            tooltip="Cancel the cursor entry (asks first)",
+        ),
+        Binding("t", "triage", "Offers", id="queue.triage", tooltip="Offers waiting for a reply"),
         Binding(
             "slash",
             "search",
@@ -88,9 +120,21 @@ class QueueScreen(Screen[None]):
             id="queue.sort",
             tooltip="Priority + wait, longest wait, or date range start",
         ),
-        Binding("]", "next_page", "Next page", id="queue.next_page", tooltip="Show the next page"),
         Binding(
-            "[", "prev_page", "Prev page", id="queue.prev_page", tooltip="Show the previous page"
+            "]",
+            "next_page",
+            "Next page",
+            id="queue.next_page",
+            tooltip="Show the next page",
+            show=False,
+        ),
+        Binding(
+            "[",
+            "prev_page",
+            "Prev page",
+            id="queue.prev_page",
+            tooltip="Show the previous page",
+            show=False,
         ),
         Binding(
             "ctrl+r",
@@ -98,6 +142,7 @@ class QueueScreen(Screen[None]):
             "Refresh",
             id="queue.refresh",
             tooltip="Reload from the database now",
+            show=False,
         ),
         Binding(
             "escape",
@@ -117,6 +162,7 @@ class QueueScreen(Screen[None]):
         self.total_count = 0
         self.choices_loaded = False
         self.generation = 0  # bumped by every filter change; older pages are dropped
+        self.focus_id: uuid.UUID | None = None  # put the cursor here after the next load
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -149,6 +195,99 @@ class QueueScreen(Screen[None]):
         self.load()
 
     # --- actions ------------------------------------------------------------------------------
+
+    def cursor_entry(self) -> EntryView | None:
+        table = self.query_one(DataTable)
+        if self.rows and 0 <= table.cursor_row < len(self.rows):
+            return self.rows[table.cursor_row]
+        return None
+
+    def action_new_entry(self) -> None:
+        from waitlist_tui.tui.screens.editor import EditorScreen  # loaded on first use: start-up
+
+        self.app.push_screen(EditorScreen(), self.after_edit)
+
+    def action_edit_entry(self) -> None:
+        view = self.cursor_entry()
+        if view is not None:
+            self.open_entry(view.id)
+
+    @on(DataTable.RowSelected)
+    def row_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_edit_entry()
+
+    def open_entry(self, entry_id: uuid.UUID) -> None:
+        """Read the entry fresh: the row may be seconds old and another desk may have moved it."""
+        try:
+            with database.connection_context():
+                view = entries.get(entry_id)
+        except DomainError as err:
+            self.notify(err.message, severity="error")
+            self.load()
+            return
+        from waitlist_tui.tui.screens.editor import EditorScreen
+
+        self.app.push_screen(EditorScreen(view), self.after_edit)
+
+    def after_edit(self, view: EntryView | None) -> None:
+        if view is not None:
+            self.focus_id = view.id
+
+    def action_cancel_entry(self) -> None:
+        view = self.cursor_entry()
+        if view is None:
+            return
+        if view.is_closed:
+            self.notify(f"This entry is already {view.status}.", severity="warning")
+            return
+
+        from waitlist_tui.tui.screens.dialogs import CancelEntryDialog
+
+        def answered(reason: str | None) -> None:
+            if reason is not None:
+                self.cancel_entry(view, reason)
+
+        self.app.push_screen(
+            CancelEntryDialog(
+                view.client.name,
+                f"{view.service.name} · {date_range(view.date_range_start, view.date_range_end)}"
+                f" · {view.status}",
+            ),
+            answered,
+        )
+
+    @work(thread=True, group="writes")
+    def cancel_entry(self, view: EntryView, reason: str) -> None:
+        staff = self.app.staff  # type: ignore[attr-defined]
+        try:
+            with database.connection_context():
+                entries.cancel(view.id, staff, version=view.version, reason=reason)
+            message = f"Cancelled: {view.client.name} · {view.service.code}"
+            severity = "information"
+        except DomainError as err:
+            message, severity = f"Not cancelled: {err.message}", "error"
+        self.app.call_from_thread(self.notify, message, severity=severity)
+        self.app.call_from_thread(self.load)
+
+    def action_offer_slot(self) -> None:
+        view = self.cursor_entry()
+        if view is None:
+            return
+        if view.status != vocab.WAITING:
+            self.notify(
+                f"Only a waiting entry can be offered a slot; this one is {view.status}.",
+                severity="warning",
+            )
+            return
+        from waitlist_tui.tui.screens.slots import SlotsScreen
+
+        self.app.push_screen(SlotsScreen(view))
+
+    def action_triage(self) -> None:
+        from waitlist_tui.tui.screens.triage import TriageScreen
+
+        self.app.push_screen(TriageScreen())
 
     def action_refresh(self) -> None:
         self.load()
@@ -216,7 +355,11 @@ class QueueScreen(Screen[None]):
 
     @on(DataTable.RowHighlighted)
     def show_detail(self, event: DataTable.RowHighlighted) -> None:
-        index = event.cursor_row
+        self.refresh_detail(event.cursor_row)
+
+    def refresh_detail(self, index: int | None = None) -> None:
+        if index is None:
+            index = self.query_one(DataTable).cursor_row
         panel = self.query_one("#detail", Static)
         if 0 <= index < len(self.rows):
             panel.update(detail_text(self.rows[index], clock.now()))
@@ -273,6 +416,8 @@ class QueueScreen(Screen[None]):
         current = None
         if keep_cursor and self.rows and 0 <= table.cursor_row < len(self.rows):
             current = self.rows[table.cursor_row].id
+        if self.focus_id is not None:
+            current, self.focus_id = self.focus_id, None
         self.rows, self.total_count = page.items, page.total
         now = clock.now()
         table.clear()
@@ -286,6 +431,7 @@ class QueueScreen(Screen[None]):
                 date_range(view.date_range_start, view.date_range_end),
                 f"{view.waited_days(now)}d",
                 status_text(view.status),
+                self.reply_in(page, view, now),
                 key=str(view.id),
             )
         if current is not None:
@@ -309,6 +455,13 @@ class QueueScreen(Screen[None]):
                 else "Nobody is waiting. Entries you add appear here."
             )
         self.app.queue_ready()  # type: ignore[attr-defined]
+
+    @staticmethod
+    def reply_in(page: entries.Page, view: EntryView, now: dt.datetime) -> Text | str:
+        expires = page.offer_expires.get(view.id)
+        if expires is None:
+            return ""
+        return countdown(expires, now) or Text("expired", "dim")
 
     @staticmethod
     def is_filtered(q: entries.EntryQuery) -> bool:

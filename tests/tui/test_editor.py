@@ -1,0 +1,288 @@
+"""The entry editor, the cancel dialog, slots for an entry and help: snapshots, and whole
+workflows driven by keys and then checked in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from rich.console import Console
+from textual.widgets import DataTable, Input, Static
+
+from tests.tui.conftest import SIZE, make_test_app, settle
+from waitlist_tui.domain import entries, offers, vocab
+from waitlist_tui.domain.models import Client, Entry
+from waitlist_tui.tui.screens.editor import EditorScreen
+from waitlist_tui.tui.screens.help import key_table
+
+TODAY = dt.date(2026, 11, 20)  # the frozen clinic date (FROZEN is 14:30 UTC, a Friday)
+
+
+def first_waiting() -> entries.EntryView:
+    return entries.list_entries(entries.EntryQuery(statuses=(vocab.WAITING,), limit=1)).items[0]
+
+
+def a_closed_entry() -> entries.EntryView:
+    return entries.list_entries(entries.EntryQuery(statuses=(vocab.BOOKED,), limit=1)).items[0]
+
+
+async def open_editor_on(pilot, view: entries.EntryView) -> None:
+    await settle(pilot)
+    pilot.app.push_screen(EditorScreen(entries.get(view.id)))
+    await settle(pilot)
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+
+
+def test_editor_new_snapshot(demo_db, snap_compare) -> None:
+    async def new(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=new)
+
+
+def test_editor_validation_errors_snapshot(demo_db, snap_compare) -> None:
+    async def bad_range(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("n", *"hana lee", "enter")
+        await settle(pilot)
+        await pilot.press("enter", "down", "enter", "tab", *"+2w", "tab", *"tomorrow", "ctrl+s")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=bad_range)
+
+
+def test_editor_read_only_snapshot(demo_db, snap_compare) -> None:
+    closed = a_closed_entry()
+
+    async def read_only(pilot) -> None:
+        await open_editor_on(pilot, closed)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=read_only)
+
+
+def test_cancel_dialog_snapshot(demo_db, snap_compare) -> None:
+    async def ask(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=ask)
+
+
+def test_help_screen_snapshot(demo_db, snap_compare) -> None:
+    async def help_(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=help_)
+
+
+# --- workflows ---------------------------------------------------------------------------------
+
+
+async def test_add_entry_for_an_existing_client_in_few_keys(demo_db) -> None:
+    hana = Client.get(Client.first_name == "Hana", Client.last_name == "Lee")
+    before = Entry.select().where(Entry.client == hana).count()
+    app = make_test_app()
+    typed = ["hana lee", "f", "fri"]  # what the desk types: search text, chosen values
+    keys = ["n", "enter", "enter", "enter", "tab", "ctrl+s"]  # everything else
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press(keys[0], *typed[0], keys[1])  # n, search, enter picks
+        await settle(pilot)
+        await pilot.press(keys[2], *typed[1], keys[3])  # service: open, type to find, enter
+        await pilot.press(keys[4], *typed[2], keys[5])  # start date, save
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "QueueScreen"
+    assert len(keys) <= 15
+    made = Entry.select().where(Entry.client == hana).order_by(Entry.created_at.desc()).first()
+    assert Entry.select().where(Entry.client == hana).count() == before + 1
+    assert made.service.code == "PT-FU"
+    assert made.date_range_start == dt.date(2026, 11, 27)  # "fri" on a Friday: next week's
+    assert made.date_range_end == dt.date(2026, 12, 27)  # start + the clinic's 30 days
+    assert made.created_by == "tester" and made.status == vocab.WAITING
+
+
+async def test_add_entry_for_a_new_client(demo_db) -> None:
+    clients_before = Client.select().count()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"zed quinn", "enter")
+        await settle(pilot)
+        assert isinstance(app.focused, Input) and app.focused.id == "phone"
+        await pilot.press(*"617 555 0199", "tab", *"zed@example.com", "tab")
+        await pilot.press("enter", *"acu", "enter", "tab", *"+3d", "tab", *"+2w")
+        await pilot.press("tab", "1", "3", "tab", "2", "ctrl+s")  # Mon Wed, afternoon
+        await settle(pilot)
+    zed = Client.get(Client.first_name == "Zed", Client.last_name == "Quinn")
+    assert Client.select().count() == clients_before + 1
+    assert zed.phone == "+16175550199" and zed.email == "zed@example.com"
+    made = Entry.get(Entry.client == zed)
+    assert made.date_range_start == dt.date(2026, 11, 23)
+    assert made.date_range_end == dt.date(2026, 12, 7)  # +2w from the start
+    assert vocab.from_mask(made.preferred_days, vocab.DAYS) == ["MONDAY", "WEDNESDAY"]
+    assert vocab.from_mask(made.preferred_time_slots, vocab.TIME_SLOTS) == ["AFTERNOON"]
+
+
+async def test_edit_the_date_range(demo_db) -> None:
+    target = first_waiting()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_editor_on(pilot, target)
+        app.screen.query_one("#start", Input).focus()
+        await pilot.press(*"mon", "tab", *"dec 18", "ctrl+s")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "QueueScreen", app.screen.query_one("#banner")
+    after = entries.get(target.id)
+    assert (after.date_range_start, after.date_range_end) == (
+        dt.date(2026, 11, 23),
+        dt.date(2026, 12, 18),
+    )
+    assert after.version == target.version + 1 and after.updated_by == "tester"
+
+
+async def test_domain_error_shows_beside_the_field_and_keeps_values(demo_db) -> None:
+    count = Entry.select().count()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"hana lee", "enter", "enter", "down", "enter")
+        await pilot.press("tab", *"+2w", "tab", *"tomorrow", "ctrl+s")
+        await settle(pilot)
+        error = app.screen.query_one("#err-dates", Static)
+        assert "date_range_end must be on or after date_range_start" in str(error.render())
+        assert app.screen.query_one("#start", Input).value == "+2w"
+        assert app.screen.query_one("#end", Input).value == "tomorrow"
+        assert app.focused is app.screen.query_one("#end", Input)
+        await pilot.press(*"+1w", "ctrl+s")  # fix it: the end replaces what was selected
+        await settle(pilot)
+    assert Entry.select().count() == count + 1
+
+
+async def test_bad_quick_date_is_refused_before_the_domain(demo_db) -> None:
+    count = Entry.select().count()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"hana lee", "enter", "enter", "down", "enter", "tab", *"soon")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "'soon' is not a date" in str(app.screen.query_one("#err-dates", Static).render())
+        assert "not a date" in str(app.screen.query_one("#start-read", Static).render())
+    assert Entry.select().count() == count
+
+
+async def test_escape_with_changes_asks_before_discarding(demo_db) -> None:
+    count = Entry.select().count()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"hana", "escape")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "ConfirmDialog"
+        await pilot.press("n")  # keep editing: nothing lost
+        await settle(pilot)
+        assert app.screen.query_one("#client-search", Input).value == "hana"
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "QueueScreen"
+        await pilot.press("n", "escape")  # nothing typed: leaves at once
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "QueueScreen"
+    assert Entry.select().count() == count
+
+
+async def test_closed_entry_is_read_only(demo_db) -> None:
+    closed = a_closed_entry()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_editor_on(pilot, closed)
+        banner = str(app.screen.query_one("#banner", Static).render())
+        assert f"Read only: this entry is {closed.status}" in banner
+        assert all(w.disabled for w in app.screen.query("#form Input"))
+        await pilot.press("ctrl+s", "escape")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "QueueScreen"
+    assert entries.get(closed.id).version == closed.version
+
+
+async def test_cancel_an_entry_with_a_reason(demo_db) -> None:
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        target = str(next(iter(table.rows)).value)
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press(*"booked elsewhere", "enter")
+        await settle(pilot)
+        assert target not in [str(k.value) for k in table.rows]
+    after = entries.get(target)
+    assert after.status == vocab.CANCELLED and after.updated_by == "tester"
+    assert after.notes.endswith("Cancelled: booked elsewhere")
+
+
+async def test_cancel_dialog_escape_keeps_the_entry(demo_db) -> None:
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        target = str(next(iter(app.screen.query_one(DataTable).rows)).value)
+        await pilot.press("x", "escape")
+        await settle(pilot)
+    assert entries.get(target).status in vocab.ACTIVE_STATUSES
+
+
+async def test_offer_a_free_slot_to_the_cursor_entry(demo_db) -> None:
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f", "enter", "down", "enter", "escape")  # waiting only
+        await settle(pilot)
+        target = str(next(iter(app.screen.query_one(DataTable).rows)).value)
+        await pilot.press("o")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "SlotsScreen"
+        assert app.screen.query_one(DataTable).row_count > 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "QueueScreen"
+    sent = offers.list_offers(entry=target)
+    assert len(sent) == 1 and sent[0].status == vocab.OFFER_SENT
+    assert entries.get(target).status == vocab.OFFERED
+
+
+async def test_help_lists_the_screens_keys(demo_db) -> None:
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(key_table(app.screen.under))
+        keys = console.export_text()
+        for binding_id in ("queue.new", "queue.edit", "queue.cancel", "queue.triage"):
+            assert binding_id in keys
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "QueueScreen"
+
+
+async def test_enter_typed_ahead_of_the_search_waits_for_its_results(demo_db) -> None:
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        screen = app.screen
+        search = screen.query_one("#client-search", Input)
+        search.value = "hana lee"  # typed and entered before any search came back
+        screen.pick_client()
+        assert screen.chosen is None and screen.pick_pending
+        await settle(pilot)
+        assert screen.chosen is not None and screen.chosen.label.startswith("Hana Lee")

@@ -1,0 +1,64 @@
+"""Small modal questions: yes/no before a change, and a reason before a cancel.
+
+Each answers with one key (y / enter, n / escape) so a confirm costs one key at most.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A question with a yes and a no."""
+
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, question: str, detail: str = "", yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.question, self.detail, self.yes, self.no = question, detail, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-question")
+            if self.detail:
+                yield Static(self.detail, classes="dialog-detail")
+            yield Static(
+                f"[b]y[/b]/enter {self.yes}    [b]n[/b]/esc {self.no}", classes="dialog-keys"
+            )
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class CancelEntryDialog(ModalScreen[str | None]):
+    """Cancelling an entry asks for an optional reason; escape keeps the entry."""
+
+    BINDINGS = [Binding("escape", "keep", "Keep entry", id="cancel_entry.keep")]
+
+    def __init__(self, who: str, what: str) -> None:
+        super().__init__()
+        self.who, self.what = who, what
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Cancel the waitlist entry of {self.who}?", classes="dialog-question")
+            yield Static(self.what, classes="dialog-detail")
+            yield Input(placeholder="Reason (optional), e.g. booked elsewhere", id="reason")
+            yield Static(
+                "[b]enter[/b] Cancel the entry    [b]esc[/b] Keep it", classes="dialog-keys"
+            )
+
+    @on(Input.Submitted, "#reason")
+    def confirm(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())
+
+    def action_keep(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,169 @@
+"""Free slots for one entry, by date and provider; enter offers the cursor slot to the entry.
+
+This is the "from a person to slots" direction of matching: the desk has a client on the
+phone and wants to offer them something now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from waitlist_tui.domain.clinics import get_clinic
+from waitlist_tui.domain.db import database
+from waitlist_tui.domain.entry_views import EntryView
+from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.offers import OfferView
+from waitlist_tui.domain.slot_offers import offer_slot, slots_for_entry
+from waitlist_tui.tui.formatting import date_range, when_short
+
+
+@dataclass(frozen=True)
+class SlotRow:
+    provider_id: Any
+    provider: str
+    start: dt.datetime
+    end: dt.datetime
+
+
+class SlotsScreen(Screen[OfferView | None]):
+    """The entry's free slots in its date range, days and times, soonest first."""
+
+    HELP_TITLE = "free slots screen"
+
+    BINDINGS = [
+        Binding(
+            "enter",
+            "offer",
+            "Offer slot",
+            id="slots.offer",
+            tooltip="Open this slot and offer it to the client",
+            priority=True,
+        ),
+        Binding("ctrl+r", "reload", "Refresh", id="slots.refresh", tooltip="Look again"),
+        Binding("escape", "back", "Back", id="slots.back", tooltip="Back without offering"),
+    ]
+
+    def __init__(self, entry: EntryView) -> None:
+        super().__init__()
+        self.entry = entry
+        self.rows: list[SlotRow] = []
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        view = self.entry
+        yield Static(
+            Text.assemble(
+                ("Free slots for ", ""),
+                (view.client.name, "bold"),
+                f" · {view.service.name} ({view.service.duration_minutes} min) · "
+                f"{when_short(view)} · {date_range(view.date_range_start, view.date_range_end)}"
+                f" · {', '.join(p.code for p in view.preferred_providers) or 'any provider'}",
+            ),
+            id="slots-title",
+        )
+        table: DataTable[object] = DataTable(id="slots-table", cursor_type="row")
+        table.add_columns("Date", "Time", "Provider")
+        yield table
+        yield Static("Looking for free slots…", id="slots-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Offer a slot"
+        self.query_one(DataTable).focus()
+        self.load()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    @work(thread=True, exclusive=True, group="slots")
+    def load(self) -> None:
+        try:
+            with database.connection_context():
+                zone = ZoneInfo(get_clinic().time_zone)
+                groups = slots_for_entry(self.entry.id)
+            rows = [
+                SlotRow(g.provider_id, f"{g.provider_name} ({g.provider_code})", start, end)
+                for g in groups
+                for start, end in g.slots
+            ]
+            self.app.call_from_thread(self.show, rows, zone, None)
+        except DomainError as err:
+            self.app.call_from_thread(self.show, [], None, err.message)
+
+    def show(self, rows: list[SlotRow], zone: ZoneInfo | None, error: str | None) -> None:
+        table = self.query_one(DataTable)
+        status = self.query_one("#slots-status", Static)
+        table.clear()
+        self.rows = rows
+        last_day = None
+        for row in rows:
+            local = row.start.astimezone(zone)
+            day = local.date()
+            table.add_row(
+                f"{local:%a} {day.day} {local:%b}" if day != last_day else "",
+                f"{local:%H:%M}–{row.end.astimezone(zone):%H:%M}",
+                row.provider,
+            )
+            last_day = day
+        if error:
+            status.update(Text(error, "bold red"))
+        elif rows:
+            status.update(f"{len(rows)} free slots · enter offers the cursor slot")
+        else:
+            status.update(
+                "No free slot fits this entry's dates, days and times. Widen them in the "
+                "editor (e), or wait for a cancellation."
+            )
+
+    def action_offer(self) -> None:
+        table = self.query_one(DataTable)
+        if self.busy or not self.rows or not 0 <= table.cursor_row < len(self.rows):
+            return
+        self.busy = True
+        self.send(self.rows[table.cursor_row])
+
+    @work(thread=True, group="offer")
+    def send(self, row: SlotRow) -> None:
+        staff = self.app.staff  # type: ignore[attr-defined]
+        try:
+            with database.connection_context():
+                sent = offer_slot(self.entry.id, row.provider_id, row.start, staff)
+                zone = ZoneInfo(get_clinic().time_zone)
+        except DomainError as err:
+            self.app.call_from_thread(self.failed, err)
+            return
+        self.app.call_from_thread(self.sent, sent, zone)
+
+    def failed(self, err: DomainError) -> None:
+        self.busy = False
+        self.notify(f"Not offered: {err.message}", severity="error")
+        self.query_one("#slots-status", Static).update(Text(err.message, "bold red"))
+        self.load()
+
+    def sent(self, sent: OfferView, zone: ZoneInfo) -> None:
+        start = sent.slot_start.astimezone(zone)
+        until = sent.expires_at.astimezone(zone)
+        self.notify(
+            f"Offered {start:%a} {start.day} {start:%b %H:%M} with {sent.provider_code} to "
+            f"{sent.client_name}; reply by {until:%a %H:%M}"
+        )
+        self.dismiss(sent)
+
+    @on(DataTable.RowSelected)
+    def chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_offer()

@@ -1,0 +1,391 @@
+"""Offers triage: sent offers waiting for a reply, soonest to expire first, and the replies
+the desk takes on the phone (accept, decline, rescind, log a call).
+
+Thin on purpose: every decision (who gets the next offer, whether a missed call releases the
+offer, who won a race) is the domain's; this screen asks, then tells the desk what happened.
+Countdowns tick every second from clock.now() without a query; a reload every few seconds
+(and on resume, and ctrl+r) picks up what other desks did, keeping the cursor on its offer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import get_current_worker
+
+from waitlist_tui.domain import clock, contact_attempts, offers
+from waitlist_tui.domain.clients import display_phone
+from waitlist_tui.domain.clinics import get_clinic
+from waitlist_tui.domain.db import database
+from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.offers import OfferView, Reply
+from waitlist_tui.tui.formatting import countdown
+from waitlist_tui.tui.screens.attempt_dialog import Attempt, AttemptDialog
+from waitlist_tui.tui.screens.dialogs import ConfirmDialog
+
+REFRESH_SECONDS = 10.0
+EMPTY = "No offers waiting for a reply."
+HINT = "Call the client, then press a to accept, d to decline, or c to log the call."
+COLUMNS = (
+    ("expires", "Expires in"),
+    ("client", "Client"),
+    ("phone", "Phone"),
+    ("slot", "Slot"),
+    ("provider", "Provider"),
+    ("service", "Service"),
+    ("match", "Match"),
+    ("attempts", "Calls"),
+)
+
+
+def slot_text(start: dt.datetime, time_zone: str) -> str:
+    """The slot on the clinic's wall clock: 'Mon 23 Nov 10:30'."""
+    return start.astimezone(ZoneInfo(time_zone)).strftime("%a %d %b %H:%M")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The sent offers as a worker hands them to the screen."""
+
+    generation: int
+    offers: tuple[OfferView, ...] = ()
+    attempts: dict[str, str] = field(default_factory=dict)
+    clinic_name: str = ""
+    time_zone: str = "UTC"
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did, in the words of the status line."""
+
+    message: str
+    error: bool = False
+
+
+class TriageScreen(Screen[None]):
+    """Replies to offers, one key and one confirmation each."""
+
+    DEFAULT_CSS = """
+    TriageScreen #triage-summary {
+        height: 1;
+        padding: 0 1;
+        background: $boost;
+        color: $text-muted;
+    }
+    TriageScreen #triage-table {
+        height: 1fr;
+    }
+    TriageScreen #triage-empty {
+        height: 1fr;
+        padding: 1 2;
+        color: $text-muted;
+        display: none;
+    }
+    TriageScreen.-empty #triage-empty {
+        display: block;
+    }
+    TriageScreen.-empty #triage-table {
+        display: none;
+    }
+    TriageScreen #triage-message {
+        height: auto;
+        padding: 0 1;
+        border-top: solid $primary-background;
+        color: $text-muted;
+    }
+    TriageScreen #triage-message.-ok {
+        color: $text-success;
+    }
+    TriageScreen #triage-message.-error {
+        color: $text-error;
+        background: $error-muted;
+        text-style: bold;
+    }
+    """
+
+    BINDINGS = [
+        Binding(
+            "a", "accept", "Accept", id="triage.accept", tooltip="The client takes it: book it"
+        ),
+        Binding(
+            "d",
+            "decline",
+            "Decline",
+            id="triage.decline",
+            tooltip="The client says no (sequential: the next candidate gets it)",
+        ),
+        Binding(
+            "c",
+            "call",
+            "Log call",
+            id="triage.call",
+            tooltip="Log a phone attempt: no answer, voicemail, declined",
+        ),
+        Binding(
+            "r",
+            "rescind",
+            "Rescind",
+            id="triage.rescind",
+            tooltip="Withdraw the offer; the client waits again",
+        ),
+        Binding(
+            "ctrl+r",
+            "refresh",
+            "Refresh",
+            id="triage.refresh",
+            tooltip="Reload from the database now",
+        ),
+        Binding("escape", "back", "Back", id="triage.back", tooltip="Back to the queue"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[OfferView] = []
+        self.time_zone = "UTC"
+        self.generation = 0  # bumped by every reload; an older load's rows are dropped
+        self.in_dialog = False  # resuming from our own dialog needs no reload
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Loading…", id="triage-summary")
+        yield DataTable(id="triage-table", cursor_type="row", zebra_stripes=True)
+        yield Static(EMPTY, id="triage-empty")
+        yield Static(HINT, id="triage-message", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).focus()
+        self.reload()
+        self.set_interval(1.0, self.tick)
+        self.set_interval(REFRESH_SECONDS, self.reload)
+
+    def on_screen_resume(self) -> None:
+        if self.in_dialog:
+            self.in_dialog = False
+            return
+        self.reload()
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def action_accept(self) -> None:
+        """Ask, then book: the domain decides whether the slot is still free."""
+        view = self.selected()
+        if view:
+            self.confirm(
+                f"Book {view.client_name} into {self.slot(view)} with {view.provider_code}?",
+                lambda: self.act("accept", view),
+            )
+
+    def action_decline(self) -> None:
+        view = self.selected()
+        if view:
+            self.confirm(
+                f"Decline for {view.client_name} ({self.slot(view)} with {view.provider_code})?",
+                lambda: self.act("decline", view),
+            )
+
+    def action_rescind(self) -> None:
+        view = self.selected()
+        if view:
+            self.confirm(
+                f"Rescind the offer to {view.client_name}? They go back to waiting.",
+                lambda: self.act("rescind", view),
+            )
+
+    def action_call(self) -> None:
+        """Log a phone attempt; what it does to the offer is the clinic's rule, not ours."""
+        view = self.selected()
+        if view is None:
+            return
+
+        def logged(result: Attempt | None) -> None:
+            if result:
+                self.act("attempt", view, *result)
+
+        self.in_dialog = True
+        who = " · ".join(x for x in (view.client_name, display_phone(view.phone)) if x)
+        self.app.push_screen(AttemptDialog(who), logged)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def current(self) -> OfferView | None:
+        row = self.query_one(DataTable).cursor_row
+        return self.rows[row] if 0 <= row < len(self.rows) else None
+
+    def selected(self) -> OfferView | None:
+        """The cursor offer, or a word on the status line when the list is empty."""
+        view = self.current()
+        if view is None:
+            self.say("No offer selected.")
+        return view
+
+    def slot(self, view: OfferView) -> str:
+        return slot_text(view.slot_start, self.time_zone)
+
+    def confirm(self, question: str, then: Callable[[], None]) -> None:
+        self.in_dialog = True
+        self.app.push_screen(ConfirmDialog(question), lambda yes: then() if yes else None)
+
+    def say(self, message: str, error: bool = False, ok: bool = False) -> None:
+        line = self.query_one("#triage-message", Static)
+        line.update(message)
+        line.set_class(error, "-error")
+        line.set_class(ok and not error, "-ok")
+
+    def describe(self, verb: str, view: OfferView, reply: Reply) -> str:
+        """The status line after a reply, naming anyone who got the opening next."""
+        following = ", ".join(o.client_name for o in reply.next_offers)
+        nxt = f" · next offer sent to {following}" if following else ""
+        if verb == "accept":
+            return f"Booked {view.client_name} · {self.slot(view)} with {view.provider_code}"
+        if verb == "decline":
+            return f"Declined for {view.client_name}{nxt or ' · no next offer sent'}"
+        if verb == "rescind":
+            return f"Rescinded the offer to {view.client_name}; they wait again"
+        if isinstance(reply, contact_attempts.AttemptReply):
+            count = reply.attempts.count
+            calls = f"{count} call{'s' if count != 1 else ''}"
+            label = contact_attempts.OUTCOME_LABELS[reply.outcome]
+            released = f" · offer {reply.offer.status}" if reply.released else ""
+            return f"Logged {label} for {view.client_name} ({calls}){released}{nxt}"
+        return f"{verb}: {view.client_name}"
+
+    # --- domain calls -------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="triage-act")
+    def act(self, verb: str, view: OfferView, outcome: str = "", note: str = "") -> None:
+        """One reply, in a thread; its result is always shown, as the change is committed."""
+        staff = self.app.staff  # type: ignore[attr-defined]
+        with database.connection_context():
+            try:
+                if verb == "accept":
+                    reply = offers.accept(view.id, staff)
+                elif verb == "decline":
+                    reply = offers.decline(view.id, staff)
+                elif verb == "rescind":
+                    reply = offers.rescind(view.id, staff)
+                else:
+                    reply = contact_attempts.log_attempt(view.id, outcome, staff, note)
+                result = Outcome(self.describe(verb, view, reply))
+            except DomainError as err:
+                what = {"accept": "book", "attempt": "log the call for"}.get(verb, verb)
+                result = Outcome(f"Could not {what} {view.client_name}: {err.message}", True)
+        self.app.call_from_thread(self.done, result)
+
+    def done(self, result: Outcome) -> None:
+        self.say(result.message, error=result.error, ok=not result.error)
+        if result.error:
+            self.app.notify(result.message, title="Not done", severity="error", markup=False)
+        self.reload()
+
+    def reload(self) -> None:
+        self.generation += 1
+        self.load(self.generation)
+
+    @work(thread=True, exclusive=True, group="triage-load")
+    def load(self, generation: int) -> None:
+        """The sent offers and their call counts, off the event loop."""
+        with database.connection_context():
+            try:
+                clinic = get_clinic()
+                views = offers.list_offers(clinic=clinic)
+                counts = contact_attempts.summaries([v.id for v in views])
+                loaded = Loaded(
+                    generation,
+                    tuple(views),
+                    {key: s.label for key, s in counts.items()},
+                    clinic.name,
+                    clinic.time_zone,
+                )
+            except DomainError as err:
+                loaded = Loaded(generation, error=err.message)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show, loaded)
+
+    # --- painting -----------------------------------------------------------------------------
+
+    def show(self, loaded: Loaded) -> None:
+        if loaded.generation != self.generation:
+            return  # a newer load is on its way
+        table = self.query_one(DataTable)
+        cursor, cursor_row = self.current(), table.cursor_row
+        self.time_zone = loaded.time_zone
+        self.sub_title = f"Offers · {loaded.clinic_name}" if loaded.clinic_name else "Offers"
+        now = clock.now()
+        self.rows = [v for v in loaded.offers if countdown(v.expires_at, now) is not None]
+        cells = [
+            (
+                countdown(view.expires_at, now),
+                view.client_name,
+                display_phone(view.phone),
+                self.slot(view),
+                view.provider_code,
+                view.service_code,
+                view.match_type,
+                loaded.attempts.get(str(view.id), ""),
+            )
+            for view in self.rows
+        ]
+        # Widths measured here, not left to the table: its auto widths are settled on idle
+        # and a repaint before that keeps cells cut to the header's width.
+        table.clear(columns=True)
+        for index, (key, label) in enumerate(COLUMNS):
+            width = max([cell_len(label), *(cell_len(str(row[index])) for row in cells)])
+            table.add_column(label, key=key, width=width)
+        for view, row in zip(self.rows, cells, strict=True):
+            table.add_row(*row, key=str(view.id))
+        ids = [view.id for view in self.rows]
+        if cursor is not None and cursor.id in ids:
+            table.move_cursor(row=ids.index(cursor.id))
+        elif ids:  # its offer left the list: stay at the same place
+            table.move_cursor(row=min(cursor_row, len(ids) - 1))
+        self.query_one("#triage-empty", Static).update(loaded.error or EMPTY)
+        self.paint_summary()
+
+    def paint_summary(self) -> None:
+        count = len(self.rows)
+        self.set_class(not count, "-empty")
+        self.query_one("#triage-summary", Static).update(
+            f"{count} offer{'s' if count != 1 else ''} waiting for a reply · soonest to expire "
+            "first"
+            if count
+            else "0 offers waiting for a reply"
+        )
+
+    def tick(self) -> None:
+        """Every second: countdowns from clock.now(), and offers past their hold drop out."""
+        if not self.rows:
+            return
+        now = clock.now()
+        table = self.query_one(DataTable)
+        for view in list(self.rows):
+            text = countdown(view.expires_at, now)
+            key = str(view.id)
+            if text is None:
+                table.remove_row(key)
+                self.rows.remove(view)
+            else:
+                shown = table.get_cell(key, "expires")
+                if not isinstance(shown, Text) or (shown.plain, shown.style) != (
+                    text.plain,
+                    text.style,
+                ):
+                    table.update_cell(key, "expires", text)
+        self.paint_summary()
