@@ -64,7 +64,7 @@ FILTERS: list[dict[str, Any]] = [
     {"since": "2026-10-20", "until": "2026-12-31", "provider": "KIM"},
 ]
 SERVICES = ("PT-EVAL", "PT-FU", "MASSAGE", "ACU")
-EXAMPLES = int(os.environ.get("WAITLIST_ROLLUP_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("WAITLIST_ROLLUP_EXAMPLES", "20"))
 PROVIDERS = ("KIM", "PATEL", "OKAFOR", "LINDQVIST")
 
 
@@ -113,7 +113,8 @@ class Desks(RuleBasedStateMachine):
         hypothesis replays a case by its draws, so they must not depend on what the tables
         hold (an empty table that skipped the draw made a replay diverge)."""
         position = data.draw(st.integers(0, 1000))
-        query = model.select(model.id).order_by(model.created_at, model.id)
+        made = model.sent_at if model is Offer else model.created_at
+        query = model.select(model.id).order_by(made, model.id)
         ids = [r.id for r in (query.where(*conds) if conds else query)]
         return ids[position % len(ids)] if ids else None
 
