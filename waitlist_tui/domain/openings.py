@@ -77,24 +77,22 @@ def _first_overlap(
     )
 
 
-def add_opening(
+def checked_slot(
     provider: str,
     start: str,
     minutes: int,
-    actor: str,
-    service: str | None = None,
-    later: bool = False,
-    clinic: Clinic | None = None,
-) -> Opening:
-    """A block typed in by the desk (a new shift, a gap)."""
-    clinic = clinic or get_clinic()
+    service: str | None,
+    later: bool,
+    clinic: Clinic,
+) -> tuple[Provider, dt.datetime, dt.datetime, Service | None]:
+    """The rules of a typed-in opening that need no lock: the match finder previews an
+    opening with them before anything is written."""
     who = _provider(clinic, provider)
     if not 5 <= int(minutes) <= 720:
         raise ValidationError("minutes must be 5-720", field="minutes")
     starts = parse_local(start, clinic.time_zone, later)
     ends = starts + dt.timedelta(minutes=int(minutes))
-    now = clock.now()
-    if starts <= now:
+    if starts <= clock.now():
         raise ValidationError("start is in the past", field="start")
     what = None
     if service:
@@ -110,6 +108,22 @@ def add_opening(
                 f"{what.code} takes {what.duration_minutes} minutes, longer than the opening",
                 field="minutes",
             )
+    return who, starts, ends, what
+
+
+def add_opening(
+    provider: str,
+    start: str,
+    minutes: int,
+    actor: str,
+    service: str | None = None,
+    later: bool = False,
+    clinic: Clinic | None = None,
+) -> Opening:
+    """A block typed in by the desk (a new shift, a gap)."""
+    clinic = clinic or get_clinic()
+    who, starts, ends, what = checked_slot(provider, start, minutes, service, later, clinic)
+    now = clock.now()
     with database.atomic():
         clash = _first_overlap(Appointment, who, vocab.APPT_BOOKED, starts, ends)
         if clash is not None:
