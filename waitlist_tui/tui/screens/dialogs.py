@@ -62,3 +62,43 @@ class CancelEntryDialog(ModalScreen[str | None]):
 
     def action_keep(self) -> None:
         self.dismiss(None)
+
+
+class BroadcastDialog(ModalScreen[int | None]):
+    """How many clients get a broadcast offer at once; the clinic's default is typed in."""
+
+    BINDINGS = [Binding("escape", "keep", "Don't send", id="broadcast.cancel")]
+
+    def __init__(self, slot: str, default: int, exact: int) -> None:
+        super().__init__()
+        self.slot, self.default, self.exact = slot, default, exact
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Broadcast {self.slot}", classes="dialog-question")
+            yield Static(
+                f"The top N candidates get the offer at once; the first to accept books it "
+                f"and the others' offers are withdrawn. {self.exact} exact matches.",
+                classes="dialog-detail",
+            )
+            yield Input(value=str(self.default), type="integer", id="top")
+            yield Static("", id="broadcast-error")
+            yield Static(
+                "[b]enter[/b] Send to the top N    [b]esc[/b] Don't send", classes="dialog-keys"
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#top", Input).select_all()
+
+    @on(Input.Submitted, "#top")
+    def confirm(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text.isdigit() or not 1 <= int(text) <= 50:
+            self.query_one("#broadcast-error", Static).update(
+                "[b red]top: a whole number of clients from 1 to 50[/]"
+            )
+            return
+        self.dismiss(int(text))
+
+    def action_keep(self) -> None:
+        self.dismiss(None)

@@ -166,7 +166,7 @@ class EditorScreen(Screen[EntryView | None]):
                 yield Label("Notes", classes="field-label")
                 yield Input(placeholder="anything the desk should know", id="notes", compact=True)
             yield Static("", id="err-notes", classes="error")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "New entry" if self.entry is None else "Edit entry"

@@ -16,8 +16,13 @@ from textual.widgets import Footer, Header, Static
 
 HOW_TO = (
     "[b]A cancellation comes in[/b]\n"
-    "In the queue press [b]o[/b] on a waiting entry to see the free slots that fit it, then "
-    "[b]enter[/b] to offer one. The client gets the offer and the entry shows its countdown.\n\n"
+    "[b]m[/b] opens the match finder on today's calendar: the cursor sits on the next booking; "
+    "move to the client's, [b]enter[/b], [b]y[/b]: the appointment is cancelled and the people "
+    "who fit its time are ranked (EXACT first). [b]enter[/b] offers it to the highlighted one, "
+    "[b]b[/b] to the top N at once, [b]p[/b] hides or shows PARTIAL matches. A gap that was "
+    "never booked: [b]f[/b], provider, date, time, [b]enter[/b].\n"
+    "A client on the phone who wants anything sooner: [b]o[/b] on their entry in the queue "
+    "lists the free slots that fit it; [b]enter[/b] offers one.\n\n"
     "[b]Replies[/b]\n"
     "[b]t[/b] opens the offers waiting for a reply, soonest to expire first. [b]a[/b] books, "
     "[b]d[/b] declines (the next candidate gets it when offers go one at a time), [b]r[/b] "
@@ -73,7 +78,7 @@ class HelpScreen(Screen[None]):
             yield Static(key_table(self.under), id="help-keys")
             yield Static(Text("How the daily jobs go", style="bold"), classes="help-title")
             yield Static(HOW_TO, id="help-howto")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Help"

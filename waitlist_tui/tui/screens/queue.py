@@ -94,9 +94,16 @@ class QueueScreen(Screen[None]):
         Binding(
             "x",
             "cancel_entry",
-            "Cancel entry",
+            "Cancel",
             id="queue.cancel",
             tooltip="Cancel the cursor entry (asks first)",
+        ),
+        Binding(
+            "m",
+            "finder",
+            "Fill a slot",
+            id="queue.finder",
+            tooltip="Match finder: a cancelled appointment or a free slot to the right clients",
         ),
         Binding("t", "triage", "Offers", id="queue.triage", tooltip="Offers waiting for a reply"),
         Binding(
@@ -184,7 +191,7 @@ class QueueScreen(Screen[None]):
         yield table
         yield Static("", id="empty")
         yield Static("", id="detail")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
@@ -283,6 +290,11 @@ class QueueScreen(Screen[None]):
         from waitlist_tui.tui.screens.slots import SlotsScreen
 
         self.app.push_screen(SlotsScreen(view))
+
+    def action_finder(self) -> None:
+        from waitlist_tui.tui.screens.finder import FinderScreen
+
+        self.app.push_screen(FinderScreen())
 
     def action_triage(self) -> None:
         from waitlist_tui.tui.screens.triage import TriageScreen

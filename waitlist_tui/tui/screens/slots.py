@@ -76,7 +76,7 @@ class SlotsScreen(Screen[OfferView | None]):
         table.add_columns("Date", "Time", "Provider")
         yield table
         yield Static("Looking for free slots…", id="slots-status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Offer a slot"

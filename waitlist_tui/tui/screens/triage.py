@@ -162,7 +162,7 @@ class TriageScreen(Screen[None]):
         yield DataTable(id="triage-table", cursor_type="row", zebra_stripes=True)
         yield Static(EMPTY, id="triage-empty")
         yield Static(HINT, id="triage-message", markup=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
