@@ -6,6 +6,13 @@ queue's summary line for that prefix (`matching "gar"`) comes back out of the te
 that is, once the page of results for the text so far has been queried and painted. Each
 keystroke waits for its own repaint, so a figure is one keystroke's latency, not a burst's.
 Texts: a last name and the last four digits of a phone, as typed at the desk.
+
+finder_key_ms: the match finder (`m`) on a slot typed in (`f`, the first provider, in three
+days at 06:00, before anyone's hours); then, again and again, the minutes are changed (60,
+45) and `enter` pressed: each enter ranks the candidates for the slot over every waiting entry
+and repaints the list. The clock runs from the enter to the slot's new status line ("(45
+min)") out of the terminal. finder_partial_ms: `p`, hiding and showing PARTIAL matches of
+the list on screen (no query).
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from typing import Any
 
 KEY_TIMEOUT_S = 10.0
 PAINTED = b"by priority, then longest wait"
-KEY_TARGETS = {"search_key_ms": 50}
+KEY_TARGETS = {"search_key_ms": 50, "finder_key_ms": 100}
+FINDER_PRESSES = 20
 
 
 class PtyApp:
@@ -108,4 +116,45 @@ def bench_search_keys(bench: Any) -> dict[str, Any]:
     }
 
 
-KEY_BENCHMARKS = {"search_keys": bench_search_keys}
+def finder_presses(path: str) -> list[float]:
+    app = PtyApp(path)
+    try:
+        app.wait_for(PAINTED, timeout=60)
+        time.sleep(0.5)
+        app.press(b"m", b"Calendar")
+        time.sleep(0.5)
+        for key in (b"f", b"\r", b"\x1b[B", b"\r", b"\t", b"+3d", b"\t", b"600"):
+            os.write(app.master, key)
+            time.sleep(0.4)
+        shown = app.press(b"\r", b"PARTIAL shown")
+        time.sleep(0.3)
+        figures = []
+        for index in range(FINDER_PRESSES):
+            minutes = b"45" if index % 2 == 0 else b"60"
+            for key in (b"\x1b[Z", b"\x7f\x7f", minutes):  # shift+tab to the minutes
+                os.write(app.master, key)
+                time.sleep(0.1)
+            figures.append(app.press(b"\r", b"(" + minutes + b" min)"))
+            time.sleep(0.1)
+        partial = []
+        for index in range(FINDER_PRESSES):
+            marker = b"EXACT only" if index % 2 == 0 else b"PARTIAL shown"
+            partial.append(app.press(b"p", marker))
+        return [shown, statistics.median(partial), *figures]
+        return [shown, *figures]
+    finally:
+        app.close()
+
+
+def bench_finder_keys(bench: Any) -> dict[str, Any]:
+    from bench import stats
+
+    runs = [finder_presses(bench.path) for _ in range(bench.runs)]
+    return {
+        "finder_key_ms": stats([statistics.median(r[2:]) for r in runs]),
+        "finder_first_list_ms": stats([r[0] for r in runs]),
+        "finder_partial_ms": stats([r[1] for r in runs]),
+    }
+
+
+KEY_BENCHMARKS = {"search_keys": bench_search_keys, "finder_keys": bench_finder_keys}

@@ -28,7 +28,7 @@ from waitlist_tui.domain.clinics import get_clinic, providers
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.finder import CalendarRow, Found, TypedSlot
-from waitlist_tui.domain.matching import Candidate
+from waitlist_tui.domain.matching import COUNT_CAP, Candidate
 from waitlist_tui.domain.offers import OfferView
 from waitlist_tui.domain.quickdates import long_date, parse_quick_date
 from waitlist_tui.tui.formatting import phone_text, priority_text
@@ -43,6 +43,11 @@ def slot_label(found: Found, zone: ZoneInfo) -> str:
         f"{start:%a} {start.day} {start:%b} {start:%H:%M}–{end:%H:%M} with "
         f"{view.provider_code} ({view.minutes} min)"
     )
+
+
+def counted(n: int, capped: bool) -> str:
+    """Counts stop at COUNT_CAP per match type: a capped one is "at least"."""
+    return f"{n}+" if capped else str(n)
 
 
 def match_text(candidate: Candidate) -> Text:
@@ -285,16 +290,18 @@ class FinderScreen(Screen[None]):
         self.generation += 1
         self.loading = True
         self.set_status(Text("Looking for candidates…", "dim"))
-        self.load_candidates(source, self.include_partial, self.generation)
+        self.load_candidates(source, self.generation)
 
     @work(thread=True, exclusive=True, group="candidates")
-    def load_candidates(self, source: Any, partial: bool, generation: int) -> None:
+    def load_candidates(self, source: Any, generation: int) -> None:
+        """Always EXACT and PARTIAL: `p` then filters what is on screen without a query (the
+        EXACT ones rank first, so the list holds every EXACT one it has room for)."""
         try:
             with database.connection_context():
                 if isinstance(source, TypedSlot):
-                    found = finder.find_for_typed(source, include_partial=partial)
+                    found = finder.find_for_typed(source)
                 else:
-                    found = finder.find_for_opening(source, include_partial=partial)
+                    found = finder.find_for_opening(source)
         except DomainError as err:
             self.app.call_from_thread(self.failed, err, generation)
             return
@@ -303,9 +310,20 @@ class FinderScreen(Screen[None]):
     def show_found(self, found: Found, generation: int) -> None:
         if generation != self.generation:
             return  # an older search finished after a newer one started
-        keep = self.cursor_candidate()
         self.loading = False
-        self.found, self.items = found, found.candidates.items
+        self.found = found
+        self.show_candidates()
+        if self.pending_offer:
+            self.pending_offer = False
+            self.action_choose()
+
+    def show_candidates(self) -> None:
+        found = self.found
+        if found is None:
+            return
+        keep = self.cursor_candidate()
+        items = found.candidates.items
+        self.items = items if self.include_partial else [c for c in items if c.fails == ()]
         table = self.query_one("#candidates", DataTable)
         table.clear()
         for c in self.items:
@@ -321,22 +339,25 @@ class FinderScreen(Screen[None]):
         if keep is not None:
             at = next((i for i, c in enumerate(self.items) if c.entry_id == keep.entry_id), 0)
             table.move_cursor(row=at)
-        total = found.candidates.total
-        shown = "PARTIAL shown, p hides" if self.include_partial else "EXACT only, p shows all"
+        exact = found.candidates.exact
+        total = found.candidates.total if self.include_partial else exact
+        if total:
+            shown = "PARTIAL shown, p hides" if self.include_partial else "EXACT only, p shows all"
+            partial = total - exact if self.include_partial else 0
+            capped = exact >= COUNT_CAP or partial >= COUNT_CAP
+            summary = f" · {counted(total, capped)} candidates"
+            summary += f" ({counted(exact, exact >= COUNT_CAP)} exact) · {shown}"
+        elif self.include_partial:
+            summary = " · nobody on the waitlist fits this slot, not even partly"
+        else:
+            summary = " · no EXACT match (p shows PARTIAL ones)"
         self.set_status(
             Text.assemble(
                 (slot_label(found, self.zone or ZoneInfo("UTC")), "bold"),
                 "" if found.saved else " · not opened yet",
-                f" · {total} candidates ({found.candidates.exact} exact) · {shown}"
-                if total
-                else " · nobody on the waitlist fits this slot, not even partly"
-                if self.include_partial
-                else " · no EXACT match (p shows PARTIAL ones)",
+                summary,
             )
         )
-        if self.pending_offer:
-            self.pending_offer = False
-            self.action_choose()
 
     def failed(self, err: DomainError, generation: int | None = None) -> None:
         if generation is not None and generation != self.generation:
@@ -457,7 +478,7 @@ class FinderScreen(Screen[None]):
 
     def action_toggle_partial(self) -> None:
         self.include_partial = not self.include_partial
-        self.reload_candidates()
+        self.show_candidates()
 
     def action_edit(self) -> None:
         candidate = self.cursor_candidate()
