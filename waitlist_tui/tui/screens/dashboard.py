@@ -23,7 +23,6 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static
 from textual.worker import get_current_worker
-from textual_plotext import PlotextPlot
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.clinics import get_clinic
@@ -31,6 +30,7 @@ from waitlist_tui.domain.clinics import providers as clinic_providers
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.stats import PERIODS, period_bounds, stats
+from waitlist_tui.tui.widgets.weekly_chart import Series, WeeklyChart
 
 PLACEHOLDER = "…"
 COMPACT_BELOW = (100, 30)  # columns, rows: smaller terminals get the compact layout
@@ -79,25 +79,28 @@ CARD_TIPS = {
     "fill-time": "Median time from an opening's creation to its filling",
     "active": "Waiting + offered",
 }
-# The per-service and per-provider tables: (header, value from a stats dict), numbers right.
+# The per-service and per-provider tables: (header, width, value from a stats dict), numbers
+# right-aligned. Widths are fixed (a count up to 9,999,999; a rate up to 100.0%), so that the
+# columns do not jump as figures arrive and the tables fit beside the chart at 120 columns.
 # A provider counts booked entries only (domain/stats.py), so its table has no conversion.
-SERVICE_COLUMNS: list[tuple[str, Any]] = [
-    ("Added", lambda d: f"{d['total']:,}"),
-    ("Active", lambda d: f"{d['active_count']:,}"),
-    ("Booked", lambda d: f"{d['counts']['booked']:,}"),
-    ("Conv", lambda d: pct(d["conversion_rate"])),
-    ("Wait", lambda d: days(d["average_wait_days"])),
-    ("Accept", lambda d: pct(d["offers"]["acceptance_rate"])),
-    ("Filled", lambda d: pct(d["openings"]["fill_rate"])),
+NAME_WIDTH = 10
+SERVICE_COLUMNS: list[tuple[str, int, Any]] = [
+    ("Added", 7, lambda d: f"{d['total']:,}"),
+    ("Active", 7, lambda d: f"{d['active_count']:,}"),
+    ("Booked", 7, lambda d: f"{d['counts']['booked']:,}"),
+    ("Conv", 6, lambda d: pct(d["conversion_rate"])),
+    ("Wait", 6, lambda d: days(d["average_wait_days"])),
+    ("Accept", 6, lambda d: pct(d["offers"]["acceptance_rate"])),
+    ("Filled", 6, lambda d: pct(d["openings"]["fill_rate"])),
 ]
-PROVIDER_COLUMNS: list[tuple[str, Any]] = [
-    ("Booked", lambda d: f"{d['counts']['booked']:,}"),
-    ("Wait", lambda d: days(d["average_wait_days"])),
-    ("Offers", lambda d: f"{d['offers']['sent']:,}"),
-    ("Accept", lambda d: pct(d["offers"]["acceptance_rate"])),
-    ("Slots", lambda d: f"{d['openings']['total']:,}"),
-    ("Filled", lambda d: pct(d["openings"]["fill_rate"])),
-    ("Fill in", lambda d: duration(d["openings"]["median_fill_minutes"])),
+PROVIDER_COLUMNS: list[tuple[str, int, Any]] = [
+    ("Booked", 7, lambda d: f"{d['counts']['booked']:,}"),
+    ("Wait", 6, lambda d: days(d["average_wait_days"])),
+    ("Offers", 7, lambda d: f"{d['offers']['sent']:,}"),
+    ("Accept", 6, lambda d: pct(d["offers"]["acceptance_rate"])),
+    ("Slots", 7, lambda d: f"{d['openings']['total']:,}"),
+    ("Filled", 6, lambda d: pct(d["openings"]["fill_rate"])),
+    ("Fill in", 7, lambda d: duration(d["openings"]["median_fill_minutes"])),
 ]
 TABLE_COLUMNS = {"services": SERVICE_COLUMNS, "providers": PROVIDER_COLUMNS}
 
@@ -223,7 +226,7 @@ class DashboardScreen(Screen[None]):
         with Grid(id="dash-lower"):
             with Vertical(id="pane-chart", classes="pane"):
                 yield Static("Last 12 weeks, by each week's Monday", id="chart-title")
-                yield PlotextPlot(id="dash-chart")
+                yield WeeklyChart(id="dash-chart")
             with Vertical(id="pane-services", classes="pane"):
                 yield self.make_table("services", "Service")
             with Vertical(id="pane-providers", classes="pane"):
@@ -236,14 +239,13 @@ class DashboardScreen(Screen[None]):
         table: DataTable[object] = DataTable(
             id=f"table-{name}", cursor_type="row", zebra_stripes=True
         )
-        table.add_column(first, key="name")
-        for header, _ in TABLE_COLUMNS[name]:
-            table.add_column(Text(header, justify="right"), key=header)
+        table.add_column(first, width=NAME_WIDTH, key="name")
+        for header, width, _ in TABLE_COLUMNS[name]:
+            table.add_column(Text(header, justify="right"), width=width, key=header)
         return table
 
     def on_mount(self) -> None:
         self.sub_title = "Stats"
-        self.query_one("#dash-chart", PlotextPlot).plt.title("")
         self.set_pane(self.pane)
         self.query_one("#table-services", DataTable).focus()
         self.load()
@@ -389,35 +391,18 @@ class DashboardScreen(Screen[None]):
         table.clear()
         columns = TABLE_COLUMNS[name]
         for code, row in rows:
-            cells = [Text(value(row), justify="right") for _, value in columns]
+            cells = [Text(value(row), justify="right") for _, _, value in columns]
             table.add_row(code, *cells, key=code)
         if not rows:
             table.add_row(Text("none", style="dim"), *("" for _ in columns))
 
     def draw_chart(self, weekly: list[dict[str, Any]]) -> None:
-        """Three lines over the 12 weeks, drawn in braille dots (4 per cell high, so that a
-        short chart still reads true), each week labelled by its Monday."""
-        plot = self.query_one("#dash-chart", PlotextPlot)
-        plt = plot.plt
-        plt.clear_data()
-        weeks = list(range(1, len(weekly) + 1))
-        series = [
-            ("added", "entries_added", "blue+"),
-            ("booked", "entries_booked", "green+"),
-            ("filled", "openings_filled", "orange+"),
-        ]
-        top = 0
-        for label, key, color in series:
-            values = [w[key] for w in weekly]
-            top = max(top, *values)
-            total = f"{label} {sum(values):,}"
-            plt.plot(weeks, values, label=total, color=color, marker="braille")
-        step = 2 if self.compact or plot.size.width < 70 else 1
-        plt.xticks(weeks[::step], [week_label(w["week_start"]) for w in weekly][::step])
-        plt.ylim(0, max(top, 1))
-        plot.refresh()
-
-
-def week_label(start: str) -> str:
-    """'2026-11-16' -> '16 Nov' (a week by its Monday)."""
-    return f"{dt.date.fromisoformat(start):%d %b}"
+        """Entries added and booked, and openings filled, over the last 12 weeks."""
+        self.query_one("#dash-chart", WeeklyChart).draw(
+            [dt.date.fromisoformat(w["week_start"]) for w in weekly],
+            [
+                Series("added", [w["entries_added"] for w in weekly], "blue+"),
+                Series("booked", [w["entries_booked"] for w in weekly], "green+"),
+                Series("filled", [w["openings_filled"] for w in weekly], "orange+"),
+            ],
+        )
