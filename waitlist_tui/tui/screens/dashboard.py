@@ -252,8 +252,10 @@ class DashboardScreen(Screen[None]):
 
     def on_resize(self, event: Resize) -> None:
         columns, rows = COMPACT_BELOW
-        self.set_class(event.size.width < columns or event.size.height < rows, "-compact")
-        self.refresh_bindings()
+        compact = event.size.width < columns or event.size.height < rows
+        if compact != self.compact:  # restyling the screen is costly: only on a change
+            self.set_class(compact, "-compact")
+            self.refresh_bindings()
 
     @property
     def compact(self) -> bool:
@@ -308,9 +310,11 @@ class DashboardScreen(Screen[None]):
         self.app.pop_screen()
 
     def set_pane(self, pane: str) -> None:
+        if self.is_mounted and pane == self.pane and self.has_class(f"-pane-{pane}"):
+            return
         self.pane = pane
-        for name in PANES:
-            self.set_class(name == pane, f"-pane-{name}")
+        self.remove_class(*(f"-pane-{name}" for name in PANES if name != pane))
+        self.add_class(f"-pane-{pane}")
         self.query_one("#dash-panes", Static).update(self.pane_bar())
 
     @on(Select.Changed, "#dash-provider")
