@@ -86,9 +86,33 @@ from waitlist_tui.domain.stats_figures import (
 )
 from waitlist_tui.domain.timeutil import parse_date
 
-__all__ = ["Figures", "Stats", "Week", "mean", "percent", "round1", "stats"]
+__all__ = [
+    "PERIODS",
+    "Figures",
+    "Stats",
+    "Week",
+    "mean",
+    "percent",
+    "period_bounds",
+    "round1",
+    "stats",
+]
 
 Source = Literal["rollup", "raw"]
+
+# The dashboard's periods: name -> label. Each ends today (clinic date) and starts on...
+PERIODS = {"week": "This week", "30d": "30 days", "90d": "90 days", "year": "Year"}
+
+
+def period_bounds(period: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """since..until (clinic dates, inclusive) of a named period ending today: `week` from this
+    week's Monday, `30d` and `90d` the last 30 and 90 days, `year` the last 365 days."""
+    if period == "week":
+        return today - dt.timedelta(days=today.weekday()), today
+    days = {"30d": 30, "90d": 90, "year": 365}.get(period)
+    if days is None:
+        raise ValidationError(f"period must be one of {', '.join(PERIODS)}", field="period")
+    return today - dt.timedelta(days=days - 1), today
 
 
 def _day_start(day: dt.date, tz: str) -> dt.datetime:

@@ -107,6 +107,13 @@ class QueueScreen(Screen[None]):
         ),
         Binding("t", "triage", "Offers", id="queue.triage", tooltip="Offers waiting for a reply"),
         Binding(
+            "S",
+            "dashboard",
+            "Stats",
+            id="dashboard",
+            tooltip="How well the waitlist fills the calendar: figures, weekly chart, tables",
+        ),
+        Binding(
             "slash",
             "search",
             "Search",
@@ -300,6 +307,11 @@ class QueueScreen(Screen[None]):
         from waitlist_tui.tui.screens.triage import TriageScreen
 
         self.app.push_screen(TriageScreen())
+
+    def action_dashboard(self) -> None:
+        from waitlist_tui.tui.screens.dashboard import DashboardScreen
+
+        self.app.push_screen(DashboardScreen())
 
     def action_refresh(self) -> None:
         self.load()

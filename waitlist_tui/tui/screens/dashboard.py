@@ -1,0 +1,412 @@
+"""The stats dashboard: how well the waitlist fills the calendar, for a manager to read.
+
+Figure cards, a weekly chart of the last 12 weeks and a table per service and per provider,
+for a period (this week, 30 days, 90 days, year) and one provider or all. The figures come
+from domain.stats (rollups kept by the database, so fast at a million entries), read in an
+exclusive thread worker; the screen paints placeholders at once, and a result computed for an
+older selection is dropped. Narrow or short terminals (under 100x30) get a compact layout:
+the chart and the two tables share the lower half, `v` switches between them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Select, Static
+from textual.worker import get_current_worker
+
+from waitlist_tui.domain import clock
+from waitlist_tui.domain.clinics import get_clinic
+from waitlist_tui.domain.clinics import providers as clinic_providers
+from waitlist_tui.domain.db import database
+from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.stats import PERIODS, period_bounds, stats
+from waitlist_tui.tui.widgets.weekly_chart import Series, WeeklyChart
+
+PLACEHOLDER = "…"
+COMPACT_BELOW = (100, 30)  # columns, rows: smaller terminals get the compact layout
+PANES = ("chart", "services", "providers")
+PANE_TITLES = {"chart": "Weekly", "services": "By service", "providers": "By provider"}
+READY_TEXT = "as of"  # in the status line once every figure is painted (benchmarks)
+
+
+def pct(value: float) -> str:
+    return f"{value:.1f}%"
+
+
+def days(value: float) -> str:
+    return f"{value:.1f} d"
+
+
+def duration(minutes: float) -> str:
+    """A median fill time: 45m, 4h 55m, 2.3 d."""
+    if minutes < 60:
+        return f"{minutes:.0f}m"
+    if minutes < 24 * 60:
+        hours, rest = divmod(round(minutes), 60)
+        return f"{hours}h {rest:02d}m"
+    return f"{minutes / (24 * 60):.1f} d"
+
+
+# (card id, label, value from a stats dict)
+CARDS: list[tuple[str, str, Any]] = [
+    ("waiting", "Waiting", lambda d: f"{d['counts']['waiting']:,}"),
+    ("offered", "Offered", lambda d: f"{d['counts']['offered']:,}"),
+    ("booked", "Booked", lambda d: f"{d['counts']['booked']:,}"),
+    ("expired", "Expired", lambda d: f"{d['counts']['expired']:,}"),
+    ("cancelled", "Cancelled", lambda d: f"{d['counts']['cancelled']:,}"),
+    ("active", "Active", lambda d: f"{d['active_count']:,}"),
+    ("conversion", "Converted", lambda d: pct(d["conversion_rate"])),
+    ("wait", "Avg wait", lambda d: days(d["average_wait_days"])),
+    ("acceptance", "Accepted", lambda d: pct(d["offers"]["acceptance_rate"])),
+    ("filled", "Fill rate", lambda d: pct(d["openings"]["fill_rate"])),
+    ("fill-time", "Fill time", lambda d: duration(d["openings"]["median_fill_minutes"])),
+]
+CARD_TIPS = {
+    "conversion": "Entries booked, of all entries added in the period",
+    "wait": "Average days from an entry's creation to its booking",
+    "acceptance": "Offers accepted, of those answered or run out",
+    "filled": "Openings filled, of the openings created in the period",
+    "fill-time": "Median time from an opening's creation to its filling",
+    "active": "Waiting + offered",
+}
+# The per-service and per-provider tables: (header, width, value from a stats dict), numbers
+# right-aligned. Widths are fixed (a count up to 9,999,999; a rate up to 100.0%), so that the
+# columns do not jump as figures arrive and the tables fit beside the chart at 120 columns.
+# A provider counts booked entries only (domain/stats.py), so its table has no conversion.
+NAME_WIDTH = 10
+SERVICE_COLUMNS: list[tuple[str, int, Any]] = [
+    ("Added", 7, lambda d: f"{d['total']:,}"),
+    ("Active", 7, lambda d: f"{d['active_count']:,}"),
+    ("Booked", 7, lambda d: f"{d['counts']['booked']:,}"),
+    ("Conv", 6, lambda d: pct(d["conversion_rate"])),
+    ("Wait", 6, lambda d: days(d["average_wait_days"])),
+    ("Accept", 6, lambda d: pct(d["offers"]["acceptance_rate"])),
+    ("Filled", 6, lambda d: pct(d["openings"]["fill_rate"])),
+]
+PROVIDER_COLUMNS: list[tuple[str, int, Any]] = [
+    ("Booked", 7, lambda d: f"{d['counts']['booked']:,}"),
+    ("Wait", 6, lambda d: days(d["average_wait_days"])),
+    ("Offers", 7, lambda d: f"{d['offers']['sent']:,}"),
+    ("Accept", 6, lambda d: pct(d["offers"]["acceptance_rate"])),
+    ("Slots", 7, lambda d: f"{d['openings']['total']:,}"),
+    ("Filled", 6, lambda d: pct(d["openings"]["fill_rate"])),
+    ("Fill in", 7, lambda d: duration(d["openings"]["median_fill_minutes"])),
+]
+TABLE_COLUMNS = {"services": SERVICE_COLUMNS, "providers": PROVIDER_COLUMNS}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the figures are asked for; every change bumps the generation."""
+
+    period: str = "30d"
+    provider: str | None = None
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The figures as the worker hands them to the screen (plain values, no models)."""
+
+    selection: Selection
+    figures: dict[str, Any] | None = None
+    error: str | None = None
+    clinic_name: str = ""
+    provider_choices: tuple[tuple[str, str], ...] = ()  # (label, code)
+    as_of: str = ""
+
+
+def period_label(selection: Selection, figures: dict[str, Any]) -> str:
+    """'30 days · 22 Oct–20 Nov' (the year too when the period crosses one)."""
+    since = dt.date.fromisoformat(figures["since"])
+    until = dt.date.fromisoformat(figures["until"])
+    first = f"{since:%d %b}" if since.year == until.year else f"{since:%d %b %Y}"
+    return f"{PERIODS[selection.period]} · {first}–{until:%d %b}"
+
+
+class DashboardScreen(Screen[None]):
+    """Figures, weekly chart and per-service / per-provider tables for a period."""
+
+    HELP_TITLE = "stats dashboard"
+
+    BINDINGS = [
+        Binding(
+            "1",
+            "period('week')",
+            "This week",
+            id="dashboard.period_week",
+            tooltip="Figures for this week, from Monday",
+            group=Binding.Group("Period", compact=True),
+        ),
+        Binding(
+            "2",
+            "period('30d')",
+            "30 days",
+            id="dashboard.period_30d",
+            tooltip="Figures for the last 30 days",
+            group=Binding.Group("Period", compact=True),
+        ),
+        Binding(
+            "3",
+            "period('90d')",
+            "90 days",
+            id="dashboard.period_90d",
+            tooltip="Figures for the last 90 days",
+            group=Binding.Group("Period", compact=True),
+        ),
+        Binding(
+            "4",
+            "period('year')",
+            "Year",
+            id="dashboard.period_year",
+            tooltip="Figures for the last 365 days",
+            group=Binding.Group("Period", compact=True),
+        ),
+        Binding(
+            "p",
+            "provider",
+            "Provider",
+            id="dashboard.provider",
+            tooltip="Choose one provider's figures, or all providers",
+        ),
+        Binding(
+            "v",
+            "next_pane",
+            "View",
+            id="dashboard.view",
+            tooltip="Switch between the weekly chart and the tables (small terminals)",
+        ),
+        Binding(
+            "r",
+            "refresh",
+            "Refresh",
+            id="dashboard.refresh",
+            tooltip="Read the figures again",
+        ),
+        Binding(
+            "escape,q",
+            "back",
+            "Queue",
+            id="dashboard.back",
+            tooltip="Back to the queue",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.selection = Selection()
+        self.shown: Loaded | None = None
+        self.pane = "chart"
+        self.choices_loaded = False
+
+    # --- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="dash-controls"):
+            yield Static(self.period_bar(), id="dash-period")
+            yield Select[str]([], prompt="All providers", id="dash-provider")
+        with Grid(id="dash-cards"):
+            for card_id, label, _ in CARDS:
+                card = Static(self.card_text(PLACEHOLDER, label), id=f"card-{card_id}")
+                card.add_class("card")
+                card.tooltip = CARD_TIPS.get(card_id)
+                yield card
+        yield Static(self.pane_bar(), id="dash-panes")
+        with Grid(id="dash-lower"):
+            with Vertical(id="pane-chart", classes="pane"):
+                yield Static("Last 12 weeks, by each week's Monday", id="chart-title")
+                yield WeeklyChart(id="dash-chart")
+            with Vertical(id="pane-services", classes="pane"):
+                yield self.make_table("services", "Service")
+            with Vertical(id="pane-providers", classes="pane"):
+                yield self.make_table("providers", "Provider")
+        yield Static("Reading the figures…", id="dash-status")
+        yield Footer()
+
+    @staticmethod
+    def make_table(name: str, first: str) -> DataTable[object]:
+        table: DataTable[object] = DataTable(
+            id=f"table-{name}", cursor_type="row", zebra_stripes=True
+        )
+        table.add_column(first, width=NAME_WIDTH, key="name")
+        for header, width, _ in TABLE_COLUMNS[name]:
+            table.add_column(Text(header, justify="right"), width=width, key=header)
+        return table
+
+    def on_mount(self) -> None:
+        self.sub_title = "Stats"
+        self.set_pane(self.pane)
+        self.query_one("#table-services", DataTable).focus()
+        self.load()
+
+    def on_resize(self, event: Resize) -> None:
+        columns, rows = COMPACT_BELOW
+        compact = event.size.width < columns or event.size.height < rows
+        if compact != self.compact:  # restyling the screen is costly: only on a change
+            self.set_class(compact, "-compact")
+            self.refresh_bindings()
+
+    @property
+    def compact(self) -> bool:
+        return self.has_class("-compact")
+
+    # --- text ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def card_text(value: str, label: str) -> Text:
+        text = Text(value, style="bold")
+        text.append("\n")
+        text.append(label, style="dim")
+        return text
+
+    def period_bar(self) -> Text:
+        text = Text()
+        for index, (name, label) in enumerate(PERIODS.items(), start=1):
+            chosen = name == self.selection.period
+            text.append(f" {index} ", style="bold reverse" if chosen else "bold")
+            text.append(f"{label} ", style="bold" if chosen else "dim")
+        return text
+
+    def pane_bar(self) -> Text:
+        text = Text("v ", style="bold")
+        for name in PANES:
+            chosen = name == self.pane
+            text.append(f" {PANE_TITLES[name]} ", style="reverse" if chosen else "dim")
+        return text
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In the wide layout every pane is on screen: nothing to switch, so `v` is hidden.
+        return action != "next_pane" or self.compact
+
+    def action_period(self, period: str) -> None:
+        if period != self.selection.period:
+            self.reselect(period=period)
+
+    def action_provider(self) -> None:
+        select = self.query_one("#dash-provider", Select)
+        select.focus()
+        select.expanded = True
+
+    def action_next_pane(self) -> None:
+        self.set_pane(PANES[(PANES.index(self.pane) + 1) % len(PANES)])
+
+    def action_refresh(self) -> None:
+        self.reselect()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def set_pane(self, pane: str) -> None:
+        if self.is_mounted and pane == self.pane and self.has_class(f"-pane-{pane}"):
+            return
+        self.pane = pane
+        self.remove_class(*(f"-pane-{name}" for name in PANES if name != pane))
+        self.add_class(f"-pane-{pane}")
+        self.query_one("#dash-panes", Static).update(self.pane_bar())
+
+    @on(Select.Changed, "#dash-provider")
+    def provider_changed(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.NULL else str(event.value)
+        if value != self.selection.provider:
+            self.reselect(provider=value)
+
+    def reselect(self, **changes: Any) -> None:
+        """A new period or provider: placeholders now, the figures when the worker is done."""
+        current = self.selection
+        self.selection = Selection(
+            period=changes.get("period", current.period),
+            provider=changes.get("provider", current.provider),
+            generation=current.generation + 1,
+        )
+        self.query_one("#dash-period", Static).update(self.period_bar())
+        self.show_placeholders()
+        self.load()
+
+    def show_placeholders(self) -> None:
+        for card_id, label, _ in CARDS:
+            self.query_one(f"#card-{card_id}", Static).update(self.card_text(PLACEHOLDER, label))
+        self.query_one("#dash-status", Static).update("Reading the figures…")
+
+    # --- loading ------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="dashboard")
+    def load(self) -> None:
+        """Off the event loop; a newer selection cancels this one, and if its query is already
+        running (a thread cannot be stopped mid-query) its result is dropped by `show`."""
+        selection = self.selection
+        choices: tuple[tuple[str, str], ...] = ()
+        with database.connection_context():
+            try:
+                clinic = get_clinic()
+                since, until = period_bounds(selection.period, clock.today(clinic.time_zone))
+                figures = stats(clinic, since, until, selection.provider).to_dict()
+                if not self.choices_loaded:
+                    choices = tuple((p.name, p.code) for p in clinic_providers(clinic))
+                now = clock.now().in_tz(clinic.time_zone)
+                loaded = Loaded(
+                    selection,
+                    figures,
+                    clinic_name=clinic.name,
+                    provider_choices=choices,
+                    as_of=f"{now:%a %d %b %H:%M}",
+                )
+            except DomainError as err:
+                loaded = Loaded(selection, error=err.message)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show, loaded)
+
+    def show(self, loaded: Loaded) -> None:
+        if loaded.selection.generation != self.selection.generation:
+            return  # figures for an older period or provider: not what is asked now
+        status = self.query_one("#dash-status", Static)
+        if loaded.figures is None:
+            status.update(Text(loaded.error or "No figures", style="bold red"))
+            return
+        self.shown = loaded
+        self.sub_title = f"Stats · {loaded.clinic_name}"
+        if loaded.provider_choices and not self.choices_loaded:
+            self.choices_loaded = True
+            self.query_one("#dash-provider", Select).set_options(loaded.provider_choices)
+        figures = loaded.figures
+        for card_id, label, value in CARDS:
+            self.query_one(f"#card-{card_id}", Static).update(self.card_text(value(figures), label))
+        self.fill_table("services", [(r["service"], r) for r in figures["by_service"]])
+        self.fill_table("providers", [(r["provider"], r) for r in figures["by_provider"]])
+        self.draw_chart(figures["weekly"])
+        who = figures["provider"] or "all providers"
+        period = period_label(loaded.selection, figures)
+        status.update(f"{period} · {who} · {READY_TEXT} {loaded.as_of}")
+
+    def fill_table(self, name: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
+        table = self.query_one(f"#table-{name}", DataTable)
+        table.clear()
+        columns = TABLE_COLUMNS[name]
+        for code, row in rows:
+            cells = [Text(value(row), justify="right") for _, _, value in columns]
+            table.add_row(code, *cells, key=code)
+        if not rows:
+            table.add_row(Text("none", style="dim"), *("" for _ in columns))
+
+    def draw_chart(self, weekly: list[dict[str, Any]]) -> None:
+        """Entries added and booked, and openings filled, over the last 12 weeks."""
+        self.query_one("#dash-chart", WeeklyChart).draw(
+            [dt.date.fromisoformat(w["week_start"]) for w in weekly],
+            [
+                Series("added", [w["entries_added"] for w in weekly], "blue+"),
+                Series("booked", [w["entries_booked"] for w in weekly], "green+"),
+                Series("filled", [w["openings_filled"] for w in weekly], "orange+"),
+            ],
+        )
