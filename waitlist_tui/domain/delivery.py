@@ -97,7 +97,7 @@ def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[
         query = (
             OutboxMessage.select(OutboxMessage.id)
             .where(due)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at, OutboxMessage.id)
             .limit(batch)
         )
         if is_postgres():
@@ -113,7 +113,7 @@ def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[
         return list(
             OutboxMessage.select()
             .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at, OutboxMessage.id)
         )
 
 
@@ -199,16 +199,16 @@ def deliver_once(
     for message in claimed:
         clinic = clinics.get(message.clinic_id) or Clinic.get_by_id(message.clinic_id)
         clinics[message.clinic_id] = clinic
+        if not _consented(message):
+            mark_failed(message, token, "no consent for this channel", True, policy, rng)
+            report.dead += 1
+            continue
         quiet = message_settings.of(clinic).quiet_hours
         now = clock.now()
         until = message_settings.quiet_until(now, clinic.time_zone, quiet)
         if until > now:
             _defer(message, token, until)
             report.deferred += 1
-            continue
-        if not _consented(message):
-            mark_failed(message, token, "no consent for this channel", True, policy, rng)
-            report.dead += 1
             continue
         outgoing = Outgoing(
             message.idempotency_key,
