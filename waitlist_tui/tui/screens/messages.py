@@ -75,9 +75,7 @@ class MessagesScreen(Screen[None]):
             id="messages.status",
             tooltip="Show all, pending, sent, failed or dead messages",
         ),
-        Binding(
-            "ctrl+r", "refresh", "Refresh", id="messages.refresh", tooltip="Reload the outbox"
-        ),
+        Binding("ctrl+r", "refresh", "Refresh", id="messages.refresh", tooltip="Reload the outbox"),
         Binding("escape", "back", "Back", id="messages.back", tooltip="Back to the last screen"),
     ]
 
