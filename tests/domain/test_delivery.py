@@ -158,7 +158,8 @@ def test_file_transport_appends_json_lines(clinic: Clinic, tmp_path: Path) -> No
     assert (report.claimed, report.sent) == (3, 3)  # two passes of a batch of 2
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert sorted(x["idempotency_key"] for x in lines) == keys
-    assert lines[0]["to"] == "+16175550142" and lines[0]["body"] == "Message 0"
+    first = next(x for x in lines if x["idempotency_key"] == keys[0])
+    assert first["to"] == "+16175550142" and first["body"] == "Message 0"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert row(keys[0]).provider_message_id == f"file:{keys[0]}"
 
