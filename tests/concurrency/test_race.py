@@ -75,7 +75,15 @@ def race_once(start: str) -> list[str]:
     return outcomes
 
 
+def no_daily_cap(clinic: Clinic) -> None:
+    """The same eight clients get an offer every round: the clinic's daily cap is off."""
+    settings = dict(clinic.settings)
+    settings["messages"] = {**settings["messages"], "max_offers_per_day": 0}
+    Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()
+
+
 def test_eight_desks_accepting_one_opening(clinic: Clinic) -> None:
+    no_daily_cap(clinic)
     for i in range(WORKERS):
         add_entry(
             f"Racer{i}", service="PT-FU", date_range_start="2026-11-21", date_range_end="2026-12-20"

@@ -16,7 +16,15 @@ from waitlist_tui.domain import entries, rollups, schema
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import Conflict
-from waitlist_tui.domain.models import Client, Clinic, Entry, StatsCount, StatsPoint
+from waitlist_tui.domain.models import (
+    Client,
+    Clinic,
+    Entry,
+    InboundMessage,
+    OutboxMessage,
+    StatsCount,
+    StatsPoint,
+)
 from waitlist_tui.domain.setup import apply_setup
 from waitlist_tui.domain.stats import stats
 
@@ -35,8 +43,14 @@ def test_sqlite_file_modes_and_pragmas(tmp_path, frozen) -> None:
     db.close()
 
 
+def _without_outbox(db: Database) -> None:
+    """What version 4 added, taken away: the outbox and the inbound replies."""
+    db.drop_tables([OutboxMessage, InboundMessage])
+
+
 def _without_rollups(db: Database) -> None:
-    """What version 3 added, taken away: the stats triggers and tables."""
+    """What versions 3 and 4 added, taken away: the stats triggers and tables, the outbox."""
+    _without_outbox(db)
     rollups.drop_triggers()
     db.drop_tables([StatsCount, StatsPoint])
 
@@ -115,7 +129,7 @@ def test_v2_gets_stats_rollups_with_the_same_figures(
     )
     before = _build_v2(url)
     db = dbmod.connect(url)
-    assert schema.read_version(db) == schema.CURRENT_VERSION == 3
+    assert schema.read_version(db) == schema.CURRENT_VERSION
     clinic = Clinic.get()
     for f in FILTERS:
         assert stats(clinic, **f).to_dict() == before[repr(f)], f
@@ -126,6 +140,35 @@ def test_v2_gets_stats_rollups_with_the_same_figures(
     after = stats(clinic).to_dict()
     assert after["total"] == before[repr({})]["total"] + 1
     assert after == stats(clinic, source="raw").to_dict()
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v3_gets_the_outbox_and_offers_then_queue_messages(
+    backend: str, tmp_path, request, frozen
+) -> None:
+    """v3 -> v4 creates the outbox and the inbound replies, keeping every row; the next offer
+    writes its message."""
+    from tests.domain.fill_helpers import monday_opening
+    from waitlist_tui.domain import offers
+
+    url = (
+        str(tmp_path / "v3.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = dbmod.connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    entries.create(entry_payload(), STAFF)
+    _without_outbox(db)
+    schema.set_meta(schema.VERSION_KEY, "3")
+    assert not db.table_exists("outbox_message")
+    db.close()
+    db = dbmod.connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION == 4
+    assert db.table_exists("outbox_message") and db.table_exists("inbound_message")
+    assert Entry.select().count() == 1 and OutboxMessage.select().count() == 0
+    sent = offers.offer(monday_opening().id, STAFF)
+    message = OutboxMessage.get()
+    assert message.idempotency_key == f"offer:{sent[0].id}:v1" and message.status == "pending"
     db.close()
 
 

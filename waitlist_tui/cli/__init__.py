@@ -21,6 +21,7 @@ from waitlist_tui.cli.events_cmd import events_group
 from waitlist_tui.cli.exchange import export_command, import_command
 from waitlist_tui.cli.fill import COMMANDS as FILL_COMMANDS
 from waitlist_tui.cli.maintenance_cmd import maintenance_group
+from waitlist_tui.cli.messages_cmd import COMMANDS as MESSAGE_COMMANDS
 from waitlist_tui.cli.runtime import WaitlistGroup, root_options
 from waitlist_tui.cli.stats_cmd import stats_command
 
@@ -52,5 +53,6 @@ for command in (
     stats_command,
     maintenance_group,
     *FILL_COMMANDS,
+    *MESSAGE_COMMANDS,
 ):
     main.add_command(command)

@@ -23,7 +23,7 @@ from typing import Any
 import pendulum
 from peewee import JOIN, SQL, Case, fn
 
-from waitlist_tui.domain import audit, clock, ids
+from waitlist_tui.domain import audit, clock, ids, outbox
 from waitlist_tui.domain.db import database, is_postgres
 from waitlist_tui.domain.entry_views import _iso as iso
 from waitlist_tui.domain.errors import Conflict, NotFound, Unprocessable, ValidationError
@@ -535,8 +535,10 @@ def _fill(instance: EventInstance, actor: str, now: dt.datetime) -> list[uuid.UU
                 offered_at=now,
                 expires_at=min(hold, instance.starts_at),  # no hold past the class's start
             )
+            outbox.tell_seat(Enrolment.get_by_id(enrolment.id), "seat_offered", actor, now)
         else:
             _move(enrolment, "enrolment.promote", actor, now, status=ENROLLED)
+            outbox.tell_seat(enrolment, "seat_promoted", actor, now)
     return [e.id for e in waiting]
 
 

@@ -345,6 +345,60 @@ class AuditEvent(BaseModel):
         indexes = ((("object_type", "object_id", "at"), False),)
 
 
+class OutboxMessage(UUIDModel):
+    """A message to a client, written in the transaction of what it tells (schema v4): the
+    delivery loop sends it later, once, keyed by `idempotency_key`. `lease_until` and
+    `claim_token` mark a row a delivery loop has claimed; an expired lease is claimable again
+    (the loop died between sending and marking it sent: it goes again with the same key)."""
+
+    clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
+    client = ForeignKeyField(Client, on_delete="CASCADE")
+    kind = CharField(max_length=24)  # offer | offer_expired | booked | seat_promoted ...
+    channel = CharField(max_length=8)  # sms | email
+    recipient = CharField(max_length=254)
+    subject = CharField(max_length=200, default="")
+    body = TextField()
+    idempotency_key = CharField(max_length=120, unique=True)
+    ref_type = CharField(max_length=16, default="")  # offer | enrolment | reply
+    ref_id = CharField(max_length=36, default="")
+    status = CharField(max_length=8, default="pending")  # pending | sent | failed | dead
+    attempts = IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField()
+    lease_until = UTCDateTimeField(null=True)
+    claim_token = CharField(max_length=36, null=True)
+    last_error = TextField(default="")
+    provider_message_id = CharField(max_length=200, null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    sent_at = UTCDateTimeField(null=True)
+    created_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        table_name = "outbox_message"
+        indexes = (
+            (("status", "next_attempt_at"), False),
+            (("clinic", "created_at"), False),
+        )
+
+
+class InboundMessage(UUIDModel):
+    """A reply as the SMS gateway passed it on (schema v4), and what it did: accepted,
+    declined, already_filled, no_offer, or note (anything else, for the desk to read)."""
+
+    clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
+    client = ForeignKeyField(Client, null=True, on_delete="SET NULL")
+    sender = CharField(max_length=32)  # E.164 when it parsed, else as received
+    text = TextField()
+    outcome = CharField(max_length=16)
+    offer_id = CharField(max_length=36, null=True)
+    received_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "inbound_message"
+        indexes = ((("clinic", "received_at"), False),)
+
+
 class StatsCount(BaseModel):
     """Pre-aggregated figures for stats, kept by database triggers (domain/rollups.py says what
     each fact, level and column holds). On PostgreSQL the triggers append rows (seq from a
@@ -452,4 +506,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     AuditEvent,
     StatsCount,
     StatsPoint,
+    OutboxMessage,
+    InboundMessage,
 ]

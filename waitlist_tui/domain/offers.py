@@ -11,14 +11,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
-from waitlist_tui.domain import audit, clock, ids, vocab
+from waitlist_tui.domain import audit, clock, ids, message_settings, outbox, vocab
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import iso
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
-from waitlist_tui.domain.matching import candidates
+from waitlist_tui.domain.matching import Candidate, candidates
 from waitlist_tui.domain.models import (
     Appointment,
     Client,
@@ -172,7 +172,46 @@ def _send(
             "match_type": [None, match_type],
         },
     )
+    outbox.tell_offer(offer, "offer", actor, now)
     return offer
+
+
+def _offers_today(client_ids: list[Any], clinic: Clinic, now: dt.datetime) -> dict[Any, int]:
+    since = message_settings.day_start(now, clinic.time_zone)
+    rows = (
+        Offer.select(Entry.client, fn.COUNT(Offer.id))
+        .join(Entry)
+        .where(Entry.client.in_(client_ids), Offer.sent_at >= since)
+        .group_by(Entry.client)
+        .tuples()
+    )
+    return dict(rows)
+
+
+def _under_cap(chosen: list[Candidate], n: int, clinic: Clinic, now: dt.datetime) -> list:
+    """The first n candidates whose client stays within the clinic's daily offer limit,
+    counting the offers this call makes too."""
+    cap = message_settings.of(clinic).max_offers_per_day
+    if not cap:
+        return chosen[:n]
+    counts = _offers_today([c.client_id for c in chosen], clinic, now)
+    kept: list[Candidate] = []
+    for c in chosen:
+        if counts.get(c.client_id, 0) < cap and len(kept) < n:
+            kept.append(c)
+            counts[c.client_id] = counts.get(c.client_id, 0) + 1
+    return kept
+
+
+def _best_under_cap(opening: Opening, n: int, clinic: Clinic, now: dt.datetime) -> list:
+    """The top n candidates, passing over clients at their daily offer limit."""
+    limit = n
+    while True:
+        found = candidates(opening, limit=limit).items
+        kept = _under_cap(found, n, clinic, now)
+        if len(kept) >= n or len(found) < limit or limit >= 500:
+            return kept
+        limit = min(500, limit * 4 + 20)
 
 
 def offer(
@@ -224,17 +263,24 @@ def offer(
                         "or it was offered this opening before)",
                         field="entry",
                     )
+                if not _under_cap(chosen, 1, clinic, now):
+                    cap = message_settings.of(clinic).max_offers_per_day
+                    raise Conflict(
+                        f"this client has had {cap} offers today, the clinic's daily limit",
+                        field="entry",
+                        data={"max_offers_per_day": cap},
+                    )
             elif flow == vocab.SEQUENTIAL:
                 if live:
                     raise Conflict(
                         "opening already has a live offer; sequential offers go one at a time"
                     )
-                chosen = candidates(opening, limit=1).items
+                chosen = _best_under_cap(opening, 1, clinic, now)
             else:
                 n = clinic.broadcast_top_n if top is None else int(top)
                 if not 1 <= n <= 50:
                     raise ValidationError("broadcast to 1-50 entries", field="top")
-                chosen = candidates(opening, limit=n).items
+                chosen = _best_under_cap(opening, n, clinic, now)
             sent = [_send(opening, c.entry_id, c.match_type, hold, actor, now) for c in chosen]
             if sent and opening.workflow != flow:
                 Opening.update(
@@ -256,6 +302,8 @@ def _release(offer: Offer, status: str, actor: str, now: dt.datetime, note: str 
     audit.record(
         actor, f"offer.{status}", "offer", offer.id, {"status": [vocab.OFFER_SENT, status]}
     )
+    if status == vocab.OFFER_EXPIRED:
+        outbox.tell_offer(offer, "offer_expired", actor, now)
     return True
 
 
@@ -357,6 +405,7 @@ def accept(offer_id: Any, actor: str) -> Reply:
                     "appointment": [None, str(appointment.id)],
                 },
             )
+            outbox.tell_offer(current, "booked", actor, now)
     except IntegrityError:
         raise Conflict(FILLED) from None
     return Reply(get_offer(current.id), appointment.id)

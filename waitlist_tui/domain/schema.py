@@ -15,7 +15,7 @@ from waitlist_tui.domain import models as m
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.fields import UTCDateTimeField
 
-CURRENT_VERSION = 3
+CURRENT_VERSION = 4
 VERSION_KEY = "schema_version"
 _PG_LOCK_ID = 727_274  # advisory lock so two desks opening a fresh PostgreSQL don't race
 
@@ -52,9 +52,16 @@ def _v3_stats_rollups(db: Database, migrator: SchemaMigrator) -> None:
     rollup_rebuild.rebuild()  # _ensure installs the triggers once every step has run
 
 
+def _v4_outbox(db: Database, migrator: SchemaMigrator) -> None:
+    """v4: the outbox of messages to clients and the replies they send back; both start
+    empty (what happened before v4 was never messaged)."""
+    db.create_tables([m.OutboxMessage, m.InboundMessage], safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
+    4: _v4_outbox,
 }
 
 

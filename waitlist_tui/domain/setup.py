@@ -163,7 +163,10 @@ def parse_provider(
     }
 
 
-def parse_setup(data: dict[str, Any]) -> dict[str, Any]:
+def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str, Any]:
+    """Check the whole file; a [messages] templates file is read relative to base_dir."""
+    from waitlist_tui.domain import message_settings
+
     clinic = parse_clinic(data.get("clinic") or {})
     services = [parse_service(s, i) for i, s in enumerate(data.get("services", []))]
     codes = {s["code"] for s in services}
@@ -171,7 +174,13 @@ def parse_setup(data: dict[str, Any]) -> dict[str, Any]:
         parse_provider(p, i, codes, clinic["time_zone"])
         for i, p in enumerate(data.get("providers", []))
     ]
-    return {"clinic": clinic, "services": services, "providers": providers}
+    messages = message_settings.parse(data.get("messages"), base_dir)
+    return {
+        "clinic": clinic,
+        "services": services,
+        "providers": providers,
+        "messages": messages.to_json(),
+    }
 
 
 def load_file(path: str | Path) -> dict[str, Any]:
@@ -198,9 +207,9 @@ def _upsert(model: Any, where: Any, values: dict[str, Any], now: Any) -> tuple[A
     return row, False
 
 
-def apply_setup(data: dict[str, Any], actor: str) -> dict[str, Any]:
+def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) -> dict[str, Any]:
     """Validate everything first, then write it all in one transaction."""
-    parsed = parse_setup(data)
+    parsed = parse_setup(data, base_dir)
     now = clock.now()
     with database.atomic():
         c = parsed["clinic"]
@@ -210,6 +219,10 @@ def apply_setup(data: dict[str, Any], actor: str) -> dict[str, Any]:
             clinic = Clinic.create(**c, created_at=now, updated_at=now)
         else:
             clinic, _ = _upsert(Clinic, Clinic.code == c["code"], c, now)
+        settings = {**(clinic.settings or {}), "messages": parsed["messages"]}
+        if settings != clinic.settings:
+            Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()
+            clinic.settings = settings
         by_code = {}
         for s in parsed["services"]:
             service, _ = _upsert(
@@ -258,4 +271,4 @@ def apply_setup(data: dict[str, Any], actor: str) -> dict[str, Any]:
 
 
 def setup_from_file(path: str | Path, actor: str) -> dict[str, Any]:
-    return apply_setup(load_file(path), actor)
+    return apply_setup(load_file(path), actor, Path(path).expanduser().resolve().parent)

@@ -146,6 +146,13 @@ class TriageScreen(Screen[None]):
             id="triage.refresh",
             tooltip="Reload from the database now",
         ),
+        Binding(
+            "m",
+            "messages",
+            "Messages",
+            id="triage.messages",
+            tooltip="What the outbox sent to clients, what failed and why",
+        ),
         Binding("escape", "back", "Back", id="triage.back", tooltip="Back to the queue"),
     ]
 
@@ -183,6 +190,12 @@ class TriageScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.reload()
+
+    def action_messages(self) -> None:
+        """The outbox: did the offer's text go out, and if not, why."""
+        from waitlist_tui.tui.screens.messages import MessagesScreen
+
+        self.app.push_screen(MessagesScreen())
 
     def action_accept(self) -> None:
         """Ask, then book: the domain decides whether the slot is still free."""

@@ -1,0 +1,42 @@
+"""Messages on the command line: outbox list/deliver and reply, as a gateway or cron calls them."""
+
+from __future__ import annotations
+
+import json
+
+from tests.cli.conftest import add_entry, envelope
+
+
+def test_offer_deliver_list_and_reply(run, tmp_path, monkeypatch) -> None:
+    out = tmp_path / "outbox.jsonl"
+    monkeypatch.setenv("WAITLIST_OUTBOX_FILE", str(out))
+    add_entry(run, tmp_path, "Ann", "Lee")
+    opening = envelope(run("openings", "add", "--provider", "KIM", "--start",
+                           "2026-11-23T09:00", "--minutes", "60", "--json"))  # fmt: skip
+    (offer,) = envelope(run("offers", "send", "--opening", opening["id"], "--json"))
+    (queued,) = envelope(run("outbox", "list", "--status", "pending", "--json"))
+    assert queued["idempotency_key"] == f"offer:{offer['id']}:v1"
+    assert queued["recipient"].startswith("+1617") and "*" in queued["recipient"]
+    assert envelope(run("outbox", "deliver", "--batch", "5", "--json"))["sent"] == 1
+    line = json.loads(out.read_text())
+    assert line["idempotency_key"] == queued["idempotency_key"] and line["to"] == offer["phone"]
+    reply = envelope(run("reply", "--from", offer["phone"], "--text", "YES", "--json"))
+    assert reply["outcome"] == "accepted" and reply["offer_id"] == offer["id"]
+    statuses = {m["kind"]: m["status"] for m in envelope(run("outbox", "list", "--json"))}
+    assert statuses == {"offer": "sent", "booked": "pending"}
+    assert envelope(run("replies", "list", "--json"))[0]["outcome"] == "accepted"
+
+
+def test_reply_to_another_clients_offer_is_4030(run, tmp_path) -> None:
+    add_entry(run, tmp_path, "Ann", "Lee")
+    add_entry(run, tmp_path, "Bob", "Wu")
+    opening = envelope(run("openings", "add", "--provider", "KIM", "--start",
+                           "2026-11-23T09:00", "--minutes", "60", "--json"))  # fmt: skip
+    ann, bob = envelope(
+        run("offers", "send", "--opening", opening["id"], "--broadcast", "2", "--json")
+    )
+    result = run("reply", "--from", ann["phone"], "--text", "YES", "--ref", bob["id"], "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.output)["code"] == 4030
+    text = run("outbox", "list", "--status", "bogus")
+    assert text.exit_code == 2  # click refuses an unknown status

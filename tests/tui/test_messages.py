@@ -1,0 +1,95 @@
+"""The messages screen: the outbox with its statuses, filtered by status, opened from triage."""
+
+from __future__ import annotations
+
+import random
+
+from textual.widgets import DataTable, Static
+
+from tests.conftest import FROZEN
+from tests.tui.conftest import SIZE, make_test_app, settle
+from tests.tui.test_triage import four_offers, open_triage
+from waitlist_tui.domain import delivery
+from waitlist_tui.domain.models import OutboxMessage
+from waitlist_tui.domain.transports import TransportError, Transports
+from waitlist_tui.tui.screens.messages import MessagesScreen
+
+
+class Gateway:
+    """Takes Eve's and Ann's texts, refuses Cara's for good, is down for Dan's."""
+
+    name = "webhook"
+
+    def send(self, message) -> str:
+        if "5550103" in message.recipient:
+            raise TransportError("webhook HTTP 400", permanent=True)
+        if "5550104" in message.recipient:
+            raise TransportError("webhook: TimeoutError: timed out")
+        return f"gw-{message.recipient[-4:]}"
+
+
+def outbox_states() -> None:
+    """Four offers (and their texts): two sent, one dead, one failed waiting for a retry.
+    Keys and references made from the client's name, and the rows queued a minute apart, so
+    that the screen does not depend on random ids."""
+    sent = four_offers()
+    for minutes, (name, view) in enumerate(sorted(sent.items())):
+        ref = str(view.id)[:6].upper()
+        message = OutboxMessage.get(OutboxMessage.ref_id == str(view.id))
+        OutboxMessage.update(
+            idempotency_key=f"offer:{name}:v1",
+            body=message.body.replace(ref, name.upper()),
+            created_at=FROZEN.subtract(minutes=minutes),
+        ).where(OutboxMessage.id == message.id).execute()
+    gateway = Gateway()
+    policy = delivery.RetryPolicy(max_attempts=3, base_seconds=60, jitter=0.0)
+    delivery.deliver(Transports(gateway, gateway), policy=policy, rng=random.Random(1))
+
+
+async def open_messages(pilot) -> None:
+    await open_triage(pilot)
+    await pilot.press("m")
+    await settle(pilot)
+
+
+def test_messages_snapshot(clinic_only_db, snap_compare) -> None:
+    outbox_states()
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=open_messages)
+
+
+def test_messages_failed_filter_snapshot(clinic_only_db, snap_compare) -> None:
+    outbox_states()
+
+    async def failed_only(pilot) -> None:
+        await open_messages(pilot)
+        await pilot.press("s", "s", "s")  # all -> pending -> sent -> failed
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=failed_only)
+
+
+async def test_status_filter_cycles_and_escape_goes_back(clinic_only_db) -> None:
+    outbox_states()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_messages(pilot)
+        screen = app.screen
+        assert isinstance(screen, MessagesScreen)
+        table = screen.query_one(DataTable)
+        assert table.row_count == 4
+        seen = {}
+        for status in ("pending", "sent", "failed", "dead"):
+            await pilot.press("s")
+            await settle(pilot)
+            seen[status] = {m.status for m in screen.rows} or set()
+            expected = OutboxMessage.select().where(OutboxMessage.status == status).count()
+            assert table.row_count == expected, status
+        assert seen == {"pending": set(), "sent": {"sent"}, "failed": {"failed"}, "dead": {"dead"}}
+        await pilot.press("s")
+        await settle(pilot)
+        assert table.row_count == 4
+        detail = str(screen.query_one("#messages-detail", Static).render())
+        assert "offer:" in detail
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "TriageScreen"

@@ -1,0 +1,170 @@
+"""Messages on the command line: `outbox deliver`, `outbox list`, `reply` (the hook an SMS
+gateway calls) and `replies list`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import click
+
+from waitlist_tui.cli.output import Ctx, table
+from waitlist_tui.cli.runtime import json_option, open_db
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Messages to clients: what is queued, what went out, what failed and why."""
+
+
+def _env_float(name: str, default: float) -> float:
+    from waitlist_tui.domain.errors import ValidationError
+
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        raise ValidationError(f"{name} must be a number", field=name) from None
+
+
+@outbox_group.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep going (Ctrl+C stops); else send what is due.")
+@click.option("--batch", type=int, default=50, show_default=True, help="Messages per claim.")
+@click.option("--interval", type=float, default=5.0, show_default=True, help="Loop pause (s).")
+@click.option("--sms", "sms", metavar="file|webhook", help="env WAITLIST_SMS_TRANSPORT")
+@click.option("--email", "email", metavar="file|smtp|webhook", help="env WAITLIST_EMAIL_TRANSPORT")
+@click.option(
+    "--max-attempts", type=int, help="Dead after N attempts (env WAITLIST_MAX_ATTEMPTS, 5)."
+)
+@click.option(
+    "--backoff",
+    type=float,
+    help="First retry after S seconds, doubling (env WAITLIST_BACKOFF, 60).",
+)
+@json_option
+@click.pass_obj
+def outbox_deliver(
+    ctx: Ctx,
+    loop: bool,
+    batch: int,
+    interval: float,
+    sms: str | None,
+    email: str | None,
+    max_attempts: int | None,
+    backoff: float | None,
+) -> None:
+    """Send the messages whose time has come (cron: every minute; or --loop)."""
+    from waitlist_tui.domain import delivery, transports
+
+    open_db(ctx)
+    chosen = transports.from_env(sms=sms, email=email)
+    base = backoff if backoff is not None else _env_float("WAITLIST_BACKOFF", 60)
+    policy = delivery.RetryPolicy(
+        max_attempts=max_attempts or int(_env_float("WAITLIST_MAX_ATTEMPTS", 5)),
+        base_seconds=base,
+        cap_seconds=max(base, _env_float("WAITLIST_BACKOFF_CAP", 3600)),
+    )
+    if not ctx.json:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:
+        report = delivery.deliver(chosen, batch, policy, loop=loop, interval=interval)
+    except KeyboardInterrupt:
+        return
+    ctx.out(
+        report.to_dict(),
+        lambda d: click.echo(", ".join(f"{k}: {v}" for k, v in d.items())),
+    )
+
+
+@outbox_group.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "sent", "failed", "dead", "all"]),
+    default="all",
+    show_default=True,
+)
+@click.option("--limit", type=int, default=200, show_default=True)
+@json_option
+@click.pass_obj
+def outbox_list(ctx: Ctx, status: str, limit: int) -> None:
+    """Newest first; recipients masked."""
+    from waitlist_tui.domain.outbox import list_messages
+
+    open_db(ctx)
+    items = [m.to_dict() for m in list_messages(None if status == "all" else status, limit=limit)]
+    ctx.out(
+        items,
+        lambda d: table(
+            ("id", "created", "kind", "to", "client", "status", "tries", "next / sent", "error"),
+            [
+                (
+                    m["id"][:8],
+                    m["created_at"],
+                    m["kind"],
+                    f"{m['channel']} {m['recipient']}",
+                    m["client"],
+                    m["status"],
+                    m["attempts"],
+                    m["sent_at"] or m["next_attempt_at"] or "",
+                    m["last_error"][:40],
+                )
+                for m in d
+            ],
+        ),
+    )
+
+
+@click.command("reply")
+@click.option("--from", "sender", required=True, metavar="PHONE", help="The client's phone.")
+@click.option("--text", required=True, help="What they wrote: YES / NO, or anything else.")
+@click.option("--ref", metavar="ID", help="The offer the gateway says it answers.")
+@click.option("--clinic", "clinic_code", metavar="CODE")
+@json_option
+@click.pass_obj
+def reply_command(
+    ctx: Ctx, sender: str, text: str, ref: str | None, clinic_code: str | None
+) -> None:
+    """A client's reply by SMS: YES/Y/1 accepts their live offer, NO/N/2 declines it."""
+    from waitlist_tui.domain.replies import handle_reply
+
+    open_db(ctx)
+    result = handle_reply(sender, text, ctx.staff, clinic_code, ref)
+
+    def text_out(d: dict[str, Any]) -> None:
+        who = d["client"] or "unknown sender"
+        extra = f" ({d['detail']})" if d["detail"] else ""
+        click.echo(f"{d['outcome']}: {who}{extra}")
+        if d["message_key"]:
+            click.echo(f"queued {d['message_key']}")
+
+    ctx.out(result.to_dict(), text_out)
+
+
+@click.group("replies")
+def replies_group() -> None:
+    """Replies clients sent, and what each did."""
+
+
+@replies_group.command("list")
+@click.option(
+    "--outcome",
+    metavar="NAME",
+    help="note (for the desk to read), accepted, declined, already_filled, no_offer, ...",
+)
+@json_option
+@click.pass_obj
+def replies_list(ctx: Ctx, outcome: str | None) -> None:
+    from waitlist_tui.domain.replies import list_replies
+
+    open_db(ctx)
+    items = [r.to_dict() for r in list_replies(outcome)]
+    ctx.out(
+        items,
+        lambda d: table(
+            ("received", "from", "client", "outcome", "text"),
+            [(r["received_at"], r["from"], r["client"] or "", r["outcome"], r["text"]) for r in d],
+        ),
+    )
+
+
+COMMANDS = (outbox_group, reply_command, replies_group)

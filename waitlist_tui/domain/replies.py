@@ -1,0 +1,284 @@
+"""Replies from clients, as an SMS gateway hands them on: YES takes the offer, NO passes.
+
+`YES`, `Y` or `1` accepts the live offer of the client whose phone the reply came from (an
+appointment offer, or else a class seat held for them); `NO`, `N` or `2` declines it; the word
+may be followed by the offer's reference from the message ("YES 3F2A9C"). Anything else is
+recorded for the desk to read. A reply only ever acts on an offer of the sender's own: naming
+another client's offer is refused (Forbidden, 4030) and recorded. A YES that comes after the
+opening was filled queues the "already filled" message back to the client.
+
+Every reply is kept (InboundMessage) with what it did, in the transaction that did it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import JOIN
+
+from waitlist_tui.domain import clock, events, ids, offers, outbox, vocab
+from waitlist_tui.domain.clients import normalize_phone
+from waitlist_tui.domain.clinics import get_clinic
+from waitlist_tui.domain.db import database
+from waitlist_tui.domain.entry_views import iso
+from waitlist_tui.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
+from waitlist_tui.domain.models import (
+    Client,
+    Clinic,
+    Enrolment,
+    Entry,
+    InboundMessage,
+    Offer,
+    Opening,
+)
+
+ACCEPT, DECLINE, NOTE = "accept", "decline", "note"
+WORDS = {"YES": ACCEPT, "Y": ACCEPT, "1": ACCEPT, "NO": DECLINE, "N": DECLINE, "2": DECLINE}
+_REPLY = re.compile(r"^\W*([A-Za-z0-9]+)\W*(?:\s+#?([0-9A-Fa-f-]{6,36}))?\W*$")
+
+# outcomes recorded on the InboundMessage
+ACCEPTED, DECLINED, ALREADY_FILLED = "accepted", "declined", "already_filled"
+NO_OFFER, TOO_LATE, FORBIDDEN, UNKNOWN_SENDER = "no_offer", "too_late", "forbidden", "unknown"
+
+
+def parse(text: str) -> tuple[str, str | None]:
+    """(accept | decline | note, the offer reference if one followed the word)."""
+    match = _REPLY.match(text.strip())
+    if not match or match.group(1).upper() not in WORDS:
+        return NOTE, None
+    return WORDS[match.group(1).upper()], match.group(2)
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    inbound_id: Any
+    outcome: str
+    client_name: str | None
+    offer_id: Any = None
+    message_key: str | None = None  # a message queued back to the client
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.inbound_id),
+            "outcome": self.outcome,
+            "client": self.client_name,
+            "offer_id": str(self.offer_id) if self.offer_id else None,
+            "message_key": self.message_key,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class _Target:
+    kind: str  # offer | enrolment
+    row: Any
+
+
+def _name(client: Client | None) -> str | None:
+    return f"{client.first_name} {client.last_name}" if client else None
+
+
+def _named(ref: str, clients: list[Client]) -> _Target:
+    """The offer (or seat offer) a reference names; another client's is Forbidden."""
+    own = {c.id for c in clients}
+    try:
+        offer = ids.resolve(Offer, ref, "offer", field="ref")
+        owner = Entry.get_by_id(offer.entry_id).client_id
+        target = _Target("offer", offer)
+    except NotFound:
+        try:
+            enrolment = ids.resolve(Enrolment, ref, "offer", field="ref")
+        except NotFound:
+            raise NotFound(f"no offer has the reference {ref}", field="ref") from None
+        owner, target = enrolment.client_id, _Target("enrolment", enrolment)
+    if owner not in own:
+        raise Forbidden("forbidden: that offer was not made to this phone's client", field="ref")
+    return target
+
+
+def _live(clients: list[Client]) -> _Target | str | None:
+    """The sender's one live offer (or seat offer); "ambiguous" when there are several."""
+    own = [c.id for c in clients]
+    live = list(
+        Offer.select()
+        .join(Entry)
+        .where(Entry.client.in_(own), Offer.status == vocab.OFFER_SENT)
+        .order_by(Offer.sent_at.desc())
+    )
+    seats = list(
+        Enrolment.select()
+        .where(Enrolment.client.in_(own), Enrolment.status == vocab.OFFERED)
+        .order_by(Enrolment.offered_at.desc())
+    )
+    found = [_Target("offer", o) for o in live] + [_Target("enrolment", e) for e in seats]
+    if len(found) > 1:
+        return "ambiguous"
+    return found[0] if found else None
+
+
+def _latest_offer(clients: list[Client]) -> Offer | None:
+    return (
+        Offer.select()
+        .join(Entry)
+        .where(Entry.client.in_([c.id for c in clients]))
+        .order_by(Offer.sent_at.desc(), Offer.id)
+        .first()
+    )
+
+
+def _filled_back(offer: Offer, actor: str) -> str | None:
+    """Queue "already filled" to the client; the key of the message (None: no consent)."""
+    message = outbox.tell_offer(offer, "already_filled", actor, clock.now())
+    return message.idempotency_key if message else None
+
+
+def _answer(target: _Target, action: str, actor: str) -> tuple[str, str | None, str]:
+    """(outcome, key of a message queued back, detail)."""
+    if target.kind == "enrolment":
+        try:
+            if action == ACCEPT:
+                events.accept_seat(target.row.id, actor)
+                return ACCEPTED, None, "seat taken"
+            events.decline_seat(target.row.id, actor)
+            return DECLINED, None, "seat declined"
+        except DomainError as err:
+            return TOO_LATE, None, err.message
+    offer = target.row
+    try:
+        if action == ACCEPT:
+            reply = offers.accept(offer.id, actor)
+            return ACCEPTED, f"offer:{offer.id}:booked:v1", f"booked {reply.appointment_id}"
+        offers.decline(offer.id, actor, note="replied NO")
+        return DECLINED, None, ""
+    except Conflict as err:
+        opening = Opening.get_by_id(offer.opening_id)
+        if action == ACCEPT and opening.status == vocab.OPENING_FILLED:
+            return ALREADY_FILLED, _filled_back(offer, actor), err.message
+        return TOO_LATE, None, err.message
+
+
+def _record(
+    clinic: Clinic,
+    client: Client | None,
+    sender: str,
+    text: str,
+    outcome: str,
+    offer_id: Any = None,
+) -> InboundMessage:
+    return InboundMessage.create(
+        clinic=clinic.id,
+        client=client.id if client else None,
+        sender=sender,
+        text=text[:2000],
+        outcome=outcome,
+        offer_id=str(offer_id) if offer_id else None,
+        received_at=clock.now(),
+    )
+
+
+def handle_reply(
+    sender: str,
+    text: str,
+    actor: str = "sms",
+    clinic_code: str | None = None,
+    ref: str | None = None,
+) -> ReplyResult:
+    """Act on one reply and record it; Forbidden (4030) for another client's offer."""
+    clinic = get_clinic(clinic_code)
+    phone = normalize_phone(sender, clinic.region, field="from")
+    if phone is None:
+        raise ValidationError("from: the sender's phone number is required", field="from")
+    action, said_ref = parse(text)
+    ref = ref or said_ref
+    refused: Forbidden | None = None
+    with database.atomic():
+        clients = list(Client.select().where(Client.clinic == clinic, Client.phone == phone))
+        client = clients[0] if len(clients) == 1 else None
+        target: Any = None
+        if not clients:
+            outcome, key, detail = UNKNOWN_SENDER, None, "no client has this phone"
+        elif action == NOTE:
+            outcome, key, detail = NOTE, None, "for the desk to read"
+        else:
+            try:
+                target = _named(ref, clients) if ref else _live(clients)
+            except Forbidden as err:
+                refused, target = err, None
+            if refused:
+                outcome, key, detail = FORBIDDEN, None, refused.message
+            elif target == "ambiguous":
+                target = None
+                outcome, key, detail = NOTE, None, "several live offers: the desk must ask"
+            elif target is None:
+                latest = _latest_offer(clients)
+                opening = Opening.get_by_id(latest.opening_id) if latest else None
+                if (
+                    action == ACCEPT
+                    and latest is not None
+                    and latest.status != vocab.OFFER_ACCEPTED
+                    and opening.status == vocab.OPENING_FILLED
+                ):
+                    target = _Target("offer", latest)
+                    outcome, key, detail = ALREADY_FILLED, _filled_back(latest, actor), ""
+                else:
+                    outcome, key, detail = NO_OFFER, None, "no live offer for this phone"
+            else:
+                outcome, key, detail = _answer(target, action, actor)
+        if target is not None and client is None:
+            owner = (
+                target.row.client_id
+                if target.kind == "enrolment"
+                else Entry.get_by_id(target.row.entry_id).client_id
+            )
+            client = next(c for c in clients if c.id == owner)
+        inbound = _record(clinic, client, phone, text, outcome, target.row.id if target else None)
+    if refused is not None:
+        raise Forbidden(refused.message, field="ref", data={"inbound_id": str(inbound.id)})
+    return ReplyResult(
+        inbound.id, outcome, _name(client), target.row.id if target else None, key, detail
+    )
+
+
+@dataclass(frozen=True)
+class InboundView:
+    id: Any
+    received_at: Any
+    sender: str
+    client_name: str | None
+    text: str
+    outcome: str
+    offer_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "received_at": iso(self.received_at),
+            "from": self.sender,
+            "client": self.client_name,
+            "text": self.text,
+            "outcome": self.outcome,
+            "offer_id": self.offer_id,
+        }
+
+
+def list_replies(outcome: str | None = None, limit: int = 200) -> list[InboundView]:
+    """Newest first, the sender masked; `outcome` note lists what the desk should read."""
+    query = InboundMessage.select(InboundMessage, Client).join(Client, JOIN.LEFT_OUTER)
+    if outcome:
+        query = query.where(InboundMessage.outcome == outcome)
+    rows = query.order_by(InboundMessage.received_at.desc(), InboundMessage.id).limit(limit)
+    return [
+        InboundView(
+            r.id,
+            r.received_at,
+            outbox.mask(r.sender),
+            _name(r.client) if r.client_id else None,
+            r.text,
+            r.outcome,
+            r.offer_id,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,172 @@
+"""Messages: what the outbox sent, what waits (quiet hours, a retry), what failed and why.
+
+Thin on purpose: the rows come from outbox.list_messages (recipients already masked) in a
+thread worker; `s` cycles the status filter, the line under the table shows the highlighted
+message's text and its last error. Reachable from the triage screen (`m`) and, by class, from
+the command palette.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import get_current_worker
+
+from waitlist_tui.domain import outbox
+from waitlist_tui.domain.clinics import get_clinic
+from waitlist_tui.domain.db import database
+from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.outbox import MessageView, local_text
+
+FILTERS: tuple[str | None, ...] = (None, "pending", "sent", "failed", "dead")
+COLUMNS = (
+    ("created", "Queued"),
+    ("kind", "Kind"),
+    ("to", "To"),
+    ("client", "Client"),
+    ("status", "Status"),
+    ("tries", "Tries"),
+    ("when", "Next try / sent"),
+    ("error", "Last error"),
+)
+STATUS_STYLE = {"pending": "", "sent": "green", "failed": "yellow", "dead": "bold red"}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    generation: int
+    rows: tuple[MessageView, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+    time_zone: str = "UTC"
+    error: str | None = None
+
+
+class MessagesScreen(Screen[None]):
+    """The outbox, newest first, filtered by status."""
+
+    DEFAULT_CSS = """
+    MessagesScreen #messages-summary {
+        height: 1;
+        padding: 0 1;
+        background: $boost;
+        color: $text-muted;
+    }
+    MessagesScreen #messages-table {
+        height: 1fr;
+    }
+    MessagesScreen #messages-detail {
+        height: 5;
+        padding: 0 1;
+        border-top: solid $primary-background;
+        color: $text-muted;
+    }
+    """
+
+    BINDINGS = [
+        Binding(
+            "s",
+            "cycle_status",
+            "Status filter",
+            id="messages.status",
+            tooltip="Show all, pending, sent, failed or dead messages",
+        ),
+        Binding("ctrl+r", "refresh", "Refresh", id="messages.refresh", tooltip="Reload the outbox"),
+        Binding("escape", "back", "Back", id="messages.back", tooltip="Back to the last screen"),
+    ]
+
+    def __init__(self, status: str | None = None) -> None:
+        super().__init__()
+        self.status = status
+        self.rows: list[MessageView] = []
+        self.time_zone = "UTC"
+        self.generation = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Loading…", id="messages-summary")
+        yield DataTable(id="messages-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="messages-detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Messages"
+        self.query_one(DataTable).focus()
+        self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def action_cycle_status(self) -> None:
+        """all -> pending -> sent -> failed -> dead -> all."""
+        self.status = FILTERS[(FILTERS.index(self.status) + 1) % len(FILTERS)]
+        self.reload()
+
+    def reload(self) -> None:
+        self.generation += 1
+        self.load(self.generation, self.status)
+
+    @work(thread=True, exclusive=True, group="messages-load")
+    def load(self, generation: int, status: str | None) -> None:
+        with database.connection_context():
+            try:
+                clinic = get_clinic()
+                loaded = Loaded(
+                    generation,
+                    tuple(outbox.list_messages(status, clinic=clinic)),
+                    outbox.status_counts(clinic),
+                    clinic.time_zone,
+                )
+            except DomainError as err:
+                loaded = Loaded(generation, error=err.message)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show, loaded)
+
+    def show(self, loaded: Loaded) -> None:
+        if loaded.generation != self.generation:
+            return
+        self.time_zone = loaded.time_zone
+        self.rows = list(loaded.rows)
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        for m in self.rows:
+            style = STATUS_STYLE.get(m.status, "")
+            table.add_row(
+                local_text(m.created_at, self.time_zone),
+                m.kind.replace("_", " "),
+                f"{m.channel} {m.recipient}",
+                m.client_name,
+                f"[{style}]{m.status}[/]" if style else m.status,
+                str(m.attempts),
+                local_text(m.sent_at or m.next_attempt_at, self.time_zone),
+                m.last_error if len(m.last_error) <= 24 else m.last_error[:23] + "…",
+                key=str(m.id),
+            )
+        shown = self.status or "all"
+        counts = " · ".join(f"{n} {s}" for s, n in loaded.counts.items())
+        summary = loaded.error or f"Showing {shown} ({len(self.rows)}) · {counts} · s: filter"
+        self.query_one("#messages-summary", Static).update(summary)
+        self.paint_detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.paint_detail()
+
+    def paint_detail(self) -> None:
+        row = self.query_one(DataTable).cursor_row
+        detail = self.query_one("#messages-detail", Static)
+        if not 0 <= row < len(self.rows):
+            detail.update("No messages." if not self.rows else "")
+            return
+        m = self.rows[row]
+        head = f"{m.key} · {m.subject}" if m.subject else m.key
+        error = f"\nLast error: {m.last_error}" if m.last_error else ""
+        detail.update(f"{head}\n{m.body}{error}")
