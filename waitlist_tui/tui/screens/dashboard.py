@@ -232,7 +232,7 @@ class DashboardScreen(Screen[None]):
             with Vertical(id="pane-providers", classes="pane"):
                 yield self.make_table("providers", "Provider")
         yield Static("Reading the figures…", id="dash-status")
-        yield Footer()
+        yield Footer(compact=True)
 
     @staticmethod
     def make_table(name: str, first: str) -> DataTable[object]:

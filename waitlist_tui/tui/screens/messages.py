@@ -91,7 +91,7 @@ class MessagesScreen(Screen[None]):
         yield Static("Loading…", id="messages-summary")
         yield DataTable(id="messages-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="messages-detail", markup=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Messages"
