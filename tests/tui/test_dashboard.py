@@ -241,7 +241,7 @@ async def test_view_key_switches_panes_only_in_the_compact_layout(demo_db) -> No
 async def test_every_binding_has_an_id_and_a_description(demo_db) -> None:
     for binding in DashboardScreen.BINDINGS:
         assert binding.id and binding.description and binding.tooltip, binding
-    assert [b.id for b in QueueScreen.BINDINGS if b.key == "S"] == ["dashboard"]
+    assert [b.id for b in QueueScreen.BINDINGS if b.key == "S"] == ["queue.dashboard"]
 
 
 def test_chart_axes_fit_the_width_and_count_whole_numbers() -> None:

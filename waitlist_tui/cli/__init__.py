@@ -20,6 +20,7 @@ from waitlist_tui.cli.entries import entries_group
 from waitlist_tui.cli.events_cmd import events_group
 from waitlist_tui.cli.exchange import export_command, import_command
 from waitlist_tui.cli.fill import COMMANDS as FILL_COMMANDS
+from waitlist_tui.cli.keys_cmd import keys_command
 from waitlist_tui.cli.maintenance_cmd import maintenance_group
 from waitlist_tui.cli.messages_cmd import COMMANDS as MESSAGE_COMMANDS
 from waitlist_tui.cli.runtime import WaitlistGroup, root_options
@@ -52,6 +53,7 @@ for command in (
     import_command,
     stats_command,
     maintenance_group,
+    keys_command,
     *FILL_COMMANDS,
     *MESSAGE_COMMANDS,
 ):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
+from waitlist_tui.tui import userconfig
+from waitlist_tui.tui.commands import ActionsProvider, EntriesProvider, ScreensProvider
 from waitlist_tui.tui.screens.queue import QueueScreen
 
 READY_ENV = "WAITLIST_TUI_EXIT_WHEN_READY"  # benchmarks: quit once the queue is painted
@@ -18,6 +21,8 @@ class WaitlistApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "waitlist-tui"
+    COMMANDS = App.COMMANDS | {ScreensProvider, EntriesProvider, ActionsProvider}
+    THEMES = ("textual-dark", "textual-light")  # the two checked at 80x24
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the app"),
         Binding(
@@ -27,16 +32,56 @@ class WaitlistApp(App[None]):
             id="app.help",
             tooltip="Keys of this screen and how the daily jobs go",
         ),
+        Binding(
+            "ctrl+t",
+            "toggle_theme",
+            "Light/dark",
+            id="app.theme",
+            tooltip="Switch between the light and the dark theme (remembered)",
+            show=False,
+        ),
     ]
 
-    def __init__(self, staff: str, exit_when_ready: bool = False) -> None:
+    def __init__(
+        self,
+        staff: str,
+        exit_when_ready: bool = False,
+        config: userconfig.UserConfig | None = None,
+    ) -> None:
         super().__init__()
         self.staff = staff
         self.exit_when_ready = exit_when_ready
         self.warmed = False
+        self.config = config if config is not None else userconfig.UserConfig()
+        self.from_file = config is not None  # tests pass none: they never write a file
+        self.remember_theme = False
 
     def on_mount(self) -> None:
+        self.apply_config(self.config)
+        self.remember_theme = self.from_file  # from now on a change is the desk's choice
         self.push_screen(QueueScreen())
+
+    def apply_config(self, config: userconfig.UserConfig) -> None:
+        """Keys by binding id and the theme, from the desk's config file."""
+        problems = list(config.problems)
+        if config.keys:
+            self.set_keymap(config.keys)
+        if config.theme:
+            if config.theme in self.available_themes:
+                self.theme = config.theme
+            else:
+                names = ", ".join(sorted(self.available_themes))
+                problems.append(f"theme {config.theme!r} is not one of: {names}")
+        for problem in problems:
+            self.notify(problem, title="config.toml", severity="warning", timeout=15)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = self.THEMES[1] if self.theme == self.THEMES[0] else self.THEMES[0]
+
+    def watch_theme(self, theme: str) -> None:
+        if self.remember_theme and theme != self.config.theme:
+            userconfig.save_theme(theme)
+            self.config = replace(self.config, theme=theme)
 
     def action_help(self) -> None:
         from waitlist_tui.tui.screens.help import HelpScreen
@@ -57,6 +102,17 @@ class WaitlistApp(App[None]):
         """Load what other screens need after the queue is up, not before."""
         import phonenumbers  # noqa: F401
 
+        from waitlist_tui.tui.keycatalog import known_ids
+
+        unknown = userconfig.unknown_ids(self.config, known_ids())  # imports every screen
+        if unknown:
+            self.call_from_thread(
+                self.notify,
+                f"no binding has the id {', '.join(unknown)}; `waitlist-tui keys` lists them",
+                title="config.toml",
+                severity="warning",
+                timeout=15,
+            )
         self.call_from_thread(self.warmed_up)
 
     def warmed_up(self) -> None:
@@ -66,4 +122,6 @@ class WaitlistApp(App[None]):
 
 
 def make_app(staff: str) -> WaitlistApp:
-    return WaitlistApp(staff=staff, exit_when_ready=bool(os.environ.get(READY_ENV)))
+    return WaitlistApp(
+        staff=staff, exit_when_ready=bool(os.environ.get(READY_ENV)), config=userconfig.load()
+    )

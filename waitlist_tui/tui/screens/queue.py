@@ -110,7 +110,7 @@ class QueueScreen(Screen[None]):
             "S",
             "dashboard",
             "Stats",
-            id="dashboard",
+            id="queue.dashboard",
             tooltip="How well the waitlist fills the calendar: figures, weekly chart, tables",
         ),
         Binding(

@@ -1,0 +1,70 @@
+"""Every key binding of the app by id: what `waitlist-tui keys` prints and what a config
+file's [keys] table is checked against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    screen: str
+    id: str
+    keys: str
+    description: str
+    tooltip: str
+
+
+def _screens() -> list[tuple[str, type]]:
+    from waitlist_tui.tui.app import WaitlistApp
+    from waitlist_tui.tui.screens import (
+        attempt_dialog,
+        dashboard,
+        dialogs,
+        editor,
+        finder,
+        help,
+        messages,
+        queue,
+        slots,
+        triage,
+    )
+
+    return [
+        ("everywhere", WaitlistApp),
+        ("queue", queue.QueueScreen),
+        ("entry editor", editor.EditorScreen),
+        ("match finder", finder.FinderScreen),
+        ("free slots", slots.SlotsScreen),
+        ("offers", triage.TriageScreen),
+        ("call attempt", attempt_dialog.AttemptDialog),
+        ("stats", dashboard.DashboardScreen),
+        ("messages", messages.MessagesScreen),
+        ("help", help.HelpScreen),
+        ("confirm", dialogs.ConfirmDialog),
+        ("cancel entry", dialogs.CancelEntryDialog),
+        ("broadcast", dialogs.BroadcastDialog),
+    ]
+
+
+def catalog() -> list[KeyEntry]:
+    found = []
+    for name, cls in _screens():
+        for binding in cls.BINDINGS:
+            if isinstance(binding, Binding):
+                found.append(
+                    KeyEntry(
+                        name,
+                        binding.id or "",
+                        binding.key,
+                        binding.description,
+                        binding.tooltip,
+                    )
+                )
+    return found
+
+
+def known_ids() -> set[str]:
+    return {entry.id for entry in catalog() if entry.id}
