@@ -126,7 +126,8 @@ class EditorScreen(Screen[EntryView | None]):
                 yield Label("From", classes="field-label")
                 yield Input(placeholder="today", id="start", compact=True, classes="date")
                 yield Static("", id="start-read", classes="read-back")
-                yield Label("Until", classes="field-label short")
+            with Horizontal(classes="row"):  # own line: the read-backs fit at 80 columns
+                yield Label("Until", classes="field-label")
                 yield Input(placeholder="start + max span", id="end", compact=True, classes="date")
                 yield Static("", id="end-read", classes="read-back")
             yield Static("", id="err-dates", classes="error")
@@ -139,7 +140,8 @@ class EditorScreen(Screen[EntryView | None]):
             with Horizontal(classes="row"):
                 yield Label("Time of day", classes="field-label")
                 yield ToggleRow(PARTS, id="parts", empty_label="any time")
-                yield Label("or between", classes="field-label short")
+            with Horizontal(classes="row"):
+                yield Label("or between", classes="field-label")
                 yield Input(placeholder="09:00", id="time-start", compact=True, classes="time")
                 yield Input(placeholder="12:00", id="time-end", compact=True, classes="time")
             yield Static("", id="err-time", classes="error")

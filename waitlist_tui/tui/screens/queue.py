@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, replace
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -33,6 +33,7 @@ from waitlist_tui.tui.formatting import (
     status_text,
     when_short,
 )
+from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 
 PAGE_SIZE = 50  # two screens of rows: less to lay out per keystroke than 100
 REFRESH_SECONDS = 10.0
@@ -47,6 +48,8 @@ COLUMNS = (
     "Status",
     "Reply in",
 )
+NARROW_COLUMNS = ("Pri", "Client", "Service", "Dates", "Waited", "Status")
+NARROW_HIDDEN = {"queue.sort", "queue.filters", "queue.search"}  # their widgets are on screen
 STATUS_CHOICES = [
     ("Waiting + offered", vocab.ACTIVE_STATUSES),
     ("Waiting", (vocab.WAITING,)),
@@ -101,7 +104,7 @@ class QueueScreen(Screen[None]):
         Binding(
             "m",
             "finder",
-            "Fill a slot",
+            "Fill slot",
             id="queue.finder",
             tooltip="Match finder: a cancelled appointment or a free slot to the right clients",
         ),
@@ -195,6 +198,8 @@ class QueueScreen(Screen[None]):
             id="queue-table", cursor_type="row", zebra_stripes=True
         )
         table.add_columns(*COLUMNS)
+        self.narrow = False
+        self.last_loaded: Loaded | None = None
         yield table
         yield Static("", id="empty")
         yield Static("", id="detail")
@@ -207,6 +212,18 @@ class QueueScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.load()
+
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = event.size.width < NARROW_WIDTH
+        if narrow == self.narrow:
+            return
+        self.narrow = narrow
+        fit_footer(self, narrow, NARROW_HIDDEN)
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.add_columns(*(NARROW_COLUMNS if narrow else COLUMNS))
+        if self.last_loaded is not None:
+            self.show(self.last_loaded, keep_cursor=True)
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -443,9 +460,25 @@ class QueueScreen(Screen[None]):
         if self.focus_id is not None:
             current, self.focus_id = self.focus_id, None
         self.rows, self.total_count = page.items, page.total
+        self.last_loaded = loaded
         now = clock.now()
         table.clear()
         for view in page.items:
+            reply_in = self.reply_in(page, view, now)
+            if self.narrow:  # the detail panel shows providers and days
+                status = status_text(view.status)
+                if reply_in:
+                    status = Text.assemble(status, " ", reply_in)
+                table.add_row(
+                    priority_text(view.priority),
+                    view.client.name,
+                    view.service.code,
+                    date_range(view.date_range_start, view.date_range_end),
+                    f"{view.waited_days(now)}d",
+                    status,
+                    key=str(view.id),
+                )
+                continue
             table.add_row(
                 priority_text(view.priority),
                 view.client.name,
@@ -455,7 +488,7 @@ class QueueScreen(Screen[None]):
                 date_range(view.date_range_start, view.date_range_end),
                 f"{view.waited_days(now)}d",
                 status_text(view.status),
-                self.reply_in(page, view, now),
+                reply_in,
                 key=str(view.id),
             )
         if current is not None:

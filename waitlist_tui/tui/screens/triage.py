@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -30,6 +30,7 @@ from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.offers import OfferView, Reply
 from waitlist_tui.tui.formatting import countdown
+from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.screens.attempt_dialog import Attempt, AttemptDialog
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
 
@@ -46,6 +47,8 @@ COLUMNS = (
     ("match", "Match"),
     ("attempts", "Calls"),
 )
+NARROW_COLUMNS = ("expires", "client", "phone", "slot", "provider")  # calls: in the message line
+NARROW_HIDDEN = {"triage.refresh"}
 
 
 def slot_text(start: dt.datetime, time_zone: str) -> str:
@@ -162,6 +165,8 @@ class TriageScreen(Screen[None]):
         self.time_zone = "UTC"
         self.generation = 0  # bumped by every reload; an older load's rows are dropped
         self.in_dialog = False  # resuming from our own dialog needs no reload
+        self.narrow = False
+        self.last_loaded: Loaded | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -176,6 +181,14 @@ class TriageScreen(Screen[None]):
         self.reload()
         self.set_interval(1.0, self.tick)
         self.set_interval(REFRESH_SECONDS, self.reload)
+
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = event.size.width < NARROW_WIDTH
+        if narrow != self.narrow:
+            self.narrow = narrow
+            fit_footer(self, narrow, NARROW_HIDDEN)
+            if self.last_loaded is not None:
+                self.show(self.last_loaded)
 
     def on_screen_resume(self) -> None:
         if self.in_dialog:
@@ -359,11 +372,16 @@ class TriageScreen(Screen[None]):
         # Widths measured here, not left to the table: its auto widths are settled on idle
         # and a repaint before that keeps cells cut to the header's width.
         table.clear(columns=True)
-        for index, (key, label) in enumerate(COLUMNS):
+        self.last_loaded = loaded
+        keep = [
+            i for i, (key, _) in enumerate(COLUMNS) if not self.narrow or key in NARROW_COLUMNS
+        ]
+        for index in keep:
+            key, label = COLUMNS[index]
             width = max([cell_len(label), *(cell_len(str(row[index])) for row in cells)])
             table.add_column(label, key=key, width=width)
         for view, row in zip(self.rows, cells, strict=True):
-            table.add_row(*row, key=str(view.id))
+            table.add_row(*(row[i] for i in keep), key=str(view.id))
         ids = [view.id for view in self.rows]
         if cursor is not None and cursor.id in ids:
             table.move_cursor(row=ids.index(cursor.id))
