@@ -97,3 +97,19 @@ def test_events_through_the_cli(run) -> None:
     )
     assert invalid.exit_code == 1 and "4220: Invalid event instance" in invalid.output
     assert run("events", "accept", promoted[0]["id"]).exit_code == 1
+
+
+def test_events_add_schedules_a_class(run) -> None:
+    made = envelope(
+        run("events", "add", "--service", "PILATES", "--start", "2026-11-26T18:00",
+            "--capacity", "6", "--provider", "PATEL", "--json")
+    )  # fmt: skip
+    assert made["capacity"] == 6 and made["provider"] == "PATEL" and made["seats_free"] == 6
+    text = run("events", "add", "--service", "PILATES", "--start", "2026-11-27T18:00",
+               "--capacity", "6").output  # fmt: skip
+    assert text.startswith("Scheduled PILATES")
+    refused = run("events", "add", "--service", "PT-EVAL", "--start", "2026-11-26T18:00",
+                  "--capacity", "6", "--json")  # fmt: skip
+    assert refused.exit_code != 0
+    assert json.loads(refused.output)["code"] == 4000
+    assert len(envelope(run("events", "list", "--json"))["items"]) == 2

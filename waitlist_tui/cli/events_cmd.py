@@ -9,7 +9,7 @@ import pendulum
 
 from waitlist_tui.cli.output import Ctx, table
 from waitlist_tui.cli.runtime import json_option, open_db
-from waitlist_tui.domain import events
+from waitlist_tui.domain import event_schedule, events
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.timeutil import parse_date
 
@@ -74,6 +74,31 @@ def list_(ctx: Ctx, from_date: str | None, limit: int) -> None:
         table(LIST_COLUMNS, rows, f"{len(rows)} upcoming classes")
 
     ctx.out(data, text)
+
+
+@events_group.command("add")
+@click.option("--service", required=True, metavar="CODE", help="An event (class) service.")
+@click.option("--start", required=True, metavar="ISO-LOCAL", help="e.g. 2026-11-26T18:00")
+@click.option("--capacity", type=int, required=True, help="Seats, 1-500.")
+@click.option("--provider", metavar="CODE", help="Who leads it (must be free then).")
+@click.option("--later", is_flag=True, help="The later of a time that occurs twice (DST).")
+@json_option
+@click.pass_obj
+def add(
+    ctx: Ctx, service: str, start: str, capacity: int, provider: str | None, later: bool
+) -> None:
+    """Schedule a class or group session; it takes the service's length."""
+    open_db(ctx)
+    made = event_schedule.schedule(service, start, capacity, ctx.staff, provider, later)
+
+    def text(d: dict[str, Any]) -> None:
+        time_zone = get_clinic().time_zone
+        click.echo(
+            f"Scheduled {d['service_code']} {_local(d['starts_at'], time_zone)} "
+            f"({d['capacity']} seats) {d['id'][:8]}"
+        )
+
+    ctx.out(made.to_dict(), text)
 
 
 @events_group.command("show")

@@ -373,9 +373,7 @@ class TriageScreen(Screen[None]):
         # and a repaint before that keeps cells cut to the header's width.
         table.clear(columns=True)
         self.last_loaded = loaded
-        keep = [
-            i for i, (key, _) in enumerate(COLUMNS) if not self.narrow or key in NARROW_COLUMNS
-        ]
+        keep = [i for i, (key, _) in enumerate(COLUMNS) if not self.narrow or key in NARROW_COLUMNS]
         for index in keep:
             key, label = COLUMNS[index]
             width = max([cell_len(label), *(cell_len(str(row[index])) for row in cells)])

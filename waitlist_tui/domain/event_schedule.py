@@ -1,0 +1,121 @@
+"""Putting a class or group session on the calendar: an event service at a wall-clock time,
+optionally with the provider who leads it, and the number of seats.
+
+The instance takes the service's length. A provider leading it must offer the service and
+be free then (no booked appointment, no other session). Enrolments and waitlists are
+events.py's; this only creates the instance, in one transaction with its audit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from waitlist_tui.domain import audit, clock
+from waitlist_tui.domain.clinics import get_clinic
+from waitlist_tui.domain.db import database
+from waitlist_tui.domain.entry_views import iso
+from waitlist_tui.domain.errors import Conflict, ValidationError
+from waitlist_tui.domain.events import InstanceView, get_instance
+from waitlist_tui.domain.models import (
+    Appointment,
+    Clinic,
+    EventInstance,
+    ProviderService,
+    Service,
+)
+from waitlist_tui.domain.openings import _provider, parse_local
+
+MAX_CAPACITY = 500
+
+
+def _event_service(clinic: Clinic, code: str) -> Service:
+    service = Service.get_or_none(
+        (Service.clinic == clinic) & (Service.code == str(code).strip().upper())
+    )
+    if service is None:
+        raise ValidationError(f"service {code!r} does not exist", field="service")
+    if service.kind != "event":
+        raise ValidationError(
+            f"{service.code} is an appointment service; classes need an event service",
+            field="service",
+        )
+    return service
+
+
+def _busy(provider_id: Any, starts: dt.datetime, ends: dt.datetime) -> str | None:
+    if (
+        Appointment.select()
+        .where(
+            Appointment.provider == provider_id,
+            Appointment.status == "booked",
+            Appointment.starts_at < ends,
+            Appointment.ends_at > starts,
+        )
+        .exists()
+    ):
+        return "has a booked appointment then"
+    if (
+        EventInstance.select()
+        .where(
+            EventInstance.provider == provider_id,
+            EventInstance.status == "scheduled",
+            EventInstance.starts_at < ends,
+            EventInstance.ends_at > starts,
+        )
+        .exists()
+    ):
+        return "leads another session then"
+    return None
+
+
+def schedule(
+    service: str,
+    start: str,
+    capacity: int,
+    actor: str,
+    provider: str | None = None,
+    later: bool = False,
+    clinic: Clinic | None = None,
+) -> InstanceView:
+    clinic = clinic or get_clinic()
+    what = _event_service(clinic, service)
+    if not 1 <= int(capacity) <= MAX_CAPACITY:
+        raise ValidationError(f"capacity must be 1-{MAX_CAPACITY} seats", field="capacity")
+    starts = parse_local(start, clinic.time_zone, later)
+    if starts <= clock.now():
+        raise ValidationError("start is in the past", field="start")
+    ends = starts + dt.timedelta(minutes=what.duration_minutes)
+    with database.atomic():
+        who = None
+        if provider:
+            who = _provider(clinic, provider)
+            offers = ProviderService.select().where(
+                ProviderService.provider == who, ProviderService.service == what
+            )
+            if not offers.exists():
+                raise ValidationError(f"{who.code} does not lead {what.code}", field="provider")
+            clash = _busy(who.id, starts, ends)
+            if clash:
+                raise Conflict(f"{who.code} {clash}", field="provider")
+        instance = EventInstance.create(
+            clinic=clinic,
+            service=what,
+            provider=who,
+            starts_at=starts,
+            ends_at=ends,
+            capacity=int(capacity),
+        )
+        audit.record(
+            actor,
+            "event.schedule",
+            "event_instance",
+            instance.id,
+            {
+                "service": [None, what.code],
+                "starts_at": [None, iso(starts)],
+                "capacity": [None, int(capacity)],
+                "provider": [None, who.code if who else None],
+            },
+        )
+    return get_instance(instance.id)
