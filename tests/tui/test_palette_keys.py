@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pendulum
 import pytest
 from click.testing import CliRunner
 from textual.command import CommandPalette
 
+from tests.conftest import FROZEN
 from tests.tui.conftest import SIZE, settle
 from tests.tui.test_triage import waiting
 from waitlist_tui.cli import main
@@ -31,18 +33,34 @@ def app_with(config: userconfig.UserConfig | None = None) -> WaitlistApp:
 
 
 def three_clients() -> None:
-    waiting("Ann", "Lee", "617-555-0101")
-    waiting("Annette", "Moss", "617-555-0102", service="PT-FU")
-    waiting("Dan", "Wu", "617-555-0104")
+    """Distinct priorities and creation times: the queue behind the palette and the search's
+    newest-first hits have a fixed order (equal times would leave it to random ids)."""
+    people = [
+        ("Ann", "Lee", "617-555-0101", "PT-EVAL"),
+        ("Annette", "Moss", "617-555-0102", "PT-FU"),
+        ("Dan", "Wu", "617-555-0104", "PT-EVAL"),
+    ]
+    for minutes, (first, last, phone, service) in enumerate(people):
+        with pendulum.travel_to(FROZEN.subtract(minutes=10 - minutes), freeze=True):
+            waiting(first, last, phone, service=service, priority=minutes + 1)
 
 
-async def palette(pilot, text: str) -> None:
+async def palette(pilot, text: str, expect: str | None = None) -> None:
+    """Open the palette and type; with `expect`, wait (up to 5 s) until a hit shows it: the
+    entries search runs in a thread and its hits arrive after the commands'."""
     await pilot.press("ctrl+p")
     await pilot.pause()
     await pilot.press(*text)
-    await pilot.pause(0.3)  # the entries search runs in a thread
+    for _ in range(50):
+        await pilot.pause(0.1)
+        if expect is None:
+            break
+        found = pilot.app.screen.query_one("CommandList")
+        prompts = [str(found.get_option_at_index(i).prompt) for i in range(found.option_count)]
+        if any(expect in p for p in prompts):
+            break
     await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.1)
+    await pilot.pause(0.2)  # the list settles its order
 
 
 # --- the palette ------------------------------------------------------------------------------
@@ -53,7 +71,10 @@ def test_palette_finds_a_client_snapshot(clinic_only_db, snap_compare) -> None:
 
     async def search(pilot) -> None:
         await settle(pilot)
-        await palette(pilot, "ann")
+        await palette(pilot, "ann", expect="Annette Moss")
+        pilot.app.screen.query_one("CommandInput").cursor_blink = False  # no blink phase
+        await pilot.pause(0.5)
+        await pilot.wait_for_animation()
 
     assert snap_compare(app_with(), terminal_size=SIZE, run_before=search)
 
@@ -63,7 +84,7 @@ async def test_palette_jumps_to_a_clients_entry(clinic_only_db) -> None:
     app = app_with()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await palette(pilot, "annette")
+        await palette(pilot, "annette", expect="Annette Moss")
         assert isinstance(app.screen, CommandPalette)
         await pilot.press("enter")
         await settle(pilot)
