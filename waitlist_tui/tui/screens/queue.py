@@ -309,9 +309,9 @@ class QueueScreen(Screen[None]):
         self.app.push_screen(TriageScreen())
 
     def action_dashboard(self) -> None:
-        from waitlist_tui.tui.screens.dashboard import DashboardScreen
+        from waitlist_tui.tui.screens.dashboard import open_dashboard
 
-        self.app.push_screen(DashboardScreen())
+        open_dashboard(self.app)
 
     def action_refresh(self) -> None:
         self.load()
