@@ -26,7 +26,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Select, Static
+from textual.widgets import DataTable, Header, Select, Static
 from textual.worker import get_current_worker
 
 from waitlist_tui.domain import clock
@@ -36,6 +36,7 @@ from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.stats import PERIODS, period_bounds, stats
 from waitlist_tui.tui.widgets.figure_cards import FigureCards
+from waitlist_tui.tui.widgets.footer import Footer
 from waitlist_tui.tui.widgets.weekly_chart import Series, WeeklyChart
 
 PLACEHOLDER = "…"

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
 from waitlist_tui.domain import clock, entries, vocab
@@ -33,6 +33,7 @@ from waitlist_tui.tui.formatting import (
     status_text,
     when_short,
 )
+from waitlist_tui.tui.widgets.footer import Footer
 
 PAGE_SIZE = 50  # two screens of rows: less to lay out per keystroke than 100
 REFRESH_SECONDS = 10.0
