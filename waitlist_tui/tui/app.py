@@ -8,6 +8,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
+from waitlist_tui.tui.reader import Reader
 from waitlist_tui.tui.screens.queue import QueueScreen
 
 READY_ENV = "WAITLIST_TUI_EXIT_WHEN_READY"  # benchmarks: quit once the queue is painted
@@ -34,9 +35,13 @@ class WaitlistApp(App[None]):
         self.staff = staff
         self.exit_when_ready = exit_when_ready
         self.warmed = False
+        self.reader = Reader()  # the finder's and the dashboard's reads, on a warm connection
 
     def on_mount(self) -> None:
         self.push_screen(QueueScreen())
+
+    def on_unmount(self) -> None:
+        self.reader.close()
 
     def action_help(self) -> None:
         from waitlist_tui.tui.screens.help import HelpScreen
