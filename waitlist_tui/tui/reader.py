@@ -4,7 +4,8 @@ A thread worker opens a fresh connection each time (`database.connection_context
 SQLite that costs the schema read and a cold page cache, about 20 ms of a 40 ms candidate
 search. The app's Reader runs such reads, one at a time, on a single thread that keeps its
 connection open between them; the worker that asks waits for the result, so cancelling and
-dropping stale results work as before. Writes stay in their own workers and transactions.
+dropping stale results work as before. A read asked for while another is running takes a
+connection of its own rather than wait. Writes stay in their own workers and transactions.
 
 Outside a transaction both SQLite (autocommit) and PostgreSQL (peewee's autocommit mode) hold
 nothing between statements, so a reader connection left open sees every later commit. A
@@ -14,6 +15,7 @@ closed; a connection that fails is closed and the read tried once more on a new 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -31,11 +33,20 @@ class Reader:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="waitlist-reader")
         self._db: Database | None = None  # the database object the open connection belongs to
         self._used = False
+        self._busy = threading.Lock()
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(*args)` on the reading thread and return (or raise) what it does."""
-        self._used = True
-        return self._pool.submit(self._run, fn, args).result()
+        """Run `fn(*args)` on the reading thread and return (or raise) what it does. If that
+        thread is busy (an older read still running), this one does not queue behind it: it
+        runs here, on a connection of its own, as a worker would."""
+        if not self._busy.acquire(blocking=False):
+            with database.connection_context():
+                return fn(*args)
+        try:
+            self._used = True
+            return self._pool.submit(self._run, fn, args).result()
+        finally:
+            self._busy.release()
 
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         self._attach()

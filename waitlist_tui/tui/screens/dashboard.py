@@ -32,9 +32,9 @@ from textual.worker import get_current_worker
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.clinics import providers as clinic_providers
-from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.stats import PERIODS, period_bounds, stats
+from waitlist_tui.tui.reader import read
 from waitlist_tui.tui.widgets.figure_cards import FigureCards
 from waitlist_tui.tui.widgets.footer import Footer
 from waitlist_tui.tui.widgets.weekly_chart import Series, WeeklyChart
@@ -374,26 +374,30 @@ class DashboardScreen(Screen[None]):
         """Off the event loop; a newer selection cancels this one, and if its query is already
         running (a thread cannot be stopped mid-query) its result is dropped by `show`."""
         selection = self.selection
-        choices: tuple[tuple[str, str], ...] = ()
-        with database.connection_context():
-            try:
-                clinic = get_clinic()
-                since, until = period_bounds(selection.period, clock.today(clinic.time_zone))
-                figures = stats(clinic, since, until, selection.provider).to_dict()
-                if not self.choices_loaded:
-                    choices = tuple((p.name, p.code) for p in clinic_providers(clinic))
-                now = clock.now().in_tz(clinic.time_zone)
-                loaded = Loaded(
-                    selection,
-                    figures,
-                    clinic_name=clinic.name,
-                    provider_choices=choices,
-                    as_of=f"{now:%a %d %b %H:%M}",
-                )
-            except DomainError as err:
-                loaded = Loaded(selection, error=err.message)
+        loaded = read(self.app, self.read_figures, selection, not self.choices_loaded)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self.show, loaded)
+
+    @staticmethod
+    def read_figures(selection: Selection, with_choices: bool) -> Loaded:
+        """The figures for `selection` (and the provider list the first time), as plain values."""
+        try:
+            clinic = get_clinic()
+            since, until = period_bounds(selection.period, clock.today(clinic.time_zone))
+            figures = stats(clinic, since, until, selection.provider).to_dict()
+            choices: tuple[tuple[str, str], ...] = ()
+            if with_choices:
+                choices = tuple((p.name, p.code) for p in clinic_providers(clinic))
+            now = clock.now().in_tz(clinic.time_zone)
+            return Loaded(
+                selection,
+                figures,
+                clinic_name=clinic.name,
+                provider_choices=choices,
+                as_of=f"{now:%a %d %b %H:%M}",
+            )
+        except DomainError as err:
+            return Loaded(selection, error=err.message)
 
     def show(self, loaded: Loaded) -> None:
         if loaded.selection.generation != self.selection.generation:
