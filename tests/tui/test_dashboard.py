@@ -20,6 +20,7 @@ from waitlist_tui.tui.screens.dashboard import (
     Selection,
 )
 from waitlist_tui.tui.screens.queue import QueueScreen
+from waitlist_tui.tui.widgets.figure_cards import FigureCards
 from waitlist_tui.tui.widgets.weekly_chart import label_step, y_ticks
 
 COMPACT = (80, 24)
@@ -40,10 +41,8 @@ def expected(period: str = "30d", provider: str | None = None) -> dict:
 
 def cards(app) -> dict[str, str]:
     """Each card's value line as painted."""
-    return {
-        card_id: str(app.screen.query_one(f"#card-{card_id}", Static).render()).split("\n")[0]
-        for card_id, _, _ in CARDS
-    }
+    painted = app.screen.query_one(FigureCards)
+    return {card_id: painted.value_of(card_id) for card_id, _, _ in CARDS}
 
 
 def expected_cards(figures: dict) -> dict[str, str]:

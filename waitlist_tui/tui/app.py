@@ -11,6 +11,7 @@ from textual.binding import Binding
 
 from waitlist_tui.tui import userconfig
 from waitlist_tui.tui.commands import ActionsProvider, EntriesProvider, ScreensProvider
+from waitlist_tui.tui.reader import Reader
 from waitlist_tui.tui.screens.queue import QueueScreen
 
 READY_ENV = "WAITLIST_TUI_EXIT_WHEN_READY"  # benchmarks: quit once the queue is painted
@@ -55,6 +56,7 @@ class WaitlistApp(App[None]):
         self.config = config if config is not None else userconfig.UserConfig()
         self.from_file = config is not None  # tests pass none: they never write a file
         self.remember_theme = False
+        self.reader = Reader()  # the finder's and the dashboard's reads, on a warm connection
 
     def on_mount(self) -> None:
         self.apply_config(self.config)
@@ -82,6 +84,9 @@ class WaitlistApp(App[None]):
         if self.remember_theme and theme != self.config.theme:
             userconfig.save_theme(theme)
             self.config = replace(self.config, theme=theme)
+
+    def on_unmount(self) -> None:
+        self.reader.close()
 
     def action_help(self) -> None:
         from waitlist_tui.tui.screens.help import HelpScreen

@@ -6,6 +6,11 @@ from domain.stats (rollups kept by the database, so fast at a million entries), 
 exclusive thread worker; the screen paints placeholders at once, and a result computed for an
 older selection is dropped. Narrow or short terminals (under 100x30) get a compact layout:
 the chart and the two tables share the lower half, `v` switches between them.
+
+The app keeps one dashboard for the session (`open_dashboard`): building it is most of the
+cost of opening it, so later opens only read the figures again. Until they arrive the previous
+figures stay on screen dimmed, and the status line says they are being read again; it says
+"as of" only over figures read for this opening.
 """
 
 from __future__ import annotations
@@ -16,20 +21,22 @@ from typing import Any
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Select, Static
+from textual.widgets import DataTable, Header, Select, Static
 from textual.worker import get_current_worker
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.clinics import providers as clinic_providers
-from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.stats import PERIODS, period_bounds, stats
+from waitlist_tui.tui.reader import read
+from waitlist_tui.tui.widgets.figure_cards import FigureCards
+from waitlist_tui.tui.widgets.footer import Footer
 from waitlist_tui.tui.widgets.weekly_chart import Series, WeeklyChart
 
 PLACEHOLDER = "…"
@@ -37,6 +44,8 @@ COMPACT_BELOW = (100, 30)  # columns, rows: smaller terminals get the compact la
 PANES = ("chart", "services", "providers")
 PANE_TITLES = {"chart": "Weekly", "services": "By service", "providers": "By provider"}
 READY_TEXT = "as of"  # in the status line once every figure is painted (benchmarks)
+READING_TEXT = "Reading the figures…"
+SCREEN_NAME = "dashboard"  # the app's one dashboard, installed on first open
 
 
 def pct(value: float) -> str:
@@ -208,6 +217,7 @@ class DashboardScreen(Screen[None]):
         self.shown: Loaded | None = None
         self.pane = "chart"
         self.choices_loaded = False
+        self.left = True  # off the screen stack: the next resume reads the figures again
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -216,12 +226,12 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="dash-controls"):
             yield Static(self.period_bar(), id="dash-period")
             yield Select[str]([], prompt="All providers", id="dash-provider")
-        with Grid(id="dash-cards"):
-            for card_id, label, _ in CARDS:
-                card = Static(self.card_text(PLACEHOLDER, label), id=f"card-{card_id}")
-                card.add_class("card")
-                card.tooltip = CARD_TIPS.get(card_id)
-                yield card
+        yield FigureCards(
+            [(card_id, label) for card_id, label, _ in CARDS],
+            PLACEHOLDER,
+            CARD_TIPS,
+            id="dash-cards",
+        )
         yield Static(self.pane_bar(), id="dash-panes")
         with Grid(id="dash-lower"):
             with Vertical(id="pane-chart", classes="pane"):
@@ -231,7 +241,7 @@ class DashboardScreen(Screen[None]):
                 yield self.make_table("services", "Service")
             with Vertical(id="pane-providers", classes="pane"):
                 yield self.make_table("providers", "Provider")
-        yield Static("Reading the figures…", id="dash-status")
+        yield Static(READING_TEXT, id="dash-status")
         yield Footer(compact=True)
 
     @staticmethod
@@ -248,7 +258,17 @@ class DashboardScreen(Screen[None]):
         self.sub_title = "Stats"
         self.set_pane(self.pane)
         self.query_one("#table-services", DataTable).focus()
-        self.load()
+
+    def on_screen_resume(self) -> None:
+        """Opened (again) from the queue: read the figures for this opening. Coming back from
+        a screen pushed over this one (help) keeps what is shown."""
+        if not self.left:
+            return
+        self.left = False
+        if self.shown is None:
+            self.reselect()
+        else:
+            self.reselect(stale=True)
 
     def on_resize(self, event: Resize) -> None:
         columns, rows = COMPACT_BELOW
@@ -262,13 +282,6 @@ class DashboardScreen(Screen[None]):
         return self.has_class("-compact")
 
     # --- text ---------------------------------------------------------------------------------
-
-    @staticmethod
-    def card_text(value: str, label: str) -> Text:
-        text = Text(value, style="bold")
-        text.append("\n")
-        text.append(label, style="dim")
-        return text
 
     def period_bar(self) -> Text:
         text = Text()
@@ -307,6 +320,7 @@ class DashboardScreen(Screen[None]):
         self.reselect()
 
     def action_back(self) -> None:
+        self.left = True
         self.app.pop_screen()
 
     def set_pane(self, pane: str) -> None:
@@ -323,8 +337,9 @@ class DashboardScreen(Screen[None]):
         if value != self.selection.provider:
             self.reselect(provider=value)
 
-    def reselect(self, **changes: Any) -> None:
-        """A new period or provider: placeholders now, the figures when the worker is done."""
+    def reselect(self, stale: bool = False, **changes: Any) -> None:
+        """A new period or provider: placeholders now, the figures when the worker is done.
+        `stale`: the same selection read again, its figures kept on screen, dimmed."""
         current = self.selection
         self.selection = Selection(
             period=changes.get("period", current.period),
@@ -332,13 +347,25 @@ class DashboardScreen(Screen[None]):
             generation=current.generation + 1,
         )
         self.query_one("#dash-period", Static).update(self.period_bar())
-        self.show_placeholders()
+        if stale and self.shown is not None:
+            self.show_stale(self.shown)
+        else:
+            self.show_placeholders()
         self.load()
 
     def show_placeholders(self) -> None:
-        for card_id, label, _ in CARDS:
-            self.query_one(f"#card-{card_id}", Static).update(self.card_text(PLACEHOLDER, label))
-        self.query_one("#dash-status", Static).update("Reading the figures…")
+        self.query_one(FigureCards).show(None)
+        self.query_one("#dash-status", Static).update(READING_TEXT)
+
+    def show_stale(self, shown: Loaded) -> None:
+        """The figures on screen, dimmed, while they are read again (the status line never says
+        "as of" over them)."""
+        assert shown.figures is not None
+        self.query_one(FigureCards).show(self.card_values(shown.figures), stale=True)
+        self.fill_tables(shown.figures, stale=True)
+        self.query_one("#dash-status", Static).update(
+            Text(f"Reading the figures again… those shown were read {shown.as_of}")
+        )
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -347,26 +374,30 @@ class DashboardScreen(Screen[None]):
         """Off the event loop; a newer selection cancels this one, and if its query is already
         running (a thread cannot be stopped mid-query) its result is dropped by `show`."""
         selection = self.selection
-        choices: tuple[tuple[str, str], ...] = ()
-        with database.connection_context():
-            try:
-                clinic = get_clinic()
-                since, until = period_bounds(selection.period, clock.today(clinic.time_zone))
-                figures = stats(clinic, since, until, selection.provider).to_dict()
-                if not self.choices_loaded:
-                    choices = tuple((p.name, p.code) for p in clinic_providers(clinic))
-                now = clock.now().in_tz(clinic.time_zone)
-                loaded = Loaded(
-                    selection,
-                    figures,
-                    clinic_name=clinic.name,
-                    provider_choices=choices,
-                    as_of=f"{now:%a %d %b %H:%M}",
-                )
-            except DomainError as err:
-                loaded = Loaded(selection, error=err.message)
+        loaded = read(self.app, self.read_figures, selection, not self.choices_loaded)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self.show, loaded)
+
+    @staticmethod
+    def read_figures(selection: Selection, with_choices: bool) -> Loaded:
+        """The figures for `selection` (and the provider list the first time), as plain values."""
+        try:
+            clinic = get_clinic()
+            since, until = period_bounds(selection.period, clock.today(clinic.time_zone))
+            figures = stats(clinic, since, until, selection.provider).to_dict()
+            choices: tuple[tuple[str, str], ...] = ()
+            if with_choices:
+                choices = tuple((p.name, p.code) for p in clinic_providers(clinic))
+            now = clock.now().in_tz(clinic.time_zone)
+            return Loaded(
+                selection,
+                figures,
+                clinic_name=clinic.name,
+                provider_choices=choices,
+                as_of=f"{now:%a %d %b %H:%M}",
+            )
+        except DomainError as err:
+            return Loaded(selection, error=err.message)
 
     def show(self, loaded: Loaded) -> None:
         if loaded.selection.generation != self.selection.generation:
@@ -381,22 +412,31 @@ class DashboardScreen(Screen[None]):
             self.choices_loaded = True
             self.query_one("#dash-provider", Select).set_options(loaded.provider_choices)
         figures = loaded.figures
-        for card_id, label, value in CARDS:
-            self.query_one(f"#card-{card_id}", Static).update(self.card_text(value(figures), label))
-        self.fill_table("services", [(r["service"], r) for r in figures["by_service"]])
-        self.fill_table("providers", [(r["provider"], r) for r in figures["by_provider"]])
+        self.query_one(FigureCards).show(self.card_values(figures))
+        self.fill_tables(figures)
         self.draw_chart(figures["weekly"])
         who = figures["provider"] or "all providers"
         period = period_label(loaded.selection, figures)
         status.update(f"{period} · {who} · {READY_TEXT} {loaded.as_of}")
 
-    def fill_table(self, name: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    @staticmethod
+    def card_values(figures: dict[str, Any]) -> dict[str, str]:
+        return {card_id: value(figures) for card_id, _, value in CARDS}
+
+    def fill_tables(self, figures: dict[str, Any], stale: bool = False) -> None:
+        self.fill_table("services", [(r["service"], r) for r in figures["by_service"]], stale)
+        self.fill_table("providers", [(r["provider"], r) for r in figures["by_provider"]], stale)
+
+    def fill_table(
+        self, name: str, rows: list[tuple[str, dict[str, Any]]], stale: bool = False
+    ) -> None:
         table = self.query_one(f"#table-{name}", DataTable)
         table.clear()
         columns = TABLE_COLUMNS[name]
+        style = "dim" if stale else ""
         for code, row in rows:
-            cells = [Text(value(row), justify="right") for _, _, value in columns]
-            table.add_row(code, *cells, key=code)
+            cells = [Text(value(row), style=style, justify="right") for _, _, value in columns]
+            table.add_row(Text(code, style=style), *cells, key=code)
         if not rows:
             table.add_row(Text("none", style="dim"), *("" for _ in columns))
 
@@ -410,3 +450,10 @@ class DashboardScreen(Screen[None]):
                 Series("filled", [w["openings_filled"] for w in weekly], "orange+"),
             ],
         )
+
+
+def open_dashboard(app: App[Any]) -> None:
+    """Push the app's one dashboard, built on first use (see the module's docstring)."""
+    if not app.is_screen_installed(SCREEN_NAME):
+        app.install_screen(DashboardScreen(), SCREEN_NAME)
+    app.push_screen(SCREEN_NAME)

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, OptionList, Select, SelectionList, Static
+from textual.widgets import Header, Input, Label, OptionList, Select, SelectionList, Static
 from textual.widgets.option_list import Option
 
 from waitlist_tui.domain import clock, entries, vocab
@@ -29,6 +29,7 @@ from waitlist_tui.domain.entry_views import EntryView
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.quickdates import long_date
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
+from waitlist_tui.tui.widgets.footer import Footer
 from waitlist_tui.tui.widgets.toggles import ToggleRow
 
 NEW_CLIENT = "__new__"

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
 from waitlist_tui.domain import clock, entries, finder, vocab
 from waitlist_tui.domain.clinics import get_clinic, providers
@@ -32,6 +32,9 @@ from waitlist_tui.domain.matching import COUNT_CAP, Candidate
 from waitlist_tui.domain.offers import OfferView
 from waitlist_tui.domain.quickdates import long_date, parse_quick_date
 from waitlist_tui.tui.formatting import phone_text, priority_text
+from waitlist_tui.tui.reader import read
+from waitlist_tui.tui.widgets.fast_table import FastTable
+from waitlist_tui.tui.widgets.footer import Footer
 
 FORM_FIELDS = ("provider", "date", "time", "minutes")
 
@@ -108,7 +111,7 @@ class FinderScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="calendar-title")
-        calendar: DataTable[object] = DataTable(id="calendar", cursor_type="row")
+        calendar: DataTable[object] = FastTable(id="calendar", cursor_type="row")
         calendar.add_columns("Time", "Provider", "Client", "Service", "Status")
         yield calendar
         with Horizontal(id="slot-form"):
@@ -122,7 +125,7 @@ class FinderScreen(Screen[None]):
             "A client cancels: their booking, enter. A free slot: f, then provider, date, time.",
             id="finder-status",
         )
-        table: DataTable[object] = DataTable(id="candidates", cursor_type="row")
+        table: DataTable[object] = FastTable(id="candidates", cursor_type="row")
         table.add_columns("Match", "Pri", "Waited", "Client", "Phone", "Why")
         yield table
         yield Static("", id="why")
@@ -296,12 +299,9 @@ class FinderScreen(Screen[None]):
     def load_candidates(self, source: Any, generation: int) -> None:
         """Always EXACT and PARTIAL: `p` then filters what is on screen without a query (the
         EXACT ones rank first, so the list holds every EXACT one it has room for)."""
+        find = finder.find_for_typed if isinstance(source, TypedSlot) else finder.find_for_opening
         try:
-            with database.connection_context():
-                if isinstance(source, TypedSlot):
-                    found = finder.find_for_typed(source)
-                else:
-                    found = finder.find_for_opening(source)
+            found = read(self.app, find, source)
         except DomainError as err:
             self.app.call_from_thread(self.failed, err, generation)
             return

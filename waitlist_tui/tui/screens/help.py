@@ -12,7 +12,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
+
+from waitlist_tui.tui.widgets.footer import Footer
 
 HOW_TO = (
     "[b]A cancellation comes in[/b]\n"

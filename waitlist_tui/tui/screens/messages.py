@@ -14,7 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from waitlist_tui.domain import outbox
@@ -22,6 +22,7 @@ from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.outbox import MessageView, local_text
+from waitlist_tui.tui.widgets.footer import Footer
 
 FILTERS: tuple[str | None, ...] = (None, "pending", "sent", "failed", "dead")
 COLUMNS = (

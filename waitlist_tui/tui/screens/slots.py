@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
@@ -25,6 +25,7 @@ from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.offers import OfferView
 from waitlist_tui.domain.slot_offers import offer_slot, slots_for_entry
 from waitlist_tui.tui.formatting import date_range, when_short
+from waitlist_tui.tui.widgets.footer import Footer
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from waitlist_tui.domain import clock, contact_attempts, offers
@@ -33,6 +33,7 @@ from waitlist_tui.tui.formatting import countdown
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.screens.attempt_dialog import Attempt, AttemptDialog
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
+from waitlist_tui.tui.widgets.footer import Footer
 
 REFRESH_SECONDS = 10.0
 EMPTY = "No offers waiting for a reply."

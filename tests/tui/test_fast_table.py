@@ -1,0 +1,82 @@
+"""FastTable paints its cells as DataTable does: the same characters in the same styles."""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable
+
+from waitlist_tui.tui.widgets.fast_table import FastTable
+
+ROWS = [
+    (
+        Text("EXACT", "bold green"),
+        Text(" 1 ", "reverse"),
+        "30d",
+        "Ann Lee",
+        "+1 617-555-0101",
+        "prefers KIM; prefers Mon Tue Wed; 30 days waiting; priority 1",
+    ),
+    (
+        Text("PARTIAL", "yellow"),
+        Text("10", justify="right"),
+        "3d",
+        "[b]Bold[/b] markup",
+        None,
+        "wants Tue, slot is Mon; a long explanation cut at the column's edge " * 3,
+    ),
+    (
+        Text("x", justify="center"),
+        Text("12.5%", "dim", justify="right"),
+        "",
+        "Ünïcödé 名前",
+        "617",
+        Text(""),
+    ),
+]
+WIDTHS = [7, 3, 6, 12, 15, 30]
+
+
+class Tables(App[None]):
+    def compose(self) -> ComposeResult:
+        for table in (DataTable(id="slow"), FastTable(id="fast")):
+            table.zebra_stripes = True
+            for index, width in enumerate(WIDTHS):
+                table.add_column(f"c{index}", width=width)
+            for number, row in enumerate(ROWS):
+                table.add_row(*row, key=str(number))
+            yield table
+
+
+def cells(lines: list[list[Segment]]) -> list[list[tuple[str, object]]]:
+    return [[(char, seg.style) for seg in line for char in seg.text] for line in lines]
+
+
+def painted(table: DataTable) -> dict[tuple, list[list[tuple[str, object]]]]:
+    """Every body cell: cursor or not, hovered or not, at its width and narrower."""
+    base = table.rich_style
+    return {
+        (row, column, cut, cursor, hover): cells(
+            table._render_cell(row, column, base, cut, cursor, hover)
+        )
+        for row in range(len(ROWS))
+        for column, width in enumerate(WIDTHS)
+        for cursor in (False, True)
+        for hover in (False, True)
+        for cut in (width + 2, 4, 1)
+    }
+
+
+async def test_fast_cells_match_datatable_cells() -> None:
+    app = Tables()
+    async with app.run_test(size=(120, 20)) as pilot:
+        seen = {}
+        for name in ("slow", "fast"):  # each painted with the focus (the cursor's colour)
+            table = app.query_one(f"#{name}", DataTable)
+            table.focus()
+            await pilot.pause()
+            seen[name] = painted(table)
+        assert len(seen["fast"]) == len(ROWS) * len(WIDTHS) * 12
+        for key, expected in seen["slow"].items():
+            assert seen["fast"][key] == expected, key

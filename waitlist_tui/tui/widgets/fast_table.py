@@ -1,0 +1,112 @@
+"""A DataTable that paints its one-line text cells without Rich's layout machinery.
+
+DataTable renders every visible cell through Rich (Styled(Padding(cell)) and render_lines),
+about half a millisecond a cell: a 50-row list refilled on each key press costs tens of
+milliseconds to paint. Almost every cell here is one line of Text, and for those the same
+segments can be built directly: the text cut to the column (as Rich cuts it), justified, padded
+by the cell padding, then the cell's styles applied around it, as Styled does. Anything else
+(header cells, row labels, rows taller than one line, other renderables) takes DataTable's own
+path. tests/tui/test_fast_table.py holds the two paths to the same output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets._data_table import CellCacheKey
+
+_PLAIN = Style()
+
+
+class FastTable(DataTable[Any]):
+    """DataTable with a direct path for one-line Text cells (same look, same API)."""
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        if row_index < 0 or column_index < 0:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        row = self.rows.get(row_key) if row_key is not None else None
+        if row is None or row.height != 1:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        column_key = self._column_locations.get_key(column_index)
+        cache_key: CellCacheKey = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cached = self._cell_render_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        _, cells = self._get_row_renderables(row_index)
+        cell = cells[column_index]
+        if not isinstance(cell, Text) or "\n" in cell.plain or "\t" in cell.plain:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            fixed,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index})
+        lines = [self._cell_line(cell, width, pre_style + component_style, post_style)]
+        self._cell_render_cache[cache_key] = lines
+        return lines
+
+    def _cell_line(
+        self, cell: Text, width: int, pre_style: Style, post_style: Style
+    ) -> list[Segment]:
+        """One line of `cell` in `width` cells, as Styled(Padding(cell, (0, pad))) paints it."""
+        pad = min(self.cell_padding, width // 2)
+        inner = max(width - 2 * pad, 0)
+        line = cell.copy()
+        justify = line.justify or "default"
+        overflow = line.overflow or "fold"
+        line.rstrip_end(inner)
+        if justify in ("left", "full"):
+            line.truncate(inner, overflow=overflow, pad=True)
+        elif justify == "center":
+            line.rstrip()
+            line.truncate(inner, overflow=overflow)
+            line.pad_left((inner - line.cell_len) // 2)
+            line.pad_right(inner - line.cell_len)
+        elif justify == "right":
+            line.rstrip()
+            line.truncate(inner, overflow=overflow)
+            line.pad_left(inner - line.cell_len)
+        else:
+            line.truncate(inner, overflow=overflow)
+        segments: list[Segment] = []
+        if pad:
+            segments.append(Segment(" " * pad, _PLAIN))
+        console = self.app.console
+        text_style = console.get_style(line.style) if line.style else None
+        segments.extend(Segment.apply_style(line.render(console, end=""), style=text_style))
+        rest = inner - line.cell_len
+        if rest > 0:
+            segments.append(Segment(" " * rest))
+        if pad:
+            segments.append(Segment(" " * pad, _PLAIN))
+        return list(Segment.apply_style(segments, style=pre_style, post_style=post_style))
