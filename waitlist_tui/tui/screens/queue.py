@@ -403,10 +403,11 @@ class QueueScreen(Screen[None]):
         if index is None:
             index = self.query_one(DataTable).cursor_row
         panel = self.query_one("#detail", Static)
+        # A fixed height (app.tcss): a new text needs no layout pass of the whole screen.
         if 0 <= index < len(self.rows):
-            panel.update(detail_text(self.rows[index], clock.now()))
+            panel.update(detail_text(self.rows[index], clock.now()), layout=False)
         else:
-            panel.update("")
+            panel.update("", layout=False)
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -448,7 +449,7 @@ class QueueScreen(Screen[None]):
         empty = self.query_one("#empty", Static)
         if loaded.page is None:
             self.add_class("-empty")
-            summary.update("No clinic")
+            summary.update("No clinic", layout=False)
             empty.update(loaded.error or "")
             self.app.queue_ready()  # type: ignore[attr-defined]
             return
@@ -501,15 +502,16 @@ class QueueScreen(Screen[None]):
                     table.move_cursor(row=index)
                     break
         spec = loaded.spec or self.query_spec
-        summary.update(self.summary_line(page, spec))
+        summary.update(self.summary_line(page, spec), layout=False)  # one fixed line
         if page.items:
             self.remove_class("-empty")
             self.query_one("#detail", Static).update(
-                detail_text(self.rows[min(table.cursor_row, len(self.rows) - 1)], now)
+                detail_text(self.rows[min(table.cursor_row, len(self.rows) - 1)], now),
+                layout=False,
             )
         else:
             self.add_class("-empty")
-            self.query_one("#detail", Static).update("")
+            self.query_one("#detail", Static).update("", layout=False)
             empty.update(
                 "No entries match: clear the search or change the filters."
                 if self.is_filtered(spec)
