@@ -107,6 +107,7 @@ class FinderScreen(Screen[None]):
         self.busy = False
         self.generation = 0
         self.source: Any = None  # what the candidates are for: an opening id or a TypedSlot
+        self.broadcast_default = 3  # the clinic's, once the calendar has loaded
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -147,6 +148,7 @@ class FinderScreen(Screen[None]):
                 day = self.day or clock.today(clinic.time_zone)
                 rows = finder.day_calendar(day, clinic)
                 codes = [p.code for p in providers(clinic)]
+                self.broadcast_default = clinic.broadcast_top_n
         except DomainError as err:
             self.app.call_from_thread(self.set_status, Text(err.message, "bold red"))
             return
@@ -425,7 +427,7 @@ class FinderScreen(Screen[None]):
             if top:
                 self.send(None, "BROADCAST", top)
 
-        default = get_clinic().broadcast_top_n
+        default = self.broadcast_default
         exact = self.found.candidates.exact
         self.app.push_screen(
             BroadcastDialog(slot_label(self.found, self.zone or ZoneInfo("UTC")), default, exact),
@@ -498,8 +500,12 @@ class FinderScreen(Screen[None]):
         candidate = self.cursor_candidate()
         if candidate is None:
             return
-        with database.connection_context():
-            view = entries.get(candidate.entry_id)
+        try:
+            with database.connection_context():
+                view = entries.get(candidate.entry_id)
+        except DomainError as err:
+            self.notify(err.message, severity="error")
+            return
         from waitlist_tui.tui.screens.slots import SlotsScreen
 
         self.app.push_screen(SlotsScreen(view), lambda _: self.action_reload())
