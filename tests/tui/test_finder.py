@@ -129,6 +129,18 @@ def test_finder_broadcast_prompt_snapshot(clinic_only_db, snap_compare) -> None:
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=ask)
 
 
+def test_slots_for_an_entry_snapshot(clinic_only_db, snap_compare) -> None:
+    """From a person to slots: Dan's free slots, from the queue's `o`."""
+    a_morning()
+
+    async def slots(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("down", "o")  # the queue's second row: Dan (priority 2)
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=slots)
+
+
 # --- keys -------------------------------------------------------------------------------------
 
 
