@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, replace
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -220,9 +221,6 @@ class QueueScreen(Screen[None]):
             return
         self.narrow = narrow
         fit_footer(self, narrow, NARROW_HIDDEN)
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
-        table.add_columns(*(NARROW_COLUMNS if narrow else COLUMNS))
         if self.last_loaded is not None:
             self.show(self.last_loaded, keep_cursor=True)
 
@@ -467,35 +465,19 @@ class QueueScreen(Screen[None]):
         self.rows, self.total_count = page.items, page.total
         self.last_loaded = loaded
         now = clock.now()
-        table.clear()
-        for view in page.items:
-            reply_in = self.reply_in(page, view, now)
-            if self.narrow:  # the detail panel shows providers and days
-                status = status_text(view.status)
-                if reply_in:
-                    status = Text.assemble(status, " ", reply_in)
-                table.add_row(
-                    priority_text(view.priority),
-                    view.client.name,
-                    view.service.code,
-                    date_range(view.date_range_start, view.date_range_end),
-                    f"{view.waited_days(now)}d",
-                    status,
-                    key=str(view.id),
-                )
-                continue
-            table.add_row(
-                priority_text(view.priority),
-                view.client.name,
-                view.service.code,
-                " ".join(p.code for p in view.preferred_providers) or Text("any", style="dim"),
-                when_short(view),
-                date_range(view.date_range_start, view.date_range_end),
-                f"{view.waited_days(now)}d",
-                status_text(view.status),
-                reply_in,
-                key=str(view.id),
-            )
+        cells = [self.row_cells(page, view, now) for view in page.items]
+        labels = NARROW_COLUMNS if self.narrow else COLUMNS
+        # Widths from the cells, set with the columns: left to the table they settle on idle,
+        # and a paint before that (a dialog opened at once) shows every cell cut to its header.
+        widths = [
+            max([cell_len(label), *(cell_len(str(row[i])) for row in cells)])
+            for i, label in enumerate(labels)
+        ]
+        table.clear(columns=True)
+        for label, width in zip(labels, widths, strict=True):
+            table.add_column(label, width=width)
+        for view, row in zip(page.items, cells, strict=True):
+            table.add_row(*row, key=str(view.id))
         if current is not None:
             for index, view in enumerate(self.rows):
                 if view.id == current:
@@ -518,6 +500,32 @@ class QueueScreen(Screen[None]):
                 else "Nobody is waiting. Entries you add appear here."
             )
         self.app.queue_ready()  # type: ignore[attr-defined]
+
+    def row_cells(self, page: entries.Page, view: EntryView, now: dt.datetime) -> tuple:
+        reply_in = self.reply_in(page, view, now)
+        if self.narrow:  # the detail panel shows providers and days
+            status = status_text(view.status)
+            if reply_in:
+                status = Text.assemble(status, " ", reply_in)
+            return (
+                priority_text(view.priority),
+                view.client.name,
+                view.service.code,
+                date_range(view.date_range_start, view.date_range_end),
+                f"{view.waited_days(now)}d",
+                status,
+            )
+        return (
+            priority_text(view.priority),
+            view.client.name,
+            view.service.code,
+            " ".join(p.code for p in view.preferred_providers) or Text("any", style="dim"),
+            when_short(view),
+            date_range(view.date_range_start, view.date_range_end),
+            f"{view.waited_days(now)}d",
+            status_text(view.status),
+            reply_in,
+        )
 
     @staticmethod
     def reply_in(page: entries.Page, view: EntryView, now: dt.datetime) -> Text | str:
