@@ -102,7 +102,9 @@ class FinderScreen(Screen[None]):
         self.found: Found | None = None
         self.items: list[Candidate] = []
         self.include_partial = True
-        self.loading = False
+        # A search is running (not `loading`: that is Textual's reactive, which covers the
+        # whole screen with a LoadingIndicator and lays it out again at each search).
+        self.searching = False
         self.pending_offer = False
         self.busy = False
         self.generation = 0
@@ -219,7 +221,7 @@ class FinderScreen(Screen[None]):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.query_one("#candidates", DataTable).focus()
-                self.loading = True
+                self.searching = True
                 self.cancel_appointment(view.id)
 
         self.app.push_screen(
@@ -291,7 +293,7 @@ class FinderScreen(Screen[None]):
     def find(self, source: Any) -> None:
         self.source = source
         self.generation += 1
-        self.loading = True
+        self.searching = True
         self.set_status(Text("Looking for candidates…", "dim"))
         self.load_candidates(source, self.generation)
 
@@ -310,7 +312,7 @@ class FinderScreen(Screen[None]):
     def show_found(self, found: Found, generation: int) -> None:
         if generation != self.generation:
             return  # an older search finished after a newer one started
-        self.loading = False
+        self.searching = False
         self.found = found
         self.show_candidates()
         if self.pending_offer:
@@ -327,13 +329,13 @@ class FinderScreen(Screen[None]):
         table = self.query_one("#candidates", DataTable)
         table.clear()
         for c in self.items:
-            table.add_row(
+            table.add_row(  # Text, not str: plain words, no markup to parse per cell
                 match_text(c),
                 priority_text(c.priority),
-                f"{c.waited_days}d",
-                c.client_name,
-                phone_text(c.phone),
-                c.explanation,
+                Text(f"{c.waited_days}d"),
+                Text(c.client_name),
+                Text(phone_text(c.phone)),
+                Text(c.explanation),
                 key=str(c.entry_id),
             )
         if keep is not None:
@@ -362,7 +364,7 @@ class FinderScreen(Screen[None]):
     def failed(self, err: DomainError, generation: int | None = None) -> None:
         if generation is not None and generation != self.generation:
             return
-        self.loading = self.busy = self.pending_offer = False
+        self.searching = self.busy = self.pending_offer = False
         self.found, self.items = None, []  # the list was for another slot
         self.query_one("#candidates", DataTable).clear()
         self.query_one("#why", Static).update("")
@@ -404,7 +406,7 @@ class FinderScreen(Screen[None]):
         if isinstance(focused, DataTable) and focused.id == "calendar":
             self.take_calendar_row()
         elif isinstance(focused, DataTable) and focused.id == "candidates":
-            if self.loading:
+            if self.searching:
                 self.pending_offer = True
                 return
             candidate = self.cursor_candidate()
