@@ -53,6 +53,24 @@ def counted(n: int, capped: bool) -> str:
     return f"{n}+" if capped else str(n)
 
 
+def update_static(widget: Static, content: Text | str) -> None:
+    """`widget.update(content)`, laying the screen out again only when the new text needs
+    another number of lines: a layout repaints the whole screen, and the status and "why"
+    lines change on every search and every cursor move while their height rarely does."""
+    width = widget.content_size.width
+    cap = widget.styles.max_height
+    if not widget.is_mounted or width <= 0 or (cap is not None and not cap.is_cells):
+        widget.update(content)
+        return
+    before = widget.content_size.height
+    widget.update(content, layout=False)
+    needed = widget.get_content_height(widget.size, widget.app.size, width)
+    if cap is not None:
+        needed = min(needed, int(cap.value))
+    if needed != before:
+        widget.refresh(layout=True)
+
+
 def match_text(candidate: Candidate) -> Text:
     if candidate.match_type == vocab.EXACT:
         return Text("EXACT", "bold green")
@@ -380,18 +398,19 @@ class FinderScreen(Screen[None]):
         candidate = self.cursor_candidate()
         why = self.query_one("#why", Static)
         if candidate is None:
-            why.update("")
+            update_static(why, "")
             return
-        why.update(
+        update_static(
+            why,
             Text.assemble(
                 match_text(candidate),
                 (f" {candidate.client_name}: ", "bold"),
                 candidate.explanation,
-            )
+            ),
         )
 
     def set_status(self, text: Text) -> None:
-        self.query_one("#finder-status", Static).update(text)
+        update_static(self.query_one("#finder-status", Static), text)
 
     def cursor_candidate(self) -> Candidate | None:
         table = self.query_one("#candidates", DataTable)
