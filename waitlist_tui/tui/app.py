@@ -62,6 +62,9 @@ class WaitlistApp(App[None]):
         """Load what other screens need after the queue is up, not before."""
         import phonenumbers  # noqa: F401
 
+        # The dashboard's module and its chart library (textual-plotext): ~100 ms to import.
+        import waitlist_tui.tui.screens.dashboard  # noqa: F401
+
         self.call_from_thread(self.warmed_up)
 
     def warmed_up(self) -> None:

@@ -33,6 +33,7 @@ from waitlist_tui.tui.formatting import (
     status_text,
     when_short,
 )
+from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.footer import Footer
 
 PAGE_SIZE = 50  # two screens of rows: less to lay out per keystroke than 100
@@ -192,7 +193,7 @@ class QueueScreen(Screen[None]):
             yield Select([], prompt="Any service", id="service")
             yield Select([], prompt="Any provider", id="provider")
         yield Static("Loading…", id="summary")
-        table: DataTable[object] = DataTable(
+        table: DataTable[object] = FastTable(
             id="queue-table", cursor_type="row", zebra_stripes=True
         )
         table.add_columns(*COLUMNS)
