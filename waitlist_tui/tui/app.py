@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
+from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.tui.reader import Reader
 from waitlist_tui.tui.screens.queue import QueueScreen
 
@@ -64,6 +66,10 @@ class WaitlistApp(App[None]):
 
         # The dashboard's module and its chart library (textual-plotext): ~100 ms to import.
         import waitlist_tui.tui.screens.dashboard  # noqa: F401
+        from waitlist_tui.domain.clinics import get_clinic
+
+        with suppress(DomainError):  # open the reader's connection before the first search
+            self.reader.call(get_clinic)
 
         self.call_from_thread(self.warmed_up)
 
