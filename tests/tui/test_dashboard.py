@@ -253,3 +253,38 @@ def test_chart_axes_fit_the_width_and_count_whole_numbers() -> None:
     for width in (30, 45, 60, 78, 100):
         step = label_step(12, width)
         assert step * (width - 8) / 11 >= 8, width
+
+
+async def test_reopening_keeps_the_screen_and_never_shows_old_figures_as_current(
+    demo_db, monkeypatch
+) -> None:
+    """The second S reuses the dashboard: until the figures are read again the previous ones
+    stay, dimmed, and the status line does not say "as of"."""
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_dashboard(pilot)
+        first = app.screen
+        before = cards(app)
+        assert "as of" in status(app)
+        await pilot.press("escape")
+        await settle(pilot)
+
+        release = threading.Event()
+        real_stats = dashboard.stats
+
+        def held_stats(clinic, since, until, provider):
+            assert release.wait(10), "the test never released the call"
+            return real_stats(clinic, since, until, provider)
+
+        monkeypatch.setattr(dashboard, "stats", held_stats)
+        await pilot.press("S")
+        await pilot.pause()
+        assert app.screen is first
+        assert status(app).startswith("Reading the figures again")
+        assert "as of" not in status(app)
+        painted = app.screen.query_one(FigureCards)
+        assert painted.stale and cards(app) == before
+        release.set()
+        await settle(pilot)
+        assert "as of" in status(app) and not painted.stale
+        assert cards(app) == expected_cards(expected("30d"))

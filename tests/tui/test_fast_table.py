@@ -72,6 +72,11 @@ async def test_fast_cells_match_datatable_cells() -> None:
     app = Tables()
     async with app.run_test(size=(120, 20)) as pilot:
         seen = {}
+        slow, fast = app.query_one("#slow", DataTable), app.query_one("#fast", FastTable)
+        assert [c.content_width for c in fast.ordered_columns] == [
+            c.content_width for c in slow.ordered_columns
+        ]
+        assert fast.virtual_size == slow.virtual_size
         for name in ("slow", "fast"):  # each painted with the focus (the cursor's colour)
             table = app.query_one(f"#{name}", DataTable)
             table.focus()
@@ -80,3 +85,26 @@ async def test_fast_cells_match_datatable_cells() -> None:
         assert len(seen["fast"]) == len(ROWS) * len(WIDTHS) * 12
         for key, expected in seen["slow"].items():
             assert seen["fast"][key] == expected, key
+
+
+class AutoWidths(App[None]):
+    def compose(self) -> ComposeResult:
+        for table in (DataTable(id="slow"), FastTable(id="fast")):
+            table.add_columns(*(f"c{index}" for index in range(len(WIDTHS))))
+            for number, row in enumerate(ROWS):
+                table.add_row(*row, key=str(number))
+            yield table
+
+
+async def test_fast_column_widths_match_datatable() -> None:
+    app = AutoWidths()
+    async with app.run_test(size=(200, 20)) as pilot:
+        await pilot.pause()
+        slow, fast = app.query_one("#slow", DataTable), app.query_one("#fast", FastTable)
+        widths = [c.get_render_width(fast) for c in fast.ordered_columns]
+        assert widths == [c.get_render_width(slow) for c in slow.ordered_columns]
+        assert fast.virtual_size == slow.virtual_size
+        fast.add_row(*ROWS[1], key="more")  # and again once rows are added later
+        slow.add_row(*ROWS[1], key="more")
+        await pilot.pause()
+        assert fast.virtual_size == slow.virtual_size

@@ -298,7 +298,7 @@ async def test_a_stale_candidate_list_is_dropped(clinic_only_db) -> None:
         found = screen.found
         screen.generation += 1  # a newer search started meanwhile
         screen.show_found(found, screen.generation - 1)
-        assert screen.found is found and screen.loading is False
+        assert screen.found is found and screen.searching is False
 
 
 @pytest.mark.parametrize("key", ["s"])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from dataclasses import replace
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
+from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.tui import userconfig
 from waitlist_tui.tui.commands import ActionsProvider, EntriesProvider, ScreensProvider
 from waitlist_tui.tui.reader import Reader
@@ -118,6 +120,13 @@ class WaitlistApp(App[None]):
                 severity="warning",
                 timeout=15,
             )
+        # The dashboard's module and its chart library (textual-plotext): ~100 ms to import.
+        import waitlist_tui.tui.screens.dashboard  # noqa: F401
+        from waitlist_tui.domain.clinics import get_clinic
+
+        with suppress(DomainError):  # open the reader's connection before the first search
+            self.reader.call(get_clinic)
+
         self.call_from_thread(self.warmed_up)
 
     def warmed_up(self) -> None:

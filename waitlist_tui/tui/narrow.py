@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from textual.screen import Screen
-from textual.widgets import Footer
+
+from waitlist_tui.tui.widgets.footer import Footer
 
 NARROW_WIDTH = 100
 

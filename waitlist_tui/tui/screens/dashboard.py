@@ -35,6 +35,7 @@ from waitlist_tui.domain.clinics import providers as clinic_providers
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.stats import PERIODS, period_bounds, stats
 from waitlist_tui.tui.reader import read
+from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.figure_cards import FigureCards
 from waitlist_tui.tui.widgets.footer import Footer
 from waitlist_tui.tui.widgets.weekly_chart import Series, WeeklyChart
@@ -246,7 +247,7 @@ class DashboardScreen(Screen[None]):
 
     @staticmethod
     def make_table(name: str, first: str) -> DataTable[object]:
-        table: DataTable[object] = DataTable(
+        table: DataTable[object] = FastTable(
             id=f"table-{name}", cursor_type="row", zebra_stripes=True
         )
         table.add_column(first, width=NAME_WIDTH, key="name")

@@ -33,10 +33,12 @@ from waitlist_tui.domain.offers import OfferView
 from waitlist_tui.domain.quickdates import long_date, parse_quick_date
 from waitlist_tui.tui.formatting import phone_text, priority_text
 from waitlist_tui.tui.reader import read
-from waitlist_tui.tui.widgets.fast_table import FastTable
+from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
 
 FORM_FIELDS = ("provider", "date", "time", "minutes")
+CALENDAR_COLUMNS = ("Time", "Provider", "Client", "Service", "Status")
+CANDIDATE_COLUMNS = ("Match", "Pri", "Waited", "Client", "Phone", "Why")
 
 
 def slot_label(found: Found, zone: ZoneInfo) -> str:
@@ -51,6 +53,24 @@ def slot_label(found: Found, zone: ZoneInfo) -> str:
 def counted(n: int, capped: bool) -> str:
     """Counts stop at COUNT_CAP per match type: a capped one is "at least"."""
     return f"{n}+" if capped else str(n)
+
+
+def update_static(widget: Static, content: Text | str) -> None:
+    """`widget.update(content)`, laying the screen out again only when the new text needs
+    another number of lines: a layout repaints the whole screen, and the status and "why"
+    lines change on every search and every cursor move while their height rarely does."""
+    width = widget.content_size.width
+    cap = widget.styles.max_height
+    if not widget.is_mounted or width <= 0 or (cap is not None and not cap.is_cells):
+        widget.update(content)
+        return
+    before = widget.content_size.height
+    widget.update(content, layout=False)
+    needed = widget.get_content_height(widget.size, widget.app.size, width)
+    if cap is not None:
+        needed = min(needed, int(cap.value))
+    if needed != before:
+        widget.refresh(layout=True)
 
 
 def match_text(candidate: Candidate) -> Text:
@@ -102,7 +122,9 @@ class FinderScreen(Screen[None]):
         self.found: Found | None = None
         self.items: list[Candidate] = []
         self.include_partial = True
-        self.loading = False
+        # A search is running (not `loading`: that is Textual's reactive, which covers the
+        # whole screen with a LoadingIndicator and lays it out again at each search).
+        self.searching = False
         self.pending_offer = False
         self.busy = False
         self.generation = 0
@@ -113,7 +135,7 @@ class FinderScreen(Screen[None]):
         yield Header()
         yield Static("", id="calendar-title")
         calendar: DataTable[object] = FastTable(id="calendar", cursor_type="row")
-        calendar.add_columns("Time", "Provider", "Client", "Service", "Status")
+        calendar.add_columns(*CALENDAR_COLUMNS)
         yield calendar
         with Horizontal(id="slot-form"):
             yield Label("Or a slot:", id="form-label")
@@ -127,7 +149,7 @@ class FinderScreen(Screen[None]):
             id="finder-status",
         )
         table: DataTable[object] = FastTable(id="candidates", cursor_type="row")
-        table.add_columns("Match", "Pri", "Waited", "Client", "Phone", "Why")
+        table.add_columns(*CANDIDATE_COLUMNS)
         yield table
         yield Static("", id="why")
         yield Footer(compact=True)
@@ -163,22 +185,27 @@ class FinderScreen(Screen[None]):
         if first_load:
             picker.set_options([(c, c) for c in codes])
         table = self.query_one("#calendar", DataTable)
-        table.clear()
         now = clock.now()
         upcoming = None
+        cells = []
         for i, row in enumerate(rows):
             view = row.appointment
             start = view.starts_at.astimezone(zone)
-            table.add_row(
-                f"{start:%H:%M}–{view.ends_at.astimezone(zone):%H:%M}",
-                view.provider_code,
-                view.client_name,
-                view.service_code,
-                self.calendar_status(row),
-                key=str(view.id),
+            cells.append(
+                (
+                    str(view.id),
+                    (
+                        Text(f"{start:%H:%M}–{view.ends_at.astimezone(zone):%H:%M}"),
+                        Text(view.provider_code),
+                        Text(view.client_name),
+                        Text(view.service_code),
+                        self.calendar_status(row),
+                    ),
+                )
             )
             if upcoming is None and row.can_cancel and view.starts_at > now:
                 upcoming = i
+        fill(table, CALENDAR_COLUMNS, cells)
         if upcoming is not None:
             table.move_cursor(row=upcoming)
         count = f"{len(rows)} appointment{'s' if len(rows) != 1 else ''}" if rows else "none"
@@ -221,7 +248,7 @@ class FinderScreen(Screen[None]):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.query_one("#candidates", DataTable).focus()
-                self.loading = True
+                self.searching = True
                 self.cancel_appointment(view.id)
 
         self.app.push_screen(
@@ -293,7 +320,7 @@ class FinderScreen(Screen[None]):
     def find(self, source: Any) -> None:
         self.source = source
         self.generation += 1
-        self.loading = True
+        self.searching = True
         self.set_status(Text("Looking for candidates…", "dim"))
         self.load_candidates(source, self.generation)
 
@@ -312,7 +339,7 @@ class FinderScreen(Screen[None]):
     def show_found(self, found: Found, generation: int) -> None:
         if generation != self.generation:
             return  # an older search finished after a newer one started
-        self.loading = False
+        self.searching = False
         self.found = found
         self.show_candidates()
         if self.pending_offer:
@@ -327,17 +354,21 @@ class FinderScreen(Screen[None]):
         items = found.candidates.items
         self.items = items if self.include_partial else [c for c in items if c.fails == ()]
         table = self.query_one("#candidates", DataTable)
-        table.clear()
-        for c in self.items:
-            table.add_row(
-                match_text(c),
-                priority_text(c.priority),
-                f"{c.waited_days}d",
-                c.client_name,
-                phone_text(c.phone),
-                c.explanation,
-                key=str(c.entry_id),
+        rows = [
+            (  # Text, not str: plain words, no markup to parse per cell
+                str(c.entry_id),
+                (
+                    match_text(c),
+                    priority_text(c.priority),
+                    Text(f"{c.waited_days}d"),
+                    Text(c.client_name),
+                    Text(phone_text(c.phone)),
+                    Text(c.explanation),
+                ),
             )
+            for c in self.items
+        ]
+        fill(table, CANDIDATE_COLUMNS, rows)
         if keep is not None:
             at = next((i for i, c in enumerate(self.items) if c.entry_id == keep.entry_id), 0)
             table.move_cursor(row=at)
@@ -364,7 +395,7 @@ class FinderScreen(Screen[None]):
     def failed(self, err: DomainError, generation: int | None = None) -> None:
         if generation is not None and generation != self.generation:
             return
-        self.loading = self.busy = self.pending_offer = False
+        self.searching = self.busy = self.pending_offer = False
         self.found, self.items = None, []  # the list was for another slot
         self.query_one("#candidates", DataTable).clear()
         self.query_one("#why", Static).update("")
@@ -380,18 +411,19 @@ class FinderScreen(Screen[None]):
         candidate = self.cursor_candidate()
         why = self.query_one("#why", Static)
         if candidate is None:
-            why.update("")
+            update_static(why, "")
             return
-        why.update(
+        update_static(
+            why,
             Text.assemble(
                 match_text(candidate),
                 (f" {candidate.client_name}: ", "bold"),
                 candidate.explanation,
-            )
+            ),
         )
 
     def set_status(self, text: Text) -> None:
-        self.query_one("#finder-status", Static).update(text)
+        update_static(self.query_one("#finder-status", Static), text)
 
     def cursor_candidate(self) -> Candidate | None:
         table = self.query_one("#candidates", DataTable)
@@ -406,7 +438,7 @@ class FinderScreen(Screen[None]):
         if isinstance(focused, DataTable) and focused.id == "calendar":
             self.take_calendar_row()
         elif isinstance(focused, DataTable) and focused.id == "candidates":
-            if self.loading:
+            if self.searching:
                 self.pending_offer = True
                 return
             candidate = self.cursor_candidate()

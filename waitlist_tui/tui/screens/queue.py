@@ -11,7 +11,6 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, replace
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -36,7 +35,7 @@ from waitlist_tui.tui.formatting import (
 )
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.reader import read
-from waitlist_tui.tui.widgets.fast_table import FastTable
+from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
 
 PAGE_SIZE = 50  # two screens of rows: less to lay out per keystroke than 100
@@ -467,17 +466,7 @@ class QueueScreen(Screen[None]):
         now = clock.now()
         cells = [self.row_cells(page, view, now) for view in page.items]
         labels = NARROW_COLUMNS if self.narrow else COLUMNS
-        # Widths from the cells, set with the columns: left to the table they settle on idle,
-        # and a paint before that (a dialog opened at once) shows every cell cut to its header.
-        widths = [
-            max([cell_len(label), *(cell_len(str(row[i])) for row in cells)])
-            for i, label in enumerate(labels)
-        ]
-        table.clear(columns=True)
-        for label, width in zip(labels, widths, strict=True):
-            table.add_column(label, width=width)
-        for view, row in zip(page.items, cells, strict=True):
-            table.add_row(*row, key=str(view.id))
+        fill(table, labels, [(str(v.id), row) for v, row in zip(page.items, cells, strict=True)])
         if current is not None:
             for index, view in enumerate(self.rows):
                 if view.id == current:

@@ -6,24 +6,56 @@ milliseconds to paint. Almost every cell here is one line of Text, and for those
 segments can be built directly: the text cut to the column (as Rich cuts it), justified, padded
 by the cell padding, then the cell's styles applied around it, as Styled does. Anything else
 (header cells, row labels, rows taller than one line, other renderables) takes DataTable's own
-path. tests/tui/test_fast_table.py holds the two paths to the same output.
+path. Column widths of new rows are measured the same way, a one-line Text by its length
+without a Rich measurement per cell. tests/tui/test_fast_table.py holds the two paths to the
+same output.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Size
+from textual.render import measure
 from textual.widgets import DataTable
-from textual.widgets._data_table import CellCacheKey
+from textual.widgets._data_table import CellCacheKey, RowKey
 
 _PLAIN = Style()
 
 
 class FastTable(DataTable[Any]):
     """DataTable with a direct path for one-line Text cells (same look, same API)."""
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        keys = list(new_rows)
+        found = [(self._row_locations.get(key), self.rows.get(key)) for key in keys]
+        if any(row is not None and (row.label is not None or row.auto_height) for _, row in found):
+            super()._update_dimensions(keys)  # labels, rows sized by their content
+            return
+        console = self.app.console
+        columns = self.ordered_columns
+        for index, row in found:
+            if index is None or row is None:  # removed before the table was idle
+                continue
+            _, cells = self._get_row_renderables(index)
+            for column, cell in zip(columns, cells, strict=False):
+                if isinstance(cell, Text) and "\n" not in cell.plain:
+                    width = cell.cell_len
+                else:
+                    width = measure(console, cell, 1)
+                if width > column.content_width:
+                    column.content_width = width
+        data_cells_width = sum(column.get_render_width(self) for column in self.columns.values())
+        header_height = self.header_height if self.show_header else 0
+        self.virtual_size = Size(
+            data_cells_width + self._row_label_column_width,
+            self._total_row_height + header_height,
+        )
 
     def _render_cell(
         self,
@@ -110,3 +142,20 @@ class FastTable(DataTable[Any]):
         if pad:
             segments.append(Segment(" " * pad, _PLAIN))
         return list(Segment.apply_style(segments, style=pre_style, post_style=post_style))
+
+
+def fill(table: DataTable[Any], labels: Sequence[str], rows: Sequence[tuple[str, tuple]]) -> None:
+    """Replace the columns and rows, each column as wide as its widest cell.
+
+    A table left to size itself settles its widths on idle; a paint before that (a dialog
+    opened at once, a snapshot, a busy machine) shows every cell cut to its header's width.
+    `rows` are (key, cells)."""
+    widths = [
+        max([cell_len(label), *(cell_len(str(cells[i])) for _, cells in rows)])
+        for i, label in enumerate(labels)
+    ]
+    table.clear(columns=True)
+    for label, width in zip(labels, widths, strict=True):
+        table.add_column(label, width=width)
+    for key, cells in rows:
+        table.add_row(*cells, key=key)
