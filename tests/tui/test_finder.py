@@ -4,13 +4,15 @@ back with the finder's state kept)."""
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import replace
+
 from textual.widgets import DataTable, Input, Static
 
 from tests.conftest import STAFF
 from tests.tui.conftest import SIZE, make_test_app, settle
 from tests.tui.test_triage import waiting
 from waitlist_tui.domain import offers, vocab
+from waitlist_tui.domain.matching import CandidateList
 from waitlist_tui.domain.models import Appointment, Entry, Offer, Opening
 from waitlist_tui.domain.openings import add_opening
 from waitlist_tui.tui.screens.finder import FinderScreen
@@ -297,19 +299,20 @@ async def test_a_stale_candidate_list_is_dropped(clinic_only_db) -> None:
         screen = app.screen
         found = screen.found
         screen.generation += 1  # a newer search started meanwhile
-        screen.show_found(found, screen.generation - 1)
-        assert screen.found is found and screen.searching is False
+        stale = replace(found, candidates=CandidateList(found.opening.id, [], 0, 0))
+        screen.show_found(stale, screen.generation - 1)
+        assert screen.found is found
+        assert candidate_names(app) == ["Ann Lee", "Dan Wu", "Cara Diaz"]
 
 
-@pytest.mark.parametrize("key", ["s"])
-async def test_their_slots_then_back(clinic_only_db, key: str) -> None:
+async def test_their_slots_then_back(clinic_only_db) -> None:
     a_morning()
     app = make_test_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_finder(pilot)
         await pilot.press("enter", "y")
         await settle(pilot)
-        await pilot.press(key)
+        await pilot.press("s")
         await settle(pilot)
         assert app.screen.__class__.__name__ == "SlotsScreen"
         await pilot.press("escape")

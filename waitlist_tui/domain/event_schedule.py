@@ -9,9 +9,8 @@ events.py's; this only creates the instance, in one transaction with its audit r
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from waitlist_tui.domain import audit, clock
+from waitlist_tui.domain import audit, clock, vocab
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import iso
@@ -21,10 +20,11 @@ from waitlist_tui.domain.models import (
     Appointment,
     Clinic,
     EventInstance,
+    Provider,
     ProviderService,
     Service,
 )
-from waitlist_tui.domain.openings import _provider, parse_local
+from waitlist_tui.domain.openings import first_overlap, parse_local, provider_by_code
 
 MAX_CAPACITY = 500
 
@@ -43,28 +43,10 @@ def _event_service(clinic: Clinic, code: str) -> Service:
     return service
 
 
-def _busy(provider_id: Any, starts: dt.datetime, ends: dt.datetime) -> str | None:
-    if (
-        Appointment.select()
-        .where(
-            Appointment.provider == provider_id,
-            Appointment.status == "booked",
-            Appointment.starts_at < ends,
-            Appointment.ends_at > starts,
-        )
-        .exists()
-    ):
+def _busy(provider: Provider, starts: dt.datetime, ends: dt.datetime) -> str | None:
+    if first_overlap(Appointment, provider, vocab.APPT_BOOKED, starts, ends) is not None:
         return "has a booked appointment then"
-    if (
-        EventInstance.select()
-        .where(
-            EventInstance.provider == provider_id,
-            EventInstance.status == "scheduled",
-            EventInstance.starts_at < ends,
-            EventInstance.ends_at > starts,
-        )
-        .exists()
-    ):
+    if first_overlap(EventInstance, provider, "scheduled", starts, ends) is not None:
         return "leads another session then"
     return None
 
@@ -89,13 +71,13 @@ def schedule(
     with database.atomic():
         who = None
         if provider:
-            who = _provider(clinic, provider)
+            who = provider_by_code(clinic, provider)
             offers = ProviderService.select().where(
                 ProviderService.provider == who, ProviderService.service == what
             )
             if not offers.exists():
                 raise ValidationError(f"{who.code} does not lead {what.code}", field="provider")
-            clash = _busy(who.id, starts, ends)
+            clash = _busy(who, starts, ends)
             if clash:
                 raise Conflict(f"{who.code} {clash}", field="provider")
         instance = EventInstance.create(

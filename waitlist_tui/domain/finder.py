@@ -20,7 +20,7 @@ from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.matching import CandidateList, candidates
-from waitlist_tui.domain.models import Appointment, Clinic, Opening
+from waitlist_tui.domain.models import Appointment, Clinic, Opening, Provider
 from waitlist_tui.domain.offers import OfferView, offer
 from waitlist_tui.domain.openings import (
     AppointmentView,
@@ -28,6 +28,7 @@ from waitlist_tui.domain.openings import (
     add_opening,
     cancel_appointment,
     checked_slot,
+    first_overlap,
     get_opening,
     list_appointments,
 )
@@ -101,17 +102,8 @@ def _covering(clinic: Clinic, provider_id: Any, starts: dt.datetime, ends: dt.da
     )
 
 
-def _booked_clash(provider_id: Any, starts: dt.datetime, ends: dt.datetime) -> None:
-    clash = (
-        Appointment.select()
-        .where(
-            Appointment.provider == provider_id,
-            Appointment.status == vocab.APPT_BOOKED,
-            Appointment.starts_at < ends,
-            Appointment.ends_at > starts,
-        )
-        .first()
-    )
+def _booked_clash(provider: Provider, starts: dt.datetime, ends: dt.datetime) -> None:
+    clash = first_overlap(Appointment, provider, vocab.APPT_BOOKED, starts, ends)
     if clash is not None:
         local = clash.starts_at.astimezone(ZoneInfo(clash.clinic.time_zone))
         raise Conflict(
@@ -139,7 +131,7 @@ def find_for_typed(
     if existing is not None:
         ranked = candidates(existing, limit=limit, include_partial=include_partial)
         return Found(OpeningView.of(existing), True, ranked)
-    _booked_clash(who.id, starts, ends)
+    _booked_clash(who, starts, ends)
     draft = Opening(
         clinic=clinic, provider=who, starts_at=_plain(starts), ends_at=_plain(ends), source="manual"
     )

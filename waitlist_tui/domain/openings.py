@@ -24,7 +24,7 @@ from waitlist_tui.domain.models import (
 from waitlist_tui.domain.timeutil import local_to_utc
 
 
-def _provider(clinic: Clinic, code: str) -> Provider:
+def provider_by_code(clinic: Clinic, code: str) -> Provider:
     found = Provider.get_or_none((Provider.clinic == clinic) & (Provider.code == str(code).upper()))
     if found is None:
         raise ValidationError(
@@ -61,7 +61,7 @@ def parse_local(text: str, tz: str, later: bool = False) -> dt.datetime:
     return local_to_utc(naive, tz, "start", ambiguous="later" if later else "earlier")
 
 
-def _first_overlap(
+def first_overlap(
     model: Any, provider: Provider, status: str, starts: dt.datetime, ends: dt.datetime
 ) -> Any:
     """A row of `model` (appointment or opening) of this provider overlapping [starts, ends)."""
@@ -87,7 +87,7 @@ def checked_slot(
 ) -> tuple[Provider, dt.datetime, dt.datetime, Service | None]:
     """The rules of a typed-in opening that need no lock: the match finder previews an
     opening with them before anything is written."""
-    who = _provider(clinic, provider)
+    who = provider_by_code(clinic, provider)
     if not 5 <= int(minutes) <= 720:
         raise ValidationError("minutes must be 5-720", field="minutes")
     starts = parse_local(start, clinic.time_zone, later)
@@ -125,13 +125,13 @@ def add_opening(
     who, starts, ends, what = checked_slot(provider, start, minutes, service, later, clinic)
     now = clock.now()
     with database.atomic():
-        clash = _first_overlap(Appointment, who, vocab.APPT_BOOKED, starts, ends)
+        clash = first_overlap(Appointment, who, vocab.APPT_BOOKED, starts, ends)
         if clash is not None:
             raise Conflict(
                 f"{who.code} has an appointment at {iso(clash.starts_at)}",
                 data={"appointment_id": str(clash.id)},
             )
-        overlap = _first_overlap(Opening, who, vocab.OPENING_OPEN, starts, ends)
+        overlap = first_overlap(Opening, who, vocab.OPENING_OPEN, starts, ends)
         if overlap is not None:
             raise Conflict(
                 f"an open opening already covers that time ({str(overlap.id)[:8]})",
@@ -284,7 +284,7 @@ def list_appointments(
         )
     )
     if provider:
-        query = query.where(Appointment.provider == _provider(clinic, provider))
+        query = query.where(Appointment.provider == provider_by_code(clinic, provider))
     if status:
         query = query.where(Appointment.status == status)
     return [

@@ -19,6 +19,7 @@ from waitlist_tui.domain import entries, vocab
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import EntryView
 from waitlist_tui.tui.formatting import date_range, phone_text
+from waitlist_tui.tui.reader import fresh_entry
 
 SEARCH_LIMIT = 8
 MIN_SEARCH = 2  # one letter matches half the waitlist
@@ -119,9 +120,9 @@ def _find_entries(text: str) -> list[EntryView]:
 def _open_entry(app, view: EntryView) -> None:
     from waitlist_tui.tui.screens.editor import EditorScreen
 
-    with database.connection_context():
-        fresh = entries.get(view.id)  # another desk may have moved it since the search
-    app.push_screen(EditorScreen(fresh))
+    fresh = fresh_entry(app, view.id)  # another desk may have moved it since the search
+    if fresh is not None:
+        app.push_screen(EditorScreen(fresh))
 
 
 class EntriesProvider(Provider):

@@ -23,7 +23,10 @@ from typing import Any, TypeVar
 
 from peewee import Database, InterfaceError, OperationalError
 
+from waitlist_tui.domain import entries
 from waitlist_tui.domain.db import database
+from waitlist_tui.domain.entry_views import EntryView
+from waitlist_tui.domain.errors import DomainError
 
 T = TypeVar("T")
 
@@ -90,3 +93,13 @@ def read(app: Any, fn: Callable[..., T], *args: Any) -> T:
         return reader.call(fn, *args)
     with database.connection_context():
         return fn(*args)
+
+
+def fresh_entry(app: Any, entry_id: Any) -> EntryView | None:
+    """The entry as it is now, before a screen opens it: the row on screen may be seconds
+    old and another desk may have moved or removed it (then the desk is told, and None)."""
+    try:
+        return read(app, entries.get, entry_id)
+    except DomainError as err:
+        app.notify(err.message, severity="error")
+        return None

@@ -23,7 +23,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
-from waitlist_tui.domain import clock, entries, finder, vocab
+from waitlist_tui.domain import clock, finder, vocab
 from waitlist_tui.domain.clinics import get_clinic, providers
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
@@ -32,7 +32,7 @@ from waitlist_tui.domain.matching import COUNT_CAP, Candidate
 from waitlist_tui.domain.offers import OfferView
 from waitlist_tui.domain.quickdates import long_date, parse_quick_date
 from waitlist_tui.tui.formatting import phone_text, priority_text
-from waitlist_tui.tui.reader import read
+from waitlist_tui.tui.reader import fresh_entry, read
 from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
 
@@ -518,11 +518,8 @@ class FinderScreen(Screen[None]):
         candidate = self.cursor_candidate()
         if candidate is None:
             return
-        try:
-            with database.connection_context():
-                view = entries.get(candidate.entry_id)
-        except DomainError as err:
-            self.notify(err.message, severity="error")
+        view = fresh_entry(self.app, candidate.entry_id)
+        if view is None:
             return
         from waitlist_tui.tui.screens.editor import EditorScreen
 
@@ -532,11 +529,8 @@ class FinderScreen(Screen[None]):
         candidate = self.cursor_candidate()
         if candidate is None:
             return
-        try:
-            with database.connection_context():
-                view = entries.get(candidate.entry_id)
-        except DomainError as err:
-            self.notify(err.message, severity="error")
+        view = fresh_entry(self.app, candidate.entry_id)
+        if view is None:
             return
         from waitlist_tui.tui.screens.slots import SlotsScreen
 

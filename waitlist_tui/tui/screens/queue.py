@@ -34,7 +34,7 @@ from waitlist_tui.tui.formatting import (
     when_short,
 )
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
-from waitlist_tui.tui.reader import read
+from waitlist_tui.tui.reader import fresh_entry, read
 from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
 
@@ -247,13 +247,9 @@ class QueueScreen(Screen[None]):
         self.action_edit_entry()
 
     def open_entry(self, entry_id: uuid.UUID) -> None:
-        """Read the entry fresh: the row may be seconds old and another desk may have moved it."""
-        try:
-            with database.connection_context():
-                view = entries.get(entry_id)
-        except DomainError as err:
-            self.notify(err.message, severity="error")
-            self.load()
+        view = fresh_entry(self.app, entry_id)
+        if view is None:
+            self.load()  # the list is out of date too
             return
         from waitlist_tui.tui.screens.editor import EditorScreen
 
