@@ -149,3 +149,28 @@ def test_python_dash_m_and_help() -> None:
         "import",
     ):
         assert command in out
+
+
+def test_every_subcommand_loads_lazily() -> None:
+    """Opening the app imports no subcommand module; each name resolves to its command."""
+    import subprocess
+    import sys
+
+    import click
+
+    from waitlist_tui.cli import COMMANDS
+
+    probe = (
+        "import sys, waitlist_tui.cli as c; "
+        "print(sorted(m for m in sys.modules if m.startswith('waitlist_tui.cli.')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    for target in COMMANDS.values():
+        assert f"waitlist_tui.cli.{target.split(':')[0]}'" not in loaded or "app_commands" in target
+    with click.Context(main) as ctx:
+        assert main.list_commands(ctx) == sorted(COMMANDS)
+        for name in COMMANDS:
+            command = main.get_command(ctx, name)
+            assert isinstance(command, click.Command) and command.name == name

@@ -8,27 +8,39 @@ from __future__ import annotations
 
 import click
 
-from waitlist_tui.cli.app_commands import demo_command, open_tui
-from waitlist_tui.cli.catalog import (
-    clients_group,
-    clinic_group,
-    providers_group,
-    services_group,
-    setup_command,
-)
-from waitlist_tui.cli.entries import entries_group
-from waitlist_tui.cli.events_cmd import events_group
-from waitlist_tui.cli.exchange import export_command, import_command
-from waitlist_tui.cli.fill import COMMANDS as FILL_COMMANDS
-from waitlist_tui.cli.keys_cmd import keys_command
-from waitlist_tui.cli.maintenance_cmd import maintenance_group
-from waitlist_tui.cli.messages_cmd import COMMANDS as MESSAGE_COMMANDS
+from waitlist_tui.cli.app_commands import open_tui
 from waitlist_tui.cli.runtime import WaitlistGroup, root_options
-from waitlist_tui.cli.stats_cmd import stats_command
+
+# Each subcommand is imported when it runs (or for --help): the app's start imports none.
+COMMANDS = {
+    "setup": "catalog:setup_command",
+    "demo": "app_commands:demo_command",
+    "clinic": "catalog:clinic_group",
+    "services": "catalog:services_group",
+    "providers": "catalog:providers_group",
+    "clients": "catalog:clients_group",
+    "entries": "entries:entries_group",
+    "events": "events_cmd:events_group",
+    "export": "exchange:export_command",
+    "import": "exchange:import_command",
+    "stats": "stats_cmd:stats_command",
+    "maintenance": "maintenance_cmd:maintenance_group",
+    "keys": "keys_cmd:keys_command",
+    "appointments": "fill:appointments_group",
+    "openings": "fill:openings_group",
+    "match": "fill:match_command",
+    "offers": "fill:offers_group",
+    "notify": "fill:notify_command",
+    "expire": "fill:expire_command",
+    "outbox": "messages_cmd:outbox_group",
+    "reply": "messages_cmd:reply_command",
+    "replies": "messages_cmd:replies_group",
+}
 
 
 @click.group(
     cls=WaitlistGroup,
+    lazy={name: f"{__name__}.{target}" for name, target in COMMANDS.items()},
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -38,23 +50,3 @@ def main(ctx: click.Context, **_: object) -> None:
     """A keyboard-first waitlist desk. With no command, opens the app."""
     if ctx.invoked_subcommand is None:
         open_tui(ctx.obj)
-
-
-for command in (
-    setup_command,
-    demo_command,
-    clinic_group,
-    services_group,
-    providers_group,
-    clients_group,
-    entries_group,
-    events_group,
-    export_command,
-    import_command,
-    stats_command,
-    maintenance_group,
-    keys_command,
-    *FILL_COMMANDS,
-    *MESSAGE_COMMANDS,
-):
-    main.add_command(command)

@@ -373,13 +373,3 @@ def expire_command(ctx: Ctx, older_than_days: int | None) -> None:
     ctx.out(
         counts, lambda d: click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in d.items()))
     )
-
-
-COMMANDS = (
-    appointments_group,
-    openings_group,
-    match_command,
-    offers_group,
-    notify_command,
-    expire_command,
-)

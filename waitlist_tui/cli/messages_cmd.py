@@ -165,6 +165,3 @@ def replies_list(ctx: Ctx, outcome: str | None) -> None:
             [(r["received_at"], r["from"], r["client"] or "", r["outcome"], r["text"]) for r in d],
         ),
     )
-
-
-COMMANDS = (outbox_group, reply_command, replies_group)

@@ -17,6 +17,7 @@ from waitlist_tui.tui.reader import Reader
 from waitlist_tui.tui.screens.queue import QueueScreen
 
 READY_ENV = "WAITLIST_TUI_EXIT_WHEN_READY"  # benchmarks: quit once the queue is painted
+EXIT_AFTER_READY_S = 0.05
 
 
 class WaitlistApp(App[None]):
@@ -99,7 +100,9 @@ class WaitlistApp(App[None]):
     def queue_ready(self) -> None:
         """Called by the queue once its first page is on screen."""
         if self.exit_when_ready:
-            self.call_after_refresh(self.exit)
+            # A few frames later: after the next refresh alone, the page was sometimes not
+            # yet written to the terminal when the app quit (the benchmark then saw no paint).
+            self.set_timer(EXIT_AFTER_READY_S, self.exit)
         elif not self.warmed:
             self.warmed = True
             self.warm_up()

@@ -208,10 +208,11 @@ class QueueScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
-        self.load()
         self.set_interval(REFRESH_SECONDS, self.load)
 
     def on_screen_resume(self) -> None:
+        """Also the first load: a screen is resumed when it is pushed (loading on mount too
+        ran the first page twice, at once, on a cold start)."""
         self.load()
 
     def on_resize(self, event: events.Resize) -> None:
