@@ -380,6 +380,10 @@ def test_list_filters_order_and_paging(clinic: Clinic) -> None:
     assert ids(on_date=dt.date(2027, 1, 1)) == []
     second = entries.list_entries(entries.EntryQuery(limit=1, offset=1))
     assert [v.id for v in second.items] == [a.id] and second.total == 2
+    # A page's views (read as tuples) are the same values as one entry read on its own.
+    everything = entries.list_entries(entries.EntryQuery(statuses=entries.expand_statuses(["all"])))
+    assert everything.items == [entries.get(v.id) for v in everything.items]
+    assert [p.code for p in everything.items[2].preferred_providers] == ["PATEL"]
     with pytest.raises(ValidationError, match="status 'open'"):
         entries.expand_statuses(["open"])
     with pytest.raises(ValidationError, match="limit"):

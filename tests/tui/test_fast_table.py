@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 from textual.widgets import DataTable
 
 from waitlist_tui.tui.widgets.fast_table import FastTable
@@ -108,3 +109,25 @@ async def test_fast_column_widths_match_datatable() -> None:
         slow.add_row(*ROWS[1], key="more")
         await pilot.pause()
         assert fast.virtual_size == slow.virtual_size
+
+
+class Lines(Tables):
+    CSS = "DataTable { height: 6; }"
+
+
+async def test_fast_lines_match_datatable_lines() -> None:
+    """Whole painted lines (header, zebra rows, the cursor row, the space after the last
+    column), with the styles FastTable works out once per paint."""
+    app = Lines()
+    async with app.run_test(size=(100, 20)) as pilot:
+        seen = {}
+        for name in ("slow", "fast"):
+            table = app.query_one(f"#{name}", DataTable)
+            table.focus()
+            table.move_cursor(row=1)
+            await pilot.pause()
+            strips = table.render_lines(Region(0, 0, table.size.width, table.size.height))
+            seen[name] = [[(seg.text, seg.style) for seg in strip] for strip in strips]
+        assert len(seen["fast"]) == 6
+        assert seen["fast"] == seen["slow"]
+        assert app.query_one("#fast", FastTable)._pass is None  # nothing kept after the paint

@@ -26,7 +26,7 @@ from waitlist_tui.domain.entry_input import (
     normalize_keys,
     parse_fields,
 )
-from waitlist_tui.domain.entry_views import EntryView
+from waitlist_tui.domain.entry_views import ENTRY_VIEW_FIELDS, EntryView, ProviderBrief
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
 from waitlist_tui.domain.models import (
     Client,
@@ -117,24 +117,57 @@ def _get_entry(entry_id: Any, *, for_update: bool = False) -> Entry:
 # --- reads ------------------------------------------------------------------------------------
 
 
-def _providers_of(entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Provider]]:
-    result: dict[uuid.UUID, list[Provider]] = defaultdict(list)
+def _providers_of(entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ProviderBrief]]:
+    result: dict[uuid.UUID, list[ProviderBrief]] = defaultdict(list)
     if not entry_ids:
         return result
     rows = (
-        EntryProvider.select(EntryProvider.entry, Provider)
+        EntryProvider.select(EntryProvider.entry, Provider.id, Provider.code, Provider.name)
         .join(Provider)
         .where(EntryProvider.entry.in_(entry_ids))
         .order_by(Provider.code)
+        .tuples()
     )
-    for link in rows:
-        result[link.entry_id].append(link.provider)
+    for entry_id, *provider in rows:
+        result[entry_id].append(ProviderBrief(*provider))
     return result
 
 
 def _views(entries: list[Entry]) -> list[EntryView]:
     providers = _providers_of([e.id for e in entries])
     return [EntryView.of(e, providers.get(e.id, [])) for e in entries]
+
+
+# A page's columns in EntryView.from_row's order: read as tuples, a page builds without a
+# model instance per entry, client and service (about a third of a queue page's time).
+VIEW_COLUMNS = (
+    *(getattr(Entry, name) for name in ENTRY_VIEW_FIELDS),
+    Client.id,
+    Client.first_name,
+    Client.last_name,
+    Client.phone,
+    Client.email,
+    Service.id,
+    Service.code,
+    Service.name,
+    Service.duration_minutes,
+)
+
+
+def _page_views(where: Any, order: tuple[Any, ...], limit: int, offset: int) -> list[EntryView]:
+    rows = list(
+        Entry.select(*VIEW_COLUMNS)
+        .join(Client)
+        .switch(Entry)
+        .join(Service)
+        .where(where)
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+        .tuples()
+    )
+    providers = _providers_of([row[0] for row in rows])
+    return [EntryView.from_row(row, providers.get(row[0], ())) for row in rows]
 
 
 def _joined():
@@ -329,9 +362,9 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
     for cond in conds[1:]:
         where &= cond
     total = count_query.where(where).scalar() or 0
-    rows = list(_joined().where(where).order_by(*SORTS[q.sort]).limit(q.limit).offset(q.offset))
-    offered = [e.id for e in rows if e.status == vocab.OFFERED]
-    return Page(_views(rows), total, q.limit, q.offset, offer_expires=live_offer_expiry(offered))
+    views = _page_views(where, SORTS[q.sort], q.limit, q.offset)
+    offered = [v.id for v in views if v.status == vocab.OFFERED]
+    return Page(views, total, q.limit, q.offset, offer_expires=live_offer_expiry(offered))
 
 
 def live_offer_expiry(entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, dt.datetime]:

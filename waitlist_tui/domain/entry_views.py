@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,34 @@ def iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Entry's columns in the order EntryView.from_row reads them: the dataclass's own order, the
+# client, service and provider briefs left out and the masks and window before the rest.
+ENTRY_VIEW_FIELDS = (
+    "id",
+    "clinic",
+    "status",
+    "priority",
+    "payment_type",
+    "appointment_type",
+    "preferred_days",
+    "preferred_time_slots",
+    "preferred_time_start",
+    "preferred_time_end",
+    "date_range_start",
+    "date_range_end",
+    "notes",
+    "expires_at",
+    "original_appointment_at",
+    "created_at",
+    "updated_at",
+    "status_changed_at",
+    "booked_at",
+    "created_by",
+    "updated_by",
+    "version",
+)
+
+
 @dataclass(frozen=True)
 class EntryView:
     id: uuid.UUID
@@ -76,7 +105,41 @@ class EntryView:
     version: int
 
     @classmethod
-    def of(cls, entry: Entry, providers: list[Provider]) -> EntryView:
+    def from_row(cls, row: tuple[Any, ...], providers: Sequence[ProviderBrief] = ()) -> EntryView:
+        """A row of ENTRY_VIEW_FIELDS, then the client's and the service's brief columns."""
+        (
+            entry_id,
+            clinic_id,
+            status,
+            priority,
+            payment_type,
+            appointment_type,
+            days,
+            slots,
+            time_start,
+            time_end,
+            *rest,
+        ) = row
+        base = len(ENTRY_VIEW_FIELDS) - 10
+        return cls(
+            entry_id,
+            clinic_id,
+            status,
+            priority,
+            payment_type,
+            appointment_type,
+            ClientBrief(*rest[base : base + 5]),
+            ServiceBrief(*rest[base + 5 : base + 9]),
+            tuple(providers),
+            tuple(vocab.from_mask(days, vocab.DAYS)),
+            tuple(vocab.from_mask(slots, vocab.TIME_SLOTS)),
+            fmt_hhmm(time_start),
+            fmt_hhmm(time_end),
+            *rest[:base],
+        )
+
+    @classmethod
+    def of(cls, entry: Entry, providers: Sequence[Provider | ProviderBrief]) -> EntryView:
         """`entry` must have client and service joined (or loadable)."""
         client, service = entry.client, entry.service
         return cls(
