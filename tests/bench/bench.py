@@ -4,7 +4,9 @@ Measures, on a SQLite database built by the demo generator (`demo.build(entries=
 
 - seed_s: building the database, once (seconds; null when --db already held N entries);
 - first_page_ms: the default queue page (waiting + offered, by priority then longest wait);
-- filtered_service_ms / filtered_provider_ms: the page filtered by service, by provider;
+- filtered_service_ms / filtered_provider_ms: the page filtered by service, by provider, as
+  the queue asks for it (a provider's count stops at the queue's cap, "of 1,000+");
+  filtered_provider_exact_ms: the same page with the exact count (`entries list --provider`);
 - search_ms: text search (a last name, a first + last name, a phone's last 4 digits, an
   email fragment), each text on its own (search_by_text_ms) and all together;
 - start_to_queue_ms: `python -m waitlist_tui --db PATH` from process start to its first queue
@@ -64,6 +66,7 @@ from waitlist_tui.domain.entries import EntryQuery, list_entries
 from waitlist_tui.domain.models import Client, Clinic, Entry
 from waitlist_tui.domain.stats import stats as waitlist_stats
 from waitlist_tui.tui.app import READY_ENV
+from waitlist_tui.tui.screens.queue import COUNT_CAP
 
 Stats = dict[str, float]
 TERMINAL_SIZE = (120, 36)  # columns, rows
@@ -132,11 +135,13 @@ def bench_first_page(bench: Bench) -> dict[str, Any]:
 
 
 def bench_filtered(bench: Bench) -> dict[str, Any]:
-    by_service = EntryQuery(service="PT-EVAL", statuses=("waiting",))
-    by_provider = EntryQuery(provider="KIM")
+    by_service = EntryQuery(service="PT-EVAL", statuses=("waiting",), count_cap=COUNT_CAP)
+    by_provider = EntryQuery(provider="KIM", count_cap=COUNT_CAP)
+    exact = replace(by_provider, count_cap=None)
     return {
         "filtered_service_ms": stats(run_figures(bench, page_op(bench, by_service))),
         "filtered_provider_ms": stats(run_figures(bench, page_op(bench, by_provider))),
+        "filtered_provider_exact_ms": stats(run_figures(bench, page_op(bench, exact))),
     }
 
 

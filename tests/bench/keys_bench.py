@@ -141,7 +141,6 @@ def finder_presses(path: str) -> list[float]:
             marker = b"EXACT only" if index % 2 == 0 else b"PARTIAL shown"
             partial.append(app.press(b"p", marker))
         return [shown, statistics.median(partial), *figures]
-        return [shown, *figures]
     finally:
         app.close()
 

@@ -380,6 +380,20 @@ def test_list_filters_order_and_paging(clinic: Clinic) -> None:
     assert ids(on_date=dt.date(2027, 1, 1)) == []
     second = entries.list_entries(entries.EntryQuery(limit=1, offset=1))
     assert [v.id for v in second.items] == [a.id] and second.total == 2
+
+    # Capped counts (the screens): only for the counts read row by row, past the page asked.
+    def counted(**kw) -> tuple[int, bool]:
+        page = entries.list_entries(entries.EntryQuery(**kw))
+        return page.total, page.total_capped
+
+    assert counted(search="a") == (2, False)  # one letter: entries walked, client checked
+    assert counted(search="a", count_cap=1, limit=1) == (1, True)
+    assert counted(search="a", count_cap=1) == (2, False)  # never fewer than the page holds
+    assert counted(search="a", count_cap=1, limit=1, offset=1) == (2, False)
+    assert counted(search="omar", count_cap=1, limit=1) == (1, False)  # a client list: exact
+    assert counted(provider="KIM", count_cap=1, limit=1) == (1, True)
+    assert counted(count_cap=1, limit=1) == (2, False)  # an index count: always exact
+    assert ids(search="o", limit=1, offset=1) == [a.id]
     # A page's views (read as tuples) are the same values as one entry read on its own.
     everything = entries.list_entries(entries.EntryQuery(statuses=entries.expand_statuses(["all"])))
     assert everything.items == [entries.get(v.id) for v in everything.items]

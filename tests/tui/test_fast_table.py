@@ -8,7 +8,7 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.widgets import DataTable
 
-from waitlist_tui.tui.widgets.fast_table import FastTable
+from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 
 ROWS = [
     (
@@ -131,3 +131,27 @@ async def test_fast_lines_match_datatable_lines() -> None:
         assert len(seen["fast"]) == 6
         assert seen["fast"] == seen["slow"]
         assert app.query_one("#fast", FastTable)._pass is None  # nothing kept after the paint
+
+
+class One(App[None]):
+    def compose(self) -> ComposeResult:
+        yield FastTable()
+
+
+async def test_fill_leaves_an_unchanged_table_alone() -> None:
+    app = One()
+    async with app.run_test(size=(80, 10)) as pilot:
+        table = app.query_one(FastTable)
+        rows = [("a", (Text("1", "red"), "Ann")), ("b", (Text("2", "red"), "Bo"))]
+        fill(table, ["Pri", "Name"], rows)
+        await pilot.pause()
+        count = table._update_count  # after the table settled (sizing counts as updates)
+        fill(table, ["Pri", "Name"], list(rows))  # the same again: nothing rebuilt
+        assert table._update_count == count
+        fill(table, ["Pri", "Name"], [("a", (Text("1", "green"), "Ann")), rows[1]])
+        assert table._update_count > count  # same characters, new colour: refilled
+        assert table.get_cell_at((0, 0)).style == "green"
+        table.clear()
+        count = table._update_count
+        fill(table, ["Pri", "Name"], [("a", (Text("1", "green"), "Ann")), rows[1]])
+        assert table.row_count == 2 and table._update_count > count  # cleared elsewhere

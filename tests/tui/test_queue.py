@@ -6,6 +6,7 @@ from textual.widgets import DataTable, Static
 
 from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain import entries
+from waitlist_tui.tui.screens import queue
 from waitlist_tui.tui.screens.queue import PAGE_SIZE
 
 
@@ -86,6 +87,24 @@ async def test_search_narrows_as_you_type_and_escape_returns(demo_db) -> None:
         assert str(target.id) in [str(k.value) for k in table.rows]
         await pilot.press("escape")
         assert app.focused is table
+
+
+async def test_a_one_letter_search_shows_a_capped_count(demo_db, monkeypatch) -> None:
+    """ "a" matches most clients: the count stops past the page ("of 50+"), and paging on
+    counts further, to the exact total once it is within reach."""
+    monkeypatch.setattr(queue, "COUNT_CAP", 10)
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", "a")
+        await settle(pilot)
+        summary = app.screen.query_one("#summary", Static)
+        assert str(summary.render()).startswith(f"1–{PAGE_SIZE} of {PAGE_SIZE}+ ")
+        await pilot.press("escape", "right_square_bracket")
+        await settle(pilot)
+        exact = entries.list_entries(entries.EntryQuery(search="a")).total
+        assert PAGE_SIZE < exact < 2 * PAGE_SIZE  # the second page holds the last matches
+        assert str(summary.render()).startswith(f"{PAGE_SIZE + 1}–{exact} of {exact} waiting")
 
 
 async def test_status_filter_and_sort(demo_db) -> None:

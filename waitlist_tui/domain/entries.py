@@ -7,6 +7,7 @@ raises before anything is written or rolls the transaction back, so it changes n
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,7 +18,12 @@ import pendulum
 from peewee import SQL, fn
 
 from waitlist_tui.domain import audit, clock, ids, vocab
-from waitlist_tui.domain.clients import find_or_create, parse_client, search_condition
+from waitlist_tui.domain.clients import (
+    find_or_create,
+    parse_client,
+    search_condition,
+    search_terms,
+)
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_input import (
@@ -44,6 +50,7 @@ NOT_FOUND = "waitlist request not found"
 CLOSED = "waitlist request is closed"
 MAX_PAGE = 500
 SEARCH_IDS_MAX = 2000  # more matching clients than this: let SQL join instead of a literal list
+DENSE_TERM_LEN = 2  # search words all shorter than this match most clients: walk the entries
 
 
 # --- references -------------------------------------------------------------------------------
@@ -250,6 +257,7 @@ class EntryQuery:
     sort: str = "priority"  # priority | wait | start | newest
     limit: int = 50
     offset: int = 0
+    count_cap: int | None = None  # count at most this many (the screens); None: exact (CLI)
 
 
 SORTS = {
@@ -269,6 +277,7 @@ class Page:
     extra: dict[str, Any] = field(default_factory=dict)
     # entry id -> when its live (sent) offer expires, for the offered entries of the page
     offer_expires: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
+    total_capped: bool = False  # more than `total` match: the query's count_cap was reached
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -299,11 +308,17 @@ def expand_statuses(values: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(result))
 
 
-def _stored_list(values: list[Any]) -> SQL:
-    """`(?, ?, ...)` over values as the database stores them: peewee builds one node per
-    value of a plain list, a third of a search's time with a few hundred matching clients."""
-    marks = ", ".join([database.param] * len(values))
-    return SQL(f"({marks})", values)
+def _id_list(values: list[Any]) -> SQL:
+    """`('…', '…')`: ids read back from the database written into the SQL as literals. As
+    parameters, peewee handled each one several times per query: with a few hundred matching
+    clients that was a third of a search. Only hex digits and dashes get through."""
+    texts = [str(value) for value in values]
+    if not all(_ID_TEXT.fullmatch(text) for text in texts):
+        raise ValueError("an id read from the database is not a uuid")
+    return SQL("(" + ", ".join(f"'{text}'" for text in texts) + ")")
+
+
+_ID_TEXT = re.compile(r"[0-9a-fA-F-]{32,36}")
 
 
 def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
@@ -346,25 +361,58 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
     if q.on_date:
         conds.append((Entry.date_range_start <= q.on_date) & (Entry.date_range_end >= q.on_date))
     text_cond = search_condition(q.search or "")
-    count_query = Entry.select(fn.COUNT(SQL("*")))  # COUNT(id) would read every row
+    walk = False  # the text is checked on each entry's client, walking entries in page order
     if text_cond is not None:
-        # Scan the (smaller) client table once, then reach entries through their client index.
-        # The match list is read once and reused by the count and the page.
-        matching = Client.select(Client.id).where((Client.clinic == clinic) & text_cond)
-        found = [row[0] for row in database.execute(matching.limit(SEARCH_IDS_MAX + 1))]
-        if len(found) > SEARCH_IDS_MAX:
-            conds.append(Entry.client.in_(matching))
+        found: list[Any] | None = None
+        if max(len(term) for term in search_terms(q.search or "")) >= DENSE_TERM_LEN:
+            # Scan the (smaller) client table once, then reach entries through their client
+            # index. The match list is read once and reused by the count and the page.
+            matching = Client.select(Client.id).where((Client.clinic == clinic) & text_cond)
+            found = [row[0] for row in database.execute(matching.limit(SEARCH_IDS_MAX + 1))]
+        walk = found is None or len(found) > SEARCH_IDS_MAX
+        if walk:
+            # Most clients match ("g", "555"): a page fills within a few rows of the queue's
+            # own order, and the count stops at the cap when the caller gives one.
+            conds.append(text_cond)
         else:  # an empty list renders as a false condition (PostgreSQL refuses `IN ()`)
-            conds.append(Entry.client.in_(_stored_list(found) if found else []))
+            conds.append(Entry.client.in_(_id_list(found) if found else []))
     if q.service or q.client_id:
         conds.pop(0)  # the service or client was resolved in this clinic: it implies the clinic
     where = conds[0]
     for cond in conds[1:]:
         where &= cond
-    total = count_query.where(where).scalar() or 0
+    cap = None
+    if q.count_cap is not None and (walk or q.provider):
+        # Only these counts read row by row (the others come from an index, exact and fast);
+        # the cap is past the page asked for, so paging on keeps counting further.
+        cap = q.offset + max(q.count_cap, q.limit)
+    total, capped = _count(where, walk, cap)
     views = _page_views(where, SORTS[q.sort], q.limit, q.offset)
     offered = [v.id for v in views if v.status == vocab.OFFERED]
-    return Page(views, total, q.limit, q.offset, offer_expires=live_offer_expiry(offered))
+    return Page(
+        views,
+        total,
+        q.limit,
+        q.offset,
+        offer_expires=live_offer_expiry(offered),
+        total_capped=capped,
+    )
+
+
+def _count(where: Any, with_client: bool, cap: int | None) -> tuple[int, bool]:
+    """The total, or `cap` and True once more than `cap` rows match (a capped count reads at
+    most cap + 1 rows: a dense search stays fast)."""
+    if cap is None:
+        query = Entry.select(fn.COUNT(SQL("*")))  # COUNT(id) would read every row
+        if with_client:
+            query = query.join(Client)
+        return query.where(where).scalar() or 0, False
+    rows = Entry.select(SQL("1"))
+    if with_client:
+        rows = rows.join(Client)
+    limited = rows.where(where).limit(cap + 1)
+    seen = Entry.select(fn.COUNT(SQL("*"))).from_(limited.alias("capped")).scalar() or 0
+    return (cap, True) if seen > cap else (seen, False)
 
 
 def live_offer_expiry(entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, dt.datetime]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from contextlib import suppress
 from dataclasses import replace
@@ -133,6 +134,9 @@ class WaitlistApp(App[None]):
         self.call_from_thread(self.warmed_up)
 
     def warmed_up(self) -> None:
+        # What start-up made (modules, styles, widgets) lives as long as the app: out of the
+        # collector's way, so a full collection no longer walks it in the middle of a keystroke.
+        gc.freeze()
         refresh = getattr(self.screen, "refresh_detail", None)
         if refresh is not None:
             refresh()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -198,7 +199,17 @@ def fill(table: DataTable[Any], labels: Sequence[str], rows: Sequence[tuple[str,
 
     A table left to size itself settles its widths on idle; a paint before that (a dialog
     opened at once, a snapshot, a busy machine) shows every cell cut to its header's width.
-    `rows` are (key, cells)."""
+    `rows` are (key, cells). The same labels and rows as the last fill, with the table not
+    changed since, leave it as it is: typing on in a search that already found its clients
+    ("garc", "garci") repaints no row."""
+    content = (tuple(labels), tuple((key, tuple(map(_same, cells))) for key, cells in rows))
+    memo = _FILLED.get(table)
+    if (
+        memo == content
+        and [key.value for key in table.rows] == [key for key, _ in rows]
+        and [str(column.label) for column in table.ordered_columns] == list(labels)
+    ):
+        return  # (cleared, or rows added, by other means since: the keys tell)
     widths = [
         max([cell_len(label), *(cell_len(str(cells[i])) for _, cells in rows)])
         for i, label in enumerate(labels)
@@ -208,3 +219,15 @@ def fill(table: DataTable[Any], labels: Sequence[str], rows: Sequence[tuple[str,
         table.add_column(label, width=width)
     for key, cells in rows:
         table.add_row(*cells, key=key)
+    _FILLED[table] = content
+
+
+def _same(cell: Any) -> Any:
+    """What a cell looks like: Rich's Text compares its characters and spans, not its style."""
+    if isinstance(cell, Text):
+        return (cell.plain, str(cell.style), tuple(cell.spans), cell.justify, cell.overflow)
+    return cell
+
+
+# table -> what the last fill put in it
+_FILLED: WeakKeyDictionary[DataTable[Any], Any] = WeakKeyDictionary()
