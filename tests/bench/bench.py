@@ -66,7 +66,7 @@ from waitlist_tui.domain.entries import EntryQuery, list_entries
 from waitlist_tui.domain.models import Client, Clinic, Entry
 from waitlist_tui.domain.stats import stats as waitlist_stats
 from waitlist_tui.tui.app import READY_ENV
-from waitlist_tui.tui.screens.queue import COUNT_CAP
+from waitlist_tui.tui.queue_data import COUNT_CAP
 
 Stats = dict[str, float]
 TERMINAL_SIZE = (120, 36)  # columns, rows

@@ -6,8 +6,9 @@ from textual.widgets import DataTable, Static
 
 from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain import entries
-from waitlist_tui.tui.screens import queue
-from waitlist_tui.tui.screens.queue import PAGE_SIZE
+from waitlist_tui.tui import queue_data
+from waitlist_tui.tui.queue_data import PAGE_SIZE
+from waitlist_tui.tui.screens import queue as queue_screen
 
 
 def test_queue_populated_snapshot(demo_db, snap_compare) -> None:
@@ -32,6 +33,31 @@ async def test_queue_lists_the_service_page_in_order(demo_db) -> None:
         assert [str(k.value) for k in table.rows] == [str(v.id) for v in expected.items]
         summary = str(app.screen.query_one("#summary", Static).render())
         assert summary.startswith(f"1–{len(expected.items)} of {expected.total:,} waiting")
+
+
+async def test_a_first_page_read_before_start_is_shown_without_reading_again(
+    demo_db, monkeypatch
+) -> None:
+    """`open_tui` reads the first page while the app loads: the queue shows it as its first
+    paint and reads nothing more for it; a page another desk changed since comes on refresh."""
+    first_page = queue_data.prefetch()
+    first_page.result(timeout=10)
+    reads = []
+    real_read = queue_screen.read
+    monkeypatch.setattr(
+        queue_screen, "read", lambda app, fn, *args: reads.append(args) or real_read(app, fn, *args)
+    )
+    app = make_test_app()
+    app.first_page = first_page
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(DataTable)
+        expected = entries.list_entries(entries.EntryQuery(limit=PAGE_SIZE))
+        assert [str(k.value) for k in table.rows] == [str(v.id) for v in expected.items]
+        await settle(pilot)
+        assert reads == [] and app.first_page is None
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert len(reads) == 1
 
 
 async def test_paging_keeps_to_the_service_layer(demo_db) -> None:
@@ -92,7 +118,7 @@ async def test_search_narrows_as_you_type_and_escape_returns(demo_db) -> None:
 async def test_a_one_letter_search_shows_a_capped_count(demo_db, monkeypatch) -> None:
     """ "a" matches most clients: the count stops past the page ("of 50+"), and paging on
     counts further, to the exact total once it is within reach."""
-    monkeypatch.setattr(queue, "COUNT_CAP", 10)
+    monkeypatch.setattr(queue_data, "COUNT_CAP", 10)
     app = make_test_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

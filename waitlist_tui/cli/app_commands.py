@@ -14,9 +14,12 @@ from waitlist_tui.domain.models import Clinic
 
 def open_tui(ctx: Ctx) -> None:
     open_db(ctx)
+    from waitlist_tui.tui.queue_data import prefetch
+
+    first_page = prefetch()  # read while Textual and the screens are imported
     from waitlist_tui.tui.app import make_app
 
-    make_app(staff=ctx.staff).run()
+    make_app(staff=ctx.staff, first_page=first_page).run()
 
 
 @click.command("demo")

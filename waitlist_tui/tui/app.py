@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import replace
 
@@ -14,6 +15,7 @@ from textual.binding import Binding
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.tui import userconfig
 from waitlist_tui.tui.commands import ActionsProvider, EntriesProvider, ScreensProvider
+from waitlist_tui.tui.queue_data import Loaded
 from waitlist_tui.tui.reader import Reader
 from waitlist_tui.tui.screens.queue import QueueScreen
 
@@ -52,8 +54,10 @@ class WaitlistApp(App[None]):
         staff: str,
         exit_when_ready: bool = False,
         config: userconfig.UserConfig | None = None,
+        first_page: Future[Loaded] | None = None,
     ) -> None:
         super().__init__()
+        self.first_page = first_page  # the queue's first page, read while the app loaded
         self.staff = staff
         self.exit_when_ready = exit_when_ready
         self.warmed = False
@@ -142,7 +146,10 @@ class WaitlistApp(App[None]):
             refresh()
 
 
-def make_app(staff: str) -> WaitlistApp:
+def make_app(staff: str, first_page: Future[Loaded] | None = None) -> WaitlistApp:
     return WaitlistApp(
-        staff=staff, exit_when_ready=bool(os.environ.get(READY_ENV)), config=userconfig.load()
+        staff=staff,
+        exit_when_ready=bool(os.environ.get(READY_ENV)),
+        config=userconfig.load(),
+        first_page=first_page,
     )

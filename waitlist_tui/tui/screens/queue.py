@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from rich.text import Text
 from textual import events, on, work
@@ -21,7 +21,6 @@ from textual.widgets import DataTable, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
 from waitlist_tui.domain import clock, entries, vocab
-from waitlist_tui.domain.clinics import get_clinic, providers, services
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import EntryView
 from waitlist_tui.domain.errors import DomainError
@@ -34,12 +33,11 @@ from waitlist_tui.tui.formatting import (
     when_short,
 )
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
+from waitlist_tui.tui.queue_data import PAGE_SIZE, Loaded, fetch, first_spec
 from waitlist_tui.tui.reader import fresh_entry, read
 from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
 
-PAGE_SIZE = 50  # two screens of rows: less to lay out per keystroke than 100
-COUNT_CAP = 1000  # "of 1,000+": counting every match of "g" cost 60-180 ms a keystroke
 REFRESH_SECONDS = 10.0
 COLUMNS = (
     "Pri",
@@ -68,19 +66,6 @@ SORT_CHOICES = [
     ("wait", "longest wait first"),
     ("start", "by date range start"),
 ]
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A page as the worker hands it to the screen."""
-
-    page: entries.Page | None
-    clinic_name: str | None
-    error: str | None = None
-    spec: entries.EntryQuery | None = None
-    generation: int = 0
-    service_codes: tuple[str, ...] = ()
-    provider_codes: tuple[str, ...] = ()
 
 
 class QueueScreen(Screen[None]):
@@ -178,7 +163,7 @@ class QueueScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.page_offset = 0
-        self.query_spec = entries.EntryQuery(limit=PAGE_SIZE, count_cap=COUNT_CAP)
+        self.query_spec = first_spec()
         self.rows: list[EntryView] = []
         self.total_count = 0
         self.total_capped = False  # total_count is a floor: more match (a capped count)
@@ -214,8 +199,13 @@ class QueueScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         """Also the first load: a screen is resumed when it is pushed (loading on mount too
-        ran the first page twice, at once, on a cold start)."""
-        self.load()
+        ran the first page twice, at once, on a cold start). A first page read while the app
+        was loading goes on screen before the first paint."""
+        early = self.prefetched(wait=False)
+        if early is not None:
+            self.show(early, keep_cursor=False)
+        else:
+            self.load()
 
     def on_resize(self, event: events.Resize) -> None:
         narrow = event.size.width < NARROW_WIDTH
@@ -412,31 +402,24 @@ class QueueScreen(Screen[None]):
     def load(self, keep_cursor: bool = True) -> None:
         """Runs off the event loop; a newer load cancels an older one."""
         spec = replace(self.query_spec, limit=PAGE_SIZE, offset=self.page_offset)
-        loaded = read(self.app, self.fetch, spec, self.generation, not self.choices_loaded)
+        loaded = self.prefetched(wait=True)
+        if loaded is None or loaded.spec != spec:
+            loaded = read(self.app, fetch, spec, self.generation, not self.choices_loaded)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self.show, loaded, keep_cursor)
 
-    @staticmethod
-    def fetch(spec: entries.EntryQuery, generation: int, with_choices: bool) -> Loaded:
-        """On the app's reader (a warm connection): a fresh one per key press cost ~20 ms."""
+    def prefetched(self, wait: bool) -> Loaded | None:
+        """The first page, if the app began reading it before it was up (queue_data); left
+        for the worker to wait for when it is not read yet and `wait` is False."""
+        pending = getattr(self.app, "first_page", None)
+        if pending is None or (not wait and not pending.done()):
+            return None
+        self.app.first_page = None  # type: ignore[attr-defined]
         try:
-            clinic = get_clinic()
-            codes: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
-            if with_choices:
-                codes = (
-                    tuple(s.code for s in services(clinic) if s.kind == "appointment"),
-                    tuple(p.code for p in providers(clinic)),
-                )
-            return Loaded(
-                entries.list_entries(spec, clinic),
-                clinic.name,
-                spec=spec,
-                generation=generation,
-                service_codes=codes[0],
-                provider_codes=codes[1],
-            )
-        except DomainError as err:
-            return Loaded(None, None, err.message, spec=spec, generation=generation)
+            loaded = pending.result()
+        except Exception:  # read again on the reader, which reports errors
+            return None
+        return loaded if loaded.spec == self.query_spec and not self.generation else None
 
     def show(self, loaded: Loaded, keep_cursor: bool) -> None:
         if loaded.generation != self.generation:
