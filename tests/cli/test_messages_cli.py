@@ -40,3 +40,21 @@ def test_reply_to_another_clients_offer_is_4030(run, tmp_path) -> None:
     assert json.loads(result.output)["code"] == 4030
     text = run("outbox", "list", "--status", "bogus")
     assert text.exit_code == 2  # click refuses an unknown status
+
+
+def test_a_delivery_loop_stopped_by_ctrl_c_prints_its_totals(run, tmp_path, monkeypatch) -> None:
+    from waitlist_tui.domain import delivery
+
+    monkeypatch.setenv("WAITLIST_OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
+    add_entry(run, tmp_path, "Ann", "Lee")
+    opening = envelope(run("openings", "add", "--provider", "KIM", "--start",
+                           "2026-11-23T09:00", "--minutes", "60", "--json"))  # fmt: skip
+    run("offers", "send", "--opening", opening["id"], "--json")
+
+    def stop_sleeping(seconds: float) -> None:
+        raise KeyboardInterrupt  # the desk presses Ctrl+C while the loop waits
+
+    monkeypatch.setattr(delivery.time, "sleep", stop_sleeping)
+    result = run("outbox", "deliver", "--loop", "--json")
+    assert result.exit_code == 0
+    assert envelope(result)["sent"] == 1

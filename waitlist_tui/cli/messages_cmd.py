@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import suppress
 from typing import Any
 
 import click
@@ -66,10 +67,9 @@ def outbox_deliver(
     )
     if not ctx.json:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    try:
-        report = delivery.deliver(chosen, batch, policy, loop=loop, interval=interval)
-    except KeyboardInterrupt:
-        return
+    report = delivery.Report()
+    with suppress(KeyboardInterrupt):  # Ctrl+C ends a loop: then say what it did
+        delivery.deliver(chosen, batch, policy, loop=loop, interval=interval, total=report)
     ctx.out(
         report.to_dict(),
         lambda d: click.echo(", ".join(f"{k}: {v}" for k, v in d.items())),

@@ -251,9 +251,12 @@ def deliver(
     interval: float = 5.0,
     stop: Callable[[], bool] = lambda: False,
     rng: random.Random | None = None,
+    total: Report | None = None,
 ) -> Report:
-    """Send what is due: until nothing is left (once), or for ever (loop, until `stop`)."""
-    total = Report()
+    """Send what is due: until nothing is left (once), or for ever (loop, until `stop`).
+    Counts add up in `total` as batches finish, so a loop stopped by Ctrl+C can still say
+    what it sent."""
+    total = total if total is not None else Report()
     while not stop():
         report = deliver_once(transports, batch, policy, rng)
         total.add(report)
