@@ -22,14 +22,17 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.color import Color
+from textual.coordinate import Coordinate
 from textual.css.styles import RenderStyles
 from textual.geometry import Region, Size
 from textual.render import measure
 from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets._data_table import CellCacheKey, RowKey
+from textual.widgets._data_table import CellCacheKey, RowKey, SegmentLines
 
 _PLAIN = Style()
+_LOOKS: dict[tuple[Any, ...], list[Segment]] = {}  # a cell's look -> its segments, no meta
+_LOOKS_MAX = 4096
 
 
 class _Fixed:
@@ -89,11 +92,14 @@ class FastTable(DataTable[Any]):
             return
         console = self.app.console
         columns = self.ordered_columns
+        # A column given its width paints at that width: its cells need no measuring
+        # (fill() gives every column one, from the same cells).
+        measured = [i for i, column in enumerate(columns) if column.auto_width]
         for index, row in found:
-            if index is None or row is None:  # removed before the table was idle
+            if index is None or row is None or not measured:  # removed before the table was idle
                 continue
             _, cells = self._get_row_renderables(index)
-            for column, cell in zip(columns, cells, strict=False):
+            for column, cell in ((columns[i], cells[i]) for i in measured if i < len(cells)):
                 if isinstance(cell, Text) and "\n" not in cell.plain:
                     width = cell.cell_len
                 else:
@@ -140,8 +146,117 @@ class FastTable(DataTable[Any]):
         cell = cells[column_index]
         if not isinstance(cell, Text) or "\n" in cell.plain or "\t" in cell.plain:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
-        component_style, post_style = self._get_styles_to_render_cell(
+        fixed_rows, fixed_columns = self._fixed()
+        component_style, post_style = self._cell_styles(
+            row_index < fixed_rows or column_index < fixed_columns, hover, cursor
+        )
+        # The same text in the same styles paints the same segments in any row ("waiting",
+        # "PT-EVAL", a priority): those are kept by content, and only the row and column
+        # (mouse) meta is added for this cell. A refilled list mostly repeats such cells.
+        look = (_same(cell), width, base_style, component_style, post_style)
+        segments = _LOOKS.get(look)
+        if segments is None:
+            segments = self._cell_line(cell, width, base_style + component_style, post_style)
+            if len(_LOOKS) >= _LOOKS_MAX:
+                _LOOKS.clear()
+            _LOOKS[look] = segments
+        meta = Style.from_meta({"row": row_index, "column": column_index})
+        lines = [[Segment(text, style + meta if style else meta) for text, style, _ in segments]]
+        self._cell_render_cache[cache_key] = lines
+        return lines
+
+    def _fixed(self) -> tuple[int, int]:
+        if self._pass is None:
+            return self.fixed_rows, self.fixed_columns
+        if "fixed" not in self._pass:
+            self._pass["fixed"] = (self.fixed_rows, self.fixed_columns)
+        return self._pass["fixed"]
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[SegmentLines, SegmentLines]:
+        """A body row with a row cursor, no labels and no fixed columns (every table here),
+        put together as DataTable does, with what every line shares (settings, column widths)
+        read once per paint: DataTable reads them for every line and column."""
+        shared = self._line_settings()
+        if shared is None or row_key is self._header_row_key:
+            return super()._render_line_in_row(
+                row_key, line_no, base_style, cursor_location, hover_location
+            )
+        cursor_type, show_cursor, show_hover, update_count, pseudo, widths, remaining = shared
+        cache_key = (
+            row_key,
+            line_no,
+            base_style,
+            cursor_location,
+            hover_location,
+            cursor_type,
+            show_cursor,
+            show_hover,
+            update_count,
+            pseudo,
+        )
+        cached = self._row_render_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        found = self._row_locations.get(row_key)
+        row_index = -1 if found is None else found
+        row_style = self._get_row_style(row_index, base_style)
+        cursor = cursor_location.row == row_index
+        hover = hover_location.row == row_index
+        render_cell = self._render_cell
+        scrollable = [
+            render_cell(row_index, column_index, row_style, width, cursor, hover)[line_no]
+            for column_index, width in enumerate(widths)
+        ]
+        extend_style, _ = self._get_styles_to_render_cell(
+            row_index == -1, False, False, hover, cursor, show_cursor, show_hover, False, False
+        )
+        extend_style = row_style + extend_style
+        extend_style += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        scrollable.append([Segment(" " * remaining, extend_style)])
+        pair: tuple[SegmentLines, SegmentLines] = ([], scrollable)
+        self._row_render_cache[cache_key] = pair
+        return pair
+
+    def _line_settings(self) -> tuple[Any, ...] | None:
+        """What the lines of one paint share, or None where DataTable's own path applies."""
+        if self._pass is None:
+            return None
+        if "line" not in self._pass:
+            plain = (
+                self.cursor_type == "row"
+                and not self.fixed_columns
+                and not (self._labelled_row_exists and self.show_row_labels)
+            )
+            widths = [column.get_render_width(self) for column in self.ordered_columns]
+            self._pass["line"] = (
+                (
+                    self.cursor_type,
+                    self.show_cursor,
+                    self._show_hover_cursor,
+                    self._update_count,
+                    self._pseudo_class_state,
+                    widths,
+                    max(0, self.size.width - sum(widths) - self._row_label_column_width),
+                )
+                if plain
+                else None
+            )
+        return self._pass["line"]
+
+    def _cell_styles(self, fixed: bool, hover: bool, cursor: bool) -> tuple[Style, Style]:
+        """DataTable's cell styles, once per paint for each kind of cell: reading its reactive
+        settings for every cell cost more than painting the cell."""
+        key = ("cell", fixed, hover, cursor)
+        if self._pass is not None and key in self._pass:
+            return self._pass[key]
+        styles = self._get_styles_to_render_cell(
             False,
             False,
             fixed,
@@ -152,10 +267,9 @@ class FastTable(DataTable[Any]):
             self.cursor_foreground_priority == "css",
             self.cursor_background_priority == "css",
         )
-        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index})
-        lines = [self._cell_line(cell, width, pre_style + component_style, post_style)]
-        self._cell_render_cache[cache_key] = lines
-        return lines
+        if self._pass is not None:
+            self._pass[key] = styles
+        return styles
 
     def _cell_line(
         self, cell: Text, width: int, pre_style: Style, post_style: Style
@@ -218,7 +332,9 @@ def fill(table: DataTable[Any], labels: Sequence[str], rows: Sequence[tuple[str,
     for label, width in zip(labels, widths, strict=True):
         table.add_column(label, width=width)
     for key, cells in rows:
-        table.add_row(*cells, key=key)
+        # Text as typed: DataTable reads a str cell as markup, so a client named "Ann [/b]"
+        # would stop the screen (and parsing every cell cost a tenth of a paint).
+        table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells), key=key)
     _FILLED[table] = content
 
 
