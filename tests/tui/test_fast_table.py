@@ -23,7 +23,7 @@ ROWS = [
         Text("PARTIAL", "yellow"),
         Text("10", justify="right"),
         "3d",
-        "[b]Bold[/b] markup",
+        Text.from_markup("[b]Bold[/b] markup"),  # FastTable reads a str as text, not markup
         None,
         "wants Tue, slot is Mon; a long explanation cut at the column's edge " * 3,
     ),

@@ -83,7 +83,7 @@ class WaitlistApp(App[None]):
                 names = ", ".join(sorted(self.available_themes))
                 problems.append(f"theme {config.theme!r} is not one of: {names}")
         for problem in problems:
-            self.notify(problem, title="config.toml", severity="warning", timeout=15)
+            self.notify(problem, title="config.toml", severity="warning", timeout=15, markup=False)
 
     def action_toggle_theme(self) -> None:
         self.theme = self.THEMES[1] if self.theme == self.THEMES[0] else self.THEMES[0]

@@ -13,6 +13,7 @@ from functools import partial
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 from textual.screen import Screen
 
 from waitlist_tui.domain import entries, vocab
@@ -137,8 +138,9 @@ class EntriesProvider(Provider):
             label = f"{view.client.name} · {view.service.code} · {view.status}"
             yield Hit(
                 ENTRY_SCORE - rank,  # the domain's order (newest first) is the ranking
-                label,
+                Content(label),  # as typed: a str is read as markup ("Ann [/b]" broke it)
                 partial(_open_entry, self.app, view),
+                text=label,
                 help=f"{phone_text(view.client.phone)} · "
                 f"{date_range(view.date_range_start, view.date_range_end)} · open the entry",
             )

@@ -101,5 +101,5 @@ def fresh_entry(app: Any, entry_id: Any) -> EntryView | None:
     try:
         return read(app, entries.get, entry_id)
     except DomainError as err:
-        app.notify(err.message, severity="error")
+        app.notify(err.message, severity="error", markup=False)
         return None

@@ -27,9 +27,9 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="dialog-question")
+            yield Label(self.question, classes="dialog-question", markup=False)  # names
             if self.detail:
-                yield Static(self.detail, classes="dialog-detail")
+                yield Static(self.detail, classes="dialog-detail", markup=False)
             yield Static(
                 f"[b]y[/b]/enter {self.yes}    [b]n[/b]/esc {self.no}", classes="dialog-keys"
             )
@@ -49,8 +49,12 @@ class CancelEntryDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Cancel the waitlist entry of {self.who}?", classes="dialog-question")
-            yield Static(self.what, classes="dialog-detail")
+            yield Label(
+                f"Cancel the waitlist entry of {self.who}?",
+                classes="dialog-question",
+                markup=False,  # a name is text: "[" in it is not a style
+            )
+            yield Static(self.what, classes="dialog-detail", markup=False)
             yield Input(placeholder="Reason (optional), e.g. booked elsewhere", id="reason")
             yield Static(
                 "[b]enter[/b] Cancel the entry    [b]esc[/b] Keep it", classes="dialog-keys"
@@ -75,7 +79,7 @@ class BroadcastDialog(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Broadcast {self.slot}", classes="dialog-question")
+            yield Label(f"Broadcast {self.slot}", classes="dialog-question", markup=False)
             yield Static(
                 f"The top N candidates get the offer at once; the first to accept books it "
                 f"and the others' offers are withdrawn. {self.exact} exact matches.",

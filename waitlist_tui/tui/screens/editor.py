@@ -306,7 +306,7 @@ class EditorScreen(Screen[EntryView | None]):
             matches.display = False
             return
         for choice in found:
-            matches.add_option(Option(choice.label, id=choice.id))
+            matches.add_option(Option(Text(choice.label), id=choice.id))  # text, not markup
         if total > len(found):
             matches.add_option(Option(Text(f"  … {total - len(found)} more: type more", "dim")))
         matches.add_option(Option(Text(f"+ New client: {text}", style="bold"), id=NEW_CLIENT))
@@ -522,7 +522,9 @@ class EditorScreen(Screen[EntryView | None]):
 
     def saved(self, view: EntryView) -> None:
         verb = "Added" if self.entry is None else "Saved"
-        self.notify(f"{verb}: {view.client.name} · {view.service.code} · {view.status}")
+        self.notify(
+            f"{verb}: {view.client.name} · {view.service.code} · {view.status}", markup=False
+        )
         self.dismiss(view)
 
     def action_leave(self) -> None:

@@ -487,7 +487,7 @@ class FinderScreen(Screen[None]):
 
     def offer_failed(self, err: DomainError) -> None:
         self.busy = False
-        self.notify(f"Not offered: {err.message}", severity="error")
+        self.notify(f"Not offered: {err.message}", severity="error", markup=False)
         self.set_status(Text(err.message, "bold red"))
         self.reload_candidates()
 
@@ -496,7 +496,7 @@ class FinderScreen(Screen[None]):
         zone = self.zone or ZoneInfo("UTC")
         until = sent[0].expires_at.astimezone(zone)
         who = sent[0].client_name if len(sent) == 1 else f"{len(sent)} clients"
-        self.notify(f"Offered to {who}; reply by {until:%a %H:%M}")
+        self.notify(f"Offered to {who}; reply by {until:%a %H:%M}", markup=False)
         if self.found is not None and not self.found.saved:
             self.source = sent[0].opening_id  # the slot is an opening now
         self.reload_candidates()

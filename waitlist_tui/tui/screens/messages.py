@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +23,7 @@ from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.outbox import MessageView, local_text
+from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.footer import Footer
 
 FILTERS: tuple[str | None, ...] = (None, "pending", "sent", "failed", "dead")
@@ -90,7 +92,7 @@ class MessagesScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading…", id="messages-summary")
-        yield DataTable(id="messages-table", cursor_type="row", zebra_stripes=True)
+        yield FastTable(id="messages-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="messages-detail", markup=False)
         yield Footer(compact=True)
 
@@ -146,7 +148,7 @@ class MessagesScreen(Screen[None]):
                 m.kind.replace("_", " "),
                 f"{m.channel} {m.recipient}",
                 m.client_name,
-                f"[{style}]{m.status}[/]" if style else m.status,
+                Text(m.status, style=style),
                 str(m.attempts),
                 local_text(m.sent_at or m.next_attempt_at, self.time_zone),
                 m.last_error if len(m.last_error) <= 24 else m.last_error[:23] + "…",

@@ -285,7 +285,7 @@ class QueueScreen(Screen[None]):
             severity = "information"
         except DomainError as err:
             message, severity = f"Not cancelled: {err.message}", "error"
-        self.app.call_from_thread(self.notify, message, severity=severity)
+        self.app.call_from_thread(self.notify, message, severity=severity, markup=False)
         self.app.call_from_thread(self.load)
 
     def action_offer_slot(self) -> None:

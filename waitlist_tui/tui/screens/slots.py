@@ -25,6 +25,7 @@ from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.offers import OfferView
 from waitlist_tui.domain.slot_offers import offer_slot, slots_for_entry
 from waitlist_tui.tui.formatting import date_range, when_short
+from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.footer import Footer
 
 
@@ -73,7 +74,7 @@ class SlotsScreen(Screen[OfferView | None]):
             ),
             id="slots-title",
         )
-        table: DataTable[object] = DataTable(id="slots-table", cursor_type="row")
+        table: DataTable[object] = FastTable(id="slots-table", cursor_type="row")
         table.add_columns("Date", "Time", "Provider")
         yield table
         yield Static("Looking for free slots…", id="slots-status")
@@ -151,7 +152,7 @@ class SlotsScreen(Screen[OfferView | None]):
 
     def failed(self, err: DomainError) -> None:
         self.busy = False
-        self.notify(f"Not offered: {err.message}", severity="error")
+        self.notify(f"Not offered: {err.message}", severity="error", markup=False)
         self.query_one("#slots-status", Static).update(Text(err.message, "bold red"))
         self.load()
 
@@ -160,7 +161,8 @@ class SlotsScreen(Screen[OfferView | None]):
         until = sent.expires_at.astimezone(zone)
         self.notify(
             f"Offered {start:%a} {start.day} {start:%b %H:%M} with {sent.provider_code} to "
-            f"{sent.client_name}; reply by {until:%a %H:%M}"
+            f"{sent.client_name}; reply by {until:%a %H:%M}",
+            markup=False,  # a name is text: "[" in it is not a style
         )
         self.dismiss(sent)
 

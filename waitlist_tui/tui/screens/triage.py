@@ -33,6 +33,7 @@ from waitlist_tui.tui.formatting import countdown
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.screens.attempt_dialog import Attempt, AttemptDialog
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
+from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.footer import Footer
 
 REFRESH_SECONDS = 10.0
@@ -172,7 +173,7 @@ class TriageScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading…", id="triage-summary")
-        yield DataTable(id="triage-table", cursor_type="row", zebra_stripes=True)
+        yield FastTable(id="triage-table", cursor_type="row", zebra_stripes=True)
         yield Static(EMPTY, id="triage-empty")
         yield Static(HINT, id="triage-message", markup=False)
         yield Footer(compact=True)

@@ -84,6 +84,18 @@ class FastTable(DataTable[Any]):
             self._pass[names] = _Fixed(super().get_component_styles(*names))
         return self._pass[names]
 
+    def add_row(
+        self,
+        *cells: Any,
+        height: int | None = 1,
+        key: str | None = None,
+        label: Any = None,
+    ) -> RowKey:
+        """Text as typed: DataTable reads a str cell as markup, so a client named "Ann [/b]"
+        stopped the screen (MarkupError), and parsing every cell cost a tenth of a paint."""
+        cells = tuple(Text(cell) if isinstance(cell, str) else cell for cell in cells)
+        return super().add_row(*cells, height=height, key=key, label=label)
+
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         keys = list(new_rows)
         found = [(self._row_locations.get(key), self.rows.get(key)) for key in keys]
@@ -332,9 +344,7 @@ def fill(table: DataTable[Any], labels: Sequence[str], rows: Sequence[tuple[str,
     for label, width in zip(labels, widths, strict=True):
         table.add_column(label, width=width)
     for key, cells in rows:
-        # Text as typed: DataTable reads a str cell as markup, so a client named "Ann [/b]"
-        # would stop the screen (and parsing every cell cost a tenth of a paint).
-        table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells), key=key)
+        table.add_row(*cells, key=key)
     _FILLED[table] = content
 
 

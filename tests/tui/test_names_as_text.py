@@ -1,0 +1,50 @@
+"""Names, notes and other typed text appear as typed: "[" in a name is not a style tag.
+
+DataTable, Label, Static, notify and the command palette read a str as markup: a client
+named "Ann [/b]" stopped the triage screen and the palette (MarkupError), and "[VIP]" vanished.
+"""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Label
+
+from tests.conftest import STAFF
+from tests.domain.fill_helpers import add_entry
+from tests.tui.conftest import SIZE, make_test_app, settle
+from waitlist_tui.domain import offers
+from waitlist_tui.domain.openings import add_opening
+
+NAME = ("Ann [/b]", "Lee [VIP]")
+
+
+def cells(table: DataTable) -> list[str]:
+    return [str(getattr(cell, "plain", cell)) for row in range(table.row_count)
+            for cell in table.get_row_at(row)]  # fmt: skip
+
+
+async def test_a_name_with_brackets_shows_as_typed_everywhere(clinic_only_db) -> None:
+    view = add_entry(
+        client={"first_name": NAME[0], "last_name": NAME[1], "phone": "617-555-0107"},
+        notes="call [red]after[/] 5 [/x]",
+    )
+    opening = add_opening("KIM", "2026-11-23T09:00", 60, STAFF)
+    offers.offer(opening.id, STAFF, entry_id=view.id)
+    full = f"{NAME[0]} {NAME[1]}"
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert full in cells(app.screen.query_one(DataTable))
+        await pilot.press("ctrl+p", *"ann")
+        await pilot.pause(1.0)
+        await pilot.press("enter")  # the palette's hit for the entry opens it
+        await settle(pilot)
+        assert type(app.screen).__name__ == "EditorScreen"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        assert full in cells(app.screen.query_one(DataTable))
+        await pilot.press("r")  # rescind asks first, naming the client
+        await pilot.pause()
+        question = app.screen.query_one(".dialog-question", Label)
+        assert full in str(question.render())
