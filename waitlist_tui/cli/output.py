@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from waitlist_tui.domain.errors import DomainError
 
@@ -47,17 +45,18 @@ def fail(err: DomainError, as_json: bool) -> None:
     sys.exit(EXIT_DOMAIN_ERROR)
 
 
-def console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
-
-
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    # Rich's console and table load with the first table printed: opening the app (which
+    # every command module's import would otherwise pay for) does not need them.
+    from rich.console import Console
+    from rich.table import Table
+
     grid = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
     for column in columns:
         grid.add_column(column)
     for row in rows:
         grid.add_row(*("" if v is None else str(v) for v in row))
-    console().print(grid)
+    Console(highlight=False, soft_wrap=False).print(grid)
 
 
 def pairs(data: dict[str, Any]) -> None:
