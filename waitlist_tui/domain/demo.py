@@ -9,18 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import random
 from bisect import bisect
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from operator import itemgetter
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from waitlist_tui.domain import audit, clock, vocab
+from waitlist_tui.domain import audit, clock, demo_file, vocab
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.clients import search_text
-from waitlist_tui.domain.db import bulk_insert, bulk_load_mode, database, is_postgres
+from waitlist_tui.domain.db import bulk_insert, bulk_load_mode, database, is_postgres, stored_time
+from waitlist_tui.domain.demo_names import FIRST, LAST, NOTES, STAFF
 from waitlist_tui.domain.demo_rollups import count_rows
+from waitlist_tui.domain.demo_stream import ROWS_DONE, Emit, Stream
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.maintenance import create_indexes, finish_bulk_load, wipe
 from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service
@@ -37,180 +37,10 @@ PRIORITIES = (1, 2, 3, 4, 5)
 PRIORITY_CUMULATIVE = (0.05, 0.20, 0.75, 0.90, 1.0)  # mostly routine (3), a few urgent
 _V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _V4_SET = (0x4000 << 64) | (0x8000 << 48)
-
-FIRST = [
-    "Olivia",
-    "Liam",
-    "Emma",
-    "Noah",
-    "Amelia",
-    "Oliver",
-    "Ava",
-    "Elijah",
-    "Sophia",
-    "Mateo",
-    "Isabella",
-    "Lucas",
-    "Mia",
-    "Levi",
-    "Charlotte",
-    "Asher",
-    "Harper",
-    "James",
-    "Evelyn",
-    "Leo",
-    "Luna",
-    "Grayson",
-    "Camila",
-    "Ezra",
-    "Gianna",
-    "Luca",
-    "Aria",
-    "Ethan",
-    "Ella",
-    "Aiden",
-    "Nora",
-    "Wyatt",
-    "Hazel",
-    "Sebastian",
-    "Zoe",
-    "Jack",
-    "Riley",
-    "Hudson",
-    "Layla",
-    "Jackson",
-    "Lily",
-    "Benjamin",
-    "Aurora",
-    "Theo",
-    "Nova",
-    "Kai",
-    "Ellie",
-    "Jayden",
-    "Madison",
-    "Hana",
-    "Kenji",
-    "Aisha",
-    "Omar",
-    "Fatima",
-    "Yusuf",
-    "Chloe",
-    "Ravi",
-    "Ananya",
-    "Diego",
-    "Lucia",
-    "Sven",
-    "Ingrid",
-    "Tomasz",
-    "Zofia",
-    "Kwame",
-    "Ama",
-    "Thabo",
-    "Naledi",
-    "Wei",
-    "Mei",
-    "Minh",
-    "Linh",
-    "Santiago",
-    "Valentina",
-    "Rafael",
-    "Beatriz",
-    "Declan",
-    "Siobhan",
-    "Finn",
-    "Niamh",
-]
-LAST = [
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Rodriguez",
-    "Martinez",
-    "Hernandez",
-    "Lopez",
-    "Gonzalez",
-    "Wilson",
-    "Anderson",
-    "Thomas",
-    "Taylor",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Perez",
-    "Thompson",
-    "White",
-    "Harris",
-    "Sanchez",
-    "Clark",
-    "Ramirez",
-    "Lewis",
-    "Robinson",
-    "Walker",
-    "Young",
-    "Allen",
-    "King",
-    "Wright",
-    "Scott",
-    "Torres",
-    "Nguyen",
-    "Hill",
-    "Flores",
-    "Green",
-    "Adams",
-    "Nelson",
-    "Baker",
-    "Hall",
-    "Rivera",
-    "Campbell",
-    "Mitchell",
-    "Carter",
-    "Roberts",
-    "Okafor",
-    "Mensah",
-    "Kowalski",
-    "Nowak",
-    "Lindqvist",
-    "Berg",
-    "Tanaka",
-    "Sato",
-    "Chen",
-    "Wang",
-    "Kumar",
-    "Shah",
-    "Haddad",
-    "Khalil",
-    "O'Brien",
-    "Murphy",
-    "Byrne",
-    "Rossi",
-    "Bianchi",
-    "Silva",
-    "Costa",
-    "Novak",
-    "Horvat",
-    "Dubois",
-]
-STAFF = ("maria", "tom", "front-desk-2")
-NOTES = (
-    "",
-    "",
-    "",
-    "Prefers text messages",
-    "Can come at short notice",
-    "Knee rehab after surgery",
-    "Call after 10am",
-    "Needs ground-floor room",
-    "Referred by Dr. Stone",
-    "Flexible on provider",
-    "Works shifts: check days",
-    "Insurance pre-approval on file",
-)
+CHUNK = 20_000  # entries generated between two hand-overs of rows to the database
+# Rows hold times as stored (naive UTC text) and dates as ISO text: formatted once where they
+# are made, they cross to the inserting process as plain strings and bind without adapters.
+stamp = stored_time
 
 ENTRY_COLUMNS = (
     "id",
@@ -305,6 +135,45 @@ OFFER_COLUMNS = (
 )
 
 
+EVENT_COLUMNS = (
+    "id",
+    "clinic_id",
+    "service_id",
+    "provider_id",
+    "starts_at",
+    "ends_at",
+    "capacity",
+    "status",
+    "version",
+)
+ENROLMENT_COLUMNS = (
+    "id",
+    "instance_id",
+    "client_id",
+    "status",
+    "created_at",
+    "updated_at",
+    "offered_at",
+    "expires_at",
+    "created_by",
+    "updated_by",
+    "version",
+)
+# Table, columns and the Rows list holding them, in foreign-key order (PostgreSQL checks
+# every row as it goes in).
+TABLES = (
+    ("client", CLIENT_COLUMNS, "clients"),
+    ("entry", ENTRY_COLUMNS, "entries"),
+    ("entry_provider", ("entry_id", "provider_id"), "entry_providers"),
+    ("appointment", APPT_COLUMNS, "appointments"),
+    ("opening", OPENING_COLUMNS, "openings"),
+    ("offer", OFFER_COLUMNS, "offers"),
+    ("event_instance", EVENT_COLUMNS, "events"),
+    ("enrolment", ENROLMENT_COLUMNS, "enrolments"),
+)
+COLUMNS = {table: columns for table, columns, _ in TABLES}
+
+
 @dataclass
 class Rows:
     clients: list[tuple] = field(default_factory=list)
@@ -345,6 +214,32 @@ class Generator:
         # Future bookings made from the waitlist, so the calendar does not double-book them.
         self.booked_ahead: dict[tuple[str, dt.date], list[tuple[dt.datetime, dt.datetime]]] = {}
         self.hex = {row.id: row.id.hex for row in [*services, *self.providers]}
+        self.service_clinic = {s.id.hex: s.clinic_id.hex for s in services}
+        self.emit: Emit | None = None  # where flush() hands new rows over
+        self._sent = dict.fromkeys(COLUMNS, 0)
+
+    def flush(self) -> None:
+        """Hand the rows made since the last flush to `emit`, table by table in foreign-key
+        order (the rows stay here: later rows and the tally read them). make_calendar edits
+        rows it made itself, so it never flushes half-way."""
+        if self.emit is None:
+            return
+        for table, _, name in TABLES:
+            made = getattr(self.rows, name)
+            if len(made) > self._sent[table]:
+                self.emit(table, made[self._sent[table] :])
+                self._sent[table] = len(made)
+
+    def tally(self) -> list[tuple]:
+        """The stats rollups' plain counts of every row made (demo_rollups.count_rows)."""
+        rows = self.rows
+        return count_rows(
+            (rows.entries, ENTRY_COLUMNS),
+            (rows.appointments, APPT_COLUMNS),
+            (rows.openings, OPENING_COLUMNS),
+            (rows.offers, OFFER_COLUMNS),
+            self.service_clinic,
+        )
 
     def uid(self) -> str:
         """A random version-4 UUID in the stored hex form, reproducible from the seed."""
@@ -392,7 +287,9 @@ class Generator:
                 if rng.random() < 0.8
                 else None
             )
-            created = self.now - dt.timedelta(days=30 + self.below(370), minutes=self.below(1440))
+            created = stamp(
+                self.now - dt.timedelta(days=30 + self.below(370), minutes=self.below(1440))
+            )
             actor = rng.choice(STAFF)
             cid = self.uid()
             self.client_ids.append(cid)
@@ -432,7 +329,9 @@ class Generator:
 
     def make_entries(self, count: int) -> None:
         rng, rows = self.rng, self.rows
-        for _ in range(count):
+        for n in range(count):
+            if n % CHUNK == 0:
+                self.flush()
             recent = rng.random() < 0.35
             age = self.below(31) if recent else 31 + self.below(334)
             created = self.now - DAY[age] - MINUTE[self.below(600)]
@@ -460,7 +359,7 @@ class Generator:
             else:
                 start = created_day + DAY[self.below(6)]
                 end = start + DAY[7 + self.below(24)]
-            original = created + DAY[20 + self.below(40)] if rng.random() < 0.4 else None
+            original = stamp(created + DAY[20 + self.below(40)]) if rng.random() < 0.4 else None
             actor = STAFF[self.below(len(STAFF))]
             eid, client_id = self.uid(), self.client_ids[self.below(len(self.client_ids))]
             changed, booked_at, updated_by, version = created, None, actor, 1
@@ -496,15 +395,15 @@ class Generator:
                     slots,
                     window[0],
                     window[1],
-                    start,
-                    end,
+                    start.isoformat(),
+                    end.isoformat(),
                     NOTES[self.below(len(NOTES))],
                     None,
                     original,
-                    created,
-                    changed,
-                    changed,
-                    booked_at,
+                    stamp(created),
+                    stamp(changed),
+                    stamp(changed),
+                    booked_at and stamp(booked_at),
                     actor,
                     updated_by,
                     version,
@@ -538,6 +437,7 @@ class Generator:
                 break
         opened = booked_at - dt.timedelta(minutes=10 + self.below(590))
         opening_id, appt_id = self.uid(), self.uid()
+        booked, starts, ends = stamp(booked_at), stamp(slot), stamp(slot_end)
         rows.openings.append(
             (
                 opening_id,
@@ -545,14 +445,14 @@ class Generator:
                 self.hex[provider.id],
                 self.hex[service.id],
                 None,
-                slot,
-                slot_end,
+                starts,
+                ends,
                 vocab.OPENING_FILLED,
                 "cancellation",
                 vocab.SEQUENTIAL,
-                opened,
-                booked_at,
-                booked_at,
+                stamp(opened),
+                booked,
+                booked,
                 "maria",
                 "maria",
                 2,
@@ -566,9 +466,9 @@ class Generator:
                     rng.choice(rows.entries)[0],
                     vocab.OFFER_DECLINED,
                     vocab.EXACT,
-                    opened,
-                    opened + self.hold,
-                    opened + dt.timedelta(minutes=5),
+                    stamp(opened),
+                    stamp(opened + self.hold),
+                    stamp(opened + dt.timedelta(minutes=5)),
                     "declined by phone",
                     "maria",
                     "maria",
@@ -582,9 +482,9 @@ class Generator:
                 entry_id,
                 vocab.OFFER_ACCEPTED,
                 vocab.EXACT if rng.random() < 0.7 else vocab.PARTIAL,
-                opened + dt.timedelta(minutes=6),
-                opened + dt.timedelta(minutes=6) + self.hold,
-                booked_at,
+                stamp(opened + dt.timedelta(minutes=6)),
+                stamp(opened + dt.timedelta(minutes=6) + self.hold),
+                booked,
                 "",
                 "maria",
                 "maria",
@@ -599,11 +499,11 @@ class Generator:
                 self.hex[provider.id],
                 self.hex[service.id],
                 entry_id,
-                slot,
-                slot_end,
+                starts,
+                ends,
                 vocab.APPT_BOOKED if slot > self.now else vocab.APPT_COMPLETED,
-                booked_at,
-                booked_at,
+                booked,
+                booked,
                 None,
                 "maria",
                 "maria",
@@ -634,13 +534,13 @@ class Generator:
                 self.hex[provider.id],
                 self.hex[service.id],
                 None,
-                slot,
-                slot + dt.timedelta(minutes=service.duration_minutes),
+                stamp(slot),
+                stamp(slot + dt.timedelta(minutes=service.duration_minutes)),
                 vocab.OPENING_OPEN,
                 "cancellation",
                 vocab.SEQUENTIAL,
-                sent - dt.timedelta(minutes=3),
-                sent,
+                stamp(sent - dt.timedelta(minutes=3)),
+                stamp(sent),
                 None,
                 "maria",
                 "maria",
@@ -654,8 +554,8 @@ class Generator:
                 entry_id,
                 vocab.OFFER_SENT,
                 vocab.EXACT,
-                sent,
-                sent + self.hold,
+                stamp(sent),
+                stamp(sent + self.hold),
                 None,
                 "",
                 "maria",
@@ -668,7 +568,7 @@ class Generator:
     def make_calendar(self, days: int = 21) -> None:
         """Booked appointments over the coming weeks (about 70% full) and a few of today's
         cancellations left open for the desk to fill."""
-        rng, rows = self.rng, self.rows
+        rng, rows, now = self.rng, self.rows, stamp(self.now)
         cancellable = []
         for provider in self.providers:
             services = [s for s in self.services if provider in self.offered_by[s.id]]
@@ -695,11 +595,11 @@ class Generator:
                                 self.hex[provider.id],
                                 self.hex[service.id],
                                 None,
-                                at,
-                                at + dt.timedelta(minutes=service.duration_minutes),
+                                stamp(at),
+                                stamp(at + length),
                                 vocab.APPT_BOOKED,
-                                at - dt.timedelta(days=3 + self.below(37)),
-                                self.now,
+                                stamp(at - dt.timedelta(days=3 + self.below(37))),
+                                now,
                                 None,
                                 rng.choice(STAFF),
                                 rng.choice(STAFF),
@@ -711,7 +611,7 @@ class Generator:
                         minute += service.duration_minutes
         for index in rng.sample(cancellable, k=min(3, len(cancellable))):
             appt = list(rows.appointments[index])
-            appt[8], appt[11], appt[10] = vocab.APPT_CANCELLED, self.now, self.now
+            appt[8], appt[11], appt[10] = vocab.APPT_CANCELLED, now, now
             rows.appointments[index] = tuple(appt)
             rows.openings.append(
                 (
@@ -725,8 +625,8 @@ class Generator:
                     vocab.OPENING_OPEN,
                     "cancellation",
                     None,
-                    self.now,
-                    self.now,
+                    now,
+                    now,
                     None,
                     "maria",
                     "maria",
@@ -751,8 +651,8 @@ class Generator:
                         self.clinic_hex,
                         self.hex[service.id],
                         self.hex[teachers[0].id] if teachers else None,
-                        at,
-                        at + dt.timedelta(minutes=service.duration_minutes),
+                        stamp(at),
+                        stamp(at + dt.timedelta(minutes=service.duration_minutes)),
                         8,
                         "scheduled",
                         1,
@@ -763,96 +663,43 @@ class Generator:
                 enrolled = 8 if full else 2 + self.below(6)
                 for i, cid in enumerate(taken[: enrolled + (3 if full else 0)]):
                     status = "enrolled" if i < enrolled else "waitlisted"
-                    when = self.now - dt.timedelta(days=1 + self.below(9), minutes=i)
+                    when = stamp(self.now - dt.timedelta(days=1 + self.below(9), minutes=i))
                     rows.enrolments.append(
                         (self.uid(), iid, cid, status, when, when, None, None, "maria", "maria", 1)
                     )
 
 
-def _written(rows: Rows) -> Iterator[tuple[str, tuple[str, ...], list[tuple]]]:
-    """Tables in foreign-key order; rows sorted by primary key, which keeps B-tree inserts local
-    (random UUIDs in random order cost about twice as much at 1M rows)."""
-    for table in (rows.clients, rows.entries, rows.appointments, rows.openings, rows.offers):
-        table.sort(key=itemgetter(0))
-    yield "client", CLIENT_COLUMNS, rows.clients
-    yield "entry", ENTRY_COLUMNS, rows.entries
-    yield "entry_provider", ("entry_id", "provider_id"), rows.entry_providers
-    yield "appointment", APPT_COLUMNS, rows.appointments
-    yield "opening", OPENING_COLUMNS, rows.openings
-    yield "offer", OFFER_COLUMNS, rows.offers
-    yield (
-        "event_instance",
-        (
-            "id",
-            "clinic_id",
-            "service_id",
-            "provider_id",
-            "starts_at",
-            "ends_at",
-            "capacity",
-            "status",
-            "version",
-        ),
-        rows.events,
-    )
-    yield (
-        "enrolment",
-        (
-            "id",
-            "instance_id",
-            "client_id",
-            "status",
-            "created_at",
-            "updated_at",
-            "offered_at",
-            "expires_at",
-            "created_by",
-            "updated_by",
-            "version",
-        ),
-        rows.enrolments,
-    )
+def _generate(gen: Generator, entries: int, tally: bool, emit: Emit) -> list[tuple] | None:
+    """The generating side: every row, in chunks as they are made, then (when the loader
+    wants it) the rollups' tally, which then runs beside the index builds."""
+    gen.emit = emit
+    gen.make_clients(max(40, entries // 2))  # many clients come back to the list
+    gen.make_entries(entries)
+    gen.make_calendar()
+    gen.make_events()
+    gen.flush()
+    emit(ROWS_DONE, [])
+    return gen.tally() if tally else None
 
 
-def _index_and_count(rows: Rows) -> None:
-    """Index the loaded tables and fill the stats rollups. On SQLite the rollups' plain counts
-    are tallied in Python from the generated rows while SQLite builds the indexes (it lets go
-    of the GIL meanwhile): at a million entries that saves about ten seconds over grouping
-    them back out of the tables. PostgreSQL groups them faster than it takes tallied rows in
-    (execute_values), so there the rebuild groups everything."""
-    if is_postgres():
-        create_indexes()
-        finish_bulk_load()
-        return
-    with ThreadPoolExecutor(1) as pool:
-        counted = pool.submit(
-            count_rows,
-            (rows.entries, ENTRY_COLUMNS),
-            (rows.appointments, APPT_COLUMNS),
-            (rows.openings, OPENING_COLUMNS),
-            (rows.offers, OFFER_COLUMNS),
-            {s.id.hex: s.clinic_id.hex for s in Service.select()},
-        )
-        create_indexes()
-        finish_bulk_load(counted.result())
-
-
-def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, int]:
-    """Replace whatever the database holds with the demo clinic. Returns row counts."""
-    if entries < 0:
-        raise ValidationError("entries must be 0 or more", field="entries")
-    now = clock.now()
-    with bulk_load_mode(), database.atomic():
+def _fill(entries: int, seed: int, actor: str, now: dt.datetime) -> dict[str, int]:
+    """Replace the bound database's contents with the demo, in one transaction: rows stream in
+    from the generating process, indexes are sorted once at the end and the rollups filled
+    once (on SQLite from the generator's tally; PostgreSQL groups them faster itself)."""
+    with database.atomic():
         wipe(indexes=False)
         apply_setup(demo_clinic(), actor)
         clinic = Clinic.get()
         gen = Generator(clinic, seed, now)
-        gen.make_clients(max(40, entries // 2))  # many clients come back to the list
-        gen.make_entries(entries)
-        gen.make_calendar()
-        gen.make_events()
-        counts = {table: bulk_insert(table, cols, data) for table, cols, data in _written(gen.rows)}
-        _index_and_count(gen.rows)
+        stream = Stream(partial(_generate, gen, entries, not is_postgres()))
+        try:
+            counts = dict.fromkeys(COLUMNS, 0)
+            for table, rows in stream:
+                counts[table] += bulk_insert(table, COLUMNS[table], rows)
+            create_indexes()
+            finish_bulk_load(stream.result())
+        finally:
+            stream.close()
         set_meta(DEMO_BUILT_ON, gen.today.isoformat())
         audit.record(
             actor,
@@ -863,6 +710,23 @@ def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, i
         )
     database.execute_sql("ANALYZE")  # fresh statistics, or the planner guesses badly
     return counts
+
+
+def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, int]:
+    """Replace whatever the database holds with the demo clinic. Returns row counts.
+
+    A SQLite file nobody else has open is built anew beside itself and swapped in
+    (demo_file); otherwise (another desk has it open, PostgreSQL, memory) in place, in one
+    transaction."""
+    if entries < 0:
+        raise ValidationError("entries must be 0 or more", field="entries")
+    now = clock.now()
+    target = database.obj
+    if demo_file.swappable(target):
+        with demo_file.built_beside(target):
+            return _fill(entries, seed, actor, now)
+    with bulk_load_mode():
+        return _fill(entries, seed, actor, now)
 
 
 class NotADemo(Conflict):

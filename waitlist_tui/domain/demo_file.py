@@ -1,0 +1,130 @@
+"""Building the demo into a fresh SQLite file beside the target, then swapping it into place.
+
+A fresh file needs no journal (a failed build is simply deleted) and is written once, where a
+build inside the target's WAL transaction writes every page twice (to the WAL, then to the
+file at the checkpoint): at a million entries that is 2.5 GB more to write. The target is
+replaced by a rename only while no other connection has it open, so no desk is left reading
+a file that is no longer there; a desk that has it open keeps the in-place build (demo.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from peewee import Database, SqliteDatabase
+
+from waitlist_tui.domain.db import bind
+from waitlist_tui.domain.errors import Conflict
+from waitlist_tui.domain.schema import ensure_schema
+
+# Nothing else reads the file while it is built, and a crash only leaves a file to delete.
+FAST_PRAGMAS = {
+    "journal_mode": "off",
+    "synchronous": "off",
+    "locking_mode": "exclusive",
+    "temp_store": "memory",
+    "cache_size": -1_000_000,  # KiB: the largest index of a 1M demo fits, so sorts stay in memory
+    "foreign_keys": 0,  # generated rows are consistent by construction
+}
+# Written over the old file's header once it is renamed away: a desk that opened it in the
+# instant of the swap gets "not a database" instead of reading (or adding a WAL beside) it.
+_RETIRED = b"waitlist-tui: replaced by a rebuilt demo\0"
+
+
+class DemoInUse(Conflict):
+    """Another connection opened the database while the demo was built beside it."""
+
+
+def swappable(db: Database) -> bool:
+    """True when `db` is a SQLite file that no other connection has open (switching it out
+    of WAL needs every other connection gone; the switch is undone at once)."""
+    if not isinstance(db, SqliteDatabase) or db.database == ":memory:" or db.in_transaction():
+        return False
+    return _leave_wal(db)
+
+
+def _leave_wal(db: SqliteDatabase) -> bool:
+    """Switch `db` to a rollback journal if no other connection has it open, and back."""
+    try:
+        mode = db.execute_sql("PRAGMA journal_mode=delete").fetchone()[0]
+    except sqlite3.OperationalError:
+        return False
+    db.execute_sql("PRAGMA journal_mode=wal")
+    return str(mode).lower() == "delete"
+
+
+@contextmanager
+def built_beside(target: SqliteDatabase) -> Iterator[SqliteDatabase]:
+    """Bind the models to a fresh file beside `target` (current schema, empty) for the body to
+    fill; then put it in the target's place and bind the target again. If the body fails, or
+    a desk opened the target meanwhile (DemoInUse), the target is left as it was."""
+    path = Path(target.database)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".building")
+    os.close(fd)  # created 0600, like the target
+    fresh = SqliteDatabase(name, pragmas=FAST_PRAGMAS)
+    try:
+        bind(fresh)
+        fresh.connect()
+        ensure_schema(fresh)
+        yield fresh
+        fresh.execute_sql("PRAGMA journal_mode=wal")  # stored in the file: desks open it so
+        fresh.close()
+        _sync(name)
+        _swap(target, name)
+    finally:
+        if not fresh.is_closed():
+            fresh.close()
+        with suppress(FileNotFoundError):
+            os.remove(name)
+        bind(target)
+        target.connect(reuse_if_open=True)
+
+
+def _swap(target: SqliteDatabase, built: str) -> None:
+    """Rename `built` over the target's file while holding the target exclusively (no other
+    connection open, none able to read): the file is either the old database or the new one."""
+    path = target.database
+    if not _leave_wal(target):
+        raise DemoInUse(f"another connection opened {path} while the demo was built; run it again")
+    target.execute_sql("PRAGMA journal_mode=delete")  # the WAL is checkpointed and removed
+    target.execute_sql("BEGIN EXCLUSIVE")
+    try:
+        old = os.open(path, os.O_WRONLY)
+        try:
+            os.replace(built, path)
+            _sync_dir(os.path.dirname(os.path.abspath(path)))
+            os.pwrite(old, _RETIRED, 0)
+        finally:
+            target.execute_sql("ROLLBACK")
+            target.close()
+            os.close(old)  # last: closing any descriptor of the file drops this process's locks
+    except BaseException:
+        if target.is_closed():
+            raise
+        target.execute_sql("PRAGMA journal_mode=wal")
+        raise
+
+
+def _sync(name: str) -> None:
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_dir(directory: str) -> None:
+    """Make the rename itself durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
