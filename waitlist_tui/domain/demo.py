@@ -11,13 +11,14 @@ import random
 from bisect import bisect
 from dataclasses import dataclass, field
 from functools import partial
+from operator import methodcaller
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain import audit, clock, demo_file, vocab
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.clients import search_text
-from waitlist_tui.domain.db import bulk_insert, bulk_load_mode, database, is_postgres, stored_time
+from waitlist_tui.domain.db import bulk_insert, bulk_load_mode, database, is_postgres
 from waitlist_tui.domain.demo_names import FIRST, LAST, NOTES, STAFF
 from waitlist_tui.domain.demo_rollups import count_rows
 from waitlist_tui.domain.demo_stream import ROWS_DONE, Emit, Stream
@@ -38,9 +39,10 @@ PRIORITY_CUMULATIVE = (0.05, 0.20, 0.75, 0.90, 1.0)  # mostly routine (3), a few
 _V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _V4_SET = (0x4000 << 64) | (0x8000 << 48)
 CHUNK = 20_000  # entries generated between two hand-overs of rows to the database
-# Rows hold times as stored (naive UTC text) and dates as ISO text: formatted once where they
-# are made, they cross to the inserting process as plain strings and bind without adapters.
-stamp = stored_time
+# Rows hold times as stored (naive UTC text, db.stored_time's form) and dates as ISO text:
+# formatted once where they are made, they cross to the inserting process as plain strings
+# and bind without adapters. A methodcaller runs in C: millions of calls for 1M entries.
+stamp = methodcaller("isoformat", " ", "microseconds")
 
 ENTRY_COLUMNS = (
     "id",
@@ -174,6 +176,24 @@ TABLES = (
 COLUMNS = {table: columns for table, columns, _ in TABLES}
 
 
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """A provider as the generator reads it: plain attributes, no model lookups per row."""
+
+    hex: str
+    weekly_hours: dict[str, list[list[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Offering:
+    """A service as the generator reads it, with the providers who offer it (in link order)."""
+
+    hex: str
+    duration_minutes: int
+    appointment_type: str
+    providers: list[Staff]
+
+
 @dataclass
 class Rows:
     clients: list[tuple] = field(default_factory=list)
@@ -196,25 +216,33 @@ class Generator:
         self.now = dt.datetime.fromtimestamp(now.timestamp(), UTC).replace(tzinfo=None)
         self.today = self.now.replace(tzinfo=UTC).astimezone(self.zone).date()
         self.hold = dt.timedelta(minutes=clinic.offer_hold_minutes)
-        services = [s for s in Service.select().where(Service.clinic == clinic)]
-        self.services = [s for s in services if s.kind == "appointment"]
-        self.event_services = [s for s in services if s.kind == "event"]
-        self.providers = list(Provider.select().where(Provider.clinic == clinic))
-        offers: dict[Any, list[Provider]] = {s.id: [] for s in services}
+        providers = {
+            p.id: Staff(p.id.hex, p.weekly_hours)
+            for p in Provider.select().where(Provider.clinic == clinic)
+        }
+        offered_by: dict[Any, list[Staff]] = {}
         for link in ProviderService.select():
-            if link.service_id in offers:
-                offers[link.service_id].append(
-                    next(p for p in self.providers if p.id == link.provider_id)
-                )
-        self.offered_by = offers
+            if link.provider_id in providers:
+                offered_by.setdefault(link.service_id, []).append(providers[link.provider_id])
+        services = [
+            (
+                s.kind,
+                Offering(
+                    s.id.hex, s.duration_minutes, s.appointment_type, offered_by.get(s.id, [])
+                ),
+            )
+            for s in Service.select().where(Service.clinic == clinic)
+        ]
+        self.services = [s for kind, s in services if kind == "appointment"]
+        self.event_services = [s for kind, s in services if kind == "event"]
+        self.providers = list(providers.values())
         self.rows = Rows()
         self.client_ids: list[str] = []
         self.clinic_hex = clinic.id.hex
         self._offsets: dict[dt.date, dt.timedelta] = {}
         # Future bookings made from the waitlist, so the calendar does not double-book them.
         self.booked_ahead: dict[tuple[str, dt.date], list[tuple[dt.datetime, dt.datetime]]] = {}
-        self.hex = {row.id: row.id.hex for row in [*services, *self.providers]}
-        self.service_clinic = {s.id.hex: s.clinic_id.hex for s in services}
+        self.service_clinic = {s.hex: self.clinic_hex for _, s in services}
         self.emit: Emit | None = None  # where flush() hands new rows over
         self._sent = dict.fromkeys(COLUMNS, 0)
 
@@ -264,7 +292,7 @@ class Generator:
         wall = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minutes)
         return wall.replace(tzinfo=self.zone).astimezone(UTC).replace(tzinfo=None)
 
-    def working_start(self, provider: Provider, day: dt.date, duration: int) -> int | None:
+    def working_start(self, provider: Staff, day: dt.date, duration: int) -> int | None:
         windows = provider.weekly_hours.get(vocab.DAYS[day.weekday()], [])
         if not windows:
             return None
@@ -278,17 +306,18 @@ class Generator:
     # -- clients ---------------------------------------------------------------------------------
     def make_clients(self, count: int) -> None:
         rng = self.rng
+        rnd = rng.random  # self.below(n) is int(rnd() * n): inlined, it runs millions of times
         for i in range(count):
             first, last = rng.choice(FIRST), rng.choice(LAST)
             area = rng.choice(("617", "857", "781", "508"))
-            phone = f"+1{area}{201 + self.below(798)}{self.below(10000):04d}"
+            phone = f"+1{area}{201 + int(rnd() * 798)}{int(rnd() * 10000):04d}"
             email = (
                 f"{first}.{last}{i}@example.com".lower().replace("'", "")
                 if rng.random() < 0.8
                 else None
             )
             created = stamp(
-                self.now - dt.timedelta(days=30 + self.below(370), minutes=self.below(1440))
+                self.now - dt.timedelta(days=30 + int(rnd() * 370), minutes=int(rnd() * 1440))
             )
             actor = rng.choice(STAFF)
             cid = self.uid()
@@ -329,24 +358,25 @@ class Generator:
 
     def make_entries(self, count: int) -> None:
         rng, rows = self.rng, self.rows
+        rnd = rng.random
         for n in range(count):
             if n % CHUNK == 0:
                 self.flush()
             recent = rng.random() < 0.35
-            age = self.below(31) if recent else 31 + self.below(334)
-            created = self.now - DAY[age] - MINUTE[self.below(600)]
+            age = int(rnd() * 31) if recent else 31 + int(rnd() * 334)
+            created = self.now - DAY[age] - MINUTE[int(rnd() * 600)]
             created_day = (created + self.offset_on(created.date())).date()
             status = self.pick_status(age)
-            service = self.services[self.below(len(self.services))]
-            providers = self.offered_by[service.id]
-            wanted: list[Provider] = []
+            service = self.services[int(rnd() * len(self.services))]
+            providers = service.providers
+            wanted: list[Staff] = []
             if providers and rng.random() < 0.4:
                 wanted = rng.sample(
                     providers, k=1 if rng.random() < 0.8 else min(2, len(providers))
                 )
             days = 0
             if rng.random() < 0.45:
-                days = WEEKDAY_MASKS[self.below(len(WEEKDAY_MASKS))]
+                days = WEEKDAY_MASKS[int(rnd() * len(WEEKDAY_MASKS))]
             slots = 0
             if rng.random() < 0.5:
                 slots = 1 << rng.choice((0, 0, 1, 2))
@@ -354,22 +384,22 @@ class Generator:
             if slots == 0 and rng.random() < 0.1:
                 window = (rng.choice((8, 9, 10)) * 60, rng.choice((13, 14, 16)) * 60)
             if status in vocab.ACTIVE_STATUSES:
-                end = self.today + DAY[3 + self.below(26)]
-                start = max(created_day, end - DAY[7 + self.below(24)])
+                end = self.today + DAY[3 + int(rnd() * 26)]
+                start = max(created_day, end - DAY[7 + int(rnd() * 24)])
             else:
-                start = created_day + DAY[self.below(6)]
-                end = start + DAY[7 + self.below(24)]
-            original = stamp(created + DAY[20 + self.below(40)]) if rng.random() < 0.4 else None
-            actor = STAFF[self.below(len(STAFF))]
-            eid, client_id = self.uid(), self.client_ids[self.below(len(self.client_ids))]
+                start = created_day + DAY[int(rnd() * 6)]
+                end = start + DAY[7 + int(rnd() * 24)]
+            original = stamp(created + DAY[20 + int(rnd() * 40)]) if rng.random() < 0.4 else None
+            actor = STAFF[int(rnd() * len(STAFF))]
+            eid, client_id = self.uid(), self.client_ids[int(rnd() * len(self.client_ids))]
             changed, booked_at, updated_by, version = created, None, actor, 1
             if status == vocab.BOOKED:
-                waited = self.below(max(1, min(age, 30)))
-                booked_at = created + dt.timedelta(days=waited, minutes=30 + self.below(870))
+                waited = int(rnd() * max(1, min(age, 30)))
+                booked_at = created + dt.timedelta(days=waited, minutes=30 + int(rnd() * 870))
                 changed, version = booked_at, 3
                 self.book(eid, client_id, service, wanted or providers, booked_at, start, end)
             elif status == vocab.OFFERED:
-                changed, version = self.now - dt.timedelta(minutes=1 + self.below(99)), 2
+                changed, version = self.now - dt.timedelta(minutes=1 + int(rnd() * 99)), 2
                 self.offer(eid, service, wanted or providers, changed, start, end)
             elif status == vocab.EXPIRED:
                 changed, updated_by, version = (
@@ -378,15 +408,15 @@ class Generator:
                     2,
                 )
             elif status == vocab.CANCELLED:
-                changed, version = created + dt.timedelta(days=self.below(max(1, age))), 2
+                changed, version = created + dt.timedelta(days=int(rnd() * max(1, age))), 2
             for p in wanted:
-                rows.entry_providers.append((eid, self.hex[p.id]))
+                rows.entry_providers.append((eid, p.hex))
             rows.entries.append(
                 (
                     eid,
                     self.clinic_hex,
                     client_id,
-                    self.hex[service.id],
+                    service.hex,
                     status,
                     PRIORITIES[bisect(PRIORITY_CUMULATIVE, rng.random())],
                     vocab.INSURANCE_PAY if rng.random() < 0.6 else vocab.SELF_PAY,
@@ -397,7 +427,7 @@ class Generator:
                     window[1],
                     start.isoformat(),
                     end.isoformat(),
-                    NOTES[self.below(len(NOTES))],
+                    NOTES[int(rnd() * len(NOTES))],
                     None,
                     original,
                     stamp(created),
@@ -414,36 +444,37 @@ class Generator:
         self,
         entry_id: str,
         client_id: str,
-        service: Service,
-        providers: list[Provider],
+        service: Offering,
+        providers: list[Staff],
         booked_at: dt.datetime,
         start: dt.date,
         end: dt.date,
     ) -> None:
         """A filled opening: cancelled slot, an accepted offer (sometimes after a decline)."""
         rng, rows = self.rng, self.rows
+        rnd = rng.random
         length = dt.timedelta(minutes=service.duration_minutes)
         for _ in range(8):  # a free time for a future booking; history may overlap freely
-            provider = providers[self.below(len(providers))]
-            day = start + DAY[self.below((end - start).days + 1)]
+            provider = providers[int(rnd() * len(providers))]
+            day = start + DAY[int(rnd() * ((end - start).days + 1))]
             minute = self.working_start(provider, day, service.duration_minutes) or 9 * 60
             slot = self.local(day, minute)
             slot_end = slot + length
             if slot <= self.now:
                 break
-            taken = self.booked_ahead.setdefault((self.hex[provider.id], day), [])
+            taken = self.booked_ahead.setdefault((provider.hex, day), [])
             if not any(s < slot_end and slot < e for s, e in taken):
                 taken.append((slot, slot_end))
                 break
-        opened = booked_at - dt.timedelta(minutes=10 + self.below(590))
+        opened = booked_at - dt.timedelta(minutes=10 + int(rnd() * 590))
         opening_id, appt_id = self.uid(), self.uid()
         booked, starts, ends = stamp(booked_at), stamp(slot), stamp(slot_end)
         rows.openings.append(
             (
                 opening_id,
                 self.clinic_hex,
-                self.hex[provider.id],
-                self.hex[service.id],
+                provider.hex,
+                service.hex,
                 None,
                 starts,
                 ends,
@@ -496,8 +527,8 @@ class Generator:
                 appt_id,
                 self.clinic_hex,
                 client_id,
-                self.hex[provider.id],
-                self.hex[service.id],
+                provider.hex,
+                service.hex,
                 entry_id,
                 starts,
                 ends,
@@ -514,8 +545,8 @@ class Generator:
     def offer(
         self,
         entry_id: str,
-        service: Service,
-        providers: list[Provider],
+        service: Offering,
+        providers: list[Staff],
         sent: dt.datetime,
         start: dt.date,
         end: dt.date,
@@ -531,8 +562,8 @@ class Generator:
             (
                 opening_id,
                 self.clinic_hex,
-                self.hex[provider.id],
-                self.hex[service.id],
+                provider.hex,
+                service.hex,
                 None,
                 stamp(slot),
                 stamp(slot + dt.timedelta(minutes=service.duration_minutes)),
@@ -571,7 +602,7 @@ class Generator:
         rng, rows, now = self.rng, self.rows, stamp(self.now)
         cancellable = []
         for provider in self.providers:
-            services = [s for s in self.services if provider in self.offered_by[s.id]]
+            services = [s for s in self.services if provider in s.providers]
             if not services:
                 continue
             for offset in range(days):
@@ -585,15 +616,15 @@ class Generator:
                             break
                         at = self.local(day, minute)
                         length = dt.timedelta(minutes=service.duration_minutes)
-                        taken = self.booked_ahead.get((self.hex[provider.id], day), ())
+                        taken = self.booked_ahead.get((provider.hex, day), ())
                         clash = any(s < at + length and at < e for s, e in taken)
                         if rng.random() < 0.7 and not clash:
                             appt = (
                                 self.uid(),
                                 self.clinic_hex,
                                 rng.choice(self.client_ids),
-                                self.hex[provider.id],
-                                self.hex[service.id],
+                                provider.hex,
+                                service.hex,
                                 None,
                                 stamp(at),
                                 stamp(at + length),
@@ -638,7 +669,7 @@ class Generator:
         """Pilates classes; the next two are full and keep a waitlist."""
         rng, rows = self.rng, self.rows
         for service in self.event_services:
-            teachers = self.offered_by[service.id]
+            teachers = service.providers
             for offset in range(weeks * 7):
                 day = self.today + dt.timedelta(days=offset + 1)
                 if day.weekday() not in (0, 5):
@@ -649,8 +680,8 @@ class Generator:
                     (
                         iid,
                         self.clinic_hex,
-                        self.hex[service.id],
-                        self.hex[teachers[0].id] if teachers else None,
+                        service.hex,
+                        teachers[0].hex if teachers else None,
                         stamp(at),
                         stamp(at + dt.timedelta(minutes=service.duration_minutes)),
                         8,
