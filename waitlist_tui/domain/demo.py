@@ -39,6 +39,7 @@ PRIORITY_CUMULATIVE = (0.05, 0.20, 0.75, 0.90, 1.0)  # mostly routine (3), a few
 _V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _V4_SET = (0x4000 << 64) | (0x8000 << 48)
 CHUNK = 20_000  # entries generated between two hand-overs of rows to the database
+COMPLETE = "complete"  # emitted with the names of tables whose rows are all handed over
 # Rows hold times as stored (naive UTC text, db.stored_time's form) and dates as ISO text:
 # formatted once where they are made, they cross to the inserting process as plain strings
 # and bind without adapters. A methodcaller runs in C: millions of calls for 1M entries.
@@ -705,6 +706,8 @@ def _generate(gen: Generator, entries: int, tally: bool, emit: Emit) -> list[tup
     wants it) the rollups' tally, which then runs beside the index builds."""
     gen.emit = emit
     gen.make_clients(max(40, entries // 2))  # many clients come back to the list
+    gen.flush()
+    emit(COMPLETE, [("client",)])  # their indexes are built while the entries are made
     gen.make_entries(entries)
     gen.make_calendar()
     gen.make_events()
@@ -726,7 +729,10 @@ def _fill(entries: int, seed: int, actor: str, now: dt.datetime) -> dict[str, in
         try:
             counts = dict.fromkeys(COLUMNS, 0)
             for table, rows in stream:
-                counts[table] += bulk_insert(table, COLUMNS[table], rows)
+                if table == COMPLETE:
+                    create_indexes([name for (name,) in rows])
+                else:
+                    counts[table] += bulk_insert(table, COLUMNS[table], rows)
             create_indexes()
             finish_bulk_load(stream.result())
         finally:

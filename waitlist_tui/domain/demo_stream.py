@@ -11,9 +11,12 @@ in this process and the same chunks are handed over afterwards.
 
 from __future__ import annotations
 
+import gc
 import marshal
 import multiprocessing as mp
+import queue
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
@@ -88,11 +91,29 @@ class Stream:
 
 
 def _child(work: Work, send: Connection) -> None:
-    """In the forked process: run the work, streaming what it emits, then its result."""
+    """In the forked process: run the work, streaming what it emits, then its result. A thread
+    writes to the pipe, so the work never waits for the other side to read: the generator
+    runs ahead while the database takes chunks in (and can build indexes meanwhile)."""
+    gc.disable()  # a short-lived process making no cycles: passes over millions of rows are waste
+    outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    writer = threading.Thread(target=_write, args=(outbox, send), daemon=True)
+    writer.start()
     try:
-        result = work(lambda table, rows: send.send_bytes(marshal.dumps((table, rows))))
-        send.send_bytes(marshal.dumps((ROWS_DONE, result)))
+        result = work(lambda table, rows: outbox.put(marshal.dumps((table, rows))))
+        outbox.put(marshal.dumps((ROWS_DONE, result)))
     except BaseException:  # reported to the parent, which raises it there
-        send.send_bytes(marshal.dumps((_FAILED, traceback.format_exc())))
+        outbox.put(marshal.dumps((_FAILED, traceback.format_exc())))
     finally:
+        outbox.put(None)
+        writer.join()
         send.close()
+
+
+def _write(outbox: queue.SimpleQueue[bytes | None], send: Connection) -> None:
+    """Send until the end marker; stop quietly if the parent stopped listening (it failed,
+    and will say why)."""
+    try:
+        while (message := outbox.get()) is not None:
+            send.send_bytes(message)
+    except OSError:
+        return
