@@ -44,6 +44,17 @@ COMPLETE = "complete"  # emitted with the names of tables whose rows are all han
 # formatted once where they are made, they cross to the inserting process as plain strings
 # and bind without adapters. A methodcaller runs in C: millions of calls for 1M entries.
 stamp = methodcaller("isoformat", " ", "microseconds")
+# Cumulative odds of each status for an entry at most 30 days old, and for an older one.
+STATUS_ODDS = (
+    (
+        (0.66, vocab.WAITING),
+        (0.74, vocab.OFFERED),
+        (0.88, vocab.BOOKED),
+        (0.95, vocab.CANCELLED),
+        (1.0, vocab.EXPIRED),
+    ),
+    ((0.55, vocab.BOOKED), (0.78, vocab.EXPIRED), (1.0, vocab.CANCELLED)),
+)
 
 ENTRY_COLUMNS = (
     "id",
@@ -241,6 +252,7 @@ class Generator:
         self.client_ids: list[str] = []
         self.clinic_hex = clinic.id.hex
         self._offsets: dict[dt.date, dt.timedelta] = {}
+        self._local: dict[tuple[dt.date, int], dt.datetime] = {}
         # Future bookings made from the waitlist, so the calendar does not double-book them.
         self.booked_ahead: dict[tuple[str, dt.date], list[tuple[dt.datetime, dt.datetime]]] = {}
         self.service_clinic = {s.hex: self.clinic_hex for _, s in services}
@@ -289,9 +301,14 @@ class Generator:
         return int(self.rng.random() * n)
 
     def local(self, day: dt.date, minutes: int) -> dt.datetime:
-        """A wall time on `day` as naive UTC (the stored form)."""
-        wall = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minutes)
-        return wall.replace(tzinfo=self.zone).astimezone(UTC).replace(tzinfo=None)
+        """A wall time on `day` as naive UTC (the stored form); remembered, as a million
+        entries ask for the same few thousand slots again and again."""
+        found = self._local.get((day, minutes))
+        if found is None:
+            wall = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minutes)
+            found = wall.replace(tzinfo=self.zone).astimezone(UTC).replace(tzinfo=None)
+            self._local[day, minutes] = found
+        return found
 
     def working_start(self, provider: Staff, day: dt.date, duration: int) -> int | None:
         windows = provider.weekly_hours.get(vocab.DAYS[day.weekday()], [])
@@ -309,6 +326,8 @@ class Generator:
         rng = self.rng
         rnd = rng.random  # self.below(n) is int(rnd() * n): inlined, it runs millions of times
         for i in range(count):
+            if i % CHUNK == 0:
+                self.flush()
             first, last = rng.choice(FIRST), rng.choice(LAST)
             area = rng.choice(("617", "857", "781", "508"))
             phone = f"+1{area}{201 + int(rnd() * 798)}{int(rnd() * 10000):04d}"
@@ -345,54 +364,45 @@ class Generator:
     # -- entries ---------------------------------------------------------------------------------
     def pick_status(self, age_days: int) -> str:
         r = self.rng.random()
-        if age_days <= 30:
-            table = (
-                (0.66, vocab.WAITING),
-                (0.74, vocab.OFFERED),
-                (0.88, vocab.BOOKED),
-                (0.95, vocab.CANCELLED),
-                (1.0, vocab.EXPIRED),
-            )
-        else:
-            table = ((0.55, vocab.BOOKED), (0.78, vocab.EXPIRED), (1.0, vocab.CANCELLED))
-        return next(status for bound, status in table if r < bound)
+        return next(status for bound, status in STATUS_ODDS[age_days > 30] if r < bound)
 
     def make_entries(self, count: int) -> None:
         rng, rows = self.rng, self.rows
         rnd = rng.random
+        # Locals for what the loop reads millions of times (same values, same draws).
+        now, today, services, client_ids = self.now, self.today, self.services, self.client_ids
+        clinic, active, entry_rows = self.clinic_hex, vocab.ACTIVE_STATUSES, rows.entries
         for n in range(count):
             if n % CHUNK == 0:
                 self.flush()
-            recent = rng.random() < 0.35
+            recent = rnd() < 0.35
             age = int(rnd() * 31) if recent else 31 + int(rnd() * 334)
-            created = self.now - DAY[age] - MINUTE[int(rnd() * 600)]
+            created = now - DAY[age] - MINUTE[int(rnd() * 600)]
             created_day = (created + self.offset_on(created.date())).date()
             status = self.pick_status(age)
-            service = self.services[int(rnd() * len(self.services))]
+            service = services[int(rnd() * len(services))]
             providers = service.providers
             wanted: list[Staff] = []
-            if providers and rng.random() < 0.4:
-                wanted = rng.sample(
-                    providers, k=1 if rng.random() < 0.8 else min(2, len(providers))
-                )
+            if providers and rnd() < 0.4:
+                wanted = rng.sample(providers, k=1 if rnd() < 0.8 else min(2, len(providers)))
             days = 0
-            if rng.random() < 0.45:
+            if rnd() < 0.45:
                 days = WEEKDAY_MASKS[int(rnd() * len(WEEKDAY_MASKS))]
             slots = 0
-            if rng.random() < 0.5:
+            if rnd() < 0.5:
                 slots = 1 << rng.choice((0, 0, 1, 2))
             window = (None, None)
-            if slots == 0 and rng.random() < 0.1:
+            if slots == 0 and rnd() < 0.1:
                 window = (rng.choice((8, 9, 10)) * 60, rng.choice((13, 14, 16)) * 60)
-            if status in vocab.ACTIVE_STATUSES:
-                end = self.today + DAY[3 + int(rnd() * 26)]
+            if status in active:
+                end = today + DAY[3 + int(rnd() * 26)]
                 start = max(created_day, end - DAY[7 + int(rnd() * 24)])
             else:
                 start = created_day + DAY[int(rnd() * 6)]
                 end = start + DAY[7 + int(rnd() * 24)]
-            original = stamp(created + DAY[20 + int(rnd() * 40)]) if rng.random() < 0.4 else None
+            original = stamp(created + DAY[20 + int(rnd() * 40)]) if rnd() < 0.4 else None
             actor = STAFF[int(rnd() * len(STAFF))]
-            eid, client_id = self.uid(), self.client_ids[int(rnd() * len(self.client_ids))]
+            eid, client_id = self.uid(), client_ids[int(rnd() * len(client_ids))]
             changed, booked_at, updated_by, version = created, None, actor, 1
             if status == vocab.BOOKED:
                 waited = int(rnd() * max(1, min(age, 30)))
@@ -400,11 +410,11 @@ class Generator:
                 changed, version = booked_at, 3
                 self.book(eid, client_id, service, wanted or providers, booked_at, start, end)
             elif status == vocab.OFFERED:
-                changed, version = self.now - dt.timedelta(minutes=1 + int(rnd() * 99)), 2
+                changed, version = now - dt.timedelta(minutes=1 + int(rnd() * 99)), 2
                 self.offer(eid, service, wanted or providers, changed, start, end)
             elif status == vocab.EXPIRED:
                 changed, updated_by, version = (
-                    min(self.now, dt.datetime.combine(end, dt.time(23, 59))),
+                    min(now, dt.datetime.combine(end, dt.time(23, 59))),
                     "system",
                     2,
                 )
@@ -412,15 +422,16 @@ class Generator:
                 changed, version = created + dt.timedelta(days=int(rnd() * max(1, age))), 2
             for p in wanted:
                 rows.entry_providers.append((eid, p.hex))
-            rows.entries.append(
+            changed_at = stamp(changed)
+            entry_rows.append(
                 (
                     eid,
-                    self.clinic_hex,
+                    clinic,
                     client_id,
                     service.hex,
                     status,
-                    PRIORITIES[bisect(PRIORITY_CUMULATIVE, rng.random())],
-                    vocab.INSURANCE_PAY if rng.random() < 0.6 else vocab.SELF_PAY,
+                    PRIORITIES[bisect(PRIORITY_CUMULATIVE, rnd())],
+                    vocab.INSURANCE_PAY if rnd() < 0.6 else vocab.SELF_PAY,
                     service.appointment_type,
                     days,
                     slots,
@@ -432,8 +443,8 @@ class Generator:
                     None,
                     original,
                     stamp(created),
-                    stamp(changed),
-                    stamp(changed),
+                    changed_at,
+                    changed_at,
                     booked_at and stamp(booked_at),
                     actor,
                     updated_by,
