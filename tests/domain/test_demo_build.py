@@ -102,3 +102,18 @@ def test_a_failed_generation_leaves_the_file_as_it_was(
         demo.build(entries=120, seed=9)
     assert _entry_ids() == before
     assert _leftovers(sqlite_file) == []
+
+
+def test_a_symlinked_file_is_replaced_where_the_link_points(tmp_path: Path, frozen: object) -> None:
+    real = tmp_path / "real" / "demo.db"
+    real.parent.mkdir()
+    link = tmp_path / "demo-link.db"
+    link.symlink_to(real)
+    database = dbmod.connect(str(link))
+    try:
+        demo.build(entries=60, seed=4)
+        assert link.is_symlink() and len(_entry_ids()) == 60
+    finally:
+        database.close()
+    assert sqlite3.connect(real).execute("SELECT COUNT(*) FROM entry").fetchone()[0] == 60
+    assert _leftovers(real) == []

@@ -10,6 +10,7 @@ a file that is no longer there; a desk that has it open keeps the in-place build
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -49,7 +50,8 @@ def swappable(db: Database) -> bool:
 
 
 def _leave_wal(db: SqliteDatabase) -> bool:
-    """Switch `db` to a rollback journal if no other connection has it open, and back."""
+    """Switch `db` to a rollback journal if no other connection has it open, and back (SQLite
+    refuses the switch at once, whatever the busy timeout, while another connection has it)."""
     try:
         mode = db.execute_sql("PRAGMA journal_mode=delete").fetchone()[0]
     except OperationalError:  # "database is locked": another connection has it open
@@ -63,9 +65,10 @@ def built_beside(target: SqliteDatabase) -> Iterator[SqliteDatabase]:
     """Bind the models to a fresh file beside `target` (current schema, empty) for the body to
     fill; then put it in the target's place and bind the target again. If the body fails, or
     a desk opened the target meanwhile (DemoInUse), the target is left as it was."""
-    path = Path(target.database)
+    path = Path(os.path.realpath(target.database))  # through a symlink: replace what it names
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".building")
-    os.close(fd)  # created 0600, like the target
+    os.close(fd)
+    os.chmod(name, stat.S_IMODE(path.stat().st_mode))  # the target's mode (0600 by default)
     fresh = SqliteDatabase(name, pragmas=FAST_PRAGMAS)
     try:
         bind(fresh)
@@ -75,7 +78,7 @@ def built_beside(target: SqliteDatabase) -> Iterator[SqliteDatabase]:
         fresh.execute_sql("PRAGMA journal_mode=wal")  # stored in the file: desks open it so
         fresh.close()
         _sync(name)
-        _swap(target, name)
+        _swap(target, str(path), name)
     finally:
         if not fresh.is_closed():
             fresh.close()
@@ -85,29 +88,30 @@ def built_beside(target: SqliteDatabase) -> Iterator[SqliteDatabase]:
         target.connect(reuse_if_open=True)
 
 
-def _swap(target: SqliteDatabase, built: str) -> None:
-    """Rename `built` over the target's file while holding the target exclusively (no other
-    connection open, none able to read): the file is either the old database or the new one."""
-    path = target.database
-    if not _leave_wal(target):
-        raise DemoInUse(f"another connection opened {path} while the demo was built; run it again")
-    target.execute_sql("PRAGMA journal_mode=delete")  # the WAL is checkpointed and removed
-    target.execute_sql("BEGIN EXCLUSIVE")
+def _swap(target: SqliteDatabase, path: str, built: str) -> None:
+    """Rename `built` over the target's file `path` while holding the target exclusively (no
+    other connection open, none able to read): the file is either the old database or the new
+    one."""
+    try:
+        target.execute_sql("PRAGMA journal_mode=delete")  # alone only; the WAL is folded in
+        target.execute_sql("BEGIN EXCLUSIVE")  # nobody may even read until the rename is done
+    except OperationalError:
+        with suppress(OperationalError):
+            target.execute_sql("PRAGMA journal_mode=wal")
+        raise DemoInUse(
+            f"another connection opened {path} while the demo was built; run it again"
+        ) from None
+    old: int | None = None
     try:
         old = os.open(path, os.O_WRONLY)
-        try:
-            os.replace(built, path)
-            _sync_dir(os.path.dirname(os.path.abspath(path)))
-            os.pwrite(old, _RETIRED, 0)
-        finally:
-            target.execute_sql("ROLLBACK")
-            target.close()
+        os.replace(built, path)
+        _sync_dir(os.path.dirname(path))
+        os.pwrite(old, _RETIRED, 0)
+    finally:
+        target.execute_sql("ROLLBACK")
+        target.close()
+        if old is not None:
             os.close(old)  # last: closing any descriptor of the file drops this process's locks
-    except BaseException:
-        if target.is_closed():
-            raise
-        target.execute_sql("PRAGMA journal_mode=wal")
-        raise
 
 
 def _sync(name: str) -> None:
