@@ -25,12 +25,13 @@ BUSY_TIMEOUT_S = 15.0
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
-def _adapt_datetime(value: dt.datetime) -> str:
-    return value.isoformat(" ", timespec="microseconds")
+def stored_time(value: dt.datetime) -> str:
+    """A naive datetime as SQLite stores it: one fixed width, so stored times sort as text."""
+    return value.isoformat(" ", "microseconds")
 
 
 # Python 3.12 deprecates sqlite3's implicit datetime adapters; register ours explicitly.
-sqlite3.register_adapter(dt.datetime, _adapt_datetime)
+sqlite3.register_adapter(dt.datetime, stored_time)
 sqlite3.register_adapter(dt.date, lambda d: d.isoformat())
 
 

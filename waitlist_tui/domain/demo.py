@@ -1,7 +1,11 @@
 """Demo data: a realistic clinic with clients, a calendar and a waitlist with months of history.
 
-Deterministic for a seed and relative to today. Rows are generated as tuples and bulk-inserted in
-one transaction, so 100k entries take seconds and 1M well under a minute.
+Deterministic for a seed and relative to today. A second process generates the rows as plain
+tuples (times already in their stored form) and streams them in chunks (demo_stream) while this
+one bulk-inserts them in one transaction; indexes are sorted once at the end and the stats
+rollups filled once. A SQLite file nobody else has open is built anew beside itself, with no
+journal, and renamed into place (demo_file). 100k entries take a few seconds, 1M about a minute
+on two cores.
 """
 
 from __future__ import annotations
@@ -9,18 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import random
 from bisect import bisect
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from operator import itemgetter
+from functools import partial
+from operator import methodcaller
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from waitlist_tui.domain import audit, clock, vocab
+from waitlist_tui.domain import audit, clock, demo_file, vocab
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.clients import search_text
 from waitlist_tui.domain.db import bulk_insert, bulk_load_mode, database, is_postgres
+from waitlist_tui.domain.demo_names import FIRST, LAST, NOTES, STAFF
 from waitlist_tui.domain.demo_rollups import count_rows
+from waitlist_tui.domain.demo_stream import ROWS_DONE, Emit, Stream
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.maintenance import create_indexes, finish_bulk_load, wipe
 from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service
@@ -37,179 +42,22 @@ PRIORITIES = (1, 2, 3, 4, 5)
 PRIORITY_CUMULATIVE = (0.05, 0.20, 0.75, 0.90, 1.0)  # mostly routine (3), a few urgent
 _V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _V4_SET = (0x4000 << 64) | (0x8000 << 48)
-
-FIRST = [
-    "Olivia",
-    "Liam",
-    "Emma",
-    "Noah",
-    "Amelia",
-    "Oliver",
-    "Ava",
-    "Elijah",
-    "Sophia",
-    "Mateo",
-    "Isabella",
-    "Lucas",
-    "Mia",
-    "Levi",
-    "Charlotte",
-    "Asher",
-    "Harper",
-    "James",
-    "Evelyn",
-    "Leo",
-    "Luna",
-    "Grayson",
-    "Camila",
-    "Ezra",
-    "Gianna",
-    "Luca",
-    "Aria",
-    "Ethan",
-    "Ella",
-    "Aiden",
-    "Nora",
-    "Wyatt",
-    "Hazel",
-    "Sebastian",
-    "Zoe",
-    "Jack",
-    "Riley",
-    "Hudson",
-    "Layla",
-    "Jackson",
-    "Lily",
-    "Benjamin",
-    "Aurora",
-    "Theo",
-    "Nova",
-    "Kai",
-    "Ellie",
-    "Jayden",
-    "Madison",
-    "Hana",
-    "Kenji",
-    "Aisha",
-    "Omar",
-    "Fatima",
-    "Yusuf",
-    "Chloe",
-    "Ravi",
-    "Ananya",
-    "Diego",
-    "Lucia",
-    "Sven",
-    "Ingrid",
-    "Tomasz",
-    "Zofia",
-    "Kwame",
-    "Ama",
-    "Thabo",
-    "Naledi",
-    "Wei",
-    "Mei",
-    "Minh",
-    "Linh",
-    "Santiago",
-    "Valentina",
-    "Rafael",
-    "Beatriz",
-    "Declan",
-    "Siobhan",
-    "Finn",
-    "Niamh",
-]
-LAST = [
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Rodriguez",
-    "Martinez",
-    "Hernandez",
-    "Lopez",
-    "Gonzalez",
-    "Wilson",
-    "Anderson",
-    "Thomas",
-    "Taylor",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Perez",
-    "Thompson",
-    "White",
-    "Harris",
-    "Sanchez",
-    "Clark",
-    "Ramirez",
-    "Lewis",
-    "Robinson",
-    "Walker",
-    "Young",
-    "Allen",
-    "King",
-    "Wright",
-    "Scott",
-    "Torres",
-    "Nguyen",
-    "Hill",
-    "Flores",
-    "Green",
-    "Adams",
-    "Nelson",
-    "Baker",
-    "Hall",
-    "Rivera",
-    "Campbell",
-    "Mitchell",
-    "Carter",
-    "Roberts",
-    "Okafor",
-    "Mensah",
-    "Kowalski",
-    "Nowak",
-    "Lindqvist",
-    "Berg",
-    "Tanaka",
-    "Sato",
-    "Chen",
-    "Wang",
-    "Kumar",
-    "Shah",
-    "Haddad",
-    "Khalil",
-    "O'Brien",
-    "Murphy",
-    "Byrne",
-    "Rossi",
-    "Bianchi",
-    "Silva",
-    "Costa",
-    "Novak",
-    "Horvat",
-    "Dubois",
-]
-STAFF = ("maria", "tom", "front-desk-2")
-NOTES = (
-    "",
-    "",
-    "",
-    "Prefers text messages",
-    "Can come at short notice",
-    "Knee rehab after surgery",
-    "Call after 10am",
-    "Needs ground-floor room",
-    "Referred by Dr. Stone",
-    "Flexible on provider",
-    "Works shifts: check days",
-    "Insurance pre-approval on file",
+CHUNK = 20_000  # entries generated between two hand-overs of rows to the database
+COMPLETE = "complete"  # emitted with the names of tables whose rows are all handed over
+# Rows hold times as stored (naive UTC text, db.stored_time's form) and dates as ISO text:
+# formatted once where they are made, they cross to the inserting process as plain strings
+# and bind without adapters. A methodcaller runs in C: millions of calls for 1M entries.
+stamp = methodcaller("isoformat", " ", "microseconds")
+# Cumulative odds of each status for an entry at most 30 days old, and for an older one.
+STATUS_ODDS = (
+    (
+        (0.66, vocab.WAITING),
+        (0.74, vocab.OFFERED),
+        (0.88, vocab.BOOKED),
+        (0.95, vocab.CANCELLED),
+        (1.0, vocab.EXPIRED),
+    ),
+    ((0.55, vocab.BOOKED), (0.78, vocab.EXPIRED), (1.0, vocab.CANCELLED)),
 )
 
 ENTRY_COLUMNS = (
@@ -305,6 +153,63 @@ OFFER_COLUMNS = (
 )
 
 
+EVENT_COLUMNS = (
+    "id",
+    "clinic_id",
+    "service_id",
+    "provider_id",
+    "starts_at",
+    "ends_at",
+    "capacity",
+    "status",
+    "version",
+)
+ENROLMENT_COLUMNS = (
+    "id",
+    "instance_id",
+    "client_id",
+    "status",
+    "created_at",
+    "updated_at",
+    "offered_at",
+    "expires_at",
+    "created_by",
+    "updated_by",
+    "version",
+)
+# Table, columns and the Rows list holding them, in foreign-key order (PostgreSQL checks
+# every row as it goes in).
+TABLES = (
+    ("client", CLIENT_COLUMNS, "clients"),
+    ("entry", ENTRY_COLUMNS, "entries"),
+    ("entry_provider", ("entry_id", "provider_id"), "entry_providers"),
+    ("appointment", APPT_COLUMNS, "appointments"),
+    ("opening", OPENING_COLUMNS, "openings"),
+    ("offer", OFFER_COLUMNS, "offers"),
+    ("event_instance", EVENT_COLUMNS, "events"),
+    ("enrolment", ENROLMENT_COLUMNS, "enrolments"),
+)
+COLUMNS = {table: columns for table, columns, _ in TABLES}
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """A provider as the generator reads it: plain attributes, no model lookups per row."""
+
+    hex: str
+    weekly_hours: dict[str, list[list[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Offering:
+    """A service as the generator reads it, with the providers who offer it (in link order)."""
+
+    hex: str
+    duration_minutes: int
+    appointment_type: str
+    providers: list[Staff]
+
+
 @dataclass
 class Rows:
     clients: list[tuple] = field(default_factory=list)
@@ -327,24 +232,59 @@ class Generator:
         self.now = dt.datetime.fromtimestamp(now.timestamp(), UTC).replace(tzinfo=None)
         self.today = self.now.replace(tzinfo=UTC).astimezone(self.zone).date()
         self.hold = dt.timedelta(minutes=clinic.offer_hold_minutes)
-        services = [s for s in Service.select().where(Service.clinic == clinic)]
-        self.services = [s for s in services if s.kind == "appointment"]
-        self.event_services = [s for s in services if s.kind == "event"]
-        self.providers = list(Provider.select().where(Provider.clinic == clinic))
-        offers: dict[Any, list[Provider]] = {s.id: [] for s in services}
+        providers = {
+            p.id: Staff(p.id.hex, p.weekly_hours)
+            for p in Provider.select().where(Provider.clinic == clinic)
+        }
+        offered_by: dict[Any, list[Staff]] = {}
         for link in ProviderService.select():
-            if link.service_id in offers:
-                offers[link.service_id].append(
-                    next(p for p in self.providers if p.id == link.provider_id)
-                )
-        self.offered_by = offers
+            if link.provider_id in providers:
+                offered_by.setdefault(link.service_id, []).append(providers[link.provider_id])
+        services = [
+            (
+                s.kind,
+                Offering(
+                    s.id.hex, s.duration_minutes, s.appointment_type, offered_by.get(s.id, [])
+                ),
+            )
+            for s in Service.select().where(Service.clinic == clinic)
+        ]
+        self.services = [s for kind, s in services if kind == "appointment"]
+        self.event_services = [s for kind, s in services if kind == "event"]
+        self.providers = list(providers.values())
         self.rows = Rows()
         self.client_ids: list[str] = []
         self.clinic_hex = clinic.id.hex
         self._offsets: dict[dt.date, dt.timedelta] = {}
+        self._local: dict[tuple[dt.date, int], dt.datetime] = {}
         # Future bookings made from the waitlist, so the calendar does not double-book them.
         self.booked_ahead: dict[tuple[str, dt.date], list[tuple[dt.datetime, dt.datetime]]] = {}
-        self.hex = {row.id: row.id.hex for row in [*services, *self.providers]}
+        self.service_clinic = {s.hex: self.clinic_hex for _, s in services}
+        self.emit: Emit | None = None  # where flush() hands new rows over
+        self._sent = dict.fromkeys(COLUMNS, 0)
+
+    def flush(self) -> None:
+        """Hand the rows made since the last flush to `emit`, table by table in foreign-key
+        order (the rows stay here: later rows and the tally read them). make_calendar edits
+        rows it made itself, so it never flushes half-way."""
+        if self.emit is None:
+            return
+        for table, _, name in TABLES:
+            made = getattr(self.rows, name)
+            if len(made) > self._sent[table]:
+                self.emit(table, made[self._sent[table] :])
+                self._sent[table] = len(made)
+
+    def tally(self) -> list[tuple]:
+        """The stats rollups' plain counts of every row made (demo_rollups.count_rows)."""
+        rows = self.rows
+        return count_rows(
+            (rows.entries, ENTRY_COLUMNS),
+            (rows.appointments, APPT_COLUMNS),
+            (rows.openings, OPENING_COLUMNS),
+            (rows.offers, OFFER_COLUMNS),
+            self.service_clinic,
+        )
 
     def uid(self) -> str:
         """A random version-4 UUID in the stored hex form, reproducible from the seed."""
@@ -365,11 +305,16 @@ class Generator:
         return int(self.rng.random() * n)
 
     def local(self, day: dt.date, minutes: int) -> dt.datetime:
-        """A wall time on `day` as naive UTC (the stored form)."""
-        wall = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minutes)
-        return wall.replace(tzinfo=self.zone).astimezone(UTC).replace(tzinfo=None)
+        """A wall time on `day` as naive UTC (the stored form); remembered, as a million
+        entries ask for the same few thousand slots again and again."""
+        found = self._local.get((day, minutes))
+        if found is None:
+            wall = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minutes)
+            found = wall.replace(tzinfo=self.zone).astimezone(UTC).replace(tzinfo=None)
+            self._local[day, minutes] = found
+        return found
 
-    def working_start(self, provider: Provider, day: dt.date, duration: int) -> int | None:
+    def working_start(self, provider: Staff, day: dt.date, duration: int) -> int | None:
         windows = provider.weekly_hours.get(vocab.DAYS[day.weekday()], [])
         if not windows:
             return None
@@ -383,16 +328,21 @@ class Generator:
     # -- clients ---------------------------------------------------------------------------------
     def make_clients(self, count: int) -> None:
         rng = self.rng
+        rnd = rng.random  # self.below(n) is int(rnd() * n): inlined, it runs millions of times
         for i in range(count):
+            if i % CHUNK == 0:
+                self.flush()
             first, last = rng.choice(FIRST), rng.choice(LAST)
             area = rng.choice(("617", "857", "781", "508"))
-            phone = f"+1{area}{201 + self.below(798)}{self.below(10000):04d}"
+            phone = f"+1{area}{201 + int(rnd() * 798)}{int(rnd() * 10000):04d}"
             email = (
                 f"{first}.{last}{i}@example.com".lower().replace("'", "")
                 if rng.random() < 0.8
                 else None
             )
-            created = self.now - dt.timedelta(days=30 + self.below(370), minutes=self.below(1440))
+            created = stamp(
+                self.now - dt.timedelta(days=30 + int(rnd() * 370), minutes=int(rnd() * 1440))
+            )
             actor = rng.choice(STAFF)
             cid = self.uid()
             self.client_ids.append(cid)
@@ -418,93 +368,88 @@ class Generator:
     # -- entries ---------------------------------------------------------------------------------
     def pick_status(self, age_days: int) -> str:
         r = self.rng.random()
-        if age_days <= 30:
-            table = (
-                (0.66, vocab.WAITING),
-                (0.74, vocab.OFFERED),
-                (0.88, vocab.BOOKED),
-                (0.95, vocab.CANCELLED),
-                (1.0, vocab.EXPIRED),
-            )
-        else:
-            table = ((0.55, vocab.BOOKED), (0.78, vocab.EXPIRED), (1.0, vocab.CANCELLED))
-        return next(status for bound, status in table if r < bound)
+        return next(status for bound, status in STATUS_ODDS[age_days > 30] if r < bound)
 
     def make_entries(self, count: int) -> None:
         rng, rows = self.rng, self.rows
-        for _ in range(count):
-            recent = rng.random() < 0.35
-            age = self.below(31) if recent else 31 + self.below(334)
-            created = self.now - DAY[age] - MINUTE[self.below(600)]
+        rnd = rng.random
+        # Locals for what the loop reads millions of times (same values, same draws).
+        now, today, services, client_ids = self.now, self.today, self.services, self.client_ids
+        clinic, active, entry_rows = self.clinic_hex, vocab.ACTIVE_STATUSES, rows.entries
+        for n in range(count):
+            if n % CHUNK == 0:
+                self.flush()
+            recent = rnd() < 0.35
+            age = int(rnd() * 31) if recent else 31 + int(rnd() * 334)
+            created = now - DAY[age] - MINUTE[int(rnd() * 600)]
             created_day = (created + self.offset_on(created.date())).date()
             status = self.pick_status(age)
-            service = self.services[self.below(len(self.services))]
-            providers = self.offered_by[service.id]
-            wanted: list[Provider] = []
-            if providers and rng.random() < 0.4:
-                wanted = rng.sample(
-                    providers, k=1 if rng.random() < 0.8 else min(2, len(providers))
-                )
+            service = services[int(rnd() * len(services))]
+            providers = service.providers
+            wanted: list[Staff] = []
+            if providers and rnd() < 0.4:
+                wanted = rng.sample(providers, k=1 if rnd() < 0.8 else min(2, len(providers)))
             days = 0
-            if rng.random() < 0.45:
-                days = WEEKDAY_MASKS[self.below(len(WEEKDAY_MASKS))]
+            if rnd() < 0.45:
+                days = WEEKDAY_MASKS[int(rnd() * len(WEEKDAY_MASKS))]
             slots = 0
-            if rng.random() < 0.5:
+            if rnd() < 0.5:
                 slots = 1 << rng.choice((0, 0, 1, 2))
             window = (None, None)
-            if slots == 0 and rng.random() < 0.1:
+            if slots == 0 and rnd() < 0.1:
                 window = (rng.choice((8, 9, 10)) * 60, rng.choice((13, 14, 16)) * 60)
-            if status in vocab.ACTIVE_STATUSES:
-                end = self.today + DAY[3 + self.below(26)]
-                start = max(created_day, end - DAY[7 + self.below(24)])
+            if status in active:
+                end = today + DAY[3 + int(rnd() * 26)]
+                start = max(created_day, end - DAY[7 + int(rnd() * 24)])
             else:
-                start = created_day + DAY[self.below(6)]
-                end = start + DAY[7 + self.below(24)]
-            original = created + DAY[20 + self.below(40)] if rng.random() < 0.4 else None
-            actor = STAFF[self.below(len(STAFF))]
-            eid, client_id = self.uid(), self.client_ids[self.below(len(self.client_ids))]
+                start = created_day + DAY[int(rnd() * 6)]
+                end = start + DAY[7 + int(rnd() * 24)]
+            original = stamp(created + DAY[20 + int(rnd() * 40)]) if rnd() < 0.4 else None
+            actor = STAFF[int(rnd() * len(STAFF))]
+            eid, client_id = self.uid(), client_ids[int(rnd() * len(client_ids))]
             changed, booked_at, updated_by, version = created, None, actor, 1
             if status == vocab.BOOKED:
-                waited = self.below(max(1, min(age, 30)))
-                booked_at = created + dt.timedelta(days=waited, minutes=30 + self.below(870))
+                waited = int(rnd() * max(1, min(age, 30)))
+                booked_at = created + dt.timedelta(days=waited, minutes=30 + int(rnd() * 870))
                 changed, version = booked_at, 3
                 self.book(eid, client_id, service, wanted or providers, booked_at, start, end)
             elif status == vocab.OFFERED:
-                changed, version = self.now - dt.timedelta(minutes=1 + self.below(99)), 2
+                changed, version = now - dt.timedelta(minutes=1 + int(rnd() * 99)), 2
                 self.offer(eid, service, wanted or providers, changed, start, end)
             elif status == vocab.EXPIRED:
                 changed, updated_by, version = (
-                    min(self.now, dt.datetime.combine(end, dt.time(23, 59))),
+                    min(now, dt.datetime.combine(end, dt.time(23, 59))),
                     "system",
                     2,
                 )
             elif status == vocab.CANCELLED:
-                changed, version = created + dt.timedelta(days=self.below(max(1, age))), 2
+                changed, version = created + dt.timedelta(days=int(rnd() * max(1, age))), 2
             for p in wanted:
-                rows.entry_providers.append((eid, self.hex[p.id]))
-            rows.entries.append(
+                rows.entry_providers.append((eid, p.hex))
+            changed_at = stamp(changed)
+            entry_rows.append(
                 (
                     eid,
-                    self.clinic_hex,
+                    clinic,
                     client_id,
-                    self.hex[service.id],
+                    service.hex,
                     status,
-                    PRIORITIES[bisect(PRIORITY_CUMULATIVE, rng.random())],
-                    vocab.INSURANCE_PAY if rng.random() < 0.6 else vocab.SELF_PAY,
+                    PRIORITIES[bisect(PRIORITY_CUMULATIVE, rnd())],
+                    vocab.INSURANCE_PAY if rnd() < 0.6 else vocab.SELF_PAY,
                     service.appointment_type,
                     days,
                     slots,
                     window[0],
                     window[1],
-                    start,
-                    end,
-                    NOTES[self.below(len(NOTES))],
+                    start.isoformat(),
+                    end.isoformat(),
+                    NOTES[int(rnd() * len(NOTES))],
                     None,
                     original,
-                    created,
-                    changed,
-                    changed,
-                    booked_at,
+                    stamp(created),
+                    changed_at,
+                    changed_at,
+                    booked_at and stamp(booked_at),
                     actor,
                     updated_by,
                     version,
@@ -515,44 +460,46 @@ class Generator:
         self,
         entry_id: str,
         client_id: str,
-        service: Service,
-        providers: list[Provider],
+        service: Offering,
+        providers: list[Staff],
         booked_at: dt.datetime,
         start: dt.date,
         end: dt.date,
     ) -> None:
         """A filled opening: cancelled slot, an accepted offer (sometimes after a decline)."""
         rng, rows = self.rng, self.rows
+        rnd = rng.random
         length = dt.timedelta(minutes=service.duration_minutes)
         for _ in range(8):  # a free time for a future booking; history may overlap freely
-            provider = providers[self.below(len(providers))]
-            day = start + DAY[self.below((end - start).days + 1)]
+            provider = providers[int(rnd() * len(providers))]
+            day = start + DAY[int(rnd() * ((end - start).days + 1))]
             minute = self.working_start(provider, day, service.duration_minutes) or 9 * 60
             slot = self.local(day, minute)
             slot_end = slot + length
             if slot <= self.now:
                 break
-            taken = self.booked_ahead.setdefault((self.hex[provider.id], day), [])
+            taken = self.booked_ahead.setdefault((provider.hex, day), [])
             if not any(s < slot_end and slot < e for s, e in taken):
                 taken.append((slot, slot_end))
                 break
-        opened = booked_at - dt.timedelta(minutes=10 + self.below(590))
+        opened = booked_at - dt.timedelta(minutes=10 + int(rnd() * 590))
         opening_id, appt_id = self.uid(), self.uid()
+        booked, starts, ends = stamp(booked_at), stamp(slot), stamp(slot_end)
         rows.openings.append(
             (
                 opening_id,
                 self.clinic_hex,
-                self.hex[provider.id],
-                self.hex[service.id],
+                provider.hex,
+                service.hex,
                 None,
-                slot,
-                slot_end,
+                starts,
+                ends,
                 vocab.OPENING_FILLED,
                 "cancellation",
                 vocab.SEQUENTIAL,
-                opened,
-                booked_at,
-                booked_at,
+                stamp(opened),
+                booked,
+                booked,
                 "maria",
                 "maria",
                 2,
@@ -566,9 +513,9 @@ class Generator:
                     rng.choice(rows.entries)[0],
                     vocab.OFFER_DECLINED,
                     vocab.EXACT,
-                    opened,
-                    opened + self.hold,
-                    opened + dt.timedelta(minutes=5),
+                    stamp(opened),
+                    stamp(opened + self.hold),
+                    stamp(opened + dt.timedelta(minutes=5)),
                     "declined by phone",
                     "maria",
                     "maria",
@@ -582,9 +529,9 @@ class Generator:
                 entry_id,
                 vocab.OFFER_ACCEPTED,
                 vocab.EXACT if rng.random() < 0.7 else vocab.PARTIAL,
-                opened + dt.timedelta(minutes=6),
-                opened + dt.timedelta(minutes=6) + self.hold,
-                booked_at,
+                stamp(opened + dt.timedelta(minutes=6)),
+                stamp(opened + dt.timedelta(minutes=6) + self.hold),
+                booked,
                 "",
                 "maria",
                 "maria",
@@ -596,14 +543,14 @@ class Generator:
                 appt_id,
                 self.clinic_hex,
                 client_id,
-                self.hex[provider.id],
-                self.hex[service.id],
+                provider.hex,
+                service.hex,
                 entry_id,
-                slot,
-                slot_end,
+                starts,
+                ends,
                 vocab.APPT_BOOKED if slot > self.now else vocab.APPT_COMPLETED,
-                booked_at,
-                booked_at,
+                booked,
+                booked,
                 None,
                 "maria",
                 "maria",
@@ -614,8 +561,8 @@ class Generator:
     def offer(
         self,
         entry_id: str,
-        service: Service,
-        providers: list[Provider],
+        service: Offering,
+        providers: list[Staff],
         sent: dt.datetime,
         start: dt.date,
         end: dt.date,
@@ -631,16 +578,16 @@ class Generator:
             (
                 opening_id,
                 self.clinic_hex,
-                self.hex[provider.id],
-                self.hex[service.id],
+                provider.hex,
+                service.hex,
                 None,
-                slot,
-                slot + dt.timedelta(minutes=service.duration_minutes),
+                stamp(slot),
+                stamp(slot + dt.timedelta(minutes=service.duration_minutes)),
                 vocab.OPENING_OPEN,
                 "cancellation",
                 vocab.SEQUENTIAL,
-                sent - dt.timedelta(minutes=3),
-                sent,
+                stamp(sent - dt.timedelta(minutes=3)),
+                stamp(sent),
                 None,
                 "maria",
                 "maria",
@@ -654,8 +601,8 @@ class Generator:
                 entry_id,
                 vocab.OFFER_SENT,
                 vocab.EXACT,
-                sent,
-                sent + self.hold,
+                stamp(sent),
+                stamp(sent + self.hold),
                 None,
                 "",
                 "maria",
@@ -668,10 +615,10 @@ class Generator:
     def make_calendar(self, days: int = 21) -> None:
         """Booked appointments over the coming weeks (about 70% full) and a few of today's
         cancellations left open for the desk to fill."""
-        rng, rows = self.rng, self.rows
+        rng, rows, now = self.rng, self.rows, stamp(self.now)
         cancellable = []
         for provider in self.providers:
-            services = [s for s in self.services if provider in self.offered_by[s.id]]
+            services = [s for s in self.services if provider in s.providers]
             if not services:
                 continue
             for offset in range(days):
@@ -685,21 +632,21 @@ class Generator:
                             break
                         at = self.local(day, minute)
                         length = dt.timedelta(minutes=service.duration_minutes)
-                        taken = self.booked_ahead.get((self.hex[provider.id], day), ())
+                        taken = self.booked_ahead.get((provider.hex, day), ())
                         clash = any(s < at + length and at < e for s, e in taken)
                         if rng.random() < 0.7 and not clash:
                             appt = (
                                 self.uid(),
                                 self.clinic_hex,
                                 rng.choice(self.client_ids),
-                                self.hex[provider.id],
-                                self.hex[service.id],
+                                provider.hex,
+                                service.hex,
                                 None,
-                                at,
-                                at + dt.timedelta(minutes=service.duration_minutes),
+                                stamp(at),
+                                stamp(at + length),
                                 vocab.APPT_BOOKED,
-                                at - dt.timedelta(days=3 + self.below(37)),
-                                self.now,
+                                stamp(at - dt.timedelta(days=3 + self.below(37))),
+                                now,
                                 None,
                                 rng.choice(STAFF),
                                 rng.choice(STAFF),
@@ -711,7 +658,7 @@ class Generator:
                         minute += service.duration_minutes
         for index in rng.sample(cancellable, k=min(3, len(cancellable))):
             appt = list(rows.appointments[index])
-            appt[8], appt[11], appt[10] = vocab.APPT_CANCELLED, self.now, self.now
+            appt[8], appt[11], appt[10] = vocab.APPT_CANCELLED, now, now
             rows.appointments[index] = tuple(appt)
             rows.openings.append(
                 (
@@ -725,8 +672,8 @@ class Generator:
                     vocab.OPENING_OPEN,
                     "cancellation",
                     None,
-                    self.now,
-                    self.now,
+                    now,
+                    now,
                     None,
                     "maria",
                     "maria",
@@ -738,7 +685,7 @@ class Generator:
         """Pilates classes; the next two are full and keep a waitlist."""
         rng, rows = self.rng, self.rows
         for service in self.event_services:
-            teachers = self.offered_by[service.id]
+            teachers = service.providers
             for offset in range(weeks * 7):
                 day = self.today + dt.timedelta(days=offset + 1)
                 if day.weekday() not in (0, 5):
@@ -749,10 +696,10 @@ class Generator:
                     (
                         iid,
                         self.clinic_hex,
-                        self.hex[service.id],
-                        self.hex[teachers[0].id] if teachers else None,
-                        at,
-                        at + dt.timedelta(minutes=service.duration_minutes),
+                        service.hex,
+                        teachers[0].hex if teachers else None,
+                        stamp(at),
+                        stamp(at + dt.timedelta(minutes=service.duration_minutes)),
                         8,
                         "scheduled",
                         1,
@@ -763,96 +710,48 @@ class Generator:
                 enrolled = 8 if full else 2 + self.below(6)
                 for i, cid in enumerate(taken[: enrolled + (3 if full else 0)]):
                     status = "enrolled" if i < enrolled else "waitlisted"
-                    when = self.now - dt.timedelta(days=1 + self.below(9), minutes=i)
+                    when = stamp(self.now - dt.timedelta(days=1 + self.below(9), minutes=i))
                     rows.enrolments.append(
                         (self.uid(), iid, cid, status, when, when, None, None, "maria", "maria", 1)
                     )
 
 
-def _written(rows: Rows) -> Iterator[tuple[str, tuple[str, ...], list[tuple]]]:
-    """Tables in foreign-key order; rows sorted by primary key, which keeps B-tree inserts local
-    (random UUIDs in random order cost about twice as much at 1M rows)."""
-    for table in (rows.clients, rows.entries, rows.appointments, rows.openings, rows.offers):
-        table.sort(key=itemgetter(0))
-    yield "client", CLIENT_COLUMNS, rows.clients
-    yield "entry", ENTRY_COLUMNS, rows.entries
-    yield "entry_provider", ("entry_id", "provider_id"), rows.entry_providers
-    yield "appointment", APPT_COLUMNS, rows.appointments
-    yield "opening", OPENING_COLUMNS, rows.openings
-    yield "offer", OFFER_COLUMNS, rows.offers
-    yield (
-        "event_instance",
-        (
-            "id",
-            "clinic_id",
-            "service_id",
-            "provider_id",
-            "starts_at",
-            "ends_at",
-            "capacity",
-            "status",
-            "version",
-        ),
-        rows.events,
-    )
-    yield (
-        "enrolment",
-        (
-            "id",
-            "instance_id",
-            "client_id",
-            "status",
-            "created_at",
-            "updated_at",
-            "offered_at",
-            "expires_at",
-            "created_by",
-            "updated_by",
-            "version",
-        ),
-        rows.enrolments,
-    )
+def _generate(gen: Generator, entries: int, tally: bool, emit: Emit) -> list[tuple] | None:
+    """The generating side: every row, in chunks as they are made, then (when the loader
+    wants it) the rollups' tally, which then runs beside the index builds."""
+    gen.emit = emit
+    gen.make_clients(max(40, entries // 2))  # many clients come back to the list
+    gen.flush()
+    emit(COMPLETE, [("client",)])  # their indexes are built while the entries are made
+    gen.make_entries(entries)
+    gen.make_calendar()
+    gen.make_events()
+    gen.flush()
+    emit(ROWS_DONE, [])
+    return gen.tally() if tally else None
 
 
-def _index_and_count(rows: Rows) -> None:
-    """Index the loaded tables and fill the stats rollups. On SQLite the rollups' plain counts
-    are tallied in Python from the generated rows while SQLite builds the indexes (it lets go
-    of the GIL meanwhile): at a million entries that saves about ten seconds over grouping
-    them back out of the tables. PostgreSQL groups them faster than it takes tallied rows in
-    (execute_values), so there the rebuild groups everything."""
-    if is_postgres():
-        create_indexes()
-        finish_bulk_load()
-        return
-    with ThreadPoolExecutor(1) as pool:
-        counted = pool.submit(
-            count_rows,
-            (rows.entries, ENTRY_COLUMNS),
-            (rows.appointments, APPT_COLUMNS),
-            (rows.openings, OPENING_COLUMNS),
-            (rows.offers, OFFER_COLUMNS),
-            {s.id.hex: s.clinic_id.hex for s in Service.select()},
-        )
-        create_indexes()
-        finish_bulk_load(counted.result())
-
-
-def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, int]:
-    """Replace whatever the database holds with the demo clinic. Returns row counts."""
-    if entries < 0:
-        raise ValidationError("entries must be 0 or more", field="entries")
-    now = clock.now()
-    with bulk_load_mode(), database.atomic():
+def _fill(entries: int, seed: int, actor: str, now: dt.datetime) -> dict[str, int]:
+    """Replace the bound database's contents with the demo, in one transaction: rows stream in
+    from the generating process, indexes are sorted once at the end and the rollups filled
+    once (on SQLite from the generator's tally; PostgreSQL groups them faster itself)."""
+    with database.atomic():
         wipe(indexes=False)
         apply_setup(demo_clinic(), actor)
         clinic = Clinic.get()
         gen = Generator(clinic, seed, now)
-        gen.make_clients(max(40, entries // 2))  # many clients come back to the list
-        gen.make_entries(entries)
-        gen.make_calendar()
-        gen.make_events()
-        counts = {table: bulk_insert(table, cols, data) for table, cols, data in _written(gen.rows)}
-        _index_and_count(gen.rows)
+        stream = Stream(partial(_generate, gen, entries, not is_postgres()))
+        try:
+            counts = dict.fromkeys(COLUMNS, 0)
+            for table, rows in stream:
+                if table == COMPLETE:
+                    create_indexes([name for (name,) in rows])
+                else:
+                    counts[table] += bulk_insert(table, COLUMNS[table], rows)
+            create_indexes()
+            finish_bulk_load(stream.result())
+        finally:
+            stream.close()
         set_meta(DEMO_BUILT_ON, gen.today.isoformat())
         audit.record(
             actor,
@@ -863,6 +762,23 @@ def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, i
         )
     database.execute_sql("ANALYZE")  # fresh statistics, or the planner guesses badly
     return counts
+
+
+def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, int]:
+    """Replace whatever the database holds with the demo clinic. Returns row counts.
+
+    A SQLite file nobody else has open is built anew beside itself and swapped in
+    (demo_file); otherwise (another desk has it open, PostgreSQL, memory) in place, in one
+    transaction."""
+    if entries < 0:
+        raise ValidationError("entries must be 0 or more", field="entries")
+    now = clock.now()
+    target = database.obj
+    if demo_file.swappable(target):
+        with demo_file.built_beside(target):
+            return _fill(entries, seed, actor, now)
+    with bulk_load_mode():
+        return _fill(entries, seed, actor, now)
 
 
 class NotADemo(Conflict):

@@ -1,6 +1,6 @@
 """The demo's plain counts for the stats rollups on SQLite, tallied from the rows it has just
 generated: grouping a million rows back out of the tables costs as much CPU, and this tally
-runs beside SQLite's index builds (pure Python, while SQLite lets go of the GIL).
+runs in the generating process (demo_stream) while SQLite builds the indexes.
 
 Only whole-number counts by bucket are tallied here (rollup_rebuild.TALLIED: the keys that
 rollup_sql's entry, opening and offer selects and its point groups give, from the same stored
@@ -26,11 +26,11 @@ _EPOCH = dt.datetime(2000, 1, 1)
 _QUARTER = dt.timedelta(minutes=15)
 
 
-def _fines(times: Sequence[dt.datetime]) -> list[int]:
-    """rollups.fine_id of each time (naive UTC), by whole quarter hours since a day that
-    starts a bucket: the same number, with no calendar arithmetic per time."""
-    first = day_id(_EPOCH) * 96
-    return [first + (moment - _EPOCH) // _QUARTER for moment in times]
+def _fines(times: Sequence[str]) -> list[int]:
+    """rollups.fine_id of each time (naive UTC, as stored), by whole quarter hours since a day
+    that starts a bucket: the same number, with no calendar arithmetic per time."""
+    first, parse = day_id(_EPOCH) * 96, dt.datetime.fromisoformat
+    return [first + (parse(moment) - _EPOCH) // _QUARTER for moment in times]
 
 
 def _columns(table: Table, *names: str) -> list[list]:
@@ -48,7 +48,7 @@ class _Tally:
     def add(
         self,
         fact: int,
-        times: Sequence[dt.datetime],
+        times: Sequence[str],
         *columns: Any,
         fills: Sequence[bool] | None = None,
     ) -> None:

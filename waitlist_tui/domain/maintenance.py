@@ -55,9 +55,11 @@ def rebuild_stats(actor: str, check: bool = False) -> dict[str, Any]:
     return counts
 
 
-def create_indexes() -> None:
+def create_indexes(tables: Sequence[str] | None = None) -> None:
+    """Create the missing indexes of every data table, or of the named ones."""
     for model in DATA_MODELS:
-        model._schema.create_indexes(safe=True)
+        if tables is None or model._meta.table_name in tables:
+            model._schema.create_indexes(safe=True)
 
 
 def expire(older_than_days: int | None = None, actor: str = "system") -> dict[str, int]:
