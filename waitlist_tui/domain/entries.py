@@ -147,8 +147,7 @@ def _views(entries: list[Entry]) -> list[EntryView]:
 
 # A page's columns in EntryView.from_row's order: read as tuples, a page builds without a
 # model instance per entry, client and service (about a third of a queue page's time).
-VIEW_COLUMNS = (
-    *(getattr(Entry, name) for name in ENTRY_VIEW_FIELDS),
+BRIEF_COLUMNS = (  # what a view shows of the client and of the service
     Client.id,
     Client.first_name,
     Client.last_name,
@@ -159,6 +158,7 @@ VIEW_COLUMNS = (
     Service.name,
     Service.duration_minutes,
 )
+VIEW_COLUMNS = (*(getattr(Entry, name) for name in ENTRY_VIEW_FIELDS), *BRIEF_COLUMNS)
 
 
 def _page_views(where: Any, order: tuple[Any, ...], limit: int, offset: int) -> list[EntryView]:
@@ -179,23 +179,7 @@ def _page_views(where: Any, order: tuple[Any, ...], limit: int, offset: int) -> 
 
 def _joined():
     """Entries with just the client and service columns a view shows (a page builds fast)."""
-    return (
-        Entry.select(
-            Entry,
-            Client.id,
-            Client.first_name,
-            Client.last_name,
-            Client.phone,
-            Client.email,
-            Service.id,
-            Service.code,
-            Service.name,
-            Service.duration_minutes,
-        )
-        .join(Client)
-        .switch(Entry)
-        .join(Service)
-    )
+    return Entry.select(Entry, *BRIEF_COLUMNS).join(Client).switch(Entry).join(Service)
 
 
 def get(entry_id: Any) -> EntryView:

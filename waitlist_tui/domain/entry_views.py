@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from waitlist_tui.domain import vocab
@@ -48,34 +48,6 @@ def iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# Entry's columns in the order EntryView.from_row reads them: the dataclass's own order, the
-# client, service and provider briefs left out and the masks and window before the rest.
-ENTRY_VIEW_FIELDS = (
-    "id",
-    "clinic",
-    "status",
-    "priority",
-    "payment_type",
-    "appointment_type",
-    "preferred_days",
-    "preferred_time_slots",
-    "preferred_time_start",
-    "preferred_time_end",
-    "date_range_start",
-    "date_range_end",
-    "notes",
-    "expires_at",
-    "original_appointment_at",
-    "created_at",
-    "updated_at",
-    "status_changed_at",
-    "booked_at",
-    "created_by",
-    "updated_by",
-    "version",
-)
-
-
 @dataclass(frozen=True)
 class EntryView:
     id: uuid.UUID
@@ -107,35 +79,18 @@ class EntryView:
     @classmethod
     def from_row(cls, row: tuple[Any, ...], providers: Sequence[ProviderBrief] = ()) -> EntryView:
         """A row of ENTRY_VIEW_FIELDS, then the client's and the service's brief columns."""
-        (
-            entry_id,
-            clinic_id,
-            status,
-            priority,
-            payment_type,
-            appointment_type,
-            days,
-            slots,
-            time_start,
-            time_end,
-            *rest,
-        ) = row
-        base = len(ENTRY_VIEW_FIELDS) - 10
+        brief = len(ENTRY_VIEW_FIELDS)
+        days, slots, time_start, time_end = row[6:10]
         return cls(
-            entry_id,
-            clinic_id,
-            status,
-            priority,
-            payment_type,
-            appointment_type,
-            ClientBrief(*rest[base : base + 5]),
-            ServiceBrief(*rest[base + 5 : base + 9]),
+            *row[:6],  # id .. appointment_type
+            ClientBrief(*row[brief : brief + 5]),
+            ServiceBrief(*row[brief + 5 : brief + 9]),
             tuple(providers),
             tuple(vocab.from_mask(days, vocab.DAYS)),
             tuple(vocab.from_mask(slots, vocab.TIME_SLOTS)),
             fmt_hhmm(time_start),
             fmt_hhmm(time_end),
-            *rest[:base],
+            *row[10:brief],  # date_range_start .. version
         )
 
     @classmethod
@@ -231,3 +186,12 @@ class EntryView:
 
 
 _iso = iso  # older name, kept for modules written against it
+
+
+# Entry's columns in the order EntryView.from_row reads them: the view's own fields, less the
+# client, service and provider briefs (read from their tables).
+ENTRY_VIEW_FIELDS = tuple(
+    "clinic" if f.name == "clinic_id" else f.name
+    for f in fields(EntryView)
+    if f.name not in ("client", "service", "preferred_providers")
+)
