@@ -760,7 +760,12 @@ def _fill(entries: int, seed: int, actor: str, now: dt.datetime) -> dict[str, in
             clinic.id,
             {"entries": [None, entries], "seed": [None, seed]},
         )
-    database.execute_sql("ANALYZE")  # fresh statistics, or the planner guesses badly
+    if is_postgres() and not database.in_transaction():
+        # Fresh statistics, and on PostgreSQL a visibility map too: without it the queue's
+        # count reads the table instead of its index (first page 13 -> 9 ms at 100k).
+        database.execute_sql("VACUUM ANALYZE")
+    else:
+        database.execute_sql("ANALYZE")  # fresh statistics, or the planner guesses badly
     return counts
 
 
