@@ -17,6 +17,7 @@ from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import Conflict
 from waitlist_tui.domain.models import (
+    ACTIVE_QUEUE_INDEX,
     Client,
     Clinic,
     Entry,
@@ -163,12 +164,31 @@ def test_v3_gets_the_outbox_and_offers_then_queue_messages(
     assert not db.table_exists("outbox_message")
     db.close()
     db = dbmod.connect(url)
-    assert schema.read_version(db) == schema.CURRENT_VERSION == 4
+    assert schema.read_version(db) == schema.CURRENT_VERSION
     assert db.table_exists("outbox_message") and db.table_exists("inbound_message")
     assert Entry.select().count() == 1 and OutboxMessage.select().count() == 0
     sent = offers.offer(monday_opening().id, STAFF)
     message = OutboxMessage.get()
     assert message.idempotency_key == f"offer:{sent[0].id}:v1" and message.status == "pending"
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v4_gets_the_active_queue_index(backend: str, tmp_path, request, frozen) -> None:
+    """v4 -> v5 adds the partial index of active entries; the queue reads as before."""
+    url = (
+        str(tmp_path / "v4.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = dbmod.connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    entries.create(entry_payload(), STAFF)
+    db.execute_sql(f'DROP INDEX "{ACTIVE_QUEUE_INDEX}"')
+    schema.set_meta(schema.VERSION_KEY, "4")
+    db.close()
+    db = dbmod.connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION == 5
+    assert ACTIVE_QUEUE_INDEX in {index.name for index in db.get_indexes("entry")}
+    assert entries.list_entries(entries.EntryQuery()).total == 1
     db.close()
 
 

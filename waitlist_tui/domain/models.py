@@ -264,6 +264,25 @@ class Offer(UUIDModel):
         )
 
 
+# The queue's default view (waiting + offered) in its order, from the active entries alone
+# (schema v5). PostgreSQL reads a plain index scan's rows from the table: walking the full
+# (clinic, priority, ...) index to the first 50 active entries read thousands of closed ones,
+# and counting them read the table; with this index the first page is 12 -> 6 ms at 100k.
+# (SQLite keeps using the covering indexes above: its queries bind the statuses as parameters,
+# and it takes a partial index only for a WHERE written out in the query.)
+ACTIVE_QUEUE_INDEX = "entry_active_queue"
+Entry.add_index(
+    Entry.index(
+        Entry.clinic,
+        Entry.priority,
+        Entry.created_at,
+        Entry.id,
+        where=SQL(f"status IN ('{vocab.WAITING}', '{vocab.OFFERED}')"),
+        name=ACTIVE_QUEUE_INDEX,
+    )
+)
+
+
 # At most one accepted offer per opening, and at most one sent offer per entry, whatever the
 # number of desks racing: the database refuses the second one.
 Offer.add_index(

@@ -15,7 +15,7 @@ from waitlist_tui.domain import models as m
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.fields import UTCDateTimeField
 
-CURRENT_VERSION = 4
+CURRENT_VERSION = 5
 VERSION_KEY = "schema_version"
 _PG_LOCK_ID = 727_274  # advisory lock so two desks opening a fresh PostgreSQL don't race
 
@@ -58,10 +58,16 @@ def _v4_outbox(db: Database, migrator: SchemaMigrator) -> None:
     db.create_tables([m.OutboxMessage, m.InboundMessage], safe=True)
 
 
+def _v5_active_queue_index(db: Database, migrator: SchemaMigrator) -> None:
+    """v5: a partial index of the active entries in queue order (models.ACTIVE_QUEUE_INDEX)."""
+    m.Entry._schema.create_indexes(safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
     4: _v4_outbox,
+    5: _v5_active_queue_index,
 }
 
 
