@@ -13,7 +13,7 @@ same output.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -61,28 +61,30 @@ class FastTable(DataTable[Any]):
         finally:
             self._pass = None
 
+    def _per_paint(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """`compute()`, once per paint while one runs (see render_lines); at once otherwise."""
+        if self._pass is None:
+            return compute()
+        if key not in self._pass:
+            self._pass[key] = compute()
+        return self._pass[key]
+
     @property
     def rich_style(self) -> Style:
-        if self._pass is None:
-            return super().rich_style
-        if "rich_style" not in self._pass:
-            self._pass["rich_style"] = super().rich_style
-        return self._pass["rich_style"]
+        return self._per_paint("rich_style", lambda: super(FastTable, self).rich_style)
 
     @property
     def background_colors(self) -> tuple[Color, Color]:
-        if self._pass is None:
-            return super().background_colors
-        if "background_colors" not in self._pass:
-            self._pass["background_colors"] = super().background_colors
-        return self._pass["background_colors"]
+        return self._per_paint(
+            "background_colors", lambda: super(FastTable, self).background_colors
+        )
 
     def get_component_styles(self, *names: str) -> RenderStyles:
         if self._pass is None:
             return super().get_component_styles(*names)
-        if names not in self._pass:
-            self._pass[names] = _Fixed(super().get_component_styles(*names))
-        return self._pass[names]
+        return self._per_paint(
+            names, lambda: _Fixed(super(FastTable, self).get_component_styles(*names))
+        )
 
     def add_row(
         self,
@@ -178,11 +180,7 @@ class FastTable(DataTable[Any]):
         return lines
 
     def _fixed(self) -> tuple[int, int]:
-        if self._pass is None:
-            return self.fixed_rows, self.fixed_columns
-        if "fixed" not in self._pass:
-            self._pass["fixed"] = (self.fixed_rows, self.fixed_columns)
-        return self._pass["fixed"]
+        return self._per_paint("fixed", lambda: (self.fixed_rows, self.fixed_columns))
 
     def _render_line_in_row(
         self,
@@ -240,48 +238,43 @@ class FastTable(DataTable[Any]):
         """What the lines of one paint share, or None where DataTable's own path applies."""
         if self._pass is None:
             return None
-        if "line" not in self._pass:
-            plain = (
-                self.cursor_type == "row"
-                and not self.fixed_columns
-                and not (self._labelled_row_exists and self.show_row_labels)
-            )
-            widths = [column.get_render_width(self) for column in self.ordered_columns]
-            self._pass["line"] = (
-                (
-                    self.cursor_type,
-                    self.show_cursor,
-                    self._show_hover_cursor,
-                    self._update_count,
-                    self._pseudo_class_state,
-                    widths,
-                    max(0, self.size.width - sum(widths) - self._row_label_column_width),
-                )
-                if plain
-                else None
-            )
-        return self._pass["line"]
+        return self._per_paint("line", self._read_line_settings)
+
+    def _read_line_settings(self) -> tuple[Any, ...] | None:
+        if not (
+            self.cursor_type == "row"
+            and not self.fixed_columns
+            and not (self._labelled_row_exists and self.show_row_labels)
+        ):
+            return None
+        widths = [column.get_render_width(self) for column in self.ordered_columns]
+        return (
+            self.cursor_type,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+            widths,
+            max(0, self.size.width - sum(widths) - self._row_label_column_width),
+        )
 
     def _cell_styles(self, fixed: bool, hover: bool, cursor: bool) -> tuple[Style, Style]:
         """DataTable's cell styles, once per paint for each kind of cell: reading its reactive
         settings for every cell cost more than painting the cell."""
-        key = ("cell", fixed, hover, cursor)
-        if self._pass is not None and key in self._pass:
-            return self._pass[key]
-        styles = self._get_styles_to_render_cell(
-            False,
-            False,
-            fixed,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
+        return self._per_paint(
+            ("cell", fixed, hover, cursor),
+            lambda: self._get_styles_to_render_cell(
+                False,
+                False,
+                fixed,
+                hover,
+                cursor,
+                self.show_cursor,
+                self._show_hover_cursor,
+                self.cursor_foreground_priority == "css",
+                self.cursor_background_priority == "css",
+            ),
         )
-        if self._pass is not None:
-            self._pass[key] = styles
-        return styles
 
     def _cell_line(
         self, cell: Text, width: int, pre_style: Style, post_style: Style
