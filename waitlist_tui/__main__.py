@@ -1,6 +1,6 @@
 """`python -m waitlist_tui` runs the same entry point as the console script."""
 
-from waitlist_tui.cli import main
+from waitlist_tui.launch import run
 
 if __name__ == "__main__":
-    main()
+    run()

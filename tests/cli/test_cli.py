@@ -174,3 +174,25 @@ def test_every_subcommand_loads_lazily() -> None:
         for name in COMMANDS:
             command = main.get_command(ctx, name)
             assert isinstance(command, click.Command) and command.name == name
+
+
+def test_a_subcommand_runs_with_garbage_collection_on(tmp_path) -> None:
+    """The console script (launch.run) holds the collector off for the app's start only: a
+    subcommand, which may run for hours (`outbox deliver --loop`), turns it back on."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import gc, sys\n"
+        "from waitlist_tui import launch\n"
+        "from waitlist_tui.cli import catalog\n"
+        "real = catalog.services_group.commands['list'].callback\n"
+        "def seen(*a, **k):\n"
+        "    print('collecting', gc.isenabled())\n"
+        "    return real(*a, **k)\n"
+        "catalog.services_group.commands['list'].callback = seen\n"
+        f"sys.argv = ['waitlist-tui', '--db', {str(tmp_path / 'w.db')!r}, 'services', 'list']\n"
+        "launch.run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "collecting True" in done.stdout, done.stdout + done.stderr

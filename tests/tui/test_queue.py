@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from textual.widgets import DataTable, Static
 
 from tests.tui.conftest import SIZE, make_test_app, settle
@@ -179,3 +181,16 @@ def test_queue_search_no_results_snapshot(demo_db, snap_compare) -> None:
         await settle(pilot)
 
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=nobody)
+
+
+async def test_garbage_collection_resumes_once_the_queue_is_up(demo_db) -> None:
+    """The console script holds the collector off while the app starts (launch.py); the
+    queue's first page on screen turns it back on."""
+    gc.disable()
+    try:
+        app = make_test_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert gc.isenabled()
+    finally:
+        gc.enable()

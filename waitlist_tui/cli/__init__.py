@@ -10,6 +10,7 @@ import click
 
 from waitlist_tui.cli.app_commands import open_tui
 from waitlist_tui.cli.runtime import WaitlistGroup, root_options
+from waitlist_tui.launch import started
 
 # Each subcommand is imported when it runs (or for --help): the app's start imports none.
 COMMANDS = {
@@ -50,3 +51,5 @@ def main(ctx: click.Context, **_: object) -> None:
     """A keyboard-first waitlist desk. With no command, opens the app."""
     if ctx.invoked_subcommand is None:
         open_tui(ctx.obj)
+    else:
+        started()  # the app turns the collector back on once its queue is up

@@ -59,6 +59,9 @@ def prepare_sqlite_file(path: str) -> None:
 def make_database(url: str) -> Database:
     """Build (but do not open) the peewee database for a URL or path."""
     if is_postgres_url(url):
+        from waitlist_tui.domain.pg_driver import ready_psycopg2
+
+        ready_psycopg2()
         parsed = urlparse(url)
         options: dict[str, Any] = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         return PostgresqlDatabase(

@@ -7,13 +7,16 @@ transaction with the version bump, so a failed migration leaves the old schema a
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
-from playhouse.migrate import SchemaMigrator, migrate
 
 from waitlist_tui.domain import models as m
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.fields import UTCDateTimeField
+
+if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
+    from playhouse.migrate import SchemaMigrator
 
 CURRENT_VERSION = 5
 VERSION_KEY = "schema_version"
@@ -29,6 +32,8 @@ class SchemaError(DomainError):
 def _v2_original_appointment_and_search(db: Database, migrator: SchemaMigrator) -> None:
     """v2: entries remember the client's original appointment (for "days sooner" stats) and
     clients carry a denormalised search text, backfilled here."""
+    from playhouse.migrate import migrate
+
     migrate(
         migrator.add_column("entry", "original_appointment_at", UTCDateTimeField(null=True)),
         migrator.add_column("client", "search", m.Client.search),
@@ -121,6 +126,8 @@ def _ensure(db: Database) -> int:
         # The stats triggers name columns of the tables a migration may rebuild: off while
         # the steps run, on (as this version writes them) once they have.
         rollups.drop_triggers()
+        from playhouse.migrate import SchemaMigrator
+
         migrator = SchemaMigrator.from_database(db)
         for version in range(found + 1, CURRENT_VERSION + 1):
             MIGRATIONS[version](db, migrator)

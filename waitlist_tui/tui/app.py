@@ -13,6 +13,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.launch import started
 from waitlist_tui.tui import userconfig
 from waitlist_tui.tui.commands import ActionsProvider, EntriesProvider, ScreensProvider
 from waitlist_tui.tui.queue_data import Loaded
@@ -104,6 +105,7 @@ class WaitlistApp(App[None]):
 
     def queue_ready(self) -> None:
         """Called by the queue once its first page is on screen."""
+        started()  # garbage collection was held off while the app started (launch.py)
         if self.exit_when_ready:
             # A few frames later: after the next refresh alone, the page was sometimes not
             # yet written to the terminal when the app quit (the benchmark then saw no paint).

@@ -14,7 +14,6 @@ defaults and says what is wrong.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +37,8 @@ def load(path: Path | None = None) -> UserConfig:
     path = path or config_path()
     if not path.exists():
         return UserConfig()
+    import tomllib  # only when there is a file to read: most starts have none
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:

@@ -170,6 +170,7 @@ class QueueScreen(Screen[None]):
         self.choices_loaded = False
         self.generation = 0  # bumped by every filter change; older pages are dropped
         self.focus_id: uuid.UUID | None = None  # put the cursor here after the next load
+        self.resumed = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -197,10 +198,15 @@ class QueueScreen(Screen[None]):
         self.query_one(DataTable).focus()
         self.set_interval(REFRESH_SECONDS, self.load)
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
         """Also the first load: a screen is resumed when it is pushed (loading on mount too
         ran the first page twice, at once, on a cold start). A first page read while the app
         was loading goes on screen before the first paint."""
+        if not self.resumed:
+            # Just composed: every widget was styled as it mounted. Screen's own handler
+            # (after this one) would style them all again.
+            self.resumed = True
+            event.refresh_styles = False
         early = self.prefetched(wait=False)
         if early is not None:
             self.show(early, keep_cursor=False)
