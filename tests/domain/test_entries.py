@@ -6,15 +6,18 @@ import pytest
 
 from tests.conftest import STAFF, entry_payload
 from waitlist_tui.domain import entries, vocab
+from waitlist_tui.domain.db import plain_rows
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
 from waitlist_tui.domain.models import (
     ALL_MODELS,
     AuditEvent,
+    Client,
     Clinic,
     Entry,
     Offer,
     Opening,
     Provider,
+    Service,
 )
 
 
@@ -402,3 +405,16 @@ def test_list_filters_order_and_paging(clinic: Clinic) -> None:
         entries.expand_statuses(["open"])
     with pytest.raises(ValidationError, match="limit"):
         entries.list_entries(entries.EntryQuery(limit=0))
+
+
+def test_a_page_read_as_plain_rows_matches_peewee_tuples(clinic: Clinic) -> None:
+    """plain_rows converts only the columns a driver does not hand back ready (ids, dates,
+    times): a page reads the same values, of the same types, as peewee's .tuples()."""
+    for days in (0, 3):
+        payload = entry_payload(expires_at=f"2026-12-{10 + days:02d}T10:00:00Z")
+        entries.create(payload, STAFF, clinic)
+    query = Entry.select(*entries.VIEW_COLUMNS).join(Client).switch(Entry).join(Service)
+    plain = plain_rows(query.order_by(Entry.id), entries.VIEW_COLUMNS)
+    expected = [list(row) for row in query.order_by(Entry.id).tuples()]
+    assert plain == expected and len(plain) == 2
+    assert [type(v) for v in plain[0]] == [type(v) for v in expected[0]]

@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from peewee import (
+    CharField,
+    Database,
+    DatabaseProxy,
+    Field,
+    IntegerField,
+    PostgresqlDatabase,
+    SqliteDatabase,
+    TextField,
+)
 
 database = DatabaseProxy()
 
@@ -93,6 +102,27 @@ def make_database(url: str) -> Database:
             "mmap_size": MMAP_BYTES,
         },
     )
+
+
+# Columns both drivers already hand back as the Python value the field would make.
+_AS_READ = (CharField, TextField, IntegerField)
+
+
+def plain_rows(query: Any, columns: Sequence[Field]) -> list[list[Any]]:
+    """The rows of `query` (a select of exactly `columns`) as lists, with only the columns
+    that need it converted (ids, dates, times). peewee's .tuples() calls a converter on every
+    column of every row: a third of the cost of reading a page of 50 entries."""
+    sql, params = query.sql()
+    rows = database.execute_sql(sql, params).fetchall()
+    convert = [(i, f.python_value) for i, f in enumerate(columns) if not isinstance(f, _AS_READ)]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, python_value in convert:
+            if values[i] is not None:
+                values[i] = python_value(values[i])
+        out.append(values)
+    return out
 
 
 def bind(db: Database) -> Database:

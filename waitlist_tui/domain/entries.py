@@ -25,7 +25,7 @@ from waitlist_tui.domain.clients import (
     search_terms,
 )
 from waitlist_tui.domain.clinics import get_clinic
-from waitlist_tui.domain.db import database
+from waitlist_tui.domain.db import database, plain_rows
 from waitlist_tui.domain.entry_input import (
     check_range,
     check_window,
@@ -128,14 +128,14 @@ def _providers_of(entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ProviderBr
     result: dict[uuid.UUID, list[ProviderBrief]] = defaultdict(list)
     if not entry_ids:
         return result
-    rows = (
-        EntryProvider.select(EntryProvider.entry, Provider.id, Provider.code, Provider.name)
+    columns = (EntryProvider.entry, Provider.id, Provider.code, Provider.name)
+    query = (
+        EntryProvider.select(*columns)
         .join(Provider)
         .where(EntryProvider.entry.in_(entry_ids))
         .order_by(Provider.code)
-        .tuples()
     )
-    for entry_id, *provider in rows:
+    for entry_id, *provider in plain_rows(query, columns):
         result[entry_id].append(ProviderBrief(*provider))
     return result
 
@@ -162,7 +162,7 @@ VIEW_COLUMNS = (*(getattr(Entry, name) for name in ENTRY_VIEW_FIELDS), *BRIEF_CO
 
 
 def _page_views(where: Any, order: tuple[Any, ...], limit: int, offset: int) -> list[EntryView]:
-    rows = list(
+    query = (
         Entry.select(*VIEW_COLUMNS)
         .join(Client)
         .switch(Entry)
@@ -171,8 +171,8 @@ def _page_views(where: Any, order: tuple[Any, ...], limit: int, offset: int) -> 
         .order_by(*order)
         .limit(limit)
         .offset(offset)
-        .tuples()
     )
+    rows = plain_rows(query, VIEW_COLUMNS)
     providers = _providers_of([row[0] for row in rows])
     return [EntryView.from_row(row, providers.get(row[0], ())) for row in rows]
 
@@ -331,8 +331,9 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
             (EntryProvider.entry == Entry.id) & (EntryProvider.provider == provider)
         )
         any_pref = EntryProvider.select(EntryProvider.entry).where(EntryProvider.entry == Entry.id)
-        # Entries that would take this provider: they prefer them, or have no preference.
-        conds.append(fn.EXISTS(prefers) | ~fn.EXISTS(any_pref))
+        # Entries that would take this provider: they have no preference, or prefer them.
+        # Most entries name no provider: asked first, one index probe settles them.
+        conds.append(~fn.EXISTS(any_pref) | fn.EXISTS(prefers))
     if q.client_id:
         client = ids.resolve(
             Client,
