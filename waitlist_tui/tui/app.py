@@ -104,7 +104,7 @@ class WaitlistApp(App[None]):
             self.push_screen(HelpScreen(self.screen))
 
     def queue_ready(self) -> None:
-        """Called by the queue once its first page is on screen."""
+        """Called by the queue once a page is on screen (after the refresh that painted it)."""
         started()  # garbage collection was held off while the app started (launch.py)
         if self.exit_when_ready:
             # A few frames later: after the next refresh alone, the page was sometimes not

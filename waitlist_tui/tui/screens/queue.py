@@ -72,6 +72,9 @@ class QueueScreen(Screen[None]):
     """Entries waiting and offered, most urgent and longest waiting first."""
 
     HELP_TITLE = "queue"
+    # The list has the focus from the start (by default the search box would, and moving it
+    # on mount styled both widgets again).
+    AUTO_FOCUS = "#queue-table"
 
     BINDINGS = [
         Binding("n", "new_entry", "New", id="queue.new", tooltip="Add a waitlist entry"),
@@ -173,6 +176,13 @@ class QueueScreen(Screen[None]):
         self.resumed = False
 
     def compose(self) -> ComposeResult:
+        # A first page read while the app was loading (queue_data.prefetch) is put in the
+        # widgets before they mount: the first frame painted shows it (shown on mount, it
+        # came a frame later, ~30 ms into a ~350 ms start).
+        early = self.prefetched(wait=False)
+        self.choices_loaded = early is not None
+        self.narrow = False
+        self.last_loaded: Loaded | None = None
         yield Header()
         with Horizontal(id="filters"):
             yield Input(placeholder="/ name, phone or email (esc: list)", id="search")
@@ -182,36 +192,37 @@ class QueueScreen(Screen[None]):
                 allow_blank=False,
                 id="status",
             )
-            yield Select([], prompt="Any service", id="service")
-            yield Select([], prompt="Any provider", id="provider")
-        yield Static("Loading…", id="summary")
+            codes = (early.service_codes, early.provider_codes) if early else ((), ())
+            yield Select(((c, c) for c in codes[0]), prompt="Any service", id="service")
+            yield Select(((c, c) for c in codes[1]), prompt="Any provider", id="provider")
+        summary = Static("Loading…", id="summary")
         table = FastTable(id="queue-table", cursor_type="row", zebra_stripes=True)
         table.add_columns(*COLUMNS)
-        self.narrow = False
-        self.last_loaded: Loaded | None = None
+        empty, detail = Static("", id="empty"), Static("", id="detail")
+        if early is not None:
+            self.put(early, False, table, summary, empty, detail)
+        yield summary
         yield table
-        yield Static("", id="empty")
-        yield Static("", id="detail")
+        yield empty
+        yield detail
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
         self.set_interval(REFRESH_SECONDS, self.load)
+        if self.last_loaded is not None:
+            self.call_after_refresh(self.app.queue_ready)  # type: ignore[attr-defined]
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
-        """Also the first load: a screen is resumed when it is pushed (loading on mount too
-        ran the first page twice, at once, on a cold start). A first page read while the app
-        was loading goes on screen before the first paint."""
+        """Also the first load, unless on_mount had the page: a screen is resumed when it is
+        pushed (loading on mount too ran the first page twice, at once, on a cold start)."""
         if not self.resumed:
             # Just composed: every widget was styled as it mounted. Screen's own handler
             # (after this one) would style them all again.
             self.resumed = True
             event.refresh_styles = False
-        early = self.prefetched(wait=False)
-        if early is not None:
-            self.show(early, keep_cursor=False)
-        else:
-            self.load()
+            if self.last_loaded is not None:
+                return
+        self.load()
 
     def on_resize(self, event: events.Resize) -> None:
         narrow = event.size.width < NARROW_WIDTH
@@ -430,19 +441,35 @@ class QueueScreen(Screen[None]):
     def show(self, loaded: Loaded, keep_cursor: bool) -> None:
         if loaded.generation != self.generation:
             return  # a thread worker cannot be stopped mid-query: its stale page is dropped
-        table = self.query_one(DataTable)
-        summary = self.query_one("#summary", Static)
-        empty = self.query_one("#empty", Static)
-        if loaded.page is None:
-            self.add_class("-empty")
-            summary.update("No clinic", layout=False)
-            empty.update(loaded.error or "")
-            self.app.queue_ready()  # type: ignore[attr-defined]
-            return
         if loaded.service_codes and not self.choices_loaded:
             self.choices_loaded = True
             self.query_one("#service", Select).set_options((c, c) for c in loaded.service_codes)
             self.query_one("#provider", Select).set_options((c, c) for c in loaded.provider_codes)
+        self.put(
+            loaded,
+            keep_cursor,
+            self.query_one(DataTable),
+            self.query_one("#summary", Static),
+            self.query_one("#empty", Static),
+            self.query_one("#detail", Static),
+        )
+        self.call_after_refresh(self.app.queue_ready)  # type: ignore[attr-defined]
+
+    def put(
+        self,
+        loaded: Loaded,
+        keep_cursor: bool,
+        table: DataTable,
+        summary: Static,
+        empty: Static,
+        detail: Static,
+    ) -> None:
+        """The page into the widgets (mounted, or still being composed)."""
+        if loaded.page is None:
+            self.add_class("-empty")
+            summary.update("No clinic", layout=False)
+            empty.update(loaded.error or "")
+            return
         page = loaded.page
         self.sub_title = loaded.clinic_name or ""
         current = None
@@ -466,19 +493,18 @@ class QueueScreen(Screen[None]):
         summary.update(self.summary_line(page, spec), layout=False)  # one fixed line
         if page.items:
             self.remove_class("-empty")
-            self.query_one("#detail", Static).update(
+            detail.update(
                 detail_text(self.rows[min(table.cursor_row, len(self.rows) - 1)], now),
                 layout=False,
             )
         else:
             self.add_class("-empty")
-            self.query_one("#detail", Static).update("", layout=False)
+            detail.update("", layout=False)
             empty.update(
                 "No entries match: clear the search or change the filters."
                 if self.is_filtered(spec)
                 else "Nobody is waiting. Entries you add appear here."
             )
-        self.app.queue_ready()  # type: ignore[attr-defined]
 
     def row_cells(self, page: entries.Page, view: EntryView, now: dt.datetime) -> tuple:
         reply_in = self.reply_in(page, view, now)
