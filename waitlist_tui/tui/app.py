@@ -67,10 +67,14 @@ class WaitlistApp(App[None]):
         self.remember_theme = False
         self.reader = Reader()  # the finder's and the dashboard's reads, on a warm connection
 
+    def get_default_screen(self) -> QueueScreen:
+        """The queue is the bottom of the stack (over a blank default screen, start-up built,
+        styled and painted one screen more)."""
+        return QueueScreen()
+
     def on_mount(self) -> None:
         self.apply_config(self.config)
         self.remember_theme = self.from_file  # from now on a change is the desk's choice
-        self.push_screen(QueueScreen())
 
     def apply_config(self, config: userconfig.UserConfig) -> None:
         """Keys by binding id and the theme, from the desk's config file."""

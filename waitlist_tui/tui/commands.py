@@ -39,7 +39,7 @@ def _queue(app) -> None:
     from waitlist_tui.tui.screens.editor import EditorScreen
     from waitlist_tui.tui.screens.queue import QueueScreen
 
-    while not isinstance(app.screen, QueueScreen) and len(app.screen_stack) > 2:
+    while not isinstance(app.screen, QueueScreen) and len(app.screen_stack) > 1:
         if isinstance(app.screen, EditorScreen) and app.screen.dirty:
             app.notify("Save (ctrl+s) or discard (esc) the entry first.", severity="warning")
             return
