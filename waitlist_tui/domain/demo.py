@@ -2,8 +2,9 @@
 
 Deterministic for a seed and relative to today. A second process generates the rows as plain
 tuples (times already in their stored form) and streams them in chunks (demo_stream) while this
-one bulk-inserts them in one transaction; indexes are sorted once at the end and the stats
-rollups filled once. A SQLite file nobody else has open is built anew beside itself, with no
+one bulk-inserts them in one transaction; indexes are sorted once at the end. The stats
+rollups are worked out by the generating process meanwhile (demo_rollups) and copied in whole
+(rollup_file). A SQLite file nobody else has open is built anew beside itself, with no
 journal, and renamed into place (demo_file). 100k entries take a few seconds, 1M about a minute
 on two cores.
 """
@@ -19,12 +20,12 @@ from operator import methodcaller
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from waitlist_tui.domain import audit, clock, demo_file, vocab
+from waitlist_tui.domain import audit, clock, demo_file, rollup_file, vocab
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.clients import search_text
 from waitlist_tui.domain.db import bulk_insert, bulk_load_mode, database, is_postgres
 from waitlist_tui.domain.demo_names import FIRST, LAST, NOTES, STAFF
-from waitlist_tui.domain.demo_rollups import count_rows
+from waitlist_tui.domain.demo_rollups import rollup_rows
 from waitlist_tui.domain.demo_stream import ROWS_DONE, Emit, Stream
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.maintenance import create_indexes, finish_bulk_load, wipe
@@ -275,10 +276,11 @@ class Generator:
                 self.emit(table, made[self._sent[table] :])
                 self._sent[table] = len(made)
 
-    def tally(self) -> list[tuple]:
-        """The stats rollups' plain counts of every row made (demo_rollups.count_rows)."""
+    def rollups(self) -> tuple[list[tuple], list[tuple]]:
+        """The stats rollups of every row made: stats_count and stats_point rows
+        (demo_rollups.rollup_rows)."""
         rows = self.rows
-        return count_rows(
+        return rollup_rows(
             (rows.entries, ENTRY_COLUMNS),
             (rows.appointments, APPT_COLUMNS),
             (rows.openings, OPENING_COLUMNS),
@@ -716,9 +718,10 @@ class Generator:
                     )
 
 
-def _generate(gen: Generator, entries: int, tally: bool, emit: Emit) -> list[tuple] | None:
-    """The generating side: every row, in chunks as they are made, then (when the loader
-    wants it) the rollups' tally, which then runs beside the index builds."""
+def _generate(gen: Generator, entries: int, side: tuple[str, list[str]] | None, emit: Emit) -> bool:
+    """The generating side: every row, in chunks as they are made; then, when the loader
+    gives a side file (its path and the rollup tables' DDL), the stats rollups worked out and
+    written there, beside the loader's index builds. True when it wrote them."""
     gen.emit = emit
     gen.make_clients(max(40, entries // 2))  # many clients come back to the list
     gen.flush()
@@ -728,44 +731,55 @@ def _generate(gen: Generator, entries: int, tally: bool, emit: Emit) -> list[tup
     gen.make_events()
     gen.flush()
     emit(ROWS_DONE, [])
-    return gen.tally() if tally else None
+    if side is None:
+        return False
+    rollup_file.write(side[0], side[1], *gen.rollups())
+    return True
 
 
 def _fill(entries: int, seed: int, actor: str, now: dt.datetime) -> dict[str, int]:
     """Replace the bound database's contents with the demo, in one transaction: rows stream in
     from the generating process, indexes are sorted once at the end and the rollups filled
-    once (on SQLite from the generator's tally; PostgreSQL groups them faster itself)."""
-    with database.atomic():
-        wipe(indexes=False)
-        apply_setup(demo_clinic(), actor)
-        clinic = Clinic.get()
-        gen = Generator(clinic, seed, now)
-        stream = Stream(partial(_generate, gen, entries, not is_postgres()))
-        try:
-            counts = dict.fromkeys(COLUMNS, 0)
-            for table, rows in stream:
-                if table == COMPLETE:
-                    create_indexes([name for (name,) in rows])
-                else:
-                    counts[table] += bulk_insert(table, COLUMNS[table], rows)
-            create_indexes()
-            finish_bulk_load(stream.result())
-        finally:
-            stream.close()
-        set_meta(DEMO_BUILT_ON, gen.today.isoformat())
-        audit.record(
-            actor,
-            "demo.build",
-            "clinic",
-            clinic.id,
-            {"entries": [None, entries], "seed": [None, seed]},
-        )
-    if is_postgres() and not database.in_transaction():
-        # Fresh statistics, and on PostgreSQL a visibility map too: without it the queue's
-        # count reads the table instead of its index (first page 13 -> 9 ms at 100k).
-        database.execute_sql("VACUUM ANALYZE")
-    else:
-        database.execute_sql("ANALYZE")  # fresh statistics, or the planner guesses badly
+    once (on SQLite worked out by the generating process in a side file and copied in;
+    PostgreSQL groups them faster itself)."""
+    # A caller's own transaction would keep the side file attached: then SQL groups them.
+    local = not is_postgres() and not database.in_transaction()
+    with rollup_file.side_file(local) as side_path:
+        with database.atomic():
+            wipe(indexes=False)
+            apply_setup(demo_clinic(), actor)
+            clinic = Clinic.get()
+            gen = Generator(clinic, seed, now)
+            side = None if side_path is None else (side_path, rollup_file.target_schema())
+            stream = Stream(partial(_generate, gen, entries, side))
+            try:
+                counts = dict.fromkeys(COLUMNS, 0)
+                for table, rows in stream:
+                    if table == COMPLETE:
+                        create_indexes([name for (name,) in rows])
+                    else:
+                        counts[table] += bulk_insert(table, COLUMNS[table], rows)
+                create_indexes()
+                copied = stream.result()
+                finish_bulk_load(side_path if copied else None)
+            finally:
+                stream.close()
+            set_meta(DEMO_BUILT_ON, gen.today.isoformat())
+            audit.record(
+                actor,
+                "demo.build",
+                "clinic",
+                clinic.id,
+                {"entries": [None, entries], "seed": [None, seed]},
+            )
+        if is_postgres() and not database.in_transaction():
+            # Fresh statistics, and on PostgreSQL a visibility map too: without it the queue's
+            # count reads the table instead of its index (first page 13 -> 9 ms at 100k).
+            database.execute_sql("VACUUM ANALYZE")
+        elif copied:
+            rollup_file.analyze()  # the rollup tables' statistics come with them
+        else:
+            database.execute_sql("ANALYZE")  # fresh statistics, or the planner guesses badly
     return counts
 
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from waitlist_tui.domain import audit, rollup_rebuild, rollups
+from waitlist_tui.domain import audit, rollup_file, rollup_rebuild, rollups
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.models import ALL_MODELS, SchemaInfo
 
@@ -29,12 +29,15 @@ def wipe(*, indexes: bool = True) -> None:
         rollups.install_triggers()  # dropping the tables dropped their triggers
 
 
-def finish_bulk_load(counted: Sequence[tuple] | None = None) -> dict[str, int]:
+def finish_bulk_load(prepared: str | None = None) -> dict[str, int]:
     """After wipe(indexes=False), a bulk insert and create_indexes(): fill the stats rollups
-    from the rows (`counted`: the plain counts, when the loader tallied them; see
-    rollup_rebuild), then put the triggers back. Caller owns the transaction and runs
-    ANALYZE afterwards."""
-    counts = rollup_rebuild.rebuild(counted, analyze=False)  # the loader analyzes it all
+    from the rows, or copy them from `prepared`, a side file where the loader worked them out
+    (rollup_file), then put the triggers back. Caller owns the transaction and runs ANALYZE
+    afterwards."""
+    if prepared is None:
+        counts = rollup_rebuild.rebuild(analyze=False)  # the loader analyzes it all
+    else:
+        counts = rollup_file.copy_in(prepared)
     rollups.install_triggers()
     return counts
 
