@@ -60,6 +60,19 @@ STATUS_ODDS = (
     ),
     ((0.55, vocab.BOOKED), (0.78, vocab.EXPIRED), (1.0, vocab.CANCELLED)),
 )
+STATUS_TABLES = tuple(tuple(zip(*odds, strict=True)) for odds in STATUS_ODDS)  # bounds, statuses
+END_OF_DAY = dt.time(23, 59)
+
+
+class _DateText(dict[dt.date, str]):
+    """date.isoformat(), worked out once per date (entries ask for the same few hundred)."""
+
+    def __missing__(self, day: dt.date) -> str:
+        found = self[day] = day.isoformat()
+        return found
+
+
+DATE_TEXT = _DateText()
 
 ENTRY_COLUMNS = (
     "id",
@@ -199,6 +212,18 @@ class Staff:
 
     hex: str
     weekly_hours: dict[str, list[list[str]]]
+    # Working windows by weekday (Monday 0) in minutes after midnight, read once.
+    windows: tuple[list[tuple[int, int]], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        def minutes(hhmm: str) -> int:
+            return int(hhmm[:2]) * 60 + int(hhmm[3:])
+
+        windows = tuple(
+            [(minutes(start), minutes(end)) for start, end in self.weekly_hours.get(day, [])]
+            for day in vocab.DAYS
+        )
+        object.__setattr__(self, "windows", windows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +253,7 @@ class Generator:
 
     def __init__(self, clinic: Clinic, seed: int, now: dt.datetime) -> None:
         self.rng = random.Random(seed)
+        self._bits = self.rng.getrandbits
         self.clinic = clinic
         self.zone = ZoneInfo(clinic.time_zone)
         self.now = dt.datetime.fromtimestamp(now.timestamp(), UTC).replace(tzinfo=None)
@@ -290,8 +316,7 @@ class Generator:
 
     def uid(self) -> str:
         """A random version-4 UUID in the stored hex form, reproducible from the seed."""
-        n = (self.rng.getrandbits(128) & _V4_CLEAR) | _V4_SET
-        return f"{n:032x}"
+        return ((self._bits(128) & _V4_CLEAR) | _V4_SET).to_bytes(16).hex()  # = f"{n:032x}"
 
     def offset_on(self, day: dt.date) -> dt.timedelta:
         """The zone's UTC offset on a day (at noon): enough to tell a created time's local date
@@ -317,12 +342,11 @@ class Generator:
         return found
 
     def working_start(self, provider: Staff, day: dt.date, duration: int) -> int | None:
-        windows = provider.weekly_hours.get(vocab.DAYS[day.weekday()], [])
+        windows = provider.windows[day.weekday()]
         if not windows:
             return None
-        start, end = self.rng.choice(windows)
-        lo = int(start[:2]) * 60 + int(start[3:])
-        hi = int(end[:2]) * 60 + int(end[3:]) - duration
+        lo, end = self.rng.choice(windows)
+        hi = end - duration
         if hi < lo:
             return None
         return lo + self.below((hi - lo) // 15 + 1) * 15
@@ -342,9 +366,7 @@ class Generator:
                 if rng.random() < 0.8
                 else None
             )
-            created = stamp(
-                self.now - dt.timedelta(days=30 + int(rnd() * 370), minutes=int(rnd() * 1440))
-            )
+            created = stamp(self.now - DAY[30 + int(rnd() * 370)] - MINUTE[int(rnd() * 1440)])
             actor = rng.choice(STAFF)
             cid = self.uid()
             self.client_ids.append(cid)
@@ -368,24 +390,24 @@ class Generator:
             )
 
     # -- entries ---------------------------------------------------------------------------------
-    def pick_status(self, age_days: int) -> str:
-        r = self.rng.random()
-        return next(status for bound, status in STATUS_ODDS[age_days > 30] if r < bound)
-
     def make_entries(self, count: int) -> None:
         rng, rows = self.rng, self.rows
         rnd = rng.random
         # Locals for what the loop reads millions of times (same values, same draws).
         now, today, services, client_ids = self.now, self.today, self.services, self.client_ids
         clinic, active, entry_rows = self.clinic_hex, vocab.ACTIVE_STATUSES, rows.entries
+        links, uid = rows.entry_providers, self.uid
+        offsets, offset_on = self._offsets, self.offset_on
         for n in range(count):
             if n % CHUNK == 0:
                 self.flush()
             recent = rnd() < 0.35
             age = int(rnd() * 31) if recent else 31 + int(rnd() * 334)
             created = now - DAY[age] - MINUTE[int(rnd() * 600)]
-            created_day = (created + self.offset_on(created.date())).date()
-            status = self.pick_status(age)
+            day = created.date()
+            created_day = (created + (offsets.get(day) or offset_on(day))).date()
+            bounds, statuses = STATUS_TABLES[age > 30]
+            status = statuses[bisect(bounds, rnd())]  # the first status whose odds exceed a draw
             service = services[int(rnd() * len(services))]
             providers = service.providers
             wanted: list[Staff] = []
@@ -408,26 +430,26 @@ class Generator:
                 end = start + DAY[7 + int(rnd() * 24)]
             original = stamp(created + DAY[20 + int(rnd() * 40)]) if rnd() < 0.4 else None
             actor = STAFF[int(rnd() * len(STAFF))]
-            eid, client_id = self.uid(), client_ids[int(rnd() * len(client_ids))]
+            eid, client_id = uid(), client_ids[int(rnd() * len(client_ids))]
             changed, booked_at, updated_by, version = created, None, actor, 1
             if status == vocab.BOOKED:
                 waited = int(rnd() * max(1, min(age, 30)))
-                booked_at = created + dt.timedelta(days=waited, minutes=30 + int(rnd() * 870))
+                booked_at = created + DAY[waited] + MINUTE[30 + int(rnd() * 870)]
                 changed, version = booked_at, 3
                 self.book(eid, client_id, service, wanted or providers, booked_at, start, end)
             elif status == vocab.OFFERED:
-                changed, version = now - dt.timedelta(minutes=1 + int(rnd() * 99)), 2
+                changed, version = now - MINUTE[1 + int(rnd() * 99)], 2
                 self.offer(eid, service, wanted or providers, changed, start, end)
             elif status == vocab.EXPIRED:
                 changed, updated_by, version = (
-                    min(now, dt.datetime.combine(end, dt.time(23, 59))),
+                    min(now, dt.datetime.combine(end, END_OF_DAY)),
                     "system",
                     2,
                 )
             elif status == vocab.CANCELLED:
-                changed, version = created + dt.timedelta(days=int(rnd() * max(1, age))), 2
+                changed, version = created + DAY[int(rnd() * max(1, age))], 2
             for p in wanted:
-                rows.entry_providers.append((eid, p.hex))
+                links.append((eid, p.hex))
             changed_at = stamp(changed)
             entry_rows.append(
                 (
@@ -443,8 +465,8 @@ class Generator:
                     slots,
                     window[0],
                     window[1],
-                    start.isoformat(),
-                    end.isoformat(),
+                    DATE_TEXT[start],
+                    DATE_TEXT[end],
                     NOTES[int(rnd() * len(NOTES))],
                     None,
                     original,
@@ -471,7 +493,7 @@ class Generator:
         """A filled opening: cancelled slot, an accepted offer (sometimes after a decline)."""
         rng, rows = self.rng, self.rows
         rnd = rng.random
-        length = dt.timedelta(minutes=service.duration_minutes)
+        length = MINUTE[service.duration_minutes]
         for _ in range(8):  # a free time for a future booking; history may overlap freely
             provider = providers[int(rnd() * len(providers))]
             day = start + DAY[int(rnd() * ((end - start).days + 1))]
@@ -484,7 +506,7 @@ class Generator:
             if not any(s < slot_end and slot < e for s, e in taken):
                 taken.append((slot, slot_end))
                 break
-        opened = booked_at - dt.timedelta(minutes=10 + int(rnd() * 590))
+        opened = booked_at - MINUTE[10 + int(rnd() * 590)]
         opening_id, appt_id = self.uid(), self.uid()
         booked, starts, ends = stamp(booked_at), stamp(slot), stamp(slot_end)
         rows.openings.append(
@@ -517,7 +539,7 @@ class Generator:
                     vocab.EXACT,
                     stamp(opened),
                     stamp(opened + self.hold),
-                    stamp(opened + dt.timedelta(minutes=5)),
+                    stamp(opened + MINUTE[5]),
                     "declined by phone",
                     "maria",
                     "maria",
@@ -531,8 +553,8 @@ class Generator:
                 entry_id,
                 vocab.OFFER_ACCEPTED,
                 vocab.EXACT if rng.random() < 0.7 else vocab.PARTIAL,
-                stamp(opened + dt.timedelta(minutes=6)),
-                stamp(opened + dt.timedelta(minutes=6) + self.hold),
+                stamp(opened + MINUTE[6]),
+                stamp(opened + MINUTE[6] + self.hold),
                 booked,
                 "",
                 "maria",
