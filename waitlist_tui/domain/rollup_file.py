@@ -84,41 +84,47 @@ def write(path: str, schema: Sequence[str], counts: list[tuple], points: list[tu
         for sql in schema:
             if sql not in tables:
                 con.execute(sql)
-        con.execute("ANALYZE")  # the statistics analyze() takes over
+        con.execute("ANALYZE")  # the statistics copy_in takes over
         con.execute("COMMIT")
     finally:
         con.close()
 
 
-def copy_in(path: str) -> dict[str, int]:
-    """Copy the side file's rollups into the bound database's empty rollup tables (which keep
-    their indexes: see target_schema). Caller owns the transaction and has side_file detach
-    the file after it. Returns the rollup row counts."""
-    database.execute_sql(f"ATTACH DATABASE ? AS {ALIAS}", (path,))
-    for model in (StatsCount, StatsPoint):
-        table = model._meta.table_name
-        database.execute_sql(f'INSERT INTO main."{table}" SELECT * FROM {ALIAS}."{table}"')
-    return {
-        table: database.execute_sql(f'SELECT COUNT(*) FROM main."{table}"').fetchone()[0]
-        for table in TABLES
-    }
-
-
-def analyze() -> None:
-    """ANALYZE the bound database after copy_in, outside the transaction (the side file still
-    attached): every table but the rollup tables is read here; theirs are the side file's own
-    statistics (the same rows and indexes give the same figures), read there beside this
-    process's index builds."""
+def analyze_others() -> None:
+    """ANALYZE every table of the bound database but the rollup tables, whose statistics come
+    with them (copy_in). Inside the caller's transaction, while the side file is still being
+    written: the loader has nothing else to do then."""
     names = database.execute_sql(
         "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
     )
     for (name,) in list(names):
         if name not in TABLES:
             database.execute_sql(f'ANALYZE main."{name}"')
-    marks = ", ".join("?" for _ in TABLES)
-    database.execute_sql(f"DELETE FROM main.sqlite_stat1 WHERE tbl IN ({marks})", TABLES)
-    database.execute_sql(
-        f"INSERT INTO main.sqlite_stat1 SELECT * FROM {ALIAS}.sqlite_stat1 WHERE tbl IN ({marks})",
-        TABLES,
-    )
-    database.execute_sql("ANALYZE main.sqlite_master")  # the planner reads them all again
+
+
+def copy_in(path: str) -> dict[str, int]:
+    """Copy the side file's rollups into the bound database's empty rollup tables (which keep
+    their indexes: see target_schema), and their statistics into its sqlite_stat1 once
+    analyze_others has made one (the same rows and indexes give the same figures: the side
+    file analyzed them beside this process's index builds). Caller owns the transaction and
+    has side_file detach the file after it. Returns the rollup row counts."""
+    database.execute_sql(f"ATTACH DATABASE ? AS {ALIAS}", (path,))
+    for model in (StatsCount, StatsPoint):
+        table = model._meta.table_name
+        database.execute_sql(f'INSERT INTO main."{table}" SELECT * FROM {ALIAS}."{table}"')
+    analyzed = database.execute_sql(
+        "SELECT 1 FROM main.sqlite_master WHERE name = 'sqlite_stat1'"
+    ).fetchone()
+    if analyzed:
+        marks = ", ".join("?" for _ in TABLES)
+        database.execute_sql(f"DELETE FROM main.sqlite_stat1 WHERE tbl IN ({marks})", TABLES)
+        database.execute_sql(
+            f"INSERT INTO main.sqlite_stat1 SELECT * FROM {ALIAS}.sqlite_stat1 "
+            f"WHERE tbl IN ({marks})",
+            TABLES,
+        )
+        database.execute_sql("ANALYZE main.sqlite_master")  # the planner reads them again
+    return {
+        table: database.execute_sql(f'SELECT COUNT(*) FROM main."{table}"').fetchone()[0]
+        for table in TABLES
+    }
