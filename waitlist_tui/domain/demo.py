@@ -4,7 +4,7 @@ Deterministic for a seed and relative to today. A second process generates the r
 tuples (times already in their stored form) and streams them in chunks (demo_stream) while this
 one bulk-inserts them in one transaction; indexes are sorted once at the end. The stats
 rollups are worked out by the generating process meanwhile (demo_rollups) and copied in whole
-(rollup_file). A SQLite file nobody else has open is built anew beside itself, with no
+(side_tables). A SQLite file nobody else has open is built anew beside itself, with no
 journal, and renamed into place (demo_file). 100k entries take a few seconds, 1M about a minute
 on two cores.
 """
@@ -20,7 +20,7 @@ from operator import methodcaller
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from waitlist_tui.domain import audit, clock, demo_file, rollup_file, vocab
+from waitlist_tui.domain import audit, clock, demo_file, side_tables, vocab
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.clients import search_text
 from waitlist_tui.domain.db import bulk_insert, bulk_load_mode, database, is_postgres
@@ -29,7 +29,15 @@ from waitlist_tui.domain.demo_rollups import rollup_rows
 from waitlist_tui.domain.demo_stream import ROWS_DONE, Emit, Stream
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.maintenance import create_indexes, finish_bulk_load, wipe
-from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service
+from waitlist_tui.domain.models import (
+    Clinic,
+    Provider,
+    ProviderService,
+    Service,
+    StatsCount,
+    StatsPoint,
+)
+from waitlist_tui.domain.rollup_sql import COUNT_COLUMNS, POINT_COLUMNS
 from waitlist_tui.domain.schema import set_meta
 from waitlist_tui.domain.setup import apply_setup
 
@@ -740,9 +748,14 @@ class Generator:
                     )
 
 
+# Written by the generating process to the side file (side_tables) on SQLite: the stats
+# rollups it works out, indexed and analyzed beside the loader's own index builds.
+SIDE_MODELS = (StatsCount, StatsPoint)
+
+
 def _generate(gen: Generator, entries: int, side: tuple[str, list[str]] | None, emit: Emit) -> bool:
     """The generating side: every row, in chunks as they are made; then, when the loader
-    gives a side file (its path and the rollup tables' DDL), the stats rollups worked out and
+    gives a side file (its path and the side tables' DDL), the stats rollups worked out and
     written there, beside the loader's index builds. True when it wrote them."""
     gen.emit = emit
     gen.make_clients(max(40, entries // 2))  # many clients come back to the list
@@ -755,24 +768,32 @@ def _generate(gen: Generator, entries: int, side: tuple[str, list[str]] | None, 
     emit(ROWS_DONE, [])
     if side is None:
         return False
-    rollup_file.write(side[0], side[1], *gen.rollups())
+    counted, points = gen.rollups()
+    rollups = {
+        "stats_count": (COUNT_COLUMNS.split(", "), counted),
+        "stats_point": (POINT_COLUMNS.split(", "), points),
+    }
+    side_tables.write(side[0], side[1], rollups)
     return True
 
 
 def _fill(entries: int, seed: int, actor: str, now: dt.datetime) -> dict[str, int]:
     """Replace the bound database's contents with the demo, in one transaction: rows stream in
     from the generating process, indexes are sorted once at the end and the rollups filled
-    once (on SQLite worked out by the generating process in a side file and copied in;
+    once (on SQLite worked out by the generating process and copied in from its side file;
     PostgreSQL groups them faster itself)."""
     # A caller's own transaction would keep the side file attached: then SQL groups them.
     local = not is_postgres() and not database.in_transaction()
-    with rollup_file.side_file(local) as side_path:
+    tables = [model._meta.table_name for model in SIDE_MODELS]
+    with side_tables.side_file(local) as side_path:
         with database.atomic():
             wipe(indexes=False)
             apply_setup(demo_clinic(), actor)
             clinic = Clinic.get()
             gen = Generator(clinic, seed, now)
-            side = None if side_path is None else (side_path, rollup_file.target_schema())
+            side = None
+            if side_path is not None:
+                side = (side_path, side_tables.target_schema(SIDE_MODELS))
             stream = Stream(partial(_generate, gen, entries, side))
             try:
                 counts = dict.fromkeys(COLUMNS, 0)
@@ -791,8 +812,11 @@ def _fill(entries: int, seed: int, actor: str, now: dt.datetime) -> dict[str, in
                 )
                 create_indexes()
                 if side_path is not None:
-                    rollup_file.analyze_others()  # while the rollups are being written
-                finish_bulk_load(side_path if stream.result() else None)
+                    side_tables.analyze_others(tables)  # while the side file is written
+                written = stream.result()
+                if written and side_path is not None:
+                    side_tables.copy_in(side_path, tables)
+                finish_bulk_load(rollups_loaded=written)
             finally:
                 stream.close()
         if is_postgres() and not database.in_transaction():

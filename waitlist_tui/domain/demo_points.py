@@ -1,7 +1,7 @@
 """The demo's stats points (stats_point rows) worked out in Python, in the generating process,
 exactly as rollup_sql's pair_points and fill_points write them on SQLite: same rows, same
 order, the same doubles to the bit. Together with demo_rollups this leaves SQLite nothing to
-group or join after a demo load (rollup_file copies the results in).
+group or join after a demo load (side_tables copies the results in).
 
 SQLite's julianday() of a stored time is iJD / 86400000.0, iJD being whole milliseconds: the
 date and the minute's part (integers, worked out here) plus the seconds' part, which SQLite

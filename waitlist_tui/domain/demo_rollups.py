@@ -2,7 +2,7 @@
 stats_count row and every stats_point row, as rollup_rebuild would make them from the tables.
 Joining and grouping a million rows back out of the tables costs the loading process as much
 CPU; this runs in the generating process (demo_stream) while SQLite builds the indexes, and
-rollup_file hands the results over ready to copy.
+side_tables hands the results over ready to copy.
 
 The points come from demo_points (the same values as rollup_sql's, to the bit); the counts
 are those of rollup_sql's entry, opening and offer selects and its point groups, keyed by the

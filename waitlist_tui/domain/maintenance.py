@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from waitlist_tui.domain import audit, rollup_file, rollup_rebuild, rollups
+from waitlist_tui.domain import audit, rollup_rebuild, rollups
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.models import ALL_MODELS, SchemaInfo
 
@@ -29,17 +29,13 @@ def wipe(*, indexes: bool = True) -> None:
         rollups.install_triggers()  # dropping the tables dropped their triggers
 
 
-def finish_bulk_load(prepared: str | None = None) -> dict[str, int]:
+def finish_bulk_load(rollups_loaded: bool = False) -> None:
     """After wipe(indexes=False), a bulk insert and create_indexes(): fill the stats rollups
-    from the rows, or copy them from `prepared`, a side file where the loader worked them out
-    (rollup_file), then put the triggers back. Caller owns the transaction and runs ANALYZE
-    afterwards."""
-    if prepared is None:
-        counts = rollup_rebuild.rebuild(analyze=False)  # the loader analyzes it all
-    else:
-        counts = rollup_file.copy_in(prepared)
+    from the rows, unless the loader copied them in ready-made (see side_tables), then put
+    the triggers back. Caller owns the transaction and runs ANALYZE afterwards."""
+    if not rollups_loaded:
+        rollup_rebuild.rebuild(analyze=False)  # the loader analyzes it all
     rollups.install_triggers()
-    return counts
 
 
 def rebuild_stats(actor: str, check: bool = False) -> dict[str, Any]:

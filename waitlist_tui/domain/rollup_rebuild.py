@@ -1,5 +1,5 @@
 """Recompute the stats rollups from the raw rows, in bulk: after a bulk load (the demo on
-PostgreSQL; on SQLite it works them out itself and copies them in, see rollup_file), in the
+PostgreSQL; on SQLite it works them out itself and copies them in, see side_tables), in the
 migration that brings them in, and as `waitlist-tui maintenance rebuild-stats`.
 
 The rows are the ones the triggers would have written (the same expressions from rollup_sql),
