@@ -17,7 +17,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Sequence
 from itertools import compress, repeat
-from operator import eq, itemgetter
+from operator import add, eq, itemgetter
 
 from waitlist_tui.domain import rollup_sql as q
 from waitlist_tui.domain import vocab
@@ -76,6 +76,18 @@ def jd_ms(moment: str) -> int:
     return _HOURS[moment[:13]] + _MINUTES[moment[14:16]] + _SECONDS[moment[17:]]
 
 
+_HOUR, _MINUTE, _SECOND = (itemgetter(slice(*at)) for at in ((0, 13), (14, 16), (17, None)))
+
+
+def jd_column(times: Sequence[str | None]) -> list[int | None]:
+    """jd_ms of every time (None stays None); mapped in C when no time is missing."""
+    if None in times:
+        return [None if moment is None else jd_ms(moment) for moment in times]
+    hours = map(_HOURS.__getitem__, map(_HOUR, times))
+    minutes = map(_MINUTES.__getitem__, map(_MINUTE, times))
+    return list(map(add, map(add, hours, minutes), map(_SECONDS.__getitem__, map(_SECOND, times))))
+
+
 def _days(later: int, earlier: int) -> float:
     """rollup_sql's days() on SQLite (julianday(later) - julianday(earlier)), given iJDs."""
     return later / 86400000.0 - earlier / 86400000.0
@@ -112,27 +124,38 @@ def pair_points(entries: Table, appointments: Table, service_clinic: dict[str, s
     them: entries as stored, each one's appointments as stored. POINT_COLUMNS order."""
     none = NONE.hex
     booked = rows_where(entries, "status", vocab.BOOKED)
+    appts, entry_of, provider_of, starts = columns(
+        appointments, "id", "entry_id", "provider_id", "starts_at"
+    )
     made: dict[str, list[tuple[str, str, int | None]]] = {}
-    for appt, entry, provider, starts in zip(
-        *columns(appointments, "id", "entry_id", "provider_id", "starts_at"), strict=True
+    for appt, entry, provider, start in zip(
+        appts, entry_of, provider_of, jd_column(starts), strict=True
     ):
         if entry is not None:
-            made.setdefault(entry, []).append((appt, provider, starts and jd_ms(starts)))
+            made.setdefault(entry, []).append((appt, provider, start))
     lone = [(none, none, None)]
+    ids, services, created, done, original = columns(
+        booked, "id", "service_id", "created_at", "booked_at", "original_appointment_at"
+    )
     points = []
-    for entry, service, created, done, original in zip(
-        *columns(booked, "id", "service_id", "created_at", "booked_at", "original_appointment_at"),
+    for entry, service, made_at, done_at, created_at, booked_at, was in zip(
+        ids,
+        services,
+        created,
+        done,
+        jd_column(created),
+        jd_column(done),
+        jd_column(original),
         strict=True,
     ):
         clinic = service_clinic.get(service)
         if clinic is None:  # the SQL joins the service
             continue
-        wait = None if done is None else jd_ms(done) - jd_ms(created)
-        was = original and jd_ms(original)
-        for appt, provider, starts in made.get(entry, lone):
+        wait = None if booked_at is None else booked_at - created_at
+        for appt, provider, start in made.get(entry, lone):
             sooner = v = found = None
-            if was is not None and starts is not None:
-                sooner, v = was - starts, _days(was, starts)
+            if was is not None and start is not None:
+                sooner, v = was - start, _days(was, start)
                 found = bin_of(v * 1440)
             points.append(
                 (
@@ -142,8 +165,8 @@ def pair_points(entries: Table, appointments: Table, service_clinic: dict[str, s
                     clinic,
                     service,
                     provider,
-                    created,
-                    done,
+                    made_at,
+                    done_at,
                     wait,
                     sooner,
                     v,
@@ -158,11 +181,22 @@ def fill_points(openings: Table) -> list[tuple]:
     none = NONE.hex
     filled = rows_where(openings, "status", vocab.OPENING_FILLED)
     names = ("id", "clinic_id", "service_id", "provider_id", "created_at", "filled_at")
+    ids, clinics, services, providers, created, done = columns(filled, *names)
     points = []
-    for ref, clinic, service, provider, created, done in zip(*columns(filled, *names), strict=True):
-        if done is None:
+    for ref, clinic, service, provider, made_at, done_at, created_at, filled_at in zip(
+        ids,
+        clinics,
+        services,
+        providers,
+        created,
+        done,
+        jd_column(created),
+        jd_column(done),
+        strict=True,
+    ):
+        if filled_at is None:
             continue
-        v = _days(jd_ms(done), jd_ms(created)) * 1440
+        v = _days(filled_at, created_at) * 1440
         points.append(
             (
                 q.FILL,
@@ -171,8 +205,8 @@ def fill_points(openings: Table) -> list[tuple]:
                 clinic,
                 service or none,
                 provider,
-                created,
-                done,
+                made_at,
+                done_at,
                 None,
                 None,
                 v,

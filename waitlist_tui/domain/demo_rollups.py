@@ -157,15 +157,14 @@ def rollup_rows(
     # The rollups, like the raw query, count an offer through its opening.
     where = dict(zip(ids, range(len(ids)), strict=True))
     opening_of, sent, offer_status = columns(offers, "opening_id", "sent_at", "status")
-    sent_ones = [i for i, opening in enumerate(opening_of) if opening in where]
-    through = [where[opening_of[i]] for i in sent_ones]
+    through = list(map(where.get, opening_of))
+    if None in through:  # offers of openings that are gone are not counted
+        sent, offer_status, through = _present(through, sent, offer_status, through)
     tally.add(
         q.OFFER,
-        [sent[i] for i in sent_ones],
-        [clinic[j] for j in through],
-        [service[j] for j in through],
-        [provider[j] for j in through],
-        [offer_status[i] for i in sent_ones],
+        sent,
+        *(list(map(col.__getitem__, through)) for col in (clinic, service, provider)),
+        offer_status,
     )
 
     pairs = pair_points(entries, appointments, service_clinic)
@@ -173,6 +172,12 @@ def rollup_rows(
     _count_points(tally, pairs, fills_)
     tally.sum_days()
     return tally.rows(), pairs + fills_
+
+
+def _present(marks: list, *cols: list) -> list[list]:
+    """`cols` without the rows whose mark is None."""
+    kept = [mark is not None for mark in marks]
+    return [list(compress(col, kept)) for col in cols]
 
 
 def _count_points(tally: _Tally, pairs: list[tuple], fills: list[tuple]) -> None:
@@ -196,15 +201,10 @@ def _count_points(tally: _Tally, pairs: list[tuple], fills: list[tuple]) -> None
                 [s is not None for s in sooner],
                 [s or 0 for s in sooner],
             )
-        ended = [i for i, moment in enumerate(done) if moment is not None]
-        tally.add(
-            done_fact,
-            [done[i] for i in ended],
-            [clinic[i] for i in ended],
-            [service[i] for i in ended],
-            [provider[i] for i in ended],
-            "",
-        )
+        ended = [done, clinic, service, provider]
+        if None in done:
+            ended = _present(done, *ended)
+        tally.add(done_fact, *ended, "")
         tally.count(
             2,
             bin_fact,
