@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -31,6 +32,7 @@ from waitlist_tui.domain import (
     offers,
     openings,
     rollup_rebuild,
+    rollup_sql,
     rollups,
 )
 from waitlist_tui.domain.assets import demo_clinic
@@ -350,16 +352,57 @@ def test_rollups_follow_every_write(db, backend: str, tmp_path: Path) -> None:
 # --- focused cases --------------------------------------------------------------------------
 
 
-def test_demo_build_fills_the_rollups_as_a_rebuild_would(db, frozen) -> None:
-    """The demo tallies its plain counts in Python and the rest in SQL: the same tables as a
-    rebuild from the rows, and the same figures as the raw queries."""
+def _rollup_rows(backend: str) -> tuple[list[tuple], list[tuple]]:
+    """Both rollup tables row by row, with each value's stored type on SQLite (the points in
+    the order they were written): equal only if every value is the same to the bit."""
+    if backend != "sqlite":
+        counts = database.execute_sql("SELECT * FROM stats_count ORDER BY 1, 2, 3, 4, 5, 6, 7, 8")
+        points = database.execute_sql("SELECT * FROM stats_point ORDER BY 1, 2, 3")
+        return list(counts), sorted(points)
+    typed = ", ".join(f"{c}, typeof({c})" for c in rollup_sql.COUNT_COLUMNS.split(", "))
+    counts = database.execute_sql(
+        f"SELECT {typed} FROM stats_count ORDER BY {rollup_sql.COUNT_KEY}"
+    )
+    typed = ", ".join(f"{c}, typeof({c})" for c in rollup_sql.POINT_COLUMNS.split(", "))
+    points = database.execute_sql(f"SELECT rowid, {typed} FROM stats_point ORDER BY rowid")
+    return list(counts), list(points)
+
+
+# The clock's fraction of a second reaches every generated time: whole seconds, a fraction
+# that rounds half a millisecond up, one just under a whole second, an ordinary one.
+@pytest.mark.parametrize(
+    "now",
+    [
+        "2026-11-20T14:30:00Z",
+        "2026-11-20T14:30:00.000500Z",
+        "2026-03-08T06:59:59.999500Z",
+        "2026-11-01T05:41:48.123456Z",
+    ],
+)
+def test_demo_build_fills_the_rollups_as_a_rebuild_would(db, backend: str, now: str) -> None:
+    """The demo works its rollups out in Python (on SQLite, in the generating process): the
+    very rows a rebuild from the tables writes, every fact at every level, each point's value
+    and bin to the bit; and the same figures as the raw queries."""
     from waitlist_tui.domain import demo
 
-    demo.build(entries=400, seed=3)
-    assert_rollups_match_a_rebuild()
-    clinic = get_clinic()
-    assert_same_figures(clinic, FILTERS[:4])
-    assert stats(clinic).to_dict()["total"] == 400
+    with pendulum.travel_to(pendulum.parse(now), freeze=True):
+        demo.build(entries=400, seed=3)
+        built = _rollup_rows(backend)
+        with database.atomic() as tx:
+            rollup_rebuild.rebuild()
+            rebuilt = _rollup_rows(backend)
+            tx.rollback()
+        assert built[1] == rebuilt[1]
+        assert built[0] == rebuilt[0]
+        facts = database.execute_sql("SELECT DISTINCT fact, lvl FROM stats_count").fetchall()
+        assert {fact for fact, _ in facts} == set(range(1, 9))  # every fact, every level
+        assert {lvl for _, lvl in facts} == {0, 1, 2}
+        for kind, known in ((rollup_sql.PAIR, "sooner"), (rollup_sql.FILL, "v")):
+            sql = f"SELECT COUNT(*) FROM stats_point WHERE kind = {kind} AND {known} IS NOT NULL"
+            assert database.execute_sql(sql).fetchone()[0] > 0  # values, and so bins
+        clinic = get_clinic()
+        assert_same_figures(clinic, FILTERS[:4])
+        assert stats(clinic).to_dict()["total"] == 400
 
 
 def _entry_at(clinic: Clinic, created: str, status: str = "waiting") -> Entry:

@@ -14,11 +14,12 @@ from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.models import Client, Clinic
 
 CLIENT_FIELDS = ("first_name", "last_name", "phone", "email", "consent_sms", "consent_email")
+_NOT_DIGITS = re.compile(r"\D")
 
 
 def search_text(first: str | None, last: str | None, email: str | None, phone: str | None) -> str:
     """What the desk may type to find a client: names, email, and the phone's digits."""
-    digits = re.sub(r"\D", "", phone or "")
+    digits = _NOT_DIGITS.sub("", phone or "")
     return " ".join(
         p for p in ((first or "").lower(), (last or "").lower(), (email or "").lower(), digits) if p
     )

@@ -2,9 +2,10 @@
 
 Deterministic for a seed and relative to today. A second process generates the rows as plain
 tuples (times already in their stored form) and streams them in chunks (demo_stream) while this
-one bulk-inserts them in one transaction; indexes are sorted once at the end and the stats
-rollups filled once. A SQLite file nobody else has open is built anew beside itself, with no
-journal, and renamed into place (demo_file). 100k entries take a few seconds, 1M about a minute
+one bulk-inserts them in one transaction; indexes are sorted once at the end. The stats
+rollups are worked out by the generating process meanwhile (demo_rollups) and copied in whole
+(side_tables). A SQLite file nobody else has open is built anew beside itself, with no
+journal, and renamed into place (demo_file). 100k entries take a few seconds, 1M about 45 s
 on two cores.
 """
 
@@ -19,16 +20,24 @@ from operator import methodcaller
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from waitlist_tui.domain import audit, clock, demo_file, vocab
+from waitlist_tui.domain import audit, clock, demo_file, side_tables, vocab
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.clients import search_text
 from waitlist_tui.domain.db import bulk_insert, bulk_load_mode, database, is_postgres
 from waitlist_tui.domain.demo_names import FIRST, LAST, NOTES, STAFF
-from waitlist_tui.domain.demo_rollups import count_rows
+from waitlist_tui.domain.demo_rollups import rollup_rows
 from waitlist_tui.domain.demo_stream import ROWS_DONE, Emit, Stream
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.maintenance import create_indexes, finish_bulk_load, wipe
-from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service
+from waitlist_tui.domain.models import (
+    Clinic,
+    Provider,
+    ProviderService,
+    Service,
+    StatsCount,
+    StatsPoint,
+)
+from waitlist_tui.domain.rollup_sql import COUNT_COLUMNS, POINT_COLUMNS
 from waitlist_tui.domain.schema import set_meta
 from waitlist_tui.domain.setup import apply_setup
 
@@ -59,6 +68,19 @@ STATUS_ODDS = (
     ),
     ((0.55, vocab.BOOKED), (0.78, vocab.EXPIRED), (1.0, vocab.CANCELLED)),
 )
+STATUS_TABLES = tuple(tuple(zip(*odds, strict=True)) for odds in STATUS_ODDS)  # bounds, statuses
+END_OF_DAY = dt.time(23, 59)
+
+
+class _DateText(dict[dt.date, str]):
+    """date.isoformat(), worked out once per date (entries ask for the same few hundred)."""
+
+    def __missing__(self, day: dt.date) -> str:
+        found = self[day] = day.isoformat()
+        return found
+
+
+DATE_TEXT = _DateText()
 
 ENTRY_COLUMNS = (
     "id",
@@ -198,6 +220,18 @@ class Staff:
 
     hex: str
     weekly_hours: dict[str, list[list[str]]]
+    # Working windows by weekday (Monday 0) in minutes after midnight, read once.
+    windows: tuple[list[tuple[int, int]], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        def minutes(hhmm: str) -> int:
+            return int(hhmm[:2]) * 60 + int(hhmm[3:])
+
+        windows = tuple(
+            [(minutes(start), minutes(end)) for start, end in self.weekly_hours.get(day, [])]
+            for day in vocab.DAYS
+        )
+        object.__setattr__(self, "windows", windows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +261,7 @@ class Generator:
 
     def __init__(self, clinic: Clinic, seed: int, now: dt.datetime) -> None:
         self.rng = random.Random(seed)
+        self._bits = self.rng.getrandbits
         self.clinic = clinic
         self.zone = ZoneInfo(clinic.time_zone)
         self.now = dt.datetime.fromtimestamp(now.timestamp(), UTC).replace(tzinfo=None)
@@ -275,10 +310,11 @@ class Generator:
                 self.emit(table, made[self._sent[table] :])
                 self._sent[table] = len(made)
 
-    def tally(self) -> list[tuple]:
-        """The stats rollups' plain counts of every row made (demo_rollups.count_rows)."""
+    def rollups(self) -> tuple[list[tuple], list[tuple]]:
+        """The stats rollups of every row made: stats_count and stats_point rows
+        (demo_rollups.rollup_rows)."""
         rows = self.rows
-        return count_rows(
+        return rollup_rows(
             (rows.entries, ENTRY_COLUMNS),
             (rows.appointments, APPT_COLUMNS),
             (rows.openings, OPENING_COLUMNS),
@@ -288,8 +324,7 @@ class Generator:
 
     def uid(self) -> str:
         """A random version-4 UUID in the stored hex form, reproducible from the seed."""
-        n = (self.rng.getrandbits(128) & _V4_CLEAR) | _V4_SET
-        return f"{n:032x}"
+        return ((self._bits(128) & _V4_CLEAR) | _V4_SET).to_bytes(16).hex()  # = f"{n:032x}"
 
     def offset_on(self, day: dt.date) -> dt.timedelta:
         """The zone's UTC offset on a day (at noon): enough to tell a created time's local date
@@ -315,12 +350,11 @@ class Generator:
         return found
 
     def working_start(self, provider: Staff, day: dt.date, duration: int) -> int | None:
-        windows = provider.weekly_hours.get(vocab.DAYS[day.weekday()], [])
+        windows = provider.windows[day.weekday()]
         if not windows:
             return None
-        start, end = self.rng.choice(windows)
-        lo = int(start[:2]) * 60 + int(start[3:])
-        hi = int(end[:2]) * 60 + int(end[3:]) - duration
+        lo, end = self.rng.choice(windows)
+        hi = end - duration
         if hi < lo:
             return None
         return lo + self.below((hi - lo) // 15 + 1) * 15
@@ -340,9 +374,7 @@ class Generator:
                 if rng.random() < 0.8
                 else None
             )
-            created = stamp(
-                self.now - dt.timedelta(days=30 + int(rnd() * 370), minutes=int(rnd() * 1440))
-            )
+            created = stamp(self.now - DAY[30 + int(rnd() * 370)] - MINUTE[int(rnd() * 1440)])
             actor = rng.choice(STAFF)
             cid = self.uid()
             self.client_ids.append(cid)
@@ -366,24 +398,24 @@ class Generator:
             )
 
     # -- entries ---------------------------------------------------------------------------------
-    def pick_status(self, age_days: int) -> str:
-        r = self.rng.random()
-        return next(status for bound, status in STATUS_ODDS[age_days > 30] if r < bound)
-
     def make_entries(self, count: int) -> None:
         rng, rows = self.rng, self.rows
         rnd = rng.random
         # Locals for what the loop reads millions of times (same values, same draws).
         now, today, services, client_ids = self.now, self.today, self.services, self.client_ids
         clinic, active, entry_rows = self.clinic_hex, vocab.ACTIVE_STATUSES, rows.entries
+        links, uid = rows.entry_providers, self.uid
+        offsets, offset_on = self._offsets, self.offset_on
         for n in range(count):
             if n % CHUNK == 0:
                 self.flush()
             recent = rnd() < 0.35
             age = int(rnd() * 31) if recent else 31 + int(rnd() * 334)
             created = now - DAY[age] - MINUTE[int(rnd() * 600)]
-            created_day = (created + self.offset_on(created.date())).date()
-            status = self.pick_status(age)
+            day = created.date()
+            created_day = (created + (offsets.get(day) or offset_on(day))).date()
+            bounds, statuses = STATUS_TABLES[age > 30]
+            status = statuses[bisect(bounds, rnd())]  # the first status whose odds exceed a draw
             service = services[int(rnd() * len(services))]
             providers = service.providers
             wanted: list[Staff] = []
@@ -406,26 +438,26 @@ class Generator:
                 end = start + DAY[7 + int(rnd() * 24)]
             original = stamp(created + DAY[20 + int(rnd() * 40)]) if rnd() < 0.4 else None
             actor = STAFF[int(rnd() * len(STAFF))]
-            eid, client_id = self.uid(), client_ids[int(rnd() * len(client_ids))]
+            eid, client_id = uid(), client_ids[int(rnd() * len(client_ids))]
             changed, booked_at, updated_by, version = created, None, actor, 1
             if status == vocab.BOOKED:
                 waited = int(rnd() * max(1, min(age, 30)))
-                booked_at = created + dt.timedelta(days=waited, minutes=30 + int(rnd() * 870))
+                booked_at = created + DAY[waited] + MINUTE[30 + int(rnd() * 870)]
                 changed, version = booked_at, 3
                 self.book(eid, client_id, service, wanted or providers, booked_at, start, end)
             elif status == vocab.OFFERED:
-                changed, version = now - dt.timedelta(minutes=1 + int(rnd() * 99)), 2
+                changed, version = now - MINUTE[1 + int(rnd() * 99)], 2
                 self.offer(eid, service, wanted or providers, changed, start, end)
             elif status == vocab.EXPIRED:
                 changed, updated_by, version = (
-                    min(now, dt.datetime.combine(end, dt.time(23, 59))),
+                    min(now, dt.datetime.combine(end, END_OF_DAY)),
                     "system",
                     2,
                 )
             elif status == vocab.CANCELLED:
-                changed, version = created + dt.timedelta(days=int(rnd() * max(1, age))), 2
+                changed, version = created + DAY[int(rnd() * max(1, age))], 2
             for p in wanted:
-                rows.entry_providers.append((eid, p.hex))
+                links.append((eid, p.hex))
             changed_at = stamp(changed)
             entry_rows.append(
                 (
@@ -441,8 +473,8 @@ class Generator:
                     slots,
                     window[0],
                     window[1],
-                    start.isoformat(),
-                    end.isoformat(),
+                    DATE_TEXT[start],
+                    DATE_TEXT[end],
                     NOTES[int(rnd() * len(NOTES))],
                     None,
                     original,
@@ -469,7 +501,7 @@ class Generator:
         """A filled opening: cancelled slot, an accepted offer (sometimes after a decline)."""
         rng, rows = self.rng, self.rows
         rnd = rng.random
-        length = dt.timedelta(minutes=service.duration_minutes)
+        length = MINUTE[service.duration_minutes]
         for _ in range(8):  # a free time for a future booking; history may overlap freely
             provider = providers[int(rnd() * len(providers))]
             day = start + DAY[int(rnd() * ((end - start).days + 1))]
@@ -482,7 +514,7 @@ class Generator:
             if not any(s < slot_end and slot < e for s, e in taken):
                 taken.append((slot, slot_end))
                 break
-        opened = booked_at - dt.timedelta(minutes=10 + int(rnd() * 590))
+        opened = booked_at - MINUTE[10 + int(rnd() * 590)]
         opening_id, appt_id = self.uid(), self.uid()
         booked, starts, ends = stamp(booked_at), stamp(slot), stamp(slot_end)
         rows.openings.append(
@@ -515,7 +547,7 @@ class Generator:
                     vocab.EXACT,
                     stamp(opened),
                     stamp(opened + self.hold),
-                    stamp(opened + dt.timedelta(minutes=5)),
+                    stamp(opened + MINUTE[5]),
                     "declined by phone",
                     "maria",
                     "maria",
@@ -529,8 +561,8 @@ class Generator:
                 entry_id,
                 vocab.OFFER_ACCEPTED,
                 vocab.EXACT if rng.random() < 0.7 else vocab.PARTIAL,
-                stamp(opened + dt.timedelta(minutes=6)),
-                stamp(opened + dt.timedelta(minutes=6) + self.hold),
+                stamp(opened + MINUTE[6]),
+                stamp(opened + MINUTE[6] + self.hold),
                 booked,
                 "",
                 "maria",
@@ -716,9 +748,15 @@ class Generator:
                     )
 
 
-def _generate(gen: Generator, entries: int, tally: bool, emit: Emit) -> list[tuple] | None:
-    """The generating side: every row, in chunks as they are made, then (when the loader
-    wants it) the rollups' tally, which then runs beside the index builds."""
+# Written by the generating process to the side file (side_tables) on SQLite: the stats
+# rollups it works out, indexed and analyzed beside the loader's own index builds.
+SIDE_MODELS = (StatsCount, StatsPoint)
+
+
+def _generate(gen: Generator, entries: int, side: tuple[str, list[str]] | None, emit: Emit) -> bool:
+    """The generating side: every row, in chunks as they are made; then, when the loader
+    gives a side file (its path and the side tables' DDL), the stats rollups worked out and
+    written there, beside the loader's index builds. True when it wrote them."""
     gen.emit = emit
     gen.make_clients(max(40, entries // 2))  # many clients come back to the list
     gen.flush()
@@ -728,44 +766,65 @@ def _generate(gen: Generator, entries: int, tally: bool, emit: Emit) -> list[tup
     gen.make_events()
     gen.flush()
     emit(ROWS_DONE, [])
-    return gen.tally() if tally else None
+    if side is None:
+        return False
+    counted, points = gen.rollups()
+    rollups = {
+        "stats_count": (COUNT_COLUMNS.split(", "), counted),
+        "stats_point": (POINT_COLUMNS.split(", "), points),
+    }
+    side_tables.write(side[0], side[1], rollups)
+    return True
 
 
 def _fill(entries: int, seed: int, actor: str, now: dt.datetime) -> dict[str, int]:
     """Replace the bound database's contents with the demo, in one transaction: rows stream in
     from the generating process, indexes are sorted once at the end and the rollups filled
-    once (on SQLite from the generator's tally; PostgreSQL groups them faster itself)."""
-    with database.atomic():
-        wipe(indexes=False)
-        apply_setup(demo_clinic(), actor)
-        clinic = Clinic.get()
-        gen = Generator(clinic, seed, now)
-        stream = Stream(partial(_generate, gen, entries, not is_postgres()))
-        try:
-            counts = dict.fromkeys(COLUMNS, 0)
-            for table, rows in stream:
-                if table == COMPLETE:
-                    create_indexes([name for (name,) in rows])
-                else:
-                    counts[table] += bulk_insert(table, COLUMNS[table], rows)
-            create_indexes()
-            finish_bulk_load(stream.result())
-        finally:
-            stream.close()
-        set_meta(DEMO_BUILT_ON, gen.today.isoformat())
-        audit.record(
-            actor,
-            "demo.build",
-            "clinic",
-            clinic.id,
-            {"entries": [None, entries], "seed": [None, seed]},
-        )
-    if is_postgres() and not database.in_transaction():
-        # Fresh statistics, and on PostgreSQL a visibility map too: without it the queue's
-        # count reads the table instead of its index (first page 13 -> 9 ms at 100k).
-        database.execute_sql("VACUUM ANALYZE")
-    else:
-        database.execute_sql("ANALYZE")  # fresh statistics, or the planner guesses badly
+    once (on SQLite worked out by the generating process and copied in from its side file;
+    PostgreSQL groups them faster itself)."""
+    # A caller's own transaction would keep the side file attached: then SQL groups them.
+    local = not is_postgres() and not database.in_transaction()
+    tables = [model._meta.table_name for model in SIDE_MODELS]
+    with side_tables.side_file(local) as side_path:
+        with database.atomic():
+            wipe(indexes=False)
+            apply_setup(demo_clinic(), actor)
+            clinic = Clinic.get()
+            gen = Generator(clinic, seed, now)
+            side = None
+            if side_path is not None:
+                side = (side_path, side_tables.target_schema(SIDE_MODELS))
+            stream = Stream(partial(_generate, gen, entries, side))
+            try:
+                counts = dict.fromkeys(COLUMNS, 0)
+                for table, rows in stream:
+                    if table == COMPLETE:
+                        create_indexes([name for (name,) in rows])
+                    else:
+                        counts[table] += bulk_insert(table, COLUMNS[table], rows)
+                set_meta(DEMO_BUILT_ON, gen.today.isoformat())
+                audit.record(
+                    actor,
+                    "demo.build",
+                    "clinic",
+                    clinic.id,
+                    {"entries": [None, entries], "seed": [None, seed]},
+                )
+                create_indexes()
+                if side_path is not None:
+                    side_tables.analyze_others(tables)  # while the side file is written
+                written = stream.result()
+                if written and side_path is not None:
+                    side_tables.copy_in(side_path, tables)
+                finish_bulk_load(rollups_loaded=written)
+            finally:
+                stream.close()
+        if is_postgres() and not database.in_transaction():
+            # Fresh statistics, and on PostgreSQL a visibility map too: without it the queue's
+            # count reads the table instead of its index (first page 13 -> 9 ms at 100k).
+            database.execute_sql("VACUUM ANALYZE")
+        elif side_path is None:
+            database.execute_sql("ANALYZE")  # fresh statistics, or the planner guesses badly
     return counts
 
 

@@ -29,14 +29,13 @@ def wipe(*, indexes: bool = True) -> None:
         rollups.install_triggers()  # dropping the tables dropped their triggers
 
 
-def finish_bulk_load(counted: Sequence[tuple] | None = None) -> dict[str, int]:
+def finish_bulk_load(rollups_loaded: bool = False) -> None:
     """After wipe(indexes=False), a bulk insert and create_indexes(): fill the stats rollups
-    from the rows (`counted`: the plain counts, when the loader tallied them; see
-    rollup_rebuild), then put the triggers back. Caller owns the transaction and runs
-    ANALYZE afterwards."""
-    counts = rollup_rebuild.rebuild(counted, analyze=False)  # the loader analyzes it all
+    from the rows, unless the loader copied them in ready-made (see side_tables), then put
+    the triggers back. Caller owns the transaction and runs ANALYZE afterwards."""
+    if not rollups_loaded:
+        rollup_rebuild.rebuild(analyze=False)  # the loader analyzes it all
     rollups.install_triggers()
-    return counts
 
 
 def rebuild_stats(actor: str, check: bool = False) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Recompute the stats rollups from the raw rows, in bulk: after a bulk load (the demo), in the
+"""Recompute the stats rollups from the raw rows, in bulk: after a bulk load (the demo on
+PostgreSQL; on SQLite it works them out itself and copies them in, see side_tables), in the
 migration that brings them in, and as `waitlist-tui maintenance rebuild-stats`.
 
 The rows are the ones the triggers would have written (the same expressions from rollup_sql),
@@ -9,27 +10,19 @@ straight through, 15-minute rows grouped first and the days summed from them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from waitlist_tui.domain import rollup_sql as q
-from waitlist_tui.domain.db import bulk_insert, database
+from waitlist_tui.domain.db import database
 from waitlist_tui.domain.models import StatsCount, StatsPoint
 from waitlist_tui.domain.rollups import dialect
 
 KEY = "clinic_id, fact, lvl, t, service_id, provider_id, status"
 SUMS = "SUM(n), SUM(n1), SUM(s1), SUM(n2), SUM(s2)"
-# Plain counts a bulk loader may tally itself; the other facts hold values the database
-# computes (waits and days sooner in ticks, median bins), so they are always grouped here.
-TALLIED = (q.ENTRY, q.OPENING, q.OFFER, q.BOOKED_AT, q.FILLED_AT)
-COMPUTED = (q.BOOKED, q.SOONER_BIN, q.FILL_BIN)
 
 
-def rebuild(counted: Sequence[tuple] | None = None, analyze: bool = True) -> dict[str, int]:
-    """Recompute every rollup. `counted`: stats_count rows (COUNT_COLUMNS order, seq 0, both
-    time levels) for the TALLIED facts, when the caller already tallied them (the demo, from
-    the rows it generated); else they are grouped here. `analyze`: refresh the planner's
-    statistics of both tables (a caller that analyzes the whole database afterwards, as the
-    demo does, need not; without them PostgreSQL reads a million rows to sum a few).
+def rebuild(analyze: bool = True) -> dict[str, int]:
+    """Recompute every rollup. `analyze`: refresh the planner's statistics of both tables (a
+    caller that analyzes the whole database afterwards need not; without them PostgreSQL
+    reads a million rows to sum a few).
     Caller owns the transaction; nothing else may write meanwhile (SQLite's write lock, or the
     table locks taken here on PostgreSQL, see to that). Returns the rollup row counts."""
     d = dialect()
@@ -45,33 +38,32 @@ def rebuild(counted: Sequence[tuple] | None = None, analyze: bool = True) -> dic
     database.execute_sql(d.pair_points(None))
     database.execute_sql(d.fill_points(None))
     insert = f"INSERT INTO stats_count ({q.COUNT_COLUMNS}) "
-    facts = [*COMPUTED, *(TALLIED if counted is None else ())]
-    for fact in facts:
-        if fact not in (q.ENTRY, q.OPENING, q.OFFER):
-            database.execute_sql(insert + d.point_groups(fact))
-    if counted is None:
-        quarter = "(SELECT 0 AS lvl) l"
-        for select in (
-            f"{d.entry_select('e', 1)} FROM {d.scan('entry', 'e', True)}, {quarter}",
-            f"{d.opening_select('o', 1)} FROM {d.scan('opening', 'o', True)}, {quarter}",
-            f"{d.offer_select('o', 'f', 1)} FROM {d.scan('offer', 'f', True)} "
-            f"JOIN opening o ON o.id = f.opening_id, {quarter}",
-        ):
-            database.execute_sql(
-                f"{insert}SELECT 0, {KEY}, {SUMS} FROM ({select.format(flag='0')}) x "
-                f"GROUP BY t, {KEY}"
-            )
-    else:
-        bulk_insert("stats_count", q.COUNT_COLUMNS.split(", "), counted)
+    for fact in (q.BOOKED, q.SOONER_BIN, q.FILL_BIN, q.BOOKED_AT, q.FILLED_AT):
+        database.execute_sql(insert + d.point_groups(fact))
+    quarter = "(SELECT 0 AS lvl) l"
+    for select in (
+        f"{d.entry_select('e', 1)} FROM {d.scan('entry', 'e', True)}, {quarter}",
+        f"{d.opening_select('o', 1)} FROM {d.scan('opening', 'o', True)}, {quarter}",
+        f"{d.offer_select('o', 'f', 1)} FROM {d.scan('offer', 'f', True)} "
+        f"JOIN opening o ON o.id = f.opening_id, {quarter}",
+    ):
+        database.execute_sql(
+            f"{insert}SELECT 0, {KEY}, {SUMS} FROM ({select.format(flag='0')}) x GROUP BY t, {KEY}"
+        )
     days = "clinic_id, fact, 1, t / 96, service_id, provider_id, status"
     database.execute_sql(
-        f"{insert}SELECT 0, {days}, {SUMS} FROM stats_count WHERE lvl = 0 AND fact IN "
-        f"({', '.join(str(f) for f in facts)}) GROUP BY fact, t / 96, {days}"
+        f"{insert}SELECT 0, {days}, {SUMS} FROM stats_count WHERE lvl = 0 "
+        f"GROUP BY fact, t / 96, {days}"
     )
     for model in (StatsCount, StatsPoint):
         model._schema.create_indexes(safe=True)
         if analyze:
             database.execute_sql(f"ANALYZE {model._meta.table_name}")
+    return counts()
+
+
+def counts() -> dict[str, int]:
+    """The rollup tables' row counts."""
     return {
         name: database.execute_sql(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
         for name in ("stats_count", "stats_point")

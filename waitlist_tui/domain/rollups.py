@@ -75,7 +75,7 @@ def dialect() -> q.Dialect:
 _DAY0 = 1_721_424  # day number of 0001-01-00: date.toordinal() + _DAY0 = julian day at noon
 
 
-def day_id(moment: dt.datetime) -> int:
+def day_id(moment: dt.date) -> int:
     return moment.toordinal() + _DAY0
 
 
