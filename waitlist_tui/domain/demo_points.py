@@ -94,14 +94,11 @@ def _days(later: int, earlier: int) -> float:
 
 
 def _ladder() -> list[tuple[float, int, int, float]]:
-    """BIN_LADDER as rollup_sql's bin() spells it: (upper bound, first bin, start, width)."""
-    found, first = [], 0
-    for i, (start, width) in enumerate(q.BIN_LADDER):
-        upper = q.BIN_LADDER[i + 1][0] if i + 1 < len(q.BIN_LADDER) else float("inf")
-        found.append((upper, first, start, float(width)))
-        if i + 1 < len(q.BIN_LADDER):
-            first += (q.BIN_LADDER[i + 1][0] - start) // width
-    return found
+    """rollup_sql's bin steps as bin_of reads them: (upper bound, first bin, start, width)."""
+    return [
+        (float("inf") if nxt is None else nxt, first, start, float(width))
+        for start, width, nxt, first in q.bin_steps()
+    ]
 
 
 _LADDER = _ladder()

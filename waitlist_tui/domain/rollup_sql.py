@@ -32,6 +32,19 @@ POINT_FACTS = {
 BIN_LADDER = ((0, 1), (120, 5), (1440, 30), (10080, 1440), (525600, 10080))
 
 
+def bin_steps() -> list[tuple[int, int, int | None, int]]:
+    """BIN_LADDER's steps as bin() reads them: (from, width, the next step's from (None for
+    the last), the step's first bin). The SQL's bin() and the demo's Python one (demo_points)
+    are both built from these."""
+    steps, first = [], 0
+    for i, (start, width) in enumerate(BIN_LADDER):
+        nxt = BIN_LADDER[i + 1][0] if i + 1 < len(BIN_LADDER) else None
+        steps.append((start, width, nxt, first))
+        if nxt is not None:
+            first += (nxt - start) // width
+    return steps
+
+
 @dataclass(frozen=True)
 class Dialect:
     """What differs between SQLite and PostgreSQL in the rollup statements."""
@@ -87,15 +100,10 @@ class Dialect:
         """An order-keeping bin of a value in minutes (BIN_LADDER), negative values mirrored
         below zero; NULL for NULL."""
         a = f"abs({minutes})"
-        arms, first = [], 0
-        for i, (start, width) in enumerate(BIN_LADDER):
+        arms = []
+        for start, width, nxt, first in bin_steps():
             inside = f"{first} + {self.whole(f'({a} - {start}) / {width}.0')}"
-            if i + 1 < len(BIN_LADDER):
-                nxt = BIN_LADDER[i + 1][0]
-                arms.append(f"WHEN {a} < {nxt} THEN {inside}")
-                first += (nxt - start) // width
-            else:
-                arms.append(f"ELSE {inside}")
+            arms.append(f"WHEN {a} < {nxt} THEN {inside}" if nxt is not None else f"ELSE {inside}")
         ladder = f"CASE {' '.join(arms)} END"
         return f"CASE WHEN {minutes} < 0 THEN -1 - ({ladder}) ELSE {ladder} END"
 

@@ -213,8 +213,8 @@ class QueueScreen(Screen[None]):
             self.call_after_refresh(self.app.queue_ready)  # type: ignore[attr-defined]
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
-        """Also the first load, unless on_mount had the page: a screen is resumed when it is
-        pushed (loading on mount too ran the first page twice, at once, on a cold start)."""
+        """Also the first load, unless compose put the prefetched page in: a screen is resumed
+        when it is first shown (loading on mount too ran the first page twice on a cold start)."""
         if not self.resumed:
             # Just composed: every widget was styled as it mounted. Screen's own handler
             # (after this one) would style them all again.
