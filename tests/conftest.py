@@ -15,7 +15,9 @@ from urllib.parse import urlparse, urlunparse
 
 import pendulum
 import pytest
+import time_machine
 
+from tests.timetravel import frozen_at, shifted_start
 from waitlist_tui.domain import db as dbmod
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.db import database
@@ -25,6 +27,45 @@ from waitlist_tui.domain.setup import apply_setup
 PG_BASE = os.environ.get("WAITLIST_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 FROZEN = pendulum.datetime(2026, 11, 20, 14, 30, tz="UTC")  # a Friday, 09:30 in New York
 STAFF = "tester"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-at",
+        default=os.environ.get("WAITLIST_TEST_CLOCK_AT") or None,
+        help="run the suite with the wall clock moved (and ticking) to +Nd, -Nd or an ISO "
+        "date/datetime, so a test that reads the real date fails today, not on that date "
+        "(env WAITLIST_TEST_CLOCK_AT)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    spec = config.getoption("--clock-at")
+    if not spec:
+        return
+    try:
+        start = shifted_start(spec, pendulum.now("UTC"))
+    except ValueError as err:
+        raise pytest.UsageError(str(err)) from None
+    shift = time_machine.travel(start, tick=True)
+    shift.start()
+    config.stash[_SHIFT] = (shift, start)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shifted = config.stash.get(_SHIFT, None)
+    if shifted is not None:
+        shifted[0].stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    shifted = config.stash.get(_SHIFT, None)
+    if shifted is None:
+        return None
+    return f"wall clock shifted to {shifted[1].isoformat()} (--clock-at)"
+
+
+_SHIFT = pytest.StashKey[tuple[time_machine.travel, pendulum.DateTime]]()
 
 
 @pytest.fixture(autouse=True)
@@ -119,7 +160,7 @@ def _empty_all_tables() -> None:
 
 @pytest.fixture
 def frozen() -> Iterator[pendulum.DateTime]:
-    with pendulum.travel_to(FROZEN, freeze=True):
+    with frozen_at(FROZEN):
         yield FROZEN
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pendulum
-
 from tests.cli.conftest import envelope
 from tests.conftest import FROZEN
+from tests.timetravel import move_to
 from waitlist_tui.domain.models import Client, Clinic, EventInstance, Provider, Service
 
 SETUP = str(Path(__file__).resolve().parents[2] / "assets" / "demo_clinic.toml")
@@ -55,7 +54,7 @@ def test_events_through_the_cli(run) -> None:
     }
     queued = envelope(run("events", "join", iid, "--client", str(first.id), "--json"))
     assert queued["status"] == "waitlisted" and queued["position"] == 1
-    pendulum.travel_to(FROZEN.add(minutes=5), freeze=True)
+    move_to(FROZEN.add(minutes=5))
     second_text = run("events", "join", iid, "--client", str(second.id))
     assert second_text.exit_code == 0 and "waitlist position 2" in second_text.output
 

@@ -8,6 +8,7 @@ import pendulum
 
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry
+from tests.timetravel import frozen_at
 from waitlist_tui.domain import availability, offers, openings
 from waitlist_tui.domain.models import Clinic, Entry, Provider, TimeOff
 
@@ -89,7 +90,7 @@ def test_any_provider_who_offers_the_service(clinic: Clinic) -> None:
 
 def test_daylight_saving_weeks(clinic: Clinic) -> None:
     """KIM starts 08:00 local on Mondays: 13:00Z under EST, 12:00Z under EDT."""
-    with pendulum.travel_to(pendulum.datetime(2027, 3, 1, 12, tz="UTC"), freeze=True):
+    with frozen_at(pendulum.datetime(2027, 3, 1, 12, tz="UTC")):
         spring = add_entry(
             "Spring",
             preferred_providers=["KIM"],
@@ -100,7 +101,7 @@ def test_daylight_saving_weeks(clinic: Clinic) -> None:
         first = slots_of(spring)
     assert first[0][0] == "2027-03-08" and first[0][2][0] == "13:00"
     assert first[1][0] == "2027-03-15" and first[1][2][0] == "12:00"
-    with pendulum.travel_to(pendulum.datetime(2026, 10, 20, 12, tz="UTC"), freeze=True):
+    with frozen_at(pendulum.datetime(2026, 10, 20, 12, tz="UTC")):
         fall = add_entry(
             "Fall",
             preferred_providers=["KIM"],

@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
 from tests.domain.test_entries import assert_rejected
+from tests.timetravel import frozen_at
 from waitlist_tui.domain import contact_attempts, offers
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.models import AuditEvent, Clinic, Entry, Offer
@@ -78,7 +79,7 @@ def test_only_a_sent_offer_takes_a_call(clinic: Clinic) -> None:
 def test_a_call_after_the_hold_ran_out_is_refused(clinic: Clinic) -> None:
     add_entry("Late")
     sent = offers.offer(monday_opening().id, STAFF, hold_minutes=30)[0]
-    with pendulum.travel_to(pendulum.datetime(2026, 11, 20, 15, 1, tz="UTC"), freeze=True):
+    with frozen_at(pendulum.datetime(2026, 11, 20, 15, 1, tz="UTC")):
         assert_rejected(
             lambda: contact_attempts.log_attempt(sent.id, "no_answer", STAFF),
             Conflict,

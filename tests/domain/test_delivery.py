@@ -19,6 +19,7 @@ import pendulum
 import pytest
 
 from tests.domain.outbox_helpers import Gateway, a_client, queue_messages, row, serve
+from tests.timetravel import move_to
 from waitlist_tui.domain import delivery, transports
 from waitlist_tui.domain.models import Client, Clinic, OutboxMessage
 from waitlist_tui.domain.transports import (
@@ -55,7 +56,7 @@ def drain(chosen: Transports, rng: random.Random, policy=POLICY) -> list[deliver
         )
         if not waiting:
             return reports
-        pendulum.travel_to(max(m.next_attempt_at for m in waiting), freeze=True)
+        move_to(max(m.next_attempt_at for m in waiting))
     raise AssertionError("delivery did not settle")
 
 
@@ -102,11 +103,9 @@ def test_retries_are_spaced_as_configured(clinic: Clinic, gateway) -> None:
         if message.status == "dead":
             break
         gaps.append((message.next_attempt_at - tried_at).total_seconds())
-        pendulum.travel_to(
-            pendulum.instance(message.next_attempt_at).subtract(seconds=1), freeze=True
-        )
+        move_to(pendulum.instance(message.next_attempt_at).subtract(seconds=1))
         assert delivery.deliver(webhook(url), policy=POLICY).claimed == 0  # not yet
-        pendulum.travel_to(pendulum.instance(message.next_attempt_at), freeze=True)
+        move_to(pendulum.instance(message.next_attempt_at))
     assert len(gaps) == 3 and row(key).status == "dead" and len(gw.requests) == 4
     for k, gap in enumerate(gaps, start=1):
         plain = 30 * 2 ** (k - 1)
@@ -142,7 +141,7 @@ def test_a_crash_between_send_and_mark_resends_with_the_same_key(
     leased = row(key)
     assert leased.status == "pending" and leased.lease_until is not None
     assert delivery.deliver(webhook(url), policy=POLICY).claimed == 0  # the lease still runs
-    pendulum.travel_to(pendulum.instance(leased.lease_until).add(seconds=1), freeze=True)
+    move_to(pendulum.instance(leased.lease_until).add(seconds=1))
     report = delivery.deliver(webhook(url), policy=POLICY)
     assert report.sent == 1 and gw.requests == [key, key]  # sent again, with the same key
     assert list(gw.accepted) == [key]  # and the gateway knew it: the phone got it once
@@ -174,7 +173,7 @@ def test_delivery_waits_out_quiet_hours_and_drops_withdrawn_consent(
         OutboxMessage.idempotency_key == quiet_key
     ).execute()
     file = FileTransport(tmp_path / "o.jsonl")
-    pendulum.travel_to(pendulum.datetime(2026, 11, 20, 23, 0, tz="America/New_York"), freeze=True)
+    move_to(pendulum.datetime(2026, 11, 20, 23, 0, tz="America/New_York"))
     report = delivery.deliver(Transports(file, file), policy=POLICY)
     assert (report.deferred, report.dead, report.sent) == (1, 1, 0)
     assert row(quiet_key).next_attempt_at == pendulum.datetime(
@@ -185,7 +184,7 @@ def test_delivery_waits_out_quiet_hours_and_drops_withdrawn_consent(
         "dead",
         "no consent for this channel",
     )
-    pendulum.travel_to(pendulum.datetime(2026, 11, 21, 8, tz="America/New_York"), freeze=True)
+    move_to(pendulum.datetime(2026, 11, 21, 8, tz="America/New_York"))
     assert delivery.deliver(Transports(file, file), policy=POLICY).sent == 1
 
 

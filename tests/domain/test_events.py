@@ -1,7 +1,7 @@
 """Class and event waitlists (issue 3): seats, the waitlist, promotion, seat offers, races.
 
 Each test runs on SQLite and PostgreSQL (the `clinic` fixture). The clock is frozen; a test
-moves it with pendulum.travel_to(..., freeze=True), which the `frozen` fixture undoes.
+moves it with tests.timetravel.move_to, which the `frozen` fixture undoes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 from playhouse.test_utils import count_queries
 
 from tests.conftest import FROZEN, STAFF
+from tests.timetravel import move_to
 from waitlist_tui.domain import events
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import Conflict, NotFound, Unprocessable, ValidationError
@@ -56,7 +57,7 @@ def assert_rejected(call, error: type, message: str) -> Exception:
 
 def move_clock(to: pendulum.DateTime) -> None:
     """Move the frozen clock (the `frozen` fixture travels back at the end of the test)."""
-    pendulum.travel_to(to, freeze=True)
+    move_to(to)
 
 
 def instance(

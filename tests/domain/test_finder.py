@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
+from tests.timetravel import frozen_at
 from waitlist_tui.domain import finder, matching, offers, vocab
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.finder import TypedSlot
@@ -135,7 +136,7 @@ def test_the_day_calendar_and_a_phoned_in_cancellation(clinic: Clinic) -> None:
 def test_a_started_appointment_stays_booked(clinic: Clinic) -> None:
     appointment = booked_appointment()
     started = pendulum.datetime(2026, 11, 23, 14, 10, tz="UTC")
-    with pendulum.travel_to(started, freeze=True), pytest.raises(ValidationError) as err:
+    with frozen_at(started), pytest.raises(ValidationError) as err:
         finder.cancel_for_waitlist(appointment.id, STAFF)
     assert err.value.field == "appointment"
     assert Appointment.get_by_id(appointment.id).status == vocab.APPT_BOOKED

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
+from tests.timetravel import frozen_at
 from waitlist_tui.domain import entries, matching, offers
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.models import Clinic, Entry
@@ -34,7 +35,7 @@ def test_hard_rules_exclude(clinic: Clinic) -> None:
     assert names(short) == []
     follow_up = add_entry("Quick", service="PT-FU")
     assert names(short) == ["Quick"]
-    with pendulum.travel_to(pendulum.datetime(2026, 11, 21, 18, tz="UTC"), freeze=True):
+    with frozen_at(pendulum.datetime(2026, 11, 21, 18, tz="UTC")):
         assert "Expiring" not in names(opening)
     assert follow_up.status == "waiting"
 
@@ -74,7 +75,7 @@ def test_soft_rules_make_partial_with_reasons(clinic: Clinic) -> None:
 
 
 def test_ranking_exact_then_priority_then_wait_then_id(clinic: Clinic) -> None:
-    with pendulum.travel_to(pendulum.datetime(2026, 11, 1, 14, tz="UTC"), freeze=True):
+    with frozen_at(pendulum.datetime(2026, 11, 1, 14, tz="UTC")):
         old = add_entry("Old", date_range_start="2026-11-20", date_range_end="2026-11-30")
     urgent = add_entry("Urgent", priority=1, preferred_days=["FRIDAY"])  # PARTIAL on Monday
     new = add_entry("New")

@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
 from tests.domain.test_entries import assert_rejected
+from tests.timetravel import frozen_at
 from waitlist_tui.domain import entries, maintenance, offers, openings
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.models import Appointment, Clinic, Entry, Offer, Opening
@@ -100,7 +101,7 @@ def test_expiry_with_time_moving_advances_sequential(clinic: Clinic) -> None:
     opening = monday_opening()
     sent = offers.offer(opening.id, STAFF, hold_minutes=30)
     assert offers.expire_offers() == {"offers_expired": 0, "offers_advanced": 0}
-    with pendulum.travel_to(pendulum.datetime(2026, 11, 20, 15, 1, tz="UTC"), freeze=True):
+    with frozen_at(pendulum.datetime(2026, 11, 20, 15, 1, tz="UTC")):
         assert_rejected(lambda: offers.accept(sent[0].id, STAFF), Conflict, "offer expired")
         assert offers.expire_offers() == {"offers_expired": 1, "offers_advanced": 1}
         assert Offer.get_by_id(sent[0].id).status == "expired" and status(first) == "waiting"
@@ -111,7 +112,7 @@ def test_maintenance_expire(clinic: Clinic) -> None:
     stale = add_entry("Stale", date_range_start="2026-11-20", date_range_end="2026-11-22")
     dated = add_entry("Dated", expires_at="2026-11-22T00:00:00Z")
     old = add_entry("Old")
-    with pendulum.travel_to(pendulum.datetime(2026, 11, 23, 15, tz="UTC"), freeze=True):
+    with frozen_at(pendulum.datetime(2026, 11, 23, 15, tz="UTC")):
         fresh = add_entry("Fresh")
         counts = maintenance.expire(older_than_days=2)
     assert counts["entries_range_ended"] == 1 and counts["entries_past_expires_at"] == 1
@@ -172,13 +173,13 @@ def test_openings_and_appointment_cancellation(clinic: Clinic) -> None:
 
 
 def test_daylight_saving_local_times(clinic: Clinic) -> None:
-    with pendulum.travel_to(pendulum.datetime(2027, 3, 1, 12, tz="UTC"), freeze=True):
+    with frozen_at(pendulum.datetime(2027, 3, 1, 12, tz="UTC")):
         assert_rejected(
             lambda: openings.add_opening("KIM", "2027-03-14T02:30", 30, STAFF),
             ValidationError,
             "does not exist in America/New_York",
         )
-    with pendulum.travel_to(pendulum.datetime(2026, 10, 20, 12, tz="UTC"), freeze=True):
+    with frozen_at(pendulum.datetime(2026, 10, 20, 12, tz="UTC")):
         earlier = openings.add_opening("PATEL", "2026-11-01T01:30", 20, STAFF)
         later = openings.add_opening("PATEL", "2026-11-01T01:30", 20, STAFF, later=True)
     assert earlier.starts_at.isoformat() == "2026-11-01T05:30:00+00:00"  # EDT, UTC-4

@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import FROZEN, STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
 from tests.domain.test_entries import assert_rejected
+from tests.timetravel import frozen_at, move_to
 from waitlist_tui.domain import events, message_settings, offers, outbox, templates
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.db import database
@@ -55,7 +56,7 @@ def test_booked_and_expired_messages(clinic: Clinic) -> None:
     add_entry("Cy", priority=2)
     opening = monday_opening()
     first = offers.offer(opening.id, STAFF)[0]
-    pendulum.travel_to(FROZEN.add(hours=3), freeze=True)  # `frozen` travels back at the end
+    move_to(FROZEN.add(hours=3))  # `frozen` travels back at the end
     offers.expire_offers()
     second = Offer.get(Offer.status == "sent")
     offers.accept(second.id, STAFF)
@@ -122,7 +123,7 @@ def test_consent_chooses_the_channel_or_no_message(clinic: Clinic) -> None:
 def test_quiet_hours_hold_a_message_until_they_end(clinic: Clinic) -> None:
     add_entry("Flo")
     late = pendulum.datetime(2026, 11, 20, 22, 15, tz="America/New_York")
-    with pendulum.travel_to(late, freeze=True):
+    with frozen_at(late):
         offers.offer(monday_opening().id, STAFF, hold_minutes=600)
     (message,) = messages()
     assert message.next_attempt_at == pendulum.datetime(2026, 11, 21, 8, 0, tz="America/New_York")
@@ -160,7 +161,7 @@ def test_daily_offer_cap_per_client(clinic: Clinic) -> None:
     assert_rejected(
         lambda: offers.offer(fourth.id, STAFF, entry_id=ann.id), Conflict, "daily limit"
     )
-    with pendulum.travel_to(FROZEN.add(days=1), freeze=True):  # a new clinic day
+    with frozen_at(FROZEN.add(days=1)):  # a new clinic day
         assert offers.offer(fourth.id, STAFF, entry_id=ann.id)[0].entry_id == ann.id
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-import pendulum
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -20,6 +19,7 @@ from hypothesis.stateful import (
 from peewee import fn
 
 from tests.conftest import FROZEN, STAFF, entry_payload
+from tests.timetravel import frozen_at
 from waitlist_tui.domain import entries, offers, openings
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.db import database
@@ -72,7 +72,7 @@ class Desk(RuleBasedStateMachine):
         return live[data.draw(st.integers(0, 1000)) % len(live)]
 
     def clock(self):
-        return pendulum.travel_to(self.now, freeze=True)
+        return frozen_at(self.now)
 
     def attempt(self, call, *args, **kwargs):
         """Domain refusals are part of the game; anything else fails the test."""

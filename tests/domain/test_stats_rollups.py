@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from tests.conftest import STAFF, entry_payload
+from tests.timetravel import frozen_at
 from waitlist_tui.domain import (
     entries,
     exchange,
@@ -100,7 +101,7 @@ class Desks(RuleBasedStateMachine):
         self.tmp = Path(pytest_tmp_dir())
 
     def clock(self):
-        return pendulum.travel_to(self.now, freeze=True)
+        return frozen_at(self.now)
 
     def attempt(self, call, *args, **kwargs):
         """Domain refusals are part of the game; anything else fails the test."""
@@ -385,7 +386,7 @@ def test_demo_build_fills_the_rollups_as_a_rebuild_would(db, backend: str, now: 
     and bin to the bit; and the same figures as the raw queries."""
     from waitlist_tui.domain import demo
 
-    with pendulum.travel_to(pendulum.parse(now), freeze=True):
+    with frozen_at(pendulum.parse(now)):
         demo.build(entries=400, seed=3)
         built = _rollup_rows(backend)
         with database.atomic() as tx:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pendulum
 import pytest
 
 from tests.conftest import FROZEN
+from tests.timetravel import frozen_at
 from waitlist_tui.domain import db as dbmod
 from waitlist_tui.domain import demo
 from waitlist_tui.domain.assets import demo_clinic
@@ -19,7 +19,7 @@ SIZE = (120, 36)
 
 @pytest.fixture
 def tui_db(tmp_path) -> Iterator[str]:
-    with pendulum.travel_to(FROZEN, freeze=True):
+    with frozen_at(FROZEN):
         url = str(tmp_path / "tui.db")
         dbmod.connect(url)
         yield url

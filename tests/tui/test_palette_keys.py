@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pendulum
 import pytest
 from click.testing import CliRunner
 from textual.command import CommandPalette
 
 from tests.conftest import FROZEN
+from tests.timetravel import frozen_at
 from tests.tui.conftest import SIZE, settle
 from tests.tui.test_triage import waiting
 from waitlist_tui.cli import main
@@ -41,7 +41,7 @@ def three_clients() -> None:
         ("Dan", "Wu", "617-555-0104", "PT-EVAL"),
     ]
     for minutes, (first, last, phone, service) in enumerate(people):
-        with pendulum.travel_to(FROZEN.subtract(minutes=10 - minutes), freeze=True):
+        with frozen_at(FROZEN.subtract(minutes=10 - minutes)):
             waiting(first, last, phone, service=service, priority=minutes + 1)
 
 

@@ -1,4 +1,4 @@
-"""The one source of "now". Tests freeze it with pendulum.travel_to(..., freeze=True)."""
+"""The one source of "now". Tests freeze it with tests.timetravel.frozen_at (time-machine)."""
 
 from __future__ import annotations
 
