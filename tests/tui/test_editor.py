@@ -198,6 +198,50 @@ async def test_escape_with_changes_asks_before_discarding(demo_db) -> None:
     assert Entry.select().count() == count
 
 
+async def test_quitting_from_a_dirty_editor_asks_first(demo_db) -> None:
+    """ctrl+q (Textual's priority quit) and `q` with the focus off the inputs went straight out
+    and lost the half-typed entry; both ask now, from the editor or a dialog above it."""
+    app = make_test_app()
+    exits: list[str] = []
+    app.exit = lambda *a, **k: exits.append("exit")  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"hana")
+        await settle(pilot)
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "ConfirmDialog" and exits == []
+        await pilot.press("ctrl+q")  # asking again does not stack a second dialog
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, EditorScreen) and exits == []
+        assert app.screen.query_one("#client-search", Input).value == "hana"
+        app.screen.query_one("#days").focus()  # off the inputs: `q` reaches the app's binding
+        await settle(pilot)
+        await pilot.press("q")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "ConfirmDialog" and exits == []
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.query_one("#client-search", Input).value == "hana"
+        await pilot.press("ctrl+q", "y")
+        await settle(pilot)
+        assert exits == ["exit"]
+
+
+async def test_quitting_with_a_clean_editor_does_not_ask(demo_db) -> None:
+    app = make_test_app()
+    exits: list[str] = []
+    app.exit = lambda *a, **k: exits.append("exit")  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert exits == ["exit"] and isinstance(app.screen, EditorScreen)
+
+
 async def test_closed_entry_is_read_only(demo_db) -> None:
     closed = a_closed_entry()
     app = make_test_app()

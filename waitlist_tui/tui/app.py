@@ -90,6 +90,32 @@ class WaitlistApp(App[None]):
         for problem in problems:
             self.notify(problem, title="config.toml", severity="warning", timeout=15, markup=False)
 
+    async def action_quit(self) -> None:
+        """Every route out of the app (`q`, ctrl+q, the palette) asks before a half-typed entry
+        is lost, wherever it sits in the stack."""
+        unsaved = [screen for screen in self.screen_stack if getattr(screen, "unsaved", False)]
+        if not unsaved or self.exit_when_ready:
+            self.exit()
+            return
+        from waitlist_tui.tui.screens.dialogs import ConfirmDialog
+
+        if isinstance(self.screen, ConfirmDialog):
+            return  # already asking
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.exit()
+
+        self.push_screen(
+            ConfirmDialog(
+                "Quit and discard the entry you are typing?",
+                "What you typed is lost if you quit now.",
+                yes="Quit",
+                no="Keep editing",
+            ),
+            answered,
+        )
+
     def action_toggle_theme(self) -> None:
         self.theme = self.THEMES[1] if self.theme == self.THEMES[0] else self.THEMES[0]
 

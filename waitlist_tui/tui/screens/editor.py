@@ -262,6 +262,11 @@ class EditorScreen(Screen[EntryView | None]):
         typed = bool(self.query_one("#client-search", Input).value.strip()) and not self.chosen
         return typed or (self.initial is not None and self.collect() != self.initial)
 
+    @property
+    def unsaved(self) -> bool:
+        """What the app's quit asks about: changes that leaving would lose."""
+        return not self.read_only and self.is_mounted and self.dirty
+
     # --- client search ------------------------------------------------------------------------
 
     @on(Input.Changed, "#client-search")
