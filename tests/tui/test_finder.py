@@ -243,6 +243,35 @@ async def test_a_typed_slot_is_opened_only_when_offered(clinic_only_db) -> None:
         assert offer.opening.status == vocab.OPENING_OPEN
 
 
+async def test_a_new_slots_list_starts_on_its_best_candidate(clinic_only_db) -> None:
+    """The cursor stayed on the row of the client highlighted before (Cara, PARTIAL, third),
+    and `enter` offered her the new slot instead of the top EXACT candidate."""
+    people = a_morning()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_finder(pilot)
+        await pilot.press("f", "enter", "down", "enter")  # KIM
+        await pilot.press("tab", *"mon", "tab", *"930", "enter")
+        await settle(pilot)
+        await pilot.press("down", "down")
+        assert app.screen.cursor_candidate().client_name == "Cara Diaz"
+        await pilot.press("ctrl+r")  # a reload of the same slot keeps her
+        await settle(pilot)
+        assert app.screen.cursor_candidate().client_name == "Cara Diaz"
+        time = app.screen.query_one("#time", Input)
+        time.value = "1100"
+        time.focus()
+        await pilot.press("enter")  # another gap
+        await settle(pilot)
+        assert "Mon 23 Nov 11:00" in status(app)
+        assert candidate_names(app)[0] == "Ann Lee"
+        assert app.screen.query_one("#candidates", DataTable).cursor_row == 0
+        await pilot.press("enter")
+        await settle(pilot)
+        offer = Offer.get(Offer.status == vocab.OFFER_SENT)
+        assert offer.entry_id == people["ann"].id and offer.match_type == vocab.EXACT
+
+
 async def test_a_bad_typed_slot_names_the_field_and_writes_nothing(clinic_only_db) -> None:
     a_morning()
     app = make_test_app()

@@ -120,6 +120,7 @@ class FinderScreen(Screen[None]):
         self.zone: ZoneInfo | None = None
         self.calendar: list[CalendarRow] = []
         self.found: Found | None = None
+        self.shown_slot: tuple[str, dt.datetime, dt.datetime] | None = None  # whose list it is
         self.items: list[Candidate] = []
         self.include_partial = True
         # A search is running (not `loading`: that is Textual's reactive, which covers the
@@ -340,17 +341,21 @@ class FinderScreen(Screen[None]):
         if generation != self.generation:
             return  # an older search finished after a newer one started
         self.searching = False
+        slot = (found.opening.provider_code, found.opening.starts_at, found.opening.ends_at)
+        fresh, self.shown_slot = slot != self.shown_slot, slot
         self.found = found
-        self.show_candidates()
+        self.show_candidates(fresh=fresh)
         if self.pending_offer:
             self.pending_offer = False
             self.action_choose()
 
-    def show_candidates(self) -> None:
+    def show_candidates(self, fresh: bool = False) -> None:
+        """A list for another slot starts on its best candidate (`enter` offered the slot to
+        whoever sat on the old cursor row); a reload of the same slot keeps the client."""
         found = self.found
         if found is None:
             return
-        keep = self.cursor_candidate()
+        keep = None if fresh else self.cursor_candidate()
         items = found.candidates.items
         self.items = items if self.include_partial else [c for c in items if c.fails == ()]
         table = self.query_one("#candidates", DataTable)
@@ -369,8 +374,10 @@ class FinderScreen(Screen[None]):
             for c in self.items
         ]
         fill(table, CANDIDATE_COLUMNS, rows)
+        at = 0
         if keep is not None:
             at = next((i for i, c in enumerate(self.items) if c.entry_id == keep.entry_id), 0)
+        if self.items:
             table.move_cursor(row=at)
         exact = found.candidates.exact
         total = found.candidates.total if self.include_partial else exact
@@ -396,7 +403,7 @@ class FinderScreen(Screen[None]):
         if generation is not None and generation != self.generation:
             return
         self.searching = self.busy = self.pending_offer = False
-        self.found, self.items = None, []  # the list was for another slot
+        self.found, self.items, self.shown_slot = None, [], None  # the list was for another slot
         self.query_one("#candidates", DataTable).clear()
         self.query_one("#why", Static).update("")
         self.set_status(Text(err.message, "bold red"))
