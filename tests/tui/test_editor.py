@@ -7,7 +7,7 @@ import datetime as dt
 import io
 
 from rich.console import Console
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, SelectionList, Static
 
 from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain import entries, offers, vocab
@@ -128,6 +128,32 @@ async def test_add_entry_for_a_new_client(demo_db) -> None:
     assert made.date_range_end == dt.date(2026, 12, 7)  # +2w from the start
     assert vocab.from_mask(made.preferred_days, vocab.DAYS) == ["MONDAY", "WEDNESDAY"]
     assert vocab.from_mask(made.preferred_time_slots, vocab.TIME_SLOTS) == ["AFTERNOON"]
+
+
+async def test_space_ticks_the_first_provider_right_after_tabbing_in(demo_db) -> None:
+    """No row was highlighted on focus, so `space` ticked nothing and the entry was saved as
+    "any provider"."""
+    hana = Client.get(Client.first_name == "Hana", Client.last_name == "Lee")
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"hana lee", "enter")
+        await settle(pilot)
+        await pilot.press("enter", *"f", "enter", "tab", *"fri")
+        await settle(pilot)
+        providers = app.screen.query_one("#providers", SelectionList)
+        assert providers.highlighted is None and providers.option_count > 1
+        for _ in range(12):  # tab on until the providers have the focus, as the desk does
+            if app.focused is providers:
+                break
+            await pilot.press("tab")
+        assert app.focused is providers and providers.highlighted == 0
+        first = providers.get_option_at_index(0).value
+        await pilot.press("space", "ctrl+s")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "QueueScreen"
+    made = Entry.select().where(Entry.client == hana).order_by(Entry.created_at.desc()).first()
+    assert [p.code for p in entries.get(made.id).preferred_providers] == [first]
 
 
 async def test_edit_the_date_range(demo_db) -> None:

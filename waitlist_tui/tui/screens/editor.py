@@ -384,6 +384,17 @@ class EditorScreen(Screen[EntryView | None]):
 
     # --- dependent fields ---------------------------------------------------------------------
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Tabbing into the providers left no row highlighted, so `space` ticked nothing and
+        the entry was saved as "any provider": the first row is highlighted on focus."""
+        providers = event.widget
+        if (
+            isinstance(providers, SelectionList)
+            and providers.highlighted is None
+            and providers.option_count
+        ):
+            providers.highlighted = 0
+
     @on(Select.Changed, "#service")
     def service_changed(self, event: Select.Changed) -> None:
         keep = list(self.query_one("#providers", SelectionList).selected)
