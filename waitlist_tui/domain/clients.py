@@ -11,7 +11,7 @@ from peewee import fn
 from waitlist_tui.domain import audit, clock, consent, ids
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.flags import RULE, parse_bool, parse_optional_bool
+from waitlist_tui.domain.flags import parse_bool, parse_optional_bool
 from waitlist_tui.domain.models import Client, Clinic
 
 CLIENT_FIELDS = ("first_name", "last_name", "phone", "email", "consent_sms", "consent_email")
@@ -128,7 +128,7 @@ def consents_for_new(clinic: Clinic, data: ClientInput) -> dict[str, bool]:
         stated = getattr(data, key)
         if stated is None and default == consent.ASK:
             raise ValidationError(
-                f"client.{key} is required: this clinic asks every new client (must be {RULE})",
+                f"client.{key} is required: this clinic asks every new client (yes or no)",
                 field=f"client.{key}",
             )
         result[key] = stated if stated is not None else default == consent.YES

@@ -99,6 +99,7 @@ class Catalog:
     max_span_days: int
     services: tuple[tuple[str, str], ...]  # (code, "Name (45 min)")
     providers_by_service: dict[str, tuple[tuple[str, str], ...]]  # code -> ((code, name), ...)
+    consent_default: str = consent.ASK  # what a new client's consent boxes start at
 
 
 def load_catalog(clinic: Clinic | None = None) -> Catalog:
@@ -125,4 +126,5 @@ def load_catalog(clinic: Clinic | None = None) -> Catalog:
             if s.kind == "appointment" and s.active
         ),
         providers_by_service={code: tuple(v) for code, v in linked.items()},
+        consent_default=consent.of(clinic).default,
     )
