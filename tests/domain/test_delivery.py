@@ -182,7 +182,7 @@ def test_delivery_waits_out_quiet_hours_and_drops_withdrawn_consent(
     assert row(quiet_key).attempts == 0 and row(quiet_key).status == "pending"
     assert (row(consent_key).status, row(consent_key).last_error) == (
         "dead",
-        "no consent for this channel",
+        "no sms consent at send time (withdrawn or not given)",
     )
     move_to(pendulum.datetime(2026, 11, 21, 8, tz="America/New_York"))
     assert delivery.deliver(Transports(file, file), policy=POLICY).sent == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from textual.widgets import Input
 
 from tests.conftest import FROZEN
 from tests.timetravel import frozen_at
@@ -15,6 +16,12 @@ from waitlist_tui.domain.setup import apply_setup
 from waitlist_tui.tui.app import WaitlistApp
 
 SIZE = (120, 36)
+
+
+@pytest.fixture(autouse=True)
+def _no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blinking cursor raced the screenshot: the same screen saved with and without it."""
+    monkeypatch.setattr(Input, "cursor_blink", False)
 
 
 @pytest.fixture

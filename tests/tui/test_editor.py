@@ -7,11 +7,11 @@ import datetime as dt
 import io
 
 from rich.console import Console
-from textual.widgets import DataTable, Input, SelectionList, Static
+from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
 from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain import entries, offers, vocab
-from waitlist_tui.domain.models import Client, Entry
+from waitlist_tui.domain.models import Client, Clinic, Entry
 from waitlist_tui.tui.screens.editor import EditorScreen
 from waitlist_tui.tui.screens.help import key_table
 
@@ -53,6 +53,24 @@ def test_editor_validation_errors_snapshot(demo_db, snap_compare) -> None:
         await settle(pilot)
 
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=bad_range)
+
+
+def test_editor_new_client_asks_for_consent_snapshot(demo_db, snap_compare) -> None:
+    """A clinic that asks: the new client's consent boxes start blank, and saving without
+    them shows the domain's error beside the client."""
+    clinic = Clinic.get()
+    clinic.settings = {**clinic.settings, "consent": {"default": "ask", "contact_line": ""}}
+    clinic.save()
+
+    async def unanswered(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("n", *"ida wren", "enter")
+        await settle(pilot)
+        await pilot.press(*"617 555 0178", "tab", "tab", "tab", "tab")
+        await pilot.press("enter", *"acu", "enter", "ctrl+s")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=unanswered)
 
 
 def test_editor_read_only_snapshot(demo_db, snap_compare) -> None:
@@ -117,12 +135,16 @@ async def test_add_entry_for_a_new_client(demo_db) -> None:
         await settle(pilot)
         assert isinstance(app.focused, Input) and app.focused.id == "phone"
         await pilot.press(*"617 555 0199", "tab", *"zed@example.com", "tab")
+        # may we text them, email them: the clinic's default (yes) already chosen
+        assert app.focused is app.screen.query_one("#consent-sms")
+        await pilot.press("tab", "tab")
         await pilot.press("enter", *"acu", "enter", "tab", *"+3d", "tab", *"+2w")
         await pilot.press("tab", "1", "3", "tab", "2", "ctrl+s")  # Mon Wed, afternoon
         await settle(pilot)
     zed = Client.get(Client.first_name == "Zed", Client.last_name == "Quinn")
     assert Client.select().count() == clients_before + 1
     assert zed.phone == "+16175550199" and zed.email == "zed@example.com"
+    assert (zed.consent_sms, zed.consent_email) == (True, True)
     made = Entry.get(Entry.client == zed)
     assert made.date_range_start == dt.date(2026, 11, 23)
     assert made.date_range_end == dt.date(2026, 12, 7)  # +2w from the start
@@ -154,6 +176,52 @@ async def test_space_ticks_the_first_provider_right_after_tabbing_in(demo_db) ->
         assert app.screen.__class__.__name__ == "QueueScreen"
     made = Entry.select().where(Entry.client == hana).order_by(Entry.created_at.desc()).first()
     assert [p.code for p in entries.get(made.id).preferred_providers] == [first]
+
+
+async def test_a_new_client_who_says_no_to_texts_is_saved_so(demo_db) -> None:
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"una vale", "enter")
+        await settle(pilot)
+        await pilot.press(*"617 555 0177", "tab", "tab")
+        assert app.focused is app.screen.query_one("#consent-sms")
+        await pilot.press("enter", "down", "enter")  # Yes -> No
+        await settle(pilot)
+        await pilot.press("tab", "tab", "enter", *"acu", "enter", "ctrl+s")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "QueueScreen"
+    una = Client.get(Client.first_name == "Una", Client.last_name == "Vale")
+    assert (una.consent_sms, una.consent_email) == (False, True)
+
+
+async def test_a_clinic_that_asks_refuses_a_new_client_until_consent_is_chosen(demo_db) -> None:
+    clinic = Clinic.get()
+    clinic.settings = {**clinic.settings, "consent": {"default": "ask", "contact_line": ""}}
+    clinic.save()
+    before = Client.select().count()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"ida wren", "enter")
+        await settle(pilot)
+        await pilot.press(*"617 555 0178", "tab", "tab")
+        sms = app.screen.query_one("#consent-sms", Select)
+        assert sms.is_blank() and app.focused is sms  # nothing chosen for them
+        await pilot.press("tab", "tab", "enter", *"acu", "enter", "ctrl+s")
+        await settle(pilot)
+        error = str(app.screen.query_one("#err-client", Static).render())
+        assert "client.consent_sms is required" in error
+        assert app.focused is sms and Client.select().count() == before
+        await pilot.press("enter", "down", "enter")  # past "ask them": Yes
+        await pilot.press("tab", "enter", "down", "down", "enter")  # email: No
+        await settle(pilot)
+        assert (sms.value, app.screen.query_one("#consent-email", Select).value) == ("yes", "no")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "QueueScreen"
+    ida = Client.get(Client.first_name == "Ida", Client.last_name == "Wren")
+    assert (ida.consent_sms, ida.consent_email) == (True, False)
 
 
 async def test_edit_the_date_range(demo_db) -> None:

@@ -128,3 +128,21 @@ def clients_list(ctx: Ctx, search: str | None, limit: int, offset: int) -> None:
             f"{len(d['items'])} of {d['total']:,}",
         ),
     )
+
+
+@clients_group.command("update")
+@click.argument("client_id")
+@click.option(
+    "--consent-sms", metavar="YES|NO", help="May we text them? yes/no, true/false, 1/0, on/off."
+)
+@click.option("--consent-email", metavar="YES|NO", help="May we email them? Same values.")
+@json_option
+@click.pass_obj
+def clients_update(
+    ctx: Ctx, client_id: str, consent_sms: str | None, consent_email: str | None
+) -> None:
+    """Record what a client said about being texted or emailed (audited)."""
+    open_db(ctx)
+    given = (("consent_sms", consent_sms), ("consent_email", consent_email))
+    payload = {k: v for k, v in given if v is not None}
+    ctx.out(clients.client_dict(clients.update_consent(client_id, payload, ctx.staff)), pairs)

@@ -116,7 +116,9 @@ def outbox_list(ctx: Ctx, status: str, limit: int) -> None:
 
 @click.command("reply")
 @click.option("--from", "sender", required=True, metavar="PHONE", help="The client's phone.")
-@click.option("--text", required=True, help="What they wrote: YES / NO, or anything else.")
+@click.option(
+    "--text", required=True, help="What they wrote: YES / NO, STOP / START / HELP, or anything."
+)
 @click.option("--ref", metavar="ID", help="The offer the gateway says it answers.")
 @click.option("--clinic", "clinic_code", metavar="CODE")
 @json_option
@@ -124,7 +126,9 @@ def outbox_list(ctx: Ctx, status: str, limit: int) -> None:
 def reply_command(
     ctx: Ctx, sender: str, text: str, ref: str | None, clinic_code: str | None
 ) -> None:
-    """A client's reply by SMS: YES/Y/1 accepts their live offer, NO/N/2 declines it."""
+    """A client's reply by SMS: YES/Y/1 accepts their live offer, NO/N/2 declines it; STOP
+    (STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT) stops texts to that phone at once, START /
+    UNSTOP turns them back on, HELP / INFO answers with the clinic's contact line."""
     from waitlist_tui.domain.replies import handle_reply
 
     open_db(ctx)

@@ -8,12 +8,14 @@ from typing import Any
 
 from peewee import fn
 
-from waitlist_tui.domain import audit, clock
+from waitlist_tui.domain import audit, clock, consent, ids
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.flags import parse_bool, parse_optional_bool
 from waitlist_tui.domain.models import Client, Clinic
 
 CLIENT_FIELDS = ("first_name", "last_name", "phone", "email", "consent_sms", "consent_email")
+CONSENT_FIELDS = ("consent_sms", "consent_email")
 _NOT_DIGITS = re.compile(r"\D")
 
 
@@ -71,12 +73,15 @@ def display_phone(e164: str | None) -> str:
 
 @dataclass(frozen=True)
 class ClientInput:
+    """A client as a payload gave it; a consent left None was not stated, and a new client
+    then takes the clinic's default (consent.py)."""
+
     first_name: str
     last_name: str
     phone: str | None
     email: str | None
-    consent_sms: bool = True
-    consent_email: bool = True
+    consent_sms: bool | None = None
+    consent_email: bool | None = None
 
 
 def _name(data: dict[str, Any], key: str) -> str:
@@ -109,14 +114,54 @@ def parse_client(data: Any, region: str) -> ClientInput:
         last,
         phone,
         email,
-        bool(data.get("consent_sms", True)),
-        bool(data.get("consent_email", True)),
+        parse_optional_bool(data.get("consent_sms"), "client.consent_sms"),
+        parse_optional_bool(data.get("consent_email"), "client.consent_email"),
     )
+
+
+def consents_for_new(clinic: Clinic, data: ClientInput) -> dict[str, bool]:
+    """A new client's consents: as stated, else the clinic's default; with "ask" an unstated
+    one is refused (4000 naming it)."""
+    default = consent.of(clinic).default
+    result = {}
+    for key in CONSENT_FIELDS:
+        stated = getattr(data, key)
+        if stated is None and default == consent.ASK:
+            raise ValidationError(
+                f"client.{key} is required: this clinic asks every new client (yes or no)",
+                field=f"client.{key}",
+            )
+        result[key] = stated if stated is not None else default == consent.YES
+    return result
+
+
+def _withdraw_stated(client: Client, data: ClientInput, actor: str) -> Client:
+    """A payload naming an existing client may withdraw a consent, never give one back: a
+    re-imported old file must not undo a STOP (the desk does that with `clients update`)."""
+    withdrawn = {k: False for k in CONSENT_FIELDS if getattr(data, k) is False}
+    return set_consent(client, withdrawn, actor) if withdrawn else client
+
+
+def set_consent(client: Client, values: dict[str, bool], actor: str, why: str = "") -> Client:
+    """Write the consents that change, with an audit row, in the caller's transaction."""
+    changed = {k: v for k, v in values.items() if getattr(client, k) != v}
+    if not changed:
+        return client
+    now = clock.now()
+    Client.update(**changed, updated_at=now, updated_by=actor, version=Client.version + 1).where(
+        Client.id == client.id
+    ).execute()
+    detail: dict[str, Any] = {k: [getattr(client, k), v] for k, v in changed.items()}
+    if why:
+        detail["why"] = [None, why]
+    audit.record(actor, "client.consent", "client", client.id, detail)
+    return Client.get_by_id(client.id)
 
 
 def find_or_create(clinic: Clinic, data: ClientInput, actor: str) -> tuple[Client, bool]:
     """The same person (name and phone, or name and email) is never entered twice; a shared
-    family phone with another name is a different client."""
+    family phone with another name is a different client. A consent the payload withdraws is
+    withdrawn from the existing client too."""
     same_name = (fn.LOWER(Client.first_name) == data.first_name.lower()) & (
         fn.LOWER(Client.last_name) == data.last_name.lower()
     )
@@ -128,7 +173,9 @@ def find_or_create(clinic: Clinic, data: ClientInput, actor: str) -> tuple[Clien
                 .first()
             )
             if found:
-                return found, False
+                with database.atomic():
+                    return _withdraw_stated(found, data, actor), False
+    consents = consents_for_new(clinic, data)
     now = clock.now()
     with database.atomic():
         client = Client.create(
@@ -137,8 +184,7 @@ def find_or_create(clinic: Clinic, data: ClientInput, actor: str) -> tuple[Clien
             last_name=data.last_name,
             phone=data.phone,
             email=data.email,
-            consent_sms=data.consent_sms,
-            consent_email=data.consent_email,
+            **consents,
             search=search_text(data.first_name, data.last_name, data.email, data.phone),
             created_at=now,
             updated_at=now,
@@ -150,9 +196,27 @@ def find_or_create(clinic: Clinic, data: ClientInput, actor: str) -> tuple[Clien
             "client.create",
             "client",
             client.id,
-            {k: [None, audit.plain(getattr(data, k))] for k in CLIENT_FIELDS},
+            {k: [None, audit.plain(getattr(client, k))] for k in CLIENT_FIELDS},
         )
     return client, True
+
+
+def update_consent(client_id: Any, payload: Any, actor: str) -> Client:
+    """The desk records what a client said: `consent_sms` and/or `consent_email`, each a flag
+    read strictly. Giving SMS consent back after a STOP is the desk's word for the client's."""
+    if not isinstance(payload, dict) or not payload:
+        raise ValidationError(
+            "give consent_sms and/or consent_email (true or false)", field="consent_sms"
+        )
+    unknown = sorted(set(payload) - set(CONSENT_FIELDS))
+    if unknown:
+        raise ValidationError(
+            f"{unknown[0]} cannot be changed here (consent_sms, consent_email)", field=unknown[0]
+        )
+    values = {k: parse_bool(v, f"client.{k}") for k, v in payload.items()}
+    with database.atomic():
+        client = ids.resolve(Client, client_id, "client", field="client_id")
+        return set_consent(client, values, actor, "recorded by the desk")
 
 
 def client_dict(client: Client) -> dict[str, Any]:

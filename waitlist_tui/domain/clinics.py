@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from waitlist_tui.domain import consent
 from waitlist_tui.domain.errors import NotFound
 from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service
 
@@ -41,6 +42,7 @@ def clinic_dict(clinic: Clinic) -> dict[str, Any]:
         "parts_of_day": clinic.parts_of_day,
         "event_waitlist_mode": clinic.event_waitlist_mode,
         "no_answer_advances": clinic.no_answer_advances,
+        "consent": consent.of(clinic).to_json(),
         "version": clinic.version,
     }
 
@@ -97,6 +99,7 @@ class Catalog:
     max_span_days: int
     services: tuple[tuple[str, str], ...]  # (code, "Name (45 min)")
     providers_by_service: dict[str, tuple[tuple[str, str], ...]]  # code -> ((code, name), ...)
+    consent_default: str = consent.ASK  # what a new client's consent boxes start at
 
 
 def load_catalog(clinic: Clinic | None = None) -> Catalog:
@@ -123,4 +126,5 @@ def load_catalog(clinic: Clinic | None = None) -> Catalog:
             if s.kind == "appointment" and s.active
         ),
         providers_by_service={code: tuple(v) for code, v in linked.items()},
+        consent_default=consent.of(clinic).default,
     )

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from waitlist_tui.domain import clock, message_settings
+from waitlist_tui.domain import clock, consent, message_settings, outbox
 from waitlist_tui.domain.db import database, is_postgres
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.models import Client, Clinic, OutboxMessage
@@ -174,11 +174,19 @@ def _defer(message: OutboxMessage, token: str, until: dt.datetime) -> None:
     _finish(message, token, next_attempt_at=until)
 
 
-def _consented(message: OutboxMessage) -> bool:
+def _consent_refusal(message: OutboxMessage) -> str | None:
+    """Why the message may not go now (consent read at send time, not when queued), or None.
+    Only a carrier-required answer to the client's own STOP or HELP goes without consent."""
+    if message.ref_type == outbox.REPLY_REF and message.kind in consent.CARRIER_REPLIES:
+        return None
     client = Client.get_or_none(Client.id == message.client_id)
     if client is None:
-        return False
-    return bool(client.consent_sms if message.channel == "sms" else client.consent_email)
+        return "the client is gone"
+    by_channel = {outbox.SMS: client.consent_sms, outbox.EMAIL: client.consent_email}
+    given = by_channel.get(message.channel)
+    if given is None:
+        return f"no consent for channel {message.channel!r}"
+    return None if given else f"no {message.channel} consent at send time (withdrawn or not given)"
 
 
 def deliver_once(
@@ -199,14 +207,16 @@ def deliver_once(
     for message in claimed:
         clinic = clinics.get(message.clinic_id) or Clinic.get_by_id(message.clinic_id)
         clinics[message.clinic_id] = clinic
-        if not _consented(message):
-            mark_failed(message, token, "no consent for this channel", True, policy, rng)
+        refusal = _consent_refusal(message)
+        if refusal:
+            mark_failed(message, token, refusal, True, policy, rng)
             report.dead += 1
             continue
         quiet = message_settings.of(clinic).quiet_hours
         now = clock.now()
         until = message_settings.quiet_until(now, clinic.time_zone, quiet)
-        if until > now:
+        answer = message.ref_type == outbox.REPLY_REF  # to the client's own text: not held
+        if until > now and not answer:
             _defer(message, token, until)
             report.deferred += 1
             continue

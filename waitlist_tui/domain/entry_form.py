@@ -23,6 +23,9 @@ DEFAULT_PRIORITY = 3
 class EntryForm:
     client_id: str | None = None
     new_client: dict[str, str] | None = None  # first_name, last_name, phone, email
+    # A new client's answers (None: not asked yet; a clinic that asks refuses to save it).
+    consent_sms: bool | None = None
+    consent_email: bool | None = None
     service: str | None = None
     providers: list[str] = field(default_factory=list)
     days: list[str] = field(default_factory=list)
@@ -83,7 +86,11 @@ class EntryForm:
     def create_payload(self, today: dt.date, max_span_days: int) -> dict[str, Any]:
         payload = self._preferences(today, max_span_days)
         if self.new_client is not None:
-            payload["client"] = {k: (v.strip() or None) for k, v in self.new_client.items()}
+            client: dict[str, Any] = {k: (v.strip() or None) for k, v in self.new_client.items()}
+            for key in ("consent_sms", "consent_email"):
+                if getattr(self, key) is not None:
+                    client[key] = getattr(self, key)
+            payload["client"] = client
         else:
             payload["client_id"] = self.client_id
         return payload

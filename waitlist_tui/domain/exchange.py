@@ -45,6 +45,8 @@ CSV_COLUMNS = (
 )
 LIST_COLUMNS = ("preferred_providers", "preferred_days", "preferred_time_slots")
 CLIENT_COLUMNS = ("first_name", "last_name", "phone", "email")
+# Read on import (a blank cell or no column: the clinic's consent default), not exported.
+CONSENT_COLUMNS = ("consent_sms", "consent_email")
 IMPORTABLE_STATUSES = ("", "waiting", "active")
 CHUNK = 2000
 
@@ -96,7 +98,7 @@ def export(out: IO[str], fmt: str, statuses: tuple[str, ...] = ()) -> int:
 
 def payload_from_csv(row: dict[str, str]) -> dict[str, Any]:
     """A CSV row as an entry payload; blank cells are left out so defaults apply."""
-    unknown = [k for k in row if k not in CSV_COLUMNS and k is not None]
+    unknown = [k for k in row if k not in CSV_COLUMNS + CONSENT_COLUMNS and k is not None]
     if unknown:
         raise ValidationError(f"unknown column {unknown[0]!r}", field=unknown[0])
     if None in row:
@@ -108,6 +110,10 @@ def payload_from_csv(row: dict[str, str]) -> dict[str, Any]:
             f"status: only waiting entries can be imported (found {status})", field="status"
         )
     payload: dict[str, Any] = {"client": {k: cells.pop(k) or None for k in CLIENT_COLUMNS}}
+    for key in CONSENT_COLUMNS:
+        if cells.get(key, ""):
+            payload["client"][key] = cells[key]  # read strictly by clients.parse_client
+        cells.pop(key, None)
     for key in ("id", "created_at"):
         cells.pop(key, None)
     for key, value in cells.items():

@@ -403,7 +403,8 @@ class OutboxMessage(UUIDModel):
 
 class InboundMessage(UUIDModel):
     """A reply as the SMS gateway passed it on (schema v4), and what it did: accepted,
-    declined, already_filled, no_offer, or note (anything else, for the desk to read)."""
+    declined, already_filled, no_offer, opted_out / opted_in / help (STOP, START, HELP), or
+    note (anything else, for the desk to read)."""
 
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
     client = ForeignKeyField(Client, null=True, on_delete="SET NULL")

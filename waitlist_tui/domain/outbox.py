@@ -28,6 +28,7 @@ from waitlist_tui.domain.models import Client, Clinic, OutboxMessage, Provider, 
 PENDING, SENT, FAILED, DEAD = "pending", "sent", "failed", "dead"
 STATUSES = (PENDING, SENT, FAILED, DEAD)
 SMS, EMAIL = "sms", "email"
+REPLY_REF = "reply"  # ref_type of an answer to a client's keyword (ref_id: the inbound id)
 SLOT_FORMAT = "%a %d %b %H:%M"
 
 
@@ -123,6 +124,48 @@ def queue(
             message.id,
             {"kind": [None, kind], "channel": [None, channel], "key": [None, key]},
         )
+    return message
+
+
+def queue_reply(
+    *,
+    clinic: Clinic,
+    client: Client,
+    phone: str,
+    kind: str,
+    body: str,
+    key: str,
+    actor: str,
+    now: dt.datetime,
+    ref_id: Any,
+) -> OutboxMessage:
+    """An SMS answering the client's own keyword (STOP, START, HELP), to the phone it came
+    from, due at once (an answer, so not held for quiet hours). Only the kinds in
+    consent.CARRIER_REPLIES go out without SMS consent; delivery checks the rest as usual."""
+    OutboxMessage.insert(
+        clinic=clinic.id,
+        client=client.id,
+        kind=kind,
+        channel=SMS,
+        recipient=phone,
+        body=body,
+        idempotency_key=key,
+        ref_type=REPLY_REF,
+        ref_id=str(ref_id),
+        status=PENDING,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+        created_by=actor,
+    ).on_conflict_ignore().execute()
+    message = OutboxMessage.get(OutboxMessage.idempotency_key == key)
+    audit.record(
+        actor,
+        "message.queue",
+        "message",
+        message.id,
+        {"kind": [None, kind], "channel": [None, SMS], "key": [None, key]},
+    )
     return message
 
 

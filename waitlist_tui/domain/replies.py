@@ -2,10 +2,14 @@
 
 `YES`, `Y` or `1` accepts the live offer of the client whose phone the reply came from (an
 appointment offer, or else a class seat held for them); `NO`, `N` or `2` declines it; the word
-may be followed by the offer's reference from the message ("YES 3F2A9C"). Anything else is
-recorded for the desk to read. A reply only ever acts on an offer of the sender's own: naming
-another client's offer is refused (Forbidden, 4030) and recorded. A YES that comes after the
-opening was filled queues the "already filled" message back to the client.
+may be followed by the offer's reference from the message ("YES 3F2A9C"). The carrier
+keywords (consent.py) act on the phone's consent: STOP and its kin withdraw SMS consent from
+every client with that phone at once, decline their live offers that went by SMS ("opted out
+by STOP") and queue the one confirmation a carrier requires; START / UNSTOP give it back;
+HELP / INFO answer with the clinic's contact line. Anything else is recorded for the desk.
+A reply only ever acts on an offer of the sender's own: naming another client's offer is
+refused (Forbidden, 4030) and recorded. A YES that comes after the opening was filled queues
+the "already filled" message back to the client.
 
 Every reply is kept (InboundMessage) with what it did, in the transaction that did it.
 """
@@ -13,13 +17,14 @@ Every reply is kept (InboundMessage) with what it did, in the transaction that d
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from peewee import JOIN
 
-from waitlist_tui.domain import clock, events, ids, offers, outbox, vocab
-from waitlist_tui.domain.clients import normalize_phone
+from waitlist_tui.domain import clock, consent, events, ids, offers, outbox, vocab
+from waitlist_tui.domain.clients import normalize_phone, set_consent
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import iso
@@ -32,6 +37,7 @@ from waitlist_tui.domain.models import (
     InboundMessage,
     Offer,
     Opening,
+    OutboxMessage,
 )
 
 ACCEPT, DECLINE, NOTE = "accept", "decline", "note"
@@ -41,10 +47,17 @@ _REPLY = re.compile(r"^\W*([A-Za-z0-9]+)\W*(?:\s+#?([0-9A-Fa-f-]{6,36}))?\W*$")
 # outcomes recorded on the InboundMessage
 ACCEPTED, DECLINED, ALREADY_FILLED = "accepted", "declined", "already_filled"
 NO_OFFER, TOO_LATE, FORBIDDEN, UNKNOWN_SENDER = "no_offer", "too_late", "forbidden", "unknown"
+OPTED_OUT, OPTED_IN, HELPED = "opted_out", "opted_in", "help"
+KEYWORD_ACTIONS = (consent.OPT_OUT, consent.OPT_IN, consent.HELP)
+OPT_OUT_NOTE = "opted out by STOP"
 
 
 def parse(text: str) -> tuple[str, str | None]:
-    """(accept | decline | note, the offer reference if one followed the word)."""
+    """(accept | decline | opt_out | opt_in | help | note, the offer reference if one
+    followed YES or NO)."""
+    word = consent.keyword(text)
+    if word is not None:
+        return word, None
     match = _REPLY.match(text.strip())
     if not match or match.group(1).upper() not in WORDS:
         return NOTE, None
@@ -160,6 +173,107 @@ def _answer(target: _Target, action: str, actor: str) -> tuple[str, str | None, 
         return TOO_LATE, None, err.message
 
 
+def _went_by_sms(ref_type: str, ref_id: Any, kind: str) -> bool:
+    return (
+        OutboxMessage.select()
+        .where(
+            OutboxMessage.ref_type == ref_type,
+            OutboxMessage.ref_id == str(ref_id),
+            OutboxMessage.kind == kind,
+            OutboxMessage.channel == outbox.SMS,
+        )
+        .exists()
+    )
+
+
+def _end_sms_offers(clients: list[Client], actor: str) -> list[str]:
+    """Decline every live offer (and held class seat) made to these clients by SMS; an offer
+    that ended meanwhile is left as it is. The ids of those declined."""
+    own = [c.id for c in clients]
+    ended: list[str] = []
+    live = (
+        Offer.select()
+        .join(Entry)
+        .where(Entry.client.in_(own), Offer.status == vocab.OFFER_SENT)
+        .order_by(Offer.sent_at, Offer.id)
+    )
+    for offer in list(live):
+        if _went_by_sms("offer", offer.id, "offer"):
+            try:
+                offers.decline(offer.id, actor, note=OPT_OUT_NOTE)
+            except DomainError:
+                continue  # expired or taken meanwhile: nothing left to end
+            ended.append(str(offer.id))
+    seats = Enrolment.select().where(Enrolment.client.in_(own), Enrolment.status == vocab.OFFERED)
+    for seat in list(seats):
+        if _went_by_sms("enrolment", seat.id, "seat_offered"):
+            try:
+                events.decline_seat(seat.id, actor)
+            except DomainError:
+                continue
+            ended.append(str(seat.id))
+    return ended
+
+
+def _keyword(
+    action: str, clinic: Clinic, clients: list[Client], phone: str, inbound_id: Any, actor: str
+) -> tuple[str, str | None, str]:
+    """STOP / START / HELP for every client with this phone: (outcome, key, detail)."""
+    now = clock.now()
+    key = f"reply:{inbound_id}:v1"
+    if action == consent.HELP:
+        message = outbox.queue_reply(
+            clinic=clinic,
+            client=clients[0],
+            phone=phone,
+            kind=consent.HELP_KIND,
+            body=consent.help_text(clinic),
+            key=key,
+            actor=actor,
+            now=now,
+            ref_id=inbound_id,
+        )
+        return HELPED, message.idempotency_key, "answered with the contact line"
+    opt_in = action == consent.OPT_IN
+    changed = [c for c in clients if c.consent_sms != opt_in]
+    why = "texted START" if opt_in else "texted STOP"
+    for client in changed:
+        set_consent(client, {"consent_sms": opt_in}, actor, why)
+    if opt_in:
+        if not changed:
+            return OPTED_IN, None, "SMS consent was already given"
+        message = outbox.queue_reply(
+            clinic=clinic,
+            client=changed[0],
+            phone=phone,
+            kind=consent.OPTED_IN_KIND,
+            body=consent.opted_in_text(clinic),
+            key=key,
+            actor=actor,
+            now=now,
+            ref_id=inbound_id,
+        )
+        return OPTED_IN, message.idempotency_key, "SMS consent given back"
+    ended = _end_sms_offers(clients, actor)
+    detail = f"SMS consent withdrawn; {len(ended)} live SMS offer(s) declined"
+    if ended:
+        detail += ": " + ", ".join(ended)
+    if not changed:  # already out: no second confirmation
+        return OPTED_OUT, None, detail.replace("withdrawn", "already withdrawn")
+    message = outbox.queue_reply(
+        clinic=clinic,
+        client=changed[0],
+        phone=phone,
+        kind=consent.OPTED_OUT_KIND,
+        body=consent.opted_out_text(clinic),
+        key=key,
+        actor=actor,
+        now=now,
+        ref_id=inbound_id,
+    )
+    return OPTED_OUT, message.idempotency_key, detail
+
+
 def _record(
     clinic: Clinic,
     client: Client | None,
@@ -167,8 +281,10 @@ def _record(
     text: str,
     outcome: str,
     offer_id: Any = None,
+    inbound_id: Any = None,
 ) -> InboundMessage:
     return InboundMessage.create(
+        id=inbound_id or uuid.uuid4(),
         clinic=clinic.id,
         client=client.id if client else None,
         sender=sender,
@@ -194,12 +310,19 @@ def handle_reply(
     action, said_ref = parse(text)
     ref = ref or said_ref
     refused: Forbidden | None = None
+    inbound_id = uuid.uuid4()
     with database.atomic():
-        clients = list(Client.select().where(Client.clinic == clinic, Client.phone == phone))
+        clients = list(
+            Client.select()
+            .where(Client.clinic == clinic, Client.phone == phone)
+            .order_by(Client.created_at, Client.id)
+        )
         client = clients[0] if len(clients) == 1 else None
         target: Any = None
         if not clients:
             outcome, key, detail = UNKNOWN_SENDER, None, "no client has this phone"
+        elif action in KEYWORD_ACTIONS:
+            outcome, key, detail = _keyword(action, clinic, clients, phone, inbound_id, actor)
         elif action == NOTE:
             outcome, key, detail = NOTE, None, "for the desk to read"
         else:
@@ -234,7 +357,9 @@ def handle_reply(
                 else Entry.get_by_id(target.row.entry_id).client_id
             )
             client = next(c for c in clients if c.id == owner)
-        inbound = _record(clinic, client, phone, text, outcome, target.row.id if target else None)
+        inbound = _record(
+            clinic, client, phone, text, outcome, target.row.id if target else None, inbound_id
+        )
     if refused is not None:
         raise Forbidden(refused.message, field="ref", data={"inbound_id": str(inbound.id)})
     return ReplyResult(

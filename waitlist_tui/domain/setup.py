@@ -14,6 +14,7 @@ import pendulum
 from waitlist_tui.domain import audit, clock, vocab
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.flags import parse_bool
 from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service, TimeOff
 from waitlist_tui.domain.timeutil import parse_hhmm, parse_instant
 
@@ -98,14 +99,18 @@ def parse_clinic(data: dict[str, Any]) -> dict[str, Any]:
         "name": str(_req(data, "name", where)),
         "time_zone": tz,
         "region": region,
-        "waitlist_enabled": bool(data.get("waitlist_enabled", True)),
+        "waitlist_enabled": parse_bool(
+            data.get("waitlist_enabled", True), "clinic.waitlist_enabled"
+        ),
         "max_span_days": _int(data, "max_span_days", where, 1, 366, 30),
         "offer_hold_minutes": _int(data, "offer_hold_minutes", where, 5, 10080, 120),
         "default_workflow": workflow,
         "broadcast_top_n": _int(data, "broadcast_top_n", where, 1, 50, 3),
         "parts_of_day": parts,
         "event_waitlist_mode": mode,
-        "no_answer_advances": bool(data.get("no_answer_advances", True)),
+        "no_answer_advances": parse_bool(
+            data.get("no_answer_advances", True), "clinic.no_answer_advances"
+        ),
     }
 
 
@@ -165,7 +170,7 @@ def parse_provider(
 
 def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str, Any]:
     """Check the whole file; a [messages] templates file is read relative to base_dir."""
-    from waitlist_tui.domain import message_settings
+    from waitlist_tui.domain import consent, message_settings
 
     clinic = parse_clinic(data.get("clinic") or {})
     services = [parse_service(s, i) for i, s in enumerate(data.get("services", []))]
@@ -180,6 +185,7 @@ def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str,
         "services": services,
         "providers": providers,
         "messages": messages.to_json(),
+        "consent": consent.parse(data.get("consent")).to_json(),
     }
 
 
@@ -220,6 +226,7 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
         else:
             clinic, _ = _upsert(Clinic, Clinic.code == c["code"], c, now)
         settings = {**(clinic.settings or {}), "messages": parsed["messages"]}
+        settings["consent"] = parsed["consent"]
         if settings != clinic.settings:
             Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()
             clinic.settings = settings

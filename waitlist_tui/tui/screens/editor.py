@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Label, OptionList, Select, SelectionList, Static
 from textual.widgets.option_list import Option
 
-from waitlist_tui.domain import clock, entries, vocab
+from waitlist_tui.domain import clock, consent, entries, vocab
 from waitlist_tui.domain.clients import display_phone, list_clients
 from waitlist_tui.domain.clinics import Catalog, get_clinic, load_catalog
 from waitlist_tui.domain.db import database
@@ -36,6 +36,8 @@ NEW_CLIENT = "__new__"
 MATCH_LIMIT = 6
 PAYMENTS = [("Self pay", vocab.SELF_PAY), ("Insurance", vocab.INSURANCE_PAY)]
 PARTS = [("MORNING", "Morning"), ("AFTERNOON", "Afternoon"), ("EVENING", "Evening")]
+CONSENT_CHOICES = [("Yes", consent.YES), ("No", consent.NO)]
+CONSENT_BOXES = {"consent_sms": "#consent-sms", "consent_email": "#consent-email"}
 # Which error line shows a domain error, by the field the error names.
 ERROR_LINE = {
     "client": "client",
@@ -113,6 +115,10 @@ class EditorScreen(Screen[EntryView | None]):
                 yield Input(placeholder="last name", id="last_name", compact=True)
                 yield Input(placeholder="phone", id="phone", compact=True)
                 yield Input(placeholder="email", id="email", compact=True)
+            with Horizontal(id="new-client-consent", classes="row"):
+                yield Label("May we", classes="field-label")
+                yield from self.consent_box("text them", "consent-sms")
+                yield from self.consent_box("email them", "consent-email")
             yield Static("", id="err-client", classes="error")
             with Horizontal(classes="row"):
                 yield Label("Service", classes="field-label")
@@ -170,6 +176,15 @@ class EditorScreen(Screen[EntryView | None]):
                 yield Input(placeholder="anything the desk should know", id="notes", compact=True)
             yield Static("", id="err-notes", classes="error")
         yield Footer(compact=True)
+
+    def consent_box(self, label: str, box_id: str) -> ComposeResult:
+        """Yes / No, started at the clinic's default; blank ("ask them") when it asks."""
+        default = self.catalog.consent_default
+        yield Label(label, classes="field-label short")
+        if default == consent.ASK:
+            yield Select(CONSENT_CHOICES, prompt="ask them", id=box_id, compact=True)
+        else:
+            yield Select(CONSENT_CHOICES, value=default, allow_blank=False, id=box_id, compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "New entry" if self.entry is None else "Edit entry"
@@ -235,15 +250,20 @@ class EditorScreen(Screen[EntryView | None]):
 
     def collect(self) -> EntryForm:
         new_client = None
+        answers: dict[str, bool | None] = {}
         if self.new_client:
             new_client = {
                 k: self.query_one(f"#{k}", Input).value
                 for k in ("first_name", "last_name", "phone", "email")
             }
+            for key, box in CONSENT_BOXES.items():
+                said = self.value_of(box)
+                answers[key] = None if said is None else said == consent.YES
         priority = self.query_one("#priority", Select).value
         return EntryForm(
             client_id=self.chosen.id if self.chosen else None,
             new_client=new_client,
+            **answers,
             service=self.value_of("#service"),
             providers=list(self.query_one("#providers", SelectionList).selected),
             days=self.query_one("#days", ToggleRow).values,
@@ -454,6 +474,7 @@ class EditorScreen(Screen[EntryView | None]):
     def show_error(self, err: DomainError) -> None:
         """The domain's message beside the field it names; the form keeps every value."""
         self.clear_errors()
+        box = CONSENT_BOXES.get((err.field or "").removeprefix("client."))
         field = (err.field or "").split(".")[0]
         line = ERROR_LINE.get(field)
         if line is None:
@@ -463,7 +484,10 @@ class EditorScreen(Screen[EntryView | None]):
             widget.update(f"↑ {err.message}")
             widget.add_class("-shown")
             self.set_banner("Not saved: fix the field marked below.", "error")
-            self.focus_field(field)
+            if box and self.new_client:
+                self.query_one(box, Select).focus()
+            else:
+                self.focus_field(field)
 
     def focus_field(self, field: str) -> None:
         target = {
