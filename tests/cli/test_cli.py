@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from tests.cli.conftest import envelope
 from tests.conftest import entry_payload
 from waitlist_tui.cli import main
+from waitlist_tui.cli.runtime import hoist_root_options
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -118,6 +119,43 @@ def test_demo_without_tui(tmp_path, frozen) -> None:
     assert again["built"] is False  # today's demo is kept
     listed = envelope(runner.invoke(main, ["--db", db, "entries", "list", "--json"]))
     assert listed["total"] > 0
+
+
+def test_the_readmes_first_commands_after_demo(frozen) -> None:
+    """After `waitlist-tui demo` every command said "no clinic is set up": the CLI looked in
+    the desk's own (empty) database. Until the desk sets up its own clinic, it uses the demo."""
+    runner = CliRunner()
+    assert runner.invoke(main, ["demo", "--entries", "40", "--no-tui"]).exit_code == 0
+    result = runner.invoke(main, ["clinic", "show", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["data"]["code"] == "HARBOUR"  # stdout stays pure JSON
+    assert "using the demo" in result.stderr
+    assert envelope_of(runner.invoke(main, ["entries", "list", "--json"]))["total"] > 0
+    own = runner.invoke(main, ["setup", str(ASSETS / "demo_clinic.toml"), "--json"])
+    assert own.exit_code == 0 and "using the demo" not in own.stderr  # setup: the desk's own
+    after = runner.invoke(main, ["entries", "list", "--json"])
+    assert envelope_of(after)["total"] == 0 and "using the demo" not in after.stderr
+
+
+def envelope_of(result) -> dict:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["data"]
+
+
+def test_root_options_after_the_command(tmp_path, frozen) -> None:
+    """`demo --db URL` was refused: --db and --staff had to precede the command."""
+    runner = CliRunner()
+    db = str(tmp_path / "after.db")
+    built = runner.invoke(main, ["demo", "--entries", "30", "--no-tui", "--db", db, "--json"])
+    assert envelope_of(built)["db"] == db
+    listed = runner.invoke(main, ["entries", "list", f"--db={db}", "--staff", "kai", "--json"])
+    assert envelope_of(listed)["total"] > 0  # the demo it just built there
+    assert hoist_root_options(["entries", "list", "--db", "x.db", "--staff=kai", "--json"]) == [
+        "--db", "x.db", "--staff=kai", "entries", "list", "--json"
+    ]
+    assert hoist_root_options(["import", "f.csv", "--", "--db", "y"]) == [
+        "import", "f.csv", "--", "--db", "y"
+    ]  # after `--` words are the command's
 
 
 def test_demo_refuses_to_overwrite_a_real_clinic(tmp_path, frozen) -> None:

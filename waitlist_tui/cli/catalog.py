@@ -23,7 +23,7 @@ def page(items: list[Any], total: int, limit: int, offset: int) -> dict[str, Any
 @click.pass_obj
 def setup_command(ctx: Ctx, file: str) -> None:
     """Create or update the clinic, its services and providers from a TOML file."""
-    open_db(ctx)
+    open_db(ctx, demo_fallback=False)
     result = setup_from_file(file, ctx.staff)
     ctx.out(
         result,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from peewee import OperationalError
 
 from waitlist_tui.cli.output import Ctx, fail
-from waitlist_tui.config import Settings
+from waitlist_tui.config import Settings, default_db_url, demo_db_url
 from waitlist_tui.domain import db
 from waitlist_tui.domain.errors import DomainError, ValidationError
 
@@ -57,16 +58,61 @@ def json_option(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def open_db(ctx: Ctx, url: str | None = None) -> None:
-    """Open (and migrate) the database once, on the first command that needs it."""
+def open_db(ctx: Ctx, url: str | None = None, demo_fallback: bool = True) -> None:
+    """Open (and migrate) the database once, on the first command that needs it.
+
+    Without --db or WAITLIST_DB, a desk whose own database holds no clinic yet works on the
+    demo when one was built: `waitlist-tui demo` then the README's commands answer from it
+    (they said "no clinic is set up" before). `setup` never falls back: it creates the desk's
+    own clinic."""
     target = url or ctx.db_url
     if ctx.opened == target:
         return
+    _connect(target)
+    ctx.opened = target
+    if demo_fallback and url is None and not ctx.db_explicit and target == default_db_url():
+        from waitlist_tui.domain.clinics import has_clinic
+
+        demo = demo_db_url()
+        if Path(demo).exists() and not has_clinic():
+            db.database.close()
+            _connect(demo)
+            ctx.db_url = ctx.opened = demo
+            click.echo(
+                f"using the demo ({demo}): no clinic is set up in {target} yet", err=True
+            )
+
+
+def _connect(target: str) -> None:
     try:
         db.connect(target)
     except OperationalError as exc:
         raise ValidationError(f"cannot open database {target}: {exc}", field="db") from exc
-    ctx.opened = target
+
+
+ROOT_VALUE_OPTIONS = ("--db", "--staff")
+
+
+def hoist_root_options(args: list[str]) -> list[str]:
+    """The root's value options moved to the front, wherever they were typed (up to `--`)."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word == "--":
+            rest.extend(args[i:])
+            break
+        name = word.split("=", 1)[0]
+        if name in ROOT_VALUE_OPTIONS and word != name:
+            front.append(word)  # --db=URL
+        elif word in ROOT_VALUE_OPTIONS and i + 1 < len(args):
+            front.extend(args[i : i + 2])
+            i += 1
+        else:
+            rest.append(word)
+        i += 1
+    return front + rest
 
 
 class WaitlistGroup(click.Group):
@@ -79,6 +125,13 @@ class WaitlistGroup(click.Group):
     def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """`--db` and `--staff` after the command as well as before it (`demo --db URL` was
+        refused): the root's own options are moved in front of the command's words."""
+        if ctx.parent is None:
+            args = hoist_root_options(args)
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})

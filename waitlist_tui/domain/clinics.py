@@ -11,6 +11,11 @@ from waitlist_tui.domain.errors import NotFound
 from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service
 
 
+def has_clinic() -> bool:
+    """Whether any clinic is set up in the open database."""
+    return Clinic.select().exists()
+
+
 def get_clinic(code: str | None = None) -> Clinic:
     """The clinic by code, or the first one set up (a desk usually runs one location)."""
     query = Clinic.select()
