@@ -158,6 +158,13 @@ def test_root_options_after_the_command(tmp_path, frozen) -> None:
     ]  # after `--` words are the command's
 
 
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and result.output == f"waitlist-tui, version {version('waitlist-tui')}\n"
+
+
 def test_demo_refuses_to_overwrite_a_real_clinic(tmp_path, frozen) -> None:
     runner = CliRunner()
     db = str(tmp_path / "real.db")

@@ -406,6 +406,7 @@ async def test_help_lists_the_screens_keys(demo_db) -> None:
         keys = console.export_text()
         for binding_id in ("queue.new", "queue.edit", "queue.cancel", "queue.triage"):
             assert binding_id in keys
+        assert keys.count("app.help") == 1  # `? / f1` is one binding id, not "app.help, app.help"
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen.__class__.__name__ == "QueueScreen"

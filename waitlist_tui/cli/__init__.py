@@ -46,6 +46,7 @@ COMMANDS = {
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @root_options
+@click.version_option(package_name="waitlist-tui", prog_name="waitlist-tui")
 @click.pass_context
 def main(ctx: click.Context, **_: object) -> None:
     """A keyboard-first waitlist desk. With no command, opens the app."""

@@ -56,7 +56,7 @@ def key_table(screen: Screen) -> Table:
         first = bindings[0]
         keys = " / ".join(dict.fromkeys(screen.app.get_key_display(b) for b in bindings))
         what = f"{first.description}: {first.tooltip}" if first.tooltip else first.description
-        ids = ", ".join(b.id for b in bindings if b.id)
+        ids = ", ".join(dict.fromkeys(b.id for b in bindings if b.id))  # one key list, one id
         table.add_row(keys, what, ids)
     return table
 
