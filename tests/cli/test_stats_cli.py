@@ -91,3 +91,10 @@ def test_stats_errors_name_the_field(run) -> None:
     nobody = run("stats", "--provider", "NOBODY")
     assert nobody.exit_code == 1
     assert "4000: provider: 'NOBODY' is not a provider of this clinic" in nobody.output
+
+
+def test_no_fill_time_before_anything_is_filled(run) -> None:
+    """"median 0.0 min to fill" (and the app's "Fill time 0m") read as slots filled at once."""
+    text = run("stats")
+    assert text.exit_code == 0 and "min to fill" not in text.output
+    assert "filled 0 (0.0%)" in text.output

@@ -48,7 +48,7 @@ def _provider_row(row: dict[str, Any]) -> list[Any]:
         f"{row['offers']['sent']:,}",
         row["offers"]["acceptance_rate"],
         row["openings"]["fill_rate"],
-        row["openings"]["median_fill_minutes"],
+        row["openings"]["median_fill_minutes"] if row["openings"]["filled"] else "–",
     ]
 
 
@@ -82,7 +82,11 @@ def _summary(d: dict[str, Any]) -> None:
     click.echo(
         f"Openings  {openings['total']:,}: filled {openings['filled']:,} "
         f"({openings['fill_rate']}%) · open {openings['open']:,} · closed {openings['closed']:,}"
-        f" · median {openings['median_fill_minutes']} min to fill"
+        + (
+            f" · median {openings['median_fill_minutes']} min to fill"
+            if openings["filled"]
+            else ""
+        )
     )
     click.echo()
     table(SERVICE_COLUMNS, [_service_row(row) for row in d["by_service"]], "By service")

@@ -67,6 +67,11 @@ def duration(minutes: float) -> str:
     return f"{minutes / (24 * 60):.1f} d"
 
 
+def fill_time(openings: dict[str, Any]) -> str:
+    """No opening filled: no median to show ("0m" read as filled at once)."""
+    return duration(openings["median_fill_minutes"]) if openings["filled"] else "–"
+
+
 # (card id, label, value from a stats dict)
 CARDS: list[tuple[str, str, Any]] = [
     ("waiting", "Waiting", lambda d: f"{d['counts']['waiting']:,}"),
@@ -79,7 +84,7 @@ CARDS: list[tuple[str, str, Any]] = [
     ("wait", "Avg wait", lambda d: days(d["average_wait_days"])),
     ("acceptance", "Accepted", lambda d: pct(d["offers"]["acceptance_rate"])),
     ("filled", "Fill rate", lambda d: pct(d["openings"]["fill_rate"])),
-    ("fill-time", "Fill time", lambda d: duration(d["openings"]["median_fill_minutes"])),
+    ("fill-time", "Fill time", lambda d: fill_time(d["openings"])),
 ]
 CARD_TIPS = {
     "conversion": "Entries booked, of all entries added in the period",
@@ -110,7 +115,7 @@ PROVIDER_COLUMNS: list[tuple[str, int, Any]] = [
     ("Accept", 6, lambda d: pct(d["offers"]["acceptance_rate"])),
     ("Slots", 7, lambda d: f"{d['openings']['total']:,}"),
     ("Filled", 6, lambda d: pct(d["openings"]["fill_rate"])),
-    ("Fill in", 7, lambda d: duration(d["openings"]["median_fill_minutes"])),
+    ("Fill in", 7, lambda d: fill_time(d["openings"])),
 ]
 TABLE_COLUMNS = {"services": SERVICE_COLUMNS, "providers": PROVIDER_COLUMNS}
 
