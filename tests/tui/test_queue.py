@@ -194,3 +194,33 @@ async def test_garbage_collection_resumes_once_the_queue_is_up(demo_db) -> None:
             assert gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_a_wide_page_keeps_the_status_and_countdown_on_screen(clinic_only_db) -> None:
+    """A long providers list and many days pushed "Reply in" past the right edge ("offered
+    1h 1" at 120 columns, "offered 1h" at 80): the name and preference columns give way."""
+    from tests.tui.test_triage import four_offers, waiting
+
+    four_offers()
+    waiting(
+        "Maximiliana-Josephine",
+        "Vandersteen-Oyelaran",
+        "617-555-0190",
+        "PT-FU",
+        preferred_providers=["KIM", "OKAFOR", "PATEL"],
+        preferred_days=["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"],
+        preferred_time_start="09:00",
+        preferred_time_end="16:30",
+    )
+    for size in (SIZE, (80, 24)):
+        app = make_test_app()
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            table = app.screen.query_one("#queue-table", DataTable)
+            columns = table.ordered_columns
+            used = sum(c.width + 2 * table.cell_padding for c in columns)
+            assert used <= table.size.width - table.styles.scrollbar_size_vertical, size
+            status = columns[-1]
+            cells = [str(table.get_cell_at((row, len(columns) - 1))) for row in range(table.row_count)]
+            assert any("m" in cell for cell in cells)  # a countdown is on the page
+            assert status.width >= max(len(cell) for cell in cells)

@@ -51,6 +51,10 @@ COLUMNS = (
     "Reply in",
 )
 NARROW_COLUMNS = ("Pri", "Client", "Service", "Dates", "Waited", "Status")
+# Columns that give up width when a page is wider than the screen (names, provider lists and
+# day/time preferences; the detail pane shows them in full), so the status and countdown stay.
+SHRINK = (3, 4, 1)
+NARROW_SHRINK = (1, 2)
 NARROW_HIDDEN = {"queue.sort", "queue.filters", "queue.search"}  # their widgets are on screen
 STATUS_CHOICES = [
     ("Waiting + offered", vocab.ACTIVE_STATUSES),
@@ -483,7 +487,14 @@ class QueueScreen(Screen[None]):
         now = clock.now()
         cells = [self.row_cells(page, view, now) for view in page.items]
         labels = NARROW_COLUMNS if self.narrow else COLUMNS
-        fill(table, labels, [(str(v.id), row) for v, row in zip(page.items, cells, strict=True)])
+        room = (table.size.width or self.app.size.width) - table.styles.scrollbar_size_vertical
+        fill(
+            table,
+            labels,
+            [(str(v.id), row) for v, row in zip(page.items, cells, strict=True)],
+            fit=room,
+            shrink=NARROW_SHRINK if self.narrow else SHRINK,
+        )
         if current is not None:
             for index, view in enumerate(self.rows):
                 if view.id == current:

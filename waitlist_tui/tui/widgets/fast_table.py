@@ -313,15 +313,29 @@ class FastTable(DataTable[Any]):
         return list(Segment.apply_style(segments, style=pre_style, post_style=post_style))
 
 
-def fill(table: DataTable[Any], labels: Sequence[str], rows: Sequence[tuple[str, tuple]]) -> None:
+def fill(
+    table: DataTable[Any],
+    labels: Sequence[str],
+    rows: Sequence[tuple[str, tuple]],
+    fit: int | None = None,
+    shrink: Sequence[int] = (),
+) -> None:
     """Replace the columns and rows, each column as wide as its widest cell.
 
     A table left to size itself settles its widths on idle; a paint before that (a dialog
     opened at once, a snapshot, a busy machine) shows every cell cut to its header's width.
     `rows` are (key, cells). The same labels and rows as the last fill, with the table not
     changed since, leave it as it is: typing on in a search that already found its clients
-    ("garc", "garci") repaints no row."""
-    content = (tuple(labels), tuple((key, tuple(map(_same, cells))) for key, cells in rows))
+    ("garc", "garci") repaints no row.
+
+    With `fit` (the columns' room in cells), the `shrink` columns give up width, widest
+    first, until the table fits: a long providers list pushed the queue's countdown off the
+    right edge ("offered 1h 1")."""
+    content = (
+        tuple(labels),
+        tuple((key, tuple(map(_same, cells))) for key, cells in rows),
+        fit,
+    )
     memo = _FILLED.get(table)
     if (
         memo == content
@@ -333,12 +347,33 @@ def fill(table: DataTable[Any], labels: Sequence[str], rows: Sequence[tuple[str,
         max([cell_len(label), *(cell_len(str(cells[i])) for _, cells in rows)])
         for i, label in enumerate(labels)
     ]
+    if fit is not None and shrink:
+        widths = fitted(widths, [cell_len(label) for label in labels], fit, shrink, table)
     table.clear(columns=True)
     for label, width in zip(labels, widths, strict=True):
         table.add_column(label, width=width)
     for key, cells in rows:
         table.add_row(*cells, key=key)
     _FILLED[table] = content
+
+
+MIN_SHRUNK = 6  # a shrunk column still shows a word
+
+
+def fitted(
+    widths: list[int], floors: list[int], fit: int, shrink: Sequence[int], table: DataTable[Any]
+) -> list[int]:
+    """Widths whose total (cell padding included) is at most `fit`, taken from `shrink`."""
+    widths = list(widths)
+    excess = sum(widths) + 2 * table.cell_padding * len(widths) - fit
+    while excess > 0:
+        room = [i for i in shrink if widths[i] > max(floors[i], MIN_SHRUNK)]
+        if not room:
+            break
+        widest = max(room, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
 
 
 def _same(cell: Any) -> Any:
