@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from waitlist_tui.domain import offer_time
 from waitlist_tui.domain.errors import NotFound
 from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service
 
@@ -41,6 +42,7 @@ def clinic_dict(clinic: Clinic) -> dict[str, Any]:
         "parts_of_day": clinic.parts_of_day,
         "event_waitlist_mode": clinic.event_waitlist_mode,
         "no_answer_advances": clinic.no_answer_advances,
+        "min_notice": offer_time.min_notice(clinic),
         "version": clinic.version,
     }
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from waitlist_tui.domain import clock, message_settings
+from waitlist_tui.domain import clock, message_settings, offer_time
 from waitlist_tui.domain.db import database, is_postgres
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.models import Client, Clinic, OutboxMessage
@@ -206,8 +206,15 @@ def deliver_once(
         quiet = message_settings.of(clinic).quiet_hours
         now = clock.now()
         until = message_settings.quiet_until(now, clinic.time_zone, quiet)
+        late = offer_time.undeliverable(message, until)
+        if late:  # an offer's message goes out before its deadline or not at all
+            _finish(message, token, status=DEAD, last_error=late)
+            log.info("dropped %s: %s", message.idempotency_key, late)
+            report.dead += 1
+            continue
         if until > now:
             _defer(message, token, until)
+            offer_time.hold_starts(message, until)
             report.deferred += 1
             continue
         outgoing = Outgoing(
@@ -234,7 +241,8 @@ def deliver_once(
             report.dead += status == DEAD
             report.failed += status == FAILED
             continue
-        mark_sent(message, token, provider_id)
+        if mark_sent(message, token, provider_id):
+            offer_time.hold_starts(message, clock.now())  # a SEQUENTIAL hold starts now
         log.info(
             "sent %s %s to %s via %s", message.idempotency_key, message.channel, who, transport.name
         )
