@@ -107,6 +107,7 @@ class OfferTerms:
     deadline: dt.datetime
     message_at: dt.datetime | None
     phone_instead: str = ""
+    capped: bool = False  # the slot's cutoff, not the hold, sets the deadline
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +118,7 @@ class OfferTerms:
                 else None
             ),
             "phone_instead": self.phone_instead,
+            "capped_by_slot": self.capped,
         }
 
 
@@ -133,15 +135,16 @@ def terms(
     at or after the deadline is not sent."""
     hold = dt.timedelta(minutes=hold_minutes)
     cut = cutoff(clinic, slot_start)
+    plain = min(now + hold, cut)
     if not can_message:
-        return OfferTerms(min(now + hold, cut), None)
+        return OfferTerms(plain, None, capped=plain == cut)
     quiet = message_settings.of(clinic).quiet_hours
     goes = message_settings.quiet_until(now, clinic.time_zone, quiet)
     starts = goes if workflow == vocab.SEQUENTIAL else now
     ends = min(starts + hold, cut)
     if goes >= ends:
-        return OfferTerms(min(now + hold, cut), None, PHONE_QUIET)
-    return OfferTerms(ends, goes)
+        return OfferTerms(plain, None, PHONE_QUIET, capped=plain == cut)
+    return OfferTerms(ends, goes, capped=ends == cut)
 
 
 # --- delivery: an offer's message goes out before its deadline, or not at all ------------------
