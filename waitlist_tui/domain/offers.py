@@ -117,7 +117,8 @@ def _phone_reasons(rows: list[Offer]) -> dict[Any, str]:
                 else "phone: no consent or contact details for messages"
             )
         elif message.status == outbox.DEAD:
-            reasons[o.id] = f"phone: the message was not sent ({message.last_error})"
+            why = message.last_error.removeprefix("not sent: ")
+            reasons[o.id] = f"phone: the message was not sent ({why})"
         else:
             reasons[o.id] = ""
     return reasons
