@@ -100,10 +100,18 @@ def test_expiry_with_time_moving_advances_sequential(clinic: Clinic) -> None:
     first, second = add_entry("First", priority=1), add_entry("Second", priority=2)
     opening = monday_opening()
     sent = offers.offer(opening.id, STAFF, hold_minutes=30)
-    assert offers.expire_offers() == {"offers_expired": 0, "offers_advanced": 0}
+    assert offers.expire_offers() == {
+        "offers_expired": 0,
+        "offers_advanced": 0,
+        "openings_closed": 0,
+    }
     with frozen_at(pendulum.datetime(2026, 11, 20, 15, 1, tz="UTC")):
         assert_rejected(lambda: offers.accept(sent[0].id, STAFF), Conflict, "offer expired")
-        assert offers.expire_offers() == {"offers_expired": 1, "offers_advanced": 1}
+        assert offers.expire_offers() == {
+            "offers_expired": 1,
+            "offers_advanced": 1,
+            "openings_closed": 0,
+        }
         assert Offer.get_by_id(sent[0].id).status == "expired" and status(first) == "waiting"
         assert status(second) == "offered"
 

@@ -110,6 +110,25 @@ def openings_add(
     ctx.out(view.to_dict(), lambda d: click.echo(f"opening {d['id']} at {d['slot_start']}"))
 
 
+@openings_group.command("close")
+@click.argument("opening_id")
+@click.option("--note", default="", help="Why the slot is taken back.")
+@json_option
+@click.pass_obj
+def openings_close(ctx: Ctx, opening_id: str, note: str) -> None:
+    """Withdraw an opening: it closes and its live offers end (texted clients are told)."""
+    from waitlist_tui.domain.offers import withdraw_opening
+
+    open_db(ctx)
+    data = withdraw_opening(opening_id, ctx.staff, note)
+    ctx.out(
+        data,
+        lambda d: click.echo(
+            f"opening {d['opening_id'][:8]} closed; offers ended: {d['offers_ended']}"
+        ),
+    )
+
+
 @openings_group.command("list")
 @click.option(
     "--status",
@@ -144,12 +163,15 @@ def match_command(
     if bool(opening_id) == bool(entry_id):
         raise ValidationError("give --opening or --entry", field="opening")
     if opening_id:
+        from waitlist_tui.domain.finder import offer_terms_now
         from waitlist_tui.domain.matching import candidates
         from waitlist_tui.domain.openings import get_opening
 
-        result = candidates(get_opening(opening_id), limit, include_partial=not exact_only)
+        opening = get_opening(opening_id)
+        data = candidates(opening, limit, include_partial=not exact_only).to_dict()
+        data["offer_terms"] = offer_terms_now(opening)
         ctx.out(
-            result.to_dict(),
+            data,
             lambda d: table(
                 ("entry", "match", "pri", "waited", "client", "phone", "why"),
                 [

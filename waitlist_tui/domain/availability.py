@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain import clock, offer_time, vocab
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import iso
 from waitlist_tui.domain.errors import ValidationError
@@ -225,7 +225,8 @@ def find_matching_slots(
     providers = [p for p in offering if not preferred or p.id in preferred]
     if not providers:
         return []
-    now = clock.now()
+    # a slot inside the clinic's notice can no longer be offered (offer_time)
+    earliest = clock.now() + dt.timedelta(minutes=offer_time.min_notice(clinic))
     duration = dt.timedelta(minutes=service.duration_minutes)
     window = (entry.preferred_time_start, entry.preferred_time_end)
     parts = part_windows(clinic)
@@ -245,7 +246,7 @@ def find_matching_slots(
                     slot_end = cursor + duration
                     local = cursor.astimezone(zone)
                     first_min = local.hour * 60 + local.minute
-                    if cursor > now and time_fits(
+                    if cursor > earliest and time_fits(
                         entry.preferred_time_slots,
                         window,
                         start_part_mask(parts, first_min),

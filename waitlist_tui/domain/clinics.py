@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from waitlist_tui.domain import consent
+from waitlist_tui.domain import consent, offer_time
 from waitlist_tui.domain.errors import NotFound
 from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service
 
@@ -48,6 +48,7 @@ def clinic_dict(clinic: Clinic) -> dict[str, Any]:
         "event_waitlist_mode": clinic.event_waitlist_mode,
         "no_answer_advances": clinic.no_answer_advances,
         "consent": consent.of(clinic).to_json(),
+        "min_notice": offer_time.min_notice(clinic),
         "version": clinic.version,
     }
 

@@ -12,12 +12,19 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from waitlist_tui.domain import audit, clock, vocab
+from waitlist_tui.domain import audit, clock, offer_time, vocab
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import iso
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.models import AuditEvent, Offer, Opening
-from waitlist_tui.domain.offers import OfferView, Reply, _advance, _release, _resolve, get_offer
+from waitlist_tui.domain.offers import (
+    DECLINED,
+    OfferView,
+    Reply,
+    _resolve,
+    end_offer,
+    get_offer,
+)
 from waitlist_tui.domain.openings import get_opening
 
 NO_ANSWER, VOICEMAIL, DECLINED_BY_PHONE = "no_answer", "voicemail", "declined_by_phone"
@@ -123,6 +130,8 @@ def _sent(offer_id: Any, now: dt.datetime) -> tuple[Offer, Opening]:
             f"offer is {current.status}; only a sent offer takes a call",
             data={"offer_status": current.status},
         )
+    if offer_time.is_too_late(opening.clinic, opening.starts_at, now):
+        raise Conflict(offer_time.too_late_text(opening.clinic, opening.starts_at, now))
     if current.expires_at <= now:
         raise Conflict(
             "offer is expired: its hold ran out", data={"expires_at": iso(current.expires_at)}
@@ -151,14 +160,15 @@ def log_attempt(offer_id: Any, outcome: str, actor: str, note: str = "") -> Atte
         audit.record(actor, ACTION, "offer", current.id, {"outcome": outcome, "note": note})
         release: tuple[str, str] | None = None
         if outcome == DECLINED_BY_PHONE:
-            release = (vocab.OFFER_DECLINED, note or OUTCOME_LABELS[DECLINED_BY_PHONE])
+            release = (DECLINED, note or OUTCOME_LABELS[DECLINED_BY_PHONE])
         elif outcome == NO_ANSWER and opening.clinic.no_answer_advances:
-            release = (vocab.OFFER_EXPIRED, f"no answer · {note}" if note else "no answer")
-        following: list[OfferView] = []
+            release = (NO_ANSWER, f"no answer · {note}" if note else "no answer")
+        following: tuple[OfferView, ...] = ()
         if release:
-            if not _release(current, release[0], actor, now, release[1]):
+            ended = end_offer(current, release[0], actor, now, release[1])
+            if ended is None:
                 raise Conflict("offer changed meanwhile; look again")
-            following = _advance(opening, actor)
+            following = ended.next_offers
     return AttemptReply(
         get_offer(current.id),
         None,

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from waitlist_tui.domain import clock, consent, message_settings, outbox
+from waitlist_tui.domain import clock, consent, message_settings, offer_time, outbox
 from waitlist_tui.domain.db import database, is_postgres
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.models import Client, Clinic, OutboxMessage
@@ -215,9 +215,17 @@ def deliver_once(
         quiet = message_settings.of(clinic).quiet_hours
         now = clock.now()
         until = message_settings.quiet_until(now, clinic.time_zone, quiet)
-        answer = message.ref_type == outbox.REPLY_REF  # to the client's own text: not held
-        if until > now and not answer:
+        if message.ref_type == outbox.REPLY_REF:
+            until = now  # an answer to the client's own text is not held for quiet hours
+        late = offer_time.undeliverable(message, until)
+        if late:  # an offer's message goes out before its deadline or not at all
+            _finish(message, token, status=DEAD, last_error=late)
+            log.info("dropped %s: %s", message.idempotency_key, late)
+            report.dead += 1
+            continue
+        if until > now:
             _defer(message, token, until)
+            offer_time.hold_starts(message, until)
             report.deferred += 1
             continue
         outgoing = Outgoing(
@@ -244,7 +252,8 @@ def deliver_once(
             report.dead += status == DEAD
             report.failed += status == FAILED
             continue
-        mark_sent(message, token, provider_id)
+        if mark_sent(message, token, provider_id):
+            offer_time.hold_starts(message, clock.now())  # a SEQUENTIAL hold starts now
         log.info(
             "sent %s %s to %s via %s", message.idempotency_key, message.channel, who, transport.name
         )

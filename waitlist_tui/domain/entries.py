@@ -621,23 +621,20 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
             for provider in providers:
                 EntryProvider.create(entry=entry, provider=provider)
         if new.get("status") in (vocab.CANCELLED, vocab.EXPIRED):
-            _rescind_sent_offers(entry, actor, now)
+            _end_sent_offers(entry, f"entry_{new['status']}", actor, now)
+        elif "service" in new:  # the offer was for the old service: it cannot book the new one
+            _end_sent_offers(entry, "entry_narrowed", actor, now)
         action = f"entry.{new['status']}" if "status" in new else "entry.update"
         audit.record(actor, action, "entry", entry.id, audit.diff(old, logged))
     return get(entry.id)
 
 
-def _rescind_sent_offers(entry: Entry, actor: str, now: pendulum.DateTime) -> None:
-    (
-        Offer.update(
-            status=vocab.OFFER_RESCINDED,
-            responded_at=now,
-            updated_by=actor,
-            version=Offer.version + 1,
-        )
-        .where((Offer.entry == entry) & (Offer.status == vocab.OFFER_SENT))
-        .execute()
-    )
+def _end_sent_offers(entry: Entry, cause: str, actor: str, now: pendulum.DateTime) -> None:
+    """The entry closed or changed under its live offer: the one way an offer ends
+    (offers.end_offer) tells the client and moves a SEQUENTIAL opening on."""
+    from waitlist_tui.domain.offers import end_entry_offers  # offers + matching: on use only
+
+    end_entry_offers(entry.id, cause, actor, now)
 
 
 def cancel(entry_id: Any, actor: str, version: int | None = None, reason: str = "") -> EntryView:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain import clock, offer_time, vocab
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import Conflict, ValidationError
@@ -71,11 +71,30 @@ class TypedSlot:
 @dataclass(frozen=True)
 class Found:
     """The slot being matched and its ranked candidates. `saved` is False for a typed slot
-    that no opening covers yet: offering it creates one."""
+    that no opening covers yet: offering it creates one. `terms` says, before the offer is
+    made, its true deadline and whether its message could go out in time (quiet hours)."""
 
     opening: OpeningView
     saved: bool
     candidates: CandidateList
+    terms: offer_time.OfferTerms | None = None  # an offer made now: deadline, phone or not
+
+
+def offer_terms(clinic: Clinic, opening: Opening) -> offer_time.OfferTerms:
+    """What an offer of this slot made now would be, with the clinic's hold and workflow."""
+    flow = opening.workflow or clinic.default_workflow
+    return offer_time.terms(clinic, opening.starts_at, clinic.offer_hold_minutes, clock.now(), flow)
+
+
+def offer_terms_now(opening: Opening) -> dict[str, Any] | None:
+    """An open opening's offer terms as JSON, or why it can no longer be offered."""
+    if opening.status != vocab.OPENING_OPEN:
+        return None
+    clinic = opening.clinic
+    now = clock.now()
+    if offer_time.is_too_late(clinic, opening.starts_at, now):
+        return {"too_late": offer_time.too_late_text(clinic, opening.starts_at, now)}
+    return offer_terms(clinic, opening).to_dict()
 
 
 def find_for_opening(
@@ -84,8 +103,10 @@ def find_for_opening(
     opening = get_opening(opening_id)
     if opening.status != vocab.OPENING_OPEN:
         raise Conflict(f"opening is {opening.status}", data={"status": opening.status})
+    clinic = opening.clinic
+    offer_time.check_in_time(clinic, opening.starts_at, clock.now())
     ranked = candidates(opening, limit=limit, include_partial=include_partial)
-    return Found(OpeningView.of(opening), True, ranked)
+    return Found(OpeningView.of(opening), True, ranked, offer_terms(clinic, opening))
 
 
 def _covering(clinic: Clinic, provider_id: Any, starts: dt.datetime, ends: dt.datetime):
@@ -130,13 +151,13 @@ def find_for_typed(
     existing = _covering(clinic, who.id, starts, ends)
     if existing is not None:
         ranked = candidates(existing, limit=limit, include_partial=include_partial)
-        return Found(OpeningView.of(existing), True, ranked)
+        return Found(OpeningView.of(existing), True, ranked, offer_terms(clinic, existing))
     _booked_clash(who, starts, ends)
     draft = Opening(
         clinic=clinic, provider=who, starts_at=_plain(starts), ends_at=_plain(ends), source="manual"
     )
     ranked = candidates(draft, limit=limit, include_partial=include_partial)
-    return Found(OpeningView.of(draft), False, ranked)
+    return Found(OpeningView.of(draft), False, ranked, offer_terms(clinic, draft))
 
 
 def offer_found(
@@ -208,10 +229,15 @@ def cancel_for_waitlist(appointment_id: Any, actor: str) -> Found:
     ahead, is the opening the finder ranks candidates for."""
     with database.atomic():
         appointment = Appointment.get_or_none(Appointment.id == appointment_id)
-        if appointment is not None and appointment.starts_at <= clock.now():
+        now = clock.now()
+        if appointment is not None and appointment.starts_at <= now:
             raise ValidationError(
                 "this appointment has started; its time cannot go to the waitlist",
                 field="appointment",
+            )
+        if appointment is not None:
+            offer_time.check_in_time(
+                appointment.clinic, appointment.starts_at, now, ValidationError, "appointment"
             )
         _, opening = cancel_appointment(appointment_id, actor)
     if opening is None:  # pragma: no cover - guarded above; kept for a clock moving between

@@ -61,16 +61,41 @@ def create_indexes(tables: Sequence[str] | None = None) -> None:
             model._schema.create_indexes(safe=True)
 
 
+MAX_OLDER_THAN_DAYS = 36500
+
+
+def _checked_expire_args(older_than_days: Any, actor: Any) -> None:
+    """Every argument of `expire`, before anything is written."""
+    from waitlist_tui.domain.errors import ValidationError
+
+    if older_than_days is not None and (
+        not isinstance(older_than_days, int)
+        or isinstance(older_than_days, bool)
+        or not 1 <= older_than_days <= MAX_OLDER_THAN_DAYS
+    ):
+        raise ValidationError(
+            f"older_than_days must be a whole number from 1 to {MAX_OLDER_THAN_DAYS}, "
+            f"got {older_than_days!r}",
+            field="older_than_days",
+        )
+    if not isinstance(actor, str) or not actor.strip() or len(actor) > 120:
+        raise ValidationError("actor must be a name of 1-120 characters", field="actor")
+
+
 def expire(older_than_days: int | None = None, actor: str = "system") -> dict[str, int]:
-    """The cron job: offers past their hold, entries past expires_at or whose date range has
-    ended, and (with the option) entries waiting longer than N days. Each step is made of
-    conditional updates, so it is safe while desks work."""
+    """The cron job (and the app's timer): offers past their deadline, openings past their
+    cutoff, entries past expires_at or whose date range has ended, and (with the option)
+    entries waiting longer than N days. The arguments are checked before anything is written;
+    each step is made of conditional updates, so it is safe while desks work. An expiring
+    entry's live offer ends the one way offers end (offers.end_offer: the client told, a
+    SEQUENTIAL opening moved on)."""
     import datetime as dt
 
     from waitlist_tui.domain import audit, clock, vocab
-    from waitlist_tui.domain.models import Clinic, Entry, Offer
-    from waitlist_tui.domain.offers import expire_offers
+    from waitlist_tui.domain.models import Clinic, Entry
+    from waitlist_tui.domain.offers import ENTRY_EXPIRED, end_entry_offers, expire_offers
 
+    _checked_expire_args(older_than_days, actor)
     now = clock.now()
     result = dict(expire_offers(now, actor))
     counts = {"entries_past_expires_at": 0, "entries_range_ended": 0, "entries_too_old": 0}
@@ -81,10 +106,6 @@ def expire(older_than_days: int | None = None, actor: str = "system") -> dict[st
             "entries_range_ended": Entry.date_range_end < today,
         }
         if older_than_days is not None:
-            if older_than_days < 1:
-                from waitlist_tui.domain.errors import ValidationError
-
-                raise ValidationError("older-than-days must be 1 or more", field="older_than_days")
             rules["entries_too_old"] = (Entry.status == vocab.WAITING) & (
                 Entry.created_at <= now - dt.timedelta(days=older_than_days)
             )
@@ -109,20 +130,10 @@ def expire(older_than_days: int | None = None, actor: str = "system") -> dict[st
                         .execute()
                     )
                     if rows:
-                        (
-                            Offer.update(
-                                status=vocab.OFFER_RESCINDED,
-                                responded_at=now,
-                                updated_by=actor,
-                                note="entry expired",
-                                version=Offer.version + 1,
-                            )
-                            .where(Offer.entry == entry_id, Offer.status == vocab.OFFER_SENT)
-                            .execute()
-                        )
                         audit.record(
                             actor, "entry.expired", "entry", entry_id, {"rule": [None, name]}
                         )
+                        end_entry_offers(entry_id, ENTRY_EXPIRED, actor, now)
                         counts[name] += 1
     result.update(counts)
     try:

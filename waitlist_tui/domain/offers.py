@@ -1,5 +1,8 @@
 """Offers: send an opening to the best candidate (SEQUENTIAL) or the top N (BROADCAST), and
-take the replies. An opening is filled at most once whatever the number of desks racing:
+take the replies. An offer's deadline is the earlier of its hold and the slot's notice cutoff
+(offer_time.py); nothing is offered or accepted past it. Every way an offer ends (a reply, its
+deadline, its entry closing or changing, its opening withdrawn or filled) goes through one
+function, `end_offer`. An opening is filled at most once whatever the number of desks racing:
 accepting locks the opening row (PostgreSQL FOR UPDATE; SQLite write transactions are
 IMMEDIATE), moves each row with a conditional update checked by its row count, and the partial
 unique index refuses a second accepted offer for the same opening.
@@ -13,7 +16,15 @@ from typing import Any
 
 from peewee import IntegrityError, fn
 
-from waitlist_tui.domain import audit, clock, ids, message_settings, outbox, vocab
+from waitlist_tui.domain import (
+    audit,
+    clock,
+    ids,
+    message_settings,
+    offer_time,
+    outbox,
+    vocab,
+)
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import iso
@@ -26,6 +37,7 @@ from waitlist_tui.domain.models import (
     Entry,
     Offer,
     Opening,
+    OutboxMessage,
     Provider,
     Service,
 )
@@ -52,6 +64,7 @@ class OfferView:
     expires_at: dt.datetime
     responded_at: dt.datetime | None
     note: str
+    phone_instead: str = ""  # why no message tells the client of it: the desk phones
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,20 +84,60 @@ class OfferView:
             "expires_at": iso(self.expires_at),
             "responded_at": iso(self.responded_at),
             "note": self.note,
+            "phone_instead": self.phone_instead,
         }
 
 
+def offer_message_key(offer_id: Any) -> str:
+    """The idempotency key of an offer's own message (outbox.tell_offer writes it)."""
+    return f"offer:{offer_id}:v1"
+
+
+def _phone_reasons(rows: list[Offer]) -> dict[Any, str]:
+    """Why no message tells each client of their offer ("" when one is on its way or went):
+    the desk reads it as "phone them"."""
+    keys = {offer_message_key(o.id): o.id for o in rows}
+    found = (
+        {
+            keys[m.idempotency_key]: m
+            for m in OutboxMessage.select(
+                OutboxMessage.idempotency_key, OutboxMessage.status, OutboxMessage.last_error
+            ).where(OutboxMessage.idempotency_key.in_(list(keys)))
+        }
+        if keys
+        else {}
+    )
+    reasons: dict[Any, str] = {}
+    for o in rows:
+        message = found.get(o.id)
+        if message is None:
+            reasons[o.id] = (
+                offer_time.PHONE_QUIET
+                if outbox.channel_for(o.entry.client)
+                else "phone: no consent or contact details for messages"
+            )
+        elif message.status == outbox.DEAD:
+            why = message.last_error.removeprefix("not sent: ")
+            reasons[o.id] = f"phone: the message was not sent ({why})"
+        else:
+            reasons[o.id] = ""
+    return reasons
+
+
 def _views(query) -> list[OfferView]:
-    rows = (
-        query.select(Offer, Opening, Entry, Client, Provider, Service)
+    rows = list(
+        query.select(Offer, Opening, Entry, Client, Provider, Service, Clinic)
         .join(Opening)
         .join(Provider)
+        .switch(Opening)
+        .join(Clinic)
         .switch(Offer)
         .join(Entry)
         .join(Client)
         .switch(Entry)
         .join(Service)
     )
+    phone = _phone_reasons(rows)
     return [
         OfferView(
             o.id,
@@ -99,9 +152,10 @@ def _views(query) -> list[OfferView]:
             o.opening.starts_at,
             o.opening.ends_at,
             o.sent_at,
-            o.expires_at,
+            offer_time.deadline(o.opening.clinic, o.opening.starts_at, o.expires_at),
             o.responded_at,
             o.note,
+            phone[o.id],
         )
         for o in rows
     ]
@@ -145,19 +199,31 @@ def _resolve(offer_id: Any) -> Offer:
 
 
 def _send(
-    opening: Opening, entry_id: Any, match_type: str, hold: int, actor: str, now: dt.datetime
+    opening: Opening,
+    entry_id: Any,
+    match_type: str,
+    hold: int,
+    flow: str,
+    actor: str,
+    now: dt.datetime,
 ) -> Offer:
+    """One offer and its message, with the deadline offer_time gives it. A message that could
+    only go out at or after that deadline (quiet hours) is not queued: the desk phones."""
     if not move(Entry, entry_id, vocab.WAITING, vocab.OFFERED, actor, now):
         raise Conflict(
             "waitlist request changed meanwhile; look again", data={"entry": str(entry_id)}
         )
+    clinic = Clinic.get_by_id(opening.clinic_id)
+    client = Client.select().join(Entry).where(Entry.id == entry_id).get()
+    reachable = outbox.channel_for(client) is not None
+    terms = offer_time.terms(clinic, opening.starts_at, hold, now, flow, can_message=reachable)
     offer = Offer.create(
         opening=opening,
         entry=entry_id,
         status=vocab.OFFER_SENT,
         match_type=match_type,
         sent_at=now,
-        expires_at=now + dt.timedelta(minutes=hold),
+        expires_at=terms.deadline,
         created_by=actor,
         updated_by=actor,
     )
@@ -170,9 +236,20 @@ def _send(
             "opening": [None, str(opening.id)],
             "entry": [None, str(entry_id)],
             "match_type": [None, match_type],
+            "hold_minutes": [None, hold],
+            "expires_at": [None, audit.plain(terms.deadline)],
         },
     )
-    outbox.tell_offer(offer, "offer", actor, now)
+    if terms.phone_instead:
+        audit.record(
+            actor,
+            "message.not_sent",
+            "offer",
+            offer.id,
+            {"kind": [None, "offer"], "reason": [None, terms.phone_instead]},
+        )
+    else:
+        outbox.tell_offer(offer, "offer", actor, now)
     return offer
 
 
@@ -236,6 +313,7 @@ def offer(
                     else f"opening is {opening.status}"
                 )
             clinic = opening.clinic
+            offer_time.check_in_time(clinic, opening.starts_at, now)
             flow = str(workflow or opening.workflow or clinic.default_workflow).upper()
             if flow not in vocab.WORKFLOWS:
                 raise ValidationError("workflow must be SEQUENTIAL or BROADCAST", field="workflow")
@@ -281,7 +359,9 @@ def offer(
                 if not 1 <= n <= 50:
                     raise ValidationError("broadcast to 1-50 entries", field="top")
                 chosen = _best_under_cap(opening, n, clinic, now)
-            sent = [_send(opening, c.entry_id, c.match_type, hold, actor, now) for c in chosen]
+            sent = [
+                _send(opening, c.entry_id, c.match_type, hold, flow, actor, now) for c in chosen
+            ]
             if sent and opening.workflow != flow:
                 Opening.update(
                     workflow=flow, updated_at=now, updated_by=actor, version=Opening.version + 1
@@ -294,26 +374,147 @@ def offer(
     return [views[o.id] for o in sent]  # in candidate order, best first
 
 
-def _release(offer: Offer, status: str, actor: str, now: dt.datetime, note: str = "") -> bool:
-    """sent -> declined/expired/rescinded, the entry back to waiting; False if it moved on."""
-    if not move(Offer, offer.id, vocab.OFFER_SENT, status, actor, now, responded_at=now, note=note):
-        return False
-    move(Entry, offer.entry_id, vocab.OFFERED, vocab.WAITING, actor, now)
-    audit.record(
-        actor, f"offer.{status}", "offer", offer.id, {"status": [vocab.OFFER_SENT, status]}
+# --- how an offer ends: one function for every cause ------------------------------------------
+
+DECLINED, OPTED_OUT, NO_ANSWER = "declined", "opted_out", "no_answer"
+EXPIRED, PAST_DEADLINE = "expired", "past_deadline"
+ENTRY_CANCELLED, ENTRY_EXPIRED = "entry_cancelled", "entry_expired"
+ENTRY_NARROWED = "entry_narrowed"
+OPENING_WITHDRAWN, FILLED_BY_OTHER, RESCINDED = "opening_withdrawn", "filled", "rescinded"
+
+
+@dataclass(frozen=True)
+class EndRule:
+    """What a cause means: the offer's final status, the message the client gets (if they were
+    texted the offer), and whether a SEQUENTIAL opening moves on to the next candidate."""
+
+    status: str
+    tell: str | None
+    advance: bool
+
+
+END_RULES: dict[str, EndRule] = {
+    # the client's own answer: nothing to tell them
+    DECLINED: EndRule(vocab.OFFER_DECLINED, None, True),
+    OPTED_OUT: EndRule(vocab.OFFER_DECLINED, None, True),  # and no further SMS anyway
+    # time ran out
+    NO_ANSWER: EndRule(vocab.OFFER_EXPIRED, "offer_expired", True),
+    EXPIRED: EndRule(vocab.OFFER_EXPIRED, "offer_expired", True),
+    PAST_DEADLINE: EndRule(vocab.OFFER_EXPIRED, "offer_expired", True),
+    # the entry closed or changed under the offer: the slot goes on to the next candidate
+    ENTRY_CANCELLED: EndRule(vocab.OFFER_RESCINDED, "offer_withdrawn", True),
+    ENTRY_EXPIRED: EndRule(vocab.OFFER_RESCINDED, "offer_withdrawn", True),
+    ENTRY_NARROWED: EndRule(vocab.OFFER_RESCINDED, "offer_withdrawn", True),
+    # the slot went away
+    OPENING_WITHDRAWN: EndRule(vocab.OFFER_RESCINDED, "offer_withdrawn", False),
+    FILLED_BY_OTHER: EndRule(vocab.OFFER_RESCINDED, None, False),  # a YES gets already_filled
+    # the desk withdraws it on the phone (no automatic next offer)
+    RESCINDED: EndRule(vocab.OFFER_RESCINDED, None, False),
+}
+CAUSES = tuple(END_RULES)
+
+
+@dataclass(frozen=True)
+class Ended:
+    """What ending one offer did."""
+
+    offer_id: Any
+    status: str
+    cause: str
+    next_offers: tuple[OfferView, ...] = ()
+    opening_closed: bool = False
+
+
+def _was_texted(offer: Offer) -> bool:
+    """The client was told of the offer (its message went out): then they are told it ended.
+    A message still waiting is dropped at delivery instead (offer_time.undeliverable)."""
+    return (
+        OutboxMessage.select()
+        .where(
+            OutboxMessage.idempotency_key == offer_message_key(offer.id),
+            OutboxMessage.status == outbox.SENT,
+        )
+        .exists()
     )
-    if status == vocab.OFFER_EXPIRED:
-        outbox.tell_offer(offer, "offer_expired", actor, now)
+
+
+def _close_opening(opening: Opening, cause: str, actor: str, now: dt.datetime) -> bool:
+    """open -> closed with its audit row; False if it had moved on."""
+    if not move(Opening, opening.id, vocab.OPENING_OPEN, vocab.OPENING_CLOSED, actor, now):
+        return False
+    audit.record(
+        actor,
+        "opening.close",
+        "opening",
+        opening.id,
+        {"status": [vocab.OPENING_OPEN, vocab.OPENING_CLOSED], "cause": [None, cause]},
+    )
     return True
 
 
-def _advance(opening: Opening, actor: str) -> list[OfferView]:
-    """SEQUENTIAL: when the live offer ends, the next candidate gets the opening."""
-    if (opening.workflow or opening.clinic.default_workflow) != vocab.SEQUENTIAL:
-        return []
+def _next_candidate(opening_id: Any, actor: str, now: dt.datetime) -> tuple[list, bool]:
+    """SEQUENTIAL: the next candidate gets the opening while it is still in time; past its
+    cutoff the opening closes. (offers sent, opening closed)"""
+    opening = Opening.get_by_id(opening_id)
+    clinic = Clinic.get_by_id(opening.clinic_id)
+    if opening.status != vocab.OPENING_OPEN:
+        return [], False
+    if (opening.workflow or clinic.default_workflow) != vocab.SEQUENTIAL:
+        return [], False
     if Offer.select().where(Offer.opening == opening, Offer.status == vocab.OFFER_SENT).exists():
-        return []
-    return offer(opening.id, actor, workflow=vocab.SEQUENTIAL)
+        return [], False
+    if offer_time.is_too_late(clinic, opening.starts_at, now):
+        return [], _close_opening(opening, "too_late", actor, now)
+    return offer(opening.id, actor, workflow=vocab.SEQUENTIAL), False
+
+
+def end_offer(
+    offer_ref: Offer | Any, cause: str, actor: str, now: dt.datetime, note: str = ""
+) -> Ended | None:
+    """End a sent offer for `cause` (one of CAUSES), in the caller's transaction or its own:
+    the offer's final status, its entry back to waiting (unless the entry itself closed), an
+    audit row naming the cause, the client told when they had been texted the offer, and a
+    SEQUENTIAL opening moved on to the next candidate (or closed past its cutoff) when the
+    cause says so. None when the offer was no longer sent (another desk or job got there)."""
+    rule = END_RULES.get(cause)
+    if rule is None:
+        raise ValidationError(f"cause must be one of {', '.join(CAUSES)}", field="cause")
+    with database.atomic():
+        current = offer_ref if isinstance(offer_ref, Offer) else _resolve(offer_ref)
+        if not move(
+            Offer,
+            current.id,
+            vocab.OFFER_SENT,
+            rule.status,
+            actor,
+            now,
+            responded_at=now,
+            note=note,
+        ):
+            return None
+        move(Entry, current.entry_id, vocab.OFFERED, vocab.WAITING, actor, now)
+        audit.record(
+            actor,
+            f"offer.{rule.status}",
+            "offer",
+            current.id,
+            {"status": [vocab.OFFER_SENT, rule.status], "cause": [None, cause]},
+        )
+        if rule.tell and _was_texted(current):
+            outbox.tell_offer(current, rule.tell, actor, now)
+        following: list[OfferView] = []
+        closed = False
+        if rule.advance:
+            following, closed = _next_candidate(current.opening_id, actor, now)
+    return Ended(current.id, rule.status, cause, tuple(following), closed)
+
+
+def end_entry_offers(entry_id: Any, cause: str, actor: str, now: dt.datetime) -> list[Ended]:
+    """The entry closed or changed: each of its sent offers ends for `cause` (entry_cancelled,
+    entry_expired, entry_narrowed)."""
+    live = Offer.select().where(Offer.entry == entry_id, Offer.status == vocab.OFFER_SENT)
+    ended = [end_offer(o, cause, actor, now) for o in list(live)]
+    return [e for e in ended if e is not None]
 
 
 @dataclass(frozen=True)
@@ -351,6 +552,7 @@ def accept(offer_id: Any, actor: str) -> Reply:
     try:
         with database.atomic():
             current, opening = _checked(offer_id, now)
+            offer_time.check_in_time(opening.clinic, opening.starts_at, now)
             if current.expires_at <= now:
                 raise Conflict("offer expired", data={"expires_at": iso(current.expires_at)})
             if not move(
@@ -394,7 +596,7 @@ def accept(offer_id: Any, actor: str) -> Reply:
             for other in Offer.select().where(
                 Offer.opening == opening, Offer.status == vocab.OFFER_SENT
             ):
-                _release(other, vocab.OFFER_RESCINDED, actor, now, note=FILLED)
+                end_offer(other, FILLED_BY_OTHER, actor, now, note=FILLED)
             audit.record(
                 actor,
                 "offer.accept",
@@ -411,14 +613,15 @@ def accept(offer_id: Any, actor: str) -> Reply:
     return Reply(get_offer(current.id), appointment.id)
 
 
-def decline(offer_id: Any, actor: str, note: str = "") -> Reply:
-    """The client says no: back to waiting; SEQUENTIAL moves on to the next candidate."""
+def decline(offer_id: Any, actor: str, note: str = "", cause: str = DECLINED) -> Reply:
+    """The client says no (or opted out: cause opted_out): back to waiting; SEQUENTIAL moves
+    on to the next candidate."""
     now = clock.now()
     with database.atomic():
-        current, opening = _checked(offer_id, now)
-        _release(current, vocab.OFFER_DECLINED, actor, now, note)
-        following = _advance(opening, actor)
-    return Reply(get_offer(current.id), None, tuple(following))
+        current, _ = _checked(offer_id, now)
+        ended = end_offer(current, cause, actor, now, note)
+    following = ended.next_offers if ended else ()
+    return Reply(get_offer(current.id), None, following)
 
 
 def rescind(offer_id: Any, actor: str, note: str = "") -> Reply:
@@ -426,28 +629,83 @@ def rescind(offer_id: Any, actor: str, note: str = "") -> Reply:
     now = clock.now()
     with database.atomic():
         current, _ = _checked(offer_id, now)
-        _release(current, vocab.OFFER_RESCINDED, actor, now, note)
+        end_offer(current, RESCINDED, actor, now, note)
     return Reply(get_offer(current.id))
 
 
-def expire_offers(now: dt.datetime | None = None, actor: str = "system") -> dict[str, int]:
-    """Sent offers past their hold expire; SEQUENTIAL openings go to the next candidate.
-    Each offer is its own transaction with conditional updates, so this is safe from cron
-    while desks work."""
-    now = now or clock.now()
-    due = [
-        o.id
-        for o in Offer.select(Offer.id).where(
-            Offer.status == vocab.OFFER_SENT, Offer.expires_at <= now
+def withdraw_opening(opening_id: Any, actor: str, note: str = "") -> dict[str, Any]:
+    """The desk takes a slot back (the provider is off after all): the opening closes and each
+    live offer of it ends (cause opening_withdrawn: the texted clients are told)."""
+    now = clock.now()
+    with database.atomic():
+        opening = get_opening(opening_id, for_update=True)
+        if opening.status != vocab.OPENING_OPEN:
+            raise Conflict(f"opening is {opening.status}", data={"status": opening.status})
+        live = list(
+            Offer.select().where(Offer.opening == opening, Offer.status == vocab.OFFER_SENT)
         )
-    ]
-    expired = advanced = 0
-    for offer_id in due:
-        with database.atomic():
-            current = Offer.get_by_id(offer_id)
-            opening = get_opening(current.opening_id, for_update=True)
-            if _release(current, vocab.OFFER_EXPIRED, actor, now):
-                expired += 1
-                if opening.status == vocab.OPENING_OPEN:
-                    advanced += len(_advance(opening, actor))
-    return {"offers_expired": expired, "offers_advanced": advanced}
+        ended = [end_offer(o, OPENING_WITHDRAWN, actor, now, note) for o in live]
+        _close_opening(opening, OPENING_WITHDRAWN, actor, now)
+    return {
+        "opening_id": str(opening.id),
+        "status": vocab.OPENING_CLOSED,
+        "offers_ended": sum(1 for e in ended if e is not None),
+    }
+
+
+def expire_offers(now: dt.datetime | None = None, actor: str = "system") -> dict[str, int]:
+    """Sent offers past their deadline end (expired: hold over; past_deadline: the slot's
+    cutoff came); SEQUENTIAL openings go to the next candidate while still in time. Then open
+    openings past their cutoff close (their offers ended just before). Each offer and each
+    opening is its own transaction with conditional updates, so this is safe from cron and
+    from the app's timer while desks work."""
+    now = now or clock.now()
+    expired = advanced = closed = 0
+    for clinic in Clinic.select():
+        late = now + dt.timedelta(minutes=offer_time.min_notice(clinic))  # starts before: cut
+        due = [
+            o.id
+            for o in Offer.select(Offer.id)
+            .join(Opening)
+            .where(
+                Opening.clinic == clinic,
+                Offer.status == vocab.OFFER_SENT,
+                (Offer.expires_at <= now) | (Opening.starts_at <= late),
+            )
+            .order_by(Offer.expires_at, Offer.id)
+        ]
+        for offer_id in due:
+            with database.atomic():
+                current = Offer.get_by_id(offer_id)
+                opening = get_opening(current.opening_id, for_update=True)
+                if offer_time.is_too_late(clinic, opening.starts_at, now):
+                    cause = PAST_DEADLINE
+                elif current.expires_at <= now:
+                    cause = EXPIRED
+                else:
+                    continue
+                ended = end_offer(current, cause, actor, now)
+                if ended is not None:
+                    expired += 1
+                    advanced += len(ended.next_offers)
+                    closed += ended.opening_closed
+        stale = [
+            o.id
+            for o in Opening.select(Opening.id).where(
+                Opening.clinic == clinic,
+                Opening.status == vocab.OPENING_OPEN,
+                Opening.starts_at <= late,
+            )
+        ]
+        for opening_id in stale:
+            with database.atomic():
+                opening = get_opening(opening_id, for_update=True)
+                if opening.status != vocab.OPENING_OPEN:
+                    continue
+                for o in Offer.select().where(
+                    Offer.opening == opening, Offer.status == vocab.OFFER_SENT
+                ):
+                    expired += end_offer(o, PAST_DEADLINE, actor, now) is not None
+                cause = "started" if opening.starts_at <= now else "too_late"
+                closed += _close_opening(opening, cause, actor, now)
+    return {"offers_expired": expired, "offers_advanced": advanced, "openings_closed": closed}

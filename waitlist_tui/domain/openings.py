@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from waitlist_tui.domain import audit, clock, ids, vocab
+from waitlist_tui.domain import audit, clock, ids, offer_time, vocab
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import iso
@@ -92,8 +92,10 @@ def checked_slot(
         raise ValidationError("minutes must be 5-720", field="minutes")
     starts = parse_local(start, clinic.time_zone, later)
     ends = starts + dt.timedelta(minutes=int(minutes))
-    if starts <= clock.now():
+    now = clock.now()
+    if starts <= now:
         raise ValidationError("start is in the past", field="start")
+    offer_time.check_in_time(clinic, starts, now, ValidationError, field="start")
     what = None
     if service:
         what = _service(clinic, service)
@@ -304,8 +306,9 @@ def list_appointments(
 
 
 def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Opening | None]:
-    """The client cancels: the appointment is cancelled and, if still ahead, its time becomes
-    an open opening (same provider, service and times) for the waitlist."""
+    """The client cancels: the appointment is cancelled and, if still before the clinic's
+    notice cutoff (offer_time), its time becomes an open opening (same provider, service and
+    times) for the waitlist."""
     now = clock.now()
     with database.atomic():
         try:
@@ -339,7 +342,7 @@ def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Op
             {"status": [vocab.APPT_BOOKED, vocab.APPT_CANCELLED]},
         )
         opening = None
-        if appt.starts_at > now:
+        if not offer_time.is_too_late(appt.clinic, appt.starts_at, now):
             opening = Opening.create(
                 clinic=appt.clinic_id,
                 provider=appt.provider_id,

@@ -193,7 +193,7 @@ def slot_values(
 
 
 def tell_offer(offer: Any, kind: str, actor: str, now: dt.datetime) -> OutboxMessage | None:
-    """An offer's message: kind offer, offer_expired, booked or already_filled."""
+    """An offer's message: kind offer, offer_expired, offer_withdrawn, booked or already_filled."""
     from waitlist_tui.domain.models import Entry, Opening
 
     opening = Opening.get_by_id(offer.opening_id)
@@ -209,7 +209,12 @@ def tell_offer(offer: Any, kind: str, actor: str, now: dt.datetime) -> OutboxMes
         offer.expires_at if kind == "offer" else None,
         offer.id,
     )
-    suffix = {"offer": "", "offer_expired": ":expired", "booked": ":booked"}.get(kind, ":filled")
+    suffix = {
+        "offer": "",
+        "offer_expired": ":expired",
+        "offer_withdrawn": ":withdrawn",
+        "booked": ":booked",
+    }.get(kind, ":filled")
     key = f"offer:{offer.id}{suffix}:v1"
     return queue(
         clinic=clinic,

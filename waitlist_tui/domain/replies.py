@@ -200,7 +200,7 @@ def _end_sms_offers(clients: list[Client], actor: str) -> list[str]:
     for offer in list(live):
         if _went_by_sms("offer", offer.id, "offer"):
             try:
-                offers.decline(offer.id, actor, note=OPT_OUT_NOTE)
+                offers.decline(offer.id, actor, note=OPT_OUT_NOTE, cause=offers.OPTED_OUT)
             except DomainError:
                 continue  # expired or taken meanwhile: nothing left to end
             ended.append(str(offer.id))

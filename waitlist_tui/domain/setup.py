@@ -11,7 +11,7 @@ from typing import Any
 
 import pendulum
 
-from waitlist_tui.domain import audit, clock, vocab
+from waitlist_tui.domain import audit, clock, offer_time, vocab
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.flags import parse_bool
@@ -28,6 +28,7 @@ CLINIC_OPTIONS = (
     "parts_of_day",
     "event_waitlist_mode",
     "no_answer_advances",
+    "min_notice",  # kept in clinic.settings (offer_time.py)
 )
 
 
@@ -186,6 +187,7 @@ def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str,
         "providers": providers,
         "messages": messages.to_json(),
         "consent": consent.parse(data.get("consent")).to_json(),
+        "min_notice": offer_time.parse_min_notice((data.get("clinic") or {}).get("min_notice")),
     }
 
 
@@ -225,8 +227,12 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
             clinic = Clinic.create(**c, created_at=now, updated_at=now)
         else:
             clinic, _ = _upsert(Clinic, Clinic.code == c["code"], c, now)
-        settings = {**(clinic.settings or {}), "messages": parsed["messages"]}
-        settings["consent"] = parsed["consent"]
+        settings = {
+            **(clinic.settings or {}),
+            "messages": parsed["messages"],
+            "consent": parsed["consent"],
+            offer_time.SETTING: parsed["min_notice"],
+        }
         if settings != clinic.settings:
             Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()
             clinic.settings = settings

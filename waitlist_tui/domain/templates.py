@@ -20,6 +20,7 @@ COMMON = ("clinic", "first_name", "service", "provider", "slot")
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "offer": (*COMMON, "hold_until", "ref"),
     "offer_expired": COMMON,
+    "offer_withdrawn": COMMON,
     "booked": COMMON,
     "seat_promoted": COMMON,
     "seat_offered": (*COMMON, "hold_until", "ref"),
@@ -28,6 +29,7 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
 REQUIRED: dict[str, tuple[str, ...]] = {
     "offer": ("slot", "hold_until"),
     "offer_expired": ("slot",),
+    "offer_withdrawn": ("slot",),
     "booked": ("slot",),
     "seat_promoted": ("slot",),
     "seat_offered": ("slot", "hold_until"),
@@ -137,8 +139,9 @@ def load_file(path: Path) -> Templates:
 def render(
     templates: Templates, kind: str, channel: str, values: dict[str, str]
 ) -> tuple[str, str]:
-    """(subject, body) for a checked template; subject is empty for SMS."""
-    table = templates[kind]
+    """(subject, body) for a checked template; subject is empty for SMS. A kind newer than the
+    clinic's stored set-up uses the shipped wording."""
+    table = templates[kind] if kind in templates else defaults()[kind]
     body = table[channel].format_map(values).strip()
     subject = table["email_subject"].format_map(values).strip() if channel == "email" else ""
     return subject, body

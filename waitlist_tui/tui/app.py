@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 from concurrent.futures import Future
 from contextlib import suppress
@@ -22,6 +23,8 @@ from waitlist_tui.tui.screens.queue import QueueScreen
 
 READY_ENV = "WAITLIST_TUI_EXIT_WHEN_READY"  # benchmarks: quit once the queue is painted
 EXIT_AFTER_READY_S = 0.05
+EXPIRE_EVERY_S = 60.0  # the app's own expiry timer: offers past their deadline end on time
+log = logging.getLogger("waitlist_tui.app")
 
 
 class WaitlistApp(App[None]):
@@ -176,6 +179,22 @@ class WaitlistApp(App[None]):
         refresh = getattr(self.screen, "refresh_detail", None)
         if refresh is not None:
             refresh()
+        self.set_interval(EXPIRE_EVERY_S, self.expire_due)
+
+    @work(thread=True, exclusive=True, group="expire")
+    def expire_due(self) -> dict[str, int] | None:
+        """The app's own timer: what `waitlist-tui expire` does from cron (offers past their
+        deadline end, SEQUENTIAL openings move on, late openings close), so a desk without
+        cron still sees deadlines kept. Safe beside other desks: conditional updates."""
+        from waitlist_tui.domain.db import database
+        from waitlist_tui.domain.maintenance import expire
+
+        try:
+            with database.connection_context():
+                return expire(actor="system")
+        except Exception:  # a timer must not take the desk down; the next tick tries again
+            log.exception("expiry timer")
+            return None
 
 
 def make_app(staff: str, first_page: Future[Loaded] | None = None) -> WaitlistApp:

@@ -73,6 +73,21 @@ def update_static(widget: Static, content: Text | str) -> None:
         widget.refresh(layout=True)
 
 
+def terms_text(found: Found, zone: ZoneInfo) -> Text:
+    """What an offer made now would be, when it is not the plain hold: the slot's cutoff
+    comes first ("reply by 10:00, the slot's cutoff"), or its message would wait for quiet
+    hours past the deadline (phone instead). The rule is the domain's (offer_time)."""
+    terms = found.terms
+    if terms is None:
+        return Text("")
+    until = terms.deadline.astimezone(zone)
+    if terms.phone_instead:
+        return Text(f" · {terms.phone_instead} (reply by {until:%a %H:%M})", "bold yellow")
+    if terms.capped:
+        return Text(f" · reply by {until:%a %H:%M}, the slot's cutoff", "yellow")
+    return Text("")
+
+
 def match_text(candidate: Candidate) -> Text:
     if candidate.match_type == vocab.EXACT:
         return Text("EXACT", "bold green")
@@ -391,11 +406,13 @@ class FinderScreen(Screen[None]):
             summary = " · nobody on the waitlist fits this slot, not even partly"
         else:
             summary = " · no EXACT match (p shows PARTIAL ones)"
+        zone = self.zone or ZoneInfo("UTC")
         self.set_status(
             Text.assemble(
-                (slot_label(found, self.zone or ZoneInfo("UTC")), "bold"),
+                (slot_label(found, zone), "bold"),
                 "" if found.saved else " · not opened yet",
                 summary,
+                terms_text(found, zone),
             )
         )
 
@@ -503,7 +520,13 @@ class FinderScreen(Screen[None]):
         zone = self.zone or ZoneInfo("UTC")
         until = sent[0].expires_at.astimezone(zone)
         who = sent[0].client_name if len(sent) == 1 else f"{len(sent)} clients"
-        self.notify(f"Offered to {who}; reply by {until:%a %H:%M}", markup=False)
+        phone = {v.phone_instead for v in sent if v.phone_instead}
+        self.notify(
+            f"Offered to {who}; reply by {until:%a %H:%M}"
+            + "".join(f" · {reason}" for reason in sorted(phone)),
+            markup=False,
+            severity="warning" if phone else "information",
+        )
         if self.found is not None and not self.found.saved:
             self.source = sent[0].opening_id  # the slot is an opening now
         self.reload_candidates()
