@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.concurrency import killing  # noqa: E402
-from tests.domain.outbox_helpers import Gateway, serve  # noqa: E402
+from tests.concurrency import killing
+from tests.domain.outbox_helpers import Gateway, serve
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,10 +182,8 @@ def orphans(killed: Killed, wait: float = 3.0) -> list[int]:
 def reap(pids: Sequence[int]) -> None:
     """SIGKILL leftover processes this test started (their session is the killed command's)."""
     for pid in pids:
-        try:
+        with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 # --- reading the database from the test process -------------------------------------------------
