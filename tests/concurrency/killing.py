@@ -62,6 +62,9 @@ class Runner:
     skew: float = 0.0  # seconds added to every launch's clock (a cron run a minute later)
     started: float = field(default_factory=time.monotonic)
 
+    def __post_init__(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+
     def now(self) -> dt.datetime:
         return FROZEN + dt.timedelta(seconds=time.monotonic() - self.started + self.skew)
 
@@ -100,7 +103,12 @@ class Runner:
             argv += list(args)
         try:
             return subprocess.Popen(
-                argv, stdout=out, stderr=err, env=self._environ(), start_new_session=True
+                argv,
+                stdout=out,
+                stderr=err,
+                env=self._environ(),
+                cwd=self.workdir,  # not a checkout: `python -c` puts the cwd first on the path
+                start_new_session=True,
             )
         finally:
             out.close()
@@ -402,8 +410,7 @@ def outbox_rows(url: str) -> dict[str, tuple]:
         name
         for (name,) in rows(
             url,
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = 'outbox_message'"
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'outbox_message'"
             if is_pg(url)
             else "SELECT name FROM pragma_table_info('outbox_message')",
         )
