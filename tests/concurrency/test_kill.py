@@ -27,6 +27,8 @@ from tests.concurrency.killing import Runner
 from tests.domain.outbox_helpers import Gateway, serve
 
 SEED = 14
+# Heavy but part of every run (CI too): `-m "not kill"` leaves them out of a quick local one.
+pytestmark = pytest.mark.kill
 
 
 @pytest.fixture
