@@ -117,6 +117,7 @@ def _let_go(token: str) -> None:
 def _dead_tokens(now: dt.datetime) -> list[str]:
     """PostgreSQL: tokens of live-leased due rows whose run's session is gone (nobody holds
     their advisory lock): their claims are free at once."""
+    at = OutboxMessage.lease_until.db_value(now)  # naive UTC, as stored: no session time zone
     rows = database.execute_sql(
         "SELECT DISTINCT o.claim_token FROM outbox_message o "
         "WHERE o.status IN (%s, %s) AND o.next_attempt_at <= %s AND o.lease_until > %s "
@@ -124,7 +125,7 @@ def _dead_tokens(now: dt.datetime) -> list[str]:
         " SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
         " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         " AND l.classid = %s AND l.objid = hashtext(o.claim_token)::oid AND l.objsubid = 2)",
-        (PENDING, FAILED, now, now, CLAIM_LOCKS),
+        (PENDING, FAILED, at, at, CLAIM_LOCKS),
     )
     return [token for (token,) in rows]
 
