@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -107,6 +109,17 @@ def test_export_import_and_clients(run, tmp_path) -> None:
     assert clients["total"] == 1
     sample = envelope(run("import", str(ASSETS / "sample_entries.csv"), "--json"))
     assert sample["imported"] == sample["rows"] > 0
+
+
+def test_an_exported_file_is_private_to_its_owner(run, tmp_path) -> None:
+    """The export holds clients' names, phones and emails: 0600 whatever the umask."""
+    out = tmp_path / "private.csv"
+    old = os.umask(0o022)
+    try:
+        assert run("export", "--format", "csv", "--out", str(out)).exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
 
 
 def test_demo_without_tui(tmp_path, frozen) -> None:

@@ -12,6 +12,9 @@ import random
 import socket
 import stat
 import subprocess
+import threading
+import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -21,7 +24,9 @@ import pytest
 from tests.domain.outbox_helpers import Gateway, a_client, queue_messages, row, serve
 from tests.timetravel import move_to
 from waitlist_tui.domain import delivery, transports
-from waitlist_tui.domain.models import Client, Clinic, OutboxMessage
+from waitlist_tui.domain.db import database, is_postgres
+from waitlist_tui.domain.models import AuditEvent, Client, Clinic, OutboxMessage
+from waitlist_tui.domain.outbox import list_messages
 from waitlist_tui.domain.transports import (
     FileTransport,
     Transports,
@@ -121,31 +126,135 @@ def test_backoff_is_capped_and_jitter_spreads() -> None:
     assert len(spread) > 40 and min(spread) >= 54 and max(spread) <= 66
 
 
-def test_a_crash_between_send_and_mark_resends_with_the_same_key(
-    clinic: Clinic, gateway, monkeypatch
-) -> None:
-    gw, url = gateway
-    (key,) = queue_messages(clinic, a_client(clinic), 1)
+class Crash(BaseException):
+    """The process dies (kill -9, power cut): no cleanup of its own runs."""
 
-    class Crash(BaseException):
-        """The process dies (kill -9, power cut) right after the gateway took the message."""
+
+def crash_in_its_own_session(chosen: Transports, monkeypatch, where: str | None) -> None:
+    """A delivery run on a connection of its own that dies at `where` (that function of
+    delivery raising; None: the transport dies itself) and leaves like a killed process: no
+    unlock, its session simply gone."""
 
     def crash(*args, **kw):
         raise Crash
 
-    real_mark = delivery.mark_sent
-    monkeypatch.setattr(delivery, "mark_sent", crash)
-    with pytest.raises(Crash):
-        delivery.deliver(webhook(url), policy=POLICY)
-    monkeypatch.setattr(delivery, "mark_sent", real_mark)
-    leased = row(key)
-    assert leased.status == "pending" and leased.lease_until is not None
-    assert delivery.deliver(webhook(url), policy=POLICY).claimed == 0  # the lease still runs
-    move_to(pendulum.instance(leased.lease_until).add(seconds=1))
+    errors: list[BaseException] = []
+    backend: list[int] = []
+
+    def run() -> None:
+        with database.connection_context():
+            if is_postgres():
+                backend.append(database.execute_sql("SELECT pg_backend_pid()").fetchone()[0])
+            try:
+                delivery.deliver(chosen, policy=POLICY)
+            except Crash:
+                return
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+            errors.append(AssertionError("the run did not crash"))
+
+    with monkeypatch.context() as patch:
+        if where:
+            patch.setattr(delivery, where, crash)
+        patch.setattr(delivery, "_let_go", lambda token: None)  # a killed run unlocks nothing
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(timeout=30)
+    assert not errors, errors
+    for _ in range(200):  # its server process ends a moment after the socket closes
+        if not backend or not database.execute_sql(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = %s", backend
+        ).fetchone():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the dead run's session did not end")
+
+
+def test_a_crash_between_send_and_mark_is_counted_and_resent_with_the_same_key(
+    clinic: Clinic, backend: str, gateway, monkeypatch
+) -> None:
+    """The attempt is written down before the send; the next run finds it cut off, counts
+    it (attempts 2, interrupted 1, an audit row) and sends again with the same key. The dead
+    run's claim is free at once on PostgreSQL (its session lock died with it), after a 30 s
+    lease on SQLite."""
+    gw, url = gateway
+    (key,) = queue_messages(clinic, a_client(clinic), 1)
+    crash_in_its_own_session(webhook(url), monkeypatch, "mark_sent")
+    cut = row(key)
+    assert gw.requests == [key]
+    assert (cut.status, cut.attempts, cut.interrupted) == ("pending", 1, 0)
+    assert cut.sending_since is not None and cut.lease_until is not None
+    if backend == "sqlite":
+        assert (cut.lease_until - pendulum.now("UTC")).total_seconds() <= 30
+        move_to(pendulum.instance(cut.lease_until).subtract(seconds=1))
+        assert delivery.deliver(webhook(url), policy=POLICY).claimed == 0  # the lease runs
+        move_to(pendulum.instance(cut.lease_until).add(seconds=1))
     report = delivery.deliver(webhook(url), policy=POLICY)
     assert report.sent == 1 and gw.requests == [key, key]  # sent again, with the same key
     assert list(gw.accepted) == [key]  # and the gateway knew it: the phone got it once
-    assert row(key).status == "sent" and row(key).provider_message_id == gw.accepted[key]["id"]
+    again = row(key)
+    assert (again.status, again.attempts, again.interrupted) == ("sent", 2, 1)
+    assert again.sending_since is None and again.claim_token is None
+    assert again.provider_message_id == gw.accepted[key]["id"]
+    (event,) = AuditEvent.select().where(AuditEvent.action == "message.interrupted")
+    assert event.object_id == str(again.id) and event.changes["attempt"] == [None, 1]
+    (view,) = list_messages()
+    assert (view.attempts, view.interrupted, view.tries) == (2, 1, "2 (1 cut off)")
+    assert view.to_dict()["interrupted"] == 1
+
+
+def test_a_crash_before_the_send_is_counted_too(
+    clinic: Clinic, backend: str, gateway, monkeypatch
+) -> None:
+    """Killed after the attempt was written and before the transport took it: the outbox
+    cannot know whether it went, so it counts the attempt as cut off and sends it."""
+    gw, url = gateway
+    (key,) = queue_messages(clinic, a_client(clinic), 1)
+
+    class Dies:
+        name = "dies"
+        timeout = 1.0
+
+        def send(self, message) -> str:
+            raise Crash
+
+    crash_in_its_own_session(Transports(Dies(), Dies()), monkeypatch, None)
+    cut = row(key)
+    assert gw.requests == [] and (cut.attempts, cut.sending_since is not None) == (1, True)
+    if backend == "sqlite":
+        move_to(pendulum.instance(cut.lease_until).add(seconds=1))
+    assert delivery.deliver(webhook(url), policy=POLICY).sent == 1
+    assert gw.requests == [key]
+    assert (row(key).attempts, row(key).interrupted, row(key).status) == (2, 1, "sent")
+
+
+def test_a_live_run_keeps_its_claims_while_it_sends(clinic: Clinic, backend: str) -> None:
+    """Sends that take longer than the lease in all: the run renews its lease before each
+    send, so another desk claiming meanwhile takes nothing of it."""
+    keys = queue_messages(clinic, a_client(clinic), 4)
+    start = pendulum.now("UTC")
+    stolen: list[int] = []
+
+    class Slow:
+        name = "slow"
+        timeout = 5.0
+
+        def send(self, message) -> str:
+            move_to(pendulum.now("UTC").add(seconds=20))  # each send takes 20 s
+            stolen.append(len(delivery.claim(10, str(uuid.uuid4()))))
+            return f"slow:{message.key}"
+
+    report = delivery.deliver_once(Transports(Slow(), Slow()), batch=10, policy=POLICY)
+    assert report.sent == 4 and stolen == [0, 0, 0, 0]
+    assert pendulum.now("UTC") - start >= pendulum.duration(seconds=80)  # > 2 leases of 30 s
+    assert all(row(k).status == "sent" and row(k).attempts == 1 for k in keys)
+
+
+def test_the_lease_outlasts_the_slowest_transport() -> None:
+    quick = WebhookTransport("http://127.0.0.1:1/", timeout=5)
+    slow = WebhookTransport("http://127.0.0.1:1/", timeout=25)
+    assert delivery.lease_for(Transports(quick, quick)) == delivery.LEASE_SECONDS == 30
+    assert delivery.lease_for(Transports(quick, slow)) == 75
 
 
 def test_file_transport_appends_json_lines(clinic: Clinic, tmp_path: Path) -> None:

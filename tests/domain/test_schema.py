@@ -186,9 +186,39 @@ def test_v4_gets_the_active_queue_index(backend: str, tmp_path, request, frozen)
     schema.set_meta(schema.VERSION_KEY, "4")
     db.close()
     db = dbmod.connect(url)
-    assert schema.read_version(db) == schema.CURRENT_VERSION == 5
+    assert schema.read_version(db) == schema.CURRENT_VERSION
     assert ACTIVE_QUEUE_INDEX in {index.name for index in db.get_indexes("entry")}
     assert entries.list_entries(entries.EntryQuery()).total == 1
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v5_outbox_gets_its_attempt_records(backend: str, tmp_path, request, frozen) -> None:
+    """v5 -> v6 adds outbox_message.sending_since and .interrupted; queued messages stay,
+    with nothing in flight and nothing cut off."""
+    from tests.domain.outbox_helpers import a_client, queue_messages
+
+    url = (
+        str(tmp_path / "v5.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = dbmod.connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    (key,) = queue_messages(Clinic.get(), a_client(Clinic.get()), 1)
+    rollups.drop_triggers()
+    migrator = SchemaMigrator.from_database(db)
+    migrate(
+        migrator.drop_column("outbox_message", "sending_since"),
+        migrator.drop_column("outbox_message", "interrupted"),
+    )
+    rollups.install_triggers()
+    schema.set_meta(schema.VERSION_KEY, "5")
+    db.close()
+    db = dbmod.connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION == 6
+    columns = {c.name for c in db.get_columns("outbox_message")}
+    assert {"sending_since", "interrupted"} <= columns
+    message = OutboxMessage.get(OutboxMessage.idempotency_key == key)
+    assert (message.status, message.sending_since, message.interrupted) == ("pending", None, 0)
     db.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -30,7 +31,9 @@ def export_command(ctx: Ctx, fmt: str, out_path: str | None, statuses: tuple[str
     open_db(ctx)
     wanted = entries.expand_statuses(statuses) if statuses else ()
     if out_path:
-        with open(out_path, "w", encoding="utf-8", newline="") as out:
+        # a new file is 0600: it holds clients' contact details
+        fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8", newline="") as out:
             count = exchange.export(out, fmt, wanted)
         click.echo(f"exported {count} entries to {out_path}", err=True)
     else:

@@ -104,7 +104,11 @@ def outbox_list(ctx: Ctx, status: str, limit: int) -> None:
                     f"{m['channel']} {m['recipient']}",
                     m["client"],
                     m["status"],
-                    m["attempts"],
+                    (
+                        f"{m['attempts']} ({m['interrupted']} cut off)"
+                        if m["interrupted"]
+                        else m["attempts"]
+                    ),
                     m["sent_at"] or m["next_attempt_at"] or "",
                     m["last_error"][:40],
                 )

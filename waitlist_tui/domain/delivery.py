@@ -4,11 +4,21 @@ Claiming is one short transaction that stamps a lease (`lease_until`, `claim_tok
 `batch` due rows. On PostgreSQL the rows are read `FOR UPDATE SKIP LOCKED`, so two delivery
 loops (two desks) claim disjoint rows without waiting on each other; on SQLite the write
 transaction is IMMEDIATE, so claims are serialised and the lease alone keeps them apart.
-Sending happens outside any transaction; marking it sent (or failed) is conditional on the
-claim token. A loop that dies between sending and marking leaves its lease to run out; the
-message is then claimed again and sent again with the same idempotency key, for the other
-side to recognise. Failures retry with exponential backoff and jitter; after `max_attempts`
-the message is dead and stays visible with its last error.
+
+Crash safety. Each attempt is written down (committed) before the message is handed to the
+transport: `attempts` goes up and `sending_since` is set. Marking it sent (or failed) clears
+`sending_since`, conditional on the claim token. A run killed between the two leaves
+`sending_since` set; the run that claims the message next counts the cut-off attempt in
+`interrupted` (and an audit row), then sends it again with the same idempotency key, which
+every transport passes on so that the provider can drop the repeat. A desk reading the outbox
+sees `attempts = 2, interrupted = 1`: the client may have got it twice.
+
+A dead run's claims come back promptly. The lease is short (30 s, longer when a transport's
+timeout asks for it) and renewed before each send while the run lives. On PostgreSQL a run
+also holds a session advisory lock named after its claim token; the lock dies with the
+session, so a claim whose token nobody holds any more is taken over at once, lease or not.
+Failures retry with exponential backoff and jitter; after `max_attempts` the message is dead
+and stays visible with its last error.
 """
 
 from __future__ import annotations
@@ -19,10 +29,13 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from waitlist_tui.domain import clock, consent, message_settings, offer_time, outbox
+from peewee import DatabaseError
+
+from waitlist_tui.domain import audit, clock, consent, message_settings, offer_time, outbox
 from waitlist_tui.domain.db import database, is_postgres
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.models import Client, Clinic, OutboxMessage
@@ -31,7 +44,10 @@ from waitlist_tui.domain.transports import Outgoing, TransportError, Transports
 
 log = logging.getLogger("waitlist_tui.delivery")
 
-LEASE_SECONDS = 300.0
+LEASE_SECONDS = 30.0
+# classid of the session advisory locks delivery runs hold on their claim tokens (PostgreSQL)
+CLAIM_LOCKS = 727_275
+ACTOR = "delivery"
 
 
 @dataclass(frozen=True)
@@ -83,17 +99,56 @@ class Report:
         self.keys.extend(other.keys)
 
 
+def _hold(token: str) -> bool:
+    """PostgreSQL: take the session lock that says this token's run is alive (False: another
+    live session holds a token of the same hash; that run claims nothing then)."""
+    row = database.execute_sql(
+        "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (CLAIM_LOCKS, token)
+    ).fetchone()
+    return bool(row[0])
+
+
+def _let_go(token: str) -> None:
+    """PostgreSQL: this run is done with its token (its session may already be gone)."""
+    with suppress(DatabaseError):
+        database.execute_sql("SELECT pg_advisory_unlock(%s, hashtext(%s))", (CLAIM_LOCKS, token))
+
+
+def _dead_tokens(now: dt.datetime) -> list[str]:
+    """PostgreSQL: tokens of live-leased due rows whose run's session is gone (nobody holds
+    their advisory lock): their claims are free at once."""
+    at = OutboxMessage.lease_until.db_value(now)  # naive UTC, as stored: no session time zone
+    rows = database.execute_sql(
+        "SELECT DISTINCT o.claim_token FROM outbox_message o "
+        "WHERE o.status IN (%s, %s) AND o.next_attempt_at <= %s AND o.lease_until > %s "
+        "AND o.claim_token IS NOT NULL AND NOT EXISTS ("
+        " SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+        " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND l.classid = %s AND l.objid = hashtext(o.claim_token)::oid AND l.objsubid = 2)",
+        (PENDING, FAILED, at, at, CLAIM_LOCKS),
+    )
+    return [token for (token,) in rows]
+
+
 def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[OutboxMessage]:
-    """Lease up to `batch` due messages (pending or failed, time come, no live lease)."""
+    """Lease up to `batch` due messages (pending or failed, time come, no live claim). An
+    attempt a dead run had begun is counted as interrupted here, before anything else."""
     if not 1 <= batch <= 1000:
         raise ValidationError("batch must be 1-1000", field="batch")
+    if is_postgres() and not _hold(token):
+        return []
     now = clock.now()
-    due = (
-        OutboxMessage.status.in_([PENDING, FAILED])
-        & (OutboxMessage.next_attempt_at <= now)
-        & (OutboxMessage.lease_until.is_null() | (OutboxMessage.lease_until <= now))
-    )
+    free = OutboxMessage.lease_until.is_null() | (OutboxMessage.lease_until <= now)
     with database.atomic():
+        if is_postgres():
+            dead = _dead_tokens(now)
+            if dead:
+                free = free | OutboxMessage.claim_token.in_(dead)
+        due = (
+            OutboxMessage.status.in_([PENDING, FAILED])
+            & (OutboxMessage.next_attempt_at <= now)
+            & free
+        )
         query = (
             OutboxMessage.select(OutboxMessage.id)
             .where(due)
@@ -110,11 +165,65 @@ def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[
             claim_token=token,
             updated_at=now,
         ).where(OutboxMessage.id.in_(ids), due).execute()
-        return list(
+        claimed = list(
             OutboxMessage.select()
             .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at, OutboxMessage.id)
         )
+        for message in claimed:
+            if message.sending_since is not None:
+                _count_cut_off(message, now)
+        return claimed
+
+
+def _count_cut_off(message: OutboxMessage, now: dt.datetime) -> None:
+    """An attempt began and its outcome was never written (the sender died mid-send): it may
+    have reached the client. Count it, say so in the audit trail; the caller sends again."""
+    OutboxMessage.update(
+        interrupted=OutboxMessage.interrupted + 1, sending_since=None, updated_at=now
+    ).where(OutboxMessage.id == message.id).execute()
+    audit.record(
+        ACTOR,
+        "message.interrupted",
+        "message",
+        message.id,
+        {
+            "attempt": [None, message.attempts],
+            "began": [None, message.sending_since.isoformat()],
+            "key": [None, message.idempotency_key],
+        },
+    )
+    message.interrupted += 1
+    message.sending_since = None
+
+
+def _begin(message: OutboxMessage, token: str, lease_seconds: float) -> bool:
+    """Write the attempt down before the send (committed), and renew the lease on every
+    message this run still holds: the heartbeat that keeps a live run's claims its own.
+    False when another run took the message over (this run's lease ran out)."""
+    now = clock.now()
+    with database.atomic():
+        OutboxMessage.update(lease_until=now + dt.timedelta(seconds=lease_seconds)).where(
+            OutboxMessage.claim_token == token
+        ).execute()
+        rows = (
+            OutboxMessage.update(
+                attempts=OutboxMessage.attempts + 1, sending_since=now, updated_at=now
+            )
+            .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
+            .execute()
+        )
+    if rows == 1:
+        message.attempts += 1
+        message.sending_since = now
+    return rows == 1
+
+
+def lease_for(transports: Transports, lease_seconds: float = LEASE_SECONDS) -> float:
+    """A lease long enough for one send: at least three of the slowest transport's timeouts
+    (SMTP waits up to one each for connect, STARTTLS and the message)."""
+    timeouts = [getattr(t, "timeout", 0.0) or 0.0 for t in (transports.sms, transports.email)]
+    return max(lease_seconds, 3 * max(timeouts))
 
 
 def _finish(message: OutboxMessage, token: str, **values: Any) -> bool:
@@ -122,6 +231,7 @@ def _finish(message: OutboxMessage, token: str, **values: Any) -> bool:
     values.update(
         lease_until=None,
         claim_token=None,
+        sending_since=None,
         updated_at=clock.now(),
         version=OutboxMessage.version + 1,
     )
@@ -135,11 +245,11 @@ def _finish(message: OutboxMessage, token: str, **values: Any) -> bool:
 
 
 def mark_sent(message: OutboxMessage, token: str, provider_id: str) -> bool:
+    """The transport took it (the attempt was counted when it began)."""
     return _finish(
         message,
         token,
         status=SENT,
-        attempts=OutboxMessage.attempts + 1,
         sent_at=clock.now(),
         provider_message_id=provider_id[:200],
         last_error="",
@@ -153,9 +263,11 @@ def mark_failed(
     permanent: bool,
     policy: RetryPolicy,
     rng: random.Random,
+    counted: bool = False,
 ) -> str:
-    """failed with the next attempt scheduled, or dead; returns the status written."""
-    attempts = message.attempts + 1
+    """failed with the next attempt scheduled, or dead; returns the status written.
+    `counted`: the attempt was written down when it began (_begin); else it counts now."""
+    attempts = message.attempts if counted else message.attempts + 1
     now = clock.now()
     dead = permanent or attempts >= policy.max_attempts
     status = DEAD if dead else FAILED
@@ -200,8 +312,24 @@ def deliver_once(
     policy = policy or RetryPolicy()
     rng = rng or random.Random()
     token = str(uuid.uuid4())
+    try:
+        return _deliver_claimed(transports, batch, policy, rng, lease_seconds, token)
+    finally:
+        if is_postgres():
+            _let_go(token)  # what is left of the claim is free now, lease or not
+
+
+def _deliver_claimed(
+    transports: Transports,
+    batch: int,
+    policy: RetryPolicy,
+    rng: random.Random,
+    lease_seconds: float,
+    token: str,
+) -> Report:
     report = Report()
-    claimed = claim(batch, token, lease_seconds)
+    lease = lease_for(transports, lease_seconds)
+    claimed = claim(batch, token, lease)
     report.claimed = len(claimed)
     clinics: dict[Any, Clinic] = {}
     for message in claimed:
@@ -237,10 +365,12 @@ def deliver_once(
         )
         transport = transports.for_channel(message.channel)
         who = mask(message.recipient)
+        if not _begin(message, token, lease):
+            continue  # another run took it over: ours ran out of lease
         try:
             provider_id = transport.send(outgoing)
         except TransportError as exc:
-            status = mark_failed(message, token, str(exc), exc.permanent, policy, rng)
+            status = mark_failed(message, token, str(exc), exc.permanent, policy, rng, True)
             log.warning(
                 "%s %s to %s via %s: %s",
                 status,

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from peewee import Database, OperationalError, SqliteDatabase
 
+from waitlist_tui.domain import scratch_files
 from waitlist_tui.domain.db import bind
 from waitlist_tui.domain.errors import Conflict
 from waitlist_tui.domain.schema import ensure_schema
 
+BUILDING = ".building"  # the suffix of the file a build fills beside its target
 # Nothing else reads the file while it is built, and a crash only leaves a file to delete.
 FAST_PRAGMAS = {
     "page_size": 8192,  # before the first table: half the pages to write and to index
@@ -67,9 +68,9 @@ def built_beside(target: SqliteDatabase) -> Iterator[SqliteDatabase]:
     fill; then put it in the target's place and bind the target again. If the body fails, or
     a desk opened the target meanwhile (DemoInUse), the target is left as it was."""
     path = Path(os.path.realpath(target.database))  # through a symlink: replace what it names
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".building")
-    os.close(fd)
-    os.chmod(name, stat.S_IMODE(path.stat().st_mode))  # the target's mode (0600 by default)
+    # 0600 while it fills (client data), pid in its name: a build killed before it finished
+    # leaves it behind, and the next build removes it once this process is gone.
+    name = scratch_files.create(path.parent, f".{path.name}.", BUILDING)
     fresh = SqliteDatabase(name, pragmas=FAST_PRAGMAS)
     try:
         bind(fresh)
@@ -78,6 +79,7 @@ def built_beside(target: SqliteDatabase) -> Iterator[SqliteDatabase]:
         yield fresh
         fresh.execute_sql("PRAGMA journal_mode=wal")  # stored in the file: desks open it so
         fresh.close()
+        os.chmod(name, stat.S_IMODE(path.stat().st_mode))  # the target's mode (0600 by default)
         _sync(name)
         _swap(target, str(path), name)
     finally:

@@ -3,7 +3,14 @@ while the database takes them in on the other (at a million entries each side is
 tens of seconds: one after the other, they add up).
 
 The child is forked, so it starts with the generator already built (its clinic, services and
-providers read in this process) and never touches the database connection it inherits. Rows
+providers read in this process). It must never outlive this process nor share its database
+connection: a child left running after its parent was killed kept the parent's PostgreSQL
+socket open, so the server never saw the client go and its transaction (every table locked by
+the demo's wipe) stayed open for good, with the killed command's stderr. So the first thing the
+child does is ask the kernel to kill it when its parent dies (PR_SET_PDEATHSIG), close its copy
+of the pipe's reading end (its writes fail once the parent is gone: a second way out), and put
+/dev/null over every socket it inherited, without a word on them (a driver closing "its"
+connection would end the parent's session). Rows
 travel as marshal bytes over a pipe: plain tuples of str, int, bool and None, which marshal
 packs and unpacks several times faster than pickle. Where fork does not exist the work runs
 in this process and the same chunks are handed over afterwards.
@@ -11,14 +18,19 @@ in this process and the same chunks are handed over afterwards.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import marshal
 import multiprocessing as mp
+import os
 import queue
+import signal
+import stat
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -26,6 +38,7 @@ Emit = Callable[[str, list[tuple]], None]
 Work = Callable[[Emit], Any]
 ROWS_DONE = ""  # the work emits it once after its last rows; its result follows
 _FAILED = "!"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def can_fork() -> bool:
@@ -43,7 +56,9 @@ class Stream:
         if can_fork():
             ctx = mp.get_context("fork")
             self._recv, send = ctx.Pipe(duplex=False)
-            self._proc = ctx.Process(target=_child, args=(work, send), daemon=True)
+            self._proc = ctx.Process(
+                target=_child, args=(work, send, self._recv, os.getpid()), daemon=True
+            )
             self._proc.start()
             send.close()
         else:
@@ -90,10 +105,47 @@ class Stream:
             self._proc = None
 
 
-def _child(work: Work, send: Connection) -> None:
+def _die_with(parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux), and go now if the
+    parent is already gone (it died before the request was made)."""
+    with suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _drop_inherited_sockets() -> None:
+    """Point every socket descriptor inherited from the parent (its database connection) at
+    /dev/null: the parent's session then ends when the parent does, and nothing this process
+    does can reach it. dup2 keeps the numbers taken, so the driver objects still holding them
+    write nowhere if they ever try; no driver call is made here (psycopg2's close() would send
+    the server a goodbye on the parent's behalf)."""
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd <= 2 or fd == null:  # stdio stays: it is not the database
+                continue
+            try:
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    os.dup2(null, fd)
+            except OSError:  # the listing's own descriptor, closed by now
+                continue
+    except OSError:  # no /proc: PR_SET_PDEATHSIG and the pipe still end this process
+        pass
+    finally:
+        os.close(null)
+
+
+def _child(work: Work, send: Connection, recv: Connection | None, parent: int) -> None:
     """In the forked process: run the work, streaming what it emits, then its result. A thread
     writes to the pipe, so the work never waits for the other side to read: the generator
     runs ahead while the database takes chunks in (and can build indexes meanwhile)."""
+    _die_with(parent)
+    if recv is not None:
+        recv.close()  # only the parent reads: a write fails once it is gone
+    _drop_inherited_sockets()
     gc.disable()  # a short-lived process making no cycles: passes over millions of rows are waste
     outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
     writer = threading.Thread(target=_write, args=(outbox, send), daemon=True)
@@ -110,10 +162,10 @@ def _child(work: Work, send: Connection) -> None:
 
 
 def _write(outbox: queue.SimpleQueue[bytes | None], send: Connection) -> None:
-    """Send until the end marker; stop quietly if the parent stopped listening (it failed,
-    and will say why)."""
+    """Send until the end marker. If the parent stopped listening (it failed and will say
+    why, or it was killed) there is nobody to generate for: end the process at once."""
     try:
         while (message := outbox.get()) is not None:
             send.send_bytes(message)
     except OSError:
-        return
+        os._exit(1)

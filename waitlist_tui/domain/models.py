@@ -367,8 +367,11 @@ class AuditEvent(BaseModel):
 class OutboxMessage(UUIDModel):
     """A message to a client, written in the transaction of what it tells (schema v4): the
     delivery loop sends it later, once, keyed by `idempotency_key`. `lease_until` and
-    `claim_token` mark a row a delivery loop has claimed; an expired lease is claimable again
-    (the loop died between sending and marking it sent: it goes again with the same key)."""
+    `claim_token` mark a row a delivery loop has claimed; an expired lease (or, on PostgreSQL,
+    a claim whose run's session is gone) is claimable again. Each attempt is counted before
+    the send (`attempts`, `sending_since`, schema v6); a claim that finds `sending_since` set
+    knows the attempt was cut off with its outcome unknown and counts it in `interrupted`:
+    the message goes again with the same key, and the desk sees it may have gone twice."""
 
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
     client = ForeignKeyField(Client, on_delete="CASCADE")
@@ -385,6 +388,8 @@ class OutboxMessage(UUIDModel):
     next_attempt_at = UTCDateTimeField()
     lease_until = UTCDateTimeField(null=True)
     claim_token = CharField(max_length=36, null=True)
+    sending_since = UTCDateTimeField(null=True)  # an attempt began; its outcome not yet written
+    interrupted = IntegerField(default=0)  # attempts cut off mid-send (the sender died)
     last_error = TextField(default="")
     provider_message_id = CharField(max_length=200, null=True)
     created_at = UTCDateTimeField()

@@ -279,6 +279,15 @@ class MessageView:
     provider_message_id: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    interrupted: int = 0  # attempts cut off mid-send: the client may have got it twice
+
+    @property
+    def tries(self) -> str:
+        """Attempts as the desk reads them: "2 (1 cut off)" when a crash may have sent it
+        twice (the provider drops the repeat only if it honours the idempotency key)."""
+        if self.interrupted:
+            return f"{self.attempts} ({self.interrupted} cut off)"
+        return str(self.attempts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -292,6 +301,7 @@ class MessageView:
             "idempotency_key": self.key,
             "status": self.status,
             "attempts": self.attempts,
+            "interrupted": self.interrupted,
             "next_attempt_at": iso(self.next_attempt_at),
             "last_error": self.last_error,
             "provider_message_id": self.provider_message_id,
@@ -331,6 +341,7 @@ def list_messages(
             r.provider_message_id,
             r.created_at,
             r.sent_at,
+            r.interrupted,
         )
         for r in rows
     ]

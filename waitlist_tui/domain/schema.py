@@ -18,7 +18,7 @@ from waitlist_tui.domain.fields import UTCDateTimeField
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 5
+CURRENT_VERSION = 6
 VERSION_KEY = "schema_version"
 _PG_LOCK_ID = 727_274  # advisory lock so two desks opening a fresh PostgreSQL don't race
 
@@ -68,11 +68,29 @@ def _v5_active_queue_index(db: Database, migrator: SchemaMigrator) -> None:
     m.Entry._schema.create_indexes(safe=True)
 
 
+def _v6_outbox_attempts(db: Database, migrator: SchemaMigrator) -> None:
+    """v6: an outbox attempt is recorded before its send (`sending_since`), and attempts cut
+    off by a crash are counted (`interrupted`), so a message sent twice shows it. (An outbox
+    that v4 created in this same run has them already.)"""
+    from playhouse.migrate import migrate
+
+    have = {column.name for column in db.get_columns("outbox_message")}
+    fields = (m.OutboxMessage.sending_since, m.OutboxMessage.interrupted)
+    migrate(
+        *(
+            migrator.add_column("outbox_message", f.column_name, f)
+            for f in fields
+            if f.column_name not in have
+        )
+    )
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
     4: _v4_outbox,
     5: _v5_active_queue_index,
+    6: _v6_outbox_attempts,
 }
 
 

@@ -18,12 +18,15 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 from peewee import Model, OperationalError
 
+from waitlist_tui.domain import scratch_files
 from waitlist_tui.domain.db import database
 
 ALIAS = "side_tables"
+SIDE_PREFIX = "waitlist-side-"  # <pid>.<random>.db in the temp folder (scratch_files)
 # Nobody else reads the side file, and a crash only leaves a file to delete.
 _PRAGMAS = ("journal_mode=off", "synchronous=off", "locking_mode=exclusive", "cache_size=-200000")
 
@@ -37,8 +40,7 @@ def side_file(wanted: bool) -> Iterator[str | None]:
     if not wanted:
         yield None
         return
-    fd, path = tempfile.mkstemp(prefix="waitlist-side-", suffix=".db")
-    os.close(fd)
+    path = scratch_files.create(Path(tempfile.gettempdir()), SIDE_PREFIX, ".db")
     try:
         yield path
     finally:

@@ -149,7 +149,7 @@ class MessagesScreen(Screen[None]):
                 f"{m.channel} {m.recipient}",
                 m.client_name,
                 Text(m.status, style=style),
-                str(m.attempts),
+                m.tries,
                 local_text(m.sent_at or m.next_attempt_at, self.time_zone),
                 m.last_error if len(m.last_error) <= 24 else m.last_error[:23] + "…",
                 key=str(m.id),
@@ -172,4 +172,9 @@ class MessagesScreen(Screen[None]):
         m = self.rows[row]
         head = f"{m.key} · {m.subject}" if m.subject else m.key
         error = f"\nLast error: {m.last_error}" if m.last_error else ""
+        if m.interrupted:
+            error += (
+                f"\n{m.interrupted} attempt(s) cut off mid-send (the sender stopped): "
+                "it may have gone twice, unless the provider dropped the repeat by its key"
+            )
         detail.update(f"{head}\n{m.body}{error}")
