@@ -126,6 +126,7 @@ def reply_command(
 ) -> None:
     """A client's reply by SMS: YES/Y/1 accepts their live offer, NO/N/2 declines it."""
     from waitlist_tui.domain.replies import handle_reply
+    from waitlist_tui.domain.textinput import printable
 
     open_db(ctx)
     result = handle_reply(sender, text, ctx.staff, clinic_code, ref)
@@ -133,7 +134,7 @@ def reply_command(
     def text_out(d: dict[str, Any]) -> None:
         who = d["client"] or "unknown sender"
         extra = f" ({d['detail']})" if d["detail"] else ""
-        click.echo(f"{d['outcome']}: {who}{extra}")
+        click.echo(printable(f"{d['outcome']}: {who}{extra}"))
         if d["message_key"]:
             click.echo(f"queued {d['message_key']}")
 
