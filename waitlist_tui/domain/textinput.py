@@ -75,14 +75,20 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def printable(value: Any) -> str:
-    """Text safe to show on a terminal: control characters as \\n, \\t, \\x1b, \\u202e."""
+def printable(value: Any, keep_lines: bool = False) -> str:
+    """Text safe to show on a terminal: control characters as \\n, \\t, \\x1b, \\u202e.
+    `keep_lines` keeps line breaks and tabs (a note shown in a pane of its own)."""
     text = "" if value is None else str(value)
     if not _CONTROL.search(text) and not _SURROGATE.search(text):
         return text
-    return _SURROGATE.sub("\ufffd", _CONTROL.sub(_escape, text))
+    escape = _escape_but_lines if keep_lines else _escape
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub(escape, text))
 
 
 def _escape(found: re.Match[str]) -> str:
     char = found.group()
     return repr(char)[1:-1] if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def _escape_but_lines(found: re.Match[str]) -> str:
+    return found.group() if found.group() in "\n\t" else _escape(found)
