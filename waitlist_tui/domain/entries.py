@@ -464,7 +464,9 @@ def create(
     start = fields.get("date_range_start", today)
     end = fields.get("date_range_end", start + dt.timedelta(days=clinic.max_span_days))
     check_range(start, end, clinic.max_span_days)
-    live = restored is None or restored.status in vocab.ACTIVE_STATUSES  # a closed one is history
+    # A restored row is history as it was exported: its range or expiry may have passed since
+    # (the expire job closes it); refusing it would make a backup fail to load.
+    live = restored is None
     if end < today and live:
         raise ValidationError("date_range_end is in the past", field="date_range_end")
     check_window(fields.get("preferred_time_start"), fields.get("preferred_time_end"))
