@@ -580,7 +580,8 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
     for key in ("client", "client_id"):
         if key in data:
             raise ValidationError(
-                "the client of an entry cannot be changed; cancel it and add a new entry", field=key
+                f"{key}: the client of an entry cannot be changed; cancel it and add a new entry",
+                field=key,
             )
     now = clock.now()
     with database.atomic():
