@@ -91,17 +91,19 @@ def local_to_utc(
     return pendulum.instance(candidate.astimezone(dt.UTC), tz="UTC")
 
 
-def _datetime(value: object, field: str, example: str) -> dt.datetime:
+def _datetime(
+    value: object, field: str, example: str, what: str = "an ISO date-time"
+) -> dt.datetime:
     if isinstance(value, dt.datetime):  # TOML writes date-times natively
         return check_day(value, field)
     if isinstance(value, dt.date):
         return check_day(dt.datetime.combine(value, dt.time()), field)
-    text = _text_of(value, field, f"an ISO date-time like {example}")
+    text = _text_of(value, field, f"{what} like {example}")
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(
-            f"{field} must be an ISO date-time like {example}, got {value!r}", field=field
+            f"{field} must be {what} like {example}, got {value!r}", field=field
         ) from None
     return check_day(parsed, field)
 
@@ -116,7 +118,7 @@ def parse_instant(value: object, tz: str, field: str) -> pendulum.DateTime:
 
 def parse_local(value: object, tz: str, field: str, ambiguous: str = "earlier") -> dt.datetime:
     """A wall time in the clinic's zone ('2026-11-24T09:00'), or one with an offset, as UTC."""
-    parsed = _datetime(value, field, "2026-11-24T09:00")
+    parsed = _datetime(value, field, "2026-11-24T09:00", "a local date-time")
     if parsed.tzinfo is not None:
         return parsed.astimezone(dt.UTC)
     return local_to_utc(parsed, tz, field, ambiguous=ambiguous)
