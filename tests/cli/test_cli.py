@@ -104,7 +104,7 @@ def test_export_import_and_clients(run, tmp_path) -> None:
     assert run("export", "--format", "csv", "--out", str(out)).exit_code == 0
     assert out.read_text().startswith("id,status,first_name")
     imported = envelope(run("import", str(out), "--json"))
-    assert imported["imported"] == 1
+    assert (imported["added"], imported["skipped"]) == (0, 1)  # already here, by id
     clients = envelope(run("clients", "list", "--search", "jane", "--json"))
     assert clients["total"] == 1
     sample = envelope(run("import", str(ASSETS / "sample_entries.csv"), "--json"))
@@ -120,6 +120,26 @@ def test_an_exported_file_is_private_to_its_owner(run, tmp_path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_import_twice_adds_nothing_twice_and_says_so(run, tmp_path) -> None:
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps(entry_payload()))
+    envelope(run("entries", "add", "--json-file", str(path), "--json"))
+    out = tmp_path / "all.json"
+    assert run("export", "--format", "json", "--out", str(out)).exit_code == 0
+    rows = json.loads(out.read_text())
+    rows[0]["notes"] = "changed in the file"
+    out.write_text(json.dumps(rows))
+    result = run("import", str(out))
+    assert result.exit_code == 0
+    assert "1 rows: 0 added, 0 updated, 1 already here (skipped), 0 invalid" in result.output
+    updated = envelope(run("import", str(out), "--on-existing", "update", "--json"))
+    assert (updated["added"], updated["updated"]) == (0, 1)
+    assert envelope(run("entries", "list", "--json"))["items"][0]["notes"] == "changed in the file"
+    assert envelope(run("entries", "list", "--json"))["total"] == 1
+    bad = run("import", str(out), "--on-existing", "replace")
+    assert bad.exit_code == 2  # click refuses the choice
 
 
 def test_demo_without_tui(tmp_path, frozen) -> None:

@@ -48,3 +48,27 @@ async def test_a_name_with_brackets_shows_as_typed_everywhere(clinic_only_db) ->
         await pilot.pause()
         question = app.screen.query_one(".dialog-question", Label)
         assert full in str(question.render())
+
+
+async def test_control_characters_in_a_name_or_note_show_escaped(clinic_only_db) -> None:
+    """Names are refused with control characters now; one stored before (an old import)
+    shows escaped in the queue, its detail and the triage list, never sent raw to the
+    terminal."""
+    from waitlist_tui.domain.models import Client, Entry
+
+    view = add_entry(client={"first_name": "Bea", "last_name": "Ray", "phone": "617-555-0108"})
+    Client.update(first_name="Bea\x1b[2J").execute()
+    Entry.update(notes="line one\nline\x07two").execute()
+    opening = add_opening("KIM", "2026-11-23T09:00", 60, STAFF)
+    offers.offer(opening.id, STAFF, entry_id=view.id)
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown = cells(app.screen.query_one(DataTable))
+        assert "Bea\\x1b[2J Ray" in shown
+        assert not any("\x1b" in cell or "\x07" in cell for cell in shown)
+        detail = " ".join(str(getattr(w.render(), "plain", "")) for w in app.screen.query("Static"))
+        assert "\x07" not in detail and "\x1b" not in detail
+        await pilot.press("t")
+        await settle(pilot)
+        assert "Bea\\x1b[2J Ray" in cells(app.screen.query_one(DataTable))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,20 +11,21 @@ import pendulum
 
 from waitlist_tui.cli.output import Ctx, pairs, table
 from waitlist_tui.cli.runtime import json_option, open_db
-from waitlist_tui.domain import clock, entries
+from waitlist_tui.domain import clock, entries, jsoninput
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.timeutil import parse_date
 
 
 def read_json(path: str) -> Any:
+    """The --json-file's value; not UTF-8, not JSON or nested too deep is a 4000."""
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         raise ValidationError(f"cannot read {path}: {exc.strerror}", field="json_file") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"{path} is not valid JSON: {exc}", field="json_file") from exc
+    except ValueError as exc:  # a NUL in the path
+        raise ValidationError(f"cannot read {path!r}: {exc}", field="json_file") from exc
+    text = jsoninput.decode_utf8(data, path, "json_file")
+    return jsoninput.loads(text, path, "json_file")
 
 
 def entry_rows(items: list[dict[str, Any]]) -> list[list[Any]]:

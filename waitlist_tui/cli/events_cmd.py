@@ -11,6 +11,7 @@ from waitlist_tui.cli.output import Ctx, table
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.domain import event_schedule, events
 from waitlist_tui.domain.clinics import get_clinic
+from waitlist_tui.domain.textinput import printable
 from waitlist_tui.domain.timeutil import parse_date
 
 LIST_COLUMNS = ("id", "starts", "class", "provider", "enrolled", "free", "waitlist")
@@ -29,7 +30,7 @@ def _said(data: dict[str, Any], time_zone: str) -> str:
         line += f"  (waitlist position {data['position']})"
     if data["status"] == events.OFFERED and data["expires_at"]:
         line += f"  (seat held until {_local(data['expires_at'], time_zone)})"
-    return line
+    return printable(line)
 
 
 def _show_change(data: dict[str, Any]) -> None:

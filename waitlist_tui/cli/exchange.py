@@ -11,6 +11,7 @@ import click
 from waitlist_tui.cli.output import Ctx
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.domain import entries, exchange
+from waitlist_tui.domain.textinput import printable
 
 
 @click.command("export")
@@ -47,16 +48,29 @@ def export_command(ctx: Ctx, fmt: str, out_path: str | None, statuses: tuple[str
     is_flag=True,
     help="Import the valid rows and report the others (default: all or nothing).",
 )
+@click.option(
+    "--on-existing",
+    type=click.Choice(exchange.ON_EXISTING),
+    default="skip",
+    show_default=True,
+    help="An entry already here (same id): leave it, or update its editable fields.",
+)
 @json_option
 @click.pass_obj
-def import_command(ctx: Ctx, file: str, skip_invalid: bool) -> None:
-    """Add entries from a CSV or JSON file (the export's format)."""
+def import_command(ctx: Ctx, file: str, skip_invalid: bool, on_existing: str) -> None:
+    """Add entries from a CSV or JSON file (the export's format). Ids, created_at and status
+    are kept, so importing the same file again adds nothing twice."""
     open_db(ctx)
-    result = exchange.import_file(file, ctx.staff, skip_invalid=skip_invalid)
+    result = exchange.import_file(
+        file, ctx.staff, skip_invalid=skip_invalid, on_existing=on_existing
+    )
 
     def text(d: dict[str, Any]) -> None:
-        click.echo(f"imported {d['imported']} of {d['rows']} rows")
+        click.echo(
+            f"{d['rows']} rows: {d['added']} added, {d['updated']} updated, "
+            f"{d['skipped']} already here (skipped), {d['invalid']} invalid"
+        )
         for row in d["errors"]:
-            click.echo(f"  skipped row {row['row']}: {row['message']}", err=True)
+            click.echo(f"  invalid row {row['row']}: {printable(row['message'])}", err=True)
 
     ctx.out(result, text)

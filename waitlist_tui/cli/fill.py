@@ -9,6 +9,7 @@ import click
 from waitlist_tui.cli.output import Ctx, table
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.domain import vocab
+from waitlist_tui.domain.textinput import printable
 from waitlist_tui.domain.timeutil import parse_date
 
 
@@ -297,9 +298,11 @@ def _reply(name: str):
 
         def text(d: dict[str, Any]) -> None:
             o = d["offer"]
-            click.echo(f"{o['status']}: {o['client']} {o['slot_start']} with {o['provider']}")
+            click.echo(
+                printable(f"{o['status']}: {o['client']} {o['slot_start']} with {o['provider']}")
+            )
             for nxt in d["next_offers"]:
-                click.echo(f"next offer sent to {nxt['client']} ({nxt['id'][:8]})")
+                click.echo(printable(f"next offer sent to {nxt['client']} ({nxt['id'][:8]})"))
 
         ctx.out(reply.to_dict(), text)
 
@@ -337,11 +340,13 @@ def offers_attempt(ctx: Ctx, offer_id: str, outcome: str, note: str) -> None:
     def text(d: dict[str, Any]) -> None:
         o = d["offer"]
         click.echo(
-            f"{OUTCOME_LABELS[d['outcome']]} logged for {o['client']} "
-            f"(calls: {d['attempts']['count']}); offer {o['status']}"
+            printable(
+                f"{OUTCOME_LABELS[d['outcome']]} logged for {o['client']} "
+                f"(calls: {d['attempts']['count']}); offer {o['status']}"
+            )
         )
         for nxt in d["next_offers"]:
-            click.echo(f"next offer sent to {nxt['client']} ({nxt['id'][:8]})")
+            click.echo(printable(f"next offer sent to {nxt['client']} ({nxt['id'][:8]})"))
 
     ctx.out(reply.to_dict(), text)
 

@@ -134,6 +134,7 @@ def reply_command(
     (STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT) stops texts to that phone at once, START /
     UNSTOP turns them back on, HELP / INFO answers with the clinic's contact line."""
     from waitlist_tui.domain.replies import handle_reply
+    from waitlist_tui.domain.textinput import printable
 
     open_db(ctx)
     result = handle_reply(sender, text, ctx.staff, clinic_code, ref)
@@ -141,7 +142,7 @@ def reply_command(
     def text_out(d: dict[str, Any]) -> None:
         who = d["client"] or "unknown sender"
         extra = f" ({d['detail']})" if d["detail"] else ""
-        click.echo(f"{d['outcome']}: {who}{extra}")
+        click.echo(printable(f"{d['outcome']}: {who}{extra}"))
         if d["message_key"]:
             click.echo(f"queued {d['message_key']}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.flags import parse_bool, parse_optional_bool
 from waitlist_tui.domain.models import Client, Clinic
+from waitlist_tui.domain.textinput import text_value
 
 CLIENT_FIELDS = ("first_name", "last_name", "phone", "email", "consent_sms", "consent_email")
 CONSENT_FIELDS = ("consent_sms", "consent_email")
@@ -30,10 +32,11 @@ def search_text(first: str | None, last: str | None, email: str | None, phone: s
 def normalize_phone(raw: str | None, region: str, field: str = "client.phone") -> str | None:
     import phonenumbers  # imported on first use: it would add to every start of the app
 
-    if raw is None or not str(raw).strip():
+    raw = text_value(raw, field, max_len=40)
+    if not raw:
         return None
     try:
-        number = phonenumbers.parse(str(raw), region)
+        number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
         raise ValidationError(
             f"{field} '{raw}' is not a phone number ({exc})", field=field
@@ -48,10 +51,11 @@ def normalize_phone(raw: str | None, region: str, field: str = "client.phone") -
 def normalize_email(raw: str | None, field: str = "client.email") -> str | None:
     from email_validator import EmailNotValidError, validate_email
 
-    if raw is None or not str(raw).strip():
+    raw = text_value(raw, field, max_len=254)
+    if not raw:
         return None
     try:
-        return validate_email(str(raw).strip(), check_deliverability=False).normalized
+        return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise ValidationError(
             f"{field} '{raw}' is not a valid email address: {exc}", field=field
@@ -86,11 +90,9 @@ class ClientInput:
 
 def _name(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
+    if value is None or (isinstance(value, str) and not value.strip()):
         raise ValidationError(f"client.{key} is required", field=f"client.{key}")
-    if len(value.strip()) > 100:
-        raise ValidationError(f"client.{key} is longer than 100 characters", field=f"client.{key}")
-    return " ".join(value.split())
+    return " ".join(text_value(value, f"client.{key}", max_len=100).split())
 
 
 def parse_client(data: Any, region: str) -> ClientInput:
@@ -158,10 +160,13 @@ def set_consent(client: Client, values: dict[str, bool], actor: str, why: str = 
     return Client.get_by_id(client.id)
 
 
-def find_or_create(clinic: Clinic, data: ClientInput, actor: str) -> tuple[Client, bool]:
+def find_or_create(
+    clinic: Clinic, data: ClientInput, actor: str, client_id: uuid.UUID | None = None
+) -> tuple[Client, bool]:
     """The same person (name and phone, or name and email) is never entered twice; a shared
     family phone with another name is a different client. A consent the payload withdraws is
-    withdrawn from the existing client too."""
+    withdrawn from the existing client too. A new client takes `client_id` when given (an
+    import keeps the exported ids)."""
     same_name = (fn.LOWER(Client.first_name) == data.first_name.lower()) & (
         fn.LOWER(Client.last_name) == data.last_name.lower()
     )
@@ -179,6 +184,7 @@ def find_or_create(clinic: Clinic, data: ClientInput, actor: str) -> tuple[Clien
     now = clock.now()
     with database.atomic():
         client = Client.create(
+            **({"id": client_id} if client_id else {}),
             clinic=clinic,
             first_name=data.first_name,
             last_name=data.last_name,

@@ -27,6 +27,7 @@ from waitlist_tui.domain.clients import (
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database, plain_rows
 from waitlist_tui.domain.entry_input import (
+    MAX_REF,
     check_range,
     check_window,
     normalize_keys,
@@ -45,6 +46,7 @@ from waitlist_tui.domain.models import (
     ProviderService,
     Service,
 )
+from waitlist_tui.domain.textinput import text_value
 
 NOT_FOUND = "waitlist request not found"
 CLOSED = "waitlist request is closed"
@@ -57,7 +59,7 @@ DENSE_TERM_LEN = 2  # search words all shorter than this match most clients: wal
 
 
 def _by_code_or_id(model: Any, clinic: Clinic, ref: Any, what: str, field_name: str) -> Any:
-    text = str(ref).strip() if ref is not None else ""
+    text = text_value(ref, field_name, max_len=MAX_REF)
     if not text:
         raise ValidationError(f"{field_name} is required", field=field_name)
     found = model.get_or_none((model.clinic == clinic) & (model.code == text.upper()))
@@ -422,7 +424,26 @@ def _require_enabled(clinic: Clinic) -> None:
         )
 
 
-def create(payload: Any, actor: str, clinic: Clinic | None = None) -> EntryView:
+@dataclass(frozen=True)
+class Restored:
+    """What an import keeps of an exported entry besides its payload: its identity, its
+    place in the queue (created_at ranks it) and where it stands. exchange.py checks it."""
+
+    id: uuid.UUID
+    status: str
+    created_at: dt.datetime
+    status_changed_at: dt.datetime
+    updated_at: dt.datetime
+    booked_at: dt.datetime | None = None
+    created_by: str | None = None
+    updated_by: str | None = None
+    version: int = 1
+
+
+def create(
+    payload: Any, actor: str, clinic: Clinic | None = None, restored: Restored | None = None
+) -> EntryView:
+    """A new waiting entry; or, from an import (`restored`), an exported one as it was."""
     clinic = clinic or get_clinic()
     _require_enabled(clinic)
     data = normalize_keys(payload, partial=False)
@@ -443,11 +464,14 @@ def create(payload: Any, actor: str, clinic: Clinic | None = None) -> EntryView:
     start = fields.get("date_range_start", today)
     end = fields.get("date_range_end", start + dt.timedelta(days=clinic.max_span_days))
     check_range(start, end, clinic.max_span_days)
-    if end < today:
+    # A restored row is history as it was exported: its range or expiry may have passed since
+    # (the expire job closes it); refusing it would make a backup fail to load.
+    live = restored is None
+    if end < today and live:
         raise ValidationError("date_range_end is in the past", field="date_range_end")
     check_window(fields.get("preferred_time_start"), fields.get("preferred_time_end"))
     now = clock.now()
-    if fields.get("expires_at") is not None and fields["expires_at"] <= now:
+    if fields.get("expires_at") is not None and fields["expires_at"] <= now and live:
         raise ValidationError("expires_at must be in the future", field="expires_at")
     with database.atomic():
         service = resolve_service(clinic, data["service"])
@@ -486,21 +510,35 @@ def create(payload: Any, actor: str, clinic: Clinic | None = None) -> EntryView:
             "expires_at": fields.get("expires_at"),
             "original_appointment_at": fields.get("original_appointment_at"),
         }
-        entry = Entry.create(
-            **values,
-            created_at=now,
-            updated_at=now,
-            status_changed_at=now,
-            created_by=actor,
-            updated_by=actor,
-        )
+        stamps: dict[str, Any] = {
+            "created_at": now,
+            "updated_at": now,
+            "status_changed_at": now,
+            "created_by": actor,
+            "updated_by": actor,
+        }
+        if restored is not None:
+            values["status"] = restored.status
+            stamps = {
+                "id": restored.id,
+                "created_at": restored.created_at,
+                "updated_at": restored.updated_at,
+                "status_changed_at": restored.status_changed_at,
+                "booked_at": restored.booked_at,
+                "created_by": restored.created_by or actor,
+                "updated_by": restored.updated_by or actor,
+                "version": restored.version,
+            }
+        entry = Entry.create(**values, **stamps)
         for provider in providers:
             EntryProvider.create(entry=entry, provider=provider)
         logged = {k: v for k, v in values.items() if k != "clinic"}
         logged["preferred_providers"] = [p.code for p in providers]
+        if restored is not None:
+            logged.update({k: v for k, v in stamps.items() if k != "id"})
         audit.record(
             actor,
-            "entry.create",
+            "entry.create" if restored is None else "entry.import",
             "entry",
             entry.id,
             audit.diff({}, {k: _loggable(v) for k, v in logged.items()}),
@@ -542,7 +580,8 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
     for key in ("client", "client_id"):
         if key in data:
             raise ValidationError(
-                "the client of an entry cannot be changed; cancel it and add a new entry", field=key
+                f"{key}: the client of an entry cannot be changed; cancel it and add a new entry",
+                field=key,
             )
     now = clock.now()
     with database.atomic():

@@ -11,6 +11,7 @@ from typing import Any
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import parse_date, parse_hhmm, parse_instant
 
 INPUT_FIELDS = (
@@ -57,6 +58,14 @@ OUTPUT_ONLY = (
     "matched_waitlists",
 )
 MAX_NOTES = 2000
+MAX_REF = 64  # a service or provider code, or an id
+
+
+def _word(value: Any, field: str) -> str:
+    """An enumerated value (a type, a status): text, never a list or a number."""
+    if isinstance(value, str):
+        return text_value(value, field, max_len=MAX_REF)
+    raise ValidationError(f"{field} must be text, got {type(value).__name__}", field=field)
 
 
 def _list(value: Any, field: str) -> list[Any]:
@@ -77,7 +86,12 @@ def parse_days(value: Any) -> int:
             raise ValidationError(
                 "preferred_days holds day names or numbers 0-6", field="preferred_days"
             )
-        if isinstance(item, int) or (isinstance(item, str) and item.strip().isdigit()):
+        if isinstance(item, int) or (
+            isinstance(item, str)
+            and item.strip().isascii()
+            and item.strip().isdigit()
+            and len(item.strip()) <= 3
+        ):
             number = int(item)
             if not 0 <= number <= 6:
                 raise ValidationError(
@@ -85,7 +99,7 @@ def parse_days(value: Any) -> int:
                 )
             names.append(vocab.SUNDAY_FIRST[number])
             continue
-        text = str(item).strip().upper()
+        text = _word(item, "preferred_days").upper()
         match = [d for d in vocab.DAYS if d == text or (len(text) >= 3 and d.startswith(text))]
         if len(match) != 1:
             raise ValidationError(
@@ -98,7 +112,7 @@ def parse_days(value: Any) -> int:
 def parse_time_slots(value: Any) -> int:
     names = []
     for item in _list(value, "preferred_time_slots"):
-        text = str(item).strip().upper()
+        text = _word(item, "preferred_time_slots").upper()
         if text not in vocab.TIME_SLOTS:
             raise ValidationError(
                 f"preferred_time_slots: {item!r} is not one of MORNING, "
@@ -110,7 +124,7 @@ def parse_time_slots(value: Any) -> int:
 
 
 def parse_appointment_type(value: Any) -> str:
-    text = " ".join(str(value).strip().upper().replace("-", " ").split())
+    text = " ".join(_word(value, "appointment_type").upper().replace("-", " ").split())
     if text not in vocab.APPOINTMENT_TYPE_LABELS:
         raise ValidationError(
             "appointment_type must be Initial Evaluation, Follow Up, "
@@ -121,7 +135,7 @@ def parse_appointment_type(value: Any) -> str:
 
 
 def parse_payment_type(value: Any) -> str:
-    text = str(value or "").strip().upper().replace(" ", "_").replace("-", "_")
+    text = _word(value or "", "payment_type").upper().replace(" ", "_").replace("-", "_")
     if text not in vocab.PAYMENT_TYPES:
         raise ValidationError(
             "payment_type must be SELF_PAY or INSURANCE_PAY", field="payment_type"
@@ -145,7 +159,7 @@ def parse_priority(value: Any) -> int:
 
 def parse_status(value: Any) -> str:
     """API names (ACTIVE, FULFILLED, CANCELLED, EXPIRED) or ours (waiting ... expired)."""
-    text = str(value or "").strip()
+    text = _word(value or "", "status")
     if text.upper() in vocab.API_STATUS:
         return text.upper()
     if text.lower() in vocab.ENTRY_STATUSES:
@@ -191,10 +205,10 @@ def parse_fields(data: dict[str, Any], tz: str) -> dict[str, Any]:
     if "priority" in data and data["priority"] is not None:
         out["priority"] = parse_priority(data["priority"])
     if "notes" in data:
-        notes = "" if data["notes"] is None else str(data["notes"]).strip()
-        if len(notes) > MAX_NOTES:
-            raise ValidationError(f"notes is longer than {MAX_NOTES} characters", field="notes")
-        out["notes"] = notes
+        out["notes"] = text_value(data["notes"], "notes", max_len=MAX_NOTES, multiline=True)
+    for key in ("service", "client_id"):
+        if data.get(key) is not None:
+            text_value(data[key], key, max_len=MAX_REF)
     for key in ("expires_at", "original_appointment_at"):
         if key in data:
             out[key] = None if data[key] in (None, "") else parse_instant(data[key], tz, key)

@@ -24,15 +24,20 @@ from waitlist_tui.domain.models import (
     ProviderService,
     Service,
 )
-from waitlist_tui.domain.openings import first_overlap, parse_local, provider_by_code
+from waitlist_tui.domain.openings import (
+    first_overlap,
+    parse_local,
+    provider_by_code,
+    whole_number,
+)
+from waitlist_tui.domain.textinput import text_value
 
 MAX_CAPACITY = 500
 
 
 def _event_service(clinic: Clinic, code: str) -> Service:
-    service = Service.get_or_none(
-        (Service.clinic == clinic) & (Service.code == str(code).strip().upper())
-    )
+    code = text_value(code, "service", max_len=64)
+    service = Service.get_or_none((Service.clinic == clinic) & (Service.code == code.upper()))
     if service is None:
         raise ValidationError(f"service {code!r} does not exist", field="service")
     if service.kind != "event":
@@ -62,8 +67,7 @@ def schedule(
 ) -> InstanceView:
     clinic = clinic or get_clinic()
     what = _event_service(clinic, service)
-    if not 1 <= int(capacity) <= MAX_CAPACITY:
-        raise ValidationError(f"capacity must be 1-{MAX_CAPACITY} seats", field="capacity")
+    capacity = whole_number(capacity, "capacity", 1, MAX_CAPACITY)
     starts = parse_local(start, clinic.time_zone, later)
     if starts <= clock.now():
         raise ValidationError("start is in the past", field="start")

@@ -22,6 +22,7 @@ import pendulum
 
 from waitlist_tui.domain import templates
 from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import parse_hhmm
 
 DEFAULT_QUIET_HOURS = ("21:00", "08:00")
@@ -70,7 +71,8 @@ def parse(section: dict[str, Any] | None, base_dir: Path | None) -> MessageSetti
                 field=f"{SECTION}.{key}",
             )
     if section.get("templates"):
-        path = Path(str(section["templates"])).expanduser()
+        name = text_value(section["templates"], f"{SECTION}.templates", max_len=4096)
+        path = Path(name).expanduser()
         if not path.is_absolute():
             path = (base_dir or Path.cwd()) / path
         checked = templates.load_file(path)

@@ -21,11 +21,13 @@ from waitlist_tui.domain.models import (
     ProviderService,
     Service,
 )
-from waitlist_tui.domain.timeutil import local_to_utc
+from waitlist_tui.domain.textinput import text_value
+from waitlist_tui.domain.timeutil import parse_local as parse_local_time
 
 
 def provider_by_code(clinic: Clinic, code: str) -> Provider:
-    found = Provider.get_or_none((Provider.clinic == clinic) & (Provider.code == str(code).upper()))
+    code = text_value(code, "provider", max_len=64)
+    found = Provider.get_or_none((Provider.clinic == clinic) & (Provider.code == code.upper()))
     if found is None:
         raise ValidationError(
             f"provider {code!r} is not a provider of this clinic", field="provider"
@@ -34,7 +36,8 @@ def provider_by_code(clinic: Clinic, code: str) -> Provider:
 
 
 def _service(clinic: Clinic, code: str) -> Service:
-    found = Service.get_or_none((Service.clinic == clinic) & (Service.code == str(code).upper()))
+    code = text_value(code, "service", max_len=64)
+    found = Service.get_or_none((Service.clinic == clinic) & (Service.code == code.upper()))
     if found is None:
         raise ValidationError(f"service {code!r} is not a service of this clinic", field="service")
     return found
@@ -49,16 +52,20 @@ def get_opening(opening_id: Any, *, for_update: bool = False) -> Opening:
 
 def parse_local(text: str, tz: str, later: bool = False) -> dt.datetime:
     """'2026-11-24T09:00' on the clinic's wall clock; a skipped time is refused and an
-    ambiguous one takes the earlier occurrence unless `later`."""
-    try:
-        naive = dt.datetime.fromisoformat(str(text).strip())
-    except ValueError:
-        raise ValidationError(
-            f"start must be a local date-time like 2026-11-24T09:00, got {text!r}", field="start"
-        ) from None
-    if naive.tzinfo is not None:
-        return naive.astimezone(dt.UTC)
-    return local_to_utc(naive, tz, "start", ambiguous="later" if later else "earlier")
+    ambiguous one takes the earlier occurrence unless `later` (timeutil reads it)."""
+    return parse_local_time(text, tz, "start", ambiguous="later" if later else "earlier")
+
+
+def whole_number(value: Any, field: str, low: int, high: int) -> int:
+    """A count typed or sent as JSON: an int or digits, within low..high, else a 4000."""
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or not low <= number <= high:
+        raise ValidationError(f"{field} must be a whole number {low}-{high}", field=field)
+    return number
 
 
 def first_overlap(
@@ -88,8 +95,7 @@ def checked_slot(
     """The rules of a typed-in opening that need no lock: the match finder previews an
     opening with them before anything is written."""
     who = provider_by_code(clinic, provider)
-    if not 5 <= int(minutes) <= 720:
-        raise ValidationError("minutes must be 5-720", field="minutes")
+    minutes = whole_number(minutes, "minutes", 5, 720)
     starts = parse_local(start, clinic.time_zone, later)
     ends = starts + dt.timedelta(minutes=int(minutes))
     now = clock.now()

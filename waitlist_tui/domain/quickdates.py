@@ -13,6 +13,7 @@ import re
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.timeutil import check_day
 
 _OFFSET = re.compile(r"^\+\s*(\d{1,3})\s*([dwm]?)$")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -50,7 +51,12 @@ def parse_quick_date(
     """Read a quick date relative to `today` (the clinic's date); errors name the field.
 
     `offset_from` moves what `+2w` counts from (the end of a range counts from its start);
-    words like `tomorrow` and `fri` always mean what they mean today."""
+    words like `tomorrow` and `fri` always mean what they mean today. The date must lie in
+    timeutil's range (`+999m` or `9999-12-31` is refused, as everywhere)."""
+    return check_day(_read(text, today, field, offset_from), field)
+
+
+def _read(text: str, today: dt.date, field: str, offset_from: dt.date | None) -> dt.date:
     raw = " ".join(text.strip().lower().split())
     if raw in ("today", "tod", "now", "t"):
         return today

@@ -39,9 +39,12 @@ from waitlist_tui.domain.models import (
     Opening,
     OutboxMessage,
 )
+from waitlist_tui.domain.textinput import text_value
 
 ACCEPT, DECLINE, NOTE = "accept", "decline", "note"
 WORDS = {"YES": ACCEPT, "Y": ACCEPT, "1": ACCEPT, "NO": DECLINE, "N": DECLINE, "2": DECLINE}
+MAX_ANSWER = 120  # a reply longer than this is read as a note, never as YES / NO
+MAX_TEXT = 2000  # what is kept of a reply's text
 _REPLY = re.compile(r"^\W*([A-Za-z0-9]+)\W*(?:\s+#?([0-9A-Fa-f-]{6,36}))?\W*$")
 
 # outcomes recorded on the InboundMessage
@@ -54,7 +57,12 @@ OPT_OUT_NOTE = "opted out by STOP"
 
 def parse(text: str) -> tuple[str, str | None]:
     """(accept | decline | opt_out | opt_in | help | note, the offer reference if one
-    followed YES or NO)."""
+    followed YES or NO).
+
+    A longer text is a note: the pattern backtracks over long runs of spaces (16k characters
+    took 6 s), and a YES with its reference is a few dozen characters."""
+    if len(text) > MAX_ANSWER:
+        return NOTE, None
     word = consent.keyword(text)
     if word is not None:
         return word, None
@@ -288,7 +296,7 @@ def _record(
         clinic=clinic.id,
         client=client.id if client else None,
         sender=sender,
-        text=text[:2000],
+        text=text[:MAX_TEXT],
         outcome=outcome,
         offer_id=str(offer_id) if offer_id else None,
         received_at=clock.now(),
@@ -303,6 +311,7 @@ def handle_reply(
     ref: str | None = None,
 ) -> ReplyResult:
     """Act on one reply and record it; Forbidden (4030) for another client's offer."""
+    text = text_value(text, "text", max_len=10 * MAX_TEXT, multiline=True, strip=False)
     clinic = get_clinic(clinic_code)
     phone = normalize_phone(sender, clinic.region, field="from")
     if phone is None:

@@ -16,6 +16,7 @@ from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.flags import parse_bool
 from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service, TimeOff
+from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import parse_hhmm, parse_instant
 
 CLINIC_OPTIONS = (
@@ -38,6 +39,38 @@ def _req(table: dict[str, Any], key: str, where: str) -> Any:
     return table[key]
 
 
+def _str(value: Any, field: str, max_len: int = 32) -> str:
+    """A TOML string (a list, table or number where text belongs is refused, never str()-ed)."""
+    return text_value(value, field, max_len=max_len)
+
+
+def _table(data: dict[str, Any], key: str, field: str) -> dict[str, Any]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(f"{field} must be a table", field=field)
+    return value
+
+
+def _array(data: dict[str, Any], key: str, field: str) -> list[Any]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationError(f"{field} must be an array", field=field)
+    return value
+
+
+def _tables(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """An array of tables ([[services]]); each item must be a table."""
+    items = _array(data, key, key)
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValidationError(f"{key}[{i}] must be a table", field=f"{key}[{i}]")
+    return items
+
+
 def _int(table: dict[str, Any], key: str, where: str, low: int, high: int, default: int) -> int:
     value = table.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
@@ -48,7 +81,7 @@ def _int(table: dict[str, Any], key: str, where: str, low: int, high: int, defau
 
 
 def _window(text: Any, where: str) -> list[str]:
-    parts = str(text).split("-")
+    parts = _str(text, where).split("-")
     if len(parts) != 2:
         raise ValidationError(f"{where} must look like 09:00-12:00, got {text!r}", field=where)
     start, end = (parse_hhmm(p.strip(), where) for p in parts)
@@ -59,8 +92,8 @@ def _window(text: Any, where: str) -> list[str]:
 
 def parse_clinic(data: dict[str, Any]) -> dict[str, Any]:
     where = "clinic"
-    code = str(_req(data, "code", where)).upper()
-    tz = str(_req(data, "time_zone", where))
+    code = _str(_req(data, "code", where), "clinic.code").upper()
+    tz = _str(_req(data, "time_zone", where), "clinic.time_zone", 64)
     try:
         pendulum.timezone(tz)
     except Exception:
@@ -69,35 +102,37 @@ def parse_clinic(data: dict[str, Any]) -> dict[str, Any]:
         ) from None
     import phonenumbers  # on first use only: it weighs on every start of the app
 
-    region = str(data.get("region", "US")).upper()
+    region = _str(data.get("region", "US"), "clinic.region").upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ValidationError(
             f"clinic.region {region!r} is not a phone region", field="clinic.region"
         )
-    workflow = str(data.get("default_workflow", vocab.SEQUENTIAL)).upper()
+    workflow = _str(data.get("default_workflow", vocab.SEQUENTIAL), "clinic.default_workflow")
+    workflow = workflow.upper()
     if workflow not in vocab.WORKFLOWS:
         raise ValidationError(
             "clinic.default_workflow must be SEQUENTIAL or BROADCAST",
             field="clinic.default_workflow",
         )
-    mode = str(data.get("event_waitlist_mode", "enroll")).lower()
+    mode = _str(data.get("event_waitlist_mode", "enroll"), "clinic.event_waitlist_mode").lower()
     if mode not in ("enroll", "offer"):
         raise ValidationError(
             "clinic.event_waitlist_mode must be enroll or offer", field="clinic.event_waitlist_mode"
         )
     parts = dict(vocab.DEFAULT_PARTS_OF_DAY)
-    for name, window in (data.get("parts_of_day") or {}).items():
+    for name, window in _table(data, "parts_of_day", "clinic.parts_of_day").items():
         if name.upper() not in vocab.DEFAULT_PARTS_OF_DAY:
             raise ValidationError(
                 f"clinic.parts_of_day.{name} is not MORNING, AFTERNOON or EVENING",
                 field=f"clinic.parts_of_day.{name}",
             )
         parts[name.upper()] = _window(
-            "-".join(window) if isinstance(window, list) else window, f"clinic.parts_of_day.{name}"
+            "-".join(map(str, window)) if isinstance(window, list) else window,
+            f"clinic.parts_of_day.{name}",
         )
     return {
         "code": code,
-        "name": str(_req(data, "name", where)),
+        "name": _str(_req(data, "name", where), "clinic.name", 200),
         "time_zone": tz,
         "region": region,
         "waitlist_enabled": parse_bool(
@@ -117,18 +152,19 @@ def parse_clinic(data: dict[str, Any]) -> dict[str, Any]:
 
 def parse_service(data: dict[str, Any], i: int) -> dict[str, Any]:
     where = f"services[{i}]"
-    label = str(data.get("appointment_type", vocab.FOLLOW_UP)).upper().replace("-", " ")
+    label = _str(data.get("appointment_type", vocab.FOLLOW_UP), f"{where}.appointment_type")
+    label = label.upper().replace("-", " ")
     if label not in vocab.APPOINTMENT_TYPE_LABELS:
         raise ValidationError(
             f"{where}.appointment_type must be INITIAL_EVAL or FOLLOW_UP",
             field=f"{where}.appointment_type",
         )
-    kind = str(data.get("kind", "appointment")).lower()
+    kind = _str(data.get("kind", "appointment"), f"{where}.kind").lower()
     if kind not in ("appointment", "event"):
         raise ValidationError(f"{where}.kind must be appointment or event", field=f"{where}.kind")
     return {
-        "code": str(_req(data, "code", where)).upper(),
-        "name": str(_req(data, "name", where)),
+        "code": _str(_req(data, "code", where), f"{where}.code").upper(),
+        "name": _str(_req(data, "name", where), f"{where}.name", 200),
         "duration_minutes": _int(data, "duration_minutes", where, 5, 720, 60),
         "appointment_type": vocab.APPOINTMENT_TYPE_LABELS[label],
         "kind": kind,
@@ -140,29 +176,35 @@ def parse_provider(
 ) -> dict[str, Any]:
     where = f"providers[{i}]"
     hours: dict[str, list[list[str]]] = {}
-    for day, windows in (data.get("hours") or {}).items():
+    for day, windows in _table(data, "hours", f"{where}.hours").items():
         if day.upper() not in vocab.DAYS:
             raise ValidationError(
                 f"{where}.hours.{day} is not a day of the week", field=f"{where}.hours.{day}"
             )
-        hours[day.upper()] = sorted(_window(w, f"{where}.hours.{day}") for w in windows)
-    offered = [str(c).upper() for c in data.get("services", [])]
+        at = f"{where}.hours.{day}"
+        hours[day.upper()] = sorted(_window(w, at) for w in _array({day: windows}, day, at))
+    offered = [
+        _str(c, f"{where}.services").upper() for c in _array(data, "services", f"{where}.services")
+    ]
     for code in offered:
         if code not in service_codes:
             raise ValidationError(
                 f"{where}.services: unknown service {code!r}", field=f"{where}.services"
             )
     time_off = []
-    for j, block in enumerate(data.get("time_off", [])):
+    for j, block in enumerate(_array(data, "time_off", f"{where}.time_off")):
         at = f"{where}.time_off[{j}]"
+        if not isinstance(block, dict):
+            raise ValidationError(f"{at} must be a table", field=at)
         start = parse_instant(_req(block, "start", at), tz, f"{at}.start")
         end = parse_instant(_req(block, "end", at), tz, f"{at}.end")
         if end <= start:
             raise ValidationError(f"{at}.end must be after start", field=f"{at}.end")
-        time_off.append({"starts_at": start, "ends_at": end, "reason": block.get("reason", "")})
+        reason = text_value(block.get("reason"), f"{at}.reason", max_len=200)
+        time_off.append({"starts_at": start, "ends_at": end, "reason": reason})
     return {
-        "code": str(_req(data, "code", where)).upper(),
-        "name": str(_req(data, "name", where)),
+        "code": _str(_req(data, "code", where), f"{where}.code").upper(),
+        "name": _str(_req(data, "name", where), f"{where}.name", 200),
         "weekly_hours": hours,
         "services": offered,
         "time_off": time_off,
@@ -173,14 +215,14 @@ def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str,
     """Check the whole file; a [messages] templates file is read relative to base_dir."""
     from waitlist_tui.domain import consent, message_settings
 
-    clinic = parse_clinic(data.get("clinic") or {})
-    services = [parse_service(s, i) for i, s in enumerate(data.get("services", []))]
+    clinic = parse_clinic(_table(data, "clinic", "clinic"))
+    services = [parse_service(s, i) for i, s in enumerate(_tables(data, "services"))]
     codes = {s["code"] for s in services}
     providers = [
         parse_provider(p, i, codes, clinic["time_zone"])
-        for i, p in enumerate(data.get("providers", []))
+        for i, p in enumerate(_tables(data, "providers"))
     ]
-    messages = message_settings.parse(data.get("messages"), base_dir)
+    messages = message_settings.parse(_table(data, "messages", "messages"), base_dir)
     return {
         "clinic": clinic,
         "services": services,
@@ -199,6 +241,16 @@ def load_file(path: str | Path) -> dict[str, Any]:
         raise ValidationError(f"setup file {path} not found", field="file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"setup file {path} is not valid TOML: {exc}", field="file") from None
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"setup file {path} is not UTF-8 (byte {exc.start})", field="file"
+        ) from None
+    except RecursionError:
+        raise ValidationError(f"setup file {path} nests too deeply", field="file") from None
+    except OSError as exc:
+        raise ValidationError(
+            f"cannot read setup file {path}: {exc.strerror}", field="file"
+        ) from None
 
 
 def _upsert(model: Any, where: Any, values: dict[str, Any], now: Any) -> tuple[Any, bool]:

@@ -133,6 +133,10 @@ def load_file(path: Path) -> Templates:
         raise ValidationError(
             f"messages.templates: {path} is not valid TOML: {exc}", field="messages.templates"
         ) from None
+    except (OSError, ValueError) as exc:  # a directory, no permission, a NUL in the name
+        raise ValidationError(
+            f"messages.templates: cannot read {path}: {exc}", field="messages.templates"
+        ) from None
     return merged(data, path.name)
 
 

@@ -11,6 +11,32 @@ from waitlist_tui.domain.errors import ValidationError
 
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 
+# Every date or date-time a person or a file gives is read here, and must lie in this range:
+# year 1 or 9999 overflowed on the way to UTC (OverflowError), and no clinic books past it.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2100, 12, 31)
+DAY_RANGE = f"between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
+
+
+def check_day(day: dt.date, field: str) -> dt.date:
+    """`day` (or the date of a date-time) within FIRST_DAY..LAST_DAY, else a 4000."""
+    plain = day.date() if isinstance(day, dt.datetime) else day
+    if not FIRST_DAY <= plain <= LAST_DAY:
+        raise ValidationError(f"{field} must be {DAY_RANGE}, got {plain.isoformat()}", field=field)
+    return day
+
+
+def _text_of(value: object, field: str, what: str) -> str:
+    """The typed text of a date or time: a string (a list, number or object is refused)."""
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"{field} must be {what} written as text, got {type(value).__name__}", field=field
+        )
+    text = value.strip()
+    if not text.isascii() or not text.isprintable():
+        raise ValidationError(f"{field} must be {what}, got {value!r}", field=field)
+    return text
+
 
 def parse_hhmm(value: object, field: str) -> int:
     """'09:30' -> 570. 24:00 is allowed as the end of a day."""
@@ -32,15 +58,17 @@ def fmt_hhmm(minutes: int | None) -> str | None:
 
 
 def parse_date(value: object, field: str) -> dt.date:
+    """A clinic date YYYY-MM-DD, within FIRST_DAY..LAST_DAY."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    text = str(value).strip() if value is not None else ""
+        return check_day(value, field)
+    text = _text_of(value, field, "a date YYYY-MM-DD")
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise ValidationError(
             f"{field} must be a date YYYY-MM-DD, got {value!r}", field=field
         ) from None
+    return check_day(day, field)
 
 
 def local_to_utc(
@@ -50,6 +78,7 @@ def local_to_utc(
 
     A time skipped by a daylight-saving jump does not exist and is refused; a time that
     occurs twice is resolved explicitly (`earlier` or `later` occurrence)."""
+    check_day(naive, field)
     zone = pendulum.timezone(tz)
     fold = 0 if ambiguous == "earlier" else 1
     candidate = naive.replace(tzinfo=zone, fold=fold)
@@ -62,15 +91,34 @@ def local_to_utc(
     return pendulum.instance(candidate.astimezone(dt.UTC), tz="UTC")
 
 
-def parse_instant(value: object, tz: str, field: str) -> pendulum.DateTime:
-    """ISO date-time with an offset, or a local one read in the clinic's zone."""
-    text = str(value).strip() if value is not None else ""
+def _datetime(
+    value: object, field: str, example: str, what: str = "an ISO date-time"
+) -> dt.datetime:
+    if isinstance(value, dt.datetime):  # TOML writes date-times natively
+        return check_day(value, field)
+    if isinstance(value, dt.date):
+        return check_day(dt.datetime.combine(value, dt.time()), field)
+    text = _text_of(value, field, f"{what} like {example}")
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(
-            f"{field} must be an ISO date-time, got {value!r}", field=field
+            f"{field} must be {what} like {example}, got {value!r}", field=field
         ) from None
+    return check_day(parsed, field)
+
+
+def parse_instant(value: object, tz: str, field: str) -> pendulum.DateTime:
+    """ISO date-time with an offset, or a local one read in the clinic's zone."""
+    parsed = _datetime(value, field, "2026-11-24T09:00:00Z")
     if parsed.tzinfo is None:
         return local_to_utc(parsed, tz, field)
     return pendulum.instance(parsed.astimezone(dt.UTC), tz="UTC")
+
+
+def parse_local(value: object, tz: str, field: str, ambiguous: str = "earlier") -> dt.datetime:
+    """A wall time in the clinic's zone ('2026-11-24T09:00'), or one with an offset, as UTC."""
+    parsed = _datetime(value, field, "2026-11-24T09:00", "a local date-time")
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(dt.UTC)
+    return local_to_utc(parsed, tz, field, ambiguous=ambiguous)

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from waitlist_tui.domain import entries, vocab
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import EntryView
+from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.formatting import date_range, phone_text
 from waitlist_tui.tui.reader import fresh_entry
 
@@ -135,7 +136,7 @@ class EntriesProvider(Provider):
             return
         found = await asyncio.to_thread(_find_entries, text)
         for rank, view in enumerate(found):
-            label = f"{view.client.name} · {view.service.code} · {view.status}"
+            label = f"{printable(view.client.name)} · {view.service.code} · {view.status}"
             yield Hit(
                 ENTRY_SCORE - rank,  # the domain's order (newest first) is the ranking
                 Content(label),  # as typed: a str is read as markup ("Ann [/b]" broke it)

@@ -9,6 +9,7 @@ from rich.text import Text
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.entry_views import EntryView
+from waitlist_tui.domain.textinput import printable
 
 STATUS_STYLE = {
     vocab.WAITING: "",
@@ -60,7 +61,7 @@ def detail_text(view: EntryView, now: dt.datetime) -> Text:
     contact = " · ".join(x for x in (phone_text(view.client.phone), view.client.email) if x)
     wants = ", ".join(p.name for p in view.preferred_providers) or "any provider"
     text = Text()
-    text.append(view.client.name, style="bold")
+    text.append(printable(view.client.name), style="bold")
     text.append(f"  {contact}\n")
     text.append(
         f"{view.service.name} ({view.service.duration_minutes} min) · {wants} · "
@@ -73,7 +74,7 @@ def detail_text(view: EntryView, now: dt.datetime) -> Text:
         style="dim",
     )
     if view.notes:
-        text.append(f"\n{view.notes}", style="italic")
+        text.append(f"\n{printable(view.notes, keep_lines=True)}", style="italic")
     return text
 
 

@@ -28,6 +28,7 @@ from waitlist_tui.domain.entry_form import EntryForm
 from waitlist_tui.domain.entry_views import EntryView
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.quickdates import long_date
+from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
 from waitlist_tui.tui.widgets.footer import Footer
 from waitlist_tui.tui.widgets.toggles import ToggleRow
@@ -227,7 +228,7 @@ class EditorScreen(Screen[EntryView | None]):
         contact = " · ".join(
             x for x in (display_phone(view.client.phone), view.client.email or "") if x
         )
-        return f"{view.client.name}  {contact}".strip()
+        return f"{printable(view.client.name)}  {contact}".strip()
 
     def show_read_only(self) -> None:
         """A closed entry is shown as it is, with why it cannot change."""
@@ -331,7 +332,8 @@ class EditorScreen(Screen[EntryView | None]):
             matches.display = False
             return
         for choice in found:
-            matches.add_option(Option(Text(choice.label), id=choice.id))  # text, not markup
+            label = Text(printable(choice.label))  # text, not markup; controls escaped
+            matches.add_option(Option(label, id=choice.id))
         if total > len(found):
             matches.add_option(Option(Text(f"  … {total - len(found)} more: type more", "dim")))
         matches.add_option(Option(Text(f"+ New client: {text}", style="bold"), id=NEW_CLIENT))
@@ -376,7 +378,9 @@ class EditorScreen(Screen[EntryView | None]):
         self.new_client = False
         self.remove_class("-new-client")
         self.query_one("#client-matches", OptionList).display = False
-        self.query_one("#client-chosen", Static).update(Text(f"✓ {choice.label}", "bold"))
+        self.query_one("#client-chosen", Static).update(
+            Text(f"✓ {printable(choice.label)}", "bold")
+        )
         self.clear_errors("client")
 
     def start_new_client(self, typed: str) -> None:
@@ -563,7 +567,8 @@ class EditorScreen(Screen[EntryView | None]):
     def saved(self, view: EntryView) -> None:
         verb = "Added" if self.entry is None else "Saved"
         self.notify(
-            f"{verb}: {view.client.name} · {view.service.code} · {view.status}", markup=False
+            f"{verb}: {printable(view.client.name)} · {view.service.code} · {view.status}",
+            markup=False,
         )
         self.dismiss(view)
 

@@ -31,6 +31,7 @@ from waitlist_tui.domain.finder import CalendarRow, Found, TypedSlot
 from waitlist_tui.domain.matching import COUNT_CAP, Candidate
 from waitlist_tui.domain.offers import OfferView
 from waitlist_tui.domain.quickdates import long_date, parse_quick_date
+from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.formatting import phone_text, priority_text
 from waitlist_tui.tui.reader import fresh_entry, read
 from waitlist_tui.tui.widgets.fast_table import FastTable, fill
@@ -213,7 +214,7 @@ class FinderScreen(Screen[None]):
                     (
                         Text(f"{start:%H:%M}–{view.ends_at.astimezone(zone):%H:%M}"),
                         Text(view.provider_code),
-                        Text(view.client_name),
+                        Text(printable(view.client_name)),
                         Text(view.service_code),
                         self.calendar_status(row),
                     ),
@@ -269,7 +270,7 @@ class FinderScreen(Screen[None]):
 
         self.app.push_screen(
             ConfirmDialog(
-                f"{view.client_name} cancels {start:%H:%M} with {view.provider_code}?",
+                f"{printable(view.client_name)} cancels {start:%H:%M} with {view.provider_code}?",
                 f"{view.service_code} · {long_date(start.date())}. The appointment is cancelled "
                 "and its time offered from the waitlist.",
                 yes="Cancel it and find candidates",

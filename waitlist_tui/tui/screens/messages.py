@@ -23,6 +23,7 @@ from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.outbox import MessageView, local_text
+from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.footer import Footer
 
@@ -147,7 +148,7 @@ class MessagesScreen(Screen[None]):
                 local_text(m.created_at, self.time_zone),
                 m.kind.replace("_", " "),
                 f"{m.channel} {m.recipient}",
-                m.client_name,
+                printable(m.client_name),
                 Text(m.status, style=style),
                 m.tries,
                 local_text(m.sent_at or m.next_attempt_at, self.time_zone),

@@ -24,6 +24,7 @@ from waitlist_tui.domain import clock, entries, vocab
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import EntryView
 from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.formatting import (
     countdown,
     date_range,
@@ -289,7 +290,7 @@ class QueueScreen(Screen[None]):
 
         self.app.push_screen(
             CancelEntryDialog(
-                view.client.name,
+                printable(view.client.name),
                 f"{view.service.name} · {date_range(view.date_range_start, view.date_range_end)}"
                 f" · {view.status}",
             ),
@@ -302,7 +303,7 @@ class QueueScreen(Screen[None]):
         try:
             with database.connection_context():
                 entries.cancel(view.id, staff, version=view.version, reason=reason)
-            message = f"Cancelled: {view.client.name} · {view.service.code}"
+            message = f"Cancelled: {printable(view.client.name)} · {view.service.code}"
             severity = "information"
         except DomainError as err:
             message, severity = f"Not cancelled: {err.message}", "error"
@@ -525,7 +526,7 @@ class QueueScreen(Screen[None]):
                 status = Text.assemble(status, " ", reply_in)
             return (
                 priority_text(view.priority),
-                view.client.name,
+                printable(view.client.name),
                 view.service.code,
                 date_range(view.date_range_start, view.date_range_end),
                 f"{view.waited_days(now)}d",
@@ -533,7 +534,7 @@ class QueueScreen(Screen[None]):
             )
         return (
             priority_text(view.priority),
-            view.client.name,
+            printable(view.client.name),
             view.service.code,
             " ".join(p.code for p in view.preferred_providers) or Text("any", style="dim"),
             when_short(view),

@@ -24,6 +24,7 @@ from waitlist_tui.domain.entry_views import EntryView
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.offers import OfferView
 from waitlist_tui.domain.slot_offers import offer_slot, slots_for_entry
+from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.formatting import date_range, when_short
 from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.footer import Footer
@@ -67,7 +68,7 @@ class SlotsScreen(Screen[OfferView | None]):
         yield Static(
             Text.assemble(
                 ("Free slots for ", ""),
-                (view.client.name, "bold"),
+                (printable(view.client.name), "bold"),
                 f" · {view.service.name} ({view.service.duration_minutes} min) · "
                 f"{when_short(view)} · {date_range(view.date_range_start, view.date_range_end)}"
                 f" · {', '.join(p.code for p in view.preferred_providers) or 'any provider'}",
@@ -161,7 +162,7 @@ class SlotsScreen(Screen[OfferView | None]):
         until = sent.expires_at.astimezone(zone)
         self.notify(
             f"Offered {start:%a} {start.day} {start:%b %H:%M} with {sent.provider_code} to "
-            f"{sent.client_name}; reply by {until:%a %H:%M}",
+            f"{printable(sent.client_name)}; reply by {until:%a %H:%M}",
             markup=False,  # a name is text: "[" in it is not a style
         )
         self.dismiss(sent)

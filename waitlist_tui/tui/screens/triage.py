@@ -29,6 +29,7 @@ from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.offers import OfferView, Reply
+from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.formatting import countdown
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.screens.attempt_dialog import Attempt, AttemptDialog
@@ -217,7 +218,8 @@ class TriageScreen(Screen[None]):
         view = self.selected()
         if view:
             self.confirm(
-                f"Book {view.client_name} into {self.slot(view)} with {view.provider_code}?",
+                f"Book {printable(view.client_name)} into {self.slot(view)} "
+                f"with {view.provider_code}?",
                 lambda: self.act("accept", view),
             )
 
@@ -225,7 +227,8 @@ class TriageScreen(Screen[None]):
         view = self.selected()
         if view:
             self.confirm(
-                f"Decline for {view.client_name} ({self.slot(view)} with {view.provider_code})?",
+                f"Decline for {printable(view.client_name)} "
+                f"({self.slot(view)} with {view.provider_code})?",
                 lambda: self.act("decline", view),
             )
 
@@ -233,7 +236,7 @@ class TriageScreen(Screen[None]):
         view = self.selected()
         if view:
             self.confirm(
-                f"Rescind the offer to {view.client_name}? They go back to waiting.",
+                f"Rescind the offer to {printable(view.client_name)}? They go back to waiting.",
                 lambda: self.act("rescind", view),
             )
 
@@ -248,7 +251,7 @@ class TriageScreen(Screen[None]):
                 self.act("attempt", view, *result)
 
         self.in_dialog = True
-        who = " · ".join(x for x in (view.client_name, display_phone(view.phone)) if x)
+        who = " · ".join(x for x in (printable(view.client_name), display_phone(view.phone)) if x)
         self.app.push_screen(AttemptDialog(who), logged)
 
     # --- helpers ------------------------------------------------------------------------------
@@ -279,21 +282,22 @@ class TriageScreen(Screen[None]):
 
     def describe(self, verb: str, view: OfferView, reply: Reply) -> str:
         """The status line after a reply, naming anyone who got the opening next."""
-        following = ", ".join(o.client_name for o in reply.next_offers)
+        following = ", ".join(printable(o.client_name) for o in reply.next_offers)
         nxt = f" · next offer sent to {following}" if following else ""
         if verb == "accept":
-            return f"Booked {view.client_name} · {self.slot(view)} with {view.provider_code}"
+            who = printable(view.client_name)
+            return f"Booked {who} · {self.slot(view)} with {view.provider_code}"
         if verb == "decline":
-            return f"Declined for {view.client_name}{nxt or ' · no next offer sent'}"
+            return f"Declined for {printable(view.client_name)}{nxt or ' · no next offer sent'}"
         if verb == "rescind":
-            return f"Rescinded the offer to {view.client_name}; they wait again"
+            return f"Rescinded the offer to {printable(view.client_name)}; they wait again"
         if isinstance(reply, contact_attempts.AttemptReply):
             count = reply.attempts.count
             calls = f"{count} call{'s' if count != 1 else ''}"
             label = contact_attempts.OUTCOME_LABELS[reply.outcome]
             released = f" · offer {reply.offer.status}" if reply.released else ""
-            return f"Logged {label} for {view.client_name} ({calls}){released}{nxt}"
-        return f"{verb}: {view.client_name}"
+            return f"Logged {label} for {printable(view.client_name)} ({calls}){released}{nxt}"
+        return f"{verb}: {printable(view.client_name)}"
 
     # --- domain calls -------------------------------------------------------------------------
 
@@ -314,7 +318,9 @@ class TriageScreen(Screen[None]):
                 result = Outcome(self.describe(verb, view, reply))
             except DomainError as err:
                 what = {"accept": "book", "attempt": "log the call for"}.get(verb, verb)
-                result = Outcome(f"Could not {what} {view.client_name}: {err.message}", True)
+                result = Outcome(
+                    f"Could not {what} {printable(view.client_name)}: {err.message}", True
+                )
         self.app.call_from_thread(self.done, result)
 
     def done(self, result: Outcome) -> None:
@@ -361,7 +367,7 @@ class TriageScreen(Screen[None]):
         cells = [
             (
                 countdown(view.expires_at, now),
-                view.client_name,
+                printable(view.client_name),
                 display_phone(view.phone),
                 self.slot(view),
                 view.provider_code,
