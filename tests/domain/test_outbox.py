@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pendulum
@@ -49,6 +50,15 @@ def test_an_offer_writes_its_message_in_the_clinic_time_zone(clinic: Clinic) -> 
     assert "Physiotherapy assessment" in message.body and "Dr. Alex Kim" in message.body
     assert "Reply YES" in message.body and f"Ref {str(sent.id)[:6].upper()}" in message.body
     assert message.client_id == Client.get(Client.phone == "+16175550101").id == entry.client.id
+
+
+def test_no_wrong_article_before_a_service_name(clinic: Clinic) -> None:
+    """The shipped wording said "a Acupuncture slot": no article binds to the service now."""
+    add_entry("Ida", service="ACU", client={"first_name": "Ida", "last_name": "Lee", "phone": "617-555-0102"})
+    offers.offer(monday_opening("09:00", provider="LINDQVIST").id, STAFF)
+    (message,) = messages()
+    assert "a slot for Acupuncture with" in message.body
+    assert not re.search(r"\ba [AEIOU]", message.body)
 
 
 def test_booked_and_expired_messages(clinic: Clinic) -> None:
@@ -114,7 +124,7 @@ def test_consent_chooses_the_channel_or_no_message(clinic: Clinic) -> None:
     offers.offer(monday_opening("09:00").id, STAFF)
     assert [(m.channel, m.recipient) for m in messages()] == [("email", "em@example.com")]
     email = messages()[0]
-    assert email.subject == "A Physiotherapy assessment slot opened on Mon 23 Nov 09:00"
+    assert email.subject == "A slot for Physiotherapy assessment opened on Mon 23 Nov 09:00"
     Client.update(consent_email=False).where(Client.id == client.id).execute()
     offers.rescind(Offer.get().id, STAFF)
     offers.offer(monday_opening("13:00").id, STAFF)
