@@ -192,3 +192,22 @@ def test_daylight_saving_local_times(clinic: Clinic) -> None:
         later = openings.add_opening("PATEL", "2026-11-01T01:30", 20, STAFF, later=True)
     assert earlier.starts_at.isoformat() == "2026-11-01T05:30:00+00:00"  # EDT, UTC-4
     assert later.starts_at.isoformat() == "2026-11-01T06:30:00+00:00"  # EST, UTC-5
+
+
+def test_taken_by_says_who_holds_the_slot_after_a_lost_race(clinic: Clinic) -> None:
+    """"offer is accepted" read like success to the desk that lost; the desk is told who won."""
+    add_entry("Kai")
+    add_entry("Lia")
+    opening = monday_opening()
+    first, second = offers.offer(opening.id, STAFF, workflow="BROADCAST", top=2)
+    assert offers.taken_by(first.id) is None  # nothing filled yet
+    offers.accept(first.id, "front-desk")
+    won = Entry.get_by_id(first.entry_id).client
+    assert offers.taken_by(second.id) == (
+        f"another desk (front-desk) booked this slot first: {won.first_name} {won.last_name} got it"
+    )
+    with pytest.raises(Conflict, match="offer is accepted"):  # the API keeps its wording
+        offers.accept(first.id, STAFF)
+    assert offers.taken_by(first.id) == (
+        f"already booked by front-desk: {won.first_name} {won.last_name} has this slot"
+    )

@@ -199,7 +199,11 @@ async def test_lost_race_shows_the_conflict_and_reloads(clinic_only_db) -> None:
         await pilot.press("a", "y")
         await settle(pilot)
         line = message(app)
-        assert "opening already filled" in str(line.render()) and line.has_class("-error")
+        shown = str(line.render())
+        mine_name = Entry.get_by_id(mine.entry_id).client.first_name
+        theirs_name = Entry.get_by_id(theirs.entry_id).client.first_name
+        assert f"Could not book {mine_name} " in shown and line.has_class("-error")
+        assert f"another desk (other-desk) booked this slot first: {theirs_name} " in shown
         assert [n.severity for n in app._notifications] == ["error"]
         assert table_keys(app) == []  # reloaded: the sibling offer was rescinded
         assert Offer.get_by_id(mine.id).status == "rescinded"

@@ -88,6 +88,26 @@ class OfferView:
         }
 
 
+def taken_by(offer_id: Any) -> str | None:
+    """After a reply was refused: who holds the slot now, in the desk's words ("offer is
+    accepted" read like success to the desk that lost the race). None while it is not filled."""
+    offer = _resolve(offer_id)
+    winner = (
+        Offer.select(Offer, Entry, Client)
+        .join(Entry)
+        .join(Client)
+        .where(Offer.opening == offer.opening_id, Offer.status == vocab.OFFER_ACCEPTED)
+        .first()
+    )
+    if winner is None:
+        return None
+    name = f"{winner.entry.client.first_name} {winner.entry.client.last_name}"
+    by = winner.updated_by or "another desk"
+    if winner.id == offer.id:
+        return f"already booked by {by}: {name} has this slot"
+    return f"another desk ({by}) booked this slot first: {name} got it"
+
+
 def offer_message_key(offer_id: Any) -> str:
     """The idempotency key of an offer's own message (outbox.tell_offer writes it)."""
     return f"offer:{offer_id}:v1"

@@ -236,7 +236,8 @@ class TriageScreen(Screen[None]):
         view = self.selected()
         if view:
             self.confirm(
-                f"Rescind the offer to {printable(view.client_name)}? They go back to waiting.",
+                f"Rescind the offer to {printable(view.client_name)} "
+                f"({self.slot(view)} with {view.provider_code})? They go back to waiting.",
                 lambda: self.act("rescind", view),
             )
 
@@ -318,9 +319,8 @@ class TriageScreen(Screen[None]):
                 result = Outcome(self.describe(verb, view, reply))
             except DomainError as err:
                 what = {"accept": "book", "attempt": "log the call for"}.get(verb, verb)
-                result = Outcome(
-                    f"Could not {what} {printable(view.client_name)}: {err.message}", True
-                )
+                why = offers.taken_by(view.id) or err.message
+                result = Outcome(f"Could not {what} {printable(view.client_name)}: {why}", True)
         self.app.call_from_thread(self.done, result)
 
     def done(self, result: Outcome) -> None:
