@@ -6,6 +6,8 @@ import pytest
 
 from tests.conftest import STAFF, entry_payload
 from waitlist_tui.domain import entries, vocab
+from waitlist_tui.domain.assets import demo_clinic
+from waitlist_tui.domain.clinics import load_catalog
 from waitlist_tui.domain.db import plain_rows
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
 from waitlist_tui.domain.models import (
@@ -19,6 +21,7 @@ from waitlist_tui.domain.models import (
     Provider,
     Service,
 )
+from waitlist_tui.domain.setup import apply_setup
 
 
 def row_counts() -> dict[str, int]:
@@ -151,12 +154,21 @@ def test_bad_input_names_field_and_changes_nothing(
     assert_rejected(lambda: entries.create(payload, STAFF), ValidationError, message)
 
 
-def test_payment_type_is_required(clinic: Clinic) -> None:
+def test_payment_type_defaults_to_the_clinics(clinic: Clinic) -> None:
+    """The CLI required payment_type while the app filled SELF_PAY in: one default, the
+    clinic's (`default_payment_type` in its set-up), on every path."""
     payload = entry_payload()
     payload.pop("payment_type")
-    assert_rejected(
-        lambda: entries.create(payload, STAFF), ValidationError, "payment_type is required"
-    )
+    assert entries.create(payload, STAFF).payment_type == "SELF_PAY"
+    data = demo_clinic()
+    data["clinic"]["default_payment_type"] = "insurance_pay"
+    apply_setup(data, STAFF)
+    payload["client"] = {**payload["client"], "phone": "617-555-0199", "first_name": "Ivy"}
+    assert entries.create(payload, STAFF).payment_type == "INSURANCE_PAY"
+    assert load_catalog().payment_default == "INSURANCE_PAY"
+    data["clinic"]["default_payment_type"] = "CASH"
+    with pytest.raises(ValidationError, match="clinic.default_payment_type must be"):
+        apply_setup(data, STAFF)
 
 
 def test_days_by_name_short_name_or_number_sunday_zero(clinic: Clinic) -> None:

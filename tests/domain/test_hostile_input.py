@@ -246,7 +246,7 @@ def test_import_without_an_email_column_reads_it_as_empty(clinic, tmp_path, skip
     assert result["added"] == 1 and Client.get().email is None
 
 
-@pytest.mark.parametrize("column", ["service", "payment_type", "last_name"])
+@pytest.mark.parametrize("column", ["service", "last_name"])
 def test_import_without_a_required_column_names_it(clinic, tmp_path, column: str) -> None:
     names = [c for c in HEADER.strip().split(",") if c != column]
     values = {"first_name": "Ann", "last_name": "Lee", "phone": "6175550100", "service": "PT-FU",
@@ -258,6 +258,12 @@ def test_import_without_a_required_column_names_it(clinic, tmp_path, column: str
             lambda skip=skip: exchange.import_file(path, STAFF, skip_invalid=skip), column
         )
         assert f"no {column} column" in err.message
+
+
+def test_import_without_a_payment_column_takes_the_clinics_default(clinic, tmp_path) -> None:
+    text = "first_name,last_name,phone,service\nAnn,Lee,6175550100,PT-FU\n"
+    result = exchange.import_file(_write(tmp_path, "nopay.csv", text), STAFF)
+    assert result["added"] == 1 and Entry.get().payment_type == "SELF_PAY"
 
 
 def test_import_json_with_the_wrong_types_names_the_row(clinic, tmp_path: Path) -> None:

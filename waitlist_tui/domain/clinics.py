@@ -6,9 +6,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from waitlist_tui.domain import consent, offer_time
+from waitlist_tui.domain import consent, offer_time, vocab
 from waitlist_tui.domain.errors import NotFound
 from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service
+
+PAYMENT_SETTING = "default_payment_type"
+
+
+def default_payment_type(clinic: Clinic) -> str:
+    """What an entry that names no payment type gets: the clinic's choice, SELF_PAY unless
+    its set-up says otherwise (the CLI required one and the app filled SELF_PAY in)."""
+    return str((clinic.settings or {}).get(PAYMENT_SETTING) or vocab.SELF_PAY)
 
 
 def has_clinic() -> bool:
@@ -49,6 +57,7 @@ def clinic_dict(clinic: Clinic) -> dict[str, Any]:
         "no_answer_advances": clinic.no_answer_advances,
         "consent": consent.of(clinic).to_json(),
         "min_notice": offer_time.min_notice(clinic),
+        PAYMENT_SETTING: default_payment_type(clinic),
         "version": clinic.version,
     }
 
@@ -106,6 +115,7 @@ class Catalog:
     services: tuple[tuple[str, str], ...]  # (code, "Name (45 min)")
     providers_by_service: dict[str, tuple[tuple[str, str], ...]]  # code -> ((code, name), ...)
     consent_default: str = consent.ASK  # what a new client's consent boxes start at
+    payment_default: str = vocab.SELF_PAY  # the clinic's default_payment_type
 
 
 def load_catalog(clinic: Clinic | None = None) -> Catalog:
@@ -133,4 +143,5 @@ def load_catalog(clinic: Clinic | None = None) -> Catalog:
         ),
         providers_by_service={code: tuple(v) for code, v in linked.items()},
         consent_default=consent.of(clinic).default,
+        payment_default=default_payment_type(clinic),
     )

@@ -24,7 +24,7 @@ from waitlist_tui.domain.clients import (
     search_condition,
     search_terms,
 )
-from waitlist_tui.domain.clinics import get_clinic
+from waitlist_tui.domain.clinics import default_payment_type, get_clinic
 from waitlist_tui.domain.db import database, plain_rows
 from waitlist_tui.domain.entry_input import (
     MAX_REF,
@@ -451,9 +451,7 @@ def create(
     if "service" not in data:
         raise ValidationError("service is required", field="service")
     if "payment_type" not in fields:
-        raise ValidationError(
-            "payment_type is required (SELF_PAY or INSURANCE_PAY)", field="payment_type"
-        )
+        fields["payment_type"] = default_payment_type(clinic)
     data = {k: v for k, v in data.items() if not (k in ("client", "client_id") and v is None)}
     if ("client" in data) == ("client_id" in data):
         raise ValidationError(

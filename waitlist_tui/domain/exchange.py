@@ -260,7 +260,7 @@ def _check_header(path: str | Path, header: Any) -> None:
             field="file",
         )
     names = set(header)
-    missing = [c for c in ("service", "payment_type") if c not in names]
+    missing = [c for c in ("service",) if c not in names]  # payment: the clinic's default
     if "client_id" not in names:
         missing += [c for c in ("first_name", "last_name") if c not in names]
     if missing:

@@ -12,6 +12,7 @@ from typing import Any
 import pendulum
 
 from waitlist_tui.domain import audit, clock, offer_time, vocab
+from waitlist_tui.domain.clinics import PAYMENT_SETTING
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.flags import parse_bool
@@ -30,6 +31,7 @@ CLINIC_OPTIONS = (
     "event_waitlist_mode",
     "no_answer_advances",
     "min_notice",  # kept in clinic.settings (offer_time.py)
+    "default_payment_type",  # kept in clinic.settings (clinics.py)
 )
 
 
@@ -230,7 +232,18 @@ def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str,
         "messages": messages.to_json(),
         "consent": consent.parse(data.get("consent")).to_json(),
         "min_notice": offer_time.parse_min_notice((data.get("clinic") or {}).get("min_notice")),
+        "default_payment_type": _payment_default(data),
     }
+
+
+def _payment_default(data: dict[str, Any]) -> str:
+    value = (data.get("clinic") or {}).get("default_payment_type", vocab.SELF_PAY)
+    if not isinstance(value, str) or value.strip().upper() not in vocab.PAYMENT_TYPES:
+        raise ValidationError(
+            "clinic.default_payment_type must be SELF_PAY or INSURANCE_PAY",
+            field="clinic.default_payment_type",
+        )
+    return value.strip().upper()
 
 
 def load_file(path: str | Path) -> dict[str, Any]:
@@ -284,6 +297,7 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
             "messages": parsed["messages"],
             "consent": parsed["consent"],
             offer_time.SETTING: parsed["min_notice"],
+            PAYMENT_SETTING: parsed["default_payment_type"],
         }
         if settings != clinic.settings:
             Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()

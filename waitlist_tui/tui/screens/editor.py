@@ -161,7 +161,11 @@ class EditorScreen(Screen[EntryView | None]):
             with Horizontal(classes="row"):
                 yield Label("Payment", classes="field-label")
                 yield Select(
-                    PAYMENTS, value=vocab.SELF_PAY, allow_blank=False, id="payment", compact=True
+                    PAYMENTS,
+                    value=self.catalog.payment_default,
+                    allow_blank=False,
+                    id="payment",
+                    compact=True,
                 )
                 yield Label("Priority", classes="field-label short")
                 yield Select(
@@ -273,7 +277,7 @@ class EditorScreen(Screen[EntryView | None]):
             time_end=self.query_one("#time-end", Input).value,
             start_text=self.query_one("#start", Input).value,
             end_text=self.query_one("#end", Input).value,
-            payment_type=self.value_of("#payment") or vocab.SELF_PAY,
+            payment_type=self.value_of("#payment") or self.catalog.payment_default,
             priority=priority if isinstance(priority, int) else 3,
             notes=self.query_one("#notes", Input).value,
         )
