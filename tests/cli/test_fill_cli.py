@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.cli.conftest import add_entry, envelope
+from tests.conftest import FROZEN
 
 
 def add(run, tmp_path, first: str, **extra) -> str:
@@ -150,3 +151,39 @@ def test_offers_attempt(run, tmp_path) -> None:
         run("offers", "attempt", live[0]["id"][:8], "--outcome", "declined_by_phone", "--json")
     )
     assert declined["offer"]["status"] == "declined" and declined["next_offers"] == []
+
+
+def test_list_commands_say_their_order_and_when_there_is_more(run, tmp_path) -> None:
+    """`offers list` stopped at 200 rows, oldest first, without a word: accepted offers are
+    listed newest first, a page at a time, and the text says where the rest is."""
+    from tests.timetravel import move_to
+    from waitlist_tui.domain.models import Offer
+
+    names = ["Ann", "Bea", "Cy"]
+    for minutes, first in enumerate(names):
+        entry = add(run, tmp_path, first)
+        start = f"2026-11-2{3 + minutes}T09:00"
+        opening = envelope(
+            run("openings", "add", "--provider", "KIM", "--start", start, "--minutes", "60", "--json")
+        )
+        move_to(FROZEN.add(minutes=minutes))  # sent and accepted in this order
+        (sent,) = envelope(run("offers", "send", "--opening", opening["id"], "--entry", entry, "--json"))
+        envelope(run("offers", "accept", sent["id"], "--json"))
+    first_page = run("offers", "list", "--status", "accepted", "--limit", "2")
+    assert first_page.exit_code == 0, first_page.output
+    assert first_page.output.index("Cy") < first_page.output.index("Bea")  # newest first
+    assert "Ann" not in first_page.output
+    assert "rows 1-2, newest first; more with --offset 2" in first_page.output
+    rest = run("offers", "list", "--status", "accepted", "--limit", "2", "--offset", "2")
+    assert "Ann" in rest.output and "rows 3-3, newest first; no more" in rest.output
+    paged = envelope(run("offers", "list", "--status", "all", "--limit", "1", "--json"))
+    assert len(paged) == 1 and Offer.select().count() == 3
+    bad = run("offers", "list", "--limit", "0", "--json")
+    assert bad.exit_code == 1 and json.loads(bad.output)["code"] == 4000
+    assert "limit" in json.loads(bad.output)["message"]
+    assert run("reply", "--from", "617-555-0199", "--text", "thanks").exit_code == 0
+    assert run("reply", "--from", "617-555-0198", "--text", "see you").exit_code == 0
+    for command in (("outbox", "list"), ("replies", "list")):
+        shown = run(*command, "--limit", "1")
+        assert shown.exit_code == 0, shown.output
+        assert "rows 1-1, newest first; more with --offset 1" in shown.output

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from waitlist_tui.cli.output import Ctx, table
+from waitlist_tui.cli.output import Ctx, more_line, one_more, table, with_one_more
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.textinput import printable
@@ -271,14 +271,25 @@ def offers_send(
     "--status", type=click.Choice([*vocab.OFFER_STATUSES, "all"]), default="sent", show_default=True
 )
 @click.option("--opening", "opening_id", metavar="ID")
+@click.option("--limit", type=int, default=50, show_default=True, help="Rows to show.")
+@click.option("--offset", type=int, default=0, show_default=True, help="Rows to skip.")
 @json_option
 @click.pass_obj
-def offers_list(ctx: Ctx, status: str, opening_id: str | None) -> None:
+def offers_list(ctx: Ctx, status: str, opening_id: str | None, limit: int, offset: int) -> None:
+    """Live offers soonest to expire first; any other status newest first."""
     from waitlist_tui.domain.offers import list_offers
 
     open_db(ctx)
-    items = [o.to_dict() for o in list_offers(None if status == "all" else status, opening_id)]
-    ctx.out(items, _offers_table)
+    chosen = None if status == "all" else status
+    found = list_offers(chosen, opening_id, limit=with_one_more(limit, offset), offset=offset)
+    items, more = one_more([o.to_dict() for o in found], limit)
+    order = "soonest to expire first" if chosen == vocab.OFFER_SENT else "newest first"
+
+    def text(d: list[dict[str, Any]]) -> None:
+        _offers_table(d)
+        more_line(len(d), offset, more, order)
+
+    ctx.out(items, text)
 
 
 def _reply(name: str):

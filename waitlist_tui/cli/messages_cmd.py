@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from waitlist_tui.cli.output import Ctx, table
+from waitlist_tui.cli.output import Ctx, more_line, one_more, table, with_one_more
 from waitlist_tui.cli.runtime import json_option, open_db
 
 
@@ -83,18 +83,28 @@ def outbox_deliver(
     default="all",
     show_default=True,
 )
-@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--limit", type=int, default=50, show_default=True, help="Rows to show.")
+@click.option("--offset", type=int, default=0, show_default=True, help="Rows to skip.")
 @json_option
 @click.pass_obj
-def outbox_list(ctx: Ctx, status: str, limit: int) -> None:
+def outbox_list(ctx: Ctx, status: str, limit: int, offset: int) -> None:
     """Newest first; recipients masked."""
     from waitlist_tui.domain.outbox import list_messages
 
     open_db(ctx)
-    items = [m.to_dict() for m in list_messages(None if status == "all" else status, limit=limit)]
-    ctx.out(
-        items,
-        lambda d: table(
+    chosen = None if status == "all" else status
+    found = list_messages(chosen, limit=with_one_more(limit, offset), offset=offset)
+    items, more = one_more([m.to_dict() for m in found], limit)
+
+    def text(d: list[dict[str, Any]]) -> None:
+        _outbox_table(d)
+        more_line(len(d), offset, more, "newest first")
+
+    ctx.out(items, text)
+
+
+def _outbox_table(d: list[dict[str, Any]]) -> None:
+    table(
             ("id", "created", "kind", "to", "client", "status", "tries", "next / sent", "error"),
             [
                 (
@@ -109,12 +119,11 @@ def outbox_list(ctx: Ctx, status: str, limit: int) -> None:
                         if m["interrupted"]
                         else m["attempts"]
                     ),
-                    m["sent_at"] or m["next_attempt_at"] or "",
-                    m["last_error"][:40],
-                )
-                for m in d
-            ],
-        ),
+                m["sent_at"] or m["next_attempt_at"] or "",
+                m["last_error"][:40],
+            )
+            for m in d
+        ],
     )
 
 
@@ -160,17 +169,23 @@ def replies_group() -> None:
     metavar="NAME",
     help="note (for the desk to read), accepted, declined, already_filled, no_offer, ...",
 )
+@click.option("--limit", type=int, default=50, show_default=True, help="Rows to show.")
+@click.option("--offset", type=int, default=0, show_default=True, help="Rows to skip.")
 @json_option
 @click.pass_obj
-def replies_list(ctx: Ctx, outcome: str | None) -> None:
+def replies_list(ctx: Ctx, outcome: str | None, limit: int, offset: int) -> None:
+    """Newest first; senders masked."""
     from waitlist_tui.domain.replies import list_replies
 
     open_db(ctx)
-    items = [r.to_dict() for r in list_replies(outcome)]
-    ctx.out(
-        items,
-        lambda d: table(
+    found = list_replies(outcome, limit=with_one_more(limit, offset), offset=offset)
+    items, more = one_more([r.to_dict() for r in found], limit)
+
+    def text(d: list[dict[str, Any]]) -> None:
+        table(
             ("received", "from", "client", "outcome", "text"),
             [(r["received_at"], r["from"], r["client"] or "", r["outcome"], r["text"]) for r in d],
-        ),
-    )
+        )
+        more_line(len(d), offset, more, "newest first")
+
+    ctx.out(items, text)

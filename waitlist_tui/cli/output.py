@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.errors import DomainError, ValidationError
 from waitlist_tui.domain.textinput import printable
 
 SUCCESS = {"code": 2000, "message": "Success"}
@@ -44,6 +44,30 @@ def fail(err: DomainError, as_json: bool) -> None:
             for row in err.data["errors"]:
                 click.echo(f"  row {row['row']}: {printable(row['message'])}", err=True)
     sys.exit(EXIT_DOMAIN_ERROR)
+
+
+def with_one_more(limit: int, offset: int) -> int:
+    """The rows to read for a page of `limit`: one more tells whether the list goes on."""
+    if not 1 <= limit <= 1000:
+        raise ValidationError("limit must be 1-1000", field="limit")
+    if offset < 0:
+        raise ValidationError("offset must be 0 or more", field="offset")
+    return limit + 1
+
+
+def one_more(items: list[Any], limit: int) -> tuple[list[Any], bool]:
+    """A list read with limit + 1 rows: the page, and whether there is more after it."""
+    return items[:limit], len(items) > limit
+
+
+def more_line(shown: int, offset: int, more: bool, order: str) -> None:
+    """Under a list's table: which rows these are, in which order, and how to see the rest
+    (`offers list` stopped at 200 rows without a word)."""
+    if not shown:
+        click.echo(f"nothing to list{f' from row {offset + 1}' if offset else ''}")
+        return
+    rows = f"rows {offset + 1}-{offset + shown}, {order}"
+    click.echo(f"{rows}; more with --offset {offset + shown}" if more else f"{rows}; no more")
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:

@@ -192,8 +192,14 @@ def list_offers(
     entry: Any = None,
     clinic: Clinic | None = None,
     limit: int = 200,
+    offset: int = 0,
 ) -> list[OfferView]:
-    """Soonest to expire first: the order the desk works through replies."""
+    """Live offers (status sent) soonest to expire first, the order the desk works through
+    replies; any other status, or all, newest first (a year-old list came first before)."""
+    if not 1 <= limit <= 5000:
+        raise ValidationError("limit must be 1-5000", field="limit")
+    if offset < 0:
+        raise ValidationError("offset must be 0 or more", field="offset")
     clinic = clinic or get_clinic()
     query = Offer.select().join(Opening).where(Opening.clinic == clinic)
     if status:
@@ -206,7 +212,12 @@ def list_offers(
         query = query.where(Offer.opening == get_opening(opening).id)
     if entry is not None:
         query = query.where(Offer.entry == ids.resolve(Entry, entry, "waitlist request").id)
-    ids_ = [o.id for o in query.order_by(Offer.expires_at, Offer.id).limit(limit)]
+    order = (
+        (Offer.expires_at, Offer.id)
+        if status == vocab.OFFER_SENT
+        else (Offer.sent_at.desc(), Offer.id.desc())
+    )
+    ids_ = [o.id for o in query.order_by(*order).limit(limit).offset(offset)]
     views = {v.id: v for v in _views(Offer.select().where(Offer.id.in_(ids_)))} if ids_ else {}
     return [views[i] for i in ids_]
 

@@ -311,7 +311,7 @@ class MessageView:
 
 
 def list_messages(
-    status: str | None = None, clinic: Clinic | None = None, limit: int = 200
+    status: str | None = None, clinic: Clinic | None = None, limit: int = 200, offset: int = 0
 ) -> list[MessageView]:
     """Newest first; `status` one of pending, sent, failed, dead (None: all)."""
     query = OutboxMessage.select(OutboxMessage, Client).join(Client)
@@ -323,7 +323,13 @@ def list_messages(
         query = query.where(OutboxMessage.clinic == clinic.id)
     if not 1 <= limit <= 5000:
         raise ValidationError("limit must be 1-5000", field="limit")
-    rows = query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id).limit(limit)
+    if offset < 0:
+        raise ValidationError("offset must be 0 or more", field="offset")
+    rows = (
+        query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)
+        .limit(limit)
+        .offset(offset)
+    )
     return [
         MessageView(
             r.id,

@@ -398,12 +398,22 @@ class InboundView:
         }
 
 
-def list_replies(outcome: str | None = None, limit: int = 200) -> list[InboundView]:
+def list_replies(
+    outcome: str | None = None, limit: int = 200, offset: int = 0
+) -> list[InboundView]:
     """Newest first, the sender masked; `outcome` note lists what the desk should read."""
+    if not 1 <= limit <= 5000:
+        raise ValidationError("limit must be 1-5000", field="limit")
+    if offset < 0:
+        raise ValidationError("offset must be 0 or more", field="offset")
     query = InboundMessage.select(InboundMessage, Client).join(Client, JOIN.LEFT_OUTER)
     if outcome:
         query = query.where(InboundMessage.outcome == outcome)
-    rows = query.order_by(InboundMessage.received_at.desc(), InboundMessage.id).limit(limit)
+    rows = (
+        query.order_by(InboundMessage.received_at.desc(), InboundMessage.id)
+        .limit(limit)
+        .offset(offset)
+    )
     return [
         InboundView(
             r.id,
