@@ -134,9 +134,11 @@ def test_offers_attempt(run, tmp_path) -> None:
     )
     assert left["outcome"] == "voicemail" and left["released"] is False
     assert left["offer"]["status"] == "sent" and left["attempts"]["count"] == 1
+    said = run("offers", "attempt", offer_id[:8], "--outcome", "voicemail")
+    assert "; the offer still waits for a reply" in said.output  # not "offer sent"
     text = run("offers", "attempt", offer_id[:8], "--outcome", "no_answer")
     assert text.exit_code == 0, text.output
-    assert "no answer logged for Fay Cli (calls: 2); offer expired" in text.output
+    assert "no answer logged for Fay Cli (calls: 3); the offer is now expired" in text.output
     assert "next offer sent to Gus Cli" in text.output
     live = envelope(run("offers", "list", "--json"))
     assert [o["entry_id"] for o in live] == [second]
@@ -187,3 +189,25 @@ def test_list_commands_say_their_order_and_when_there_is_more(run, tmp_path) -> 
         shown = run(*command, "--limit", "1")
         assert shown.exit_code == 0, shown.output
         assert "rows 1-1, newest first; more with --offset 1" in shown.output
+
+
+def test_text_output_is_in_clinic_time_and_json_in_utc(run, tmp_path) -> None:
+    """An 08:00 appointment printed as 2026-12-09T13:00:00Z in the text output."""
+    entry = add(run, tmp_path, "Hal")
+    start = ["--provider", "KIM", "--start", "2026-11-23T09:00", "--minutes", "60"]
+    opening = envelope(run("openings", "add", *start, "--json"))
+    assert opening["slot_start"] == "2026-11-23T14:00:00Z"  # JSON: UTC as before
+    added = run("openings", "add", "--provider", "KIM", "--start", "2026-11-23T13:00", "--minutes", "30")
+    assert added.output.strip().endswith("at Mon 23 Nov 13:00"), added.output
+    listed = run("openings", "list")
+    assert "23 Nov" in listed.output and "09:00" in listed.output
+    assert "14:00:00Z" not in listed.output
+    run("offers", "send", "--opening", opening["id"], "--entry", entry, "--json")
+    offers_text = run("offers", "list").output
+    assert "Mon 23" in offers_text and "09:00" in offers_text  # the table wraps at 80 columns
+    assert "Fri 20" in offers_text and "11:30" in offers_text  # the reply-by time, clinic time
+    assert "14:00:00Z" not in offers_text and "T14" not in offers_text
+    empty = run("offers", "send", "--opening", added.output.split()[1], "--json")
+    body = json.loads(empty.output)
+    assert empty.exit_code == 1 and body["code"] == 4090  # nobody: said, not a 2000 with []
+    assert body["message"].startswith("nobody on the waitlist can take this opening")

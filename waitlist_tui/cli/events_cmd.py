@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import click
-import pendulum
 
-from waitlist_tui.cli.output import Ctx, table
+from waitlist_tui.cli.output import Ctx, local_time, table
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.domain import event_schedule, events
 from waitlist_tui.domain.clinics import get_clinic
@@ -17,19 +16,15 @@ from waitlist_tui.domain.timeutil import parse_date
 LIST_COLUMNS = ("id", "starts", "class", "provider", "enrolled", "free", "waitlist")
 
 
-def _local(iso_utc: str, time_zone: str) -> str:
-    return pendulum.parse(iso_utc).in_timezone(time_zone).format("ddd D MMM HH:mm")
-
-
 def _said(data: dict[str, Any], time_zone: str) -> str:
     """One line for an enrolment: who, which class, and where they stand."""
     who = f"{data['client']['first_name']} {data['client']['last_name']}"
-    when = _local(data["starts_at"], time_zone)
+    when = local_time(data["starts_at"], time_zone)
     line = f"{data['status']} {data['id'][:8]}  {who}  {data['service_code']} {when}"
     if data["position"]:
         line += f"  (waitlist position {data['position']})"
     if data["status"] == events.OFFERED and data["expires_at"]:
-        line += f"  (seat held until {_local(data['expires_at'], time_zone)})"
+        line += f"  (seat held until {local_time(data['expires_at'], time_zone)})"
     return printable(line)
 
 
@@ -63,7 +58,7 @@ def list_(ctx: Ctx, from_date: str | None, limit: int) -> None:
         rows = [
             [
                 i["id"][:8],
-                _local(i["starts_at"], clinic.time_zone),
+                local_time(i["starts_at"], clinic.time_zone),
                 i["service_code"],
                 i["provider"] or "",
                 f"{i['enrolled'] + i['offered']}/{i['capacity']}",
@@ -95,7 +90,7 @@ def add(
     def text(d: dict[str, Any]) -> None:
         time_zone = get_clinic().time_zone
         click.echo(
-            f"Scheduled {d['service_code']} {_local(d['starts_at'], time_zone)} "
+            f"Scheduled {d['service_code']} {local_time(d['starts_at'], time_zone)} "
             f"({d['capacity']} seats) {d['id'][:8]}"
         )
 
@@ -115,7 +110,7 @@ def show(ctx: Ctx, instance_id: str) -> None:
     def text(d: dict[str, Any]) -> None:
         time_zone = get_clinic().time_zone
         click.echo(
-            f"{d['service_code']} {_local(d['starts_at'], time_zone)}: "
+            f"{d['service_code']} {local_time(d['starts_at'], time_zone)}: "
             f"{d['enrolled'] + d['offered']}/{d['capacity']} seats taken, "
             f"{d['waitlist_length']} waiting"
         )

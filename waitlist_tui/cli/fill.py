@@ -6,7 +6,15 @@ from typing import Any
 
 import click
 
-from waitlist_tui.cli.output import Ctx, more_line, one_more, table, with_one_more
+from waitlist_tui.cli.output import (
+    Ctx,
+    clinic_zone,
+    local_time,
+    more_line,
+    one_more,
+    table,
+    with_one_more,
+)
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.textinput import printable
@@ -34,12 +42,20 @@ def appointments_list(ctx: Ctx, day: str | None, provider: str | None, status: s
             parse_date(day, "date") if day else None, provider, status=status
         )
     ]
+    zone = clinic_zone()
     ctx.out(
         items,
         lambda d: table(
             ("id", "start", "provider", "service", "client", "status"),
             [
-                (a["id"][:8], a["start"], a["provider"], a["service"], a["client"], a["status"])
+                (
+                    a["id"][:8],
+                    local_time(a["start"], zone),
+                    a["provider"],
+                    a["service"],
+                    a["client"],
+                    a["status"],
+                )
                 for a in d
             ],
         ),
@@ -71,12 +87,13 @@ def appointments_cancel(ctx: Ctx, appointment_id: str) -> None:
 
 
 def _openings_table(items: list[dict[str, Any]]) -> None:
+    zone = clinic_zone()
     table(
         ("id", "start", "min", "provider", "service", "status", "workflow"),
         [
             (
                 o["id"][:8],
-                o["slot_start"],
+                local_time(o["slot_start"], zone),
                 o["minutes"],
                 o["provider"],
                 o["service"] or "",
@@ -108,7 +125,10 @@ def openings_add(
 
     open_db(ctx)
     view = OpeningView.of(add_opening(provider, start, minutes, ctx.staff, service, later))
-    ctx.out(view.to_dict(), lambda d: click.echo(f"opening {d['id']} at {d['slot_start']}"))
+    ctx.out(
+        view.to_dict(),
+        lambda d: click.echo(f"opening {d['id']} at {local_time(d['slot_start'], clinic_zone())}"),
+    )
 
 
 @openings_group.command("close")
@@ -201,12 +221,17 @@ def match_command(
     except NotFound:
         raise NotFound("waitlist request not found", field="entry") from None
     groups = [g.to_dict() for g in find_matching_slots(entry, limit=limit)]
+    zone = clinic_zone()
     ctx.out(
         groups,
         lambda d: table(
             ("date", "provider", "slots"),
             [
-                (g["date"], g["provider"], " ".join(s["start"][11:16] + "Z" for s in g["slots"]))
+                (
+                    g["date"],
+                    g["provider"],
+                    " ".join(local_time(s["start"], zone)[-5:] for s in g["slots"]),
+                )
                 for g in d
             ],
         ),
@@ -214,6 +239,7 @@ def match_command(
 
 
 def _offers_table(items: list[dict[str, Any]]) -> None:
+    zone = clinic_zone()
     table(
         ("id", "status", "match", "client", "phone", "slot", "provider", "expires"),
         [
@@ -223,9 +249,9 @@ def _offers_table(items: list[dict[str, Any]]) -> None:
                 o["match_type"],
                 o["client"],
                 o["phone"] or "",
-                o["slot_start"],
+                local_time(o["slot_start"], zone),
                 o["provider"],
-                o["expires_at"],
+                local_time(o["expires_at"], zone),
             )
             for o in items
         ],
@@ -258,12 +284,13 @@ def offers_send(
             opening_id, ctx.staff, workflow=workflow, top=top, entry_id=entry_id, hold_minutes=hold
         )
     ]
-    ctx.out(
-        sent,
-        lambda d: (
-            _offers_table(d) if d else click.echo("nobody on the waitlist can take this opening")
-        ),
-    )
+    if not sent:  # a 2000 with empty data read as success: say nothing went out
+        from waitlist_tui.domain.errors import Conflict
+
+        raise Conflict(
+            "nobody on the waitlist can take this opening: no offer sent", field="opening"
+        )
+    ctx.out(sent, _offers_table)
 
 
 @offers_group.command("list")
@@ -310,7 +337,10 @@ def _reply(name: str):
         def text(d: dict[str, Any]) -> None:
             o = d["offer"]
             click.echo(
-                printable(f"{o['status']}: {o['client']} {o['slot_start']} with {o['provider']}")
+                printable(
+                    f"{o['status']}: {o['client']} "
+                    f"{local_time(o['slot_start'], clinic_zone())} with {o['provider']}"
+                )
             )
             for nxt in d["next_offers"]:
                 click.echo(printable(f"next offer sent to {nxt['client']} ({nxt['id'][:8]})"))
@@ -353,13 +383,20 @@ def offers_attempt(ctx: Ctx, offer_id: str, outcome: str, note: str) -> None:
         click.echo(
             printable(
                 f"{OUTCOME_LABELS[d['outcome']]} logged for {o['client']} "
-                f"(calls: {d['attempts']['count']}); offer {o['status']}"
+                f"(calls: {d['attempts']['count']}); {_offer_now(o['status'])}"
             )
         )
         for nxt in d["next_offers"]:
             click.echo(printable(f"next offer sent to {nxt['client']} ({nxt['id'][:8]})"))
 
     ctx.out(reply.to_dict(), text)
+
+
+def _offer_now(status: str) -> str:
+    """Where the offer stands after a call ("offer sent" read as if a new one went out)."""
+    if status == vocab.OFFER_SENT:
+        return "the offer still waits for a reply"
+    return f"the offer is now {status}"
 
 
 @click.command("notify")

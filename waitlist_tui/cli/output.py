@@ -46,6 +46,23 @@ def fail(err: DomainError, as_json: bool) -> None:
     sys.exit(EXIT_DOMAIN_ERROR)
 
 
+def local_time(iso_utc: str | None, time_zone: str) -> str:
+    """A time in text output as the desk reads it: clinic time ("Wed 9 Dec 08:00"); JSON
+    keeps UTC ("2026-12-09T13:00:00Z" read as a 13:00 appointment)."""
+    if not iso_utc:
+        return ""
+    import pendulum
+
+    return pendulum.parse(iso_utc).in_timezone(time_zone).format("ddd D MMM HH:mm")
+
+
+def clinic_zone() -> str:
+    """The clinic's time zone for text output (the database is open)."""
+    from waitlist_tui.domain.clinics import get_clinic
+
+    return get_clinic().time_zone
+
+
 def with_one_more(limit: int, offset: int) -> int:
     """The rows to read for a page of `limit`: one more tells whether the list goes on."""
     if not 1 <= limit <= 1000:
