@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from zoneinfo import ZoneInfo
 
 from textual.widgets import DataTable, Static
 
@@ -224,3 +225,23 @@ async def test_a_wide_page_keeps_the_status_and_countdown_on_screen(clinic_only_
             cells = [str(table.get_cell_at((row, len(columns) - 1))) for row in range(table.row_count)]
             assert any("m" in cell for cell in cells)  # a countdown is on the page
             assert status.width >= max(len(cell) for cell in cells)
+
+
+async def test_an_offered_entrys_detail_shows_its_slot_and_deadline(clinic_only_db) -> None:
+    """The detail pane of an offered entry showed neither the slot nor when to reply by."""
+    from tests.tui.test_triage import four_offers
+
+    sent = four_offers()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        row = next(i for i, v in enumerate(screen.rows) if v.status == "offered")
+        offer = next(o for o in sent.values() if o.entry_id == screen.rows[row].id)
+        screen.query_one("#queue-table", DataTable).move_cursor(row=row)
+        await settle(pilot)
+        shown = str(screen.query_one("#detail", Static).render())
+        local = offer.slot_start.astimezone(ZoneInfo("America/New_York"))
+        expires = offer.expires_at.astimezone(ZoneInfo("America/New_York"))
+        assert f"offered {local:%a %d %b %H:%M} with {offer.provider_code}" in shown, shown
+        assert f"reply by {expires:%a %d %b %H:%M}" in shown and "left)" in shown

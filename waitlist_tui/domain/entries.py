@@ -263,6 +263,8 @@ class Page:
     extra: dict[str, Any] = field(default_factory=dict)
     # entry id -> when its live (sent) offer expires, for the offered entries of the page
     offer_expires: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
+    # entry id -> the slot of that offer: (start, provider code), for the detail pane
+    offer_slots: dict[uuid.UUID, tuple[dt.datetime, str]] = field(default_factory=dict)
     total_capped: bool = False  # more than `total` match: the query's count_cap was reached
 
     def to_dict(self) -> dict[str, Any]:
@@ -376,12 +378,14 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
     total, capped = _count(where, walk, cap)
     views = _page_views(where, SORTS[q.sort], q.limit, q.offset)
     offered = [v.id for v in views if v.status == vocab.OFFERED]
+    live = live_offers(offered)
     return Page(
         views,
         total,
         q.limit,
         q.offset,
-        offer_expires=live_offer_expiry(offered),
+        offer_expires={k: expires for k, (expires, _, _) in live.items()},
+        offer_slots={k: (start, provider) for k, (_, start, provider) in live.items()},
         total_capped=capped,
     )
 
@@ -402,16 +406,21 @@ def _count(where: Any, with_client: bool, cap: int | None) -> tuple[int, bool]:
     return (cap, True) if seen > cap else (seen, False)
 
 
-def live_offer_expiry(entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, dt.datetime]:
-    """When each entry's sent offer runs out: the queue's countdown column."""
+def live_offers(
+    entry_ids: list[uuid.UUID],
+) -> dict[uuid.UUID, tuple[dt.datetime, dt.datetime, str]]:
+    """Each entry's sent offer: (expires, slot start, provider code), for the queue's
+    countdown column and the detail pane (which showed neither the slot nor its deadline)."""
     if not entry_ids:
         return {}
     rows = (
-        Offer.select(Offer.entry, Offer.expires_at)
+        Offer.select(Offer.entry, Offer.expires_at, Opening.starts_at, Provider.code)
+        .join(Opening)
+        .join(Provider)
         .where(Offer.entry.in_(entry_ids), Offer.status == vocab.OFFER_SENT)
         .tuples()
     )
-    return dict(rows)
+    return {entry: (expires, start, code) for entry, expires, start, code in rows}
 
 
 # --- writes -----------------------------------------------------------------------------------

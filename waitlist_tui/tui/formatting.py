@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
@@ -56,8 +58,24 @@ def phone_text(e164: str | None) -> str:
     return e164 or ""
 
 
-def detail_text(view: EntryView, now: dt.datetime) -> Text:
-    """The cursor entry in full: who, how to reach them, what they want, and its history."""
+def slot_text(start: dt.datetime, time_zone: str) -> str:
+    """The slot on the clinic's wall clock: 'Mon 23 Nov 10:30'."""
+    return start.astimezone(ZoneInfo(time_zone)).strftime("%a %d %b %H:%M")
+
+
+@dataclass(frozen=True)
+class LiveOffer:
+    """An offered entry's slot and deadline, for its detail pane."""
+
+    slot_start: dt.datetime
+    provider_code: str
+    expires_at: dt.datetime
+    time_zone: str
+
+
+def detail_text(view: EntryView, now: dt.datetime, offer: LiveOffer | None = None) -> Text:
+    """The cursor entry in full: who, how to reach them, what they want, its live offer
+    (slot and reply-by: an offered entry showed neither) and its history."""
     contact = " · ".join(x for x in (phone_text(view.client.phone), view.client.email) if x)
     wants = ", ".join(p.name for p in view.preferred_providers) or "any provider"
     text = Text()
@@ -73,6 +91,14 @@ def detail_text(view: EntryView, now: dt.datetime) -> Text:
         f" · added by {view.created_by}",
         style="dim",
     )
+    if offer is not None:
+        left = countdown(offer.expires_at, now)
+        text.append(
+            f"\noffered {slot_text(offer.slot_start, offer.time_zone)} with "
+            f"{offer.provider_code} · reply by {slot_text(offer.expires_at, offer.time_zone)}",
+            style="bold",
+        )
+        text.append(f" ({left.plain} left)" if left else " (the hold has run out)")
     if view.notes:
         text.append(f"\n{printable(view.notes, keep_lines=True)}", style="italic")
     return text

@@ -31,6 +31,7 @@ class Loaded:
     generation: int = 0
     service_codes: tuple[str, ...] = ()
     provider_codes: tuple[str, ...] = ()
+    time_zone: str = "UTC"  # the clinic's: the detail pane's slot and deadline
 
 
 def first_spec() -> entries.EntryQuery:
@@ -55,6 +56,7 @@ def fetch(spec: entries.EntryQuery, generation: int, with_choices: bool) -> Load
             generation=generation,
             service_codes=codes[0],
             provider_codes=codes[1],
+            time_zone=clinic.time_zone,
         )
     except DomainError as err:
         return Loaded(None, None, err.message, spec=spec, generation=generation)

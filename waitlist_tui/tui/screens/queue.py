@@ -26,6 +26,7 @@ from waitlist_tui.domain.entry_views import EntryView
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.formatting import (
+    LiveOffer,
     countdown,
     date_range,
     detail_text,
@@ -414,7 +415,7 @@ class QueueScreen(Screen[None]):
         panel = self.query_one("#detail", Static)
         # A fixed height (app.tcss): a new text needs no layout pass of the whole screen.
         if 0 <= index < len(self.rows):
-            panel.update(detail_text(self.rows[index], clock.now()), layout=False)
+            panel.update(self.detail(self.rows[index], clock.now()), layout=False)
         else:
             panel.update("", layout=False)
 
@@ -506,7 +507,7 @@ class QueueScreen(Screen[None]):
         if page.items:
             self.remove_class("-empty")
             detail.update(
-                detail_text(self.rows[min(table.cursor_row, len(self.rows) - 1)], now),
+                self.detail(self.rows[min(table.cursor_row, len(self.rows) - 1)], now),
                 layout=False,
             )
         else:
@@ -543,6 +544,16 @@ class QueueScreen(Screen[None]):
             status_text(view.status),
             reply_in,
         )
+
+    def detail(self, view: EntryView, now: dt.datetime) -> Text:
+        """The detail pane's text, with the live offer's slot and deadline when there is one."""
+        loaded = self.last_loaded
+        offer = None
+        if loaded is not None and loaded.page is not None and view.id in loaded.page.offer_slots:
+            start, provider = loaded.page.offer_slots[view.id]
+            expires = loaded.page.offer_expires[view.id]
+            offer = LiveOffer(start, provider, expires, loaded.time_zone)
+        return detail_text(view, now, offer)
 
     @staticmethod
     def reply_in(page: entries.Page, view: EntryView, now: dt.datetime) -> Text | str:

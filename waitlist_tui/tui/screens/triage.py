@@ -9,10 +9,8 @@ Countdowns tick every second from clock.now() without a query; a reload every fe
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -30,7 +28,7 @@ from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.offers import OfferView, Reply
 from waitlist_tui.domain.textinput import printable
-from waitlist_tui.tui.formatting import countdown
+from waitlist_tui.tui.formatting import countdown, slot_text
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.screens.attempt_dialog import Attempt, AttemptDialog
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
@@ -52,11 +50,6 @@ COLUMNS = (
 )
 NARROW_COLUMNS = ("expires", "client", "phone", "slot", "provider")  # calls: in the message line
 NARROW_HIDDEN = {"triage.refresh"}
-
-
-def slot_text(start: dt.datetime, time_zone: str) -> str:
-    """The slot on the clinic's wall clock: 'Mon 23 Nov 10:30'."""
-    return start.astimezone(ZoneInfo(time_zone)).strftime("%a %d %b %H:%M")
 
 
 @dataclass(frozen=True)
