@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
 from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain import entries, offers, vocab
-from waitlist_tui.domain.models import Client, Clinic, Entry
+from waitlist_tui.domain.models import Appointment, Client, Clinic, Entry
 from waitlist_tui.tui.screens.editor import EditorScreen
 from waitlist_tui.tui.screens.help import key_table
 
@@ -343,6 +344,9 @@ async def test_closed_entry_is_read_only(demo_db) -> None:
         await open_editor_on(pilot, closed)
         banner = str(app.screen.query_one("#banner", Static).render())
         assert f"Read only: this entry is {closed.status}" in banner
+        booked = Appointment.get(Appointment.entry == closed.id)
+        local = booked.starts_at.astimezone(ZoneInfo("America/New_York"))
+        assert f"Appointment: {local:%a %d %b %H:%M} with {booked.provider.code}" in banner
         assert all(w.disabled for w in app.screen.query("#form Input"))
         await pilot.press("ctrl+s", "escape")
         await settle(pilot)

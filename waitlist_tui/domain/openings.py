@@ -296,19 +296,39 @@ def list_appointments(
     if status:
         query = query.where(Appointment.status == status)
     return [
-        AppointmentView(
-            a.id,
-            f"{a.client.first_name} {a.client.last_name}",
-            a.client.phone,
-            a.provider.code,
-            a.service.code,
-            a.starts_at,
-            a.ends_at,
-            a.status,
-            a.entry_id,
-        )
+        _appointment_view(a)
         for a in query.order_by(Appointment.starts_at, Provider.code).limit(limit)
     ]
+
+
+def _appointment_view(a: Appointment) -> AppointmentView:
+    return AppointmentView(
+        a.id,
+        f"{a.client.first_name} {a.client.last_name}",
+        a.client.phone,
+        a.provider.code,
+        a.service.code,
+        a.starts_at,
+        a.ends_at,
+        a.status,
+        a.entry_id,
+    )
+
+
+def entry_appointment(entry_id: Any) -> AppointmentView | None:
+    """The appointment a booked entry got (the newest, should it have been rebooked)."""
+    found = (
+        Appointment.select(Appointment, Client, Provider, Service)
+        .join(Client)
+        .switch(Appointment)
+        .join(Provider)
+        .switch(Appointment)
+        .join(Service)
+        .where(Appointment.entry == entry_id)
+        .order_by(Appointment.created_at.desc())
+        .first()
+    )
+    return _appointment_view(found) if found else None
 
 
 def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Opening | None]:

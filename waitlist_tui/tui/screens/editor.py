@@ -27,6 +27,7 @@ from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_form import EntryForm
 from waitlist_tui.domain.entry_views import EntryView
 from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.openings import entry_appointment
 from waitlist_tui.domain.quickdates import long_date
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
@@ -86,6 +87,11 @@ class EditorScreen(Screen[EntryView | None]):
         with database.connection_context():
             clinic = get_clinic()
             self.catalog: Catalog = load_catalog(clinic)
+            self.appointment = (
+                entry_appointment(entry.id)
+                if entry is not None and entry.status == vocab.BOOKED
+                else None
+            )
         self.chosen: ClientChoice | None = None
         self.new_client = False
         self.initial: EntryForm | None = None
@@ -239,10 +245,18 @@ class EditorScreen(Screen[EntryView | None]):
         assert self.entry is not None
         for widget in self.query("#form Input, #form Select, #form ToggleRow, #form SelectionList"):
             widget.disabled = True
-        local = self.entry.status_changed_at.astimezone(ZoneInfo(self.catalog.time_zone))
+        zone = ZoneInfo(self.catalog.time_zone)
+        local = self.entry.status_changed_at.astimezone(zone)
+        booked = ""
+        if self.appointment is not None:  # a booked entry opened without its appointment
+            a = self.appointment
+            booked = (
+                f" Appointment: {a.starts_at.astimezone(zone):%a %d %b %H:%M} with "
+                f"{a.provider_code} ({a.service_code}, {a.status})."
+            )
         self.set_banner(
             f"Read only: this entry is {self.entry.status} since {long_date(local.date())} "
-            f"{local:%H:%M} ({self.entry.updated_by}). Closed entries cannot be edited; "
+            f"{local:%H:%M} ({self.entry.updated_by}).{booked} Closed entries cannot be edited; "
             "add a new entry instead.",
             "read-only",
         )
