@@ -430,13 +430,16 @@ def test_a_quarter_hour_zone_reads_the_rollups(clinic: Clinic) -> None:
 
 
 def test_bounds_off_the_quarter_hour_read_the_raw_tables(clinic: Clinic) -> None:
-    """Before 1883 New York kept local mean time (UTC-4:56:02): such a day starts off any
-    15-minute bucket, so stats read the tables, and still count right."""
-    _entry_at(clinic, "1880-03-01T04:56:01Z")  # Feb 29, 23:59:59 local mean time
-    _entry_at(clinic, "1880-03-01T04:56:02Z")  # Mar 1, 00:00 local mean time
-    data = stats(clinic, "1880-03-01", "1880-03-31").to_dict()
+    """Monrovia kept UTC-0:44:30 until 1972: such a day starts off any 15-minute bucket, so
+    stats read the tables, and still count right. (New York's local mean time of 1880 did
+    this before dates were held to 1900-2100.)"""
+    Clinic.update(time_zone="Africa/Monrovia").where(Clinic.id == clinic.id).execute()
+    clinic = Clinic.get_by_id(clinic.id)
+    _entry_at(clinic, "1930-03-01T00:44:29Z")  # Feb 28, 23:59:59 local
+    _entry_at(clinic, "1930-03-01T00:44:30Z")  # Mar 1, 00:00 local
+    data = stats(clinic, "1930-03-01", "1930-03-31").to_dict()
     assert data["total"] == 1
-    assert data == stats(clinic, "1880-03-01", "1880-03-31", source="raw").to_dict()
+    assert data == stats(clinic, "1930-03-01", "1930-03-31", source="raw").to_dict()
 
 
 def test_appended_rows_fold_into_compact_ones(
