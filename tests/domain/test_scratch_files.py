@@ -41,7 +41,9 @@ def test_the_next_build_sweeps_only_files_of_dead_builders(tmp_path: Path) -> No
         old_style.write_bytes(b"x")
         fresh_old_style = tmp_path / ".w.db.q9w8e7r6.building"
         fresh_old_style.write_bytes(b"x")
-        hour_ago = time.time() - 3700
+        now = time.time()  # the test's clock, which --clock-at may move: files follow it
+        os.utime(fresh_old_style, (now, now))
+        hour_ago = now - 3700
         os.utime(old_style, (hour_ago, hour_ago))
         other = tmp_path / ".other.db.1.x.building"  # another database's
         other.write_bytes(b"x")

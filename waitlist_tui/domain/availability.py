@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -177,6 +178,30 @@ def time_fits(
         return False
     start, end = window
     return start is None or end is None or (start <= local_first and local_last <= end)
+
+
+def soft_fails(
+    wanted: Collection[Any],
+    provider: Any,
+    days_mask: int,
+    slots_mask: int,
+    window: tuple[int | None, int | None],
+    weekday: int,
+    start_minute: int,
+    duration: int,
+    part_mask: int,
+) -> tuple[str, ...]:
+    """The soft rules an entry's preferences fail for a slot (DESIGN.md section 4), in plain
+    Python: provider, day, time. matching.py asks the same in SQL; the demo's history is
+    labelled with this, so it never shows a false EXACT (tests hold the two forms equal)."""
+    fails = []
+    if wanted and provider not in wanted:
+        fails.append("provider")
+    if days_mask and not days_mask & vocab.day_bit(vocab.DAYS[weekday]):
+        fails.append("day")
+    if not time_fits(slots_mask, window, part_mask, start_minute, start_minute + duration):
+        fails.append("time")
+    return tuple(fails)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from operator import methodcaller
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from waitlist_tui.domain import audit, clock, demo_file, side_tables, vocab
+from waitlist_tui.domain import audit, clock, demo_file, offer_time, side_tables, vocab
 from waitlist_tui.domain.assets import demo_clinic
+from waitlist_tui.domain.availability import part_windows, soft_fails, start_part_mask
 from waitlist_tui.domain.clients import search_text
 from waitlist_tui.domain.db import bulk_insert, bulk_load_mode, database, is_postgres
 from waitlist_tui.domain.demo_names import FIRST, LAST, NOTES, STAFF
@@ -244,6 +245,10 @@ class Offering:
     providers: list[Staff]
 
 
+# What an entry asked for, as the soft rules read it: providers (hex), days, parts, window.
+Prefs = tuple[frozenset[str], int, int, tuple[int | None, int | None]]
+
+
 @dataclass
 class Rows:
     clients: list[tuple] = field(default_factory=list)
@@ -267,6 +272,10 @@ class Generator:
         self.now = dt.datetime.fromtimestamp(now.timestamp(), UTC).replace(tzinfo=None)
         self.today = self.now.replace(tzinfo=UTC).astimezone(self.zone).date()
         self.hold = dt.timedelta(minutes=clinic.offer_hold_minutes)
+        self.parts = part_windows(clinic)
+        self.notice = dt.timedelta(minutes=offer_time.min_notice(clinic))
+        # entry id -> the providers it asked for (hex), for labelling offers made to it later
+        self.wanted_of: dict[str, frozenset[str]] = {}
         providers = {
             p.id: Staff(p.id.hex, p.weekly_hours)
             for p in Provider.select().where(Provider.clinic == clinic)
@@ -348,6 +357,43 @@ class Generator:
             found = wall.replace(tzinfo=self.zone).astimezone(UTC).replace(tzinfo=None)
             self._local[day, minutes] = found
         return found
+
+    def label(
+        self, prefs: Prefs, provider: Staff, day: dt.date, minute: int, duration: int
+    ) -> str:
+        """EXACT or PARTIAL by the live engine's soft rules (availability.soft_fails): the
+        demo's history labelled every offer EXACT, or EXACT at random."""
+        wanted, days, slots, window = prefs
+        fails = soft_fails(
+            wanted,
+            provider.hex,
+            days,
+            slots,
+            window,
+            day.weekday(),
+            minute,
+            duration,
+            start_part_mask(self.parts, minute),
+        )
+        return vocab.PARTIAL if fails else vocab.EXACT
+
+    @staticmethod
+    def working_day(
+        provider: Staff, day: dt.date, first: dt.date, last: dt.date, duration: int
+    ) -> tuple[dt.date, int]:
+        """The nearest day from `day` on (then back from it) within first..last on which the
+        provider works long enough, and the start of that day's first window: a slot on a day
+        off (a Sunday offer for a provider with no Sunday hours) went into the demo's history.
+        No draw, so the generator's later draws stay as they were."""
+        span = (last - first).days + 1
+        for step in range(max(span, 1) + 7):
+            candidate = first + dt.timedelta(days=((day - first).days + step) % max(span, 1))
+            if step >= span:  # the range holds no working day: look past its end
+                candidate = last + dt.timedelta(days=step - span + 1)
+            for lo, hi in provider.windows[candidate.weekday()]:
+                if hi - lo >= duration:
+                    return candidate, lo
+        return day, 9 * 60
 
     def working_start(self, provider: Staff, day: dt.date, duration: int) -> int | None:
         windows = provider.windows[day.weekday()]
@@ -440,14 +486,20 @@ class Generator:
             actor = STAFF[int(rnd() * len(STAFF))]
             eid, client_id = uid(), client_ids[int(rnd() * len(client_ids))]
             changed, booked_at, updated_by, version = created, None, actor, 1
+            asked = frozenset(p.hex for p in wanted)
+            if asked:
+                self.wanted_of[eid] = asked
+            prefs = (asked, days, slots, window)
             if status == vocab.BOOKED:
                 waited = int(rnd() * max(1, min(age, 30)))
                 booked_at = created + DAY[waited] + MINUTE[30 + int(rnd() * 870)]
+                booked_at = self.book(
+                    eid, client_id, service, wanted or providers, booked_at, start, end, prefs
+                )
                 changed, version = booked_at, 3
-                self.book(eid, client_id, service, wanted or providers, booked_at, start, end)
             elif status == vocab.OFFERED:
                 changed, version = now - MINUTE[1 + int(rnd() * 99)], 2
-                self.offer(eid, service, wanted or providers, changed, start, end)
+                self.offer(eid, service, wanted or providers, changed, start, end, prefs)
             elif status == vocab.EXPIRED:
                 changed, updated_by, version = (
                     min(now, dt.datetime.combine(end, END_OF_DAY)),
@@ -497,15 +549,19 @@ class Generator:
         booked_at: dt.datetime,
         start: dt.date,
         end: dt.date,
-    ) -> None:
-        """A filled opening: cancelled slot, an accepted offer (sometimes after a decline)."""
+        prefs: Prefs,
+    ) -> dt.datetime:
+        """A filled opening: cancelled slot, an accepted offer (sometimes after a decline).
+        Returns when it was booked: never after the appointment itself."""
         rng, rows = self.rng, self.rows
         rnd = rng.random
         length = MINUTE[service.duration_minutes]
         for _ in range(8):  # a free time for a future booking; history may overlap freely
             provider = providers[int(rnd() * len(providers))]
             day = start + DAY[int(rnd() * ((end - start).days + 1))]
-            minute = self.working_start(provider, day, service.duration_minutes) or 9 * 60
+            minute = self.working_start(provider, day, service.duration_minutes)
+            if minute is None:
+                day, minute = self.working_day(provider, day, start, end, service.duration_minutes)
             slot = self.local(day, minute)
             slot_end = slot + length
             if slot <= self.now:
@@ -514,6 +570,8 @@ class Generator:
             if not any(s < slot_end and slot < e for s, e in taken):
                 taken.append((slot, slot_end))
                 break
+        if slot < booked_at:  # booked after the appointment took place: book it before
+            booked_at = slot - MINUTE[60]
         opened = booked_at - MINUTE[10 + int(rnd() * 590)]
         opening_id, appt_id = self.uid(), self.uid()
         booked, starts, ends = stamp(booked_at), stamp(slot), stamp(slot_end)
@@ -538,29 +596,35 @@ class Generator:
             )
         )
         if rng.random() < 0.2 and rows.entries:
-            rows.offers.append(
-                (
-                    self.uid(),
-                    opening_id,
-                    rng.choice(rows.entries)[0],
-                    vocab.OFFER_DECLINED,
-                    vocab.EXACT,
-                    stamp(opened),
-                    stamp(opened + self.hold),
-                    stamp(opened + MINUTE[5]),
-                    "declined by phone",
-                    "maria",
-                    "maria",
-                    2,
+            declined_id = self.uid()  # drawn in the order they always were: later draws stay
+            other = rng.choice(rows.entries)
+            if other[3] == service.hex:  # another service's entry could never have had it
+                theirs = (self.wanted_of.get(other[0], frozenset()), *other[8:10], other[10:12])
+                rows.offers.append(
+                    (
+                        declined_id,
+                        opening_id,
+                        other[0],
+                        vocab.OFFER_DECLINED,
+                        self.label(theirs, provider, day, minute, service.duration_minutes),
+                        stamp(opened),
+                        stamp(opened + self.hold),
+                        stamp(opened + MINUTE[5]),
+                        "declined by phone",
+                        "maria",
+                        "maria",
+                        2,
+                    )
                 )
-            )
+        accepted_id = self.uid()
+        rng.random()  # the draw that once picked the label at random: later draws stay put
         rows.offers.append(
             (
-                self.uid(),
+                accepted_id,
                 opening_id,
                 entry_id,
                 vocab.OFFER_ACCEPTED,
-                vocab.EXACT if rng.random() < 0.7 else vocab.PARTIAL,
+                self.label(prefs, provider, day, minute, service.duration_minutes),
                 stamp(opened + MINUTE[6]),
                 stamp(opened + MINUTE[6] + self.hold),
                 booked,
@@ -589,6 +653,7 @@ class Generator:
                 1,
             )
         )
+        return booked_at
 
     def offer(
         self,
@@ -598,13 +663,19 @@ class Generator:
         sent: dt.datetime,
         start: dt.date,
         end: dt.date,
+        prefs: Prefs,
     ) -> None:
+        """A live offer, on a day the provider works, labelled by the soft rules, its
+        deadline capped by the clinic's notice as the live engine caps it."""
         rng, rows = self.rng, self.rows
         provider = rng.choice(providers)
         first = max(start, self.today + dt.timedelta(days=1))
         day = first + dt.timedelta(days=self.below(max(1, (end - first).days + 1)))
-        minute = self.working_start(provider, day, service.duration_minutes) or 10 * 60
+        minute = self.working_start(provider, day, service.duration_minutes)
+        if minute is None:
+            day, minute = self.working_day(provider, day, first, end, service.duration_minutes)
         slot = self.local(day, minute)
+        deadline = min(sent + self.hold, slot - self.notice)
         opening_id = self.uid()
         rows.openings.append(
             (
@@ -632,9 +703,9 @@ class Generator:
                 opening_id,
                 entry_id,
                 vocab.OFFER_SENT,
-                vocab.EXACT,
+                self.label(prefs, provider, day, minute, service.duration_minutes),
                 stamp(sent),
-                stamp(sent + self.hold),
+                stamp(deadline),
                 None,
                 "",
                 "maria",
