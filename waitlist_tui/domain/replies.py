@@ -228,20 +228,24 @@ def _keyword(
 ) -> tuple[str, str | None, str]:
     """STOP / START / HELP for every client with this phone: (outcome, key, detail)."""
     now = clock.now()
-    key = f"reply:{inbound_id}:v1"
-    if action == consent.HELP:
-        message = outbox.queue_reply(
+
+    def answer(client: Client, kind: str, body: str) -> str:
+        """The one SMS that answers the keyword; its idempotency key."""
+        return outbox.queue_reply(
             clinic=clinic,
-            client=clients[0],
+            client=client,
             phone=phone,
-            kind=consent.HELP_KIND,
-            body=consent.help_text(clinic),
-            key=key,
+            kind=kind,
+            body=body,
+            key=f"reply:{inbound_id}:v1",
             actor=actor,
             now=now,
             ref_id=inbound_id,
-        )
-        return HELPED, message.idempotency_key, "answered with the contact line"
+        ).idempotency_key
+
+    if action == consent.HELP:
+        key = answer(clients[0], consent.HELP_KIND, consent.help_text(clinic))
+        return HELPED, key, "answered with the contact line"
     opt_in = action == consent.OPT_IN
     changed = [c for c in clients if c.consent_sms != opt_in]
     why = "texted START" if opt_in else "texted STOP"
@@ -250,36 +254,16 @@ def _keyword(
     if opt_in:
         if not changed:
             return OPTED_IN, None, "SMS consent was already given"
-        message = outbox.queue_reply(
-            clinic=clinic,
-            client=changed[0],
-            phone=phone,
-            kind=consent.OPTED_IN_KIND,
-            body=consent.opted_in_text(clinic),
-            key=key,
-            actor=actor,
-            now=now,
-            ref_id=inbound_id,
-        )
-        return OPTED_IN, message.idempotency_key, "SMS consent given back"
+        key = answer(changed[0], consent.OPTED_IN_KIND, consent.opted_in_text(clinic))
+        return OPTED_IN, key, "SMS consent given back"
     ended = _end_sms_offers(clients, actor)
     detail = f"SMS consent withdrawn; {len(ended)} live SMS offer(s) declined"
     if ended:
         detail += ": " + ", ".join(ended)
     if not changed:  # already out: no second confirmation
         return OPTED_OUT, None, detail.replace("withdrawn", "already withdrawn")
-    message = outbox.queue_reply(
-        clinic=clinic,
-        client=changed[0],
-        phone=phone,
-        kind=consent.OPTED_OUT_KIND,
-        body=consent.opted_out_text(clinic),
-        key=key,
-        actor=actor,
-        now=now,
-        ref_id=inbound_id,
-    )
-    return OPTED_OUT, message.idempotency_key, detail
+    key = answer(changed[0], consent.OPTED_OUT_KIND, consent.opted_out_text(clinic))
+    return OPTED_OUT, key, detail
 
 
 def _record(
