@@ -211,3 +211,18 @@ def test_text_output_is_in_clinic_time_and_json_in_utc(run, tmp_path) -> None:
     body = json.loads(empty.output)
     assert empty.exit_code == 1 and body["code"] == 4090  # nobody: said, not a 2000 with []
     assert body["message"].startswith("nobody on the waitlist can take this opening")
+
+
+def test_openings_add_outside_the_providers_hours_asks_for_the_flag(run) -> None:
+    """A gap typed at 01:30 or on a Sunday went through without a word."""
+    sunday = run("openings", "add", "--provider", "KIM", "--start", "2026-11-22T10:00",
+                 "--minutes", "60", "--json")  # fmt: skip
+    body = json.loads(sunday.output)
+    assert sunday.exit_code == 1 and body["code"] == 4000
+    assert body["message"] == "start: KIM does not work on Sundays (--outside-hours opens it anyway)"
+    night = json.loads(run("openings", "add", "--provider", "KIM", "--start", "2026-11-23T01:30",
+                           "--minutes", "60", "--json").output)  # fmt: skip
+    assert night["message"].startswith("start: 01:30-02:30 is outside KIM's hours on Mon (")
+    forced = run("openings", "add", "--provider", "KIM", "--start", "2026-11-22T10:00",
+                 "--minutes", "60", "--outside-hours", "--json")  # fmt: skip
+    assert envelope(forced)["status"] == "open"

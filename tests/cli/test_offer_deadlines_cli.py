@@ -29,12 +29,9 @@ def refused(result, code: int) -> dict:
     return body
 
 
-def opening_at(run, start: str, provider: str = "KIM") -> dict:
-    return envelope(
-        run(
-            "openings", "add", "--provider", provider, "--start", start, "--minutes", "60", "--json"
-        )
-    )
+def opening_at(run, start: str, provider: str = "KIM", *extra: str) -> dict:
+    args = ["--provider", provider, "--start", start, "--minutes", "60", *extra]
+    return envelope(run("openings", "add", *args, "--json"))
 
 
 def today_entry(run, tmp_path: Path, first: str, phone: str | None = None) -> str:
@@ -95,7 +92,7 @@ def test_expire_checks_its_arguments_then_ends_what_is_late(run, tmp_path: Path)
     today_entry(run, tmp_path, "Ann")
     today_entry(run, tmp_path, "Bo")
     opening = opening_at(run, "2026-11-20T11:00")
-    empty = opening_at(run, "2026-11-20T12:00", provider="PATEL")
+    empty = opening_at(run, "2026-11-20T12:00", "PATEL", "--outside-hours")  # nobody's slot
     sent = envelope(run("offers", "send", "--opening", opening["id"], "--json"))
     move_to(TEN)
     body = refused(run("expire", "--older-than-days", "0", "--json"), 4000)

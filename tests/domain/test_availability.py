@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pendulum
 
@@ -120,3 +121,19 @@ def test_wall_time_skips_the_gap() -> None:
     start = availability.wall_time(dt.date(2027, 3, 14), 150, zone)  # 02:30 does not exist
     assert start.isoformat() == "2027-03-14T07:30:00+00:00"  # 03:30 EDT
     assert availability.subtract([(1, 10)], [(2, 3), (5, 6)]) == [(1, 2), (3, 5), (6, 10)]  # type: ignore[list-item]
+
+
+def test_outside_hours_names_the_day_or_the_hours(clinic: Clinic) -> None:
+    outside_hours = availability.outside_hours
+
+    kim = Provider.get(Provider.code == "KIM")
+    zone = ZoneInfo("America/New_York")
+
+    def at(day: int, hour: int, minute: int = 0, minutes: int = 60) -> str | None:
+        start = dt.datetime(2026, 11, day, hour, minute, tzinfo=zone)
+        return outside_hours(kim, start, start + dt.timedelta(minutes=minutes), clinic.time_zone)
+
+    assert at(23, 9) is None  # Monday 09:00-10:00, inside 08:00-12:00
+    assert at(22, 10) == "KIM does not work on Sundays"
+    assert at(23, 1, 30) == "01:30-02:30 is outside KIM's hours on Mon (08:00-12:00, 13:00-17:00)"
+    assert at(23, 11, 30) is not None  # runs past the noon break

@@ -347,3 +347,28 @@ async def test_their_slots_then_back(clinic_only_db) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, FinderScreen) and candidate_names(app)
+
+
+async def test_a_gap_outside_the_providers_hours_is_offered_only_when_confirmed(
+    clinic_only_db,
+) -> None:
+    """A gap typed at 01:30 or on a Sunday was offered without a word."""
+    a_morning()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_finder(pilot)
+        await pilot.press("f", "enter", "down", "enter")  # KIM
+        await pilot.press("tab", *"sun", "tab", *"930", "enter")  # KIM has no Sunday hours
+        await settle(pilot)
+        assert "outside hours: KIM does not work on Sundays" in status(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "ConfirmDialog"
+        await pilot.press("n")
+        await settle(pilot)
+        sent = Offer.select().where(Offer.status == vocab.OFFER_SENT)
+        assert sent.count() == 0 and Opening.select().count() == 2  # nothing new
+        await pilot.press("enter", "y")
+        await settle(pilot)
+        offer = Offer.get(Offer.status == vocab.OFFER_SENT)
+        assert offer.opening.starts_at.weekday() == 6  # Sunday (14:30 UTC)

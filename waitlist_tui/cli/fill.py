@@ -116,15 +116,28 @@ def openings_group() -> None:
 @click.option("--minutes", required=True, type=int)
 @click.option("--service", metavar="CODE", help="Only entries for this service.")
 @click.option("--later", is_flag=True, help="An ambiguous time (clocks back) means the later.")
+@click.option(
+    "--outside-hours", is_flag=True, help="Open it even outside the provider's weekly hours."
+)
 @json_option
 @click.pass_obj
 def openings_add(
-    ctx: Ctx, provider: str, start: str, minutes: int, service: str | None, later: bool
+    ctx: Ctx,
+    provider: str,
+    start: str,
+    minutes: int,
+    service: str | None,
+    later: bool,
+    outside_hours: bool,
 ) -> None:
     from waitlist_tui.domain.openings import OpeningView, add_opening
 
     open_db(ctx)
-    view = OpeningView.of(add_opening(provider, start, minutes, ctx.staff, service, later))
+    view = OpeningView.of(
+        add_opening(
+            provider, start, minutes, ctx.staff, service, later, outside_hours_ok=outside_hours
+        )
+    )
     ctx.out(
         view.to_dict(),
         lambda d: click.echo(f"opening {d['id']} at {local_time(d['slot_start'], clinic_zone())}"),

@@ -180,6 +180,27 @@ def time_fits(
     return start is None or end is None or (start <= local_first and local_last <= end)
 
 
+def outside_hours(
+    provider: Any, starts: dt.datetime, ends: dt.datetime, time_zone: str
+) -> str | None:
+    """Why a slot lies outside the provider's weekly hours, in the desk's words; None when
+    one working window holds it. A typed gap at 01:30 or on a Sunday went through without a
+    word (and then was missing from the day's calendar)."""
+    zone = ZoneInfo(time_zone)
+    first, last = starts.astimezone(zone), ends.astimezone(zone)
+    day = vocab.DAYS[first.weekday()]
+    windows = provider.weekly_hours.get(day, [])
+    begin = first.hour * 60 + first.minute
+    end = begin + int((last - first).total_seconds() // 60)
+    for a, b in windows:
+        if parse_hhmm(a, day) <= begin and end <= parse_hhmm(b, day):
+            return None
+    if not windows:
+        return f"{provider.code} does not work on {day.title()}s"
+    hours = ", ".join(f"{a}-{b}" for a, b in windows)
+    return f"{first:%H:%M}-{last:%H:%M} is outside {provider.code}'s hours on {first:%a} ({hours})"
+
+
 def soft_fails(
     wanted: Collection[Any],
     provider: Any,

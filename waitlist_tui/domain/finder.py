@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain import clock, offer_time, vocab
+from waitlist_tui.domain.availability import outside_hours
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import Conflict, ValidationError
@@ -78,6 +79,11 @@ class Found:
     saved: bool
     candidates: CandidateList
     terms: offer_time.OfferTerms | None = None  # an offer made now: deadline, phone or not
+    outside_hours: str | None = None  # why the slot lies outside the provider's hours
+
+
+def _hours(clinic: Clinic, opening: Opening) -> str | None:
+    return outside_hours(opening.provider, opening.starts_at, opening.ends_at, clinic.time_zone)
 
 
 def offer_terms(clinic: Clinic, opening: Opening) -> offer_time.OfferTerms:
@@ -106,7 +112,9 @@ def find_for_opening(
     clinic = opening.clinic
     offer_time.check_in_time(clinic, opening.starts_at, clock.now())
     ranked = candidates(opening, limit=limit, include_partial=include_partial)
-    return Found(OpeningView.of(opening), True, ranked, offer_terms(clinic, opening))
+    return Found(
+        OpeningView.of(opening), True, ranked, offer_terms(clinic, opening), _hours(clinic, opening)
+    )
 
 
 def _covering(clinic: Clinic, provider_id: Any, starts: dt.datetime, ends: dt.datetime):
@@ -151,13 +159,21 @@ def find_for_typed(
     existing = _covering(clinic, who.id, starts, ends)
     if existing is not None:
         ranked = candidates(existing, limit=limit, include_partial=include_partial)
-        return Found(OpeningView.of(existing), True, ranked, offer_terms(clinic, existing))
+        return Found(
+            OpeningView.of(existing),
+            True,
+            ranked,
+            offer_terms(clinic, existing),
+            _hours(clinic, existing),
+        )
     _booked_clash(who, starts, ends)
     draft = Opening(
         clinic=clinic, provider=who, starts_at=_plain(starts), ends_at=_plain(ends), source="manual"
     )
     ranked = candidates(draft, limit=limit, include_partial=include_partial)
-    return Found(OpeningView.of(draft), False, ranked, offer_terms(clinic, draft))
+    return Found(
+        OpeningView.of(draft), False, ranked, offer_terms(clinic, draft), _hours(clinic, draft)
+    )
 
 
 def offer_found(

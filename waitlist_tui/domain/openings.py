@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain import audit, clock, ids, offer_time, vocab
+from waitlist_tui.domain.availability import outside_hours
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.db import database
 from waitlist_tui.domain.entry_views import iso
@@ -127,16 +128,23 @@ def add_opening(
     service: str | None = None,
     later: bool = False,
     clinic: Clinic | None = None,
+    outside_hours_ok: bool = True,
 ) -> Opening:
-    """A block typed in by the desk (a new shift, a gap)."""
+    """A block typed in by the desk (a new shift, a gap). With `outside_hours_ok` False (the
+    CLI's default) a block outside the provider's weekly hours is refused, naming them."""
     clinic = clinic or get_clinic()
     who, starts, ends, what = checked_slot(provider, start, minutes, service, later, clinic)
+    if not outside_hours_ok:
+        off = outside_hours(who, starts, ends, clinic.time_zone)
+        if off:
+            raise ValidationError(f"start: {off} (--outside-hours opens it anyway)", field="start")
     now = clock.now()
     with database.atomic():
         clash = first_overlap(Appointment, who, vocab.APPT_BOOKED, starts, ends)
         if clash is not None:
+            local = clash.starts_at.astimezone(ZoneInfo(clinic.time_zone))
             raise Conflict(
-                f"{who.code} has an appointment at {iso(clash.starts_at)}",
+                f"{who.code} has an appointment at {local:%a %d %b %H:%M}",
                 data={"appointment_id": str(clash.id)},
             )
         overlap = first_overlap(Opening, who, vocab.OPENING_OPEN, starts, ends)

@@ -137,6 +137,7 @@ class FinderScreen(Screen[None]):
         self.calendar: list[CalendarRow] = []
         self.found: Found | None = None
         self.shown_slot: tuple[str, dt.datetime, dt.datetime] | None = None  # whose list it is
+        self.hours_confirmed: tuple[str, dt.datetime, dt.datetime] | None = None
         self.items: list[Candidate] = []
         self.include_partial = True
         # A search is running (not `loading`: that is Textual's reactive, which covers the
@@ -414,6 +415,9 @@ class FinderScreen(Screen[None]):
                 "" if found.saved else " · not opened yet",
                 summary,
                 terms_text(found, zone),
+                (f" · outside hours: {found.outside_hours}", "bold yellow")
+                if found.outside_hours
+                else "",
             )
         )
 
@@ -492,10 +496,31 @@ class FinderScreen(Screen[None]):
         )
 
     def send(self, entry_id: Any, workflow: str | None, top: int | None) -> None:
+        """Offer the slot; one outside the provider's hours is offered only once the desk
+        says so (a gap typed at 01:30 or on a Sunday went out without a word)."""
         if self.busy or self.found is None:
             return
+        found = self.found
+        if found.outside_hours and self.hours_confirmed != self.shown_slot:
+            from waitlist_tui.tui.screens.dialogs import ConfirmDialog
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.hours_confirmed = self.shown_slot
+                    self.send(entry_id, workflow, top)
+
+            self.app.push_screen(
+                ConfirmDialog(
+                    f"Offer {slot_label(found, self.zone or ZoneInfo('UTC'))}?",
+                    f"The slot is outside the provider's hours: {found.outside_hours}.",
+                    yes="Offer it anyway",
+                    no="Don't offer",
+                ),
+                answered,
+            )
+            return
         self.busy = True
-        self.offer_worker(self.found, entry_id, workflow, top)
+        self.offer_worker(found, entry_id, workflow, top)
 
     @work(thread=True, group="writes")
     def offer_worker(
