@@ -212,7 +212,8 @@ async def test_a_clinic_that_asks_refuses_a_new_client_until_consent_is_chosen(d
         await pilot.press("tab", "tab", "enter", *"acu", "enter", "ctrl+s")
         await settle(pilot)
         error = str(app.screen.query_one("#err-client", Static).render())
-        assert "client.consent_sms is required" in error
+        assert "May we text them? Choose yes or no: this clinic asks every new client" in error
+        assert "May we email them? Choose yes or no" in error  # both at once
         assert app.focused is sms and Client.select().count() == before
         await pilot.press("enter", "down", "enter")  # past "ask them": Yes
         await pilot.press("tab", "enter", "down", "down", "enter")  # email: No
@@ -251,13 +252,52 @@ async def test_domain_error_shows_beside_the_field_and_keeps_values(demo_db) -> 
         await pilot.press("tab", *"+2w", "tab", *"tomorrow", "ctrl+s")
         await settle(pilot)
         error = app.screen.query_one("#err-dates", Static)
-        assert "date_range_end must be on or after date_range_start" in str(error.render())
+        assert "End date is before the start date" in str(error.render())  # the desk's words
         assert app.screen.query_one("#start", Input).value == "+2w"
         assert app.screen.query_one("#end", Input).value == "tomorrow"
         assert app.focused is app.screen.query_one("#end", Input)
         await pilot.press(*"+1w", "ctrl+s")  # fix it: the end replaces what was selected
         await settle(pilot)
     assert Entry.select().count() == count + 1
+
+
+async def test_every_error_shows_at_once_in_the_desks_words(demo_db) -> None:
+    """One error showed per save, in code words, and the phone's error sent the focus to the
+    first name: now each field says what is wrong and the focus goes to the first."""
+    count = Client.select().count()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"zed quinn", "enter")
+        await settle(pilot)
+        await pilot.press(*"abc", "tab", *"zed@example.com", "tab", "tab", "tab")  # consents
+        await pilot.press("enter", *"acu", "enter", "tab", *"+2w", "tab", *"tomorrow", "ctrl+s")
+        await settle(pilot)
+        client = str(app.screen.query_one("#err-client", Static).render())
+        dates = str(app.screen.query_one("#err-dates", Static).render())
+        assert "Phone 'abc' is not a phone number: type it as 617 555 0142" in client
+        assert "The string supplied" not in client and "client.phone" not in client
+        assert "End date is before the start date" in dates
+        banner = str(app.screen.query_one("#banner", Static).render())
+        assert "fix the 2 fields marked below" in banner
+        assert app.focused is app.screen.query_one("#phone", Input)  # not the first name
+        assert app.screen.query_one("#phone", Input).value == "abc"  # kept
+    assert Client.select().count() == count
+
+
+def test_desk_words_keep_the_sense_and_drop_the_code() -> None:
+    from waitlist_tui.tui.desk_words import desk_words
+
+    assert desk_words("service", "service is required") == "Service is needed"
+    assert desk_words("date_range_end", "date_range_end is in the past") == (
+        "End date has already passed"
+    )
+    assert desk_words(
+        "client.email", "client.email 'x' is not a valid email address: It must have an @-sign."
+    ) == "Email 'x' is not an email address: It must have an @-sign."
+    assert "preferred time start" not in desk_words(
+        "preferred_time_start", "preferred_time_start must be before preferred_time_end"
+    )
 
 
 async def test_bad_quick_date_is_refused_before_the_domain(demo_db) -> None:

@@ -11,7 +11,7 @@ from peewee import fn
 
 from waitlist_tui.domain import audit, clock, consent, ids
 from waitlist_tui.domain.db import database
-from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.errors import Problems, ValidationError
 from waitlist_tui.domain.flags import parse_bool, parse_optional_bool
 from waitlist_tui.domain.models import Client, Clinic
 from waitlist_tui.domain.textinput import text_value
@@ -126,14 +126,18 @@ def consents_for_new(clinic: Clinic, data: ClientInput) -> dict[str, bool]:
     one is refused (4000 naming it)."""
     default = consent.of(clinic).default
     result = {}
+    problems = Problems()  # both unanswered: both said at once
     for key in CONSENT_FIELDS:
         stated = getattr(data, key)
         if stated is None and default == consent.ASK:
-            raise ValidationError(
-                f"client.{key} is required: this clinic asks every new client (yes or no)",
-                field=f"client.{key}",
+            problems.errors.append(
+                ValidationError(
+                    f"client.{key} is required: this clinic asks every new client (yes or no)",
+                    field=f"client.{key}",
+                )
             )
         result[key] = stated if stated is not None else default == consent.YES
+    problems.raise_any()
     return result
 
 

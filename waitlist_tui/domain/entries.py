@@ -34,7 +34,7 @@ from waitlist_tui.domain.entry_input import (
     parse_fields,
 )
 from waitlist_tui.domain.entry_views import ENTRY_VIEW_FIELDS, EntryView, ProviderBrief
-from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
+from waitlist_tui.domain.errors import Conflict, NotFound, Problems, ValidationError
 from waitlist_tui.domain.models import (
     Client,
     Clinic,
@@ -456,30 +456,49 @@ def create(
     clinic = clinic or get_clinic()
     _require_enabled(clinic)
     data = normalize_keys(payload, partial=False)
-    fields = parse_fields(data, clinic.time_zone)
+    # Each field on its own, then the rules between fields whose parts read well: every
+    # error at once, the first raised with the others in its data.
+    problems = Problems()
+    fields: dict[str, Any] = {}
+    for key in data:
+        fields.update(problems.check(parse_fields, {key: data[key]}, clinic.time_zone) or {})
     if "service" not in data:
-        raise ValidationError("service is required", field="service")
+        problems.errors.append(ValidationError("service is required", field="service"))
     if "payment_type" not in fields:
         fields["payment_type"] = default_payment_type(clinic)
     data = {k: v for k, v in data.items() if not (k in ("client", "client_id") and v is None)}
+    client_input = None
     if ("client" in data) == ("client_id" in data):
-        raise ValidationError(
-            "give either client (first_name, last_name, phone, email) or client_id", field="client"
+        problems.errors.append(
+            ValidationError(
+                "give either client (first_name, last_name, phone, email) or client_id",
+                field="client",
+            )
         )
-    client_input = parse_client(data["client"], clinic.region) if "client" in data else None
+    elif "client" in data:
+        client_input = problems.check(parse_client, data["client"], clinic.region)
     today = clock.today(clinic.time_zone)
     start = fields.get("date_range_start", today)
     end = fields.get("date_range_end", start + dt.timedelta(days=clinic.max_span_days))
-    check_range(start, end, clinic.max_span_days)
     # A restored row is history as it was exported: its range or expiry may have passed since
     # (the expire job closes it); refusing it would make a backup fail to load.
     live = restored is None
-    if end < today and live:
-        raise ValidationError("date_range_end is in the past", field="date_range_end")
-    check_window(fields.get("preferred_time_start"), fields.get("preferred_time_end"))
+    if not problems.fields() & {"date_range_start", "date_range_end"}:
+        problems.check(check_range, start, end, clinic.max_span_days)
+        if end < today and live and "date_range_end" not in problems.fields():
+            problems.errors.append(
+                ValidationError("date_range_end is in the past", field="date_range_end")
+            )
+    if not problems.fields() & {"preferred_time_start", "preferred_time_end"}:
+        problems.check(
+            check_window, fields.get("preferred_time_start"), fields.get("preferred_time_end")
+        )
     now = clock.now()
     if fields.get("expires_at") is not None and fields["expires_at"] <= now and live:
-        raise ValidationError("expires_at must be in the future", field="expires_at")
+        problems.errors.append(
+            ValidationError("expires_at must be in the future", field="expires_at")
+        )
+    problems.raise_any()
     with database.atomic():
         service = resolve_service(clinic, data["service"])
         providers = resolve_providers(clinic, service, data.get("preferred_providers"))

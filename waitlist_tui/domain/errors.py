@@ -42,3 +42,31 @@ class Conflict(DomainError):
 
 class Unprocessable(DomainError):
     code = 4220
+
+
+class Problems:
+    """Every field's error at once (the desk saw one per save): checks run through `check`,
+    and `raise_any` raises the first, carrying all of them in data["errors"] when there are
+    several (the message stays the API's, for scripts)."""
+
+    def __init__(self) -> None:
+        self.errors: list[ValidationError] = []
+
+    def check(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except ValidationError as err:
+            self.errors.append(err)
+            return None
+
+    def fields(self) -> set[str]:
+        return {(e.field or "").split(".")[0] for e in self.errors}
+
+    def raise_any(self) -> None:
+        if not self.errors:
+            return
+        first = self.errors[0]
+        if len(self.errors) == 1:
+            raise first
+        listed = [{"field": e.field, "message": e.message} for e in self.errors]
+        raise ValidationError(first.message, field=first.field, data={"errors": listed})

@@ -30,6 +30,7 @@ from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.openings import entry_appointment
 from waitlist_tui.domain.quickdates import long_date
 from waitlist_tui.domain.textinput import printable
+from waitlist_tui.tui.desk_words import desk_words
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
 from waitlist_tui.tui.widgets.footer import Footer
 from waitlist_tui.tui.widgets.toggles import ToggleRow
@@ -494,25 +495,50 @@ class EditorScreen(Screen[EntryView | None]):
             self.set_banner("")
 
     def show_error(self, err: DomainError) -> None:
-        """The domain's message beside the field it names; the form keeps every value."""
+        """Every field's error at once, in the desk's words, beside the field it names, and
+        the focus on the first of them; the form keeps every value."""
         self.clear_errors()
-        box = CONSENT_BOXES.get((err.field or "").removeprefix("client."))
-        field = (err.field or "").split(".")[0]
-        line = ERROR_LINE.get(field)
-        if line is None:
-            self.set_banner(f"{err.message} (code {err.code})", "error")
-        else:
-            widget = self.query_one(f"#err-{line}", Static)
-            widget.update(f"↑ {err.message}")
-            widget.add_class("-shown")
-            self.set_banner("Not saved: fix the field marked below.", "error")
-            if box and self.new_client:
-                self.query_one(box, Select).focus()
+        listed = (err.data or {}).get("errors") if isinstance(err.data, dict) else None
+        found = [(e["field"], e["message"]) for e in listed or []] or [(err.field, err.message)]
+        lines: dict[str, list[str]] = {}
+        unplaced = []
+        for name, message in found:
+            line = ERROR_LINE.get((name or "").split(".")[0])
+            if line is None:
+                unplaced.append(message)
             else:
-                self.focus_field(field)
+                lines.setdefault(line, []).append(desk_words(name, message))
+        for line, said in lines.items():
+            widget = self.query_one(f"#err-{line}", Static)
+            widget.update(f"↑ {' · '.join(said)}")
+            widget.add_class("-shown")
+        if unplaced:
+            self.set_banner(f"{'; '.join(unplaced)} (code {err.code})", "error")
+            return
+        count = len(found)
+        self.set_banner(
+            f"Not saved: fix the {count} fields marked below."
+            if count > 1
+            else "Not saved: fix the field marked below.",
+            "error",
+        )
+        first = found[0][0] or ""
+        box = CONSENT_BOXES.get(first.removeprefix("client."))
+        if box and self.new_client:
+            self.query_one(box, Select).focus()
+        else:
+            self.focus_field(first)
 
     def focus_field(self, field: str) -> None:
+        if field.startswith("client.") and self.new_client:  # the phone's error: the phone
+            field = field.removeprefix("client.")
+        else:
+            field = field.split(".")[0]
         target = {
+            "first_name": "#first_name",
+            "last_name": "#last_name",
+            "phone": "#phone",
+            "email": "#email",
             "client": "#client-search" if not self.new_client else "#first_name",
             "client_id": "#client-search",
             "service": "#service",
