@@ -98,3 +98,11 @@ def test_no_fill_time_before_anything_is_filled(run) -> None:
     text = run("stats")
     assert text.exit_code == 0 and "min to fill" not in text.output
     assert "filled 0 (0.0%)" in text.output
+
+
+def test_one_providers_text_says_what_it_counts(run) -> None:
+    """"Waiting 0, Active 0, Converted 100.0%" for a provider whom entries asked for."""
+    text = run("stats", "--provider", "KIM")
+    assert text.exit_code == 0, text.output
+    assert "booked entries only: a waiting one has no provider yet" in text.output
+    assert "conversion" not in text.output

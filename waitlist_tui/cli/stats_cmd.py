@@ -65,11 +65,18 @@ def _summary(d: dict[str, Any]) -> None:
     click.echo(
         f"{d['clinic']}, {period}{who} (entries by the day they were added, {d['time_zone']})"
     )
-    click.echo(f"Entries   {d['total']:,}: {_counts(d['counts'])}")
-    click.echo(
-        f"          active {d['active_count']:,} · conversion {d['conversion_rate']}% · "
-        f"average wait {d['average_wait_days']} days"
-    )
+    if d["provider"]:  # the app's cards say the same: "Waiting 0, Converted 100%" misled
+        click.echo(
+            f"Entries   booked {d['counts']['booked']:,} · average wait "
+            f"{d['average_wait_days']} days (booked entries only: a waiting one has no "
+            "provider yet)"
+        )
+    else:
+        click.echo(f"Entries   {d['total']:,}: {_counts(d['counts'])}")
+        click.echo(
+            f"          active {d['active_count']:,} · conversion {d['conversion_rate']}% · "
+            f"average wait {d['average_wait_days']} days"
+        )
     click.echo(
         f"Sooner    {sooner['count']:,} booked before their original appointment: "
         f"{sooner['average']} days sooner on average, median {sooner['median']}"

@@ -86,6 +86,23 @@ CARDS: list[tuple[str, str, Any]] = [
     ("filled", "Fill rate", lambda d: pct(d["openings"]["fill_rate"])),
     ("fill-time", "Fill time", lambda d: fill_time(d["openings"])),
 ]
+# An entry has a provider once it is booked (domain/stats.py): for one provider these cards
+# read "Waiting 0, Active 0, Converted 100%" while entries asked for that provider. They
+# show a dash, and the status line says why.
+NOT_PER_PROVIDER = ("waiting", "offered", "expired", "cancelled", "active", "conversion")
+PER_PROVIDER_NOTE = "booked entries only: a waiting one has no provider yet"
+# ...and the per-service columns that count waiting entries, for the same reason
+NOT_PER_PROVIDER_COLUMNS = ("Added", "Active", "Conv")
+
+
+def card_values(figures: dict[str, Any]) -> dict[str, str]:
+    """Each card's text for these figures; a dash where a card does not count per provider."""
+    values = {card_id: value(figures) for card_id, _, value in CARDS}
+    if figures.get("provider"):
+        values.update(dict.fromkeys(NOT_PER_PROVIDER, "–"))
+    return values
+
+
 CARD_TIPS = {
     "conversion": "Entries booked, of all entries added in the period",
     "wait": "Average days from an entry's creation to its booking",
@@ -422,26 +439,37 @@ class DashboardScreen(Screen[None]):
         self.fill_tables(figures)
         self.draw_chart(figures["weekly"])
         who = figures["provider"] or "all providers"
+        if figures["provider"]:
+            who += f" ({PER_PROVIDER_NOTE})"
         period = period_label(loaded.selection, figures)
         status.update(f"{period} · {who} · {READY_TEXT} {loaded.as_of}")
 
     @staticmethod
     def card_values(figures: dict[str, Any]) -> dict[str, str]:
-        return {card_id: value(figures) for card_id, _, value in CARDS}
+        return card_values(figures)
 
     def fill_tables(self, figures: dict[str, Any], stale: bool = False) -> None:
-        self.fill_table("services", [(r["service"], r) for r in figures["by_service"]], stale)
+        blank = NOT_PER_PROVIDER_COLUMNS if figures.get("provider") else ()
+        services = [(r["service"], r) for r in figures["by_service"]]
+        self.fill_table("services", services, stale, blank)
         self.fill_table("providers", [(r["provider"], r) for r in figures["by_provider"]], stale)
 
     def fill_table(
-        self, name: str, rows: list[tuple[str, dict[str, Any]]], stale: bool = False
+        self,
+        name: str,
+        rows: list[tuple[str, dict[str, Any]]],
+        stale: bool = False,
+        blank: tuple[str, ...] = (),
     ) -> None:
         table = self.query_one(f"#table-{name}", DataTable)
         table.clear()
         columns = TABLE_COLUMNS[name]
         style = "dim" if stale else ""
         for code, row in rows:
-            cells = [Text(value(row), style=style, justify="right") for _, _, value in columns]
+            cells = [
+                Text("–" if header in blank else value(row), style=style, justify="right")
+                for header, _, value in columns
+            ]
             table.add_row(Text(code, style=style), *cells, key=code)
         if not rows:
             table.add_row(Text("none", style="dim"), *("" for _ in columns))
