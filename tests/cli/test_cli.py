@@ -274,3 +274,24 @@ def test_a_subcommand_runs_with_garbage_collection_on(tmp_path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert "collecting True" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_staff_name_and_reply_notes_are_checked_before_anything_is_written(run, tmp_path) -> None:
+    """A 200-character --staff failed mid-write on PostgreSQL; a decline note kept terminal
+    codes as typed."""
+    long = run("--staff", "x" * 200, "clinic", "show", "--json")
+    body = json.loads(long.output)
+    assert long.exit_code == 1 and body["code"] == 4000
+    assert body["message"] == "staff is longer than 120 characters"
+    from tests.cli.conftest import add_entry
+
+    add_entry(run, tmp_path, "Ann", "Note")
+    opening = envelope(run("openings", "add", "--provider", "KIM", "--start",
+                           "2026-11-23T09:00", "--minutes", "60", "--json"))  # fmt: skip
+    (sent,) = envelope(run("offers", "send", "--opening", opening["id"], "--json"))
+    for verb in ("decline", "rescind"):
+        bad = run("offers", verb, sent["id"], "--note", "away\x1b[31m", "--json")
+        assert json.loads(bad.output)["message"].startswith("note must not contain control")
+    call = run("offers", "attempt", sent["id"], "--outcome", "voicemail", "--note", "a\x07", "--json")
+    assert json.loads(call.output)["code"] == 4000
+    assert envelope(run("offers", "list", "--json"))[0]["status"] == "sent"  # nothing changed

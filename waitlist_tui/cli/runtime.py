@@ -45,6 +45,20 @@ def root_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+STAFF_MAX = 120  # created_by / updated_by columns
+
+
+def staff_name(name: str) -> str:
+    """Who is at the desk is written on every row: a name of 1-120 characters without
+    control characters (a 200-character --staff failed mid-write on PostgreSQL)."""
+    from waitlist_tui.domain.textinput import text_value
+
+    checked = text_value(name, "staff", max_len=STAFF_MAX)
+    if not checked:
+        raise ValidationError("staff must not be empty (--staff or WAITLIST_STAFF)", field="staff")
+    return checked
+
+
 def json_option(func: F) -> F:
     """`--json` after the command as well as before it."""
 
@@ -68,6 +82,7 @@ def open_db(ctx: Ctx, url: str | None = None, demo_fallback: bool = True) -> Non
     target = url or ctx.db_url
     if ctx.opened == target:
         return
+    staff_name(ctx.staff)  # checked before anything can be written in its name
     _connect(target)
     ctx.opened = target
     if demo_fallback and url is None and not ctx.db_explicit and target == default_db_url():

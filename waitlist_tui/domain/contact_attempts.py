@@ -26,6 +26,7 @@ from waitlist_tui.domain.offers import (
     get_offer,
 )
 from waitlist_tui.domain.openings import get_opening
+from waitlist_tui.domain.textinput import text_value
 
 NO_ANSWER, VOICEMAIL, DECLINED_BY_PHONE = "no_answer", "voicemail", "declined_by_phone"
 OUTCOMES = (NO_ANSWER, VOICEMAIL, DECLINED_BY_PHONE)
@@ -113,7 +114,7 @@ def _validated(outcome: str, note: str) -> str:
             field="outcome",
             data={"allowed": list(OUTCOMES)},
         )
-    note = (note or "").strip()
+    note = text_value(note, "note", max_len=NOTE_MAX, multiline=True)
     if len(note) > NOTE_MAX:
         raise ValidationError(f"note must be at most {NOTE_MAX} characters", field="note")
     return note

@@ -42,6 +42,7 @@ from waitlist_tui.domain.models import (
     Service,
 )
 from waitlist_tui.domain.openings import get_opening
+from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.transitions import move
 
 FILLED = "opening already filled"
@@ -644,9 +645,19 @@ def accept(offer_id: Any, actor: str) -> Reply:
     return Reply(get_offer(current.id), appointment.id)
 
 
+NOTE_MAX = 500
+
+
+def reply_note(note: Any) -> str:
+    """A note the desk types with a reply: text, at most NOTE_MAX, no NUL or terminal codes
+    (stored as typed before, "\x1b[31m" included)."""
+    return text_value(note, "note", max_len=NOTE_MAX, multiline=True)
+
+
 def decline(offer_id: Any, actor: str, note: str = "", cause: str = DECLINED) -> Reply:
     """The client says no (or opted out: cause opted_out): back to waiting; SEQUENTIAL moves
     on to the next candidate."""
+    note = reply_note(note)
     now = clock.now()
     with database.atomic():
         current, _ = _checked(offer_id, now)
@@ -657,6 +668,7 @@ def decline(offer_id: Any, actor: str, note: str = "", cause: str = DECLINED) ->
 
 def rescind(offer_id: Any, actor: str, note: str = "") -> Reply:
     """The desk withdraws an offer; the entry waits again (no automatic next offer)."""
+    note = reply_note(note)
     now = clock.now()
     with database.atomic():
         current, _ = _checked(offer_id, now)
@@ -667,6 +679,7 @@ def rescind(offer_id: Any, actor: str, note: str = "") -> Reply:
 def withdraw_opening(opening_id: Any, actor: str, note: str = "") -> dict[str, Any]:
     """The desk takes a slot back (the provider is off after all): the opening closes and each
     live offer of it ends (cause opening_withdrawn: the texted clients are told)."""
+    note = reply_note(note)
     now = clock.now()
     with database.atomic():
         opening = get_opening(opening_id, for_update=True)
