@@ -114,10 +114,9 @@ def _validated(outcome: str, note: str) -> str:
             field="outcome",
             data={"allowed": list(OUTCOMES)},
         )
-    note = text_value(note, "note", max_len=NOTE_MAX, multiline=True)
-    if len(note) > NOTE_MAX:
+    if isinstance(note, str) and len(note.strip()) > NOTE_MAX:
         raise ValidationError(f"note must be at most {NOTE_MAX} characters", field="note")
-    return note
+    return text_value(note, "note", max_len=NOTE_MAX, multiline=True)
 
 
 def _sent(offer_id: Any, now: dt.datetime) -> tuple[Offer, Opening]:
