@@ -430,3 +430,21 @@ def test_a_page_read_as_plain_rows_matches_peewee_tuples(clinic: Clinic) -> None
     expected = [list(row) for row in query.order_by(Entry.id).tuples()]
     assert plain == expected and len(plain) == 2
     assert [type(v) for v in plain[0]] == [type(v) for v in expected[0]]
+
+
+def test_every_bad_field_is_named_at_once(clinic: Clinic) -> None:
+    """One error came back per attempt; the desk fixed them one save at a time."""
+    payload = entry_payload(priority=9, preferred_days=["FUNDAY"])
+    payload["client"] = {**payload["client"], "phone": "abc"}
+    before = Entry.select().count()
+    with pytest.raises(ValidationError) as info:
+        entries.create(payload, STAFF)
+    fields = [e["field"] for e in info.value.data["errors"]]
+    assert set(fields) == {"priority", "preferred_days", "client.phone"}
+    assert info.value.message == info.value.data["errors"][0]["message"]  # the API's first
+    assert Entry.select().count() == before
+    view = entries.create(entry_payload(), STAFF)
+    with pytest.raises(ValidationError) as info:
+        entries.update(view.id, {"priority": 0, "date_range_end": "2026-11-01"}, STAFF)
+    assert {e["field"] for e in info.value.data["errors"]} == {"priority", "date_range_end"}
+    assert entries.get(view.id).version == view.version

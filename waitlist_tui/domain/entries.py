@@ -613,7 +613,23 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
     with database.atomic():
         entry = _get_entry(entry_id, for_update=True)
         clinic = entry.clinic
-        fields = parse_fields(data, clinic.time_zone)
+        problems = Problems()  # each field's error, all at once (as create does)
+        fields: dict[str, Any] = {}
+        for key in data:
+            fields.update(problems.check(parse_fields, {key: data[key]}, clinic.time_zone) or {})
+        if not problems.fields() & {"date_range_start", "date_range_end"} and (
+            "date_range_start" in fields or "date_range_end" in fields
+        ):
+            start = fields.get("date_range_start", entry.date_range_start)
+            end = fields.get("date_range_end", entry.date_range_end)
+            problems.check(check_range, start, end, clinic.max_span_days)
+        if not problems.fields() & {"preferred_time_start", "preferred_time_end"}:
+            problems.check(
+                check_window,
+                fields.get("preferred_time_start", entry.preferred_time_start),
+                fields.get("preferred_time_end", entry.preferred_time_end),
+            )
+        problems.raise_any()
         if entry.status in vocab.CLOSED_STATUSES:
             raise Conflict(CLOSED, data={"status": entry.status})
         expected = fields.pop("version", entry.version)
