@@ -372,3 +372,29 @@ async def test_a_gap_outside_the_providers_hours_is_offered_only_when_confirmed(
         await settle(pilot)
         offer = Offer.get(Offer.status == vocab.OFFER_SENT)
         assert offer.opening.starts_at.weekday() == 6  # Sunday (14:30 UTC)
+
+
+async def test_an_offered_gap_stays_in_the_days_calendar(clinic_only_db) -> None:
+    """A gap typed in and offered was missing from the finder's calendar: the desk could not
+    find it again from there."""
+    a_morning()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_finder(pilot)
+        await pilot.press("f", "enter", "down", "enter")  # KIM
+        await pilot.press("tab", *"today", "tab", *"1300", "enter")  # KIM works to 14:00
+        await settle(pilot)
+        await pilot.press("enter")  # offered to the best candidate: the gap is an opening now
+        await settle(pilot)
+        title = str(app.screen.query_one("#calendar-title", Static).render())
+        assert "2 appointments, 1 open gap" in title
+        rows = app.screen.calendar
+        gap = next(r for r in rows if r.gap)
+        assert gap.appointment.provider_code == "KIM" and gap.open_slot
+        assert [r.appointment.starts_at for r in rows] == sorted(r.appointment.starts_at for r in rows)
+        table = app.screen.query_one("#calendar", DataTable)
+        table.focus()
+        table.move_cursor(row=rows.index(gap))
+        await pilot.press("enter")  # back to its candidates, as for a cancelled booking's slot
+        await settle(pilot)
+        assert "13:00" in status(app) and app.screen.found.opening.id == gap.opening_id

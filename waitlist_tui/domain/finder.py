@@ -206,11 +206,13 @@ def offer_found(
 
 @dataclass(frozen=True)
 class CalendarRow:
-    """An appointment of the day, and what became of its time if it was cancelled."""
+    """An appointment of the day, and what became of its time if it was cancelled; or a gap
+    the desk typed in and opened (`gap`: its `appointment` stands for the open slot)."""
 
     appointment: AppointmentView
     opening_id: Any
     opening_status: str | None
+    gap: bool = False
 
     @property
     def can_cancel(self) -> bool:
@@ -230,13 +232,45 @@ def day_calendar(day: dt.date | None = None, clinic: Clinic | None = None) -> li
             Opening.appointment.in_([v.id for v in views])
         )
     }
-    return [
+    rows = [
         CalendarRow(
             v,
             made[v.id].id if v.id in made else None,
             made[v.id].status if v.id in made else None,
         )
         for v in views
+    ]
+    return sorted(rows + _open_gaps(day, clinic), key=lambda r: r.appointment.starts_at)
+
+
+def _open_gaps(day: dt.date | None, clinic: Clinic) -> list[CalendarRow]:
+    """The day's open gaps typed in by the desk (not from a cancellation): a gap offered from
+    the finder was missing from its calendar, so the desk could not find it again."""
+    zone = ZoneInfo(clinic.time_zone)
+    day = day or clock.today(clinic.time_zone)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    end = start + dt.timedelta(days=1)
+    gaps = (
+        Opening.select(Opening, Provider)
+        .join(Provider)
+        .where(
+            Opening.clinic == clinic,
+            Opening.appointment.is_null(),
+            Opening.status == vocab.OPENING_OPEN,
+            Opening.starts_at >= start,
+            Opening.starts_at < end,
+        )
+    )
+    return [
+        CalendarRow(
+            AppointmentView(
+                o.id, "", None, o.provider.code, "", o.starts_at, o.ends_at, "open", None
+            ),
+            o.id,
+            o.status,
+            gap=True,
+        )
+        for o in gaps
     ]
 
 

@@ -215,8 +215,8 @@ class FinderScreen(Screen[None]):
                     (
                         Text(f"{start:%H:%M}–{view.ends_at.astimezone(zone):%H:%M}"),
                         Text(view.provider_code),
-                        Text(printable(view.client_name)),
-                        Text(view.service_code),
+                        Text(printable(view.client_name) or "—", "" if view.client_name else "dim"),
+                        Text(view.service_code or "any", "" if view.service_code else "dim"),
                         self.calendar_status(row),
                     ),
                 )
@@ -226,7 +226,11 @@ class FinderScreen(Screen[None]):
         fill(table, CALENDAR_COLUMNS, cells)
         if upcoming is not None:
             table.move_cursor(row=upcoming)
-        count = f"{len(rows)} appointment{'s' if len(rows) != 1 else ''}" if rows else "none"
+        booked = sum(not row.gap for row in rows)
+        count = f"{booked} appointment{'s' if booked != 1 else ''}" if booked else "none"
+        gaps = len(rows) - booked
+        if gaps:
+            count += f", {gaps} open gap{'s' if gaps != 1 else ''}"
         self.query_one("#calendar-title", Static).update(
             Text.assemble(
                 ("Calendar ", "bold"),
@@ -237,6 +241,8 @@ class FinderScreen(Screen[None]):
     @staticmethod
     def calendar_status(row: CalendarRow) -> Text:
         status = row.appointment.status
+        if row.gap:
+            return Text("open slot", "bold yellow")
         if row.open_slot:
             return Text("cancelled · open slot", "bold yellow")
         if row.opening_status == vocab.OPENING_FILLED:
