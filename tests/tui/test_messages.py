@@ -93,3 +93,19 @@ async def test_status_filter_cycles_and_escape_goes_back(clinic_only_db) -> None
         await pilot.press("escape")
         await pilot.pause()
         assert type(app.screen).__name__ == "TriageScreen"
+
+
+async def test_columns_are_sized_from_their_cells_on_the_first_paint(clinic_only_db) -> None:
+    """The screen once opened with every column cut to about 6 characters: columns added
+    without widths settle on idle, and a paint before that cuts cells to the header's width.
+    The first rows set the widths themselves now."""
+    outbox_states()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_messages(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 4
+        for index, column in enumerate(table.ordered_columns):
+            assert not column.auto_width, column.label
+            cells = [str(table.get_cell_at((row, index))) for row in range(table.row_count)]
+            assert column.width >= max(len(cell) for cell in cells), column.label

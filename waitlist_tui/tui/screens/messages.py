@@ -24,7 +24,7 @@ from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.outbox import MessageView, local_text
 from waitlist_tui.domain.textinput import printable
-from waitlist_tui.tui.widgets.fast_table import FastTable
+from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
 
 FILTERS: tuple[str | None, ...] = (None, "pending", "sent", "failed", "dead")
@@ -138,23 +138,28 @@ class MessagesScreen(Screen[None]):
             return
         self.time_zone = loaded.time_zone
         self.rows = list(loaded.rows)
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        for m in self.rows:
-            style = STATUS_STYLE.get(m.status, "")
-            table.add_row(
-                local_text(m.created_at, self.time_zone),
-                m.kind.replace("_", " "),
-                f"{m.channel} {m.recipient}",
-                printable(m.client_name),
-                Text(m.status, style=style),
-                m.tries,
-                local_text(m.sent_at or m.next_attempt_at, self.time_zone),
-                m.last_error if len(m.last_error) <= 24 else m.last_error[:23] + "…",
-                key=str(m.id),
-            )
+        # Widths from the cells themselves (fill): columns left to size themselves settle on
+        # idle, and a paint before that showed every cell cut to its header's width.
+        fill(
+            self.query_one(DataTable),
+            [label for _, label in COLUMNS],
+            [
+                (
+                    str(m.id),
+                    (
+                        local_text(m.created_at, self.time_zone),
+                        m.kind.replace("_", " "),
+                        f"{m.channel} {m.recipient}",
+                        printable(m.client_name),
+                        Text(m.status, style=STATUS_STYLE.get(m.status, "")),
+                        m.tries,
+                        local_text(m.sent_at or m.next_attempt_at, self.time_zone),
+                        m.last_error if len(m.last_error) <= 24 else m.last_error[:23] + "…",
+                    ),
+                )
+                for m in self.rows
+            ],
+        )
         shown = self.status or "all"
         counts = " · ".join(f"{n} {s}" for s, n in loaded.counts.items())
         summary = loaded.error or f"Showing {shown} ({len(self.rows)}) · {counts} · s: filter"
