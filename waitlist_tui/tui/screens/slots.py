@@ -26,8 +26,10 @@ from waitlist_tui.domain.offers import OfferView
 from waitlist_tui.domain.slot_offers import offer_slot, slots_for_entry
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.formatting import date_range, when_short
-from waitlist_tui.tui.widgets.fast_table import FastTable
+from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
+
+SLOT_COLUMNS = ("Date", "Time", "Provider")
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class SlotsScreen(Screen[OfferView | None]):
             id="slots-title",
         )
         table: DataTable[object] = FastTable(id="slots-table", cursor_type="row")
-        table.add_columns("Date", "Time", "Provider")
+        table.add_columns(*SLOT_COLUMNS)
         yield table
         yield Static("Looking for free slots…", id="slots-status")
         yield Footer(compact=True)
@@ -110,18 +112,24 @@ class SlotsScreen(Screen[OfferView | None]):
     def show(self, rows: list[SlotRow], zone: ZoneInfo | None, error: str | None) -> None:
         table = self.query_one(DataTable)
         status = self.query_one("#slots-status", Static)
-        table.clear()
         self.rows = rows
         last_day = None
-        for row in rows:
+        cells = []
+        for i, row in enumerate(rows):
             local = row.start.astimezone(zone)
             day = local.date()
-            table.add_row(
-                f"{local:%a} {day.day} {local:%b}" if day != last_day else "",
-                f"{local:%H:%M}–{row.end.astimezone(zone):%H:%M}",
-                row.provider,
+            cells.append(
+                (
+                    str(i),
+                    (
+                        f"{local:%a} {day.day} {local:%b}" if day != last_day else "",
+                        f"{local:%H:%M}–{row.end.astimezone(zone):%H:%M}",
+                        row.provider,
+                    ),
+                )
             )
             last_day = day
+        fill(table, SLOT_COLUMNS, cells)  # sized from the cells at once, not on idle
         if error:
             status.update(Text(error, "bold red"))
         elif rows:
