@@ -1,5 +1,9 @@
 """Consent on the command line: `entries add` reads it strictly, `reply` acts on STOP / START /
-HELP, `clients update` records what a client said."""
+HELP, `clients update` records what a client said.
+
+The dates below are the frozen clock's (Friday 2026-11-20, the `run` fixture freezes it), so they
+hold on any real date; `pytest --clock-at=+400d` checks that.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Messages on the command line: outbox list/deliver and reply, as a gateway or cron calls them."""
+"""Messages on the command line: outbox list/deliver and reply, as a gateway or cron calls them.
+
+The dates below are the frozen clock's (Friday 2026-11-20, the `run` fixture freezes it), so they
+hold on any real date; `pytest --clock-at=+400d` checks that.
+"""
 
 from __future__ import annotations
 
