@@ -1,4 +1,8 @@
-"""`waitlist-tui events ...`: list, enrol, join, cancel with promotion, accept, decline."""
+"""`waitlist-tui events ...`: list, enrol, join, cancel with promotion, accept, decline.
+
+The dates below are the frozen clock's (Friday 2026-11-20, the `run` fixture freezes it), so they
+hold on any real date; `pytest --clock-at=+400d` checks that.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """Desks racing: 8 workers, each with its own connection, accept offers of one broadcast
-opening behind a barrier; exactly one booking every time, on each backend."""
+opening behind a barrier; exactly one booking every time, on each backend.
+
+The dates below are the frozen clock's (Friday 2026-11-20, the `clinic` fixture freezes it), so
+they hold on any real date; `pytest --clock-at=+400d` checks that.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Clients (phones, emails, find-or-create) and clinic set-up from TOML."""
+"""Clients (phones, emails, find-or-create) and clinic set-up from TOML.
+
+The dates below are the frozen clock's (Friday 2026-11-20, the `db` fixture freezes it), so they
+hold on any real date; `pytest --clock-at=+400d` checks that.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Demo data (deterministic, consistent) and CSV/JSON import/export."""
+"""Demo data (deterministic, consistent) and CSV/JSON import/export.
+
+The dates below are the frozen clock's (Friday 2026-11-20, the `clinic` fixture freezes it), so
+they hold on any real date; `pytest --clock-at=+400d` checks that.
+"""
 
 from __future__ import annotations
 

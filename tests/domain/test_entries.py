@@ -1,4 +1,8 @@
-"""The entry rules of the foundation issue, each on SQLite and PostgreSQL."""
+"""The entry rules of the foundation issue, each on SQLite and PostgreSQL.
+
+The dates below are the frozen clock's (Friday 2026-11-20, the `clinic` fixture freezes it), so
+they hold on any real date; `pytest --clock-at=+400d` checks that.
+"""
 
 from __future__ import annotations
 

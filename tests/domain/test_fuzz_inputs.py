@@ -5,6 +5,9 @@ strings, any Unicode) in every field of every command's payload, on both backend
 Each call either is refused with a 4000 naming the field (for imports: the row too) and no
 row changed, or is accepted and reads back equal. Any other outcome (a traceback, a 4000
 naming some other field, a row written by a refused call) fails the property.
+
+The dates below are the frozen clock's (Friday 2026-11-20, the `db` fixture freezes it), so they
+hold on any real date; `pytest --clock-at=+400d` checks that.
 """
 
 from __future__ import annotations

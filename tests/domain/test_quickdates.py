@@ -1,4 +1,8 @@
-"""Quick date input: what the desk types, relative to the clinic's today."""
+"""Quick date input: what the desk types, relative to the clinic's today.
+
+TODAY is handed to the functions, which read no clock of their own: these dates hold on any
+real date (`pytest --clock-at=+400d` checks that).
+"""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 DataTable, Label, Static, notify and the command palette read a str as markup: a client
 named "Ann [/b]" stopped the triage screen and the palette (MarkupError), and "[VIP]" vanished.
 
-The dates below are the frozen clock's (Friday 2026-11-20, the `tui_db` and `db` fixtures freezes it), so they
+The dates below are the frozen clock's (Friday 2026-11-20, the `tui_db` fixture under `clinic_only_db` freezes it), so they
 hold on any real date; `pytest --clock-at=+400d` checks that.
 """
 
