@@ -94,6 +94,26 @@ def queue(
         settings.templates, kind, channel, {"clinic": clinic.name, **values}
     )
     due = message_settings.quiet_until(now, clinic.time_zone, settings.quiet_hours)
+    return _write(
+        clinic, client, kind, channel, recipient, subject, body, key, ref, due, actor, now
+    )
+
+
+def _write(
+    clinic: Clinic,
+    client: Client,
+    kind: str,
+    channel: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    key: str,
+    ref: tuple[str, Any],
+    due: dt.datetime,
+    actor: str,
+    now: dt.datetime,
+) -> OutboxMessage:
+    """The outbox row once per idempotency key, with its audit row the first time."""
     inserted = (
         OutboxMessage.insert(
             clinic=clinic.id,
@@ -142,31 +162,9 @@ def queue_reply(
     """An SMS answering the client's own keyword (STOP, START, HELP), to the phone it came
     from, due at once (an answer, so not held for quiet hours). Only the kinds in
     consent.CARRIER_REPLIES go out without SMS consent; delivery checks the rest as usual."""
-    OutboxMessage.insert(
-        clinic=clinic.id,
-        client=client.id,
-        kind=kind,
-        channel=SMS,
-        recipient=phone,
-        body=body,
-        idempotency_key=key,
-        ref_type=REPLY_REF,
-        ref_id=str(ref_id),
-        status=PENDING,
-        next_attempt_at=now,
-        created_at=now,
-        updated_at=now,
-        created_by=actor,
-    ).on_conflict_ignore().execute()
-    message = OutboxMessage.get(OutboxMessage.idempotency_key == key)
-    audit.record(
-        actor,
-        "message.queue",
-        "message",
-        message.id,
-        {"kind": [None, kind], "channel": [None, SMS], "key": [None, key]},
+    return _write(
+        clinic, client, kind, SMS, phone, "", body, key, (REPLY_REF, ref_id), now, actor, now
     )
-    return message
 
 
 def slot_values(
