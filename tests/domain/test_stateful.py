@@ -75,7 +75,10 @@ class Desk(RuleBasedStateMachine):
         return frozen_at(self.now)
 
     def attempt(self, call, *args, **kwargs):
-        """Domain refusals are part of the game; anything else fails the test."""
+        """Domain refusals are part of the game; anything else fails the test. Each call a
+        second after the last: offers made in two steps never share a deadline, so the order
+        expiry meets them in (ties go by random id) cannot differ between replays."""
+        self.now = self.now + dt.timedelta(seconds=1)
         with self.clock():
             try:
                 return call(*args, **kwargs)
@@ -171,9 +174,18 @@ class Desk(RuleBasedStateMachine):
     def time_passes(self, minutes: int) -> None:
         self.now = self.now + dt.timedelta(minutes=minutes)
         self.attempt(offers.expire_offers)
-        # Expiry advances sequential openings: learn the offers it sent, in a stable order.
+        self.learn_new_offers()
+
+    def learn_new_offers(self) -> None:
+        """Expiry and cancelling advance sequential openings: learn the offers they sent, in
+        an order that does not depend on random ids (by opening made, then entry made)."""
         known = set(self.offer_ids)
-        fresh = Offer.select(Offer.id, Offer.opening).where(Offer.status == "sent")
+        fresh = list(
+            Offer.select(Offer.id, Offer.opening, Entry.created_at)
+            .join(Entry)
+            .where(Offer.status == "sent")
+            .order_by(Entry.created_at)
+        )
         for opening_id in self.opening_ids:
             self.offer_ids.extend(
                 o.id for o in fresh if o.opening_id == opening_id and o.id not in known
@@ -186,6 +198,7 @@ class Desk(RuleBasedStateMachine):
         )
         if entry_id is not None:
             self.attempt(entries.cancel, entry_id, STAFF)
+            self.learn_new_offers()
 
     @invariant()
     def one_fill_per_opening(self) -> None:
