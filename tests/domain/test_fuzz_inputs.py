@@ -28,6 +28,7 @@ from tests.domain.fill_helpers import add_entry
 from tests.domain.hostile_helpers import row_counts
 from waitlist_tui.domain import entries, event_schedule, exchange, replies
 from waitlist_tui.domain.assets import demo_clinic
+from waitlist_tui.domain.entry_input import INPUT_FIELDS
 from waitlist_tui.domain.errors import DomainError, ValidationError
 from waitlist_tui.domain.models import InboundMessage
 from waitlist_tui.domain.openings import add_opening
@@ -82,23 +83,7 @@ hostile = st.one_of(
     st.integers(min_value=3000, max_value=140_000).map(lambda n: "x" * n),
 )
 
-ENTRY_FIELDS = (
-    "service",
-    "client_id",
-    "preferred_providers",
-    "preferred_days",
-    "preferred_time_slots",
-    "preferred_time_start",
-    "preferred_time_end",
-    "date_range_start",
-    "date_range_end",
-    "appointment_type",
-    "payment_type",
-    "priority",
-    "notes",
-    "expires_at",
-    "original_appointment_at",
-)
+ENTRY_FIELDS = tuple(f for f in INPUT_FIELDS if f != "client")  # the payload's own fields
 CLIENT_FIELDS = ("first_name", "last_name", "phone", "email")
 # A value of one field may break a rule it shares with another (a start after the end).
 RELATED = {

@@ -29,6 +29,7 @@ from waitlist_tui.domain.openings import (
     add_opening,
     cancel_appointment,
     checked_slot,
+    day_bounds,
     first_overlap,
     get_opening,
     list_appointments,
@@ -246,10 +247,7 @@ def day_calendar(day: dt.date | None = None, clinic: Clinic | None = None) -> li
 def _open_gaps(day: dt.date | None, clinic: Clinic) -> list[CalendarRow]:
     """The day's open gaps typed in by the desk (not from a cancellation): a gap offered from
     the finder was missing from its calendar, so the desk could not find it again."""
-    zone = ZoneInfo(clinic.time_zone)
-    day = day or clock.today(clinic.time_zone)
-    start = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
-    end = start + dt.timedelta(days=1)
+    start, end = day_bounds(day, clinic)
     gaps = (
         Opening.select(Opening, Provider)
         .join(Provider)

@@ -273,6 +273,27 @@ class AppointmentView:
         }
 
 
+def day_bounds(day: dt.date | None, clinic: Clinic) -> tuple[dt.datetime, dt.datetime]:
+    """A clinic day (today by default) as a UTC [start, end) pair."""
+    zone = ZoneInfo(clinic.time_zone)
+    day = day or clock.today(clinic.time_zone)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    return start, end
+
+
+def _appointments():
+    """Appointments with the client, provider and service their views name, in one query."""
+    return (
+        Appointment.select(Appointment, Client, Provider, Service)
+        .join(Client)
+        .switch(Appointment)
+        .join(Provider)
+        .switch(Appointment)
+        .join(Service)
+    )
+
+
 def list_appointments(
     day: dt.date | None = None,
     provider: str | None = None,
@@ -282,17 +303,9 @@ def list_appointments(
 ) -> list[AppointmentView]:
     """A day's calendar (today by default), in start order."""
     clinic = clinic or get_clinic()
-    zone = ZoneInfo(clinic.time_zone)
-    day = day or clock.today(clinic.time_zone)
-    start = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    start, end = day_bounds(day, clinic)
     query = (
-        Appointment.select(Appointment, Client, Provider, Service)
-        .join(Client)
-        .switch(Appointment)
-        .join(Provider)
-        .switch(Appointment)
-        .join(Service)
+        _appointments()
         .where(
             Appointment.clinic == clinic,
             Appointment.starts_at >= start,
@@ -326,12 +339,7 @@ def _appointment_view(a: Appointment) -> AppointmentView:
 def entry_appointment(entry_id: Any) -> AppointmentView | None:
     """The appointment a booked entry got (the newest, should it have been rebooked)."""
     found = (
-        Appointment.select(Appointment, Client, Provider, Service)
-        .join(Client)
-        .switch(Appointment)
-        .join(Provider)
-        .switch(Appointment)
-        .join(Service)
+        _appointments()
         .where(Appointment.entry == entry_id)
         .order_by(Appointment.created_at.desc())
         .first()
