@@ -110,3 +110,4 @@ def test_one_providers_text_says_what_it_counts(run) -> None:
     assert text.exit_code == 0, text.output
     assert "booked entries only: a waiting one has no provider yet" in text.output
     assert "conversion" not in text.output
+    assert "Last 12 weeks, KIM only: entries booked with them, their openings filled" in text.output

@@ -165,8 +165,13 @@ async def test_provider_filter_narrows_every_figure(demo_db) -> None:
         # "Waiting 0, Active 0, Converted 100%" read as facts about KIM: a dash says n/a
         shown = cards(app)
         assert [shown[c] for c in ("waiting", "active", "conversion")] == ["–", "–", "–"]
+        # ...and the chart's "added" counts only entries later booked with KIM: its title says so
+        title = str(app.screen.query_one("#chart-title", Static).render())
+        assert title == "Last 12 weeks, KIM only: entries booked with them, their openings filled"
         app.screen.query_one("#dash-provider", Select).clear()  # back to all providers
         await settle(pilot)
+        title = str(app.screen.query_one("#chart-title", Static).render())
+        assert title == "Last 12 weeks, by each week's Monday"
         assert cards(app) == expected_cards(expected("year"))
         assert list(table_rows(app, "providers")) == list(everyone)
 

@@ -9,7 +9,7 @@ import click
 from waitlist_tui.cli.output import Ctx, table
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.domain.clinics import get_clinic
-from waitlist_tui.domain.stats import stats
+from waitlist_tui.domain.stats import stats, weekly_caption
 
 # Narrow enough for 80 columns; the JSON has every figure. A provider's entries are the ones
 # booked with them, so their table shows bookings, not entries and conversion.
@@ -104,13 +104,14 @@ def _summary(d: dict[str, Any]) -> None:
         "By provider (entries once booked with them)",
     )
     click.echo()
+    # a line of its own: as the narrow table's title it wrapped into a column of words
+    click.echo(weekly_caption(d["provider"]))
     table(
         ("week of", "added", "booked", "filled"),
         [
             [w["week_start"], w["entries_added"], w["entries_booked"], w["openings_filled"]]
             for w in d["weekly"]
         ],
-        "Last 12 weeks",
     )
 
 

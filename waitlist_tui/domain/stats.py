@@ -104,6 +104,14 @@ Source = Literal["rollup", "raw"]
 PERIODS = {"week": "This week", "30d": "30 days", "90d": "90 days", "year": "Year"}
 
 
+def weekly_caption(provider: str | None) -> str:
+    """The weekly series' title: under a provider filter its "added" counts only entries
+    later booked with that provider, which a bare "Last 12 weeks" hid from the manager."""
+    if not provider:
+        return "Last 12 weeks, by each week's Monday"
+    return f"Last 12 weeks, {provider} only: entries booked with them, their openings filled"
+
+
 def period_bounds(period: str, today: dt.date) -> tuple[dt.date, dt.date]:
     """since..until (clinic dates, inclusive) of a named period ending today: `week` from this
     week's Monday, `30d` and `90d` the last 30 and 90 days, `year` the last 365 days."""

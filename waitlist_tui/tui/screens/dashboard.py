@@ -33,7 +33,7 @@ from waitlist_tui.domain import clock
 from waitlist_tui.domain.clinics import get_clinic
 from waitlist_tui.domain.clinics import providers as clinic_providers
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.stats import PERIODS, period_bounds, stats
+from waitlist_tui.domain.stats import PERIODS, period_bounds, stats, weekly_caption
 from waitlist_tui.tui.reader import read
 from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.figure_cards import FigureCards
@@ -258,7 +258,7 @@ class DashboardScreen(Screen[None]):
         yield Static(self.pane_bar(), id="dash-panes")
         with Grid(id="dash-lower"):
             with Vertical(id="pane-chart", classes="pane"):
-                yield Static("Last 12 weeks, by each week's Monday", id="chart-title")
+                yield Static(weekly_caption(None), id="chart-title")
                 yield WeeklyChart(id="dash-chart")
             with Vertical(id="pane-services", classes="pane"):
                 yield self.make_table("services", "Service")
@@ -438,6 +438,7 @@ class DashboardScreen(Screen[None]):
         self.query_one(FigureCards).show(self.card_values(figures))
         self.fill_tables(figures)
         self.draw_chart(figures["weekly"])
+        self.query_one("#chart-title", Static).update(weekly_caption(figures["provider"]))
         who = figures["provider"] or "all providers"
         if figures["provider"]:
             who += f" ({PER_PROVIDER_NOTE})"
