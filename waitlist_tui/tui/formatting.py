@@ -33,8 +33,10 @@ def when_short(view: EntryView) -> str:
 
 
 def date_range(start: dt.date, end: dt.date) -> str:
+    """'Nov 22–Dec 18'; a range into another year ends with that year: the old
+    '20 Dec 2026–02 Jan 2027' was the widest cell and cut every name at 80 columns."""
     if start.year != end.year:
-        return f"{start:%d %b %Y}–{end:%d %b %Y}"
+        return f"{start:%b} {start.day}–{end:%b} {end.day}, {end.year}"
     if start.month == end.month:
         return f"{start:%b} {start.day}–{end.day}"
     return f"{start:%b} {start.day}–{end:%b} {end.day}"
