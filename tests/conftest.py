@@ -19,11 +19,11 @@ import time_machine
 from hypothesis import settings
 
 from tests.timetravel import frozen_at, shifted_start
-from waitlist_tui.domain import db as dbmod
 from waitlist_tui.domain.assets import demo_clinic
-from waitlist_tui.domain.db import database
-from waitlist_tui.domain.models import ALL_MODELS, Clinic
-from waitlist_tui.domain.setup import apply_setup
+from waitlist_tui.domain.catalog.setup import apply_setup
+from waitlist_tui.domain.store.connect import connect
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import ALL_MODELS, Clinic
 
 # CI replays the same examples every run (a fuzz that explores anew can turn a submission
 # red with a find of the day); a developer's runs explore, and keep what they find.
@@ -174,7 +174,7 @@ def frozen() -> Iterator[pendulum.DateTime]:
 @pytest.fixture
 def db(db_url: str, backend: str, frozen: pendulum.DateTime) -> Iterator[object]:
     """A connected, empty database with the current schema."""
-    database_ = dbmod.connect(db_url)
+    database_ = connect(db_url)
     if backend == "postgres":
         _empty_all_tables()
     yield database_

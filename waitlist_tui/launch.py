@@ -4,7 +4,7 @@ Kept out of the package's __init__ so that tests and other importers are left as
 - no garbage collection until the queue is on screen (or a subcommand starts): start-up
   builds a few hundred thousand objects and almost no garbage, and the collector's passes
   over them took 30-40 ms of a ~390 ms start;
-- peewee imported without psycopg2, which a desk on SQLite never uses (domain/pg_driver.py).
+- peewee imported without psycopg2, which a desk on SQLite never uses (domain/store/pg_driver.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import gc
 
 def run() -> None:
     gc.disable()
-    from waitlist_tui.domain.pg_driver import import_peewee
+    from waitlist_tui.domain.store.pg_driver import import_peewee
 
     import_peewee()
     from waitlist_tui.cli import main

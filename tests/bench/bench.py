@@ -65,11 +65,14 @@ from pathlib import Path
 from typing import Any
 
 import waitlist_tui
-from waitlist_tui.domain import clock, db, demo, schema
-from waitlist_tui.domain.clinics import get_clinic
-from waitlist_tui.domain.entries import EntryQuery, list_entries
-from waitlist_tui.domain.models import Client, Clinic, Entry
-from waitlist_tui.domain.stats import stats as waitlist_stats
+from waitlist_tui.demo import build as demo
+from waitlist_tui.domain import clock
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.stats.report import stats as waitlist_stats
+from waitlist_tui.domain.store import db, schema
+from waitlist_tui.domain.store.connect import connect
+from waitlist_tui.domain.store.models import Client, Clinic, Entry
+from waitlist_tui.domain.waitlist.entries import EntryQuery, list_entries
 from waitlist_tui.tui.app import READY_ENV
 from waitlist_tui.tui.queue_data import COUNT_CAP
 
@@ -286,7 +289,7 @@ TARGET_OF["dashboard_first_open_ms"] = "dashboard_ms"
 def prepare(path: str, entries: int) -> float | None:
     """Open the database and build the demo unless it already holds `entries` entries.
     Returns the build time in seconds, or None when the database was reused."""
-    db.connect(path)
+    connect(path)
     has_clinic = Clinic.select().exists()
     if has_clinic and Entry.select().count() == entries:
         return None

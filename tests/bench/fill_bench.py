@@ -13,11 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from waitlist_tui.domain import clock, db, matching
-from waitlist_tui.domain.availability import find_matching_slots
-from waitlist_tui.domain.db import database
-from waitlist_tui.domain.models import Appointment, Entry, Opening
-from waitlist_tui.domain.openings import cancel_appointment
+from waitlist_tui.domain import clock
+from waitlist_tui.domain.fill import matching
+from waitlist_tui.domain.fill.availability import find_matching_slots
+from waitlist_tui.domain.fill.openings import cancel_appointment
+from waitlist_tui.domain.store.connect import connect
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import Appointment, Entry, Opening
 
 FILL_TARGETS = {"candidates_ms": 10, "free_slots_ms": 20}
 
@@ -60,7 +62,7 @@ def bench_candidates(bench: Any) -> dict[str, Any]:
     database.close()
     shutil.copyfile(bench.path, copy)
     try:
-        db.connect(copy)
+        connect(copy)
         appointment = (
             Appointment.select()
             .where(Appointment.status == "booked", Appointment.starts_at > clock.now())
@@ -84,7 +86,7 @@ def bench_candidates(bench: Any) -> dict[str, Any]:
     finally:
         database.close()
         Path(copy).unlink(missing_ok=True)
-        db.connect(bench.path)
+        connect(bench.path)
 
 
 FILL_BENCHMARKS: dict[str, Callable[[Any], dict[str, Any]]] = {

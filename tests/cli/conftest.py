@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from tests.conftest import _empty_all_tables
 from waitlist_tui.cli import main
-from waitlist_tui.domain.db import is_postgres
+from waitlist_tui.domain.store.db import is_postgres
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SETUP = str(ASSETS / "demo_clinic.toml")

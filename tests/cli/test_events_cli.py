@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.cli.conftest import envelope
 from tests.conftest import FROZEN
 from tests.timetravel import move_to
-from waitlist_tui.domain.models import Client, Clinic, EventInstance, Provider, Service
+from waitlist_tui.domain.store.models import Client, Clinic, EventInstance, Provider, Service
 
 SETUP = str(Path(__file__).resolve().parents[2] / "assets" / "demo_clinic.toml")
 

@@ -163,7 +163,7 @@ def test_list_commands_say_their_order_and_when_there_is_more(run, tmp_path) -> 
     """`offers list` stopped at 200 rows, oldest first, without a word: accepted offers are
     listed newest first, a page at a time, and the text says where the rest is."""
     from tests.timetravel import move_to
-    from waitlist_tui.domain.models import Offer
+    from waitlist_tui.domain.store.models import Offer
 
     names = ["Ann", "Bea", "Cy"]
     for minutes, first in enumerate(names):

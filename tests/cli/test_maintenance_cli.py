@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.cli.conftest import add_entry, envelope
-from waitlist_tui.domain.db import database
+from waitlist_tui.domain.store.db import database
 
 
 def test_rebuild_stats_repairs_drifted_rollups(run, tmp_path) -> None:

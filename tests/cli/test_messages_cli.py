@@ -47,7 +47,7 @@ def test_reply_to_another_clients_offer_is_4030(run, tmp_path) -> None:
 
 
 def test_a_delivery_loop_stopped_by_ctrl_c_prints_its_totals(run, tmp_path, monkeypatch) -> None:
-    from waitlist_tui.domain import delivery
+    from waitlist_tui.domain.messaging import delivery
 
     monkeypatch.setenv("WAITLIST_OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
     add_entry(run, tmp_path, "Ann", "Lee")

@@ -16,7 +16,7 @@ import pytest
 
 from tests.cli.conftest import SETUP, add_entry, envelope
 from tests.timetravel import move_to
-from waitlist_tui.domain.models import Appointment, Offer, Opening
+from waitlist_tui.domain.store.models import Appointment, Offer, Opening
 
 TEN = pendulum.datetime(2026, 11, 20, 10, 0, tz="America/New_York")
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.cli.conftest import add_entry, envelope
 from tests.conftest import entry_payload
-from waitlist_tui.domain.models import Client, InboundMessage
+from waitlist_tui.domain.store.models import Client, InboundMessage
 
 NAME = "Ann [/x]"
 LAST = "Lee [bold]"

@@ -260,11 +260,11 @@ def leftover_files(*folders: Path) -> list[str]:
 
 
 def _open(url: str) -> None:
-    from waitlist_tui.domain import db as dbmod
     from waitlist_tui.domain.assets import demo_clinic
-    from waitlist_tui.domain.setup import apply_setup
+    from waitlist_tui.domain.catalog.setup import apply_setup
+    from waitlist_tui.domain.store.connect import connect
 
-    dbmod.connect(url)
+    connect(url)
     apply_setup(demo_clinic(), STAFF)
 
 
@@ -273,8 +273,8 @@ def setup_outbox(url: str, count: str) -> list[str]:
     import uuid
 
     from waitlist_tui.domain import clock
-    from waitlist_tui.domain.db import database
-    from waitlist_tui.domain.models import Client, Clinic, OutboxMessage
+    from waitlist_tui.domain.store.db import database
+    from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage
 
     _open(url)
     clinic = Clinic.get()
@@ -321,8 +321,9 @@ def setup_outbox(url: str, count: str) -> list[str]:
 def setup_offers(url: str, count: str) -> list[str]:
     """`count` openings on Monday 2026-11-23 (KIM and LEE, an hour each), each offered to a
     waiting entry of its own; the offers' ids."""
-    from waitlist_tui.domain import entries, offers
-    from waitlist_tui.domain.openings import add_opening
+    from waitlist_tui.domain.fill import offers
+    from waitlist_tui.domain.fill.openings import add_opening
+    from waitlist_tui.domain.waitlist import entries
 
     _open(url)
     ids = []
@@ -354,7 +355,7 @@ def setup_import(url: str, count: str, path: str) -> int:
     """The set-up only, and a CSV of `count` valid waiting entries (the export's columns)."""
     import csv
 
-    from waitlist_tui.domain.exchange import CSV_COLUMNS
+    from waitlist_tui.domain.waitlist.exchange import CSV_COLUMNS
 
     _open(url)
     with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -379,9 +380,9 @@ def setup_import(url: str, count: str, path: str) -> int:
 
 def setup_schema(url: str) -> int:
     """An empty database with the current schema (what a demo build starts from)."""
-    from waitlist_tui.domain import db as dbmod
+    from waitlist_tui.domain.store.connect import connect
 
-    dbmod.connect(url)
+    connect(url)
     return 0
 
 

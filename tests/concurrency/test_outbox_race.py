@@ -11,10 +11,10 @@ from collections import Counter
 import pytest
 
 from tests.domain.outbox_helpers import Gateway, a_client, queue_messages, serve
-from waitlist_tui.domain import delivery
-from waitlist_tui.domain.db import database
-from waitlist_tui.domain.models import Clinic, OutboxMessage
-from waitlist_tui.domain.transports import Transports, WebhookTransport
+from waitlist_tui.domain.messaging import delivery
+from waitlist_tui.domain.messaging.transports import Transports, WebhookTransport
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import Clinic, OutboxMessage
 
 LOOPS = 2
 

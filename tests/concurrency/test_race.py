@@ -12,10 +12,10 @@ import threading
 
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry
-from waitlist_tui.domain import offers, openings
-from waitlist_tui.domain.db import database
 from waitlist_tui.domain.errors import Conflict
-from waitlist_tui.domain.models import Appointment, Clinic, Entry, Offer, Opening
+from waitlist_tui.domain.fill import offers, openings
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import Appointment, Clinic, Entry, Offer, Opening
 
 WORKERS = 8
 ROUNDS = int(os.environ.get("WAITLIST_RACE_ROUNDS", "200"))
@@ -26,8 +26,8 @@ def kim_slots() -> list[str]:
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from waitlist_tui.domain.availability import free_blocks
-    from waitlist_tui.domain.models import Provider
+    from waitlist_tui.domain.fill.availability import free_blocks
+    from waitlist_tui.domain.store.models import Provider
 
     clinic = Clinic.get()
     zone = ZoneInfo(clinic.time_zone)

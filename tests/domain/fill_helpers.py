@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import STAFF, entry_payload
-from waitlist_tui.domain import entries
-from waitlist_tui.domain.models import Opening
-from waitlist_tui.domain.openings import add_opening
+from waitlist_tui.domain.fill.openings import add_opening
+from waitlist_tui.domain.store.models import Opening
+from waitlist_tui.domain.waitlist import entries
 
 _phone = iter(range(100, 10_000))
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.models import ALL_MODELS
+from waitlist_tui.domain.store.models import ALL_MODELS
 
 
 def row_counts() -> dict[str, int]:

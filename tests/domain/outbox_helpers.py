@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pendulum
 
 from tests.conftest import STAFF
-from waitlist_tui.domain import db as dbmod
-from waitlist_tui.domain.models import Client, Clinic, OutboxMessage
+from waitlist_tui.domain.store import db as dbmod
+from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage
 
 
 def a_client(clinic: Clinic, phone: str = "+16175550142", email: str = "jane@example.com"):

@@ -10,8 +10,8 @@ import pendulum
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry
 from tests.timetravel import frozen_at
-from waitlist_tui.domain import availability, offers, openings
-from waitlist_tui.domain.models import Clinic, Entry, Provider, TimeOff
+from waitlist_tui.domain.fill import availability, offers, openings
+from waitlist_tui.domain.store.models import Clinic, Entry, Provider, TimeOff
 
 
 def slots_of(entry_view, **kw) -> list[tuple[str, str, list[str]]]:

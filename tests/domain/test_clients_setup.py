@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import STAFF
-from waitlist_tui.domain import clients, clinics
 from waitlist_tui.domain.assets import demo_clinic
+from waitlist_tui.domain.catalog import clients, clinics
+from waitlist_tui.domain.catalog.setup import apply_setup, setup_from_file
 from waitlist_tui.domain.errors import NotFound, ValidationError
-from waitlist_tui.domain.models import Clinic, Provider, ProviderService, Service, TimeOff
-from waitlist_tui.domain.setup import apply_setup, setup_from_file
+from waitlist_tui.domain.store.models import Clinic, Provider, ProviderService, Service, TimeOff
 
 
 def test_phone_is_e164_in_clinic_region() -> None:

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import STAFF, entry_payload
-from waitlist_tui.domain import clients, consent, entries, exchange
 from waitlist_tui.domain.assets import demo_clinic
+from waitlist_tui.domain.catalog import clients
+from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.flags import parse_bool
-from waitlist_tui.domain.models import AuditEvent, Client, Clinic, Entry
-from waitlist_tui.domain.setup import apply_setup
+from waitlist_tui.domain.messaging import consent
+from waitlist_tui.domain.store.models import AuditEvent, Client, Clinic, Entry
+from waitlist_tui.domain.waitlist import entries, exchange
 
 NO_WORDS = ["false", "no", "0", "off", "FALSE", " No ", "Off", "\tOFF\n", False, 0]
 YES_WORDS = ["true", "yes", "1", "on", "TRUE", " Yes ", "On", True, 1]

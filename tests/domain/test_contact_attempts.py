@@ -9,9 +9,9 @@ from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
 from tests.domain.test_entries import assert_rejected
 from tests.timetravel import frozen_at
-from waitlist_tui.domain import contact_attempts, offers
 from waitlist_tui.domain.errors import Conflict, ValidationError
-from waitlist_tui.domain.models import AuditEvent, Clinic, Entry, Offer
+from waitlist_tui.domain.fill import contact_attempts, offers
+from waitlist_tui.domain.store.models import AuditEvent, Clinic, Entry, Offer
 
 
 def two_in_line() -> tuple[offers.OfferView, object]:

@@ -23,16 +23,16 @@ import pytest
 
 from tests.domain.outbox_helpers import Gateway, a_client, queue_messages, row, serve
 from tests.timetravel import move_to
-from waitlist_tui.domain import delivery, transports
-from waitlist_tui.domain.db import database, is_postgres
-from waitlist_tui.domain.models import AuditEvent, Client, Clinic, OutboxMessage
-from waitlist_tui.domain.outbox import list_messages
-from waitlist_tui.domain.transports import (
+from waitlist_tui.domain.messaging import delivery, transports
+from waitlist_tui.domain.messaging.outbox import list_messages
+from waitlist_tui.domain.messaging.transports import (
     FileTransport,
     Transports,
     WebhookTransport,
     message_id,
 )
+from waitlist_tui.domain.store.db import database, is_postgres
+from waitlist_tui.domain.store.models import AuditEvent, Client, Clinic, OutboxMessage
 
 POLICY = delivery.RetryPolicy(max_attempts=4, base_seconds=30, cap_seconds=600, jitter=0.2)
 

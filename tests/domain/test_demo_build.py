@@ -11,16 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from waitlist_tui.domain import db as dbmod
-from waitlist_tui.domain import demo, demo_file
-from waitlist_tui.domain.models import Entry
+from waitlist_tui.demo import build as demo
+from waitlist_tui.demo import file as demo_file
+from waitlist_tui.domain.store import db as dbmod
+from waitlist_tui.domain.store.connect import connect
+from waitlist_tui.domain.store.models import Entry
 
 
 @pytest.fixture
 def sqlite_file(tmp_path: Path, frozen: object) -> Iterator[Path]:
     """A connected SQLite file (the swap is SQLite's alone, whatever backend the run tests)."""
     path = tmp_path / "data" / "demo.db"
-    database = dbmod.connect(str(path))
+    database = connect(str(path))
     yield path
     database.close()
 
@@ -109,7 +111,7 @@ def test_a_symlinked_file_is_replaced_where_the_link_points(tmp_path: Path, froz
     real.parent.mkdir()
     link = tmp_path / "demo-link.db"
     link.symlink_to(real)
-    database = dbmod.connect(str(link))
+    database = connect(str(link))
     try:
         demo.build(entries=60, seed=4)
         assert link.is_symlink() and len(_entry_ids()) == 60

@@ -15,9 +15,11 @@ import pytest
 from peewee import fn
 
 from tests.conftest import STAFF, entry_payload
-from waitlist_tui.domain import demo, entries, exchange, vocab
+from waitlist_tui.demo import build as demo
+from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.models import Appointment, Client, Entry, Offer, Opening
+from waitlist_tui.domain.store.models import Appointment, Client, Entry, Offer, Opening
+from waitlist_tui.domain.waitlist import entries, exchange
 
 
 def test_demo_is_consistent_and_covers_every_status(db: object) -> None:

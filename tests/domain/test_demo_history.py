@@ -12,9 +12,11 @@ import pytest
 
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
-from waitlist_tui.domain import demo, matching, offer_time, vocab
-from waitlist_tui.domain.availability import part_windows, soft_fails, start_part_mask
-from waitlist_tui.domain.models import (
+from waitlist_tui.demo import build as demo
+from waitlist_tui.domain import vocab
+from waitlist_tui.domain.fill import matching, offer_time
+from waitlist_tui.domain.fill.availability import part_windows, soft_fails, start_part_mask
+from waitlist_tui.domain.store.models import (
     Appointment,
     Clinic,
     Entry,

@@ -9,8 +9,9 @@ import sqlite3
 
 import pytest
 
-from waitlist_tui.domain import demo, demo_points
-from waitlist_tui.domain.rollup_sql import BIN_LADDER, Dialect
+from waitlist_tui.demo import build as demo
+from waitlist_tui.demo import points as demo_points
+from waitlist_tui.domain.store.rollup_sql import BIN_LADDER, Dialect
 
 # Fractions that round half a millisecond up or down, or carry into the next second.
 FRACTIONS = (0, 1, 499, 500, 501, 999_499, 999_500, 999_999, 123_456, 500_500)

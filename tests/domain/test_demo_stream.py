@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from waitlist_tui.domain.demo_stream import ROWS_DONE, Stream, can_fork
+from waitlist_tui.demo.stream import ROWS_DONE, Stream, can_fork
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="the generator only forks on Linux")
 
@@ -48,7 +48,7 @@ def test_the_generator_holds_no_socket_of_its_parent_and_leaves_it_working() -> 
 
 PARENT = """
 import os, sys, time
-from waitlist_tui.domain.demo_stream import Stream
+from waitlist_tui.demo.stream import Stream
 
 def work(emit):
     emit("client", [(os.getpid(),)])

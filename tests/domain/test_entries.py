@@ -9,12 +9,13 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import STAFF, entry_payload
-from waitlist_tui.domain import entries, vocab
+from waitlist_tui.domain import vocab
 from waitlist_tui.domain.assets import demo_clinic
-from waitlist_tui.domain.clinics import load_catalog
-from waitlist_tui.domain.db import plain_rows
+from waitlist_tui.domain.catalog.clinics import load_catalog
+from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
-from waitlist_tui.domain.models import (
+from waitlist_tui.domain.store.db import plain_rows
+from waitlist_tui.domain.store.models import (
     ALL_MODELS,
     AuditEvent,
     Client,
@@ -25,7 +26,7 @@ from waitlist_tui.domain.models import (
     Provider,
     Service,
 )
-from waitlist_tui.domain.setup import apply_setup
+from waitlist_tui.domain.waitlist import entries
 
 
 def row_counts() -> dict[str, int]:

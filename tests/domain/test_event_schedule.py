@@ -6,9 +6,11 @@ import pytest
 
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
-from waitlist_tui.domain import event_schedule, events, offers
+from waitlist_tui.domain.classes import events
+from waitlist_tui.domain.classes import schedule as event_schedule
 from waitlist_tui.domain.errors import Conflict, ValidationError
-from waitlist_tui.domain.models import AuditEvent, Clinic, EventInstance
+from waitlist_tui.domain.fill import offers
+from waitlist_tui.domain.store.models import AuditEvent, Clinic, EventInstance
 
 MONDAY_6PM = "2026-11-23T18:00"  # frozen clock: Friday 20 Nov
 

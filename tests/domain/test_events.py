@@ -16,10 +16,10 @@ from playhouse.test_utils import count_queries
 
 from tests.conftest import FROZEN, STAFF
 from tests.timetravel import move_to
-from waitlist_tui.domain import events
-from waitlist_tui.domain.db import database
+from waitlist_tui.domain.classes import events
 from waitlist_tui.domain.errors import Conflict, NotFound, Unprocessable, ValidationError
-from waitlist_tui.domain.models import (
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import (
     ALL_MODELS,
     AuditEvent,
     Client,

@@ -17,13 +17,15 @@ from tests.conftest import STAFF, entry_payload
 from tests.domain.fill_helpers import add_entry
 from tests.domain.hostile_helpers import row_counts
 from tests.domain.test_stats_rollups import assert_rollups_match_a_rebuild
-from waitlist_tui.domain import demo, entries, exchange, vocab
+from waitlist_tui.demo import build as demo
+from waitlist_tui.domain import vocab
 from waitlist_tui.domain.assets import demo_clinic
-from waitlist_tui.domain.db import database
+from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.maintenance import wipe
-from waitlist_tui.domain.models import Client, Entry
-from waitlist_tui.domain.setup import apply_setup
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.maintenance import wipe
+from waitlist_tui.domain.store.models import Client, Entry
+from waitlist_tui.domain.waitlist import entries, exchange
 
 # Ids of the clinic's set-up: a new database set up from the same file gives them anew.
 CATALOG_IDS = ("clinic_id",)

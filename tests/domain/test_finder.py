@@ -11,10 +11,11 @@ import pytest
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
 from tests.timetravel import frozen_at
-from waitlist_tui.domain import finder, matching, offers, vocab
+from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import Conflict, ValidationError
-from waitlist_tui.domain.finder import TypedSlot
-from waitlist_tui.domain.models import Appointment, Clinic, Offer, Opening
+from waitlist_tui.domain.fill import finder, matching, offers
+from waitlist_tui.domain.fill.finder import TypedSlot
+from waitlist_tui.domain.store.models import Appointment, Clinic, Offer, Opening
 
 MONDAY_9 = TypedSlot("KIM", "mon", "9", "60")  # frozen clock: Friday 20 Nov; Monday is the 23rd
 

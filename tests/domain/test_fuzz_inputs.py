@@ -26,14 +26,16 @@ from hypothesis import strategies as st
 from tests.conftest import STAFF, entry_payload
 from tests.domain.fill_helpers import add_entry
 from tests.domain.hostile_helpers import row_counts
-from waitlist_tui.domain import entries, event_schedule, exchange, replies
 from waitlist_tui.domain.assets import demo_clinic
-from waitlist_tui.domain.entry_input import INPUT_FIELDS
+from waitlist_tui.domain.catalog.setup import apply_setup
+from waitlist_tui.domain.classes import schedule as event_schedule
 from waitlist_tui.domain.errors import DomainError, ValidationError
-from waitlist_tui.domain.models import InboundMessage
-from waitlist_tui.domain.openings import add_opening
-from waitlist_tui.domain.setup import apply_setup
+from waitlist_tui.domain.fill.openings import add_opening
+from waitlist_tui.domain.messaging import replies
+from waitlist_tui.domain.store.models import InboundMessage
 from waitlist_tui.domain.textinput import printable
+from waitlist_tui.domain.waitlist import entries, exchange
+from waitlist_tui.domain.waitlist.entry_input import INPUT_FIELDS
 
 FUZZ = settings(
     max_examples=int(os.environ.get("WAITLIST_FUZZ_EXAMPLES", "40")),  # more: a deeper hunt

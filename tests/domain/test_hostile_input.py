@@ -11,14 +11,16 @@ import pytest
 from tests.conftest import STAFF, entry_payload
 from tests.domain.fill_helpers import add_entry
 from tests.domain.hostile_helpers import refused, row_counts
-from waitlist_tui.domain import entries, event_schedule, exchange, replies
 from waitlist_tui.domain.assets import demo_clinic
+from waitlist_tui.domain.catalog.setup import apply_setup, setup_from_file
+from waitlist_tui.domain.classes import schedule as event_schedule
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.models import Client, Entry, InboundMessage
-from waitlist_tui.domain.openings import add_opening
+from waitlist_tui.domain.fill.openings import add_opening
+from waitlist_tui.domain.messaging import replies
 from waitlist_tui.domain.quickdates import parse_quick_date
-from waitlist_tui.domain.setup import apply_setup, setup_from_file
+from waitlist_tui.domain.store.models import Client, Entry, InboundMessage
 from waitlist_tui.domain.textinput import printable
+from waitlist_tui.domain.waitlist import entries, exchange
 
 RANGE = "between 1900-01-01 and 2100-12-31"
 

@@ -10,9 +10,10 @@ import pytest
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
 from tests.timetravel import frozen_at
-from waitlist_tui.domain import entries, matching, offers
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.models import Clinic, Entry
+from waitlist_tui.domain.fill import matching, offers
+from waitlist_tui.domain.store.models import Clinic, Entry
+from waitlist_tui.domain.waitlist import entries
 
 
 def names(opening, **kw) -> list[str]:

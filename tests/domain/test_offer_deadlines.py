@@ -18,20 +18,15 @@ from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
 from tests.domain.test_entries import row_counts
 from tests.timetravel import frozen_at, move_to
-from waitlist_tui.domain import (
-    delivery,
-    entries,
-    finder,
-    maintenance,
-    offer_time,
-    offers,
-    openings,
-    replies,
-)
 from waitlist_tui.domain.assets import demo_clinic
-from waitlist_tui.domain.clinics import clinic_dict
+from waitlist_tui.domain.catalog.clinics import clinic_dict
+from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import Conflict, ValidationError
-from waitlist_tui.domain.models import (
+from waitlist_tui.domain.fill import expiry, finder, offer_time, offers, openings
+from waitlist_tui.domain.fill.slot_offers import offer_slot
+from waitlist_tui.domain.messaging import delivery, replies
+from waitlist_tui.domain.messaging.transports import FileTransport, Transports
+from waitlist_tui.domain.store.models import (
     Appointment,
     AuditEvent,
     Clinic,
@@ -41,9 +36,7 @@ from waitlist_tui.domain.models import (
     OutboxMessage,
     Provider,
 )
-from waitlist_tui.domain.setup import apply_setup
-from waitlist_tui.domain.slot_offers import offer_slot
-from waitlist_tui.domain.transports import FileTransport, Transports
+from waitlist_tui.domain.waitlist import entries
 
 NY = "America/New_York"
 
@@ -95,7 +88,7 @@ def causes(offer_id: Any) -> list[str]:
 
 
 def kinds(client_first: str) -> list[str]:
-    from waitlist_tui.domain.models import Client
+    from waitlist_tui.domain.store.models import Client
 
     client = Client.get(Client.first_name == client_first)
     rows = OutboxMessage.select().where(OutboxMessage.client == client.id)
@@ -276,7 +269,7 @@ def test_expire_ends_offers_at_the_slot_cutoff_and_closes_the_opening(clinic: Cl
     sent = offers.offer(opening.id, STAFF)[0]
     assert sent.entry_id == ann.id
     move_to(at(20, "10:00"))
-    counts = maintenance.expire()
+    counts = expiry.expire()
     assert counts["offers_expired"] == 1 and counts["offers_advanced"] == 0
     assert counts["openings_closed"] == 1
     assert Offer.get_by_id(sent.id).status == "expired" and causes(sent.id) == ["past_deadline"]
@@ -303,7 +296,7 @@ def test_expire_closes_openings_past_their_cutoff_and_started_ones(clinic: Clini
     assert [Opening.get_by_id(o.id).status for o in (noon, late)] == ["closed", "open"]
     set_min_notice(0)
     move_to(at(20, "15:00"))  # it has begun
-    assert maintenance.expire()["openings_closed"] == 1
+    assert expiry.expire()["openings_closed"] == 1
     closing = AuditEvent.select().where(AuditEvent.action == "opening.close")
     assert sorted(a.changes["cause"][1] for a in closing) == ["started", "too_late"]
 
@@ -329,7 +322,7 @@ def test_an_expiring_entry_ends_its_offer_the_one_way(clinic: Clinic) -> None:
     sent = offers.offer(monday_opening().id, STAFF)[0]
     delivered()
     move_to(pendulum.datetime(2026, 11, 20, 16, 5, tz="UTC"))  # the offer still holds
-    assert maintenance.expire()["entries_past_expires_at"] == 1
+    assert expiry.expire()["entries_past_expires_at"] == 1
     assert Offer.get_by_id(sent.id).status == "rescinded" and causes(sent.id) == ["entry_expired"]
     assert kinds("Ann") == ["offer", "offer_withdrawn"]
     assert Entry.get_by_id(ann.id).status == "expired"
@@ -390,9 +383,9 @@ def test_expire_checks_its_arguments_before_writing(clinic: Clinic, bad: Any) ->
     sent = offers.offer(monday_opening().id, STAFF, hold_minutes=30)[0]
     move_to(pendulum.datetime(2026, 11, 20, 16, tz="UTC"))  # past its hold
     err = assert_rejected(
-        lambda: maintenance.expire(older_than_days=bad), ValidationError, "older_than_days"
+        lambda: expiry.expire(older_than_days=bad), ValidationError, "older_than_days"
     )
     assert err.code == 4000 and err.field == "older_than_days"
     assert Offer.get_by_id(sent.id).status == "sent"  # nothing written
-    assert_rejected(lambda: maintenance.expire(actor=""), ValidationError, "actor")
+    assert_rejected(lambda: expiry.expire(actor=""), ValidationError, "actor")
     assert Offer.get_by_id(sent.id).status == "sent"

@@ -9,9 +9,10 @@ from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
 from tests.domain.test_entries import assert_rejected
 from tests.timetravel import frozen_at
-from waitlist_tui.domain import entries, maintenance, offers, openings
 from waitlist_tui.domain.errors import Conflict, ValidationError
-from waitlist_tui.domain.models import Appointment, Clinic, Entry, Offer, Opening
+from waitlist_tui.domain.fill import expiry, offers, openings
+from waitlist_tui.domain.store.models import Appointment, Clinic, Entry, Offer, Opening
+from waitlist_tui.domain.waitlist import entries
 
 
 def status(view) -> str:
@@ -122,12 +123,12 @@ def test_maintenance_expire(clinic: Clinic) -> None:
     old = add_entry("Old")
     with frozen_at(pendulum.datetime(2026, 11, 23, 15, tz="UTC")):
         fresh = add_entry("Fresh")
-        counts = maintenance.expire(older_than_days=2)
+        counts = expiry.expire(older_than_days=2)
     assert counts["entries_range_ended"] == 1 and counts["entries_past_expires_at"] == 1
     assert counts["entries_too_old"] == 1
     assert [status(v) for v in (stale, dated, old, fresh)] == ["expired"] * 3 + ["waiting"]
     with pytest.raises(ValidationError):
-        maintenance.expire(older_than_days=0)
+        expiry.expire(older_than_days=0)
 
 
 def test_include_offers_and_narrowing_range(clinic: Clinic) -> None:

@@ -14,10 +14,11 @@ from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
 from tests.domain.outbox_helpers import a_client, queue_messages, row
 from tests.timetravel import move_to
-from waitlist_tui.domain import consent, delivery, offers, replies
-from waitlist_tui.domain.models import AuditEvent, Client, Clinic, InboundMessage, Offer
-from waitlist_tui.domain.models import OutboxMessage as Out
-from waitlist_tui.domain.transports import FileTransport, Transports
+from waitlist_tui.domain.fill import offers
+from waitlist_tui.domain.messaging import consent, delivery, replies
+from waitlist_tui.domain.messaging.transports import FileTransport, Transports
+from waitlist_tui.domain.store.models import AuditEvent, Client, Clinic, InboundMessage, Offer
+from waitlist_tui.domain.store.models import OutboxMessage as Out
 
 ANN, BOB = "+16175550101", "+16175550102"
 POLICY = delivery.RetryPolicy(max_attempts=3, base_seconds=30, cap_seconds=600, jitter=0.0)

@@ -13,11 +13,16 @@ from tests.conftest import FROZEN, STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
 from tests.domain.test_entries import assert_rejected
 from tests.timetravel import frozen_at, move_to
-from waitlist_tui.domain import events, message_settings, offers, outbox, templates
 from waitlist_tui.domain.assets import demo_clinic
-from waitlist_tui.domain.db import database
+from waitlist_tui.domain.catalog.setup import apply_setup, setup_from_file
+from waitlist_tui.domain.classes import events
 from waitlist_tui.domain.errors import Conflict, ValidationError
-from waitlist_tui.domain.models import (
+from waitlist_tui.domain.fill import offers
+from waitlist_tui.domain.fill.slot_offers import offer_slot
+from waitlist_tui.domain.messaging import outbox, templates
+from waitlist_tui.domain.messaging import settings as message_settings
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import (
     AuditEvent,
     Client,
     Clinic,
@@ -26,8 +31,6 @@ from waitlist_tui.domain.models import (
     Opening,
     OutboxMessage,
 )
-from waitlist_tui.domain.setup import apply_setup, setup_from_file
-from waitlist_tui.domain.slot_offers import offer_slot
 
 
 def messages(kind: str | None = None) -> list[OutboxMessage]:

@@ -40,7 +40,7 @@ def test_the_app_start_does_not_import_psycopg2() -> None:
             launch.run()
         except SystemExit:
             pass
-        import waitlist_tui.cli.app_commands, waitlist_tui.tui.app
+        import waitlist_tui.cli.demo, waitlist_tui.tui.app
         print(sorted(m for m in ("psycopg2", "psycopg") if m in sys.modules))
         import psycopg2  # held back from peewee only, not from everyone afterwards
         """
@@ -54,11 +54,11 @@ def test_opening_postgresql_readies_peewee_as_its_own_import_would() -> None:
     deferred = run(
         textwrap.dedent(
             """
-        from waitlist_tui.domain.pg_driver import import_peewee
+        from waitlist_tui.domain.store.pg_driver import import_peewee
         import_peewee()
         import peewee
         assert peewee.psycopg2 is None
-        from waitlist_tui.domain.db import make_database
+        from waitlist_tui.domain.store.db import make_database
         make_database("postgresql://postgres@127.0.0.1:5432/test")
         """
         )
@@ -72,11 +72,12 @@ def test_a_deferred_driver_reads_and_writes_postgresql(pg_url: str) -> None:
     out = run(
         f"""
         import uuid
-        from waitlist_tui.domain.pg_driver import import_peewee
+        from waitlist_tui.domain.store.pg_driver import import_peewee
         import_peewee()
-        from waitlist_tui.domain import db
-        from waitlist_tui.domain.models import Clinic
-        db.connect({pg_url!r})
+        from waitlist_tui.domain.store import db
+        from waitlist_tui.domain.store.connect import connect
+        from waitlist_tui.domain.store.models import Clinic
+        connect({pg_url!r})
         with db.database.atomic():
             db.database.execute_sql("CREATE TEMP TABLE t (id uuid, v jsonb)")
             db.database.execute_sql("INSERT INTO t VALUES (%s, '{{}}')", (str(uuid.uuid4()),))

@@ -7,10 +7,11 @@ import pytest
 
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
-from waitlist_tui.domain import offers, replies
 from waitlist_tui.domain.errors import Forbidden, ValidationError
-from waitlist_tui.domain.models import Appointment, Clinic, Entry, InboundMessage, Offer
-from waitlist_tui.domain.models import OutboxMessage as Out
+from waitlist_tui.domain.fill import offers
+from waitlist_tui.domain.messaging import replies
+from waitlist_tui.domain.store.models import Appointment, Clinic, Entry, InboundMessage, Offer
+from waitlist_tui.domain.store.models import OutboxMessage as Out
 
 ANN, BOB = "+16175550101", "+16175550102"
 
@@ -124,8 +125,8 @@ def test_unknown_sender_no_offer_and_bad_numbers(clinic: Clinic) -> None:
 
 def test_a_seat_held_in_a_class_is_taken_by_yes(clinic: Clinic) -> None:
     from tests.domain import test_events as ev
-    from waitlist_tui.domain import events
-    from waitlist_tui.domain.models import Enrolment
+    from waitlist_tui.domain.classes import events
+    from waitlist_tui.domain.store.models import Enrolment
 
     ev.set_mode(clinic, "offer")
     inst = ev.instance(Clinic.get_by_id(clinic.id), capacity=1)

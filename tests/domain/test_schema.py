@@ -11,12 +11,14 @@ from peewee import Database, SqliteDatabase
 from playhouse.migrate import SchemaMigrator, migrate
 
 from tests.conftest import STAFF, entry_payload
-from waitlist_tui.domain import db as dbmod
-from waitlist_tui.domain import entries, rollups, schema
 from waitlist_tui.domain.assets import demo_clinic
-from waitlist_tui.domain.db import database
+from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import Conflict
-from waitlist_tui.domain.models import (
+from waitlist_tui.domain.stats.report import stats
+from waitlist_tui.domain.store import rollups, schema
+from waitlist_tui.domain.store.connect import connect
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import (
     ACTIVE_QUEUE_INDEX,
     Client,
     Clinic,
@@ -26,13 +28,12 @@ from waitlist_tui.domain.models import (
     StatsCount,
     StatsPoint,
 )
-from waitlist_tui.domain.setup import apply_setup
-from waitlist_tui.domain.stats import stats
+from waitlist_tui.domain.waitlist import entries
 
 
 def test_sqlite_file_modes_and_pragmas(tmp_path, frozen) -> None:
     path = tmp_path / "new" / "dir" / "w.db"
-    db = dbmod.connect(str(path))
+    db = connect(str(path))
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
     assert isinstance(db, SqliteDatabase)
@@ -59,7 +60,7 @@ def _without_rollups(db: Database) -> None:
 def _build_v1(url: str) -> None:
     """The schema as version 1 of the app created it: no entry.original_appointment_at and no
     client.search; with a row in it."""
-    db = dbmod.connect(url)
+    db = connect(url)
     apply_setup(demo_clinic(), STAFF)
     entries.create(entry_payload(), STAFF)
     _without_rollups(db)
@@ -81,7 +82,7 @@ def test_older_schema_is_migrated_keeping_rows(backend: str, tmp_path, request, 
         str(tmp_path / "v1.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
     )
     _build_v1(url)
-    db = dbmod.connect(url)
+    db = connect(url)
     assert schema.read_version(db) == schema.CURRENT_VERSION
     columns = {c.name for c in db.get_columns("client")}
     assert "search" in columns
@@ -106,7 +107,7 @@ def _build_v2(url: str) -> dict[str, dict]:
     the only way version 2 could: from the tables."""
     from tests.domain.test_stats import build_history
 
-    db = dbmod.connect(url)
+    db = connect(url)
     apply_setup(demo_clinic(), STAFF)
     clinic = Clinic.get()
     build_history(clinic)
@@ -129,7 +130,7 @@ def test_v2_gets_stats_rollups_with_the_same_figures(
         str(tmp_path / "v2.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
     )
     before = _build_v2(url)
-    db = dbmod.connect(url)
+    db = connect(url)
     assert schema.read_version(db) == schema.CURRENT_VERSION
     clinic = Clinic.get()
     for f in FILTERS:
@@ -151,19 +152,19 @@ def test_v3_gets_the_outbox_and_offers_then_queue_messages(
     """v3 -> v4 creates the outbox and the inbound replies, keeping every row; the next offer
     writes its message."""
     from tests.domain.fill_helpers import monday_opening
-    from waitlist_tui.domain import offers
+    from waitlist_tui.domain.fill import offers
 
     url = (
         str(tmp_path / "v3.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
     )
-    db = dbmod.connect(url)
+    db = connect(url)
     apply_setup(demo_clinic(), STAFF)
     entries.create(entry_payload(), STAFF)
     _without_outbox(db)
     schema.set_meta(schema.VERSION_KEY, "3")
     assert not db.table_exists("outbox_message")
     db.close()
-    db = dbmod.connect(url)
+    db = connect(url)
     assert schema.read_version(db) == schema.CURRENT_VERSION
     assert db.table_exists("outbox_message") and db.table_exists("inbound_message")
     assert Entry.select().count() == 1 and OutboxMessage.select().count() == 0
@@ -179,13 +180,13 @@ def test_v4_gets_the_active_queue_index(backend: str, tmp_path, request, frozen)
     url = (
         str(tmp_path / "v4.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
     )
-    db = dbmod.connect(url)
+    db = connect(url)
     apply_setup(demo_clinic(), STAFF)
     entries.create(entry_payload(), STAFF)
     db.execute_sql(f'DROP INDEX "{ACTIVE_QUEUE_INDEX}"')
     schema.set_meta(schema.VERSION_KEY, "4")
     db.close()
-    db = dbmod.connect(url)
+    db = connect(url)
     assert schema.read_version(db) == schema.CURRENT_VERSION
     assert ACTIVE_QUEUE_INDEX in {index.name for index in db.get_indexes("entry")}
     assert entries.list_entries(entries.EntryQuery()).total == 1
@@ -201,7 +202,7 @@ def test_v5_outbox_gets_its_attempt_records(backend: str, tmp_path, request, fro
     url = (
         str(tmp_path / "v5.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
     )
-    db = dbmod.connect(url)
+    db = connect(url)
     apply_setup(demo_clinic(), STAFF)
     (key,) = queue_messages(Clinic.get(), a_client(Clinic.get()), 1)
     rollups.drop_triggers()
@@ -213,7 +214,7 @@ def test_v5_outbox_gets_its_attempt_records(backend: str, tmp_path, request, fro
     rollups.install_triggers()
     schema.set_meta(schema.VERSION_KEY, "5")
     db.close()
-    db = dbmod.connect(url)
+    db = connect(url)
     assert schema.read_version(db) == schema.CURRENT_VERSION == 6
     columns = {c.name for c in db.get_columns("outbox_message")}
     assert {"sending_since", "interrupted"} <= columns
@@ -224,11 +225,11 @@ def test_v5_outbox_gets_its_attempt_records(backend: str, tmp_path, request, fro
 
 def test_newer_schema_is_refused(tmp_path, frozen) -> None:
     url = str(tmp_path / "future.db")
-    dbmod.connect(url)
+    connect(url)
     schema.set_meta(schema.VERSION_KEY, str(schema.CURRENT_VERSION + 1))
     database.close()
     with pytest.raises(schema.SchemaError, match="upgrade waitlist-tui"):
-        dbmod.connect(url)
+        connect(url)
 
 
 def test_two_desks_editing_at_once_never_lose_an_update(db, clinic, db_url) -> None:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from waitlist_tui.domain import scratch_files
+from waitlist_tui.domain.store import scratch_files
 
 
 def dead_pid() -> int:

@@ -20,13 +20,14 @@ from peewee import fn
 
 from tests.conftest import FROZEN, STAFF, entry_payload
 from tests.timetravel import frozen_at
-from waitlist_tui.domain import entries, offers, openings
 from waitlist_tui.domain.assets import demo_clinic
-from waitlist_tui.domain.db import database
+from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.maintenance import wipe
-from waitlist_tui.domain.models import Appointment, Entry, Offer, Opening
-from waitlist_tui.domain.setup import apply_setup
+from waitlist_tui.domain.fill import offers, openings
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.maintenance import wipe
+from waitlist_tui.domain.store.models import Appointment, Entry, Offer, Opening
+from waitlist_tui.domain.waitlist import entries
 
 ENTRY_MOVES = {
     ("waiting", "offered"),

@@ -18,10 +18,12 @@ import pytest
 from playhouse.test_utils import count_queries
 
 from tests.conftest import STAFF
-from waitlist_tui.domain import stats as stats_mod
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.models import (
+from waitlist_tui.domain.stats import report as stats_mod
+from waitlist_tui.domain.stats.report import Stats
+from waitlist_tui.domain.stats.report import stats as compute
+from waitlist_tui.domain.store.models import (
     Appointment,
     Client,
     Clinic,
@@ -31,8 +33,6 @@ from waitlist_tui.domain.models import (
     Provider,
     Service,
 )
-from waitlist_tui.domain.stats import Stats
-from waitlist_tui.domain.stats import stats as compute
 
 WEEK_STARTS = [str(dt.date(2026, 8, 31) + dt.timedelta(weeks=i)) for i in range(12)]
 

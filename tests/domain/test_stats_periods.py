@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.stats import PERIODS, period_bounds
+from waitlist_tui.domain.stats.report import PERIODS, period_bounds
 
 FRIDAY = dt.date(2026, 11, 20)
 

@@ -26,22 +26,16 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from tests.conftest import STAFF, entry_payload
 from tests.timetravel import frozen_at
-from waitlist_tui.domain import (
-    entries,
-    exchange,
-    maintenance,
-    offers,
-    openings,
-    rollup_rebuild,
-    rollup_sql,
-    rollups,
-)
 from waitlist_tui.domain.assets import demo_clinic
-from waitlist_tui.domain.clinics import get_clinic
-from waitlist_tui.domain.db import database
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.maintenance import wipe
-from waitlist_tui.domain.models import (
+from waitlist_tui.domain.fill import offers, openings
+from waitlist_tui.domain.stats.report import stats
+from waitlist_tui.domain.store import maintenance, rollup_rebuild, rollup_sql, rollups
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.maintenance import wipe
+from waitlist_tui.domain.store.models import (
     Appointment,
     Client,
     Clinic,
@@ -51,8 +45,7 @@ from waitlist_tui.domain.models import (
     Provider,
     Service,
 )
-from waitlist_tui.domain.setup import apply_setup
-from waitlist_tui.domain.stats import stats
+from waitlist_tui.domain.waitlist import entries, exchange
 
 # Wednesday 2026-10-28, 10:00 in New York; clocks go back on Sunday 2026-11-01.
 START = pendulum.datetime(2026, 10, 28, 14, 0, tz="UTC")
@@ -384,7 +377,7 @@ def test_demo_build_fills_the_rollups_as_a_rebuild_would(db, backend: str, now: 
     """The demo works its rollups out in Python (on SQLite, in the generating process): the
     very rows a rebuild from the tables writes, every fact at every level, each point's value
     and bin to the bit; and the same figures as the raw queries."""
-    from waitlist_tui.domain import demo
+    from waitlist_tui.demo import build as demo
 
     with frozen_at(pendulum.parse(now)):
         demo.build(entries=400, seed=3)
@@ -419,8 +412,8 @@ def test_a_quarter_hour_zone_reads_the_rollups(clinic: Clinic) -> None:
     _entry_at(clinic, "2026-11-10T18:14:59Z")  # Nov 10, 23:59:59 local
     _entry_at(clinic, "2026-11-10T18:15:00Z")  # Nov 11, 00:00 local
     _entry_at(clinic, "2026-11-11T18:14:00Z")  # Nov 11, 23:59 local
-    from waitlist_tui.domain import stats_rollup
-    from waitlist_tui.domain.stats_figures import Scope
+    from waitlist_tui.domain.stats import from_rollups as stats_rollup
+    from waitlist_tui.domain.stats.figures import Scope
 
     day = stats(clinic, "2026-11-11", "2026-11-11").to_dict()
     assert day["total"] == 2

@@ -9,10 +9,11 @@ from textual.widgets import Input
 
 from tests.conftest import FROZEN
 from tests.timetravel import frozen_at
-from waitlist_tui.domain import db as dbmod
-from waitlist_tui.domain import demo
+from waitlist_tui.demo import build as demo
 from waitlist_tui.domain.assets import demo_clinic
-from waitlist_tui.domain.setup import apply_setup
+from waitlist_tui.domain.catalog.setup import apply_setup
+from waitlist_tui.domain.store import db as dbmod
+from waitlist_tui.domain.store.connect import connect
 from waitlist_tui.tui.app import WaitlistApp
 
 SIZE = (120, 36)
@@ -28,7 +29,7 @@ def _no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
 def tui_db(tmp_path) -> Iterator[str]:
     with frozen_at(FROZEN):
         url = str(tmp_path / "tui.db")
-        dbmod.connect(url)
+        connect(url)
         yield url
         dbmod.database.close()
 

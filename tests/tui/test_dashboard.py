@@ -9,8 +9,8 @@ from textual.widgets import DataTable, Select, Static
 
 from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain import clock
-from waitlist_tui.domain.clinics import get_clinic
-from waitlist_tui.domain.stats import period_bounds, stats
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.stats.report import period_bounds, stats
 from waitlist_tui.tui.screens import dashboard
 from waitlist_tui.tui.screens.dashboard import (
     CARDS,

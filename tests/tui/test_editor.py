@@ -11,8 +11,10 @@ from rich.console import Console
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
 from tests.tui.conftest import SIZE, make_test_app, settle
-from waitlist_tui.domain import entries, offers, vocab
-from waitlist_tui.domain.models import Appointment, Client, Clinic, Entry
+from waitlist_tui.domain import vocab
+from waitlist_tui.domain.fill import offers
+from waitlist_tui.domain.store.models import Appointment, Client, Clinic, Entry
+from waitlist_tui.domain.waitlist import entries
 from waitlist_tui.tui.screens.editor import EditorScreen
 from waitlist_tui.tui.screens.help import key_table
 

@@ -11,10 +11,11 @@ from textual.widgets import DataTable, Input, Static
 from tests.conftest import STAFF
 from tests.tui.conftest import SIZE, make_test_app, settle
 from tests.tui.test_triage import waiting
-from waitlist_tui.domain import offers, vocab
-from waitlist_tui.domain.matching import CandidateList
-from waitlist_tui.domain.models import Appointment, Entry, Offer, Opening
-from waitlist_tui.domain.openings import add_opening
+from waitlist_tui.domain import vocab
+from waitlist_tui.domain.fill import offers
+from waitlist_tui.domain.fill.matching import CandidateList
+from waitlist_tui.domain.fill.openings import add_opening
+from waitlist_tui.domain.store.models import Appointment, Entry, Offer, Opening
 from waitlist_tui.tui.screens.finder import FinderScreen
 
 SMALL = (80, 24)
@@ -306,7 +307,7 @@ async def test_editor_and_back_keeps_the_finder(clinic_only_db) -> None:
 
 
 async def test_an_open_slot_in_the_calendar_lists_its_candidates(clinic_only_db) -> None:
-    from waitlist_tui.domain.openings import cancel_appointment
+    from waitlist_tui.domain.fill.openings import cancel_appointment
 
     people = a_morning()
     cancel_appointment(people["bea"].id, STAFF)  # by another desk, or the CLI

@@ -9,9 +9,9 @@ from textual.widgets import DataTable, Static
 from tests.conftest import FROZEN
 from tests.tui.conftest import SIZE, make_test_app, settle
 from tests.tui.test_triage import four_offers, open_triage
-from waitlist_tui.domain import delivery
-from waitlist_tui.domain.models import OutboxMessage
-from waitlist_tui.domain.transports import TransportError, Transports
+from waitlist_tui.domain.messaging import delivery
+from waitlist_tui.domain.messaging.transports import TransportError, Transports
+from waitlist_tui.domain.store.models import OutboxMessage
 from waitlist_tui.tui.screens.messages import MessagesScreen
 
 

@@ -14,8 +14,8 @@ from textual.widgets import DataTable, Label
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry
 from tests.tui.conftest import SIZE, make_test_app, settle
-from waitlist_tui.domain import offers
-from waitlist_tui.domain.openings import add_opening
+from waitlist_tui.domain.fill import offers
+from waitlist_tui.domain.fill.openings import add_opening
 
 NAME = ("Ann [/b]", "Lee [VIP]")
 
@@ -57,7 +57,7 @@ async def test_control_characters_in_a_name_or_note_show_escaped(clinic_only_db)
     """Names are refused with control characters now; one stored before (an old import)
     shows escaped in the queue, its detail and the triage list, never sent raw to the
     terminal."""
-    from waitlist_tui.domain.models import Client, Entry
+    from waitlist_tui.domain.store.models import Client, Entry
 
     view = add_entry(client={"first_name": "Bea", "last_name": "Ray", "phone": "617-555-0108"})
     Client.update(first_name="Bea\x1b[2J").execute()

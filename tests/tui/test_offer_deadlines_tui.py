@@ -12,9 +12,9 @@ from tests.domain.fill_helpers import add_entry
 from tests.timetravel import frozen_at
 from tests.tui.conftest import SIZE, make_test_app, settle
 from tests.tui.test_triage import open_triage
-from waitlist_tui.domain import offer_time, offers
-from waitlist_tui.domain.models import Offer, Opening
-from waitlist_tui.domain.openings import add_opening
+from waitlist_tui.domain.fill import offer_time, offers
+from waitlist_tui.domain.fill.openings import add_opening
+from waitlist_tui.domain.store.models import Offer, Opening
 from waitlist_tui.tui.screens.finder import FinderScreen
 
 NY = "America/New_York"

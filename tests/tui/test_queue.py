@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from textual.widgets import DataTable, Static
 
 from tests.tui.conftest import SIZE, make_test_app, settle
-from waitlist_tui.domain import entries
+from waitlist_tui.domain.waitlist import entries
 from waitlist_tui.tui import queue_data
 from waitlist_tui.tui.queue_data import PAGE_SIZE
 from waitlist_tui.tui.screens import queue as queue_screen

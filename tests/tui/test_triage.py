@@ -11,9 +11,10 @@ from textual.widgets import DataTable, Static
 from tests.conftest import FROZEN, STAFF
 from tests.domain.fill_helpers import add_entry
 from tests.tui.conftest import SIZE, make_test_app, settle
-from waitlist_tui.domain import clock, contact_attempts, offers
-from waitlist_tui.domain.models import Appointment, AuditEvent, Entry, Offer, Opening
-from waitlist_tui.domain.openings import add_opening
+from waitlist_tui.domain import clock
+from waitlist_tui.domain.fill import contact_attempts, offers
+from waitlist_tui.domain.fill.openings import add_opening
+from waitlist_tui.domain.store.models import Appointment, AuditEvent, Entry, Offer, Opening
 from waitlist_tui.tui.formatting import countdown
 from waitlist_tui.tui.screens import triage
 from waitlist_tui.tui.screens.queue import QueueScreen

@@ -8,34 +8,34 @@ from __future__ import annotations
 
 import click
 
-from waitlist_tui.cli.app_commands import open_tui
+from waitlist_tui.cli.demo import open_tui
 from waitlist_tui.cli.runtime import WaitlistGroup, root_options
 from waitlist_tui.launch import started
 
 # Each subcommand is imported when it runs (or for --help): the app's start imports none.
 COMMANDS = {
     "setup": "catalog:setup_command",
-    "demo": "app_commands:demo_command",
+    "demo": "demo:demo_command",
     "clinic": "catalog:clinic_group",
     "services": "catalog:services_group",
     "providers": "catalog:providers_group",
     "clients": "catalog:clients_group",
     "entries": "entries:entries_group",
-    "events": "events_cmd:events_group",
+    "events": "events:events_group",
     "export": "exchange:export_command",
     "import": "exchange:import_command",
-    "stats": "stats_cmd:stats_command",
-    "maintenance": "maintenance_cmd:maintenance_group",
-    "keys": "keys_cmd:keys_command",
-    "appointments": "fill:appointments_group",
-    "openings": "fill:openings_group",
-    "match": "fill:match_command",
-    "offers": "fill:offers_group",
-    "notify": "fill:notify_command",
-    "expire": "fill:expire_command",
-    "outbox": "messages_cmd:outbox_group",
-    "reply": "messages_cmd:reply_command",
-    "replies": "messages_cmd:replies_group",
+    "stats": "stats:stats_command",
+    "maintenance": "maintenance:maintenance_group",
+    "keys": "keys:keys_command",
+    "appointments": "appointments:appointments_group",
+    "openings": "openings:openings_group",
+    "match": "openings:match_command",
+    "offers": "offers:offers_group",
+    "notify": "offers:notify_command",
+    "expire": "offers:expire_command",
+    "outbox": "messages:outbox_group",
+    "reply": "messages:reply_command",
+    "replies": "messages:replies_group",
 }
 
 

@@ -9,8 +9,8 @@ import click
 
 from waitlist_tui.cli.output import Ctx, pairs, table
 from waitlist_tui.cli.runtime import json_option, open_db
-from waitlist_tui.domain import clients, clinics
-from waitlist_tui.domain.setup import setup_from_file
+from waitlist_tui.domain.catalog import clients, clinics
+from waitlist_tui.domain.catalog.setup import setup_from_file
 
 
 def page(items: list[Any], total: int, limit: int, offset: int) -> dict[str, Any]:

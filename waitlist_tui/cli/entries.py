@@ -11,9 +11,10 @@ import pendulum
 
 from waitlist_tui.cli.output import Ctx, pairs, table
 from waitlist_tui.cli.runtime import json_option, open_db
-from waitlist_tui.domain import clock, entries, jsoninput
+from waitlist_tui.domain import clock, jsoninput
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.timeutil import parse_date
+from waitlist_tui.domain.waitlist import entries
 
 
 def read_json(path: str) -> Any:

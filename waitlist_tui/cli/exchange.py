@@ -10,8 +10,8 @@ import click
 
 from waitlist_tui.cli.output import Ctx
 from waitlist_tui.cli.runtime import json_option, open_db
-from waitlist_tui.domain import entries, exchange
 from waitlist_tui.domain.textinput import printable
+from waitlist_tui.domain.waitlist import entries, exchange
 
 
 @click.command("export")

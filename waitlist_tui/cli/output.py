@@ -58,7 +58,7 @@ def local_time(iso_utc: str | None, time_zone: str) -> str:
 
 def clinic_zone() -> str:
     """The clinic's time zone for text output (the database is open)."""
-    from waitlist_tui.domain.clinics import get_clinic
+    from waitlist_tui.domain.catalog.clinics import get_clinic
 
     return get_clinic().time_zone
 

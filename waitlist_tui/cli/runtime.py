@@ -13,8 +13,9 @@ from peewee import OperationalError
 
 from waitlist_tui.cli.output import Ctx, fail
 from waitlist_tui.config import Settings, default_db_url, demo_db_url
-from waitlist_tui.domain import db
 from waitlist_tui.domain.errors import DomainError, ValidationError
+from waitlist_tui.domain.store import db
+from waitlist_tui.domain.store.connect import connect
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,7 +87,7 @@ def open_db(ctx: Ctx, url: str | None = None, demo_fallback: bool = True) -> Non
     _connect(target)
     ctx.opened = target
     if demo_fallback and url is None and not ctx.db_explicit and target == default_db_url():
-        from waitlist_tui.domain.clinics import has_clinic
+        from waitlist_tui.domain.catalog.clinics import has_clinic
 
         demo = demo_db_url()
         if Path(demo).exists() and not has_clinic():
@@ -100,7 +101,7 @@ def open_db(ctx: Ctx, url: str | None = None, demo_fallback: bool = True) -> Non
 
 def _connect(target: str) -> None:
     try:
-        db.connect(target)
+        connect(target)
     except OperationalError as exc:
         raise ValidationError(f"cannot open database {target}: {exc}", field="db") from exc
 

@@ -92,3 +92,14 @@ def _escape(found: re.Match[str]) -> str:
 
 def _escape_but_lines(found: re.Match[str]) -> str:
     return found.group() if found.group() in "\n\t" else _escape(found)
+
+
+_NOT_DIGITS = re.compile(r"\D")
+
+
+def search_text(first: str | None, last: str | None, email: str | None, phone: str | None) -> str:
+    """What the desk may type to find a client: names, email, and the phone's digits."""
+    digits = _NOT_DIGITS.sub("", phone or "")
+    return " ".join(
+        p for p in ((first or "").lower(), (last or "").lower(), (email or "").lower(), digits) if p
+    )

@@ -165,7 +165,7 @@ class WaitlistApp(App[None]):
             )
         # The dashboard's module and its chart library (textual-plotext): ~100 ms to import.
         import waitlist_tui.tui.screens.dashboard  # noqa: F401
-        from waitlist_tui.domain.clinics import get_clinic
+        from waitlist_tui.domain.catalog.clinics import get_clinic
 
         with suppress(DomainError):  # open the reader's connection before the first search
             self.reader.call(get_clinic)
@@ -186,8 +186,8 @@ class WaitlistApp(App[None]):
         """The app's own timer: what `waitlist-tui expire` does from cron (offers past their
         deadline end, SEQUENTIAL openings move on, late openings close), so a desk without
         cron still sees deadlines kept. Safe beside other desks: conditional updates."""
-        from waitlist_tui.domain.db import database
-        from waitlist_tui.domain.maintenance import expire
+        from waitlist_tui.domain.fill.expiry import expire
+        from waitlist_tui.domain.store.db import database
 
         try:
             with database.connection_context():

@@ -16,10 +16,11 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.screen import Screen
 
-from waitlist_tui.domain import entries, vocab
-from waitlist_tui.domain.db import database
-from waitlist_tui.domain.entry_views import EntryView
+from waitlist_tui.domain import vocab
+from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
+from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui.formatting import date_range, phone_text
 from waitlist_tui.tui.reader import fresh_entry
 

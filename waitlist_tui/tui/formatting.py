@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 
 from waitlist_tui.domain import vocab
-from waitlist_tui.domain.entry_views import EntryView
 from waitlist_tui.domain.textinput import printable
+from waitlist_tui.domain.waitlist.views import EntryView
 
 STATUS_STYLE = {
     vocab.WAITING: "",
@@ -54,7 +54,7 @@ def phone_text(e164: str | None) -> str:
     """Formatted once phonenumbers is loaded (after the first paint: it costs ~35 ms to
     import, a tenth of the start-up budget); E.164 until then."""
     if e164 and "phonenumbers" in sys.modules:
-        from waitlist_tui.domain.clients import display_phone
+        from waitlist_tui.domain.catalog.clients import display_phone
 
         return display_phone(e164)
     return e164 or ""

@@ -11,10 +11,10 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from waitlist_tui.domain import entries
-from waitlist_tui.domain.clinics import get_clinic, providers, services
-from waitlist_tui.domain.db import database
+from waitlist_tui.domain.catalog.clinics import get_clinic, providers, services
 from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.waitlist import entries
 
 PAGE_SIZE = 50  # two screens of rows: less to lay out per keystroke than 100
 COUNT_CAP = 1000  # "of 1,000+": counting every match of "g" cost 60-180 ms a keystroke

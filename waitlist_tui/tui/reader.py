@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 
 from peewee import Database, InterfaceError, OperationalError
 
-from waitlist_tui.domain import entries
-from waitlist_tui.domain.db import database
-from waitlist_tui.domain.entry_views import EntryView
 from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist.views import EntryView
 
 T = TypeVar("T")
 

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from waitlist_tui.domain.contact_attempts import OUTCOME_LABELS, OUTCOMES
+from waitlist_tui.domain.fill.contact_attempts import OUTCOME_LABELS, OUTCOMES
 
 Attempt = tuple[str, str]
 

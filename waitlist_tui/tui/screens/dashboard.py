@@ -30,10 +30,10 @@ from textual.widgets import DataTable, Header, Select, Static
 from textual.worker import get_current_worker
 
 from waitlist_tui.domain import clock
-from waitlist_tui.domain.clinics import get_clinic
-from waitlist_tui.domain.clinics import providers as clinic_providers
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.catalog.clinics import providers as clinic_providers
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.stats import PERIODS, period_bounds, stats, weekly_caption
+from waitlist_tui.domain.stats.report import PERIODS, period_bounds, stats, weekly_caption
 from waitlist_tui.tui.reader import read
 from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.figure_cards import FigureCards
@@ -86,7 +86,7 @@ CARDS: list[tuple[str, str, Any]] = [
     ("filled", "Fill rate", lambda d: pct(d["openings"]["fill_rate"])),
     ("fill-time", "Fill time", lambda d: fill_time(d["openings"])),
 ]
-# An entry has a provider once it is booked (domain/stats.py): for one provider these cards
+# An entry has a provider once it is booked (domain/stats/report.py): for one provider these cards
 # read "Waiting 0, Active 0, Converted 100%" while entries asked for that provider. They
 # show a dash, and the status line says why.
 NOT_PER_PROVIDER = ("waiting", "offered", "expired", "cancelled", "active", "conversion")
@@ -114,7 +114,7 @@ CARD_TIPS = {
 # The per-service and per-provider tables: (header, width, value from a stats dict), numbers
 # right-aligned. Widths are fixed (a count up to 9,999,999; a rate up to 100.0%), so that the
 # columns do not jump as figures arrive and the tables fit beside the chart at 120 columns.
-# A provider counts booked entries only (domain/stats.py), so its table has no conversion.
+# A provider counts booked entries only (domain/stats/report.py), so its table has no conversion.
 NAME_WIDTH = 10
 SERVICE_COLUMNS: list[tuple[str, int, Any]] = [
     ("Added", 7, lambda d: f"{d['total']:,}"),

@@ -2,7 +2,7 @@
 
 Fields run in the order a call goes: who, what, when, then the finer preferences, so the
 common case is client, service, start date, ctrl+s. The screen copies widget values into an
-EntryForm (domain/entry_form.py); every rule, default and error comes from the domain, and an
+EntryForm (tui/entry_form.py); every rule, default and error comes from the domain, and an
 error is shown beside the field it names while the form keeps every value.
 """
 
@@ -20,17 +20,19 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Label, OptionList, Select, SelectionList, Static
 from textual.widgets.option_list import Option
 
-from waitlist_tui.domain import clock, consent, entries, vocab
-from waitlist_tui.domain.clients import display_phone, list_clients
-from waitlist_tui.domain.clinics import Catalog, get_clinic, load_catalog
-from waitlist_tui.domain.db import database
-from waitlist_tui.domain.entry_form import EntryForm
-from waitlist_tui.domain.entry_views import EntryView
+from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.catalog.clients import display_phone, list_clients
+from waitlist_tui.domain.catalog.clinics import Catalog, get_clinic, load_catalog
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.openings import entry_appointment
+from waitlist_tui.domain.fill.openings import entry_appointment
+from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.quickdates import long_date
+from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
+from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui.desk_words import desk_words
+from waitlist_tui.tui.entry_form import EntryForm
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
 from waitlist_tui.tui.widgets.footer import Footer
 from waitlist_tui.tui.widgets.toggles import ToggleRow

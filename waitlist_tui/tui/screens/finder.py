@@ -23,14 +23,15 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
-from waitlist_tui.domain import clock, finder, vocab
-from waitlist_tui.domain.clinics import get_clinic, providers
-from waitlist_tui.domain.db import database
+from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.catalog.clinics import get_clinic, providers
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.finder import CalendarRow, Found, TypedSlot
-from waitlist_tui.domain.matching import COUNT_CAP, Candidate
-from waitlist_tui.domain.offers import OfferView
+from waitlist_tui.domain.fill import finder
+from waitlist_tui.domain.fill.finder import CalendarRow, Found, TypedSlot
+from waitlist_tui.domain.fill.matching import COUNT_CAP, Candidate
+from waitlist_tui.domain.fill.offers import OfferView
 from waitlist_tui.domain.quickdates import long_date, parse_quick_date
+from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.formatting import phone_text, priority_text
 from waitlist_tui.tui.reader import fresh_entry, read

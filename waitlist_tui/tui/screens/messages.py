@@ -18,11 +18,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
-from waitlist_tui.domain import outbox
-from waitlist_tui.domain.clinics import get_clinic
-from waitlist_tui.domain.db import database
+from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.outbox import MessageView, local_text
+from waitlist_tui.domain.messaging import outbox
+from waitlist_tui.domain.messaging.outbox import MessageView, local_text
+from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer

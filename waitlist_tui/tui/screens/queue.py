@@ -20,11 +20,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
-from waitlist_tui.domain import clock, entries, vocab
-from waitlist_tui.domain.db import database
-from waitlist_tui.domain.entry_views import EntryView
+from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
+from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui.formatting import (
     LiveOffer,
     countdown,

@@ -18,13 +18,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from waitlist_tui.domain.clinics import get_clinic
-from waitlist_tui.domain.db import database
-from waitlist_tui.domain.entry_views import EntryView
+from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.offers import OfferView
-from waitlist_tui.domain.slot_offers import offer_slot, slots_for_entry
+from waitlist_tui.domain.fill.offers import OfferView
+from waitlist_tui.domain.fill.slot_offers import offer_slot, slots_for_entry
+from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
+from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui.formatting import date_range, when_short
 from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer

@@ -21,12 +21,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
-from waitlist_tui.domain import clock, contact_attempts, offers
-from waitlist_tui.domain.clients import display_phone
-from waitlist_tui.domain.clinics import get_clinic
-from waitlist_tui.domain.db import database
+from waitlist_tui.domain import clock
+from waitlist_tui.domain.catalog.clients import display_phone
+from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.offers import OfferView, Reply
+from waitlist_tui.domain.fill import contact_attempts, offers
+from waitlist_tui.domain.fill.offers import OfferView, Reply
+from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.formatting import countdown, slot_text
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer

@@ -1,0 +1,78 @@
+"""Commands that open the app: the default (no command) and `demo`."""
+
+from __future__ import annotations
+
+import click
+
+from waitlist_tui.cli.output import Ctx
+from waitlist_tui.cli.runtime import json_option, open_db
+from waitlist_tui.config import demo_db_url
+from waitlist_tui.domain import clock
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.store import schema
+from waitlist_tui.domain.store.models import Clinic
+
+
+def open_tui(ctx: Ctx) -> None:
+    open_db(ctx)
+    from waitlist_tui.tui.queue_data import prefetch
+
+    first_page = prefetch()  # read while Textual and the screens are imported
+    from waitlist_tui.tui.app import make_app
+
+    make_app(staff=ctx.staff, first_page=first_page).run()
+
+
+@click.command("demo")
+@click.option(
+    "--entries",
+    "count",
+    type=int,
+    default=600,
+    show_default=True,
+    help="How many waitlist entries to generate.",
+)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--reset", is_flag=True, help="Rebuild even if today's demo exists.")
+@click.option("--no-tui", is_flag=True, help="Build the data and exit.")
+@json_option
+@click.pass_obj
+def demo_command(ctx: Ctx, count: int, seed: int, reset: bool, no_tui: bool) -> None:
+    """Build the demo clinic (its own database unless --db is given) and open the app.
+
+    Today's demo is kept between runs so what you typed stays; it is rebuilt on a new day,
+    with --reset, or when --entries/--seed are given."""
+    from waitlist_tui.demo import build as demo  # only this command needs the generator
+
+    target = ctx.db_url if ctx.db_explicit else demo_db_url()
+    ctx.db_url = target
+    open_db(ctx)
+    params = click.get_current_context().get_parameter_source
+    asked = any(params(p) == click.core.ParameterSource.COMMANDLINE for p in ("count", "seed"))
+    built_on = schema.get_meta(demo.DEMO_BUILT_ON)
+    has_clinic = Clinic.select().exists()
+    if ctx.db_explicit and has_clinic and built_on is None and not reset:
+        raise demo.NotADemo(
+            f"{target} holds a clinic that is not the demo; use --reset to "
+            "replace everything in it with the demo"
+        )
+    fresh = built_on == clock.today(get_clinic().time_zone).isoformat() if has_clinic else False
+    if reset or asked or not fresh:
+        counts = demo.build(entries=count, seed=seed, actor=ctx.staff)
+        result = {"db": target, "built": True, "rows": counts}
+    else:
+        result = {"db": target, "built": False, "rows": None}
+    if no_tui or ctx.json:
+        ctx.out(
+            result,
+            lambda d: click.echo(
+                f"demo {'built' if d['built'] else 'kept'} in {d['db']}"
+                + (
+                    f": {d['rows']['entry']} entries, {d['rows']['client']} clients"
+                    if d["built"]
+                    else ""
+                )
+            ),
+        )
+        return
+    open_tui(ctx)

@@ -1,0 +1,180 @@
+"""Openings on the command line (add, close, list) and `match`: who fits a slot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from waitlist_tui.cli.output import (
+    Ctx,
+    clinic_zone,
+    local_time,
+    table,
+)
+from waitlist_tui.cli.runtime import json_option, open_db
+
+
+def _openings_table(items: list[dict[str, Any]]) -> None:
+    zone = clinic_zone()
+    table(
+        ("id", "start", "min", "provider", "service", "status", "workflow"),
+        [
+            (
+                o["id"][:8],
+                local_time(o["slot_start"], zone),
+                o["minutes"],
+                o["provider"],
+                o["service"] or "",
+                o["status"],
+                o["workflow_type"] or "",
+            )
+            for o in items
+        ],
+    )
+
+
+@click.group("openings")
+def openings_group() -> None:
+    """Free blocks the desk wants to fill."""
+
+
+@openings_group.command("add")
+@click.option("--provider", required=True, metavar="CODE")
+@click.option("--start", required=True, metavar="ISO-LOCAL", help="e.g. 2026-11-24T09:00")
+@click.option("--minutes", required=True, type=int)
+@click.option("--service", metavar="CODE", help="Only entries for this service.")
+@click.option("--later", is_flag=True, help="An ambiguous time (clocks back) means the later.")
+@click.option(
+    "--outside-hours", is_flag=True, help="Open it even outside the provider's weekly hours."
+)
+@json_option
+@click.pass_obj
+def openings_add(
+    ctx: Ctx,
+    provider: str,
+    start: str,
+    minutes: int,
+    service: str | None,
+    later: bool,
+    outside_hours: bool,
+) -> None:
+    from waitlist_tui.domain.fill.openings import OpeningView, add_opening
+
+    open_db(ctx)
+    view = OpeningView.of(
+        add_opening(
+            provider, start, minutes, ctx.staff, service, later, outside_hours_ok=outside_hours
+        )
+    )
+    ctx.out(
+        view.to_dict(),
+        lambda d: click.echo(f"opening {d['id']} at {local_time(d['slot_start'], clinic_zone())}"),
+    )
+
+
+@openings_group.command("close")
+@click.argument("opening_id")
+@click.option("--note", default="", help="Why the slot is taken back.")
+@json_option
+@click.pass_obj
+def openings_close(ctx: Ctx, opening_id: str, note: str) -> None:
+    """Withdraw an opening: it closes and its live offers end (texted clients are told)."""
+    from waitlist_tui.domain.fill.offers import withdraw_opening
+
+    open_db(ctx)
+    data = withdraw_opening(opening_id, ctx.staff, note)
+    ctx.out(
+        data,
+        lambda d: click.echo(
+            f"opening {d['opening_id'][:8]} closed; offers ended: {d['offers_ended']}"
+        ),
+    )
+
+
+@openings_group.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["open", "filled", "closed", "all"]),
+    default="open",
+    show_default=True,
+)
+@json_option
+@click.pass_obj
+def openings_list(ctx: Ctx, status: str) -> None:
+    from waitlist_tui.domain.fill.openings import list_openings
+
+    open_db(ctx)
+    items = [o.to_dict() for o in list_openings(None if status == "all" else status)]
+    ctx.out(items, _openings_table)
+
+
+@click.command("match")
+@click.option("--opening", "opening_id", metavar="ID", help="Ranked candidates for an opening.")
+@click.option("--entry", "entry_id", metavar="ID", help="Free slots for an entry.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--exact-only", is_flag=True, help="Hide PARTIAL matches.")
+@json_option
+@click.pass_obj
+def match_command(
+    ctx: Ctx, opening_id: str | None, entry_id: str | None, limit: int, exact_only: bool
+) -> None:
+    """Who can take an opening, or which slots an entry can take."""
+    from waitlist_tui.domain.errors import ValidationError
+
+    open_db(ctx)
+    if bool(opening_id) == bool(entry_id):
+        raise ValidationError("give --opening or --entry", field="opening")
+    if opening_id:
+        from waitlist_tui.domain.fill.finder import offer_terms_now
+        from waitlist_tui.domain.fill.matching import candidates
+        from waitlist_tui.domain.fill.openings import get_opening
+
+        opening = get_opening(opening_id)
+        data = candidates(opening, limit, include_partial=not exact_only).to_dict()
+        data["offer_terms"] = offer_terms_now(opening)
+        ctx.out(
+            data,
+            lambda d: table(
+                ("entry", "match", "pri", "waited", "client", "phone", "why"),
+                [
+                    (
+                        c["entry_id"][:8],
+                        c["match_type"],
+                        c["priority"],
+                        f"{c['waited_days']}d",
+                        c["client"],
+                        c["phone"] or "",
+                        c["explanation"],
+                    )
+                    for c in d["items"]
+                ],
+                f"{len(d['items'])} of {d['total']} candidates ({d['exact']} exact)",
+            ),
+        )
+        return
+    from waitlist_tui.domain.errors import NotFound
+    from waitlist_tui.domain.fill.availability import find_matching_slots
+    from waitlist_tui.domain.store import ids
+    from waitlist_tui.domain.store.models import Entry
+
+    try:
+        entry = ids.resolve(Entry, entry_id, "waitlist request", field="entry")
+    except NotFound:
+        raise NotFound("waitlist request not found", field="entry") from None
+    groups = [g.to_dict() for g in find_matching_slots(entry, limit=limit)]
+    zone = clinic_zone()
+    ctx.out(
+        groups,
+        lambda d: table(
+            ("date", "provider", "slots"),
+            [
+                (
+                    g["date"],
+                    g["provider"],
+                    " ".join(local_time(s["start"], zone)[-5:] for s in g["slots"]),
+                )
+                for g in d
+            ],
+        ),
+    )

@@ -1,0 +1,128 @@
+"""`waitlist-tui stats`: how well the waitlist fills the calendar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from waitlist_tui.cli.output import Ctx, table
+from waitlist_tui.cli.runtime import json_option, open_db
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.stats.report import stats, weekly_caption
+
+# Narrow enough for 80 columns; the JSON has every figure. A provider's entries are the ones
+# booked with them, so their table shows bookings, not entries and conversion.
+SERVICE_COLUMNS = ("service", "entries", "booked", "conv%", "wait d", "sooner", "accept%", "fill%")
+PROVIDER_COLUMNS = (
+    "provider",
+    "booked",
+    "wait d",
+    "sooner",
+    "offers",
+    "accept%",
+    "fill%",
+    "fill m",
+)
+
+
+def _service_row(row: dict[str, Any]) -> list[Any]:
+    return [
+        row["service"],
+        f"{row['total']:,}",
+        f"{row['counts']['booked']:,}",
+        row["conversion_rate"],
+        row["average_wait_days"],
+        row["days_sooner"]["average"],
+        row["offers"]["acceptance_rate"],
+        row["openings"]["fill_rate"],
+    ]
+
+
+def _provider_row(row: dict[str, Any]) -> list[Any]:
+    return [
+        row["provider"],
+        f"{row['counts']['booked']:,}",
+        row["average_wait_days"],
+        row["days_sooner"]["average"],
+        f"{row['offers']['sent']:,}",
+        row["offers"]["acceptance_rate"],
+        row["openings"]["fill_rate"],
+        row["openings"]["median_fill_minutes"] if row["openings"]["filled"] else "–",
+    ]
+
+
+def _counts(pairs: dict[str, int]) -> str:
+    return " · ".join(f"{name} {count:,}" for name, count in pairs.items())
+
+
+def _summary(d: dict[str, Any]) -> None:
+    period = "all time"
+    if d["since"] or d["until"]:
+        period = f"{d['since'] or 'the start'} to {d['until'] or 'today'}"
+    who = f", provider {d['provider']}" if d["provider"] else ""
+    offers, openings, sooner = d["offers"], d["openings"], d["days_sooner"]
+    click.echo(
+        f"{d['clinic']}, {period}{who} (entries by the day they were added, {d['time_zone']})"
+    )
+    if d["provider"]:  # the app's cards say the same: "Waiting 0, Converted 100%" misled
+        click.echo(
+            f"Entries   booked {d['counts']['booked']:,} · average wait "
+            f"{d['average_wait_days']} days (booked entries only: a waiting one has no "
+            "provider yet)"
+        )
+    else:
+        click.echo(f"Entries   {d['total']:,}: {_counts(d['counts'])}")
+        click.echo(
+            f"          active {d['active_count']:,} · conversion {d['conversion_rate']}% · "
+            f"average wait {d['average_wait_days']} days"
+        )
+    click.echo(
+        f"Sooner    {sooner['count']:,} booked before their original appointment: "
+        f"{sooner['average']} days sooner on average, median {sooner['median']}"
+    )
+    answers = {k: offers[k] for k in ("accepted", "declined", "expired", "rescinded", "pending")}
+    click.echo(
+        f"Offers    {offers['sent']:,} sent: {_counts(answers)} · "
+        f"acceptance {offers['acceptance_rate']}%"
+    )
+    click.echo(
+        f"Openings  {openings['total']:,}: filled {openings['filled']:,} "
+        f"({openings['fill_rate']}%) · open {openings['open']:,} · closed {openings['closed']:,}"
+        + (
+            f" · median {openings['median_fill_minutes']} min to fill"
+            if openings["filled"]
+            else ""
+        )
+    )
+    click.echo()
+    table(SERVICE_COLUMNS, [_service_row(row) for row in d["by_service"]], "By service")
+    click.echo()
+    table(
+        PROVIDER_COLUMNS,
+        [_provider_row(row) for row in d["by_provider"]],
+        "By provider (entries once booked with them)",
+    )
+    click.echo()
+    # a line of its own: as the narrow table's title it wrapped into a column of words
+    click.echo(weekly_caption(d["provider"]))
+    table(
+        ("week of", "added", "booked", "filled"),
+        [
+            [w["week_start"], w["entries_added"], w["entries_booked"], w["openings_filled"]]
+            for w in d["weekly"]
+        ],
+    )
+
+
+@click.command("stats")
+@click.option("--since", metavar="YYYY-MM-DD", help="First clinic date of the period.")
+@click.option("--until", metavar="YYYY-MM-DD", help="Last clinic date of the period.")
+@click.option("--provider", metavar="CODE", help="Only this provider's figures.")
+@json_option
+@click.pass_obj
+def stats_command(ctx: Ctx, since: str | None, until: str | None, provider: str | None) -> None:
+    """Waitlist figures: statuses, conversion, waits, offers, openings, per service and
+    provider, and the last 12 weeks. The period counts entries by when they were added."""
+    open_db(ctx)
+    ctx.out(stats(get_clinic(), since, until, provider).to_dict(), _summary)

@@ -1,0 +1,265 @@
+"""Clients: find or create, with phones in E.164 (phonenumbers) and normalised emails."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import fn
+
+from waitlist_tui.domain import clock
+from waitlist_tui.domain.errors import Problems, ValidationError
+from waitlist_tui.domain.flags import parse_bool, parse_optional_bool
+from waitlist_tui.domain.messaging import consent
+from waitlist_tui.domain.store import audit, ids
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import Client, Clinic
+from waitlist_tui.domain.textinput import search_text, text_value
+
+CLIENT_FIELDS = ("first_name", "last_name", "phone", "email", "consent_sms", "consent_email")
+CONSENT_FIELDS = ("consent_sms", "consent_email")
+
+
+def normalize_phone(raw: str | None, region: str, field: str = "client.phone") -> str | None:
+    import phonenumbers  # imported on first use: it would add to every start of the app
+
+    raw = text_value(raw, field, max_len=40)
+    if not raw:
+        return None
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(
+            f"{field} '{raw}' is not a phone number ({exc})", field=field
+        ) from exc
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            f"{field} '{raw}' is not a valid phone number for region {region}", field=field
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str | None, field: str = "client.email") -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
+    raw = text_value(raw, field, max_len=254)
+    if not raw:
+        return None
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValidationError(
+            f"{field} '{raw}' is not a valid email address: {exc}", field=field
+        ) from exc
+
+
+def display_phone(e164: str | None) -> str:
+    import phonenumbers
+
+    if not e164:
+        return ""
+    try:
+        return phonenumbers.format_number(
+            phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+@dataclass(frozen=True)
+class ClientInput:
+    """A client as a payload gave it; a consent left None was not stated, and a new client
+    then takes the clinic's default (consent.py)."""
+
+    first_name: str
+    last_name: str
+    phone: str | None
+    email: str | None
+    consent_sms: bool | None = None
+    consent_email: bool | None = None
+
+
+def _name(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationError(f"client.{key} is required", field=f"client.{key}")
+    return " ".join(text_value(value, f"client.{key}", max_len=100).split())
+
+
+def parse_client(data: Any, region: str) -> ClientInput:
+    if not isinstance(data, dict):
+        raise ValidationError(
+            "client must be an object with first_name, last_name, phone, email", field="client"
+        )
+    unknown = set(data) - set(CLIENT_FIELDS) - {"id"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationError(f"client.{name} is not a client field", field=f"client.{name}")
+    first, last = _name(data, "first_name"), _name(data, "last_name")
+    phone = normalize_phone(data.get("phone"), region)
+    email = normalize_email(data.get("email"))
+    if not phone and not email:
+        raise ValidationError(
+            "client needs a phone or an email so the desk can reach them", field="client.phone"
+        )
+    return ClientInput(
+        first,
+        last,
+        phone,
+        email,
+        parse_optional_bool(data.get("consent_sms"), "client.consent_sms"),
+        parse_optional_bool(data.get("consent_email"), "client.consent_email"),
+    )
+
+
+def consents_for_new(clinic: Clinic, data: ClientInput) -> dict[str, bool]:
+    """A new client's consents: as stated, else the clinic's default; with "ask" an unstated
+    one is refused (4000 naming it)."""
+    default = consent.of(clinic).default
+    result = {}
+    problems = Problems()  # both unanswered: both said at once
+    for key in CONSENT_FIELDS:
+        stated = getattr(data, key)
+        if stated is None and default == consent.ASK:
+            problems.errors.append(
+                ValidationError(
+                    f"client.{key} is required: this clinic asks every new client (yes or no)",
+                    field=f"client.{key}",
+                )
+            )
+        result[key] = stated if stated is not None else default == consent.YES
+    problems.raise_any()
+    return result
+
+
+def _withdraw_stated(client: Client, data: ClientInput, actor: str) -> Client:
+    """A payload naming an existing client may withdraw a consent, never give one back: a
+    re-imported old file must not undo a STOP (the desk does that with `clients update`)."""
+    withdrawn = {k: False for k in CONSENT_FIELDS if getattr(data, k) is False}
+    return set_consent(client, withdrawn, actor) if withdrawn else client
+
+
+def set_consent(client: Client, values: dict[str, bool], actor: str, why: str = "") -> Client:
+    """Write the consents that change, with an audit row, in the caller's transaction."""
+    changed = {k: v for k, v in values.items() if getattr(client, k) != v}
+    if not changed:
+        return client
+    now = clock.now()
+    Client.update(**changed, updated_at=now, updated_by=actor, version=Client.version + 1).where(
+        Client.id == client.id
+    ).execute()
+    detail: dict[str, Any] = {k: [getattr(client, k), v] for k, v in changed.items()}
+    if why:
+        detail["why"] = [None, why]
+    audit.record(actor, "client.consent", "client", client.id, detail)
+    return Client.get_by_id(client.id)
+
+
+def find_or_create(
+    clinic: Clinic, data: ClientInput, actor: str, client_id: uuid.UUID | None = None
+) -> tuple[Client, bool]:
+    """The same person (name and phone, or name and email) is never entered twice; a shared
+    family phone with another name is a different client. A consent the payload withdraws is
+    withdrawn from the existing client too. A new client takes `client_id` when given (an
+    import keeps the exported ids)."""
+    same_name = (fn.LOWER(Client.first_name) == data.first_name.lower()) & (
+        fn.LOWER(Client.last_name) == data.last_name.lower()
+    )
+    for key, value in (("phone", data.phone), ("email", data.email)):
+        if value:
+            found = (
+                Client.select()
+                .where((Client.clinic == clinic) & same_name & (getattr(Client, key) == value))
+                .first()
+            )
+            if found:
+                with database.atomic():
+                    return _withdraw_stated(found, data, actor), False
+    consents = consents_for_new(clinic, data)
+    now = clock.now()
+    with database.atomic():
+        client = Client.create(
+            **({"id": client_id} if client_id else {}),
+            clinic=clinic,
+            first_name=data.first_name,
+            last_name=data.last_name,
+            phone=data.phone,
+            email=data.email,
+            **consents,
+            search=search_text(data.first_name, data.last_name, data.email, data.phone),
+            created_at=now,
+            updated_at=now,
+            created_by=actor,
+            updated_by=actor,
+        )
+        audit.record(
+            actor,
+            "client.create",
+            "client",
+            client.id,
+            {k: [None, audit.plain(getattr(client, k))] for k in CLIENT_FIELDS},
+        )
+    return client, True
+
+
+def update_consent(client_id: Any, payload: Any, actor: str) -> Client:
+    """The desk records what a client said: `consent_sms` and/or `consent_email`, each a flag
+    read strictly. Giving SMS consent back after a STOP is the desk's word for the client's."""
+    if not isinstance(payload, dict) or not payload:
+        raise ValidationError(
+            "give consent_sms and/or consent_email (true or false)", field="consent_sms"
+        )
+    unknown = sorted(set(payload) - set(CONSENT_FIELDS))
+    if unknown:
+        raise ValidationError(
+            f"{unknown[0]} cannot be changed here (consent_sms, consent_email)", field=unknown[0]
+        )
+    values = {k: parse_bool(v, f"client.{k}") for k, v in payload.items()}
+    with database.atomic():
+        client = ids.resolve(Client, client_id, "client", field="client_id")
+        return set_consent(client, values, actor, "recorded by the desk")
+
+
+def client_dict(client: Client) -> dict[str, Any]:
+    return {
+        "id": str(client.id),
+        "first_name": client.first_name,
+        "last_name": client.last_name,
+        "phone": client.phone,
+        "email": client.email,
+        "consent_sms": client.consent_sms,
+        "consent_email": client.consent_email,
+    }
+
+
+def search_terms(text: str) -> list[str]:
+    """Each word must match; a phone typed with spaces or dashes matches its digits."""
+    terms = []
+    for word in text.lower().split():
+        digits = re.sub(r"[\s\-().+]", "", word)
+        terms.append(digits if digits.isdigit() else word)
+    return [t for t in terms if t]
+
+
+def search_condition(text: str):
+    cond = None
+    for term in search_terms(text):
+        part = Client.search.contains(term)  # peewee escapes LIKE wildcards
+        cond = part if cond is None else cond & part
+    return cond
+
+
+def list_clients(
+    clinic: Clinic, search: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[Client], int]:
+    query = Client.select().where(Client.clinic == clinic)
+    cond = search_condition(search or "")
+    if cond is not None:
+        query = query.where(cond)
+    total = query.count()
+    rows = list(
+        query.order_by(Client.last_name, Client.first_name, Client.id).limit(limit).offset(offset)
+    )
+    return rows, total

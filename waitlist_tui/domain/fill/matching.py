@@ -1,0 +1,378 @@
+"""Who can take an opening (DESIGN.md section 4).
+
+Hard rules select (in SQL, on the service/status index): same clinic, entry waiting and not
+past its expires_at, a service the provider offers that fits in the opening, the slot's clinic
+date inside the entry's range, and no earlier offer of this opening to the entry. The soft
+rules (provider, day, part of day or time window) become flags in the same query, so the
+ranking (EXACT before PARTIAL, then priority, longest wait, id) and the count come from one
+scan; Python then words the explanation for the page it shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from peewee import SQL, Case, fn
+
+from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.fill.availability import ANYTIME_BIT, part_windows, start_part_mask
+from waitlist_tui.domain.store.models import (
+    Client,
+    Clinic,
+    Entry,
+    EntryProvider,
+    Offer,
+    Opening,
+    Provider,
+    ProviderService,
+    Service,
+)
+from waitlist_tui.domain.timeutil import fmt_hhmm
+
+PART_WORDS = {"MORNING": "mornings", "AFTERNOON": "afternoons", "EVENING": "evenings"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry_id: Any
+    match_type: str
+    fails: tuple[str, ...]  # provider, day, time
+    priority: int
+    waited_days: int
+    client_id: Any
+    client_name: str
+    phone: str | None
+    email: str | None
+    service_code: str
+    explanation: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry_id": str(self.entry_id),
+            "match_type": self.match_type,
+            "fails": list(self.fails),
+            "priority": self.priority,
+            "waited_days": self.waited_days,
+            "client_id": str(self.client_id),
+            "client": self.client_name,
+            "phone": self.phone,
+            "email": self.email,
+            "service": self.service_code,
+            "explanation": self.explanation,
+        }
+
+
+@dataclass(frozen=True)
+class CandidateList:
+    opening_id: Any
+    items: list[Candidate]
+    total: int  # capped: COUNT_CAP for each match type means "at least"
+    exact: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count_cap": COUNT_CAP,
+            "opening_id": str(self.opening_id),
+            "items": [c.to_dict() for c in self.items],
+            "total": self.total,
+            "exact": self.exact,
+        }
+
+
+@dataclass(frozen=True)
+class Slot:
+    """An opening as matching sees it, on the clinic's wall clock."""
+
+    clinic: Clinic
+    provider_id: Any
+    provider_code: str
+    starts_at: dt.datetime
+    minutes: int
+    local_date: dt.date
+    start_minute: int
+    part_mask: int
+    service_ids: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, opening: Opening) -> Slot:
+        clinic = opening.clinic
+        local = opening.starts_at.astimezone(ZoneInfo(clinic.time_zone))
+        start_minute = local.hour * 60 + local.minute
+        minutes = int((opening.ends_at - opening.starts_at).total_seconds() // 60)
+        part_mask = start_part_mask(part_windows(clinic), start_minute)
+        services = (
+            Service.select(Service.id)
+            .join(ProviderService, on=ProviderService.service == Service.id)
+            .where(
+                ProviderService.provider == opening.provider_id,
+                Service.duration_minutes <= minutes,
+                Service.kind == "appointment",
+            )
+        )
+        if opening.source == "manual" and opening.service_id:
+            services = services.where(Service.id == opening.service_id)
+        return cls(
+            clinic,
+            opening.provider_id,
+            opening.provider.code,
+            opening.starts_at,
+            minutes,
+            local.date(),
+            start_minute,
+            part_mask,
+            tuple(s.id for s in services),
+        )
+
+
+def _flags(slot: Slot, opening_id: Any) -> dict[str, Any]:
+    """SQL expressions (1/0) for each soft rule."""
+    day_bit = vocab.day_bit(vocab.DAYS[slot.local_date.weekday()])
+    link = EntryProvider.alias()
+    has_pref = fn.EXISTS(link.select(SQL("1")).where(link.entry == Entry.id))
+    prefers = fn.EXISTS(
+        link.select(SQL("1")).where((link.entry == Entry.id) & (link.provider == slot.provider_id))
+    )
+    provider_ok = ~has_pref | prefers
+    day_ok = (Entry.preferred_days == 0) | (Entry.preferred_days.bin_and(day_bit) != 0)
+    parts = Entry.preferred_time_slots.bin_and(7)
+    part_ok = (
+        (parts == 0)
+        | (Entry.preferred_time_slots.bin_and(ANYTIME_BIT) != 0)
+        | (Entry.preferred_time_slots.bin_and(slot.part_mask) != 0)
+    )
+    window_ok = Entry.preferred_time_start.is_null() | (
+        (Entry.preferred_time_start <= slot.start_minute)
+        & (Entry.preferred_time_end >= Service.duration_minutes + slot.start_minute)
+    )
+
+    def as_int(cond: Any) -> Any:
+        return Case(None, [(cond, 1)], 0)
+
+    return {
+        "provider_ok": as_int(provider_ok),
+        "day_ok": as_int(day_ok),
+        "time_ok": as_int(part_ok & window_ok),
+        "exact": as_int(provider_ok & day_ok & part_ok & window_ok),
+        "_exact": provider_ok & day_ok & part_ok & window_ok,
+    }
+
+
+def _base(slot: Slot, opening_id: Any, now: dt.datetime):
+    offered = Offer.select(Offer.entry).where(Offer.opening == opening_id)
+    return (
+        Entry.select()
+        .join(Service)
+        .switch(Entry)
+        .where(
+            Entry.service.in_(list(slot.service_ids)) if slot.service_ids else SQL("1 = 0"),
+            Entry.status == vocab.WAITING,
+            Entry.clinic == slot.clinic,
+            Entry.date_range_start <= slot.local_date,
+            Entry.date_range_end >= slot.local_date,
+            Entry.expires_at.is_null() | (Entry.expires_at > now),
+            Entry.id.not_in(offered),
+        )
+    )
+
+
+def _explain(
+    entry: Any, fails: tuple[str, ...], slot: Slot, providers: list[str], waited: int
+) -> str:
+    zone = ZoneInfo(slot.clinic.time_zone)
+    local = slot.starts_at.astimezone(zone)
+    words = []
+    if providers:
+        wanted = " or ".join(providers)
+        words.append(
+            f"wants {wanted}, slot is with {slot.provider_code}"
+            if "provider" in fails
+            else f"prefers {wanted}"
+        )
+    days = vocab.from_mask(entry.preferred_days, vocab.DAYS)
+    if days:
+        short = " ".join(vocab.DAY_SHORT[d] for d in days)
+        words.append(f"wants {short}, slot is {local:%a}" if "day" in fails else f"prefers {short}")
+    parts = [
+        PART_WORDS[p]
+        for p in vocab.from_mask(entry.preferred_time_slots, vocab.TIME_SLOTS)
+        if p in PART_WORDS
+    ]
+    if entry.preferred_time_start is not None:
+        parts.append(f"{fmt_hhmm(entry.preferred_time_start)}-{fmt_hhmm(entry.preferred_time_end)}")
+    if parts:
+        wanted = " or ".join(parts)
+        words.append(
+            f"wants {wanted}, slot is {local:%H:%M}" if "time" in fails else f"prefers {wanted}"
+        )
+    words.append(f"{waited} day{'s' if waited != 1 else ''} waiting")
+    words.append(f"priority {entry.priority}")
+    return "; ".join(words)
+
+
+COUNT_CAP = 200  # "200+" is all a desk needs to know; counting further costs a full scan
+
+
+def _count(query) -> int:
+    """How many rows, stopping at COUNT_CAP (a capped subquery, so the scan stops too)."""
+    capped = query.select(SQL("1")).limit(COUNT_CAP)
+    return Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped")).scalar() or 0
+
+
+def _ranked(base, flags, slot: Slot, exact: bool, limit: int) -> list[tuple]:
+    """Top `limit` rows of one match type. Each service's waiting entries are walked in queue
+    order on the (service, status, priority, created_at, id) index, so the scan stops after
+    `limit` matches; the per-service runs are merged here."""
+    rows: list[tuple] = []
+    match = flags["_exact"] if exact else ~flags["_exact"]
+    # An EXACT row passes every soft rule: its flags are constants, not CASEs to build and run.
+    shown = (
+        [SQL("1"), SQL("1"), SQL("1"), SQL("1")]
+        if exact
+        else [SQL("0"), flags["provider_ok"], flags["day_ok"], flags["time_ok"]]
+    )
+    for service_id in slot.service_ids:
+        rows.extend(
+            base.where(Entry.service == service_id, match)
+            .select(Entry.id, *shown, Entry.priority, Entry.created_at)
+            .order_by(Entry.priority, Entry.created_at, Entry.id)
+            .limit(limit)
+            .tuples()
+        )
+    rows.sort(key=lambda r: (r[5], r[6], str(r[0])))
+    return [r[:5] for r in rows[:limit]]
+
+
+def candidates(
+    opening: Opening, limit: int = 20, include_partial: bool = True, only_entry: Any = None
+) -> CandidateList:
+    """Ranked candidates for an opening: EXACT first, then priority, longest wait, id."""
+    if limit < 1 or limit > 500:
+        raise ValidationError("limit must be 1-500", field="limit")
+    now = clock.now()
+    slot = Slot.of(opening)
+    flags = _flags(slot, opening.id)
+    base = _base(slot, opening.id, now)
+    if only_entry is not None:
+        base = base.where(Entry.id == only_entry)
+    if not include_partial:
+        base = base.where(flags["_exact"])
+    exact_rows = _ranked(base, flags, slot, exact=True, limit=limit)
+    partial_rows = []
+    if include_partial and len(exact_rows) < limit:
+        partial_rows = _ranked(base, flags, slot, exact=False, limit=limit - len(exact_rows))
+    ranked = exact_rows + partial_rows
+    exact_total = _count(base.where(flags["_exact"]))
+    total = exact_total + (_count(base.where(~flags["_exact"])) if include_partial else 0)
+    if not ranked:
+        return CandidateList(opening.id, [], total, exact_total)
+    ids = [row[0] for row in ranked]
+    details = {  # only what the page shows: whole models for 50 rows cost ~15 ms to build
+        e.id: e
+        for e in (
+            Entry.select(
+                Entry.id,
+                Entry.priority,
+                Entry.created_at,
+                Entry.preferred_days,
+                Entry.preferred_time_slots,
+                Entry.preferred_time_start,
+                Entry.preferred_time_end,
+                Client.id.alias("client_id"),
+                Client.first_name.alias("first_name"),
+                Client.last_name.alias("last_name"),
+                Client.phone.alias("phone"),
+                Client.email.alias("email"),
+                Service.code.alias("service_code"),
+            )
+            .join(Client)
+            .switch(Entry)
+            .join(Service)
+            .where(Entry.id.in_(ids))
+            .namedtuples()
+        )
+    }
+    prefs: dict[Any, list[str]] = {}
+    for link in (
+        EntryProvider.select(EntryProvider.entry, Provider.code)
+        .join(Provider)
+        .where(EntryProvider.entry.in_(ids))
+        .order_by(Provider.code)
+    ):
+        prefs.setdefault(link.entry_id, []).append(link.provider.code)
+    items = []
+    for entry_id, exact, provider_ok, day_ok, time_ok in ranked:
+        entry = details[entry_id]
+        fails = tuple(
+            name
+            for name, ok in (("provider", provider_ok), ("day", day_ok), ("time", time_ok))
+            if not ok
+        )
+        waited = max(0, (now - entry.created_at).days)
+        items.append(
+            Candidate(
+                entry.id,
+                vocab.EXACT if exact else vocab.PARTIAL,
+                fails,
+                entry.priority,
+                waited,
+                entry.client_id,
+                f"{entry.first_name} {entry.last_name}",
+                entry.phone,
+                entry.email,
+                entry.service_code,
+                _explain(entry, fails, slot, prefs.get(entry.id, []), waited),
+            )
+        )
+    return CandidateList(opening.id, items, total, exact_total)
+
+
+def notify_candidates(
+    service_code: str, day: dt.date, clinic: Clinic | None = None
+) -> dict[str, Any]:
+    """Waiting entries for a service whose range and days include `day`, with contact details:
+    who to tell when that day frees up."""
+    clinic = clinic or get_clinic()
+    service = Service.get_or_none(
+        (Service.clinic == clinic) & (Service.code == str(service_code).upper())
+    )
+    if service is None:
+        raise ValidationError(
+            f"service {service_code!r} is not a service of this clinic", field="service"
+        )
+    bit = vocab.day_bit(vocab.DAYS[day.weekday()])
+    now = clock.now()
+    rows = (
+        Entry.select(Entry.id, Client)
+        .join(Client)
+        .where(
+            Entry.service == service,
+            Entry.status == vocab.WAITING,
+            Entry.date_range_start <= day,
+            Entry.date_range_end >= day,
+            (Entry.preferred_days == 0) | (Entry.preferred_days.bin_and(bit) != 0),
+            Entry.expires_at.is_null() | (Entry.expires_at > now),
+        )
+        .order_by(Entry.priority, Entry.created_at, Entry.id)
+    )
+    found = [
+        {
+            "id": str(e.id),
+            "client": {
+                "id": str(e.client.id),
+                "first_name": e.client.first_name,
+                "last_name": e.client.last_name,
+                "email": e.client.email,
+                "phone": e.client.phone,
+            },
+        }
+        for e in rows
+    ]
+    return {
+        "clients": found,
+        "message": f"Found {len(found)} clients to notify about availability on {day.isoformat()}",
+    }

@@ -1,0 +1,410 @@
+"""Openings (free blocks the desk wants to fill) and the appointments they come from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
+from waitlist_tui.domain.fill import offer_time
+from waitlist_tui.domain.fill.availability import outside_hours
+from waitlist_tui.domain.store import audit, ids
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import (
+    Appointment,
+    Client,
+    Clinic,
+    Opening,
+    Provider,
+    ProviderService,
+    Service,
+)
+from waitlist_tui.domain.textinput import text_value
+from waitlist_tui.domain.timeutil import parse_local as parse_local_time
+from waitlist_tui.domain.waitlist.views import iso
+
+
+def provider_by_code(clinic: Clinic, code: str) -> Provider:
+    code = text_value(code, "provider", max_len=64)
+    found = Provider.get_or_none((Provider.clinic == clinic) & (Provider.code == code.upper()))
+    if found is None:
+        raise ValidationError(
+            f"provider {code!r} is not a provider of this clinic", field="provider"
+        )
+    return found
+
+
+def _service(clinic: Clinic, code: str) -> Service:
+    code = text_value(code, "service", max_len=64)
+    found = Service.get_or_none((Service.clinic == clinic) & (Service.code == code.upper()))
+    if found is None:
+        raise ValidationError(f"service {code!r} is not a service of this clinic", field="service")
+    return found
+
+
+def get_opening(opening_id: Any, *, for_update: bool = False) -> Opening:
+    query = Opening.select()
+    if for_update and getattr(database.obj, "for_update", False):
+        query = query.for_update()
+    return ids.resolve(Opening, opening_id, "opening", field="opening", query=query)
+
+
+def parse_local(text: str, tz: str, later: bool = False) -> dt.datetime:
+    """'2026-11-24T09:00' on the clinic's wall clock; a skipped time is refused and an
+    ambiguous one takes the earlier occurrence unless `later` (timeutil reads it)."""
+    return parse_local_time(text, tz, "start", ambiguous="later" if later else "earlier")
+
+
+def whole_number(value: Any, field: str, low: int, high: int) -> int:
+    """A count typed or sent as JSON: an int or digits, within low..high, else a 4000."""
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or not low <= number <= high:
+        raise ValidationError(f"{field} must be a whole number {low}-{high}", field=field)
+    return number
+
+
+def first_overlap(
+    model: Any, provider: Provider, status: str, starts: dt.datetime, ends: dt.datetime
+) -> Any:
+    """A row of `model` (appointment or opening) of this provider overlapping [starts, ends)."""
+    return (
+        model.select()
+        .where(
+            model.provider == provider,
+            model.status == status,
+            model.starts_at < ends,
+            model.ends_at > starts,
+        )
+        .first()
+    )
+
+
+def checked_slot(
+    provider: str,
+    start: str,
+    minutes: int,
+    service: str | None,
+    later: bool,
+    clinic: Clinic,
+) -> tuple[Provider, dt.datetime, dt.datetime, Service | None]:
+    """The rules of a typed-in opening that need no lock: the match finder previews an
+    opening with them before anything is written."""
+    who = provider_by_code(clinic, provider)
+    minutes = whole_number(minutes, "minutes", 5, 720)
+    starts = parse_local(start, clinic.time_zone, later)
+    ends = starts + dt.timedelta(minutes=int(minutes))
+    now = clock.now()
+    if starts <= now:
+        raise ValidationError("start is in the past", field="start")
+    offer_time.check_in_time(clinic, starts, now, ValidationError, field="start")
+    what = None
+    if service:
+        what = _service(clinic, service)
+        if (
+            not ProviderService.select()
+            .where(ProviderService.provider == who, ProviderService.service == what)
+            .exists()
+        ):
+            raise ValidationError(f"{who.code} does not offer {what.code}", field="service")
+        if what.duration_minutes > int(minutes):
+            raise ValidationError(
+                f"{what.code} takes {what.duration_minutes} minutes, longer than the opening",
+                field="minutes",
+            )
+    return who, starts, ends, what
+
+
+def add_opening(
+    provider: str,
+    start: str,
+    minutes: int,
+    actor: str,
+    service: str | None = None,
+    later: bool = False,
+    clinic: Clinic | None = None,
+    outside_hours_ok: bool = True,
+) -> Opening:
+    """A block typed in by the desk (a new shift, a gap). With `outside_hours_ok` False (the
+    CLI's default) a block outside the provider's weekly hours is refused, naming them."""
+    clinic = clinic or get_clinic()
+    who, starts, ends, what = checked_slot(provider, start, minutes, service, later, clinic)
+    if not outside_hours_ok:
+        off = outside_hours(who, starts, ends, clinic.time_zone)
+        if off:
+            raise ValidationError(f"start: {off} (--outside-hours opens it anyway)", field="start")
+    now = clock.now()
+    with database.atomic():
+        clash = first_overlap(Appointment, who, vocab.APPT_BOOKED, starts, ends)
+        if clash is not None:
+            local = clash.starts_at.astimezone(ZoneInfo(clinic.time_zone))
+            raise Conflict(
+                f"{who.code} has an appointment at {local:%a %d %b %H:%M}",
+                data={"appointment_id": str(clash.id)},
+            )
+        overlap = first_overlap(Opening, who, vocab.OPENING_OPEN, starts, ends)
+        if overlap is not None:
+            raise Conflict(
+                f"an open opening already covers that time ({str(overlap.id)[:8]})",
+                data={"opening_id": str(overlap.id)},
+            )
+        opening = Opening.create(
+            clinic=clinic,
+            provider=who,
+            service=what,
+            starts_at=starts,
+            ends_at=ends,
+            source="manual",
+            created_at=now,
+            updated_at=now,
+            created_by=actor,
+            updated_by=actor,
+        )
+        audit.record(
+            actor,
+            "opening.create",
+            "opening",
+            opening.id,
+            {
+                "provider": [None, who.code],
+                "starts_at": [None, iso(starts)],
+                "minutes": [None, int(minutes)],
+            },
+        )
+    return Opening.get_by_id(opening.id)
+
+
+@dataclass(frozen=True)
+class OpeningView:
+    id: Any
+    provider_code: str
+    provider_name: str
+    service_code: str | None
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    status: str
+    source: str
+    workflow: str | None
+    appointment_id: Any
+
+    @property
+    def minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    @classmethod
+    def of(cls, opening: Opening) -> OpeningView:
+        return cls(
+            opening.id,
+            opening.provider.code,
+            opening.provider.name,
+            opening.service.code if opening.service_id else None,
+            opening.starts_at,
+            opening.ends_at,
+            opening.status,
+            opening.source,
+            opening.workflow,
+            opening.appointment_id,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "provider": self.provider_code,
+            "provider_name": self.provider_name,
+            "service": self.service_code,
+            "slot_start": iso(self.starts_at),
+            "slot_end": iso(self.ends_at),
+            "minutes": self.minutes,
+            "status": self.status,
+            "source": self.source,
+            "workflow_type": self.workflow,
+            "appointment_id": str(self.appointment_id) if self.appointment_id else None,
+        }
+
+
+def list_openings(
+    status: str | None = vocab.OPENING_OPEN, clinic: Clinic | None = None, limit: int = 100
+) -> list[OpeningView]:
+    clinic = clinic or get_clinic()
+    query = (
+        Opening.select(Opening, Provider)
+        .join(Provider)
+        .switch(Opening)
+        .where(Opening.clinic == clinic)
+    )
+    if status:
+        if status not in (vocab.OPENING_OPEN, vocab.OPENING_FILLED, vocab.OPENING_CLOSED):
+            raise ValidationError("status must be open, filled or closed", field="status")
+        query = query.where(Opening.status == status)
+    return [OpeningView.of(o) for o in query.order_by(Opening.starts_at).limit(limit)]
+
+
+# --- appointments -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    id: Any
+    client_name: str
+    client_phone: str | None
+    provider_code: str
+    service_code: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    status: str
+    entry_id: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "client": self.client_name,
+            "phone": self.client_phone,
+            "provider": self.provider_code,
+            "service": self.service_code,
+            "start": iso(self.starts_at),
+            "end": iso(self.ends_at),
+            "status": self.status,
+            "entry_id": str(self.entry_id) if self.entry_id else None,
+        }
+
+
+def day_bounds(day: dt.date | None, clinic: Clinic) -> tuple[dt.datetime, dt.datetime]:
+    """A clinic day (today by default) as a UTC [start, end) pair."""
+    zone = ZoneInfo(clinic.time_zone)
+    day = day or clock.today(clinic.time_zone)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    return start, end
+
+
+def _appointments():
+    """Appointments with the client, provider and service their views name, in one query."""
+    return (
+        Appointment.select(Appointment, Client, Provider, Service)
+        .join(Client)
+        .switch(Appointment)
+        .join(Provider)
+        .switch(Appointment)
+        .join(Service)
+    )
+
+
+def list_appointments(
+    day: dt.date | None = None,
+    provider: str | None = None,
+    clinic: Clinic | None = None,
+    status: str | None = None,
+    limit: int = 200,
+) -> list[AppointmentView]:
+    """A day's calendar (today by default), in start order."""
+    clinic = clinic or get_clinic()
+    start, end = day_bounds(day, clinic)
+    query = (
+        _appointments()
+        .where(
+            Appointment.clinic == clinic,
+            Appointment.starts_at >= start,
+            Appointment.starts_at < end,
+        )
+    )
+    if provider:
+        query = query.where(Appointment.provider == provider_by_code(clinic, provider))
+    if status:
+        query = query.where(Appointment.status == status)
+    return [
+        _appointment_view(a)
+        for a in query.order_by(Appointment.starts_at, Provider.code).limit(limit)
+    ]
+
+
+def _appointment_view(a: Appointment) -> AppointmentView:
+    return AppointmentView(
+        a.id,
+        f"{a.client.first_name} {a.client.last_name}",
+        a.client.phone,
+        a.provider.code,
+        a.service.code,
+        a.starts_at,
+        a.ends_at,
+        a.status,
+        a.entry_id,
+    )
+
+
+def entry_appointment(entry_id: Any) -> AppointmentView | None:
+    """The appointment a booked entry got (the newest, should it have been rebooked)."""
+    found = (
+        _appointments()
+        .where(Appointment.entry == entry_id)
+        .order_by(Appointment.created_at.desc())
+        .first()
+    )
+    return _appointment_view(found) if found else None
+
+
+def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Opening | None]:
+    """The client cancels: the appointment is cancelled and, if still before the clinic's
+    notice cutoff (offer_time), its time becomes an open opening (same provider, service and
+    times) for the waitlist."""
+    now = clock.now()
+    with database.atomic():
+        try:
+            appt = ids.resolve(Appointment, appointment_id, "appointment", field="appointment")
+        except NotFound:
+            raise NotFound("appointment not found", field="appointment") from None
+        if appt.status != vocab.APPT_BOOKED:
+            raise Conflict(f"appointment is {appt.status}", data={"status": appt.status})
+        rows = (
+            Appointment.update(
+                status=vocab.APPT_CANCELLED,
+                cancelled_at=now,
+                updated_at=now,
+                updated_by=actor,
+                version=Appointment.version + 1,
+            )
+            .where(
+                Appointment.id == appt.id,
+                Appointment.version == appt.version,
+                Appointment.status == vocab.APPT_BOOKED,
+            )
+            .execute()
+        )
+        if rows != 1:
+            raise Conflict("appointment was changed by someone else; reload it")
+        audit.record(
+            actor,
+            "appointment.cancel",
+            "appointment",
+            appt.id,
+            {"status": [vocab.APPT_BOOKED, vocab.APPT_CANCELLED]},
+        )
+        opening = None
+        if not offer_time.is_too_late(appt.clinic, appt.starts_at, now):
+            opening = Opening.create(
+                clinic=appt.clinic_id,
+                provider=appt.provider_id,
+                service=appt.service_id,
+                appointment=appt.id,
+                starts_at=appt.starts_at,
+                ends_at=appt.ends_at,
+                source="cancellation",
+                created_at=now,
+                updated_at=now,
+                created_by=actor,
+                updated_by=actor,
+            )
+            audit.record(
+                actor,
+                "opening.create",
+                "opening",
+                opening.id,
+                {"appointment": [None, str(appt.id)]},
+            )
+    return Appointment.get_by_id(appt.id), (Opening.get_by_id(opening.id) if opening else None)

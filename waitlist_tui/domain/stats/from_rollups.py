@@ -1,0 +1,324 @@
+"""Stats from the rollups (domain/store/rollups.py) into the same tally the raw queries fill.
+
+A period [lo, hi) of clinic days is read as whole UTC days (lvl 1 rows) from the day of lo to
+the day of hi, minus the 15-minute rows of lo's day before lo, plus those of hi's day before
+hi. The weekly series is read the same way, one bound at a time. A median counts its values
+per bin (all time: stats_count; a period: the points of the period, or all time minus the
+points outside it, whichever is fewer), then reads the middle one or two values of their bin
+through the stats_point_bin index: every statement reads a bounded number of rows, whatever
+the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from functools import lru_cache
+from typing import Any
+
+from waitlist_tui.domain.stats.figures import ALL, Key, Scope, Tally, uid
+from waitlist_tui.domain.store import rollup_sql as q
+from waitlist_tui.domain.store import rollups
+from waitlist_tui.domain.store.db import database, is_postgres
+
+Bins = dict[tuple[Any, Any, int], int]  # (service, provider as stored, bin) -> values
+
+
+def readable(scope: Scope) -> bool:
+    """Whether every bound falls on a quarter hour of UTC, as the rollups' buckets do."""
+    bounds = [b for b in (scope.lo, scope.hi) if b is not None] + scope.week_bounds
+    return all(rollups.on_quarter(b) for b in bounds)
+
+
+class _Sql:
+    """Statement text with its parameters, written with the backend's placeholder."""
+
+    def __init__(self) -> None:
+        self.params: list[Any] = []
+
+    def p(self, value: Any) -> str:
+        if isinstance(value, type(rollups.NONE)):
+            value = str(value) if is_postgres() else value.hex
+        self.params.append(value)
+        return "%s" if is_postgres() else "?"
+
+    def ids(self, values: list[Any]) -> str:
+        return ", ".join(self.p(v) for v in values)
+
+
+def _indexed(name: str) -> str:
+    """SQLite: read through this index. Its planner may otherwise take the other one (the
+    period's range rather than the bin, say) and read every value of the period per median;
+    PostgreSQL weighs them well from its statistics."""
+    return "" if is_postgres() else f" INDEXED BY {name}"
+
+
+@lru_cache(maxsize=4096)
+def _key(value: Any) -> Any:
+    """An id column as uuid.UUID, None for rollups.NONE (few distinct values: cached)."""
+    found = uid(value)
+    return None if found == rollups.NONE else found
+
+
+def _filters(scope: Scope, sql: _Sql, fact: int) -> str:
+    """The rows of `fact` that the scope counts (the raw queries' WHERE, on rollup columns)."""
+    if fact == q.ENTRY and scope.provider is None:
+        return f"fact = {fact} AND service_id IN ({sql.ids(scope.service_ids)})"
+    found = f"fact = {fact} AND clinic_id = {sql.p(scope.clinic.id)}"
+    if scope.provider is not None:
+        found += f" AND provider_id = {sql.p(scope.provider.id)}"
+    return found
+
+
+def _span(lo: dt.datetime | None, hi: dt.datetime | None) -> list[tuple[str, int]]:
+    """The rows of [lo, hi) as (condition, sign) arms over index ranges: the days, less lo's
+    day before lo, plus hi's day before hi."""
+    days = ["lvl = 1"]
+    arms = []
+    if lo is not None:
+        first, start = rollups.day_id(lo), rollups.fine_id(lo)
+        days.append(f"t >= {first}")
+        if start > first * 96:
+            arms.append((f"lvl = 0 AND t >= {first * 96} AND t < {start}", -1))
+    if hi is not None:
+        last, end = rollups.day_id(hi), rollups.fine_id(hi)
+        days.append(f"t < {last}")
+        if end > last * 96:
+            arms.append((f"lvl = 0 AND t >= {last * 96} AND t < {end}", 1))
+    return [(" AND ".join(days), 1), *arms]
+
+
+def collect(scope: Scope, tally: Tally) -> None:
+    """Every figure of `scope` into `tally`, from the rollups."""
+    bins, fills = _period(scope, tally)
+    _weekly(scope, tally)
+    kinds = [q.FILL] + ([q.PAIR] if scope.service_ids else [])
+    if scope.lo is not None or scope.hi is not None:
+        bins = _period_bins(scope, bins, fills, kinds)
+    values = _middles(scope, bins, kinds)
+    tally.set_medians(values.get(q.PAIR, {}), "sooner_median")
+    tally.set_medians(values.get(q.FILL, {}), "fill_median_minutes")
+
+
+def _period(scope: Scope, tally: Tally) -> tuple[dict[int, Bins], dict[int, int]]:
+    """Counts, sums and all-time bins in one statement (each arm grouped over its own index
+    range, the few rows left summed here); returns the bins per kind and the number of median
+    values in the period per kind."""
+    sql = _Sql()
+    facts = [q.OFFER, q.OPENING]
+    bin_facts = [q.FILL_BIN]
+    if scope.service_ids:
+        facts = [q.ENTRY, q.BOOKED, *facts] if scope.provider is None else [q.BOOKED, *facts]
+        bin_facts.append(q.SOONER_BIN)
+    sums = ", ".join(f"SUM({c})" for c in ("n", "n1", "s1", "n2", "s2"))
+    keys = "service_id, provider_id, status"
+    arms = [
+        f"SELECT fact, {keys}, 0 AS b, {sign} AS sg, {sums} FROM stats_count WHERE {cond} AND "
+        f"{_filters(scope, sql, fact)} GROUP BY fact, {keys}"
+        for fact in facts
+        for cond, sign in _span(scope.lo, scope.hi)
+    ]
+    arms += [
+        f"SELECT fact, {keys}, t AS b, 1 AS sg, {sums} FROM stats_count WHERE lvl = 2 AND "
+        f"{_filters(scope, sql, fact)} GROUP BY fact, {keys}, t"
+        for fact in bin_facts
+    ]
+    totals: dict[tuple, list[int]] = defaultdict(lambda: [0] * 5)
+    for fact, service, provider, status, b, sign, *values in database.execute_sql(
+        " UNION ALL ".join(arms), sql.params
+    ):
+        found = totals[(fact, service, provider, status, b)]
+        for i, value in enumerate(values):
+            found[i] += sign * int(value)
+    per_day = rollups.ticks_per_day()
+    bins: dict[int, Bins] = {q.PAIR: {}, q.FILL: {}}
+    fills = {q.PAIR: 0, q.FILL: 0}
+    for (fact, raw_service, raw_provider, status, b), (n, n1, s1, n2, s2) in totals.items():
+        if not (n or n1 or s1 or n2 or s2):
+            continue
+        if fact in (q.SOONER_BIN, q.FILL_BIN):  # many rows: ids left as stored (see _middles)
+            kind = q.PAIR if fact == q.SOONER_BIN else q.FILL
+            bins[kind][(raw_service, raw_provider, int(b))] = n
+            continue
+        service, provider = _key(raw_service), _key(raw_provider)
+        if fact == q.ENTRY:
+            tally.add_entries(service, status, n)
+        elif fact == q.BOOKED:
+            tally.add_booked(service, provider, n, n1, s1 / per_day, n2, s2 / per_day)
+            fills[q.PAIR] += n2
+        elif fact == q.OFFER:
+            tally.add_offers(service, provider, status, n)
+        elif fact == q.OPENING:
+            tally.add_openings(service, provider, status, n)
+            fills[q.FILL] += n1
+    return bins, fills
+
+
+def _weekly(scope: Scope, tally: Tally) -> None:
+    """Entries added, booked and fills per clinic week: day rows, and the 15-minute rows of
+    each bound's day before the bound (P(b) = everything before b; a week is P(next) - P(b))."""
+    bounds = scope.week_bounds
+    days = [rollups.day_id(b) for b in bounds]
+    fines = [rollups.fine_id(b) for b in bounds]
+    series: dict[int, list[int]] = {q.FILLED_AT: tally.filled}
+    if scope.service_ids:
+        added = q.ENTRY if scope.provider is None else q.BOOKED
+        series |= {added: tally.added, q.BOOKED_AT: tally.booked}
+    spans = [f"lvl = 1 AND t >= {days[0]} AND t < {days[-1]}"]
+    for day, fine in zip(days, fines, strict=True):
+        if fine > day * 96:  # a bound past UTC midnight: its day's rows before it
+            spans.append(f"lvl = 0 AND t >= {day * 96} AND t < {fine}")
+    sql, arms = _Sql(), []
+    for fact in series:
+        for span in spans:
+            if fact == q.ENTRY:  # entries added: the clinic's entries, whatever their service
+                clause = f"fact = {fact} AND clinic_id = {sql.p(scope.clinic.id)}"
+            else:
+                clause = _filters(scope, sql, fact)
+            arms.append(f"SELECT fact, lvl, t, n FROM stats_count WHERE {span} AND {clause}")
+    text = f"SELECT fact, lvl, t, SUM(n) FROM ({' UNION ALL '.join(arms)}) x GROUP BY fact, lvl, t"
+    weeks = len(bounds) - 1
+    for fact, lvl, t, n in database.execute_sql(text, sql.params):
+        counts, n, t = series[fact], int(n), int(t)
+        if lvl == 1:
+            week = next(i for i in range(weeks) if days[i] <= t < days[i + 1])
+            counts[week] += n
+            continue
+        for i in range(len(bounds)):
+            if days[i] * 96 <= t < fines[i]:  # before bound i: in week i - 1, not in week i
+                if i > 0:
+                    counts[i - 1] += n
+                if i < weeks:
+                    counts[i] -= n
+
+
+def _point_filters(scope: Scope, sql: _Sql, kind: int) -> str:
+    found = f"kind = {kind} AND clinic_id = {sql.p(scope.clinic.id)} AND bin IS NOT NULL"
+    if scope.provider is not None:
+        found += f" AND provider_id = {sql.p(scope.provider.id)}"
+    return found
+
+
+def _in_period(scope: Scope, sql: _Sql) -> str:
+    conds = []
+    if scope.lo is not None:
+        conds.append(f"created_at >= {sql.p(scope.lo)}")
+    if scope.hi is not None:
+        conds.append(f"created_at < {sql.p(scope.hi)}")
+    return " AND ".join(conds)
+
+
+def _period_bins(
+    scope: Scope, bins: dict[int, Bins], fills: dict[int, int], kinds: list[int]
+) -> dict[int, Bins]:
+    """Bins of the period's values: counted over the period's points, or all time less the
+    points outside the period, whichever reads fewer points."""
+    found: dict[int, Bins] = {kind: {} for kind in bins}
+    sql, arms, inside = _Sql(), [], {}
+    for kind in kinds:
+        total = sum(bins[kind].values())
+        if not fills[kind]:
+            continue
+        inside[kind] = fills[kind] <= total - fills[kind]
+        # Outside the period: before it and after it, each one range of the index.
+        ends = [("created_at < ", scope.lo), ("created_at >= ", scope.hi)]
+        for end in [None] if inside[kind] else [e for e in ends if e[1] is not None]:
+            where = _point_filters(scope, sql, kind)  # parameters in the order of the text
+            span = _in_period(scope, sql) if end is None else f"{end[0]}{sql.p(end[1])}"
+            arms.append(
+                f"SELECT {kind} AS kind, service_id, provider_id, bin, COUNT(*) FROM "
+                f"stats_point{_indexed('stats_point_time')} WHERE {where} AND {span} "
+                "GROUP BY service_id, provider_id, bin"
+            )
+    if not arms:
+        return found
+    counted: dict[int, Bins] = defaultdict(lambda: defaultdict(int))
+    for kind, service, provider, b, n in database.execute_sql(" UNION ALL ".join(arms), sql.params):
+        counted[kind][(service, provider, int(b))] += int(n)
+    for kind, take in inside.items():
+        if take:
+            found[kind] = counted[kind]
+        else:
+            outside = counted[kind]
+            found[kind] = {k: n - outside.get(k, 0) for k, n in bins[kind].items()}
+    return found
+
+
+def _middles(scope: Scope, bins: dict[int, Bins], kinds: list[int]) -> dict[int, dict[Key, float]]:
+    """The medians per kind and scope key: find the bins of the middle positions, then read
+    those values, all in one statement."""
+    sql = _Sql()
+    arms: list[str] = []
+    wanted: list[tuple[int, Key]] = []
+    # Bins come keyed by ids as the driver hands them back (hex or dashed text): map them
+    # to the scope keys once, rather than parse an id per bin.
+    scoped: dict[tuple[str, Any], Key] = {}
+    for key in scope.keys:
+        if key[0] != ALL:
+            scoped[(key[0], key[1].hex)] = scoped[(key[0], str(key[1]))] = key
+    for kind in kinds:
+        per_key: dict[Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for (service, provider, b), n in bins[kind].items():
+            if not n:
+                continue
+            per_key[(ALL, None)][b] += n
+            for key in (scoped.get(("s", str(service))), scoped.get(("p", str(provider)))):
+                if key is not None:
+                    per_key[key][b] += n
+        for key in scope.keys:
+            per_bin = per_key.get(key, {})
+            total = sum(per_bin.values())
+            if not total:
+                continue
+            for position, take in _reads((total - 1) // 2, total // 2, sorted(per_bin.items())):
+                b, offset = position
+                cond = _point_filters(scope, sql, kind) + f" AND bin = {b}"
+                if key[0] != ALL:
+                    column = "service_id" if key[0] == "s" else "provider_id"
+                    cond += f" AND {column} = {sql.p(key[1])}"
+                period = _in_period(scope, sql)
+                cond += f" AND {period}" if period else ""
+                i = len(wanted)
+                wanted.append((kind, key))
+                arms.append(
+                    f"SELECT {i} AS k, v FROM (SELECT v FROM stats_point"
+                    f"{_indexed('stats_point_bin')} WHERE {cond} "
+                    f"ORDER BY v LIMIT {take} OFFSET {offset}) m{i}"
+                )
+    found: dict[tuple[int, Key], list[float]] = defaultdict(list)
+    if arms:
+        for i, v in database.execute_sql(" UNION ALL ".join(arms), sql.params):
+            found[wanted[int(i)]].append(float(v))
+    medians: dict[int, dict[Key, float]] = defaultdict(dict)
+    for (kind, key), values in found.items():
+        values.sort()
+        medians[kind][key] = _median(values)
+    return medians
+
+
+def _reads(
+    first: int, last: int, per_bin: list[tuple[int, int]]
+) -> list[tuple[tuple[int, int], int]]:
+    """Where the middle positions first..last (0-based, 1 or 2 of them) lie: ((bin, offset in
+    the bin), how many to read from there)."""
+    found: list[tuple[tuple[int, int], int]] = []
+    before = 0
+    for b, n in per_bin:
+        lo, hi = max(first, before), min(last, before + n - 1)
+        if lo <= hi:
+            found.append(((b, lo - before), hi - lo + 1))
+        before += n
+        if before > last:
+            break
+    return found
+
+
+def _median(values: list[float]) -> float:
+    """The middle value, or the two middle ones combined as each backend's raw query does:
+    percentile_cont's interpolation on PostgreSQL, the mean of the two on SQLite."""
+    if len(values) == 1:
+        return values[0]
+    lo, hi = values
+    if is_postgres():
+        return lo + 0.5 * (hi - lo)
+    return sum(values) / len(values)

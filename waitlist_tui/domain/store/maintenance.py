@@ -1,0 +1,61 @@
+"""Housekeeping over the whole database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from waitlist_tui.domain.store import audit, rollup_rebuild, rollups
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import ALL_MODELS, SchemaInfo
+
+DATA_MODELS = [m for m in ALL_MODELS if m is not SchemaInfo]
+
+
+def wipe(*, indexes: bool = True) -> None:
+    """Empty every table but the schema facts by dropping and recreating them (far faster than
+    DELETE on large tables). With indexes=False the caller bulk-loads and then calls
+    create_indexes() and finish_bulk_load(): indexes sorted once instead of updated row by
+    row, stats rollups computed once instead of by a trigger per row.
+    Caller owns the transaction; both SQLite and PostgreSQL roll DDL back with it."""
+    database.drop_tables(
+        DATA_MODELS, safe=True, cascade=database.obj.__class__.__name__.startswith("Postgres")
+    )
+    for model in DATA_MODELS:
+        model._schema.create_table(safe=False)
+    if indexes:
+        create_indexes()
+        rollups.install_triggers()  # dropping the tables dropped their triggers
+
+
+def finish_bulk_load(rollups_loaded: bool = False) -> None:
+    """After wipe(indexes=False), a bulk insert and create_indexes(): fill the stats rollups
+    from the rows, unless the loader copied them in ready-made (see side_tables), then put
+    the triggers back. Caller owns the transaction and runs ANALYZE afterwards."""
+    if not rollups_loaded:
+        rollup_rebuild.rebuild(analyze=False)  # the loader analyzes it all
+    rollups.install_triggers()
+
+
+def rebuild_stats(actor: str, check: bool = False) -> dict[str, Any]:
+    """Recompute the stats rollups from the raw rows and reinstall their triggers, in one
+    transaction: a repair tool (the triggers keep the rollups right on every write). With
+    check, also says whether the rollups already matched (reads them all: slower)."""
+    started = time.perf_counter()
+    with database.atomic():
+        before = rollup_rebuild.state() if check else None
+        counts: dict[str, Any] = rollup_rebuild.rebuild()
+        rollups.install_triggers()
+        if before is not None:
+            counts["matched"] = before == rollup_rebuild.state()
+        audit.record(actor, "stats.rebuild", "stats", "rollups", {"rows": [None, counts]})
+    counts["seconds"] = round(time.perf_counter() - started, 2)
+    return counts
+
+
+def create_indexes(tables: Sequence[str] | None = None) -> None:
+    """Create the missing indexes of every data table, or of the named ones."""
+    for model in DATA_MODELS:
+        if tables is None or model._meta.table_name in tables:
+            model._schema.create_indexes(safe=True)

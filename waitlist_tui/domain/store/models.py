@@ -1,0 +1,536 @@
+"""Peewee models: fields, indexes and constraints only; the rules live in the service modules.
+
+Every table whose rows get edited carries `version` for optimistic locking: an update is
+`... WHERE id = ? AND version = ?` and a row count of 0 means another desk got there first.
+
+A foreign key gets no index of its own (index=False) where a composite index of the table
+starts with it: the duplicate would only slow writes and bulk loads.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from peewee import (
+    SQL,
+    BigAutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    CompositeKey,
+    DateField,
+    DoubleField,
+    ForeignKeyField,
+    IntegerField,
+    JSONField,
+    Model,
+    SmallIntegerField,
+    TextField,
+    UUIDField,
+)
+
+from waitlist_tui.domain import vocab
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.fields import UTCDateTimeField
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class UUIDModel(BaseModel):
+    id = UUIDField(primary_key=True, default=uuid.uuid4)
+
+
+class SchemaInfo(BaseModel):
+    """Key/value rows: the schema version, and facts such as when the demo was built."""
+
+    key = CharField(primary_key=True, max_length=64)
+    value = TextField()
+
+
+class Clinic(UUIDModel):
+    code = CharField(max_length=32, unique=True)
+    name = CharField(max_length=200)
+    time_zone = CharField(max_length=64)
+    region = CharField(max_length=2, default="US")  # phone numbers without + are read here
+    waitlist_enabled = BooleanField(default=True)
+    max_span_days = IntegerField(default=30)
+    offer_hold_minutes = IntegerField(default=120)
+    default_workflow = CharField(max_length=16, default=vocab.SEQUENTIAL)
+    broadcast_top_n = IntegerField(default=3)
+    parts_of_day = JSONField(default=lambda: dict(vocab.DEFAULT_PARTS_OF_DAY))
+    event_waitlist_mode = CharField(max_length=16, default="enroll")  # enroll | offer
+    no_answer_advances = BooleanField(default=True)
+    settings = JSONField(default=dict)  # room for later settings without a migration
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    version = IntegerField(default=1)
+
+
+class Staff(UUIDModel):
+    name = CharField(max_length=120, unique=True)
+    created_at = UTCDateTimeField()
+
+
+class Service(UUIDModel):
+    clinic = ForeignKeyField(Clinic, backref="services", on_delete="CASCADE", index=False)
+    code = CharField(max_length=32)
+    name = CharField(max_length=200)
+    duration_minutes = IntegerField()
+    appointment_type = CharField(max_length=16, default=vocab.FOLLOW_UP)
+    kind = CharField(max_length=16, default="appointment")  # appointment | event
+    active = BooleanField(default=True)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("clinic", "code"), True),)
+
+
+class Provider(UUIDModel):
+    clinic = ForeignKeyField(Clinic, backref="providers", on_delete="CASCADE", index=False)
+    code = CharField(max_length=32)
+    name = CharField(max_length=200)
+    weekly_hours = JSONField(default=dict)  # {"MONDAY": [["09:00", "12:00"], ...], ...}
+    active = BooleanField(default=True)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("clinic", "code"), True),)
+
+
+class ProviderService(BaseModel):
+    provider = ForeignKeyField(Provider, on_delete="CASCADE", index=False)
+    service = ForeignKeyField(Service, on_delete="CASCADE")
+
+    class Meta:
+        primary_key = False
+        indexes = ((("provider", "service"), True),)
+
+
+class TimeOff(UUIDModel):
+    provider = ForeignKeyField(Provider, backref="time_off", on_delete="CASCADE", index=False)
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField()
+    reason = CharField(max_length=200, default="")
+
+    class Meta:
+        indexes = ((("provider", "starts_at"), False),)
+
+
+class Client(UUIDModel):
+    clinic = ForeignKeyField(Clinic, backref="clients", on_delete="CASCADE", index=False)
+    first_name = CharField(max_length=100)
+    last_name = CharField(max_length=100)
+    phone = CharField(max_length=20, null=True)  # E.164
+    email = CharField(max_length=254, null=True)  # normalised
+    consent_sms = BooleanField(default=True)
+    consent_email = BooleanField(default=True)
+    # Lower-cased "first last email phone-digits", kept by the service layer for text search.
+    search = TextField(default="")
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = (
+            (("clinic", "phone"), False),
+            (("clinic", "email"), False),
+            (("clinic", "last_name", "first_name"), False),
+        )
+
+
+class Entry(UUIDModel):
+    """One waitlist entry (a "waitlist request")."""
+
+    clinic = ForeignKeyField(Clinic, backref="entries", on_delete="CASCADE", index=False)
+    client = ForeignKeyField(Client, backref="entries", on_delete="CASCADE", index=False)
+    service = ForeignKeyField(Service, backref="entries", index=False)
+    status = CharField(max_length=12, default=vocab.WAITING)
+    priority = SmallIntegerField(default=3)
+    payment_type = CharField(max_length=16)
+    appointment_type = CharField(max_length=16)
+    preferred_days = SmallIntegerField(default=0)  # bit mask over vocab.DAYS; 0 = any day
+    preferred_time_slots = SmallIntegerField(default=0)  # bit mask over vocab.TIME_SLOTS
+    preferred_time_start = SmallIntegerField(null=True)  # minutes after local midnight
+    preferred_time_end = SmallIntegerField(null=True)
+    date_range_start = DateField()
+    date_range_end = DateField()
+    notes = TextField(default="")
+    expires_at = UTCDateTimeField(null=True)
+    original_appointment_at = UTCDateTimeField(null=True)  # schema v2
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    status_changed_at = UTCDateTimeField()
+    booked_at = UTCDateTimeField(null=True)
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = (
+            (("clinic", "status", "priority", "created_at", "id"), False),
+            # The queue's default order, with status inside so the scan filters without
+            # reading rows and id so no sort is left for the tie-break.
+            (("clinic", "priority", "created_at", "id", "status"), False),
+            # A service's waiting entries in queue order: the filtered queue page, and the
+            # matching prefilter (which then checks each one's date range).
+            (("service", "status", "priority", "created_at", "id"), False),
+            (("client", "status"), False),
+            (("status", "expires_at"), False),
+        )
+
+
+class EntryProvider(BaseModel):
+    entry = ForeignKeyField(Entry, backref="provider_links", on_delete="CASCADE", index=False)
+    provider = ForeignKeyField(Provider, on_delete="CASCADE", index=False)
+
+    class Meta:
+        primary_key = False
+        indexes = ((("entry", "provider"), True), (("provider", "entry"), False))
+
+
+class Appointment(UUIDModel):
+    clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
+    client = ForeignKeyField(Client, backref="appointments", on_delete="CASCADE")
+    provider = ForeignKeyField(Provider, backref="appointments", index=False)
+    service = ForeignKeyField(Service)
+    entry = ForeignKeyField(Entry, null=True, backref="appointments", on_delete="SET NULL")
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField()
+    status = CharField(max_length=12, default=vocab.APPT_BOOKED)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    cancelled_at = UTCDateTimeField(null=True)
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = (
+            (("provider", "starts_at"), False),
+            (("clinic", "starts_at"), False),
+            (("status", "starts_at"), False),
+        )
+
+
+class Opening(UUIDModel):
+    """A free block of a provider's time that the desk wants to fill."""
+
+    clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
+    provider = ForeignKeyField(Provider, backref="openings", index=False)
+    service = ForeignKeyField(Service, null=True)
+    appointment = ForeignKeyField(Appointment, null=True, on_delete="SET NULL")  # cancelled one
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField()
+    status = CharField(max_length=12, default=vocab.OPENING_OPEN)
+    source = CharField(max_length=16, default="manual")  # manual | cancellation
+    workflow = CharField(max_length=16, null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    filled_at = UTCDateTimeField(null=True)
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("status", "starts_at"), False), (("provider", "starts_at"), False))
+
+
+class Offer(UUIDModel):
+    """An opening offered to one entry (an "invite")."""
+
+    opening = ForeignKeyField(Opening, backref="offers", on_delete="CASCADE", index=False)
+    entry = ForeignKeyField(Entry, backref="offers", on_delete="CASCADE", index=False)
+    status = CharField(max_length=12, default=vocab.OFFER_SENT)
+    match_type = CharField(max_length=8, default=vocab.EXACT)
+    sent_at = UTCDateTimeField()
+    expires_at = UTCDateTimeField()
+    responded_at = UTCDateTimeField(null=True)
+    note = TextField(default="")
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = (
+            (("opening", "status"), False),
+            (("entry", "status"), False),
+            (("status", "expires_at"), False),
+        )
+
+
+# The queue's default view (waiting + offered) in its order, from the active entries alone
+# (schema v5). PostgreSQL reads a plain index scan's rows from the table: walking the full
+# (clinic, priority, ...) index to the first 50 active entries read thousands of closed ones,
+# and counting them read the table; with this index the first page is 12 -> 6 ms at 100k.
+# (SQLite keeps using the covering indexes above: its queries bind the statuses as parameters,
+# and it takes a partial index only for a WHERE written out in the query.)
+ACTIVE_QUEUE_INDEX = "entry_active_queue"
+Entry.add_index(
+    Entry.index(
+        Entry.clinic,
+        Entry.priority,
+        Entry.created_at,
+        Entry.id,
+        where=SQL(f"status IN ('{vocab.WAITING}', '{vocab.OFFERED}')"),
+        name=ACTIVE_QUEUE_INDEX,
+    )
+)
+
+
+# At most one accepted offer per opening, and at most one sent offer per entry, whatever the
+# number of desks racing: the database refuses the second one.
+Offer.add_index(
+    Offer.index(
+        Offer.opening,
+        unique=True,
+        where=SQL("status = 'accepted'"),
+        name="offer_one_accepted_per_opening",
+    )
+)
+Offer.add_index(
+    Offer.index(
+        Offer.entry, unique=True, where=SQL("status = 'sent'"), name="offer_one_sent_per_entry"
+    )
+)
+
+
+class EventInstance(UUIDModel):
+    """A class or group session with a capacity; a full one keeps its own waitlist."""
+
+    clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
+    service = ForeignKeyField(Service)
+    provider = ForeignKeyField(Provider, null=True)
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField()
+    capacity = IntegerField()
+    status = CharField(max_length=12, default="scheduled")  # scheduled | cancelled | completed
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("clinic", "starts_at"), False),)
+
+
+class Enrolment(UUIDModel):
+    instance = ForeignKeyField(
+        EventInstance, backref="enrolments", on_delete="CASCADE", index=False
+    )
+    client = ForeignKeyField(Client, on_delete="CASCADE")
+    status = CharField(max_length=12)  # enrolled | waitlisted | offered | cancelled
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    offered_at = UTCDateTimeField(null=True)
+    expires_at = UTCDateTimeField(null=True)
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = (
+            (("instance", "status", "created_at"), False),
+            (("status", "expires_at"), False),
+        )
+
+
+# A client is on a class once (enrolled, waitlisted or offered), whatever desks race.
+Enrolment.add_index(
+    Enrolment.index(
+        Enrolment.instance,
+        Enrolment.client,
+        unique=True,
+        where=SQL("status <> 'cancelled'"),
+        name="enrolment_one_live_per_client",
+    )
+)
+
+
+class AuditEvent(BaseModel):
+    """Who did what, when, with the old and new values; written in the same transaction."""
+
+    id = BigAutoField()
+    at = UTCDateTimeField()
+    actor = CharField(max_length=120)
+    action = CharField(max_length=40)
+    object_type = CharField(max_length=24)
+    object_id = CharField(max_length=36)
+    changes = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("object_type", "object_id", "at"), False),)
+
+
+class OutboxMessage(UUIDModel):
+    """A message to a client, written in the transaction of what it tells (schema v4): the
+    delivery loop sends it later, once, keyed by `idempotency_key`. `lease_until` and
+    `claim_token` mark a row a delivery loop has claimed; an expired lease (or, on PostgreSQL,
+    a claim whose run's session is gone) is claimable again. Each attempt is counted before
+    the send (`attempts`, `sending_since`, schema v6); a claim that finds `sending_since` set
+    knows the attempt was cut off with its outcome unknown and counts it in `interrupted`:
+    the message goes again with the same key, and the desk sees it may have gone twice."""
+
+    clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
+    client = ForeignKeyField(Client, on_delete="CASCADE")
+    kind = CharField(max_length=24)  # offer | offer_expired | booked | seat_promoted ...
+    channel = CharField(max_length=8)  # sms | email
+    recipient = CharField(max_length=254)
+    subject = CharField(max_length=200, default="")
+    body = TextField()
+    idempotency_key = CharField(max_length=120, unique=True)
+    ref_type = CharField(max_length=16, default="")  # offer | enrolment | reply
+    ref_id = CharField(max_length=36, default="")
+    status = CharField(max_length=8, default="pending")  # pending | sent | failed | dead
+    attempts = IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField()
+    lease_until = UTCDateTimeField(null=True)
+    claim_token = CharField(max_length=36, null=True)
+    sending_since = UTCDateTimeField(null=True)  # an attempt began; its outcome not yet written
+    interrupted = IntegerField(default=0)  # attempts cut off mid-send (the sender died)
+    last_error = TextField(default="")
+    provider_message_id = CharField(max_length=200, null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    sent_at = UTCDateTimeField(null=True)
+    created_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        table_name = "outbox_message"
+        indexes = (
+            (("status", "next_attempt_at"), False),
+            (("clinic", "created_at"), False),
+        )
+
+
+class InboundMessage(UUIDModel):
+    """A reply as the SMS gateway passed it on (schema v4), and what it did: accepted,
+    declined, already_filled, no_offer, opted_out / opted_in / help (STOP, START, HELP), or
+    note (anything else, for the desk to read)."""
+
+    clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
+    client = ForeignKeyField(Client, null=True, on_delete="SET NULL")
+    sender = CharField(max_length=32)  # E.164 when it parsed, else as received
+    text = TextField()
+    outcome = CharField(max_length=16)
+    offer_id = CharField(max_length=36, null=True)
+    received_at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "inbound_message"
+        indexes = ((("clinic", "received_at"), False),)
+
+
+class StatsCount(BaseModel):
+    """Pre-aggregated figures for stats, kept by database triggers (domain/store/rollups.py says
+    what each fact, level and column holds). On PostgreSQL the triggers append rows (seq from a
+    sequence) that a compaction folds into the compact ones (seq 0), so that desks never wait
+    on each other's counters; on SQLite (one writer at a time) they add in place. The key is
+    the primary key: on SQLite the table is stored in its order (WITHOUT ROWID, set by
+    rollups.prepare_models), so a span of buckets is one contiguous read."""
+
+    lvl = SmallIntegerField()  # 0: 15-minute UTC bucket, 1: UTC day, 2: no time (bins)
+    fact = SmallIntegerField()
+    t = IntegerField()
+    clinic_id = UUIDField()
+    service_id = UUIDField()  # rollups.NONE when the row has none
+    provider_id = UUIDField()
+    status = CharField(max_length=12, default="")
+    seq = BigIntegerField(default=0)  # 0: compact; else an appended PostgreSQL row
+    n = BigIntegerField(default=0)
+    n1 = BigIntegerField(default=0)
+    s1 = BigIntegerField(default=0)
+    n2 = BigIntegerField(default=0)
+    s2 = BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "stats_count"
+        primary_key = CompositeKey(
+            "lvl", "fact", "t", "clinic_id", "service_id", "provider_id", "status", "seq"
+        )
+
+
+StatsCount.add_index(
+    StatsCount.index(StatsCount.seq, where=SQL("seq <> 0"), name="stats_count_pending")
+)
+
+
+class StatsPoint(BaseModel):
+    """One row per booked entry and appointment (kind 1) and per filled opening (kind 2), as
+    the stats triggers last saw them: what they took off the counts when the row changes, and
+    the exact values the medians are picked from."""
+
+    kind = SmallIntegerField()
+    ref_id = UUIDField()  # the entry, or the opening
+    ref2_id = UUIDField()  # the appointment, or rollups.NONE
+    clinic_id = UUIDField()
+    service_id = UUIDField()
+    provider_id = UUIDField()
+    created_at = UTCDateTimeField()
+    done_at = UTCDateTimeField(null=True)  # booked_at, or filled_at
+    wait = BigIntegerField(null=True)  # booked_at - created_at in ticks (rollups.TICKS_PER_DAY)
+    sooner = BigIntegerField(null=True)  # original appointment - booked slot, in ticks
+    v = DoubleField(null=True)  # the median's value, exactly as the raw query computes it
+    bin = IntegerField(null=True)  # a coarse, order-keeping bucket of v
+
+    class Meta:
+        table_name = "stats_point"
+        # A unique index rather than a primary key: a rebuild drops it and sorts it anew,
+        # cheaper than keeping it in order during a million inserts.
+        primary_key = False
+        indexes = ((("kind", "ref_id", "ref2_id"), True),)
+
+
+StatsPoint.add_index(
+    StatsPoint.index(
+        StatsPoint.kind,
+        StatsPoint.clinic_id,
+        StatsPoint.bin,
+        StatsPoint.v,
+        StatsPoint.service_id,
+        StatsPoint.provider_id,
+        StatsPoint.created_at,
+        where=SQL("bin IS NOT NULL"),
+        name="stats_point_bin",
+    )
+)
+# A short period's values per bin (a long one's are counted as all time less those outside).
+StatsPoint.add_index(
+    StatsPoint.index(
+        StatsPoint.kind,
+        StatsPoint.clinic_id,
+        StatsPoint.created_at,
+        StatsPoint.service_id,
+        StatsPoint.provider_id,
+        StatsPoint.bin,
+        where=SQL("bin IS NOT NULL"),
+        name="stats_point_time",
+    )
+)
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    SchemaInfo,
+    Clinic,
+    Staff,
+    Service,
+    Provider,
+    ProviderService,
+    TimeOff,
+    Client,
+    Entry,
+    EntryProvider,
+    Appointment,
+    Opening,
+    Offer,
+    EventInstance,
+    Enrolment,
+    AuditEvent,
+    StatsCount,
+    StatsPoint,
+    OutboxMessage,
+    InboundMessage,
+]

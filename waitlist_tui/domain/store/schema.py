@@ -1,0 +1,173 @@
+"""Schema versioning: create on first open, migrate an older schema, refuse a newer one.
+
+Each entry of MIGRATIONS moves the schema from version N-1 to N with playhouse.migrate, in one
+transaction with the version bump, so a failed migration leaves the old schema as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from peewee import Database, PostgresqlDatabase, SqliteDatabase
+
+from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.store import models as m
+from waitlist_tui.domain.store.fields import UTCDateTimeField
+
+if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
+    from playhouse.migrate import SchemaMigrator
+
+CURRENT_VERSION = 6
+VERSION_KEY = "schema_version"
+_PG_LOCK_ID = 727_274  # advisory lock so two desks opening a fresh PostgreSQL don't race
+
+
+class SchemaError(DomainError):
+    """The database cannot be used by this version of the app."""
+
+    code = 4090
+
+
+def _v2_original_appointment_and_search(db: Database, migrator: SchemaMigrator) -> None:
+    """v2: entries remember the client's original appointment (for "days sooner" stats) and
+    clients carry a denormalised search text, backfilled here."""
+    from playhouse.migrate import migrate
+
+    migrate(
+        migrator.add_column("entry", "original_appointment_at", UTCDateTimeField(null=True)),
+        migrator.add_column("client", "search", m.Client.search),
+    )
+    from waitlist_tui.domain.textinput import search_text
+
+    for client in m.Client.select(
+        m.Client.id, m.Client.first_name, m.Client.last_name, m.Client.email, m.Client.phone
+    ).iterator():
+        m.Client.update(
+            search=search_text(client.first_name, client.last_name, client.email, client.phone)
+        ).where(m.Client.id == client.id).execute()
+
+
+def _v3_stats_rollups(db: Database, migrator: SchemaMigrator) -> None:
+    """v3: stats read pre-aggregated rollups kept by triggers (domain/store/rollups.py); created and
+    filled from the rows already there."""
+    from waitlist_tui.domain.store import rollup_rebuild
+
+    db.create_tables([m.StatsCount, m.StatsPoint], safe=True)
+    rollup_rebuild.rebuild()  # _ensure installs the triggers once every step has run
+
+
+def _v4_outbox(db: Database, migrator: SchemaMigrator) -> None:
+    """v4: the outbox of messages to clients and the replies they send back; both start
+    empty (what happened before v4 was never messaged)."""
+    db.create_tables([m.OutboxMessage, m.InboundMessage], safe=True)
+
+
+def _v5_active_queue_index(db: Database, migrator: SchemaMigrator) -> None:
+    """v5: a partial index of the active entries in queue order (models.ACTIVE_QUEUE_INDEX)."""
+    m.Entry._schema.create_indexes(safe=True)
+
+
+def _v6_outbox_attempts(db: Database, migrator: SchemaMigrator) -> None:
+    """v6: an outbox attempt is recorded before its send (`sending_since`), and attempts cut
+    off by a crash are counted (`interrupted`), so a message sent twice shows it. (An outbox
+    that v4 created in this same run has them already.)"""
+    from playhouse.migrate import migrate
+
+    have = {column.name for column in db.get_columns("outbox_message")}
+    fields = (m.OutboxMessage.sending_since, m.OutboxMessage.interrupted)
+    migrate(
+        *(
+            migrator.add_column("outbox_message", f.column_name, f)
+            for f in fields
+            if f.column_name not in have
+        )
+    )
+
+
+MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
+    2: _v2_original_appointment_and_search,
+    3: _v3_stats_rollups,
+    4: _v4_outbox,
+    5: _v5_active_queue_index,
+    6: _v6_outbox_attempts,
+}
+
+
+def read_version(db: Database) -> int | None:
+    if not db.table_exists(m.SchemaInfo._meta.table_name):
+        return None
+    row = m.SchemaInfo.get_or_none(m.SchemaInfo.key == VERSION_KEY)
+    return int(row.value) if row else None
+
+
+def ensure_schema(db: Database) -> int:
+    """Bring the bound database to CURRENT_VERSION; returns the version found before."""
+    from waitlist_tui.domain.store.rollups import prepare_models
+
+    prepare_models(db)
+    found = read_version(db)
+    if found == CURRENT_VERSION:
+        return found  # the common case: no lock taken, no other desk kept waiting
+    if found is not None and found < CURRENT_VERSION and isinstance(db, SqliteDatabase):
+        # SQLite rebuilds a table to alter it; with foreign keys on, dropping the old copy
+        # would cascade-delete the rows that point at it. SQLite's own procedure: keys off
+        # outside the transaction, check them before commit.
+        db.pragma("foreign_keys", 0)
+        try:
+            return _ensure(db)
+        finally:
+            db.pragma("foreign_keys", 1)
+    return _ensure(db)
+
+
+def _ensure(db: Database) -> int:
+    with db.atomic():
+        if isinstance(db, PostgresqlDatabase):
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_ID,))
+        found = read_version(db)
+        if found is None:
+            from waitlist_tui.domain.store import rollups
+
+            db.create_tables(m.ALL_MODELS, safe=True)
+            rollups.install_triggers()
+            set_meta(VERSION_KEY, str(CURRENT_VERSION))
+            return 0
+        if found > CURRENT_VERSION:
+            raise SchemaError(
+                f"this database uses schema version {found}, newer than this app's "
+                f"{CURRENT_VERSION}: upgrade waitlist-tui before opening it",
+                data={"found": found, "supported": CURRENT_VERSION},
+            )
+        from waitlist_tui.domain.store import rollups
+
+        # The stats triggers name columns of the tables a migration may rebuild: off while
+        # the steps run, on (as this version writes them) once they have.
+        rollups.drop_triggers()
+        from playhouse.migrate import SchemaMigrator
+
+        migrator = SchemaMigrator.from_database(db)
+        for version in range(found + 1, CURRENT_VERSION + 1):
+            MIGRATIONS[version](db, migrator)
+            set_meta(VERSION_KEY, str(version))
+        rollups.install_triggers()
+        if (
+            found < CURRENT_VERSION
+            and isinstance(db, SqliteDatabase)
+            and db.execute_sql("PRAGMA foreign_key_check").fetchall()
+        ):
+            raise SchemaError("migration left broken references; the database was not changed")
+        return found
+
+
+def get_meta(key: str) -> str | None:
+    row = m.SchemaInfo.get_or_none(m.SchemaInfo.key == key)
+    return row.value if row else None
+
+
+def set_meta(key: str, value: str) -> None:
+    (
+        m.SchemaInfo.insert(key=key, value=value)
+        .on_conflict(conflict_target=[m.SchemaInfo.key], update={m.SchemaInfo.value: value})
+        .execute()
+    )
