@@ -26,6 +26,7 @@ from waitlist_tui.demo.rollups import rollup_rows
 from waitlist_tui.demo.stream import ROWS_DONE, Emit, Stream
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.assets import demo_clinic
+from waitlist_tui.domain.catalog.clinics import get_clinic, has_clinic
 from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.fill import offer_time
@@ -42,7 +43,7 @@ from waitlist_tui.domain.store.models import (
     StatsPoint,
 )
 from waitlist_tui.domain.store.rollup_sql import COUNT_COLUMNS, POINT_COLUMNS
-from waitlist_tui.domain.store.schema import set_meta
+from waitlist_tui.domain.store.schema import get_meta, set_meta
 from waitlist_tui.domain.textinput import search_text
 
 DEMO_BUILT_ON = "demo_built_on"
@@ -933,3 +934,20 @@ def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, i
 
 class NotADemo(Conflict):
     """The target database holds real data."""
+
+
+def holds_todays_demo(target: str, *, refuse_other: bool) -> bool:
+    """Whether the open database holds the demo built today, which `demo` keeps (what was
+    typed into it stays) instead of building again.
+
+    With `refuse_other` (a database the user named, without --reset), a clinic that no demo
+    build wrote is NotADemo: building would replace everything in it."""
+    built_on = get_meta(DEMO_BUILT_ON)
+    if not has_clinic():
+        return False
+    if refuse_other and built_on is None:
+        raise NotADemo(
+            f"{target} holds a clinic that is not the demo; use --reset to "
+            "replace everything in it with the demo"
+        )
+    return built_on == clock.today(get_clinic().time_zone).isoformat()
