@@ -8,6 +8,7 @@ other False, whatever the backend's isolation level.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from waitlist_tui.domain.store.models import BaseModel
@@ -15,7 +16,7 @@ from waitlist_tui.domain.store.models import BaseModel
 
 def move(
     model: type[BaseModel],
-    row_id: Any,
+    row_id: uuid.UUID,
     expected: str | tuple[str, ...],
     to: str,
     actor: str,
@@ -29,8 +30,8 @@ def move(
         values["updated_at"] = now
     if "status_changed_at" in fields:
         values["status_changed_at"] = now
-    values["version"] = model.version + 1
-    condition = (
-        model.status == statuses[0] if len(statuses) == 1 else model.status.in_(list(statuses))
-    )
-    return model.update(**values).where(model.id == row_id, condition).execute() == 1
+    values["version"] = fields["version"] + 1
+    status = fields["status"]
+    condition = status == statuses[0] if len(statuses) == 1 else status.in_(list(statuses))
+    moved: int = model.update(**values).where(fields["id"] == row_id, condition).execute()
+    return moved == 1
