@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import fn
+from peewee import Expression, fn
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.errors import Problems, ValidationError
@@ -243,7 +243,7 @@ def search_terms(text: str) -> list[str]:
     return [t for t in terms if t]
 
 
-def search_condition(text: str):
+def search_condition(text: str) -> Expression | None:
     cond = None
     for term in search_terms(text):
         part = Client.search.contains(term)  # peewee escapes LIKE wildcards

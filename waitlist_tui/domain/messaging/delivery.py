@@ -73,7 +73,7 @@ class RetryPolicy:
             raise ValidationError("jitter must be from 0 to below 1", field="jitter")
 
     def delay(self, attempts: int, rng: random.Random) -> float:
-        plain = min(self.cap_seconds, self.base_seconds * 2 ** (attempts - 1))
+        plain: float = min(self.cap_seconds, self.base_seconds * 2 ** (attempts - 1))
         return plain * rng.uniform(1 - self.jitter, 1 + self.jitter)
 
 
@@ -160,7 +160,7 @@ def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[
             .limit(batch)
         )
         if is_postgres():
-            query = query.for_update("FOR UPDATE SKIP LOCKED")
+            query = query.for_update(skip_locked=True)  # FOR UPDATE SKIP LOCKED
         ids = [row.id for row in query]
         if not ids:
             return []
@@ -210,7 +210,7 @@ def _begin(message: OutboxMessage, token: str, lease_seconds: float) -> bool:
         OutboxMessage.update(lease_until=now + dt.timedelta(seconds=lease_seconds)).where(
             OutboxMessage.claim_token == token
         ).execute()
-        rows = (
+        rows: int = (
             OutboxMessage.update(
                 attempts=OutboxMessage.attempts + 1, sending_since=now, updated_at=now
             )
@@ -240,7 +240,7 @@ def _finish(message: OutboxMessage, token: str, **values: Any) -> bool:
         version=OutboxMessage.version + 1,
     )
     with database.atomic():
-        rows = (
+        rows: int = (
             OutboxMessage.update(**values)
             .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
             .execute()

@@ -356,9 +356,11 @@ def list_messages(
 def status_counts(clinic: Clinic | None = None) -> dict[str, int]:
     from peewee import fn
 
+    from waitlist_tui.domain.store.db import tuple_rows
+
     query = OutboxMessage.select(OutboxMessage.status, fn.COUNT(OutboxMessage.id))
     if clinic is not None:
         query = query.where(OutboxMessage.clinic == clinic.id)
     counts = dict.fromkeys(STATUSES, 0)
-    counts.update(dict(query.group_by(OutboxMessage.status).tuples()))
+    counts.update(dict(tuple_rows(query.group_by(OutboxMessage.status))))
     return counts

@@ -145,13 +145,14 @@ def _live(clients: list[Client]) -> _Target | str | None:
 
 
 def _latest_offer(clients: list[Client]) -> Offer | None:
-    return (
+    latest: Offer | None = (
         Offer.select()
         .join(Entry)
         .where(Entry.client.in_([c.id for c in clients]))
         .order_by(Offer.sent_at.desc(), Offer.id)
         .first()
     )
+    return latest
 
 
 def _filled_back(offer: Offer, actor: str) -> str | None:
@@ -338,6 +339,7 @@ def handle_reply(
                 if (
                     action == ACCEPT
                     and latest is not None
+                    and opening is not None
                     and latest.status != vocab.OFFER_ACCEPTED
                     and opening.status == vocab.OPENING_FILLED
                 ):

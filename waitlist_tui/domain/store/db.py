@@ -148,6 +148,13 @@ def schema_of(model: type[Model]) -> SchemaManager:
     return manager
 
 
+def tuple_rows(query: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of a select as tuples (`.tuples()`), typed as what they are: peewee's stubs
+    have `.tuples()` return the query as it was, rows of models."""
+    rows: Iterator[tuple[Any, ...]] = iter(query.tuples())
+    return rows
+
+
 def is_postgres() -> bool:
     return isinstance(database.obj, PostgresqlDatabase)
 
