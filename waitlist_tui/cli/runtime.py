@@ -65,7 +65,9 @@ def json_option(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> Any:
         if as_json:
-            click.get_current_context().find_object(Ctx).json = True
+            obj = click.get_current_context().find_object(Ctx)
+            assert obj is not None  # the root's options made it before any command runs
+            obj.json = True
         return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
