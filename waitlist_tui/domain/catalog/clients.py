@@ -204,7 +204,7 @@ def find_or_create(
     return client, True
 
 
-def update_consent(client_id: Any, payload: Any, actor: str) -> Client:
+def update_consent(client_id: uuid.UUID | str, payload: Any, actor: str) -> Client:
     """The desk records what a client said: `consent_sms` and/or `consent_email`, each a flag
     read strictly. Giving SMS consent back after a STOP is the desk's word for the client's."""
     if not isinstance(payload, dict) or not payload:
