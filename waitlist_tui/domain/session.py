@@ -1,6 +1,7 @@
-"""The database as the screens and the CLI may hold it: open it, close it, and run reads on a
-connection of their own. They import this and never the store (an import-linter wall), so
-that a query, a model or a peewee error never leaks above the domain."""
+"""The database as the screens and the CLI may hold it: open it, close it, run reads on a
+connection of their own, and the housekeeping over all of it. They import this and never the
+store (an import-linter wall), so that a query, a model or a peewee error never leaks above
+the domain."""
 
 from __future__ import annotations
 
