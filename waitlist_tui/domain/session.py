@@ -1,7 +1,6 @@
-"""The database as the screens and the CLI may hold it: open it, close it, run reads on a
-connection of their own, and the housekeeping over all of it. They import this and never the
-store (an import-linter wall), so that a query, a model or a peewee error never leaks above
-the domain."""
+"""The database as the screens and the CLI may hold it: open it, close it, and run reads on a
+connection of their own. They import this and never the store (an import-linter wall), so
+that a query, a model or a peewee error never leaks above the domain."""
 
 from __future__ import annotations
 
@@ -31,13 +30,6 @@ def close_database() -> None:
     _db.database.close()
 
 
-@contextmanager
-def connection() -> Iterator[None]:
-    """A connection for this thread while the block runs (a worker's reads and writes)."""
-    with _db.database.connection_context():
-        yield
-
-
 def rebuild_stats(actor: str, check: bool = False) -> dict[str, Any]:
     """Housekeeping over the whole database (`maintenance rebuild-stats`): recompute the stats
     rollups from the raw rows and reinstall their triggers (store.maintenance says how).
@@ -45,3 +37,11 @@ def rebuild_stats(actor: str, check: bool = False) -> dict[str, Any]:
     from waitlist_tui.domain.store.maintenance import rebuild_stats as rebuild
 
     return rebuild(actor, check=check)
+
+
+@contextmanager
+def connection() -> Iterator[None]:
+    """A connection for this thread while the block runs (a worker's reads and writes)."""
+    with _db.database.connection_context():
+        yield
+

@@ -8,7 +8,6 @@ stray opening behind.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,9 +19,7 @@ from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import Entry, Provider
 
 
-def slots_for_entry(
-    entry_id: uuid.UUID | str, limit: int = 60, *, field: str = "id"
-) -> list[SlotGroup]:
+def slots_for_entry(entry_id: Any, limit: int = 60, *, field: str = "id") -> list[SlotGroup]:
     """The free slots the entry can take; `field` names the id in errors (the CLI's --entry)."""
     entry = ids.resolve(Entry, entry_id, "waitlist request", field=field)
     return find_matching_slots(entry, limit=limit)

@@ -160,7 +160,7 @@ def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[
             .limit(batch)
         )
         if is_postgres():
-            query = query.for_update(skip_locked=True)  # FOR UPDATE SKIP LOCKED
+            query = query.for_update("FOR UPDATE SKIP LOCKED")
         ids = [row.id for row in query]
         if not ids:
             return []
@@ -210,7 +210,7 @@ def _begin(message: OutboxMessage, token: str, lease_seconds: float) -> bool:
         OutboxMessage.update(lease_until=now + dt.timedelta(seconds=lease_seconds)).where(
             OutboxMessage.claim_token == token
         ).execute()
-        rows: int = (
+        rows = (
             OutboxMessage.update(
                 attempts=OutboxMessage.attempts + 1, sending_since=now, updated_at=now
             )
@@ -220,7 +220,7 @@ def _begin(message: OutboxMessage, token: str, lease_seconds: float) -> bool:
     if rows == 1:
         message.attempts += 1
         message.sending_since = now
-    return rows == 1
+    return bool(rows == 1)  # rows: peewee's execute() is untyped
 
 
 def lease_for(transports: Transports, lease_seconds: float = LEASE_SECONDS) -> float:
@@ -240,12 +240,12 @@ def _finish(message: OutboxMessage, token: str, **values: Any) -> bool:
         version=OutboxMessage.version + 1,
     )
     with database.atomic():
-        rows: int = (
+        rows = (
             OutboxMessage.update(**values)
             .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
             .execute()
         )
-    return rows == 1
+    return bool(rows == 1)  # rows: peewee's execute() is untyped
 
 
 def mark_sent(message: OutboxMessage, token: str, provider_id: str) -> bool:

@@ -8,7 +8,6 @@ other False, whatever the backend's isolation level.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from waitlist_tui.domain.store.models import BaseModel
@@ -16,7 +15,7 @@ from waitlist_tui.domain.store.models import BaseModel
 
 def move(
     model: type[BaseModel],
-    row_id: uuid.UUID,
+    row_id: Any,
     expected: str | tuple[str, ...],
     to: str,
     actor: str,
