@@ -169,7 +169,9 @@ def test_bad_sources_are_refused_naming_source_and_event(text: str, words: str) 
 
 def test_an_endless_rule_is_expanded_only_through_the_window() -> None:
     endless = calendar(
-        EVENT.format(uid="forever", body="DTSTART:20260101T100000Z\nDURATION:PT30M\nRRULE:FREQ=DAILY\n")
+        EVENT.format(
+            uid="forever", body="DTSTART:20260101T100000Z\nDURATION:PT30M\nRRULE:FREQ=DAILY\n"
+        )
     )
     parsed = read(endless)
     assert len(parsed.occurrences) == (END - START).days

@@ -212,7 +212,8 @@ def occurrence_of(
     component: Any, source: str, series: set[str], local: ZoneInfo, result: Parsed
 ) -> Occurrence | None:
     uid = str(component.get("UID", "")).strip()
-    if str(component.get("TRANSP", "")).upper() == "TRANSPARENT":
+    cancelled = str(component.get("STATUS", "")).upper() == CANCELLED
+    if not cancelled and str(component.get("TRANSP", "")).upper() == "TRANSPARENT":
         result.skip("marked free (TRANSP:TRANSPARENT)")
         return None
     begins, ends = component.start, component.end
@@ -242,7 +243,7 @@ def occurrence_of(
         ends_at=ends_at,
         summary=_SPACE.sub(" ", str(component.get("SUMMARY", ""))).strip()[:200],
         categories=tuple(c.strip() for c in categories if c.strip()),
-        cancelled=str(component.get("STATUS", "")).upper() == CANCELLED,
+        cancelled=cancelled,
         all_day=all_day,
         sequence=sequence,
     )
