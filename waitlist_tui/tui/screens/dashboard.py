@@ -20,21 +20,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.events import Resize
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Select, Static
-from textual.worker import get_current_worker
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.catalog.clinics import providers as clinic_providers
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.stats.report import PERIODS, period_bounds, stats, weekly_caption
-from waitlist_tui.tui.reader import read
+from waitlist_tui.tui import calls
+from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.figure_cards import FigureCards
 from waitlist_tui.tui.widgets.footer import Footer
@@ -139,11 +138,10 @@ TABLE_COLUMNS = {"services": SERVICE_COLUMNS, "providers": PROVIDER_COLUMNS}
 
 @dataclass(frozen=True)
 class Selection:
-    """What the figures are asked for; every change bumps the generation."""
+    """What the figures are asked for."""
 
     period: str = "30d"
     provider: str | None = None
-    generation: int = 0
 
 
 @dataclass(frozen=True)
@@ -166,7 +164,11 @@ def period_label(selection: Selection, figures: dict[str, Any]) -> str:
     return f"{PERIODS[selection.period]} · {first}–{until:%d %b}"
 
 
-class DashboardScreen(Screen[None]):
+class FiguresRead(calls.Done[Loaded]):
+    pass
+
+
+class DashboardScreen(DeskScreen[None]):
     """Figures, weekly chart and per-service / per-provider tables for a period."""
 
     HELP_TITLE = "stats dashboard"
@@ -367,7 +369,6 @@ class DashboardScreen(Screen[None]):
         self.selection = Selection(
             period=changes.get("period", current.period),
             provider=changes.get("provider", current.provider),
-            generation=current.generation + 1,
         )
         self.query_one("#dash-period", Static).update(self.period_bar())
         if stale and self.shown is not None:
@@ -392,14 +393,21 @@ class DashboardScreen(Screen[None]):
 
     # --- loading ------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="dashboard")
     def load(self) -> None:
-        """Off the event loop; a newer selection cancels this one, and if its query is already
-        running (a thread cannot be stopped mid-query) its result is dropped by `show`."""
-        selection = self.selection
-        loaded = read(self.app, self.read_figures, selection, not self.choices_loaded)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show, loaded)
+        """Off the event loop; the figures of an older selection, still being read when a
+        newer one is asked for, are dropped (calls.py)."""
+        self.calls.read(
+            self.read_figures,
+            self.selection,
+            not self.choices_loaded,
+            done=FiguresRead,
+            group="dashboard",
+            via="reader",
+        )
+
+    @on(FiguresRead)
+    def figures_read(self, message: FiguresRead) -> None:
+        self.show(message.value)
 
     @staticmethod
     def read_figures(selection: Selection, with_choices: bool) -> Loaded:
@@ -423,8 +431,6 @@ class DashboardScreen(Screen[None]):
             return Loaded(selection, error=err.message)
 
     def show(self, loaded: Loaded) -> None:
-        if loaded.selection.generation != self.selection.generation:
-            return  # figures for an older period or provider: not what is asked now
         status = self.query_one("#dash-status", Static)
         if loaded.figures is None:
             status.update(Text(loaded.error or "No figures", style="bold red"))

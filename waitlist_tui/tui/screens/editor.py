@@ -9,14 +9,15 @@ error is shown beside the field it names while the form keeps every value.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Header, Input, Label, OptionList, Select, SelectionList, Static
 from textual.widgets.option_list import Option
 
@@ -24,13 +25,14 @@ from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clients import display_phone, list_clients
 from waitlist_tui.domain.catalog.clinics import Catalog, get_clinic, load_catalog
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.fill.openings import entry_appointment
+from waitlist_tui.domain.fill.openings import AppointmentView, entry_appointment
 from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.quickdates import long_date
-from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.domain.waitlist import entries
 from waitlist_tui.domain.waitlist.views import EntryView
+from waitlist_tui.tui import calls
+from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.desk_words import desk_words
 from waitlist_tui.tui.entry_form import EntryForm
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
@@ -67,7 +69,63 @@ class ClientChoice:
     label: str
 
 
-class EditorScreen(Screen[EntryView | None]):
+@dataclass(frozen=True)
+class Choices:
+    """What the form offers, and a booked entry's appointment, read when it opens."""
+
+    catalog: Catalog
+    appointment: AppointmentView | None
+
+
+def read_choices(entry: EntryView | None) -> Choices:
+    booked = entry is not None and entry.status == vocab.BOOKED
+    return Choices(
+        load_catalog(get_clinic()), entry_appointment(entry.id) if entry and booked else None
+    )
+
+
+@dataclass(frozen=True)
+class ClientMatches:
+    text: str
+    found: list[ClientChoice]
+    total: int
+
+
+def search_clients(text: str) -> ClientMatches:
+    if not text:
+        return ClientMatches(text, [], 0)
+    rows, total = list_clients(get_clinic(), text, limit=MATCH_LIMIT)
+    found = [
+        ClientChoice(
+            str(c.id),
+            " · ".join(
+                x
+                for x in (f"{c.first_name} {c.last_name}", display_phone(c.phone), c.email or "")
+                if x
+            ),
+        )
+        for c in rows
+    ]
+    return ClientMatches(text, found, total)
+
+
+class ChoicesRead(calls.Done[Choices]):
+    pass
+
+
+class ClientsFound(calls.Done[ClientMatches]):
+    pass
+
+
+class EntrySaved(calls.Done[EntryView]):
+    pass
+
+
+class SaveRefused(calls.Failed):
+    pass
+
+
+class EditorScreen(DeskScreen[EntryView | None]):
     """New entry when `entry` is None; otherwise the entry, read only once it is closed."""
 
     HELP_TITLE = "entry editor"
@@ -87,19 +145,15 @@ class EditorScreen(Screen[EntryView | None]):
         super().__init__()
         self.entry = entry
         self.read_only = entry is not None and entry.is_closed
-        with database.connection_context():
-            clinic = get_clinic()
-            self.catalog: Catalog = load_catalog(clinic)
-            self.appointment = (
-                entry_appointment(entry.id)
-                if entry is not None and entry.status == vocab.BOOKED
-                else None
-            )
+        self.catalog = Catalog("UTC", 0, (), {})  # until read
+        self.ready = False  # the catalogue has been read and the form filled
+        self.appointment: AppointmentView | None = None
         self.chosen: ClientChoice | None = None
         self.new_client = False
         self.initial: EntryForm | None = None
         self.saving = False
         self.matches_for = ""  # the search text the shown matches belong to
+        self.choices: dict[str, ClientChoice] = {}
         self.pick_pending = False
 
     # --- layout -------------------------------------------------------------------------------
@@ -110,11 +164,13 @@ class EditorScreen(Screen[EntryView | None]):
         with VerticalScroll(id="form"):
             with Horizontal(classes="row"):
                 yield Label("Client", classes="field-label")
-                yield Input(
+                search = Input(
                     placeholder="name or phone, enter picks",
                     id="client-search",
                     compact=True,
                 )
+                search.display = self.entry is None
+                yield search
                 yield Static("", id="client-chosen")
             matches: OptionList = OptionList(id="client-matches")
             matches.can_focus = False
@@ -126,14 +182,12 @@ class EditorScreen(Screen[EntryView | None]):
                 yield Input(placeholder="phone", id="phone", compact=True)
                 yield Input(placeholder="email", id="email", compact=True)
             with Horizontal(id="new-client-consent", classes="row"):
-                yield Label("May we", classes="field-label")
-                yield from self.consent_box("text them", "consent-sms")
-                yield from self.consent_box("email them", "consent-email")
+                yield Label("May we", classes="field-label")  # the boxes: once read
             yield Static("", id="err-client", classes="error")
             with Horizontal(classes="row"):
                 yield Label("Service", classes="field-label")
-                yield Select(
-                    list(map(lambda s: (s[1], s[0]), self.catalog.services)),
+                yield Select[str](
+                    [],
                     prompt="choose a service (type to search)",
                     id="service",
                     compact=True,
@@ -171,7 +225,7 @@ class EditorScreen(Screen[EntryView | None]):
                 yield Label("Payment", classes="field-label")
                 yield Select(
                     PAYMENTS,
-                    value=self.catalog.payment_default,
+                    value=vocab.SELF_PAY,  # the clinic's default once read
                     allow_blank=False,
                     id="payment",
                     compact=True,
@@ -191,27 +245,46 @@ class EditorScreen(Screen[EntryView | None]):
             yield Static("", id="err-notes", classes="error")
         yield Footer(compact=True)
 
-    def consent_box(self, label: str, box_id: str) -> ComposeResult:
+    def consent_boxes(self) -> list[Widget]:
         """Yes / No, started at the clinic's default; blank ("ask them") when it asks."""
         default = self.catalog.consent_default
-        yield Label(label, classes="field-label short")
-        if default == consent.ASK:
-            yield Select(CONSENT_CHOICES, prompt="ask them", id=box_id, compact=True)
-        else:
-            yield Select(CONSENT_CHOICES, value=default, allow_blank=False, id=box_id, compact=True)
+        boxes: list[Widget] = []
+        for label, box_id in (("text them", "consent-sms"), ("email them", "consent-email")):
+            boxes.append(Label(label, classes="field-label short"))
+            if default == consent.ASK:
+                boxes.append(Select(CONSENT_CHOICES, prompt="ask them", id=box_id, compact=True))
+            else:
+                boxes.append(
+                    Select(
+                        CONSENT_CHOICES, value=default, allow_blank=False, id=box_id, compact=True
+                    )
+                )
+        return boxes
 
     def on_mount(self) -> None:
+        """The client search takes keys at once; the rest is filled when the catalogue is
+        read (in a worker: not on the event loop)."""
         self.sub_title = "New entry" if self.entry is None else "Edit entry"
+        if self.entry is None:
+            self.query_one("#client-search", Input).focus()
+        self.calls.read(read_choices, self.entry, done=ChoicesRead, group="choices")
+
+    @on(ChoicesRead)
+    async def choices_read(self, message: ChoicesRead) -> None:
+        self.catalog = message.value.catalog
+        self.appointment = message.value.appointment
+        self.query_one("#service", Select).set_options((n, c) for c, n in self.catalog.services)
+        self.query_one("#payment", Select).value = self.catalog.payment_default
+        await self.query_one("#new-client-consent", Horizontal).mount_all(self.consent_boxes())
         if self.entry is not None:
             self.fill(self.entry)
+        self.ready = True
         self.update_read_backs()
         self.set_providers(self.value_of("#service"), keep=self.entry_providers())
         self.initial = self.collect()
         if self.read_only:
             self.show_read_only()
-        elif self.entry is None:
-            self.query_one("#client-search", Input).focus()
-        else:
+        elif self.entry is not None:
             self.query_one("#service", Select).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -224,7 +297,6 @@ class EditorScreen(Screen[EntryView | None]):
     def fill(self, view: EntryView) -> None:
         form = EntryForm.of(view)
         self.choose_client(ClientChoice(str(view.client.id), self.client_label(view)))
-        self.query_one("#client-search", Input).display = False
         self.query_one("#service", Select).value = form.service
         self.query_one("#start", Input).value = form.start_text
         self.query_one("#end", Input).value = form.end_text
@@ -320,31 +392,12 @@ class EditorScreen(Screen[EntryView | None]):
             self.query_one("#client-chosen", Static).update("")
         self.search_clients(event.value.strip())
 
-    @work(thread=True, exclusive=True, group="clients")
     def search_clients(self, text: str) -> None:
-        found: list[ClientChoice] = []
-        total = 0
-        if text:
-            with database.connection_context():
-                rows, total = list_clients(get_clinic(), text, limit=MATCH_LIMIT)
-            found = [
-                ClientChoice(
-                    str(c.id),
-                    " · ".join(
-                        x
-                        for x in (
-                            f"{c.first_name} {c.last_name}",
-                            display_phone(c.phone),
-                            c.email or "",
-                        )
-                        if x
-                    ),
-                )
-                for c in rows
-            ]
-        self.app.call_from_thread(self.show_matches, text, found, total)
+        self.calls.read(search_clients, text, done=ClientsFound, group="clients")
 
-    def show_matches(self, text: str, found: list[ClientChoice], total: int) -> None:
+    @on(ClientsFound)
+    def show_matches(self, message: ClientsFound) -> None:
+        text, found, total = message.value.text, message.value.found, message.value.total
         if text != self.query_one("#client-search", Input).value.strip():
             return  # typed on since: a newer search is on its way
         matches = self.query_one("#client-matches", OptionList)
@@ -390,7 +443,7 @@ class EditorScreen(Screen[EntryView | None]):
         option = matches.get_option_at_index(matches.highlighted)
         if option.id == NEW_CLIENT:
             self.start_new_client(self.query_one("#client-search", Input).value.strip())
-        elif option.id in getattr(self, "choices", {}):
+        elif option.id is not None and option.id in self.choices:
             self.choose_client(self.choices[option.id])
             self.query_one("#service", Select).focus()
 
@@ -466,6 +519,8 @@ class EditorScreen(Screen[EntryView | None]):
 
     def update_read_backs(self) -> None:
         """Show each date back in full as it is typed, or a mark where it does not read."""
+        if not self.ready:
+            return  # the clinic's time zone and span are not read yet
         today = clock.today(self.catalog.time_zone)
         form = self.collect()
         start_read = self.query_one("#start-read", Static)
@@ -574,7 +629,7 @@ class EditorScreen(Screen[EntryView | None]):
         if self.read_only:
             self.notify("This entry is closed and read only.", severity="warning")
             return
-        if self.saving:
+        if self.saving or not self.ready:
             return
         form = self.collect()
         today = clock.today(self.catalog.time_zone)
@@ -592,25 +647,31 @@ class EditorScreen(Screen[EntryView | None]):
         self.saving = True
         self.save(payload)
 
-    @work(thread=True, exclusive=True, group="save")
-    def save(self, payload: dict) -> None:
-        staff = self.app.staff  # type: ignore[attr-defined]
-        try:
-            with database.connection_context():
-                if self.entry is None:
-                    view = entries.create(payload, staff)
-                else:
-                    view = entries.update(self.entry.id, payload, staff)
-        except DomainError as err:
-            self.app.call_from_thread(self.save_failed, err)
-            return
-        self.app.call_from_thread(self.saved, view)
+    def save(self, payload: dict[str, Any]) -> None:
+        staff = self.desk.staff
+        if self.entry is None:
+            self.calls.write(
+                entries.create, payload, staff, done=EntrySaved, failed=SaveRefused, group="save"
+            )
+        else:
+            self.calls.write(
+                entries.update,
+                self.entry.id,
+                payload,
+                staff,
+                done=EntrySaved,
+                failed=SaveRefused,
+                group="save",
+            )
 
-    def save_failed(self, err: DomainError) -> None:
+    @on(SaveRefused)
+    def save_failed(self, message: SaveRefused) -> None:
         self.saving = False
-        self.show_error(err)
+        self.show_error(message.error)
 
-    def saved(self, view: EntryView) -> None:
+    @on(EntrySaved)
+    def saved(self, message: EntrySaved) -> None:
+        view = message.value
         verb = "Added" if self.entry is None else "Saved"
         self.notify(
             f"{verb}: {printable(view.client.name)} · {view.service.code} · {view.status}",

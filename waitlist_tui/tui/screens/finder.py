@@ -11,16 +11,16 @@ entry is edited or its slots are shown, so nothing typed here is lost on the way
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
 from waitlist_tui.domain import clock, vocab
@@ -31,10 +31,10 @@ from waitlist_tui.domain.fill.finder import CalendarRow, Found, TypedSlot
 from waitlist_tui.domain.fill.matching import COUNT_CAP, Candidate
 from waitlist_tui.domain.fill.offers import OfferView
 from waitlist_tui.domain.quickdates import long_date, parse_quick_date
-from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
+from waitlist_tui.tui import calls
+from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.formatting import phone_text, priority_text
-from waitlist_tui.tui.reader import fresh_entry, read
 from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
 
@@ -96,7 +96,66 @@ def match_text(candidate: Candidate) -> Text:
     return Text("PARTIAL", "yellow")  # what fails opens the Why column
 
 
-class FinderScreen(Screen[None]):
+@dataclass(frozen=True)
+class Calendar:
+    """The day's bookings and what the slot form needs, as the worker reads them."""
+
+    day: dt.date
+    zone: ZoneInfo
+    rows: list[CalendarRow]
+    provider_codes: list[str]
+    broadcast_top_n: int
+
+
+def read_calendar(day: dt.date | None) -> Calendar:
+    clinic = get_clinic()
+    day = day or clock.today(clinic.time_zone)
+    return Calendar(
+        day,
+        ZoneInfo(clinic.time_zone),
+        finder.day_calendar(day, clinic),
+        [p.code for p in providers(clinic)],
+        clinic.broadcast_top_n,
+    )
+
+
+def find_candidates(source: Any) -> Found:
+    """Always EXACT and PARTIAL: `p` then filters what is on screen without a query (the
+    EXACT ones rank first, so the list holds every EXACT one it has room for)."""
+    if isinstance(source, TypedSlot):
+        return finder.find_for_typed(source)
+    return finder.find_for_opening(source)
+
+
+class CalendarRead(calls.Done[Calendar]):
+    pass
+
+
+class CalendarFailed(calls.Failed):
+    pass
+
+
+class CandidatesFound(calls.Done[Found]):
+    """Candidates for a slot: searched for, or its appointment just cancelled."""
+
+
+class SearchFailed(calls.Failed):
+    pass
+
+
+class AppointmentCancelled(calls.Done[Found]):
+    pass
+
+
+class Offered(calls.Done[list[OfferView]]):
+    pass
+
+
+class OfferRefused(calls.Failed):
+    pass
+
+
+class FinderScreen(DeskScreen[None]):
     """Who should get this slot: the day's calendar or a typed slot, then the candidates."""
 
     HELP_TITLE = "match finder"
@@ -146,7 +205,6 @@ class FinderScreen(Screen[None]):
         self.searching = False
         self.pending_offer = False
         self.busy = False
-        self.generation = 0
         self.source: Any = None  # what the candidates are for: an opening id or a TypedSlot
         self.broadcast_default = 3  # the clinic's, once the calendar has loaded
 
@@ -180,29 +238,25 @@ class FinderScreen(Screen[None]):
 
     # --- calendar -------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="calendar")
     def load_calendar(self) -> None:
-        try:
-            with database.connection_context():
-                clinic = get_clinic()
-                zone = ZoneInfo(clinic.time_zone)
-                day = self.day or clock.today(clinic.time_zone)
-                rows = finder.day_calendar(day, clinic)
-                codes = [p.code for p in providers(clinic)]
-                self.broadcast_default = clinic.broadcast_top_n
-        except DomainError as err:
-            self.app.call_from_thread(self.set_status, Text(err.message, "bold red"))
-            return
-        self.app.call_from_thread(self.show_calendar, day, zone, rows, codes)
+        self.calls.read(
+            read_calendar, self.day, done=CalendarRead, failed=CalendarFailed, group="calendar"
+        )
 
-    def show_calendar(
-        self, day: dt.date, zone: ZoneInfo, rows: list[CalendarRow], codes: list[str]
-    ) -> None:
+    @on(CalendarFailed)
+    def calendar_failed(self, message: CalendarFailed) -> None:
+        self.set_status(Text(message.error.message, "bold red"))
+
+    @on(CalendarRead)
+    def show_calendar(self, message: CalendarRead) -> None:
+        read = message.value
+        day, zone, rows = read.day, read.zone, read.rows
+        self.broadcast_default = read.broadcast_top_n
         first_load = self.zone is None
         self.day, self.zone, self.calendar = day, zone, rows
         picker = self.query_one("#provider", Select)
         if first_load:
-            picker.set_options([(c, c) for c in codes])
+            picker.set_options([(c, c) for c in read.provider_codes])
         table = self.query_one("#calendar", DataTable)
         now = clock.now()
         upcoming = None
@@ -287,22 +341,22 @@ class FinderScreen(Screen[None]):
             answered,
         )
 
-    @work(thread=True, group="writes")
     def cancel_appointment(self, appointment_id: Any) -> None:
-        staff = self.app.staff  # type: ignore[attr-defined]
-        try:
-            with database.connection_context():
-                found = finder.cancel_for_waitlist(appointment_id, staff)
-        except DomainError as err:
-            self.app.call_from_thread(self.failed, err)
-            return
-        self.app.call_from_thread(self.cancelled, found)
+        self.calls.write(
+            finder.cancel_for_waitlist,
+            appointment_id,
+            self.desk.staff,
+            done=AppointmentCancelled,
+            failed=SearchFailed,
+        )
 
-    def cancelled(self, found: Found) -> None:
+    @on(AppointmentCancelled)
+    def cancelled(self, message: AppointmentCancelled) -> None:
+        found = message.value
         self.notify("Appointment cancelled; its time is open.")
         self.source = found.opening.id
-        self.generation += 1
-        self.show_found(found, self.generation)
+        self.calls.drop("candidates")  # a search still running was for what is on screen
+        self.show_found(found)
         self.load_calendar()
 
     # --- typed slot -----------------------------------------------------------------------
@@ -344,26 +398,22 @@ class FinderScreen(Screen[None]):
 
     def find(self, source: Any) -> None:
         self.source = source
-        self.generation += 1
         self.searching = True
         self.set_status(Text("Looking for candidates…", "dim"))
-        self.load_candidates(source, self.generation)
+        self.calls.read(
+            find_candidates,
+            source,
+            done=CandidatesFound,
+            failed=SearchFailed,
+            group="candidates",
+            via="reader",
+        )
 
-    @work(thread=True, exclusive=True, group="candidates")
-    def load_candidates(self, source: Any, generation: int) -> None:
-        """Always EXACT and PARTIAL: `p` then filters what is on screen without a query (the
-        EXACT ones rank first, so the list holds every EXACT one it has room for)."""
-        find = finder.find_for_typed if isinstance(source, TypedSlot) else finder.find_for_opening
-        try:
-            found = read(self.app, find, source)
-        except DomainError as err:
-            self.app.call_from_thread(self.failed, err, generation)
-            return
-        self.app.call_from_thread(self.show_found, found, generation)
+    @on(CandidatesFound)
+    def candidates_found(self, message: CandidatesFound) -> None:
+        self.show_found(message.value)
 
-    def show_found(self, found: Found, generation: int) -> None:
-        if generation != self.generation:
-            return  # an older search finished after a newer one started
+    def show_found(self, found: Found) -> None:
         self.searching = False
         slot = (found.opening.provider_code, found.opening.starts_at, found.opening.ends_at)
         fresh, self.shown_slot = slot != self.shown_slot, slot
@@ -428,9 +478,11 @@ class FinderScreen(Screen[None]):
             )
         )
 
-    def failed(self, err: DomainError, generation: int | None = None) -> None:
-        if generation is not None and generation != self.generation:
-            return
+    @on(SearchFailed)
+    def search_failed(self, message: SearchFailed) -> None:
+        self.failed(message.error)
+
+    def failed(self, err: DomainError) -> None:
         self.searching = self.busy = self.pending_offer = False
         self.found, self.items, self.shown_slot = None, [], None  # the list was for another slot
         self.query_one("#candidates", DataTable).clear()
@@ -527,28 +579,28 @@ class FinderScreen(Screen[None]):
             )
             return
         self.busy = True
-        self.offer_worker(found, entry_id, workflow, top)
+        self.calls.write(
+            finder.offer_found,
+            found,
+            self.desk.staff,
+            entry_id,
+            workflow,
+            top,
+            done=Offered,
+            failed=OfferRefused,
+        )
 
-    @work(thread=True, group="writes")
-    def offer_worker(
-        self, found: Found, entry_id: Any, workflow: str | None, top: int | None
-    ) -> None:
-        staff = self.app.staff  # type: ignore[attr-defined]
-        try:
-            with database.connection_context():
-                sent = finder.offer_found(found, staff, entry_id, workflow, top)
-        except DomainError as err:
-            self.app.call_from_thread(self.offer_failed, err)
-            return
-        self.app.call_from_thread(self.offered, sent)
-
-    def offer_failed(self, err: DomainError) -> None:
+    @on(OfferRefused)
+    def offer_failed(self, message: OfferRefused) -> None:
+        err = message.error
         self.busy = False
         self.notify(f"Not offered: {err.message}", severity="error", markup=False)
         self.set_status(Text(err.message, "bold red"))
         self.reload_candidates()
 
-    def offered(self, sent: list[OfferView]) -> None:
+    @on(Offered)
+    def offered(self, message: Offered) -> None:
+        sent = message.value
         self.busy = False
         zone = self.zone or ZoneInfo("UTC")
         until = sent[0].expires_at.astimezone(zone)
@@ -581,7 +633,7 @@ class FinderScreen(Screen[None]):
         candidate = self.cursor_candidate()
         if candidate is None:
             return
-        view = fresh_entry(self.app, candidate.entry_id)
+        view = calls.fresh_entry(self.app, candidate.entry_id)
         if view is None:
             return
         from waitlist_tui.tui.screens.editor import EditorScreen
@@ -592,7 +644,7 @@ class FinderScreen(Screen[None]):
         candidate = self.cursor_candidate()
         if candidate is None:
             return
-        view = fresh_entry(self.app, candidate.entry_id)
+        view = calls.fresh_entry(self.app, candidate.entry_id)
         if view is None:
             return
         from waitlist_tui.tui.screens.slots import SlotsScreen

@@ -10,22 +10,22 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import replace
+from functools import partial
+from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Select, Static
-from textual.worker import get_current_worker
 
 from waitlist_tui.domain import clock, vocab
-from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.domain.waitlist import entries
 from waitlist_tui.domain.waitlist.views import EntryView
+from waitlist_tui.tui import calls
+from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.formatting import (
     LiveOffer,
     countdown,
@@ -37,7 +37,6 @@ from waitlist_tui.tui.formatting import (
 )
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.queue_data import PAGE_SIZE, Loaded, fetch, first_spec
-from waitlist_tui.tui.reader import fresh_entry, read
 from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
 
@@ -75,7 +74,19 @@ SORT_CHOICES = [
 ]
 
 
-class QueueScreen(Screen[None]):
+class PageRead(calls.Done[Loaded]):
+    """A page of the queue."""
+
+
+class EntryCancelled(calls.Done[EntryView]):
+    pass
+
+
+class CancelRefused(calls.Failed):
+    pass
+
+
+class QueueScreen(DeskScreen[None]):
     """Entries waiting and offered, most urgent and longest waiting first."""
 
     HELP_TITLE = "queue"
@@ -178,7 +189,7 @@ class QueueScreen(Screen[None]):
         self.total_count = 0
         self.total_capped = False  # total_count is a floor: more match (a capped count)
         self.choices_loaded = False
-        self.generation = 0  # bumped by every filter change; older pages are dropped
+        self.keep_cursor = True  # the last load's: where the cursor goes when its page comes
         self.focus_id: uuid.UUID | None = None  # put the cursor here after the next load
         self.resumed = False
 
@@ -217,7 +228,7 @@ class QueueScreen(Screen[None]):
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self.load)
         if self.last_loaded is not None:
-            self.call_after_refresh(self.app.queue_ready)  # type: ignore[attr-defined]
+            self.call_after_refresh(self.desk.queue_ready)
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         """Also the first load, unless compose put the prefetched page in: a screen is resumed
@@ -264,7 +275,7 @@ class QueueScreen(Screen[None]):
         self.action_edit_entry()
 
     def open_entry(self, entry_id: uuid.UUID) -> None:
-        view = fresh_entry(self.app, entry_id)
+        view = calls.fresh_entry(self.app, entry_id)
         if view is None:
             self.load()  # the list is out of date too
             return
@@ -299,18 +310,22 @@ class QueueScreen(Screen[None]):
             answered,
         )
 
-    @work(thread=True, group="writes")
     def cancel_entry(self, view: EntryView, reason: str) -> None:
-        staff = self.app.staff  # type: ignore[attr-defined]
-        try:
-            with database.connection_context():
-                entries.cancel(view.id, staff, version=view.version, reason=reason)
-            message = f"Cancelled: {printable(view.client.name)} · {view.service.code}"
-            severity = "information"
-        except DomainError as err:
-            message, severity = f"Not cancelled: {err.message}", "error"
-        self.app.call_from_thread(self.notify, message, severity=severity, markup=False)
-        self.app.call_from_thread(self.load)
+        cancel = partial(entries.cancel, version=view.version, reason=reason)
+        self.calls.write(
+            cancel, view.id, self.desk.staff, done=EntryCancelled, failed=CancelRefused
+        )
+
+    @on(EntryCancelled)
+    def entry_cancelled(self, message: EntryCancelled) -> None:
+        view = message.value
+        self.notify(f"Cancelled: {printable(view.client.name)} · {view.service.code}", markup=False)
+        self.load()
+
+    @on(CancelRefused)
+    def cancel_refused(self, message: CancelRefused) -> None:
+        self.notify(f"Not cancelled: {message.error.message}", severity="error", markup=False)
+        self.load()
 
     def action_offer_slot(self) -> None:
         view = self.cursor_entry()
@@ -371,10 +386,9 @@ class QueueScreen(Screen[None]):
 
     # --- filter bar ---------------------------------------------------------------------------
 
-    def requery(self, **changes: object) -> None:
+    def requery(self, **changes: Any) -> None:
         """A new filter or sort: back to the first page."""
-        self.query_spec = replace(self.query_spec, **changes)  # type: ignore[arg-type]
-        self.generation += 1
+        self.query_spec = replace(self.query_spec, **changes)
         self.page_offset = 0
         self.load(keep_cursor=False)
 
@@ -422,32 +436,38 @@ class QueueScreen(Screen[None]):
 
     # --- loading ------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="queue")
     def load(self, keep_cursor: bool = True) -> None:
-        """Runs off the event loop; a newer load cancels an older one."""
+        """Off the event loop; a newer load makes an older one's page stale."""
+        self.keep_cursor = keep_cursor
         spec = replace(self.query_spec, limit=PAGE_SIZE, offset=self.page_offset)
+        self.calls.read(self.read_page, spec, done=PageRead, group="queue", via="none")
+
+    def read_page(self, spec: entries.EntryQuery) -> Loaded:
+        """In the worker: the page read while the app loaded if it is the one asked for,
+        else a page read on the reader."""
         loaded = self.prefetched(wait=True)
         if loaded is None or loaded.spec != spec:
-            loaded = read(self.app, fetch, spec, self.generation, not self.choices_loaded)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show, loaded, keep_cursor)
+            loaded = calls.read_now(self.app, fetch, spec, not self.choices_loaded)
+        return loaded
+
+    @on(PageRead)
+    def page_read(self, message: PageRead) -> None:
+        self.show(message.value, self.keep_cursor)
 
     def prefetched(self, wait: bool) -> Loaded | None:
         """The first page, if the app began reading it before it was up (queue_data); left
         for the worker to wait for when it is not read yet and `wait` is False."""
-        pending = getattr(self.app, "first_page", None)
+        pending = self.desk.first_page
         if pending is None or (not wait and not pending.done()):
             return None
-        self.app.first_page = None  # type: ignore[attr-defined]
+        self.desk.first_page = None
         try:
             loaded = pending.result()
         except Exception:  # read again on the reader, which reports errors
             return None
-        return loaded if loaded.spec == self.query_spec and not self.generation else None
+        return loaded if loaded.spec == self.query_spec else None
 
     def show(self, loaded: Loaded, keep_cursor: bool) -> None:
-        if loaded.generation != self.generation:
-            return  # a thread worker cannot be stopped mid-query: its stale page is dropped
         if loaded.service_codes and not self.choices_loaded:
             self.choices_loaded = True
             self.query_one("#service", Select).set_options((c, c) for c in loaded.service_codes)
@@ -460,7 +480,7 @@ class QueueScreen(Screen[None]):
             self.query_one("#empty", Static),
             self.query_one("#detail", Static),
         )
-        self.call_after_refresh(self.app.queue_ready)  # type: ignore[attr-defined]
+        self.call_after_refresh(self.desk.queue_ready)
 
     def put(
         self,
