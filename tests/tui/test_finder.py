@@ -16,7 +16,8 @@ from waitlist_tui.domain.fill import offers
 from waitlist_tui.domain.fill.matching import CandidateList
 from waitlist_tui.domain.fill.openings import add_opening
 from waitlist_tui.domain.store.models import Appointment, Entry, Offer, Opening
-from waitlist_tui.tui.screens.finder import CandidatesFound, FinderScreen
+from waitlist_tui.tui.screens.finder import FinderScreen
+from waitlist_tui.tui.screens.finder_calls import CandidatesFound
 
 SMALL = (80, 24)
 TODAY = "2026-11-20"  # the frozen clock's Friday: entries must be able to take today's slots

@@ -8,7 +8,7 @@ error is shown beside the field it names while the form keeps every value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,113 +16,45 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widget import Widget
-from textual.widgets import Header, Input, Label, OptionList, Select, SelectionList, Static
-from textual.widgets.option_list import Option
+from textual.containers import Horizontal
+from textual.widgets import Header, Input, OptionList, Select, SelectionList, Static
 
-from waitlist_tui.domain import clock, vocab
-from waitlist_tui.domain.catalog.clients import display_phone, list_clients
-from waitlist_tui.domain.catalog.clinics import Catalog, get_clinic, load_catalog
+from waitlist_tui.domain import clock
+from waitlist_tui.domain.catalog.clinics import Catalog
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.fill.openings import AppointmentView, entry_appointment
-from waitlist_tui.domain.messaging import consent
-from waitlist_tui.domain.quickdates import long_date
+from waitlist_tui.domain.fill.openings import AppointmentView
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.domain.waitlist import entries
 from waitlist_tui.domain.waitlist.views import EntryView
-from waitlist_tui.tui import calls
 from waitlist_tui.tui.desk import DeskScreen
-from waitlist_tui.tui.desk_words import desk_words
 from waitlist_tui.tui.entry_form import EntryForm
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
+from waitlist_tui.tui.screens.editor_calls import (
+    ChoicesRead,
+    ClientChoice,
+    ClientsFound,
+    EntrySaved,
+    SaveRefused,
+    read_choices,
+    search_clients,
+)
+from waitlist_tui.tui.screens.editor_fields import (
+    CONSENT_BOXES,
+    FIELD_BOX,
+    NEW_CLIENT,
+    client_label,
+    consent_boxes,
+    date_read_backs,
+    form_fields,
+    match_options,
+    new_client_boxes,
+    placed_errors,
+    put_form,
+    read_form,
+    read_only_text,
+    select_value,
+)
 from waitlist_tui.tui.widgets.footer import Footer
-from waitlist_tui.tui.widgets.toggles import ToggleRow
-
-NEW_CLIENT = "__new__"
-MATCH_LIMIT = 6
-PAYMENTS = [("Self pay", vocab.SELF_PAY), ("Insurance", vocab.INSURANCE_PAY)]
-PARTS = [("MORNING", "Morning"), ("AFTERNOON", "Afternoon"), ("EVENING", "Evening")]
-CONSENT_CHOICES = [("Yes", consent.YES), ("No", consent.NO)]
-CONSENT_BOXES = {"consent_sms": "#consent-sms", "consent_email": "#consent-email"}
-# Which error line shows a domain error, by the field the error names.
-ERROR_LINE = {
-    "client": "client",
-    "client_id": "client",
-    "service": "service",
-    "date_range_start": "dates",
-    "date_range_end": "dates",
-    "preferred_days": "days",
-    "preferred_time_slots": "time",
-    "preferred_time_start": "time",
-    "preferred_time_end": "time",
-    "preferred_providers": "providers",
-    "payment_type": "payprio",
-    "priority": "payprio",
-    "notes": "notes",
-}
-
-
-@dataclass(frozen=True)
-class ClientChoice:
-    id: str
-    label: str
-
-
-@dataclass(frozen=True)
-class Choices:
-    """What the form offers, and a booked entry's appointment, read when it opens."""
-
-    catalog: Catalog
-    appointment: AppointmentView | None
-
-
-def read_choices(entry: EntryView | None) -> Choices:
-    booked = entry is not None and entry.status == vocab.BOOKED
-    return Choices(
-        load_catalog(get_clinic()), entry_appointment(entry.id) if entry and booked else None
-    )
-
-
-@dataclass(frozen=True)
-class ClientMatches:
-    text: str
-    found: list[ClientChoice]
-    total: int
-
-
-def search_clients(text: str) -> ClientMatches:
-    if not text:
-        return ClientMatches(text, [], 0)
-    rows, total = list_clients(get_clinic(), text, limit=MATCH_LIMIT)
-    found = [
-        ClientChoice(
-            str(c.id),
-            " · ".join(
-                x
-                for x in (f"{c.first_name} {c.last_name}", display_phone(c.phone), c.email or "")
-                if x
-            ),
-        )
-        for c in rows
-    ]
-    return ClientMatches(text, found, total)
-
-
-class ChoicesRead(calls.Done[Choices]):
-    pass
-
-
-class ClientsFound(calls.Done[ClientMatches]):
-    pass
-
-
-class EntrySaved(calls.Done[EntryView]):
-    pass
-
-
-class SaveRefused(calls.Failed):
-    pass
 
 
 class EditorScreen(DeskScreen[EntryView | None]):
@@ -161,105 +93,8 @@ class EditorScreen(DeskScreen[EntryView | None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="banner")
-        with VerticalScroll(id="form"):
-            with Horizontal(classes="row"):
-                yield Label("Client", classes="field-label")
-                search = Input(
-                    placeholder="name or phone, enter picks",
-                    id="client-search",
-                    compact=True,
-                )
-                search.display = self.entry is None
-                yield search
-                yield Static("", id="client-chosen")
-            matches: OptionList = OptionList(id="client-matches")
-            matches.can_focus = False
-            yield matches
-            with Horizontal(id="new-client", classes="row"):
-                yield Label("New client", classes="field-label")
-                yield Input(placeholder="first name", id="first_name", compact=True)
-                yield Input(placeholder="last name", id="last_name", compact=True)
-                yield Input(placeholder="phone", id="phone", compact=True)
-                yield Input(placeholder="email", id="email", compact=True)
-            with Horizontal(id="new-client-consent", classes="row"):
-                yield Label("May we", classes="field-label")  # the boxes: once read
-            yield Static("", id="err-client", classes="error")
-            with Horizontal(classes="row"):
-                yield Label("Service", classes="field-label")
-                yield Select[str](
-                    [],
-                    prompt="choose a service (type to search)",
-                    id="service",
-                    compact=True,
-                )
-            yield Static("", id="err-service", classes="error")
-            with Horizontal(classes="row"):
-                yield Label("From", classes="field-label")
-                yield Input(placeholder="today", id="start", compact=True, classes="date")
-                yield Static("", id="start-read", classes="read-back")
-            with Horizontal(classes="row"):  # own line: the read-backs fit at 80 columns
-                yield Label("Until", classes="field-label")
-                yield Input(placeholder="start + max span", id="end", compact=True, classes="date")
-                yield Static("", id="end-read", classes="read-back")
-            yield Static("", id="err-dates", classes="error")
-            with Horizontal(classes="row"):
-                yield Label("Days", classes="field-label")
-                yield ToggleRow(
-                    [(d, vocab.DAY_SHORT[d]) for d in vocab.DAYS], id="days", empty_label="any day"
-                )
-            yield Static("", id="err-days", classes="error")
-            with Horizontal(classes="row"):
-                yield Label("Time of day", classes="field-label")
-                yield ToggleRow(PARTS, id="parts", empty_label="any time")
-            with Horizontal(classes="row"):
-                yield Label("or between", classes="field-label")
-                yield Input(placeholder="09:00", id="time-start", compact=True, classes="time")
-                yield Input(placeholder="12:00", id="time-end", compact=True, classes="time")
-            yield Static("", id="err-time", classes="error")
-            with Horizontal(classes="row providers-row"):
-                yield Label("Providers", classes="field-label")
-                yield SelectionList[str](id="providers", compact=True)
-                yield Static("", id="providers-hint", classes="hint")
-            yield Static("", id="err-providers", classes="error")
-            with Horizontal(classes="row"):
-                yield Label("Payment", classes="field-label")
-                yield Select(
-                    PAYMENTS,
-                    value=vocab.SELF_PAY,  # the clinic's default once read
-                    allow_blank=False,
-                    id="payment",
-                    compact=True,
-                )
-                yield Label("Priority", classes="field-label short")
-                yield Select(
-                    [(f"{n}{' (most urgent)' if n == 1 else ''}", n) for n in range(1, 6)],
-                    value=3,
-                    allow_blank=False,
-                    id="priority",
-                    compact=True,
-                )
-            yield Static("", id="err-payprio", classes="error")
-            with Horizontal(classes="row"):
-                yield Label("Notes", classes="field-label")
-                yield Input(placeholder="anything the desk should know", id="notes", compact=True)
-            yield Static("", id="err-notes", classes="error")
+        yield from form_fields(new_entry=self.entry is None)
         yield Footer(compact=True)
-
-    def consent_boxes(self) -> list[Widget]:
-        """Yes / No, started at the clinic's default; blank ("ask them") when it asks."""
-        default = self.catalog.consent_default
-        boxes: list[Widget] = []
-        for label, box_id in (("text them", "consent-sms"), ("email them", "consent-email")):
-            boxes.append(Label(label, classes="field-label short"))
-            if default == consent.ASK:
-                boxes.append(Select(CONSENT_CHOICES, prompt="ask them", id=box_id, compact=True))
-            else:
-                boxes.append(
-                    Select(
-                        CONSENT_CHOICES, value=default, allow_blank=False, id=box_id, compact=True
-                    )
-                )
-        return boxes
 
     def on_mount(self) -> None:
         """The client search takes keys at once; the rest is filled when the catalogue is
@@ -275,7 +110,9 @@ class EditorScreen(DeskScreen[EntryView | None]):
         self.appointment = message.value.appointment
         self.query_one("#service", Select).set_options((n, c) for c, n in self.catalog.services)
         self.query_one("#payment", Select).value = self.catalog.payment_default
-        await self.query_one("#new-client-consent", Horizontal).mount_all(self.consent_boxes())
+        await self.query_one("#new-client-consent", Horizontal).mount_all(
+            consent_boxes(self.catalog.consent_default)
+        )
         if self.entry is not None:
             self.fill(self.entry)
         self.ready = True
@@ -295,25 +132,8 @@ class EditorScreen(DeskScreen[EntryView | None]):
         return [p.code for p in self.entry.preferred_providers] if self.entry else []
 
     def fill(self, view: EntryView) -> None:
-        form = EntryForm.of(view)
-        self.choose_client(ClientChoice(str(view.client.id), self.client_label(view)))
-        self.query_one("#service", Select).value = form.service
-        self.query_one("#start", Input).value = form.start_text
-        self.query_one("#end", Input).value = form.end_text
-        self.query_one("#days", ToggleRow).set_values(form.days)
-        self.query_one("#parts", ToggleRow).set_values(form.parts)
-        self.query_one("#time-start", Input).value = form.time_start
-        self.query_one("#time-end", Input).value = form.time_end
-        self.query_one("#payment", Select).value = form.payment_type
-        self.query_one("#priority", Select).value = form.priority
-        self.query_one("#notes", Input).value = form.notes
-
-    @staticmethod
-    def client_label(view: EntryView) -> str:
-        contact = " · ".join(
-            x for x in (display_phone(view.client.phone), view.client.email or "") if x
-        )
-        return f"{printable(view.client.name)}  {contact}".strip()
+        self.choose_client(ClientChoice(str(view.client.id), client_label(view)))
+        put_form(self, EntryForm.of(view))
 
     def show_read_only(self) -> None:
         """A closed entry is shown as it is, with why it cannot change."""
@@ -321,55 +141,16 @@ class EditorScreen(DeskScreen[EntryView | None]):
         for widget in self.query("#form Input, #form Select, #form ToggleRow, #form SelectionList"):
             widget.disabled = True
         zone = ZoneInfo(self.catalog.time_zone)
-        local = self.entry.status_changed_at.astimezone(zone)
-        booked = ""
-        if self.appointment is not None:  # a booked entry opened without its appointment
-            a = self.appointment
-            booked = (
-                f" Appointment: {a.starts_at.astimezone(zone):%a %d %b %H:%M} with "
-                f"{a.provider_code} ({a.service_code}, {a.status})."
-            )
-        self.set_banner(
-            f"Read only: this entry is {self.entry.status} since {long_date(local.date())} "
-            f"{local:%H:%M} ({self.entry.updated_by}).{booked} Closed entries cannot be edited; "
-            "add a new entry instead.",
-            "read-only",
-        )
+        self.set_banner(read_only_text(self.entry, self.appointment, zone), "read-only")
 
     # --- reading the form ---------------------------------------------------------------------
 
     def value_of(self, selector: str) -> str | None:
-        value = self.query_one(selector, Select).value
-        return None if value is Select.NULL else str(value)
+        return select_value(self, selector)
 
     def collect(self) -> EntryForm:
-        new_client = None
-        answers: dict[str, bool | None] = {}
-        if self.new_client:
-            new_client = {
-                k: self.query_one(f"#{k}", Input).value
-                for k in ("first_name", "last_name", "phone", "email")
-            }
-            for key, box in CONSENT_BOXES.items():
-                said = self.value_of(box)
-                answers[key] = None if said is None else said == consent.YES
-        priority = self.query_one("#priority", Select).value
-        return EntryForm(
-            client_id=self.chosen.id if self.chosen else None,
-            new_client=new_client,
-            **answers,
-            service=self.value_of("#service"),
-            providers=list(self.query_one("#providers", SelectionList).selected),
-            days=self.query_one("#days", ToggleRow).values,
-            parts=self.query_one("#parts", ToggleRow).values,
-            time_start=self.query_one("#time-start", Input).value,
-            time_end=self.query_one("#time-end", Input).value,
-            start_text=self.query_one("#start", Input).value,
-            end_text=self.query_one("#end", Input).value,
-            payment_type=self.value_of("#payment") or self.catalog.payment_default,
-            priority=priority if isinstance(priority, int) else 3,
-            notes=self.query_one("#notes", Input).value,
-        )
+        chosen = self.chosen.id if self.chosen else None
+        return read_form(self, chosen, self.new_client, self.catalog.payment_default)
 
     @property
     def dirty(self) -> bool:
@@ -405,12 +186,7 @@ class EditorScreen(DeskScreen[EntryView | None]):
         if not text:
             matches.display = False
             return
-        for choice in found:
-            label = Text(printable(choice.label))  # text, not markup; controls escaped
-            matches.add_option(Option(label, id=choice.id))
-        if total > len(found):
-            matches.add_option(Option(Text(f"  … {total - len(found)} more: type more", "dim")))
-        matches.add_option(Option(Text(f"+ New client: {text}", style="bold"), id=NEW_CLIENT))
+        matches.add_options(match_options(text, found, total))
         matches.display = True
         matches.highlighted = 0
         self.choices = {c.id: c for c in found}
@@ -464,15 +240,8 @@ class EditorScreen(DeskScreen[EntryView | None]):
         self.add_class("-new-client")
         self.query_one("#client-matches", OptionList).display = False
         self.query_one("#client-chosen", Static).update(Text("new client ↓", "italic"))
-        digits = typed.replace(" ", "").replace("-", "").replace("+", "")
-        if digits.isdigit():
-            self.query_one("#phone", Input).value = typed
-        elif "@" in typed:
-            self.query_one("#email", Input).value = typed
-        else:
-            first, _, last = typed.partition(" ")
-            self.query_one("#first_name", Input).value = first.strip().title()
-            self.query_one("#last_name", Input).value = last.strip().title()
+        for box, value in new_client_boxes(typed).items():
+            self.query_one(f"#{box}", Input).value = value
         empty = [
             w
             for w in self.query("#new-client Input").results(Input)
@@ -522,24 +291,9 @@ class EditorScreen(DeskScreen[EntryView | None]):
         if not self.ready:
             return  # the clinic's time zone and span are not read yet
         today = clock.today(self.catalog.time_zone)
-        form = self.collect()
-        start_read = self.query_one("#start-read", Static)
-        end_read = self.query_one("#end-read", Static)
-        start_only = EntryForm(start_text=form.start_text)
-        try:
-            start, _ = start_only.dates(today, self.catalog.max_span_days)
-        except DomainError:
-            start_read.update(Text("? not a date", "bold red"))
-            end_read.update("")
-            return
-        start_read.update(Text(f"→ {long_date(start)}", "green" if form.start_text else "dim"))
-        try:
-            _, end = form.dates(today, self.catalog.max_span_days)
-        except DomainError:
-            end_read.update(Text("? not a date", "bold red"))
-            return
-        note = "" if form.end_text.strip() else f" ({self.catalog.max_span_days} days)"
-        end_read.update(Text(f"→ {long_date(end)}{note}", "green" if form.end_text else "dim"))
+        start, end = date_read_backs(self.collect(), today, self.catalog.max_span_days)
+        self.query_one("#start-read", Static).update(start)
+        self.query_one("#end-read", Static).update(end)
 
     # --- errors -------------------------------------------------------------------------------
 
@@ -555,16 +309,7 @@ class EditorScreen(DeskScreen[EntryView | None]):
         """Every field's error at once, in the desk's words, beside the field it names, and
         the focus on the first of them; the form keeps every value."""
         self.clear_errors()
-        listed = (err.data or {}).get("errors") if isinstance(err.data, dict) else None
-        found = [(e["field"], e["message"]) for e in listed or []] or [(err.field, err.message)]
-        lines: dict[str, list[str]] = {}
-        unplaced = []
-        for name, message in found:
-            line = ERROR_LINE.get((name or "").split(".")[0])
-            if line is None:
-                unplaced.append(message)
-            else:
-                lines.setdefault(line, []).append(desk_words(name, message))
+        found, lines, unplaced = placed_errors(err)
         for line, said in lines.items():
             widget = self.query_one(f"#err-{line}", Static)
             widget.update(f"↑ {' · '.join(said)}")
@@ -591,25 +336,9 @@ class EditorScreen(DeskScreen[EntryView | None]):
             field = field.removeprefix("client.")
         else:
             field = field.split(".")[0]
-        target = {
-            "first_name": "#first_name",
-            "last_name": "#last_name",
-            "phone": "#phone",
-            "email": "#email",
-            "client": "#client-search" if not self.new_client else "#first_name",
-            "client_id": "#client-search",
-            "service": "#service",
-            "date_range_start": "#start",
-            "date_range_end": "#end",
-            "preferred_days": "#days",
-            "preferred_time_slots": "#parts",
-            "preferred_time_start": "#time-start",
-            "preferred_time_end": "#time-end",
-            "preferred_providers": "#providers",
-            "payment_type": "#payment",
-            "priority": "#priority",
-            "notes": "#notes",
-        }.get(field)
+        target = FIELD_BOX.get(field)
+        if field == "client" and self.new_client:
+            target = "#first_name"
         if target:
             widget = self.query_one(target)
             if widget.display and widget.focusable:
@@ -648,21 +377,11 @@ class EditorScreen(DeskScreen[EntryView | None]):
         self.save(payload)
 
     def save(self, payload: dict[str, Any]) -> None:
-        staff = self.desk.staff
         if self.entry is None:
-            self.calls.write(
-                entries.create, payload, staff, done=EntrySaved, failed=SaveRefused, group="save"
-            )
+            write = partial(entries.create, payload)
         else:
-            self.calls.write(
-                entries.update,
-                self.entry.id,
-                payload,
-                staff,
-                done=EntrySaved,
-                failed=SaveRefused,
-                group="save",
-            )
+            write = partial(entries.update, self.entry.id, payload)
+        self.calls.write(write, self.desk.staff, done=EntrySaved, failed=SaveRefused, group="save")
 
     @on(SaveRefused)
     def save_failed(self, message: SaveRefused) -> None:

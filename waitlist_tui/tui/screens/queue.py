@@ -7,16 +7,13 @@ panel under the table shows the cursor entry in full.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Header, Input, Select, Static
 
@@ -27,51 +24,28 @@ from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui import calls
 from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.formatting import (
-    LiveOffer,
-    countdown,
     date_range,
-    detail_text,
-    priority_text,
-    status_text,
-    when_short,
 )
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.queue_data import PAGE_SIZE, Loaded, fetch, first_spec
+from waitlist_tui.tui.screens import queue_keys as keys
+from waitlist_tui.tui.screens.queue_rows import (
+    COLUMNS,
+    NARROW_COLUMNS,
+    NARROW_SHRINK,
+    SHRINK,
+    SORT_CHOICES,
+    STATUS_CHOICES,
+    entry_detail,
+    is_filtered,
+    row_cells,
+    summary_line,
+)
 from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
 
 REFRESH_SECONDS = 10.0
-COLUMNS = (
-    "Pri",
-    "Client",
-    "Service",
-    "Providers",
-    "When",
-    "Dates",
-    "Waited",
-    "Status",
-    "Reply in",
-)
-NARROW_COLUMNS = ("Pri", "Client", "Service", "Dates", "Waited", "Status")
-# Columns that give up width when a page is wider than the screen (names, provider lists and
-# day/time preferences; the detail pane shows them in full), so the status and countdown stay.
-SHRINK = (3, 4, 1)
-NARROW_SHRINK = (1, 2)
 NARROW_HIDDEN = {"queue.sort", "queue.filters", "queue.search"}  # their widgets are on screen
-STATUS_CHOICES = [
-    ("Waiting + offered", vocab.ACTIVE_STATUSES),
-    ("Waiting", (vocab.WAITING,)),
-    ("Offered", (vocab.OFFERED,)),
-    ("Booked", (vocab.BOOKED,)),
-    ("Cancelled", (vocab.CANCELLED,)),
-    ("Expired", (vocab.EXPIRED,)),
-    ("All", vocab.ENTRY_STATUSES),
-]
-SORT_CHOICES = [
-    ("priority", "by priority, then longest wait"),
-    ("wait", "longest wait first"),
-    ("start", "by date range start"),
-]
 
 
 class PageRead(calls.Done[Loaded]):
@@ -94,92 +68,7 @@ class QueueScreen(DeskScreen[None]):
     # on mount styled both widgets again).
     AUTO_FOCUS = "#queue-table"
 
-    BINDINGS = [
-        Binding("n", "new_entry", "New", id="queue.new", tooltip="Add a waitlist entry"),
-        Binding("e", "edit_entry", "Edit", id="queue.edit", tooltip="Open the cursor entry"),
-        Binding(
-            "o",
-            "offer_slot",
-            "Offer",
-            id="queue.offer",
-            tooltip="Find free slots for the cursor entry and offer one",
-        ),
-        Binding(
-            "x",
-            "cancel_entry",
-            "Cancel",
-            id="queue.cancel",
-            tooltip="Cancel the cursor entry (asks first)",
-        ),
-        Binding(
-            "m",
-            "finder",
-            "Fill slot",
-            id="queue.finder",
-            tooltip="Match finder: a cancelled appointment or a free slot to the right clients",
-        ),
-        Binding("t", "triage", "Offers", id="queue.triage", tooltip="Offers waiting for a reply"),
-        Binding(
-            "S",
-            "dashboard",
-            "Stats",
-            id="queue.dashboard",
-            tooltip="How well the waitlist fills the calendar: figures, weekly chart, tables",
-        ),
-        Binding(
-            "slash",
-            "search",
-            "Search",
-            id="queue.search",
-            tooltip="Find a client by name, phone or email as you type",
-        ),
-        Binding(
-            "f",
-            "filters",
-            "Filters",
-            id="queue.filters",
-            tooltip="Filter by status, service and provider",
-        ),
-        Binding(
-            "s",
-            "cycle_sort",
-            "Sort",
-            id="queue.sort",
-            tooltip="Priority + wait, longest wait, or date range start",
-        ),
-        Binding(
-            "]",
-            "next_page",
-            "Next page",
-            id="queue.next_page",
-            tooltip="Show the next page",
-            show=False,
-        ),
-        Binding(
-            "[",
-            "prev_page",
-            "Prev page",
-            id="queue.prev_page",
-            tooltip="Show the previous page",
-            show=False,
-        ),
-        Binding(
-            "ctrl+r",
-            "refresh",
-            "Refresh",
-            id="queue.refresh",
-            tooltip="Reload from the database now",
-            show=False,
-        ),
-        Binding(
-            "escape",
-            "back_to_list",
-            "List",
-            id="queue.back",
-            show=False,
-            tooltip="Leave the filter bar for the list",
-        ),
-    ]
+    BINDINGS = keys.BINDINGS
 
     def __init__(self) -> None:
         super().__init__()
@@ -430,7 +319,9 @@ class QueueScreen(DeskScreen[None]):
         panel = self.query_one("#detail", Static)
         # A fixed height (app.tcss): a new text needs no layout pass of the whole screen.
         if 0 <= index < len(self.rows):
-            panel.update(self.detail(self.rows[index], clock.now()), layout=False)
+            panel.update(
+                entry_detail(self.rows[index], clock.now(), self.last_loaded), layout=False
+            )
         else:
             panel.update("", layout=False)
 
@@ -508,7 +399,7 @@ class QueueScreen(DeskScreen[None]):
         self.total_capped = page.total_capped
         self.last_loaded = loaded
         now = clock.now()
-        cells = [self.row_cells(page, view, now) for view in page.items]
+        cells = [row_cells(page, view, now, self.narrow) for view in page.items]
         labels = NARROW_COLUMNS if self.narrow else COLUMNS
         room = (table.size.width or self.app.size.width) - table.styles.scrollbar_size_vertical
         fill(
@@ -524,11 +415,11 @@ class QueueScreen(DeskScreen[None]):
                     table.move_cursor(row=index)
                     break
         spec = loaded.spec or self.query_spec
-        summary.update(self.summary_line(page, spec), layout=False)  # one fixed line
+        summary.update(summary_line(page, spec), layout=False)  # one fixed line
         if page.items:
             self.remove_class("-empty")
             detail.update(
-                self.detail(self.rows[min(table.cursor_row, len(self.rows) - 1)], now),
+                entry_detail(self.rows[min(table.cursor_row, len(self.rows) - 1)], now, loaded),
                 layout=False,
             )
         else:
@@ -536,74 +427,6 @@ class QueueScreen(DeskScreen[None]):
             detail.update("", layout=False)
             empty.update(
                 "No entries match: clear the search or change the filters."
-                if self.is_filtered(spec)
+                if is_filtered(spec)
                 else "Nobody is waiting. Entries you add appear here."
             )
-
-    def row_cells(self, page: entries.Page, view: EntryView, now: dt.datetime) -> tuple:
-        reply_in = self.reply_in(page, view, now)
-        if self.narrow:  # the detail panel shows providers and days
-            status = status_text(view.status)
-            if reply_in:
-                status = Text.assemble(status, " ", reply_in)
-            return (
-                priority_text(view.priority),
-                printable(view.client.name),
-                view.service.code,
-                date_range(view.date_range_start, view.date_range_end),
-                f"{view.waited_days(now)}d",
-                status,
-            )
-        return (
-            priority_text(view.priority),
-            printable(view.client.name),
-            view.service.code,
-            " ".join(p.code for p in view.preferred_providers) or Text("any", style="dim"),
-            when_short(view),
-            date_range(view.date_range_start, view.date_range_end),
-            f"{view.waited_days(now)}d",
-            status_text(view.status),
-            reply_in,
-        )
-
-    def detail(self, view: EntryView, now: dt.datetime) -> Text:
-        """The detail pane's text, with the live offer's slot and deadline when there is one."""
-        loaded = self.last_loaded
-        offer = None
-        if loaded is not None and loaded.page is not None and view.id in loaded.page.offer_slots:
-            start, provider = loaded.page.offer_slots[view.id]
-            expires = loaded.page.offer_expires[view.id]
-            offer = LiveOffer(start, provider, expires, loaded.time_zone)
-        return detail_text(view, now, offer)
-
-    @staticmethod
-    def reply_in(page: entries.Page, view: EntryView, now: dt.datetime) -> Text | str:
-        expires = page.offer_expires.get(view.id)
-        if expires is None:
-            return ""
-        return countdown(expires, now) or Text("expired", "dim")
-
-    @staticmethod
-    def is_filtered(q: entries.EntryQuery) -> bool:
-        return bool(q.search or q.service or q.provider or q.statuses != vocab.ACTIVE_STATUSES)
-
-    @staticmethod
-    def summary_line(page: entries.Page, q: entries.EntryQuery) -> str:
-        label = next(
-            (name for name, statuses in STATUS_CHOICES if statuses == q.statuses), "entries"
-        ).lower()
-        what = [label]
-        if q.service:
-            what.append(q.service)
-        if q.provider:
-            what.append(f"for {q.provider}")
-        if q.search:
-            what.append(f'matching "{q.search}"')
-        order = dict(SORT_CHOICES)[q.sort]
-        if not page.items:
-            return f"0 {' '.join(what)}"
-        return (
-            f"{page.offset + 1:,}–{page.offset + len(page.items):,} of {page.total:,}"
-            f"{'+' if page.total_capped else ''} "
-            f"{' '.join(what)} · {order}"
-        )

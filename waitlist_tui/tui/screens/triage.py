@@ -10,7 +10,6 @@ Countdowns tick every second from clock.now() without a query; a reload every fe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -21,10 +20,7 @@ from textual.widgets import DataTable, Header, Static
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.catalog.clients import display_phone
-from waitlist_tui.domain.catalog.clinics import get_clinic
-from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.fill import contact_attempts, offers
-from waitlist_tui.domain.fill.offers import OfferView, Reply
+from waitlist_tui.domain.fill.offers import OfferView
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui import calls
 from waitlist_tui.tui.desk import DeskScreen
@@ -32,6 +28,14 @@ from waitlist_tui.tui.formatting import countdown, slot_text
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.screens.attempt_dialog import Attempt, AttemptDialog
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
+from waitlist_tui.tui.screens.triage_replies import (
+    Answer,
+    Loaded,
+    Outcome,
+    answer,
+    outcome,
+    read_offers,
+)
 from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.footer import Footer
 
@@ -50,68 +54,6 @@ COLUMNS = (
 )
 NARROW_COLUMNS = ("expires", "client", "phone", "slot", "provider")  # calls: in the message line
 NARROW_HIDDEN = {"triage.refresh"}
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """The sent offers as a worker hands them to the screen."""
-
-    offers: tuple[OfferView, ...] = ()
-    attempts: dict[str, str] = field(default_factory=dict)
-    clinic_name: str = ""
-    time_zone: str = "UTC"
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What an action did, in the words of the status line."""
-
-    message: str
-    error: bool = False
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A reply taken on the phone: what the domain did, or why it would not."""
-
-    verb: str
-    view: OfferView
-    reply: Reply | None
-    refused: str = ""
-
-
-def answer(verb: str, view: OfferView, staff: str, outcome: str = "", note: str = "") -> Answer:
-    """One reply; a refusal is a value here, as its reason is read on the same connection
-    (who took the slot)."""
-    try:
-        if verb == "accept":
-            reply = offers.accept(view.id, staff)
-        elif verb == "decline":
-            reply = offers.decline(view.id, staff)
-        elif verb == "rescind":
-            reply = offers.rescind(view.id, staff)
-        else:
-            reply = contact_attempts.log_attempt(view.id, outcome, staff, note)
-        return Answer(verb, view, reply)
-    except DomainError as err:
-        return Answer(verb, view, None, offers.taken_by(view.id) or err.message)
-
-
-def read_offers() -> Loaded:
-    """The sent offers and their call counts."""
-    try:
-        clinic = get_clinic()
-        views = offers.list_offers(clinic=clinic)
-        counts = contact_attempts.summaries([v.id for v in views])
-        return Loaded(
-            tuple(views),
-            {key: s.label for key, s in counts.items()},
-            clinic.name,
-            clinic.time_zone,
-        )
-    except DomainError as err:
-        return Loaded(error=err.message)
 
 
 class Answered(calls.Done[Answer]):
@@ -323,25 +265,6 @@ class TriageScreen(DeskScreen[None]):
         line.set_class(error, "-error")
         line.set_class(ok and not error, "-ok")
 
-    def describe(self, verb: str, view: OfferView, reply: Reply) -> str:
-        """The status line after a reply, naming anyone who got the opening next."""
-        following = ", ".join(printable(o.client_name) for o in reply.next_offers)
-        nxt = f" · next offer sent to {following}" if following else ""
-        if verb == "accept":
-            who = printable(view.client_name)
-            return f"Booked {who} · {self.slot(view)} with {view.provider_code}"
-        if verb == "decline":
-            return f"Declined for {printable(view.client_name)}{nxt or ' · no next offer sent'}"
-        if verb == "rescind":
-            return f"Rescinded the offer to {printable(view.client_name)}; they wait again"
-        if isinstance(reply, contact_attempts.AttemptReply):
-            count = reply.attempts.count
-            calls = f"{count} call{'s' if count != 1 else ''}"
-            label = contact_attempts.OUTCOME_LABELS[reply.outcome]
-            released = f" · offer {reply.offer.status}" if reply.released else ""
-            return f"Logged {label} for {printable(view.client_name)} ({calls}){released}{nxt}"
-        return f"{verb}: {printable(view.client_name)}"
-
     # --- domain calls -------------------------------------------------------------------------
 
     def act(self, verb: str, view: OfferView, outcome: str = "", note: str = "") -> None:
@@ -360,13 +283,7 @@ class TriageScreen(DeskScreen[None]):
 
     @on(Answered)
     def answered(self, message: Answered) -> None:
-        said = message.value
-        view = said.view
-        if said.reply is not None:
-            self.done(Outcome(self.describe(said.verb, view, said.reply)))
-            return
-        what = {"accept": "book", "attempt": "log the call for"}.get(said.verb, said.verb)
-        self.done(Outcome(f"Could not {what} {printable(view.client_name)}: {said.refused}", True))
+        self.done(outcome(message.value, self.time_zone))
 
     def done(self, result: Outcome) -> None:
         self.say(result.message, error=result.error, ok=not result.error)
