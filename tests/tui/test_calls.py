@@ -9,6 +9,7 @@ from typing import Any
 from textual import on
 from textual.app import App
 
+from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.tui import calls
 
@@ -94,3 +95,16 @@ async def test_a_dropped_group_ignores_what_is_still_on_its_way(tui_db) -> None:
         app.calls.deliver("candidates", ticket, Answered, 2)
         await pilot.pause()
         assert app.seen == [1]
+
+
+async def test_a_refusal_no_screen_handler_takes_is_told_to_the_desk(tui_db) -> None:
+    app = make_test_app()
+
+    def refuse() -> int:
+        raise ValidationError("not today")
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.calls.read(refuse, done=Answered, group="g")  # no failure message named
+        await until(pilot, lambda: list(app._notifications))
+        assert [str(n.message) for n in app._notifications] == ["not today"]

@@ -2,11 +2,11 @@
 result comes back to the screen that asked as a typed message.
 
 A screen names a result message per call (`class Found(calls.Done[Found])`) and reacts with
-`@on(Found)`; a DomainError comes back as a `Failed` message (its own subclass, or the base
-one), any other error takes the app down as before. A read is "latest wins": starting one
-in a group makes the results of the older ones in that group stale, and they are dropped
-here, before the screen sees them (a thread cannot be stopped mid-query). A write is always
-delivered: its change is committed.
+`@on(Found)`; a DomainError comes back as a `Failed` message (the call's own subclass, or
+`Refused`, which a DeskScreen shows as a toast); any other error takes the app down as
+before. A read is "latest wins": starting one in a group makes the results of the older ones
+in that group stale, and they are dropped here, before the screen sees them (a thread cannot
+be stopped mid-query). A write is always delivered: its change is committed.
 
 Reads that the screens repeat often (the queue's pages, the finder's candidates, the
 dashboard's figures) run on the app's Reader, one thread that keeps its connection open
@@ -45,9 +45,14 @@ class Done(Message, Generic[T], bubble=False):
 
 @dataclass
 class Failed(Message, bubble=False):
-    """A call that the domain refused (what a desk can read and act on)."""
+    """A call that the domain refused (what a desk can read and act on); subclass it per
+    call to handle it (a handler of Failed itself would take every subclass too)."""
 
     error: DomainError
+
+
+class Refused(Failed):
+    """A refusal of a call that names no failure message: the desk screen tells the desk."""
 
 
 class Reader:
@@ -123,7 +128,7 @@ class Calls:
         fn: Callable[..., T],
         *args: Any,
         done: type[Done[T]],
-        failed: type[Failed] = Failed,
+        failed: type[Failed] = Refused,
         group: str,
         via: Via = "own",
     ) -> Worker[Any]:
@@ -136,7 +141,7 @@ class Calls:
         fn: Callable[..., T],
         *args: Any,
         done: type[Done[T]] | None,
-        failed: type[Failed] | None = Failed,
+        failed: type[Failed] | None = Refused,
         group: str = "writes",
         exclusive: bool = False,
     ) -> Worker[Any]:

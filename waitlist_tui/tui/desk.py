@@ -6,11 +6,12 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import TypeVar, cast
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from waitlist_tui.tui.calls import Calls, Reader
+from waitlist_tui.tui.calls import Calls, Reader, Refused
 from waitlist_tui.tui.queue_data import Loaded
 
 R = TypeVar("R")
@@ -62,3 +63,9 @@ class DeskScreen(Screen[R]):
         if self._calls is None:
             self._calls = Calls(self)
         return self._calls
+
+    @on(Refused)
+    def call_refused(self, message: Refused) -> None:
+        """A refusal of a call with no failure message of its own: the desk is told, not
+        left waiting."""
+        self.notify(message.error.message, severity="error", markup=False)

@@ -28,32 +28,9 @@ from waitlist_tui.domain.waitlist import entries
 from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.entry_form import EntryForm
+from waitlist_tui.tui.screens import editor_calls as results
+from waitlist_tui.tui.screens import editor_fields as fields
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
-from waitlist_tui.tui.screens.editor_calls import (
-    ChoicesRead,
-    ClientChoice,
-    ClientsFound,
-    EntrySaved,
-    SaveRefused,
-    read_choices,
-    search_clients,
-)
-from waitlist_tui.tui.screens.editor_fields import (
-    CONSENT_BOXES,
-    FIELD_BOX,
-    NEW_CLIENT,
-    client_label,
-    consent_boxes,
-    date_read_backs,
-    form_fields,
-    match_options,
-    new_client_boxes,
-    placed_errors,
-    put_form,
-    read_form,
-    read_only_text,
-    select_value,
-)
 from waitlist_tui.tui.widgets.footer import Footer
 
 
@@ -80,12 +57,12 @@ class EditorScreen(DeskScreen[EntryView | None]):
         self.catalog = Catalog("UTC", 0, (), {})  # until read
         self.ready = False  # the catalogue has been read and the form filled
         self.appointment: AppointmentView | None = None
-        self.chosen: ClientChoice | None = None
+        self.chosen: results.ClientChoice | None = None
         self.new_client = False
         self.initial: EntryForm | None = None
         self.saving = False
         self.matches_for = ""  # the search text the shown matches belong to
-        self.choices: dict[str, ClientChoice] = {}
+        self.choices: dict[str, results.ClientChoice] = {}
         self.pick_pending = False
 
     # --- layout -------------------------------------------------------------------------------
@@ -93,7 +70,7 @@ class EditorScreen(DeskScreen[EntryView | None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="banner")
-        yield from form_fields(new_entry=self.entry is None)
+        yield from fields.form_fields(new_entry=self.entry is None)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -102,16 +79,16 @@ class EditorScreen(DeskScreen[EntryView | None]):
         self.sub_title = "New entry" if self.entry is None else "Edit entry"
         if self.entry is None:
             self.query_one("#client-search", Input).focus()
-        self.calls.read(read_choices, self.entry, done=ChoicesRead, group="choices")
+        self.calls.read(results.read_choices, self.entry, done=results.ChoicesRead, group="choices")
 
-    @on(ChoicesRead)
-    async def choices_read(self, message: ChoicesRead) -> None:
+    @on(results.ChoicesRead)
+    async def choices_read(self, message: results.ChoicesRead) -> None:
         self.catalog = message.value.catalog
         self.appointment = message.value.appointment
         self.query_one("#service", Select).set_options((n, c) for c, n in self.catalog.services)
         self.query_one("#payment", Select).value = self.catalog.payment_default
         await self.query_one("#new-client-consent", Horizontal).mount_all(
-            consent_boxes(self.catalog.consent_default)
+            fields.consent_boxes(self.catalog.consent_default)
         )
         if self.entry is not None:
             self.fill(self.entry)
@@ -132,8 +109,8 @@ class EditorScreen(DeskScreen[EntryView | None]):
         return [p.code for p in self.entry.preferred_providers] if self.entry else []
 
     def fill(self, view: EntryView) -> None:
-        self.choose_client(ClientChoice(str(view.client.id), client_label(view)))
-        put_form(self, EntryForm.of(view))
+        self.choose_client(results.ClientChoice(str(view.client.id), fields.client_label(view)))
+        fields.put_form(self, EntryForm.of(view))
 
     def show_read_only(self) -> None:
         """A closed entry is shown as it is, with why it cannot change."""
@@ -141,16 +118,16 @@ class EditorScreen(DeskScreen[EntryView | None]):
         for widget in self.query("#form Input, #form Select, #form ToggleRow, #form SelectionList"):
             widget.disabled = True
         zone = ZoneInfo(self.catalog.time_zone)
-        self.set_banner(read_only_text(self.entry, self.appointment, zone), "read-only")
+        self.set_banner(fields.read_only_text(self.entry, self.appointment, zone), "read-only")
 
     # --- reading the form ---------------------------------------------------------------------
 
     def value_of(self, selector: str) -> str | None:
-        return select_value(self, selector)
+        return fields.select_value(self, selector)
 
     def collect(self) -> EntryForm:
         chosen = self.chosen.id if self.chosen else None
-        return read_form(self, chosen, self.new_client, self.catalog.payment_default)
+        return fields.read_form(self, chosen, self.new_client, self.catalog.payment_default)
 
     @property
     def dirty(self) -> bool:
@@ -174,10 +151,10 @@ class EditorScreen(DeskScreen[EntryView | None]):
         self.search_clients(event.value.strip())
 
     def search_clients(self, text: str) -> None:
-        self.calls.read(search_clients, text, done=ClientsFound, group="clients")
+        self.calls.read(results.search_clients, text, done=results.ClientsFound, group="clients")
 
-    @on(ClientsFound)
-    def show_matches(self, message: ClientsFound) -> None:
+    @on(results.ClientsFound)
+    def show_matches(self, message: results.ClientsFound) -> None:
         text, found, total = message.value.text, message.value.found, message.value.total
         if text != self.query_one("#client-search", Input).value.strip():
             return  # typed on since: a newer search is on its way
@@ -186,7 +163,7 @@ class EditorScreen(DeskScreen[EntryView | None]):
         if not text:
             matches.display = False
             return
-        matches.add_options(match_options(text, found, total))
+        matches.add_options(fields.match_options(text, found, total))
         matches.display = True
         matches.highlighted = 0
         self.choices = {c.id: c for c in found}
@@ -217,13 +194,13 @@ class EditorScreen(DeskScreen[EntryView | None]):
         if not matches.display or matches.highlighted is None:
             return
         option = matches.get_option_at_index(matches.highlighted)
-        if option.id == NEW_CLIENT:
+        if option.id == fields.NEW_CLIENT:
             self.start_new_client(self.query_one("#client-search", Input).value.strip())
         elif option.id is not None and option.id in self.choices:
             self.choose_client(self.choices[option.id])
             self.query_one("#service", Select).focus()
 
-    def choose_client(self, choice: ClientChoice) -> None:
+    def choose_client(self, choice: results.ClientChoice) -> None:
         self.chosen = choice
         self.new_client = False
         self.remove_class("-new-client")
@@ -240,7 +217,7 @@ class EditorScreen(DeskScreen[EntryView | None]):
         self.add_class("-new-client")
         self.query_one("#client-matches", OptionList).display = False
         self.query_one("#client-chosen", Static).update(Text("new client ↓", "italic"))
-        for box, value in new_client_boxes(typed).items():
+        for box, value in fields.new_client_boxes(typed).items():
             self.query_one(f"#{box}", Input).value = value
         empty = [
             w
@@ -291,7 +268,7 @@ class EditorScreen(DeskScreen[EntryView | None]):
         if not self.ready:
             return  # the clinic's time zone and span are not read yet
         today = clock.today(self.catalog.time_zone)
-        start, end = date_read_backs(self.collect(), today, self.catalog.max_span_days)
+        start, end = fields.date_read_backs(self.collect(), today, self.catalog.max_span_days)
         self.query_one("#start-read", Static).update(start)
         self.query_one("#end-read", Static).update(end)
 
@@ -309,7 +286,7 @@ class EditorScreen(DeskScreen[EntryView | None]):
         """Every field's error at once, in the desk's words, beside the field it names, and
         the focus on the first of them; the form keeps every value."""
         self.clear_errors()
-        found, lines, unplaced = placed_errors(err)
+        found, lines, unplaced = fields.placed_errors(err)
         for line, said in lines.items():
             widget = self.query_one(f"#err-{line}", Static)
             widget.update(f"↑ {' · '.join(said)}")
@@ -325,7 +302,7 @@ class EditorScreen(DeskScreen[EntryView | None]):
             "error",
         )
         first = found[0][0] or ""
-        box = CONSENT_BOXES.get(first.removeprefix("client."))
+        box = fields.CONSENT_BOXES.get(first.removeprefix("client."))
         if box and self.new_client:
             self.query_one(box, Select).focus()
         else:
@@ -336,7 +313,7 @@ class EditorScreen(DeskScreen[EntryView | None]):
             field = field.removeprefix("client.")
         else:
             field = field.split(".")[0]
-        target = FIELD_BOX.get(field)
+        target = fields.FIELD_BOX.get(field)
         if field == "client" and self.new_client:
             target = "#first_name"
         if target:
@@ -381,15 +358,21 @@ class EditorScreen(DeskScreen[EntryView | None]):
             write = partial(entries.create, payload)
         else:
             write = partial(entries.update, self.entry.id, payload)
-        self.calls.write(write, self.desk.staff, done=EntrySaved, failed=SaveRefused, group="save")
+        self.calls.write(
+            write,
+            self.desk.staff,
+            done=results.EntrySaved,
+            failed=results.SaveRefused,
+            group="save",
+        )
 
-    @on(SaveRefused)
-    def save_failed(self, message: SaveRefused) -> None:
+    @on(results.SaveRefused)
+    def save_failed(self, message: results.SaveRefused) -> None:
         self.saving = False
         self.show_error(message.error)
 
-    @on(EntrySaved)
-    def saved(self, message: EntrySaved) -> None:
+    @on(results.EntrySaved)
+    def saved(self, message: results.EntrySaved) -> None:
         view = message.value
         verb = "Added" if self.entry is None else "Saved"
         self.notify(

@@ -265,19 +265,7 @@ class FinderScreen(DeskScreen[None]):
     @on(DataTable.RowHighlighted, "#candidates")
     def explain(self, event: DataTable.RowHighlighted) -> None:
         """The Why column is cut on a narrow terminal: the cursor candidate's reads in full."""
-        candidate = self.cursor_candidate()
-        why = self.query_one("#why", Static)
-        if candidate is None:
-            update_static(why, "")
-            return
-        update_static(
-            why,
-            Text.assemble(
-                shown.match_text(candidate),
-                (f" {candidate.client_name}: ", "bold"),
-                candidate.explanation,
-            ),
-        )
+        update_static(self.query_one("#why", Static), shown.why_text(self.cursor_candidate()))
 
     def set_status(self, text: Text) -> None:
         update_static(self.query_one("#finder-status", Static), text)

@@ -56,6 +56,15 @@ def match_text(candidate: Candidate) -> Text:
     return Text("PARTIAL", "yellow")  # what fails opens the Why column
 
 
+def why_text(candidate: Candidate | None) -> Text | str:
+    """The cursor candidate's "why" in full (the column is cut on a narrow terminal)."""
+    if candidate is None:
+        return ""
+    return Text.assemble(
+        match_text(candidate), (f" {candidate.client_name}: ", "bold"), candidate.explanation
+    )
+
+
 def calendar_status(row: CalendarRow) -> Text:
     status = row.appointment.status
     if row.gap:

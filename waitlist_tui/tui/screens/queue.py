@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from textual import events, on
@@ -23,41 +22,17 @@ from waitlist_tui.domain.waitlist import entries
 from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui import calls
 from waitlist_tui.tui.desk import DeskScreen
-from waitlist_tui.tui.formatting import (
-    date_range,
-)
+from waitlist_tui.tui.formatting import date_range
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.queue_data import PAGE_SIZE, Loaded, fetch, first_spec
+from waitlist_tui.tui.screens import queue_calls as results
 from waitlist_tui.tui.screens import queue_keys as keys
-from waitlist_tui.tui.screens.queue_rows import (
-    COLUMNS,
-    NARROW_COLUMNS,
-    NARROW_SHRINK,
-    SHRINK,
-    SORT_CHOICES,
-    STATUS_CHOICES,
-    entry_detail,
-    is_filtered,
-    row_cells,
-    summary_line,
-)
+from waitlist_tui.tui.screens import queue_rows as shown
 from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
 
 REFRESH_SECONDS = 10.0
 NARROW_HIDDEN = {"queue.sort", "queue.filters", "queue.search"}  # their widgets are on screen
-
-
-class PageRead(calls.Done[Loaded]):
-    """A page of the queue."""
-
-
-class EntryCancelled(calls.Done[EntryView]):
-    pass
-
-
-class CancelRefused(calls.Failed):
-    pass
 
 
 class QueueScreen(DeskScreen[None]):
@@ -94,7 +69,7 @@ class QueueScreen(DeskScreen[None]):
         with Horizontal(id="filters"):
             yield Input(placeholder="/ name, phone or email (esc: list)", id="search")
             yield Select(
-                [(label, i) for i, (label, _) in enumerate(STATUS_CHOICES)],
+                [(label, i) for i, (label, _) in enumerate(shown.STATUS_CHOICES)],
                 value=0,
                 allow_blank=False,
                 id="status",
@@ -104,7 +79,7 @@ class QueueScreen(DeskScreen[None]):
             yield Select(((c, c) for c in codes[1]), prompt="Any provider", id="provider")
         summary = Static("Loading…", id="summary")
         table = FastTable(id="queue-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns(*COLUMNS)
+        table.add_columns(*shown.COLUMNS)
         empty, detail = Static("", id="empty"), Static("", id="detail")
         if early is not None:
             self.put(early, False, table, summary, empty, detail)
@@ -200,19 +175,23 @@ class QueueScreen(DeskScreen[None]):
         )
 
     def cancel_entry(self, view: EntryView, reason: str) -> None:
-        cancel = partial(entries.cancel, version=view.version, reason=reason)
         self.calls.write(
-            cancel, view.id, self.desk.staff, done=EntryCancelled, failed=CancelRefused
+            results.cancel_entry,
+            view,
+            reason,
+            self.desk.staff,
+            done=results.EntryCancelled,
+            failed=results.CancelRefused,
         )
 
-    @on(EntryCancelled)
-    def entry_cancelled(self, message: EntryCancelled) -> None:
+    @on(results.EntryCancelled)
+    def entry_cancelled(self, message: results.EntryCancelled) -> None:
         view = message.value
         self.notify(f"Cancelled: {printable(view.client.name)} · {view.service.code}", markup=False)
         self.load()
 
-    @on(CancelRefused)
-    def cancel_refused(self, message: CancelRefused) -> None:
+    @on(results.CancelRefused)
+    def cancel_refused(self, message: results.CancelRefused) -> None:
         self.notify(f"Not cancelled: {message.error.message}", severity="error", markup=False)
         self.load()
 
@@ -258,7 +237,7 @@ class QueueScreen(DeskScreen[None]):
         self.query_one(DataTable).focus()
 
     def action_cycle_sort(self) -> None:
-        names = [name for name, _ in SORT_CHOICES]
+        names = [name for name, _ in shown.SORT_CHOICES]
         following = names[(names.index(self.query_spec.sort) + 1) % len(names)]
         self.requery(sort=following)
 
@@ -293,9 +272,9 @@ class QueueScreen(DeskScreen[None]):
     def status_changed(self, event: Select.Changed) -> None:
         if (
             isinstance(event.value, int)
-            and STATUS_CHOICES[event.value][1] != self.query_spec.statuses
+            and shown.STATUS_CHOICES[event.value][1] != self.query_spec.statuses
         ):
-            self.requery(statuses=STATUS_CHOICES[event.value][1])
+            self.requery(statuses=shown.STATUS_CHOICES[event.value][1])
 
     @on(Select.Changed, "#service")
     def service_changed(self, event: Select.Changed) -> None:
@@ -320,7 +299,7 @@ class QueueScreen(DeskScreen[None]):
         # A fixed height (app.tcss): a new text needs no layout pass of the whole screen.
         if 0 <= index < len(self.rows):
             panel.update(
-                entry_detail(self.rows[index], clock.now(), self.last_loaded), layout=False
+                shown.entry_detail(self.rows[index], clock.now(), self.last_loaded), layout=False
             )
         else:
             panel.update("", layout=False)
@@ -331,7 +310,7 @@ class QueueScreen(DeskScreen[None]):
         """Off the event loop; a newer load makes an older one's page stale."""
         self.keep_cursor = keep_cursor
         spec = replace(self.query_spec, limit=PAGE_SIZE, offset=self.page_offset)
-        self.calls.read(self.read_page, spec, done=PageRead, group="queue", via="none")
+        self.calls.read(self.read_page, spec, done=results.PageRead, group="queue", via="none")
 
     def read_page(self, spec: entries.EntryQuery) -> Loaded:
         """In the worker: the page read while the app loaded if it is the one asked for,
@@ -341,8 +320,8 @@ class QueueScreen(DeskScreen[None]):
             loaded = calls.read_now(self.app, fetch, spec, not self.choices_loaded)
         return loaded
 
-    @on(PageRead)
-    def page_read(self, message: PageRead) -> None:
+    @on(results.PageRead)
+    def page_read(self, message: results.PageRead) -> None:
         self.show(message.value, self.keep_cursor)
 
     def prefetched(self, wait: bool) -> Loaded | None:
@@ -399,15 +378,15 @@ class QueueScreen(DeskScreen[None]):
         self.total_capped = page.total_capped
         self.last_loaded = loaded
         now = clock.now()
-        cells = [row_cells(page, view, now, self.narrow) for view in page.items]
-        labels = NARROW_COLUMNS if self.narrow else COLUMNS
+        cells = [shown.row_cells(page, view, now, self.narrow) for view in page.items]
+        labels = shown.NARROW_COLUMNS if self.narrow else shown.COLUMNS
         room = (table.size.width or self.app.size.width) - table.styles.scrollbar_size_vertical
         fill(
             table,
             labels,
             [(str(v.id), row) for v, row in zip(page.items, cells, strict=True)],
             fit=room,
-            shrink=NARROW_SHRINK if self.narrow else SHRINK,
+            shrink=shown.NARROW_SHRINK if self.narrow else shown.SHRINK,
         )
         if current is not None:
             for index, view in enumerate(self.rows):
@@ -415,18 +394,16 @@ class QueueScreen(DeskScreen[None]):
                     table.move_cursor(row=index)
                     break
         spec = loaded.spec or self.query_spec
-        summary.update(summary_line(page, spec), layout=False)  # one fixed line
+        summary.update(shown.summary_line(page, spec), layout=False)  # one fixed line
         if page.items:
             self.remove_class("-empty")
-            detail.update(
-                entry_detail(self.rows[min(table.cursor_row, len(self.rows) - 1)], now, loaded),
-                layout=False,
-            )
+            at = self.rows[min(table.cursor_row, len(self.rows) - 1)]
+            detail.update(shown.entry_detail(at, now, loaded), layout=False)
         else:
             self.add_class("-empty")
             detail.update("", layout=False)
             empty.update(
                 "No entries match: clear the search or change the filters."
-                if is_filtered(spec)
+                if shown.is_filtered(spec)
                 else "Nobody is waiting. Entries you add appear here."
             )
