@@ -141,9 +141,8 @@ class WaitlistApp(Desk):
             self.warm_up()
 
     def warm_up(self) -> None:
-        """Load what other screens need after the queue is up, not before; on the reader,
-        so that its connection is open before the first search."""
-        self.calls.read(warm_up, self.config, done=WarmedUp, group="warm-up", via="reader")
+        """Load what other screens need after the queue is up, not before."""
+        self.calls.read(warm_up, self, done=WarmedUp, group="warm-up", via="none")
 
     @on(WarmedUp)
     def warmed_up(self, message: WarmedUp) -> None:
@@ -170,19 +169,20 @@ class WaitlistApp(Desk):
         return self.calls.write(expire_quietly, done=None, group="expire", exclusive=True)
 
 
-def warm_up(config: userconfig.UserConfig) -> list[str]:
-    """On the reader: every screen's module imported, its connection opened."""
+def warm_up(desk: WaitlistApp) -> list[str]:
+    """In a worker: every screen's module imported, then the reader's connection opened
+    (the first search finds it warm); the ids in config.toml that no binding has."""
     import phonenumbers  # noqa: F401
 
     from waitlist_tui.tui.keycatalog import known_ids
 
-    unknown = userconfig.unknown_ids(config, known_ids())  # imports every screen
+    unknown = userconfig.unknown_ids(desk.config, known_ids())  # imports every screen
     # The dashboard's module and its chart library (textual-plotext): ~100 ms to import.
     import waitlist_tui.tui.screens.dashboard  # noqa: F401
     from waitlist_tui.domain.catalog.clinics import get_clinic
 
     with suppress(DomainError):
-        get_clinic()
+        calls.read_now(desk, get_clinic)
     return unknown
 
 
