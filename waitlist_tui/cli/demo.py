@@ -14,9 +14,11 @@ def open_tui(ctx: Ctx) -> None:
     from waitlist_tui.tui.queue_data import prefetch
 
     first_page = prefetch()  # read while Textual and the screens are imported
+    from waitlist_tui.config import Settings
     from waitlist_tui.tui.app import make_app
 
-    make_app(staff=ctx.staff, first_page=first_page).run()
+    settings = Settings(db_url=ctx.db_url or "", staff=ctx.staff)
+    make_app(settings, first_page=first_page).run()
 
 
 @click.command("demo")
