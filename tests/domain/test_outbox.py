@@ -21,6 +21,7 @@ from waitlist_tui.domain.fill import offers
 from waitlist_tui.domain.fill.slot_offers import offer_slot
 from waitlist_tui.domain.messaging import outbox, templates
 from waitlist_tui.domain.messaging import settings as message_settings
+from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import (
     AuditEvent,
@@ -91,7 +92,7 @@ def test_a_rolled_back_offer_leaves_no_message(clinic: Clinic, monkeypatch) -> N
     """The audit row written after the message row fails: the offer and its message go."""
     add_entry("Di")
     opening = monday_opening()
-    real = offers.audit.record
+    real = audit.record
 
     def broken(actor, action, *args, **kw):
         if action == "message.queue":
@@ -99,13 +100,13 @@ def test_a_rolled_back_offer_leaves_no_message(clinic: Clinic, monkeypatch) -> N
             raise RuntimeError("disk full")
         return real(actor, action, *args, **kw)
 
-    monkeypatch.setattr(offers.audit, "record", broken)
+    monkeypatch.setattr(audit, "record", broken)
     with pytest.raises(RuntimeError):
         offers.offer(opening.id, STAFF)
     assert OutboxMessage.select().count() == 0 and Offer.select().count() == 0
     assert Entry.select().where(Entry.status == "waiting").count() == 1
     # and a refused offer of a typed-in slot leaves neither the opening nor a message
-    monkeypatch.setattr(offers.audit, "record", real)
+    monkeypatch.setattr(audit, "record", real)
     entry = add_entry("Ed")
     offers.offer(opening.id, STAFF, entry_id=entry.id)  # Ed is now offered
     before = Opening.select().count()

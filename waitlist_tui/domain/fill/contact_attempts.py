@@ -19,9 +19,9 @@ from waitlist_tui.domain.fill.offers import (
     DECLINED,
     OfferView,
     Reply,
-    _resolve,
     end_offer,
     get_offer,
+    resolve_offer,
 )
 from waitlist_tui.domain.fill.openings import get_opening
 from waitlist_tui.domain.store import audit
@@ -124,7 +124,7 @@ def _validated(outcome: str, note: str) -> str:
 def _sent(offer_id: Any, now: dt.datetime) -> tuple[Offer, Opening]:
     """Lock the opening, re-read the offer, and refuse anything but a live sent offer, naming
     the state the offer is actually in (another desk may have answered it meanwhile)."""
-    found = _resolve(offer_id)
+    found = resolve_offer(offer_id)
     opening = get_opening(found.opening_id, for_update=True)
     current = Offer.get_by_id(found.id)
     if current.status != vocab.OFFER_SENT:
