@@ -260,6 +260,7 @@ def test_writing_the_same_message_twice_keeps_one(clinic: Clinic) -> None:
     add_entry("Hal")
     sent = offers.offer(monday_opening().id, STAFF)[0]
     with database.atomic():
-        again = outbox.tell_offer(Offer.get_by_id(sent.id), "offer", STAFF, FROZEN)
+        held = Offer.get_by_id(sent.id)
+        again = outbox.tell_offer(held, "offer", offers.offer_parties(held), STAFF, FROZEN)
     assert again is not None and OutboxMessage.select().count() == 1
     assert dt.timedelta(0) == again.next_attempt_at - FROZEN

@@ -15,6 +15,7 @@ from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.fill.offer_views import (
     OfferView,
     offer_message_key,
+    offer_parties,
     reply_note,
     resolve_offer,
 )
@@ -151,7 +152,7 @@ def end_offer(
             {"status": [vocab.OFFER_SENT, rule.status], "cause": [None, cause]},
         )
         if rule.tell and _was_texted(current):
-            outbox.tell_offer(current, rule.tell, actor, now)
+            outbox.tell_offer(current, rule.tell, offer_parties(current), actor, now)
         following: list[OfferView] = []
         closed = False
         if rule.advance:

@@ -26,7 +26,7 @@ from waitlist_tui.domain.fill.openings import get_opening
 from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
-from waitlist_tui.domain.store.models import Appointment, Entry, Offer, Opening, Service
+from waitlist_tui.domain.store.models import Appointment, Client, Entry, Offer, Opening, Service
 from waitlist_tui.domain.store.transitions import move
 from waitlist_tui.domain.waitlist.views import iso
 
@@ -89,8 +89,15 @@ def accept(offer_id: Any, actor: str) -> Reply:
                 filled_at=now,
             ):
                 raise Conflict(FILLED)
-            entry = Entry.get_by_id(current.entry_id)
-            service = Service.get_by_id(entry.service_id)
+            entry = (  # with the client and service the booking and its message name
+                Entry.select(Entry, Client, Service)
+                .join(Client)
+                .switch(Entry)
+                .join(Service)
+                .where(Entry.id == current.entry_id)
+                .get()
+            )
+            service = entry.service
             appointment = Appointment.create(
                 clinic=opening.clinic_id,
                 client=entry.client_id,
@@ -121,7 +128,10 @@ def accept(offer_id: Any, actor: str) -> Reply:
                     "appointment": [None, str(appointment.id)],
                 },
             )
-            outbox.tell_offer(current, "booked", actor, now)
+            parties = outbox.SlotParties(
+                opening.clinic, entry.client, service, opening.provider, opening.starts_at
+            )
+            outbox.tell_offer(current, "booked", parties, actor, now)
     except IntegrityError:
         raise Conflict(FILLED) from None
     return Reply(get_offer(current.id), appointment.id)

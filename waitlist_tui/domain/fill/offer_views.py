@@ -93,7 +93,30 @@ def taken_by(offer_id: Any) -> str | None:
 
 def offer_message_key(offer_id: Any) -> str:
     """The idempotency key of an offer's own message (outbox.tell_offer writes it)."""
-    return f"offer:{offer_id}:v1"
+    return outbox.offer_key(offer_id, "offer")
+
+
+def offer_parties(offer: Offer) -> outbox.SlotParties:
+    """The rows an offer's messages name, in one query, for a caller that holds only the
+    offer (a reply, an ending)."""
+    row = (
+        Offer.select(Offer.id, Opening, Clinic, Provider, Entry, Client, Service)
+        .join(Opening)
+        .join(Clinic)
+        .switch(Opening)
+        .join(Provider)
+        .switch(Offer)
+        .join(Entry)
+        .join(Client)
+        .switch(Entry)
+        .join(Service)
+        .where(Offer.id == offer.id)
+        .get()
+    )
+    opening, entry = row.opening, row.entry
+    return outbox.SlotParties(
+        opening.clinic, entry.client, entry.service, opening.provider, opening.starts_at
+    )
 
 
 def _phone_reasons(rows: list[Offer]) -> dict[Any, str]:

@@ -20,27 +20,36 @@ from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database
-from waitlist_tui.domain.store.models import Client, Clinic, Entry, Offer, Opening
+from waitlist_tui.domain.store.models import (
+    Client,
+    Clinic,
+    Entry,
+    Offer,
+    Opening,
+    Provider,
+    Service,
+)
 from waitlist_tui.domain.store.transitions import move
 
 
 def _send(
     opening: Opening,
-    entry_id: Any,
-    match_type: str,
+    parties: outbox.SlotParties,
+    chosen: Candidate,
     hold: int,
     flow: str,
     actor: str,
     now: dt.datetime,
 ) -> Offer:
     """One offer and its message, with the deadline offer_time gives it. A message that could
-    only go out at or after that deadline (quiet hours) is not queued: the desk phones."""
+    only go out at or after that deadline (quiet hours) is not queued: the desk phones.
+    `parties` are the rows the caller read once for the whole batch."""
+    entry_id, match_type = chosen.entry_id, chosen.match_type
     if not move(Entry, entry_id, vocab.WAITING, vocab.OFFERED, actor, now):
         raise Conflict(
             "waitlist request changed meanwhile; look again", data={"entry": str(entry_id)}
         )
-    clinic = Clinic.get_by_id(opening.clinic_id)
-    client = Client.select().join(Entry).where(Entry.id == entry_id).get()
+    clinic, client = parties.clinic, parties.client
     reachable = outbox.channel_for(client) is not None
     terms = offer_time.terms(clinic, opening.starts_at, hold, now, flow, can_message=reachable)
     offer = Offer.create(
@@ -75,7 +84,7 @@ def _send(
             {"kind": [None, "offer"], "reason": [None, terms.phone_instead]},
         )
     else:
-        outbox.tell_offer(offer, "offer", actor, now)
+        outbox.tell_offer(offer, "offer", parties, actor, now)
     return offer
 
 
@@ -117,6 +126,27 @@ def _best_under_cap(opening: Opening, n: int, clinic: Clinic, now: dt.datetime) 
         limit = min(500, limit * 4 + 20)
 
 
+def _parties(
+    opening: Opening, clinic: Clinic, entry_ids: list[Any]
+) -> dict[Any, outbox.SlotParties]:
+    """The rows each offer's message names, read once for the batch (two queries, whatever
+    the number of offers): the opening's provider, and each entry with its client and service."""
+    if not entry_ids:
+        return {}
+    provider = Provider.get_by_id(opening.provider_id)
+    rows = (
+        Entry.select(Entry, Client, Service)
+        .join(Client)
+        .switch(Entry)
+        .join(Service)
+        .where(Entry.id.in_(entry_ids))
+    )
+    return {
+        e.id: outbox.SlotParties(clinic, e.client, e.service, provider, opening.starts_at)
+        for e in rows
+    }
+
+
 def offer(
     opening_id: Any,
     actor: str,
@@ -146,11 +176,6 @@ def offer(
             hold = clinic.offer_hold_minutes if hold_minutes is None else int(hold_minutes)
             if not 5 <= hold <= 10080:
                 raise ValidationError("hold_minutes must be 5-10080", field="hold_minutes")
-            live = (
-                Offer.select()
-                .where(Offer.opening == opening, Offer.status == vocab.OFFER_SENT)
-                .count()
-            )
             if entry_id is not None:
                 try:
                     entry = ids.resolve(Entry, entry_id, "waitlist request", field="entry")
@@ -175,7 +200,11 @@ def offer(
                         data={"max_offers_per_day": cap},
                     )
             elif flow == vocab.SEQUENTIAL:
-                if live:
+                if (
+                    Offer.select()
+                    .where(Offer.opening == opening, Offer.status == vocab.OFFER_SENT)
+                    .exists()
+                ):
                     raise Conflict(
                         "opening already has a live offer; sequential offers go one at a time"
                     )
@@ -185,9 +214,8 @@ def offer(
                 if not 1 <= n <= 50:
                     raise ValidationError("broadcast to 1-50 entries", field="top")
                 chosen = _best_under_cap(opening, n, clinic, now)
-            sent = [
-                _send(opening, c.entry_id, c.match_type, hold, flow, actor, now) for c in chosen
-            ]
+            parties = _parties(opening, clinic, [c.entry_id for c in chosen])
+            sent = [_send(opening, parties[c.entry_id], c, hold, flow, actor, now) for c in chosen]
             if sent and opening.workflow != flow:
                 Opening.update(
                     workflow=flow, updated_at=now, updated_by=actor, version=Opening.version + 1
