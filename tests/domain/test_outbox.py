@@ -10,7 +10,7 @@ import pendulum
 import pytest
 
 from tests.conftest import FROZEN, STAFF
-from tests.domain.fill_helpers import add_entry, monday_opening
+from tests.domain.fill_helpers import add_entry, entry_slot, monday_opening
 from tests.domain.test_entries import assert_rejected
 from tests.timetravel import frozen_at, move_to
 from waitlist_tui.domain.assets import demo_clinic
@@ -111,7 +111,8 @@ def test_a_rolled_back_offer_leaves_no_message(clinic: Clinic, monkeypatch) -> N
     offers.offer(opening.id, STAFF, entry_id=entry.id)  # Ed is now offered
     before = Opening.select().count()
     with pytest.raises(Conflict):
-        offer_slot(entry.id, Opening.get_by_id(opening.id).provider_id, FROZEN.add(days=4), STAFF)
+        provider = Opening.get_by_id(opening.id).provider_id
+        offer_slot(entry_slot(entry, provider, FROZEN.add(days=4)), STAFF, entry_id=entry.id)
     assert Opening.select().count() == before and len(messages()) == 1
 
 

@@ -12,6 +12,7 @@ from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
 from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.fill.availability import outside_hours
+from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import (
@@ -87,55 +88,75 @@ def first_overlap(
     )
 
 
-def checked_slot(
+def typed_slot(
     provider: str,
-    start: str,
-    minutes: int,
+    start: str | dt.datetime,
+    minutes: int | str,
     service: str | None,
     later: bool,
     clinic: Clinic,
-) -> tuple[Provider, dt.datetime, dt.datetime, Service | None]:
-    """The rules of a typed-in opening that need no lock: the match finder previews an
-    opening with them before anything is written."""
+) -> Slot:
+    """A slot as the desk or the CLI types it (a provider code, the clinic's wall-clock start
+    as ISO text or a naive datetime, minutes, a service code), read once into a `Slot` and
+    checked (`check_slot`)."""
     who = provider_by_code(clinic, provider)
-    minutes = whole_number(minutes, "minutes", 5, 720)
+    length = whole_number(minutes, "minutes", 5, 720)
     starts = parse_local(start, clinic.time_zone, later)
-    ends = starts + dt.timedelta(minutes=int(minutes))
-    now = clock.now()
-    if starts <= now:
-        raise ValidationError("start is in the past", field="start")
-    offer_time.check_in_time(clinic, starts, now, ValidationError, field="start")
-    what = None
+    slot = Slot(who.id, starts, starts + dt.timedelta(minutes=length))
+    check_slot(slot, clinic, who)
     if service:
         what = _service(clinic, service)
-        if (
-            not ProviderService.select()
-            .where(ProviderService.provider == who, ProviderService.service == what)
-            .exists()
-        ):
-            raise ValidationError(f"{who.code} does not offer {what.code}", field="service")
-        if what.duration_minutes > int(minutes):
-            raise ValidationError(
-                f"{what.code} takes {what.duration_minutes} minutes, longer than the opening",
-                field="minutes",
-            )
-    return who, starts, ends, what
+        slot = Slot(who.id, slot.start, slot.end, what.id)
+        check_slot(slot, clinic, who, what)
+    return slot
 
 
-def add_opening(
-    provider: str,
-    start: str,
-    minutes: int,
-    actor: str,
-    service: str | None = None,
-    later: bool = False,
-    clinic: Clinic | None = None,
-    outside_hours_ok: bool = True,
+def check_slot(
+    slot: Slot, clinic: Clinic, who: Provider | None = None, what: Service | None = None
+) -> tuple[Provider, Service | None]:
+    """The rules of a slot that need no lock (its provider's and service's rows, when the
+    caller holds them): the match finder previews an opening with them before anything is
+    written, and `open_slot` checks them again in its transaction."""
+    who = who or Provider.get_or_none(
+        (Provider.id == slot.provider_id) & (Provider.clinic == clinic)
+    )
+    if who is None:
+        raise ValidationError("provider is not a provider of this clinic", field="provider")
+    if not 5 <= slot.minutes <= 720:
+        raise ValidationError("minutes must be a whole number 5-720", field="minutes")
+    now = clock.now()
+    if slot.start <= now:
+        raise ValidationError("start is in the past", field="start")
+    offer_time.check_in_time(clinic, slot.start, now, ValidationError, field="start")
+    if slot.service_id is None:
+        return who, None
+    what = what or Service.get_or_none((Service.id == slot.service_id) & (Service.clinic == clinic))
+    if what is None:
+        raise ValidationError("service is not a service of this clinic", field="service")
+    if (
+        not ProviderService.select()
+        .where(ProviderService.provider == who, ProviderService.service == what)
+        .exists()
+    ):
+        raise ValidationError(f"{who.code} does not offer {what.code}", field="service")
+    if what.duration_minutes > slot.minutes:
+        raise ValidationError(
+            f"{what.code} takes {what.duration_minutes} minutes, longer than the opening",
+            field="minutes",
+        )
+    return who, what
+
+
+def open_slot(
+    slot: Slot, actor: str, clinic: Clinic | None = None, outside_hours_ok: bool = True
 ) -> Opening:
-    """A block typed in by the desk (a new shift, a gap). With `outside_hours_ok` False (the
-    CLI's default) a block outside the provider's weekly hours is refused, naming them."""
+    """The slot becomes an open opening, in the caller's transaction or its own: refused
+    when a booked appointment or an open opening of the provider overlaps it. With
+    `outside_hours_ok` False (the CLI's default) a block outside the provider's weekly hours
+    is refused, naming them."""
     clinic = clinic or get_clinic()
-    who, starts, ends, what = checked_slot(provider, start, minutes, service, later, clinic)
+    who, what = check_slot(slot, clinic)
+    starts, ends = slot.start, slot.end
     if not outside_hours_ok:
         off = outside_hours(who, starts, ends, clinic.time_zone)
         if off:
@@ -175,10 +196,27 @@ def add_opening(
             {
                 "provider": [None, who.code],
                 "starts_at": [None, iso(starts)],
-                "minutes": [None, int(minutes)],
+                "minutes": [None, slot.minutes],
             },
         )
     return Opening.get_by_id(opening.id)
+
+
+def add_opening(
+    provider: str,
+    start: str,
+    minutes: int,
+    actor: str,
+    service: str | None = None,
+    later: bool = False,
+    clinic: Clinic | None = None,
+    outside_hours_ok: bool = True,
+) -> Opening:
+    """A block typed in by the desk or the CLI (a new shift, a gap): `typed_slot`, then
+    `open_slot`."""
+    clinic = clinic or get_clinic()
+    slot = typed_slot(provider, start, minutes, service, later, clinic)
+    return open_slot(slot, actor, clinic, outside_hours_ok)
 
 
 @dataclass(frozen=True)
@@ -306,13 +344,10 @@ def list_appointments(
     """A day's calendar (today by default), in start order."""
     clinic = clinic or get_clinic()
     start, end = day_bounds(day, clinic)
-    query = (
-        _appointments()
-        .where(
-            Appointment.clinic == clinic,
-            Appointment.starts_at >= start,
-            Appointment.starts_at < end,
-        )
+    query = _appointments().where(
+        Appointment.clinic == clinic,
+        Appointment.starts_at >= start,
+        Appointment.starts_at < end,
     )
     if provider:
         query = query.where(Appointment.provider == provider_by_code(clinic, provider))

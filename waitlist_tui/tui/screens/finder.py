@@ -30,6 +30,7 @@ from waitlist_tui.domain.fill import finder
 from waitlist_tui.domain.fill.finder import CalendarRow, Found, TypedSlot
 from waitlist_tui.domain.fill.matching import COUNT_CAP, Candidate
 from waitlist_tui.domain.fill.offers import OfferView
+from waitlist_tui.domain.fill.slot_offers import offer_slot
 from waitlist_tui.domain.quickdates import long_date, parse_quick_date
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
@@ -536,7 +537,9 @@ class FinderScreen(Screen[None]):
         staff = self.app.staff  # type: ignore[attr-defined]
         try:
             with database.connection_context():
-                sent = finder.offer_found(found, staff, entry_id, workflow, top)
+                sent = offer_slot(
+                    found.target, staff, entry_id=entry_id, workflow=workflow, top=top
+                )
         except DomainError as err:
             self.app.call_from_thread(self.offer_failed, err)
             return

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Header, Static
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.fill.offers import OfferView
+from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.fill.slot_offers import offer_slot, slots_for_entry
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
@@ -152,7 +153,8 @@ class SlotsScreen(Screen[OfferView | None]):
         staff = self.app.staff  # type: ignore[attr-defined]
         try:
             with database.connection_context():
-                sent = offer_slot(self.entry.id, row.provider_id, row.start, staff)
+                slot = Slot(row.provider_id, row.start, row.end, self.entry.service.id)
+                sent = offer_slot(slot, staff, entry_id=self.entry.id)[0]
                 zone = ZoneInfo(get_clinic().time_zone)
         except DomainError as err:
             self.app.call_from_thread(self.failed, err)
