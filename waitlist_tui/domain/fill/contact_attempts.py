@@ -125,7 +125,7 @@ def _sent(offer_id: Any, now: dt.datetime) -> tuple[Offer, Opening]:
     """Lock the opening, re-read the offer, and refuse anything but a live sent offer, naming
     the state the offer is actually in (another desk may have answered it meanwhile)."""
     found = resolve_offer(offer_id)
-    opening = get_opening(found.opening_id, for_update=True)
+    opening = get_opening(found.opening_id, lock=True)
     current = Offer.get_by_id(found.id)
     if current.status != vocab.OFFER_SENT:
         raise Conflict(

@@ -174,7 +174,7 @@ def withdraw_opening(opening_id: Any, actor: str, note: str = "") -> dict[str, A
     note = reply_note(note)
     now = clock.now()
     with database.atomic():
-        opening = get_opening(opening_id, for_update=True)
+        opening = get_opening(opening_id, lock=True)
         if opening.status != vocab.OPENING_OPEN:
             raise Conflict(f"opening is {opening.status}", data={"status": opening.status})
         live = list(
@@ -213,7 +213,7 @@ def expire_offers(now: dt.datetime | None = None, actor: str = "system") -> dict
         for offer_id in due:
             with database.atomic():
                 current = Offer.get_by_id(offer_id)
-                opening = get_opening(current.opening_id, for_update=True)
+                opening = get_opening(current.opening_id, lock=True)
                 if offer_time.is_too_late(clinic, opening.starts_at, now):
                     cause = PAST_DEADLINE
                 elif current.expires_at <= now:
@@ -235,7 +235,7 @@ def expire_offers(now: dt.datetime | None = None, actor: str = "system") -> dict
         ]
         for opening_id in stale:
             with database.atomic():
-                opening = get_opening(opening_id, for_update=True)
+                opening = get_opening(opening_id, lock=True)
                 if opening.status != vocab.OPENING_OPEN:
                     continue
                 for o in Offer.select().where(

@@ -48,7 +48,7 @@ class Reply:
 def _checked(offer_id: Any, now: dt.datetime) -> tuple[Offer, Opening]:
     """Lock the opening, then re-read the offer: what another desk did first is seen here."""
     found = resolve_offer(offer_id)
-    opening = get_opening(found.opening_id, for_update=True)
+    opening = get_opening(found.opening_id, lock=True)
     current = Offer.get_by_id(found.id)
     if opening.status == vocab.OPENING_FILLED and current.status != vocab.OFFER_ACCEPTED:
         raise Conflict(FILLED, data={"offer_status": current.status})

@@ -15,6 +15,7 @@ from waitlist_tui.domain.fill.availability import outside_hours
 from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
     Appointment,
     Client,
@@ -47,10 +48,9 @@ def _service(clinic: Clinic, code: str) -> Service:
     return found
 
 
-def get_opening(opening_id: Any, *, for_update: bool = False) -> Opening:
-    query = Opening.select()
-    if for_update and getattr(database.obj, "for_update", False):
-        query = query.for_update()
+def get_opening(opening_id: Any, *, lock: bool = False) -> Opening:
+    """The opening an id or prefix names; `lock` locks its row (store.locking.locked)."""
+    query = locked(Opening.select()) if lock else Opening.select()
     return ids.resolve(Opening, opening_id, "opening", field="opening", query=query)
 
 

@@ -161,7 +161,7 @@ def offer(
     now = clock.now()
     try:
         with database.atomic():
-            opening = get_opening(opening_id, for_update=True)
+            opening = get_opening(opening_id, lock=True)
             if opening.status != vocab.OPENING_OPEN:
                 raise Conflict(
                     FILLED

@@ -29,11 +29,8 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
-
-from peewee import DatabaseError
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.errors import ValidationError
@@ -42,7 +39,7 @@ from waitlist_tui.domain.messaging import consent, outbox
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.messaging.outbox import DEAD, FAILED, PENDING, SENT, mask, scrub
 from waitlist_tui.domain.messaging.transports import Outgoing, TransportError, Transports
-from waitlist_tui.domain.store import audit
+from waitlist_tui.domain.store import audit, locking
 from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage
 
@@ -50,7 +47,7 @@ log = logging.getLogger("waitlist_tui.delivery")
 
 LEASE_SECONDS = 30.0
 # classid of the session advisory locks delivery runs hold on their claim tokens (PostgreSQL)
-CLAIM_LOCKS = 727_275
+CLAIM_LOCKS = locking.CLAIM_LOCKS
 ACTOR = "delivery"
 
 
@@ -106,16 +103,12 @@ class Report:
 def _hold(token: str) -> bool:
     """PostgreSQL: take the session lock that says this token's run is alive (False: another
     live session holds a token of the same hash; that run claims nothing then)."""
-    row = database.execute_sql(
-        "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (CLAIM_LOCKS, token)
-    ).fetchone()
-    return bool(row[0])
+    return locking.hold_session_lock(CLAIM_LOCKS, token)
 
 
 def _let_go(token: str) -> None:
     """PostgreSQL: this run is done with its token (its session may already be gone)."""
-    with suppress(DatabaseError):
-        database.execute_sql("SELECT pg_advisory_unlock(%s, hashtext(%s))", (CLAIM_LOCKS, token))
+    locking.release_session_lock(CLAIM_LOCKS, token)
 
 
 def _dead_tokens(now: dt.datetime) -> list[str]:
@@ -159,8 +152,7 @@ def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at, OutboxMessage.id)
             .limit(batch)
         )
-        if is_postgres():
-            query = query.for_update("FOR UPDATE SKIP LOCKED")
+        query = locking.locked(query, skip_locked=True)
         ids = [row.id for row in query]
         if not ids:
             return []

@@ -28,6 +28,7 @@ from waitlist_tui.domain.catalog.clinics import default_payment_type, get_clinic
 from waitlist_tui.domain.errors import Conflict, NotFound, Problems, ValidationError
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database, plain_rows
+from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
     Client,
     Clinic,
@@ -114,10 +115,8 @@ def resolve_providers(clinic: Clinic, service: Service, refs: Any) -> list[Provi
     return found
 
 
-def _get_entry(entry_id: Any, *, for_update: bool = False) -> Entry:
-    query = Entry.select()
-    if for_update and database.obj is not None and getattr(database.obj, "for_update", False):
-        query = query.for_update()
+def _get_entry(entry_id: Any, *, lock: bool = False) -> Entry:
+    query = locked(Entry.select()) if lock else Entry.select()
     try:
         return ids.resolve(Entry, entry_id, "waitlist request", query=query)
     except NotFound:
@@ -612,7 +611,7 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
             )
     now = clock.now()
     with database.atomic():
-        entry = _get_entry(entry_id, for_update=True)
+        entry = _get_entry(entry_id, lock=True)
         clinic = entry.clinic
         problems = Problems()  # each field's error, all at once (as create does)
         fields: dict[str, Any] = {}
