@@ -463,14 +463,8 @@ def _seats_free(instance: EventInstance) -> int:
 def _create(
     instance: EventInstance, client: Client, status: str, actor: str, now: dt.datetime
 ) -> Enrolment:
-    enrolment = Enrolment.create(
-        instance=instance.id,
-        client=client.id,
-        status=status,
-        created_at=now,
-        updated_at=now,
-        created_by=actor,
-        updated_by=actor,
+    enrolment = Enrolment.create_by(
+        actor, now, instance=instance.id, client=client.id, status=status
     )
     action = "enrolment.enrol" if status == ENROLLED else "enrolment.waitlist"
     audit.record(
@@ -494,7 +488,7 @@ def _move(
     check as well, so a row changed meanwhile is refused rather than overwritten."""
     old = {k: getattr(enrolment, k) for k in new}
     rows = (
-        Enrolment.update(**new, updated_at=now, updated_by=actor, version=Enrolment.version + 1)
+        Enrolment.update_by(actor, now, **new, version=Enrolment.version + 1)
         .where((Enrolment.id == enrolment.id) & (Enrolment.version == enrolment.version))
         .execute()
     )

@@ -98,7 +98,9 @@ def accept(offer_id: Any, actor: str) -> Reply:
                 .get()
             )
             service = entry.service
-            appointment = Appointment.create(
+            appointment = Appointment.create_by(
+                actor,
+                now,
                 clinic=opening.clinic_id,
                 client=entry.client_id,
                 provider=opening.provider_id,
@@ -107,10 +109,6 @@ def accept(offer_id: Any, actor: str) -> Reply:
                 starts_at=opening.starts_at,
                 ends_at=opening.starts_at + dt.timedelta(minutes=service.duration_minutes),
                 status=vocab.APPT_BOOKED,
-                created_at=now,
-                updated_at=now,
-                created_by=actor,
-                updated_by=actor,
             )
             if not move(Entry, entry.id, vocab.OFFERED, vocab.BOOKED, actor, now, booked_at=now):
                 raise Conflict("waitlist request changed meanwhile; look again")

@@ -176,17 +176,15 @@ def open_slot(
                 f"an open opening already covers that time ({str(overlap.id)[:8]})",
                 data={"opening_id": str(overlap.id)},
             )
-        opening = Opening.create(
+        opening = Opening.create_by(
+            actor,
+            now,
             clinic=clinic,
             provider=who,
             service=what,
             starts_at=starts,
             ends_at=ends,
             source="manual",
-            created_at=now,
-            updated_at=now,
-            created_by=actor,
-            updated_by=actor,
         )
         audit.record(
             actor,
@@ -397,11 +395,11 @@ def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Op
         if appt.status != vocab.APPT_BOOKED:
             raise Conflict(f"appointment is {appt.status}", data={"status": appt.status})
         rows = (
-            Appointment.update(
+            Appointment.update_by(
+                actor,
+                now,
                 status=vocab.APPT_CANCELLED,
                 cancelled_at=now,
-                updated_at=now,
-                updated_by=actor,
                 version=Appointment.version + 1,
             )
             .where(
@@ -422,7 +420,9 @@ def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Op
         )
         opening = None
         if not offer_time.is_too_late(appt.clinic, appt.starts_at, now):
-            opening = Opening.create(
+            opening = Opening.create_by(
+                actor,
+                now,
                 clinic=appt.clinic_id,
                 provider=appt.provider_id,
                 service=appt.service_id,
@@ -430,10 +430,6 @@ def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Op
                 starts_at=appt.starts_at,
                 ends_at=appt.ends_at,
                 source="cancellation",
-                created_at=now,
-                updated_at=now,
-                created_by=actor,
-                updated_by=actor,
             )
             audit.record(
                 actor,

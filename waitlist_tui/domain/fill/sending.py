@@ -52,15 +52,15 @@ def _send(
     clinic, client = parties.clinic, parties.client
     reachable = outbox.channel_for(client) is not None
     terms = offer_time.terms(clinic, opening.starts_at, hold, now, flow, can_message=reachable)
-    offer = Offer.create(
+    offer = Offer.create_by(
+        actor,
+        now,
         opening=opening,
         entry=entry_id,
         status=vocab.OFFER_SENT,
         match_type=match_type,
         sent_at=now,
         expires_at=terms.deadline,
-        created_by=actor,
-        updated_by=actor,
     )
     audit.record(
         actor,
@@ -217,9 +217,9 @@ def offer(
             parties = _parties(opening, clinic, [c.entry_id for c in chosen])
             sent = [_send(opening, parties[c.entry_id], c, hold, flow, actor, now) for c in chosen]
             if sent and opening.workflow != flow:
-                Opening.update(
-                    workflow=flow, updated_at=now, updated_by=actor, version=Opening.version + 1
-                ).where(Opening.id == opening.id).execute()
+                Opening.update_by(actor, now, workflow=flow, version=Opening.version + 1).where(
+                    Opening.id == opening.id
+                ).execute()
     except IntegrityError:
         raise Conflict("an entry already holds a live offer; look again") from None
     if not sent:

@@ -156,10 +156,11 @@ def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[
         ids = [row.id for row in query]
         if not ids:
             return []
-        OutboxMessage.update(
+        OutboxMessage.update_by(
+            None,
+            now,
             lease_until=now + dt.timedelta(seconds=lease_seconds),
             claim_token=token,
-            updated_at=now,
         ).where(OutboxMessage.id.in_(ids), due).execute()
         claimed = list(
             OutboxMessage.select()
@@ -175,8 +176,8 @@ def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[
 def _count_cut_off(message: OutboxMessage, now: dt.datetime) -> None:
     """An attempt began and its outcome was never written (the sender died mid-send): it may
     have reached the client. Count it, say so in the audit trail; the caller sends again."""
-    OutboxMessage.update(
-        interrupted=OutboxMessage.interrupted + 1, sending_since=None, updated_at=now
+    OutboxMessage.update_by(
+        None, now, interrupted=OutboxMessage.interrupted + 1, sending_since=None
     ).where(OutboxMessage.id == message.id).execute()
     audit.record(
         ACTOR,
@@ -203,8 +204,8 @@ def _begin(message: OutboxMessage, token: str, lease_seconds: float) -> bool:
             OutboxMessage.claim_token == token
         ).execute()
         rows = (
-            OutboxMessage.update(
-                attempts=OutboxMessage.attempts + 1, sending_since=now, updated_at=now
+            OutboxMessage.update_by(
+                None, now, attempts=OutboxMessage.attempts + 1, sending_since=now
             )
             .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
             .execute()
@@ -228,12 +229,11 @@ def _finish(message: OutboxMessage, token: str, **values: Any) -> bool:
         lease_until=None,
         claim_token=None,
         sending_since=None,
-        updated_at=clock.now(),
         version=OutboxMessage.version + 1,
     )
     with database.atomic():
         rows = (
-            OutboxMessage.update(**values)
+            OutboxMessage.update_by(None, clock.now(), **values)
             .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
             .execute()
         )

@@ -134,9 +134,7 @@ def _write(
         "ref_id": str(ref[1]),
         "status": PENDING,
         "next_attempt_at": due,
-        "created_at": now,
-        "updated_at": now,
-        "created_by": actor,
+        **OutboxMessage.stamps(actor, now, new=True),
     }
     insert = OutboxMessage.insert(**values).on_conflict_ignore().returning(OutboxMessage.id)
     if not list(insert.execute()):  # a conflict returns no row

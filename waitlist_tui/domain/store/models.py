@@ -9,7 +9,9 @@ starts with it: the duplicate would only slow writes and bulk loads.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Any
 
 from peewee import (
     SQL,
@@ -44,6 +46,43 @@ class UUIDModel(BaseModel):
     id = UUIDField(primary_key=True, default=uuid.uuid4)
 
 
+STAMPS = ("created_at", "created_by", "updated_at", "updated_by")
+
+
+class AuditedModel(UUIDModel):
+    """A row that says who wrote it and when. Its stamp columns (whichever of STAMPS the table
+    has: an offer keeps sent_at rather than created_at, an outbox message has no updated_by)
+    are set here, from the actor and the time of the write, never by hand in a service:
+    `create_by` for a new row, `update_by` for a change (`stamps` for an insert query).
+
+    The columns stay declared in each model, where they sit in the table: a base class's
+    fields would come first in CREATE TABLE, and the schema of a new database is kept
+    identical to that of a migrated one."""
+
+    @classmethod
+    def stamps(cls, actor: str | None, now: dt.datetime, *, new: bool = False) -> dict[str, Any]:
+        """The stamp values of a write at `now` by `actor` (None: a job with no actor column
+        to fill, such as delivery); `new` adds the created_* ones."""
+        fields = cls._meta.fields
+        values: dict[str, Any] = {}
+        for name in STAMPS if new else STAMPS[2:]:
+            if name in fields:
+                value = now if name.endswith("_at") else actor
+                if value is not None:
+                    values[name] = value
+        return values
+
+    @classmethod
+    def create_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Any:
+        """A new row with its stamps (an import that restores a row passes its own)."""
+        return cls.create(**{**cls.stamps(actor, now, new=True), **values})
+
+    @classmethod
+    def update_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Any:
+        """An update query that stamps the change (the caller adds its version check)."""
+        return cls.update(**values, **cls.stamps(actor, now))
+
+
 class SchemaInfo(BaseModel):
     """Key/value rows: the schema version, and facts such as when the demo was built."""
 
@@ -51,7 +90,7 @@ class SchemaInfo(BaseModel):
     value = TextField()
 
 
-class Clinic(UUIDModel):
+class Clinic(AuditedModel):
     code = CharField(max_length=32, unique=True)
     name = CharField(max_length=200)
     time_zone = CharField(max_length=64)
@@ -120,7 +159,7 @@ class TimeOff(UUIDModel):
         indexes = ((("provider", "starts_at"), False),)
 
 
-class Client(UUIDModel):
+class Client(AuditedModel):
     clinic = ForeignKeyField(Clinic, backref="clients", on_delete="CASCADE", index=False)
     first_name = CharField(max_length=100)
     last_name = CharField(max_length=100)
@@ -144,7 +183,7 @@ class Client(UUIDModel):
         )
 
 
-class Entry(UUIDModel):
+class Entry(AuditedModel):
     """One waitlist entry (a "waitlist request")."""
 
     clinic = ForeignKeyField(Clinic, backref="entries", on_delete="CASCADE", index=False)
@@ -194,7 +233,7 @@ class EntryProvider(BaseModel):
         indexes = ((("entry", "provider"), True), (("provider", "entry"), False))
 
 
-class Appointment(UUIDModel):
+class Appointment(AuditedModel):
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
     client = ForeignKeyField(Client, backref="appointments", on_delete="CASCADE")
     provider = ForeignKeyField(Provider, backref="appointments", index=False)
@@ -218,7 +257,7 @@ class Appointment(UUIDModel):
         )
 
 
-class Opening(UUIDModel):
+class Opening(AuditedModel):
     """A free block of a provider's time that the desk wants to fill."""
 
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
@@ -241,7 +280,7 @@ class Opening(UUIDModel):
         indexes = ((("status", "starts_at"), False), (("provider", "starts_at"), False))
 
 
-class Offer(UUIDModel):
+class Offer(AuditedModel):
     """An opening offered to one entry (an "invite")."""
 
     opening = ForeignKeyField(Opening, backref="offers", on_delete="CASCADE", index=False)
@@ -316,7 +355,7 @@ class EventInstance(UUIDModel):
         indexes = ((("clinic", "starts_at"), False),)
 
 
-class Enrolment(UUIDModel):
+class Enrolment(AuditedModel):
     instance = ForeignKeyField(
         EventInstance, backref="enrolments", on_delete="CASCADE", index=False
     )
@@ -364,7 +403,7 @@ class AuditEvent(BaseModel):
         indexes = ((("object_type", "object_id", "at"), False),)
 
 
-class OutboxMessage(UUIDModel):
+class OutboxMessage(AuditedModel):
     """A message to a client, written in the transaction of what it tells (schema v4): the
     delivery loop sends it later, once, keyed by `idempotency_key`. `lease_until` and
     `claim_token` mark a row a delivery loop has claimed; an expired lease (or, on PostgreSQL,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from waitlist_tui.domain.store.models import BaseModel
+from waitlist_tui.domain.store.models import AuditedModel
 
 
 def move(
-    model: type[BaseModel],
+    model: type[AuditedModel],
     row_id: Any,
     expected: str | tuple[str, ...],
     to: str,
@@ -24,9 +24,7 @@ def move(
 ) -> bool:
     statuses = (expected,) if isinstance(expected, str) else expected
     fields = model._meta.fields
-    values: dict[str, Any] = {"status": to, "updated_by": actor, **changes}
-    if "updated_at" in fields:
-        values["updated_at"] = now
+    values: dict[str, Any] = {"status": to, **model.stamps(actor, now), **changes}
     if "status_changed_at" in fields:
         values["status_changed_at"] = now
     values["version"] = model.version + 1

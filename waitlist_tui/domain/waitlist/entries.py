@@ -537,11 +537,8 @@ def create(
             "original_appointment_at": fields.get("original_appointment_at"),
         }
         stamps: dict[str, Any] = {
-            "created_at": now,
-            "updated_at": now,
+            **Entry.stamps(actor, now, new=True),
             "status_changed_at": now,
-            "created_by": actor,
-            "updated_by": actor,
         }
         if restored is not None:
             values["status"] = restored.status
@@ -687,7 +684,7 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
         if not logged:
             return get(entry.id)
         rows = (
-            Entry.update(**new, updated_at=now, updated_by=actor, version=Entry.version + 1)
+            Entry.update_by(actor, now, **new, version=Entry.version + 1)
             .where(
                 (Entry.id == entry.id)
                 & (Entry.version == expected)
