@@ -103,7 +103,7 @@ def _close_opening(opening: Opening, cause: str, actor: str, now: dt.datetime) -
     return True
 
 
-def _next_candidate(opening_id: Any, actor: str, now: dt.datetime) -> tuple[list, bool]:
+def _next_candidate(opening_id: Any, actor: str, now: dt.datetime) -> tuple[list[OfferView], bool]:
     """SEQUENTIAL: the next candidate gets the opening while it is still in time; past its
     cutoff the opening closes. (offers sent, opening closed)"""
     opening = Opening.get_by_id(opening_id)

@@ -129,8 +129,10 @@ def find_for_opening(
     )
 
 
-def _covering(clinic: Clinic, provider_id: Any, starts: dt.datetime, ends: dt.datetime):
-    return (
+def _covering(
+    clinic: Clinic, provider_id: Any, starts: dt.datetime, ends: dt.datetime
+) -> Opening | None:
+    found: Opening | None = (
         Opening.select()
         .where(
             Opening.clinic == clinic,
@@ -141,6 +143,7 @@ def _covering(clinic: Clinic, provider_id: Any, starts: dt.datetime, ends: dt.da
         )
         .first()
     )
+    return found
 
 
 def _booked_clash(provider: Provider, starts: dt.datetime, ends: dt.datetime) -> None:

@@ -163,7 +163,7 @@ def _flags(slot: SlotShape, opening_id: Any) -> dict[str, Any]:
     }
 
 
-def _base(slot: SlotShape, opening_id: Any, now: dt.datetime):
+def _base(slot: SlotShape, opening_id: Any, now: dt.datetime) -> Any:
     offered = Offer.select(Offer.entry).where(Offer.opening == opening_id)
     return (
         Entry.select()
@@ -218,17 +218,19 @@ def _explain(
 COUNT_CAP = 200  # "200+" is all a desk needs to know; counting further costs a full scan
 
 
-def _count(query) -> int:
+def _count(query: Any) -> int:
     """How many rows, stopping at COUNT_CAP (a capped subquery, so the scan stops too)."""
     capped = query.select(SQL("1")).limit(COUNT_CAP)
     return Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped")).scalar() or 0
 
 
-def _ranked(base, flags, slot: SlotShape, exact: bool, limit: int) -> list[tuple]:
+def _ranked(
+    base: Any, flags: dict[str, Any], slot: SlotShape, exact: bool, limit: int
+) -> list[tuple[Any, ...]]:
     """Top `limit` rows of one match type. Each service's waiting entries are walked in queue
     order on the (service, status, priority, created_at, id) index, so the scan stops after
     `limit` matches; the per-service runs are merged here."""
-    rows: list[tuple] = []
+    rows: list[tuple[Any, ...]] = []
     match = flags["_exact"] if exact else ~flags["_exact"]
     # An EXACT row passes every soft rule: its flags are constants, not CASEs to build and run.
     shown = (
@@ -272,7 +274,7 @@ def candidates(
     if not ranked:
         return CandidateList(opening.id, [], total, exact_total)
     ids = [row[0] for row in ranked]
-    details = {  # only what the page shows: whole models for 50 rows cost ~15 ms to build
+    details: dict[Any, Any] = {  # only what the page shows: whole models cost ~15 ms for 50
         e.id: e
         for e in (
             Entry.select(

@@ -165,7 +165,7 @@ def _offer_of(message: Any) -> tuple[Any, Any, Any] | None:
 
 
 def _sequential(opening: Any, clinic: Any) -> bool:
-    return (opening.workflow or clinic.default_workflow) == vocab.SEQUENTIAL
+    return bool((opening.workflow or clinic.default_workflow) == vocab.SEQUENTIAL)
 
 
 def undeliverable(message: Any, goes_at: dt.datetime) -> str:

@@ -54,7 +54,7 @@ def get_opening(opening_id: Any, *, lock: bool = False) -> Opening:
     return ids.resolve(Opening, opening_id, "opening", field="opening", query=query)
 
 
-def parse_local(text: str, tz: str, later: bool = False) -> dt.datetime:
+def parse_local(text: str | dt.datetime, tz: str, later: bool = False) -> dt.datetime:
     """'2026-11-24T09:00' on the clinic's wall clock; a skipped time is refused and an
     ambiguous one takes the earlier occurrence unless `later` (timeutil reads it)."""
     return parse_local_time(text, tz, "start", ambiguous="later" if later else "earlier")
@@ -240,7 +240,7 @@ class OpeningView:
             opening.id,
             opening.provider.code,
             opening.provider.name,
-            opening.service.code if opening.service_id else None,
+            opening.service.code if opening.service is not None else None,
             opening.starts_at,
             opening.ends_at,
             opening.status,
@@ -320,7 +320,7 @@ def day_bounds(day: dt.date | None, clinic: Clinic) -> tuple[dt.datetime, dt.dat
     return start, end
 
 
-def _appointments():
+def _appointments() -> Any:
     """Appointments with the client, provider and service their views name, in one query."""
     return (
         Appointment.select(Appointment, Client, Provider, Service)

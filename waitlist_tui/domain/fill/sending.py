@@ -90,17 +90,19 @@ def _send(
 
 def _offers_today(client_ids: list[Any], clinic: Clinic, now: dt.datetime) -> dict[Any, int]:
     since = message_settings.day_start(now, clinic.time_zone)
-    rows = (
+    rows: Any = (
         Offer.select(Entry.client, fn.COUNT(Offer.id))
         .join(Entry)
         .where(Entry.client.in_(client_ids), Offer.sent_at >= since)
         .group_by(Entry.client)
         .tuples()
     )
-    return dict(rows)
+    return {client_id: int(count) for client_id, count in rows}
 
 
-def _under_cap(chosen: list[Candidate], n: int, clinic: Clinic, now: dt.datetime) -> list:
+def _under_cap(
+    chosen: list[Candidate], n: int, clinic: Clinic, now: dt.datetime
+) -> list[Candidate]:
     """The first n candidates whose client stays within the clinic's daily offer limit,
     counting the offers this call makes too."""
     cap = message_settings.of(clinic).max_offers_per_day
@@ -115,7 +117,7 @@ def _under_cap(chosen: list[Candidate], n: int, clinic: Clinic, now: dt.datetime
     return kept
 
 
-def _best_under_cap(opening: Opening, n: int, clinic: Clinic, now: dt.datetime) -> list:
+def _best_under_cap(opening: Opening, n: int, clinic: Clinic, now: dt.datetime) -> list[Candidate]:
     """The top n candidates, passing over clients at their daily offer limit."""
     limit = n
     while True:

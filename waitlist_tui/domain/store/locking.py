@@ -49,13 +49,13 @@ def locked(query: Q, *, skip_locked: bool = False) -> Q:
 def transaction_lock(key: int, *, wait: bool = True, db: Database | None = None) -> bool:
     """PostgreSQL: take the advisory lock `key` until the transaction ends (False: another
     session holds it and `wait` is off). SQLite: True, its write lock already serialises."""
-    db = db if db is not None else database
-    if not _postgres(db):
+    target: Any = db if db is not None else database  # a Database or the proxy
+    if not _postgres(target):
         return True
     if wait:
-        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
+        target.execute_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
         return True
-    row: Any = db.execute_sql("SELECT pg_try_advisory_xact_lock(%s)", (key,)).fetchone()
+    row: Any = target.execute_sql("SELECT pg_try_advisory_xact_lock(%s)", (key,)).fetchone()
     return bool(row[0])
 
 

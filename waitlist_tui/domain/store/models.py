@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Self
 
 from peewee import (
     SQL,
@@ -73,7 +73,7 @@ class AuditedModel(UUIDModel):
         return values
 
     @classmethod
-    def create_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Any:
+    def create_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Self:
         """A new row with its stamps (an import that restores a row passes its own)."""
         return cls.create(**{**cls.stamps(actor, now, new=True), **values})
 
@@ -115,6 +115,9 @@ class Staff(UUIDModel):
 
 
 class Service(UUIDModel):
+    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
+    clinic_id: uuid.UUID
+
     clinic = ForeignKeyField(Clinic, backref="services", on_delete="CASCADE", index=False)
     code = CharField(max_length=32)
     name = CharField(max_length=200)
@@ -129,6 +132,9 @@ class Service(UUIDModel):
 
 
 class Provider(UUIDModel):
+    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
+    clinic_id: uuid.UUID
+
     clinic = ForeignKeyField(Clinic, backref="providers", on_delete="CASCADE", index=False)
     code = CharField(max_length=32)
     name = CharField(max_length=200)
@@ -160,6 +166,9 @@ class TimeOff(UUIDModel):
 
 
 class Client(AuditedModel):
+    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
+    clinic_id: uuid.UUID
+
     clinic = ForeignKeyField(Clinic, backref="clients", on_delete="CASCADE", index=False)
     first_name = CharField(max_length=100)
     last_name = CharField(max_length=100)
@@ -185,6 +194,11 @@ class Client(AuditedModel):
 
 class Entry(AuditedModel):
     """One waitlist entry (a "waitlist request")."""
+
+    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
+    clinic_id: uuid.UUID
+    client_id: uuid.UUID
+    service_id: uuid.UUID
 
     clinic = ForeignKeyField(Clinic, backref="entries", on_delete="CASCADE", index=False)
     client = ForeignKeyField(Client, backref="entries", on_delete="CASCADE", index=False)
@@ -225,6 +239,10 @@ class Entry(AuditedModel):
 
 
 class EntryProvider(BaseModel):
+    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
+    entry_id: uuid.UUID
+    provider_id: uuid.UUID
+
     entry = ForeignKeyField(Entry, backref="provider_links", on_delete="CASCADE", index=False)
     provider = ForeignKeyField(Provider, on_delete="CASCADE", index=False)
 
@@ -234,6 +252,13 @@ class EntryProvider(BaseModel):
 
 
 class Appointment(AuditedModel):
+    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
+    clinic_id: uuid.UUID
+    client_id: uuid.UUID
+    provider_id: uuid.UUID
+    service_id: uuid.UUID
+    entry_id: uuid.UUID | None
+
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
     client = ForeignKeyField(Client, backref="appointments", on_delete="CASCADE")
     provider = ForeignKeyField(Provider, backref="appointments", index=False)
@@ -260,6 +285,12 @@ class Appointment(AuditedModel):
 class Opening(AuditedModel):
     """A free block of a provider's time that the desk wants to fill."""
 
+    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
+    clinic_id: uuid.UUID
+    provider_id: uuid.UUID
+    service_id: uuid.UUID | None
+    appointment_id: uuid.UUID | None
+
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
     provider = ForeignKeyField(Provider, backref="openings", index=False)
     service = ForeignKeyField(Service, null=True)
@@ -282,6 +313,10 @@ class Opening(AuditedModel):
 
 class Offer(AuditedModel):
     """An opening offered to one entry (an "invite")."""
+
+    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
+    opening_id: uuid.UUID
+    entry_id: uuid.UUID
 
     opening = ForeignKeyField(Opening, backref="offers", on_delete="CASCADE", index=False)
     entry = ForeignKeyField(Entry, backref="offers", on_delete="CASCADE", index=False)
@@ -342,6 +377,11 @@ Offer.add_index(
 class EventInstance(UUIDModel):
     """A class or group session with a capacity; a full one keeps its own waitlist."""
 
+    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
+    clinic_id: uuid.UUID
+    service_id: uuid.UUID
+    provider_id: uuid.UUID | None
+
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
     service = ForeignKeyField(Service)
     provider = ForeignKeyField(Provider, null=True)
@@ -356,6 +396,10 @@ class EventInstance(UUIDModel):
 
 
 class Enrolment(AuditedModel):
+    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
+    instance_id: uuid.UUID
+    client_id: uuid.UUID
+
     instance = ForeignKeyField(
         EventInstance, backref="enrolments", on_delete="CASCADE", index=False
     )
@@ -411,6 +455,10 @@ class OutboxMessage(AuditedModel):
     the send (`attempts`, `sending_since`, schema v6); a claim that finds `sending_since` set
     knows the attempt was cut off with its outcome unknown and counts it in `interrupted`:
     the message goes again with the same key, and the desk sees it may have gone twice."""
+
+    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
+    clinic_id: uuid.UUID
+    client_id: uuid.UUID
 
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
     client = ForeignKeyField(Client, on_delete="CASCADE")

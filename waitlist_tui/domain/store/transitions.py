@@ -27,8 +27,9 @@ def move(
     values: dict[str, Any] = {"status": to, **model.stamps(actor, now), **changes}
     if "status_changed_at" in fields:
         values["status_changed_at"] = now
-    values["version"] = model.version + 1
+    table: Any = model  # the status and version columns are the moved tables' own
+    values["version"] = table.version + 1
     condition = (
-        model.status == statuses[0] if len(statuses) == 1 else model.status.in_(list(statuses))
+        table.status == statuses[0] if len(statuses) == 1 else table.status.in_(list(statuses))
     )
-    return model.update(**values).where(model.id == row_id, condition).execute() == 1
+    return bool(table.update(**values).where(table.id == row_id, condition).execute() == 1)
