@@ -14,6 +14,7 @@ from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.fill.offer_views import (
     OfferView,
+    lock_offer,
     offer_message_key,
     offer_parties,
     reply_note,
@@ -212,8 +213,9 @@ def expire_offers(now: dt.datetime | None = None, actor: str = "system") -> dict
         ]
         for offer_id in due:
             with database.atomic():
-                current = Offer.get_by_id(offer_id)
-                opening = get_opening(current.opening_id, lock=True)
+                current, opening = lock_offer(offer_id)
+                if current.status != vocab.OFFER_SENT:
+                    continue  # a reply or another sweep got there first
                 if offer_time.is_too_late(clinic, opening.starts_at, now):
                     cause = PAST_DEADLINE
                 elif current.expires_at <= now:

@@ -19,10 +19,9 @@ from waitlist_tui.domain.fill.offer_views import (
     FILLED,
     OfferView,
     get_offer,
+    lock_offer,
     reply_note,
-    resolve_offer,
 )
-from waitlist_tui.domain.fill.openings import get_opening
 from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
@@ -46,10 +45,8 @@ class Reply:
 
 
 def _checked(offer_id: Any, now: dt.datetime) -> tuple[Offer, Opening]:
-    """Lock the opening, then re-read the offer: what another desk did first is seen here."""
-    found = resolve_offer(offer_id)
-    opening = get_opening(found.opening_id, lock=True)
-    current = Offer.get_by_id(found.id)
+    """The locked offer (lock_offer), refused unless it is still sent on an open opening."""
+    current, opening = lock_offer(offer_id)
     if opening.status == vocab.OPENING_FILLED and current.status != vocab.OFFER_ACCEPTED:
         raise Conflict(FILLED, data={"offer_status": current.status})
     if current.status != vocab.OFFER_SENT:

@@ -96,6 +96,15 @@ def offer_message_key(offer_id: Any) -> str:
     return outbox.offer_key(offer_id, "offer")
 
 
+def lock_offer(offer_id: Any) -> tuple[Offer, Opening]:
+    """The offer and its opening with the opening's row locked (store.locking), the offer read
+    again after the lock is held: what another desk did first is seen here. Every reply, call
+    and sweep that decides from an offer's state starts with it."""
+    found = offer_id if isinstance(offer_id, Offer) else resolve_offer(offer_id)
+    opening = get_opening(found.opening_id, lock=True)
+    return Offer.get_by_id(found.id), opening
+
+
 def offer_parties(offer: Offer) -> outbox.SlotParties:
     """The rows an offer's messages name, in one query, for a caller that holds only the
     offer (a reply, an ending)."""
