@@ -30,9 +30,9 @@ from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.fill import offers, openings
+from waitlist_tui.domain.fill import expiry, offers, openings
 from waitlist_tui.domain.stats.report import stats
-from waitlist_tui.domain.store import maintenance, rollup_rebuild, rollup_sql, rollups
+from waitlist_tui.domain.store import rollup_rebuild, rollup_sql, rollups
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.maintenance import wipe
 from waitlist_tui.domain.store.models import (
@@ -212,7 +212,7 @@ class Desks(RuleBasedStateMachine):
 
     @rule(days=st.integers(1, 60))
     def expire(self, days: int) -> None:
-        self.attempt(maintenance.expire, older_than_days=days)
+        self.attempt(expiry.expire, older_than_days=days)
 
     @rule(
         service=st.sampled_from(SERVICES),

@@ -17,9 +17,9 @@ from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.flags import parse_bool
 from waitlist_tui.domain.store import audit
+from waitlist_tui.domain.store.base import AuditedModel
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import (
-    AuditedModel,
     Clinic,
     Provider,
     ProviderService,

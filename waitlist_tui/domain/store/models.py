@@ -3,84 +3,40 @@
 Every table whose rows get edited carries `version` for optimistic locking: an update is
 `... WHERE id = ? AND version = ?` and a row count of 0 means another desk got there first.
 
+A foreign key's `<name>_id` accessor, which peewee adds, is annotated at the top of its model
+for the type checker (an annotation makes no column).
+
+The base classes are in base.py (AuditedModel stamps created/updated at/by), the stats
+tables in stats_tables.py.
+
 A foreign key gets no index of its own (index=False) where a composite index of the table
 starts with it: the duplicate would only slow writes and bulk loads.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from typing import Any, Self
 
 from peewee import (
     SQL,
     BigAutoField,
-    BigIntegerField,
     BooleanField,
     CharField,
-    CompositeKey,
     DateField,
-    DoubleField,
     ForeignKeyField,
     IntegerField,
     JSONField,
-    Model,
     SmallIntegerField,
     TextField,
-    UUIDField,
 )
 
 from waitlist_tui.domain import vocab
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.base import AuditedModel as AuditedModel
+from waitlist_tui.domain.store.base import BaseModel as BaseModel
+from waitlist_tui.domain.store.base import UUIDModel as UUIDModel
 from waitlist_tui.domain.store.fields import UTCDateTimeField
-
-
-class BaseModel(Model):
-    class Meta:
-        database = database
-        legacy_table_names = False
-
-
-class UUIDModel(BaseModel):
-    id = UUIDField(primary_key=True, default=uuid.uuid4)
-
-
-STAMPS = ("created_at", "created_by", "updated_at", "updated_by")
-
-
-class AuditedModel(UUIDModel):
-    """A row that says who wrote it and when. Its stamp columns (whichever of STAMPS the table
-    has: an offer keeps sent_at rather than created_at, an outbox message has no updated_by)
-    are set here, from the actor and the time of the write, never by hand in a service:
-    `create_by` for a new row, `update_by` for a change (`stamps` for an insert query).
-
-    The columns stay declared in each model, where they sit in the table: a base class's
-    fields would come first in CREATE TABLE, and the schema of a new database is kept
-    identical to that of a migrated one."""
-
-    @classmethod
-    def stamps(cls, actor: str | None, now: dt.datetime, *, new: bool = False) -> dict[str, Any]:
-        """The stamp values of a write at `now` by `actor` (None: a job with no actor column
-        to fill, such as delivery); `new` adds the created_* ones."""
-        fields = cls._meta.fields
-        values: dict[str, Any] = {}
-        for name in STAMPS if new else STAMPS[2:]:
-            if name in fields:
-                value = now if name.endswith("_at") else actor
-                if value is not None:
-                    values[name] = value
-        return values
-
-    @classmethod
-    def create_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Self:
-        """A new row with its stamps (an import that restores a row passes its own)."""
-        return cls.create(**{**cls.stamps(actor, now, new=True), **values})
-
-    @classmethod
-    def update_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Any:
-        """An update query that stamps the change (the caller adds its version check)."""
-        return cls.update(**values, **cls.stamps(actor, now))
+from waitlist_tui.domain.store.stats_tables import StatsCount as StatsCount
+from waitlist_tui.domain.store.stats_tables import StatsPoint as StatsPoint
 
 
 class SchemaInfo(BaseModel):
@@ -115,7 +71,6 @@ class Staff(UUIDModel):
 
 
 class Service(UUIDModel):
-    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
     clinic_id: uuid.UUID
 
     clinic = ForeignKeyField(Clinic, backref="services", on_delete="CASCADE", index=False)
@@ -132,7 +87,6 @@ class Service(UUIDModel):
 
 
 class Provider(UUIDModel):
-    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
     clinic_id: uuid.UUID
 
     clinic = ForeignKeyField(Clinic, backref="providers", on_delete="CASCADE", index=False)
@@ -166,7 +120,6 @@ class TimeOff(UUIDModel):
 
 
 class Client(AuditedModel):
-    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
     clinic_id: uuid.UUID
 
     clinic = ForeignKeyField(Clinic, backref="clients", on_delete="CASCADE", index=False)
@@ -195,7 +148,6 @@ class Client(AuditedModel):
 class Entry(AuditedModel):
     """One waitlist entry (a "waitlist request")."""
 
-    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
     clinic_id: uuid.UUID
     client_id: uuid.UUID
     service_id: uuid.UUID
@@ -239,7 +191,6 @@ class Entry(AuditedModel):
 
 
 class EntryProvider(BaseModel):
-    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
     entry_id: uuid.UUID
     provider_id: uuid.UUID
 
@@ -252,7 +203,6 @@ class EntryProvider(BaseModel):
 
 
 class Appointment(AuditedModel):
-    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
     clinic_id: uuid.UUID
     client_id: uuid.UUID
     provider_id: uuid.UUID
@@ -285,7 +235,6 @@ class Appointment(AuditedModel):
 class Opening(AuditedModel):
     """A free block of a provider's time that the desk wants to fill."""
 
-    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
     clinic_id: uuid.UUID
     provider_id: uuid.UUID
     service_id: uuid.UUID | None
@@ -314,7 +263,6 @@ class Opening(AuditedModel):
 class Offer(AuditedModel):
     """An opening offered to one entry (an "invite")."""
 
-    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
     opening_id: uuid.UUID
     entry_id: uuid.UUID
 
@@ -377,7 +325,6 @@ Offer.add_index(
 class EventInstance(UUIDModel):
     """A class or group session with a capacity; a full one keeps its own waitlist."""
 
-    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
     clinic_id: uuid.UUID
     service_id: uuid.UUID
     provider_id: uuid.UUID | None
@@ -396,7 +343,6 @@ class EventInstance(UUIDModel):
 
 
 class Enrolment(AuditedModel):
-    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
     instance_id: uuid.UUID
     client_id: uuid.UUID
 
@@ -456,7 +402,6 @@ class OutboxMessage(AuditedModel):
     knows the attempt was cut off with its outcome unknown and counts it in `interrupted`:
     the message goes again with the same key, and the desk sees it may have gone twice."""
 
-    # the foreign keys' id accessors peewee adds (for the type checker; no columns)
     clinic_id: uuid.UUID
     client_id: uuid.UUID
 
@@ -509,94 +454,6 @@ class InboundMessage(UUIDModel):
     class Meta:
         table_name = "inbound_message"
         indexes = ((("clinic", "received_at"), False),)
-
-
-class StatsCount(BaseModel):
-    """Pre-aggregated figures for stats, kept by database triggers (domain/store/rollups.py says
-    what each fact, level and column holds). On PostgreSQL the triggers append rows (seq from a
-    sequence) that a compaction folds into the compact ones (seq 0), so that desks never wait
-    on each other's counters; on SQLite (one writer at a time) they add in place. The key is
-    the primary key: on SQLite the table is stored in its order (WITHOUT ROWID, set by
-    rollups.prepare_models), so a span of buckets is one contiguous read."""
-
-    lvl = SmallIntegerField()  # 0: 15-minute UTC bucket, 1: UTC day, 2: no time (bins)
-    fact = SmallIntegerField()
-    t = IntegerField()
-    clinic_id = UUIDField()
-    service_id = UUIDField()  # rollups.NONE when the row has none
-    provider_id = UUIDField()
-    status = CharField(max_length=12, default="")
-    seq = BigIntegerField(default=0)  # 0: compact; else an appended PostgreSQL row
-    n = BigIntegerField(default=0)
-    n1 = BigIntegerField(default=0)
-    s1 = BigIntegerField(default=0)
-    n2 = BigIntegerField(default=0)
-    s2 = BigIntegerField(default=0)
-
-    class Meta:
-        table_name = "stats_count"
-        primary_key = CompositeKey(
-            "lvl", "fact", "t", "clinic_id", "service_id", "provider_id", "status", "seq"
-        )
-
-
-StatsCount.add_index(
-    StatsCount.index(StatsCount.seq, where=SQL("seq <> 0"), name="stats_count_pending")
-)
-
-
-class StatsPoint(BaseModel):
-    """One row per booked entry and appointment (kind 1) and per filled opening (kind 2), as
-    the stats triggers last saw them: what they took off the counts when the row changes, and
-    the exact values the medians are picked from."""
-
-    kind = SmallIntegerField()
-    ref_id = UUIDField()  # the entry, or the opening
-    ref2_id = UUIDField()  # the appointment, or rollups.NONE
-    clinic_id = UUIDField()
-    service_id = UUIDField()
-    provider_id = UUIDField()
-    created_at = UTCDateTimeField()
-    done_at = UTCDateTimeField(null=True)  # booked_at, or filled_at
-    wait = BigIntegerField(null=True)  # booked_at - created_at in ticks (rollups.TICKS_PER_DAY)
-    sooner = BigIntegerField(null=True)  # original appointment - booked slot, in ticks
-    v = DoubleField(null=True)  # the median's value, exactly as the raw query computes it
-    bin = IntegerField(null=True)  # a coarse, order-keeping bucket of v
-
-    class Meta:
-        table_name = "stats_point"
-        # A unique index rather than a primary key: a rebuild drops it and sorts it anew,
-        # cheaper than keeping it in order during a million inserts.
-        primary_key = False
-        indexes = ((("kind", "ref_id", "ref2_id"), True),)
-
-
-StatsPoint.add_index(
-    StatsPoint.index(
-        StatsPoint.kind,
-        StatsPoint.clinic_id,
-        StatsPoint.bin,
-        StatsPoint.v,
-        StatsPoint.service_id,
-        StatsPoint.provider_id,
-        StatsPoint.created_at,
-        where=SQL("bin IS NOT NULL"),
-        name="stats_point_bin",
-    )
-)
-# A short period's values per bin (a long one's are counted as all time less those outside).
-StatsPoint.add_index(
-    StatsPoint.index(
-        StatsPoint.kind,
-        StatsPoint.clinic_id,
-        StatsPoint.created_at,
-        StatsPoint.service_id,
-        StatsPoint.provider_id,
-        StatsPoint.bin,
-        where=SQL("bin IS NOT NULL"),
-        name="stats_point_time",
-    )
-)
 
 
 ALL_MODELS: list[type[BaseModel]] = [

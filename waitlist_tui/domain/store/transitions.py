@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from waitlist_tui.domain.store.models import AuditedModel
+from waitlist_tui.domain.store.base import AuditedModel
 
 
 def move(
