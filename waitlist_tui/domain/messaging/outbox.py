@@ -374,5 +374,6 @@ def status_counts(clinic: Clinic | None = None) -> dict[str, int]:
     if clinic is not None:
         query = query.where(OutboxMessage.clinic == clinic.id)
     counts = dict.fromkeys(STATUSES, 0)
-    counts.update(dict(query.group_by(OutboxMessage.status).tuples()))
+    rows: Any = query.group_by(OutboxMessage.status).tuples()
+    counts.update({status: int(n) for status, n in rows})
     return counts
