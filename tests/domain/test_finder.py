@@ -13,7 +13,7 @@ from tests.domain.fill_helpers import add_entry, monday_opening
 from tests.timetravel import frozen_at
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import Conflict, ValidationError
-from waitlist_tui.domain.fill import finder, matching, offers
+from waitlist_tui.domain.fill import finder, matching, offers, openings
 from waitlist_tui.domain.fill.finder import TypedSlot
 from waitlist_tui.domain.fill.slot_offers import offer_slot
 from waitlist_tui.domain.store.models import Appointment, Clinic, Offer, Opening
@@ -152,3 +152,17 @@ def test_a_filled_opening_is_not_matched(clinic: Clinic) -> None:
     with pytest.raises(Conflict) as err:
         finder.find_for_opening(opening.id)
     assert "filled" in err.value.message
+
+
+def test_a_slot_is_offered_at_the_instant_it_was_read_even_when_the_clock_repeats(
+    clinic: Clinic,
+) -> None:
+    """01:30 on 7 Nov 2027 happens twice in New York. The slot travels as a UTC value: the
+    opening starts at the second 01:30 (06:30Z), not the first (05:30Z), without the
+    local-text round trip the offer paths used to make (and the fold it had to carry)."""
+    ana = add_entry("Ana", date_range_start="2027-11-01", date_range_end="2027-11-20")
+    slot = openings.typed_slot("KIM", dt.datetime(2027, 11, 7, 1, 30), 60, None, True, clinic)
+    assert slot.start == dt.datetime(2027, 11, 7, 6, 30, tzinfo=dt.UTC)
+    sent = offer_slot(slot, STAFF, entry_id=ana.id)
+    opening = Opening.get_by_id(sent[0].opening_id)
+    assert (opening.starts_at, opening.ends_at) == (slot.start, slot.end)
