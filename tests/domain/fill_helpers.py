@@ -6,10 +6,12 @@ slot day (KIM works 08:00-12:00 and 13:00-17:00 on Mondays).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from tests.conftest import STAFF, entry_payload
 from waitlist_tui.domain.fill.openings import add_opening
+from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.store.models import Opening
 from waitlist_tui.domain.waitlist import entries
 
@@ -30,3 +32,9 @@ def monday_opening(
     time: str = "09:00", provider: str = "KIM", minutes: int = 60, **kw: Any
 ) -> Opening:
     return add_opening(provider, f"2026-11-23T{time}", minutes, STAFF, **kw)
+
+
+def entry_slot(entry: entries.EntryView, provider_id: Any, start: dt.datetime) -> Slot:
+    """The slot of the entry's service length from `start`, as the slots screen offers it."""
+    end = start + dt.timedelta(minutes=entry.service.duration_minutes)
+    return Slot(provider_id, start, end, entry.service.id)

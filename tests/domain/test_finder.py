@@ -13,8 +13,9 @@ from tests.domain.fill_helpers import add_entry, monday_opening
 from tests.timetravel import frozen_at
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import Conflict, ValidationError
-from waitlist_tui.domain.fill import finder, matching, offers
+from waitlist_tui.domain.fill import finder, matching, offers, openings
 from waitlist_tui.domain.fill.finder import TypedSlot
+from waitlist_tui.domain.fill.slot_offers import offer_slot
 from waitlist_tui.domain.store.models import Appointment, Clinic, Offer, Opening
 
 MONDAY_9 = TypedSlot("KIM", "mon", "9", "60")  # frozen clock: Friday 20 Nov; Monday is the 23rd
@@ -81,7 +82,7 @@ def test_a_booked_time_is_refused_with_the_way_to_free_it(clinic: Clinic) -> Non
 def test_offering_a_typed_slot_creates_the_opening_with_the_offer(clinic: Clinic) -> None:
     ana = add_entry("Ana")
     found = finder.find_for_typed(MONDAY_9)
-    sent = finder.offer_found(found, STAFF, entry_id=ana.id)
+    sent = offer_slot(found.target, STAFF, entry_id=ana.id)
     assert [o.entry_id for o in sent] == [ana.id]
     opening = Opening.get()
     assert opening.status == vocab.OPENING_OPEN and opening.starts_at == found.opening.starts_at
@@ -95,7 +96,7 @@ def test_a_refused_offer_leaves_no_opening(clinic: Clinic) -> None:
     add_entry("Ana")
     found = finder.find_for_typed(MONDAY_9)
     with pytest.raises(ValidationError) as err:
-        finder.offer_found(found, STAFF, entry_id=massage.id)
+        offer_slot(found.target, STAFF, entry_id=massage.id)
     assert err.value.field == "entry"
     assert Opening.select().count() == 0 and Offer.select().count() == 0
 
@@ -104,7 +105,7 @@ def test_broadcast_to_the_top_three(clinic: Clinic) -> None:
     for name in ("Ana", "Ben", "Cal", "Dee", "Eve"):
         add_entry(name)
     found = finder.find_for_typed(MONDAY_9)
-    sent = finder.offer_found(found, STAFF, workflow="BROADCAST", top=3)
+    sent = offer_slot(found.target, STAFF, workflow="BROADCAST", top=3)
     top = [c.entry_id for c in found.candidates.items[:3]]  # same wait: ties go by id
     assert [o.entry_id for o in sent] == top
     assert Opening.get().workflow == "BROADCAST"
@@ -113,7 +114,7 @@ def test_broadcast_to_the_top_three(clinic: Clinic) -> None:
 def test_nobody_to_offer_is_a_conflict_and_writes_nothing(clinic: Clinic) -> None:
     found = finder.find_for_typed(MONDAY_9)
     with pytest.raises(Conflict):
-        finder.offer_found(found, STAFF)
+        offer_slot(found.target, STAFF)
     assert Opening.select().count() == 0
 
 
@@ -130,7 +131,7 @@ def test_the_day_calendar_and_a_phoned_in_cancellation(clinic: Clinic) -> None:
     row = finder.day_calendar(day)[0]
     assert not row.can_cancel and row.open_slot and row.opening_id == found.opening.id
     assert finder.find_for_opening(row.opening_id).opening.id == found.opening.id
-    sent = finder.offer_found(found, STAFF)  # the best candidate, one at a time
+    sent = offer_slot(found.target, STAFF)  # the best candidate, one at a time
     assert [o.client_name for o in sent] == ["Ana Test"]
 
 
@@ -151,3 +152,17 @@ def test_a_filled_opening_is_not_matched(clinic: Clinic) -> None:
     with pytest.raises(Conflict) as err:
         finder.find_for_opening(opening.id)
     assert "filled" in err.value.message
+
+
+def test_a_slot_is_offered_at_the_instant_it_was_read_even_when_the_clock_repeats(
+    clinic: Clinic,
+) -> None:
+    """01:30 on 7 Nov 2027 happens twice in New York. The slot travels as a UTC value: the
+    opening starts at the second 01:30 (06:30Z), not the first (05:30Z), without the
+    local-text round trip the offer paths used to make (and the fold it had to carry)."""
+    ana = add_entry("Ana", date_range_start="2027-11-01", date_range_end="2027-11-20")
+    slot = openings.typed_slot("KIM", dt.datetime(2027, 11, 7, 1, 30), 60, None, True, clinic)
+    assert slot.start == dt.datetime(2027, 11, 7, 6, 30, tzinfo=dt.UTC)
+    sent = offer_slot(slot, STAFF, entry_id=ana.id)
+    opening = Opening.get_by_id(sent[0].opening_id)
+    assert (opening.starts_at, opening.ends_at) == (slot.start, slot.end)

@@ -15,7 +15,7 @@ import pendulum
 import pytest
 
 from tests.conftest import STAFF
-from tests.domain.fill_helpers import add_entry, monday_opening
+from tests.domain.fill_helpers import add_entry, entry_slot, monday_opening
 from tests.domain.test_entries import row_counts
 from tests.timetravel import frozen_at, move_to
 from waitlist_tui.domain.assets import demo_clinic
@@ -155,7 +155,7 @@ def test_nothing_is_offered_accepted_or_opened_past_the_deadline(clinic: Clinic)
     assert err.code == 4090
     assert_rejected(lambda: offers.offer(opening.id, STAFF, entry_id=bea.id), Conflict, "too late")
     assert_rejected(
-        lambda: offer_slot(bea.id, patel.id, at(20, "10:30"), STAFF),
+        lambda: offer_slot(entry_slot(bea, patel.id, at(20, "10:30")), STAFF, entry_id=bea.id),
         ValidationError,
         "too late",
     )

@@ -10,7 +10,7 @@ import pendulum
 import pytest
 
 from tests.conftest import FROZEN, STAFF
-from tests.domain.fill_helpers import add_entry, monday_opening
+from tests.domain.fill_helpers import add_entry, entry_slot, monday_opening
 from tests.domain.test_entries import assert_rejected
 from tests.timetravel import frozen_at, move_to
 from waitlist_tui.domain.assets import demo_clinic
@@ -21,6 +21,7 @@ from waitlist_tui.domain.fill import offers
 from waitlist_tui.domain.fill.slot_offers import offer_slot
 from waitlist_tui.domain.messaging import outbox, templates
 from waitlist_tui.domain.messaging import settings as message_settings
+from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import (
     AuditEvent,
@@ -91,7 +92,7 @@ def test_a_rolled_back_offer_leaves_no_message(clinic: Clinic, monkeypatch) -> N
     """The audit row written after the message row fails: the offer and its message go."""
     add_entry("Di")
     opening = monday_opening()
-    real = offers.audit.record
+    real = audit.record
 
     def broken(actor, action, *args, **kw):
         if action == "message.queue":
@@ -99,18 +100,19 @@ def test_a_rolled_back_offer_leaves_no_message(clinic: Clinic, monkeypatch) -> N
             raise RuntimeError("disk full")
         return real(actor, action, *args, **kw)
 
-    monkeypatch.setattr(offers.audit, "record", broken)
+    monkeypatch.setattr(audit, "record", broken)
     with pytest.raises(RuntimeError):
         offers.offer(opening.id, STAFF)
     assert OutboxMessage.select().count() == 0 and Offer.select().count() == 0
     assert Entry.select().where(Entry.status == "waiting").count() == 1
     # and a refused offer of a typed-in slot leaves neither the opening nor a message
-    monkeypatch.setattr(offers.audit, "record", real)
+    monkeypatch.setattr(audit, "record", real)
     entry = add_entry("Ed")
     offers.offer(opening.id, STAFF, entry_id=entry.id)  # Ed is now offered
     before = Opening.select().count()
     with pytest.raises(Conflict):
-        offer_slot(entry.id, Opening.get_by_id(opening.id).provider_id, FROZEN.add(days=4), STAFF)
+        provider = Opening.get_by_id(opening.id).provider_id
+        offer_slot(entry_slot(entry, provider, FROZEN.add(days=4)), STAFF, entry_id=entry.id)
     assert Opening.select().count() == before and len(messages()) == 1
 
 
@@ -259,6 +261,7 @@ def test_writing_the_same_message_twice_keeps_one(clinic: Clinic) -> None:
     add_entry("Hal")
     sent = offers.offer(monday_opening().id, STAFF)[0]
     with database.atomic():
-        again = outbox.tell_offer(Offer.get_by_id(sent.id), "offer", STAFF, FROZEN)
+        held = Offer.get_by_id(sent.id)
+        again = outbox.tell_offer(held, "offer", offers.offer_parties(held), STAFF, FROZEN)
     assert again is not None and OutboxMessage.select().count() == 1
     assert dt.timedelta(0) == again.next_attempt_at - FROZEN

@@ -58,23 +58,15 @@ def offers_send(
     ctx: Ctx, opening_id: str, top: int | None, entry_id: str | None, hold: int | None
 ) -> None:
     """Sequential by default (the best candidate); --broadcast N for the top N."""
-    from waitlist_tui.domain.fill.offers import offer
+    from waitlist_tui.domain.fill.slot_offers import offer_slot
 
     open_db(ctx)
     workflow = vocab.BROADCAST if top else None
-    sent = [
-        o.to_dict()
-        for o in offer(
-            opening_id, ctx.staff, workflow=workflow, top=top, entry_id=entry_id, hold_minutes=hold
-        )
-    ]
-    if not sent:  # a 2000 with empty data read as success: say nothing went out
-        from waitlist_tui.domain.errors import Conflict
-
-        raise Conflict(
-            "nobody on the waitlist can take this opening: no offer sent", field="opening"
-        )
-    ctx.out(sent, _offers_table)
+    # nobody to offer it to is a 4090 (a 2000 with empty data read as success)
+    sent = offer_slot(
+        opening_id, ctx.staff, workflow=workflow, top=top, entry_id=entry_id, hold_minutes=hold
+    )
+    ctx.out([o.to_dict() for o in sent], _offers_table)
 
 
 @offers_group.command("list")

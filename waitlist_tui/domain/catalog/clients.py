@@ -147,7 +147,7 @@ def set_consent(client: Client, values: dict[str, bool], actor: str, why: str = 
     if not changed:
         return client
     now = clock.now()
-    Client.update(**changed, updated_at=now, updated_by=actor, version=Client.version + 1).where(
+    Client.update_by(actor, now, **changed, version=Client.version + 1).where(
         Client.id == client.id
     ).execute()
     detail: dict[str, Any] = {k: [getattr(client, k), v] for k, v in changed.items()}
@@ -180,7 +180,9 @@ def find_or_create(
     consents = consents_for_new(clinic, data)
     now = clock.now()
     with database.atomic():
-        client = Client.create(
+        client = Client.create_by(
+            actor,
+            now,
             **({"id": client_id} if client_id else {}),
             clinic=clinic,
             first_name=data.first_name,
@@ -189,10 +191,6 @@ def find_or_create(
             email=data.email,
             **consents,
             search=search_text(data.first_name, data.last_name, data.email, data.phone),
-            created_at=now,
-            updated_at=now,
-            created_by=actor,
-            updated_by=actor,
         )
         audit.record(
             actor,

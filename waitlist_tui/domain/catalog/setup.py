@@ -17,8 +17,15 @@ from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.flags import parse_bool
 from waitlist_tui.domain.store import audit
+from waitlist_tui.domain.store.base import AuditedModel
 from waitlist_tui.domain.store.db import database
-from waitlist_tui.domain.store.models import Clinic, Provider, ProviderService, Service, TimeOff
+from waitlist_tui.domain.store.models import (
+    Clinic,
+    Provider,
+    ProviderService,
+    Service,
+    TimeOff,
+)
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import parse_hhmm, parse_instant
 
@@ -276,8 +283,8 @@ def _upsert(model: Any, where: Any, values: dict[str, Any], now: Any) -> tuple[A
     changed = {k: v for k, v in values.items() if getattr(row, k) != v}
     if changed:
         extra = {"version": model.version + 1} if hasattr(model, "version") else {}
-        if hasattr(model, "updated_at"):
-            extra["updated_at"] = now
+        if issubclass(model, AuditedModel):
+            extra.update(model.stamps(None, now))
         model.update(**changed, **extra).where(model.id == row.id).execute()
         row = model.get_by_id(row.id)
     return row, False
@@ -292,7 +299,7 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
         clinic = Clinic.get_or_none(Clinic.code == c["code"])
         created = clinic is None
         if clinic is None:
-            clinic = Clinic.create(**c, created_at=now, updated_at=now)
+            clinic = Clinic.create_by(actor, now, **c)
         else:
             clinic, _ = _upsert(Clinic, Clinic.code == c["code"], c, now)
         settings = {

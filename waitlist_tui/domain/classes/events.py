@@ -27,7 +27,8 @@ from waitlist_tui.domain import clock
 from waitlist_tui.domain.errors import Conflict, NotFound, Unprocessable, ValidationError
 from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.store import audit, ids
-from waitlist_tui.domain.store.db import database, is_postgres
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
     Client,
     Clinic,
@@ -375,18 +376,12 @@ def roster(instance_id: Any) -> tuple[InstanceView, list[EnrolmentView]]:
 # --- helpers of the writes --------------------------------------------------------------------
 
 
-def _locking(query):
-    """The query with FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transaction already holds the
-    database's write lock."""
-    return query.for_update() if is_postgres() else query
-
-
 def _resolve_instance(
     instance_id: Any, *, lock: bool, missing: type[Exception] = Unprocessable
 ) -> EventInstance:
     query = EventInstance.select()
     if lock:
-        query = _locking(query)
+        query = locked(query)
     try:
         return ids.resolve(
             EventInstance, instance_id, "event instance", field="instance", query=query
@@ -398,7 +393,7 @@ def _resolve_instance(
 
 
 def _lock_instance(instance_id: uuid.UUID) -> EventInstance:
-    return _locking(EventInstance.select().where(EventInstance.id == instance_id)).get()
+    return locked(EventInstance.select().where(EventInstance.id == instance_id)).get()
 
 
 def _require_bookable(instance: EventInstance, now: dt.datetime) -> None:
@@ -468,14 +463,8 @@ def _seats_free(instance: EventInstance) -> int:
 def _create(
     instance: EventInstance, client: Client, status: str, actor: str, now: dt.datetime
 ) -> Enrolment:
-    enrolment = Enrolment.create(
-        instance=instance.id,
-        client=client.id,
-        status=status,
-        created_at=now,
-        updated_at=now,
-        created_by=actor,
-        updated_by=actor,
+    enrolment = Enrolment.create_by(
+        actor, now, instance=instance.id, client=client.id, status=status
     )
     action = "enrolment.enrol" if status == ENROLLED else "enrolment.waitlist"
     audit.record(
@@ -499,7 +488,7 @@ def _move(
     check as well, so a row changed meanwhile is refused rather than overwritten."""
     old = {k: getattr(enrolment, k) for k in new}
     rows = (
-        Enrolment.update(**new, updated_at=now, updated_by=actor, version=Enrolment.version + 1)
+        Enrolment.update_by(actor, now, **new, version=Enrolment.version + 1)
         .where((Enrolment.id == enrolment.id) & (Enrolment.version == enrolment.version))
         .execute()
     )

@@ -286,7 +286,7 @@ def find_matching_slots(
         ):
             continue
         for provider in providers:
-            slots = []
+            slots: list[Interval] = []
             for block_start, block_end in blocks.get((day, provider.id), []):
                 cursor = block_start
                 while cursor + duration <= block_end and found + len(slots) < limit:

@@ -19,11 +19,10 @@ from waitlist_tui.domain.fill.offers import (
     DECLINED,
     OfferView,
     Reply,
-    _resolve,
     end_offer,
     get_offer,
+    lock_offer,
 )
-from waitlist_tui.domain.fill.openings import get_opening
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import AuditEvent, Offer, Opening
@@ -124,9 +123,7 @@ def _validated(outcome: str, note: str) -> str:
 def _sent(offer_id: Any, now: dt.datetime) -> tuple[Offer, Opening]:
     """Lock the opening, re-read the offer, and refuse anything but a live sent offer, naming
     the state the offer is actually in (another desk may have answered it meanwhile)."""
-    found = _resolve(offer_id)
-    opening = get_opening(found.opening_id, for_update=True)
-    current = Offer.get_by_id(found.id)
+    current, opening = lock_offer(offer_id)
     if current.status != vocab.OFFER_SENT:
         raise Conflict(
             f"offer is {current.status}; only a sent offer takes a call",

@@ -68,11 +68,11 @@ def expire(older_than_days: int | None = None, actor: str = "system") -> dict[st
             for entry_id in ids:
                 with database.atomic():
                     rows = (
-                        Entry.update(
+                        Entry.update_by(
+                            actor,
+                            now,
                             status=vocab.EXPIRED,
                             status_changed_at=now,
-                            updated_at=now,
-                            updated_by=actor,
                             version=Entry.version + 1,
                         )
                         .where(Entry.id == entry_id, Entry.status.in_(list(vocab.ACTIVE_STATUSES)))

@@ -1,8 +1,9 @@
 """From an opening to people: what the match finder needs beyond `matching.candidates`.
 
-The desk finds candidates for a slot before anything is written: a typed-in slot is checked
-and ranked as an unsaved opening, and only offering it creates the opening, in the same
-transaction as the offers. A slot that an open opening already covers uses that opening, so
+The desk finds candidates for a slot before anything is written: a typed-in slot is read once
+into a `Slot`, checked and ranked as an unsaved opening, and only offering it
+(`slot_offers.offer_slot(found.target, ...)`) creates the opening, in the same transaction as
+the offers. A slot that an open opening already covers uses that opening, so
 two desks typing the same gap offer one opening. A booked appointment the client cancels on
 the phone becomes its opening in one step.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,18 +23,17 @@ from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.fill.availability import outside_hours
 from waitlist_tui.domain.fill.matching import CandidateList, candidates
-from waitlist_tui.domain.fill.offers import OfferView, offer
 from waitlist_tui.domain.fill.openings import (
     AppointmentView,
     OpeningView,
-    add_opening,
     cancel_appointment,
-    checked_slot,
     day_bounds,
     first_overlap,
     get_opening,
     list_appointments,
+    typed_slot,
 )
+from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.quickdates import parse_quick_date
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import Appointment, Clinic, Opening, Provider
@@ -50,8 +51,9 @@ class TypedSlot:
     time_text: str
     minutes_text: str
 
-    def resolved(self, clinic: Clinic) -> tuple[str, int]:
-        """The local ISO start and the minutes, or a ValidationError naming the field."""
+    def resolved(self, clinic: Clinic) -> tuple[dt.datetime, int]:
+        """The wall-clock start (naive, the clinic's zone) and the minutes, or a
+        ValidationError naming the field."""
         day = parse_quick_date(self.date_text, clock.today(clinic.time_zone), "date")
         match = _TIME.fullmatch(self.time_text.strip().lower())
         if match is None or int(match[1]) > 23 or int(match[2] or 0) > 59:
@@ -68,7 +70,7 @@ class TypedSlot:
             ) from None
         if not self.provider:
             raise ValidationError("provider is required", field="provider")
-        return dt.datetime.combine(day, at).isoformat(timespec="minutes"), minutes
+        return dt.datetime.combine(day, at), minutes
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,14 @@ class Found:
     candidates: CandidateList
     terms: offer_time.OfferTerms | None = None  # an offer made now: deadline, phone or not
     outside_hours: str | None = None  # why the slot lies outside the provider's hours
+    slot: Slot | None = None  # the typed slot, as parsed once (None: an opening was found)
+
+    @property
+    def target(self) -> Slot | uuid.UUID:
+        """What `offer_slot` offers: the opening, or the typed slot it will open."""
+        if self.saved or self.slot is None:
+            return uuid.UUID(str(self.opening.id))
+        return self.slot
 
 
 def _hours(clinic: Clinic, opening: Opening) -> str | None:
@@ -119,8 +129,10 @@ def find_for_opening(
     )
 
 
-def _covering(clinic: Clinic, provider_id: Any, starts: dt.datetime, ends: dt.datetime):
-    return (
+def _covering(
+    clinic: Clinic, provider_id: Any, starts: dt.datetime, ends: dt.datetime
+) -> Opening | None:
+    found: Opening | None = (
         Opening.select()
         .where(
             Opening.clinic == clinic,
@@ -131,6 +143,7 @@ def _covering(clinic: Clinic, provider_id: Any, starts: dt.datetime, ends: dt.da
         )
         .first()
     )
+    return found
 
 
 def _booked_clash(provider: Provider, starts: dt.datetime, ends: dt.datetime) -> None:
@@ -144,11 +157,6 @@ def _booked_clash(provider: Provider, starts: dt.datetime, ends: dt.datetime) ->
         )
 
 
-def _plain(moment: dt.datetime) -> dt.datetime:
-    """A stdlib UTC datetime, as rows read back hold (drivers bind no pendulum dates)."""
-    return dt.datetime.fromtimestamp(moment.timestamp(), dt.UTC)
-
-
 def find_for_typed(
     slot: TypedSlot,
     include_partial: bool = True,
@@ -157,8 +165,9 @@ def find_for_typed(
 ) -> Found:
     clinic = clinic or get_clinic()
     start, minutes = slot.resolved(clinic)
-    who, starts, ends, _ = checked_slot(slot.provider, start, minutes, None, False, clinic)
-    existing = _covering(clinic, who.id, starts, ends)
+    parsed = typed_slot(slot.provider, start, minutes, None, False, clinic)
+    starts, ends = parsed.start, parsed.end
+    existing = _covering(clinic, parsed.provider_id, starts, ends)
     if existing is not None:
         ranked = candidates(existing, limit=limit, include_partial=include_partial)
         return Found(
@@ -168,42 +177,18 @@ def find_for_typed(
             offer_terms(clinic, existing),
             _hours(clinic, existing),
         )
+    who = Provider.get_by_id(parsed.provider_id)
     _booked_clash(who, starts, ends)
-    draft = Opening(
-        clinic=clinic, provider=who, starts_at=_plain(starts), ends_at=_plain(ends), source="manual"
-    )
+    draft = Opening(clinic=clinic, provider=who, starts_at=starts, ends_at=ends, source="manual")
     ranked = candidates(draft, limit=limit, include_partial=include_partial)
     return Found(
-        OpeningView.of(draft), False, ranked, offer_terms(clinic, draft), _hours(clinic, draft)
+        OpeningView.of(draft),
+        False,
+        ranked,
+        offer_terms(clinic, draft),
+        _hours(clinic, draft),
+        parsed,
     )
-
-
-def offer_found(
-    found: Found,
-    actor: str,
-    entry_id: Any = None,
-    workflow: str | None = None,
-    top: int | None = None,
-) -> list[OfferView]:
-    """Offer the slot: to one entry, or to the top N at once. A slot not saved yet becomes
-    its opening in the same transaction, so a refused offer leaves no stray opening."""
-    clinic = get_clinic()
-    with database.atomic():
-        opening_id = found.opening.id
-        if not found.saved:
-            local = found.opening.starts_at.astimezone(ZoneInfo(clinic.time_zone))
-            opening_id = add_opening(
-                found.opening.provider_code,
-                local.replace(tzinfo=None).isoformat(timespec="minutes"),
-                found.opening.minutes,
-                actor,
-                later=bool(local.fold),
-                clinic=clinic,
-            ).id
-        sent = offer(opening_id, actor, workflow=workflow, top=top, entry_id=entry_id)
-        if not sent:
-            raise Conflict("nobody on the waitlist can take this slot now; look again")
-    return sent
 
 
 @dataclass(frozen=True)

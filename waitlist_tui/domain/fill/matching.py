@@ -85,8 +85,9 @@ class CandidateList:
 
 
 @dataclass(frozen=True)
-class Slot:
-    """An opening as matching sees it, on the clinic's wall clock."""
+class SlotShape:
+    """An opening as matching sees it, on the clinic's wall clock (not fill.slot.Slot, the
+    value that is offered: this one is derived for the ranking query)."""
 
     clinic: Clinic
     provider_id: Any
@@ -99,7 +100,7 @@ class Slot:
     service_ids: tuple[Any, ...]
 
     @classmethod
-    def of(cls, opening: Opening) -> Slot:
+    def of(cls, opening: Opening) -> SlotShape:
         clinic = opening.clinic
         local = opening.starts_at.astimezone(ZoneInfo(clinic.time_zone))
         start_minute = local.hour * 60 + local.minute
@@ -129,7 +130,7 @@ class Slot:
         )
 
 
-def _flags(slot: Slot, opening_id: Any) -> dict[str, Any]:
+def _flags(slot: SlotShape, opening_id: Any) -> dict[str, Any]:
     """SQL expressions (1/0) for each soft rule."""
     day_bit = vocab.day_bit(vocab.DAYS[slot.local_date.weekday()])
     link = EntryProvider.alias()
@@ -162,7 +163,7 @@ def _flags(slot: Slot, opening_id: Any) -> dict[str, Any]:
     }
 
 
-def _base(slot: Slot, opening_id: Any, now: dt.datetime):
+def _base(slot: SlotShape, opening_id: Any, now: dt.datetime) -> Any:
     offered = Offer.select(Offer.entry).where(Offer.opening == opening_id)
     return (
         Entry.select()
@@ -181,7 +182,7 @@ def _base(slot: Slot, opening_id: Any, now: dt.datetime):
 
 
 def _explain(
-    entry: Any, fails: tuple[str, ...], slot: Slot, providers: list[str], waited: int
+    entry: Any, fails: tuple[str, ...], slot: SlotShape, providers: list[str], waited: int
 ) -> str:
     zone = ZoneInfo(slot.clinic.time_zone)
     local = slot.starts_at.astimezone(zone)
@@ -217,17 +218,19 @@ def _explain(
 COUNT_CAP = 200  # "200+" is all a desk needs to know; counting further costs a full scan
 
 
-def _count(query) -> int:
+def _count(query: Any) -> int:
     """How many rows, stopping at COUNT_CAP (a capped subquery, so the scan stops too)."""
     capped = query.select(SQL("1")).limit(COUNT_CAP)
     return Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped")).scalar() or 0
 
 
-def _ranked(base, flags, slot: Slot, exact: bool, limit: int) -> list[tuple]:
+def _ranked(
+    base: Any, flags: dict[str, Any], slot: SlotShape, exact: bool, limit: int
+) -> list[tuple[Any, ...]]:
     """Top `limit` rows of one match type. Each service's waiting entries are walked in queue
     order on the (service, status, priority, created_at, id) index, so the scan stops after
     `limit` matches; the per-service runs are merged here."""
-    rows: list[tuple] = []
+    rows: list[tuple[Any, ...]] = []
     match = flags["_exact"] if exact else ~flags["_exact"]
     # An EXACT row passes every soft rule: its flags are constants, not CASEs to build and run.
     shown = (
@@ -254,7 +257,7 @@ def candidates(
     if limit < 1 or limit > 500:
         raise ValidationError("limit must be 1-500", field="limit")
     now = clock.now()
-    slot = Slot.of(opening)
+    slot = SlotShape.of(opening)
     flags = _flags(slot, opening.id)
     base = _base(slot, opening.id, now)
     if only_entry is not None:
@@ -271,7 +274,7 @@ def candidates(
     if not ranked:
         return CandidateList(opening.id, [], total, exact_total)
     ids = [row[0] for row in ranked]
-    details = {  # only what the page shows: whole models for 50 rows cost ~15 ms to build
+    details: dict[Any, Any] = {  # only what the page shows: whole models cost ~15 ms for 50
         e.id: e
         for e in (
             Entry.select(

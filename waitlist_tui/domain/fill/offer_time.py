@@ -165,7 +165,7 @@ def _offer_of(message: Any) -> tuple[Any, Any, Any] | None:
 
 
 def _sequential(opening: Any, clinic: Any) -> bool:
-    return (opening.workflow or clinic.default_workflow) == vocab.SEQUENTIAL
+    return bool((opening.workflow or clinic.default_workflow) == vocab.SEQUENTIAL)
 
 
 def undeliverable(message: Any, goes_at: dt.datetime) -> str:
@@ -225,7 +225,7 @@ def hold_starts(message: Any, at: dt.datetime, actor: str = "delivery") -> dt.da
         return None
     with database.atomic():
         rows = (
-            Offer.update(expires_at=moved, updated_by=actor, version=Offer.version + 1)
+            Offer.update_by(actor, at, expires_at=moved, version=Offer.version + 1)
             .where(
                 Offer.id == offer.id,
                 Offer.status == vocab.OFFER_SENT,

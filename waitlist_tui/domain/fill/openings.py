@@ -12,8 +12,10 @@ from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
 from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.fill.availability import outside_hours
+from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
     Appointment,
     Client,
@@ -46,14 +48,13 @@ def _service(clinic: Clinic, code: str) -> Service:
     return found
 
 
-def get_opening(opening_id: Any, *, for_update: bool = False) -> Opening:
-    query = Opening.select()
-    if for_update and getattr(database.obj, "for_update", False):
-        query = query.for_update()
+def get_opening(opening_id: Any, *, lock: bool = False) -> Opening:
+    """The opening an id or prefix names; `lock` locks its row (store.locking.locked)."""
+    query = locked(Opening.select()) if lock else Opening.select()
     return ids.resolve(Opening, opening_id, "opening", field="opening", query=query)
 
 
-def parse_local(text: str, tz: str, later: bool = False) -> dt.datetime:
+def parse_local(text: str | dt.datetime, tz: str, later: bool = False) -> dt.datetime:
     """'2026-11-24T09:00' on the clinic's wall clock; a skipped time is refused and an
     ambiguous one takes the earlier occurrence unless `later` (timeutil reads it)."""
     return parse_local_time(text, tz, "start", ambiguous="later" if later else "earlier")
@@ -87,55 +88,75 @@ def first_overlap(
     )
 
 
-def checked_slot(
+def typed_slot(
     provider: str,
-    start: str,
-    minutes: int,
+    start: str | dt.datetime,
+    minutes: int | str,
     service: str | None,
     later: bool,
     clinic: Clinic,
-) -> tuple[Provider, dt.datetime, dt.datetime, Service | None]:
-    """The rules of a typed-in opening that need no lock: the match finder previews an
-    opening with them before anything is written."""
+) -> Slot:
+    """A slot as the desk or the CLI types it (a provider code, the clinic's wall-clock start
+    as ISO text or a naive datetime, minutes, a service code), read once into a `Slot` and
+    checked (`check_slot`)."""
     who = provider_by_code(clinic, provider)
-    minutes = whole_number(minutes, "minutes", 5, 720)
+    length = whole_number(minutes, "minutes", 5, 720)
     starts = parse_local(start, clinic.time_zone, later)
-    ends = starts + dt.timedelta(minutes=int(minutes))
-    now = clock.now()
-    if starts <= now:
-        raise ValidationError("start is in the past", field="start")
-    offer_time.check_in_time(clinic, starts, now, ValidationError, field="start")
-    what = None
+    slot = Slot(who.id, starts, starts + dt.timedelta(minutes=length))
+    check_slot(slot, clinic, who)
     if service:
         what = _service(clinic, service)
-        if (
-            not ProviderService.select()
-            .where(ProviderService.provider == who, ProviderService.service == what)
-            .exists()
-        ):
-            raise ValidationError(f"{who.code} does not offer {what.code}", field="service")
-        if what.duration_minutes > int(minutes):
-            raise ValidationError(
-                f"{what.code} takes {what.duration_minutes} minutes, longer than the opening",
-                field="minutes",
-            )
-    return who, starts, ends, what
+        slot = Slot(who.id, slot.start, slot.end, what.id)
+        check_slot(slot, clinic, who, what)
+    return slot
 
 
-def add_opening(
-    provider: str,
-    start: str,
-    minutes: int,
-    actor: str,
-    service: str | None = None,
-    later: bool = False,
-    clinic: Clinic | None = None,
-    outside_hours_ok: bool = True,
+def check_slot(
+    slot: Slot, clinic: Clinic, who: Provider | None = None, what: Service | None = None
+) -> tuple[Provider, Service | None]:
+    """The rules of a slot that need no lock (its provider's and service's rows, when the
+    caller holds them): the match finder previews an opening with them before anything is
+    written, and `open_slot` checks them again in its transaction."""
+    who = who or Provider.get_or_none(
+        (Provider.id == slot.provider_id) & (Provider.clinic == clinic)
+    )
+    if who is None:
+        raise ValidationError("provider is not a provider of this clinic", field="provider")
+    if not 5 <= slot.minutes <= 720:
+        raise ValidationError("minutes must be a whole number 5-720", field="minutes")
+    now = clock.now()
+    if slot.start <= now:
+        raise ValidationError("start is in the past", field="start")
+    offer_time.check_in_time(clinic, slot.start, now, ValidationError, field="start")
+    if slot.service_id is None:
+        return who, None
+    what = what or Service.get_or_none((Service.id == slot.service_id) & (Service.clinic == clinic))
+    if what is None:
+        raise ValidationError("service is not a service of this clinic", field="service")
+    if (
+        not ProviderService.select()
+        .where(ProviderService.provider == who, ProviderService.service == what)
+        .exists()
+    ):
+        raise ValidationError(f"{who.code} does not offer {what.code}", field="service")
+    if what.duration_minutes > slot.minutes:
+        raise ValidationError(
+            f"{what.code} takes {what.duration_minutes} minutes, longer than the opening",
+            field="minutes",
+        )
+    return who, what
+
+
+def open_slot(
+    slot: Slot, actor: str, clinic: Clinic | None = None, outside_hours_ok: bool = True
 ) -> Opening:
-    """A block typed in by the desk (a new shift, a gap). With `outside_hours_ok` False (the
-    CLI's default) a block outside the provider's weekly hours is refused, naming them."""
+    """The slot becomes an open opening, in the caller's transaction or its own: refused
+    when a booked appointment or an open opening of the provider overlaps it. With
+    `outside_hours_ok` False (the CLI's default) a block outside the provider's weekly hours
+    is refused, naming them."""
     clinic = clinic or get_clinic()
-    who, starts, ends, what = checked_slot(provider, start, minutes, service, later, clinic)
+    who, what = check_slot(slot, clinic)
+    starts, ends = slot.start, slot.end
     if not outside_hours_ok:
         off = outside_hours(who, starts, ends, clinic.time_zone)
         if off:
@@ -155,17 +176,15 @@ def add_opening(
                 f"an open opening already covers that time ({str(overlap.id)[:8]})",
                 data={"opening_id": str(overlap.id)},
             )
-        opening = Opening.create(
+        opening = Opening.create_by(
+            actor,
+            now,
             clinic=clinic,
             provider=who,
             service=what,
             starts_at=starts,
             ends_at=ends,
             source="manual",
-            created_at=now,
-            updated_at=now,
-            created_by=actor,
-            updated_by=actor,
         )
         audit.record(
             actor,
@@ -175,10 +194,27 @@ def add_opening(
             {
                 "provider": [None, who.code],
                 "starts_at": [None, iso(starts)],
-                "minutes": [None, int(minutes)],
+                "minutes": [None, slot.minutes],
             },
         )
     return Opening.get_by_id(opening.id)
+
+
+def add_opening(
+    provider: str,
+    start: str,
+    minutes: int,
+    actor: str,
+    service: str | None = None,
+    later: bool = False,
+    clinic: Clinic | None = None,
+    outside_hours_ok: bool = True,
+) -> Opening:
+    """A block typed in by the desk or the CLI (a new shift, a gap): `typed_slot`, then
+    `open_slot`."""
+    clinic = clinic or get_clinic()
+    slot = typed_slot(provider, start, minutes, service, later, clinic)
+    return open_slot(slot, actor, clinic, outside_hours_ok)
 
 
 @dataclass(frozen=True)
@@ -204,7 +240,7 @@ class OpeningView:
             opening.id,
             opening.provider.code,
             opening.provider.name,
-            opening.service.code if opening.service_id else None,
+            opening.service.code if opening.service is not None else None,
             opening.starts_at,
             opening.ends_at,
             opening.status,
@@ -284,7 +320,7 @@ def day_bounds(day: dt.date | None, clinic: Clinic) -> tuple[dt.datetime, dt.dat
     return start, end
 
 
-def _appointments():
+def _appointments() -> Any:
     """Appointments with the client, provider and service their views name, in one query."""
     return (
         Appointment.select(Appointment, Client, Provider, Service)
@@ -306,13 +342,10 @@ def list_appointments(
     """A day's calendar (today by default), in start order."""
     clinic = clinic or get_clinic()
     start, end = day_bounds(day, clinic)
-    query = (
-        _appointments()
-        .where(
-            Appointment.clinic == clinic,
-            Appointment.starts_at >= start,
-            Appointment.starts_at < end,
-        )
+    query = _appointments().where(
+        Appointment.clinic == clinic,
+        Appointment.starts_at >= start,
+        Appointment.starts_at < end,
     )
     if provider:
         query = query.where(Appointment.provider == provider_by_code(clinic, provider))
@@ -362,11 +395,11 @@ def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Op
         if appt.status != vocab.APPT_BOOKED:
             raise Conflict(f"appointment is {appt.status}", data={"status": appt.status})
         rows = (
-            Appointment.update(
+            Appointment.update_by(
+                actor,
+                now,
                 status=vocab.APPT_CANCELLED,
                 cancelled_at=now,
-                updated_at=now,
-                updated_by=actor,
                 version=Appointment.version + 1,
             )
             .where(
@@ -387,7 +420,9 @@ def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Op
         )
         opening = None
         if not offer_time.is_too_late(appt.clinic, appt.starts_at, now):
-            opening = Opening.create(
+            opening = Opening.create_by(
+                actor,
+                now,
                 clinic=appt.clinic_id,
                 provider=appt.provider_id,
                 service=appt.service_id,
@@ -395,10 +430,6 @@ def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Op
                 starts_at=appt.starts_at,
                 ends_at=appt.ends_at,
                 source="cancellation",
-                created_at=now,
-                updated_at=now,
-                created_by=actor,
-                updated_by=actor,
             )
             audit.record(
                 actor,

@@ -1,22 +1,28 @@
-"""From a person to a slot: the free slots an entry can take, and offering one of them.
+"""Offering a slot: the one way the finder, the slots screen and the CLI offer a time.
 
-Offering a slot that is not an opening yet creates the opening and the offer in one
-transaction, so a refused offer (the entry moved on, another desk took the time) leaves no
-stray opening behind.
+`offer_slot` takes a `Slot` that is not an opening yet (a gap typed in, a free slot of an
+entry's list) or an opening's id, and offers it to one entry, the best candidate or the top N.
+A slot becomes its opening in the same transaction as the offers, so a refused offer (the
+entry moved on, another desk took the time, nobody fits) leaves no stray opening behind.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import uuid
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from waitlist_tui.domain.errors import Conflict
 from waitlist_tui.domain.fill.availability import SlotGroup, find_matching_slots
-from waitlist_tui.domain.fill.offers import OfferView, offer
-from waitlist_tui.domain.fill.openings import add_opening
+from waitlist_tui.domain.fill.offer_views import OfferView
+from waitlist_tui.domain.fill.openings import open_slot
+from waitlist_tui.domain.fill.sending import offer
+from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.store import ids
 from waitlist_tui.domain.store.db import database
-from waitlist_tui.domain.store.models import Entry, Provider
+from waitlist_tui.domain.store.models import Clinic, Entry, Provider
+
+NOBODY_FOR_OPENING = "nobody on the waitlist can take this opening: no offer sent"
+NOBODY_FOR_SLOT = "nobody on the waitlist can take this slot now; look again"
 
 
 def slots_for_entry(entry_id: Any, limit: int = 60, *, field: str = "id") -> list[SlotGroup]:
@@ -26,22 +32,32 @@ def slots_for_entry(entry_id: Any, limit: int = 60, *, field: str = "id") -> lis
 
 
 def offer_slot(
-    entry_id: Any, provider_id: Any, start: dt.datetime, actor: str, hold_minutes: int | None = None
-) -> OfferView:
-    """Open the slot (the entry's service length, from `start`) and offer it to the entry."""
+    target: Slot | uuid.UUID | str,
+    actor: str,
+    *,
+    entry_id: Any = None,
+    workflow: str | None = None,
+    top: int | None = None,
+    hold_minutes: int | None = None,
+) -> list[OfferView]:
+    """Offer `target` (a Slot to open, or an opening's id or prefix): to `entry_id`, else to
+    the best candidate (SEQUENTIAL) or the top N at once (BROADCAST). One transaction; the
+    offers sent, best first. Nobody to offer it to is a Conflict, not an empty list."""
     with database.atomic():
-        entry = ids.resolve(Entry, entry_id, "waitlist request")
-        provider = Provider.get_by_id(provider_id)
-        clinic = entry.clinic
-        local = start.astimezone(ZoneInfo(clinic.time_zone))
-        opening = add_opening(
-            provider.code,
-            local.replace(tzinfo=None).isoformat(timespec="minutes"),
-            entry.service.duration_minutes,
+        if isinstance(target, Slot):
+            clinic = Clinic.select().join(Provider).where(Provider.id == target.provider_id)
+            opening_id: Any = open_slot(target, actor, clinic.first()).id
+        else:
+            opening_id = target
+        sent = offer(
+            opening_id,
             actor,
-            service=entry.service.code,
-            later=bool(local.fold),
-            clinic=clinic,
+            workflow=workflow,
+            top=top,
+            entry_id=entry_id,
+            hold_minutes=hold_minutes,
         )
-        sent = offer(opening.id, actor, entry_id=entry.id, hold_minutes=hold_minutes)
-    return sent[0]
+        if not sent:
+            nobody = NOBODY_FOR_SLOT if isinstance(target, Slot) else NOBODY_FOR_OPENING
+            raise Conflict(nobody, field="opening")
+    return sent

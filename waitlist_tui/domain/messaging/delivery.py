@@ -29,11 +29,8 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
-
-from peewee import DatabaseError
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.errors import ValidationError
@@ -42,7 +39,7 @@ from waitlist_tui.domain.messaging import consent, outbox
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.messaging.outbox import DEAD, FAILED, PENDING, SENT, mask, scrub
 from waitlist_tui.domain.messaging.transports import Outgoing, TransportError, Transports
-from waitlist_tui.domain.store import audit
+from waitlist_tui.domain.store import audit, locking
 from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage
 
@@ -50,7 +47,7 @@ log = logging.getLogger("waitlist_tui.delivery")
 
 LEASE_SECONDS = 30.0
 # classid of the session advisory locks delivery runs hold on their claim tokens (PostgreSQL)
-CLAIM_LOCKS = 727_275
+CLAIM_LOCKS = locking.CLAIM_LOCKS
 ACTOR = "delivery"
 
 
@@ -106,16 +103,12 @@ class Report:
 def _hold(token: str) -> bool:
     """PostgreSQL: take the session lock that says this token's run is alive (False: another
     live session holds a token of the same hash; that run claims nothing then)."""
-    row = database.execute_sql(
-        "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (CLAIM_LOCKS, token)
-    ).fetchone()
-    return bool(row[0])
+    return locking.hold_session_lock(CLAIM_LOCKS, token)
 
 
 def _let_go(token: str) -> None:
     """PostgreSQL: this run is done with its token (its session may already be gone)."""
-    with suppress(DatabaseError):
-        database.execute_sql("SELECT pg_advisory_unlock(%s, hashtext(%s))", (CLAIM_LOCKS, token))
+    locking.release_session_lock(CLAIM_LOCKS, token)
 
 
 def _dead_tokens(now: dt.datetime) -> list[str]:
@@ -159,15 +152,15 @@ def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at, OutboxMessage.id)
             .limit(batch)
         )
-        if is_postgres():
-            query = query.for_update("FOR UPDATE SKIP LOCKED")
+        query = locking.locked(query, skip_locked=True)
         ids = [row.id for row in query]
         if not ids:
             return []
-        OutboxMessage.update(
+        OutboxMessage.update_by(
+            None,
+            now,
             lease_until=now + dt.timedelta(seconds=lease_seconds),
             claim_token=token,
-            updated_at=now,
         ).where(OutboxMessage.id.in_(ids), due).execute()
         claimed = list(
             OutboxMessage.select()
@@ -183,8 +176,8 @@ def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[
 def _count_cut_off(message: OutboxMessage, now: dt.datetime) -> None:
     """An attempt began and its outcome was never written (the sender died mid-send): it may
     have reached the client. Count it, say so in the audit trail; the caller sends again."""
-    OutboxMessage.update(
-        interrupted=OutboxMessage.interrupted + 1, sending_since=None, updated_at=now
+    OutboxMessage.update_by(
+        None, now, interrupted=OutboxMessage.interrupted + 1, sending_since=None
     ).where(OutboxMessage.id == message.id).execute()
     audit.record(
         ACTOR,
@@ -211,8 +204,8 @@ def _begin(message: OutboxMessage, token: str, lease_seconds: float) -> bool:
             OutboxMessage.claim_token == token
         ).execute()
         rows = (
-            OutboxMessage.update(
-                attempts=OutboxMessage.attempts + 1, sending_since=now, updated_at=now
+            OutboxMessage.update_by(
+                None, now, attempts=OutboxMessage.attempts + 1, sending_since=now
             )
             .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
             .execute()
@@ -236,12 +229,11 @@ def _finish(message: OutboxMessage, token: str, **values: Any) -> bool:
         lease_until=None,
         claim_token=None,
         sending_since=None,
-        updated_at=clock.now(),
         version=OutboxMessage.version + 1,
     )
     with database.atomic():
         rows = (
-            OutboxMessage.update(**values)
+            OutboxMessage.update_by(None, clock.now(), **values)
             .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
             .execute()
         )

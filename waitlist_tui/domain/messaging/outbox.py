@@ -116,37 +116,37 @@ def _write(
     actor: str,
     now: dt.datetime,
 ) -> OutboxMessage:
-    """The outbox row once per idempotency key, with its audit row the first time."""
-    inserted = (
-        OutboxMessage.insert(
-            clinic=clinic.id,
-            client=client.id,
-            kind=kind,
-            channel=channel,
-            recipient=recipient,
-            subject=subject,
-            body=body,
-            idempotency_key=key,
-            ref_type=ref[0],
-            ref_id=str(ref[1]),
-            status=PENDING,
-            next_attempt_at=due,
-            created_at=now,
-            updated_at=now,
-            created_by=actor,
-        )
-        .on_conflict_ignore()
-        .execute()
+    """The outbox row once per idempotency key, with its audit row the first time. The id
+    it returns says whether it was written (a last-insert id does not: SQLite's is the
+    connection's last one, and peewee's SQLite row count adds up across statements); a new row
+    is not read back, only one that was already there."""
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "clinic": clinic.id,
+        "client": client.id,
+        "kind": kind,
+        "channel": channel,
+        "recipient": recipient,
+        "subject": subject,
+        "body": body,
+        "idempotency_key": key,
+        "ref_type": ref[0],
+        "ref_id": str(ref[1]),
+        "status": PENDING,
+        "next_attempt_at": due,
+        **OutboxMessage.stamps(actor, now, new=True),
+    }
+    insert = OutboxMessage.insert(**values).on_conflict_ignore().returning(OutboxMessage.id)
+    if not list(insert.execute()):  # a conflict returns no row
+        return OutboxMessage.get(OutboxMessage.idempotency_key == key)
+    message = OutboxMessage(**values)
+    audit.record(
+        actor,
+        "message.queue",
+        "message",
+        message.id,
+        {"kind": [None, kind], "channel": [None, channel], "key": [None, key]},
     )
-    message = OutboxMessage.get(OutboxMessage.idempotency_key == key)
-    if inserted:
-        audit.record(
-            actor,
-            "message.queue",
-            "message",
-            message.id,
-            {"kind": [None, kind], "channel": [None, channel], "key": [None, key]},
-        )
     return message
 
 
@@ -193,35 +193,48 @@ def slot_values(
 # --- what the services call, inside their transactions ----------------------------------------
 
 
-def tell_offer(offer: Any, kind: str, actor: str, now: dt.datetime) -> OutboxMessage | None:
-    """An offer's message: kind offer, offer_expired, offer_withdrawn, booked or already_filled."""
-    from waitlist_tui.domain.store.models import Entry, Opening
+@dataclass(frozen=True)
+class SlotParties:
+    """The rows a message about a slot names, as its caller already holds them: a broadcast
+    to N read six rows again per offer (about 6N queries) when the outbox fetched them."""
 
-    opening = Opening.get_by_id(offer.opening_id)
-    entry = Entry.get_by_id(offer.entry_id)
-    client = Client.get_by_id(entry.client_id)
-    clinic = Clinic.get_by_id(opening.clinic_id)
-    values = slot_values(
-        client,
-        clinic,
-        Service.get_by_id(entry.service_id),
-        Provider.get_by_id(opening.provider_id),
-        opening.starts_at,
-        offer.expires_at if kind == "offer" else None,
-        offer.id,
-    )
+    clinic: Clinic
+    client: Client
+    service: Service
+    provider: Provider | None
+    starts_at: dt.datetime
+
+
+def offer_key(offer_id: Any, kind: str) -> str:
+    """The idempotency key of an offer's message of `kind` (one of each per offer)."""
     suffix = {
         "offer": "",
         "offer_expired": ":expired",
         "offer_withdrawn": ":withdrawn",
         "booked": ":booked",
     }.get(kind, ":filled")
-    key = f"offer:{offer.id}{suffix}:v1"
+    return f"offer:{offer_id}{suffix}:v1"
+
+
+def tell_offer(
+    offer: Any, kind: str, parties: SlotParties, actor: str, now: dt.datetime
+) -> OutboxMessage | None:
+    """An offer's message: kind offer, offer_expired, offer_withdrawn, booked or already_filled,
+    about the rows in `parties` (no query of its own before the write)."""
+    values = slot_values(
+        parties.client,
+        parties.clinic,
+        parties.service,
+        parties.provider,
+        parties.starts_at,
+        offer.expires_at if kind == "offer" else None,
+        offer.id,
+    )
     return queue(
-        clinic=clinic,
-        client=client,
+        clinic=parties.clinic,
+        client=parties.client,
         kind=kind,
-        key=key,
+        key=offer_key(offer.id, kind),
         values=values,
         actor=actor,
         now=now,

@@ -157,7 +157,8 @@ def _latest_offer(clients: list[Client]) -> Offer | None:
 
 def _filled_back(offer: Offer, actor: str) -> str | None:
     """Queue "already filled" to the client; the key of the message (None: no consent)."""
-    message = outbox.tell_offer(offer, "already_filled", actor, clock.now())
+    parties = offers.offer_parties(offer)
+    message = outbox.tell_offer(offer, "already_filled", parties, actor, clock.now())
     return message.idempotency_key if message else None
 
 

@@ -3,6 +3,12 @@
 Every table whose rows get edited carries `version` for optimistic locking: an update is
 `... WHERE id = ? AND version = ?` and a row count of 0 means another desk got there first.
 
+A foreign key's `<name>_id` accessor, which peewee adds, is annotated at the top of its model
+for the type checker (an annotation makes no column).
+
+The base classes are in base.py (AuditedModel stamps created/updated at/by), the stats
+tables in stats_tables.py.
+
 A foreign key gets no index of its own (index=False) where a composite index of the table
 starts with it: the duplicate would only slow writes and bulk loads.
 """
@@ -14,34 +20,23 @@ import uuid
 from peewee import (
     SQL,
     BigAutoField,
-    BigIntegerField,
     BooleanField,
     CharField,
-    CompositeKey,
     DateField,
-    DoubleField,
     ForeignKeyField,
     IntegerField,
     JSONField,
-    Model,
     SmallIntegerField,
     TextField,
-    UUIDField,
 )
 
 from waitlist_tui.domain import vocab
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.base import AuditedModel as AuditedModel
+from waitlist_tui.domain.store.base import BaseModel as BaseModel
+from waitlist_tui.domain.store.base import UUIDModel as UUIDModel
 from waitlist_tui.domain.store.fields import UTCDateTimeField
-
-
-class BaseModel(Model):
-    class Meta:
-        database = database
-        legacy_table_names = False
-
-
-class UUIDModel(BaseModel):
-    id = UUIDField(primary_key=True, default=uuid.uuid4)
+from waitlist_tui.domain.store.stats_tables import StatsCount as StatsCount
+from waitlist_tui.domain.store.stats_tables import StatsPoint as StatsPoint
 
 
 class SchemaInfo(BaseModel):
@@ -51,7 +46,7 @@ class SchemaInfo(BaseModel):
     value = TextField()
 
 
-class Clinic(UUIDModel):
+class Clinic(AuditedModel):
     code = CharField(max_length=32, unique=True)
     name = CharField(max_length=200)
     time_zone = CharField(max_length=64)
@@ -76,6 +71,8 @@ class Staff(UUIDModel):
 
 
 class Service(UUIDModel):
+    clinic_id: uuid.UUID
+
     clinic = ForeignKeyField(Clinic, backref="services", on_delete="CASCADE", index=False)
     code = CharField(max_length=32)
     name = CharField(max_length=200)
@@ -90,6 +87,8 @@ class Service(UUIDModel):
 
 
 class Provider(UUIDModel):
+    clinic_id: uuid.UUID
+
     clinic = ForeignKeyField(Clinic, backref="providers", on_delete="CASCADE", index=False)
     code = CharField(max_length=32)
     name = CharField(max_length=200)
@@ -120,7 +119,9 @@ class TimeOff(UUIDModel):
         indexes = ((("provider", "starts_at"), False),)
 
 
-class Client(UUIDModel):
+class Client(AuditedModel):
+    clinic_id: uuid.UUID
+
     clinic = ForeignKeyField(Clinic, backref="clients", on_delete="CASCADE", index=False)
     first_name = CharField(max_length=100)
     last_name = CharField(max_length=100)
@@ -144,8 +145,12 @@ class Client(UUIDModel):
         )
 
 
-class Entry(UUIDModel):
+class Entry(AuditedModel):
     """One waitlist entry (a "waitlist request")."""
+
+    clinic_id: uuid.UUID
+    client_id: uuid.UUID
+    service_id: uuid.UUID
 
     clinic = ForeignKeyField(Clinic, backref="entries", on_delete="CASCADE", index=False)
     client = ForeignKeyField(Client, backref="entries", on_delete="CASCADE", index=False)
@@ -186,6 +191,9 @@ class Entry(UUIDModel):
 
 
 class EntryProvider(BaseModel):
+    entry_id: uuid.UUID
+    provider_id: uuid.UUID
+
     entry = ForeignKeyField(Entry, backref="provider_links", on_delete="CASCADE", index=False)
     provider = ForeignKeyField(Provider, on_delete="CASCADE", index=False)
 
@@ -194,7 +202,13 @@ class EntryProvider(BaseModel):
         indexes = ((("entry", "provider"), True), (("provider", "entry"), False))
 
 
-class Appointment(UUIDModel):
+class Appointment(AuditedModel):
+    clinic_id: uuid.UUID
+    client_id: uuid.UUID
+    provider_id: uuid.UUID
+    service_id: uuid.UUID
+    entry_id: uuid.UUID | None
+
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
     client = ForeignKeyField(Client, backref="appointments", on_delete="CASCADE")
     provider = ForeignKeyField(Provider, backref="appointments", index=False)
@@ -218,8 +232,13 @@ class Appointment(UUIDModel):
         )
 
 
-class Opening(UUIDModel):
+class Opening(AuditedModel):
     """A free block of a provider's time that the desk wants to fill."""
+
+    clinic_id: uuid.UUID
+    provider_id: uuid.UUID
+    service_id: uuid.UUID | None
+    appointment_id: uuid.UUID | None
 
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
     provider = ForeignKeyField(Provider, backref="openings", index=False)
@@ -241,8 +260,11 @@ class Opening(UUIDModel):
         indexes = ((("status", "starts_at"), False), (("provider", "starts_at"), False))
 
 
-class Offer(UUIDModel):
+class Offer(AuditedModel):
     """An opening offered to one entry (an "invite")."""
+
+    opening_id: uuid.UUID
+    entry_id: uuid.UUID
 
     opening = ForeignKeyField(Opening, backref="offers", on_delete="CASCADE", index=False)
     entry = ForeignKeyField(Entry, backref="offers", on_delete="CASCADE", index=False)
@@ -303,6 +325,10 @@ Offer.add_index(
 class EventInstance(UUIDModel):
     """A class or group session with a capacity; a full one keeps its own waitlist."""
 
+    clinic_id: uuid.UUID
+    service_id: uuid.UUID
+    provider_id: uuid.UUID | None
+
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
     service = ForeignKeyField(Service)
     provider = ForeignKeyField(Provider, null=True)
@@ -316,7 +342,10 @@ class EventInstance(UUIDModel):
         indexes = ((("clinic", "starts_at"), False),)
 
 
-class Enrolment(UUIDModel):
+class Enrolment(AuditedModel):
+    instance_id: uuid.UUID
+    client_id: uuid.UUID
+
     instance = ForeignKeyField(
         EventInstance, backref="enrolments", on_delete="CASCADE", index=False
     )
@@ -364,7 +393,7 @@ class AuditEvent(BaseModel):
         indexes = ((("object_type", "object_id", "at"), False),)
 
 
-class OutboxMessage(UUIDModel):
+class OutboxMessage(AuditedModel):
     """A message to a client, written in the transaction of what it tells (schema v4): the
     delivery loop sends it later, once, keyed by `idempotency_key`. `lease_until` and
     `claim_token` mark a row a delivery loop has claimed; an expired lease (or, on PostgreSQL,
@@ -372,6 +401,9 @@ class OutboxMessage(UUIDModel):
     the send (`attempts`, `sending_since`, schema v6); a claim that finds `sending_since` set
     knows the attempt was cut off with its outcome unknown and counts it in `interrupted`:
     the message goes again with the same key, and the desk sees it may have gone twice."""
+
+    clinic_id: uuid.UUID
+    client_id: uuid.UUID
 
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
     client = ForeignKeyField(Client, on_delete="CASCADE")
@@ -422,94 +454,6 @@ class InboundMessage(UUIDModel):
     class Meta:
         table_name = "inbound_message"
         indexes = ((("clinic", "received_at"), False),)
-
-
-class StatsCount(BaseModel):
-    """Pre-aggregated figures for stats, kept by database triggers (domain/store/rollups.py says
-    what each fact, level and column holds). On PostgreSQL the triggers append rows (seq from a
-    sequence) that a compaction folds into the compact ones (seq 0), so that desks never wait
-    on each other's counters; on SQLite (one writer at a time) they add in place. The key is
-    the primary key: on SQLite the table is stored in its order (WITHOUT ROWID, set by
-    rollups.prepare_models), so a span of buckets is one contiguous read."""
-
-    lvl = SmallIntegerField()  # 0: 15-minute UTC bucket, 1: UTC day, 2: no time (bins)
-    fact = SmallIntegerField()
-    t = IntegerField()
-    clinic_id = UUIDField()
-    service_id = UUIDField()  # rollups.NONE when the row has none
-    provider_id = UUIDField()
-    status = CharField(max_length=12, default="")
-    seq = BigIntegerField(default=0)  # 0: compact; else an appended PostgreSQL row
-    n = BigIntegerField(default=0)
-    n1 = BigIntegerField(default=0)
-    s1 = BigIntegerField(default=0)
-    n2 = BigIntegerField(default=0)
-    s2 = BigIntegerField(default=0)
-
-    class Meta:
-        table_name = "stats_count"
-        primary_key = CompositeKey(
-            "lvl", "fact", "t", "clinic_id", "service_id", "provider_id", "status", "seq"
-        )
-
-
-StatsCount.add_index(
-    StatsCount.index(StatsCount.seq, where=SQL("seq <> 0"), name="stats_count_pending")
-)
-
-
-class StatsPoint(BaseModel):
-    """One row per booked entry and appointment (kind 1) and per filled opening (kind 2), as
-    the stats triggers last saw them: what they took off the counts when the row changes, and
-    the exact values the medians are picked from."""
-
-    kind = SmallIntegerField()
-    ref_id = UUIDField()  # the entry, or the opening
-    ref2_id = UUIDField()  # the appointment, or rollups.NONE
-    clinic_id = UUIDField()
-    service_id = UUIDField()
-    provider_id = UUIDField()
-    created_at = UTCDateTimeField()
-    done_at = UTCDateTimeField(null=True)  # booked_at, or filled_at
-    wait = BigIntegerField(null=True)  # booked_at - created_at in ticks (rollups.TICKS_PER_DAY)
-    sooner = BigIntegerField(null=True)  # original appointment - booked slot, in ticks
-    v = DoubleField(null=True)  # the median's value, exactly as the raw query computes it
-    bin = IntegerField(null=True)  # a coarse, order-keeping bucket of v
-
-    class Meta:
-        table_name = "stats_point"
-        # A unique index rather than a primary key: a rebuild drops it and sorts it anew,
-        # cheaper than keeping it in order during a million inserts.
-        primary_key = False
-        indexes = ((("kind", "ref_id", "ref2_id"), True),)
-
-
-StatsPoint.add_index(
-    StatsPoint.index(
-        StatsPoint.kind,
-        StatsPoint.clinic_id,
-        StatsPoint.bin,
-        StatsPoint.v,
-        StatsPoint.service_id,
-        StatsPoint.provider_id,
-        StatsPoint.created_at,
-        where=SQL("bin IS NOT NULL"),
-        name="stats_point_bin",
-    )
-)
-# A short period's values per bin (a long one's are counted as all time less those outside).
-StatsPoint.add_index(
-    StatsPoint.index(
-        StatsPoint.kind,
-        StatsPoint.clinic_id,
-        StatsPoint.created_at,
-        StatsPoint.service_id,
-        StatsPoint.provider_id,
-        StatsPoint.bin,
-        where=SQL("bin IS NOT NULL"),
-        name="stats_point_time",
-    )
-)
 
 
 ALL_MODELS: list[type[BaseModel]] = [

@@ -56,11 +56,11 @@ from peewee import Database, PostgresqlDatabase, SqliteDatabase
 
 from waitlist_tui.domain.store import rollup_sql as q
 from waitlist_tui.domain.store.db import database, is_postgres
+from waitlist_tui.domain.store.locking import COMPACT_LOCK, transaction_lock
 from waitlist_tui.domain.store.models import StatsCount
 
 NONE = uuid.UUID(int=0)  # stands for "no service" or "no provider" in key columns
 PENDING_LIMIT = 20_000  # appended PostgreSQL rows stats() tolerates before compacting
-_COMPACT_LOCK_ID = 727_275
 
 
 def ticks_per_day() -> int:
@@ -281,9 +281,7 @@ def compact(force: bool = False) -> int:
     sums = ", ".join(f"{c} = stats_count.{c} + excluded.{c}" for c in ("n", "n1", "s1", "n2", "s2"))
     key = "clinic_id, fact, lvl, t, service_id, provider_id, status"
     with database.atomic():
-        if not database.execute_sql(
-            "SELECT pg_try_advisory_xact_lock(%s)", (_COMPACT_LOCK_ID,)
-        ).fetchone()[0]:
+        if not transaction_lock(COMPACT_LOCK, wait=False):
             return 0
         cursor = database.execute_sql(
             f"WITH gone AS (DELETE FROM stats_count WHERE seq <> 0 RETURNING {key}, n, n1, s1, "

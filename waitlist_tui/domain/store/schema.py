@@ -9,19 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from peewee import Database, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, SqliteDatabase
 
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.store import models as m
 from waitlist_tui.domain.store.db import schema_of
 from waitlist_tui.domain.store.fields import UTCDateTimeField
+from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
 CURRENT_VERSION = 6
 VERSION_KEY = "schema_version"
-_PG_LOCK_ID = 727_274  # advisory lock so two desks opening a fresh PostgreSQL don't race
 
 
 class SchemaError(DomainError):
@@ -124,8 +124,7 @@ def ensure_schema(db: Database) -> int:
 
 def _ensure(db: Database) -> int:
     with db.atomic():
-        if isinstance(db, PostgresqlDatabase):
-            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_ID,))
+        transaction_lock(SCHEMA_LOCK, db=db)  # PostgreSQL; SQLite's write lock is held
         found = read_version(db)
         if found is None:
             from waitlist_tui.domain.store import rollups

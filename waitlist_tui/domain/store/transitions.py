@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from waitlist_tui.domain.store.models import BaseModel
+from waitlist_tui.domain.store.base import AuditedModel
 
 
 def move(
-    model: type[BaseModel],
+    model: type[AuditedModel],
     row_id: Any,
     expected: str | tuple[str, ...],
     to: str,
@@ -24,13 +24,12 @@ def move(
 ) -> bool:
     statuses = (expected,) if isinstance(expected, str) else expected
     fields = model._meta.fields
-    values: dict[str, Any] = {"status": to, "updated_by": actor, **changes}
-    if "updated_at" in fields:
-        values["updated_at"] = now
+    values: dict[str, Any] = {"status": to, **model.stamps(actor, now), **changes}
     if "status_changed_at" in fields:
         values["status_changed_at"] = now
-    values["version"] = fields["version"] + 1
-    status = fields["status"]
-    condition = status == statuses[0] if len(statuses) == 1 else status.in_(list(statuses))
-    moved: int = model.update(**values).where(fields["id"] == row_id, condition).execute()
-    return moved == 1
+    table: Any = model  # the status and version columns are the moved tables' own
+    values["version"] = table.version + 1
+    condition = (
+        table.status == statuses[0] if len(statuses) == 1 else table.status.in_(list(statuses))
+    )
+    return bool(table.update(**values).where(table.id == row_id, condition).execute() == 1)

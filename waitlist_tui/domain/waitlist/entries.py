@@ -28,6 +28,7 @@ from waitlist_tui.domain.catalog.clinics import default_payment_type, get_clinic
 from waitlist_tui.domain.errors import Conflict, NotFound, Problems, ValidationError
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database, plain_rows
+from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
     Client,
     Clinic,
@@ -114,10 +115,8 @@ def resolve_providers(clinic: Clinic, service: Service, refs: Any) -> list[Provi
     return found
 
 
-def _get_entry(entry_id: Any, *, for_update: bool = False) -> Entry:
-    query = Entry.select()
-    if for_update and database.obj is not None and getattr(database.obj, "for_update", False):
-        query = query.for_update()
+def _get_entry(entry_id: Any, *, lock: bool = False) -> Entry:
+    query = locked(Entry.select()) if lock else Entry.select()
     try:
         return ids.resolve(Entry, entry_id, "waitlist request", query=query)
     except NotFound:
@@ -538,11 +537,8 @@ def create(
             "original_appointment_at": fields.get("original_appointment_at"),
         }
         stamps: dict[str, Any] = {
-            "created_at": now,
-            "updated_at": now,
+            **Entry.stamps(actor, now, new=True),
             "status_changed_at": now,
-            "created_by": actor,
-            "updated_by": actor,
         }
         if restored is not None:
             values["status"] = restored.status
@@ -612,7 +608,7 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
             )
     now = clock.now()
     with database.atomic():
-        entry = _get_entry(entry_id, for_update=True)
+        entry = _get_entry(entry_id, lock=True)
         clinic = entry.clinic
         problems = Problems()  # each field's error, all at once (as create does)
         fields: dict[str, Any] = {}
@@ -688,7 +684,7 @@ def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
         if not logged:
             return get(entry.id)
         rows = (
-            Entry.update(**new, updated_at=now, updated_by=actor, version=Entry.version + 1)
+            Entry.update_by(actor, now, **new, version=Entry.version + 1)
             .where(
                 (Entry.id == entry.id)
                 & (Entry.version == expected)

@@ -332,7 +332,7 @@ class FinderScreen(DeskScreen[None]):
             return
         self.busy = True
         self.calls.write(
-            finder.offer_found,
+            results.send_found,
             found,
             self.desk.staff,
             entry_id,

@@ -12,6 +12,7 @@ from waitlist_tui.domain.catalog.clinics import get_clinic, providers
 from waitlist_tui.domain.fill import finder
 from waitlist_tui.domain.fill.finder import CalendarRow, Found, TypedSlot
 from waitlist_tui.domain.fill.offers import OfferView
+from waitlist_tui.domain.fill.slot_offers import offer_slot
 from waitlist_tui.tui import calls
 
 
@@ -72,3 +73,11 @@ class Offered(calls.Done[list[OfferView]]):
 
 class OfferRefused(calls.Failed):
     pass
+
+
+def send_found(
+    found: Found, staff: str, entry_id: Any, workflow: str | None, top: int | None
+) -> list[OfferView]:
+    """Offer what the finder shows: its opening, or the typed slot, opened in the same
+    transaction as the offers (fill.slot_offers.offer_slot)."""
+    return offer_slot(found.target, staff, entry_id=entry_id, workflow=workflow, top=top)

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Header, Static
 
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.fill.offers import OfferView
+from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.fill.slot_offers import offer_slot, slots_for_entry
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.domain.waitlist.views import EntryView
@@ -61,8 +62,9 @@ def read_slots(entry_id: Any) -> Slots:
     return Slots(rows, zone)
 
 
-def send_offer(entry_id: Any, row: SlotRow, staff: str) -> Sent:
-    sent = offer_slot(entry_id, row.provider_id, row.start, staff)
+def send_offer(entry: EntryView, row: SlotRow, staff: str) -> Sent:
+    slot = Slot(row.provider_id, row.start, row.end, entry.service.id)
+    sent = offer_slot(slot, staff, entry_id=entry.id)[0]
     return Sent(sent, ZoneInfo(get_clinic().time_zone))
 
 
@@ -190,7 +192,7 @@ class SlotsScreen(DeskScreen[OfferView | None]):
     def send(self, row: SlotRow) -> None:
         self.calls.write(
             send_offer,
-            self.entry.id,
+            self.entry,
             row,
             self.desk.staff,
             done=SlotOffered,

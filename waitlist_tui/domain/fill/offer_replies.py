@@ -1,0 +1,154 @@
+"""The desk's answers to a sent offer: accept (book it), decline, rescind. Each locks the
+opening, then re-reads the offer, so what another desk did first is seen here; an opening is
+filled at most once, whatever the number of desks racing: the conditional moves check their
+row counts and the partial unique index refuses a second accepted offer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import IntegrityError
+
+from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.errors import Conflict
+from waitlist_tui.domain.fill import offer_time
+from waitlist_tui.domain.fill.ending import DECLINED, FILLED_BY_OTHER, RESCINDED, end_offer
+from waitlist_tui.domain.fill.offer_views import (
+    FILLED,
+    OfferView,
+    get_offer,
+    lock_offer,
+    reply_note,
+)
+from waitlist_tui.domain.messaging import outbox
+from waitlist_tui.domain.store import audit
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import Appointment, Client, Entry, Offer, Opening, Service
+from waitlist_tui.domain.store.transitions import move
+from waitlist_tui.domain.waitlist.views import iso
+
+
+@dataclass(frozen=True)
+class Reply:
+    offer: OfferView
+    appointment_id: Any = None
+    next_offers: tuple[OfferView, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "offer": self.offer.to_dict(),
+            "appointment_id": str(self.appointment_id) if self.appointment_id else None,
+            "next_offers": [o.to_dict() for o in self.next_offers],
+        }
+
+
+def _checked(offer_id: Any, now: dt.datetime) -> tuple[Offer, Opening]:
+    """The locked offer (lock_offer), refused unless it is still sent on an open opening."""
+    current, opening = lock_offer(offer_id)
+    if opening.status == vocab.OPENING_FILLED and current.status != vocab.OFFER_ACCEPTED:
+        raise Conflict(FILLED, data={"offer_status": current.status})
+    if current.status != vocab.OFFER_SENT:
+        raise Conflict(f"offer is {current.status}", data={"offer_status": current.status})
+    if opening.status != vocab.OPENING_OPEN:
+        raise Conflict(f"opening is {opening.status}")
+    return current, opening
+
+
+def accept(offer_id: Any, actor: str) -> Reply:
+    """Book it: offer accepted, appointment booked, entry booked, opening filled and every other
+    live offer of the opening rescinded, in one transaction."""
+    now = clock.now()
+    try:
+        with database.atomic():
+            current, opening = _checked(offer_id, now)
+            offer_time.check_in_time(opening.clinic, opening.starts_at, now)
+            if current.expires_at <= now:
+                raise Conflict("offer expired", data={"expires_at": iso(current.expires_at)})
+            if not move(
+                Offer,
+                current.id,
+                vocab.OFFER_SENT,
+                vocab.OFFER_ACCEPTED,
+                actor,
+                now,
+                responded_at=now,
+            ):
+                raise Conflict(FILLED)
+            if not move(
+                Opening,
+                opening.id,
+                vocab.OPENING_OPEN,
+                vocab.OPENING_FILLED,
+                actor,
+                now,
+                filled_at=now,
+            ):
+                raise Conflict(FILLED)
+            entry = (  # with the client and service the booking and its message name
+                Entry.select(Entry, Client, Service)
+                .join(Client)
+                .switch(Entry)
+                .join(Service)
+                .where(Entry.id == current.entry_id)
+                .get()
+            )
+            service = entry.service
+            appointment = Appointment.create_by(
+                actor,
+                now,
+                clinic=opening.clinic_id,
+                client=entry.client_id,
+                provider=opening.provider_id,
+                service=service.id,
+                entry=entry.id,
+                starts_at=opening.starts_at,
+                ends_at=opening.starts_at + dt.timedelta(minutes=service.duration_minutes),
+                status=vocab.APPT_BOOKED,
+            )
+            if not move(Entry, entry.id, vocab.OFFERED, vocab.BOOKED, actor, now, booked_at=now):
+                raise Conflict("waitlist request changed meanwhile; look again")
+            for other in Offer.select().where(
+                Offer.opening == opening, Offer.status == vocab.OFFER_SENT
+            ):
+                end_offer(other, FILLED_BY_OTHER, actor, now, note=FILLED)
+            audit.record(
+                actor,
+                "offer.accept",
+                "offer",
+                current.id,
+                {
+                    "status": [vocab.OFFER_SENT, vocab.OFFER_ACCEPTED],
+                    "appointment": [None, str(appointment.id)],
+                },
+            )
+            parties = outbox.SlotParties(
+                opening.clinic, entry.client, service, opening.provider, opening.starts_at
+            )
+            outbox.tell_offer(current, "booked", parties, actor, now)
+    except IntegrityError:
+        raise Conflict(FILLED) from None
+    return Reply(get_offer(current.id), appointment.id)
+
+
+def decline(offer_id: Any, actor: str, note: str = "", cause: str = DECLINED) -> Reply:
+    """The client says no (or opted out: cause opted_out): back to waiting; SEQUENTIAL moves
+    on to the next candidate."""
+    note = reply_note(note)
+    now = clock.now()
+    with database.atomic():
+        current, _ = _checked(offer_id, now)
+        ended = end_offer(current, cause, actor, now, note)
+    following = ended.next_offers if ended else ()
+    return Reply(get_offer(current.id), None, following)
+
+
+def rescind(offer_id: Any, actor: str, note: str = "") -> Reply:
+    """The desk withdraws an offer; the entry waits again (no automatic next offer)."""
+    note = reply_note(note)
+    now = clock.now()
+    with database.atomic():
+        current, _ = _checked(offer_id, now)
+        end_offer(current, RESCINDED, actor, now, note)
+    return Reply(get_offer(current.id))

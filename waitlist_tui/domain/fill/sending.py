@@ -1,0 +1,230 @@
+"""Sending offers: an opening to the best candidate (SEQUENTIAL), the top N at once
+(BROADCAST) or one chosen entry, each offer with its deadline (offer_time.py) and its message,
+in one transaction that holds the opening's row lock. The clinic's daily offer limit per
+client is counted here, this call's offers included."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from peewee import IntegrityError, fn
+
+from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
+from waitlist_tui.domain.fill import offer_time
+from waitlist_tui.domain.fill.matching import Candidate, candidates
+from waitlist_tui.domain.fill.offer_views import FILLED, OfferView, offer_views
+from waitlist_tui.domain.fill.openings import get_opening
+from waitlist_tui.domain.messaging import outbox
+from waitlist_tui.domain.messaging import settings as message_settings
+from waitlist_tui.domain.store import audit, ids
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import (
+    Client,
+    Clinic,
+    Entry,
+    Offer,
+    Opening,
+    Provider,
+    Service,
+)
+from waitlist_tui.domain.store.transitions import move
+
+
+def _send(
+    opening: Opening,
+    parties: outbox.SlotParties,
+    chosen: Candidate,
+    hold: int,
+    flow: str,
+    actor: str,
+    now: dt.datetime,
+) -> Offer:
+    """One offer and its message, with the deadline offer_time gives it. A message that could
+    only go out at or after that deadline (quiet hours) is not queued: the desk phones.
+    `parties` are the rows the caller read once for the whole batch."""
+    entry_id, match_type = chosen.entry_id, chosen.match_type
+    if not move(Entry, entry_id, vocab.WAITING, vocab.OFFERED, actor, now):
+        raise Conflict(
+            "waitlist request changed meanwhile; look again", data={"entry": str(entry_id)}
+        )
+    clinic, client = parties.clinic, parties.client
+    reachable = outbox.channel_for(client) is not None
+    terms = offer_time.terms(clinic, opening.starts_at, hold, now, flow, can_message=reachable)
+    offer = Offer.create_by(
+        actor,
+        now,
+        opening=opening,
+        entry=entry_id,
+        status=vocab.OFFER_SENT,
+        match_type=match_type,
+        sent_at=now,
+        expires_at=terms.deadline,
+    )
+    audit.record(
+        actor,
+        "offer.send",
+        "offer",
+        offer.id,
+        {
+            "opening": [None, str(opening.id)],
+            "entry": [None, str(entry_id)],
+            "match_type": [None, match_type],
+            "hold_minutes": [None, hold],
+            "expires_at": [None, audit.plain(terms.deadline)],
+        },
+    )
+    if terms.phone_instead:
+        audit.record(
+            actor,
+            "message.not_sent",
+            "offer",
+            offer.id,
+            {"kind": [None, "offer"], "reason": [None, terms.phone_instead]},
+        )
+    else:
+        outbox.tell_offer(offer, "offer", parties, actor, now)
+    return offer
+
+
+def _offers_today(client_ids: list[Any], clinic: Clinic, now: dt.datetime) -> dict[Any, int]:
+    since = message_settings.day_start(now, clinic.time_zone)
+    rows: Any = (
+        Offer.select(Entry.client, fn.COUNT(Offer.id))
+        .join(Entry)
+        .where(Entry.client.in_(client_ids), Offer.sent_at >= since)
+        .group_by(Entry.client)
+        .tuples()
+    )
+    return {client_id: int(count) for client_id, count in rows}
+
+
+def _under_cap(
+    chosen: list[Candidate], n: int, clinic: Clinic, now: dt.datetime
+) -> list[Candidate]:
+    """The first n candidates whose client stays within the clinic's daily offer limit,
+    counting the offers this call makes too."""
+    cap = message_settings.of(clinic).max_offers_per_day
+    if not cap:
+        return chosen[:n]
+    counts = _offers_today([c.client_id for c in chosen], clinic, now)
+    kept: list[Candidate] = []
+    for c in chosen:
+        if counts.get(c.client_id, 0) < cap and len(kept) < n:
+            kept.append(c)
+            counts[c.client_id] = counts.get(c.client_id, 0) + 1
+    return kept
+
+
+def _best_under_cap(opening: Opening, n: int, clinic: Clinic, now: dt.datetime) -> list[Candidate]:
+    """The top n candidates, passing over clients at their daily offer limit."""
+    limit = n
+    while True:
+        found = candidates(opening, limit=limit).items
+        kept = _under_cap(found, n, clinic, now)
+        if len(kept) >= n or len(found) < limit or limit >= 500:
+            return kept
+        limit = min(500, limit * 4 + 20)
+
+
+def _parties(
+    opening: Opening, clinic: Clinic, entry_ids: list[Any]
+) -> dict[Any, outbox.SlotParties]:
+    """The rows each offer's message names, read once for the batch (two queries, whatever
+    the number of offers): the opening's provider, and each entry with its client and service."""
+    if not entry_ids:
+        return {}
+    provider = Provider.get_by_id(opening.provider_id)
+    rows = (
+        Entry.select(Entry, Client, Service)
+        .join(Client)
+        .switch(Entry)
+        .join(Service)
+        .where(Entry.id.in_(entry_ids))
+    )
+    return {
+        e.id: outbox.SlotParties(clinic, e.client, e.service, provider, opening.starts_at)
+        for e in rows
+    }
+
+
+def offer(
+    opening_id: Any,
+    actor: str,
+    workflow: str | None = None,
+    top: int | None = None,
+    entry_id: Any = None,
+    hold_minutes: int | None = None,
+) -> list[OfferView]:
+    """Offer an opening: to one entry from the candidate list, to the best candidate
+    (SEQUENTIAL), or to the top N at once (BROADCAST). Returns the offers sent (none when
+    nobody can take it)."""
+    now = clock.now()
+    try:
+        with database.atomic():
+            opening = get_opening(opening_id, lock=True)
+            if opening.status != vocab.OPENING_OPEN:
+                raise Conflict(
+                    FILLED
+                    if opening.status == vocab.OPENING_FILLED
+                    else f"opening is {opening.status}"
+                )
+            clinic = opening.clinic
+            offer_time.check_in_time(clinic, opening.starts_at, now)
+            flow = str(workflow or opening.workflow or clinic.default_workflow).upper()
+            if flow not in vocab.WORKFLOWS:
+                raise ValidationError("workflow must be SEQUENTIAL or BROADCAST", field="workflow")
+            hold = clinic.offer_hold_minutes if hold_minutes is None else int(hold_minutes)
+            if not 5 <= hold <= 10080:
+                raise ValidationError("hold_minutes must be 5-10080", field="hold_minutes")
+            if entry_id is not None:
+                try:
+                    entry = ids.resolve(Entry, entry_id, "waitlist request", field="entry")
+                except NotFound:
+                    raise NotFound("waitlist request not found", field="entry") from None
+                if entry.status != vocab.WAITING:
+                    raise Conflict(
+                        f"waitlist request is {entry.status}", data={"status": entry.status}
+                    )
+                chosen = candidates(opening, limit=1, only_entry=entry.id).items
+                if not chosen:
+                    raise ValidationError(
+                        "this entry cannot take this opening (service, provider, date range, "
+                        "or it was offered this opening before)",
+                        field="entry",
+                    )
+                if not _under_cap(chosen, 1, clinic, now):
+                    cap = message_settings.of(clinic).max_offers_per_day
+                    raise Conflict(
+                        f"this client has had {cap} offers today, the clinic's daily limit",
+                        field="entry",
+                        data={"max_offers_per_day": cap},
+                    )
+            elif flow == vocab.SEQUENTIAL:
+                if (
+                    Offer.select()
+                    .where(Offer.opening == opening, Offer.status == vocab.OFFER_SENT)
+                    .exists()
+                ):
+                    raise Conflict(
+                        "opening already has a live offer; sequential offers go one at a time"
+                    )
+                chosen = _best_under_cap(opening, 1, clinic, now)
+            else:
+                n = clinic.broadcast_top_n if top is None else int(top)
+                if not 1 <= n <= 50:
+                    raise ValidationError("broadcast to 1-50 entries", field="top")
+                chosen = _best_under_cap(opening, n, clinic, now)
+            parties = _parties(opening, clinic, [c.entry_id for c in chosen])
+            sent = [_send(opening, parties[c.entry_id], c, hold, flow, actor, now) for c in chosen]
+            if sent and opening.workflow != flow:
+                Opening.update_by(actor, now, workflow=flow, version=Opening.version + 1).where(
+                    Opening.id == opening.id
+                ).execute()
+    except IntegrityError:
+        raise Conflict("an entry already holds a live offer; look again") from None
+    if not sent:
+        return []
+    views = {v.id: v for v in offer_views(Offer.select().where(Offer.id.in_([o.id for o in sent])))}
+    return [views[o.id] for o in sent]  # in candidate order, best first

@@ -1,0 +1,59 @@
+"""The models' base classes: the database binding, UUID keys, and the audited row that
+stamps who wrote it and when (the one place those columns are written)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Self
+
+from peewee import Model, UUIDField
+
+from waitlist_tui.domain.store.db import database
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class UUIDModel(BaseModel):
+    id = UUIDField(primary_key=True, default=uuid.uuid4)
+
+
+STAMPS = ("created_at", "created_by", "updated_at", "updated_by")
+
+
+class AuditedModel(UUIDModel):
+    """A row that says who wrote it and when. Its stamp columns (whichever of STAMPS the table
+    has: an offer keeps sent_at rather than created_at, an outbox message has no updated_by)
+    are set here, from the actor and the time of the write, never by hand in a service:
+    `create_by` for a new row, `update_by` for a change (`stamps` for an insert query).
+
+    The columns stay declared in each model, where they sit in the table: a base class's
+    fields would come first in CREATE TABLE, and the schema of a new database is kept
+    identical to that of a migrated one."""
+
+    @classmethod
+    def stamps(cls, actor: str | None, now: dt.datetime, *, new: bool = False) -> dict[str, Any]:
+        """The stamp values of a write at `now` by `actor` (None: a job with no actor column
+        to fill, such as delivery); `new` adds the created_* ones."""
+        fields = cls._meta.fields
+        values: dict[str, Any] = {}
+        for name in STAMPS if new else STAMPS[2:]:
+            if name in fields:
+                value = now if name.endswith("_at") else actor
+                if value is not None:
+                    values[name] = value
+        return values
+
+    @classmethod
+    def create_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Self:
+        """A new row with its stamps (an import that restores a row passes its own)."""
+        return cls.create(**{**cls.stamps(actor, now, new=True), **values})
+
+    @classmethod
+    def update_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Any:
+        """An update query that stamps the change (the caller adds its version check)."""
+        return cls.update(**values, **cls.stamps(actor, now))
