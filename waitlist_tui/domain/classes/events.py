@@ -36,7 +36,7 @@ from waitlist_tui.domain.store.models import (
     Provider,
     Service,
 )
-from waitlist_tui.domain.waitlist.views import _iso as iso
+from waitlist_tui.domain.timeutil import iso
 
 # Enrolment statuses.
 ENROLLED, WAITLISTED, OFFERED, CANCELLED = "enrolled", "waitlisted", "offered", "cancelled"

@@ -43,7 +43,7 @@ from waitlist_tui.domain.store.models import (
     OutboxMessage,
 )
 from waitlist_tui.domain.textinput import text_value
-from waitlist_tui.domain.waitlist.views import iso
+from waitlist_tui.domain.timeutil import iso
 
 ACCEPT, DECLINE, NOTE = "accept", "decline", "note"
 WORDS = {"YES": ACCEPT, "Y": ACCEPT, "1": ACCEPT, "NO": DECLINE, "N": DECLINE, "2": DECLINE}

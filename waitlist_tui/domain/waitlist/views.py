@@ -10,7 +10,7 @@ from typing import Any
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.store.models import Entry, Provider
-from waitlist_tui.domain.timeutil import fmt_hhmm
+from waitlist_tui.domain.timeutil import fmt_hhmm, iso
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,6 @@ class ProviderBrief:
     id: uuid.UUID
     code: str
     name: str
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    """UTC, to the second, with Z: the JSON form of every instant."""
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -183,9 +176,6 @@ class EntryView:
             "updated_by": self.updated_by,
             "version": self.version,
         }
-
-
-_iso = iso  # older name, kept for modules written against it
 
 
 # Entry's columns in the order EntryView.from_row reads them: the view's own fields, less the
