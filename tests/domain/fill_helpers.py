@@ -11,19 +11,20 @@ from typing import Any
 from tests.conftest import STAFF, entry_payload
 from waitlist_tui.domain.fill.openings import add_opening
 from waitlist_tui.domain.store.models import Opening
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import adding
+from waitlist_tui.domain.waitlist.views import EntryView
 
 _phone = iter(range(100, 10_000))
 
 
-def add_entry(first: str = "Ana", **overrides: Any) -> entries.EntryView:
+def add_entry(first: str = "Ana", **overrides: Any) -> EntryView:
     """A waiting PT-EVAL entry for a new client; any payload field can be overridden."""
     client = {"first_name": first, "last_name": "Test", "phone": f"617-555-{next(_phone):04d}"}
     payload = entry_payload(
         client=client, preferred_providers=[], preferred_days=[], preferred_time_slots=[]
     )
     payload.update(overrides)
-    return entries.create(payload, STAFF)
+    return adding.create(payload, STAFF)
 
 
 def monday_opening(

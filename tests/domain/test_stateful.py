@@ -27,7 +27,7 @@ from waitlist_tui.domain.fill import offers, openings
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.maintenance import wipe
 from waitlist_tui.domain.store.models import Appointment, Entry, Offer, Opening
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import adding, changes
 
 ENTRY_MOVES = {
     ("waiting", "offered"),
@@ -115,7 +115,7 @@ class Desk(RuleBasedStateMachine):
             date_range_start="2026-11-21",
             date_range_end="2026-12-15",
         )
-        view = self.attempt(entries.create, payload, STAFF)
+        view = self.attempt(adding.create, payload, STAFF)
         if view is not None:
             self.entry_ids.append(view.id)
 
@@ -198,7 +198,7 @@ class Desk(RuleBasedStateMachine):
             data, self.entry_ids, lambda i: Entry.get_by_id(i).status, {"waiting", "offered"}
         )
         if entry_id is not None:
-            self.attempt(entries.cancel, entry_id, STAFF)
+            self.attempt(changes.cancel, entry_id, STAFF)
             self.learn_new_offers()
 
     @invariant()

@@ -25,7 +25,7 @@ from peewee import Database, InterfaceError, OperationalError
 
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.store.db import database
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import reading
 from waitlist_tui.domain.waitlist.views import EntryView
 
 T = TypeVar("T")
@@ -99,7 +99,7 @@ def fresh_entry(app: Any, entry_id: Any) -> EntryView | None:
     """The entry as it is now, before a screen opens it: the row on screen may be seconds
     old and another desk may have moved or removed it (then the desk is told, and None)."""
     try:
-        return read(app, entries.get, entry_id)
+        return read(app, reading.get, entry_id)
     except DomainError as err:
         app.notify(err.message, severity="error", markup=False)
         return None

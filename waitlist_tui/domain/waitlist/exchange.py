@@ -33,7 +33,7 @@ from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import Client, Clinic, Entry
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import parse_instant
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import adding, changes, reading
 from waitlist_tui.domain.waitlist.entry_input import INPUT_FIELDS
 from waitlist_tui.domain.waitlist.views import EntryView
 
@@ -109,7 +109,7 @@ def iter_entries(statuses: tuple[str, ...] = ()) -> Iterator[EntryView]:
     clinic = get_clinic()
     last = None
     while True:
-        query = entries._joined().where(Entry.clinic == clinic)
+        query = reading.joined().where(Entry.clinic == clinic)
         if statuses:
             query = query.where(Entry.status.in_(list(statuses)))
         if last is not None:
@@ -117,7 +117,7 @@ def iter_entries(statuses: tuple[str, ...] = ()) -> Iterator[EntryView]:
         chunk = list(query.order_by(Entry.id).limit(CHUNK))
         if not chunk:
             return
-        yield from entries._views(chunk)
+        yield from reading.views_of(chunk)
         last = chunk[-1].id
 
 
@@ -289,7 +289,7 @@ def _past(value: Any, field: str, tz: str, now: dt.datetime) -> dt.datetime:
     return when
 
 
-def _restored(kept: dict[str, Any], clinic: Clinic, actor: str) -> entries.Restored:
+def _restored(kept: dict[str, Any], clinic: Clinic, actor: str) -> adding.Restored:
     """The kept values of a new row, checked: a 4000 names the field."""
     now = clock.now()
     tz = clinic.time_zone
@@ -330,7 +330,7 @@ def _restored(kept: dict[str, Any], clinic: Clinic, actor: str) -> entries.Resto
         version = int(version.strip()) if len(version.strip()) <= 9 else None
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version < 2**31:
         raise ValidationError("version must be a whole number 1 or more", field="version")
-    return entries.Restored(
+    return adding.Restored(
         id=_uuid(kept["id"], "id") if "id" in kept else uuid.uuid4(),
         status=status,
         created_at=created,
@@ -374,9 +374,8 @@ def _update(existing: Entry, payload: dict[str, Any], kept: dict[str, Any], acto
         )
         if status in (vocab.CANCELLED, vocab.EXPIRED):
             patch["status"] = status
-    before = existing.version
-    view = entries.update(existing.id, patch, actor)
-    return "updated" if view.version != before else "skipped"
+    _, changed = changes.change(existing.id, patch, actor)  # no view read back: one id kept
+    return "updated" if changed else "skipped"
 
 
 def import_row(
@@ -396,8 +395,8 @@ def import_row(
         raise ValidationError("an entry must be a JSON object", field="entry")
     restored = _restored(kept, clinic, actor) if set(kept) - {"client_id"} else None
     _client_of(payload, kept, clinic, actor)
-    view = entries.create(payload, actor, clinic, restored=restored)
-    return "added", view.id
+    entry = adding.add(payload, actor, clinic, restored=restored)  # no view read back
+    return "added", entry.id
 
 
 def import_file(

@@ -29,7 +29,7 @@ from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.quickdates import long_date
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import adding, changes
 from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui.desk_words import desk_words
 from waitlist_tui.tui.entry_form import EntryForm
@@ -598,9 +598,9 @@ class EditorScreen(Screen[EntryView | None]):
         try:
             with database.connection_context():
                 if self.entry is None:
-                    view = entries.create(payload, staff)
+                    view = adding.create(payload, staff)
                 else:
-                    view = entries.update(self.entry.id, payload, staff)
+                    view = changes.update(self.entry.id, payload, staff)
         except DomainError as err:
             self.app.call_from_thread(self.save_failed, err)
             return

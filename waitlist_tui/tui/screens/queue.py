@@ -24,7 +24,7 @@ from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import changes, listing
 from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui.formatting import (
     LiveOffer,
@@ -304,7 +304,7 @@ class QueueScreen(Screen[None]):
         staff = self.app.staff  # type: ignore[attr-defined]
         try:
             with database.connection_context():
-                entries.cancel(view.id, staff, version=view.version, reason=reason)
+                changes.cancel(view.id, staff, version=view.version, reason=reason)
             message = f"Cancelled: {printable(view.client.name)} · {view.service.code}"
             severity = "information"
         except DomainError as err:
@@ -520,7 +520,7 @@ class QueueScreen(Screen[None]):
                 else "Nobody is waiting. Entries you add appear here."
             )
 
-    def row_cells(self, page: entries.Page, view: EntryView, now: dt.datetime) -> tuple:
+    def row_cells(self, page: listing.Page, view: EntryView, now: dt.datetime) -> tuple:
         reply_in = self.reply_in(page, view, now)
         if self.narrow:  # the detail panel shows providers and days
             status = status_text(view.status)
@@ -557,18 +557,18 @@ class QueueScreen(Screen[None]):
         return detail_text(view, now, offer)
 
     @staticmethod
-    def reply_in(page: entries.Page, view: EntryView, now: dt.datetime) -> Text | str:
+    def reply_in(page: listing.Page, view: EntryView, now: dt.datetime) -> Text | str:
         expires = page.offer_expires.get(view.id)
         if expires is None:
             return ""
         return countdown(expires, now) or Text("expired", "dim")
 
     @staticmethod
-    def is_filtered(q: entries.EntryQuery) -> bool:
+    def is_filtered(q: listing.EntryQuery) -> bool:
         return bool(q.search or q.service or q.provider or q.statuses != vocab.ACTIVE_STATUSES)
 
     @staticmethod
-    def summary_line(page: entries.Page, q: entries.EntryQuery) -> str:
+    def summary_line(page: listing.Page, q: listing.EntryQuery) -> str:
         label = next(
             (name for name, statuses in STATUS_CHOICES if statuses == q.statuses), "entries"
         ).lower()
