@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import SQL, Case, fn
+from peewee import SQL, Case, ModelSelect, fn
 
 from waitlist_tui.domain.classes.instances import InstanceView, get_instance
 from waitlist_tui.domain.classes.statuses import CANCELLED, ENROLLED, NOT_FOUND, OFFERED, WAITLISTED
@@ -74,8 +74,8 @@ class EnrolmentView:
         }
 
 
-
-def _enrolment_query():
+def _enrolment_query() -> ModelSelect[Enrolment]:
+    """Enrolments with the client's name and the instance's service and start joined."""
     return (
         Enrolment.select(
             Enrolment,
@@ -101,7 +101,7 @@ def _position(enrolment: Enrolment) -> int | None:
     ahead = (
         Enrolment.select(fn.COUNT(SQL("*")))
         .where(
-            (Enrolment.instance == enrolment.instance_id)
+            (Enrolment.instance == ids.fk_id(enrolment, "instance"))
             & (Enrolment.status == WAITLISTED)
             & (
                 (Enrolment.created_at < enrolment.created_at)
@@ -162,4 +162,3 @@ def roster(instance_id: Any) -> tuple[InstanceView, list[EnrolmentView]]:
             position = waiting
         views.append(_enrolment_view(e, position))
     return instance, views
-

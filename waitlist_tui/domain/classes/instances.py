@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pendulum
-from peewee import JOIN, SQL, Case, fn
+from peewee import JOIN, SQL, Case, Function, Model, ModelSelect, fn
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.classes.statuses import (
@@ -84,13 +85,14 @@ class InstanceView:
         }
 
 
-
-def _count_of(status: str):
+def _count_of(status: str) -> Function:
+    """How many of an instance's joined enrolments have `status` (0, not NULL, for none)."""
     return fn.COALESCE(fn.SUM(Case(None, ((Enrolment.status == status, 1),), 0)), 0)
 
 
-def _instances_with_counts():
-    """Instances with service, provider and seat counts: one query, aggregated in SQL."""
+def _instances_with_counts() -> ModelSelect[Any]:
+    """Instances with service, provider and seat counts: one query, aggregated in SQL. Its
+    rows are tuples (`_instance_view` reads them), not the models peewee's stubs promise."""
     return (
         EventInstance.select(
             EventInstance.id,
@@ -127,7 +129,8 @@ def _instances_with_counts():
     )
 
 
-def _instance_view(row: tuple) -> InstanceView:
+def _instance_view(row: tuple[Any, ...]) -> InstanceView:
+    """A row of `_instances_with_counts` as a view."""
     (
         iid,
         clinic_id,
@@ -201,8 +204,10 @@ def get_instance(instance_id: Any) -> InstanceView:
     return _instance_view(row)
 
 
+M = TypeVar("M", bound=Model)
 
-def _locking(query):
+
+def _locking(query: ModelSelect[M]) -> ModelSelect[M]:
     """The query with FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transaction already holds the
     database's write lock."""
     return query.for_update() if is_postgres() else query
@@ -211,6 +216,8 @@ def _locking(query):
 def resolve_instance(
     instance_id: Any, *, lock: bool, missing: type[Exception] = Unprocessable
 ) -> EventInstance:
+    """The instance by id or prefix (locked for a write); a command that names a missing one
+    gets 4220 "Invalid event instance" as the field's APIs do, a read (`missing`) a 4040."""
     query = EventInstance.select()
     if lock:
         query = _locking(query)
@@ -225,6 +232,7 @@ def resolve_instance(
 
 
 def lock_instance(instance_id: uuid.UUID) -> EventInstance:
+    """Read the instance again under its row lock: seats are counted only after this."""
     return _locking(EventInstance.select().where(EventInstance.id == instance_id)).get()
 
 
@@ -237,23 +245,25 @@ def require_bookable(instance: EventInstance, now: dt.datetime) -> None:
 
 
 def bookable(instance: EventInstance, now: dt.datetime) -> bool:
+    """`require_bookable` as a question: promotion skips a class that has started."""
     return instance.status == SCHEDULED and instance.starts_at > now
 
 
-
 def _seat_counts(instance: EventInstance) -> dict[str, int]:
-    rows = (
+    """Open enrolments of the instance by status (the caller holds its lock)."""
+    query = (
         Enrolment.select(Enrolment.status, fn.COUNT(SQL("*")))
         .where((Enrolment.instance == instance.id) & Enrolment.status.in_(list(OPEN_STATUSES)))
         .group_by(Enrolment.status)
         .tuples()
     )
+    rows = cast(Iterable[tuple[str, int]], query)  # tuples, where the stubs say models
     counts = dict.fromkeys(OPEN_STATUSES, 0)
     counts.update({status: int(n) for status, n in rows})
     return counts
 
 
 def seats_free(instance: EventInstance) -> int:
+    """Seats neither enrolled nor held for a promoted client."""
     counts = _seat_counts(instance)
     return max(0, instance.capacity - counts[ENROLLED] - counts[OFFERED])
-

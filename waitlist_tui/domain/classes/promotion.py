@@ -64,7 +64,7 @@ def promote(instance: EventInstance, actor: str, now: dt.datetime) -> list[uuid.
     )
     if not waiting:
         return []
-    clinic = Clinic.get_by_id(instance.clinic_id)
+    clinic = Clinic.get_by_id(ids.fk_id(instance, "clinic"))
     for enrolment in waiting:
         if clinic.event_waitlist_mode == MODE_OFFER:
             hold = now + dt.timedelta(minutes=clinic.offer_hold_minutes)
@@ -91,10 +91,9 @@ def locked_enrolment(enrolment_id: Any) -> tuple[Enrolment, EventInstance]:
         found = ids.resolve(Enrolment, enrolment_id, "enrolment", query=Enrolment.select())
     except NotFound:
         raise NotFound(NOT_FOUND, field="id") from None
-    instance = lock_instance(found.instance_id)
+    instance = lock_instance(ids.fk_id(found, "instance"))
     return Enrolment.get_by_id(found.id), instance
 
 
 def promoted_views(promoted: list[uuid.UUID]) -> tuple[EnrolmentView, ...]:
     return tuple(get_enrolment(pid) for pid in promoted)
-

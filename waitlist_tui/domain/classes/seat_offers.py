@@ -13,6 +13,7 @@ from waitlist_tui.domain.classes.promotion import locked_enrolment, move, promot
 from waitlist_tui.domain.classes.statuses import CANCELLED, CLOSED, ENROLLED, OFFERED
 from waitlist_tui.domain.errors import Conflict
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import fk_id
 from waitlist_tui.domain.store.models import Enrolment
 from waitlist_tui.domain.timeutil import iso
 
@@ -30,7 +31,6 @@ def _require_live_offer(enrolment: Enrolment, now: dt.datetime) -> None:
             f"the seat offer expired at {iso(enrolment.expires_at)}",
             data={"status": enrolment.status, "expires_at": iso(enrolment.expires_at)},
         )
-
 
 
 def accept_seat(enrolment_id: Any, actor: str) -> EnrolmentView:
@@ -64,7 +64,7 @@ def expire_seat_offers(now: dt.datetime | None = None, actor: str = "system") ->
     count = 0
     with database.atomic():
         instance_ids = sorted(
-            {row[0] for row in Enrolment.select(Enrolment.instance).where(due).tuples()}, key=str
+            {fk_id(e, "instance") for e in Enrolment.select(Enrolment.instance).where(due)}, key=str
         )
         for instance_id in instance_ids:  # locked in id order: two runs cannot deadlock
             instance = lock_instance(instance_id)
@@ -79,4 +79,3 @@ def expire_seat_offers(now: dt.datetime | None = None, actor: str = "system") ->
             if expired:
                 promote(instance, actor, now)
     return count
-

@@ -35,7 +35,7 @@ def _resolve_client(instance: EventInstance, client_id: Any) -> Client:
             client_id,
             "client",
             field="client_id",
-            query=Client.select().where(Client.clinic == instance.clinic_id),
+            query=Client.select().where(Client.clinic == ids.fk_id(instance, "clinic")),
         )
     except (NotFound, ValidationError):
         raise ValidationError(
@@ -63,7 +63,6 @@ def _refuse_duplicate(instance: EventInstance, client: Client) -> None:
     raise Conflict(message, data={"enrolment_id": str(existing.id), "status": existing.status})
 
 
-
 def _create(
     instance: EventInstance, client: Client, status: str, actor: str, now: dt.datetime
 ) -> Enrolment:
@@ -85,7 +84,6 @@ def _create(
         audit.diff({}, {"instance": str(instance.id), "client": str(client.id), "status": status}),
     )
     return enrolment
-
 
 
 def enrol(instance_id: Any, client_id: Any, actor: str) -> EnrolmentView:
@@ -134,4 +132,3 @@ def cancel_enrolment(enrolment_id: Any, actor: str) -> EnrolmentView:
         promoted = promote(instance, actor, now)
         view = get_enrolment(enrolment.id, promoted_views(promoted))
     return view
-

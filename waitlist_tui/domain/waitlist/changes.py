@@ -15,7 +15,7 @@ import pendulum
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict, Problems, ValidationError
-from waitlist_tui.domain.store import audit
+from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import Entry, EntryProvider, Offer, Opening
 from waitlist_tui.domain.waitlist.entry_input import (
@@ -96,10 +96,11 @@ def change(entry_id: Any, payload: Any, actor: str) -> tuple[uuid.UUID, bool]:
         service = entry.service
         if "service" in data:
             service = resolve_service(clinic, data["service"])
-            if service.id != entry.service_id:
+            if service.id != ids.fk_id(entry, "service"):
                 new["service"] = service
                 new.setdefault("appointment_type", service.appointment_type)
-        old_providers = [link.provider for link in entry.provider_links]
+        links = EntryProvider.select().where(EntryProvider.entry == entry)  # its backref
+        old_providers = [link.provider for link in links]
         providers = None
         if "preferred_providers" in data:
             providers = resolve_providers(clinic, service, data["preferred_providers"])

@@ -30,6 +30,7 @@ from waitlist_tui.domain.catalog.clients import find_or_create, parse_client
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError, ValidationError
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import fk_id
 from waitlist_tui.domain.store.models import Client, Clinic, Entry
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import parse_instant
@@ -107,7 +108,7 @@ CHUNK = 2000
 
 def iter_entries(statuses: tuple[str, ...] = ()) -> Iterator[EntryView]:
     clinic = get_clinic()
-    last = None
+    last: uuid.UUID | None = None
     while True:
         query = reading.joined().where(Entry.clinic == clinic)
         if statuses:
@@ -291,7 +292,7 @@ def _past(value: Any, field: str, tz: str, now: dt.datetime) -> dt.datetime:
 
 def _restored(kept: dict[str, Any], clinic: Clinic, actor: str) -> adding.Restored:
     """The kept values of a new row, checked: a 4000 names the field."""
-    now = clock.now()
+    now: dt.datetime = clock.now()  # a pendulum DateTime, compared with plain datetimes
     tz = clinic.time_zone
     status_text = text_value(kept.get("status", vocab.WAITING), "status", max_len=16).lower()
     if status_text not in IMPORT_STATUS:
@@ -352,7 +353,7 @@ def _client_of(payload: dict[str, Any], kept: dict[str, Any], clinic: Clinic, ac
     if found is None and payload.get("client") is not None:
         details = parse_client(payload["client"], clinic.region)
         found, _ = find_or_create(clinic, details, actor, client_id=client_id)
-    if found is None or found.clinic_id != clinic.id:
+    if found is None or fk_id(found, "clinic") != clinic.id:
         raise ValidationError(
             f"client_id {client_id} is not a client of this clinic (and the row has no "
             "first_name, last_name, phone or email to add them by)",
@@ -386,7 +387,7 @@ def import_row(
         entry_id = _uuid(kept["id"], "id")
         existing = Entry.get_or_none(Entry.id == entry_id)
         if existing is not None:
-            if existing.clinic_id != clinic.id:
+            if fk_id(existing, "clinic") != clinic.id:
                 raise ValidationError(f"id {entry_id} is another clinic's entry", field="id")
             if on_existing == "skip":
                 return "skipped", existing.id

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 from peewee import ModelSelect
 
@@ -87,7 +87,7 @@ def page_views(where: Any, order: tuple[Any, ...], limit: int, offset: int) -> l
     return [EntryView.from_row(tuple(row), providers.get(row[0], ())) for row in rows]
 
 
-def joined() -> ModelSelect:
+def joined() -> ModelSelect[Entry]:
     """Entries with just the client and service columns a view shows (a page builds fast)."""
     return Entry.select(Entry, *BRIEF_COLUMNS).join(Client).switch(Entry).join(Service)
 
@@ -147,11 +147,13 @@ def live_offers(
     countdown column and the detail pane (which showed neither the slot nor its deadline)."""
     if not entry_ids:
         return {}
-    rows = (
+    query = (
         Offer.select(Offer.entry, Offer.expires_at, Opening.starts_at, Provider.code)
         .join(Opening)
         .join(Provider)
         .where(Offer.entry.in_(entry_ids), Offer.status == vocab.OFFER_SENT)
         .tuples()
     )
+    # .tuples() yields tuples where peewee's stubs say models: the row's shape, spelt out.
+    rows = cast(Iterable[tuple[uuid.UUID, dt.datetime, dt.datetime, str]], query)
     return {entry: (expires, start, code) for entry, expires, start, code in rows}

@@ -6,7 +6,6 @@ everywhere and a wrong one is the same 4000.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, TypeVar
 
 from waitlist_tui.domain.errors import NotFound, ValidationError
@@ -70,13 +69,14 @@ def resolve_providers(clinic: Clinic, service: Service, refs: Any) -> list[Provi
         provider = by_code_or_id(Provider, clinic, ref, "provider", "preferred_providers")
         if provider not in found:
             found.append(provider)
-    offering: set[tuple[uuid.UUID]] = set(
-        ProviderService.select(ProviderService.provider)
-        .where(ProviderService.service == service)
-        .tuples()
-    )
+    offering = {
+        ids.fk_id(link, "provider")
+        for link in ProviderService.select(ProviderService.provider).where(
+            ProviderService.service == service
+        )
+    }
     for provider in found:
-        if (provider.id,) not in offering:
+        if provider.id not in offering:
             raise ValidationError(
                 f"preferred_providers: {provider.code} does not offer {service.code}",
                 field="preferred_providers",

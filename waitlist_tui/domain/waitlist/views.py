@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from waitlist_tui.domain import vocab
+from waitlist_tui.domain.store import ids
 from waitlist_tui.domain.store.models import Entry, Provider
 from waitlist_tui.domain.timeutil import fmt_hhmm, iso
 
@@ -74,7 +75,7 @@ class EntryView:
         """A row of ENTRY_VIEW_FIELDS, then the client's and the service's brief columns."""
         brief = len(ENTRY_VIEW_FIELDS)
         days, slots, time_start, time_end = row[6:10]
-        return cls(
+        values: list[Any] = [  # one list: the fields' count is the dataclass's to check
             *row[:6],  # id .. appointment_type
             ClientBrief(*row[brief : brief + 5]),
             ServiceBrief(*row[brief + 5 : brief + 9]),
@@ -84,7 +85,8 @@ class EntryView:
             fmt_hhmm(time_start),
             fmt_hhmm(time_end),
             *row[10:brief],  # date_range_start .. version
-        )
+        ]
+        return cls(*values)
 
     @classmethod
     def of(cls, entry: Entry, providers: Sequence[Provider | ProviderBrief]) -> EntryView:
@@ -92,7 +94,7 @@ class EntryView:
         client, service = entry.client, entry.service
         return cls(
             id=entry.id,
-            clinic_id=entry.clinic_id,
+            clinic_id=ids.fk_id(entry, "clinic"),
             status=entry.status,
             priority=entry.priority,
             payment_type=entry.payment_type,
