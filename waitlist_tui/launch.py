@@ -3,7 +3,7 @@
 Kept out of the package's __init__ so that tests and other importers are left as they are:
 - no garbage collection until the queue is on screen (or a subcommand starts): start-up
   builds a few hundred thousand objects and almost no garbage, and the collector's passes
-  over them took 30-40 ms of a ~390 ms start;
+  over them took 30-40 ms of a ~390 ms start (startup.started turns it back on);
 - peewee imported without psycopg2, which a desk on SQLite never uses (domain/store/pg_driver.py).
 """
 
@@ -20,13 +20,3 @@ def run() -> None:
     from waitlist_tui.cli import main
 
     main()
-
-
-def started() -> None:
-    """The app is up (or a subcommand runs): collect garbage as usual from here on. What
-    start-up made is frozen first (modules, classes, styles: it lives as long as the process),
-    or the first collection would walk all of it at once (~20 ms, with the page on its way
-    to the screen)."""
-    if not gc.isenabled():
-        gc.freeze()
-        gc.enable()

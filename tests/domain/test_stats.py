@@ -505,3 +505,25 @@ def test_round1_halves_up_whatever_the_float_noise() -> None:
     assert stats_mod.round1(2.25000000001) == 2.3
     assert stats_mod.round1(-3.25) == -3.3
     assert stats_mod.percent(2, 3) == 66.7 and stats_mod.percent(1, 0) == 0.0
+
+
+def test_stats_never_writes(stats: Callable[..., Stats], history: Clinic, backend: str) -> None:
+    """The import wall keeps the writing modules out of stats; this catches a write that no
+    import shows (the rollup compaction ran inside stats() on PostgreSQL): the connection is
+    read-only while the figures are read, for every period and one provider."""
+    from waitlist_tui.domain.store.db import database
+
+    if backend == "postgres":
+        database.execute_sql("SET default_transaction_read_only = on")
+    else:
+        database.execute_sql("PRAGMA query_only = ON")
+    try:
+        everything = stats().to_dict()
+        assert everything["total"] > 0
+        stats(since="2026-11-01", until="2026-11-20")
+        stats(provider=everything["by_provider"][0]["provider"])
+    finally:
+        if backend == "postgres":
+            database.execute_sql("SET default_transaction_read_only = off")
+        else:
+            database.execute_sql("PRAGMA query_only = OFF")

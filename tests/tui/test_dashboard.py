@@ -16,6 +16,7 @@ from waitlist_tui.tui.screens.dashboard import (
     CARDS,
     PLACEHOLDER,
     DashboardScreen,
+    FiguresRead,
     Loaded,
     Selection,
     card_values,
@@ -219,8 +220,10 @@ async def test_show_drops_figures_of_an_older_selection(demo_db) -> None:
         screen = app.screen
         assert isinstance(screen, DashboardScreen)
         before = cards(app)
-        old = Selection(period="30d", generation=screen.selection.generation - 1)
-        screen.show(Loaded(old, {**expected("30d"), "counts": {}}))  # would fail if read
+        older = screen.calls.drop("dashboard")  # a read still running...
+        screen.calls.drop("dashboard")  # ...when a newer selection was asked for
+        old = Loaded(Selection(period="30d"), {**expected("30d"), "counts": {}})  # fails if read
+        screen.calls.deliver("dashboard", older, FiguresRead, old)
         await pilot.pause()
         assert cards(app) == before
 

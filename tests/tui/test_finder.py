@@ -17,6 +17,7 @@ from waitlist_tui.domain.fill.matching import CandidateList
 from waitlist_tui.domain.fill.openings import add_opening
 from waitlist_tui.domain.store.models import Appointment, Entry, Offer, Opening
 from waitlist_tui.tui.screens.finder import FinderScreen
+from waitlist_tui.tui.screens.finder_calls import CandidatesFound
 
 SMALL = (80, 24)
 TODAY = "2026-11-20"  # the frozen clock's Friday: entries must be able to take today's slots
@@ -328,9 +329,11 @@ async def test_a_stale_candidate_list_is_dropped(clinic_only_db) -> None:
         await settle(pilot)
         screen = app.screen
         found = screen.found
-        screen.generation += 1  # a newer search started meanwhile
+        older = screen.calls.drop("candidates")  # a search still running...
+        screen.calls.drop("candidates")  # ...when a newer one started
         stale = replace(found, candidates=CandidateList(found.opening.id, [], 0, 0))
-        screen.show_found(stale, screen.generation - 1)
+        screen.calls.deliver("candidates", older, CandidatesFound, stale)
+        await pilot.pause()
         assert screen.found is found
         assert candidate_names(app) == ["Ann Lee", "Dan Wu", "Cara Diaz"]
 

@@ -12,7 +12,7 @@ from textual.command import CommandPalette
 
 from tests.conftest import FROZEN
 from tests.timetravel import frozen_at
-from tests.tui.conftest import SIZE, settle
+from tests.tui.conftest import SIZE, make_test_app, settle
 from tests.tui.test_triage import waiting
 from waitlist_tui.cli import main
 from waitlist_tui.tui import userconfig
@@ -26,10 +26,7 @@ SMALL = (80, 24)
 
 
 def app_with(config: userconfig.UserConfig | None = None) -> WaitlistApp:
-    app = WaitlistApp(staff="tester", config=config)
-    app.animation_level = "none"
-    app.remember_theme = False
-    return app
+    return make_test_app(config)
 
 
 def three_clients() -> None:
@@ -241,4 +238,4 @@ def test_keys_command_lists_ids_and_checks_the_file() -> None:
 
 @pytest.mark.parametrize("theme", WaitlistApp.THEMES)
 def test_both_themes_exist(theme: str) -> None:
-    assert theme in WaitlistApp(staff="x").available_themes
+    assert theme in make_test_app().available_themes

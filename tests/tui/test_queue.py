@@ -9,9 +9,8 @@ from textual.widgets import DataTable, Static
 
 from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain.waitlist import changes, listing
-from waitlist_tui.tui import queue_data
+from waitlist_tui.tui import calls, queue_data
 from waitlist_tui.tui.queue_data import PAGE_SIZE
-from waitlist_tui.tui.screens import queue as queue_screen
 
 
 def test_queue_populated_snapshot(demo_db, snap_compare) -> None:
@@ -46,10 +45,14 @@ async def test_a_first_page_read_before_start_is_shown_without_reading_again(
     first_page = queue_data.prefetch()
     first_page.result(timeout=10)
     reads = []
-    real_read = queue_screen.read
-    monkeypatch.setattr(
-        queue_screen, "read", lambda app, fn, *args: reads.append(args) or real_read(app, fn, *args)
-    )
+    real_read = calls.read_now
+
+    def read_now(app, fn, *args):
+        if fn is queue_data.fetch:
+            reads.append(args)
+        return real_read(app, fn, *args)
+
+    monkeypatch.setattr(calls, "read_now", read_now)
     app = make_test_app()
     app.first_page = first_page
     async with app.run_test(size=SIZE) as pilot:

@@ -10,7 +10,7 @@ import click
 
 from waitlist_tui.cli.demo import open_tui
 from waitlist_tui.cli.runtime import WaitlistGroup, root_options
-from waitlist_tui.launch import started
+from waitlist_tui.startup import started
 
 # Each subcommand is imported when it runs (or for --help): the app's start imports none.
 COMMANDS = {

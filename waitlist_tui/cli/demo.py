@@ -7,10 +7,6 @@ import click
 from waitlist_tui.cli.output import Ctx
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.config import demo_db_url
-from waitlist_tui.domain import clock
-from waitlist_tui.domain.catalog.clinics import get_clinic
-from waitlist_tui.domain.store import schema
-from waitlist_tui.domain.store.models import Clinic
 
 
 def open_tui(ctx: Ctx) -> None:
@@ -18,9 +14,11 @@ def open_tui(ctx: Ctx) -> None:
     from waitlist_tui.tui.queue_data import prefetch
 
     first_page = prefetch()  # read while Textual and the screens are imported
+    from waitlist_tui.config import Settings
     from waitlist_tui.tui.app import make_app
 
-    make_app(staff=ctx.staff, first_page=first_page).run()
+    settings = Settings(db_url=ctx.db_url or "", staff=ctx.staff)
+    make_app(settings, first_page=first_page).run()
 
 
 @click.command("demo")
@@ -49,14 +47,7 @@ def demo_command(ctx: Ctx, count: int, seed: int, reset: bool, no_tui: bool) -> 
     open_db(ctx)
     params = click.get_current_context().get_parameter_source
     asked = any(params(p) == click.core.ParameterSource.COMMANDLINE for p in ("count", "seed"))
-    built_on = schema.get_meta(demo.DEMO_BUILT_ON)
-    has_clinic = Clinic.select().exists()
-    if ctx.db_explicit and has_clinic and built_on is None and not reset:
-        raise demo.NotADemo(
-            f"{target} holds a clinic that is not the demo; use --reset to "
-            "replace everything in it with the demo"
-        )
-    fresh = built_on == clock.today(get_clinic().time_zone).isoformat() if has_clinic else False
+    fresh = demo.holds_todays_demo(target, refuse_other=ctx.db_explicit and not reset)
     if reset or asked or not fresh:
         counts = demo.build(entries=count, seed=seed, actor=ctx.staff)
         result = {"db": target, "built": True, "rows": counts}

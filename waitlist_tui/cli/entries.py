@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-import pendulum
 
-from waitlist_tui.cli.output import Ctx, pairs, table
+from waitlist_tui.cli.output import Ctx, instant, pairs, table
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.domain import clock, jsoninput
 from waitlist_tui.domain.errors import ValidationError
@@ -33,7 +32,7 @@ def entry_rows(items: list[dict[str, Any]]) -> list[list[Any]]:
     now = clock.now()
     rows = []
     for e in items:
-        waited = (now - pendulum.parse(e["created_at"])).days
+        waited = (now - instant(e["created_at"])).days
         rows.append(
             [
                 e["id"][:8],

@@ -34,7 +34,7 @@ def _rebuilt(d: dict[str, Any]) -> None:
 def rebuild_stats_command(ctx: Ctx, check: bool) -> None:
     """Recompute the stats rollups from the entries, offers and openings, and reinstall the
     triggers that keep them (a repair tool: every write keeps them right by itself)."""
-    from waitlist_tui.domain.store.maintenance import rebuild_stats
+    from waitlist_tui.domain.session import rebuild_stats
 
     open_db(ctx)
     ctx.out(rebuild_stats(ctx.staff, check=check), _rebuilt)

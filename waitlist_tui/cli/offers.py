@@ -194,24 +194,23 @@ def notify_command(ctx: Ctx, service: str, day: str) -> None:
 
     open_db(ctx)
     data = notify_candidates(service, parse_date(day, "date"))
-    ctx.out(
-        data,
-        lambda d: (
-            click.echo(d["message"]),
-            table(
-                ("entry", "client", "phone", "email"),
-                [
-                    (
-                        c["id"][:8],
-                        f"{c['client']['first_name']} {c['client']['last_name']}",
-                        c["client"]["phone"] or "",
-                        c["client"]["email"] or "",
-                    )
-                    for c in d["clients"]
-                ],
-            ),
-        ),
-    )
+
+    def text(d: dict[str, Any]) -> None:
+        click.echo(d["message"])
+        table(
+            ("entry", "client", "phone", "email"),
+            [
+                (
+                    c["id"][:8],
+                    f"{c['client']['first_name']} {c['client']['last_name']}",
+                    c["client"]["phone"] or "",
+                    c["client"]["email"] or "",
+                )
+                for c in d["clients"]
+            ],
+        )
+
+    ctx.out(data, text)
 
 
 @click.command("expire")

@@ -154,15 +154,14 @@ def match_command(
         )
         return
     from waitlist_tui.domain.errors import NotFound
-    from waitlist_tui.domain.fill.availability import find_matching_slots
-    from waitlist_tui.domain.store import ids
-    from waitlist_tui.domain.store.models import Entry
+    from waitlist_tui.domain.fill.slot_offers import slots_for_entry
 
+    assert entry_id is not None  # one of the two was given (checked above)
     try:
-        entry = ids.resolve(Entry, entry_id, "waitlist request", field="entry")
+        found = slots_for_entry(entry_id, limit=limit, field="entry")
     except NotFound:
         raise NotFound("waitlist request not found", field="entry") from None
-    groups = [g.to_dict() for g in find_matching_slots(entry, limit=limit)]
+    groups = [g.to_dict() for g in found]
     zone = clinic_zone()
     ctx.out(
         groups,

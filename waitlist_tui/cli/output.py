@@ -7,12 +7,15 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from waitlist_tui.domain.errors import DomainError, ValidationError
 from waitlist_tui.domain.textinput import printable
+
+if TYPE_CHECKING:
+    import pendulum
 
 SUCCESS = {"code": 2000, "message": "Success"}
 EXIT_DOMAIN_ERROR = 1
@@ -22,7 +25,7 @@ EXIT_DOMAIN_ERROR = 1
 class Ctx:
     """What every command gets: settings and the output mode."""
 
-    db_url: str | None
+    db_url: str
     staff: str
     json: bool
     db_explicit: bool
@@ -51,9 +54,18 @@ def local_time(iso_utc: str | None, time_zone: str) -> str:
     keeps UTC ("2026-12-09T13:00:00Z" read as a 13:00 appointment)."""
     if not iso_utc:
         return ""
+    return instant(iso_utc).in_timezone(time_zone).format("ddd D MMM HH:mm")
+
+
+def instant(iso_utc: str) -> pendulum.DateTime:
+    """A time of the JSON envelope (always a date-time: pendulum.parse could also give a
+    date, a time or a duration for other text)."""
     import pendulum
 
-    return pendulum.parse(iso_utc).in_timezone(time_zone).format("ddd D MMM HH:mm")
+    parsed = pendulum.parse(iso_utc)
+    if not isinstance(parsed, pendulum.DateTime):
+        raise ValueError(f"not a date-time: {iso_utc!r}")
+    return parsed
 
 
 def clinic_zone() -> str:

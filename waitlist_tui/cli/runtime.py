@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from peewee import OperationalError
 
 from waitlist_tui.cli.output import Ctx, fail
 from waitlist_tui.config import Settings, default_db_url, demo_db_url
 from waitlist_tui.domain.errors import DomainError, ValidationError
-from waitlist_tui.domain.store import db
-from waitlist_tui.domain.store.connect import connect
+from waitlist_tui.domain.session import close_database, open_database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,7 +65,9 @@ def json_option(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> Any:
         if as_json:
-            click.get_current_context().find_object(Ctx).json = True
+            obj = click.get_current_context().find_object(Ctx)
+            assert obj is not None  # the root's options made it before any command runs
+            obj.json = True
         return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -84,26 +84,19 @@ def open_db(ctx: Ctx, url: str | None = None, demo_fallback: bool = True) -> Non
     if ctx.opened == target:
         return
     staff_name(ctx.staff)  # checked before anything can be written in its name
-    _connect(target)
+    open_database(target)
     ctx.opened = target
     if demo_fallback and url is None and not ctx.db_explicit and target == default_db_url():
         from waitlist_tui.domain.catalog.clinics import has_clinic
 
         demo = demo_db_url()
         if Path(demo).exists() and not has_clinic():
-            db.database.close()
-            _connect(demo)
+            close_database()
+            open_database(demo)
             ctx.db_url = ctx.opened = demo
             click.echo(
                 f"using the demo ({demo}): no clinic is set up in {target} yet", err=True
             )
-
-
-def _connect(target: str) -> None:
-    try:
-        connect(target)
-    except OperationalError as exc:
-        raise ValidationError(f"cannot open database {target}: {exc}", field="db") from exc
 
 
 ROOT_VALUE_OPTIONS = ("--db", "--staff")

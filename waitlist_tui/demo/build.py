@@ -26,6 +26,7 @@ from waitlist_tui.demo.rollups import rollup_rows
 from waitlist_tui.demo.stream import ROWS_DONE, Emit, Stream
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.assets import demo_clinic
+from waitlist_tui.domain.catalog.clinics import get_clinic, has_clinic
 from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.fill import offer_time
@@ -42,7 +43,7 @@ from waitlist_tui.domain.store.models import (
     StatsPoint,
 )
 from waitlist_tui.domain.store.rollup_sql import COUNT_COLUMNS, POINT_COLUMNS
-from waitlist_tui.domain.store.schema import set_meta
+from waitlist_tui.domain.store.schema import get_meta, set_meta
 from waitlist_tui.domain.textinput import search_text
 
 DEMO_BUILT_ON = "demo_built_on"
@@ -254,14 +255,14 @@ Prefs = tuple[frozenset[str], int, int, tuple[int | None, int | None]]
 
 @dataclass
 class Rows:
-    clients: list[tuple] = field(default_factory=list)
-    entries: list[tuple] = field(default_factory=list)
-    entry_providers: list[tuple] = field(default_factory=list)
-    appointments: list[tuple] = field(default_factory=list)
-    openings: list[tuple] = field(default_factory=list)
-    offers: list[tuple] = field(default_factory=list)
-    events: list[tuple] = field(default_factory=list)
-    enrolments: list[tuple] = field(default_factory=list)
+    clients: list[tuple[Any, ...]] = field(default_factory=list)
+    entries: list[tuple[Any, ...]] = field(default_factory=list)
+    entry_providers: list[tuple[Any, ...]] = field(default_factory=list)
+    appointments: list[tuple[Any, ...]] = field(default_factory=list)
+    openings: list[tuple[Any, ...]] = field(default_factory=list)
+    offers: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    enrolments: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 class Generator:
@@ -322,7 +323,7 @@ class Generator:
                 self.emit(table, made[self._sent[table] :])
                 self._sent[table] = len(made)
 
-    def rollups(self) -> tuple[list[tuple], list[tuple]]:
+    def rollups(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """The stats rollups of every row made: stats_count and stats_point rows
         (demo_rollups.rollup_rows)."""
         rows = self.rows
@@ -476,7 +477,7 @@ class Generator:
             slots = 0
             if rnd() < 0.5:
                 slots = 1 << rng.choice((0, 0, 1, 2))
-            window = (None, None)
+            window: tuple[int | None, int | None] = (None, None)
             if slots == 0 and rnd() < 0.1:
                 window = (rng.choice((8, 9, 10)) * 60, rng.choice((13, 14, 16)) * 60)
             if status in active:
@@ -562,9 +563,11 @@ class Generator:
         for _ in range(8):  # a free time for a future booking; history may overlap freely
             provider = providers[int(rnd() * len(providers))]
             day = start + DAY[int(rnd() * ((end - start).days + 1))]
-            minute = self.working_start(provider, day, service.duration_minutes)
-            if minute is None:
+            found = self.working_start(provider, day, service.duration_minutes)
+            if found is None:
                 day, minute = self.working_day(provider, day, start, end, service.duration_minutes)
+            else:
+                minute = found
             slot = self.local(day, minute)
             slot_end = slot + length
             if slot <= self.now:
@@ -763,18 +766,18 @@ class Generator:
                                 cancellable.append(len(rows.appointments) - 1)
                         minute += service.duration_minutes
         for index in rng.sample(cancellable, k=min(3, len(cancellable))):
-            appt = list(rows.appointments[index])
-            appt[8], appt[11], appt[10] = vocab.APPT_CANCELLED, now, now
-            rows.appointments[index] = tuple(appt)
+            cancelled = list(rows.appointments[index])
+            cancelled[8], cancelled[11], cancelled[10] = vocab.APPT_CANCELLED, now, now
+            rows.appointments[index] = tuple(cancelled)
             rows.openings.append(
                 (
                     self.uid(),
                     self.clinic_hex,
-                    appt[3],
-                    appt[4],
-                    appt[0],
-                    appt[6],
-                    appt[7],
+                    cancelled[3],
+                    cancelled[4],
+                    cancelled[0],
+                    cancelled[6],
+                    cancelled[7],
                     vocab.OPENING_OPEN,
                     "cancellation",
                     None,
@@ -933,3 +936,20 @@ def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, i
 
 class NotADemo(Conflict):
     """The target database holds real data."""
+
+
+def holds_todays_demo(target: str, *, refuse_other: bool) -> bool:
+    """Whether the open database holds the demo built today, which `demo` keeps (what was
+    typed into it stays) instead of building again.
+
+    With `refuse_other` (a database the user named, without --reset), a clinic that no demo
+    build wrote is NotADemo: building would replace everything in it."""
+    built_on = get_meta(DEMO_BUILT_ON)
+    if not has_clinic():
+        return False
+    if refuse_other and built_on is None:
+        raise NotADemo(
+            f"{target} holds a clinic that is not the demo; use --reset to "
+            "replace everything in it with the demo"
+        )
+    return built_on == clock.today(get_clinic().time_zone).isoformat()

@@ -18,18 +18,19 @@ import sqlite3
 from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import add, eq, itemgetter
+from typing import Any, cast
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.store import rollup_sql as q
 from waitlist_tui.domain.store.rollups import NONE
 
-Table = tuple[Sequence[tuple], Sequence[str]]  # rows, column names
+Table = tuple[Sequence[tuple[Any, ...]], Sequence[str]]  # rows, column names
 MS_PER_DAY = 86_400_000
 # iJD of 0001-01-01 00:00 less date.toordinal()'s 1 for it: julian day 1721424.5, in ms.
 _ORDINAL_MS = 148_731_076_800_000
 
 
-def columns(table: Table, *names: str) -> list[list]:
+def columns(table: Table, *names: str) -> list[list[Any]]:
     """The named columns of a table's rows, as lists."""
     rows, cols = table
     return [list(map(itemgetter(cols.index(name)), rows)) for name in names]
@@ -58,7 +59,7 @@ class _SecondMs(dict[str, int]):
 
     def __missing__(self, seconds: str) -> int:
         with sqlite3.connect(":memory:") as con:
-            found = con.execute(
+            found: int = con.execute(
                 "SELECT CAST(round((julianday(?) - julianday('2000-01-01 00:00')) * 86400000) "
                 "AS INTEGER)",
                 (f"2000-01-01 00:00:{seconds}",),
@@ -83,9 +84,11 @@ def jd_column(times: Sequence[str | None]) -> list[int | None]:
     """jd_ms of every time (None stays None); mapped in C when no time is missing."""
     if None in times:
         return [None if moment is None else jd_ms(moment) for moment in times]
-    hours = map(_HOURS.__getitem__, map(_HOUR, times))
-    minutes = map(_MINUTES.__getitem__, map(_MINUTE, times))
-    return list(map(add, map(add, hours, minutes), map(_SECONDS.__getitem__, map(_SECOND, times))))
+    present = cast("Sequence[str]", times)  # no None: checked above
+    hours = map(_HOURS.__getitem__, map(_HOUR, present))
+    minutes = map(_MINUTES.__getitem__, map(_MINUTE, present))
+    seconds = map(_SECONDS.__getitem__, map(_SECOND, present))
+    return list(map(add, map(add, hours, minutes), seconds))
 
 
 def _days(later: int, earlier: int) -> float:
@@ -116,7 +119,9 @@ def bin_of(minutes: float | None) -> int | None:
     raise ValueError(f"no bin for {minutes!r}")  # NaN: SQLite stores NULL, never made here
 
 
-def pair_points(entries: Table, appointments: Table, service_clinic: dict[str, str]) -> list[tuple]:
+def pair_points(
+    entries: Table, appointments: Table, service_clinic: dict[str, str]
+) -> list[tuple[Any, ...]]:
     """Booked entries with each of their appointments (or none), in the order the SQL inserts
     them: entries as stored, each one's appointments as stored. POINT_COLUMNS order."""
     none = NONE.hex
@@ -173,7 +178,7 @@ def pair_points(entries: Table, appointments: Table, service_clinic: dict[str, s
     return points
 
 
-def fill_points(openings: Table) -> list[tuple]:
+def fill_points(openings: Table) -> list[tuple[Any, ...]]:
     """Filled openings with their minutes from creation to filling, as stored."""
     none = NONE.hex
     filled = rows_where(openings, "status", vocab.OPENING_FILLED)

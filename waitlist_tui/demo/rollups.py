@@ -24,7 +24,7 @@ from waitlist_tui.domain import vocab
 from waitlist_tui.domain.store import rollup_sql as q
 from waitlist_tui.domain.store.rollups import NONE, day_id
 
-Key = tuple  # COUNT_COLUMNS but seq and the measures: clinic, fact, lvl, t, service, ...
+Key = tuple[Any, ...]  # COUNT_COLUMNS but seq and the measures: clinic, fact, lvl, t, service, ...
 _HOUR, _MINUTE = itemgetter(slice(0, 13)), itemgetter(slice(14, 16))  # of a stored time
 _QUARTER = {f"{m:02d}": m // 15 for m in range(60)}
 _T = itemgetter(4)  # of a row
@@ -55,8 +55,8 @@ class _Tally:
     Counters over zipped columns, so that most of the work runs in C."""
 
     def __init__(self) -> None:
-        self.n: dict[tuple[int, int], Counter] = {}  # (lvl, fact) -> n by key
-        self.measures: dict[tuple[int, int], tuple[Counter, ...]] = {}  # n1, s1, n2, s2
+        self.n: dict[tuple[int, int], Counter[Key]] = {}  # (lvl, fact) -> n by key
+        self.measures: dict[tuple[int, int], tuple[Counter[Key], ...]] = {}  # n1, s1, n2, s2
 
     def count(self, lvl: int, fact: int, keys: Iterable[Key]) -> None:
         self.n.setdefault((lvl, fact), Counter()).update(keys)
@@ -102,7 +102,7 @@ class _Tally:
                 if held is not None:
                     self.measures[1, fact] = tuple(_by_day(c) for c in held)
 
-    def rows(self) -> list[tuple]:
+    def rows(self) -> list[tuple[Any, ...]]:
         """stats_count rows in COUNT_COLUMNS order, in key order up to the time bucket (enough
         for SQLite to append them; the table keeps its own order)."""
         found = []
@@ -121,9 +121,9 @@ class _Tally:
         return found
 
 
-def _by_day(counter: Counter) -> Counter:
+def _by_day(counter: Counter[Key]) -> Counter[Key]:
     """A Counter of 15-minute keys summed into day keys (lvl 1, t // 96)."""
-    days: Counter = Counter()
+    days: Counter[Key] = Counter()
     for (clinic, fact, _, t, service, provider, status), n in counter.items():
         days[clinic, fact, 1, t // 96, service, provider, status] += n
     return days
@@ -135,7 +135,7 @@ def rollup_rows(
     openings: Table,
     offers: Table,
     service_clinic: dict[str, str],
-) -> tuple[list[tuple], list[tuple]]:
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """(stats_count rows in COUNT_COLUMNS order, stats_point rows in POINT_COLUMNS order and
     the order a rebuild inserts them) for the given tables; ids in the stored hex form;
     `service_clinic`: each service's clinic (booked entries count through it)."""
@@ -174,13 +174,15 @@ def rollup_rows(
     return tally.rows(), pairs + fills_
 
 
-def _present(marks: list, *cols: list) -> list[list]:
+def _present(marks: list[Any], *cols: list[Any]) -> list[list[Any]]:
     """`cols` without the rows whose mark is None."""
     kept = [mark is not None for mark in marks]
     return [list(compress(col, kept)) for col in cols]
 
 
-def _count_points(tally: _Tally, pairs: list[tuple], fills: list[tuple]) -> None:
+def _count_points(
+    tally: _Tally, pairs: list[tuple[Any, ...]], fills: list[tuple[Any, ...]]
+) -> None:
     """What rollup_sql's point_groups count: pairs by creation (BOOKED, with the waits and
     days sooner known and their sums), pairs by booking and fills by filling, and both
     kinds' median values per bin."""

@@ -34,7 +34,7 @@ from contextlib import suppress
 from multiprocessing.connection import Connection
 from typing import Any
 
-Emit = Callable[[str, list[tuple]], None]
+Emit = Callable[[str, list[tuple[Any, ...]]], None]
 Work = Callable[[Emit], Any]
 ROWS_DONE = ""  # the work emits it once after its last rows; its result follows
 _FAILED = "!"
@@ -77,7 +77,7 @@ class Stream:
             raise RuntimeError(f"the demo generator failed:\n{data}")
         return table, data
 
-    def __iter__(self) -> Iterator[tuple[str, list[tuple]]]:
+    def __iter__(self) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
         while True:
             table, rows = self._next()
             if table == ROWS_DONE:

@@ -100,13 +100,19 @@ def local_to_utc(
     return pendulum.instance(candidate.astimezone(dt.UTC), tz="UTC")
 
 
+def _checked(moment: dt.datetime, field: str) -> dt.datetime:
+    """`moment` when its date is within FIRST_DAY..LAST_DAY (check_day keeps the date type)."""
+    check_day(moment, field)
+    return moment
+
+
 def _datetime(
     value: object, field: str, example: str, what: str = "an ISO date-time"
 ) -> dt.datetime:
     if isinstance(value, dt.datetime):  # TOML writes date-times natively
-        return check_day(value, field)
+        return _checked(value, field)
     if isinstance(value, dt.date):
-        return check_day(dt.datetime.combine(value, dt.time()), field)
+        return _checked(dt.datetime.combine(value, dt.time()), field)
     text = _text_of(value, field, f"{what} like {example}")
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -114,7 +120,7 @@ def _datetime(
         raise ValidationError(
             f"{field} must be {what} like {example}, got {value!r}", field=field
         ) from None
-    return check_day(parsed, field)
+    return _checked(parsed, field)
 
 
 def parse_instant(value: object, tz: str, field: str) -> pendulum.DateTime:

@@ -1,4 +1,5 @@
-"""WaitlistApp: the screens, global bindings and the one factory the CLI and tests share."""
+"""WaitlistApp: the screens, global actions and make_app, the one factory the CLI and every
+test use."""
 
 from __future__ import annotations
 
@@ -9,16 +10,17 @@ from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import replace
 
-from textual import work
+from textual import on
 from textual.app import App
-from textual.binding import Binding
+from textual.worker import Worker
 
+from waitlist_tui.config import Settings
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.launch import started
-from waitlist_tui.tui import userconfig
+from waitlist_tui.startup import started
+from waitlist_tui.tui import calls, userconfig
 from waitlist_tui.tui.commands import ActionsProvider, EntriesProvider, ScreensProvider
+from waitlist_tui.tui.desk import Desk
 from waitlist_tui.tui.queue_data import Loaded
-from waitlist_tui.tui.reader import Reader
 from waitlist_tui.tui.screens.queue import QueueScreen
 
 READY_ENV = "WAITLIST_TUI_EXIT_WHEN_READY"  # benchmarks: quit once the queue is painted
@@ -27,48 +29,39 @@ EXPIRE_EVERY_S = 60.0  # the app's own expiry timer: offers past their deadline 
 log = logging.getLogger("waitlist_tui.app")
 
 
-class WaitlistApp(App[None]):
+class WarmedUp(calls.Done[list[str]]):
+    """Other screens' modules are loaded; the value: binding ids in config.toml that no
+    binding has."""
+
+
+class WaitlistApp(Desk):
     """The reception desk."""
 
     CSS_PATH = "app.tcss"
     TITLE = "waitlist-tui"
     COMMANDS = App.COMMANDS | {ScreensProvider, EntriesProvider, ActionsProvider}
     THEMES = ("textual-dark", "textual-light")  # the two checked at 80x24
-    BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the app"),
-        Binding(
-            "question_mark,f1",
-            "help",
-            "Help",
-            id="app.help",
-            tooltip="Keys of this screen and how the daily jobs go",
-        ),
-        Binding(
-            "ctrl+t",
-            "toggle_theme",
-            "Light/dark",
-            id="app.theme",
-            tooltip="Switch between the light and the dark theme (remembered)",
-            show=False,
-        ),
-    ]
 
     def __init__(
         self,
         staff: str,
         exit_when_ready: bool = False,
         config: userconfig.UserConfig | None = None,
+        from_file: bool = False,
         first_page: Future[Loaded] | None = None,
     ) -> None:
         super().__init__()
-        self.first_page = first_page  # the queue's first page, read while the app loaded
+        self.first_page = first_page
         self.staff = staff
         self.exit_when_ready = exit_when_ready
         self.warmed = False
-        self.config = config if config is not None else userconfig.UserConfig()
-        self.from_file = config is not None  # tests pass none: they never write a file
+        self.from_file = from_file  # tests never read or write the desk's file
+        if config is None:
+            config = userconfig.load() if from_file else userconfig.UserConfig()
+        self.config = config
         self.remember_theme = False
-        self.reader = Reader()  # the finder's and the dashboard's reads, on a warm connection
+        self.reader = calls.Reader()  # the frequent reads, on a warm connection
+        self.calls = calls.Calls(self)
 
     def get_default_screen(self) -> QueueScreen:
         """The queue is the bottom of the stack (over a blank default screen, start-up built,
@@ -147,32 +140,20 @@ class WaitlistApp(App[None]):
             self.warmed = True
             self.warm_up()
 
-    @work(thread=True, group="warm-up")
     def warm_up(self) -> None:
         """Load what other screens need after the queue is up, not before."""
-        import phonenumbers  # noqa: F401
+        self.calls.read(warm_up, self, done=WarmedUp, group="warm-up", via="none")
 
-        from waitlist_tui.tui.keycatalog import known_ids
-
-        unknown = userconfig.unknown_ids(self.config, known_ids())  # imports every screen
+    @on(WarmedUp)
+    def warmed_up(self, message: WarmedUp) -> None:
+        unknown = message.value
         if unknown:
-            self.call_from_thread(
-                self.notify,
+            self.notify(
                 f"no binding has the id {', '.join(unknown)}; `waitlist-tui keys` lists them",
                 title="config.toml",
                 severity="warning",
                 timeout=15,
             )
-        # The dashboard's module and its chart library (textual-plotext): ~100 ms to import.
-        import waitlist_tui.tui.screens.dashboard  # noqa: F401
-        from waitlist_tui.domain.catalog.clinics import get_clinic
-
-        with suppress(DomainError):  # open the reader's connection before the first search
-            self.reader.call(get_clinic)
-
-        self.call_from_thread(self.warmed_up)
-
-    def warmed_up(self) -> None:
         # What start-up made (modules, styles, widgets) lives as long as the app: out of the
         # collector's way, so a full collection no longer walks it in the middle of a keystroke.
         gc.freeze()
@@ -181,26 +162,51 @@ class WaitlistApp(App[None]):
             refresh()
         self.set_interval(EXPIRE_EVERY_S, self.expire_due)
 
-    @work(thread=True, exclusive=True, group="expire")
-    def expire_due(self) -> dict[str, int] | None:
+    def expire_due(self) -> Worker[dict[str, int] | None]:
         """The app's own timer: what `waitlist-tui expire` does from cron (offers past their
         deadline end, SEQUENTIAL openings move on, late openings close), so a desk without
         cron still sees deadlines kept. Safe beside other desks: conditional updates."""
-        from waitlist_tui.domain.fill.expiry import expire
-        from waitlist_tui.domain.store.db import database
-
-        try:
-            with database.connection_context():
-                return expire(actor="system")
-        except Exception:  # a timer must not take the desk down; the next tick tries again
-            log.exception("expiry timer")
-            return None
+        return self.calls.write(expire_quietly, done=None, group="expire", exclusive=True)
 
 
-def make_app(staff: str, first_page: Future[Loaded] | None = None) -> WaitlistApp:
+def warm_up(desk: WaitlistApp) -> list[str]:
+    """In a worker: every screen's module imported, then the reader's connection opened
+    (the first search finds it warm); the ids in config.toml that no binding has."""
+    import phonenumbers  # noqa: F401
+
+    from waitlist_tui.tui.keycatalog import known_ids
+
+    unknown = userconfig.unknown_ids(desk.config, known_ids())  # imports every screen
+    # The dashboard's module and its chart library (textual-plotext): ~100 ms to import.
+    import waitlist_tui.tui.screens.dashboard  # noqa: F401
+    from waitlist_tui.domain.catalog.clinics import get_clinic
+
+    with suppress(DomainError):
+        calls.read_now(desk, get_clinic)
+    return unknown
+
+
+def expire_quietly() -> dict[str, int] | None:
+    from waitlist_tui.domain.fill.expiry import expire
+
+    try:
+        return expire(actor="system")
+    except Exception:  # a timer must not take the desk down; the next tick tries again
+        log.exception("expiry timer")
+        return None
+
+
+def make_app(
+    settings: Settings,
+    first_page: Future[Loaded] | None = None,
+    config: userconfig.UserConfig | None = None,
+) -> WaitlistApp:
+    """The desk for `settings.staff` on the database already open. `config` given (tests):
+    the desk's config file is neither read nor written."""
     return WaitlistApp(
-        staff=staff,
+        staff=settings.staff,
         exit_when_ready=bool(os.environ.get(READY_ENV)),
-        config=userconfig.load(),
+        config=config,
+        from_file=config is None,
         first_page=first_page,
     )

@@ -7,22 +7,22 @@ palette is still there when the desk comes back.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from functools import partial
+from typing import Any
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
+from textual.dom import DOMNode
 from textual.screen import Screen
 
 from waitlist_tui.domain import vocab
-from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.domain.waitlist import listing
 from waitlist_tui.domain.waitlist.views import EntryView
+from waitlist_tui.tui import calls
 from waitlist_tui.tui.formatting import date_range, phone_text
-from waitlist_tui.tui.reader import fresh_entry
 
 SEARCH_LIMIT = 8
 MIN_SEARCH = 2  # one letter matches half the waitlist
@@ -113,17 +113,16 @@ class ScreensProvider(Provider):
 
 
 def _find_entries(text: str) -> list[EntryView]:
-    with database.connection_context():
-        query = listing.EntryQuery(
-            statuses=vocab.ENTRY_STATUSES, search=text, sort="newest", limit=SEARCH_LIMIT
-        )
-        return listing.list_entries(query).items
+    query = listing.EntryQuery(
+        statuses=vocab.ENTRY_STATUSES, search=text, sort="newest", limit=SEARCH_LIMIT
+    )
+    return listing.list_entries(query).items
 
 
 def _open_entry(app, view: EntryView) -> None:
     from waitlist_tui.tui.screens.editor import EditorScreen
 
-    fresh = fresh_entry(app, view.id)  # another desk may have moved it since the search
+    fresh = calls.fresh_entry(app, view.id)  # another desk may have moved it since the search
     if fresh is not None:
         app.push_screen(EditorScreen(fresh))
 
@@ -135,7 +134,7 @@ class EntriesProvider(Provider):
         text = query.strip()
         if len(text) < MIN_SEARCH:
             return
-        found = await asyncio.to_thread(_find_entries, text)
+        found = await calls.in_thread(_find_entries, text)
         for rank, view in enumerate(found):
             label = f"{printable(view.client.name)} · {view.service.code} · {view.status}"
             yield Hit(
@@ -148,10 +147,10 @@ class EntriesProvider(Provider):
             )
 
 
-def screen_actions(screen: Screen) -> list[tuple[Binding, object]]:
+def screen_actions(screen: Screen[Any]) -> list[tuple[Binding, DOMNode]]:
     """The screen's and the app's bindings with a description, one per action."""
     seen: set[str] = set()
-    found: list[tuple[Binding, object]] = []
+    found: list[tuple[Binding, DOMNode]] = []
     for active in screen.active_bindings.values():
         binding = active.binding
         if active.node is not screen and active.node is not screen.app:
@@ -167,12 +166,12 @@ class ActionsProvider(Provider):
     """Every action of the screen under the palette, with its key."""
 
     def _hits(self) -> list[tuple[str, str, Callable[[], object]]]:
-        hits = []
+        hits: list[tuple[str, str, Callable[[], object]]] = []
         for binding, node in screen_actions(self.screen):
             key = self.app.get_key_display(binding)
             text = f"{binding.description} ({key})"
             help_text = binding.tooltip or ""
-            hits.append((text, help_text, partial(node.run_action, binding.action)))
+            hits.append((text, help_text, partial(self.app.run_action, binding.action, node)))
         return hits
 
     async def discover(self) -> Hits:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.binding import Binding
+from textual.dom import DOMNode
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,8 @@ class KeyEntry:
     tooltip: str
 
 
-def _screens() -> list[tuple[str, type]]:
-    from waitlist_tui.tui.app import WaitlistApp
+def _screens() -> list[tuple[str, type[DOMNode]]]:
+    from waitlist_tui.tui.desk import Desk
     from waitlist_tui.tui.screens import (
         attempt_dialog,
         dashboard,
@@ -33,7 +34,7 @@ def _screens() -> list[tuple[str, type]]:
     )
 
     return [
-        ("everywhere", WaitlistApp),
+        ("everywhere", Desk),
         ("queue", queue.QueueScreen),
         ("entry editor", editor.EditorScreen),
         ("match finder", finder.FinderScreen),

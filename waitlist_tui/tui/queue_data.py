@@ -11,9 +11,9 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from waitlist_tui.domain import session
 from waitlist_tui.domain.catalog.clinics import get_clinic, providers, services
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.waitlist import listing
 
 PAGE_SIZE = 50  # two screens of rows: less to lay out per keystroke than 100
@@ -28,7 +28,6 @@ class Loaded:
     clinic_name: str | None
     error: str | None = None
     spec: listing.EntryQuery | None = None
-    generation: int = 0
     service_codes: tuple[str, ...] = ()
     provider_codes: tuple[str, ...] = ()
     time_zone: str = "UTC"  # the clinic's: the detail pane's slot and deadline
@@ -39,7 +38,7 @@ def first_spec() -> listing.EntryQuery:
     return listing.EntryQuery(limit=PAGE_SIZE, count_cap=COUNT_CAP)
 
 
-def fetch(spec: listing.EntryQuery, generation: int, with_choices: bool) -> Loaded:
+def fetch(spec: listing.EntryQuery, with_choices: bool) -> Loaded:
     """A page, and the first time the filter choices too (on the caller's connection)."""
     try:
         clinic = get_clinic()
@@ -53,13 +52,12 @@ def fetch(spec: listing.EntryQuery, generation: int, with_choices: bool) -> Load
             listing.list_entries(spec, clinic),
             clinic.name,
             spec=spec,
-            generation=generation,
             service_codes=codes[0],
             provider_codes=codes[1],
             time_zone=clinic.time_zone,
         )
     except DomainError as err:
-        return Loaded(None, None, err.message, spec=spec, generation=generation)
+        return Loaded(None, None, err.message, spec=spec)
 
 
 def prefetch() -> Future[Loaded]:
@@ -68,8 +66,8 @@ def prefetch() -> Future[Loaded]:
 
     def run() -> None:
         try:
-            with database.connection_context():
-                result.set_result(fetch(first_spec(), 0, True))
+            with session.connection():
+                result.set_result(fetch(first_spec(), True))
         except BaseException as exc:  # the screen reads the page again itself
             result.set_exception(exc)
 

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import fn
+from peewee import Expression, fn
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.errors import Problems, ValidationError
@@ -204,7 +204,7 @@ def find_or_create(
     return client, True
 
 
-def update_consent(client_id: Any, payload: Any, actor: str) -> Client:
+def update_consent(client_id: uuid.UUID | str, payload: Any, actor: str) -> Client:
     """The desk records what a client said: `consent_sms` and/or `consent_email`, each a flag
     read strictly. Giving SMS consent back after a STOP is the desk's word for the client's."""
     if not isinstance(payload, dict) or not payload:
@@ -243,7 +243,7 @@ def search_terms(text: str) -> list[str]:
     return [t for t in terms if t]
 
 
-def search_condition(text: str):
+def search_condition(text: str) -> Expression | None:
     cond = None
     for term in search_terms(text):
         part = Client.search.contains(term)  # peewee escapes LIKE wildcards

@@ -10,6 +10,7 @@ from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import NotFound
 from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.messaging import consent
+from waitlist_tui.domain.store.db import tuple_rows
 from waitlist_tui.domain.store.models import Clinic, Provider, ProviderService, Service
 
 PAYMENT_SETTING = "default_payment_type"
@@ -31,7 +32,7 @@ def get_clinic(code: str | None = None) -> Clinic:
     query = Clinic.select()
     if code:
         query = query.where(Clinic.code == code.upper())
-    clinic = query.order_by(Clinic.created_at, Clinic.code).first()
+    clinic: Clinic | None = query.order_by(Clinic.created_at, Clinic.code).first()
     if clinic is None:
         if code:
             raise NotFound(f"clinic {code} not found", field="clinic")
@@ -85,12 +86,11 @@ def providers(clinic: Clinic) -> list[Provider]:
 
 def provider_service_codes(clinic: Clinic) -> dict[Any, list[str]]:
     """Provider id -> codes of the services they offer, in one query."""
-    rows = (
+    rows = tuple_rows(
         ProviderService.select(ProviderService.provider, Service.code)
         .join(Service)
         .where(Service.clinic == clinic)
         .order_by(Service.code)
-        .tuples()
     )
     result: dict[Any, list[str]] = defaultdict(list)
     for provider_id, code in rows:
@@ -124,12 +124,11 @@ def load_catalog(clinic: Clinic | None = None) -> Catalog:
     clinic = clinic or get_clinic()
     offered = services(clinic)
     by_id = {s.id: s.code for s in offered}
-    rows = (
+    rows = tuple_rows(
         ProviderService.select(ProviderService.service, Provider.code, Provider.name)
         .join(Provider, on=ProviderService.provider == Provider.id)
         .where(Provider.clinic == clinic, Provider.active == True)  # noqa: E712
         .order_by(Provider.name)
-        .tuples()
     )
     linked: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for service_id, code, name in rows:

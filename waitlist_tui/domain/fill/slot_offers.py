@@ -19,8 +19,9 @@ from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import Entry, Provider
 
 
-def slots_for_entry(entry_id: Any, limit: int = 60) -> list[SlotGroup]:
-    entry = ids.resolve(Entry, entry_id, "waitlist request")
+def slots_for_entry(entry_id: Any, limit: int = 60, *, field: str = "id") -> list[SlotGroup]:
+    """The free slots the entry can take; `field` names the id in errors (the CLI's --entry)."""
+    entry = ids.resolve(Entry, entry_id, "waitlist request", field=field)
     return find_matching_slots(entry, limit=limit)
 
 

@@ -73,7 +73,7 @@ class RetryPolicy:
             raise ValidationError("jitter must be from 0 to below 1", field="jitter")
 
     def delay(self, attempts: int, rng: random.Random) -> float:
-        plain = min(self.cap_seconds, self.base_seconds * 2 ** (attempts - 1))
+        plain: float = min(self.cap_seconds, self.base_seconds * 2 ** (attempts - 1))
         return plain * rng.uniform(1 - self.jitter, 1 + self.jitter)
 
 
@@ -220,7 +220,7 @@ def _begin(message: OutboxMessage, token: str, lease_seconds: float) -> bool:
     if rows == 1:
         message.attempts += 1
         message.sending_since = now
-    return rows == 1
+    return bool(rows == 1)  # rows: peewee's execute() is untyped
 
 
 def lease_for(transports: Transports, lease_seconds: float = LEASE_SECONDS) -> float:
@@ -245,7 +245,7 @@ def _finish(message: OutboxMessage, token: str, **values: Any) -> bool:
             .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
             .execute()
         )
-    return rows == 1
+    return bool(rows == 1)  # rows: peewee's execute() is untyped
 
 
 def mark_sent(message: OutboxMessage, token: str, provider_id: str) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -159,7 +160,7 @@ def queue_reply(
     key: str,
     actor: str,
     now: dt.datetime,
-    ref_id: Any,
+    ref_id: uuid.UUID,
 ) -> OutboxMessage:
     """An SMS answering the client's own keyword (STOP, START, HELP), to the phone it came
     from, due at once (an answer, so not held for quiet hours). Only the kinds in
@@ -176,7 +177,7 @@ def slot_values(
     provider: Provider | None,
     starts_at: dt.datetime,
     hold_until: dt.datetime | None = None,
-    ref: Any = None,
+    ref: uuid.UUID | None = None,
 ) -> dict[str, str]:
     """The placeholders of a message about a slot, in the clinic's time zone."""
     return {
@@ -264,7 +265,7 @@ def tell_seat(enrolment: Any, kind: str, actor: str, now: dt.datetime) -> Outbox
 class MessageView:
     """An outbox row as the desk reads it: the recipient masked."""
 
-    id: Any
+    id: uuid.UUID
     kind: str
     channel: str
     recipient: str
@@ -356,9 +357,11 @@ def list_messages(
 def status_counts(clinic: Clinic | None = None) -> dict[str, int]:
     from peewee import fn
 
+    from waitlist_tui.domain.store.db import tuple_rows
+
     query = OutboxMessage.select(OutboxMessage.status, fn.COUNT(OutboxMessage.id))
     if clinic is not None:
         query = query.where(OutboxMessage.clinic == clinic.id)
     counts = dict.fromkeys(STATUSES, 0)
-    counts.update(dict(query.group_by(OutboxMessage.status).tuples()))
+    counts.update(dict(tuple_rows(query.group_by(OutboxMessage.status))))
     return counts

@@ -78,10 +78,10 @@ def parse(text: str) -> tuple[str, str | None]:
 
 @dataclass(frozen=True)
 class ReplyResult:
-    inbound_id: Any
+    inbound_id: uuid.UUID
     outcome: str
     client_name: str | None
-    offer_id: Any = None
+    offer_id: uuid.UUID | None = None  # the offer (or enrolment) the reply answered
     message_key: str | None = None  # a message queued back to the client
     detail: str = ""
 
@@ -145,13 +145,14 @@ def _live(clients: list[Client]) -> _Target | str | None:
 
 
 def _latest_offer(clients: list[Client]) -> Offer | None:
-    return (
+    latest: Offer | None = (
         Offer.select()
         .join(Entry)
         .where(Entry.client.in_([c.id for c in clients]))
         .order_by(Offer.sent_at.desc(), Offer.id)
         .first()
     )
+    return latest
 
 
 def _filled_back(offer: Offer, actor: str) -> str | None:
@@ -185,7 +186,7 @@ def _answer(target: _Target, action: str, actor: str) -> tuple[str, str | None, 
         return TOO_LATE, None, err.message
 
 
-def _went_by_sms(ref_type: str, ref_id: Any, kind: str) -> bool:
+def _went_by_sms(ref_type: str, ref_id: uuid.UUID, kind: str) -> bool:
     return (
         OutboxMessage.select()
         .where(
@@ -228,7 +229,12 @@ def _end_sms_offers(clients: list[Client], actor: str) -> list[str]:
 
 
 def _keyword(
-    action: str, clinic: Clinic, clients: list[Client], phone: str, inbound_id: Any, actor: str
+    action: str,
+    clinic: Clinic,
+    clients: list[Client],
+    phone: str,
+    inbound_id: uuid.UUID,
+    actor: str,
 ) -> tuple[str, str | None, str]:
     """STOP / START / HELP for every client with this phone: (outcome, key, detail)."""
     now = clock.now()
@@ -276,8 +282,8 @@ def _record(
     sender: str,
     text: str,
     outcome: str,
-    offer_id: Any = None,
-    inbound_id: Any = None,
+    offer_id: uuid.UUID | None = None,
+    inbound_id: uuid.UUID | None = None,
 ) -> InboundMessage:
     return InboundMessage.create(
         id=inbound_id or uuid.uuid4(),
@@ -338,6 +344,7 @@ def handle_reply(
                 if (
                     action == ACCEPT
                     and latest is not None
+                    and opening is not None
                     and latest.status != vocab.OFFER_ACCEPTED
                     and opening.status == vocab.OPENING_FILLED
                 ):
@@ -366,7 +373,7 @@ def handle_reply(
 
 @dataclass(frozen=True)
 class InboundView:
-    id: Any
+    id: uuid.UUID
     received_at: Any
     sender: str
     client_name: str | None

@@ -124,7 +124,8 @@ class SmtpTransport:
         except smtplib.SMTPRecipientsRefused as exc:
             raise TransportError(f"recipient refused: {exc.recipients}", permanent=True) from exc
         except smtplib.SMTPResponseException as exc:
-            text = exc.smtp_error.decode("utf-8", "replace") if exc.smtp_error else ""
+            error = exc.smtp_error
+            text = error.decode("utf-8", "replace") if isinstance(error, bytes) else error
             raise TransportError(
                 f"smtp {exc.smtp_code}: {text}", permanent=500 <= exc.smtp_code < 600
             ) from exc

@@ -144,7 +144,11 @@ class Stats:
 # --- the scope and the tally ---------------------------------------------------------
 
 
-def uid(value: Any) -> Any:
+# An id as a grouped row hands it back: uuid.UUID (PostgreSQL), its text (SQLite), or None.
+RowId = uuid.UUID | str | None
+
+
+def uid(value: RowId) -> uuid.UUID | None:
     """Ids as uuid.UUID, whichever form the driver handed back (hex text, str, UUID)."""
     if value is None or isinstance(value, uuid.UUID):
         return value
@@ -175,7 +179,7 @@ class Tally:
         self.booked = [0] * WEEKS
         self.filled = [0] * WEEKS
 
-    def scopes(self, service_id: Any, provider_id: Any) -> list[Figures]:
+    def scopes(self, service_id: RowId, provider_id: RowId) -> list[Figures]:
         """The clinic's figures, the service's and the provider's (when the row has them)."""
         found = [self.figures[(ALL, None)]]
         if service_id is not None:
@@ -184,15 +188,15 @@ class Tally:
             found.append(self.figures[("p", uid(provider_id))])
         return found
 
-    def add_entries(self, service_id: Any, status: str, count: int) -> None:
+    def add_entries(self, service_id: RowId, status: str, count: int) -> None:
         """Entries per service and status (no provider: only booked entries have one)."""
         for figures in self.scopes(service_id, None):
             figures.counts[status] = figures.counts.get(status, 0) + count
 
     def add_booked(
         self,
-        service_id: Any,
-        provider_id: Any,
+        service_id: RowId,
+        provider_id: RowId,
         count: int,
         waited: int,
         wait_days: float,
@@ -215,12 +219,12 @@ class Tally:
             figures.sooner += sooner
             figures.sooner_days += sooner_days
 
-    def add_offers(self, service_id: Any, provider_id: Any, status: str, count: int) -> None:
+    def add_offers(self, service_id: RowId, provider_id: RowId, status: str, count: int) -> None:
         """Offers per status, counted where their opening counts (its service and provider)."""
         for figures in self.scopes(service_id, provider_id):
             figures.offers[status] = figures.offers.get(status, 0) + count
 
-    def add_openings(self, service_id: Any, provider_id: Any, status: str, count: int) -> None:
+    def add_openings(self, service_id: RowId, provider_id: RowId, status: str, count: int) -> None:
         for figures in self.scopes(service_id, provider_id):
             figures.openings[status] = figures.openings.get(status, 0) + count
 

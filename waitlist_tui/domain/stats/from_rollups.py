@@ -123,7 +123,7 @@ def _period(scope: Scope, tally: Tally) -> tuple[dict[int, Bins], dict[int, int]
         f"{_filters(scope, sql, fact)} GROUP BY fact, {keys}, t"
         for fact in bin_facts
     ]
-    totals: dict[tuple, list[int]] = defaultdict(lambda: [0] * 5)
+    totals: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * 5)
     for fact, service, provider, status, b, sign, *values in database.execute_sql(
         " UNION ALL ".join(arms), sql.params
     ):
@@ -262,9 +262,9 @@ def _middles(scope: Scope, bins: dict[int, Bins], kinds: list[int]) -> dict[int,
             if not n:
                 continue
             per_key[(ALL, None)][b] += n
-            for key in (scoped.get(("s", str(service))), scoped.get(("p", str(provider)))):
-                if key is not None:
-                    per_key[key][b] += n
+            for owner in (scoped.get(("s", str(service))), scoped.get(("p", str(provider)))):
+                if owner is not None:
+                    per_key[owner][b] += n
         for key in scope.keys:
             per_bin = per_key.get(key, {})
             total = sum(per_bin.values())

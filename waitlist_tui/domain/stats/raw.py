@@ -33,7 +33,7 @@ from peewee import (
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.stats.figures import ALL, Key, Scope, Tally, uid
-from waitlist_tui.domain.store.db import database, is_postgres
+from waitlist_tui.domain.store.db import database, is_postgres, tuple_rows
 from waitlist_tui.domain.store.models import Appointment, Entry, Offer, Opening
 
 
@@ -78,7 +78,7 @@ def _week_of(column: ColumnBase, bounds: list[dt.datetime]) -> Case:
     """The index of the week (between bounds[i] and bounds[i + 1]) a time falls in; NULL
     before the first week, after the last and for NULL. Older times, most rows, leave the CASE
     at its first test."""
-    whens = [(column < bounds[0], None)]
+    whens: list[tuple[Expression, int | None]] = [(column < bounds[0], None)]
     whens += [(column < bound, i) for i, bound in enumerate(bounds[1:])]
     return Case(None, whens)
 
@@ -117,17 +117,16 @@ def _opening_conds(scope: Scope) -> list[Any]:
 
 def _entry_counts(scope: Scope, tally: Tally) -> None:
     """Entries per service and status (no provider: only booked entries have one)."""
-    rows = (
+    rows = tuple_rows(
         Entry.select(Entry.service, Entry.status, fn.COUNT(SQL("*")))
         .where(*_entries(scope), *_within(Entry.created_at, scope.lo, scope.hi))
         .group_by(Entry.service, Entry.status)
-        .tuples()
     )
     for service_id, status, count in rows:
         tally.add_entries(service_id, status, count)
 
 
-def _grouped(query: Select, keys: list[Any], values: list[Any]) -> list[tuple]:
+def _grouped(query: Select, keys: list[Any], values: list[Any]) -> list[tuple[Any, ...]]:
     """query grouped by keys (by position: PostgreSQL then accepts CASE expressions with
     parameters), selecting keys + values."""
     positions = [SQL(str(i)) for i in range(1, len(keys) + 1)]

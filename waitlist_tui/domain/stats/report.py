@@ -84,7 +84,6 @@ from waitlist_tui.domain.stats.figures import (
     percent,
     round1,
 )
-from waitlist_tui.domain.store import rollups
 from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import Clinic, Provider, Service
 from waitlist_tui.domain.timeutil import parse_date
@@ -198,8 +197,6 @@ def stats(
         [(ALL, None), *(("s", s.id) for s in services), *(("p", p.id) for p in providers)],
     )
     tally = Tally(chosen)
-    if source == "rollup" and not database.in_transaction():
-        rollups.compact()  # PostgreSQL, when enough appended rows have gathered
     with _snapshot():
         if source == "rollup" and stats_rollup.readable(scope):
             stats_rollup.collect(scope, tally)

@@ -31,8 +31,14 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def record(
-    actor: str, action: str, object_type: str, object_id: Any, changes: dict[str, Any] | None = None
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: uuid.UUID | str,
+    changes: dict[str, Any] | None = None,
 ) -> None:
+    """One audit row in the caller's transaction; `object_id` is the row's id, or a name for
+    what has none (the stats rollups)."""
     AuditEvent.create(
         at=clock.now(),
         actor=actor,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,9 @@ from peewee import (
     DatabaseProxy,
     Field,
     IntegerField,
+    Model,
     PostgresqlDatabase,
+    SchemaManager,
     SqliteDatabase,
     TextField,
 )
@@ -45,7 +47,8 @@ sqlite3.register_adapter(dt.date, lambda d: d.isoformat())
 # None and bool are no exact base types, so sqlite3 binds them only after asking its adapter
 # registry and then both sides for __adapt__ / __conform__. A registered C callable that gives
 # the same value answers first: 0.33 -> 0.15 us per value, ~1 s of a 1M-entry demo's inserts.
-sqlite3.register_adapter(type(None), {}.get)  # None -> None (NULL)
+_NO_ADAPTER: dict[None, None] = {}
+sqlite3.register_adapter(type(None), _NO_ADAPTER.get)  # None -> None (NULL)
 sqlite3.register_adapter(bool, int)  # True -> 1, as sqlite3 stores a bool anyway
 
 
@@ -113,13 +116,15 @@ def make_database(url: str) -> Database:
 _AS_READ = (CharField, TextField, IntegerField)
 
 
-def plain_rows(query: Any, columns: Sequence[Field]) -> list[list[Any]]:
+def plain_rows(query: Any, columns: Sequence[Field[Any]]) -> list[list[Any]]:
     """The rows of `query` (a select of exactly `columns`) as lists, with only the columns
     that need it converted (ids, dates, times). peewee's .tuples() calls a converter on every
     column of every row: a third of the cost of reading a page of 50 entries."""
     sql, params = query.sql()
     rows = database.execute_sql(sql, params).fetchall()
-    convert = [(i, f.python_value) for i, f in enumerate(columns) if not isinstance(f, _AS_READ)]
+    convert: list[tuple[int, Callable[[Any], Any]]] = [
+        (i, f.python_value) for i, f in enumerate(columns) if not isinstance(f, _AS_READ)
+    ]
     out = []
     for row in rows:
         values = list(row)
@@ -134,6 +139,20 @@ def bind(db: Database) -> Database:
     """Point the models at `db`; the schema is checked separately (schema.ensure_schema)."""
     database.initialize(db)
     return db
+
+
+def schema_of(model: type[Model]) -> SchemaManager:
+    """peewee's schema manager of `model` (its tables and indexes): set on every model class by
+    peewee's metaclass, which its stubs do not declare."""
+    manager: SchemaManager = model._schema  # type: ignore[attr-defined]
+    return manager
+
+
+def tuple_rows(query: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of a select as tuples (`.tuples()`), typed as what they are: peewee's stubs
+    have `.tuples()` return the query as it was, rows of models."""
+    rows: Iterator[tuple[Any, ...]] = iter(query.tuples())
+    return rows
 
 
 def is_postgres() -> bool:
@@ -180,4 +199,5 @@ def bulk_insert(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
     marks = ", ".join("?" for _ in columns)
     cursor = database.cursor()  # executemany steps through `rows` itself, lazily
     cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', rows)
-    return cursor.rowcount
+    inserted: int = cursor.rowcount
+    return inserted

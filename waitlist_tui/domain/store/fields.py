@@ -25,10 +25,10 @@ class UTCDateTimeField(DateTimeField):
                 value.second,
                 value.microsecond,
             )
-        return super().db_value(value)
+        return super().db_value(value)  # type: ignore[no-untyped-call]  # untyped in peewee's stubs
 
     def python_value(self, value: Any) -> Any:
-        value = super().python_value(value)
+        value = super().python_value(value)  # type: ignore[no-untyped-call]  # as db_value
         if isinstance(value, dt.datetime):
             return value.replace(tzinfo=dt.UTC)
         return value

@@ -10,7 +10,7 @@ import re
 import uuid
 from typing import TypeVar, cast
 
-from peewee import Model
+from peewee import Model, ModelSelect
 
 from waitlist_tui.domain.errors import NotFound, ValidationError
 
@@ -38,11 +38,19 @@ def parse_prefix(text: str, field: str = "id") -> tuple[uuid.UUID, uuid.UUID] | 
 
 
 def resolve(
-    model: type[M], text: str | uuid.UUID, what: str, *, field: str = "id", query=None
+    model: type[M],
+    text: str | uuid.UUID,
+    what: str,
+    *,
+    field: str = "id",
+    query: ModelSelect[M] | None = None,
 ) -> M:
-    """Fetch one row of `model` by id or unique prefix; NotFound names `what`."""
+    """Fetch one row of `model` by id or unique prefix; NotFound names `what`. `query` (a
+    select of `model`: with joins, or locking) is the one to run."""
     base = query if query is not None else model.select()
     pk = model._meta.primary_key
+    assert pk is not False, f"{model.__name__} has no primary key"
+    found: list[M]
     if isinstance(text, uuid.UUID):
         found = list(base.where(pk == text).limit(1))
     else:

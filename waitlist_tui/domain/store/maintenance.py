@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from waitlist_tui.domain.store import audit, rollup_rebuild, rollups
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.db import database, schema_of
 from waitlist_tui.domain.store.models import ALL_MODELS, SchemaInfo
 
 DATA_MODELS = [m for m in ALL_MODELS if m is not SchemaInfo]
@@ -23,7 +23,7 @@ def wipe(*, indexes: bool = True) -> None:
         DATA_MODELS, safe=True, cascade=database.obj.__class__.__name__.startswith("Postgres")
     )
     for model in DATA_MODELS:
-        model._schema.create_table(safe=False)
+        schema_of(model).create_table(safe=False)
     if indexes:
         create_indexes()
         rollups.install_triggers()  # dropping the tables dropped their triggers
@@ -58,4 +58,4 @@ def create_indexes(tables: Sequence[str] | None = None) -> None:
     """Create the missing indexes of every data table, or of the named ones."""
     for model in DATA_MODELS:
         if tables is None or model._meta.table_name in tables:
-            model._schema.create_indexes(safe=True)
+            schema_of(model).create_indexes(safe=True)

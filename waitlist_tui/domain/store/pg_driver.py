@@ -11,6 +11,7 @@ tests/domain/test_pg_driver.py holds the result to a plain import of peewee.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 _HELD = ("psycopg2", "psycopg")  # peewee tries both; the app uses psycopg2
 
@@ -31,8 +32,9 @@ def import_peewee() -> None:
 def ready_psycopg2() -> None:
     """Give peewee psycopg2 as its import would have: its module names, the adapter's
     transaction states and the UUID adapter. A no-op when peewee already has it."""
-    import peewee
+    import peewee as peewee_module
 
+    peewee: Any = peewee_module  # its driver globals are not in peewee's stubs
     if peewee.psycopg2 is not None:
         return
     import psycopg2

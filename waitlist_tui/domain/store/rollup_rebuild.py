@@ -11,7 +11,7 @@ straight through, 15-minute rows grouped first and the days summed from them.
 from __future__ import annotations
 
 from waitlist_tui.domain.store import rollup_sql as q
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.db import database, schema_of
 from waitlist_tui.domain.store.models import StatsCount, StatsPoint
 from waitlist_tui.domain.store.rollups import dialect
 
@@ -56,7 +56,7 @@ def rebuild(analyze: bool = True) -> dict[str, int]:
         f"GROUP BY fact, t / 96, {days}"
     )
     for model in (StatsCount, StatsPoint):
-        model._schema.create_indexes(safe=True)
+        schema_of(model).create_indexes(safe=True)
         if analyze:
             database.execute_sql(f"ANALYZE {model._meta.table_name}")
     return counts()
@@ -70,14 +70,14 @@ def counts() -> dict[str, int]:
     }
 
 
-State = tuple[dict[tuple, tuple[int, ...]], set[tuple]]
+State = tuple[dict[tuple[str, ...], tuple[int, ...]], set[tuple[str, ...]]]
 
 
 def state() -> State:
     """The rollups as sums per key (appended PostgreSQL rows folded in, rows of zeros left
     out) and the set of points: equal for two databases whenever the figures they give are.
     Reads every rollup row: for checks and tests."""
-    counts = {}
+    counts: dict[tuple[str, ...], tuple[int, ...]] = {}
     rows = database.execute_sql(
         f"SELECT {KEY}, {SUMS} FROM stats_count "
         "GROUP BY clinic_id, fact, lvl, t, service_id, provider_id, status"

@@ -50,6 +50,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 
@@ -99,7 +100,7 @@ class Trigger:
     table: str
     columns: tuple[str, ...] = ()  # UPDATE OF these, and only when one of them changed
     when: str = ""  # a further condition on OLD / NEW
-    steps: tuple[tuple, ...] = ()  # ("sql", text) | ("refresh", kind, ref)
+    steps: tuple[tuple[Any, ...], ...] = ()  # ("sql", text) | ("refresh", kind, ref)
 
     def condition(self, differ: str) -> str:
         """The WHEN clause; differ is the backend's null-safe "differs from" operator."""
@@ -185,7 +186,7 @@ def triggers(d: q.Dialect) -> list[Trigger]:
 
 
 def _sqlite_ddl(t: Trigger, d: q.Dialect) -> str:
-    body = []
+    body: list[str] = []
     for step in t.steps:
         body.extend([step[1]] if step[0] == "sql" else d.refresh(step[1], step[2]))
     of = f" OF {', '.join(t.columns)}" if t.columns else ""
@@ -290,7 +291,8 @@ def compact(force: bool = False) -> int:
             f"SUM(n1), SUM(s1), SUM(n2), SUM(s2) FROM gone GROUP BY {key} "
             f"ON CONFLICT ({q.COUNT_KEY}) DO UPDATE SET {sums}"
         )
-        return cursor.rowcount
+        written: int = cursor.rowcount
+        return written
 
 
 def prepare_models(db: Database) -> None:

@@ -13,6 +13,7 @@ from peewee import Database, PostgresqlDatabase, SqliteDatabase
 
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.store import models as m
+from waitlist_tui.domain.store.db import schema_of
 from waitlist_tui.domain.store.fields import UTCDateTimeField
 
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
@@ -65,7 +66,7 @@ def _v4_outbox(db: Database, migrator: SchemaMigrator) -> None:
 
 def _v5_active_queue_index(db: Database, migrator: SchemaMigrator) -> None:
     """v5: a partial index of the active entries in queue order (models.ACTIVE_QUEUE_INDEX)."""
-    m.Entry._schema.create_indexes(safe=True)
+    schema_of(m.Entry).create_indexes(safe=True)
 
 
 def _v6_outbox_attempts(db: Database, migrator: SchemaMigrator) -> None:

@@ -46,7 +46,7 @@ def sweep(folder: Path, prefix: str, suffix: str) -> list[str]:
     """Remove the files `<prefix>...<suffix>` (and SQLite's -journal/-wal/-shm beside them)
     whose builder is dead; returns the names removed."""
     pattern = re.compile(re.escape(prefix) + r"(?:(\d+)\.)?.+" + re.escape(suffix) + "$")
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(folder)
     except OSError:

@@ -19,18 +19,19 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from peewee import Model, OperationalError
 
 from waitlist_tui.domain.store import scratch_files
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.db import database, schema_of
 
 ALIAS = "side_tables"
 SIDE_PREFIX = "waitlist-side-"  # <pid>.<random>.db in the temp folder (scratch_files)
 # Nobody else reads the side file, and a crash only leaves a file to delete.
 _PRAGMAS = ("journal_mode=off", "synchronous=off", "locking_mode=exclusive", "cache_size=-200000")
 
-Rows = Mapping[str, tuple[Sequence[str], Sequence[Sequence]]]  # table -> (columns, rows)
+Rows = Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]]  # table -> (columns, rows)
 
 
 @contextmanager
@@ -54,7 +55,7 @@ def target_schema(models: Sequence[type[Model]]) -> list[str]:
     """Give the (empty) tables of `models` in the bound database their indexes, so that the
     copy transfers them too, and return the tables' and indexes' DDL for the side file."""
     for model in models:
-        model._schema.create_indexes(safe=True)
+        schema_of(model).create_indexes(safe=True)
     tables = [model._meta.table_name for model in models]
     marks = ", ".join("?" for _ in tables)
     rows = database.execute_sql(

@@ -29,8 +29,8 @@ def move(
         values["updated_at"] = now
     if "status_changed_at" in fields:
         values["status_changed_at"] = now
-    values["version"] = model.version + 1
-    condition = (
-        model.status == statuses[0] if len(statuses) == 1 else model.status.in_(list(statuses))
-    )
-    return model.update(**values).where(model.id == row_id, condition).execute() == 1
+    values["version"] = fields["version"] + 1
+    status = fields["status"]
+    condition = status == statuses[0] if len(statuses) == 1 else status.in_(list(statuses))
+    moved: int = model.update(**values).where(fields["id"] == row_id, condition).execute()
+    return moved == 1

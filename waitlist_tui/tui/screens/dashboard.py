@@ -16,25 +16,35 @@ figures stay on screen dimmed, and the status line says they are being read agai
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.events import Resize
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Select, Static
-from textual.worker import get_current_worker
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.catalog.clinics import providers as clinic_providers
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.stats.report import PERIODS, period_bounds, stats, weekly_caption
-from waitlist_tui.tui.reader import read
+from waitlist_tui.tui import calls
+from waitlist_tui.tui.desk import DeskScreen
+from waitlist_tui.tui.screens.dashboard_figures import (
+    CARD_TIPS,
+    CARDS,
+    NAME_WIDTH,
+    NOT_PER_PROVIDER_COLUMNS,
+    PER_PROVIDER_NOTE,
+    TABLE_COLUMNS,
+    Loaded,
+    Selection,
+    card_values,
+    period_label,
+)
 from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.figure_cards import FigureCards
 from waitlist_tui.tui.widgets.footer import Footer
@@ -49,124 +59,11 @@ READING_TEXT = "Reading the figures…"
 SCREEN_NAME = "dashboard"  # the app's one dashboard, installed on first open
 
 
-def pct(value: float) -> str:
-    return f"{value:.1f}%"
+class FiguresRead(calls.Done[Loaded]):
+    pass
 
 
-def days(value: float) -> str:
-    return f"{value:.1f} d"
-
-
-def duration(minutes: float) -> str:
-    """A median fill time: 45m, 4h 55m, 2.3 d."""
-    if minutes < 60:
-        return f"{minutes:.0f}m"
-    if minutes < 24 * 60:
-        hours, rest = divmod(round(minutes), 60)
-        return f"{hours}h {rest:02d}m"
-    return f"{minutes / (24 * 60):.1f} d"
-
-
-def fill_time(openings: dict[str, Any]) -> str:
-    """No opening filled: no median to show ("0m" read as filled at once)."""
-    return duration(openings["median_fill_minutes"]) if openings["filled"] else "–"
-
-
-# (card id, label, value from a stats dict)
-CARDS: list[tuple[str, str, Any]] = [
-    ("waiting", "Waiting", lambda d: f"{d['counts']['waiting']:,}"),
-    ("offered", "Offered", lambda d: f"{d['counts']['offered']:,}"),
-    ("booked", "Booked", lambda d: f"{d['counts']['booked']:,}"),
-    ("expired", "Expired", lambda d: f"{d['counts']['expired']:,}"),
-    ("cancelled", "Cancelled", lambda d: f"{d['counts']['cancelled']:,}"),
-    ("active", "Active", lambda d: f"{d['active_count']:,}"),
-    ("conversion", "Converted", lambda d: pct(d["conversion_rate"])),
-    ("wait", "Avg wait", lambda d: days(d["average_wait_days"])),
-    ("acceptance", "Accepted", lambda d: pct(d["offers"]["acceptance_rate"])),
-    ("filled", "Fill rate", lambda d: pct(d["openings"]["fill_rate"])),
-    ("fill-time", "Fill time", lambda d: fill_time(d["openings"])),
-]
-# An entry has a provider once it is booked (domain/stats/report.py): for one provider these cards
-# read "Waiting 0, Active 0, Converted 100%" while entries asked for that provider. They
-# show a dash, and the status line says why.
-NOT_PER_PROVIDER = ("waiting", "offered", "expired", "cancelled", "active", "conversion")
-PER_PROVIDER_NOTE = "booked entries only: a waiting one has no provider yet"
-# ...and the per-service columns that count waiting entries, for the same reason
-NOT_PER_PROVIDER_COLUMNS = ("Added", "Active", "Conv")
-
-
-def card_values(figures: dict[str, Any]) -> dict[str, str]:
-    """Each card's text for these figures; a dash where a card does not count per provider."""
-    values = {card_id: value(figures) for card_id, _, value in CARDS}
-    if figures.get("provider"):
-        values.update(dict.fromkeys(NOT_PER_PROVIDER, "–"))
-    return values
-
-
-CARD_TIPS = {
-    "conversion": "Entries booked, of all entries added in the period",
-    "wait": "Average days from an entry's creation to its booking",
-    "acceptance": "Offers accepted, of those answered or run out",
-    "filled": "Openings filled, of the openings created in the period",
-    "fill-time": "Median time from an opening's creation to its filling",
-    "active": "Waiting + offered",
-}
-# The per-service and per-provider tables: (header, width, value from a stats dict), numbers
-# right-aligned. Widths are fixed (a count up to 9,999,999; a rate up to 100.0%), so that the
-# columns do not jump as figures arrive and the tables fit beside the chart at 120 columns.
-# A provider counts booked entries only (domain/stats/report.py), so its table has no conversion.
-NAME_WIDTH = 10
-SERVICE_COLUMNS: list[tuple[str, int, Any]] = [
-    ("Added", 7, lambda d: f"{d['total']:,}"),
-    ("Active", 7, lambda d: f"{d['active_count']:,}"),
-    ("Booked", 7, lambda d: f"{d['counts']['booked']:,}"),
-    ("Conv", 6, lambda d: pct(d["conversion_rate"])),
-    ("Wait", 6, lambda d: days(d["average_wait_days"])),
-    ("Accept", 6, lambda d: pct(d["offers"]["acceptance_rate"])),
-    ("Filled", 6, lambda d: pct(d["openings"]["fill_rate"])),
-]
-PROVIDER_COLUMNS: list[tuple[str, int, Any]] = [
-    ("Booked", 7, lambda d: f"{d['counts']['booked']:,}"),
-    ("Wait", 6, lambda d: days(d["average_wait_days"])),
-    ("Offers", 7, lambda d: f"{d['offers']['sent']:,}"),
-    ("Accept", 6, lambda d: pct(d["offers"]["acceptance_rate"])),
-    ("Slots", 7, lambda d: f"{d['openings']['total']:,}"),
-    ("Filled", 6, lambda d: pct(d["openings"]["fill_rate"])),
-    ("Fill in", 7, lambda d: fill_time(d["openings"])),
-]
-TABLE_COLUMNS = {"services": SERVICE_COLUMNS, "providers": PROVIDER_COLUMNS}
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What the figures are asked for; every change bumps the generation."""
-
-    period: str = "30d"
-    provider: str | None = None
-    generation: int = 0
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """The figures as the worker hands them to the screen (plain values, no models)."""
-
-    selection: Selection
-    figures: dict[str, Any] | None = None
-    error: str | None = None
-    clinic_name: str = ""
-    provider_choices: tuple[tuple[str, str], ...] = ()  # (label, code)
-    as_of: str = ""
-
-
-def period_label(selection: Selection, figures: dict[str, Any]) -> str:
-    """'30 days · 22 Oct–20 Nov' (the year too when the period crosses one)."""
-    since = dt.date.fromisoformat(figures["since"])
-    until = dt.date.fromisoformat(figures["until"])
-    first = f"{since:%d %b}" if since.year == until.year else f"{since:%d %b %Y}"
-    return f"{PERIODS[selection.period]} · {first}–{until:%d %b}"
-
-
-class DashboardScreen(Screen[None]):
+class DashboardScreen(DeskScreen[None]):
     """Figures, weekly chart and per-service / per-provider tables for a period."""
 
     HELP_TITLE = "stats dashboard"
@@ -367,7 +264,6 @@ class DashboardScreen(Screen[None]):
         self.selection = Selection(
             period=changes.get("period", current.period),
             provider=changes.get("provider", current.provider),
-            generation=current.generation + 1,
         )
         self.query_one("#dash-period", Static).update(self.period_bar())
         if stale and self.shown is not None:
@@ -392,14 +288,21 @@ class DashboardScreen(Screen[None]):
 
     # --- loading ------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="dashboard")
     def load(self) -> None:
-        """Off the event loop; a newer selection cancels this one, and if its query is already
-        running (a thread cannot be stopped mid-query) its result is dropped by `show`."""
-        selection = self.selection
-        loaded = read(self.app, self.read_figures, selection, not self.choices_loaded)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show, loaded)
+        """Off the event loop; the figures of an older selection, still being read when a
+        newer one is asked for, are dropped (calls.py)."""
+        self.calls.read(
+            self.read_figures,
+            self.selection,
+            not self.choices_loaded,
+            done=FiguresRead,
+            group="dashboard",
+            via="reader",
+        )
+
+    @on(FiguresRead)
+    def figures_read(self, message: FiguresRead) -> None:
+        self.show(message.value)
 
     @staticmethod
     def read_figures(selection: Selection, with_choices: bool) -> Loaded:
@@ -423,8 +326,6 @@ class DashboardScreen(Screen[None]):
             return Loaded(selection, error=err.message)
 
     def show(self, loaded: Loaded) -> None:
-        if loaded.selection.generation != self.selection.generation:
-            return  # figures for an older period or provider: not what is asked now
         status = self.query_one("#dash-status", Static)
         if loaded.figures is None:
             status.update(Text(loaded.error or "No figures", style="bold red"))

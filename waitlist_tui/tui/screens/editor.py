@@ -8,66 +8,33 @@ error is shown beside the field it names while the form keeps every value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Header, Input, Label, OptionList, Select, SelectionList, Static
-from textual.widgets.option_list import Option
+from textual.containers import Horizontal
+from textual.widgets import Header, Input, OptionList, Select, SelectionList, Static
 
-from waitlist_tui.domain import clock, vocab
-from waitlist_tui.domain.catalog.clients import display_phone, list_clients
-from waitlist_tui.domain.catalog.clinics import Catalog, get_clinic, load_catalog
+from waitlist_tui.domain import clock
+from waitlist_tui.domain.catalog.clinics import Catalog
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.fill.openings import entry_appointment
-from waitlist_tui.domain.messaging import consent
-from waitlist_tui.domain.quickdates import long_date
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.fill.openings import AppointmentView
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.domain.waitlist import adding, changes
 from waitlist_tui.domain.waitlist.views import EntryView
-from waitlist_tui.tui.desk_words import desk_words
+from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.entry_form import EntryForm
+from waitlist_tui.tui.screens import editor_calls as results
+from waitlist_tui.tui.screens import editor_fields as fields
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
 from waitlist_tui.tui.widgets.footer import Footer
-from waitlist_tui.tui.widgets.toggles import ToggleRow
-
-NEW_CLIENT = "__new__"
-MATCH_LIMIT = 6
-PAYMENTS = [("Self pay", vocab.SELF_PAY), ("Insurance", vocab.INSURANCE_PAY)]
-PARTS = [("MORNING", "Morning"), ("AFTERNOON", "Afternoon"), ("EVENING", "Evening")]
-CONSENT_CHOICES = [("Yes", consent.YES), ("No", consent.NO)]
-CONSENT_BOXES = {"consent_sms": "#consent-sms", "consent_email": "#consent-email"}
-# Which error line shows a domain error, by the field the error names.
-ERROR_LINE = {
-    "client": "client",
-    "client_id": "client",
-    "service": "service",
-    "date_range_start": "dates",
-    "date_range_end": "dates",
-    "preferred_days": "days",
-    "preferred_time_slots": "time",
-    "preferred_time_start": "time",
-    "preferred_time_end": "time",
-    "preferred_providers": "providers",
-    "payment_type": "payprio",
-    "priority": "payprio",
-    "notes": "notes",
-}
 
 
-@dataclass(frozen=True)
-class ClientChoice:
-    id: str
-    label: str
-
-
-class EditorScreen(Screen[EntryView | None]):
+class EditorScreen(DeskScreen[EntryView | None]):
     """New entry when `entry` is None; otherwise the entry, read only once it is closed."""
 
     HELP_TITLE = "entry editor"
@@ -87,19 +54,15 @@ class EditorScreen(Screen[EntryView | None]):
         super().__init__()
         self.entry = entry
         self.read_only = entry is not None and entry.is_closed
-        with database.connection_context():
-            clinic = get_clinic()
-            self.catalog: Catalog = load_catalog(clinic)
-            self.appointment = (
-                entry_appointment(entry.id)
-                if entry is not None and entry.status == vocab.BOOKED
-                else None
-            )
-        self.chosen: ClientChoice | None = None
+        self.catalog = Catalog("UTC", 0, (), {})  # until read
+        self.ready = False  # the catalogue has been read and the form filled
+        self.appointment: AppointmentView | None = None
+        self.chosen: results.ClientChoice | None = None
         self.new_client = False
         self.initial: EntryForm | None = None
         self.saving = False
         self.matches_for = ""  # the search text the shown matches belong to
+        self.choices: dict[str, results.ClientChoice] = {}
         self.pick_pending = False
 
     # --- layout -------------------------------------------------------------------------------
@@ -107,111 +70,35 @@ class EditorScreen(Screen[EntryView | None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="banner")
-        with VerticalScroll(id="form"):
-            with Horizontal(classes="row"):
-                yield Label("Client", classes="field-label")
-                yield Input(
-                    placeholder="name or phone, enter picks",
-                    id="client-search",
-                    compact=True,
-                )
-                yield Static("", id="client-chosen")
-            matches: OptionList = OptionList(id="client-matches")
-            matches.can_focus = False
-            yield matches
-            with Horizontal(id="new-client", classes="row"):
-                yield Label("New client", classes="field-label")
-                yield Input(placeholder="first name", id="first_name", compact=True)
-                yield Input(placeholder="last name", id="last_name", compact=True)
-                yield Input(placeholder="phone", id="phone", compact=True)
-                yield Input(placeholder="email", id="email", compact=True)
-            with Horizontal(id="new-client-consent", classes="row"):
-                yield Label("May we", classes="field-label")
-                yield from self.consent_box("text them", "consent-sms")
-                yield from self.consent_box("email them", "consent-email")
-            yield Static("", id="err-client", classes="error")
-            with Horizontal(classes="row"):
-                yield Label("Service", classes="field-label")
-                yield Select(
-                    list(map(lambda s: (s[1], s[0]), self.catalog.services)),
-                    prompt="choose a service (type to search)",
-                    id="service",
-                    compact=True,
-                )
-            yield Static("", id="err-service", classes="error")
-            with Horizontal(classes="row"):
-                yield Label("From", classes="field-label")
-                yield Input(placeholder="today", id="start", compact=True, classes="date")
-                yield Static("", id="start-read", classes="read-back")
-            with Horizontal(classes="row"):  # own line: the read-backs fit at 80 columns
-                yield Label("Until", classes="field-label")
-                yield Input(placeholder="start + max span", id="end", compact=True, classes="date")
-                yield Static("", id="end-read", classes="read-back")
-            yield Static("", id="err-dates", classes="error")
-            with Horizontal(classes="row"):
-                yield Label("Days", classes="field-label")
-                yield ToggleRow(
-                    [(d, vocab.DAY_SHORT[d]) for d in vocab.DAYS], id="days", empty_label="any day"
-                )
-            yield Static("", id="err-days", classes="error")
-            with Horizontal(classes="row"):
-                yield Label("Time of day", classes="field-label")
-                yield ToggleRow(PARTS, id="parts", empty_label="any time")
-            with Horizontal(classes="row"):
-                yield Label("or between", classes="field-label")
-                yield Input(placeholder="09:00", id="time-start", compact=True, classes="time")
-                yield Input(placeholder="12:00", id="time-end", compact=True, classes="time")
-            yield Static("", id="err-time", classes="error")
-            with Horizontal(classes="row providers-row"):
-                yield Label("Providers", classes="field-label")
-                yield SelectionList[str](id="providers", compact=True)
-                yield Static("", id="providers-hint", classes="hint")
-            yield Static("", id="err-providers", classes="error")
-            with Horizontal(classes="row"):
-                yield Label("Payment", classes="field-label")
-                yield Select(
-                    PAYMENTS,
-                    value=self.catalog.payment_default,
-                    allow_blank=False,
-                    id="payment",
-                    compact=True,
-                )
-                yield Label("Priority", classes="field-label short")
-                yield Select(
-                    [(f"{n}{' (most urgent)' if n == 1 else ''}", n) for n in range(1, 6)],
-                    value=3,
-                    allow_blank=False,
-                    id="priority",
-                    compact=True,
-                )
-            yield Static("", id="err-payprio", classes="error")
-            with Horizontal(classes="row"):
-                yield Label("Notes", classes="field-label")
-                yield Input(placeholder="anything the desk should know", id="notes", compact=True)
-            yield Static("", id="err-notes", classes="error")
+        yield from fields.form_fields(new_entry=self.entry is None)
         yield Footer(compact=True)
 
-    def consent_box(self, label: str, box_id: str) -> ComposeResult:
-        """Yes / No, started at the clinic's default; blank ("ask them") when it asks."""
-        default = self.catalog.consent_default
-        yield Label(label, classes="field-label short")
-        if default == consent.ASK:
-            yield Select(CONSENT_CHOICES, prompt="ask them", id=box_id, compact=True)
-        else:
-            yield Select(CONSENT_CHOICES, value=default, allow_blank=False, id=box_id, compact=True)
-
     def on_mount(self) -> None:
+        """The client search takes keys at once; the rest is filled when the catalogue is
+        read (in a worker: not on the event loop)."""
         self.sub_title = "New entry" if self.entry is None else "Edit entry"
+        if self.entry is None:
+            self.query_one("#client-search", Input).focus()
+        self.calls.read(results.read_choices, self.entry, done=results.ChoicesRead, group="choices")
+
+    @on(results.ChoicesRead)
+    async def choices_read(self, message: results.ChoicesRead) -> None:
+        self.catalog = message.value.catalog
+        self.appointment = message.value.appointment
+        self.query_one("#service", Select).set_options((n, c) for c, n in self.catalog.services)
+        self.query_one("#payment", Select).value = self.catalog.payment_default
+        await self.query_one("#new-client-consent", Horizontal).mount_all(
+            fields.consent_boxes(self.catalog.consent_default)
+        )
         if self.entry is not None:
             self.fill(self.entry)
+        self.ready = True
         self.update_read_backs()
         self.set_providers(self.value_of("#service"), keep=self.entry_providers())
         self.initial = self.collect()
         if self.read_only:
             self.show_read_only()
-        elif self.entry is None:
-            self.query_one("#client-search", Input).focus()
-        else:
+        elif self.entry is not None:
             self.query_one("#service", Select).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -222,26 +109,8 @@ class EditorScreen(Screen[EntryView | None]):
         return [p.code for p in self.entry.preferred_providers] if self.entry else []
 
     def fill(self, view: EntryView) -> None:
-        form = EntryForm.of(view)
-        self.choose_client(ClientChoice(str(view.client.id), self.client_label(view)))
-        self.query_one("#client-search", Input).display = False
-        self.query_one("#service", Select).value = form.service
-        self.query_one("#start", Input).value = form.start_text
-        self.query_one("#end", Input).value = form.end_text
-        self.query_one("#days", ToggleRow).set_values(form.days)
-        self.query_one("#parts", ToggleRow).set_values(form.parts)
-        self.query_one("#time-start", Input).value = form.time_start
-        self.query_one("#time-end", Input).value = form.time_end
-        self.query_one("#payment", Select).value = form.payment_type
-        self.query_one("#priority", Select).value = form.priority
-        self.query_one("#notes", Input).value = form.notes
-
-    @staticmethod
-    def client_label(view: EntryView) -> str:
-        contact = " · ".join(
-            x for x in (display_phone(view.client.phone), view.client.email or "") if x
-        )
-        return f"{printable(view.client.name)}  {contact}".strip()
+        self.choose_client(results.ClientChoice(str(view.client.id), fields.client_label(view)))
+        fields.put_form(self, EntryForm.of(view))
 
     def show_read_only(self) -> None:
         """A closed entry is shown as it is, with why it cannot change."""
@@ -249,55 +118,16 @@ class EditorScreen(Screen[EntryView | None]):
         for widget in self.query("#form Input, #form Select, #form ToggleRow, #form SelectionList"):
             widget.disabled = True
         zone = ZoneInfo(self.catalog.time_zone)
-        local = self.entry.status_changed_at.astimezone(zone)
-        booked = ""
-        if self.appointment is not None:  # a booked entry opened without its appointment
-            a = self.appointment
-            booked = (
-                f" Appointment: {a.starts_at.astimezone(zone):%a %d %b %H:%M} with "
-                f"{a.provider_code} ({a.service_code}, {a.status})."
-            )
-        self.set_banner(
-            f"Read only: this entry is {self.entry.status} since {long_date(local.date())} "
-            f"{local:%H:%M} ({self.entry.updated_by}).{booked} Closed entries cannot be edited; "
-            "add a new entry instead.",
-            "read-only",
-        )
+        self.set_banner(fields.read_only_text(self.entry, self.appointment, zone), "read-only")
 
     # --- reading the form ---------------------------------------------------------------------
 
     def value_of(self, selector: str) -> str | None:
-        value = self.query_one(selector, Select).value
-        return None if value is Select.NULL else str(value)
+        return fields.select_value(self, selector)
 
     def collect(self) -> EntryForm:
-        new_client = None
-        answers: dict[str, bool | None] = {}
-        if self.new_client:
-            new_client = {
-                k: self.query_one(f"#{k}", Input).value
-                for k in ("first_name", "last_name", "phone", "email")
-            }
-            for key, box in CONSENT_BOXES.items():
-                said = self.value_of(box)
-                answers[key] = None if said is None else said == consent.YES
-        priority = self.query_one("#priority", Select).value
-        return EntryForm(
-            client_id=self.chosen.id if self.chosen else None,
-            new_client=new_client,
-            **answers,
-            service=self.value_of("#service"),
-            providers=list(self.query_one("#providers", SelectionList).selected),
-            days=self.query_one("#days", ToggleRow).values,
-            parts=self.query_one("#parts", ToggleRow).values,
-            time_start=self.query_one("#time-start", Input).value,
-            time_end=self.query_one("#time-end", Input).value,
-            start_text=self.query_one("#start", Input).value,
-            end_text=self.query_one("#end", Input).value,
-            payment_type=self.value_of("#payment") or self.catalog.payment_default,
-            priority=priority if isinstance(priority, int) else 3,
-            notes=self.query_one("#notes", Input).value,
-        )
+        chosen = self.chosen.id if self.chosen else None
+        return fields.read_form(self, chosen, self.new_client, self.catalog.payment_default)
 
     @property
     def dirty(self) -> bool:
@@ -320,31 +150,12 @@ class EditorScreen(Screen[EntryView | None]):
             self.query_one("#client-chosen", Static).update("")
         self.search_clients(event.value.strip())
 
-    @work(thread=True, exclusive=True, group="clients")
     def search_clients(self, text: str) -> None:
-        found: list[ClientChoice] = []
-        total = 0
-        if text:
-            with database.connection_context():
-                rows, total = list_clients(get_clinic(), text, limit=MATCH_LIMIT)
-            found = [
-                ClientChoice(
-                    str(c.id),
-                    " · ".join(
-                        x
-                        for x in (
-                            f"{c.first_name} {c.last_name}",
-                            display_phone(c.phone),
-                            c.email or "",
-                        )
-                        if x
-                    ),
-                )
-                for c in rows
-            ]
-        self.app.call_from_thread(self.show_matches, text, found, total)
+        self.calls.read(results.search_clients, text, done=results.ClientsFound, group="clients")
 
-    def show_matches(self, text: str, found: list[ClientChoice], total: int) -> None:
+    @on(results.ClientsFound)
+    def show_matches(self, message: results.ClientsFound) -> None:
+        text, found, total = message.value.text, message.value.found, message.value.total
         if text != self.query_one("#client-search", Input).value.strip():
             return  # typed on since: a newer search is on its way
         matches = self.query_one("#client-matches", OptionList)
@@ -352,12 +163,7 @@ class EditorScreen(Screen[EntryView | None]):
         if not text:
             matches.display = False
             return
-        for choice in found:
-            label = Text(printable(choice.label))  # text, not markup; controls escaped
-            matches.add_option(Option(label, id=choice.id))
-        if total > len(found):
-            matches.add_option(Option(Text(f"  … {total - len(found)} more: type more", "dim")))
-        matches.add_option(Option(Text(f"+ New client: {text}", style="bold"), id=NEW_CLIENT))
+        matches.add_options(fields.match_options(text, found, total))
         matches.display = True
         matches.highlighted = 0
         self.choices = {c.id: c for c in found}
@@ -388,13 +194,13 @@ class EditorScreen(Screen[EntryView | None]):
         if not matches.display or matches.highlighted is None:
             return
         option = matches.get_option_at_index(matches.highlighted)
-        if option.id == NEW_CLIENT:
+        if option.id == fields.NEW_CLIENT:
             self.start_new_client(self.query_one("#client-search", Input).value.strip())
-        elif option.id in getattr(self, "choices", {}):
+        elif option.id is not None and option.id in self.choices:
             self.choose_client(self.choices[option.id])
             self.query_one("#service", Select).focus()
 
-    def choose_client(self, choice: ClientChoice) -> None:
+    def choose_client(self, choice: results.ClientChoice) -> None:
         self.chosen = choice
         self.new_client = False
         self.remove_class("-new-client")
@@ -411,15 +217,8 @@ class EditorScreen(Screen[EntryView | None]):
         self.add_class("-new-client")
         self.query_one("#client-matches", OptionList).display = False
         self.query_one("#client-chosen", Static).update(Text("new client ↓", "italic"))
-        digits = typed.replace(" ", "").replace("-", "").replace("+", "")
-        if digits.isdigit():
-            self.query_one("#phone", Input).value = typed
-        elif "@" in typed:
-            self.query_one("#email", Input).value = typed
-        else:
-            first, _, last = typed.partition(" ")
-            self.query_one("#first_name", Input).value = first.strip().title()
-            self.query_one("#last_name", Input).value = last.strip().title()
+        for box, value in fields.new_client_boxes(typed).items():
+            self.query_one(f"#{box}", Input).value = value
         empty = [
             w
             for w in self.query("#new-client Input").results(Input)
@@ -466,25 +265,12 @@ class EditorScreen(Screen[EntryView | None]):
 
     def update_read_backs(self) -> None:
         """Show each date back in full as it is typed, or a mark where it does not read."""
+        if not self.ready:
+            return  # the clinic's time zone and span are not read yet
         today = clock.today(self.catalog.time_zone)
-        form = self.collect()
-        start_read = self.query_one("#start-read", Static)
-        end_read = self.query_one("#end-read", Static)
-        start_only = EntryForm(start_text=form.start_text)
-        try:
-            start, _ = start_only.dates(today, self.catalog.max_span_days)
-        except DomainError:
-            start_read.update(Text("? not a date", "bold red"))
-            end_read.update("")
-            return
-        start_read.update(Text(f"→ {long_date(start)}", "green" if form.start_text else "dim"))
-        try:
-            _, end = form.dates(today, self.catalog.max_span_days)
-        except DomainError:
-            end_read.update(Text("? not a date", "bold red"))
-            return
-        note = "" if form.end_text.strip() else f" ({self.catalog.max_span_days} days)"
-        end_read.update(Text(f"→ {long_date(end)}{note}", "green" if form.end_text else "dim"))
+        start, end = fields.date_read_backs(self.collect(), today, self.catalog.max_span_days)
+        self.query_one("#start-read", Static).update(start)
+        self.query_one("#end-read", Static).update(end)
 
     # --- errors -------------------------------------------------------------------------------
 
@@ -500,16 +286,7 @@ class EditorScreen(Screen[EntryView | None]):
         """Every field's error at once, in the desk's words, beside the field it names, and
         the focus on the first of them; the form keeps every value."""
         self.clear_errors()
-        listed = (err.data or {}).get("errors") if isinstance(err.data, dict) else None
-        found = [(e["field"], e["message"]) for e in listed or []] or [(err.field, err.message)]
-        lines: dict[str, list[str]] = {}
-        unplaced = []
-        for name, message in found:
-            line = ERROR_LINE.get((name or "").split(".")[0])
-            if line is None:
-                unplaced.append(message)
-            else:
-                lines.setdefault(line, []).append(desk_words(name, message))
+        found, lines, unplaced = fields.placed_errors(err)
         for line, said in lines.items():
             widget = self.query_one(f"#err-{line}", Static)
             widget.update(f"↑ {' · '.join(said)}")
@@ -525,7 +302,7 @@ class EditorScreen(Screen[EntryView | None]):
             "error",
         )
         first = found[0][0] or ""
-        box = CONSENT_BOXES.get(first.removeprefix("client."))
+        box = fields.CONSENT_BOXES.get(first.removeprefix("client."))
         if box and self.new_client:
             self.query_one(box, Select).focus()
         else:
@@ -536,25 +313,9 @@ class EditorScreen(Screen[EntryView | None]):
             field = field.removeprefix("client.")
         else:
             field = field.split(".")[0]
-        target = {
-            "first_name": "#first_name",
-            "last_name": "#last_name",
-            "phone": "#phone",
-            "email": "#email",
-            "client": "#client-search" if not self.new_client else "#first_name",
-            "client_id": "#client-search",
-            "service": "#service",
-            "date_range_start": "#start",
-            "date_range_end": "#end",
-            "preferred_days": "#days",
-            "preferred_time_slots": "#parts",
-            "preferred_time_start": "#time-start",
-            "preferred_time_end": "#time-end",
-            "preferred_providers": "#providers",
-            "payment_type": "#payment",
-            "priority": "#priority",
-            "notes": "#notes",
-        }.get(field)
+        target = fields.FIELD_BOX.get(field)
+        if field == "client" and self.new_client:
+            target = "#first_name"
         if target:
             widget = self.query_one(target)
             if widget.display and widget.focusable:
@@ -574,7 +335,7 @@ class EditorScreen(Screen[EntryView | None]):
         if self.read_only:
             self.notify("This entry is closed and read only.", severity="warning")
             return
-        if self.saving:
+        if self.saving or not self.ready:
             return
         form = self.collect()
         today = clock.today(self.catalog.time_zone)
@@ -592,25 +353,27 @@ class EditorScreen(Screen[EntryView | None]):
         self.saving = True
         self.save(payload)
 
-    @work(thread=True, exclusive=True, group="save")
-    def save(self, payload: dict) -> None:
-        staff = self.app.staff  # type: ignore[attr-defined]
-        try:
-            with database.connection_context():
-                if self.entry is None:
-                    view = adding.create(payload, staff)
-                else:
-                    view = changes.update(self.entry.id, payload, staff)
-        except DomainError as err:
-            self.app.call_from_thread(self.save_failed, err)
-            return
-        self.app.call_from_thread(self.saved, view)
+    def save(self, payload: dict[str, Any]) -> None:
+        if self.entry is None:
+            write = partial(adding.create, payload)
+        else:
+            write = partial(changes.update, self.entry.id, payload)
+        self.calls.write(
+            write,
+            self.desk.staff,
+            done=results.EntrySaved,
+            failed=results.SaveRefused,
+            group="save",
+        )
 
-    def save_failed(self, err: DomainError) -> None:
+    @on(results.SaveRefused)
+    def save_failed(self, message: results.SaveRefused) -> None:
         self.saving = False
-        self.show_error(err)
+        self.show_error(message.error)
 
-    def saved(self, view: EntryView) -> None:
+    @on(results.EntrySaved)
+    def saved(self, message: results.EntrySaved) -> None:
+        view = message.value
         verb = "Added" if self.entry is None else "Saved"
         self.notify(
             f"{verb}: {printable(view.client.name)} · {view.service.code} · {view.status}",

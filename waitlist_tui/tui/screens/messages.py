@@ -11,19 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rich.text import Text
-from textual import work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
-from textual.worker import get_current_worker
 
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.messaging.outbox import MessageView, local_text
-from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
+from waitlist_tui.tui import calls
+from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
 
@@ -43,14 +42,29 @@ STATUS_STYLE = {"pending": "", "sent": "green", "failed": "yellow", "dead": "bol
 
 @dataclass(frozen=True)
 class Loaded:
-    generation: int
     rows: tuple[MessageView, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
     time_zone: str = "UTC"
     error: str | None = None
 
 
-class MessagesScreen(Screen[None]):
+def read_messages(status: str | None) -> Loaded:
+    try:
+        clinic = get_clinic()
+        return Loaded(
+            tuple(outbox.list_messages(status, clinic=clinic)),
+            outbox.status_counts(clinic),
+            clinic.time_zone,
+        )
+    except DomainError as err:
+        return Loaded(error=err.message)
+
+
+class MessagesRead(calls.Done[Loaded]):
+    pass
+
+
+class MessagesScreen(DeskScreen[None]):
     """The outbox, newest first, filtered by status."""
 
     DEFAULT_CSS = """
@@ -88,7 +102,6 @@ class MessagesScreen(Screen[None]):
         self.status = status
         self.rows: list[MessageView] = []
         self.time_zone = "UTC"
-        self.generation = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -114,28 +127,11 @@ class MessagesScreen(Screen[None]):
         self.reload()
 
     def reload(self) -> None:
-        self.generation += 1
-        self.load(self.generation, self.status)
+        self.calls.read(read_messages, self.status, done=MessagesRead, group="messages-load")
 
-    @work(thread=True, exclusive=True, group="messages-load")
-    def load(self, generation: int, status: str | None) -> None:
-        with database.connection_context():
-            try:
-                clinic = get_clinic()
-                loaded = Loaded(
-                    generation,
-                    tuple(outbox.list_messages(status, clinic=clinic)),
-                    outbox.status_counts(clinic),
-                    clinic.time_zone,
-                )
-            except DomainError as err:
-                loaded = Loaded(generation, error=err.message)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show, loaded)
-
-    def show(self, loaded: Loaded) -> None:
-        if loaded.generation != self.generation:
-            return
+    @on(MessagesRead)
+    def show(self, message: MessagesRead) -> None:
+        loaded = message.value
         self.time_zone = loaded.time_zone
         self.rows = list(loaded.rows)
         # Widths from the cells themselves (fill): columns left to size themselves settle on

@@ -12,19 +12,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from waitlist_tui.domain.catalog.clinics import get_clinic
-from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.fill.offers import OfferView
 from waitlist_tui.domain.fill.slot_offers import offer_slot, slots_for_entry
-from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.domain.waitlist.views import EntryView
+from waitlist_tui.tui import calls
+from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.formatting import date_range, when_short
 from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
@@ -40,7 +39,50 @@ class SlotRow:
     end: dt.datetime
 
 
-class SlotsScreen(Screen[OfferView | None]):
+@dataclass(frozen=True)
+class Slots:
+    rows: list[SlotRow]
+    zone: ZoneInfo
+
+
+@dataclass(frozen=True)
+class Sent:
+    offer: OfferView
+    zone: ZoneInfo
+
+
+def read_slots(entry_id: Any) -> Slots:
+    zone = ZoneInfo(get_clinic().time_zone)
+    rows = [
+        SlotRow(g.provider_id, f"{g.provider_name} ({g.provider_code})", start, end)
+        for g in slots_for_entry(entry_id)
+        for start, end in g.slots
+    ]
+    return Slots(rows, zone)
+
+
+def send_offer(entry_id: Any, row: SlotRow, staff: str) -> Sent:
+    sent = offer_slot(entry_id, row.provider_id, row.start, staff)
+    return Sent(sent, ZoneInfo(get_clinic().time_zone))
+
+
+class SlotsRead(calls.Done[Slots]):
+    pass
+
+
+class SlotsFailed(calls.Failed):
+    pass
+
+
+class SlotOffered(calls.Done[Sent]):
+    pass
+
+
+class OfferRefused(calls.Failed):
+    pass
+
+
+class SlotsScreen(DeskScreen[OfferView | None]):
     """The entry's free slots in its date range, days and times, soonest first."""
 
     HELP_TITLE = "free slots screen"
@@ -94,20 +136,18 @@ class SlotsScreen(Screen[OfferView | None]):
     def action_back(self) -> None:
         self.dismiss(None)
 
-    @work(thread=True, exclusive=True, group="slots")
     def load(self) -> None:
-        try:
-            with database.connection_context():
-                zone = ZoneInfo(get_clinic().time_zone)
-                groups = slots_for_entry(self.entry.id)
-            rows = [
-                SlotRow(g.provider_id, f"{g.provider_name} ({g.provider_code})", start, end)
-                for g in groups
-                for start, end in g.slots
-            ]
-            self.app.call_from_thread(self.show, rows, zone, None)
-        except DomainError as err:
-            self.app.call_from_thread(self.show, [], None, err.message)
+        self.calls.read(
+            read_slots, self.entry.id, done=SlotsRead, failed=SlotsFailed, group="slots"
+        )
+
+    @on(SlotsRead)
+    def slots_read(self, message: SlotsRead) -> None:
+        self.show(message.value.rows, message.value.zone, None)
+
+    @on(SlotsFailed)
+    def slots_failed(self, message: SlotsFailed) -> None:
+        self.show([], None, message.error.message)
 
     def show(self, rows: list[SlotRow], zone: ZoneInfo | None, error: str | None) -> None:
         table = self.query_one(DataTable)
@@ -147,25 +187,28 @@ class SlotsScreen(Screen[OfferView | None]):
         self.busy = True
         self.send(self.rows[table.cursor_row])
 
-    @work(thread=True, group="offer")
     def send(self, row: SlotRow) -> None:
-        staff = self.app.staff  # type: ignore[attr-defined]
-        try:
-            with database.connection_context():
-                sent = offer_slot(self.entry.id, row.provider_id, row.start, staff)
-                zone = ZoneInfo(get_clinic().time_zone)
-        except DomainError as err:
-            self.app.call_from_thread(self.failed, err)
-            return
-        self.app.call_from_thread(self.sent, sent, zone)
+        self.calls.write(
+            send_offer,
+            self.entry.id,
+            row,
+            self.desk.staff,
+            done=SlotOffered,
+            failed=OfferRefused,
+            group="offer",
+        )
 
-    def failed(self, err: DomainError) -> None:
+    @on(OfferRefused)
+    def failed(self, message: OfferRefused) -> None:
+        err = message.error
         self.busy = False
         self.notify(f"Not offered: {err.message}", severity="error", markup=False)
         self.query_one("#slots-status", Static).update(Text(err.message, "bold red"))
         self.load()
 
-    def sent(self, sent: OfferView, zone: ZoneInfo) -> None:
+    @on(SlotOffered)
+    def sent(self, message: SlotOffered) -> None:
+        sent, zone = message.value.offer, message.value.zone
         start = sent.slot_start.astimezone(zone)
         until = sent.expires_at.astimezone(zone)
         self.notify(

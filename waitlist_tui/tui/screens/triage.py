@@ -10,29 +10,32 @@ Countdowns tick every second from clock.now() without a query; a reload every fe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import events, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
-from textual.worker import get_current_worker
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.catalog.clients import display_phone
-from waitlist_tui.domain.catalog.clinics import get_clinic
-from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.fill import contact_attempts, offers
-from waitlist_tui.domain.fill.offers import OfferView, Reply
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.fill.offers import OfferView
 from waitlist_tui.domain.textinput import printable
+from waitlist_tui.tui import calls
+from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.formatting import countdown, slot_text
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.screens.attempt_dialog import Attempt, AttemptDialog
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
+from waitlist_tui.tui.screens.triage_replies import (
+    Answer,
+    Loaded,
+    Outcome,
+    answer,
+    outcome,
+    read_offers,
+)
 from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.footer import Footer
 
@@ -53,27 +56,15 @@ NARROW_COLUMNS = ("expires", "client", "phone", "slot", "provider")  # calls: in
 NARROW_HIDDEN = {"triage.refresh"}
 
 
-@dataclass(frozen=True)
-class Loaded:
-    """The sent offers as a worker hands them to the screen."""
-
-    generation: int
-    offers: tuple[OfferView, ...] = ()
-    attempts: dict[str, str] = field(default_factory=dict)
-    clinic_name: str = ""
-    time_zone: str = "UTC"
-    error: str | None = None
+class Answered(calls.Done[Answer]):
+    pass
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What an action did, in the words of the status line."""
-
-    message: str
-    error: bool = False
+class OffersRead(calls.Done[Loaded]):
+    pass
 
 
-class TriageScreen(Screen[None]):
+class TriageScreen(DeskScreen[None]):
     """Replies to offers, one key and one confirmation each."""
 
     DEFAULT_CSS = """
@@ -160,7 +151,6 @@ class TriageScreen(Screen[None]):
         super().__init__()
         self.rows: list[OfferView] = []
         self.time_zone = "UTC"
-        self.generation = 0  # bumped by every reload; an older load's rows are dropped
         self.in_dialog = False  # resuming from our own dialog needs no reload
         self.narrow = False
         self.last_loaded: Loaded | None = None
@@ -275,47 +265,25 @@ class TriageScreen(Screen[None]):
         line.set_class(error, "-error")
         line.set_class(ok and not error, "-ok")
 
-    def describe(self, verb: str, view: OfferView, reply: Reply) -> str:
-        """The status line after a reply, naming anyone who got the opening next."""
-        following = ", ".join(printable(o.client_name) for o in reply.next_offers)
-        nxt = f" · next offer sent to {following}" if following else ""
-        if verb == "accept":
-            who = printable(view.client_name)
-            return f"Booked {who} · {self.slot(view)} with {view.provider_code}"
-        if verb == "decline":
-            return f"Declined for {printable(view.client_name)}{nxt or ' · no next offer sent'}"
-        if verb == "rescind":
-            return f"Rescinded the offer to {printable(view.client_name)}; they wait again"
-        if isinstance(reply, contact_attempts.AttemptReply):
-            count = reply.attempts.count
-            calls = f"{count} call{'s' if count != 1 else ''}"
-            label = contact_attempts.OUTCOME_LABELS[reply.outcome]
-            released = f" · offer {reply.offer.status}" if reply.released else ""
-            return f"Logged {label} for {printable(view.client_name)} ({calls}){released}{nxt}"
-        return f"{verb}: {printable(view.client_name)}"
-
     # --- domain calls -------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="triage-act")
     def act(self, verb: str, view: OfferView, outcome: str = "", note: str = "") -> None:
         """One reply, in a thread; its result is always shown, as the change is committed."""
-        staff = self.app.staff  # type: ignore[attr-defined]
-        with database.connection_context():
-            try:
-                if verb == "accept":
-                    reply = offers.accept(view.id, staff)
-                elif verb == "decline":
-                    reply = offers.decline(view.id, staff)
-                elif verb == "rescind":
-                    reply = offers.rescind(view.id, staff)
-                else:
-                    reply = contact_attempts.log_attempt(view.id, outcome, staff, note)
-                result = Outcome(self.describe(verb, view, reply))
-            except DomainError as err:
-                what = {"accept": "book", "attempt": "log the call for"}.get(verb, verb)
-                why = offers.taken_by(view.id) or err.message
-                result = Outcome(f"Could not {what} {printable(view.client_name)}: {why}", True)
-        self.app.call_from_thread(self.done, result)
+        self.calls.write(
+            answer,
+            verb,
+            view,
+            self.desk.staff,
+            outcome,
+            note,
+            done=Answered,
+            group="triage-act",
+            exclusive=True,
+        )
+
+    @on(Answered)
+    def answered(self, message: Answered) -> None:
+        self.done(outcome(message.value, self.time_zone))
 
     def done(self, result: Outcome) -> None:
         self.say(result.message, error=result.error, ok=not result.error)
@@ -324,34 +292,16 @@ class TriageScreen(Screen[None]):
         self.reload()
 
     def reload(self) -> None:
-        self.generation += 1
-        self.load(self.generation)
+        """The sent offers, off the event loop; a newer reload drops an older one's rows."""
+        self.calls.read(read_offers, done=OffersRead, group="triage-load")
 
-    @work(thread=True, exclusive=True, group="triage-load")
-    def load(self, generation: int) -> None:
-        """The sent offers and their call counts, off the event loop."""
-        with database.connection_context():
-            try:
-                clinic = get_clinic()
-                views = offers.list_offers(clinic=clinic)
-                counts = contact_attempts.summaries([v.id for v in views])
-                loaded = Loaded(
-                    generation,
-                    tuple(views),
-                    {key: s.label for key, s in counts.items()},
-                    clinic.name,
-                    clinic.time_zone,
-                )
-            except DomainError as err:
-                loaded = Loaded(generation, error=err.message)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show, loaded)
+    @on(OffersRead)
+    def offers_read(self, message: OffersRead) -> None:
+        self.show(message.value)
 
     # --- painting -----------------------------------------------------------------------------
 
     def show(self, loaded: Loaded) -> None:
-        if loaded.generation != self.generation:
-            return  # a newer load is on its way
         table = self.query_one(DataTable)
         cursor, cursor_row = self.current(), table.cursor_row
         self.time_zone = loaded.time_zone

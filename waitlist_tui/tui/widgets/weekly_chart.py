@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
 from rich.console import RenderableType
 from textual_plotext import PlotextPlot
@@ -72,5 +73,5 @@ class WeeklyChart(PlotextPlot):
             plt.xlim(1, len(xs))
             ticks = y_ticks(top)
             plt.ylim(0, ticks[-1])
-            plt.yticks(ticks, [f"{t:,}" for t in ticks])
-        return super().render()
+            plt.yticks([float(t) for t in ticks], [f"{t:,}" for t in ticks])
+        return cast(RenderableType, super().render())
