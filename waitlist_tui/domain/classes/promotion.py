@@ -96,4 +96,5 @@ def locked_enrolment(enrolment_id: Any) -> tuple[Enrolment, EventInstance]:
 
 
 def promoted_views(promoted: list[uuid.UUID]) -> tuple[EnrolmentView, ...]:
+    """Whom a write moved up, as views: the desk that cancelled sees who got the seat."""
     return tuple(get_enrolment(pid) for pid in promoted)

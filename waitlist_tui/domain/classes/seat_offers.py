@@ -19,6 +19,7 @@ from waitlist_tui.domain.timeutil import iso
 
 
 def _require_live_offer(enrolment: Enrolment, now: dt.datetime) -> None:
+    """Only an offered seat whose hold has not run out can be answered (else a 4090)."""
     if enrolment.status == CANCELLED:
         raise Conflict(CLOSED, data={"status": enrolment.status})
     if enrolment.status != OFFERED:

@@ -29,6 +29,8 @@ from waitlist_tui.domain.store.models import Client, Enrolment, EventInstance
 
 
 def _resolve_client(instance: EventInstance, client_id: Any) -> Client:
+    """A client of the instance's clinic, or a 4000 on client_id (not a 4040: the command
+    exists, its argument is wrong)."""
     try:
         return ids.resolve(
             Client,
@@ -44,6 +46,7 @@ def _resolve_client(instance: EventInstance, client_id: Any) -> Client:
 
 
 def _refuse_duplicate(instance: EventInstance, client: Client) -> None:
+    """One open enrolment per client and class: a second is a 4090 saying which one."""
     existing = (
         Enrolment.select(Enrolment.id, Enrolment.status)
         .where(
@@ -66,6 +69,7 @@ def _refuse_duplicate(instance: EventInstance, client: Client) -> None:
 def _create(
     instance: EventInstance, client: Client, status: str, actor: str, now: dt.datetime
 ) -> Enrolment:
+    """The new enrolment and its audit row (enrol or waitlist)."""
     enrolment = Enrolment.create(
         instance=instance.id,
         client=client.id,
