@@ -72,7 +72,7 @@ from waitlist_tui.domain.stats.report import stats as waitlist_stats
 from waitlist_tui.domain.store import db, schema
 from waitlist_tui.domain.store.connect import connect
 from waitlist_tui.domain.store.models import Client, Clinic, Entry
-from waitlist_tui.domain.waitlist.entries import EntryQuery, list_entries
+from waitlist_tui.domain.waitlist.listing import EntryQuery, list_entries
 from waitlist_tui.tui.app import READY_ENV
 from waitlist_tui.tui.queue_data import COUNT_CAP
 

@@ -323,13 +323,13 @@ def setup_offers(url: str, count: str) -> list[str]:
     waiting entry of its own; the offers' ids."""
     from waitlist_tui.domain.fill import offers
     from waitlist_tui.domain.fill.openings import add_opening
-    from waitlist_tui.domain.waitlist import entries
+    from waitlist_tui.domain.waitlist import adding
 
     _open(url)
     ids = []
     hours = ["08:00", "09:00", "10:00", "11:00", "13:00", "14:00", "15:00", "16:00"]
     for i in range(int(count)):
-        entries.create(
+        adding.create(
             {
                 "client": {
                     "first_name": f"Ann{i}",

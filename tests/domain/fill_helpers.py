@@ -13,19 +13,20 @@ from tests.conftest import STAFF, entry_payload
 from waitlist_tui.domain.fill.openings import add_opening
 from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.store.models import Opening
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import adding
+from waitlist_tui.domain.waitlist.views import EntryView
 
 _phone = iter(range(100, 10_000))
 
 
-def add_entry(first: str = "Ana", **overrides: Any) -> entries.EntryView:
+def add_entry(first: str = "Ana", **overrides: Any) -> EntryView:
     """A waiting PT-EVAL entry for a new client; any payload field can be overridden."""
     client = {"first_name": first, "last_name": "Test", "phone": f"617-555-{next(_phone):04d}"}
     payload = entry_payload(
         client=client, preferred_providers=[], preferred_days=[], preferred_time_slots=[]
     )
     payload.update(overrides)
-    return entries.create(payload, STAFF)
+    return adding.create(payload, STAFF)
 
 
 def monday_opening(
@@ -34,7 +35,7 @@ def monday_opening(
     return add_opening(provider, f"2026-11-23T{time}", minutes, STAFF, **kw)
 
 
-def entry_slot(entry: entries.EntryView, provider_id: Any, start: dt.datetime) -> Slot:
+def entry_slot(entry: EntryView, provider_id: Any, start: dt.datetime) -> Slot:
     """The slot of the entry's service length from `start`, as the slots screen offers it."""
     end = start + dt.timedelta(minutes=entry.service.duration_minutes)
     return Slot(provider_id, start, end, entry.service.id)

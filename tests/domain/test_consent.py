@@ -16,7 +16,7 @@ from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.flags import parse_bool
 from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.store.models import AuditEvent, Client, Clinic, Entry
-from waitlist_tui.domain.waitlist import entries, exchange
+from waitlist_tui.domain.waitlist import adding, exchange
 
 NO_WORDS = ["false", "no", "0", "off", "FALSE", " No ", "Off", "\tOFF\n", False, 0]
 YES_WORDS = ["true", "yes", "1", "on", "TRUE", " Yes ", "On", True, 1]
@@ -55,14 +55,14 @@ def jane() -> Client:
 
 @pytest.mark.parametrize("said", ["false", "no", "0", "off", " OFF ", False, 0])
 def test_a_client_who_says_no_is_stored_as_no(clinic: Clinic, said) -> None:
-    entries.create(with_consent(consent_sms=said, consent_email="yes"), STAFF)
+    adding.create(with_consent(consent_sms=said, consent_email="yes"), STAFF)
     assert (jane().consent_sms, jane().consent_email) == (False, True)
 
 
 @pytest.mark.parametrize("said", ["maybe", 2, ["no"], {"x": 1}, "nein"], ids=repr)
 def test_an_unclear_consent_is_refused_and_nothing_written(clinic: Clinic, said) -> None:
     with pytest.raises(ValidationError) as info:
-        entries.create(with_consent(consent_email=said), STAFF)
+        adding.create(with_consent(consent_email=said), STAFF)
     assert info.value.field == "client.consent_email"
     assert "client.consent_email must be true or false" in info.value.message
     assert Client.select().count() == 0 and Entry.select().count() == 0
@@ -80,7 +80,7 @@ def set_default(clinic: Clinic, default: str | None) -> Clinic:
 def test_the_clinic_default_fills_an_unstated_consent(clinic: Clinic) -> None:
     assert consent.of(clinic).default == "yes"  # the demo clinic's file says so
     set_default(clinic, "no")
-    entries.create(with_consent(consent_email=True), STAFF)
+    adding.create(with_consent(consent_email=True), STAFF)
     assert (jane().consent_sms, jane().consent_email) == (False, True)
 
 
@@ -89,31 +89,31 @@ def test_a_clinic_that_asks_refuses_a_new_client_without_consent(clinic, default
     """`ask` is also what a clinic gets that has not decided: never a silent yes."""
     set_default(clinic, default)
     with pytest.raises(ValidationError) as info:
-        entries.create(with_consent(consent_sms="yes"), STAFF)
+        adding.create(with_consent(consent_sms="yes"), STAFF)
     assert info.value.field == "client.consent_email" and "is required" in info.value.message
     assert Client.select().count() == 0 and Entry.select().count() == 0
-    entries.create(with_consent(consent_sms="yes", consent_email="no"), STAFF)
+    adding.create(with_consent(consent_sms="yes", consent_email="no"), STAFF)
     assert (jane().consent_sms, jane().consent_email) == (True, False)
-    entries.create(entry_payload(service="PT-FU"), STAFF)  # the same client: already answered
+    adding.create(entry_payload(service="PT-FU"), STAFF)  # the same client: already answered
     assert Entry.select().count() == 2 and Client.select().count() == 1
 
 
 def test_a_payload_may_withdraw_an_existing_clients_consent_never_give_it_back(
     clinic: Clinic,
 ) -> None:
-    entries.create(entry_payload(), STAFF)
+    adding.create(entry_payload(), STAFF)
     assert jane().consent_sms is True
-    entries.create(with_consent(consent_sms="no") | {"service": "PT-FU"}, STAFF)
+    adding.create(with_consent(consent_sms="no") | {"service": "PT-FU"}, STAFF)
     assert jane().consent_sms is False
     row = AuditEvent.select().where(AuditEvent.action == "client.consent").get()
     assert row.object_id == str(jane().id) and row.actor == STAFF
     assert row.changes["consent_sms"] == [True, False]
-    entries.create(with_consent(consent_sms="yes") | {"notes": "again"}, STAFF)
+    adding.create(with_consent(consent_sms="yes") | {"notes": "again"}, STAFF)
     assert jane().consent_sms is False  # an old file cannot undo a STOP
 
 
 def test_the_desk_records_consent_strictly(clinic: Clinic) -> None:
-    entries.create(entry_payload(), STAFF)
+    adding.create(entry_payload(), STAFF)
     client = clients.update_consent(str(jane().id)[:8], {"consent_sms": "off"}, STAFF)
     assert (client.consent_sms, client.consent_email, client.version) == (False, True, 2)
     client = clients.update_consent(jane().id, {"consent_sms": "ON"}, STAFF)

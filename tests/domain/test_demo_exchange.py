@@ -19,7 +19,7 @@ from waitlist_tui.demo import build as demo
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.store.models import Appointment, Client, Entry, Offer, Opening
-from waitlist_tui.domain.waitlist import entries, exchange
+from waitlist_tui.domain.waitlist import adding, exchange
 
 
 def test_demo_is_consistent_and_covers_every_status(db: object) -> None:
@@ -72,13 +72,13 @@ def test_demo_is_deterministic_for_a_seed(db: object) -> None:
 
 
 def test_export_then_import_round_trips(clinic, tmp_path) -> None:
-    entries.create(
+    adding.create(
         entry_payload(
             preferred_time_slots=[], preferred_time_start="09:00", preferred_time_end="14:00"
         ),
         STAFF,
     )
-    entries.create(
+    adding.create(
         entry_payload(
             client={"first_name": "Omar", "last_name": "Haddad", "phone": "617-555-0199"},
             service="MASSAGE",

@@ -26,7 +26,8 @@ from waitlist_tui.domain.store.models import (
     Provider,
     Service,
 )
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import adding, changes, listing, reading
+from waitlist_tui.domain.waitlist.views import EntryView
 
 
 def row_counts() -> dict[str, int]:
@@ -43,7 +44,7 @@ def assert_rejected(call, error: type, message: str) -> None:
 
 
 def test_create_stores_resolved_fields_and_audit(clinic: Clinic) -> None:
-    view = entries.create(entry_payload(), STAFF)
+    view = adding.create(entry_payload(), STAFF)
     data = view.to_dict()
     assert data["status"] == "waiting"
     assert data["priority"] == 3
@@ -73,12 +74,12 @@ def test_create_stores_resolved_fields_and_audit(clinic: Clinic) -> None:
     ],
 )
 def test_appointment_type_labels(clinic: Clinic, given: str, stored: str) -> None:
-    assert entries.create(entry_payload(appointment_type=given), STAFF).appointment_type == stored
+    assert adding.create(entry_payload(appointment_type=given), STAFF).appointment_type == stored
 
 
 def test_date_range_end_before_start(clinic: Clinic) -> None:
     assert_rejected(
-        lambda: entries.create(
+        lambda: adding.create(
             entry_payload(date_range_start="2026-12-10", date_range_end="2026-12-01"), STAFF
         ),
         ValidationError,
@@ -88,20 +89,20 @@ def test_date_range_end_before_start(clinic: Clinic) -> None:
 
 def test_span_over_clinic_maximum_names_the_limit(clinic: Clinic) -> None:
     assert_rejected(
-        lambda: entries.create(
+        lambda: adding.create(
             entry_payload(date_range_start="2026-11-23", date_range_end="2026-12-24"), STAFF
         ),
         ValidationError,
         "at most 30 days",
     )
     Clinic.update(max_span_days=60).execute()
-    assert entries.create(entry_payload(date_range_end="2026-12-24"), STAFF).status == "waiting"
+    assert adding.create(entry_payload(date_range_end="2026-12-24"), STAFF).status == "waiting"
 
 
 def test_waitlist_not_enabled(clinic: Clinic) -> None:
     Clinic.update(waitlist_enabled=False).execute()
     assert_rejected(
-        lambda: entries.create(entry_payload(), STAFF),
+        lambda: adding.create(entry_payload(), STAFF),
         ValidationError,
         "waitlist feature not configured for this organization",
     )
@@ -156,7 +157,7 @@ def test_bad_input_names_field_and_changes_nothing(
     payload = entry_payload(**overrides)
     if payload.get("client") is None:
         payload.pop("client")
-    assert_rejected(lambda: entries.create(payload, STAFF), ValidationError, message)
+    assert_rejected(lambda: adding.create(payload, STAFF), ValidationError, message)
 
 
 def test_payment_type_defaults_to_the_clinics(clinic: Clinic) -> None:
@@ -164,12 +165,12 @@ def test_payment_type_defaults_to_the_clinics(clinic: Clinic) -> None:
     clinic's (`default_payment_type` in its set-up), on every path."""
     payload = entry_payload()
     payload.pop("payment_type")
-    assert entries.create(payload, STAFF).payment_type == "SELF_PAY"
+    assert adding.create(payload, STAFF).payment_type == "SELF_PAY"
     data = demo_clinic()
     data["clinic"]["default_payment_type"] = "insurance_pay"
     apply_setup(data, STAFF)
     payload["client"] = {**payload["client"], "phone": "617-555-0199", "first_name": "Ivy"}
-    assert entries.create(payload, STAFF).payment_type == "INSURANCE_PAY"
+    assert adding.create(payload, STAFF).payment_type == "INSURANCE_PAY"
     assert load_catalog().payment_default == "INSURANCE_PAY"
     data["clinic"]["default_payment_type"] = "CASH"
     with pytest.raises(ValidationError, match="clinic.default_payment_type must be"):
@@ -177,7 +178,7 @@ def test_payment_type_defaults_to_the_clinics(clinic: Clinic) -> None:
 
 
 def test_days_by_name_short_name_or_number_sunday_zero(clinic: Clinic) -> None:
-    view = entries.create(entry_payload(preferred_days=[0, "1", "fri", "Saturday"]), STAFF)
+    view = adding.create(entry_payload(preferred_days=[0, "1", "fri", "Saturday"]), STAFF)
     assert view.preferred_days == ("MONDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
 
@@ -185,14 +186,14 @@ def test_defaults_priority_and_date_range(clinic: Clinic) -> None:
     payload = entry_payload()
     for key in ("date_range_start", "date_range_end", "preferred_days", "preferred_time_slots"):
         payload.pop(key)
-    view = entries.create(payload, STAFF)
+    view = adding.create(payload, STAFF)
     assert view.priority == 3
     assert str(view.date_range_start) == "2026-11-20"  # today in New York
     assert str(view.date_range_end) == "2026-12-20"  # + max_span_days
 
 
 def test_window_and_slots_round_trip(clinic: Clinic) -> None:
-    view = entries.create(
+    view = adding.create(
         entry_payload(
             preferred_time_slots=["morning", "ANYTIME"],
             preferred_time_start="09:00",
@@ -200,14 +201,14 @@ def test_window_and_slots_round_trip(clinic: Clinic) -> None:
         ),
         STAFF,
     )
-    data = entries.get(view.id).to_dict()
+    data = reading.get(view.id).to_dict()
     assert data["preferred_time_slots"] == ["MORNING", "ANYTIME"]
     assert (data["preferred_time_start"], data["preferred_time_end"]) == ("09:00", "14:00")
 
 
 def test_existing_client_by_id_and_by_details(clinic: Clinic) -> None:
-    first = entries.create(entry_payload(), STAFF)
-    second = entries.create(
+    first = adding.create(entry_payload(), STAFF)
+    second = adding.create(
         entry_payload(
             service="PT-FU",
             preferred_providers=[],
@@ -215,7 +216,7 @@ def test_existing_client_by_id_and_by_details(clinic: Clinic) -> None:
         ),
         STAFF,
     )
-    third = entries.create(
+    third = adding.create(
         entry_payload(
             client=None, client_id=str(first.client.id)[:8], service="ACU", preferred_providers=[]
         ),
@@ -225,17 +226,17 @@ def test_existing_client_by_id_and_by_details(clinic: Clinic) -> None:
 
 
 def test_get_unknown_and_prefix(clinic: Clinic) -> None:
-    view = entries.create(entry_payload(), STAFF)
-    assert entries.get(str(view.id)[:6]).id == view.id
+    view = adding.create(entry_payload(), STAFF)
+    assert reading.get(str(view.id)[:6]).id == view.id
     with pytest.raises(NotFound, match="waitlist request not found"):
-        entries.get("00000000-0000-4000-8000-000000000000")
+        reading.get("00000000-0000-4000-8000-000000000000")
     with pytest.raises(ValidationError, match="at least 6"):
-        entries.get(str(view.id)[:4])
+        reading.get(str(view.id)[:4])
 
 
 def test_update_patch_changes_only_given_fields_with_audit(clinic: Clinic) -> None:
-    view = entries.create(entry_payload(), STAFF)
-    updated = entries.update(
+    view = adding.create(entry_payload(), STAFF)
+    updated = changes.update(
         view.id,
         {"priority": 1, "notes": "Urgent now", "date_range_end": "2026-12-20", "version": 1},
         "maria",
@@ -254,45 +255,45 @@ def test_update_patch_changes_only_given_fields_with_audit(clinic: Clinic) -> No
 
 
 def test_update_rules_apply_to_merged_values(clinic: Clinic) -> None:
-    view = entries.create(entry_payload(), STAFF)
+    view = adding.create(entry_payload(), STAFF)
     assert_rejected(
-        lambda: entries.update(view.id, {"date_range_end": "2026-11-22"}, STAFF),
+        lambda: changes.update(view.id, {"date_range_end": "2026-11-22"}, STAFF),
         ValidationError,
         "date_range_end must be on or after date_range_start",
     )
     assert_rejected(
-        lambda: entries.update(view.id, {"service": "MASSAGE"}, STAFF),
+        lambda: changes.update(view.id, {"service": "MASSAGE"}, STAFF),
         ValidationError,
         "KIM does not offer MASSAGE",
     )
-    moved = entries.update(view.id, {"service": "PT-FU"}, STAFF)
+    moved = changes.update(view.id, {"service": "PT-FU"}, STAFF)
     assert moved.appointment_type == "FOLLOW_UP"
 
 
 def test_update_stale_version_is_conflict_and_keeps_the_other_desk_edit(clinic: Clinic) -> None:
-    view = entries.create(entry_payload(), STAFF)
-    entries.update(view.id, {"notes": "desk A", "version": 1}, "desk-a")
+    view = adding.create(entry_payload(), STAFF)
+    changes.update(view.id, {"notes": "desk A", "version": 1}, "desk-a")
     assert_rejected(
-        lambda: entries.update(view.id, {"notes": "desk B", "version": 1}, "desk-b"),
+        lambda: changes.update(view.id, {"notes": "desk B", "version": 1}, "desk-b"),
         Conflict,
         "changed by someone else",
     )
-    assert entries.get(view.id).notes == "desk A"
+    assert reading.get(view.id).notes == "desk A"
 
 
 @pytest.mark.parametrize("status", ["booked", "cancelled", "expired"])
 def test_update_closed_entry_is_conflict(clinic: Clinic, status: str) -> None:
-    view = entries.create(entry_payload(), STAFF)
+    view = adding.create(entry_payload(), STAFF)
     Entry.update(status=status).where(Entry.id == view.id).execute()
     assert_rejected(
-        lambda: entries.update(view.id, {"priority": 1}, STAFF),
+        lambda: changes.update(view.id, {"priority": 1}, STAFF),
         Conflict,
         "waitlist request is closed",
     )
-    assert_rejected(lambda: entries.cancel(view.id, STAFF), Conflict, "waitlist request is closed")
+    assert_rejected(lambda: changes.cancel(view.id, STAFF), Conflict, "waitlist request is closed")
 
 
-def _sent_offer(view: entries.EntryView, start: str) -> Offer:
+def _sent_offer(view: EntryView, start: str) -> Offer:
     import pendulum
 
     provider = Provider.get(Provider.code == "KIM")
@@ -320,47 +321,47 @@ def _sent_offer(view: entries.EntryView, start: str) -> Offer:
 
 
 def test_cancel_rescinds_live_offer_and_audits(clinic: Clinic) -> None:
-    view = entries.create(entry_payload(), STAFF)
+    view = adding.create(entry_payload(), STAFF)
     offer = _sent_offer(view, "2026-11-25T14:00:00Z")
-    cancelled = entries.cancel(view.id, "maria", reason="Found another clinic")
+    cancelled = changes.cancel(view.id, "maria", reason="Found another clinic")
     assert cancelled.status == "cancelled" and "Found another clinic" in cancelled.notes
     assert Offer.get_by_id(offer.id).status == "rescinded"
     assert AuditEvent.select().where(AuditEvent.action == "entry.cancelled").count() == 1
 
 
 def test_narrowing_range_past_a_live_offer_is_refused(clinic: Clinic) -> None:
-    view = entries.create(entry_payload(), STAFF)
+    view = adding.create(entry_payload(), STAFF)
     _sent_offer(view, "2026-11-25T14:00:00Z")  # 09:00 on Nov 25 in New York
     assert_rejected(
-        lambda: entries.update(view.id, {"date_range_start": "2026-11-26"}, STAFF),
+        lambda: changes.update(view.id, {"date_range_start": "2026-11-26"}, STAFF),
         ValidationError,
         "active invites exist for this request",
     )
-    assert entries.update(view.id, {"date_range_end": "2026-12-20"}, STAFF).version == 2
+    assert changes.update(view.id, {"date_range_end": "2026-12-20"}, STAFF).version == 2
 
 
 def test_patch_status_cancelled_and_fulfilled(clinic: Clinic) -> None:
-    view = entries.create(entry_payload(), STAFF)
+    view = adding.create(entry_payload(), STAFF)
     assert_rejected(
-        lambda: entries.update(view.id, {"status": "FULFILLED"}, STAFF),
+        lambda: changes.update(view.id, {"status": "FULFILLED"}, STAFF),
         ValidationError,
         "set by accepting an offer",
     )
-    assert entries.update(view.id, {"status": "CANCELLED"}, STAFF).status == "cancelled"
+    assert changes.update(view.id, {"status": "CANCELLED"}, STAFF).status == "cancelled"
 
 
 def test_offers_detail_for_include_offers(clinic: Clinic) -> None:
-    view = entries.create(entry_payload(), STAFF)
+    view = adding.create(entry_payload(), STAFF)
     offer = _sent_offer(view, "2026-11-25T14:00:00Z")
-    detail = entries.offers_detail(view.id)
+    detail = reading.offers_detail(view.id)
     assert detail["matched_invites"][0]["invite_id"] == str(offer.id)
     assert detail["matched_invites"][0]["slot_start"] == "2026-11-25T14:00:00Z"
     assert detail["matched_waitlists"][0]["provider"] == "KIM"
 
 
 def test_list_filters_order_and_paging(clinic: Clinic) -> None:
-    a = entries.create(entry_payload(priority=2), STAFF)
-    b = entries.create(
+    a = adding.create(entry_payload(priority=2), STAFF)
+    b = adding.create(
         entry_payload(
             client={"first_name": "Omar", "last_name": "Haddad", "phone": "617-555-0199"},
             service="MASSAGE",
@@ -369,7 +370,7 @@ def test_list_filters_order_and_paging(clinic: Clinic) -> None:
         ),
         STAFF,
     )
-    c = entries.create(
+    c = adding.create(
         entry_payload(
             client={"first_name": "Ana", "last_name": "Silva", "email": "ana@silva.example"},
             priority=4,
@@ -377,15 +378,15 @@ def test_list_filters_order_and_paging(clinic: Clinic) -> None:
         ),
         STAFF,
     )
-    entries.cancel(c.id, STAFF)
-    page = entries.list_entries(entries.EntryQuery())
+    changes.cancel(c.id, STAFF)
+    page = listing.list_entries(listing.EntryQuery())
     assert [v.id for v in page.items] == [b.id, a.id] and page.total == 2
 
     def ids(**kw) -> list:
-        return [v.id for v in entries.list_entries(entries.EntryQuery(**kw)).items]
+        return [v.id for v in listing.list_entries(listing.EntryQuery(**kw)).items]
 
     assert ids(statuses=("cancelled",)) == [c.id]
-    assert ids(statuses=entries.expand_statuses(["all"])) == [b.id, a.id, c.id]
+    assert ids(statuses=listing.expand_statuses(["all"])) == [b.id, a.id, c.id]
     assert ids(service="massage") == [b.id]
     assert ids(provider="KIM") == [b.id, a.id]  # b has no preference: any provider will do
     assert ids(provider="PATEL", statuses=("cancelled",)) == [c.id]
@@ -398,12 +399,12 @@ def test_list_filters_order_and_paging(clinic: Clinic) -> None:
 
     assert ids(on_date=dt.date(2026, 12, 1)) == [b.id, a.id]
     assert ids(on_date=dt.date(2027, 1, 1)) == []
-    second = entries.list_entries(entries.EntryQuery(limit=1, offset=1))
+    second = listing.list_entries(listing.EntryQuery(limit=1, offset=1))
     assert [v.id for v in second.items] == [a.id] and second.total == 2
 
     # Capped counts (the screens): only for the counts read row by row, past the page asked.
     def counted(**kw) -> tuple[int, bool]:
-        page = entries.list_entries(entries.EntryQuery(**kw))
+        page = listing.list_entries(listing.EntryQuery(**kw))
         return page.total, page.total_capped
 
     assert counted(search="a") == (2, False)  # one letter: entries walked, client checked
@@ -415,13 +416,13 @@ def test_list_filters_order_and_paging(clinic: Clinic) -> None:
     assert counted(count_cap=1, limit=1) == (2, False)  # an index count: always exact
     assert ids(search="o", limit=1, offset=1) == [a.id]
     # A page's views (read as tuples) are the same values as one entry read on its own.
-    everything = entries.list_entries(entries.EntryQuery(statuses=entries.expand_statuses(["all"])))
-    assert everything.items == [entries.get(v.id) for v in everything.items]
+    everything = listing.list_entries(listing.EntryQuery(statuses=listing.expand_statuses(["all"])))
+    assert everything.items == [reading.get(v.id) for v in everything.items]
     assert [p.code for p in everything.items[2].preferred_providers] == ["PATEL"]
     with pytest.raises(ValidationError, match="status 'open'"):
-        entries.expand_statuses(["open"])
+        listing.expand_statuses(["open"])
     with pytest.raises(ValidationError, match="limit"):
-        entries.list_entries(entries.EntryQuery(limit=0))
+        listing.list_entries(listing.EntryQuery(limit=0))
 
 
 def test_a_page_read_as_plain_rows_matches_peewee_tuples(clinic: Clinic) -> None:
@@ -429,9 +430,9 @@ def test_a_page_read_as_plain_rows_matches_peewee_tuples(clinic: Clinic) -> None
     times): a page reads the same values, of the same types, as peewee's .tuples()."""
     for days in (0, 3):
         payload = entry_payload(expires_at=f"2026-12-{10 + days:02d}T10:00:00Z")
-        entries.create(payload, STAFF, clinic)
-    query = Entry.select(*entries.VIEW_COLUMNS).join(Client).switch(Entry).join(Service)
-    plain = plain_rows(query.order_by(Entry.id), entries.VIEW_COLUMNS)
+        adding.create(payload, STAFF, clinic)
+    query = Entry.select(*reading.VIEW_COLUMNS).join(Client).switch(Entry).join(Service)
+    plain = plain_rows(query.order_by(Entry.id), reading.VIEW_COLUMNS)
     expected = [list(row) for row in query.order_by(Entry.id).tuples()]
     assert plain == expected and len(plain) == 2
     assert [type(v) for v in plain[0]] == [type(v) for v in expected[0]]
@@ -443,13 +444,13 @@ def test_every_bad_field_is_named_at_once(clinic: Clinic) -> None:
     payload["client"] = {**payload["client"], "phone": "abc"}
     before = Entry.select().count()
     with pytest.raises(ValidationError) as info:
-        entries.create(payload, STAFF)
+        adding.create(payload, STAFF)
     fields = [e["field"] for e in info.value.data["errors"]]
     assert set(fields) == {"priority", "preferred_days", "client.phone"}
     assert info.value.message == info.value.data["errors"][0]["message"]  # the API's first
     assert Entry.select().count() == before
-    view = entries.create(entry_payload(), STAFF)
+    view = adding.create(entry_payload(), STAFF)
     with pytest.raises(ValidationError) as info:
-        entries.update(view.id, {"priority": 0, "date_range_end": "2026-11-01"}, STAFF)
+        changes.update(view.id, {"priority": 0, "date_range_end": "2026-11-01"}, STAFF)
     assert {e["field"] for e in info.value.data["errors"]} == {"priority", "date_range_end"}
-    assert entries.get(view.id).version == view.version
+    assert reading.get(view.id).version == view.version

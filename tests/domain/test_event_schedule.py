@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
-from waitlist_tui.domain.classes import events
+from waitlist_tui.domain.classes import instances
 from waitlist_tui.domain.classes import schedule as event_schedule
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.fill import offers
@@ -21,7 +21,7 @@ def test_a_class_takes_the_service_length_and_is_audited(clinic: Clinic) -> None
     assert made.starts_at.isoformat().startswith("2026-11-23T23:00")  # 18:00 in New York
     assert (made.ends_at - made.starts_at).total_seconds() == 60 * 60
     assert AuditEvent.get(AuditEvent.action == "event.schedule").object_id == str(made.id)
-    assert [i.id for i in events.list_instances(clinic)] == [made.id]
+    assert [i.id for i in instances.list_instances(clinic)] == [made.id]
 
 
 @pytest.mark.parametrize(

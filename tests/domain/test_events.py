@@ -16,7 +16,7 @@ from playhouse.test_utils import count_queries
 
 from tests.conftest import FROZEN, STAFF
 from tests.timetravel import move_to
-from waitlist_tui.domain.classes import events
+from waitlist_tui.domain.classes import enrolments, instances, seat_offers, seats, statuses
 from waitlist_tui.domain.errors import Conflict, NotFound, Unprocessable, ValidationError
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import (
@@ -97,20 +97,20 @@ def clients(clinic: Clinic, n: int, start: int = 0) -> list[Client]:
     ]
 
 
-def fill(inst: EventInstance, people: list[Client]) -> list[events.EnrolmentView]:
-    return [events.enrol(inst.id, c.id, STAFF) for c in people]
+def fill(inst: EventInstance, people: list[Client]) -> list[enrolments.EnrolmentView]:
+    return [seats.enrol(inst.id, c.id, STAFF) for c in people]
 
 
-def waitlist(inst: EventInstance, people: list[Client]) -> list[events.EnrolmentView]:
+def waitlist(inst: EventInstance, people: list[Client]) -> list[enrolments.EnrolmentView]:
     """Join one by one, a minute apart, so the waitlist order is the order given."""
     views = []
     for c in people:
         move_clock(pendulum.now("UTC").add(minutes=1))
-        views.append(events.join_waitlist(inst.id, c.id, STAFF))
+        views.append(seats.join_waitlist(inst.id, c.id, STAFF))
     return views
 
 
-def status_of(view: events.EnrolmentView) -> str:
+def status_of(view: enrolments.EnrolmentView) -> str:
     return Enrolment.get_by_id(view.id).status
 
 
@@ -120,7 +120,7 @@ def set_mode(clinic: Clinic, mode: str, hold: int = 120) -> None:
     ).execute()
 
 
-def actions_of(view: events.EnrolmentView) -> list[str]:
+def actions_of(view: enrolments.EnrolmentView) -> list[str]:
     return [
         a.action
         for a in AuditEvent.select()
@@ -144,7 +144,7 @@ def test_list_instances_counts_seats_in_one_query(clinic: Clinic) -> None:
     waitlist(full, people[2:4])
     fill(half, people[4:5])
     with count_queries() as counted:
-        listed = events.list_instances(clinic)
+        listed = instances.list_instances(clinic)
     assert counted.count == 1
     assert [i.id for i in listed] == [full.id, half.id]
     first, second = (i.to_dict() for i in listed)
@@ -166,19 +166,19 @@ def test_list_instances_counts_seats_in_one_query(clinic: Clinic) -> None:
     assert second["provider"] is None and second["provider_id"] is None
     assert (second["enrolled"], second["waitlist_length"], second["seats_free"]) == (1, 0, 3)
     # --from is a clinic date (New York): the second class is on Tuesday 24th.
-    assert [i.id for i in events.list_instances(clinic, from_date=dt.date(2026, 11, 24))] == [
+    assert [i.id for i in instances.list_instances(clinic, from_date=dt.date(2026, 11, 24))] == [
         half.id
     ]
-    assert [i.id for i in events.list_instances(clinic, limit=1)] == [full.id]
+    assert [i.id for i in instances.list_instances(clinic, limit=1)] == [full.id]
     with pytest.raises(ValidationError):
-        events.list_instances(clinic, limit=0)
+        instances.list_instances(clinic, limit=0)
 
 
 def test_cancelled_enrolments_do_not_count(clinic: Clinic) -> None:
     inst = instance(clinic, capacity=2)
     a, _ = fill(inst, clients(clinic, 2))
-    events.cancel_enrolment(a.id, STAFF)
-    assert events.get_instance(inst.id).to_dict()["seats_free"] == 1
+    seats.cancel_enrolment(a.id, STAFF)
+    assert instances.get_instance(inst.id).to_dict()["seats_free"] == 1
 
 
 # --- enrol --------------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_cancelled_enrolments_do_not_count(clinic: Clinic) -> None:
 def test_enrol_takes_a_seat_with_audit(clinic: Clinic) -> None:
     inst = instance(clinic, capacity=2)
     (client,) = clients(clinic, 1)
-    view = events.enrol(str(inst.id)[:8], str(client.id)[:8], STAFF)
+    view = seats.enrol(str(inst.id)[:8], str(client.id)[:8], STAFF)
     data = view.to_dict()
     assert data["status"] == "enrolled" and data["position"] is None
     assert data["instance_id"] == str(inst.id) and data["client_id"] == str(client.id)
@@ -196,15 +196,15 @@ def test_enrol_takes_a_seat_with_audit(clinic: Clinic) -> None:
     audit = AuditEvent.get(AuditEvent.object_id == data["id"])
     assert audit.action == "enrolment.enrol" and audit.actor == STAFF
     assert audit.changes["status"] == [None, "enrolled"]
-    assert events.get_instance(inst.id).seats_free == 1
+    assert instances.get_instance(inst.id).seats_free == 1
 
 
 def test_enrol_into_a_full_class_says_join_the_waitlist(clinic: Clinic) -> None:
     inst = instance(clinic, capacity=1)
     first, second = clients(clinic, 2)
-    events.enrol(inst.id, first.id, STAFF)
+    seats.enrol(inst.id, first.id, STAFF)
     err = assert_rejected(
-        lambda: events.enrol(inst.id, second.id, STAFF),
+        lambda: seats.enrol(inst.id, second.id, STAFF),
         Conflict,
         "class is full: join its waitlist",
     )
@@ -218,7 +218,7 @@ def test_enrol_refuses_an_instance_that_is_not_upcoming(clinic: Clinic) -> None:
         instance(clinic, starts_at=FROZEN.subtract(minutes=5)),
     ):
         assert_rejected(
-            lambda inst=inst: events.enrol(inst.id, client.id, STAFF),
+            lambda inst=inst: seats.enrol(inst.id, client.id, STAFF),
             Unprocessable,
             "Invalid event instance",
         )
@@ -227,7 +227,7 @@ def test_enrol_refuses_an_instance_that_is_not_upcoming(clinic: Clinic) -> None:
 def test_client_of_another_clinic_or_unknown_is_refused(clinic: Clinic) -> None:
     inst = instance(clinic)
     assert_rejected(
-        lambda: events.enrol(inst.id, uuid.uuid4(), STAFF),
+        lambda: seats.enrol(inst.id, uuid.uuid4(), STAFF),
         ValidationError,
         "is not a client of this clinic",
     )
@@ -247,7 +247,7 @@ def test_join_an_invalid_instance_is_4220(clinic: Clinic, case: str) -> None:
         target = instance(clinic, capacity=0, starts_at=FROZEN.subtract(days=1)).id
     else:
         target = instance(clinic, capacity=0, status=case).id
-    err = assert_rejected(lambda: events.join_waitlist(target, client.id, STAFF), Unprocessable, "")
+    err = assert_rejected(lambda: seats.join_waitlist(target, client.id, STAFF), Unprocessable, "")
     assert err.message == "Invalid event instance" and err.code == 4220
 
 
@@ -256,7 +256,7 @@ def test_join_when_seats_are_free_is_4000(clinic: Clinic) -> None:
     people = clients(clinic, 3)
     fill(inst, people[:1])
     err = assert_rejected(
-        lambda: events.join_waitlist(inst.id, people[1].id, STAFF),
+        lambda: seats.join_waitlist(inst.id, people[1].id, STAFF),
         ValidationError,
         "3 seats are free: enrol the client instead",
     )
@@ -264,7 +264,7 @@ def test_join_when_seats_are_free_is_4000(clinic: Clinic) -> None:
     fill(inst, people[1:3])
     (late,) = clients(clinic, 1, start=9)
     assert_rejected(
-        lambda: events.join_waitlist(inst.id, late.id, STAFF),
+        lambda: seats.join_waitlist(inst.id, late.id, STAFF),
         ValidationError,
         "1 seat is free: enrol the client instead",
     )
@@ -276,9 +276,9 @@ def test_join_a_full_class_queues_in_order_of_joining(clinic: Clinic) -> None:
     fill(inst, people[:1])
     views = waitlist(inst, people[1:])
     assert [v.status for v in views] == ["waitlisted"] * 3
-    assert [events.get_enrolment(v.id).position for v in views] == [1, 2, 3]
+    assert [enrolments.get_enrolment(v.id).position for v in views] == [1, 2, 3]
     assert actions_of(views[0]) == ["enrolment.waitlist"]
-    listed = events.get_instance(inst.id)
+    listed = instances.get_instance(inst.id)
     assert (listed.enrolled, listed.waitlist_length, listed.seats_free) == (1, 3, 0)
 
 
@@ -289,20 +289,20 @@ def test_a_client_is_on_an_instance_once(clinic: Clinic) -> None:
     waitlist(inst, [waiting])
     for client in (enrolled, waiting):
         err = assert_rejected(
-            lambda client=client: events.join_waitlist(inst.id, client.id, STAFF),
+            lambda client=client: seats.join_waitlist(inst.id, client.id, STAFF),
             Conflict,
             "client is already",
         )
         assert err.code == 4090
-    assert_rejected(lambda: events.enrol(inst.id, enrolled.id, STAFF), Conflict, "already enrolled")
+    assert_rejected(lambda: seats.enrol(inst.id, enrolled.id, STAFF), Conflict, "already enrolled")
 
 
 def test_a_cancelled_client_can_join_again(clinic: Clinic) -> None:
     inst = instance(clinic, capacity=1)
     (client,) = clients(clinic, 1)
-    first = events.enrol(inst.id, client.id, STAFF)
-    events.cancel_enrolment(first.id, STAFF)
-    again = events.enrol(inst.id, client.id, STAFF)
+    first = seats.enrol(inst.id, client.id, STAFF)
+    seats.cancel_enrolment(first.id, STAFF)
+    again = seats.enrol(inst.id, client.id, STAFF)
     assert again.id != first.id and again.status == "enrolled"
 
 
@@ -316,16 +316,16 @@ def test_cancel_in_enroll_mode_enrols_the_oldest_waitlisted(clinic: Clinic) -> N
     seated = fill(inst, people[:2])
     first, second, third = waitlist(inst, people[2:])
     move_clock(FROZEN.add(hours=1))
-    result = events.cancel_enrolment(str(seated[0].id)[:8], STAFF)
+    result = seats.cancel_enrolment(str(seated[0].id)[:8], STAFF)
     assert result.status == "cancelled" and result.version == 2 and result.updated_by == STAFF
     assert [p.id for p in result.promoted] == [first.id]
-    promoted = events.get_enrolment(first.id)
+    promoted = enrolments.get_enrolment(first.id)
     assert promoted.status == "enrolled" and promoted.version == 2
     assert promoted.offered_at is None and promoted.updated_at == FROZEN.add(hours=1)
     assert actions_of(first) == ["enrolment.waitlist", "enrolment.promote"]
     assert actions_of(seated[0]) == ["enrolment.enrol", "enrolment.cancel"]
-    assert [events.get_enrolment(v.id).position for v in (second, third)] == [1, 2]
-    counts = events.get_instance(inst.id)
+    assert [enrolments.get_enrolment(v.id).position for v in (second, third)] == [1, 2]
+    counts = instances.get_instance(inst.id)
     assert (counts.enrolled, counts.waitlist_length, counts.seats_free) == (2, 2, 0)
     assert result.to_dict()["promoted"][0]["status"] == "enrolled"
 
@@ -338,19 +338,19 @@ def test_cancel_in_offer_mode_holds_the_seat_for_the_first(clinic: Clinic) -> No
     first, second = waitlist(inst, people[1:])
     at = FROZEN.add(hours=1)
     move_clock(at)
-    result = events.cancel_enrolment(seated.id, STAFF)
-    offered = events.get_enrolment(first.id)
+    result = seats.cancel_enrolment(seated.id, STAFF)
+    offered = enrolments.get_enrolment(first.id)
     assert [p.id for p in result.promoted] == [first.id]
     assert offered.status == "offered"
     assert offered.offered_at == at and offered.expires_at == at.add(minutes=90)
     assert offered.to_dict()["expires_at"] == "2026-11-20T17:00:00Z"
     assert actions_of(first) == ["enrolment.waitlist", "enrolment.offer"]
     # The held seat is taken: nobody else can enrol into it, the second stays first in line.
-    counts = events.get_instance(inst.id)
+    counts = instances.get_instance(inst.id)
     assert (counts.enrolled, counts.offered, counts.seats_free) == (0, 1, 0)
     outsider = clients(clinic, 1, start=9)[0]
-    assert_rejected(lambda: events.enrol(inst.id, outsider.id, STAFF), Conflict, "class is full")
-    assert events.get_enrolment(second.id).position == 1
+    assert_rejected(lambda: seats.enrol(inst.id, outsider.id, STAFF), Conflict, "class is full")
+    assert enrolments.get_enrolment(second.id).position == 1
 
 
 def test_a_seat_offer_is_never_held_past_the_class_start(clinic: Clinic) -> None:
@@ -360,8 +360,8 @@ def test_a_seat_offer_is_never_held_past_the_class_start(clinic: Clinic) -> None
     seat, waiting = clients(clinic, 2)
     (seated,) = fill(inst, [seat])
     (queued,) = waitlist(inst, [waiting])
-    events.cancel_enrolment(seated.id, STAFF)
-    assert events.get_enrolment(queued.id).expires_at == starts
+    seats.cancel_enrolment(seated.id, STAFF)
+    assert enrolments.get_enrolment(queued.id).expires_at == starts
 
 
 def test_cancel_a_waitlisted_one_promotes_nobody(clinic: Clinic) -> None:
@@ -369,10 +369,10 @@ def test_cancel_a_waitlisted_one_promotes_nobody(clinic: Clinic) -> None:
     people = clients(clinic, 3)
     (seated,) = fill(inst, people[:1])
     first, second = waitlist(inst, people[1:])
-    result = events.cancel_enrolment(first.id, STAFF)
+    result = seats.cancel_enrolment(first.id, STAFF)
     assert result.status == "cancelled" and result.promoted == ()
     assert status_of(seated) == "enrolled"
-    assert events.get_enrolment(second.id).position == 1
+    assert enrolments.get_enrolment(second.id).position == 1
 
 
 def test_cancel_an_offered_one_offers_the_seat_to_the_next(clinic: Clinic) -> None:
@@ -381,8 +381,8 @@ def test_cancel_an_offered_one_offers_the_seat_to_the_next(clinic: Clinic) -> No
     people = clients(clinic, 3)
     (seated,) = fill(inst, people[:1])
     first, second = waitlist(inst, people[1:])
-    events.cancel_enrolment(seated.id, STAFF)
-    result = events.cancel_enrolment(first.id, STAFF)
+    seats.cancel_enrolment(seated.id, STAFF)
+    result = seats.cancel_enrolment(first.id, STAFF)
     assert status_of(first) == "cancelled"
     assert [p.id for p in result.promoted] == [second.id] and status_of(second) == "offered"
 
@@ -390,13 +390,13 @@ def test_cancel_an_offered_one_offers_the_seat_to_the_next(clinic: Clinic) -> No
 def test_cancel_a_cancelled_enrolment_is_a_conflict(clinic: Clinic) -> None:
     inst = instance(clinic, capacity=1)
     (seated,) = fill(inst, clients(clinic, 1))
-    events.cancel_enrolment(seated.id, STAFF)
+    seats.cancel_enrolment(seated.id, STAFF)
     err = assert_rejected(
-        lambda: events.cancel_enrolment(seated.id, STAFF), Conflict, "enrolment is closed"
+        lambda: seats.cancel_enrolment(seated.id, STAFF), Conflict, "enrolment is closed"
     )
     assert err.code == 4090
     with pytest.raises(NotFound, match="enrolment not found"):
-        events.cancel_enrolment(uuid.uuid4(), STAFF)
+        seats.cancel_enrolment(uuid.uuid4(), STAFF)
 
 
 def test_no_promotion_once_the_class_has_started(clinic: Clinic) -> None:
@@ -405,7 +405,7 @@ def test_no_promotion_once_the_class_has_started(clinic: Clinic) -> None:
     (seated,) = fill(inst, [seat])
     (queued,) = waitlist(inst, [waiting])
     move_clock(FROZEN.add(hours=2))
-    assert events.cancel_enrolment(seated.id, STAFF).promoted == ()
+    assert seats.cancel_enrolment(seated.id, STAFF).promoted == ()
     assert status_of(queued) == "waitlisted"
 
 
@@ -420,25 +420,25 @@ def offered_seat(clinic: Clinic, waiting: int = 2) -> tuple[EventInstance, list]
     (seated,) = fill(inst, people[:1])
     queued = waitlist(inst, people[1:])
     move_clock(FROZEN.add(hours=1))
-    events.cancel_enrolment(seated.id, STAFF)
+    seats.cancel_enrolment(seated.id, STAFF)
     return inst, queued
 
 
 def test_accept_a_seat_within_the_hold(clinic: Clinic) -> None:
     inst, (first, second) = offered_seat(clinic)
     move_clock(FROZEN.add(hours=2, minutes=59))
-    view = events.accept_seat(str(first.id)[:10], STAFF)
+    view = seat_offers.accept_seat(str(first.id)[:10], STAFF)
     assert view.status == "enrolled" and view.version == 3
     assert actions_of(first)[-1] == "enrolment.accept"
     assert status_of(second) == "waitlisted"
-    assert events.get_instance(inst.id).enrolled == 1
-    assert_rejected(lambda: events.accept_seat(first.id, STAFF), Conflict, "enrolment is enrolled")
+    assert instances.get_instance(inst.id).enrolled == 1
+    assert_rejected(lambda: seat_offers.accept_seat(first.id, STAFF), Conflict, "enrolment is enrolled")
 
 
 def test_accept_or_decline_after_the_hold_is_a_conflict(clinic: Clinic) -> None:
     _, (first, _) = offered_seat(clinic)
     move_clock(FROZEN.add(hours=3))  # offered at +1h, held 120 minutes
-    for answer in (events.accept_seat, events.decline_seat):
+    for answer in (seat_offers.accept_seat, seat_offers.decline_seat):
         err = assert_rejected(
             lambda answer=answer: answer(first.id, STAFF), Conflict, "the seat offer expired"
         )
@@ -449,13 +449,13 @@ def test_accept_or_decline_after_the_hold_is_a_conflict(clinic: Clinic) -> None:
 def test_decline_a_seat_offers_it_to_the_next(clinic: Clinic) -> None:
     _, (first, second) = offered_seat(clinic)
     move_clock(FROZEN.add(hours=1, minutes=10))
-    result = events.decline_seat(first.id, STAFF)
+    result = seat_offers.decline_seat(first.id, STAFF)
     assert result.status == "cancelled"
     assert actions_of(first)[-1] == "enrolment.decline"
     assert [p.id for p in result.promoted] == [second.id]
-    nxt = events.get_enrolment(second.id)
+    nxt = enrolments.get_enrolment(second.id)
     assert nxt.status == "offered" and nxt.expires_at == FROZEN.add(hours=3, minutes=10)
-    assert_rejected(lambda: events.decline_seat(first.id, STAFF), Conflict, "enrolment is closed")
+    assert_rejected(lambda: seat_offers.decline_seat(first.id, STAFF), Conflict, "enrolment is closed")
 
 
 def test_answering_a_seat_that_was_not_offered_is_a_conflict(clinic: Clinic) -> None:
@@ -463,34 +463,34 @@ def test_answering_a_seat_that_was_not_offered_is_a_conflict(clinic: Clinic) -> 
     seat, waiting = clients(clinic, 2)
     (seated,) = fill(inst, [seat])
     (queued,) = waitlist(inst, [waiting])
-    assert_rejected(lambda: events.accept_seat(queued.id, STAFF), Conflict, "no seat offer")
-    assert_rejected(lambda: events.decline_seat(seated.id, STAFF), Conflict, "no seat offer")
+    assert_rejected(lambda: seat_offers.accept_seat(queued.id, STAFF), Conflict, "no seat offer")
+    assert_rejected(lambda: seat_offers.decline_seat(seated.id, STAFF), Conflict, "no seat offer")
 
 
 def test_expire_seat_offers_cancels_and_promotes_the_next(clinic: Clinic) -> None:
     inst, (first, second) = offered_seat(clinic)
-    assert events.expire_seat_offers(FROZEN.add(hours=2, minutes=59)) == 0
+    assert seat_offers.expire_seat_offers(FROZEN.add(hours=2, minutes=59)) == 0
     assert status_of(first) == "offered"
     later = FROZEN.add(hours=3)
     move_clock(later)
-    assert events.expire_seat_offers(later) == 1
-    expired = events.get_enrolment(first.id)
+    assert seat_offers.expire_seat_offers(later) == 1
+    expired = enrolments.get_enrolment(first.id)
     assert expired.status == "cancelled" and expired.updated_by == "system"
     assert actions_of(first)[-1] == "enrolment.expired"
-    nxt = events.get_enrolment(second.id)
+    nxt = enrolments.get_enrolment(second.id)
     assert nxt.status == "offered" and nxt.offered_at == later
     assert nxt.expires_at == later.add(minutes=120)
-    assert events.expire_seat_offers(later) == 0
-    counts = events.get_instance(inst.id)
+    assert seat_offers.expire_seat_offers(later) == 0
+    counts = instances.get_instance(inst.id)
     assert (counts.offered, counts.waitlist_length, counts.seats_free) == (1, 0, 0)
 
 
 def test_expiry_with_an_empty_waitlist_frees_the_seat(clinic: Clinic) -> None:
     inst, (only,) = offered_seat(clinic, waiting=1)
     move_clock(FROZEN.add(hours=4))
-    assert events.expire_seat_offers() == 1
+    assert seat_offers.expire_seat_offers() == 1
     assert status_of(only) == "cancelled"
-    assert events.get_instance(inst.id).seats_free == 1
+    assert instances.get_instance(inst.id).seats_free == 1
 
 
 # --- concurrency --------------------------------------------------------------------------------
@@ -505,7 +505,7 @@ def desk(inst: EventInstance, client: Client, barrier: threading.Barrier, outcom
     with database.connection_context():
         barrier.wait()
         try:
-            events.enrol(inst.id, client.id, f"desk-{client.first_name}")
+            seats.enrol(inst.id, client.id, f"desk-{client.first_name}")
             outcomes.append("seat")
         except Conflict as err:
             outcomes.append(err.message)
@@ -529,7 +529,7 @@ def test_desks_racing_for_the_last_seat_never_both_get_it(clinic: Clinic) -> Non
             t.start()
         for t in threads:
             t.join()
-        assert sorted(outcomes) == [events.FULL] * (DESKS - 1) + ["seat"], f"round {round_}"
+        assert sorted(outcomes) == [statuses.FULL] * (DESKS - 1) + ["seat"], f"round {round_}"
         stored = Enrolment.select().where(
             (Enrolment.instance == inst) & (Enrolment.status == "enrolled")
         )

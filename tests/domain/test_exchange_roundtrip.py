@@ -25,7 +25,7 @@ from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.maintenance import wipe
 from waitlist_tui.domain.store.models import Client, Entry
-from waitlist_tui.domain.waitlist import entries, exchange
+from waitlist_tui.domain.waitlist import exchange, listing, reading
 
 # Ids of the clinic's set-up: a new database set up from the same file gives them anew.
 CATALOG_IDS = ("clinic_id",)
@@ -96,15 +96,15 @@ def test_the_queue_keeps_its_order_and_waited_days(clinic, tmp_path, frozen, fmt
     first = add_entry("Early", priority=3)
     move_to(frozen.add(days=9, microseconds=1))  # same priority: the longer wait ranks first
     add_entry("Late", priority=3)
-    order = [v.id for v in entries.list_entries(entries.EntryQuery()).items]
-    waited = entries.get(first.id).waited_days(frozen.add(days=9))
+    order = [v.id for v in listing.list_entries(listing.EntryQuery()).items]
+    waited = reading.get(first.id).waited_days(frozen.add(days=9))
     path = tmp_path / f"q.{fmt}"
     path.write_text(_export(fmt))
     _empty_database_with_the_setup()
     exchange.import_file(path, STAFF)
-    assert [v.id for v in entries.list_entries(entries.EntryQuery()).items] == order
-    assert entries.get(first.id).waited_days(frozen.add(days=9)) == waited == 9
-    assert entries.get(first.id).created_at == first.created_at  # to the microsecond
+    assert [v.id for v in listing.list_entries(listing.EntryQuery()).items] == order
+    assert reading.get(first.id).waited_days(frozen.add(days=9)) == waited == 9
+    assert reading.get(first.id).created_at == first.created_at  # to the microsecond
 
 
 def test_on_existing_update_changes_the_editable_fields_once(clinic, tmp_path: Path) -> None:
@@ -120,13 +120,13 @@ def test_on_existing_update_changes_the_editable_fields_once(clinic, tmp_path: P
     path.write_text(json.dumps(rows))
     skipped = exchange.import_file(path, STAFF)  # the default leaves them as they are
     assert (skipped["added"], skipped["updated"], skipped["skipped"]) == (0, 0, 2)
-    assert entries.get(view.id).notes == "old"
+    assert reading.get(view.id).notes == "old"
     result = exchange.import_file(path, STAFF, on_existing="update")
     assert (result["added"], result["updated"], result["skipped"]) == (0, 2, 0)
-    changed = entries.get(view.id)
+    changed = reading.get(view.id)
     assert (changed.notes, changed.priority, changed.version) == ("new", 1, view.version + 1)
     assert changed.created_at == view.created_at
-    assert entries.get(other.id).status == vocab.CANCELLED
+    assert reading.get(other.id).status == vocab.CANCELLED
     again = exchange.import_file(path, STAFF, on_existing="update")  # nothing left to change
     assert (again["updated"], again["skipped"]) == (0, 2)
     assert Entry.select().count() == 2
@@ -184,7 +184,7 @@ def test_a_booked_entry_round_trips_with_its_booking_time(clinic, tmp_path: Path
     path = tmp_path / "booked.json"
     path.write_text(json.dumps([row]))
     assert exchange.import_file(path, STAFF)["added"] == 1
-    view = entries.get(row["id"])
+    view = reading.get(row["id"])
     assert view.status == vocab.BOOKED and exchange.precise(view.booked_at) == row["booked_at"]
     assert exchange.precise(view.created_at) == row["created_at"]
     assert_rollups_match_a_rebuild()

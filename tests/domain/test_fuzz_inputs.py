@@ -34,8 +34,9 @@ from waitlist_tui.domain.fill.openings import add_opening
 from waitlist_tui.domain.messaging import replies
 from waitlist_tui.domain.store.models import InboundMessage
 from waitlist_tui.domain.textinput import printable
-from waitlist_tui.domain.waitlist import entries, exchange
+from waitlist_tui.domain.waitlist import adding, changes, exchange, reading
 from waitlist_tui.domain.waitlist.entry_input import INPUT_FIELDS
+from waitlist_tui.domain.waitlist.views import EntryView
 
 FUZZ = settings(
     max_examples=int(os.environ.get("WAITLIST_FUZZ_EXAMPLES", "40")),  # more: a deeper hunt
@@ -115,9 +116,9 @@ def refused_or_accepted(call: Callable[[], Any], field: str) -> Any:
         return None
 
 
-def _shown(view: entries.EntryView) -> None:
+def _shown(view: EntryView) -> None:
     """What an accepted entry must still do: read back, print and serialise."""
-    data = entries.get(view.id).to_dict()
+    data = reading.get(view.id).to_dict()
     json.dumps(data, ensure_ascii=False)
     printable(data["notes"]), printable(view.client.name)
 
@@ -134,7 +135,7 @@ def test_entry_create_fuzz(clinic, field: str, value: Any) -> None:
         payload = {k: v for k, v in payload.items() if k != "client"} | {"client_id": value}
     else:
         payload[field] = value
-    view = refused_or_accepted(lambda: entries.create(payload, STAFF), field)
+    view = refused_or_accepted(lambda: adding.create(payload, STAFF), field)
     if view is None:
         return
     _shown(view)
@@ -154,13 +155,13 @@ def test_entry_update_fuzz(clinic, field: str, value: Any) -> None:
         field_expected, payload = field, {field: value}
     try:
         updated = refused_or_accepted(
-            lambda: entries.update(view.id, payload, STAFF), field_expected
+            lambda: changes.update(view.id, payload, STAFF), field_expected
         )
     except DomainError as err:  # the client cannot change; a status may close the entry
         assert err.code in (4000, 4090), err.message
         return
     if updated is None:
-        assert entries.get(view.id).version == view.version
+        assert reading.get(view.id).version == view.version
         return
     _shown(updated)
     if field == "notes":
@@ -285,7 +286,7 @@ def test_import_row_fuzz(clinic, tmp_path_factory, fmt: str, field: str, value: 
         return
     assert result["invalid"] == 0 and result["added"] + result["skipped"] == 2
     for entry_id in result["ids"]:
-        _shown(entries.get(entry_id))
+        _shown(reading.get(entry_id))
 
 
 SETUP_PATHS = (

@@ -20,7 +20,7 @@ from waitlist_tui.domain.messaging import replies
 from waitlist_tui.domain.quickdates import parse_quick_date
 from waitlist_tui.domain.store.models import Client, Entry, InboundMessage
 from waitlist_tui.domain.textinput import printable
-from waitlist_tui.domain.waitlist import entries, exchange
+from waitlist_tui.domain.waitlist import adding, changes, exchange, reading
 
 RANGE = "between 1900-01-01 and 2100-12-31"
 
@@ -38,16 +38,16 @@ RANGE = "between 1900-01-01 and 2100-12-31"
     ],
 )
 def test_entry_dates_outside_the_range_are_refused(clinic, field: str, value: str) -> None:
-    err = refused(lambda: entries.create(entry_payload(**{field: value}), STAFF), field)
+    err = refused(lambda: adding.create(entry_payload(**{field: value}), STAFF), field)
     assert RANGE in err.message
 
 
 def test_entry_update_with_year_9999_is_refused(clinic) -> None:
     view = add_entry()
     refused(
-        lambda: entries.update(view.id, {"date_range_end": "9999-12-31"}, STAFF), "date_range_end"
+        lambda: changes.update(view.id, {"date_range_end": "9999-12-31"}, STAFF), "date_range_end"
     )
-    assert entries.get(view.id).version == view.version
+    assert reading.get(view.id).version == view.version
 
 
 @pytest.mark.parametrize("start", ["9999-12-31T23:00", "0001-01-01T00:00:00+05:00"])
@@ -77,7 +77,7 @@ def test_quick_dates_keep_to_the_range(frozen) -> None:
 
 @pytest.mark.parametrize("notes", [["a"], {"a": 1}, 5, True, 1.5])
 def test_notes_must_be_text(clinic, notes) -> None:
-    err = refused(lambda: entries.create(entry_payload(notes=notes), STAFF), "notes")
+    err = refused(lambda: adding.create(entry_payload(notes=notes), STAFF), "notes")
     assert "must be text" in err.message
 
 
@@ -87,7 +87,7 @@ def test_notes_must_be_text(clinic, notes) -> None:
 )
 def test_client_fields_must_be_text(clinic, key: str, value) -> None:
     client = {"first_name": "Ann", "last_name": "Lee", "phone": "617-555-0100", key: value}
-    refused(lambda: entries.create(entry_payload(client=client), STAFF), f"client.{key}")
+    refused(lambda: adding.create(entry_payload(client=client), STAFF), f"client.{key}")
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_client_fields_must_be_text(clinic, key: str, value) -> None:
     ],
 )
 def test_other_entry_fields_refuse_the_wrong_type(clinic, field: str, value) -> None:
-    refused(lambda: entries.create(entry_payload(**{field: value}), STAFF), field)
+    refused(lambda: adding.create(entry_payload(**{field: value}), STAFF), field)
 
 
 def test_opening_minutes_and_class_capacity_must_be_numbers(clinic) -> None:
@@ -126,12 +126,12 @@ def test_opening_minutes_and_class_capacity_must_be_numbers(clinic) -> None:
     ],
 )  # fmt: skip
 def test_nul_and_control_characters_are_refused(clinic, field: str, payload) -> None:
-    refused(lambda: entries.create(payload, STAFF), field)
+    refused(lambda: adding.create(payload, STAFF), field)
 
 
 def test_notes_keep_line_breaks_and_tabs(clinic) -> None:
-    view = entries.create(entry_payload(notes="line one\r\nline\ttwo"), STAFF)
-    assert entries.get(view.id).notes == "line one\r\nline\ttwo"
+    view = adding.create(entry_payload(notes="line one\r\nline\ttwo"), STAFF)
+    assert reading.get(view.id).notes == "line one\r\nline\ttwo"
 
 
 def test_a_reply_with_nul_is_refused_and_a_long_one_is_a_note(clinic) -> None:

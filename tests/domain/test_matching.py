@@ -13,7 +13,7 @@ from tests.timetravel import frozen_at
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill import matching, offers
 from waitlist_tui.domain.store.models import Clinic, Entry
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import changes
 
 
 def names(opening, **kw) -> list[str]:
@@ -23,7 +23,7 @@ def names(opening, **kw) -> list[str]:
 def test_hard_rules_exclude(clinic: Clinic) -> None:
     add_entry("Fits")
     add_entry("Cancelled")
-    entries.cancel(add_entry("Gone").id, STAFF)
+    changes.cancel(add_entry("Gone").id, STAFF)
     add_entry("Massage", service="MASSAGE")  # KIM does not offer massage
     add_entry("Later", date_range_start="2026-11-24", date_range_end="2026-12-10")
     add_entry("Earlier", date_range_start="2026-11-20", date_range_end="2026-11-22")

@@ -36,7 +36,8 @@ from waitlist_tui.domain.store.models import (
     OutboxMessage,
     Provider,
 )
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import changes
+from waitlist_tui.domain.waitlist.views import EntryView
 
 NY = "America/New_York"
 
@@ -47,7 +48,7 @@ def at(day: int, hhmm: str) -> pendulum.DateTime:
     return pendulum.datetime(2026, 11, day, hour, minute, tz=NY)
 
 
-def today_entry(first: str, **kw: Any) -> entries.EntryView:
+def today_entry(first: str, **kw: Any) -> EntryView:
     """A waiting entry that can take today's slots."""
     phone = kw.pop("phone", None)
     if phone:
@@ -308,7 +309,7 @@ def test_a_cancelled_entry_ends_its_offer_the_one_way(clinic: Clinic) -> None:
     ann, bo = add_entry("Ann", priority=1), add_entry("Bo", priority=2)
     sent = offers.offer(monday_opening().id, STAFF)[0]
     delivered()
-    entries.cancel(ann.id, STAFF, reason="found another clinic")
+    changes.cancel(ann.id, STAFF, reason="found another clinic")
     assert Offer.get_by_id(sent.id).status == "rescinded"
     assert causes(sent.id) == ["entry_cancelled"]  # an audit row
     assert kinds("Ann") == ["offer", "offer_withdrawn"]  # texted the offer: told it ended
@@ -332,7 +333,7 @@ def test_an_expiring_entry_ends_its_offer_the_one_way(clinic: Clinic) -> None:
 def test_a_new_service_ends_the_offer_made_for_the_old_one(clinic: Clinic) -> None:
     ann, bo = add_entry("Ann", priority=1), add_entry("Bo", priority=2)
     sent = offers.offer(monday_opening().id, STAFF)[0]
-    entries.update(ann.id, {"service": "PT-FU"}, STAFF)
+    changes.update(ann.id, {"service": "PT-FU"}, STAFF)
     assert Offer.get_by_id(sent.id).status == "rescinded" and causes(sent.id) == ["entry_narrowed"]
     assert Entry.get_by_id(ann.id).status == "waiting"
     assert kinds("Ann") == ["offer"]  # its message had not gone out: nothing more to say

@@ -12,7 +12,7 @@ from tests.timetravel import frozen_at
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.fill import expiry, offers, openings
 from waitlist_tui.domain.store.models import Appointment, Clinic, Entry, Offer, Opening
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import changes, reading
 
 
 def status(view) -> str:
@@ -135,11 +135,11 @@ def test_include_offers_and_narrowing_range(clinic: Clinic) -> None:
     entry = add_entry("Held", date_range_start="2026-11-21", date_range_end="2026-12-10")
     opening = monday_opening()
     offers.offer(opening.id, STAFF)
-    detail = entries.offers_detail(entry.id)
+    detail = reading.offers_detail(entry.id)
     assert detail["matched_invites"][0]["status"] == "sent"
     assert detail["matched_waitlists"][0]["workflow_type"] == "SEQUENTIAL"
     assert_rejected(
-        lambda: entries.update(entry.id, {"date_range_start": "2026-11-24"}, STAFF),
+        lambda: changes.update(entry.id, {"date_range_start": "2026-11-24"}, STAFF),
         ValidationError,
         "active invites exist for this request",
     )

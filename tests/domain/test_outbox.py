@@ -15,7 +15,7 @@ from tests.domain.test_entries import assert_rejected
 from tests.timetravel import frozen_at, move_to
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.catalog.setup import apply_setup, setup_from_file
-from waitlist_tui.domain.classes import events
+from waitlist_tui.domain.classes import seats
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.fill import offers
 from waitlist_tui.domain.fill.slot_offers import offer_slot
@@ -248,7 +248,7 @@ def test_a_promoted_class_seat_writes_its_message(clinic: Clinic, mode: str) -> 
     people = ev.clients(clinic, 2)
     (seated,) = ev.fill(inst, people[:1])
     (queued,) = ev.waitlist(inst, people[1:])
-    events.cancel_enrolment(seated.id, STAFF)
+    seats.cancel_enrolment(seated.id, STAFF)
     (message,) = messages()
     kind = "seat_promoted" if mode == "enroll" else "seat_offered"
     assert message.kind == kind and message.client_id == people[1].id

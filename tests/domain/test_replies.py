@@ -125,7 +125,7 @@ def test_unknown_sender_no_offer_and_bad_numbers(clinic: Clinic) -> None:
 
 def test_a_seat_held_in_a_class_is_taken_by_yes(clinic: Clinic) -> None:
     from tests.domain import test_events as ev
-    from waitlist_tui.domain.classes import events
+    from waitlist_tui.domain.classes import seats
     from waitlist_tui.domain.store.models import Enrolment
 
     ev.set_mode(clinic, "offer")
@@ -133,6 +133,6 @@ def test_a_seat_held_in_a_class_is_taken_by_yes(clinic: Clinic) -> None:
     people = ev.clients(clinic, 2)
     (seated,) = ev.fill(inst, people[:1])
     (queued,) = ev.waitlist(inst, people[1:])
-    events.cancel_enrolment(seated.id, STAFF)
+    seats.cancel_enrolment(seated.id, STAFF)
     result = replies.handle_reply(people[1].phone, "1")
     assert result.outcome == "accepted" and Enrolment.get_by_id(queued.id).status == "enrolled"

@@ -28,7 +28,7 @@ from waitlist_tui.domain.store.models import (
     StatsCount,
     StatsPoint,
 )
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import adding, changes, listing, reading
 
 
 def test_sqlite_file_modes_and_pragmas(tmp_path, frozen) -> None:
@@ -62,7 +62,7 @@ def _build_v1(url: str) -> None:
     client.search; with a row in it."""
     db = connect(url)
     apply_setup(demo_clinic(), STAFF)
-    entries.create(entry_payload(), STAFF)
+    adding.create(entry_payload(), STAFF)
     _without_rollups(db)
     migrator = SchemaMigrator.from_database(db)
     if isinstance(db, SqliteDatabase):
@@ -111,7 +111,7 @@ def _build_v2(url: str) -> dict[str, dict]:
     apply_setup(demo_clinic(), STAFF)
     clinic = Clinic.get()
     build_history(clinic)
-    entries.create(entry_payload(), STAFF)
+    adding.create(entry_payload(), STAFF)
     _without_rollups(db)
     schema.set_meta(schema.VERSION_KEY, "2")
     assert not db.table_exists("stats_count")
@@ -135,7 +135,7 @@ def test_v2_gets_stats_rollups_with_the_same_figures(
     clinic = Clinic.get()
     for f in FILTERS:
         assert stats(clinic, **f).to_dict() == before[repr(f)], f
-    entries.create(
+    adding.create(
         entry_payload(client={"first_name": "Ned", "last_name": "Next", "phone": "617-555-0199"}),
         STAFF,
     )
@@ -159,7 +159,7 @@ def test_v3_gets_the_outbox_and_offers_then_queue_messages(
     )
     db = connect(url)
     apply_setup(demo_clinic(), STAFF)
-    entries.create(entry_payload(), STAFF)
+    adding.create(entry_payload(), STAFF)
     _without_outbox(db)
     schema.set_meta(schema.VERSION_KEY, "3")
     assert not db.table_exists("outbox_message")
@@ -182,14 +182,14 @@ def test_v4_gets_the_active_queue_index(backend: str, tmp_path, request, frozen)
     )
     db = connect(url)
     apply_setup(demo_clinic(), STAFF)
-    entries.create(entry_payload(), STAFF)
+    adding.create(entry_payload(), STAFF)
     db.execute_sql(f'DROP INDEX "{ACTIVE_QUEUE_INDEX}"')
     schema.set_meta(schema.VERSION_KEY, "4")
     db.close()
     db = connect(url)
     assert schema.read_version(db) == schema.CURRENT_VERSION
     assert ACTIVE_QUEUE_INDEX in {index.name for index in db.get_indexes("entry")}
-    assert entries.list_entries(entries.EntryQuery()).total == 1
+    assert listing.list_entries(listing.EntryQuery()).total == 1
     db.close()
 
 
@@ -234,7 +234,7 @@ def test_newer_schema_is_refused(tmp_path, frozen) -> None:
 
 def test_two_desks_editing_at_once_never_lose_an_update(db, clinic, db_url) -> None:
     """Both read version 1; exactly one write lands, the other gets a 4090."""
-    view = entries.create(entry_payload(), STAFF)
+    view = adding.create(entry_payload(), STAFF)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -242,7 +242,7 @@ def test_two_desks_editing_at_once_never_lose_an_update(db, clinic, db_url) -> N
         with database.connection_context():
             barrier.wait()
             try:
-                entries.update(view.id, {"notes": name, "version": 1}, name)
+                changes.update(view.id, {"notes": name, "version": 1}, name)
                 outcomes.append("ok")
             except Conflict:
                 outcomes.append("conflict")
@@ -253,5 +253,5 @@ def test_two_desks_editing_at_once_never_lose_an_update(db, clinic, db_url) -> N
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["conflict", "ok"]
-    final = entries.get(view.id)
+    final = reading.get(view.id)
     assert final.version == 2 and final.notes == final.updated_by

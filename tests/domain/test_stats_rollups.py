@@ -45,7 +45,7 @@ from waitlist_tui.domain.store.models import (
     Provider,
     Service,
 )
-from waitlist_tui.domain.waitlist import entries, exchange
+from waitlist_tui.domain.waitlist import adding, changes, exchange
 
 # Wednesday 2026-10-28, 10:00 in New York; clocks go back on Sunday 2026-11-01.
 START = pendulum.datetime(2026, 10, 28, 14, 0, tz="UTC")
@@ -145,7 +145,7 @@ class Desks(RuleBasedStateMachine):
         original=st.none() | st.integers(-10, 40),
     )
     def add(self, service: str, priority: int, original: int | None) -> None:
-        self.attempt(entries.create, self.payload(service, priority, original), STAFF)
+        self.attempt(adding.create, self.payload(service, priority, original), STAFF)
 
     @rule(rows=st.lists(st.tuples(st.sampled_from(SERVICES), st.booleans()), max_size=4),
           skip=st.booleans())  # fmt: skip
@@ -167,13 +167,13 @@ class Desks(RuleBasedStateMachine):
         if entry_id is not None:
             version = Entry.get_by_id(entry_id).version
             change = {"priority": priority, "service": service, "version": version}
-            self.attempt(entries.update, entry_id, change, STAFF)
+            self.attempt(changes.update, entry_id, change, STAFF)
 
     @rule(data=st.data())
     def cancel(self, data) -> None:
         entry_id = self.pick(data, Entry, Entry.status.in_(["waiting", "offered"]))
         if entry_id is not None:
-            self.attempt(entries.cancel, entry_id, STAFF)
+            self.attempt(changes.cancel, entry_id, STAFF)
 
     @rule(
         provider=st.sampled_from(PROVIDERS),

@@ -14,24 +14,25 @@ from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.fill import offers
 from waitlist_tui.domain.store.models import Appointment, Client, Clinic, Entry
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import listing, reading
+from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui.screens.editor import EditorScreen
 from waitlist_tui.tui.screens.help import key_table
 
 TODAY = dt.date(2026, 11, 20)  # the frozen clinic date (FROZEN is 14:30 UTC, a Friday)
 
 
-def first_waiting() -> entries.EntryView:
-    return entries.list_entries(entries.EntryQuery(statuses=(vocab.WAITING,), limit=1)).items[0]
+def first_waiting() -> EntryView:
+    return listing.list_entries(listing.EntryQuery(statuses=(vocab.WAITING,), limit=1)).items[0]
 
 
-def a_closed_entry() -> entries.EntryView:
-    return entries.list_entries(entries.EntryQuery(statuses=(vocab.BOOKED,), limit=1)).items[0]
+def a_closed_entry() -> EntryView:
+    return listing.list_entries(listing.EntryQuery(statuses=(vocab.BOOKED,), limit=1)).items[0]
 
 
-async def open_editor_on(pilot, view: entries.EntryView) -> None:
+async def open_editor_on(pilot, view: EntryView) -> None:
     await settle(pilot)
-    pilot.app.push_screen(EditorScreen(entries.get(view.id)))
+    pilot.app.push_screen(EditorScreen(reading.get(view.id)))
     await settle(pilot)
 
 
@@ -178,7 +179,7 @@ async def test_space_ticks_the_first_provider_right_after_tabbing_in(demo_db) ->
         await settle(pilot)
         assert app.screen.__class__.__name__ == "QueueScreen"
     made = Entry.select().where(Entry.client == hana).order_by(Entry.created_at.desc()).first()
-    assert [p.code for p in entries.get(made.id).preferred_providers] == [first]
+    assert [p.code for p in reading.get(made.id).preferred_providers] == [first]
 
 
 async def test_a_new_client_who_says_no_to_texts_is_saved_so(demo_db) -> None:
@@ -237,7 +238,7 @@ async def test_edit_the_date_range(demo_db) -> None:
         await pilot.press(*"mon", "tab", *"dec 18", "ctrl+s")
         await settle(pilot)
         assert app.screen.__class__.__name__ == "QueueScreen", app.screen.query_one("#banner")
-    after = entries.get(target.id)
+    after = reading.get(target.id)
     assert (after.date_range_start, after.date_range_end) == (
         dt.date(2026, 11, 23),
         dt.date(2026, 12, 18),
@@ -393,7 +394,7 @@ async def test_closed_entry_is_read_only(demo_db) -> None:
         await pilot.press("ctrl+s", "escape")
         await settle(pilot)
         assert app.screen.__class__.__name__ == "QueueScreen"
-    assert entries.get(closed.id).version == closed.version
+    assert reading.get(closed.id).version == closed.version
 
 
 async def test_cancel_an_entry_with_a_reason(demo_db) -> None:
@@ -407,7 +408,7 @@ async def test_cancel_an_entry_with_a_reason(demo_db) -> None:
         await pilot.press(*"booked elsewhere", "enter")
         await settle(pilot)
         assert target not in [str(k.value) for k in table.rows]
-    after = entries.get(target)
+    after = reading.get(target)
     assert after.status == vocab.CANCELLED and after.updated_by == "tester"
     assert after.notes.endswith("Cancelled: booked elsewhere")
 
@@ -419,7 +420,7 @@ async def test_cancel_dialog_escape_keeps_the_entry(demo_db) -> None:
         target = str(next(iter(app.screen.query_one(DataTable).rows)).value)
         await pilot.press("x", "escape")
         await settle(pilot)
-    assert entries.get(target).status in vocab.ACTIVE_STATUSES
+    assert reading.get(target).status in vocab.ACTIVE_STATUSES
 
 
 async def test_offer_a_free_slot_to_the_cursor_entry(demo_db) -> None:
@@ -438,7 +439,7 @@ async def test_offer_a_free_slot_to_the_cursor_entry(demo_db) -> None:
         assert app.screen.__class__.__name__ == "QueueScreen"
     sent = offers.list_offers(entry=target)
     assert len(sent) == 1 and sent[0].status == vocab.OFFER_SENT
-    assert entries.get(target).status == vocab.OFFERED
+    assert reading.get(target).status == vocab.OFFERED
 
 
 async def test_help_lists_the_screens_keys(demo_db) -> None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from textual.widgets import DataTable, Static
 
 from tests.tui.conftest import SIZE, make_test_app, settle
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import changes, listing
 from waitlist_tui.tui import calls, queue_data
 from waitlist_tui.tui.queue_data import PAGE_SIZE
 
@@ -30,7 +30,7 @@ async def test_queue_lists_the_service_page_in_order(demo_db) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.screen.query_one(DataTable)
-        expected = entries.list_entries(entries.EntryQuery(limit=PAGE_SIZE))
+        expected = listing.list_entries(listing.EntryQuery(limit=PAGE_SIZE))
         assert table.row_count == len(expected.items)
         assert [str(k.value) for k in table.rows] == [str(v.id) for v in expected.items]
         summary = str(app.screen.query_one("#summary", Static).render())
@@ -57,7 +57,7 @@ async def test_a_first_page_read_before_start_is_shown_without_reading_again(
     app.first_page = first_page
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(DataTable)
-        expected = entries.list_entries(entries.EntryQuery(limit=PAGE_SIZE))
+        expected = listing.list_entries(listing.EntryQuery(limit=PAGE_SIZE))
         assert [str(k.value) for k in table.rows] == [str(v.id) for v in expected.items]
         await settle(pilot)
         assert reads == [] and app.first_page is None
@@ -67,7 +67,7 @@ async def test_a_first_page_read_before_start_is_shown_without_reading_again(
 
 
 async def test_paging_keeps_to_the_service_layer(demo_db) -> None:
-    total = entries.list_entries(entries.EntryQuery(limit=1)).total
+    total = listing.list_entries(listing.EntryQuery(limit=1)).total
     app = make_test_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -90,7 +90,7 @@ async def test_refresh_shows_another_desks_change_and_keeps_cursor(demo_db) -> N
         await pilot.press("down", "down")
         keep = list(table.rows)[2].value
         first = next(iter(table.rows)).value
-        entries.cancel(first, "other-desk")  # another desk, same database
+        changes.cancel(first, "other-desk")  # another desk, same database
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert first not in [k.value for k in table.rows]
@@ -107,14 +107,14 @@ async def test_q_quits(demo_db) -> None:
 
 
 async def test_search_narrows_as_you_type_and_escape_returns(demo_db) -> None:
-    target = entries.list_entries(entries.EntryQuery(limit=1)).items[0]
+    target = listing.list_entries(listing.EntryQuery(limit=1)).items[0]
     app = make_test_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("slash", *target.client.last_name.lower())
         await settle(pilot)
         table = app.screen.query_one(DataTable)
-        expected = entries.list_entries(entries.EntryQuery(search=target.client.last_name.lower()))
+        expected = listing.list_entries(listing.EntryQuery(search=target.client.last_name.lower()))
         assert [str(k.value) for k in table.rows] == [str(v.id) for v in expected.items]
         assert str(target.id) in [str(k.value) for k in table.rows]
         await pilot.press("escape")
@@ -134,7 +134,7 @@ async def test_a_one_letter_search_shows_a_capped_count(demo_db, monkeypatch) ->
         assert str(summary.render()).startswith(f"1–{PAGE_SIZE} of {PAGE_SIZE}+ ")
         await pilot.press("escape", "right_square_bracket")
         await settle(pilot)
-        exact = entries.list_entries(entries.EntryQuery(search="a")).total
+        exact = listing.list_entries(listing.EntryQuery(search="a")).total
         assert PAGE_SIZE < exact < 2 * PAGE_SIZE  # the second page holds the last matches
         assert str(summary.render()).startswith(f"{PAGE_SIZE + 1}–{exact} of {exact} waiting")
 
@@ -146,14 +146,14 @@ async def test_status_filter_and_sort(demo_db) -> None:
         await pilot.press("f", "enter", "down", "down", "down", "enter")  # Booked
         await settle(pilot)
         table = app.screen.query_one(DataTable)
-        booked = entries.list_entries(entries.EntryQuery(statuses=("booked",), limit=PAGE_SIZE))
+        booked = listing.list_entries(listing.EntryQuery(statuses=("booked",), limit=PAGE_SIZE))
         assert [str(k.value) for k in table.rows] == [str(v.id) for v in booked.items]
         summary = str(app.screen.query_one("#summary", Static).render())
         assert f"of {booked.total:,} booked" in summary
         await pilot.press("escape", "s")
         await settle(pilot)
-        by_wait = entries.list_entries(
-            entries.EntryQuery(statuses=("booked",), sort="wait", limit=PAGE_SIZE)
+        by_wait = listing.list_entries(
+            listing.EntryQuery(statuses=("booked",), sort="wait", limit=PAGE_SIZE)
         )
         assert [str(k.value) for k in table.rows] == [str(v.id) for v in by_wait.items]
 
@@ -164,7 +164,7 @@ async def test_detail_panel_follows_the_cursor(demo_db) -> None:
         await settle(pilot)
         await pilot.press("down")
         await pilot.pause()
-        second = entries.list_entries(entries.EntryQuery(limit=2)).items[1]
+        second = listing.list_entries(listing.EntryQuery(limit=2)).items[1]
         detail = str(app.screen.query_one("#detail", Static).render())
         assert second.client.name in detail and second.service.name in detail
 

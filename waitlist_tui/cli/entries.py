@@ -13,7 +13,7 @@ from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.domain import clock, jsoninput
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.timeutil import parse_date
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import adding, changes, listing, reading
 
 
 def read_json(path: str) -> Any:
@@ -82,11 +82,11 @@ def add(ctx: Ctx, json_file: str) -> None:
     open_db(ctx)
     payload = read_json(json_file)
     if isinstance(payload, list):
-        created = entries.create_many(payload, ctx.staff)
+        created = adding.create_many(payload, ctx.staff)
         data: Any = [e.to_dict() for e in created]
         ctx.out(data, lambda d: table(ROW_COLUMNS, entry_rows(d), f"{len(d)} entries added"))
     else:
-        view = entries.create(payload, ctx.staff)
+        view = adding.create(payload, ctx.staff)
         ctx.out(view.to_dict(), lambda d: click.echo(f"added {d['id']}"))
 
 
@@ -104,7 +104,7 @@ def add(ctx: Ctx, json_file: str) -> None:
 @click.option("--search", metavar="TEXT", help="Client name, phone or email.")
 @click.option("--date", "on_date", metavar="YYYY-MM-DD", help="Entries whose range includes it.")
 @click.option(
-    "--sort", type=click.Choice(list(entries.SORTS)), default="priority", show_default=True
+    "--sort", type=click.Choice(list(listing.SORTS)), default="priority", show_default=True
 )
 @click.option("--limit", type=int, default=50, show_default=True)
 @click.option("--offset", type=int, default=0, show_default=True)
@@ -123,8 +123,8 @@ def list_(
 ) -> None:
     """One page of entries, most urgent and longest waiting first."""
     open_db(ctx)
-    query = entries.EntryQuery(
-        statuses=entries.expand_statuses(statuses) if statuses else entries.EntryQuery.statuses,
+    query = listing.EntryQuery(
+        statuses=listing.expand_statuses(statuses) if statuses else listing.EntryQuery.statuses,
         service=service,
         provider=provider,
         search=search,
@@ -133,7 +133,7 @@ def list_(
         limit=limit,
         offset=offset,
     )
-    page = entries.list_entries(query).to_dict()
+    page = listing.list_entries(query).to_dict()
 
     def text(d: dict[str, Any]) -> None:
         first = d["offset"] + 1 if d["items"] else 0
@@ -154,10 +154,10 @@ def list_(
 def show(ctx: Ctx, entry_id: str, include_offers: bool) -> None:
     """One entry by id or unique prefix (6+ characters)."""
     open_db(ctx)
-    view = entries.get(entry_id)
+    view = reading.get(entry_id)
     data = view.to_dict()
     if include_offers:
-        data.update(entries.offers_detail(view.id))
+        data.update(reading.offers_detail(view.id))
     ctx.out(data, pairs)
 
 
@@ -175,7 +175,7 @@ def show(ctx: Ctx, entry_id: str, include_offers: bool) -> None:
 def update(ctx: Ctx, entry_id: str, json_file: str) -> None:
     """Change some fields of an entry."""
     open_db(ctx)
-    view = entries.update(entry_id, read_json(json_file), ctx.staff)
+    view = changes.update(entry_id, read_json(json_file), ctx.staff)
     ctx.out(view.to_dict(), lambda d: click.echo(f"updated {d['id']} (version {d['version']})"))
 
 
@@ -188,5 +188,5 @@ def update(ctx: Ctx, entry_id: str, json_file: str) -> None:
 def cancel(ctx: Ctx, entry_id: str, reason: str, version: int | None) -> None:
     """Take an entry off the waitlist (its live offer, if any, is rescinded)."""
     open_db(ctx)
-    view = entries.cancel(entry_id, ctx.staff, version=version, reason=reason)
+    view = changes.cancel(entry_id, ctx.staff, version=version, reason=reason)
     ctx.out(view.to_dict(), lambda d: click.echo(f"cancelled {d['id']}"))

@@ -9,7 +9,7 @@ import click
 from waitlist_tui.cli.output import Ctx, local_time, table
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.domain.catalog.clinics import get_clinic
-from waitlist_tui.domain.classes import events
+from waitlist_tui.domain.classes import enrolments, instances, seat_offers, seats, statuses
 from waitlist_tui.domain.classes import schedule as event_schedule
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.domain.timeutil import parse_date
@@ -24,7 +24,7 @@ def _said(data: dict[str, Any], time_zone: str) -> str:
     line = f"{data['status']} {data['id'][:8]}  {who}  {data['service_code']} {when}"
     if data["position"]:
         line += f"  (waitlist position {data['position']})"
-    if data["status"] == events.OFFERED and data["expires_at"]:
+    if data["status"] == statuses.OFFERED and data["expires_at"]:
         line += f"  (seat held until {local_time(data['expires_at'], time_zone)})"
     return printable(line)
 
@@ -52,7 +52,7 @@ def list_(ctx: Ctx, from_date: str | None, limit: int) -> None:
     open_db(ctx)
     clinic = get_clinic()
     day = parse_date(from_date, "from") if from_date else None
-    items = events.list_instances(clinic, from_date=day, limit=limit)
+    items = instances.list_instances(clinic, from_date=day, limit=limit)
     data = {"items": [i.to_dict() for i in items]}
 
     def text(d: dict[str, Any]) -> None:
@@ -105,7 +105,7 @@ def add(
 def show(ctx: Ctx, instance_id: str) -> None:
     """A class with its enrolled clients, held seats and waitlist in order."""
     open_db(ctx)
-    instance, people = events.roster(instance_id)
+    instance, people = enrolments.roster(instance_id)
     data = {**instance.to_dict(), "enrolments": [e.to_dict() for e in people]}
 
     def text(d: dict[str, Any]) -> None:
@@ -129,7 +129,7 @@ def show(ctx: Ctx, instance_id: str) -> None:
 def enrol(ctx: Ctx, instance_id: str, client_id: str) -> None:
     """Take a free seat in a class (a full class: use `events join`)."""
     open_db(ctx)
-    view = events.enrol(instance_id, client_id, ctx.staff)
+    view = seats.enrol(instance_id, client_id, ctx.staff)
     ctx.out(view.to_dict(), _show_change)
 
 
@@ -141,7 +141,7 @@ def enrol(ctx: Ctx, instance_id: str, client_id: str) -> None:
 def join(ctx: Ctx, instance_id: str, client_id: str) -> None:
     """Put a client on a full class's waitlist."""
     open_db(ctx)
-    view = events.join_waitlist(instance_id, client_id, ctx.staff)
+    view = seats.join_waitlist(instance_id, client_id, ctx.staff)
     ctx.out(view.to_dict(), _show_change)
 
 
@@ -152,7 +152,7 @@ def join(ctx: Ctx, instance_id: str, client_id: str) -> None:
 def cancel(ctx: Ctx, enrolment_id: str) -> None:
     """Cancel an enrolment; a freed seat goes to the first on the waitlist."""
     open_db(ctx)
-    view = events.cancel_enrolment(enrolment_id, ctx.staff)
+    view = seats.cancel_enrolment(enrolment_id, ctx.staff)
     ctx.out(view.to_dict(), _show_change)
 
 
@@ -163,7 +163,7 @@ def cancel(ctx: Ctx, enrolment_id: str) -> None:
 def accept(ctx: Ctx, enrolment_id: str) -> None:
     """The client takes the seat offered to them."""
     open_db(ctx)
-    view = events.accept_seat(enrolment_id, ctx.staff)
+    view = seat_offers.accept_seat(enrolment_id, ctx.staff)
     ctx.out(view.to_dict(), _show_change)
 
 
@@ -174,5 +174,5 @@ def accept(ctx: Ctx, enrolment_id: str) -> None:
 def decline(ctx: Ctx, enrolment_id: str) -> None:
     """The client turns the offered seat down; the next on the waitlist is promoted."""
     open_db(ctx)
-    view = events.decline_seat(enrolment_id, ctx.staff)
+    view = seat_offers.decline_seat(enrolment_id, ctx.staff)
     ctx.out(view.to_dict(), _show_change)

@@ -11,7 +11,7 @@ import click
 from waitlist_tui.cli.output import Ctx
 from waitlist_tui.cli.runtime import json_option, open_db
 from waitlist_tui.domain.textinput import printable
-from waitlist_tui.domain.waitlist import entries, exchange
+from waitlist_tui.domain.waitlist import exchange, listing
 
 
 @click.command("export")
@@ -30,7 +30,7 @@ from waitlist_tui.domain.waitlist import entries, exchange
 def export_command(ctx: Ctx, fmt: str, out_path: str | None, statuses: tuple[str, ...]) -> None:
     """Write entries as CSV or JSON, streamed (fine at a million rows)."""
     open_db(ctx)
-    wanted = entries.expand_statuses(statuses) if statuses else ()
+    wanted = listing.expand_statuses(statuses) if statuses else ()
     if out_path:
         # a new file is 0600: it holds clients' contact details
         fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

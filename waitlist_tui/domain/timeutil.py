@@ -1,4 +1,5 @@
-"""Wall-clock helpers: times of day as minutes, and local times that a person typed."""
+"""Wall-clock helpers: times of day as minutes, local times that a person typed, and the JSON
+form of an instant (`iso`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 FIRST_DAY = dt.date(1900, 1, 1)
 LAST_DAY = dt.date(2100, 12, 31)
 DAY_RANGE = f"between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """UTC, to the second, with Z: the JSON form of every instant (one spelling for every wing,
+    so the CLI, the outbox and the server never disagree on a timestamp)."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_day(day: dt.date, field: str) -> dt.date:

@@ -29,7 +29,7 @@ from textual.worker import Worker
 
 from waitlist_tui.domain import session
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import reading
 from waitlist_tui.domain.waitlist.views import EntryView
 
 T = TypeVar("T")
@@ -105,7 +105,7 @@ def fresh_entry(app: Any, entry_id: Any) -> EntryView | None:
     """The entry as it is now, before a screen opens it: the row on screen may be seconds
     old and another desk may have moved or removed it (then the desk is told, and None)."""
     try:
-        return read_now(app, entries.get, entry_id)
+        return read_now(app, reading.get, entry_id)
     except DomainError as err:
         app.notify(err.message, severity="error", markup=False)
         return None

@@ -19,7 +19,7 @@ from textual.screen import Screen
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.textinput import printable
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import listing
 from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui import calls
 from waitlist_tui.tui.formatting import date_range, phone_text
@@ -113,10 +113,10 @@ class ScreensProvider(Provider):
 
 
 def _find_entries(text: str) -> list[EntryView]:
-    query = entries.EntryQuery(
+    query = listing.EntryQuery(
         statuses=vocab.ENTRY_STATUSES, search=text, sort="newest", limit=SEARCH_LIMIT
     )
-    return entries.list_entries(query).items
+    return listing.list_entries(query).items
 
 
 def _open_entry(app, view: EntryView) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from waitlist_tui.domain import session
 from waitlist_tui.domain.catalog.clinics import get_clinic, providers, services
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import listing
 
 PAGE_SIZE = 50  # two screens of rows: less to lay out per keystroke than 100
 COUNT_CAP = 1000  # "of 1,000+": counting every match of "g" cost 60-180 ms a keystroke
@@ -24,21 +24,21 @@ COUNT_CAP = 1000  # "of 1,000+": counting every match of "g" cost 60-180 ms a ke
 class Loaded:
     """A page as the worker hands it to the screen."""
 
-    page: entries.Page | None
+    page: listing.Page | None
     clinic_name: str | None
     error: str | None = None
-    spec: entries.EntryQuery | None = None
+    spec: listing.EntryQuery | None = None
     service_codes: tuple[str, ...] = ()
     provider_codes: tuple[str, ...] = ()
     time_zone: str = "UTC"  # the clinic's: the detail pane's slot and deadline
 
 
-def first_spec() -> entries.EntryQuery:
+def first_spec() -> listing.EntryQuery:
     """What the queue shows when it opens: waiting + offered, by priority, first page."""
-    return entries.EntryQuery(limit=PAGE_SIZE, count_cap=COUNT_CAP)
+    return listing.EntryQuery(limit=PAGE_SIZE, count_cap=COUNT_CAP)
 
 
-def fetch(spec: entries.EntryQuery, with_choices: bool) -> Loaded:
+def fetch(spec: listing.EntryQuery, with_choices: bool) -> Loaded:
     """A page, and the first time the filter choices too (on the caller's connection)."""
     try:
         clinic = get_clinic()
@@ -49,7 +49,7 @@ def fetch(spec: entries.EntryQuery, with_choices: bool) -> Loaded:
                 tuple(p.code for p in providers(clinic)),
             )
         return Loaded(
-            entries.list_entries(spec, clinic),
+            listing.list_entries(spec, clinic),
             clinic.name,
             spec=spec,
             service_codes=codes[0],

@@ -3,7 +3,7 @@ optionally with the provider who leads it, and the number of seats.
 
 The instance takes the service's length. A provider leading it must offer the service and
 be free then (no booked appointment, no other session). Enrolments and waitlists are
-events.py's; this only creates the instance, in one transaction with its audit row.
+seats.py's; this only creates the instance, in one transaction with its audit row.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime as dt
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
-from waitlist_tui.domain.classes.events import InstanceView, get_instance
+from waitlist_tui.domain.classes.instances import InstanceView, get_instance
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.fill.openings import (
     first_overlap,
@@ -31,7 +31,7 @@ from waitlist_tui.domain.store.models import (
     Service,
 )
 from waitlist_tui.domain.textinput import text_value
-from waitlist_tui.domain.waitlist.views import iso
+from waitlist_tui.domain.timeutil import iso
 
 MAX_CAPACITY = 500
 

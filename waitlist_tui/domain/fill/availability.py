@@ -27,8 +27,7 @@ from waitlist_tui.domain.store.models import (
     Service,
     TimeOff,
 )
-from waitlist_tui.domain.timeutil import parse_hhmm
-from waitlist_tui.domain.waitlist.views import iso
+from waitlist_tui.domain.timeutil import iso, parse_hhmm
 
 UTC = dt.UTC
 Interval = tuple[dt.datetime, dt.datetime]

@@ -27,7 +27,7 @@ from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import AuditEvent, Offer, Opening
 from waitlist_tui.domain.textinput import text_value
-from waitlist_tui.domain.waitlist.views import iso
+from waitlist_tui.domain.timeutil import iso
 
 NO_ANSWER, VOICEMAIL, DECLINED_BY_PHONE = "no_answer", "voicemail", "declined_by_phone"
 OUTCOMES = (NO_ANSWER, VOICEMAIL, DECLINED_BY_PHONE)

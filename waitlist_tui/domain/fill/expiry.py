@@ -86,7 +86,7 @@ def expire(older_than_days: int | None = None, actor: str = "system") -> dict[st
                         counts[name] += 1
     result.update(counts)
     try:
-        from waitlist_tui.domain.classes.events import expire_seat_offers
+        from waitlist_tui.domain.classes.seat_offers import expire_seat_offers
     except ImportError:  # pragma: no cover - events arrive with their own module
         return result
     result["seat_offers_expired"] = expire_seat_offers(now, actor)

@@ -27,7 +27,7 @@ from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import Appointment, Client, Entry, Offer, Opening, Service
 from waitlist_tui.domain.store.transitions import move
-from waitlist_tui.domain.waitlist.views import iso
+from waitlist_tui.domain.timeutil import iso
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from waitlist_tui.domain.store.models import (
     Service,
 )
 from waitlist_tui.domain.textinput import text_value
-from waitlist_tui.domain.waitlist.views import iso
+from waitlist_tui.domain.timeutil import iso
 
 FILLED = "opening already filled"
 

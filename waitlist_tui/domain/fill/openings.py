@@ -26,8 +26,8 @@ from waitlist_tui.domain.store.models import (
     Service,
 )
 from waitlist_tui.domain.textinput import text_value
+from waitlist_tui.domain.timeutil import iso
 from waitlist_tui.domain.timeutil import parse_local as parse_local_time
-from waitlist_tui.domain.waitlist.views import iso
 
 
 def provider_by_code(clinic: Clinic, code: str) -> Provider:

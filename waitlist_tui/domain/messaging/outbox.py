@@ -26,7 +26,7 @@ from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.messaging import templates
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage, Provider, Service
-from waitlist_tui.domain.waitlist.views import iso
+from waitlist_tui.domain.timeutil import iso
 
 PENDING, SENT, FAILED, DEAD = "pending", "sent", "failed", "dead"
 STATUSES = (PENDING, SENT, FAILED, DEAD)

@@ -26,7 +26,7 @@ from peewee import JOIN
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clients import normalize_phone, set_consent
 from waitlist_tui.domain.catalog.clinics import get_clinic
-from waitlist_tui.domain.classes import events
+from waitlist_tui.domain.classes import seat_offers
 from waitlist_tui.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from waitlist_tui.domain.fill import offers
 from waitlist_tui.domain.messaging import consent, outbox
@@ -43,7 +43,7 @@ from waitlist_tui.domain.store.models import (
     OutboxMessage,
 )
 from waitlist_tui.domain.textinput import text_value
-from waitlist_tui.domain.waitlist.views import iso
+from waitlist_tui.domain.timeutil import iso
 
 ACCEPT, DECLINE, NOTE = "accept", "decline", "note"
 WORDS = {"YES": ACCEPT, "Y": ACCEPT, "1": ACCEPT, "NO": DECLINE, "N": DECLINE, "2": DECLINE}
@@ -167,9 +167,9 @@ def _answer(target: _Target, action: str, actor: str) -> tuple[str, str | None, 
     if target.kind == "enrolment":
         try:
             if action == ACCEPT:
-                events.accept_seat(target.row.id, actor)
+                seat_offers.accept_seat(target.row.id, actor)
                 return ACCEPTED, None, "seat taken"
-            events.decline_seat(target.row.id, actor)
+            seat_offers.decline_seat(target.row.id, actor)
             return DECLINED, None, "seat declined"
         except DomainError as err:
             return TOO_LATE, None, err.message
@@ -222,7 +222,7 @@ def _end_sms_offers(clients: list[Client], actor: str) -> list[str]:
     for seat in list(seats):
         if _went_by_sms("enrolment", seat.id, "seat_offered"):
             try:
-                events.decline_seat(seat.id, actor)
+                seat_offers.decline_seat(seat.id, actor)
             except DomainError:
                 continue
             ended.append(str(seat.id))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from peewee import Model, ModelSelect
 
@@ -67,3 +67,9 @@ def resolve(
             field=field,
         )
     return found[0]
+
+
+def fk_id(row: Model, name: str) -> uuid.UUID:
+    """The id held in `row`'s foreign key `name`, without loading the row it points to:
+    peewee's `<name>_id` accessor, which its stubs do not declare (so mypy refuses it)."""
+    return cast(uuid.UUID, getattr(row, f"{name}_id"))

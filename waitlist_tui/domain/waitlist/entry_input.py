@@ -1,7 +1,7 @@
 """Reading an entry payload (create or PATCH) into checked values; every error names its field.
 
 Only syntax and per-field rules live here; rules that need the database (the clinic's span,
-services, providers, clients) are applied in entries.py.
+services, providers, clients) are applied in refs.py, adding.py and changes.py.
 """
 
 from __future__ import annotations

@@ -30,10 +30,11 @@ from waitlist_tui.domain.catalog.clients import find_or_create, parse_client
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError, ValidationError
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import fk_id
 from waitlist_tui.domain.store.models import Client, Clinic, Entry
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import parse_instant
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import adding, changes, reading
 from waitlist_tui.domain.waitlist.entry_input import INPUT_FIELDS
 from waitlist_tui.domain.waitlist.views import EntryView
 
@@ -107,9 +108,9 @@ CHUNK = 2000
 
 def iter_entries(statuses: tuple[str, ...] = ()) -> Iterator[EntryView]:
     clinic = get_clinic()
-    last = None
+    last: uuid.UUID | None = None
     while True:
-        query = entries._joined().where(Entry.clinic == clinic)
+        query = reading.joined().where(Entry.clinic == clinic)
         if statuses:
             query = query.where(Entry.status.in_(list(statuses)))
         if last is not None:
@@ -117,7 +118,7 @@ def iter_entries(statuses: tuple[str, ...] = ()) -> Iterator[EntryView]:
         chunk = list(query.order_by(Entry.id).limit(CHUNK))
         if not chunk:
             return
-        yield from entries._views(chunk)
+        yield from reading.views_of(chunk)
         last = chunk[-1].id
 
 
@@ -289,9 +290,9 @@ def _past(value: Any, field: str, tz: str, now: dt.datetime) -> dt.datetime:
     return when
 
 
-def _restored(kept: dict[str, Any], clinic: Clinic, actor: str) -> entries.Restored:
+def _restored(kept: dict[str, Any], clinic: Clinic, actor: str) -> adding.Restored:
     """The kept values of a new row, checked: a 4000 names the field."""
-    now = clock.now()
+    now: dt.datetime = clock.now()  # a pendulum DateTime, compared with plain datetimes
     tz = clinic.time_zone
     status_text = text_value(kept.get("status", vocab.WAITING), "status", max_len=16).lower()
     if status_text not in IMPORT_STATUS:
@@ -330,7 +331,7 @@ def _restored(kept: dict[str, Any], clinic: Clinic, actor: str) -> entries.Resto
         version = int(version.strip()) if len(version.strip()) <= 9 else None
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version < 2**31:
         raise ValidationError("version must be a whole number 1 or more", field="version")
-    return entries.Restored(
+    return adding.Restored(
         id=_uuid(kept["id"], "id") if "id" in kept else uuid.uuid4(),
         status=status,
         created_at=created,
@@ -352,7 +353,7 @@ def _client_of(payload: dict[str, Any], kept: dict[str, Any], clinic: Clinic, ac
     if found is None and payload.get("client") is not None:
         details = parse_client(payload["client"], clinic.region)
         found, _ = find_or_create(clinic, details, actor, client_id=client_id)
-    if found is None or found.clinic_id != clinic.id:
+    if found is None or fk_id(found, "clinic") != clinic.id:
         raise ValidationError(
             f"client_id {client_id} is not a client of this clinic (and the row has no "
             "first_name, last_name, phone or email to add them by)",
@@ -374,9 +375,8 @@ def _update(existing: Entry, payload: dict[str, Any], kept: dict[str, Any], acto
         )
         if status in (vocab.CANCELLED, vocab.EXPIRED):
             patch["status"] = status
-    before = existing.version
-    view = entries.update(existing.id, patch, actor)
-    return "updated" if view.version != before else "skipped"
+    _, changed = changes.change(existing.id, patch, actor)  # no view read back: one id kept
+    return "updated" if changed else "skipped"
 
 
 def import_row(
@@ -387,7 +387,7 @@ def import_row(
         entry_id = _uuid(kept["id"], "id")
         existing = Entry.get_or_none(Entry.id == entry_id)
         if existing is not None:
-            if existing.clinic_id != clinic.id:
+            if fk_id(existing, "clinic") != clinic.id:
                 raise ValidationError(f"id {entry_id} is another clinic's entry", field="id")
             if on_existing == "skip":
                 return "skipped", existing.id
@@ -396,8 +396,8 @@ def import_row(
         raise ValidationError("an entry must be a JSON object", field="entry")
     restored = _restored(kept, clinic, actor) if set(kept) - {"client_id"} else None
     _client_of(payload, kept, clinic, actor)
-    view = entries.create(payload, actor, clinic, restored=restored)
-    return "added", view.id
+    entry = adding.add(payload, actor, clinic, restored=restored)  # no view read back
+    return "added", entry.id
 
 
 def import_file(

@@ -9,8 +9,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from waitlist_tui.domain import vocab
+from waitlist_tui.domain.store import ids
 from waitlist_tui.domain.store.models import Entry, Provider
-from waitlist_tui.domain.timeutil import fmt_hhmm
+from waitlist_tui.domain.timeutil import fmt_hhmm, iso
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,6 @@ class ProviderBrief:
     id: uuid.UUID
     code: str
     name: str
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    """UTC, to the second, with Z: the JSON form of every instant."""
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -81,7 +75,7 @@ class EntryView:
         """A row of ENTRY_VIEW_FIELDS, then the client's and the service's brief columns."""
         brief = len(ENTRY_VIEW_FIELDS)
         days, slots, time_start, time_end = row[6:10]
-        return cls(
+        values: list[Any] = [  # one list: the fields' count is the dataclass's to check
             *row[:6],  # id .. appointment_type
             ClientBrief(*row[brief : brief + 5]),
             ServiceBrief(*row[brief + 5 : brief + 9]),
@@ -91,7 +85,8 @@ class EntryView:
             fmt_hhmm(time_start),
             fmt_hhmm(time_end),
             *row[10:brief],  # date_range_start .. version
-        )
+        ]
+        return cls(*values)
 
     @classmethod
     def of(cls, entry: Entry, providers: Sequence[Provider | ProviderBrief]) -> EntryView:
@@ -99,7 +94,7 @@ class EntryView:
         client, service = entry.client, entry.service
         return cls(
             id=entry.id,
-            clinic_id=entry.clinic_id,
+            clinic_id=ids.fk_id(entry, "clinic"),
             status=entry.status,
             priority=entry.priority,
             payment_type=entry.payment_type,
@@ -183,9 +178,6 @@ class EntryView:
             "updated_by": self.updated_by,
             "version": self.version,
         }
-
-
-_iso = iso  # older name, kept for modules written against it
 
 
 # Entry's columns in the order EntryView.from_row reads them: the view's own fields, less the

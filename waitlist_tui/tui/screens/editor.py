@@ -24,7 +24,7 @@ from waitlist_tui.domain.catalog.clinics import Catalog
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.fill.openings import AppointmentView
 from waitlist_tui.domain.textinput import printable
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import adding, changes
 from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.entry_form import EntryForm
@@ -355,9 +355,9 @@ class EditorScreen(DeskScreen[EntryView | None]):
 
     def save(self, payload: dict[str, Any]) -> None:
         if self.entry is None:
-            write = partial(entries.create, payload)
+            write = partial(adding.create, payload)
         else:
-            write = partial(entries.update, self.entry.id, payload)
+            write = partial(changes.update, self.entry.id, payload)
         self.calls.write(
             write,
             self.desk.staff,

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Header, Input, Select, Static
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.textinput import printable
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import listing
 from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui import calls
 from waitlist_tui.tui.desk import DeskScreen
@@ -312,7 +312,7 @@ class QueueScreen(DeskScreen[None]):
         spec = replace(self.query_spec, limit=PAGE_SIZE, offset=self.page_offset)
         self.calls.read(self.read_page, spec, done=results.PageRead, group="queue", via="none")
 
-    def read_page(self, spec: entries.EntryQuery) -> Loaded:
+    def read_page(self, spec: listing.EntryQuery) -> Loaded:
         """In the worker: the page read while the app loaded if it is the one asked for,
         else a page read on the reader."""
         loaded = self.prefetched(wait=True)

@@ -3,7 +3,7 @@ are read by queue_data.fetch, which the app also runs before it is up."""
 
 from __future__ import annotations
 
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import changes
 from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui import calls
 from waitlist_tui.tui.queue_data import Loaded
@@ -23,4 +23,4 @@ class CancelRefused(calls.Failed):
 
 def cancel_entry(view: EntryView, reason: str, staff: str) -> EntryView:
     """Cancelled as the desk saw it: a version changed since is refused, not overwritten."""
-    return entries.cancel(view.id, staff, version=view.version, reason=reason)
+    return changes.cancel(view.id, staff, version=view.version, reason=reason)

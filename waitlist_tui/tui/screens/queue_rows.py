@@ -10,7 +10,7 @@ from rich.text import Text
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.textinput import printable
-from waitlist_tui.domain.waitlist import entries
+from waitlist_tui.domain.waitlist import listing
 from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui.formatting import (
     LiveOffer,
@@ -56,7 +56,7 @@ SORT_CHOICES = [
 
 
 def row_cells(
-    page: entries.Page, view: EntryView, now: dt.datetime, narrow: bool
+    page: listing.Page, view: EntryView, now: dt.datetime, narrow: bool
 ) -> tuple[Any, ...]:
     """One row of the table; narrow: the detail panel shows providers and days."""
     reply = reply_in(page, view, now)
@@ -95,18 +95,18 @@ def entry_detail(view: EntryView, now: dt.datetime, loaded: Loaded | None) -> Te
     return detail_text(view, now, offer)
 
 
-def reply_in(page: entries.Page, view: EntryView, now: dt.datetime) -> Text | str:
+def reply_in(page: listing.Page, view: EntryView, now: dt.datetime) -> Text | str:
     expires = page.offer_expires.get(view.id)
     if expires is None:
         return ""
     return countdown(expires, now) or Text("expired", "dim")
 
 
-def is_filtered(q: entries.EntryQuery) -> bool:
+def is_filtered(q: listing.EntryQuery) -> bool:
     return bool(q.search or q.service or q.provider or q.statuses != vocab.ACTIVE_STATUSES)
 
 
-def summary_line(page: entries.Page, q: entries.EntryQuery) -> str:
+def summary_line(page: listing.Page, q: listing.EntryQuery) -> str:
     label = next(
         (name for name, statuses in STATUS_CHOICES if statuses == q.statuses), "entries"
     ).lower()

@@ -1,0 +1,209 @@
+"""Listing entries: the filters, the sort orders and one page with its total count.
+
+A list never reads the whole table: the page is `limit` rows from an index in the sort's
+order, and the count is exact for the CLI or capped for the screens (a dense search stops
+counting once it knows there is more than a screen can show).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from peewee import SQL, fn
+
+from waitlist_tui.domain import vocab
+from waitlist_tui.domain.catalog.clients import search_condition, search_terms
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.store import ids
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import Client, Clinic, Entry, EntryProvider, Provider, Service
+from waitlist_tui.domain.waitlist.reading import live_offers, page_views
+from waitlist_tui.domain.waitlist.refs import by_code_or_id
+from waitlist_tui.domain.waitlist.views import EntryView
+
+MAX_PAGE = 500
+SEARCH_IDS_MAX = 2000  # more matching clients than this: let SQL join instead of a literal list
+DENSE_TERM_LEN = 2  # search words all shorter than this match most clients: walk the entries
+
+
+@dataclass(frozen=True)
+class EntryQuery:
+    """What a list asks for: filters, a sort and a page (the CLI's options, the queue's bar)."""
+
+    statuses: tuple[str, ...] = vocab.ACTIVE_STATUSES
+    service: str | None = None
+    provider: str | None = None
+    client_id: str | None = None
+    search: str | None = None
+    on_date: dt.date | None = None
+    sort: str = "priority"  # priority | wait | start | newest
+    limit: int = 50
+    offset: int = 0
+    count_cap: int | None = None  # count at most this many (the screens); None: exact (CLI)
+
+
+SORTS = {
+    "priority": (Entry.priority, Entry.created_at, Entry.id),
+    "wait": (Entry.created_at, Entry.id),
+    "start": (Entry.date_range_start, Entry.priority, Entry.created_at, Entry.id),
+    "newest": (Entry.created_at.desc(), Entry.id.desc()),
+}
+
+
+@dataclass
+class Page:
+    """One page of views, the total that matched, and the live offers of its offered rows."""
+
+    items: list[EntryView]
+    total: int
+    limit: int
+    offset: int
+    extra: dict[str, Any] = field(default_factory=dict)
+    # entry id -> when its live (sent) offer expires, for the offered entries of the page
+    offer_expires: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
+    # entry id -> the slot of that offer: (start, provider code), for the detail pane
+    offer_slots: dict[uuid.UUID, tuple[dt.datetime, str]] = field(default_factory=dict)
+    total_capped: bool = False  # more than `total` match: the query's count_cap was reached
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": [i.to_dict() for i in self.items],
+            "total": self.total,
+            "limit": self.limit,
+            "offset": self.offset,
+        }
+
+
+def expand_statuses(values: Any) -> tuple[str, ...]:
+    """Our lowercase statuses or the API names (ACTIVE = waiting + offered); 'all' for every one."""
+    result: list[str] = []
+    for value in values or ():
+        text = str(value).strip()
+        if text.lower() == "all":
+            return vocab.ENTRY_STATUSES
+        if text.upper() in vocab.API_STATUS:
+            result.extend(vocab.API_STATUS[text.upper()])
+        elif text.lower() in vocab.ENTRY_STATUSES:
+            result.append(text.lower())
+        else:
+            raise ValidationError(
+                f"status {value!r} is not one of "
+                f"{', '.join(vocab.ENTRY_STATUSES)} (or ACTIVE, FULFILLED)",
+                field="status",
+            )
+    return tuple(dict.fromkeys(result))
+
+
+def _id_list(values: list[Any]) -> SQL:
+    """`('…', '…')`: ids read back from the database written into the SQL as literals. As
+    parameters, peewee handled each one several times per query: with a few hundred matching
+    clients that was a third of a search. Only hex digits and dashes get through."""
+    texts = [str(value) for value in values]
+    if not all(_ID_TEXT.fullmatch(text) for text in texts):
+        raise ValueError("an id read from the database is not a uuid")
+    return SQL("(" + ", ".join(f"'{text}'" for text in texts) + ")")
+
+
+_ID_TEXT = re.compile(r"[0-9a-fA-F-]{32,36}")
+
+
+def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
+    """One page and the total count; never the whole table."""
+    clinic = clinic or get_clinic()
+    if not 1 <= q.limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be 1-{MAX_PAGE}", field="limit")
+    if q.offset < 0:
+        raise ValidationError("offset must be 0 or more", field="offset")
+    if q.sort not in SORTS:
+        raise ValidationError(f"sort must be one of {', '.join(SORTS)}", field="sort")
+    conds = [Entry.clinic == clinic]
+    if q.statuses:
+        conds.append(
+            Entry.status.in_(list(q.statuses))
+            if len(q.statuses) > 1
+            else Entry.status == q.statuses[0]
+        )
+    if q.service:
+        conds.append(
+            Entry.service == by_code_or_id(Service, clinic, q.service, "service", "service")
+        )
+    if q.provider:
+        provider = by_code_or_id(Provider, clinic, q.provider, "provider", "provider")
+        prefers = EntryProvider.select(EntryProvider.entry).where(
+            (EntryProvider.entry == Entry.id) & (EntryProvider.provider == provider)
+        )
+        any_pref = EntryProvider.select(EntryProvider.entry).where(EntryProvider.entry == Entry.id)
+        # Entries that would take this provider: they have no preference, or prefer them.
+        # Most entries name no provider: asked first, one index probe settles them.
+        conds.append(~fn.EXISTS(any_pref) | fn.EXISTS(prefers))
+    if q.client_id:
+        client = ids.resolve(
+            Client,
+            q.client_id,
+            "client",
+            field="client_id",
+            query=Client.select().where(Client.clinic == clinic),
+        )
+        conds.append(Entry.client == client)
+    if q.on_date:
+        conds.append((Entry.date_range_start <= q.on_date) & (Entry.date_range_end >= q.on_date))
+    text_cond = search_condition(q.search or "")
+    walk = False  # the text is checked on each entry's client, walking entries in page order
+    if text_cond is not None:
+        found: list[Any] | None = None
+        if max(len(term) for term in search_terms(q.search or "")) >= DENSE_TERM_LEN:
+            # Scan the (smaller) client table once, then reach entries through their client
+            # index. The match list is read once and reused by the count and the page.
+            matching = Client.select(Client.id).where((Client.clinic == clinic) & text_cond)
+            found = [row[0] for row in database.execute(matching.limit(SEARCH_IDS_MAX + 1))]
+        walk = found is None or len(found) > SEARCH_IDS_MAX
+        if walk:
+            # Most clients match ("g", "555"): a page fills within a few rows of the queue's
+            # own order, and the count stops at the cap when the caller gives one.
+            conds.append(text_cond)
+        else:  # an empty list renders as a false condition (PostgreSQL refuses `IN ()`)
+            conds.append(Entry.client.in_(_id_list(found) if found else []))
+    if q.service or q.client_id:
+        conds.pop(0)  # the service or client was resolved in this clinic: it implies the clinic
+    where = conds[0]
+    for cond in conds[1:]:
+        where &= cond
+    cap = None
+    if q.count_cap is not None and (walk or q.provider):
+        # Only these counts read row by row (the others come from an index, exact and fast);
+        # the cap is past the page asked for, so paging on keeps counting further.
+        cap = q.offset + max(q.count_cap, q.limit)
+    total, capped = _count(where, walk, cap)
+    views = page_views(where, SORTS[q.sort], q.limit, q.offset)
+    offered = [v.id for v in views if v.status == vocab.OFFERED]
+    live = live_offers(offered)
+    return Page(
+        views,
+        total,
+        q.limit,
+        q.offset,
+        offer_expires={k: expires for k, (expires, _, _) in live.items()},
+        offer_slots={k: (start, provider) for k, (_, start, provider) in live.items()},
+        total_capped=capped,
+    )
+
+
+def _count(where: Any, with_client: bool, cap: int | None) -> tuple[int, bool]:
+    """The total, or `cap` and True once more than `cap` rows match (a capped count reads at
+    most cap + 1 rows: a dense search stays fast)."""
+    if cap is None:
+        query = Entry.select(fn.COUNT(SQL("*")))  # COUNT(id) would read every row
+        if with_client:
+            query = query.join(Client)
+        return query.where(where).scalar() or 0, False
+    rows = Entry.select(SQL("1"))
+    if with_client:
+        rows = rows.join(Client)
+    limited = rows.where(where).limit(cap + 1)
+    seen = Entry.select(fn.COUNT(SQL("*"))).from_(limited.alias("capped")).scalar() or 0
+    return (cap, True) if seen > cap else (seen, False)
