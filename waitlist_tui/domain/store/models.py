@@ -101,6 +101,9 @@ class Provider(UUIDModel):
 
 
 class ProviderService(BaseModel):
+    provider_id: uuid.UUID
+    service_id: uuid.UUID
+
     provider = ForeignKeyField(Provider, on_delete="CASCADE", index=False)
     service = ForeignKeyField(Service, on_delete="CASCADE")
 
@@ -442,6 +445,9 @@ class InboundMessage(UUIDModel):
     """A reply as the SMS gateway passed it on (schema v4), and what it did: accepted,
     declined, already_filled, no_offer, opted_out / opted_in / help (STOP, START, HELP), or
     note (anything else, for the desk to read)."""
+
+    clinic_id: uuid.UUID
+    client_id: uuid.UUID | None
 
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
     client = ForeignKeyField(Client, null=True, on_delete="SET NULL")
