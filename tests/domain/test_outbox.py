@@ -265,3 +265,5 @@ def test_writing_the_same_message_twice_keeps_one(clinic: Clinic) -> None:
         again = outbox.tell_offer(held, "offer", offers.offer_parties(held), STAFF, FROZEN)
     assert again is not None and OutboxMessage.select().count() == 1
     assert dt.timedelta(0) == again.next_attempt_at - FROZEN
+    # one audit row for the one message (SQLite's last-insert id once said "written" again)
+    assert AuditEvent.select().where(AuditEvent.action == "message.queue").count() == 1
