@@ -188,3 +188,12 @@ def test_a_week_away_is_one_row_per_day(source: CalendarSource) -> None:
     days = booked_from_feed()
     assert [(start.day, away) for start, _, away in days] == [(30, True), (1, True), (2, True)]
     assert sync_source(CalendarSource.get_by_id(source.id), STAFF).not_modified
+
+
+def test_a_cancelled_occurrence_never_seen_is_skipped_with_its_reason(
+    source: CalendarSource,
+) -> None:
+    rewrite(source, feed(SERIES, CANCEL_30TH))
+    result = sync_source(CalendarSource.get_by_id(source.id), STAFF)
+    assert counts(result) == (3, 0, 0, 0, 0)
+    assert result.skipped == {"cancelled before it was first synced": 1}

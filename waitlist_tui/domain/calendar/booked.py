@@ -19,20 +19,23 @@ def export_provider(clinic: Clinic, provider_code: str) -> tuple[bytes, int]:
         .where(Appointment.provider == provider, Appointment.entry.is_null(False))
         .order_by(Appointment.starts_at, Appointment.id)
     )
-    booked = [
-        Booked(
-            id=str(a.id),
-            provider_code=provider.code,
-            provider_name=provider.name,
-            service_name=a.service.name,
-            client_name=f"{a.client.first_name} {a.client.last_name}",
-            starts_at=a.starts_at,
-            ends_at=a.ends_at,
-            cancelled=a.status == "cancelled",
-            version=a.version,
-            created_at=a.created_at,
-            updated_at=a.updated_at,
-        )
-        for a in rows
-    ]
+    booked = [_booked(a, provider.code, provider.name) for a in rows if a.client and a.service]
     return calendar_bytes(provider.name, clinic.time_zone, booked), len(booked)
+
+
+def _booked(a: Appointment, code: str, name: str) -> Booked:
+    client, service = a.client, a.service
+    assert client is not None and service is not None  # a waitlist booking has both
+    return Booked(
+        id=str(a.id),
+        provider_code=code,
+        provider_name=name,
+        service_name=service.name,
+        client_name=f"{client.first_name} {client.last_name}",
+        starts_at=a.starts_at,
+        ends_at=a.ends_at,
+        cancelled=a.status == "cancelled",
+        version=a.version,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+    )

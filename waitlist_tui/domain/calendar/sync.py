@@ -63,6 +63,9 @@ class SyncResult:
     not_modified: bool = False
     opening_ids: list[str] = field(default_factory=list)
 
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "provider": self.provider,
@@ -156,9 +159,7 @@ def apply(
     seen: dict[str, Occurrence] = {}
     for occurrence in days_of(parsed.occurrences, clinic.time_zone):
         if occurrence.key in seen:
-            result.skipped["repeated UID and RECURRENCE-ID"] = (
-                result.skipped.get("repeated UID and RECURRENCE-ID", 0) + 1
-            )
+            result.skip("repeated UID and RECURRENCE-ID")
             continue
         seen[occurrence.key] = occurrence
     with database.atomic():
@@ -271,14 +272,14 @@ def _rows_of(
         Appointment.starts_at < end,
         Appointment.ends_at > start,
     )
-    rows = {a.calendar_key: a for a in query}
+    rows = {str(a.calendar_key): a for a in query}
     missing = [key for key in keys if key not in rows]
     for i in range(0, len(missing), 500):
         batch = Appointment.select().where(
             Appointment.calendar_source == source.id,
             Appointment.calendar_key.in_(missing[i : i + 500]),
         )
-        rows.update({a.calendar_key: a for a in batch})
+        rows.update({str(a.calendar_key): a for a in batch})
     return rows
 
 
@@ -334,10 +335,10 @@ def import_file(
 
 
 def get_source(source_id: Any) -> CalendarSource:
-    try:
-        return CalendarSource.get_by_id(source_id)
-    except CalendarSource.DoesNotExist:
-        raise NotFound("calendar source not found", field="source") from None
+    found = CalendarSource.get_or_none(CalendarSource.id == source_id)
+    if found is None:
+        raise NotFound("calendar source not found", field="source")
+    return found
 
 
 def checked_days(value: Any) -> int:

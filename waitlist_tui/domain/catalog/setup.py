@@ -379,9 +379,9 @@ def save_sources(provider: Provider, specs: list[dict[str, Any]], actor: str, no
     listed = {spec["source"]: spec for spec in specs}
     for row in CalendarSource.select().where(CalendarSource.provider == provider):
         if row.source in listed:
-            spec = json.dumps(listed.pop(row.source))
-            if spec != row.spec:
-                CalendarSource.update_by(actor, now, spec=spec).where(
+            text = json.dumps(listed.pop(row.source))
+            if text != row.spec:
+                CalendarSource.update_by(actor, now, spec=text).where(
                     CalendarSource.id == row.id
                 ).execute()
         elif not row.source.startswith(IMPORTED):

@@ -374,16 +374,17 @@ UNKNOWN_SERVICE = "unknown"
 
 
 def appointment_view(a: Appointment) -> AppointmentView:
-    if a.client_id is None:
+    client, service = a.client, a.service
+    if client is None:
         name, phone = (a.summary or ("away" if a.away else "calendar booking")), None
     else:
-        name, phone = f"{a.client.first_name} {a.client.last_name}", a.client.phone
+        name, phone = f"{client.first_name} {client.last_name}", client.phone
     return AppointmentView(
         a.id,
         name,
         phone,
         a.provider.code,
-        a.service.code if a.service_id is not None else UNKNOWN_SERVICE,
+        service.code if service is not None else UNKNOWN_SERVICE,
         a.starts_at,
         a.ends_at,
         a.status,
