@@ -123,7 +123,10 @@ def test_import_a_file_once_and_again(run, tmp_path: Path) -> None:
     first = envelope(run("calendar", "import", str(path), "--provider", "KIM", "--json"))
     assert (first["added"], first["unchanged"]) == (5, 0)
     again = envelope(run("calendar", "import", str(path), "--provider", "KIM", "--json"))
-    assert (again["added"], again["unchanged"]) == (0, 5)
+    assert again["not_modified"] and again["added"] == 0  # the same bytes: not parsed again
+    path.write_text(feed(SERIES, MEETING) + "\n")
+    changed = envelope(run("calendar", "import", str(path), "--provider", "KIM", "--json"))
+    assert (changed["added"], changed["unchanged"]) == (0, 5)
     bad = tmp_path / "bad.ics"
     bad.write_bytes(
         b"BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x\nEND:VEVENT\nEND:VCALENDAR\n"

@@ -218,6 +218,7 @@ class CalendarSource(AuditedModel):
     spec = TextField()  # JSON: the rules (calendar/sources.SourceSpec)
     tag = CharField(max_length=300, null=True)  # the feed's ETag, or a file's size and time
     modified = CharField(max_length=100, null=True)  # the feed's Last-Modified
+    digest = CharField(max_length=64, null=True)  # sha256 of the content last applied
     checked_at = UTCDateTimeField(null=True)
     synced_at = UTCDateTimeField(null=True)
     failed_at = UTCDateTimeField(null=True)
