@@ -26,7 +26,10 @@ Measures, on a SQLite database built by the demo generator (`demo.build(entries=
   `--db postgresql://...` the in-process benchmarks run on PostgreSQL;
 - dashboard_ms: in the running app, `S` from the queue to the stats dashboard with every
   figure painted (dashboard_bench.py; 5 opens per run after a first one, each run's median,
-  then runs; the first open, which also imports the screen, as dashboard_first_open_ms).
+  then runs; the first open, which also imports the screen, as dashboard_first_open_ms);
+- calendar_*_ms: a provider's 5,000-event calendar feed synced: first, unchanged, answered
+  by its validator, and with 10 cancellations and their openings' candidates
+  (calendar_bench.py; one sync per run).
 
 Each in-process operation is called once to warm up, then `--repeat` times per run; a run's
 figure is the median of its calls, and the report gives the median, min and max of the runs'
@@ -281,6 +284,11 @@ from dashboard_bench import DASHBOARD_BENCHMARKS, DASHBOARD_TARGETS  # noqa: E40
 BENCHMARKS.update(DASHBOARD_BENCHMARKS)
 TARGETS.update(DASHBOARD_TARGETS)
 TARGET_OF["dashboard_first_open_ms"] = "dashboard_ms"
+# Calendar sync: a provider's 5,000-event feed in, unchanged, and with 10 cancellations.
+from calendar_bench import CALENDAR_BENCHMARKS, CALENDAR_TARGETS  # noqa: E402
+
+BENCHMARKS.update(CALENDAR_BENCHMARKS)
+TARGETS.update(CALENDAR_TARGETS)
 
 
 # --- driver -----------------------------------------------------------------------------------

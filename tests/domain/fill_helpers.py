@@ -12,7 +12,7 @@ from typing import Any
 from tests.conftest import STAFF, entry_payload
 from waitlist_tui.domain.fill.openings import add_opening
 from waitlist_tui.domain.fill.slot import Slot
-from waitlist_tui.domain.store.models import Opening
+from waitlist_tui.domain.store.models import Appointment, Clinic, Opening, Provider, Service
 from waitlist_tui.domain.waitlist import adding
 from waitlist_tui.domain.waitlist.views import EntryView
 
@@ -39,3 +39,24 @@ def entry_slot(entry: EntryView, provider_id: Any, start: dt.datetime) -> Slot:
     """The slot of the entry's service length from `start`, as the slots screen offers it."""
     end = start + dt.timedelta(minutes=entry.service.duration_minutes)
     return Slot(provider_id, start, end, entry.service.id)
+
+
+def book_appointment(
+    provider: str = "KIM", start: str = "2026-11-24T15:00:00Z", minutes: int = 30
+) -> Appointment:
+    """A desk's booking for a new waiting client (PT-FU with `provider`)."""
+    from waitlist_tui.domain import clock
+
+    entry = add_entry("Booked")
+    clinic = Clinic.get()
+    begins = dt.datetime.fromisoformat(start.replace("Z", "+00:00"))
+    return Appointment.create_by(
+        STAFF,
+        clock.now(),
+        clinic=clinic.id,
+        client=entry.client.id,
+        provider=Provider.get(Provider.code == provider).id,
+        service=Service.get(Service.code == "PT-FU").id,
+        starts_at=begins,
+        ends_at=begins + dt.timedelta(minutes=minutes),
+    )

@@ -20,6 +20,8 @@ from waitlist_tui.domain.store.connect import connect
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import (
     ACTIVE_QUEUE_INDEX,
+    Appointment,
+    CalendarSource,
     Client,
     Clinic,
     Entry,
@@ -215,12 +217,94 @@ def test_v5_outbox_gets_its_attempt_records(backend: str, tmp_path, request, fro
     schema.set_meta(schema.VERSION_KEY, "5")
     db.close()
     db = connect(url)
-    assert schema.read_version(db) == schema.CURRENT_VERSION == 6
+    assert schema.read_version(db) == schema.CURRENT_VERSION
     columns = {c.name for c in db.get_columns("outbox_message")}
     assert {"sending_since", "interrupted"} <= columns
     message = OutboxMessage.get(OutboxMessage.idempotency_key == key)
     assert (message.status, message.sending_since, message.interrupted) == ("pending", None, 0)
     db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v6_appointments_take_calendar_bookings(backend: str, tmp_path, request, frozen) -> None:
+    """v6 -> v7: calendar sources, and appointments that may lack a client and a service
+    (SQLite rebuilds the table): the rows there stay, with their indexes and triggers."""
+    from tests.domain.fill_helpers import book_appointment
+
+    url = (
+        str(tmp_path / "v6.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    booked = book_appointment()
+    rollups.drop_triggers()
+    db.execute_sql('DROP INDEX IF EXISTS "appointment_calendar_source_id_calendar_key"')
+    if backend == "postgres":
+        migrator = SchemaMigrator.from_database(db)
+        migrate(
+            *(
+                migrator.drop_column("appointment", name)
+                for name in ("calendar_source_id", "calendar_key", "summary", "away")
+            ),
+            migrator.add_not_null("appointment", "client_id"),
+            migrator.add_not_null("appointment", "service_id"),
+        )
+    else:
+        _as_v6_sqlite_appointments(db)
+    db.drop_tables([CalendarSource])
+    rollups.install_triggers()
+    schema.set_meta(schema.VERSION_KEY, "6")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION == 7
+    kept = Appointment.get_by_id(booked.id)
+    assert (kept.client_id, kept.calendar_source_id, kept.away) == (booked.client_id, None, False)
+    nullable = {c.name: c.null for c in db.get_columns("appointment")}
+    assert nullable["client_id"] and nullable["service_id"]
+    indexes = {index.name for index in db.get_indexes("appointment")}
+    assert {"appointment_provider_id_starts_at", "appointment_calendar_source_id_calendar_key"} <= indexes
+    assert db.table_exists("calendar_source")
+    db.close()
+
+
+def _as_v6_sqlite_appointments(db) -> None:
+    """SQLite cannot drop a column that a foreign key names: the appointment table is rebuilt
+    as v6 created it (today's DDL without the v7 columns, client and service NOT NULL)."""
+    ddl = db.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'appointment'"
+    ).fetchone()[0]
+    for gone in (
+        ', "calendar_source_id" TEXT',
+        ', "calendar_key" VARCHAR(600)',
+        ', "summary" VARCHAR(200)',
+        ', "away" INTEGER NOT NULL',
+        ', FOREIGN KEY ("calendar_source_id") REFERENCES "calendar_source" ("id") ON DELETE SET NULL',
+    ):
+        assert gone in ddl, gone
+        ddl = ddl.replace(gone, "")
+    ddl = ddl.replace('"client_id" TEXT,', '"client_id" TEXT NOT NULL,')
+    ddl = ddl.replace('"service_id" TEXT,', '"service_id" TEXT NOT NULL,')
+    columns = ", ".join(
+        c.name
+        for c in db.get_columns("appointment")
+        if c.name not in {"calendar_source_id", "calendar_key", "summary", "away"}
+    )
+    indexes = [
+        row[0]
+        for row in db.execute_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'appointment' "
+            "AND sql IS NOT NULL"
+        )
+    ]
+    db.pragma("foreign_keys", 0)
+    with db.atomic():
+        db.execute_sql("ALTER TABLE appointment RENAME TO appointment_v7")
+        db.execute_sql(ddl)
+        db.execute_sql(f"INSERT INTO appointment ({columns}) SELECT {columns} FROM appointment_v7")
+        db.execute_sql("DROP TABLE appointment_v7")
+        for sql in indexes:
+            db.execute_sql(sql)
+    db.pragma("foreign_keys", 1)
 
 
 def test_newer_schema_is_refused(tmp_path, frozen) -> None:

@@ -28,6 +28,7 @@ COMMANDS = {
     "maintenance": "maintenance:maintenance_group",
     "keys": "keys:keys_command",
     "appointments": "appointments:appointments_group",
+    "calendar": "calendar:calendar_group",
     "openings": "openings:openings_group",
     "match": "openings:match_command",
     "offers": "offers:offers_group",

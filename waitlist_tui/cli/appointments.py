@@ -21,18 +21,40 @@ def appointments_group() -> None:
 
 @appointments_group.command("list")
 @click.option("--date", "day", metavar="YYYY-MM-DD", help="Default: today (clinic time).")
+@click.option("--from", "since", metavar="YYYY-MM-DD", help="First day (with --to: a range).")
+@click.option("--to", "until", metavar="YYYY-MM-DD", help="Last day, included.")
 @click.option("--provider", metavar="CODE")
 @click.option("--status", type=click.Choice(["booked", "cancelled", "completed"]))
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 5000))
 @json_option
 @click.pass_obj
-def appointments_list(ctx: Ctx, day: str | None, provider: str | None, status: str | None) -> None:
+def appointments_list(
+    ctx: Ctx,
+    day: str | None,
+    since: str | None,
+    until: str | None,
+    provider: str | None,
+    status: str | None,
+    limit: int,
+) -> None:
+    """A day's appointments, or the days from --from to --to, in start order (a calendar's
+    bookings show their title where the client would be)."""
+    from waitlist_tui.domain.errors import ValidationError
     from waitlist_tui.domain.fill.openings import list_appointments
 
+    if day and (since or until):
+        raise ValidationError("give --date, or --from and --to, not both", field="date")
     open_db(ctx)
+    first = day or since
+    last = parse_date(until, "to") if until else None
     items = [
         a.to_dict()
         for a in list_appointments(
-            parse_date(day, "date") if day else None, provider, status=status
+            parse_date(first, "from" if since else "date") if first else None,
+            provider,
+            status=status,
+            limit=limit,
+            until=last,
         )
     ]
     zone = clinic_zone()
@@ -51,6 +73,42 @@ def appointments_list(ctx: Ctx, day: str | None, provider: str | None, status: s
                 )
                 for a in d
             ],
+        ),
+    )
+
+
+@appointments_group.command("add")
+@click.option("--client", "client_ref", required=True, metavar="ID", help="Client id or prefix.")
+@click.option("--provider", required=True, metavar="CODE")
+@click.option("--service", required=True, metavar="CODE")
+@click.option("--start", required=True, metavar="ISO-LOCAL", help="e.g. 2026-11-24T09:00")
+@click.option("--minutes", type=int, help="Default: the service's length.")
+@click.option("--later", is_flag=True, help="An ambiguous time (clocks back) means the later.")
+@json_option
+@click.pass_obj
+def appointments_add(
+    ctx: Ctx,
+    client_ref: str,
+    provider: str,
+    service: str,
+    start: str,
+    minutes: int | None,
+    later: bool,
+) -> None:
+    """Book a client directly (a time the desk agreed on the phone)."""
+    from waitlist_tui.domain.catalog.clinics import get_clinic
+    from waitlist_tui.domain.fill.booking import add_appointment
+
+    open_db(ctx)
+    view = add_appointment(
+        get_clinic(), client_ref, provider, service, start, ctx.staff, minutes, later
+    )
+    zone = clinic_zone()
+    ctx.out(
+        view.to_dict(),
+        lambda d: click.echo(
+            f"booked {d['id'][:8]}: {d['client']} with {d['provider']} for {d['service']}, "
+            f"{local_time(d['start'], zone)}"
         ),
     )
 

@@ -145,6 +145,7 @@ APPT_COLUMNS = (
     "created_by",
     "updated_by",
     "version",
+    "away",  # NOT NULL without a database default (schema v7): a bulk row says it
 )
 OPENING_COLUMNS = (
     "id",
@@ -657,6 +658,7 @@ class Generator:
                 "maria",
                 "maria",
                 1,
+                False,
             )
         )
         return booked_at
@@ -760,6 +762,7 @@ class Generator:
                                 rng.choice(STAFF),
                                 rng.choice(STAFF),
                                 1,
+                                False,
                             )
                             rows.appointments.append(appt)
                             if offset <= 1 and at > self.now + dt.timedelta(hours=2):

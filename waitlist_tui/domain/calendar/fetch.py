@@ -42,7 +42,10 @@ def label(source: str) -> str:
     parts = urlsplit(source)
     name = parts.path.rstrip("/").rsplit("/", 1)[-1]
     middle = "/…/" if parts.path.strip("/").count("/") else "/"
-    return f"{parts.scheme}://{parts.hostname or ''}{middle}{name}"
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return f"{parts.scheme}://{host}{middle}{name}"  # no user:password@ either
 
 
 def checked_source(source: object, field: str = "calendar.source") -> str:

@@ -24,7 +24,7 @@ MAX_OCCURRENCES = 200_000  # per source and window: a runaway rule, not a clinic
 # Rules that repeat within the hour or the day are no clinic's appointments, and expand into
 # millions within a window; they are refused before expansion.
 TOO_FAST = {"SECONDLY", "MINUTELY", "HOURLY"}
-CHUNK = dt.timedelta(days=7)
+CHUNK = dt.timedelta(days=31)
 
 CANCELLED = "CANCELLED"
 
@@ -113,7 +113,7 @@ def read_calendar(
     local = ZoneInfo(zone)
     result = Parsed([])
     query = recurring_ical_events.of(calendar, keep_recurrence_attributes=True)
-    # A week at a time, so that the count is checked before a runaway series fills memory
+    # A month at a time, so that the count is checked before a runaway series fills memory
     # (the library's lazy `after()` widens its own window without bound on an endless rule).
     chunk = start
     try:
@@ -122,7 +122,7 @@ def read_calendar(
             for component in query.between(chunk.astimezone(local), chunk_end.astimezone(local)):
                 occurrence = occurrence_of(component, source, series, local, result)
                 if occurrence is None or (occurrence.starts_at < chunk and chunk > start):
-                    continue  # (one that began in an earlier week was taken there)
+                    continue  # (one that began in an earlier month was taken there)
                 if not occurrence.starts_at < end:
                     continue
                 result.occurrences.append(occurrence)

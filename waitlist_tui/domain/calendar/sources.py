@@ -23,6 +23,7 @@ from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.textinput import text_value
 
 MAX_SOURCES = 10  # per provider
+IMPORTED = "import:"  # a source brought in once by `calendar import FILE`, not by the file
 MAX_RULES = 50
 
 

@@ -5,6 +5,7 @@ Running it again updates by code, so the file can be the clinic's source of trut
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 import pendulum
 
 from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.calendar.fetch import label
+from waitlist_tui.domain.calendar.sources import IMPORTED, parse_sources
 from waitlist_tui.domain.catalog.clinics import PAYMENT_SETTING
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill import offer_time
@@ -20,6 +23,7 @@ from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.base import AuditedModel
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import (
+    CalendarSource,
     Clinic,
     Provider,
     ProviderService,
@@ -183,7 +187,7 @@ def parse_service(data: dict[str, Any], i: int) -> dict[str, Any]:
 
 
 def parse_provider(
-    data: dict[str, Any], i: int, service_codes: set[str], tz: str
+    data: dict[str, Any], i: int, service_codes: set[str], tz: str, base_dir: Path | None = None
 ) -> dict[str, Any]:
     where = f"providers[{i}]"
     hours: dict[str, list[list[str]]] = {}
@@ -219,6 +223,12 @@ def parse_provider(
         "weekly_hours": hours,
         "services": offered,
         "time_off": time_off,
+        "calendars": [
+            spec.to_json()
+            for spec in parse_sources(
+                data.get("calendars"), f"{where}.calendars", service_codes, base_dir
+            )
+        ],
     }
 
 
@@ -231,7 +241,7 @@ def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str,
     services = [parse_service(s, i) for i, s in enumerate(_tables(data, "services"))]
     codes = {s["code"] for s in services}
     providers = [
-        parse_provider(p, i, codes, clinic["time_zone"])
+        parse_provider(p, i, codes, clinic["time_zone"], base_dir)
         for i, p in enumerate(_tables(data, "providers"))
     ]
     messages = message_settings.parse(_table(data, "messages", "messages"), base_dir)
@@ -243,6 +253,7 @@ def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str,
         "consent": consent.parse(data.get("consent")).to_json(),
         "min_notice": offer_time.parse_min_notice((data.get("clinic") or {}).get("min_notice")),
         "default_payment_type": _payment_default(data),
+        "calendar": parse_calendar_settings(data.get("calendar")),
     }
 
 
@@ -308,6 +319,7 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
             "consent": parsed["consent"],
             offer_time.SETTING: parsed["min_notice"],
             PAYMENT_SETTING: parsed["default_payment_type"],
+            "calendar": parsed["calendar"],
         }
         if settings != clinic.settings:
             Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()
@@ -341,6 +353,7 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
             TimeOff.delete().where(TimeOff.provider == provider).execute()
             for block in p["time_off"]:
                 TimeOff.create(provider=provider, **block)
+            save_sources(provider, p["calendars"], actor, now)
         audit.record(
             actor,
             "clinic.setup",
@@ -356,6 +369,51 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
         "created": created,
         "services": len(parsed["services"]),
         "providers": len(parsed["providers"]),
+    }
+
+
+def save_sources(provider: Provider, specs: list[dict[str, Any]], actor: str, now: Any) -> None:
+    """The provider's calendar sources as the file lists them: new ones added, rules kept up
+    to date, and ones no longer listed removed (their bookings stay, no longer synced; a file
+    brought in by `calendar import` is not the file's to remove)."""
+    listed = {spec["source"]: spec for spec in specs}
+    for row in CalendarSource.select().where(CalendarSource.provider == provider):
+        if row.source in listed:
+            text = json.dumps(listed.pop(row.source))
+            if text != row.spec:
+                CalendarSource.update_by(actor, now, spec=text).where(
+                    CalendarSource.id == row.id
+                ).execute()
+        elif not row.source.startswith(IMPORTED):
+            row.delete_instance()
+    for source, spec in listed.items():
+        CalendarSource.create_by(
+            actor,
+            now,
+            provider=provider.id,
+            source=source,
+            label=label(source),
+            spec=json.dumps(spec),
+        )
+
+
+def parse_calendar_settings(raw: Any) -> dict[str, Any]:
+    """[calendar]: how far ahead sources are synced, how often the app syncs, and whether a
+    booking the calendar takes back is offered at once by the clinic's workflow."""
+    table = raw if raw is not None else {}
+    if not isinstance(table, dict):
+        raise ValidationError("calendar must be a table", field="calendar")
+    unknown = sorted(set(table) - {"days_ahead", "sync_minutes", "auto_offer"})
+    if unknown:
+        raise ValidationError(
+            f"calendar.{unknown[0]} is not a calendar setting (days_ahead, sync_minutes, "
+            "auto_offer)",
+            field=f"calendar.{unknown[0]}",
+        )
+    return {
+        "days_ahead": _int(table, "days_ahead", "calendar", 1, 366, 90),
+        "sync_minutes": _int(table, "sync_minutes", "calendar", 0, 1440, 15),
+        "auto_offer": parse_bool(table.get("auto_offer", False), "calendar.auto_offer"),
     }
 
 

@@ -32,9 +32,10 @@ from waitlist_tui.domain.timeutil import iso, parse_hhmm
 UTC = dt.UTC
 Interval = tuple[dt.datetime, dt.datetime]
 MAX_DAYS = 92
-# Appointments and openings last at most 12 hours: a lower bound on starts_at turns
-# "overlaps the window" into an index range instead of a scan of all history.
-LONGEST = dt.timedelta(days=1)
+# Appointments and openings last at most a clinic day (a calendar's day away is one row per
+# day, 25 hours when the clocks go back): a lower bound on starts_at turns "overlaps the
+# window" into an index range instead of a scan of all history.
+LONGEST = dt.timedelta(hours=26)
 
 
 def wall_time(day: dt.date, minutes: int, zone: ZoneInfo) -> dt.datetime:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from peewee import JOIN
+
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
@@ -40,7 +42,7 @@ def provider_by_code(clinic: Clinic, code: str) -> Provider:
     return found
 
 
-def _service(clinic: Clinic, code: str) -> Service:
+def service_by_code(clinic: Clinic, code: str) -> Service:
     code = text_value(code, "service", max_len=64)
     found = Service.get_or_none((Service.clinic == clinic) & (Service.code == code.upper()))
     if found is None:
@@ -105,7 +107,7 @@ def typed_slot(
     slot = Slot(who.id, starts, starts + dt.timedelta(minutes=length))
     check_slot(slot, clinic, who)
     if service:
-        what = _service(clinic, service)
+        what = service_by_code(clinic, service)
         slot = Slot(who.id, slot.start, slot.end, what.id)
         check_slot(slot, clinic, who, what)
     return slot
@@ -296,6 +298,8 @@ class AppointmentView:
     ends_at: dt.datetime
     status: str
     entry_id: Any
+    from_calendar: bool = False  # read from the provider's calendar (no client on file)
+    away: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -308,6 +312,8 @@ class AppointmentView:
             "end": iso(self.ends_at),
             "status": self.status,
             "entry_id": str(self.entry_id) if self.entry_id else None,
+            "source": "calendar" if self.from_calendar else "desk",
+            "away": self.away,
         }
 
 
@@ -320,15 +326,16 @@ def day_bounds(day: dt.date | None, clinic: Clinic) -> tuple[dt.datetime, dt.dat
     return start, end
 
 
-def _appointments() -> Any:
-    """Appointments with the client, provider and service their views name, in one query."""
+def appointments_query() -> Any:
+    """Appointments with the client, provider and service their views name, in one query (a
+    booking read from a calendar has no client, and may have no service)."""
     return (
         Appointment.select(Appointment, Client, Provider, Service)
-        .join(Client)
+        .join(Client, JOIN.LEFT_OUTER)
         .switch(Appointment)
         .join(Provider)
         .switch(Appointment)
-        .join(Service)
+        .join(Service, JOIN.LEFT_OUTER)
     )
 
 
@@ -338,11 +345,17 @@ def list_appointments(
     clinic: Clinic | None = None,
     status: str | None = None,
     limit: int = 200,
+    until: dt.date | None = None,
 ) -> list[AppointmentView]:
-    """A day's calendar (today by default), in start order."""
+    """A day's calendar (today by default), or the days from `day` to `until`, in start
+    order."""
     clinic = clinic or get_clinic()
     start, end = day_bounds(day, clinic)
-    query = _appointments().where(
+    if until is not None:
+        if day is not None and until < day:
+            raise ValidationError("to must be on or after from", field="to")
+        end = day_bounds(until, clinic)[1]
+    query = appointments_query().where(
         Appointment.clinic == clinic,
         Appointment.starts_at >= start,
         Appointment.starts_at < end,
@@ -352,34 +365,44 @@ def list_appointments(
     if status:
         query = query.where(Appointment.status == status)
     return [
-        _appointment_view(a)
+        appointment_view(a)
         for a in query.order_by(Appointment.starts_at, Provider.code).limit(limit)
     ]
 
 
-def _appointment_view(a: Appointment) -> AppointmentView:
+UNKNOWN_SERVICE = "unknown"
+
+
+def appointment_view(a: Appointment) -> AppointmentView:
+    client, service = a.client, a.service
+    if client is None:
+        name, phone = (a.summary or ("away" if a.away else "calendar booking")), None
+    else:
+        name, phone = f"{client.first_name} {client.last_name}", client.phone
     return AppointmentView(
         a.id,
-        f"{a.client.first_name} {a.client.last_name}",
-        a.client.phone,
+        name,
+        phone,
         a.provider.code,
-        a.service.code,
+        service.code if service is not None else UNKNOWN_SERVICE,
         a.starts_at,
         a.ends_at,
         a.status,
         a.entry_id,
+        a.calendar_source_id is not None,
+        bool(a.away),
     )
 
 
 def entry_appointment(entry_id: Any) -> AppointmentView | None:
     """The appointment a booked entry got (the newest, should it have been rebooked)."""
     found = (
-        _appointments()
+        appointments_query()
         .where(Appointment.entry == entry_id)
         .order_by(Appointment.created_at.desc())
         .first()
     )
-    return _appointment_view(found) if found else None
+    return appointment_view(found) if found else None
 
 
 def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Opening | None]:
@@ -394,48 +417,51 @@ def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Op
             raise NotFound("appointment not found", field="appointment") from None
         if appt.status != vocab.APPT_BOOKED:
             raise Conflict(f"appointment is {appt.status}", data={"status": appt.status})
-        rows = (
-            Appointment.update_by(
-                actor,
-                now,
-                status=vocab.APPT_CANCELLED,
-                cancelled_at=now,
-                version=Appointment.version + 1,
-            )
-            .where(
-                Appointment.id == appt.id,
-                Appointment.version == appt.version,
-                Appointment.status == vocab.APPT_BOOKED,
-            )
-            .execute()
-        )
-        if rows != 1:
-            raise Conflict("appointment was changed by someone else; reload it")
-        audit.record(
-            actor,
-            "appointment.cancel",
-            "appointment",
-            appt.id,
-            {"status": [vocab.APPT_BOOKED, vocab.APPT_CANCELLED]},
-        )
-        opening = None
-        if not offer_time.is_too_late(appt.clinic, appt.starts_at, now):
-            opening = Opening.create_by(
-                actor,
-                now,
-                clinic=appt.clinic_id,
-                provider=appt.provider_id,
-                service=appt.service_id,
-                appointment=appt.id,
-                starts_at=appt.starts_at,
-                ends_at=appt.ends_at,
-                source="cancellation",
-            )
-            audit.record(
-                actor,
-                "opening.create",
-                "opening",
-                opening.id,
-                {"appointment": [None, str(appt.id)]},
-            )
+        opening = cancel_locked(appt, actor, now, open_time=not appt.away)
     return Appointment.get_by_id(appt.id), (Opening.get_by_id(opening.id) if opening else None)
+
+
+def cancel_locked(
+    appt: Appointment, actor: str, now: dt.datetime, *, why: str = "", open_time: bool = True
+) -> Opening | None:
+    """Cancel a booked appointment in the caller's transaction (a desk's cancellation, or a
+    calendar that took it back), and open its time unless `open_time` is off or the slot is
+    past the clinic's notice cutoff. The row's version must still be the one read."""
+    rows = (
+        Appointment.update_by(
+            actor,
+            now,
+            status=vocab.APPT_CANCELLED,
+            cancelled_at=now,
+            version=Appointment.version + 1,
+        )
+        .where(
+            Appointment.id == appt.id,
+            Appointment.version == appt.version,
+            Appointment.status == vocab.APPT_BOOKED,
+        )
+        .execute()
+    )
+    if rows != 1:
+        raise Conflict("appointment was changed by someone else; reload it")
+    detail: dict[str, Any] = {"status": [vocab.APPT_BOOKED, vocab.APPT_CANCELLED]}
+    if why:
+        detail["why"] = [None, why]
+    audit.record(actor, "appointment.cancel", "appointment", appt.id, detail)
+    if not open_time or offer_time.is_too_late(appt.clinic, appt.starts_at, now):
+        return None
+    opening = Opening.create_by(
+        actor,
+        now,
+        clinic=appt.clinic_id,
+        provider=appt.provider_id,
+        service=appt.service_id,
+        appointment=appt.id,
+        starts_at=appt.starts_at,
+        ends_at=appt.ends_at,
+        source="cancellation",
+    )
+    audit.record(
+        actor, "opening.create", "opening", opening.id, {"appointment": [None, str(appt.id)]}
+    )
+    return opening

@@ -205,17 +205,47 @@ class EntryProvider(BaseModel):
         indexes = ((("entry", "provider"), True), (("provider", "entry"), False))
 
 
+class CalendarSource(AuditedModel):
+    """A provider's calendar as the clinic file names it (schema v7): a file or a feed, the
+    rules that map its events to services, and how its last sync went. `source` may hold a
+    feed's private token: it is read to fetch, and shown only as `label`."""
+
+    provider_id: uuid.UUID
+
+    provider = ForeignKeyField(Provider, backref="calendar_sources", on_delete="CASCADE")
+    source = TextField()
+    label = CharField(max_length=300)
+    spec = TextField()  # JSON: the rules (calendar/sources.SourceSpec)
+    tag = CharField(max_length=300, null=True)  # the feed's ETag, or a file's size and time
+    modified = CharField(max_length=100, null=True)  # the feed's Last-Modified
+    digest = CharField(max_length=64, null=True)  # sha256 of the content last applied
+    checked_at = UTCDateTimeField(null=True)
+    synced_at = UTCDateTimeField(null=True)
+    failed_at = UTCDateTimeField(null=True)
+    error = TextField(null=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    created_by = CharField(max_length=120)
+    updated_by = CharField(max_length=120)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("provider", "source"), True),)
+
+
 class Appointment(AuditedModel):
     clinic_id: uuid.UUID
-    client_id: uuid.UUID
+    client_id: uuid.UUID | None
     provider_id: uuid.UUID
-    service_id: uuid.UUID
+    service_id: uuid.UUID | None
     entry_id: uuid.UUID | None
+    calendar_source_id: uuid.UUID | None
 
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE", index=False)
-    client = ForeignKeyField(Client, backref="appointments", on_delete="CASCADE")
+    # no client, or no service, for a booking read from the clinic's calendar (schema v7)
+    client = ForeignKeyField(Client, null=True, backref="appointments", on_delete="CASCADE")
     provider = ForeignKeyField(Provider, backref="appointments", index=False)
-    service = ForeignKeyField(Service)
+    service = ForeignKeyField(Service, null=True)
     entry = ForeignKeyField(Entry, null=True, backref="appointments", on_delete="SET NULL")
     starts_at = UTCDateTimeField()
     ends_at = UTCDateTimeField()
@@ -226,12 +256,22 @@ class Appointment(AuditedModel):
     created_by = CharField(max_length=120)
     updated_by = CharField(max_length=120)
     version = IntegerField(default=1)
+    # From the clinic's calendar (schema v7): its source and the occurrence's key there (UID
+    # and RECURRENCE-ID), the event's title, and whether it is a day away (no opening when
+    # it is taken back). What the waitlist booked has no source.
+    calendar_source = ForeignKeyField(
+        CalendarSource, null=True, backref="appointments", on_delete="SET NULL", index=False
+    )
+    calendar_key = CharField(max_length=600, null=True)
+    summary = CharField(max_length=200, null=True)
+    away = BooleanField(default=False)
 
     class Meta:
         indexes = (
             (("provider", "starts_at"), False),
             (("clinic", "starts_at"), False),
             (("status", "starts_at"), False),
+            (("calendar_source", "calendar_key"), True),
         )
 
 
@@ -473,6 +513,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Client,
     Entry,
     EntryProvider,
+    CalendarSource,
     Appointment,
     Opening,
     Offer,

@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 6
+CURRENT_VERSION = 7
 VERSION_KEY = "schema_version"
 
 
@@ -86,12 +86,39 @@ def _v6_outbox_attempts(db: Database, migrator: SchemaMigrator) -> None:
     )
 
 
+def _v7_calendars(db: Database, migrator: SchemaMigrator) -> None:
+    """v7: providers' calendar sources, and appointments read from them: such a booking has
+    no client and may have no service (client_id and service_id lose NOT NULL; SQLite
+    rebuilds the table to do it), and carries its source, key, title and away flag."""
+    from playhouse.migrate import migrate
+
+    db.create_tables([m.CalendarSource], safe=True)
+    have = {column.name for column in db.get_columns("appointment")}
+    fields = (
+        m.Appointment.calendar_source,
+        m.Appointment.calendar_key,
+        m.Appointment.summary,
+        m.Appointment.away,
+    )
+    migrate(
+        *(
+            migrator.add_column("appointment", f.column_name, f)
+            for f in fields
+            if f.column_name not in have
+        ),
+        migrator.drop_not_null("appointment", "client_id"),
+        migrator.drop_not_null("appointment", "service_id"),
+    )
+    schema_of(m.Appointment).create_indexes(safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
     4: _v4_outbox,
     5: _v5_active_queue_index,
     6: _v6_outbox_attempts,
+    7: _v7_calendars,
 }
 
 
