@@ -37,6 +37,7 @@ from waitlist_tui.domain.errors import DomainError, NotFound, ValidationError
 from waitlist_tui.domain.fill import openings
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
     Appointment,
@@ -361,7 +362,7 @@ def import_file(
     return sync_source(source, actor, data=data)
 
 
-def get_source(source_id: Any) -> CalendarSource:
+def get_source(source_id: IdRef) -> CalendarSource:
     found = CalendarSource.get_or_none(CalendarSource.id == source_id)
     if found is None:
         raise NotFound("calendar source not found", field="source")

@@ -18,6 +18,7 @@ from waitlist_tui.domain.classes.instances import InstanceView, get_instance
 from waitlist_tui.domain.classes.statuses import CANCELLED, ENROLLED, NOT_FOUND, OFFERED, WAITLISTED
 from waitlist_tui.domain.errors import NotFound
 from waitlist_tui.domain.store import ids
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Client, Enrolment, EventInstance, Service
 from waitlist_tui.domain.timeutil import iso
 
@@ -137,7 +138,7 @@ def _enrolment_view(
     )
 
 
-def get_enrolment(enrolment_id: Any, promoted: tuple[EnrolmentView, ...] = ()) -> EnrolmentView:
+def get_enrolment(enrolment_id: IdRef, promoted: tuple[EnrolmentView, ...] = ()) -> EnrolmentView:
     try:
         e = ids.resolve(Enrolment, enrolment_id, "enrolment", query=_enrolment_query())
     except NotFound:
@@ -145,7 +146,7 @@ def get_enrolment(enrolment_id: Any, promoted: tuple[EnrolmentView, ...] = ()) -
     return _enrolment_view(e, _position(e), promoted)
 
 
-def roster(instance_id: Any) -> tuple[InstanceView, list[EnrolmentView]]:
+def roster(instance_id: IdRef) -> tuple[InstanceView, list[EnrolmentView]]:
     """A class and who is on it: enrolled and offered seats, then the waitlist in order."""
     instance = get_instance(instance_id)
     rank = Case(Enrolment.status, [(ENROLLED, 0), (OFFERED, 1), (WAITLISTED, 2)], 3)

@@ -29,6 +29,7 @@ from waitlist_tui.domain.classes.statuses import (
 )
 from waitlist_tui.domain.errors import NotFound, Unprocessable, ValidationError
 from waitlist_tui.domain.store import ids
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import Clinic, Enrolment, EventInstance, Provider, Service
 from waitlist_tui.domain.timeutil import iso
@@ -197,7 +198,7 @@ def list_instances(
     return [_instance_view(row) for row in rows]
 
 
-def get_instance(instance_id: Any) -> InstanceView:
+def get_instance(instance_id: IdRef) -> InstanceView:
     """One instance with its counts, whatever its status; NotFound if there is none."""
     instance = resolve_instance(instance_id, lock=False, missing=NotFound)
     row = _instances_with_counts().where(EventInstance.id == instance.id).get()
@@ -208,7 +209,7 @@ M = TypeVar("M", bound=Model)
 
 
 def resolve_instance(
-    instance_id: Any, *, lock: bool, missing: type[Exception] = Unprocessable
+    instance_id: IdRef, *, lock: bool, missing: type[Exception] = Unprocessable
 ) -> EventInstance:
     """The instance by id or prefix (locked for a write); a command that names a missing one
     gets 4220 "Invalid event instance" as the field's APIs do, a read (`missing`) a 4040."""

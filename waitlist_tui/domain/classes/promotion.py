@@ -25,6 +25,7 @@ from waitlist_tui.domain.classes.statuses import (
 from waitlist_tui.domain.errors import Conflict, NotFound
 from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.store import audit, ids
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Clinic, Enrolment, EventInstance
 
 
@@ -84,7 +85,7 @@ def promote(instance: EventInstance, actor: str, now: dt.datetime) -> list[uuid.
     return [e.id for e in waiting]
 
 
-def locked_enrolment(enrolment_id: Any) -> tuple[Enrolment, EventInstance]:
+def locked_enrolment(enrolment_id: IdRef) -> tuple[Enrolment, EventInstance]:
     """The enrolment read again after its instance's row lock is held (so a desk that waited
     for the lock sees what the other desk committed)."""
     try:

@@ -4,7 +4,6 @@ seat given back goes to the next on the waitlist in the same transaction."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.classes.enrolments import EnrolmentView, get_enrolment
@@ -13,7 +12,7 @@ from waitlist_tui.domain.classes.promotion import locked_enrolment, move, promot
 from waitlist_tui.domain.classes.statuses import CANCELLED, CLOSED, ENROLLED, OFFERED
 from waitlist_tui.domain.errors import Conflict
 from waitlist_tui.domain.store.db import database
-from waitlist_tui.domain.store.ids import fk_id
+from waitlist_tui.domain.store.ids import IdRef, fk_id
 from waitlist_tui.domain.store.models import Enrolment
 from waitlist_tui.domain.timeutil import iso
 
@@ -34,7 +33,7 @@ def _require_live_offer(enrolment: Enrolment, now: dt.datetime) -> None:
         )
 
 
-def accept_seat(enrolment_id: Any, actor: str) -> EnrolmentView:
+def accept_seat(enrolment_id: IdRef, actor: str) -> EnrolmentView:
     """The promoted client takes the offered seat before the hold expires."""
     now = clock.now()
     with database.atomic():
@@ -45,7 +44,7 @@ def accept_seat(enrolment_id: Any, actor: str) -> EnrolmentView:
     return get_enrolment(enrolment.id)
 
 
-def decline_seat(enrolment_id: Any, actor: str) -> EnrolmentView:
+def decline_seat(enrolment_id: IdRef, actor: str) -> EnrolmentView:
     """The promoted client turns the seat down; it goes to the next on the waitlist."""
     now = clock.now()
     with database.atomic():

@@ -7,7 +7,6 @@ one transaction with who did it and an audit row, and a rejected call changes no
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.classes.enrolments import EnrolmentView, get_enrolment
@@ -25,10 +24,11 @@ from waitlist_tui.domain.classes.statuses import (
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Client, Enrolment, EventInstance
 
 
-def _resolve_client(instance: EventInstance, client_id: Any) -> Client:
+def _resolve_client(instance: EventInstance, client_id: IdRef) -> Client:
     """A client of the instance's clinic, or a 4000 on client_id (not a 4040: the command
     exists, its argument is wrong)."""
     try:
@@ -84,7 +84,7 @@ def _create(
     return enrolment
 
 
-def enrol(instance_id: Any, client_id: Any, actor: str) -> EnrolmentView:
+def enrol(instance_id: IdRef, client_id: IdRef, actor: str) -> EnrolmentView:
     """Take a free seat; a full class refuses (4090) so that the desk joins its waitlist."""
     now = clock.now()
     with database.atomic():
@@ -98,7 +98,7 @@ def enrol(instance_id: Any, client_id: Any, actor: str) -> EnrolmentView:
     return get_enrolment(enrolment.id)
 
 
-def join_waitlist(instance_id: Any, client_id: Any, actor: str) -> EnrolmentView:
+def join_waitlist(instance_id: IdRef, client_id: IdRef, actor: str) -> EnrolmentView:
     """Queue for a full class (4220 for an instance that is not upcoming and scheduled; 4000
     while seats are free; 4090 for a client already on it)."""
     now = clock.now()
@@ -119,7 +119,7 @@ def join_waitlist(instance_id: Any, client_id: Any, actor: str) -> EnrolmentView
     return get_enrolment(enrolment.id)
 
 
-def cancel_enrolment(enrolment_id: Any, actor: str) -> EnrolmentView:
+def cancel_enrolment(enrolment_id: IdRef, actor: str) -> EnrolmentView:
     """Cancel any open enrolment; a seat it freed goes to the first on the waitlist."""
     now = clock.now()
     with database.atomic():

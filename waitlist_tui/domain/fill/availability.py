@@ -16,6 +16,7 @@ from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import (
     Appointment,
     Clinic,
@@ -229,7 +230,7 @@ def soft_fails(
 @dataclass(frozen=True)
 class SlotGroup:
     date: dt.date
-    provider_id: Any
+    provider_id: IdRef
     provider_code: str
     provider_name: str
     slots: list[Interval]

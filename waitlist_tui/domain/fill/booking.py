@@ -17,6 +17,7 @@ from waitlist_tui.domain.fill.openings import (
     first_overlap,
     parse_local,
     provider_by_code,
+    require_offers,
     service_by_code,
     whole_number,
 )
@@ -29,7 +30,6 @@ from waitlist_tui.domain.store.models import (
     Clinic,
     Opening,
     Provider,
-    ProviderService,
 )
 
 
@@ -57,12 +57,7 @@ def add_appointment(
     now = clock.now()
     if starts <= now:
         raise ValidationError("start is in the past", field="start")
-    if (
-        not ProviderService.select()
-        .where(ProviderService.provider == who, ProviderService.service == what)
-        .exists()
-    ):
-        raise ValidationError(f"{who.code} does not offer {what.code}", field="service")
+    require_offers(who, what)
     with database.atomic():
         try:
             client = ids.resolve(

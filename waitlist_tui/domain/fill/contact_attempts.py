@@ -25,6 +25,7 @@ from waitlist_tui.domain.fill.offers import (
 )
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import AuditEvent, Offer, Opening
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import iso
@@ -104,7 +105,7 @@ def summaries(offer_ids: list[Any]) -> dict[str, AttemptSummary]:
     return found
 
 
-def summary(offer_id: Any) -> AttemptSummary:
+def summary(offer_id: IdRef) -> AttemptSummary:
     return summaries([offer_id]).get(str(offer_id), AttemptSummary())
 
 
@@ -120,7 +121,7 @@ def _validated(outcome: str, note: str) -> str:
     return text_value(note, "note", max_len=NOTE_MAX, multiline=True)
 
 
-def _sent(offer_id: Any, now: dt.datetime) -> tuple[Offer, Opening]:
+def _sent(offer_id: IdRef, now: dt.datetime) -> tuple[Offer, Opening]:
     """Lock the opening, re-read the offer, and refuse anything but a live sent offer, naming
     the state the offer is actually in (another desk may have answered it meanwhile)."""
     current, opening = lock_offer(offer_id)
@@ -140,7 +141,7 @@ def _sent(offer_id: Any, now: dt.datetime) -> tuple[Offer, Opening]:
     return current, opening
 
 
-def log_attempt(offer_id: Any, outcome: str, actor: str, note: str = "") -> AttemptReply:
+def log_attempt(offer_id: IdRef, outcome: str, actor: str, note: str = "") -> AttemptReply:
     """Record a call about a sent offer, in one transaction with whatever it changes.
 
     - voicemail: recorded only; the offer keeps its hold.

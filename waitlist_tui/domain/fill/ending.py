@@ -25,6 +25,7 @@ from waitlist_tui.domain.fill.sending import offer
 from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Clinic, Entry, Offer, Opening, OutboxMessage
 from waitlist_tui.domain.store.transitions import move
 
@@ -70,7 +71,7 @@ CAUSES = tuple(END_RULES)
 class Ended:
     """What ending one offer did."""
 
-    offer_id: Any
+    offer_id: IdRef
     status: str
     cause: str
     next_offers: tuple[OfferView, ...] = ()
@@ -104,7 +105,9 @@ def _close_opening(opening: Opening, cause: str, actor: str, now: dt.datetime) -
     return True
 
 
-def _next_candidate(opening_id: Any, actor: str, now: dt.datetime) -> tuple[list[OfferView], bool]:
+def _next_candidate(
+    opening_id: IdRef, actor: str, now: dt.datetime
+) -> tuple[list[OfferView], bool]:
     """SEQUENTIAL: the next candidate gets the opening while it is still in time; past its
     cutoff the opening closes. (offers sent, opening closed)"""
     opening = Opening.get_by_id(opening_id)
@@ -161,7 +164,7 @@ def end_offer(
     return Ended(current.id, rule.status, cause, tuple(following), closed)
 
 
-def end_entry_offers(entry_id: Any, cause: str, actor: str, now: dt.datetime) -> list[Ended]:
+def end_entry_offers(entry_id: IdRef, cause: str, actor: str, now: dt.datetime) -> list[Ended]:
     """The entry closed or changed: each of its sent offers ends for `cause` (entry_cancelled,
     entry_expired, entry_narrowed)."""
     live = Offer.select().where(Offer.entry == entry_id, Offer.status == vocab.OFFER_SENT)
@@ -169,7 +172,7 @@ def end_entry_offers(entry_id: Any, cause: str, actor: str, now: dt.datetime) ->
     return [e for e in ended if e is not None]
 
 
-def withdraw_opening(opening_id: Any, actor: str, note: str = "") -> dict[str, Any]:
+def withdraw_opening(opening_id: IdRef, actor: str, note: str = "") -> dict[str, Any]:
     """The desk takes a slot back (the provider is off after all): the opening closes and each
     live offer of it ends (cause opening_withdrawn: the texted clients are told)."""
     note = reply_note(note)

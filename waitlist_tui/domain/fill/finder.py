@@ -36,6 +36,7 @@ from waitlist_tui.domain.fill.openings import (
 from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.quickdates import parse_quick_date
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Appointment, Clinic, Opening, Provider
 
 CANDIDATE_LIMIT = 50
@@ -116,7 +117,7 @@ def offer_terms_now(opening: Opening) -> dict[str, Any] | None:
 
 
 def find_for_opening(
-    opening_id: Any, include_partial: bool = True, limit: int = CANDIDATE_LIMIT
+    opening_id: IdRef, include_partial: bool = True, limit: int = CANDIDATE_LIMIT
 ) -> Found:
     opening = get_opening(opening_id)
     if opening.status != vocab.OPENING_OPEN:
@@ -130,7 +131,7 @@ def find_for_opening(
 
 
 def _covering(
-    clinic: Clinic, provider_id: Any, starts: dt.datetime, ends: dt.datetime
+    clinic: Clinic, provider_id: IdRef, starts: dt.datetime, ends: dt.datetime
 ) -> Opening | None:
     found: Opening | None = (
         Opening.select()
@@ -197,7 +198,7 @@ class CalendarRow:
     the desk typed in and opened (`gap`: its `appointment` stands for the open slot)."""
 
     appointment: AppointmentView
-    opening_id: Any
+    opening_id: uuid.UUID | None
     opening_status: str | None
     gap: bool = False
 
@@ -258,7 +259,7 @@ def _open_gaps(day: dt.date | None, clinic: Clinic) -> list[CalendarRow]:
     ]
 
 
-def cancel_for_waitlist(appointment_id: Any, actor: str) -> Found:
+def cancel_for_waitlist(appointment_id: IdRef, actor: str) -> Found:
     """The client cancels on the phone: the appointment is cancelled and its time, still
     ahead, is the opening the finder ranks candidates for."""
     with database.atomic():

@@ -21,6 +21,7 @@ from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill.availability import ANYTIME_BIT, part_windows, start_part_mask
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import (
     Client,
     Clinic,
@@ -39,12 +40,12 @@ PART_WORDS = {"MORNING": "mornings", "AFTERNOON": "afternoons", "EVENING": "even
 
 @dataclass(frozen=True)
 class Candidate:
-    entry_id: Any
+    entry_id: IdRef
     match_type: str
     fails: tuple[str, ...]  # provider, day, time
     priority: int
     waited_days: int
-    client_id: Any
+    client_id: IdRef
     client_name: str
     phone: str | None
     email: str | None
@@ -69,7 +70,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class CandidateList:
-    opening_id: Any
+    opening_id: IdRef
     items: list[Candidate]
     total: int  # capped: COUNT_CAP for each match type means "at least"
     exact: int
@@ -90,7 +91,7 @@ class SlotShape:
     value that is offered: this one is derived for the ranking query)."""
 
     clinic: Clinic
-    provider_id: Any
+    provider_id: IdRef
     provider_code: str
     starts_at: dt.datetime
     minutes: int
@@ -130,7 +131,7 @@ class SlotShape:
         )
 
 
-def _flags(slot: SlotShape, opening_id: Any) -> dict[str, Any]:
+def _flags(slot: SlotShape, opening_id: IdRef) -> dict[str, Any]:
     """SQL expressions (1/0) for each soft rule."""
     day_bit = vocab.day_bit(vocab.DAYS[slot.local_date.weekday()])
     link = EntryProvider.alias()
@@ -163,7 +164,7 @@ def _flags(slot: SlotShape, opening_id: Any) -> dict[str, Any]:
     }
 
 
-def _base(slot: SlotShape, opening_id: Any, now: dt.datetime) -> Any:
+def _base(slot: SlotShape, opening_id: IdRef, now: dt.datetime) -> Any:
     offered = Offer.select(Offer.entry).where(Offer.opening == opening_id)
     return (
         Entry.select()

@@ -25,6 +25,7 @@ from waitlist_tui.domain.fill.offer_views import (
 from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Appointment, Client, Entry, Offer, Opening, Service
 from waitlist_tui.domain.store.transitions import move
 from waitlist_tui.domain.timeutil import iso
@@ -33,7 +34,7 @@ from waitlist_tui.domain.timeutil import iso
 @dataclass(frozen=True)
 class Reply:
     offer: OfferView
-    appointment_id: Any = None
+    appointment_id: IdRef | None = None
     next_offers: tuple[OfferView, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -44,7 +45,7 @@ class Reply:
         }
 
 
-def _checked(offer_id: Any, now: dt.datetime) -> tuple[Offer, Opening]:
+def _checked(offer_id: IdRef, now: dt.datetime) -> tuple[Offer, Opening]:
     """The locked offer (lock_offer), refused unless it is still sent on an open opening."""
     current, opening = lock_offer(offer_id)
     if opening.status == vocab.OPENING_FILLED and current.status != vocab.OFFER_ACCEPTED:
@@ -56,7 +57,7 @@ def _checked(offer_id: Any, now: dt.datetime) -> tuple[Offer, Opening]:
     return current, opening
 
 
-def accept(offer_id: Any, actor: str) -> Reply:
+def accept(offer_id: IdRef, actor: str) -> Reply:
     """Book it: offer accepted, appointment booked, entry booked, opening filled and every other
     live offer of the opening rescinded, in one transaction."""
     now = clock.now()
@@ -132,7 +133,7 @@ def accept(offer_id: Any, actor: str) -> Reply:
     return Reply(get_offer(current.id), appointment.id)
 
 
-def decline(offer_id: Any, actor: str, note: str = "", cause: str = DECLINED) -> Reply:
+def decline(offer_id: IdRef, actor: str, note: str = "", cause: str = DECLINED) -> Reply:
     """The client says no (or opted out: cause opted_out): back to waiting; SEQUENTIAL moves
     on to the next candidate."""
     note = reply_note(note)
@@ -144,7 +145,7 @@ def decline(offer_id: Any, actor: str, note: str = "", cause: str = DECLINED) ->
     return Reply(get_offer(current.id), None, following)
 
 
-def rescind(offer_id: Any, actor: str, note: str = "") -> Reply:
+def rescind(offer_id: IdRef, actor: str, note: str = "") -> Reply:
     """The desk withdraws an offer; the entry waits again (no automatic next offer)."""
     note = reply_note(note)
     now = clock.now()

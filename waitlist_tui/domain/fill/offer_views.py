@@ -14,6 +14,7 @@ from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.fill.openings import get_opening
 from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.store import ids
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import (
     Client,
     Clinic,
@@ -33,8 +34,8 @@ FILLED = "opening already filled"
 @dataclass(frozen=True)
 class OfferView:
     id: Any
-    opening_id: Any
-    entry_id: Any
+    opening_id: IdRef
+    entry_id: IdRef
     status: str
     match_type: str
     client_name: str
@@ -71,7 +72,7 @@ class OfferView:
         }
 
 
-def taken_by(offer_id: Any) -> str | None:
+def taken_by(offer_id: IdRef) -> str | None:
     """After a reply was refused: who holds the slot now, in the desk's words ("offer is
     accepted" read like success to the desk that lost the race). None while it is not filled."""
     offer = resolve_offer(offer_id)
@@ -91,12 +92,12 @@ def taken_by(offer_id: Any) -> str | None:
     return f"another desk ({by}) booked this slot first: {name} got it"
 
 
-def offer_message_key(offer_id: Any) -> str:
+def offer_message_key(offer_id: IdRef) -> str:
     """The idempotency key of an offer's own message (outbox.tell_offer writes it)."""
     return outbox.offer_key(offer_id, "offer")
 
 
-def lock_offer(offer_id: Any) -> tuple[Offer, Opening]:
+def lock_offer(offer_id: IdRef) -> tuple[Offer, Opening]:
     """The offer and its opening with the opening's row locked (store.locking), the offer read
     again after the lock is held: what another desk did first is seen here. Every reply, call
     and sweep that decides from an offer's state starts with it."""
@@ -196,7 +197,7 @@ def offer_views(query: Any) -> list[OfferView]:
     ]
 
 
-def get_offer(offer_id: Any) -> OfferView:
+def get_offer(offer_id: IdRef) -> OfferView:
     offer = resolve_offer(offer_id)
     return offer_views(Offer.select().where(Offer.id == offer.id))[0]
 
@@ -237,7 +238,7 @@ def list_offers(
     return [views[i] for i in ids_]
 
 
-def resolve_offer(offer_id: Any) -> Offer:
+def resolve_offer(offer_id: IdRef) -> Offer:
     """The offer an id or prefix names; NotFound says "offer" (ids.resolve's own would too,
     but with the field the desk typed)."""
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from waitlist_tui.domain.fill.availability import outside_hours
 from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
     Appointment,
@@ -50,7 +52,7 @@ def service_by_code(clinic: Clinic, code: str) -> Service:
     return found
 
 
-def get_opening(opening_id: Any, *, lock: bool = False) -> Opening:
+def get_opening(opening_id: IdRef, *, lock: bool = False) -> Opening:
     """The opening an id or prefix names; `lock` locks its row (store.locking.locked)."""
     query = locked(Opening.select()) if lock else Opening.select()
     return ids.resolve(Opening, opening_id, "opening", field="opening", query=query)
@@ -113,6 +115,16 @@ def typed_slot(
     return slot
 
 
+def require_offers(who: Provider, what: Service) -> None:
+    """The provider offers the service (an opening for it, or a booking the desk types)."""
+    if (
+        not ProviderService.select()
+        .where(ProviderService.provider == who, ProviderService.service == what)
+        .exists()
+    ):
+        raise ValidationError(f"{who.code} does not offer {what.code}", field="service")
+
+
 def check_slot(
     slot: Slot, clinic: Clinic, who: Provider | None = None, what: Service | None = None
 ) -> tuple[Provider, Service | None]:
@@ -135,12 +147,7 @@ def check_slot(
     what = what or Service.get_or_none((Service.id == slot.service_id) & (Service.clinic == clinic))
     if what is None:
         raise ValidationError("service is not a service of this clinic", field="service")
-    if (
-        not ProviderService.select()
-        .where(ProviderService.provider == who, ProviderService.service == what)
-        .exists()
-    ):
-        raise ValidationError(f"{who.code} does not offer {what.code}", field="service")
+    require_offers(who, what)
     if what.duration_minutes > slot.minutes:
         raise ValidationError(
             f"{what.code} takes {what.duration_minutes} minutes, longer than the opening",
@@ -230,7 +237,7 @@ class OpeningView:
     status: str
     source: str
     workflow: str | None
-    appointment_id: Any
+    appointment_id: uuid.UUID | None
 
     @property
     def minutes(self) -> int:
@@ -297,7 +304,7 @@ class AppointmentView:
     starts_at: dt.datetime
     ends_at: dt.datetime
     status: str
-    entry_id: Any
+    entry_id: uuid.UUID | None
     from_calendar: bool = False  # read from the provider's calendar (no client on file)
     away: bool = False
 
@@ -394,7 +401,7 @@ def appointment_view(a: Appointment) -> AppointmentView:
     )
 
 
-def entry_appointment(entry_id: Any) -> AppointmentView | None:
+def entry_appointment(entry_id: IdRef) -> AppointmentView | None:
     """The appointment a booked entry got (the newest, should it have been rebooked)."""
     found = (
         appointments_query()
@@ -405,7 +412,7 @@ def entry_appointment(entry_id: Any) -> AppointmentView | None:
     return appointment_view(found) if found else None
 
 
-def cancel_appointment(appointment_id: Any, actor: str) -> tuple[Appointment, Opening | None]:
+def cancel_appointment(appointment_id: IdRef, actor: str) -> tuple[Appointment, Opening | None]:
     """The client cancels: the appointment is cancelled and, if still before the clinic's
     notice cutoff (offer_time), its time becomes an open opening (same provider, service and
     times) for the waitlist."""

@@ -20,6 +20,7 @@ from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import (
     Client,
     Clinic,
@@ -150,11 +151,11 @@ def _parties(
 
 
 def offer(
-    opening_id: Any,
+    opening_id: IdRef,
     actor: str,
     workflow: str | None = None,
     top: int | None = None,
-    entry_id: Any = None,
+    entry_id: IdRef | None = None,
     hold_minutes: int | None = None,
 ) -> list[OfferView]:
     """Offer an opening: to one entry from the candidate list, to the best candidate

@@ -9,7 +9,6 @@ entry moved on, another desk took the time, nobody fits) leaves no stray opening
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from waitlist_tui.domain.errors import Conflict
 from waitlist_tui.domain.fill.availability import SlotGroup, find_matching_slots
@@ -19,13 +18,14 @@ from waitlist_tui.domain.fill.sending import offer
 from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.store import ids
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Clinic, Entry, Provider
 
 NOBODY_FOR_OPENING = "nobody on the waitlist can take this opening: no offer sent"
 NOBODY_FOR_SLOT = "nobody on the waitlist can take this slot now; look again"
 
 
-def slots_for_entry(entry_id: Any, limit: int = 60, *, field: str = "id") -> list[SlotGroup]:
+def slots_for_entry(entry_id: IdRef, limit: int = 60, *, field: str = "id") -> list[SlotGroup]:
     """The free slots the entry can take; `field` names the id in errors (the CLI's --entry)."""
     entry = ids.resolve(Entry, entry_id, "waitlist request", field=field)
     return find_matching_slots(entry, limit=limit)
@@ -35,7 +35,7 @@ def offer_slot(
     target: Slot | uuid.UUID | str,
     actor: str,
     *,
-    entry_id: Any = None,
+    entry_id: IdRef | None = None,
     workflow: str | None = None,
     top: int | None = None,
     hold_minutes: int | None = None,
@@ -46,7 +46,7 @@ def offer_slot(
     with database.atomic():
         if isinstance(target, Slot):
             clinic = Clinic.select().join(Provider).where(Provider.id == target.provider_id)
-            opening_id: Any = open_slot(target, actor, clinic.first()).id
+            opening_id: IdRef = open_slot(target, actor, clinic.first()).id
         else:
             opening_id = target
         sent = offer(

@@ -25,6 +25,7 @@ from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.messaging import templates
 from waitlist_tui.domain.store import audit
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage, Provider, Service
 from waitlist_tui.domain.timeutil import iso
 
@@ -205,7 +206,7 @@ class SlotParties:
     starts_at: dt.datetime
 
 
-def offer_key(offer_id: Any, kind: str) -> str:
+def offer_key(offer_id: IdRef, kind: str) -> str:
     """The idempotency key of an offer's message of `kind` (one of each per offer)."""
     suffix = {
         "offer": "",

@@ -37,6 +37,10 @@ def parse_prefix(text: str, field: str = "id") -> tuple[uuid.UUID, uuid.UUID] | 
     return uuid.UUID(compact.ljust(32, "0")), uuid.UUID(compact.ljust(32, "f"))
 
 
+# An id as callers hold it: resolved (a UUID) or as a person typed it (text, a prefix).
+IdRef = uuid.UUID | str
+
+
 def resolve(
     model: type[M],
     text: str | uuid.UUID,

@@ -11,11 +11,12 @@ import datetime as dt
 from typing import Any
 
 from waitlist_tui.domain.store.base import AuditedModel
+from waitlist_tui.domain.store.ids import IdRef
 
 
 def move(
     model: type[AuditedModel],
-    row_id: Any,
+    row_id: IdRef,
     expected: str | tuple[str, ...],
     to: str,
     actor: str,

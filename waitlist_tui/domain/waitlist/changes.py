@@ -17,6 +17,7 @@ from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict, Problems, ValidationError
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Entry, EntryProvider, Offer, Opening
 from waitlist_tui.domain.waitlist.entry_input import (
     check_range,
@@ -39,13 +40,13 @@ def _sent_offer_slots(entry: Entry) -> list[pendulum.DateTime]:
     return [r.starts_at for r in rows]
 
 
-def update(entry_id: Any, payload: Any, actor: str) -> EntryView:
+def update(entry_id: IdRef, payload: Any, actor: str) -> EntryView:
     """PATCH: only the given fields change. `version` (optional) must be the one read."""
     changed_id, _ = change(entry_id, payload, actor)
     return get(changed_id)
 
 
-def change(entry_id: Any, payload: Any, actor: str) -> tuple[uuid.UUID, bool]:
+def change(entry_id: IdRef, payload: Any, actor: str) -> tuple[uuid.UUID, bool]:
     """`update` without reading the view back: (the entry's id, whether a row changed). An
     import's "update" needs no more (a view is two more queries a row)."""
     data = normalize_keys(payload, partial=True)
@@ -165,7 +166,7 @@ def _end_sent_offers(entry: Entry, cause: str, actor: str, now: pendulum.DateTim
     end_entry_offers(entry.id, cause, actor, now)
 
 
-def cancel(entry_id: Any, actor: str, version: int | None = None, reason: str = "") -> EntryView:
+def cancel(entry_id: IdRef, actor: str, version: int | None = None, reason: str = "") -> EntryView:
     """The client no longer wants a slot; a sent offer of theirs is rescinded with it."""
     patch: dict[str, Any] = {"status": vocab.CANCELLED}
     if version is not None:

@@ -18,6 +18,7 @@ from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import NotFound
 from waitlist_tui.domain.store import ids
 from waitlist_tui.domain.store.db import plain_rows
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import (
     Client,
     Entry,
@@ -92,7 +93,7 @@ def joined() -> ModelSelect[Entry]:
     return Entry.select(Entry, *BRIEF_COLUMNS).join(Client).switch(Entry).join(Service)
 
 
-def get(entry_id: Any) -> EntryView:
+def get(entry_id: IdRef) -> EntryView:
     """One entry's view by id or unique prefix; 4040 when there is none."""
     try:
         entry = ids.resolve(Entry, entry_id, "waitlist request", query=joined())

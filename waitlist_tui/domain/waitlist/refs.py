@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from waitlist_tui.domain.errors import NotFound, ValidationError
 from waitlist_tui.domain.store import ids
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import Clinic, Entry, Provider, ProviderService, Service
 from waitlist_tui.domain.textinput import text_value
@@ -84,7 +85,7 @@ def resolve_providers(clinic: Clinic, service: Service, refs: Any) -> list[Provi
     return found
 
 
-def entry_row(entry_id: Any, *, lock: bool = False) -> Entry:
+def entry_row(entry_id: IdRef, *, lock: bool = False) -> Entry:
     """The entry's row by id or prefix (a locking read with `lock`, store.locking), or the
     4040 every entry command gives."""
     query = locked(Entry.select()) if lock else Entry.select()
