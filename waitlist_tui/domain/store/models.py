@@ -19,7 +19,6 @@ import uuid
 
 from peewee import (
     SQL,
-    BigAutoField,
     BooleanField,
     CharField,
     DateField,
@@ -35,15 +34,11 @@ from waitlist_tui.domain.store.base import AuditedModel as AuditedModel
 from waitlist_tui.domain.store.base import BaseModel as BaseModel
 from waitlist_tui.domain.store.base import UUIDModel as UUIDModel
 from waitlist_tui.domain.store.fields import UTCDateTimeField
+from waitlist_tui.domain.store.meta_tables import AuditEvent as AuditEvent
+from waitlist_tui.domain.store.meta_tables import SchemaInfo as SchemaInfo
+from waitlist_tui.domain.store.meta_tables import Staff as Staff
 from waitlist_tui.domain.store.stats_tables import StatsCount as StatsCount
 from waitlist_tui.domain.store.stats_tables import StatsPoint as StatsPoint
-
-
-class SchemaInfo(BaseModel):
-    """Key/value rows: the schema version, and facts such as when the demo was built."""
-
-    key = CharField(primary_key=True, max_length=64)
-    value = TextField()
 
 
 class Clinic(AuditedModel):
@@ -63,11 +58,6 @@ class Clinic(AuditedModel):
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
     version = IntegerField(default=1)
-
-
-class Staff(UUIDModel):
-    name = CharField(max_length=120, unique=True)
-    created_at = UTCDateTimeField()
 
 
 class Service(UUIDModel):
@@ -419,21 +409,6 @@ Enrolment.add_index(
         name="enrolment_one_live_per_client",
     )
 )
-
-
-class AuditEvent(BaseModel):
-    """Who did what, when, with the old and new values; written in the same transaction."""
-
-    id = BigAutoField()
-    at = UTCDateTimeField()
-    actor = CharField(max_length=120)
-    action = CharField(max_length=40)
-    object_type = CharField(max_length=24)
-    object_id = CharField(max_length=36)
-    changes = JSONField(default=dict)
-
-    class Meta:
-        indexes = ((("object_type", "object_id", "at"), False),)
 
 
 class OutboxMessage(AuditedModel):

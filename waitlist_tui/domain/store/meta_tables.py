@@ -1,0 +1,36 @@
+"""The tables about the desk rather than its work: the schema's own facts, the staff names,
+and the audit trail. They point at no other table, so they live apart from the models."""
+
+from __future__ import annotations
+
+from peewee import BigAutoField, CharField, JSONField, TextField
+
+from waitlist_tui.domain.store.base import BaseModel, UUIDModel
+from waitlist_tui.domain.store.fields import UTCDateTimeField
+
+
+class SchemaInfo(BaseModel):
+    """Key/value rows: the schema version, and facts such as when the demo was built."""
+
+    key = CharField(primary_key=True, max_length=64)
+    value = TextField()
+
+
+class Staff(UUIDModel):
+    name = CharField(max_length=120, unique=True)
+    created_at = UTCDateTimeField()
+
+
+class AuditEvent(BaseModel):
+    """Who did what, when, with the old and new values; written in the same transaction."""
+
+    id = BigAutoField()
+    at = UTCDateTimeField()
+    actor = CharField(max_length=120)
+    action = CharField(max_length=40)
+    object_type = CharField(max_length=24)
+    object_id = CharField(max_length=36)
+    changes = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("object_type", "object_id", "at"), False),)
