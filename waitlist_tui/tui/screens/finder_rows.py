@@ -136,7 +136,8 @@ def status_line(found: Found, zone: ZoneInfo, include_partial: bool) -> Text:
         shown = "PARTIAL shown, p hides" if include_partial else "EXACT only, p shows all"
         partial = total - exact if include_partial else 0
         capped = exact >= COUNT_CAP or partial >= COUNT_CAP
-        summary = f" · {counted(total, capped)} candidates"
+        noun = "candidate" if total == 1 and not capped else "candidates"  # "1 candidates"
+        summary = f" · {counted(total, capped)} {noun}"
         summary += f" ({counted(exact, exact >= COUNT_CAP)} exact) · {shown}"
     elif include_partial:
         summary = " · nobody on the waitlist fits this slot, not even partly"
