@@ -9,6 +9,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import STAFF
 from tests.domain.calendar.shapes import NY_VTIMEZONE
 from tests.tui.conftest import SIZE, make_test_app, settle
@@ -16,6 +18,7 @@ from tests.tui.test_finder import candidate_names, open_finder
 from tests.tui.test_triage import waiting
 from waitlist_tui.domain.calendar.sources import SourceSpec
 from waitlist_tui.domain.calendar.sync import sync_source
+from waitlist_tui.domain.errors import Unprocessable
 from waitlist_tui.domain.store.models import CalendarSource, Provider
 
 EVENTS = """BEGIN:VEVENT
@@ -83,3 +86,25 @@ def test_finder_with_an_opening_from_the_calendar_snapshot(
     waiting("Ann", "Lee", "617-555-0101", priority=1, date_range_start="2026-11-20")
     calendar_with_a_cancellation(tmp_path)
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=to_the_cancelled_assessment)
+
+
+def test_the_finder_warns_when_a_calendar_failed(clinic_only_db, tmp_path) -> None:
+    import asyncio
+
+    from textual.widgets import Static
+
+    calendar_with_a_cancellation(tmp_path)
+    (tmp_path / "kim.ics").write_text("not a calendar")
+    source = CalendarSource.get()
+    with pytest.raises(Unprocessable):  # recorded on the source: what the desk is told
+        sync_source(source, STAFF)
+    app = make_test_app()
+
+    async def run() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await open_finder(pilot)
+            title = str(app.screen.query_one("#calendar-title", Static).render())
+            assert "· KIM calendar failed: calendar " in title
+            assert "kim.ics: is not iCalendar" in title
+
+    asyncio.run(run())

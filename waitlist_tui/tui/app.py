@@ -9,6 +9,7 @@ import os
 from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import replace
+from typing import Any
 
 from textual import on
 from textual.app import App
@@ -26,6 +27,7 @@ from waitlist_tui.tui.screens.queue import QueueScreen
 READY_ENV = "WAITLIST_TUI_EXIT_WHEN_READY"  # benchmarks: quit once the queue is painted
 EXIT_AFTER_READY_S = 0.05
 EXPIRE_EVERY_S = 60.0  # the app's own expiry timer: offers past their deadline end on time
+CALENDAR_EVERY_S = 60.0  # how often the app asks whether the calendars' sync is due
 log = logging.getLogger("waitlist_tui.app")
 
 
@@ -161,12 +163,31 @@ class WaitlistApp(Desk):
         if refresh is not None:
             refresh()
         self.set_interval(EXPIRE_EVERY_S, self.expire_due)
+        self.set_interval(CALENDAR_EVERY_S, self.calendars_due)
 
     def expire_due(self) -> Worker[dict[str, int] | None]:
         """The app's own timer: what `waitlist-tui expire` does from cron (offers past their
         deadline end, SEQUENTIAL openings move on, late openings close), so a desk without
         cron still sees deadlines kept. Safe beside other desks: conditional updates."""
         return self.calls.write(expire_quietly, done=None, group="expire", exclusive=True)
+
+
+    def calendars_due(self) -> Worker[dict[str, Any] | None]:
+        """The providers' calendars read on the clinic's timer (`[calendar] sync_minutes`,
+        checked each minute against the last sync), so a cancellation made in the clinic's
+        system reaches the finder without cron."""
+        return self.calls.write(sync_quietly, done=None, group="calendar", exclusive=True)
+
+
+def sync_quietly() -> dict[str, Any] | None:
+    from waitlist_tui.domain.calendar.sync import sync_if_due
+    from waitlist_tui.domain.catalog.clinics import get_clinic
+
+    try:
+        return sync_if_due(get_clinic(), "system")
+    except Exception:  # a timer must not take the desk down; failures are on their sources
+        log.exception("calendar timer")
+        return None
 
 
 def warm_up(desk: WaitlistApp) -> list[str]:

@@ -197,3 +197,24 @@ def test_a_cancelled_occurrence_never_seen_is_skipped_with_its_reason(
     result = sync_source(CalendarSource.get_by_id(source.id), STAFF)
     assert counts(result) == (3, 0, 0, 0, 0)
     assert result.skipped == {"cancelled before it was first synced": 1}
+
+
+def test_the_desk_is_told_when_calendars_fail_or_go_stale(source: CalendarSource) -> None:
+    from tests.timetravel import move_to
+    from waitlist_tui.domain import clock
+    from waitlist_tui.domain.calendar.sync import freshness, sync_if_due
+
+    clinic = Clinic.get()
+    assert freshness(clinic, clock.now()) == ("calendar not synced for over 1 h: KIM", True)
+    assert sync_if_due(clinic, STAFF)["synced"][0]["added"] == 6  # never tried: due
+    assert freshness(clinic, clock.now()) == ("calendars synced 09:30", False)
+    assert sync_if_due(clinic, STAFF) is None  # tried a moment ago: not due
+    move_to(clock.now() + dt.timedelta(minutes=16))  # past the clinic's 15 minutes
+    rewrite(source, "not a calendar")
+    outcome = sync_if_due(clinic, STAFF)
+    assert outcome["failed"][0]["error"].endswith(
+        "is not iCalendar (it does not begin with BEGIN:VCALENDAR)"
+    )
+    words, warning = freshness(clinic, clock.now())
+    assert warning and words.startswith("KIM calendar failed: calendar ")
+    assert "kim.ics: is not iCalendar" in words

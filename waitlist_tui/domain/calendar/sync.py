@@ -411,3 +411,57 @@ def source_status(clinic: Clinic) -> list[dict[str, Any]]:
         }
         for s in sources_of(clinic)
     ]
+
+
+STALE_AFTER = dt.timedelta(hours=1)  # a source not read for this long is called stale
+
+
+def sync_minutes(clinic: Clinic) -> int:
+    settings = (clinic.settings or {}).get("calendar") or {}
+    return int(settings.get("sync_minutes", 15))
+
+
+def freshness(clinic: Clinic, now: dt.datetime) -> tuple[str, bool] | None:
+    """What the desk should know of its calendars, and whether it is a warning: the failed
+    ones (with their error), else the stale ones, else when they were last read. None when
+    the clinic has no calendar source to sync (imported files are not synced)."""
+    zone = ZoneInfo(clinic.time_zone)
+    synced = [s for s in sources_of(clinic) if not s.source.startswith(IMPORTED)]
+    if not synced:
+        return None
+    failed = [s for s in synced if s.error]  # cleared by the next sync that works
+    if failed:
+        first = failed[0]
+        more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
+        return f"{first.provider.code} calendar failed: {first.error}{more}", True
+    stale_after = max(STALE_AFTER, dt.timedelta(minutes=3 * sync_minutes(clinic)))
+    stale = [s for s in synced if not s.synced_at or now - s.synced_at > stale_after]
+    if stale:
+        codes = ", ".join(sorted({s.provider.code for s in stale}))
+        return f"calendar not synced for over {_span(stale_after)}: {codes}", True
+    oldest = min(s.synced_at for s in synced if s.synced_at)
+    return f"calendars synced {oldest.astimezone(zone):%H:%M}", False
+
+
+def _span(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
+
+
+def sync_if_due(clinic: Clinic, actor: str) -> dict[str, Any] | None:
+    """The app's timer, each minute: every source once the clinic's `sync_minutes` have
+    passed since it was last tried (0: the app never syncs; cron does). Failures are
+    recorded on their sources, where the finder shows them."""
+    every = sync_minutes(clinic)
+    if every <= 0:
+        return None
+    now = clock.now()
+    due = [
+        s
+        for s in sources_of(clinic)
+        if not s.source.startswith(IMPORTED)
+        and (s.checked_at is None or now - s.checked_at >= dt.timedelta(minutes=every))
+    ]
+    if not due:
+        return None
+    return sync_all(clinic, actor)

@@ -125,7 +125,8 @@ class FinderScreen(DeskScreen[None]):
         fill(table, shown.CALENDAR_COLUMNS, cells)
         if upcoming is not None:
             table.move_cursor(row=upcoming)
-        self.query_one("#calendar-title", Static).update(shown.calendar_title(day, rows))
+        title = shown.calendar_title(day, rows, read.calendars)
+        self.query_one("#calendar-title", Static).update(title)
 
     def action_day(self, step: int) -> None:
         if self.day is not None:

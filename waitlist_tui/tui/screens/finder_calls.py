@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain import clock
+from waitlist_tui.domain.calendar.sync import freshness
 from waitlist_tui.domain.catalog.clinics import get_clinic, providers
 from waitlist_tui.domain.fill import finder
 from waitlist_tui.domain.fill.finder import CalendarRow, Found, TypedSlot
@@ -25,6 +26,7 @@ class Calendar:
     rows: list[CalendarRow]
     provider_codes: list[str]
     broadcast_top_n: int
+    calendars: tuple[str, bool] | None = None  # the clinic's calendars: when synced, or a warning
 
 
 def read_calendar(day: dt.date | None) -> Calendar:
@@ -36,6 +38,7 @@ def read_calendar(day: dt.date | None) -> Calendar:
         finder.day_calendar(day, clinic),
         [p.code for p in providers(clinic)],
         clinic.broadcast_top_n,
+        freshness(clinic, clock.now()),
     )
 
 

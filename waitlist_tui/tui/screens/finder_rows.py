@@ -102,13 +102,19 @@ def calendar_cells(
     return cells, upcoming
 
 
-def calendar_title(day: dt.date, rows: list[CalendarRow]) -> Text:
+def calendar_title(
+    day: dt.date, rows: list[CalendarRow], calendars: tuple[str, bool] | None = None
+) -> Text:
     booked = sum(not row.gap for row in rows)
     count = f"{booked} appointment{'s' if booked != 1 else ''}" if booked else "none"
     gaps = len(rows) - booked
     if gaps:
         count += f", {gaps} open gap{'s' if gaps != 1 else ''}"
-    return Text.assemble(("Calendar ", "bold"), f"{long_date(day)} · {count} · [ ] other days")
+    title = Text.assemble(("Calendar ", "bold"), f"{long_date(day)} · {count} · [ ] other days")
+    if calendars is not None:  # the clinic's own calendars feed this day: how fresh they are
+        words, warning = calendars
+        title.append(f" · {words}", "bold yellow" if warning else "dim")
+    return title
 
 
 def candidate_cells(items: list[Candidate]) -> Cells:
