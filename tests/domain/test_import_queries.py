@@ -12,6 +12,9 @@ Measured for 1,000 rows, the same on SQLite and PostgreSQL (savepoints included)
 "Before" read every imported row back as a full entry view (the joined row and its
 providers: 2 queries a row) only to keep its id. What stays per row is the work itself:
 savepoints, the service and client look-ups, the inserts and their audit rows.
+
+The `clinic` fixture (through `db`) freezes the clock at Fri 20 Nov 2026; the rows' dates
+follow it.
 """
 
 from __future__ import annotations
