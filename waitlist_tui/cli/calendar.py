@@ -27,7 +27,8 @@ def _counts_line(row: dict[str, Any]) -> str:
     counts = ", ".join(f"{row[k]} {k.replace('_', ' ')}" for k in COUNTS)
     skipped = row.get("skipped") or {}
     extra = "; skipped " + ", ".join(f"{n} {why}" for why, n in skipped.items()) if skipped else ""
-    return f"{row['provider']} {row['source']}: {counts}{extra}"
+    sent = f"; {row['offers_sent']} offers sent" if row.get("offers_sent") else ""
+    return f"{row['provider']} {row['source']}: {counts}{sent}{extra}"
 
 
 @calendar_group.command("import")

@@ -218,3 +218,21 @@ def test_the_desk_is_told_when_calendars_fail_or_go_stale(source: CalendarSource
     words, warning = freshness(clinic, clock.now())
     assert warning and words.startswith("KIM calendar failed: calendar ")
     assert "kim.ics: is not iCalendar" in words
+
+
+def test_auto_offer_sends_a_freed_time_by_the_clinics_workflow(source: CalendarSource) -> None:
+    """With `[calendar] auto_offer`, the opening a calendar frees goes to the best candidate
+    at once (the demo clinic's workflow is SEQUENTIAL); without it, it waits for the desk."""
+    from waitlist_tui.domain.store.models import Offer
+
+    clinic = Clinic.get()
+    settings = dict(clinic.settings or {})
+    settings["calendar"] = {"days_ahead": 90, "sync_minutes": 15, "auto_offer": True}
+    Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()
+    sync_source(CalendarSource.get_by_id(source.id), STAFF)
+    waiting = add_entry("Wren", service="PT-FU")
+    rewrite(source, feed(SERIES, MEETING, AWAY, CANCEL_30TH))
+    result = sync_source(CalendarSource.get_by_id(source.id), STAFF)
+    assert (result.openings_created, result.offers_sent) == (1, 1)
+    (offer,) = Offer.select()
+    assert offer.entry_id == waiting.id and offer.status == "sent"

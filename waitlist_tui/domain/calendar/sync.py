@@ -35,6 +35,7 @@ from waitlist_tui.domain.calendar.ical import Occurrence, Parsed, read_calendar
 from waitlist_tui.domain.calendar.sources import IMPORTED, SourceSpec, service_for
 from waitlist_tui.domain.errors import DomainError, NotFound, ValidationError
 from waitlist_tui.domain.fill import openings
+from waitlist_tui.domain.fill.slot_offers import offer_slot
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.ids import IdRef
@@ -64,6 +65,7 @@ class SyncResult:
     skipped: dict[str, int] = field(default_factory=dict)
     not_modified: bool = False
     opening_ids: list[str] = field(default_factory=list)
+    offers_sent: int = 0  # by `[calendar] auto_offer`
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -79,6 +81,7 @@ class SyncResult:
             "openings_created": self.openings_created,
             "skipped": dict(self.skipped),
             "not_modified": self.not_modified,
+            "offers_sent": self.offers_sent,
         }
 
 
@@ -132,7 +135,28 @@ def sync_source(source: CalendarSource, actor: str, *, data: bytes | None = None
         _record(source, now, None, None, err.message)
         raise
     _record(source, now, tag or None, modified or None, None, digest)
+    if result.opening_ids and auto_offer(clinic):
+        result.offers_sent = offer_openings(result.opening_ids, actor)
     return result
+
+
+def auto_offer(clinic: Clinic) -> bool:
+    return bool(((clinic.settings or {}).get("calendar") or {}).get("auto_offer", False))
+
+
+def offer_openings(opening_ids: list[str], actor: str) -> int:
+    """`[calendar] auto_offer`: each opening a calendar freed goes out by the clinic's
+    workflow (SEQUENTIAL: the best candidate; BROADCAST: the top N), each in a transaction
+    of its own after the sync's, through the one offer path (min notice, quiet hours and
+    consent as anywhere). One that nobody can take, or that is too late, stays open for
+    the desk. Returns the offers sent."""
+    sent = 0
+    for opening_id in opening_ids:
+        try:
+            sent += len(offer_slot(uuid.UUID(opening_id), actor))
+        except DomainError:
+            continue
+    return sent
 
 
 def clinic_days(clinic: Clinic) -> int:
