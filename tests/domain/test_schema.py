@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import stat
 import threading
@@ -27,6 +28,7 @@ from waitlist_tui.domain.store.models import (
     Entry,
     InboundMessage,
     OutboxMessage,
+    Provider,
     StatsCount,
     StatsPoint,
 )
@@ -256,13 +258,16 @@ def test_v6_appointments_take_calendar_bookings(backend: str, tmp_path, request,
     schema.set_meta(schema.VERSION_KEY, "6")
     db.close()
     db = connect(url)
-    assert schema.read_version(db) == schema.CURRENT_VERSION == 7
+    assert schema.read_version(db) == schema.CURRENT_VERSION
     kept = Appointment.get_by_id(booked.id)
     assert (kept.client_id, kept.calendar_source_id, kept.away) == (booked.client_id, None, False)
     nullable = {c.name: c.null for c in db.get_columns("appointment")}
     assert nullable["client_id"] and nullable["service_id"]
     indexes = {index.name for index in db.get_indexes("appointment")}
-    assert {"appointment_provider_id_starts_at", "appointment_calendar_source_id_calendar_key"} <= indexes
+    assert {
+        "appointment_provider_id_starts_at",
+        "appointment_calendar_source_id_calendar_key",
+    } <= indexes
     assert db.table_exists("calendar_source")
     db.close()
 
@@ -339,3 +344,31 @@ def test_two_desks_editing_at_once_never_lose_an_update(db, clinic, db_url) -> N
     assert sorted(outcomes) == ["conflict", "ok"]
     final = reading.get(view.id)
     assert final.version == 2 and final.notes == final.updated_by
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v7_calendar_sources_get_their_block_hashes(
+    backend: str, tmp_path, request, frozen
+) -> None:
+    """v7 -> v8: a calendar source gains `blocks` (empty: its next sync reads it whole)."""
+    url = (
+        str(tmp_path / "v7.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    kim = Provider.get(Provider.code == "KIM")
+    source = CalendarSource.create_by(
+        STAFF,
+        dt.datetime.now(dt.UTC),
+        provider=kim.id,
+        source="kim.ics",
+        label="kim.ics",
+        spec="{}",
+    )
+    migrate(SchemaMigrator.from_database(db).drop_column("calendar_source", "blocks"))
+    schema.set_meta(schema.VERSION_KEY, "7")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    assert CalendarSource.get_by_id(source.id).blocks is None
+    db.close()

@@ -92,10 +92,22 @@ def read_calendar(
     data: bytes, source: str, start: dt.datetime, end: dt.datetime, zone: str
 ) -> Parsed:
     """The occurrences between `start` and `end` (UTC), floating times read in `zone`."""
+    return read_text(text_of(data, source), source, start, end, zone)
+
+
+def read_text(
+    text: str,
+    source: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    zone: str,
+    lines: list[int] | None = None,
+) -> Parsed:
+    """`read_calendar` of text already checked; `lines` are its events' BEGIN lines in the
+    source when the text is a part of it (calendar/blocks.py), for naming an event."""
     import icalendar
     import recurring_ical_events
 
-    text = text_of(data, source)
     try:
         calendar = icalendar.Calendar.from_ical(text)
     except ValueError as err:
@@ -103,7 +115,7 @@ def read_calendar(
     if isinstance(calendar, list) or calendar.name != "VCALENDAR":
         raise refuse(source, "holds more than one VCALENDAR or none")
     events = calendar.walk("VEVENT")
-    lines = event_lines(text)
+    lines = event_lines(text) if lines is None else lines
     series: set[str] = set()
     for n, event in enumerate(events):
         where = f"line {lines[n]}" if n < len(lines) else f"event {n + 1}"

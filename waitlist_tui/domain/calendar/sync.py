@@ -24,20 +24,23 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import operator
 import uuid
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.calendar import blocks
 from waitlist_tui.domain.calendar.fetch import fetch, label
-from waitlist_tui.domain.calendar.ical import Occurrence, Parsed, read_calendar
+from waitlist_tui.domain.calendar.ical import Occurrence, Parsed, read_text, text_of
 from waitlist_tui.domain.calendar.sources import IMPORTED, SourceSpec, service_for
 from waitlist_tui.domain.errors import DomainError, NotFound, ValidationError
 from waitlist_tui.domain.fill import openings
 from waitlist_tui.domain.fill.slot_offers import offer_slot
 from waitlist_tui.domain.store import audit
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.db import database, insert_dicts
 from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
@@ -129,8 +132,12 @@ def sync_source(source: CalendarSource, actor: str, *, data: bytes | None = None
             result.not_modified = True
             _record(source, now, tag or None, modified or None, None)
             return result
-        parsed = read_calendar(data, name, start, end, clinic.time_zone)
-        apply(source, provider, clinic, parsed, (start, end), actor, now, result)
+        services = {
+            s.code: s.id
+            for s in Service.select(Service.id, Service.code).where(Service.clinic == clinic)
+        }
+        reading = read(source, clinic, text_of(data, name), name, (start, end), services)
+        apply(source, provider, clinic, reading, (start, end), actor, now, result, services)
     except DomainError as err:
         _record(source, now, None, None, err.message)
         raise
@@ -187,22 +194,60 @@ def _record(
     CalendarSource.update(**values).where(CalendarSource.id == source.id).execute()
 
 
+@dataclass
+class Reading:
+    """What a read found: the occurrences of every event (`only` None), or of the events
+    named in `only` (the UIDs whose blocks changed or went), and the hashes to keep."""
+
+    parsed: Parsed
+    only: set[str] | None
+    known: blocks.Known | None
+
+
+def read(
+    source: CalendarSource,
+    clinic: Clinic,
+    text: str,
+    name: str,
+    bounds: tuple[dt.datetime, dt.datetime],
+    services: dict[str, Any],
+) -> Reading:
+    """The source's text read whole, or, when the last read was of this same window and
+    context, only its events whose blocks changed (calendar/blocks.py)."""
+    start, end = bounds
+    zone = clinic.time_zone
+    pieces = blocks.cut(text)
+    if pieces is None:
+        return Reading(read_text(text, name, start, end, zone), None, None)
+    hashes = pieces.hashes()
+    context = blocks.context_of(pieces, zone, start, end, source.spec, sorted(services))
+    known = blocks.Known(clock.today(zone).isoformat(), context, hashes)
+    last = blocks.Known.from_json(source.blocks)
+    if last is None or (last.day, last.context) != (known.day, context):
+        return Reading(read_text(text, name, start, end, zone), None, known)
+    changed = {uid for uid, digest in hashes.items() if last.hashes.get(uid) != digest}
+    gone = set(last.hashes) - set(hashes)
+    parsed = Parsed([])
+    if changed:
+        part, lines = pieces.text_of(changed)
+        parsed = read_text(part, name, start, end, zone, lines)
+    return Reading(parsed, changed | gone, known)
+
+
 def apply(
     source: CalendarSource,
     provider: Provider,
     clinic: Clinic,
-    parsed: Parsed,
+    reading: Reading,
     bounds: tuple[dt.datetime, dt.datetime],
     actor: str,
     now: dt.datetime,
     result: SyncResult,
+    services: dict[str, Any],
 ) -> None:
     start, end = bounds
+    parsed = reading.parsed
     rules = SourceSpec.from_json(json.loads(source.spec)).match
-    services = {
-        s.code: s.id
-        for s in Service.select(Service.id, Service.code).where(Service.clinic == clinic)
-    }
     result.skipped.update(parsed.skipped)
     seen: dict[str, Occurrence] = {}
     for occurrence in days_of(parsed.occurrences, clinic.time_zone):
@@ -212,7 +257,18 @@ def apply(
         seen[occurrence.key] = occurrence
     with database.atomic():
         locked(CalendarSource.select().where(CalendarSource.id == source.id)).first()
-        mine = _rows_of(source, start, end, list(seen))
+        if reading.only is None:
+            mine = _rows_of(source, start, end, list(seen))
+        else:
+            mine = _rows_of_uids(source, reading.only)
+            result.unchanged += _booked_in(source, start, end) - sum(
+                1
+                for row in mine.values()
+                if row.status == vocab.APPT_BOOKED and row.starts_at < end and row.ends_at > start
+            )
+        CalendarSource.update(
+            blocks=reading.known.to_json() if reading.known is not None else None
+        ).where(CalendarSource.id == source.id).execute()
         fresh: list[dict[str, Any]] = []  # new rows, written in batches after the loop
         for key, occurrence in seen.items():
             row = mine.get(key)
@@ -270,8 +326,7 @@ def apply(
                 {name: [before[name], _shown(value)] for name, value in changed.items()},
             )
             result.updated += 1
-        for i in range(0, len(fresh), 500):
-            Appointment.insert_many(fresh[i : i + 500]).execute()
+        insert_dicts(Appointment, fresh)
         audit.record_many(
             actor,
             "appointment.calendar_add",
@@ -333,6 +388,38 @@ def _rows_of(
         )
         rows.update({str(a.calendar_key): a for a in batch})
     return rows
+
+
+def _rows_of_uids(source: CalendarSource, uids: set[str]) -> dict[str, Appointment]:
+    """The source's appointments of these events, at any time (a key is UID|RECURRENCE-ID:
+    each UID's keys are one range of the source's unique key index)."""
+    rows: dict[str, Appointment] = {}
+    ordered = sorted(uids)
+    for i in range(0, len(ordered), 200):
+        ranges = [
+            (Appointment.calendar_key >= f"{uid}|") & (Appointment.calendar_key < f"{uid}}}")
+            for uid in ordered[i : i + 200]
+        ]
+        query = Appointment.select().where(
+            Appointment.calendar_source == source.id, reduce(operator.or_, ranges)
+        )
+        rows.update(
+            {str(a.calendar_key): a for a in query if str(a.calendar_key).rsplit("|", 1)[0] in uids}
+        )
+    return rows
+
+
+def _booked_in(source: CalendarSource, start: dt.datetime, end: dt.datetime) -> int:
+    return (
+        Appointment.select()
+        .where(
+            Appointment.calendar_source == source.id,
+            Appointment.status == vocab.APPT_BOOKED,
+            Appointment.starts_at < end,
+            Appointment.ends_at > start,
+        )
+        .count()
+    )
 
 
 def _column(row: Appointment, name: str) -> Any:

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from waitlist_tui.domain import clock
+from waitlist_tui.domain.store.db import insert_dicts
 from waitlist_tui.domain.store.models import AuditEvent
 
 
@@ -66,5 +67,4 @@ def record_many(
         }
         for object_id, changes in items
     ]
-    for i in range(0, len(rows), 500):
-        AuditEvent.insert_many(rows[i : i + 500]).execute()
+    insert_dicts(AuditEvent, rows)

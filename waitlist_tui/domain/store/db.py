@@ -22,6 +22,7 @@ from peewee import (
     DatabaseProxy,
     Field,
     IntegerField,
+    JSONField,
     Model,
     PostgresqlDatabase,
     SchemaManager,
@@ -201,3 +202,29 @@ def bulk_insert(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
     cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', rows)
     inserted: int = cursor.rowcount
     return inserted
+
+
+def insert_dicts(model: type[Model], rows: Sequence[dict[str, Any]]) -> int:
+    """`model.insert_many(rows)` for thousands of rows in the caller's transaction: each
+    value goes through its field's db_value, then `bulk_insert`. peewee builds a statement
+    from every value's node, ~0.1 ms a row, most of a calendar's first sync; this is the
+    same write at a tenth of the cost. The rows are dicts of field names with the same keys."""
+    if not rows:
+        return 0
+    names = list(rows[0])
+    fields = [model._meta.fields[name] for name in names]
+    # A JSONField's db_value wraps the text in a SQL function (json(?) on SQLite): its text
+    # goes as it is, which both databases read as JSON.
+    convert = [
+        (lambda value, f=field: None if value is None else f._dumps(value))
+        if isinstance(field, JSONField)
+        else field.db_value
+        for field in fields
+    ]
+    pairs = list(zip(names, convert, strict=True))
+    return bulk_insert(
+        model._meta.table_name,
+        [field.column_name for field in fields],
+        ([to_db(row[name]) for name, to_db in pairs] for row in rows),
+    )
+

@@ -209,6 +209,7 @@ class CalendarSource(AuditedModel):
     tag = CharField(max_length=300, null=True)  # the feed's ETag, or a file's size and time
     modified = CharField(max_length=100, null=True)  # the feed's Last-Modified
     digest = CharField(max_length=64, null=True)  # sha256 of the content last applied
+    blocks = TextField(null=True)  # JSON: calendar/blocks.Known, the events' hashes (v8)
     checked_at = UTCDateTimeField(null=True)
     synced_at = UTCDateTimeField(null=True)
     failed_at = UTCDateTimeField(null=True)

@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 7
+CURRENT_VERSION = 8
 VERSION_KEY = "schema_version"
 
 
@@ -112,6 +112,15 @@ def _v7_calendars(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.Appointment).create_indexes(safe=True)
 
 
+def _v8_calendar_blocks(db: Database, migrator: SchemaMigrator) -> None:
+    """v8: a calendar source keeps its events' block hashes, so a re-sync parses only the
+    events that changed (calendar/blocks.py); empty until the next sync reads it whole."""
+    from playhouse.migrate import migrate
+
+    if "blocks" not in {column.name for column in db.get_columns("calendar_source")}:
+        migrate(migrator.add_column("calendar_source", "blocks", m.CalendarSource.blocks))
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -119,6 +128,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     5: _v5_active_queue_index,
     6: _v6_outbox_attempts,
     7: _v7_calendars,
+    8: _v8_calendar_blocks,
 }
 
 
