@@ -8,6 +8,7 @@ creates its own scratch database and drops it at the end.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import uuid
 from collections.abc import Iterator
@@ -181,10 +182,24 @@ def db(db_url: str, backend: str, frozen: pendulum.DateTime) -> Iterator[object]
     database_.close()
 
 
+def clinic_without_feeds() -> dict[str, object]:
+    """The demo clinic file without its sample calendar feeds: a test that syncs names its
+    own sources (tests/domain/calendar/test_demo_feeds.py tests the demo's)."""
+    data = demo_clinic()
+    for provider in data["providers"]:
+        provider.pop("calendars", None)
+    return data
+
+
+def without_feeds(text: str) -> str:
+    """The demo clinic file's text without its `[[providers.calendars]]` tables."""
+    return re.sub(r"\n\[\[providers\.calendars\]\]\nsource = [^\n]*\nmatch = [^\n]*\n", "\n", text)
+
+
 @pytest.fixture
 def clinic(db: object) -> Clinic:
     """The demo clinic's set-up (services, providers, hours), without generated data."""
-    apply_setup(demo_clinic(), STAFF)
+    apply_setup(clinic_without_feeds(), STAFF)
     return Clinic.get()
 
 

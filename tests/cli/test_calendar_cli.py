@@ -16,6 +16,7 @@ import icalendar
 import pytest
 
 from tests.cli.conftest import SETUP, add_entry, envelope
+from tests.conftest import without_feeds
 from tests.domain.calendar.test_sync import AWAY, CANCEL_30TH, MEETING, MOVE_7TH, SERIES, feed
 
 TOKEN = "private-9f8e7d6c5b4a"
@@ -57,7 +58,7 @@ def server() -> Iterator[str]:
 
 def clinic_file(tmp_path: Path, source: str) -> Path:
     """The demo clinic file with a calendar for KIM."""
-    text = Path(SETUP).read_text()
+    text = without_feeds(Path(SETUP).read_text())
     marker = 'code = "KIM"\nname = "Dr. Alex Kim"\nservices = ["PT-EVAL", "PT-FU"]\n'
     assert marker in text
     calendars = f'[[providers.calendars]]\nsource = "{source}"\nmatch = {{ "follow" = "PT-FU" }}\n'

@@ -12,11 +12,10 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 from textual.widgets._toast import ToastRack
 
-from tests.conftest import FROZEN
+from tests.conftest import FROZEN, clinic_without_feeds
 from tests.timetravel import frozen_at
 from waitlist_tui.config import Settings
 from waitlist_tui.demo import build as demo
-from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.store import db as dbmod
 from waitlist_tui.domain.store.connect import connect
@@ -70,7 +69,7 @@ def demo_db(tui_db: str) -> str:
 
 @pytest.fixture
 def clinic_only_db(tui_db: str) -> str:
-    apply_setup(demo_clinic(), "tester")
+    apply_setup(clinic_without_feeds(), "tester")
     return tui_db
 
 

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, Select, SelectionList, Static
 from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.fill import offers
+from waitlist_tui.domain.fill.slot_offers import slots_for_entry
 from waitlist_tui.domain.store.models import Appointment, Client, Clinic, Entry
 from waitlist_tui.domain.waitlist import listing, reading
 from waitlist_tui.domain.waitlist.views import EntryView
@@ -429,7 +430,10 @@ async def test_offer_a_free_slot_to_the_cursor_entry(demo_db) -> None:
         await settle(pilot)
         await pilot.press("f", "enter", "down", "enter", "escape")  # waiting only
         await settle(pilot)
-        target = str(next(iter(app.screen.query_one(DataTable).rows)).value)
+        table = app.screen.query_one(DataTable)
+        keys = [str(row.value) for row in table.rows]
+        target = next(key for key in keys if slots_for_entry(key))  # one with free time
+        await pilot.press(*["down"] * keys.index(target))
         await pilot.press("o")
         await settle(pilot)
         assert app.screen.__class__.__name__ == "SlotsScreen"

@@ -17,6 +17,7 @@ from bisect import bisect
 from dataclasses import dataclass, field
 from functools import partial
 from operator import methodcaller
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,9 +27,12 @@ from waitlist_tui.demo.rollups import rollup_rows
 from waitlist_tui.demo.stream import ROWS_DONE, Emit, Stream
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.assets import demo_clinic
+from waitlist_tui.domain.calendar.fetch import is_feed
+from waitlist_tui.domain.calendar.ical import read_calendar
+from waitlist_tui.domain.calendar.sync import clinic_days, days_of, sources_of, sync_all, window
 from waitlist_tui.domain.catalog.clinics import get_clinic, has_clinic
 from waitlist_tui.domain.catalog.setup import apply_setup
-from waitlist_tui.domain.errors import Conflict, ValidationError
+from waitlist_tui.domain.errors import Conflict, DomainError, ValidationError
 from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.fill.availability import part_windows, soft_fails, start_part_mask
 from waitlist_tui.domain.store import audit, side_tables
@@ -883,6 +887,7 @@ def _fill(entries: int, seed: int, actor: str, now: dt.datetime) -> dict[str, in
             apply_setup(demo_clinic(), actor)
             clinic = Clinic.get()
             gen = Generator(clinic, seed, now)
+            gen.booked_ahead.update(calendar_busy(clinic, gen))
             side = None
             if side_path is not None:
                 side = (side_path, side_tables.target_schema(SIDE_MODELS))
@@ -917,7 +922,39 @@ def _fill(entries: int, seed: int, actor: str, now: dt.datetime) -> dict[str, in
             database.execute_sql("VACUUM ANALYZE")
         elif side_path is None:
             database.execute_sql("ANALYZE")  # fresh statistics, or the planner guesses badly
+    with database.atomic():
+        sync_all(Clinic.get(), actor)  # the sample feeds: the demo opens with synced calendars
     return counts
+
+
+def calendar_busy(
+    clinic: Clinic, gen: Generator
+) -> dict[tuple[str, dt.date], list[tuple[dt.datetime, dt.datetime]]]:
+    """The times the clinic's calendar files book, read as a sync reads them, so that the
+    generated calendar and waitlist bookings leave them free (the sync after the build adds
+    them). A feed is not fetched here, and a file that cannot be read books nothing: the
+    sync then says what is wrong with it."""
+    busy: dict[tuple[str, dt.date], list[tuple[dt.datetime, dt.datetime]]] = {}
+    start, end = window(clinic, clock.now(), clinic_days(clinic))
+    for source in sources_of(clinic):
+        if is_feed(source.source):
+            continue
+        try:
+            data = Path(source.source).read_bytes()
+            parsed = read_calendar(data, source.label, start, end, clinic.time_zone)
+        except (OSError, DomainError):
+            continue
+        for occurrence in days_of(parsed.occurrences, clinic.time_zone):
+            if occurrence.cancelled:
+                continue
+            day = occurrence.starts_at.astimezone(gen.zone).date()
+            busy.setdefault((source.provider_id.hex, day), []).append(
+                (
+                    occurrence.starts_at.replace(tzinfo=None),
+                    occurrence.ends_at.replace(tzinfo=None),
+                )
+            )
+    return busy
 
 
 def build(entries: int = 600, seed: int = 7, actor: str = "demo") -> dict[str, int]:

@@ -22,5 +22,20 @@ def read_text(name: str) -> str:
     return resources.files("waitlist_tui.assets").joinpath(name).read_text(encoding="utf-8")
 
 
+def directory() -> Path:
+    """Where the assets are as files (the demo's calendar feeds are read from there)."""
+    if (_SOURCE_ASSETS / "__init__.py").is_file():
+        return _SOURCE_ASSETS
+    return Path(str(resources.files("waitlist_tui.assets")))
+
+
 def demo_clinic() -> dict[str, Any]:
-    return tomllib.loads(read_text("demo_clinic.toml"))
+    """The demo clinic file, its calendar files named by their place among the assets (the
+    file's own relative paths are relative to it, wherever the caller runs)."""
+    data = tomllib.loads(read_text("demo_clinic.toml"))
+    for provider in data.get("providers", []):
+        for calendar in provider.get("calendars", []):
+            source = calendar.get("source")
+            if isinstance(source, str) and "://" not in source and not Path(source).is_absolute():
+                calendar["source"] = str(directory() / source)
+    return data

@@ -164,6 +164,7 @@ class WaitlistApp(Desk):
             refresh()
         self.set_interval(EXPIRE_EVERY_S, self.expire_due)
         self.set_interval(CALENDAR_EVERY_S, self.calendars_due)
+        self.calendars_due()  # a desk opened in the morning reads the night's changes now
 
     def expire_due(self) -> Worker[dict[str, int] | None]:
         """The app's own timer: what `waitlist-tui expire` does from cron (offers past their

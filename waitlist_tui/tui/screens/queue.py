@@ -32,6 +32,7 @@ from waitlist_tui.tui.widgets.fast_table import FastTable, fill
 from waitlist_tui.tui.widgets.footer import Footer
 
 REFRESH_SECONDS = 10.0
+CALENDARS_SECONDS = 30.0  # the app syncs calendars on a minute's timer
 NARROW_HIDDEN = {"queue.sort", "queue.filters", "queue.search"}  # their widgets are on screen
 
 
@@ -56,6 +57,7 @@ class QueueScreen(DeskScreen[None]):
         self.keep_cursor = True  # the last load's: where the cursor goes when its page comes
         self.focus_id: uuid.UUID | None = None  # put the cursor here after the next load
         self.resumed = False
+        self.calendars: tuple[str, bool] | None = None  # how fresh the clinic's calendars are
 
     def compose(self) -> ComposeResult:
         # A first page read while the app was loading (queue_data.prefetch) is put in the
@@ -91,6 +93,8 @@ class QueueScreen(DeskScreen[None]):
 
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self.load)
+        self.set_interval(CALENDARS_SECONDS, self.read_calendars)
+        self.read_calendars()
         if self.last_loaded is not None:
             self.call_after_refresh(self.desk.queue_ready)
 
@@ -320,6 +324,25 @@ class QueueScreen(DeskScreen[None]):
             loaded = calls.read_now(self.app, fetch, spec, not self.choices_loaded)
         return loaded
 
+    def read_calendars(self) -> None:
+        self.calls.read(results.calendars_fresh, done=results.CalendarsRead, group="calendars")
+
+    def summary_width(self) -> int:
+        return self.app.size.width - 2  # the summary line's padding
+
+    @on(results.CalendarsRead)
+    def calendars_read(self, message: results.CalendarsRead) -> None:
+        if message.value != self.calendars:
+            self.calendars = message.value
+            if self.last_loaded is not None and self.last_loaded.page is not None:
+                spec = self.last_loaded.spec or self.query_spec
+                self.query_one("#summary", Static).update(
+                    shown.summary_text(
+                        self.last_loaded.page, spec, self.calendars, self.summary_width()
+                    ),
+                    layout=False,
+                )
+
     @on(results.PageRead)
     def page_read(self, message: results.PageRead) -> None:
         self.show(message.value, self.keep_cursor)
@@ -394,7 +417,9 @@ class QueueScreen(DeskScreen[None]):
                     table.move_cursor(row=index)
                     break
         spec = loaded.spec or self.query_spec
-        summary.update(shown.summary_line(page, spec), layout=False)  # one fixed line
+        summary.update(  # one fixed line
+            shown.summary_text(page, spec, self.calendars, self.summary_width()), layout=False
+        )
         if page.items:
             self.remove_class("-empty")
             at = self.rows[min(table.cursor_row, len(self.rows) - 1)]

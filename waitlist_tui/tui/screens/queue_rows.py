@@ -106,7 +106,24 @@ def is_filtered(q: listing.EntryQuery) -> bool:
     return bool(q.search or q.service or q.provider or q.statuses != vocab.ACTIVE_STATUSES)
 
 
-def summary_line(page: listing.Page, q: listing.EntryQuery) -> str:
+def summary_text(
+    page: listing.Page, q: listing.EntryQuery, calendars: tuple[str, bool] | None, width: int
+) -> Text:
+    """The queue's one fixed line: the page, and how fresh the clinic's calendars are (a
+    warning in bold when one failed or went stale: the free slots may be wrong). On a line
+    too narrow for all of it the order goes first, then a calendar note that is no warning."""
+    full = summary_line(page, q)
+    if calendars is None:
+        return Text(full)
+    words, warning = calendars
+    note = Text(f" · {words}", "bold yellow" if warning else "dim")
+    for line in (full, summary_line(page, q, with_order=False)):
+        if len(line) + len(note) <= width:
+            return Text(line).append_text(note)
+    return Text(line).append_text(note) if warning else Text(full)
+
+
+def summary_line(page: listing.Page, q: listing.EntryQuery, *, with_order: bool = True) -> str:
     label = next(
         (name for name, statuses in STATUS_CHOICES if statuses == q.statuses), "entries"
     ).lower()
@@ -123,5 +140,5 @@ def summary_line(page: listing.Page, q: listing.EntryQuery) -> str:
     return (
         f"{page.offset + 1:,}–{page.offset + len(page.items):,} of {page.total:,}"
         f"{'+' if page.total_capped else ''} "
-        f"{' '.join(what)} · {order}"
+        f"{' '.join(what)}{f' · {order}' if with_order else ''}"
     )
