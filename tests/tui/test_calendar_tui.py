@@ -65,7 +65,8 @@ async def to_the_cancelled_assessment(pilot) -> None:
     await settle(pilot)
 
 
-def test_a_calendar_cancellation_is_an_open_slot_with_candidates(clinic_only_db, tmp_path) -> None:
+def test_a_calendar_cancellation_is_an_open_slot_with_candidates(clinic, tmp_path) -> None:
+    """Both backends (through `clinic`)."""
     import asyncio
 
     waiting("Ann", "Lee", "617-555-0101", priority=1, date_range_start="2026-11-20")
