@@ -7,6 +7,8 @@ import uuid
 from typing import Any
 
 from waitlist_tui.domain import clock
+from waitlist_tui.domain.store import changes_feed
+from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import AuditEvent
 
 
@@ -38,8 +40,8 @@ def record(
     changes: dict[str, Any] | None = None,
 ) -> None:
     """One audit row in the caller's transaction; `object_id` is the row's id, or a name for
-    what has none (the stats rollups)."""
-    AuditEvent.create(
+    what has none (the stats rollups). Other desks hear of it (store/changes_feed.py)."""
+    row = AuditEvent.create(
         at=clock.now(),
         actor=actor,
         action=action,
@@ -47,6 +49,7 @@ def record(
         object_id=str(object_id),
         changes=changes or {},
     )
+    announce(object_type, [str(object_id)], [row.id])
 
 
 def record_many(
@@ -66,5 +69,26 @@ def record_many(
         }
         for object_id, changes in items
     ]
+    last_ids = []
     for i in range(0, len(rows), 500):
-        AuditEvent.insert_many(rows[i : i + 500]).execute()
+        batch = rows[i : i + 500]
+        last = AuditEvent.insert_many(batch).execute()
+        if not is_postgres() and isinstance(last, int):  # SQLite: the batch's last rowid
+            last_ids.extend(range(last - len(batch) + 1, last + 1))
+    announce(object_type, [str(object_id) for object_id, _ in items], last_ids)
+
+
+def announce(object_type: str, object_ids: list[str], audit_ids: list[int]) -> None:
+    """Tell the live desks: on PostgreSQL a notification in this transaction (sent at
+    commit, dropped on rollback); on SQLite the audit rows say it, and this desk remembers
+    which of them are its own (changes_feed)."""
+    if not object_ids:
+        return
+    if is_postgres():
+        sql, params = changes_feed.notify_sql(object_type, object_ids)
+        database.execute_sql(sql, params)
+    elif changes_feed.is_own() and len(audit_ids) == len(object_ids):
+        changes_feed.remember_own(
+            (audit_id, object_type, object_id)
+            for audit_id, object_id in zip(audit_ids, object_ids, strict=True)
+        )
