@@ -16,7 +16,7 @@ from waitlist_tui.domain.store import db as _db
 from waitlist_tui.domain.store.changes_feed import Changes, ChangeWatcher, own_writes
 from waitlist_tui.domain.store.connect import connect as _connect
 
-__all__ = ["Changes", "ChangeWatcher", "own_writes", "watch_changes"]
+__all__ = ["ChangeWatcher", "Changes", "own_writes", "watch_changes"]
 
 T = TypeVar("T")
 

@@ -69,7 +69,7 @@ def record_many(
         }
         for object_id, changes in items
     ]
-    last_ids = []
+    last_ids: list[int] = []
     for i in range(0, len(rows), 500):
         batch = rows[i : i + 500]
         last = AuditEvent.insert_many(batch).execute()
