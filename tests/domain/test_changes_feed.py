@@ -128,3 +128,21 @@ def test_the_watcher_hands_changes_over_and_stops(clinic: Clinic) -> None:
     finally:
         watcher.stop()
     assert not any(t.name == "waitlist-changes" and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_bulk_write_is_reported_by_kind(feed: ChangeFeed) -> None:
+    """record_many of more rows than a report names (a calendar's first sync): the kind,
+    `many`, and no list of thousands of ids."""
+    from waitlist_tui.domain.store import audit
+    from waitlist_tui.domain.store.changes_feed import MAX_IDS
+
+    def bulk() -> None:
+        with dbmod.database.atomic():
+            items = [(f"slot-{i}", {}) for i in range(MAX_IDS * 3)]
+            audit.record_many("calendar", "appointment.sync", "appointment", items)
+
+    elsewhere(bulk)
+    changes = next_changes(feed)
+    assert changes is not None and changes.many and changes.touches("appointment")
+    assert len(changes.ids) <= MAX_IDS
+    assert quiet(feed) is None

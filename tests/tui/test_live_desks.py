@@ -118,6 +118,10 @@ async def test_the_desks_own_change_is_read_once(clinic_only_db, monkeypatch) ->
         view = next(e for e in entries if str(e.id) == cursor_key(app))
         app.screen.cancel_entry(view, "moved away")
         await until(pilot, lambda: str(view.id) not in keys(app))
+        watcher = app.watcher
+        assert watcher is not None
+        looked = watcher.rounds
+        await until(pilot, lambda: watcher.rounds >= looked + 2)  # a look begun since
         assert len(reads) == before + 1
         added = other_desk(lambda: add_entry("Dee"))
         await until(pilot, lambda: str(added.id) in keys(app))

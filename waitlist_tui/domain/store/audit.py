@@ -41,15 +41,19 @@ def record(
 ) -> None:
     """One audit row in the caller's transaction; `object_id` is the row's id, or a name for
     what has none (the stats rollups). Other desks hear of it (store/changes_feed.py)."""
-    row = AuditEvent.create(
-        at=clock.now(),
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        changes=changes or {},
-    )
-    announce(object_type, [str(object_id)], [row.id])
+    row = {
+        "at": clock.now(),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "changes": changes or {},
+    }
+    if is_postgres():
+        insert_announced(AuditEvent.insert(**row), object_type, [str(object_id)])
+        return
+    audit_id = AuditEvent.insert(**row).execute()
+    announce(object_type, [str(object_id)], [audit_id])
 
 
 def record_many(
@@ -69,25 +73,37 @@ def record_many(
         }
         for object_id, changes in items
     ]
+    object_ids = [str(object_id) for object_id, _ in items]
     last_ids: list[int] = []
     for i in range(0, len(rows), 500):
         batch = rows[i : i + 500]
+        if is_postgres():
+            if i + 500 >= len(rows):  # the last batch carries the notification
+                insert_announced(AuditEvent.insert_many(batch), object_type, object_ids)
+            else:
+                AuditEvent.insert_many(batch).execute()
+            continue
         last = AuditEvent.insert_many(batch).execute()
-        if not is_postgres() and isinstance(last, int):  # SQLite: the batch's last rowid
+        if isinstance(last, int):  # SQLite: the batch's last rowid
             last_ids.extend(range(last - len(batch) + 1, last + 1))
-    announce(object_type, [str(object_id) for object_id, _ in items], last_ids)
+    if rows and not is_postgres():
+        announce(object_type, object_ids, last_ids)
+
+
+def insert_announced(insert: Any, object_type: str, object_ids: list[str]) -> None:
+    """PostgreSQL: the audit insert and the live desks' notification in one statement (no
+    round trip more per write): `pg_notify` in the writer's transaction is sent at commit
+    and dropped on rollback (store/changes_feed.py)."""
+    sql, params = insert.sql()
+    notify, more = changes_feed.notify_sql(object_type, object_ids)
+    once = "FROM (SELECT 1 FROM audit LIMIT 1) AS one"  # the insert runs whole regardless
+    database.execute_sql(f"WITH audit AS ({sql}) {notify} {once}", [*params, *more])
 
 
 def announce(object_type: str, object_ids: list[str], audit_ids: list[int]) -> None:
-    """Tell the live desks: on PostgreSQL a notification in this transaction (sent at
-    commit, dropped on rollback); on SQLite the audit rows say it, and this desk remembers
-    which of them are its own (changes_feed)."""
-    if not object_ids:
-        return
-    if is_postgres():
-        sql, params = changes_feed.notify_sql(object_type, object_ids)
-        database.execute_sql(sql, params)
-    elif changes_feed.is_own() and len(audit_ids) == len(object_ids):
+    """SQLite: the audit rows tell the live desks; this desk remembers which of them are its
+    own (changes_feed), so that its feed does not report them back."""
+    if changes_feed.is_own() and len(audit_ids) == len(object_ids):
         changes_feed.remember_own(
             (audit_id, object_type, object_id)
             for audit_id, object_id in zip(audit_ids, object_ids, strict=True)

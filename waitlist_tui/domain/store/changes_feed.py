@@ -251,6 +251,7 @@ class ChangeWatcher:
         self._wake_r, self._wake_w = os.pipe()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()  # the feed is listening (tests, the benchmark)
+        self.rounds = 0  # looks taken (tests: a round begun after a commit has seen it)
 
     def start(self) -> None:
         if isinstance(self._database, SqliteDatabase) and self._database.database in (
@@ -285,6 +286,7 @@ class ChangeWatcher:
                     self._on_change(Changes(frozenset(), many=True))
                 while not self._stop.is_set():
                     changes = feed.wait(self._every, self._wake_r)
+                    self.rounds += 1
                     if changes is not None and not self._stop.is_set():
                         self._on_change(changes)
             except Exception:  # the database went away: look again shortly
