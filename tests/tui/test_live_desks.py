@@ -128,3 +128,28 @@ async def test_the_desks_own_change_is_read_once(clinic_only_db, monkeypatch) ->
         # The feed reads the audit trail in order: had it reported the cancel, it would have
         # done so by the time it reported the entry added after it.
         assert len(reads) == before + 2
+
+
+async def test_an_entry_open_in_the_editor_changed_elsewhere_keeps_what_is_typed(
+    clinic_only_db,
+) -> None:
+    from textual.widgets import Input, Static
+
+    from waitlist_tui.domain.waitlist import changes
+    from waitlist_tui.tui.screens.editor import EditorScreen
+
+    entry = add_entry("Ann")
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+        editor = app.screen
+        notes = editor.query_one("#notes", Input)
+        notes.value = "typed here"
+        banner = editor.query_one("#banner", Static)
+        assert not banner.display
+        other_desk(lambda: changes.update(entry.id, {"notes": "theirs"}, "other desk"))
+        await until(pilot, lambda: bool(banner.display))
+        assert banner.display and "Another desk" in str(banner.render())
+        assert notes.value == "typed here"
