@@ -2,7 +2,8 @@
 (no key pressed), with the cursor kept on its entry; the desk's own change is read once.
 
 "Another desk" is a write on a connection of its own (a thread here), not in the app's
-write workers. No test asserts a time: `until` only bounds how long a broken feed may hang
+write workers. Both backends (the `clinic` fixture): PostgreSQL's LISTEN/NOTIFY and SQLite's
+data_version. No test asserts a time: `until` only bounds how long a broken feed may hang
 the test."""
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ async def started(pilot: Any) -> WaitlistApp:
     return app
 
 
-async def test_an_entry_another_desk_adds_shows_with_the_cursor_kept(clinic_only_db) -> None:
+async def test_an_entry_another_desk_adds_shows_with_the_cursor_kept(clinic) -> None:
     first = [add_entry(name) for name in ("Ann", "Bea", "Cid")]
     app = make_test_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -76,7 +77,7 @@ async def test_an_entry_another_desk_adds_shows_with_the_cursor_kept(clinic_only
         assert cursor_key(app) == on  # the cursor stays on its entry
 
 
-async def test_an_offer_another_desk_sends_shows_in_its_row(clinic_only_db) -> None:
+async def test_an_offer_another_desk_sends_shows_in_its_row(clinic) -> None:
     entries = [add_entry(name) for name in ("Ann", "Bea", "Cid")]
     app = make_test_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -97,7 +98,7 @@ async def test_an_offer_another_desk_sends_shows_in_its_row(clinic_only_db) -> N
         assert cursor_key(app) == on
 
 
-async def test_the_desks_own_change_is_read_once(clinic_only_db, monkeypatch) -> None:
+async def test_the_desks_own_change_is_read_once(clinic, monkeypatch) -> None:
     """The desk cancels an entry: the queue reads its page again for that (the write's
     result), and the change feed does not bring the same change a second time. Then
     another desk's entry, reported after it, is one read more."""
@@ -131,7 +132,7 @@ async def test_the_desks_own_change_is_read_once(clinic_only_db, monkeypatch) ->
 
 
 async def test_an_entry_open_in_the_editor_changed_elsewhere_keeps_what_is_typed(
-    clinic_only_db,
+    clinic,
 ) -> None:
     from textual.widgets import Input, Static
 

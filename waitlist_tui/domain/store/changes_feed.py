@@ -96,10 +96,12 @@ def remember_own(ids: Iterable[tuple[int, str, str]]) -> None:
             _own[audit_id] = (kind, object_id)
 
 
-def _take_own(audit_id: int, kind: str, object_id: str) -> bool:
+def _own_among(rows: list[tuple[int, str, str]], upto: int) -> set[int]:
+    """Which of `rows` (audit id, kind, object id) this process wrote; what it remembered up
+    to audit id `upto` is forgotten (read now, or rolled back and never to come)."""
     with _own_lock:
-        mine = _own.get(audit_id) == (kind, object_id)
-        if mine:
+        mine = {audit_id for audit_id, kind, oid in rows if _own.get(audit_id) == (kind, oid)}
+        for audit_id in [i for i in _own if i <= upto]:
             del _own[audit_id]
         return mine
 
@@ -185,9 +187,11 @@ class ChangeFeed:
                 "SELECT DISTINCT object_type FROM audit_event WHERE id > ?", (self._last_id,)
             ).fetchall()
             self._last_id = self._conn.execute("SELECT max(id) FROM audit_event").fetchone()[0]
+            _own_among([], self._last_id)
             return Changes(frozenset(k for (k,) in kinds), many=True)
         self._last_id = rows[-1][0]
-        theirs = [(kind, oid) for audit_id, kind, oid in rows if not _take_own(audit_id, kind, oid)]
+        mine = _own_among(rows, self._last_id)
+        theirs = [(kind, oid) for audit_id, kind, oid in rows if audit_id not in mine]
         if not theirs:
             return None
         return Changes(frozenset(k for k, _ in theirs), frozenset(i for _, i in theirs))
