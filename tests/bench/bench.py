@@ -29,7 +29,10 @@ Measures, on a SQLite database built by the demo generator (`demo.build(entries=
   then runs; the first open, which also imports the screen, as dashboard_first_open_ms);
 - calendar_*_ms: a provider's 5,000-event calendar feed synced: first, unchanged, answered
   by its validator, and with 10 cancellations and their openings' candidates
-  (calendar_bench.py; one sync per run).
+  (calendar_bench.py; one sync per run);
+- live_ms / live_p95_ms: live desks, a change committed by desk A (this process: an entry
+  added, an offer sent, declined, accepted) to the change painted on desk B (the app on a
+  pseudo-terminal), the runs' medians and 95th percentiles (live_bench.py).
 
 Each in-process operation is called once to warm up, then `--repeat` times per run; a run's
 figure is the median of its calls, and the report gives the median, min and max of the runs'
@@ -289,6 +292,12 @@ from calendar_bench import CALENDAR_BENCHMARKS, CALENDAR_TARGETS  # noqa: E402
 
 BENCHMARKS.update(CALENDAR_BENCHMARKS)
 TARGETS.update(CALENDAR_TARGETS)
+# Live desks: a change on desk A (this process) to painted on desk B (the app on a pty).
+from live_bench import LIVE_BENCHMARKS, LIVE_TARGETS  # noqa: E402
+
+BENCHMARKS.update(LIVE_BENCHMARKS)
+TARGETS.update(LIVE_TARGETS)
+TARGET_OF["live_p95_ms"] = "live_ms"
 
 
 # --- driver -----------------------------------------------------------------------------------

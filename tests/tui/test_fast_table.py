@@ -8,7 +8,7 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.widgets import DataTable
 
-from waitlist_tui.tui.widgets.fast_table import FastTable, fill
+from waitlist_tui.tui.widgets.fast_table import FastTable, fill, refill
 
 ROWS = [
     (
@@ -159,3 +159,29 @@ async def test_fill_leaves_an_unchanged_table_alone() -> None:
         fill(table, ["Pri", "Name"], [("c", ("3", "Ann [/b] [red]Lee"))])  # text, not markup
         await pilot.pause()
         assert table.get_cell_at((0, 1)).plain == "Ann [/b] [red]Lee"
+
+
+async def test_refill_writes_only_the_cells_that_changed_and_keeps_the_place() -> None:
+    """Another desk's change (live desks): the same rows with a cell changed are updated in
+    place (no clear: the cursor and the scroll stay); a row added fills the table again,
+    scrolled back to where it was."""
+    app = One()
+    async with app.run_test(size=(40, 8)) as pilot:
+        table = app.query_one(FastTable)
+        table.cursor_type = "row"
+        rows = [(f"k{i}", (str(i), f"name {i}", "waiting")) for i in range(30)]
+        fill(table, ["#", "Name", "Status"], rows)
+        await pilot.pause()
+        table.move_cursor(row=20)
+        await pilot.pause()
+        place = (table.cursor_row, table.scroll_y)
+        assert place[1] > 0
+        changed = list(rows)
+        changed[20] = ("k20", ("20", "name 20", "offered"))
+        assert refill(table, ["#", "Name", "Status"], changed) == 1
+        assert (table.cursor_row, table.scroll_y) == place
+        assert str(table.get_cell("k20", table.ordered_columns[2].key)) == "offered"
+        assert refill(table, ["#", "Name", "Status"], list(changed)) == 0  # nothing new
+        added = [("new", ("99", "name 99", "waiting")), *changed]
+        assert refill(table, ["#", "Name", "Status"], added) == len(added)
+        assert table.row_count == 31 and table.scroll_y == place[1]

@@ -13,7 +13,10 @@ from peewee import Database, InterfaceError, OperationalError
 
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.store import db as _db
+from waitlist_tui.domain.store.changes_feed import Changes, ChangeWatcher, own_writes
 from waitlist_tui.domain.store.connect import connect as _connect
+
+__all__ = ["ChangeWatcher", "Changes", "own_writes", "watch_changes"]
 
 T = TypeVar("T")
 
@@ -40,6 +43,16 @@ def rebuild_stats(actor: str, check: bool = False) -> dict[str, Any]:
     from waitlist_tui.domain.store.maintenance import rebuild_stats as rebuild
 
     return rebuild(actor, check=check)
+
+
+def watch_changes(on_change: Callable[[Changes], None]) -> ChangeWatcher:
+    """Start hearing what other desks change in the open database: `on_change(changes)` is
+    called on a thread of the watcher's own (PostgreSQL LISTEN/NOTIFY, SQLite's
+    data_version); `stop()` it on the way out. Writes made inside `own_writes()` are this
+    desk's and are not reported back."""
+    watcher = ChangeWatcher(_db.database.obj, on_change)
+    watcher.start()
+    return watcher
 
 
 @contextmanager

@@ -13,9 +13,11 @@ from typing import Any
 
 from textual import on
 from textual.app import App
+from textual.screen import ModalScreen
 from textual.worker import Worker
 
 from waitlist_tui.config import Settings
+from waitlist_tui.domain import session
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.startup import started
 from waitlist_tui.tui import calls, userconfig
@@ -64,6 +66,7 @@ class WaitlistApp(Desk):
         self.remember_theme = False
         self.reader = calls.Reader()  # the frequent reads, on a warm connection
         self.calls = calls.Calls(self)
+        self.watcher: session.ChangeWatcher | None = None  # other desks' changes (live desks)
 
     def get_default_screen(self) -> QueueScreen:
         """The queue is the bottom of the stack (over a blank default screen, start-up built,
@@ -123,7 +126,27 @@ class WaitlistApp(Desk):
             self.config = replace(self.config, theme=theme)
 
     def on_unmount(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()  # wakes its thread, which closes its connection
+            self.watcher = None
         self.reader.close()
+
+    def watch_other_desks(self) -> None:
+        """Start hearing what other desks change (calls.watch_changes), once the queue is up."""
+        if self.watcher is None:
+            self.watcher = calls.watch_changes(self)
+
+    @on(calls.Changed)
+    def changes_heard(self, message: calls.Changed) -> None:
+        """Another desk's change: the screens on show read again what they show of it, the
+        top one and those a dialog leaves in sight under it. A screen further down reads
+        again when it is shown (each reloads on resume)."""
+        for screen in reversed(self.screen_stack):
+            handle = getattr(screen, "others_changed", None)
+            if handle is not None:
+                handle(message.changes)
+            if not isinstance(screen, ModalScreen):
+                break
 
     def action_help(self) -> None:
         from waitlist_tui.tui.screens.help import HelpScreen
@@ -140,6 +163,7 @@ class WaitlistApp(Desk):
             self.set_timer(EXIT_AFTER_READY_S, self.exit)
         elif not self.warmed:
             self.warmed = True
+            self.watch_other_desks()
             self.warm_up()
 
     def warm_up(self) -> None:
@@ -170,14 +194,18 @@ class WaitlistApp(Desk):
         """The app's own timer: what `waitlist-tui expire` does from cron (offers past their
         deadline end, SEQUENTIAL openings move on, late openings close), so a desk without
         cron still sees deadlines kept. Safe beside other desks: conditional updates."""
-        return self.calls.write(expire_quietly, done=None, group="expire", exclusive=True)
+        return self.calls.write(
+            expire_quietly, done=None, group="expire", exclusive=True, own=False
+        )
 
 
     def calendars_due(self) -> Worker[dict[str, Any] | None]:
         """The providers' calendars read on the clinic's timer (`[calendar] sync_minutes`,
         checked each minute against the last sync), so a cancellation made in the clinic's
         system reaches the finder without cron."""
-        return self.calls.write(sync_quietly, done=None, group="calendar", exclusive=True)
+        return self.calls.write(
+            sync_quietly, done=None, group="calendar", exclusive=True, own=False
+        )
 
 
 def sync_quietly() -> dict[str, Any] | None:

@@ -33,7 +33,9 @@ from waitlist_tui.domain.waitlist import reading
 from waitlist_tui.domain.waitlist.views import EntryView
 
 T = TypeVar("T")
-Via = Literal["own", "reader", "none"]  # the connection a call runs on ("none": it opens its own)
+# The connection a call runs on ("none": it opens its own; "mine": a connection of its own,
+# its writes the desk's own, not reported back by the change feed).
+Via = Literal["own", "mine", "reader", "none"]
 
 
 @dataclass
@@ -53,6 +55,25 @@ class Failed(Message, bubble=False):
 
 class Refused(Failed):
     """A refusal of a call that names no failure message: the desk screen tells the desk."""
+
+
+Changes = session.Changes
+
+
+@dataclass
+class Changed(Message, bubble=False):
+    """Other desks changed these rows (kinds and ids): posted to the app by its watcher,
+    handed to the screens on show (`others_changed`), which read again only what they show
+    of them. The desk's own writes (`Calls.write`) are not in it: the screen that made them
+    already reloads."""
+
+    changes: session.Changes
+
+
+def watch_changes(app: Any) -> session.ChangeWatcher:
+    """Start hearing other desks' changes (domain.session.watch_changes): each batch comes
+    to `app` as a Changed message. `stop()` the watcher when the app ends."""
+    return session.watch_changes(lambda changes: app.post_message(Changed(changes)))
 
 
 class Reader:
@@ -144,9 +165,13 @@ class Calls:
         failed: type[Failed] | None = Refused,
         group: str = "writes",
         exclusive: bool = False,
+        own: bool = True,
     ) -> Worker[Any]:
-        """Always delivered; `done` None: nothing to tell the screen."""
-        return self._start(fn, args, done, failed, group, exclusive, None, "own")
+        """Always delivered; `done` None: nothing to tell the screen. `own`: the screen
+        shows the result itself, so the desk's change feed does not report it back (a
+        timer's write, `own=False`, reaches the screens as another desk's would)."""
+        via: Via = "mine" if own else "own"
+        return self._start(fn, args, done, failed, group, exclusive, None, via)
 
     def drop(self, group: str) -> int:
         """Results of `group` still on their way are stale from now on."""
@@ -175,6 +200,9 @@ class Calls:
                     value = read_now(app, fn, *args)
                 elif via == "own":
                     value = on_own_connection(fn, *args)
+                elif via == "mine":
+                    with session.own_writes():
+                        value = on_own_connection(fn, *args)
                 else:
                     value = fn(*args)
                 if done is not None:

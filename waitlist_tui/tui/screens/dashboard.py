@@ -288,6 +288,13 @@ class DashboardScreen(DeskScreen[None]):
 
     # --- loading ------------------------------------------------------------------------------
 
+    def others_changed(self, changes: calls.Changes) -> None:
+        """Another desk's change (the app's change feed, calls.Changes): the figures read
+        again, those on screen left as they are until the new ones come (no placeholders,
+        no dimming: a busy clinic changes something every few seconds)."""
+        if self.shown is not None and changes.touches(*LIVE_KINDS):
+            self.load()
+
     def load(self) -> None:
         """Off the event loop; the figures of an older selection, still being read when a
         newer one is asked for, are dropped (calls.py)."""
@@ -386,6 +393,10 @@ class DashboardScreen(DeskScreen[None]):
                 Series("filled", [w["openings_filled"] for w in weekly], "orange+"),
             ],
         )
+
+
+# The figures count entries, offers and appointments (and the providers' openings).
+LIVE_KINDS = ("entry", "offer", "opening", "appointment")
 
 
 def open_dashboard(app: App[Any]) -> None:

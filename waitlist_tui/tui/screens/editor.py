@@ -26,6 +26,7 @@ from waitlist_tui.domain.fill.openings import AppointmentView
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.domain.waitlist import adding, changes
 from waitlist_tui.domain.waitlist.views import EntryView
+from waitlist_tui.tui import calls
 from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.entry_form import EntryForm
 from waitlist_tui.tui.screens import editor_calls as results
@@ -322,6 +323,16 @@ class EditorScreen(DeskScreen[EntryView | None]):
                 widget.focus()
                 if isinstance(widget, Input):
                     widget.select_all()  # typing the fix replaces the wrong value
+
+    def others_changed(self, what: calls.Changes) -> None:
+        """Another desk changed the entry open here (the app's change feed): the form keeps
+        what is typed, and the banner says so before a save finds it out."""
+        if self.entry is not None and not self.read_only and str(self.entry.id) in what.ids:
+            self.set_banner(
+                "Another desk has just changed this entry: saving will ask you to look again "
+                "(escape, then open it again to see their change).",
+                "read-only",
+            )
 
     def set_banner(self, message: str, kind: str = "") -> None:
         banner = self.query_one("#banner", Static)

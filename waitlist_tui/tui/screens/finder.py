@@ -35,11 +35,15 @@ from waitlist_tui.tui.screens import finder_calls as results
 from waitlist_tui.tui.screens import finder_dialogs as asks
 from waitlist_tui.tui.screens import finder_keys as keys
 from waitlist_tui.tui.screens import finder_rows as shown
-from waitlist_tui.tui.widgets.fast_table import FastTable, fill
+from waitlist_tui.tui.widgets.fast_table import FastTable, fill, refill
 from waitlist_tui.tui.widgets.footer import Footer
 from waitlist_tui.tui.widgets.static_text import update_static
 
 FORM_FIELDS = ("provider", "date", "time", "minutes")
+
+
+# Another desk's change to any of these may change the calendar or the candidates.
+LIVE_KINDS = ("entry", "offer", "opening", "appointment", "client")
 
 
 class FinderScreen(DeskScreen[None]):
@@ -66,6 +70,10 @@ class FinderScreen(DeskScreen[None]):
         self.busy = False
         self.source: Any = None  # what the candidates are for: an opening id or a TypedSlot
         self.broadcast_default = 3  # the clinic's, once the calendar has loaded
+        # The reads under way are for another desk's change: rows updated where they
+        # changed, cursors left where they are, no "looking" status in between.
+        self.live_calendar = False
+        self.live_candidates = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -95,9 +103,21 @@ class FinderScreen(DeskScreen[None]):
         self.query_one("#calendar", DataTable).focus()
         self.load_calendar()
 
+    # --- live desks -----------------------------------------------------------------------
+
+    def others_changed(self, changes: calls.Changes) -> None:
+        """Another desk's change (the app's change feed): the day's calendar and the
+        candidates read again, in place."""
+        if not changes.touches(*LIVE_KINDS):
+            return
+        self.load_calendar(live=True)
+        if self.source is not None and not self.busy:
+            self.find(self.source, live=True)
+
     # --- calendar -------------------------------------------------------------------------
 
-    def load_calendar(self) -> None:
+    def load_calendar(self, live: bool = False) -> None:
+        self.live_calendar = live
         self.calls.read(
             results.read_calendar,
             self.day,
@@ -122,9 +142,18 @@ class FinderScreen(DeskScreen[None]):
             picker.set_options([(c, c) for c in read.provider_codes])
         table = self.query_one("#calendar", DataTable)
         cells, upcoming = shown.calendar_cells(rows, zone, clock.now())
-        fill(table, shown.CALENDAR_COLUMNS, cells)
-        if upcoming is not None:
-            table.move_cursor(row=upcoming)
+        if self.live_calendar:
+            self.live_calendar = False
+            at = table.cursor_row
+            key = table.ordered_rows[at].key.value if 0 <= at < table.row_count else None
+            refill(table, shown.CALENDAR_COLUMNS, cells)
+            keys = [k for k, _ in cells]
+            if key in keys and keys.index(key) != table.cursor_row:
+                table.move_cursor(row=keys.index(key))
+        else:
+            fill(table, shown.CALENDAR_COLUMNS, cells)
+            if upcoming is not None:
+                table.move_cursor(row=upcoming)
         title = shown.calendar_title(day, rows, read.calendars)
         self.query_one("#calendar-title", Static).update(title)
 
@@ -200,10 +229,12 @@ class FinderScreen(DeskScreen[None]):
 
     # --- candidates -----------------------------------------------------------------------
 
-    def find(self, source: Any) -> None:
+    def find(self, source: Any, live: bool = False) -> None:
         self.source = source
         self.searching = True
-        self.set_status(Text("Looking for candidates…", "dim"))
+        self.live_candidates = live
+        if not live:
+            self.set_status(Text("Looking for candidates…", "dim"))
         self.calls.read(
             results.find_candidates,
             source,
@@ -238,7 +269,8 @@ class FinderScreen(DeskScreen[None]):
         self.items = items if self.include_partial else [c for c in items if c.fails == ()]
         table = self.query_one("#candidates", DataTable)
         rows = shown.candidate_cells(self.items)
-        fill(table, shown.CANDIDATE_COLUMNS, rows)
+        live, self.live_candidates = self.live_candidates, False
+        (refill if live else fill)(table, shown.CANDIDATE_COLUMNS, rows)
         at = 0
         if keep is not None:
             at = next((i for i, c in enumerate(self.items) if c.entry_id == keep.entry_id), 0)

@@ -28,11 +28,13 @@ from waitlist_tui.tui.queue_data import PAGE_SIZE, Loaded, fetch, first_spec
 from waitlist_tui.tui.screens import queue_calls as results
 from waitlist_tui.tui.screens import queue_keys as keys
 from waitlist_tui.tui.screens import queue_rows as shown
-from waitlist_tui.tui.widgets.fast_table import FastTable, fill
+from waitlist_tui.tui.widgets.fast_table import FastTable, fill, refill
 from waitlist_tui.tui.widgets.footer import Footer
 
-REFRESH_SECONDS = 10.0
 CALENDARS_SECONDS = 30.0  # the app syncs calendars on a minute's timer
+# Another desk's change to any of these may change what the queue's page shows (an offer
+# sent or answered moves its entry's status; a booking books it; a client's name changes).
+LIVE_KINDS = ("entry", "offer", "client", "appointment")
 NARROW_HIDDEN = {"queue.sort", "queue.filters", "queue.search"}  # their widgets are on screen
 
 
@@ -58,6 +60,7 @@ class QueueScreen(DeskScreen[None]):
         self.focus_id: uuid.UUID | None = None  # put the cursor here after the next load
         self.resumed = False
         self.calendars: tuple[str, bool] | None = None  # how fresh the clinic's calendars are
+        self.live = False  # the load under way reads the page again for another desk's change
 
     def compose(self) -> ComposeResult:
         # A first page read while the app was loading (queue_data.prefetch) is put in the
@@ -92,7 +95,6 @@ class QueueScreen(DeskScreen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.set_interval(REFRESH_SECONDS, self.load)
         self.set_interval(CALENDARS_SECONDS, self.read_calendars)
         self.read_calendars()
         if self.last_loaded is not None:
@@ -310,9 +312,17 @@ class QueueScreen(DeskScreen[None]):
 
     # --- loading ------------------------------------------------------------------------------
 
-    def load(self, keep_cursor: bool = True) -> None:
-        """Off the event loop; a newer load makes an older one's page stale."""
+    def others_changed(self, changes: calls.Changes) -> None:
+        """Another desk changed something (the app's change feed): the page on show is read
+        again if it may show it, the cursor kept on its entry, what is typed left alone."""
+        if changes.touches(*LIVE_KINDS):
+            self.load(keep_cursor=True, live=True)
+
+    def load(self, keep_cursor: bool = True, live: bool = False) -> None:
+        """Off the event loop; a newer load makes an older one's page stale. `live`: the same
+        page read again (another desk's change): only the rows that changed are repainted."""
         self.keep_cursor = keep_cursor
+        self.live = live
         spec = replace(self.query_spec, limit=PAGE_SIZE, offset=self.page_offset)
         self.calls.read(self.read_page, spec, done=results.PageRead, group="queue", via="none")
 
@@ -345,7 +355,7 @@ class QueueScreen(DeskScreen[None]):
 
     @on(results.PageRead)
     def page_read(self, message: results.PageRead) -> None:
-        self.show(message.value, self.keep_cursor)
+        self.show(message.value, self.keep_cursor, self.live)
 
     def prefetched(self, wait: bool) -> Loaded | None:
         """The first page, if the app began reading it before it was up (queue_data); left
@@ -360,7 +370,7 @@ class QueueScreen(DeskScreen[None]):
             return None
         return loaded if loaded.spec == self.query_spec else None
 
-    def show(self, loaded: Loaded, keep_cursor: bool) -> None:
+    def show(self, loaded: Loaded, keep_cursor: bool, live: bool = False) -> None:
         if loaded.service_codes and not self.choices_loaded:
             self.choices_loaded = True
             self.query_one("#service", Select).set_options((c, c) for c in loaded.service_codes)
@@ -372,6 +382,7 @@ class QueueScreen(DeskScreen[None]):
             self.query_one("#summary", Static),
             self.query_one("#empty", Static),
             self.query_one("#detail", Static),
+            live,
         )
         self.call_after_refresh(self.desk.queue_ready)
 
@@ -383,8 +394,10 @@ class QueueScreen(DeskScreen[None]):
         summary: Static,
         empty: Static,
         detail: Static,
+        live: bool = False,
     ) -> None:
-        """The page into the widgets (mounted, or still being composed)."""
+        """The page into the widgets (mounted, or still being composed); `live`: the rows
+        on show are updated where they changed (fast_table.refill)."""
         if loaded.page is None:
             self.add_class("-empty")
             summary.update("No clinic", layout=False)
@@ -404,7 +417,7 @@ class QueueScreen(DeskScreen[None]):
         cells = [shown.row_cells(page, view, now, self.narrow) for view in page.items]
         labels = shown.NARROW_COLUMNS if self.narrow else shown.COLUMNS
         room = (table.size.width or self.app.size.width) - table.styles.scrollbar_size_vertical
-        fill(
+        (refill if live else fill)(
             table,
             labels,
             [(str(v.id), row) for v, row in zip(page.items, cells, strict=True)],

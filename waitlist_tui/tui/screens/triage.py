@@ -39,7 +39,9 @@ from waitlist_tui.tui.screens.triage_replies import (
 from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.footer import Footer
 
-REFRESH_SECONDS = 10.0
+# Another desk's change to any of these may change the offers listed (answered, rescinded,
+# ended with their entry or opening, a call logged).
+LIVE_KINDS = ("offer", "entry", "opening", "appointment", "client")
 EMPTY = "No offers waiting for a reply."
 HINT = "Call the client, then press a to accept, d to decline, or c to log the call."
 COLUMNS = (
@@ -167,7 +169,6 @@ class TriageScreen(DeskScreen[None]):
         self.query_one(DataTable).focus()
         self.reload()
         self.set_interval(1.0, self.tick)
-        self.set_interval(REFRESH_SECONDS, self.reload)
 
     def on_resize(self, event: events.Resize) -> None:
         narrow = event.size.width < NARROW_WIDTH
@@ -291,6 +292,12 @@ class TriageScreen(DeskScreen[None]):
             self.app.notify(result.message, title="Not done", severity="error", markup=False)
         self.reload()
 
+    def others_changed(self, changes: calls.Changes) -> None:
+        """Another desk's change (the app's change feed): the offers read again, the cursor
+        kept on its offer."""
+        if changes.touches(*LIVE_KINDS):
+            self.reload()
+
     def reload(self) -> None:
         """The sent offers, off the event loop; a newer reload drops an older one's rows."""
         self.calls.read(read_offers, done=OffersRead, group="triage-load")
@@ -302,7 +309,7 @@ class TriageScreen(DeskScreen[None]):
     # --- painting -----------------------------------------------------------------------------
 
     def show(self, loaded: Loaded) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(FastTable)
         cursor, cursor_row = self.current(), table.cursor_row
         self.time_zone = loaded.time_zone
         self.sub_title = f"Offers · {loaded.clinic_name}" if loaded.clinic_name else "Offers"
@@ -323,6 +330,7 @@ class TriageScreen(DeskScreen[None]):
         ]
         # Widths measured here, not left to the table: its auto widths are settled on idle
         # and a repaint before that keeps cells cut to the header's width.
+        scrolled = table.scroll_y
         table.clear(columns=True)
         self.last_loaded = loaded
         keep = [i for i, (key, _) in enumerate(COLUMNS) if not self.narrow or key in NARROW_COLUMNS]
@@ -332,6 +340,8 @@ class TriageScreen(DeskScreen[None]):
             table.add_column(label, key=key, width=width)
         for view, row in zip(self.rows, cells, strict=True):
             table.add_row(*(row[i] for i in keep), key=str(view.id))
+        table.settle_dimensions()  # scrolled back before it is painted: no jump to the top
+        table.scroll_to(y=scrolled, animate=False, immediate=True)
         ids = [view.id for view in self.rows]
         if cursor is not None and cursor.id in ids:
             table.move_cursor(row=ids.index(cursor.id))

@@ -69,6 +69,16 @@ class FastTable(DataTable[Any]):
             self._pass[key] = compute()
         return self._pass[key]
 
+    def settle_dimensions(self) -> None:
+        """Work out the table's size now rather than when the app is next idle (DataTable's
+        `_on_idle`), so that a table filled again can be scrolled back before it is painted
+        (scrolled to the top for a frame, it flickered)."""
+        if self._require_update_dimensions:
+            self._require_update_dimensions = False
+            new_rows = self._new_rows.copy()
+            self._new_rows.clear()
+            self._update_dimensions(new_rows)
+
     @property
     def rich_style(self) -> Style:
         return self._per_paint("rich_style", lambda: super(FastTable, self).rich_style)
@@ -345,18 +355,73 @@ def fill(
         and [str(column.label) for column in table.ordered_columns] == list(labels)
     ):
         return  # (cleared, or rows added, by other means since: the keys tell)
-    widths = [
-        max([cell_len(label), *(cell_len(str(cells[i])) for _, cells in rows)])
-        for i, label in enumerate(labels)
-    ]
-    if fit is not None and shrink:
-        widths = fitted(widths, [cell_len(label) for label in labels], fit, shrink, table)
+    widths = _widths(table, labels, rows, fit, shrink)
     table.clear(columns=True)
     for label, width in zip(labels, widths, strict=True):
         table.add_column(label, width=width)
     for key, cells in rows:
         table.add_row(*cells, key=key)
     _FILLED[table] = content
+
+
+def _widths(
+    table: DataTable[Any],
+    labels: Sequence[str],
+    rows: Sequence[tuple[str, tuple]],
+    fit: int | None,
+    shrink: Sequence[int],
+) -> list[int]:
+    widths = [
+        max([cell_len(label), *(cell_len(str(cells[i])) for _, cells in rows)])
+        for i, label in enumerate(labels)
+    ]
+    if fit is not None and shrink:
+        widths = fitted(widths, [cell_len(label) for label in labels], fit, shrink, table)
+    return widths
+
+
+def refill(
+    table: DataTable[Any],
+    labels: Sequence[str],
+    rows: Sequence[tuple[str, tuple]],
+    fit: int | None = None,
+    shrink: Sequence[int] = (),
+) -> int:
+    """`fill` for a page read again because another desk changed something: when the rows
+    are the same ones with the same column widths, only the cells that changed are written
+    (no clear, so the cursor and the scroll stay where they are); otherwise the table is
+    filled again and scrolled back to where it was (the caller puts the cursor back on its
+    row). The number of rows written."""
+    keys = [key for key, _ in rows]
+    memo = _FILLED.get(table)
+    columns = table.ordered_columns
+    if (
+        memo is not None
+        and memo[0] == tuple(labels)
+        and [key.value for key in table.rows] == keys
+        and [str(column.label) for column in columns] == list(labels)
+        and [column.width for column in columns] == _widths(table, labels, rows, fit, shrink)
+    ):
+        before = dict(memo[1])
+        changed = 0
+        for key, cells in rows:
+            looks = tuple(map(_same, cells))
+            old = before.get(key)
+            if old == looks:
+                continue
+            changed += 1
+            for i, (column, cell) in enumerate(zip(columns, cells, strict=True)):
+                if old is None or old[i] != looks[i]:
+                    table.update_cell(key, column.key, cell)
+        _FILLED[table] = (tuple(labels), tuple((k, tuple(map(_same, c))) for k, c in rows), fit)
+        return changed
+    y = table.scroll_y
+    fill(table, labels, rows, fit, shrink)
+    settle = getattr(table, "settle_dimensions", None)
+    if settle is not None:
+        settle()
+        table.scroll_to(y=y, animate=False, immediate=True)
+    return len(rows)
 
 
 MIN_SHRUNK = 6  # a shrunk column still shows a word
