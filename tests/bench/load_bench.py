@@ -301,7 +301,7 @@ def run_desk(args: tuple[int, str, str, list[tuple[str, str]], float, Any, Any])
             result = f"4090 {err.message}"
         except DomainError as err:
             result = f"{err.code} {err.message}"
-        except Exception as err:  # noqa: BLE001 - every other failure is the bench's error
+        except Exception as err:  # every other failure is the bench's error
             errors[f"{kind}: {type(err).__name__}: {str(err).splitlines()[0][:160]}"] += 1
             if os.environ.get("LOAD_BENCH_TRACE"):
                 traceback.print_exc()
