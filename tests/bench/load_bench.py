@@ -376,7 +376,9 @@ def main() -> int:
     try:
         began = time.perf_counter()
         counts = seed(url, opts.entries)
-        log(f"seeded {counts.get('entry', opts.entries)} entries in {time.perf_counter() - began:.1f} s")
+        log(
+            f"seeded {counts.get('entry', opts.entries)} entries in {time.perf_counter() - began:.1f} s"
+        )
         before = []
         db = connect(url)
         before = invariants()
@@ -394,7 +396,9 @@ def main() -> int:
                 results = pool.map(run_desk, jobs)
         db = connect(url)
         left_open = {o for r in results for o in r["left_open"]}
-        broken = [p for p in invariants([r["actor"] for r in results], left_open) if p not in before]
+        broken = [
+            p for p in invariants([r["actor"] for r in results], left_open) if p not in before
+        ]
         db.close()
     finally:
         if not opts.keep:
