@@ -323,6 +323,34 @@ def run_desk(args: tuple[int, str, str, list[tuple[str, str]], float, Any, Any])
 # --- the run -----------------------------------------------------------------------------------
 
 
+def sample_waits(url: str, pending: Any) -> dict[str, float]:
+    """PostgreSQL: what the run's sessions were doing, sampled every 0.2 s while the desks run
+    (pg_stat_activity, from the start of the run): the share of samples active on CPU, waiting for a lock (and which kind),
+    idle in a transaction (the desk's Python between statements), or idle."""
+    import psycopg2
+
+    name = urlparse(url).path.lstrip("/")
+    conn = psycopg2.connect(urlunparse(urlparse(url)._replace(path="/postgres")))
+    conn.autocommit = True
+    seen: Counter[str] = Counter()
+    with conn.cursor() as cur:
+        while not pending.ready():
+            cur.execute(
+                "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                (name,),
+            )
+            for state, kind, event in cur.fetchall():
+                if state == "active":
+                    seen[f"waiting {kind}:{event}" if kind else "active"] += 1
+                else:
+                    seen[state or "unknown"] += 1
+            pending.wait(0.2)
+    conn.close()
+    total = sum(seen.values()) or 1
+    return {k: round(v / total, 3) for k, v in seen.most_common()}
+
+
 def report(results: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     latencies: dict[str, list[float]] = defaultdict(list)
     outcomes: dict[str, Counter[str]] = defaultdict(Counter)
@@ -387,13 +415,16 @@ def main() -> int:
         log(f"{opts.desks} desks, {len(slots[0])} free hours each; running {opts.seconds:g} s")
         ctx = mp.get_context("spawn")
         with ctx.Manager() as manager:
-            barrier = manager.Barrier(opts.desks)
+            barrier = manager.Barrier(opts.desks + 1)  # the desks, and this process
             jobs = [
                 (d, url, opts.mix, slots[d], opts.seconds, barrier, opts.seed)
                 for d in range(opts.desks)
             ]
             with ctx.Pool(opts.desks) as pool:
-                results = pool.map(run_desk, jobs)
+                pending = pool.map_async(run_desk, jobs)
+                barrier.wait()  # every desk connected and ready: the run starts
+                waits = sample_waits(url, pending) if is_pg(url) else {}
+                results = pending.get()
         db = connect(url)
         left_open = {o for r in results for o in r["left_open"]}
         broken = [
@@ -413,6 +444,7 @@ def main() -> int:
             "entries": opts.entries,
             "load": os.getloadavg(),
             "invariants_broken": broken,
+            "pg_session_states": waits,
             "invariants_broken_before_run": before,
         }
     )
