@@ -264,12 +264,14 @@ def candidates(
     only_entry: Any = None,
     *,
     claim: bool = False,
+    count: bool = True,
 ) -> CandidateList:
     """Ranked candidates for an opening: EXACT first, then priority, longest wait, id.
     `claim` (inside the caller's transaction, about to offer): on PostgreSQL the ranked
     entries are locked and those another desk is offering right now are skipped, so desks
     offering at once each get the next free candidates (`_ranked`); SQLite's write lock
-    already runs such transactions one at a time."""
+    already runs such transactions one at a time. Without `count` (a caller that only
+    offers) the totals are not counted (two capped scans): they are the items' own numbers."""
     if limit < 1 or limit > 500:
         raise ValidationError("limit must be 1-500", field="limit")
     now = clock.now()
@@ -287,8 +289,11 @@ def candidates(
             base, flags, slot, exact=False, limit=limit - len(exact_rows), claim=claim
         )
     ranked = exact_rows + partial_rows
-    exact_total = _count(base.where(flags["_exact"]))
-    total = exact_total + (_count(base.where(~flags["_exact"])) if include_partial else 0)
+    if count:
+        exact_total = _count(base.where(flags["_exact"]))
+        total = exact_total + (_count(base.where(~flags["_exact"])) if include_partial else 0)
+    else:
+        exact_total, total = len(exact_rows), len(ranked)
     if not ranked:
         return CandidateList(opening.id, [], total, exact_total)
     ids = [row[0] for row in ranked]
