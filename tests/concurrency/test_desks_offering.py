@@ -55,3 +55,48 @@ def test_desks_broadcasting_at_once_each_get_free_candidates(clinic: Clinic) -> 
     assert Opening.select().count() == DESKS * ROUNDS
     assert Offer.select().count() == DESKS * ROUNDS * TOP
     assert invariants([f"desk{n}" for n in range(DESKS)]) == []
+
+
+def test_two_overlapping_openings_never_book_the_provider_twice(clinic: Clinic) -> None:
+    """Two desks that open overlapping times at the same moment both pass the overlap check
+    (neither sees the other's uncommitted opening on PostgreSQL). The second opening is made
+    here as that race leaves it; accepting both books the provider once."""
+    from waitlist_tui.domain import clock
+    from waitlist_tui.domain.errors import Conflict
+    from waitlist_tui.domain.fill import offers
+    from waitlist_tui.domain.fill.slot_offers import offer_slot
+    from waitlist_tui.domain.store.models import Appointment
+
+    for i in range(2):
+        add_entry(
+            f"Both{i}", service="PT-FU", date_range_start="2026-11-21", date_range_end="2026-12-20"
+        )
+    kim = Provider.get(Provider.code == "KIM")
+    follow_up = Service.get(Service.code == "PT-FU")
+    first = offer_slot(
+        desk_slots(kim.id, follow_up.id, dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.UTC), 0, 1, 30)[
+            0
+        ],
+        "desk0",
+    )
+    raced = Opening.create_by(
+        "desk1",
+        clock.now(),
+        clinic=clinic,
+        provider=kim,
+        service=follow_up,
+        starts_at=dt.datetime(2026, 11, 23, 14, 15, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2026, 11, 23, 14, 45, tzinfo=dt.UTC),
+        source="manual",
+    )
+    second = offers.offer(raced.id, "desk1")
+    offers.accept(first[0].id, "desk0")
+    try:
+        offers.accept(second[0].id, "desk1")
+    except Conflict as err:
+        assert "KIM was booked at that time meanwhile" in err.message
+    else:
+        raise AssertionError("the provider was booked twice")
+    assert Appointment.select().where(Appointment.status == "booked").count() == 1
+    assert Opening.get_by_id(raced.id).status == "open"
+    assert invariants() == []
