@@ -71,9 +71,10 @@ def _checked(offer_id: IdRef, now: dt.datetime) -> tuple[Offer, Opening]:
 
 
 def _provider_free(opening: Opening, ends: dt.datetime) -> None:
-    """Lock the opening's provider (one booking of theirs at a time) and refuse when a booking
-    of theirs overlaps [the opening's start, `ends`)."""
-    who = locked(Provider.select().where(Provider.id == opening.provider_id)).get()
+    """Lock the opening's provider (one booking of theirs at a time; FOR NO KEY UPDATE, so
+    desks opening and offering other times of theirs meanwhile do not wait for it) and refuse
+    when a booking of theirs overlaps [the opening's start, `ends`)."""
+    who = locked(Provider.select().where(Provider.id == opening.provider_id), no_key=True).get()
     clash = first_overlap(Appointment, who, vocab.APPT_BOOKED, opening.starts_at, ends)
     if clash is not None:
         raise Conflict(

@@ -41,12 +41,15 @@ def _postgres(db: Database | None = None) -> bool:
     return isinstance(target, PostgresqlDatabase)
 
 
-def locked(query: Q, *, skip_locked: bool = False, of: Any = None) -> Q:
-    """`query` as a locking read in the caller's transaction (see the module docstring)."""
+def locked(query: Q, *, skip_locked: bool = False, of: Any = None, no_key: bool = False) -> Q:
+    """`query` as a locking read in the caller's transaction (see the module docstring).
+    `no_key`: `FOR NO KEY UPDATE`, for a row held only to take turns (a provider while one of
+    their bookings is made): rows referring to it (a new opening of the provider) can still
+    be written meanwhile, their foreign key's `KEY SHARE` lock does not wait for it."""
     if not _postgres():
         return query
     return query.for_update(  # type: ignore[attr-defined, no-any-return]
-        True, of=of, skip_locked=skip_locked or None
+        "FOR NO KEY UPDATE" if no_key else True, of=of, skip_locked=skip_locked or None
     )
 
 
