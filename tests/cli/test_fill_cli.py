@@ -230,3 +230,26 @@ def test_openings_add_outside_the_providers_hours_asks_for_the_flag(run) -> None
     forced = run("openings", "add", "--provider", "KIM", "--start", "2026-11-22T10:00",
                  "--minutes", "60", "--outside-hours", "--json")  # fmt: skip
     assert envelope(forced)["status"] == "open"
+
+
+def test_openings_add_with_offers_opens_and_offers_in_one_transaction(run, tmp_path) -> None:
+    """`openings add --broadcast N` / `--offer`: opened and offered at once; an offer nobody
+    can take leaves no opening behind (a script's `add` then `send` left one open)."""
+    first = add(run, tmp_path, "Ivy", priority=1)
+    second = add(run, tmp_path, "Jon", priority=2)
+    slot = ["--provider", "KIM", "--minutes", "60"]
+    both = envelope(
+        run("openings", "add", *slot, "--start", "2026-11-23T09:00", "--broadcast", "2", "--json")
+    )
+    assert both["status"] == "open" and both["workflow_type"] == "BROADCAST"
+    assert [o["entry_id"] for o in both["offers"]] == [first, second]
+    assert {o["opening_id"] for o in both["offers"]} == {both["id"]}
+    nobody = run("openings", "add", *slot, "--start", "2026-11-23T11:00", "--offer", "--json")
+    assert nobody.exit_code == 1 and json.loads(nobody.output)["code"] == 4090
+    assert [o["id"] for o in envelope(run("openings", "list", "--json"))] == [both["id"]]
+    sunday = run("openings", "add", *slot, "--start", "2026-11-22T10:00", "--offer", "--json")
+    assert sunday.exit_code == 1 and json.loads(sunday.output)["code"] == 4000  # outside hours
+    add(run, tmp_path, "Kay", priority=3)
+    text = run("openings", "add", *slot, "--start", "2026-11-23T13:00", "--offer")
+    assert text.exit_code == 0, text.output
+    assert "at Mon 23 Nov 13:00; offered to Kay Cli" in text.output, text.output

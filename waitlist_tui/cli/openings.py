@@ -48,6 +48,8 @@ def openings_group() -> None:
 @click.option(
     "--outside-hours", is_flag=True, help="Open it even outside the provider's weekly hours."
 )
+@click.option("--offer", "offer_it", is_flag=True, help="Offer it to the best candidate too.")
+@click.option("--broadcast", "top", type=int, metavar="N", help="Offer it to the top N at once.")
 @json_option
 @click.pass_obj
 def openings_add(
@@ -58,10 +60,17 @@ def openings_add(
     service: str | None,
     later: bool,
     outside_hours: bool,
+    offer_it: bool,
+    top: int | None,
 ) -> None:
+    """Open a block. With --offer or --broadcast N it is opened and offered in one
+    transaction: if nobody can take it (or another desk got there first) nothing is opened."""
     from waitlist_tui.domain.fill.openings import OpeningView, add_opening
 
     open_db(ctx)
+    if offer_it or top is not None:
+        _open_and_offer(ctx, (provider, start, minutes, service, later), outside_hours, top)
+        return
     view = OpeningView.of(
         add_opening(
             provider, start, minutes, ctx.staff, service, later, outside_hours_ok=outside_hours
@@ -71,6 +80,30 @@ def openings_add(
         view.to_dict(),
         lambda d: click.echo(f"opening {d['id']} at {local_time(d['slot_start'], clinic_zone())}"),
     )
+
+
+def _open_and_offer(
+    ctx: Ctx, typed: tuple[str, str, int, str | None, bool], outside_hours: bool, top: int | None
+) -> None:
+    """`openings add --offer/--broadcast N`: the opening with the offers it got ("offers")."""
+    from waitlist_tui.domain import vocab
+    from waitlist_tui.domain.catalog.clinics import get_clinic
+    from waitlist_tui.domain.fill.openings import OpeningView, get_opening, typed_slot
+    from waitlist_tui.domain.fill.slot_offers import offer_slot
+
+    clinic = get_clinic()
+    slot = typed_slot(*typed, clinic)
+    workflow = vocab.SEQUENTIAL if top is None else vocab.BROADCAST
+    sent = offer_slot(slot, ctx.staff, workflow=workflow, top=top, outside_hours_ok=outside_hours)
+    data = OpeningView.of(get_opening(sent[0].opening_id)).to_dict()
+    data["offers"] = [o.to_dict() for o in sent]
+
+    def text(d: dict[str, Any]) -> None:
+        names = ", ".join(o["client"] for o in d["offers"])
+        at = local_time(d["slot_start"], clinic_zone())
+        click.echo(f"opening {d['id']} at {at}; offered to {names}")
+
+    ctx.out(data, text)
 
 
 @openings_group.command("close")

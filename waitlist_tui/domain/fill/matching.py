@@ -22,6 +22,7 @@ from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill.availability import ANYTIME_BIT, part_windows, start_part_mask
 from waitlist_tui.domain.store.ids import IdRef
+from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
     Client,
     Clinic,
@@ -226,11 +227,14 @@ def _count(query: Any) -> int:
 
 
 def _ranked(
-    base: Any, flags: dict[str, Any], slot: SlotShape, exact: bool, limit: int
+    base: Any, flags: dict[str, Any], slot: SlotShape, exact: bool, limit: int, claim: bool
 ) -> list[tuple[Any, ...]]:
     """Top `limit` rows of one match type. Each service's waiting entries are walked in queue
     order on the (service, status, priority, created_at, id) index, so the scan stops after
-    `limit` matches; the per-service runs are merged here."""
+    `limit` matches; the per-service runs are merged here. With `claim` (PostgreSQL) each row
+    is locked as it is read and rows another transaction holds are passed over (`FOR UPDATE
+    OF entry SKIP LOCKED`): the walk goes on to the next free entry, and an entry another
+    desk offered meanwhile is re-checked (no longer waiting) rather than returned."""
     rows: list[tuple[Any, ...]] = []
     match = flags["_exact"] if exact else ~flags["_exact"]
     # An EXACT row passes every soft rule: its flags are constants, not CASEs to build and run.
@@ -240,21 +244,34 @@ def _ranked(
         else [SQL("0"), flags["provider_ok"], flags["day_ok"], flags["time_ok"]]
     )
     for service_id in slot.service_ids:
-        rows.extend(
+        query = (
             base.where(Entry.service == service_id, match)
             .select(Entry.id, *shown, Entry.priority, Entry.created_at)
             .order_by(Entry.priority, Entry.created_at, Entry.id)
             .limit(limit)
-            .tuples()
         )
+        if claim:
+            query = locked(query, skip_locked=True, of=Entry)
+        rows.extend(query.tuples())
     rows.sort(key=lambda r: (r[5], r[6], str(r[0])))
     return [r[:5] for r in rows[:limit]]
 
 
 def candidates(
-    opening: Opening, limit: int = 20, include_partial: bool = True, only_entry: Any = None
+    opening: Opening,
+    limit: int = 20,
+    include_partial: bool = True,
+    only_entry: Any = None,
+    *,
+    claim: bool = False,
+    count: bool = True,
 ) -> CandidateList:
-    """Ranked candidates for an opening: EXACT first, then priority, longest wait, id."""
+    """Ranked candidates for an opening: EXACT first, then priority, longest wait, id.
+    `claim` (inside the caller's transaction, about to offer): on PostgreSQL the ranked
+    entries are locked and those another desk is offering right now are skipped, so desks
+    offering at once each get the next free candidates (`_ranked`); SQLite's write lock
+    already runs such transactions one at a time. Without `count` (a caller that only
+    offers) the totals are not counted (two capped scans): they are the items' own numbers."""
     if limit < 1 or limit > 500:
         raise ValidationError("limit must be 1-500", field="limit")
     now = clock.now()
@@ -265,13 +282,18 @@ def candidates(
         base = base.where(Entry.id == only_entry)
     if not include_partial:
         base = base.where(flags["_exact"])
-    exact_rows = _ranked(base, flags, slot, exact=True, limit=limit)
+    exact_rows = _ranked(base, flags, slot, exact=True, limit=limit, claim=claim)
     partial_rows = []
     if include_partial and len(exact_rows) < limit:
-        partial_rows = _ranked(base, flags, slot, exact=False, limit=limit - len(exact_rows))
+        partial_rows = _ranked(
+            base, flags, slot, exact=False, limit=limit - len(exact_rows), claim=claim
+        )
     ranked = exact_rows + partial_rows
-    exact_total = _count(base.where(flags["_exact"]))
-    total = exact_total + (_count(base.where(~flags["_exact"])) if include_partial else 0)
+    if count:
+        exact_total = _count(base.where(flags["_exact"]))
+        total = exact_total + (_count(base.where(~flags["_exact"])) if include_partial else 0)
+    else:
+        exact_total, total = len(exact_rows), len(ranked)
     if not ranked:
         return CandidateList(opening.id, [], total, exact_total)
     ids = [row[0] for row in ranked]

@@ -1,7 +1,10 @@
 """The desk's answers to a sent offer: accept (book it), decline, rescind. Each locks the
 opening, then re-reads the offer, so what another desk did first is seen here; an opening is
 filled at most once, whatever the number of desks racing: the conditional moves check their
-row counts and the partial unique index refuses a second accepted offer."""
+row counts and the partial unique index refuses a second accepted offer. An accept takes the
+provider's row lock too (as a typed booking does, fill.booking) and is refused when a booking
+of theirs overlaps the time: two openings opened at once over the same time by two desks, or
+a booking typed while the opening was being opened, never book the provider twice."""
 
 from __future__ import annotations
 
@@ -22,11 +25,21 @@ from waitlist_tui.domain.fill.offer_views import (
     lock_offer,
     reply_note,
 )
+from waitlist_tui.domain.fill.openings import first_overlap
 from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.ids import IdRef
-from waitlist_tui.domain.store.models import Appointment, Client, Entry, Offer, Opening, Service
+from waitlist_tui.domain.store.locking import locked
+from waitlist_tui.domain.store.models import (
+    Appointment,
+    Client,
+    Entry,
+    Offer,
+    Opening,
+    Provider,
+    Service,
+)
 from waitlist_tui.domain.store.transitions import move
 from waitlist_tui.domain.timeutil import iso
 
@@ -55,6 +68,19 @@ def _checked(offer_id: IdRef, now: dt.datetime) -> tuple[Offer, Opening]:
     if opening.status != vocab.OPENING_OPEN:
         raise Conflict(f"opening is {opening.status}")
     return current, opening
+
+
+def _provider_free(opening: Opening, ends: dt.datetime) -> None:
+    """Lock the opening's provider (one booking of theirs at a time; FOR NO KEY UPDATE, so
+    desks opening and offering other times of theirs meanwhile do not wait for it) and refuse
+    when a booking of theirs overlaps [the opening's start, `ends`)."""
+    who = locked(Provider.select().where(Provider.id == opening.provider_id), no_key=True).get()
+    clash = first_overlap(Appointment, who, vocab.APPT_BOOKED, opening.starts_at, ends)
+    if clash is not None:
+        raise Conflict(
+            f"{who.code} was booked at that time meanwhile; close the opening",
+            data={"appointment_id": str(clash.id)},
+        )
 
 
 def accept(offer_id: IdRef, actor: str) -> Reply:
@@ -96,6 +122,8 @@ def accept(offer_id: IdRef, actor: str) -> Reply:
                 .get()
             )
             service = entry.service
+            ends = opening.starts_at + dt.timedelta(minutes=service.duration_minutes)
+            _provider_free(opening, ends)
             appointment = Appointment.create_by(
                 actor,
                 now,
@@ -105,7 +133,7 @@ def accept(offer_id: IdRef, actor: str) -> Reply:
                 service=service.id,
                 entry=entry.id,
                 starts_at=opening.starts_at,
-                ends_at=opening.starts_at + dt.timedelta(minutes=service.duration_minutes),
+                ends_at=ends,
                 status=vocab.APPT_BOOKED,
             )
             if not move(Entry, entry.id, vocab.OFFERED, vocab.BOOKED, actor, now, booked_at=now):

@@ -119,10 +119,13 @@ def _under_cap(
 
 
 def _best_under_cap(opening: Opening, n: int, clinic: Clinic, now: dt.datetime) -> list[Candidate]:
-    """The top n candidates, passing over clients at their daily offer limit."""
+    """The top n candidates, passing over clients at their daily offer limit. The candidates
+    are claimed (matching.candidates(claim=True)): on PostgreSQL another desk offering at the
+    same moment gets the next free ones instead of the same ones, which it could not move.
+    Nobody reads their totals here: they are not counted."""
     limit = n
     while True:
-        found = candidates(opening, limit=limit).items
+        found = candidates(opening, limit=limit, claim=True, count=False).items
         kept = _under_cap(found, n, clinic, now)
         if len(kept) >= n or len(found) < limit or limit >= 500:
             return kept

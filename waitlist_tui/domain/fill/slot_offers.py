@@ -39,14 +39,17 @@ def offer_slot(
     workflow: str | None = None,
     top: int | None = None,
     hold_minutes: int | None = None,
+    outside_hours_ok: bool = True,
 ) -> list[OfferView]:
     """Offer `target` (a Slot to open, or an opening's id or prefix): to `entry_id`, else to
     the best candidate (SEQUENTIAL) or the top N at once (BROADCAST). One transaction; the
-    offers sent, best first. Nobody to offer it to is a Conflict, not an empty list."""
+    offers sent, best first. Nobody to offer it to is a Conflict, not an empty list.
+    `outside_hours_ok` False: a Slot outside its provider's weekly hours is refused (open_slot)."""
     with database.atomic():
         if isinstance(target, Slot):
             clinic = Clinic.select().join(Provider).where(Provider.id == target.provider_id)
-            opening_id: IdRef = open_slot(target, actor, clinic.first()).id
+            opened = open_slot(target, actor, clinic.first(), outside_hours_ok)
+            opening_id: IdRef = opened.id
         else:
             opening_id = target
         sent = offer(

@@ -9,7 +9,10 @@ seat) reads the row with `locked(query)` inside its `database.atomic()`:
   the database's write lock before it reads anything; the query runs as it is.
 
 `locked(query, skip_locked=True)` is the claim form (`FOR UPDATE SKIP LOCKED`): two delivery
-loops take disjoint rows instead of waiting on each other.
+loops take disjoint rows instead of waiting on each other, and two desks offering at once each
+get the next free candidates (matching.candidates(claim=True)). `of` names the table whose rows
+are locked when the query joins others (`FOR UPDATE OF entry`), so a joined lookup row (the
+entry's service) is neither locked nor skipped.
 
 Advisory locks (PostgreSQL only; SQLite's write lock already serialises these jobs) are named
 here, so that no two jobs pick the same key by accident.
@@ -38,12 +41,16 @@ def _postgres(db: Database | None = None) -> bool:
     return isinstance(target, PostgresqlDatabase)
 
 
-def locked(query: Q, *, skip_locked: bool = False) -> Q:
-    """`query` as a locking read in the caller's transaction (see the module docstring)."""
+def locked(query: Q, *, skip_locked: bool = False, of: Any = None, no_key: bool = False) -> Q:
+    """`query` as a locking read in the caller's transaction (see the module docstring).
+    `no_key`: `FOR NO KEY UPDATE`, for a row held only to take turns (a provider while one of
+    their bookings is made): rows referring to it (a new opening of the provider) can still
+    be written meanwhile, their foreign key's `KEY SHARE` lock does not wait for it."""
     if not _postgres():
         return query
-    clause = "FOR UPDATE SKIP LOCKED" if skip_locked else True
-    return query.for_update(clause)  # type: ignore[attr-defined, no-any-return]
+    return query.for_update(  # type: ignore[attr-defined, no-any-return]
+        "FOR NO KEY UPDATE" if no_key else True, of=of, skip_locked=skip_locked or None
+    )
 
 
 def transaction_lock(key: int, *, wait: bool = True, db: Database | None = None) -> bool:
