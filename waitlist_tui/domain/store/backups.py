@@ -38,10 +38,13 @@ audit row (`database.restore`) in the restored database:
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import os
 import re
+import resource
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -158,12 +161,15 @@ def backup(
         scratch = None
         fsync_dir(folder)
     except (OSError, sqlite3.Error, OperationalError) as exc:
-        raise BackupError(_failure(folder, exc), field="to", data={"folder": str(folder)}) from exc
+        needed = source.stat().st_size if source is not None and source.exists() else 0
+        raise BackupError(
+            _failure(folder, exc, needed), field="to", data={"folder": str(folder)}
+        ) from exc
     finally:
         for left in (scratch, sumtmp):
-            if left is not None:
+            for extra in ("", "-journal", "-wal", "-shm") if left is not None else ():
                 with suppress(FileNotFoundError):
-                    os.remove(left)
+                    os.remove(f"{left}{extra}")
     removed = prune(folder, keep_daily, keep_weekly) if (keep_daily or keep_weekly) else []
     report: dict[str, Any] = {
         "file": str(folder / name),
@@ -181,14 +187,24 @@ def backup(
     return report
 
 
-def _failure(folder: Path, exc: BaseException) -> str:
+def _failure(folder: Path, exc: BaseException, needed: int) -> str:
+    """What went wrong, in words; a full disk named as such. SQLite reports a write refused
+    for want of room (ENOSPC) or past a file size limit (EFBIG) as a "disk I/O error", so
+    the free space and the limit are looked at too."""
+    while exc.__context__ is not None and "cannot rollback" in str(exc):
+        exc = exc.__context__  # a rollback after SQLite ended the transaction itself
     text = str(exc)
     if isinstance(exc, OSError) and exc.strerror:
         text = exc.strerror
-    full = "full" in text.lower() or "too large" in text.lower() or "EFBIG" in text
-    if isinstance(exc, OSError) and exc.errno in (28, 27):  # ENOSPC, EFBIG
-        full = True
-    why = f"the disk is full ({text})" if full else text
+    full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG)
+    full = full or "full" in text.lower() or "too large" in text.lower()
+    if not full and "i/o error" in text.lower():
+        with suppress(OSError, ValueError):
+            limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+            room = shutil.disk_usage(folder).free
+            # a server's size is not known here: little room, or any limit, says enough
+            full = room < max(needed, 64 << 20) or limit != resource.RLIM_INFINITY
+    why = f"the disk is full or the file too large for it ({text})" if full else text
     return f"backup failed: {why}; nothing was left in {folder}"
 
 
@@ -225,8 +241,13 @@ def _pg_dump(url: str, target: str) -> None:
         capture_output=True,
         text=True,
     )
+    if done.returncode == -signal.SIGXFSZ:
+        raise OSError(errno.EFBIG, "pg_dump was stopped: file too large")
     if done.returncode != 0:
-        raise OSError(0, f"pg_dump failed: {done.stderr.strip()[-500:]}")
+        said = done.stderr.strip()[-500:] or f"exit {done.returncode}"
+        if "No space left" in said:
+            raise OSError(errno.ENOSPC, f"pg_dump failed: {said}")
+        raise OSError(0, f"pg_dump failed: {said}")
 
 
 def _postgres_as_sqlite(url: str, target: str) -> dict[str, int]:
@@ -245,11 +266,20 @@ def _postgres_as_sqlite(url: str, target: str) -> dict[str, int]:
             raise OSError(0, f"the server's schema is {found and found[0]}, not {CURRENT_VERSION}")
         with bound_to(SqliteDatabase(target, pragmas=_FAST)) as carrier:
             ensure_schema(carrier)
-            with bulk_load_mode(), database.atomic():
-                maintenance.wipe(indexes=False)
-                table_copy.copy_rows(table_copy.cursor_reader(pg, server_side=True))
-                maintenance.create_indexes()
-                maintenance.finish_bulk_load()
+            with bulk_load_mode():
+                # By hand, not atomic(): SQLite ends the transaction itself on a failed
+                # write (a full disk), and atomic()'s rollback would hide that error.
+                carrier.execute_sql("BEGIN")
+                try:
+                    maintenance.wipe(indexes=False)
+                    table_copy.copy_rows(table_copy.cursor_reader(pg, server_side=True))
+                    maintenance.create_indexes()
+                    maintenance.finish_bulk_load()
+                    carrier.execute_sql("COMMIT")
+                except BaseException:
+                    with suppress(OperationalError, sqlite3.Error):
+                        carrier.execute_sql("ROLLBACK")
+                    raise
             rows = table_copy.row_counts(database.execute_sql)
             carrier.execute_sql("PRAGMA journal_mode=delete")
         pg.rollback()
