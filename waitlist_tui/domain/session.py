@@ -24,6 +24,9 @@ def open_database(url: str) -> None:
 
     A file that cannot be opened (a directory, no permission, a server that refuses) is a
     ValidationError on the `db` field, so callers above the domain catch no peewee error."""
+    if _db.database.obj is not None and not _db.database.obj.is_closed():
+        with suppress(Exception):  # one database at a time: the one before is let go
+            _db.database.obj.close()
     try:
         _connect(url)
     except OperationalError as exc:

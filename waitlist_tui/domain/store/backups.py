@@ -412,6 +412,8 @@ def restore(file: str | Path, target_url: str, actor: str) -> dict[str, Any]:
         )
     note = {"file": source.name, "sha256": checked["sha256"], "format": checked["format"]}
     previous = database.obj
+    if previous is not None and not previous.is_closed():
+        previous.close()  # this process's own connection would hold the target open
     try:
         if to_postgres:
             report = _restore_into_postgres(source, checked["format"], target_url, actor, note)
