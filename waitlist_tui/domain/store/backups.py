@@ -167,7 +167,9 @@ def backup(
         ) from exc
     finally:
         for left in (scratch, sumtmp):
-            for extra in ("", "-journal", "-wal", "-shm") if left is not None else ():
+            if left is None:
+                continue
+            for extra in ("", "-journal", "-wal", "-shm"):
                 with suppress(FileNotFoundError):
                     os.remove(f"{left}{extra}")
     removed = prune(folder, keep_daily, keep_weekly) if (keep_daily or keep_weekly) else []
