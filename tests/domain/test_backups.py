@@ -277,3 +277,13 @@ def test_leftovers_of_a_killed_run_are_swept(tmp_path, db_url, backend, request)
     report = backups.backup(db_url, folder)
     assert sorted(report["swept"]) == sorted([left.name, orphan.name])
     assert not left.exists() and not orphan.exists()
+
+
+def test_drifted_rollups_are_a_broken_rule_and_the_check_changes_nothing(built, backend):
+    before = rollup_rebuild.state()
+    assert invariants.rollups_match()
+    assert rollup_rebuild.state() == before
+    database.execute_sql(
+        "UPDATE stats_count SET n = n + 1 WHERE fact = (SELECT MIN(fact) FROM stats_count)"
+    )
+    assert [p["rule"] for p in invariants.problems()] == ["stats rollups differ from a rebuild"]

@@ -55,12 +55,31 @@ def problems(*, stats: bool = True) -> list[dict[str, Any]]:
     return found
 
 
+_GROUPED = (
+    f"SELECT {rollup_rebuild.KEY}, "
+    "SUM(n) AS n, SUM(n1) AS n1, SUM(s1) AS s1, SUM(n2) AS n2, SUM(s2) AS s2 FROM stats_count "
+    f"GROUP BY {rollup_rebuild.KEY} "
+    "HAVING SUM(n) <> 0 OR SUM(n1) <> 0 OR SUM(s1) <> 0 OR SUM(n2) <> 0 OR SUM(s2) <> 0"
+)
+
+
 def rollups_match() -> bool:
-    """The rollups as they are equal a rebuild from the rows (rebuilt in a transaction that
-    is rolled back: nothing changes)."""
+    """The rollups as they are equal a rebuild from the rows: the sums per key (appended
+    PostgreSQL rows folded in, rows of zeros left out, as rollup_rebuild.state compares
+    them) and the points, compared in SQL (at 100k entries, 17 s in Python; about 6 s
+    here, most of it the rebuild). Rebuilt in a transaction that is rolled back."""
     with database.atomic() as transaction:
-        before = rollup_rebuild.state()
+        database.execute_sql(f"CREATE TEMP TABLE rollup_counts_before AS {_GROUPED}")
+        database.execute_sql("CREATE TEMP TABLE rollup_points_before AS SELECT * FROM stats_point")
         rollup_rebuild.rebuild(analyze=False)
-        after = rollup_rebuild.state()
+        differ = any(
+            database.execute_sql(f"SELECT 1 FROM ({sql}) d LIMIT 1").fetchone()
+            for sql in (
+                f"{_GROUPED} EXCEPT SELECT * FROM rollup_counts_before",
+                f"SELECT * FROM rollup_counts_before EXCEPT {_GROUPED}",
+                "SELECT * FROM stats_point EXCEPT SELECT * FROM rollup_points_before",
+                "SELECT * FROM rollup_points_before EXCEPT SELECT * FROM stats_point",
+            )
+        )
         transaction.rollback()
-    return before == after
+    return not differ
