@@ -98,7 +98,13 @@ def test_sqlite_to_postgres_and_back(db, backend, tmp_path, request):
     if backend != "sqlite":
         pytest.skip("starts from a desk's file")
     demo.build(entries=300, seed=5)
+    from tests.conftest import STAFF, entry_payload
+    from waitlist_tui.domain.waitlist import adding
+
+    odd = "tab\there, a \\N and \\t, back\\slash\nnew line\r\n\"quoted\" é 🙂"
+    adding.create(entry_payload(notes=odd), STAFF)
     before = exported()
+    assert "back\\\\slash" in before  # the JSON export escapes it once more
     url = str(database.obj.database)
     database.close()
     to_pg = backups.backup(url, tmp_path / "desk")
@@ -109,7 +115,7 @@ def test_sqlite_to_postgres_and_back(db, backend, tmp_path, request):
     assert invariants.problems() == []
     database.close()
     back = backups.backup(pg, tmp_path / "server", fmt="db")
-    assert back["rows"]["entry"] == 300
+    assert back["rows"]["entry"] == 301
     desk = str(tmp_path / "new-desk" / "w.db")
     backups.restore(back["file"], desk, "tester")
     reopen(desk)
