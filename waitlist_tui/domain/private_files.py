@@ -84,13 +84,23 @@ def exposed(paths: Iterable[Path | str]) -> list[dict[str, str]]:
     for raw in paths:
         path = Path(raw).expanduser()
         try:
-            mode = stat.S_IMODE(path.stat().st_mode)
+            info = path.stat()
         except OSError:
+            continue
+        mode = stat.S_IMODE(info.st_mode)
+        if path.is_dir() and not _ours_to_narrow(path, info.st_mode):
             continue
         if mode & _OTHERS:
             wanted = DIR_MODE if path.is_dir() else FILE_MODE
             found.append({"path": str(path), "mode": f"{mode:04o}", "wanted": f"{wanted:04o}"})
     return found
+
+
+def _ours_to_narrow(folder: Path, mode: int) -> bool:
+    """A folder the app may make 0700: not the home directory, the root, or a shared one
+    with the sticky bit (/tmp); those only hold the database, whose own mode protects it."""
+    resolved = folder.resolve()
+    return not (resolved in (Path.home().resolve(), Path("/")) or mode & stat.S_ISVTX)
 
 
 def narrow(paths: Iterable[Path | str]) -> list[dict[str, str]]:
