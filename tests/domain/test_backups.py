@@ -101,7 +101,7 @@ def test_sqlite_to_postgres_and_back(db, backend, tmp_path, request):
     from tests.conftest import STAFF, entry_payload
     from waitlist_tui.domain.waitlist import adding
 
-    odd = "tab\there, a \\N and \\t, back\\slash\nnew line\r\n\"quoted\" é 🙂"
+    odd = 'tab\there, a \\N and \\t, back\\slash\nnew line\r\n"quoted" é 🙂'
     adding.create(entry_payload(notes=odd), STAFF)
     before = exported()
     assert "back\\\\slash" in before  # the JSON export escapes it once more
@@ -293,3 +293,27 @@ def test_drifted_rollups_are_a_broken_rule_and_the_check_changes_nothing(built, 
         "UPDATE stats_count SET n = n + 1 WHERE fact = (SELECT MIN(fact) FROM stats_count)"
     )
     assert [p["rule"] for p in invariants.problems()] == ["stats rollups differ from a rebuild"]
+
+
+@pytest.mark.parametrize("into", ["sqlite", "postgres"])
+def test_an_older_schema_is_migrated_on_the_copy(tmp_path, frozen, into, request):
+    from tests.domain.test_schema import _build_v1
+    from waitlist_tui.domain.store import schema
+
+    old = str(tmp_path / "v1.db")
+    _build_v1(old)
+    report = backups.backup(old, tmp_path / "bk")
+    assert report["rows"]["entry"] == 1 and "outbox_message" not in report["rows"]
+    with sqlite3.connect(report["file"]) as conn:  # the backup is the old database as it was
+        assert conn.execute("SELECT value FROM schema_info").fetchone() == ("1",)
+    target = (
+        str(tmp_path / "new.db") if into == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    done = backups.restore(report["file"], target, "tester")
+    assert done["note"]["migrated_from"] == 1
+    db = connect(target)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    from waitlist_tui.domain.store.models import Client
+
+    assert Client.get().search == "jane doe jane.doe@example.com 16175550142"
+    assert invariants.problems() == []

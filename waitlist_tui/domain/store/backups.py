@@ -136,8 +136,8 @@ def backup(
     except OSError as exc:
         raise BackupError(f"cannot create {folder}: {exc.strerror}", field="to") from exc
     swept = sweep(folder)
-    name = _free_name(folder, FORMATS[fmt])
-    scratch = sumtmp = None
+    scratch: str | None = None
+    sumtmp: str | None = None
     rows: dict[str, int] | None = None
     try:
         scratch = scratch_files.create(folder, SCRATCH_PREFIX, SCRATCH_SUFFIX)
@@ -150,13 +150,21 @@ def backup(
         _fsync(scratch)
         digest = sha256_of(scratch)
         size = os.path.getsize(scratch)
-        sumtmp = scratch_files.create(folder, SCRATCH_PREFIX, SCRATCH_SUFFIX)
-        with open_private(sumtmp, "w", encoding="utf-8") as out:
-            out.write(f"{digest}  {name}\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(sumtmp, folder / f"{name}{SUM}")  # the checksum first: a backup never
-        sumtmp = None  # stands without one
+        while True:  # the checksum first: a backup never stands without one
+            name = _free_name(folder, FORMATS[fmt])
+            sumtmp = scratch_files.create(folder, SCRATCH_PREFIX, SCRATCH_SUFFIX)
+            with open_private(sumtmp, "w", encoding="utf-8") as out:
+                out.write(f"{digest}  {name}\n")
+                out.flush()
+                os.fsync(out.fileno())
+            try:  # a link, not a rename: two runs in the same second never share a name
+                os.link(sumtmp, folder / f"{name}{SUM}")
+            except FileExistsError:
+                continue
+            finally:
+                os.remove(sumtmp)
+                sumtmp = None
+            break
         os.replace(scratch, folder / name)
         scratch = None
         fsync_dir(folder)
@@ -220,7 +228,7 @@ def _free_name(folder: Path, suffix: str) -> str:
     return name
 
 
-def _sqlite_snapshot(source: Path, target: str) -> dict[str, int]:
+def _sqlite_snapshot(source: Path, target: str) -> dict[str, int] | None:
     """SQLite's online backup of `source` into `target`, in one step (one read snapshot),
     left in rollback-journal mode so that the file stands alone; its rows per table."""
     src = sqlite3.connect(source, timeout=30)
@@ -229,7 +237,7 @@ def _sqlite_snapshot(source: Path, target: str) -> dict[str, int]:
         try:
             src.backup(dst)  # pages=-1: every page in one step, one consistent snapshot
             dst.execute("PRAGMA journal_mode=delete").fetchone()
-            rows = table_copy.row_counts(dst.execute)
+            rows = _sqlite_counts(dst)  # an older schema may lack some tables
         finally:
             dst.close()
     finally:
@@ -332,8 +340,8 @@ def listing(folder: Path) -> list[tuple[dt.datetime, str]]:
         matched = NAME.match(name)
         if matched:
             at = dt.datetime.strptime(matched.group(1), STAMP).replace(tzinfo=dt.UTC)
-            found.append((at, name))
-    return sorted(found)
+            found.append((at, int(matched.group(2) or 1), name))  # -2 came after the first
+    return [(at, name) for at, _, name in sorted(found)]
 
 
 def prune(folder: Path, keep_daily: int | None, keep_weekly: int | None) -> list[str]:
