@@ -289,6 +289,10 @@ from calendar_bench import CALENDAR_BENCHMARKS, CALENDAR_TARGETS  # noqa: E402
 
 BENCHMARKS.update(CALENDAR_BENCHMARKS)
 TARGETS.update(CALENDAR_TARGETS)
+# Backup and restore of the whole database.
+from backup_bench import BACKUP_BENCHMARKS  # noqa: E402
+
+BENCHMARKS.update(BACKUP_BENCHMARKS)
 
 
 # --- driver -----------------------------------------------------------------------------------
