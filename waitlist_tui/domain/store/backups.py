@@ -82,6 +82,7 @@ NAME = re.compile(r"^waitlist-(\d{8}T\d{6}Z)(?:-(\d+))?\.(db|pgdump)$")
 STAMP = "%Y%m%dT%H%M%SZ"
 RESTORE_DB = "waitlist_restore_"  # + <pid>_<random>: a .pgdump's scratch database
 _ORPHAN_SUM_AGE_S = 3600.0
+_RETIRED = b"waitlist-tui: replaced by a restore\0"  # over the old file's header
 # The carrier of a PostgreSQL database's tables: nobody else reads it while it fills.
 _FAST = {"journal_mode": "off", "synchronous": "off", "foreign_keys": 0, "page_size": 8192}
 
@@ -607,9 +608,16 @@ def _swap_sqlite(target: Path, copy: str) -> dict[str, int] | None:
         except sqlite3.OperationalError:
             raise _in_use(str(target), openers(target)) from None
         os.chmod(copy, FILE_MODE)
-        os.replace(copy, target)
-        fsync_dir(target.parent)
-        conn.execute("ROLLBACK")
+        old = os.open(target, os.O_WRONLY)
+        try:
+            os.replace(copy, target)
+            fsync_dir(target.parent)
+            # A desk that opened the old file in the instant of the swap gets "not a
+            # database" from it, instead of writing where nobody will ever read.
+            os.pwrite(old, _RETIRED, 0)
+        finally:
+            conn.execute("ROLLBACK")
+            os.close(old)
     finally:
         conn.close()
     for extra in ("-wal", "-shm", "-journal"):  # the old file's, if any were left
