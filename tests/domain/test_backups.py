@@ -317,3 +317,31 @@ def test_an_older_schema_is_migrated_on_the_copy(tmp_path, frozen, into, request
 
     assert Client.get().search == "jane doe jane.doe@example.com 16175550142"
     assert invariants.problems() == []
+
+
+def test_a_damaged_pg_dump_is_refused_and_the_server_keeps_its_rows(
+    built, db_url, backend, request
+):
+    if backend != "postgres":
+        pytest.skip("a pg_dump file")
+    tmp = Path(request.getfixturevalue("tmp_path"))
+    database.close()
+    file = Path(backups.backup(db_url, tmp / "bk")["file"])
+    target = request.getfixturevalue("fresh_pg_url")
+    backups.restore(file, target, "tester")
+    reopen(target)
+    before = exported()
+    database.close()
+    data = file.read_bytes()
+    for damaged in (data[: len(data) // 2], data[:2000] + bytes(len(data) - 2000)):
+        file.write_bytes(damaged)
+        with pytest.raises(backups.RestoreRefused, match="checksum"):
+            backups.restore(file, target, "tester")
+        _resum(file)  # a checksum that matches: pg_restore's own reading refuses it
+        with pytest.raises(backups.RestoreRefused, match="could not be read|breaks|no waitlist"):
+            backups.restore(file, target, "tester")
+    reopen(target)
+    assert exported() == before
+    assert database.execute_sql(
+        "SELECT COUNT(*) FROM pg_database WHERE datname LIKE 'waitlist_restore_%'"
+    ).fetchone() == (0,)
