@@ -343,5 +343,5 @@ def test_a_damaged_pg_dump_is_refused_and_the_server_keeps_its_rows(
     reopen(target)
     assert exported() == before
     assert database.execute_sql(
-        "SELECT COUNT(*) FROM pg_database WHERE datname LIKE 'waitlist_restore_%'"
+        "SELECT COUNT(*) FROM pg_database WHERE datname LIKE %s", ("waitlist_restore_%",)
     ).fetchone() == (0,)
