@@ -42,7 +42,8 @@ def private_dirs(folder: Path | str) -> list[Path]:
             os.mkdir(path, DIR_MODE)
         except FileExistsError:  # another process made it meanwhile
             continue
-        os.chmod(path, DIR_MODE)  # mkdir's mode is masked by the umask
+        with suppress(OSError):  # a file system without modes (FAT) keeps its own
+            os.chmod(path, DIR_MODE)  # mkdir's mode is masked by the umask
         created.append(path)
     return created
 
@@ -56,7 +57,8 @@ def open_private(path: Path | str, mode: str = "w", **kwargs: Any) -> IO[Any]:
     fd = os.open(path, flags, FILE_MODE)
     try:
         if stat.S_IMODE(os.fstat(fd).st_mode) & _OTHERS:
-            os.fchmod(fd, FILE_MODE)
+            with suppress(OSError):  # as above
+                os.fchmod(fd, FILE_MODE)
         return os.fdopen(fd, mode, **kwargs)
     except BaseException:
         os.close(fd)

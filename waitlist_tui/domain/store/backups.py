@@ -162,9 +162,13 @@ def backup(
                 os.link(sumtmp, folder / f"{name}{SUM}")
             except FileExistsError:
                 continue
-            finally:
-                os.remove(sumtmp)
+            except OSError:  # no hard links there (a FAT-formatted USB disk): a rename
+                os.replace(sumtmp, folder / f"{name}{SUM}")
                 sumtmp = None
+            finally:
+                if sumtmp is not None:
+                    os.remove(sumtmp)
+                    sumtmp = None
             break
         os.replace(scratch, folder / name)
         scratch = None
