@@ -4,7 +4,7 @@ before the copy replaces anything; the tests check them after races and kills.
 
 - no opening filled twice: at most one accepted offer per opening;
 - every booked entry has its appointment;
-- no entry holds two live (sent) offers;
+- no entry holds two live (sent) offers, and an entry is offered exactly when it holds one;
 - the stats rollups equal a rebuild from the rows (the rebuild is rolled back).
 """
 
@@ -50,6 +50,11 @@ def problems(*, stats: bool = True) -> list[dict[str, Any]]:
         .having(fn.COUNT(Offer.id) > 1)
     )
     add("entry with two live offers", [row[0] for row in tuple_rows(two_live)])
+    live = Offer.select(Offer.id).where(Offer.entry == Entry.id, Offer.status == vocab.OFFER_SENT)
+    offered_alone = Entry.select(Entry.id).where(Entry.status == vocab.OFFERED, ~fn.EXISTS(live))
+    add("offered entry without a live offer", [row[0] for row in tuple_rows(offered_alone)])
+    stray = Entry.select(Entry.id).where(Entry.status != vocab.OFFERED, fn.EXISTS(live))
+    add("live offer on an entry that is not offered", [row[0] for row in tuple_rows(stray)])
     if stats and not rollups_match():
         found.append({"rule": "stats rollups differ from a rebuild", "count": 1, "ids": []})
     return found
