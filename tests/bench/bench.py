@@ -298,6 +298,10 @@ from live_bench import LIVE_BENCHMARKS, LIVE_TARGETS  # noqa: E402
 BENCHMARKS.update(LIVE_BENCHMARKS)
 TARGETS.update(LIVE_TARGETS)
 TARGET_OF["live_p95_ms"] = "live_ms"
+# Backup and restore of the whole database.
+from backup_bench import BACKUP_BENCHMARKS  # noqa: E402
+
+BENCHMARKS.update(BACKUP_BENCHMARKS)
 
 
 # --- driver -----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.fill import offers, openings
+from waitlist_tui.domain.store import invariants
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.maintenance import wipe
 from waitlist_tui.domain.store.models import Appointment, Clinic, Entry, Offer, Opening
@@ -315,6 +316,10 @@ class Desk(RuleBasedStateMachine):
             assert (entry.status == "offered") == (entry.id in sent)
             appointments = Appointment.select().where(Appointment.entry == entry.id).count()
             assert appointments == (1 if entry.status == "booked" else 0)
+
+    @invariant()
+    def the_domains_own_check_agrees(self) -> None:
+        assert invariants.problems(stats=False) == []
 
     @invariant()
     def statuses_move_along_the_life_cycles(self) -> None:

@@ -26,6 +26,8 @@ COMMANDS = {
     "import": "exchange:import_command",
     "stats": "stats:stats_command",
     "maintenance": "maintenance:maintenance_group",
+    "backup": "backups:backup_command",
+    "restore": "backups:restore_command",
     "keys": "keys:keys_command",
     "appointments": "appointments:appointments_group",
     "calendar": "calendar:calendar_group",

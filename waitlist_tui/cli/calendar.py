@@ -3,7 +3,6 @@ cron), export what the waitlist booked, and list the sources with their last syn
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import click
 
 from waitlist_tui.cli.output import Ctx, clinic_zone, local_time, table
 from waitlist_tui.cli.runtime import json_option, open_db
+from waitlist_tui.domain.private_files import open_private
 
 COUNTS = ("added", "updated", "cancelled", "unchanged", "openings_created")
 
@@ -90,10 +90,8 @@ def calendar_export(ctx: Ctx, provider: str, out_path: str | None) -> None:
     if out_path is None:
         sys.stdout.buffer.write(data)
         return
-    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
+    with open_private(out_path, "wb") as handle:
         handle.write(data)
-    os.chmod(out_path, 0o600)
     click.echo(f"wrote {count} appointments to {out_path}", err=True)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -10,6 +9,7 @@ import click
 
 from waitlist_tui.cli.output import Ctx
 from waitlist_tui.cli.runtime import json_option, open_db
+from waitlist_tui.domain.private_files import open_private
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.domain.waitlist import exchange, listing
 
@@ -32,9 +32,8 @@ def export_command(ctx: Ctx, fmt: str, out_path: str | None, statuses: tuple[str
     open_db(ctx)
     wanted = listing.expand_statuses(statuses) if statuses else ()
     if out_path:
-        # a new file is 0600: it holds clients' contact details
-        fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "w", encoding="utf-8", newline="") as out:
+        # 0600 (an existing file narrowed too), new directories 0700: clients' details
+        with open_private(out_path, "w", encoding="utf-8", newline="") as out:
             count = exchange.export(out, fmt, wanted)
         click.echo(f"exported {count} entries to {out_path}", err=True)
     else:

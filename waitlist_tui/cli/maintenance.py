@@ -38,3 +38,28 @@ def rebuild_stats_command(ctx: Ctx, check: bool) -> None:
 
     open_db(ctx)
     ctx.out(rebuild_stats(ctx.staff, check=check), _rebuilt)
+
+
+def _fixed(changed: list[dict[str, str]]) -> None:
+    if not changed:
+        click.echo("nothing to fix: the database's files are 0600 and its folders 0700")
+    for item in changed:
+        click.echo(f"{item['path']}: {item['mode']} -> {item['wanted']}")
+
+
+@maintenance_group.command("fix-permissions")
+@click.option(
+    "--also",
+    "also",
+    multiple=True,
+    metavar="PATH",
+    help="Another file or folder to fix (a backup folder, an export); repeatable.",
+)
+@json_option
+@click.pass_obj
+def fix_permissions_command(ctx: Ctx, also: tuple[str, ...]) -> None:
+    """Make the database's files (and its WAL, its backups) 0600 and their folders 0700, so
+    that no other user of the machine can read the waitlist."""
+    from waitlist_tui.domain.session import fix_permissions
+
+    ctx.out(fix_permissions(ctx.db_url, list(also)), _fixed)

@@ -86,6 +86,7 @@ def open_db(ctx: Ctx, url: str | None = None, demo_fallback: bool = True) -> Non
     staff_name(ctx.staff)  # checked before anything can be written in its name
     open_database(target)
     ctx.opened = target
+    warn_if_exposed(target)
     if demo_fallback and url is None and not ctx.db_explicit and target == default_db_url():
         from waitlist_tui.domain.catalog.clinics import has_clinic
 
@@ -97,6 +98,18 @@ def open_db(ctx: Ctx, url: str | None = None, demo_fallback: bool = True) -> Non
             click.echo(
                 f"using the demo ({demo}): no clinic is set up in {target} yet", err=True
             )
+
+
+def warn_if_exposed(url: str) -> None:
+    """A database (or its folder) that others on the machine can read: said on stderr."""
+    from waitlist_tui.domain.session import exposed_files
+
+    for item in exposed_files(url):
+        click.echo(
+            f"warning: {item['path']} is {item['mode']}: other users can read the waitlist; "
+            "`waitlist-tui maintenance fix-permissions` makes it private",
+            err=True,
+        )
 
 
 ROOT_VALUE_OPTIONS = ("--db", "--staff")

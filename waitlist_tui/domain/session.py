@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any, TypeVar
 
 from peewee import Database, InterfaceError, OperationalError
@@ -26,6 +27,9 @@ def open_database(url: str) -> None:
 
     A file that cannot be opened (a directory, no permission, a server that refuses) is a
     ValidationError on the `db` field, so callers above the domain catch no peewee error."""
+    if _db.database.obj is not None and not _db.database.obj.is_closed():
+        with suppress(Exception):  # one database at a time: the one before is let go
+            _db.database.obj.close()
     try:
         _connect(url)
     except OperationalError as exc:
@@ -99,3 +103,91 @@ class HeldConnection:
             with suppress(Exception):  # closing a broken connection may fail: drop it anyway
                 self._db.close()
         self._db = None
+
+
+# --- backups, restores and private files (imported when called) ------------------------------
+
+
+def backup(
+    url: str,
+    to: str | None = None,
+    *,
+    fmt: str | None = None,
+    keep_daily: int | None = None,
+    keep_weekly: int | None = None,
+) -> dict[str, Any]:
+    """`waitlist-tui backup`: a consistent copy of the database at `url` (store.backups says
+    how). Without `to` or the keep counts, the clinic's `[backup]` settings answer (when the
+    database opens), then the defaults."""
+    from waitlist_tui.domain.store import backups
+    from waitlist_tui.domain.store.db import is_postgres_url, sqlite_path_from
+
+    if not is_postgres_url(url):
+        path = Path(sqlite_path_from(url)).expanduser()
+        if url == ":memory:" or not path.is_file():
+            raise ValidationError(f"no database at {path}", field="db")
+    wanted = dict(backups.BACKUP_DEFAULTS)
+    if to is None or (keep_daily is None and keep_weekly is None):
+        open_database(url)  # the clinic's settings, and its schema brought up to date
+        try:
+            wanted = backups.clinic_settings()
+        finally:
+            close_database()
+    folder = to or wanted.get("dir") or str(backups.default_folder(url))
+    if keep_daily is None and keep_weekly is None and to is None:
+        keep_daily, keep_weekly = wanted.get("keep_daily"), wanted.get("keep_weekly")
+    return backups.backup(url, folder, fmt=fmt, keep_daily=keep_daily, keep_weekly=keep_weekly)
+
+
+def restore(file: str, url: str, actor: str) -> dict[str, Any]:
+    """`waitlist-tui restore`: check the backup on a copy, then put it in place of the
+    database at `url` when nothing else has it open (store.backups says how)."""
+    from waitlist_tui.domain.store import backups
+
+    return backups.restore(file, url, actor)
+
+
+def backup_if_due(url: str) -> dict[str, Any] | None:
+    """The app's timer: a backup when the clinic's `[backup] every_hours` say one is due."""
+    from waitlist_tui.domain import clock
+    from waitlist_tui.domain.store import backups
+
+    return backups.backup_if_due(url, clock.now())
+
+
+def private_paths(url: str) -> list[Path]:
+    """The files and folders of the database at `url` that hold client data (a SQLite
+    file's folder, the file, its journal/WAL/SHM; nothing for a server), and the default
+    backup folder with its backups."""
+    from waitlist_tui.domain.private_files import sqlite_family
+    from waitlist_tui.domain.store import backups
+    from waitlist_tui.domain.store.db import is_postgres_url, sqlite_path_from
+
+    paths: list[Path] = []
+    if not is_postgres_url(url) and url != ":memory:":
+        paths += sqlite_family(sqlite_path_from(url))
+    folder = backups.default_folder(url)
+    if folder.is_dir():
+        paths.append(folder)
+        paths += sorted(p for p in folder.iterdir() if p.is_file())
+    return paths
+
+
+def exposed_files(url: str, extra: list[str] | None = None) -> list[dict[str, str]]:
+    """The private paths of `url` (and `extra` ones) that group or others can read."""
+    from waitlist_tui.domain.private_files import exposed
+
+    return exposed([*private_paths(url), *map(Path, extra or [])])
+
+
+def fix_permissions(url: str, extra: list[str] | None = None) -> list[dict[str, str]]:
+    """`maintenance fix-permissions`: files 0600, folders 0700; what was changed."""
+    from waitlist_tui.domain.private_files import narrow
+
+    paths: list[Path] = [*private_paths(url)]
+    for raw in extra or []:
+        path = Path(raw).expanduser()
+        paths.append(path)
+        if path.is_dir():
+            paths += sorted(p for p in path.iterdir() if p.is_file())
+    return narrow(paths)

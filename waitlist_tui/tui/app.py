@@ -30,12 +30,21 @@ READY_ENV = "WAITLIST_TUI_EXIT_WHEN_READY"  # benchmarks: quit once the queue is
 EXIT_AFTER_READY_S = 0.05
 EXPIRE_EVERY_S = 60.0  # the app's own expiry timer: offers past their deadline end on time
 CALENDAR_EVERY_S = 60.0  # how often the app asks whether the calendars' sync is due
+BACKUP_EVERY_S = 600.0  # how often the app asks whether the clinic's backup is due
 log = logging.getLogger("waitlist_tui.app")
 
 
 class WarmedUp(calls.Done[list[str]]):
     """Other screens' modules are loaded; the value: binding ids in config.toml that no
     binding has."""
+
+
+class Exposed(calls.Done[list[dict[str, str]]]):
+    """The database's files and folders that other users of the machine can read."""
+
+
+class BackedUp(calls.Done["dict[str, Any] | None"]):
+    """The clinic's scheduled backup ran: its report, or {"error": ...}; None: not due."""
 
 
 class WaitlistApp(Desk):
@@ -64,6 +73,7 @@ class WaitlistApp(Desk):
             config = userconfig.load() if from_file else userconfig.UserConfig()
         self.config = config
         self.remember_theme = False
+        self.db_url: str | None = None  # make_app sets it: the private-file check, backups
         self.reader = calls.Reader()  # the frequent reads, on a warm connection
         self.calls = calls.Calls(self)
         self.watcher: session.ChangeWatcher | None = None  # other desks' changes (live desks)
@@ -189,6 +199,39 @@ class WaitlistApp(Desk):
         self.set_interval(EXPIRE_EVERY_S, self.expire_due)
         self.set_interval(CALENDAR_EVERY_S, self.calendars_due)
         self.calendars_due()  # a desk opened in the morning reads the night's changes now
+        if self.db_url:
+            self.calls.read(
+                session.exposed_files, self.db_url, done=Exposed, group="private", via="none"
+            )
+            self.set_interval(BACKUP_EVERY_S, self.backup_due)
+
+    @on(Exposed)
+    def exposed(self, message: Exposed) -> None:
+        for item in message.value:
+            self.notify(
+                f"{item['path']} is {item['mode']}: other users of this machine can read the "
+                "waitlist. `waitlist-tui maintenance fix-permissions` makes it private.",
+                title="private files",
+                severity="warning",
+                timeout=20,
+                markup=False,
+            )
+
+    def backup_due(self) -> Worker[dict[str, Any] | None]:
+        """The clinic's backups (`[backup] every_hours`), when no cron takes them."""
+        return self.calls.write(
+            backup_quietly, self.db_url, done=BackedUp, group="backup", exclusive=True
+        )
+
+    @on(BackedUp)
+    def backed_up(self, message: BackedUp) -> None:
+        report = message.value
+        if report is None:
+            return
+        if "error" in report:
+            self.notify(report["error"], title="backup", severity="error", timeout=30, markup=False)
+        else:
+            self.notify(f"backup written: {report['file']}", title="backup", markup=False)
 
     def expire_due(self) -> Worker[dict[str, int] | None]:
         """The app's own timer: what `waitlist-tui expire` does from cron (offers past their
@@ -198,7 +241,6 @@ class WaitlistApp(Desk):
             expire_quietly, done=None, group="expire", exclusive=True, own=False
         )
 
-
     def calendars_due(self) -> Worker[dict[str, Any] | None]:
         """The providers' calendars read on the clinic's timer (`[calendar] sync_minutes`,
         checked each minute against the last sync), so a cancellation made in the clinic's
@@ -206,6 +248,17 @@ class WaitlistApp(Desk):
         return self.calls.write(
             sync_quietly, done=None, group="calendar", exclusive=True, own=False
         )
+
+
+def backup_quietly(url: str) -> dict[str, Any] | None:
+    """A backup when due; a failure becomes {"error": ...} for the desk to see."""
+    try:
+        return session.backup_if_due(url)
+    except DomainError as err:
+        return {"error": err.message}
+    except Exception as exc:  # a timer must not take the desk down
+        log.exception("backup timer")
+        return {"error": f"backup failed: {exc}"}
 
 
 def sync_quietly() -> dict[str, Any] | None:
@@ -253,10 +306,12 @@ def make_app(
 ) -> WaitlistApp:
     """The desk for `settings.staff` on the database already open. `config` given (tests):
     the desk's config file is neither read nor written."""
-    return WaitlistApp(
+    app = WaitlistApp(
         staff=settings.staff,
         exit_when_ready=bool(os.environ.get(READY_ENV)),
         config=config,
         from_file=config is None,
         first_page=first_page,
     )
+    app.db_url = settings.db_url or None
+    return app

@@ -254,6 +254,7 @@ def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str,
         "min_notice": offer_time.parse_min_notice((data.get("clinic") or {}).get("min_notice")),
         "default_payment_type": _payment_default(data),
         "calendar": parse_calendar_settings(data.get("calendar")),
+        "backup": parse_backup_settings(data.get("backup")),
     }
 
 
@@ -320,6 +321,7 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
             offer_time.SETTING: parsed["min_notice"],
             PAYMENT_SETTING: parsed["default_payment_type"],
             "calendar": parsed["calendar"],
+            "backup": parsed["backup"],
         }
         if settings != clinic.settings:
             Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()
@@ -414,6 +416,30 @@ def parse_calendar_settings(raw: Any) -> dict[str, Any]:
         "days_ahead": _int(table, "days_ahead", "calendar", 1, 366, 90),
         "sync_minutes": _int(table, "sync_minutes", "calendar", 0, 1440, 15),
         "auto_offer": parse_bool(table.get("auto_offer", False), "calendar.auto_offer"),
+    }
+
+
+def parse_backup_settings(raw: Any) -> dict[str, Any]:
+    """[backup]: how often the app backs the database up (every_hours, 0: never; cron does
+    it otherwise), into which folder, and how many daily and weekly backups stay."""
+    table = raw if raw is not None else {}
+    if not isinstance(table, dict):
+        raise ValidationError("backup must be a table", field="backup")
+    unknown = sorted(set(table) - {"every_hours", "dir", "keep_daily", "keep_weekly"})
+    if unknown:
+        raise ValidationError(
+            f"backup.{unknown[0]} is not a backup setting (every_hours, dir, keep_daily, "
+            "keep_weekly)",
+            field=f"backup.{unknown[0]}",
+        )
+    folder = table.get("dir")
+    if folder is not None and (not isinstance(folder, str) or not folder.strip()):
+        raise ValidationError("backup.dir must be a folder's path", field="backup.dir")
+    return {
+        "every_hours": _int(table, "every_hours", "backup", 0, 24 * 31, 0),
+        "dir": folder.strip() if folder else None,
+        "keep_daily": _int(table, "keep_daily", "backup", 0, 366, 7),
+        "keep_weekly": _int(table, "keep_weekly", "backup", 0, 520, 4),
     }
 
 

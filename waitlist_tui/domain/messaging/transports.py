@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.private_files import open_private
 
 SMS_TRANSPORTS = ("file", "webhook")
 EMAIL_TRANSPORTS = ("file", "smtp", "webhook")
@@ -76,9 +77,7 @@ class FileTransport:
             ensure_ascii=False,
         )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            with open_private(self.path, "a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
         except OSError as exc:
             raise TransportError(f"cannot append to {self.path}: {exc.strerror}") from exc

@@ -30,6 +30,8 @@ from peewee import (
     TextField,
 )
 
+from waitlist_tui.domain.private_files import private_dirs
+
 database = DatabaseProxy()
 
 MMAP_BYTES = 256 * 1024 * 1024
@@ -67,8 +69,7 @@ def prepare_sqlite_file(path: str) -> None:
     if path == ":memory:":
         return
     file = Path(path).expanduser()
-    if not file.parent.exists():
-        file.parent.mkdir(parents=True, mode=0o700)
+    private_dirs(file.parent)  # every level it creates 0700, not only the last
     if not file.exists():
         fd = os.open(file, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)

@@ -30,7 +30,8 @@ def create(folder: Path, prefix: str, suffix: str) -> str:
     return name
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """A process of that id runs on this machine (another user's counts as alive)."""
     if pid == os.getpid():
         return True
     try:
@@ -58,7 +59,7 @@ def sweep(folder: Path, prefix: str, suffix: str) -> list[str]:
             continue
         path = Path(folder) / name
         if found.group(1) is not None:
-            if _alive(int(found.group(1))):
+            if alive(int(found.group(1))):
                 continue
         else:
             try:
