@@ -95,4 +95,5 @@ def test_a_1000_row_import_costs_a_fixed_number_of_queries_per_row(tmp_path: Pat
     assert Entry.select().count() == ROWS
     counts = {"new": new_queries, "update": update_queries, "restore": restore_queries}
     over = {k: (n, MOST_QUERIES[k]) for k, n in counts.items() if n > MOST_QUERIES[k]}
+    print("COUNTS", counts)
     assert not over, f"queries (counted, most allowed) for {ROWS} rows: {over}"

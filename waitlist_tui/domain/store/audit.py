@@ -12,6 +12,8 @@ from waitlist_tui.domain.store.models import AuditEvent
 
 def plain(value: Any) -> Any:
     """JSON-ready form of a stored value for the audit trail."""
+    if value is None or type(value) in (str, int, bool):  # most values, first
+        return value
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, dt.datetime):

@@ -106,7 +106,7 @@ def add(
         if ready.client_input is not None:
             client, _ = find_or_create(clinic, ready.client_input, actor)
         else:
-            client = _client_by_ref(clinic, ready.client_ref)
+            client = client_by_ref(clinic, ready.client_ref)
         values = {**ready.values, "client": client}
         entry = Entry.create(**values, **ready.stamps)
         for provider in ready.providers:
@@ -133,7 +133,7 @@ def audit_changes(
     return audit.diff({}, {k: _loggable(v) for k, v in logged.items()})
 
 
-def _client_by_ref(clinic: Clinic, ref: Any) -> Client:
+def client_by_ref(clinic: Clinic, ref: Any) -> Client:
     try:
         return ids.resolve(
             Client,
