@@ -9,10 +9,12 @@ import pendulum
 
 
 @lru_cache(maxsize=64)
-def _zone(name: str) -> pendulum.Timezone | pendulum.FixedTimezone:
+def _zone(name: str) -> pendulum.Timezone:
     """A time zone by name, read from the tz database once (pendulum reads the file on every
     call with a name: ~0.2 ms, most of an imported row's time before issue 18)."""
-    return pendulum.timezone(name)
+    zone = pendulum.timezone(name)
+    assert isinstance(zone, pendulum.Timezone)  # a name, never a fixed offset
+    return zone
 
 
 def now() -> pendulum.DateTime:

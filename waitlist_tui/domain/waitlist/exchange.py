@@ -19,7 +19,7 @@ import csv
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -144,7 +144,22 @@ def csv_row(view: EntryView) -> dict[str, Any]:
     return {k: "" if v is None else v for k, v in row.items()}
 
 
-def export(out: IO[str], fmt: str, statuses: tuple[str, ...] = ()) -> int:
+def count_entries(statuses: tuple[str, ...] = ()) -> int:
+    """How many entries an export of these statuses writes (for its progress bar)."""
+    query = Entry.select().where(Entry.clinic == get_clinic())
+    if statuses:
+        query = query.where(Entry.status.in_(list(statuses)))
+    total: int = query.count()
+    return total
+
+
+def export(
+    out: IO[str],
+    fmt: str,
+    statuses: tuple[str, ...] = (),
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the entries; `progress` is told the count so far every CHUNK entries."""
     count = 0
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
@@ -152,14 +167,22 @@ def export(out: IO[str], fmt: str, statuses: tuple[str, ...] = ()) -> int:
         for view in iter_entries(statuses):
             writer.writerow(csv_row(view))
             count += 1
-        return count
-    if fmt != "json":
-        raise ValidationError("format must be csv or json", field="format")
-    out.write("[")
-    for view in iter_entries(statuses):
-        out.write(("," if count else "") + "\n" + json.dumps(exported(view), ensure_ascii=False))
-        count += 1
-    out.write("\n]\n")
+            if progress is not None and count % CHUNK == 0:
+                progress(count)
+    else:
+        if fmt != "json":
+            raise ValidationError("format must be csv or json", field="format")
+        out.write("[")
+        for view in iter_entries(statuses):
+            out.write(
+                ("," if count else "") + "\n" + json.dumps(exported(view), ensure_ascii=False)
+            )
+            count += 1
+            if progress is not None and count % CHUNK == 0:
+                progress(count)
+        out.write("\n]\n")
+    if progress is not None:
+        progress(count)
     return count
 
 

@@ -448,7 +448,7 @@ class Checker:
         changes = adding.audit_changes(
             {**ready.values, "client": None}, ready.providers, ready.stamps if restored else None
         )
-        row = {
+        row: dict[str, Any] = {
             "id": uid(values.get("id") or uuid.uuid4()),
             "clinic_id": uid(self.clinic.id),
             "service_id": uid(ready.values["service"].id),
@@ -573,7 +573,8 @@ def existing_people(people: list[ClientInput], clinic: Clinic) -> dict[tuple[str
             .order_by(Client.created_at, Client.id)
             .tuples()
         )
-        for row in query:
+        rows: Iterator[tuple[Any, ...]] = iter(query)
+        for row in rows:
             _, first, last, phone, email = row[:5]
             if phone:
                 found.setdefault(("phone", first, last, phone), list(row))
@@ -618,7 +619,9 @@ class Writer:
         if not adds:
             return
         client_of = self.clients(adds)
-        entries, links, logs = [], [], []
+        entries: list[tuple[Any, ...]] = []
+        links: list[tuple[str, str]] = []
+        logs: list[tuple[Any, ...]] = []
         for add in adds:
             client = client_of.get(add.number)
             if client is None:
@@ -666,7 +669,7 @@ class Writer:
                 self.errors.append({"row": add.number, "field": err.field, "message": err.message})
                 continue
             new_id = add.client_id or uuid.uuid4()
-            row = [
+            row: list[Any] = [
                 uid(new_id), uid(self.clinic.id), person.first_name, person.last_name,
                 person.phone, person.email, consents["consent_sms"], consents["consent_email"],
                 search_text(person.first_name, person.last_name, person.email, person.phone),
