@@ -130,7 +130,12 @@ def audit_changes(
     logged["preferred_providers"] = [p.code for p in providers]
     if restored_stamps is not None:
         logged.update({k: v for k, v in restored_stamps.items() if k != "id"})
-    return audit.diff({}, {k: _loggable(v) for k, v in logged.items()})
+    changes = {}  # audit.diff({}, logged), without comparing each value with nothing
+    for key, value in logged.items():
+        shown = audit.plain(_loggable(value))
+        if shown is not None:
+            changes[key] = [None, shown]
+    return changes
 
 
 def client_by_ref(clinic: Clinic, ref: Any) -> Client:
