@@ -51,7 +51,7 @@ from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError, ValidationError
 from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.store import audit, rollups
-from waitlist_tui.domain.store.db import bulk_insert, database
+from waitlist_tui.domain.store.db import bulk_copy, database
 from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
 from waitlist_tui.domain.textinput import search_text
 from waitlist_tui.domain.waitlist import adding
@@ -658,9 +658,9 @@ class Writer:
             logs.append((now, self.actor, add.action, "entry", entry_id, changes))
             self.counts["added"] += 1
             self.ids.append(entry_id)
-        bulk_insert("entry", ENTRY_COLUMNS, entries)
-        bulk_insert("entry_provider", ("entry_id", "provider_id"), links)
-        bulk_insert("audit_event", AUDIT_COLUMNS, logs)
+        bulk_copy("entry", ENTRY_COLUMNS, entries)
+        bulk_copy("entry_provider", ("entry_id", "provider_id"), links)
+        bulk_copy("audit_event", AUDIT_COLUMNS, logs)
         self.counter.add([e[0] for e in entries])
 
     def clients(self, adds: list[Add]) -> dict[int, tuple[str, str]]:
@@ -710,8 +710,8 @@ class Writer:
              as_json({k: [None, row[CLIENT_COLUMNS.index(k)]] for k in CLIENT_FIELDS}))
             for row in new_rows.values()
         ]  # fmt: skip
-        bulk_insert("client", CLIENT_COLUMNS, [tuple(r) for r in new_rows.values()])
-        bulk_insert("audit_event", AUDIT_COLUMNS, logs)
+        bulk_copy("client", CLIENT_COLUMNS, [tuple(r) for r in new_rows.values()])
+        bulk_copy("audit_event", AUDIT_COLUMNS, logs)
         return out
 
     def withdraw(
