@@ -10,6 +10,7 @@ defaults, so they hold on any date.
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +241,33 @@ def test_progress_is_told_for_both_passes(tmp_path: Path) -> None:
     assert told[-1] == ("write", 10, 10)
     size = path.stat().st_size
     assert ("check", size, size) in told
+
+
+@pytest.mark.usefixtures("clinic")
+def test_a_client_id_only_an_earlier_row_would_have_added(tmp_path: Path) -> None:
+    """Row 2 adds client_id X (a new person); row 3 names X alone and follows it. Row 5
+    names Y alone, but row 4 (Y, with details) is Ann, already here: Y was never added."""
+    adding.create(
+        {
+            "client": {"first_name": "Ann", "last_name": "Lee", "phone": "617-555-0101"},
+            "service": "PT-EVAL",
+        },
+        STAFF,
+    )
+    x, y = "8d1f3c1e-5a0c-4a8e-9a53-000000000001", "8d1f3c1e-5a0c-4a8e-9a53-000000000002"
+    path = tmp_path / "ids.csv"
+    path.write_text(
+        "client_id,first_name,last_name,phone,service,payment_type\n"
+        f"{x},Bo,Wu,617-555-0202,PT-EVAL,SELF_PAY\n"
+        f"{x},,,,PT-FU,SELF_PAY\n"
+        f"{y},Ann,Lee,617-555-0101,PT-EVAL,SELF_PAY\n"
+        f"{y},,,,PT-FU,SELF_PAY\n"
+    )
+    with pytest.raises(ValidationError) as info:
+        exchange.import_file(path, STAFF)
+    assert [(e["row"], e["field"]) for e in info.value.data["errors"]] == [(5, "client_id")]
+    assert Entry.select().count() == 1
+    result = exchange.import_file(path, STAFF, skip_invalid=True)
+    assert (result["added"], result["invalid"]) == (3, 1)
+    assert Client.select().count() == 2  # Ann and Bo (who kept the id x)
+    assert Client.get(Client.first_name == "Bo").id == uuid.UUID(x)

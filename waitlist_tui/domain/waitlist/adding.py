@@ -167,9 +167,12 @@ def prepare(
     # Each field on its own, then the rules between fields whose parts read well: every
     # error at once, the first raised with the others in its data.
     problems = Problems()
-    fields: dict[str, Any] = {}
-    for key in data:
-        fields.update(problems.check(parse_fields, {key: data[key]}, clinic.time_zone) or {})
+    try:  # all at once: the same values when every field is good (most rows of an import)
+        fields = parse_fields(data, clinic.time_zone)
+    except ValidationError:
+        fields = {}
+        for key in data:
+            fields.update(problems.check(parse_fields, {key: data[key]}, clinic.time_zone) or {})
     if "service" not in data:
         problems.errors.append(ValidationError("service is required", field="service"))
     if "payment_type" not in fields:

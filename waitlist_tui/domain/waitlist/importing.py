@@ -676,10 +676,13 @@ class Writer:
         clinic_id = uid(self.clinic.id)
         for add in adds:
             person = add.client
-            if person is None or (add.client_id is not None and add.client_id in by_id):
+            if add.client_id is not None and add.client_id in by_id:
                 # an existing client's id (checked in pass 1), or one an earlier row added
-                assert add.client_id is not None
                 out[add.number] = (uid(add.client_id), str(add.client_id))
+                continue
+            if person is None:  # the earlier row naming it found the same person elsewhere
+                err = _unknown_client(add.client_id)
+                self.errors.append({"row": add.number, "field": err.field, "message": err.message})
                 continue
             found = next((known[k] for k in person_keys(person) if k in known), None)
             if found is not None:
