@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peewee import DatabaseError
+from peewee import IntegrityError
 
 from tests.conftest import STAFF
 from tests.domain.test_stats_rollups import assert_rollups_match_a_rebuild
 from waitlist_tui.demo import build as demo
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.catalog.setup import apply_setup
-from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.errors import Unprocessable, ValidationError
 from waitlist_tui.domain.store import rollups
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.maintenance import wipe
@@ -114,14 +114,18 @@ def test_a_failure_while_writing_rolls_every_batch_back(
     def failing(self: importing.Writer, adds: list[Any]) -> None:
         calls["n"] += 1
         if calls["n"] == 5:  # four batches written, then the database refuses
-            raise DatabaseError("disk full")
+            raise IntegrityError("UNIQUE constraint failed: entry.id")
         real(self, adds)
 
     monkeypatch.setattr(importing.Writer, "write_adds", failing)
     before = _written()
     kept = rollups_state()
-    with pytest.raises(DatabaseError):
+    with pytest.raises(Unprocessable) as info:
         exchange.import_file(_file(tmp_path / "in.csv", [_row(i) for i in range(400)]), STAFF)
+    assert info.value.message == (
+        "the database refused rows 202-251: UNIQUE constraint failed: entry.id "
+        "(nothing was imported)"
+    )
     assert calls["n"] == 5
     assert _written() == before
     assert rollups_state() == kept

@@ -38,7 +38,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from peewee import DatabaseError, fn
+from peewee import DatabaseError, DataError, IntegrityError, fn
 
 from waitlist_tui.domain import jsoninput
 from waitlist_tui.domain.catalog.clients import (
@@ -48,7 +48,7 @@ from waitlist_tui.domain.catalog.clients import (
     set_consent,
 )
 from waitlist_tui.domain.catalog.clinics import get_clinic
-from waitlist_tui.domain.errors import DomainError, ValidationError
+from waitlist_tui.domain.errors import DomainError, Unprocessable, ValidationError
 from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.store import audit, rollups
 from waitlist_tui.domain.store.db import bulk_copy, database
@@ -809,7 +809,15 @@ def import_file(
                 )
                 written = 0
                 for batch in spill.batches_back():
-                    writer.batch(batch, bad)
+                    try:
+                        writer.batch(batch, bad)
+                    except (IntegrityError, DataError) as exc:  # a backstop: pass 1 checks
+                        raise Unprocessable(
+                            "the database refused rows "
+                            f"{batch[0].number}-{batch[-1].number}: "
+                            f"{str(exc).splitlines()[0]} (nothing was imported)",
+                            field="file",
+                        ) from exc
                     written += len(batch)
                     if progress is not None:
                         progress("write", written, total)
