@@ -332,23 +332,32 @@ class BulkEntryCounts:
             database.execute_sql(self.statement.replace("{marks}", marks), part)
 
 
+class TriggerCounts(BulkEntryCounts):
+    """SQLite: the trigger counts each entry as it goes in (an upsert in place, measured no
+    slower than the grouped statement: issue 18), so there is nothing left to count."""
+
+    def __init__(self) -> None:
+        pass
+
+    def add(self, entry_ids: list[Any]) -> None:
+        pass
+
+
 @contextmanager
 def bulk_entry_counts() -> Iterator[BulkEntryCounts]:
-    """Within the caller's transaction: stats_entry_ins off, the entries the block writes
-    counted in bulk by the BulkEntryCounts it yields, and the trigger back before the
-    transaction ends. The change is the transaction's own: a rollback (the block raising)
-    brings the trigger back as it was, and no other desk ever sees it off (SQLite has one
-    writer at a time; PostgreSQL's ALTER TABLE makes the other writers of entry wait for
-    this transaction, its readers do not). The other triggers stay on (a booked entry's
-    points, an update's counts)."""
+    """Within the caller's transaction, on PostgreSQL: stats_entry_ins off, the entries the
+    block writes counted in bulk by the BulkEntryCounts it yields, and the trigger back
+    before the transaction ends. There the trigger's plpgsql call and appended rows cost
+    about 0.1 ms an entry, a third of a bulk import's writing; on SQLite it costs no more
+    than the grouped statement, and stays on. The change is the transaction's own: a
+    rollback (the block raising) brings the trigger back as it was, and no other desk sees
+    it off (ALTER TABLE makes the other writers of entry wait for this transaction; its
+    readers do not). The other triggers stay on (a booked entry's points, an update's
+    counts)."""
     d = dialect()
-    (trigger,) = [t for t in triggers(d) if t.name == ENTRY_INSERT]
-    if d.postgres:
-        database.execute_sql(f"ALTER TABLE entry DISABLE TRIGGER {ENTRY_INSERT}")
-    else:
-        database.execute_sql(f"DROP TRIGGER IF EXISTS {ENTRY_INSERT}")
+    if not d.postgres:
+        yield TriggerCounts()
+        return
+    database.execute_sql(f"ALTER TABLE entry DISABLE TRIGGER {ENTRY_INSERT}")
     yield BulkEntryCounts()
-    if d.postgres:
-        database.execute_sql(f"ALTER TABLE entry ENABLE TRIGGER {ENTRY_INSERT}")
-    else:
-        database.execute_sql(_sqlite_ddl(trigger, d))
+    database.execute_sql(f"ALTER TABLE entry ENABLE TRIGGER {ENTRY_INSERT}")
