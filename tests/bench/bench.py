@@ -27,6 +27,8 @@ Measures, on a SQLite database built by the demo generator (`demo.build(entries=
 - dashboard_ms: in the running app, `S` from the queue to the stats dashboard with every
   figure painted (dashboard_bench.py; 5 opens per run after a first one, each run's median,
   then runs; the first open, which also imports the screen, as dashboard_first_open_ms);
+- import_10k_s, import_100k_s (and _rss_mb): `import` of generated CSV rows into a fresh
+  database, in a child process each run (import_bench.py; --import-rows sets the larger size);
 - calendar_*_ms: a provider's 5,000-event calendar feed synced: first, unchanged, answered
   by its validator, and with 10 cancellations and their openings' candidates
   (calendar_bench.py; one sync per run);
@@ -302,6 +304,10 @@ TARGET_OF["live_p95_ms"] = "live_ms"
 from backup_bench import BACKUP_BENCHMARKS  # noqa: E402
 
 BENCHMARKS.update(BACKUP_BENCHMARKS)
+# Import of generated CSV rows into a fresh database (seconds and peak RSS; no ms targets).
+import import_bench  # noqa: E402
+
+BENCHMARKS.update(import_bench.IMPORT_BENCHMARKS)
 
 
 # --- driver -----------------------------------------------------------------------------------
@@ -339,7 +345,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", help="SQLite file to use (reused if it holds --entries)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary database")
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run only these")
+    parser.add_argument(
+        "--import-rows", type=int, default=import_bench.ROWS, help="rows of the import bench"
+    )
     args = parser.parse_args(argv)
+    import_bench.ROWS = args.import_rows
     if args.entries < 0 or args.runs < 1 or args.repeat < 1:
         parser.error("--entries must be 0 or more, --runs and --repeat 1 or more")
 

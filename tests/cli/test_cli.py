@@ -305,3 +305,18 @@ def test_a_staff_name_and_reply_notes_are_checked_before_anything_is_written(run
     call = run("offers", "attempt", sent["id"], "--outcome", "voicemail", "--note", "a\x07", "--json")
     assert json.loads(call.output)["code"] == 4000
     assert envelope(run("offers", "list", "--json"))[0]["status"] == "sent"  # nothing changed
+
+
+def test_progress_goes_to_stderr_and_never_into_the_json(run, tmp_path) -> None:
+    """--progress on a non-terminal: click writes each phase's name to stderr once; stdout
+    holds the envelope alone. Without it (stderr not a terminal) nothing is drawn."""
+    sample = str(ASSETS / "sample_entries.csv")
+    result = run("import", sample, "--progress", "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["data"]["imported"] == body["data"]["rows"] > 0
+    assert "checking" in result.stderr and "writing" in result.stderr
+    out = run("export", "--format", "json", "--progress")
+    assert json.loads(out.stdout)[0]["id"] and "exporting" in out.stderr
+    quiet = run("export", "--format", "csv")
+    assert quiet.stderr == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from peewee import Expression, fn
@@ -41,12 +42,38 @@ def normalize_phone(raw: str | None, region: str, field: str = "client.phone") -
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# A local part email_validator keeps as it is: ASCII atoms joined by single dots (RFC 5322's
+# dot-atom), at most 64 characters.
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+@lru_cache(maxsize=4096)
+def _normalized_domain(domain: str) -> str | None:
+    """The domain as email_validator normalizes it in an address, or None when it refuses it
+    (then the whole address goes through it for its message). Remembered: most addresses of
+    a file share a few domains, and the domain is most of email_validator's time (issue 18)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email("a@" + domain, check_deliverability=False).normalized[2:]
+    except EmailNotValidError:
+        return None
+
+
 def normalize_email(raw: str | None, field: str = "client.email") -> str | None:
+    """The address as email_validator normalizes it; a plain ASCII local part at a domain
+    already seen is put together without asking it again (the same result: the differential
+    test in tests/domain/test_email_fast_path.py holds them together)."""
     from email_validator import EmailNotValidError, validate_email
 
     raw = text_value(raw, field, max_len=254)
     if not raw:
         return None
+    local, at, domain = raw.rpartition("@")
+    if at and len(local) <= 64 and _PLAIN_LOCAL.fullmatch(local):
+        known = _normalized_domain(domain)
+        if known is not None:
+            return f"{local}@{known}"
     try:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:

@@ -14,6 +14,8 @@ from waitlist_tui.domain.store.models import AuditEvent
 
 def plain(value: Any) -> Any:
     """JSON-ready form of a stored value for the audit trail."""
+    if value is None or type(value) in (str, int, bool):  # most values, first
+        return value
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, dt.datetime):
@@ -106,3 +108,11 @@ def announce(object_type: str, object_ids: list[str], audit_ids: list[int]) -> N
             (audit_id, object_type, object_id)
             for audit_id, object_id in zip(audit_ids, object_ids, strict=True)
         )
+
+
+def announce_written(object_type: str, object_ids: list[str]) -> None:
+    """PostgreSQL: rows whose audit rows went in by COPY (a bulk import) told to the live
+    desks, in the writer's transaction. SQLite's feed reads the audit rows themselves."""
+    if object_ids and is_postgres():
+        notify, params = changes_feed.notify_sql(object_type, object_ids)
+        database.execute_sql(notify, params)

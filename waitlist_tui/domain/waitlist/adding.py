@@ -13,12 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from waitlist_tui.domain import clock, vocab
-from waitlist_tui.domain.catalog.clients import find_or_create, parse_client
+from waitlist_tui.domain.catalog.clients import ClientInput, find_or_create, parse_client
 from waitlist_tui.domain.catalog.clinics import default_payment_type, get_clinic
 from waitlist_tui.domain.errors import NotFound, Problems, ValidationError
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database
-from waitlist_tui.domain.store.models import Client, Clinic, Entry, EntryProvider, Service
+from waitlist_tui.domain.store.models import (
+    Client,
+    Clinic,
+    Entry,
+    EntryProvider,
+    Provider,
+    Service,
+)
 from waitlist_tui.domain.waitlist.entry_input import (
     check_range,
     check_window,
@@ -61,20 +68,111 @@ def create(
     return get(add(payload, actor, clinic, restored).id)
 
 
+@dataclass
+class Prepared:
+    """An entry checked and resolved but not written: its column values (the client's aside),
+    its stamps, its preferred providers, and its client as given (details to find or create,
+    or a reference to an existing client)."""
+
+    values: dict[str, Any]
+    stamps: dict[str, Any]
+    providers: list[Provider]
+    client_input: ClientInput | None
+    client_ref: Any  # the payload's client_id when it names one
+
+
+class Refs:
+    """How a payload's service and provider references are resolved: from the database each
+    time (one entry at a time); an import passes one that remembers (importing.py)."""
+
+    def service(self, clinic: Clinic, ref: Any) -> Service:
+        return resolve_service(clinic, ref)
+
+    def providers(self, clinic: Clinic, service: Service, refs: Any) -> list[Provider]:
+        return resolve_providers(clinic, service, refs)
+
+
+REFS = Refs()
+
+
 def add(
     payload: Any, actor: str, clinic: Clinic | None = None, restored: Restored | None = None
 ) -> Entry:
     """`create` without reading the view back: the row as written. An import keeps only its
     id, and a view costs two more queries a row (the joined read and its providers)."""
     clinic = clinic or get_clinic()
+    with database.atomic():
+        ready = prepare(payload, actor, clinic, restored)
+        if ready.client_input is not None:
+            client, _ = find_or_create(clinic, ready.client_input, actor)
+        else:
+            client = client_by_ref(clinic, ready.client_ref)
+        values = {**ready.values, "client": client}
+        entry = Entry.create(**values, **ready.stamps)
+        for provider in ready.providers:
+            EntryProvider.create(entry=entry, provider=provider)
+        audit.record(
+            actor,
+            "entry.create" if restored is None else "entry.import",
+            "entry",
+            entry.id,
+            audit_changes(values, ready.providers, ready.stamps if restored else None),
+        )
+    return entry
+
+
+def audit_changes(
+    values: dict[str, Any], providers: list[Provider], restored_stamps: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What a new entry's audit row holds: its values (the clinic's left out), its providers'
+    codes, and an imported one's kept stamps."""
+    logged = {k: v for k, v in values.items() if k != "clinic"}
+    logged["preferred_providers"] = [p.code for p in providers]
+    if restored_stamps is not None:
+        logged.update({k: v for k, v in restored_stamps.items() if k != "id"})
+    changes = {}  # audit.diff({}, logged), without comparing each value with nothing
+    for key, value in logged.items():
+        shown = audit.plain(_loggable(value))
+        if shown is not None:
+            changes[key] = [None, shown]
+    return changes
+
+
+def client_by_ref(clinic: Clinic, ref: Any) -> Client:
+    try:
+        return ids.resolve(
+            Client,
+            ref,
+            "client",
+            field="client_id",
+            query=Client.select().where(Client.clinic == clinic),
+        )
+    except (NotFound, ValidationError):
+        raise ValidationError(
+            f"client_id: {ref!r} is not a client of this clinic", field="client_id"
+        ) from None
+
+
+def prepare(
+    payload: Any,
+    actor: str,
+    clinic: Clinic,
+    restored: Restored | None = None,
+    refs: Refs = REFS,
+) -> Prepared:
+    """Every check of a new entry, nothing written: the field errors at once (the first
+    raised with the others in its data), then the service and providers resolved."""
     _require_enabled(clinic)
     data = normalize_keys(payload, partial=False)
     # Each field on its own, then the rules between fields whose parts read well: every
     # error at once, the first raised with the others in its data.
     problems = Problems()
-    fields: dict[str, Any] = {}
-    for key in data:
-        fields.update(problems.check(parse_fields, {key: data[key]}, clinic.time_zone) or {})
+    try:  # all at once: the same values when every field is good (most rows of an import)
+        fields = parse_fields(data, clinic.time_zone)
+    except ValidationError:
+        fields = {}
+        for key in data:
+            fields.update(problems.check(parse_fields, {key: data[key]}, clinic.time_zone) or {})
     if "service" not in data:
         problems.errors.append(ValidationError("service is required", field="service"))
     if "payment_type" not in fields:
@@ -112,74 +210,42 @@ def add(
             ValidationError("expires_at must be in the future", field="expires_at")
         )
     problems.raise_any()
-    with database.atomic():
-        service = resolve_service(clinic, data["service"])
-        providers = resolve_providers(clinic, service, data.get("preferred_providers"))
-        if client_input is not None:
-            client, _ = find_or_create(clinic, client_input, actor)
-        else:
-            try:
-                client = ids.resolve(
-                    Client,
-                    data["client_id"],
-                    "client",
-                    field="client_id",
-                    query=Client.select().where(Client.clinic == clinic),
-                )
-            except (NotFound, ValidationError):
-                raise ValidationError(
-                    f"client_id: {data['client_id']!r} is not a client of this clinic",
-                    field="client_id",
-                ) from None
-        values = {
-            "clinic": clinic,
-            "client": client,
-            "service": service,
-            "status": vocab.WAITING,
-            "priority": fields.get("priority", 3),
-            "payment_type": fields["payment_type"],
-            "appointment_type": fields.get("appointment_type") or service.appointment_type,
-            "preferred_days": fields.get("preferred_days", 0),
-            "preferred_time_slots": fields.get("preferred_time_slots", 0),
-            "preferred_time_start": fields.get("preferred_time_start"),
-            "preferred_time_end": fields.get("preferred_time_end"),
-            "date_range_start": start,
-            "date_range_end": end,
-            "notes": fields.get("notes", ""),
-            "expires_at": fields.get("expires_at"),
-            "original_appointment_at": fields.get("original_appointment_at"),
+    service = refs.service(clinic, data["service"])
+    providers = refs.providers(clinic, service, data.get("preferred_providers"))
+    values = {
+        "clinic": clinic,
+        "service": service,
+        "status": vocab.WAITING,
+        "priority": fields.get("priority", 3),
+        "payment_type": fields["payment_type"],
+        "appointment_type": fields.get("appointment_type") or service.appointment_type,
+        "preferred_days": fields.get("preferred_days", 0),
+        "preferred_time_slots": fields.get("preferred_time_slots", 0),
+        "preferred_time_start": fields.get("preferred_time_start"),
+        "preferred_time_end": fields.get("preferred_time_end"),
+        "date_range_start": start,
+        "date_range_end": end,
+        "notes": fields.get("notes", ""),
+        "expires_at": fields.get("expires_at"),
+        "original_appointment_at": fields.get("original_appointment_at"),
+    }
+    stamps: dict[str, Any] = {
+        **Entry.stamps(actor, now, new=True),
+        "status_changed_at": now,
+    }
+    if restored is not None:
+        values["status"] = restored.status
+        stamps = {
+            "id": restored.id,
+            "created_at": restored.created_at,
+            "updated_at": restored.updated_at,
+            "status_changed_at": restored.status_changed_at,
+            "booked_at": restored.booked_at,
+            "created_by": restored.created_by or actor,
+            "updated_by": restored.updated_by or actor,
+            "version": restored.version,
         }
-        stamps: dict[str, Any] = {
-            **Entry.stamps(actor, now, new=True),
-            "status_changed_at": now,
-        }
-        if restored is not None:
-            values["status"] = restored.status
-            stamps = {
-                "id": restored.id,
-                "created_at": restored.created_at,
-                "updated_at": restored.updated_at,
-                "status_changed_at": restored.status_changed_at,
-                "booked_at": restored.booked_at,
-                "created_by": restored.created_by or actor,
-                "updated_by": restored.updated_by or actor,
-                "version": restored.version,
-            }
-        entry = Entry.create(**values, **stamps)
-        for provider in providers:
-            EntryProvider.create(entry=entry, provider=provider)
-        logged = {k: v for k, v in values.items() if k != "clinic"}
-        logged["preferred_providers"] = [p.code for p in providers]
-        if restored is not None:
-            logged.update({k: v for k, v in stamps.items() if k != "id"})
-        audit.record(
-            actor,
-            "entry.create" if restored is None else "entry.import",
-            "entry",
-            entry.id,
-            audit.diff({}, {k: _loggable(v) for k, v in logged.items()}),
-        )
-    return entry
+    return Prepared(values, stamps, providers, client_input, data.get("client_id"))
 
 
 def create_many(payloads: list[Any], actor: str, clinic: Clinic | None = None) -> list[EntryView]:

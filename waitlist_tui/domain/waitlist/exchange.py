@@ -4,8 +4,9 @@ Export streams in id order a chunk at a time, so a million rows never sit in mem
 carries what a desk or the ranking depends on: the entry's id, client id, status, and its
 times to the microsecond (created_at ranks the queue; "waited" counts from it).
 
-Import runs every row inside one transaction (a savepoint per row): either all rows go in,
-or with skip_invalid the good ones do; each bad row is reported by number and field. A row
+Import checks every row first and reports each bad one by number and field, all at once;
+then it writes in bulk in one transaction (importing.py): either all rows go in, or with
+skip_invalid the good ones do. A row
 keeps its exported id, client id, created_at and status, so a file re-imported is idempotent:
 an entry already present (by id) is skipped, or with on_existing="update" has its editable
 fields updated, never duplicated. An exported "offered" entry arrives as waiting: its offer
@@ -16,25 +17,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from peewee import DatabaseError
-
-from waitlist_tui.domain import clock, jsoninput, vocab
-from waitlist_tui.domain.catalog.clients import find_or_create, parse_client
+from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
-from waitlist_tui.domain.errors import DomainError, ValidationError
-from waitlist_tui.domain.store.db import database
-from waitlist_tui.domain.store.ids import fk_id
-from waitlist_tui.domain.store.models import Client, Clinic, Entry
+from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.store.models import Clinic, Entry
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import parse_instant
-from waitlist_tui.domain.waitlist import adding, changes, reading
+from waitlist_tui.domain.waitlist import adding, changes, importing, reading
 from waitlist_tui.domain.waitlist.entry_input import INPUT_FIELDS
 from waitlist_tui.domain.waitlist.views import EntryView
 
@@ -149,7 +144,22 @@ def csv_row(view: EntryView) -> dict[str, Any]:
     return {k: "" if v is None else v for k, v in row.items()}
 
 
-def export(out: IO[str], fmt: str, statuses: tuple[str, ...] = ()) -> int:
+def count_entries(statuses: tuple[str, ...] = ()) -> int:
+    """How many entries an export of these statuses writes (for its progress bar)."""
+    query = Entry.select().where(Entry.clinic == get_clinic())
+    if statuses:
+        query = query.where(Entry.status.in_(list(statuses)))
+    total: int = query.count()
+    return total
+
+
+def export(
+    out: IO[str],
+    fmt: str,
+    statuses: tuple[str, ...] = (),
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the entries; `progress` is told the count so far every CHUNK entries."""
     count = 0
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
@@ -157,14 +167,22 @@ def export(out: IO[str], fmt: str, statuses: tuple[str, ...] = ()) -> int:
         for view in iter_entries(statuses):
             writer.writerow(csv_row(view))
             count += 1
-        return count
-    if fmt != "json":
-        raise ValidationError("format must be csv or json", field="format")
-    out.write("[")
-    for view in iter_entries(statuses):
-        out.write(("," if count else "") + "\n" + json.dumps(exported(view), ensure_ascii=False))
-        count += 1
-    out.write("\n]\n")
+            if progress is not None and count % CHUNK == 0:
+                progress(count)
+    else:
+        if fmt != "json":
+            raise ValidationError("format must be csv or json", field="format")
+        out.write("[")
+        for view in iter_entries(statuses):
+            out.write(
+                ("," if count else "") + "\n" + json.dumps(exported(view), ensure_ascii=False)
+            )
+            count += 1
+            if progress is not None and count % CHUNK == 0:
+                progress(count)
+        out.write("\n]\n")
+    if progress is not None:
+        progress(count)
     return count
 
 
@@ -215,46 +233,7 @@ def payload_from_json(item: Any) -> tuple[Any, dict[str, Any]]:
     return payload, kept
 
 
-def read_rows(path: str | Path) -> list[tuple[int, str, Any]]:
-    """(row number as the user sees it, "csv" or "json", raw row). CSV rows count the header
-    as row 1, as a spreadsheet does; JSON items count from 1. Whatever stops the file being
-    read (not UTF-8, not JSON, nested too deep, a CSV cell over the csv module's limit, a
-    header without a required column) is a 4000 naming the file and the row or byte."""
-    file = Path(path)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise ValidationError(f"cannot read {path}: {exc.strerror}", field="file") from exc
-    except ValueError as exc:  # a NUL in the path
-        raise ValidationError(f"cannot read {path!r}: {exc}", field="file") from exc
-    text = jsoninput.decode_utf8(raw, str(path), "file")
-    if file.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
-        data = jsoninput.loads(text, str(path), "file")
-        items = data if isinstance(data, list) else [data]
-        return [(i, "json", item) for i, item in enumerate(items, start=1)]
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        header = reader.fieldnames
-    except csv.Error as exc:
-        raise ValidationError(
-            f"{path}: row 1 (the header) cannot be read: {exc}", field="file"
-        ) from None
-    _check_header(path, header)
-    rows = []
-    number = 1
-    try:
-        for number, row in enumerate(reader, start=2):
-            rows.append((number, "csv", row))
-    except csv.Error as exc:  # a cell over 128 KiB, a stray quote at the end of the file
-        raise ValidationError(
-            f"{path}: row {number + 1} cannot be read: {exc}",
-            field="file",
-            data={"errors": [{"row": number + 1, "field": "file", "message": str(exc)}]},
-        ) from None
-    return rows
-
-
-def _check_header(path: str | Path, header: Any) -> None:
+def check_header(path: str | Path, header: Any) -> None:
     """The columns an entry cannot do without; any other column may be left out."""
     if not header:
         raise ValidationError(
@@ -275,7 +254,7 @@ def _check_header(path: str | Path, header: Any) -> None:
 # --- importing one row ------------------------------------------------------------------------
 
 
-def _uuid(value: Any, field: str) -> uuid.UUID:
+def uuid_of(value: Any, field: str) -> uuid.UUID:
     text = text_value(value, field, max_len=64) if not isinstance(value, uuid.UUID) else value
     try:
         return text if isinstance(text, uuid.UUID) else uuid.UUID(text)
@@ -290,7 +269,7 @@ def _past(value: Any, field: str, tz: str, now: dt.datetime) -> dt.datetime:
     return when
 
 
-def _restored(kept: dict[str, Any], clinic: Clinic, actor: str) -> adding.Restored:
+def restored_of(kept: dict[str, Any], clinic: Clinic, actor: str) -> adding.Restored:
     """The kept values of a new row, checked: a 4000 names the field."""
     now: dt.datetime = clock.now()  # a pendulum DateTime, compared with plain datetimes
     tz = clinic.time_zone
@@ -332,7 +311,7 @@ def _restored(kept: dict[str, Any], clinic: Clinic, actor: str) -> adding.Restor
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version < 2**31:
         raise ValidationError("version must be a whole number 1 or more", field="version")
     return adding.Restored(
-        id=_uuid(kept["id"], "id") if "id" in kept else uuid.uuid4(),
+        id=uuid_of(kept["id"], "id") if "id" in kept else uuid.uuid4(),
         status=status,
         created_at=created,
         status_changed_at=changed,
@@ -343,27 +322,9 @@ def _restored(kept: dict[str, Any], clinic: Clinic, actor: str) -> adding.Restor
     )
 
 
-def _client_of(payload: dict[str, Any], kept: dict[str, Any], clinic: Clinic, actor: str) -> None:
-    """Point the payload at the row's client by id: the one with that id, else the same
-    person found by name and phone or email, else a new client keeping the exported id."""
-    if "client_id" not in kept:
-        return
-    client_id = _uuid(kept["client_id"], "client_id")
-    found = Client.get_or_none(Client.id == client_id)
-    if found is None and payload.get("client") is not None:
-        details = parse_client(payload["client"], clinic.region)
-        found, _ = find_or_create(clinic, details, actor, client_id=client_id)
-    if found is None or fk_id(found, "clinic") != clinic.id:
-        raise ValidationError(
-            f"client_id {client_id} is not a client of this clinic (and the row has no "
-            "first_name, last_name, phone or email to add them by)",
-            field="client_id",
-        )
-    payload.pop("client", None)
-    payload["client_id"] = str(found.id)
-
-
-def _update(existing: Entry, payload: dict[str, Any], kept: dict[str, Any], actor: str) -> str:
+def update_existing(
+    existing: Entry, payload: dict[str, Any], kept: dict[str, Any], actor: str
+) -> str:
     """on_existing="update": the file's editable fields (and a cancel or expiry) as a PATCH.
     A closed entry is history and stays as it is."""
     if existing.status in vocab.CLOSED_STATUSES:
@@ -379,70 +340,21 @@ def _update(existing: Entry, payload: dict[str, Any], kept: dict[str, Any], acto
     return "updated" if changed else "skipped"
 
 
-def import_row(
-    payload: Any, kept: dict[str, Any], clinic: Clinic, actor: str, on_existing: str
-) -> tuple[str, uuid.UUID]:
-    """("added" | "updated" | "skipped", the entry's id) for one row."""
-    if "id" in kept:
-        entry_id = _uuid(kept["id"], "id")
-        existing = Entry.get_or_none(Entry.id == entry_id)
-        if existing is not None:
-            if fk_id(existing, "clinic") != clinic.id:
-                raise ValidationError(f"id {entry_id} is another clinic's entry", field="id")
-            if on_existing == "skip":
-                return "skipped", existing.id
-            return _update(existing, payload, kept, actor), existing.id
-    if not isinstance(payload, dict):
-        raise ValidationError("an entry must be a JSON object", field="entry")
-    restored = _restored(kept, clinic, actor) if set(kept) - {"client_id"} else None
-    _client_of(payload, kept, clinic, actor)
-    entry = adding.add(payload, actor, clinic, restored=restored)  # no view read back
-    return "added", entry.id
+def not_our_client(client_id: uuid.UUID | None) -> ValidationError:
+    return ValidationError(
+        f"client_id {client_id} is not a client of this clinic (and the row has no "
+        "first_name, last_name, phone or email to add them by)",
+        field="client_id",
+    )
 
 
 def import_file(
-    path: str | Path, actor: str, skip_invalid: bool = False, on_existing: str = "skip"
+    path: str | Path,
+    actor: str,
+    skip_invalid: bool = False,
+    on_existing: str = "skip",
+    progress: importing.Progress | None = None,
 ) -> dict[str, Any]:
-    """Import every row in one transaction; the counts say what each row did."""
-    if on_existing not in ON_EXISTING:
-        raise ValidationError("on_existing must be skip or update", field="on_existing")
-    rows = read_rows(path)
-    clinic = get_clinic()
-    errors: list[dict[str, Any]] = []
-    counts = {"added": 0, "updated": 0, "skipped": 0}
-    ids: list[str] = []
-    with database.atomic():
-        for number, kind, item in rows:
-            try:
-                with database.atomic():  # a savepoint: a bad row leaves nothing behind
-                    payload, kept = (
-                        payload_from_csv(item) if kind == "csv" else payload_from_json(item)
-                    )
-                    outcome, entry_id = import_row(payload, kept, clinic, actor, on_existing)
-            except DomainError as err:
-                errors.append({"row": number, "field": err.field, "message": err.message})
-                continue
-            except DatabaseError as exc:  # a backstop: the checks above should refuse first
-                message = f"the database refused the row: {str(exc).splitlines()[0]}"
-                errors.append({"row": number, "field": "row", "message": message})
-                continue
-            counts[outcome] += 1
-            if outcome != "skipped":
-                ids.append(str(entry_id))
-        if errors and not skip_invalid:  # raising inside the block rolls every row back
-            first = errors[0]
-            raise ValidationError(
-                f"row {first['row']}: {first['message']} ({len(errors)} of {len(rows)} rows "
-                "are invalid; nothing was imported: fix them, or use --skip-invalid to import "
-                "the valid rows)",
-                field=first["field"],
-                data={"errors": errors},
-            )
-    return {
-        **counts,
-        "imported": counts["added"] + counts["updated"],
-        "invalid": len(errors),
-        "rows": len(rows),
-        "ids": ids,
-        "errors": errors,
-    }
+    """Every row checked first (all errors at once, nothing written), then written in bulk in
+    one transaction: importing.py. The counts say what each row did."""
+    return importing.import_file(path, actor, skip_invalid, on_existing, progress)

@@ -1,0 +1,277 @@
+"""The import at bulk speed (issue 18), still all or nothing: every row checked before any is
+written (all errors at once, with row numbers), a failure while writing rolls every batch
+back, clients found once by name and phone or email (in the file and in the database), and
+the stats rollups as a rebuild makes them. On both backends.
+
+The `clinic` fixture freezes the clock at Fri 20 Nov 2026; rows leave their dates to the
+defaults, so they hold on any date.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from peewee import IntegrityError
+
+from tests.conftest import STAFF
+from tests.domain.test_stats_rollups import assert_rollups_match_a_rebuild
+from waitlist_tui.demo import build as demo
+from waitlist_tui.domain.assets import demo_clinic
+from waitlist_tui.domain.catalog.setup import apply_setup
+from waitlist_tui.domain.errors import Unprocessable, ValidationError
+from waitlist_tui.domain.store import rollups
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.maintenance import wipe
+from waitlist_tui.domain.store.meta_tables import AuditEvent
+from waitlist_tui.domain.store.models import Client, Entry, EntryProvider
+from waitlist_tui.domain.waitlist import adding, exchange, importing
+
+HEADER = "first_name,last_name,phone,email,service,preferred_providers,payment_type,notes"
+
+
+def _row(i: int, **cells: str) -> str:
+    base = {
+        "first_name": f"Client{i}",
+        "last_name": "Test",
+        "phone": f"617-555-{i % 10_000:04d}",
+        "email": f"c{i}@example.com",
+        "service": "PT-EVAL" if i % 2 else "MASSAGE",
+        "preferred_providers": "KIM" if i % 2 else "",
+        "payment_type": "SELF_PAY",
+        "notes": f"row {i}",
+    }
+    base.update(cells)
+    return ",".join(base[k] for k in HEADER.split(","))
+
+
+def _file(path: Path, rows: list[str]) -> Path:
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _written() -> tuple[int, int, int, int]:
+    return (
+        Entry.select().count(),
+        Client.select().count(),
+        EntryProvider.select().count(),
+        AuditEvent.select().count(),
+    )
+
+
+def _trigger_present() -> bool:
+    name = rollups.ENTRY_INSERT
+    if database.__class__.__name__ == "DatabaseProxy" and "Postgres" in type(database.obj).__name__:
+        sql = "SELECT tgenabled FROM pg_trigger WHERE tgname = %s"
+        row = database.execute_sql(sql, (name,)).fetchone()
+        return row is not None and row[0] == "O"
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?"
+    return database.execute_sql(sql, (name,)).fetchone() is not None
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of 50 rows, so that a few thousand rows cross many of them."""
+    monkeypatch.setattr(importing, "BATCH", 50)
+
+
+@pytest.mark.usefixtures("clinic", "small_batches")
+def test_bad_rows_anywhere_are_all_reported_and_nothing_is_written(tmp_path: Path) -> None:
+    rows = [_row(i) for i in range(3000)]
+    rows[1] = _row(1, payment_type="BARTER")  # row 3 (the header is row 1)
+    rows[-1] = _row(2999, service="NOPE")  # the last row, in the last batch
+    before = _written()
+    with pytest.raises(ValidationError) as info:
+        exchange.import_file(_file(tmp_path / "in.csv", rows), STAFF)
+    errors = info.value.data["errors"]
+    assert [(e["row"], e["field"]) for e in errors] == [(3, "payment_type"), (3001, "service")]
+    assert "2 of 3000 rows are invalid; nothing was imported" in info.value.message
+    assert _written() == before
+    assert _trigger_present()
+
+
+@pytest.mark.usefixtures("clinic", "small_batches")
+def test_skip_invalid_writes_the_valid_rows(tmp_path: Path) -> None:
+    rows = [_row(i) for i in range(400)]
+    rows[7] = _row(7, phone="12", email="")
+    result = exchange.import_file(_file(tmp_path / "in.csv", rows), STAFF, skip_invalid=True)
+    assert (result["added"], result["invalid"], result["rows"]) == (399, 1, 400)
+    assert result["errors"][0]["row"] == 9
+    assert Entry.select().count() == 399
+    assert_rollups_match_a_rebuild()
+
+
+@pytest.mark.usefixtures("clinic", "small_batches")
+def test_a_failure_while_writing_rolls_every_batch_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importing.Writer.write_adds
+    calls = {"n": 0}
+
+    def failing(self: importing.Writer, adds: list[Any]) -> None:
+        calls["n"] += 1
+        if calls["n"] == 5:  # four batches written, then the database refuses
+            raise IntegrityError("UNIQUE constraint failed: entry.id")
+        real(self, adds)
+
+    monkeypatch.setattr(importing.Writer, "write_adds", failing)
+    before = _written()
+    kept = rollups_state()
+    with pytest.raises(Unprocessable) as info:
+        exchange.import_file(_file(tmp_path / "in.csv", [_row(i) for i in range(400)]), STAFF)
+    assert info.value.message == (
+        "the database refused rows 202-251: UNIQUE constraint failed: entry.id "
+        "(nothing was imported)"
+    )
+    assert calls["n"] == 5
+    assert _written() == before
+    assert rollups_state() == kept
+    assert _trigger_present()  # the per-row trigger is back (the rollback restored it)
+    adding.create(  # and counts a desk's next entry again
+        {
+            "client": {"first_name": "Ann", "last_name": "Lee", "phone": "617-555-0199"},
+            "service": "PT-EVAL",
+        },
+        STAFF,
+    )
+    assert_rollups_match_a_rebuild()
+
+
+def rollups_state() -> Any:
+    from waitlist_tui.domain.store import rollup_rebuild
+
+    return rollup_rebuild.state()
+
+
+@pytest.mark.usefixtures("clinic", "small_batches")
+def test_clients_are_found_once_by_name_and_phone_or_email(tmp_path: Path) -> None:
+    adding.create(
+        {
+            "client": {"first_name": "Ann", "last_name": "Lee", "phone": "617-555-0101"},
+            "service": "PT-EVAL",
+        },
+        STAFF,
+    )
+    (ann,) = Client.select()
+    rows = [_row(i) for i in range(120)]  # 120 new people
+    rows += [
+        _row(900, first_name="ann", last_name="LEE", phone="(617) 555-0101", email=""),
+        _row(901, first_name="Bo", last_name="Wu", phone="617-555-0202", email="bo@x.org"),
+        _row(902, first_name="Bo", last_name="Wu", phone="", email="bo@X.ORG"),  # by email
+        _row(903, first_name="Cy", last_name="Wu", phone="617-555-0202", email=""),  # family
+    ]
+    rows += [_row(i) for i in range(120)]  # the same 120 again, in later batches
+    result = exchange.import_file(_file(tmp_path / "in.csv", rows), STAFF)
+    assert result["added"] == len(rows)
+    assert Client.select().count() == 1 + 120 + 2  # Ann, the 120, Bo and Cy
+    assert Entry.select().where(Entry.client == ann).count() == 2
+    bo = Client.get(Client.first_name == "Bo")
+    assert Entry.select().where(Entry.client == bo).count() == 2
+    again = exchange.import_file(_file(tmp_path / "again.csv", rows[:5]), STAFF)
+    assert again["added"] == 5 and Client.select().count() == 123  # found in the database
+    creates = AuditEvent.select().where(AuditEvent.action == "client.create").count()
+    assert creates == 123
+    assert_rollups_match_a_rebuild()
+
+
+@pytest.mark.usefixtures("clinic")
+def test_a_withdrawn_consent_in_a_later_row_is_withdrawn(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(
+        "first_name,last_name,phone,service,payment_type,consent_sms\n"
+        "Ann,Lee,617-555-0101,PT-EVAL,SELF_PAY,yes\n"
+        "Ann,Lee,617-555-0101,PT-FU,SELF_PAY,no\n"
+    )
+    assert exchange.import_file(path, STAFF)["added"] == 2
+    assert Client.select().count() == 1 and Client.get().consent_sms is False
+
+
+@pytest.mark.usefixtures("clinic")
+def test_every_entry_and_the_import_have_their_audit_rows(tmp_path: Path) -> None:
+    result = exchange.import_file(_file(tmp_path / "in.csv", [_row(i) for i in range(30)]), STAFF)
+    entries = AuditEvent.select().where(AuditEvent.action == "entry.create")
+    assert sorted(a.object_id for a in entries) == sorted(result["ids"])
+    one = entries.first()
+    assert one.actor == STAFF and one.changes["notes"][1].startswith("row ")
+    assert one.changes["client"][1] == str(Entry.get_by_id(one.object_id).client_id)
+    (summary,) = AuditEvent.select().where(AuditEvent.object_type == "import")
+    assert summary.changes["added"] == [None, 30] and summary.changes["file"] == [None, "in.csv"]
+
+
+@pytest.mark.usefixtures("db")
+def test_a_backup_restores_with_rollups_as_a_rebuild_makes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every status (booked ones with their history), across batches, on a fresh database."""
+    demo.build(entries=300, seed=5)
+    out = io.StringIO()
+    exchange.export(out, "csv")
+    backup = tmp_path / "backup.csv"
+    backup.write_text(out.getvalue(), encoding="utf-8")
+    with database.atomic():
+        wipe()
+    apply_setup(demo_clinic(), STAFF)
+    monkeypatch.setattr(importing, "BATCH", 64)
+    result = exchange.import_file(backup, STAFF)
+    assert (result["added"], result["invalid"]) == (300, 0)
+    assert_rollups_match_a_rebuild()
+    again = exchange.import_file(backup, STAFF)  # idempotent: every row already here
+    assert (again["added"], again["skipped"]) == (0, 300)
+
+
+@pytest.mark.usefixtures("clinic")
+def test_the_same_id_twice_in_a_file_adds_it_once(tmp_path: Path) -> None:
+    exchange.import_file(_file(tmp_path / "one.csv", [_row(1)]), STAFF)
+    out = io.StringIO()
+    exchange.export(out, "csv")
+    lines = out.getvalue().splitlines()
+    with database.atomic():
+        Entry.delete().execute()
+    path = tmp_path / "twice.csv"
+    path.write_text("\n".join([lines[0], lines[1], lines[1]]) + "\n", encoding="utf-8")
+    result = exchange.import_file(path, STAFF)
+    assert (result["added"], result["skipped"]) == (1, 1)
+    assert Entry.select().count() == 1
+
+
+@pytest.mark.usefixtures("clinic")
+def test_progress_is_told_for_both_passes(tmp_path: Path) -> None:
+    told: list[tuple[str, int, int]] = []
+    path = _file(tmp_path / "in.csv", [_row(i) for i in range(10)])
+    exchange.import_file(path, STAFF, progress=lambda *a: told.append(a))
+    assert told[-1] == ("write", 10, 10)
+    size = path.stat().st_size
+    assert ("check", size, size) in told
+
+
+@pytest.mark.usefixtures("clinic")
+def test_a_client_id_only_an_earlier_row_would_have_added(tmp_path: Path) -> None:
+    """Row 2 adds client_id X (a new person); row 3 names X alone and follows it. Row 5
+    names Y alone, but row 4 (Y, with details) is Ann, already here: Y was never added."""
+    adding.create(
+        {
+            "client": {"first_name": "Ann", "last_name": "Lee", "phone": "617-555-0101"},
+            "service": "PT-EVAL",
+        },
+        STAFF,
+    )
+    x, y = "8d1f3c1e-5a0c-4a8e-9a53-000000000001", "8d1f3c1e-5a0c-4a8e-9a53-000000000002"
+    path = tmp_path / "ids.csv"
+    path.write_text(
+        "client_id,first_name,last_name,phone,service,payment_type\n"
+        f"{x},Bo,Wu,617-555-0202,PT-EVAL,SELF_PAY\n"
+        f"{x},,,,PT-FU,SELF_PAY\n"
+        f"{y},Ann,Lee,617-555-0101,PT-EVAL,SELF_PAY\n"
+        f"{y},,,,PT-FU,SELF_PAY\n"
+    )
+    with pytest.raises(ValidationError) as info:
+        exchange.import_file(path, STAFF)
+    assert [(e["row"], e["field"]) for e in info.value.data["errors"]] == [(5, "client_id")]
+    assert Entry.select().count() == 1
+    result = exchange.import_file(path, STAFF, skip_invalid=True)
+    assert (result["added"], result["invalid"]) == (3, 1)
+    assert Client.select().count() == 2  # Ann and Bo (who kept the id x)
+    assert Client.get(Client.first_name == "Bo").id == uuid.UUID(x)

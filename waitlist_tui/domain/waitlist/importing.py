@@ -1,0 +1,890 @@
+"""The import at bulk speed, still all or nothing (issue 18): exchange.import_file's engine.
+
+Two passes over the file, neither holding it in memory (a CSV is read as a stream; a JSON
+file is one document and is parsed whole):
+
+1. Check. Every row is read, checked and resolved as `adding.prepare` checks one entry (the
+   same rules, the same messages), with what the rows name looked up a batch at a time: the
+   entries and clients their ids name, the service and provider codes once per import. A
+   row that passes is written, checked and resolved, to a scratch file (0600, unlinked at
+   once: nothing is left behind by a kill); a row that fails is reported with its number.
+   Every error of the file comes back at once, and unless skip_invalid nothing is written.
+2. Write. In one transaction, a batch at a time from the scratch file: the batch's clients
+   found by name and phone or email (in the database, which then also holds the clients the
+   earlier batches added, and within the batch) or added in one statement; its entries,
+   their providers and their audit rows each in one statement; on PostgreSQL the stats
+   rollups of the batch's entries added by one grouped statement in place of a trigger per
+   row (the trigger is off for this transaction only: see rollups.bulk_entry_counts; on
+   SQLite the trigger is as fast). Rows of entries already here (by id) are skipped, or with
+   on_existing="update" changed one by one as `changes.change` does (a savepoint each). A
+   failure rolls the whole import back.
+
+The queries are a fixed number per batch, plus the updates' own: tests/domain/
+test_import_queries.py pins them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import pickle
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from peewee import DatabaseError, DataError, IntegrityError, fn
+
+from waitlist_tui.domain import jsoninput
+from waitlist_tui.domain.catalog.clients import (
+    CLIENT_FIELDS,
+    ClientInput,
+    consents_for_new,
+    set_consent,
+)
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.errors import DomainError, Unprocessable, ValidationError
+from waitlist_tui.domain.messaging import consent
+from waitlist_tui.domain.store import audit, rollups
+from waitlist_tui.domain.store.db import bulk_copy, database, is_postgres
+from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
+from waitlist_tui.domain.textinput import search_text
+from waitlist_tui.domain.waitlist import adding
+from waitlist_tui.domain.waitlist.refs import resolve_providers, resolve_service
+
+BATCH = 2000
+WRITE_CACHE_KIB = 262_144  # 256 MiB, as the demo's bulk load (db.bulk_load_mode)
+READ_CHUNK = 1 << 20
+# (phase: "check" | "write", done, total): done and total in bytes while checking a CSV
+# file, in rows otherwise.
+Progress = Callable[[str, int, int], None]
+
+ENTRY_COLUMNS = (
+    "id",
+    "clinic_id",
+    "client_id",
+    "service_id",
+    "status",
+    "priority",
+    "payment_type",
+    "appointment_type",
+    "preferred_days",
+    "preferred_time_slots",
+    "preferred_time_start",
+    "preferred_time_end",
+    "date_range_start",
+    "date_range_end",
+    "notes",
+    "expires_at",
+    "original_appointment_at",
+    "created_at",
+    "updated_at",
+    "status_changed_at",
+    "booked_at",
+    "created_by",
+    "updated_by",
+    "version",
+)
+CLIENT_COLUMNS = (
+    "id",
+    "clinic_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "consent_sms",
+    "consent_email",
+    "search",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+    "version",
+)
+AUDIT_COLUMNS = ("at", "actor", "action", "object_type", "object_id", "changes")
+
+
+@lru_cache(maxsize=4096)
+def stamp(value: dt.datetime | None) -> str | None:
+    """A time as the database stores it: naive UTC text, as sqlite3 writes a datetime (and
+    PostgreSQL reads a timestamp). Remembered: most rows share their stamps (now)."""
+    if value is None:
+        return None
+    offset = value.utcoffset()
+    naive = dt.datetime(
+        value.year, value.month, value.day, value.hour, value.minute, value.second,
+        value.microsecond,
+    )  # fmt: skip
+    return (naive - offset if offset else naive).isoformat(" ")
+
+
+def as_json(value: Any) -> str:
+    """An audit row's changes as SQLite's json() stores them (peewee's JSONField wraps its
+    parameter in json(): compact, the text as it is)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def uid(value: uuid.UUID) -> str:
+    return value.hex
+
+
+# --- reading the file as a stream -------------------------------------------------------------
+
+
+def check_utf8(path: Path, raw: IO[bytes]) -> None:
+    """The whole file decodes as UTF-8, or a 4000 names the first bad byte and its line (as
+    jsoninput.decode_utf8 does for a file read whole), reading a chunk at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset, lines = 0, 1
+    while True:
+        chunk = raw.read(READ_CHUNK)
+        try:
+            decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            bad = max(exc.start - (len(decoder.getstate()[0]) if chunk else 0), 0)
+            bad = min(bad, len(chunk) - 1) if chunk else 0
+            at = offset + bad
+            line = lines + chunk[:bad].count(b"\n")
+            byte = chunk[bad] if chunk else 0
+            raise ValidationError(
+                f"{path} is not UTF-8 text: byte {at} (line {line}) is 0x{byte:02x}; save it "
+                "as UTF-8 and try again",
+                field="file",
+                data={"offset": at, "line": line},
+            ) from None
+        if not chunk:
+            return
+        offset += len(chunk)
+        lines += chunk.count(b"\n")
+
+
+@dataclass
+class Source:
+    """A file's rows, read again as often as asked: (row number, "csv" | "json", raw row)."""
+
+    path: Path
+    kind: str
+    size: int
+    items: list[Any] | None = None  # a JSON file's items (parsed whole)
+    position: Callable[[], int] = lambda: 0  # bytes read so far (CSV), for the progress bar
+
+    def rows(self) -> Iterator[tuple[int, str, Any]]:
+        if self.items is not None:
+            for i, item in enumerate(self.items, start=1):
+                yield i, "json", item
+            return
+        from waitlist_tui.domain.waitlist.exchange import check_header
+
+        with self.path.open("rb") as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            self.position = raw.tell
+            reader = csv.DictReader(text)
+            try:
+                header = reader.fieldnames
+            except csv.Error as exc:
+                raise ValidationError(
+                    f"{self.path}: row 1 (the header) cannot be read: {exc}", field="file"
+                ) from None
+            check_header(self.path, header)
+            number = 1
+            try:
+                for number, row in enumerate(reader, start=2):
+                    yield number, "csv", row
+            except csv.Error as exc:  # a cell over 128 KiB, a stray quote at the end
+                raise ValidationError(
+                    f"{self.path}: row {number + 1} cannot be read: {exc}",
+                    field="file",
+                    data={"errors": [{"row": number + 1, "field": "file", "message": str(exc)}]},
+                ) from None
+
+
+def open_source(path: str | Path) -> Source:
+    """The file, checked to be readable UTF-8; JSON (by its suffix or its first character)
+    parsed whole, CSV left to be streamed."""
+    file = Path(path)
+    try:
+        with file.open("rb") as raw:
+            head = raw.read(READ_CHUNK)
+            raw.seek(0)
+            check_utf8(file, raw)
+            size = raw.tell()
+    except OSError as exc:
+        raise ValidationError(f"cannot read {path}: {exc.strerror}", field="file") from exc
+    except ValueError as exc:  # a NUL in the path
+        raise ValidationError(f"cannot read {path!r}: {exc}", field="file") from exc
+    start = head.decode("utf-8-sig", errors="ignore").lstrip()
+    if file.suffix.lower() == ".json" or start.startswith(("[", "{")):
+        text = jsoninput.decode_utf8(file.read_bytes(), str(path), "file")
+        data = jsoninput.loads(text, str(path), "file")
+        return Source(file, "json", size, items=data if isinstance(data, list) else [data])
+    return Source(file, "csv", size)
+
+
+# --- what pass 1 remembers ----------------------------------------------------------------------
+
+
+class CachedRefs(adding.Refs):
+    """Services and providers by the text a row gives, each resolved once per import (a
+    code, an id or an id prefix: refs.py's rules); the providers that offer each service."""
+
+    def __init__(self) -> None:
+        self.services: dict[Any, Service | ValidationError] = {}
+        self.provider_lists: dict[tuple[uuid.UUID, Any], list[Provider] | ValidationError] = {}
+
+    def service(self, clinic: Clinic, ref: Any) -> Service:
+        key = ref if isinstance(ref, str | int | None) else repr(ref)
+        found = self.services.get(key)
+        if found is None:
+            try:
+                found = resolve_service(clinic, ref)
+            except ValidationError as err:
+                found = err
+            self.services[key] = found
+        if isinstance(found, ValidationError):
+            raise ValidationError(found.message, field=found.field)
+        return found
+
+    def providers(self, clinic: Clinic, service: Service, refs: Any) -> list[Provider]:
+        if refs is None:
+            return []
+        text = tuple(refs) if isinstance(refs, list) else refs
+        try:
+            key = (service.id, text)
+            hash(key)
+        except TypeError:
+            return resolve_providers(clinic, service, refs)
+        found = self.provider_lists.get(key)
+        if found is None:
+            try:
+                found = resolve_providers(clinic, service, refs)
+            except ValidationError as err:
+                found = err
+            self.provider_lists[key] = found
+        if isinstance(found, ValidationError):
+            raise ValidationError(found.message, field=found.field)
+        return found
+
+
+class Add(NamedTuple):
+    """A new entry, checked: its columns (but its client's), provider ids, its client. A
+    tuple of plain values: the scratch file holds a few million of them at most."""
+
+    number: int
+    row: tuple[Any, ...]  # ENTRY_COLUMNS as stored; the client's (index 2) still None
+    providers: tuple[str, ...]  # hex ids
+    audit: str  # the audit row's changes as JSON (the client's id added when known)
+    person: tuple[Any, ...] | None  # ClientInput's fields: details to find or add them by
+    client_id: uuid.UUID | None  # an existing client's id, or the id a new one keeps
+    action: str  # entry.create | entry.import
+    again: tuple[Any, Any] | None = None  # (payload, kept): for an update if the id is taken
+
+    @property
+    def client(self) -> ClientInput | None:
+        return ClientInput(*self.person) if self.person is not None else None
+
+    @property
+    def hex_id(self) -> str:
+        return str(self.row[0])
+
+
+@dataclass
+class Existing:
+    """A row naming an entry already here: skipped, or updated (payload, kept)."""
+
+    number: int
+    entry_id: uuid.UUID
+    payload: Any = None
+    kept: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Waiting:
+    """A row that passes only if an earlier row of the file adds what it needs: its client
+    (client_id with no details), or a client who exists (a clinic that asks every new
+    client's consent, and a row that does not say it)."""
+
+    number: int
+    client_id: uuid.UUID | None = None
+    person: ClientInput | None = None
+    error: ValidationError | None = None
+
+
+def person_keys(data: ClientInput) -> list[tuple[str, str, str, str]]:
+    """The ways find_or_create knows a person: same name and phone, then name and email."""
+    first, last = data.first_name.lower(), data.last_name.lower()
+    keys = []
+    if data.phone:
+        keys.append(("phone", first, last, data.phone))
+    if data.email:
+        keys.append(("email", first, last, data.email))
+    return keys
+
+
+def _fields(person: ClientInput) -> tuple[Any, ...]:
+    """ClientInput's fields in order (dataclasses.astuple deep-copies each: a tenth of a
+    row's time)."""
+    return (
+        person.first_name,
+        person.last_name,
+        person.phone,
+        person.email,
+        person.consent_sms,
+        person.consent_email,
+    )
+
+
+class Spill:
+    """Checked rows on a scratch file, a batch per pickle: written in pass 1, read in 2."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115  # 0600, unlinked; close() below
+        self.batches = 0
+
+    def put(self, batch: list[Any]) -> None:
+        if batch:
+            pickle.dump(batch, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.batches += 1
+
+    def batches_back(self) -> Iterator[list[Any]]:
+        self.file.seek(0)
+        for _ in range(self.batches):
+            yield pickle.load(self.file)  # our own file, written above
+
+    def close(self) -> None:
+        self.file.close()
+
+
+# --- pass 1: check -----------------------------------------------------------------------------
+
+
+@dataclass
+class Checker:
+    clinic: Clinic
+    actor: str
+    on_existing: str
+    errors: list[dict[str, Any]]
+    refs: CachedRefs = field(default_factory=CachedRefs)
+    waiting: list[Waiting] = field(default_factory=list)
+    asks: bool = False
+
+    def __post_init__(self) -> None:
+        self.asks = consent.of(self.clinic).default == consent.ASK
+
+    def fail(self, number: int, err: DomainError) -> None:
+        self.errors.append({"row": number, "field": err.field, "message": err.message})
+
+    def batch(self, raw: list[tuple[int, str, Any]]) -> list[Any]:
+        """The batch's rows checked: Add and Existing records (errors noted in self.errors)."""
+        from waitlist_tui.domain.waitlist import exchange
+
+        parsed: list[tuple[int, Any, dict[str, Any]]] = []
+        entry_ids: dict[int, uuid.UUID] = {}
+        client_ids: dict[int, uuid.UUID] = {}
+        for number, kind, item in raw:
+            try:
+                payload, kept = (
+                    exchange.payload_from_csv(item)
+                    if kind == "csv"
+                    else exchange.payload_from_json(item)
+                )
+                if "id" in kept:
+                    entry_ids[number] = exchange.uuid_of(kept["id"], "id")
+                if "client_id" in kept:
+                    client_ids[number] = exchange.uuid_of(kept["client_id"], "client_id")
+            except DomainError as err:
+                self.fail(number, err)
+                continue
+            parsed.append((number, payload, kept))
+        entries = _by_id(Entry, Entry.clinic, set(entry_ids.values()))
+        clients = _by_id(Client, Client.clinic, set(client_ids.values()))
+        out: list[Any] = []
+        checked: list[tuple[Add, ClientInput | None]] = []
+        for number, payload, kept in parsed:
+            try:
+                entry_id = entry_ids.get(number)
+                if entry_id is not None and entry_id in entries:
+                    if entries[entry_id] != self.clinic.id:
+                        raise ValidationError(
+                            f"id {entry_id} is another clinic's entry", field="id"
+                        )
+                    if self.on_existing == "skip":
+                        out.append(Existing(number, entry_id))
+                    else:
+                        out.append(Existing(number, entry_id, payload, kept))
+                    continue
+                record = self.add(number, payload, kept, client_ids.get(number), clients)
+            except DomainError as err:
+                self.fail(number, err)
+                continue
+            if record is not None:
+                out.append(record)
+                checked.append((record, record.client))
+        if self.asks:
+            self.unstated_consents(checked)
+        return out
+
+    def add(
+        self,
+        number: int,
+        payload: Any,
+        kept: dict[str, Any],
+        client_id: uuid.UUID | None,
+        clients: dict[uuid.UUID, uuid.UUID],
+    ) -> Add | None:
+        from waitlist_tui.domain.waitlist import exchange
+
+        if not isinstance(payload, dict):
+            raise ValidationError("an entry must be a JSON object", field="entry")
+        restored = (
+            exchange.restored_of(kept, self.clinic, self.actor)
+            if set(kept) - {"client_id"}
+            else None
+        )
+        waiting = None
+        if client_id is not None:
+            owner = clients.get(client_id)
+            if owner is not None and owner != self.clinic.id:
+                raise exchange.not_our_client(client_id)
+            if owner is not None:
+                payload.pop("client", None)
+                payload["client_id"] = str(client_id)
+            elif payload.get("client") is None:
+                waiting = Waiting(number, client_id=client_id)
+                payload["client_id"] = str(client_id)  # stands in: checked after the pass
+        ready = adding.prepare(payload, self.actor, self.clinic, restored, refs=self.refs)
+        if waiting is not None:
+            self.waiting.append(waiting)
+        known: uuid.UUID | None = None
+        if ready.client_input is None:
+            known = client_id if client_id is not None else self.client_of(ready.client_ref)
+        values = {
+            **{k: v for k, v in ready.values.items() if k not in ("clinic", "service")},
+            "version": 1,
+            **ready.stamps,
+        }
+        changes = adding.audit_changes(
+            {**ready.values, "client": None}, ready.providers, ready.stamps if restored else None
+        )
+        row: list[Any] = [
+            uid(values.get("id") or uuid.uuid4()),
+            uid(self.clinic.id),
+            None,
+            uid(ready.values["service"].id),
+        ]
+        for name in ENTRY_COLUMNS[4:]:
+            value = values.get(name)
+            if isinstance(value, dt.datetime):
+                value = stamp(value)
+            elif isinstance(value, dt.date):
+                value = value.isoformat()
+            row.append(value)
+        person = ready.client_input
+        return Add(
+            number=number,
+            row=tuple(row),
+            providers=tuple(uid(p.id) for p in ready.providers),
+            audit=as_json(changes),
+            person=_fields(person) if person is not None else None,
+            client_id=known if person is None else client_id,
+            action="entry.create" if restored is None else "entry.import",
+            again=(payload, kept)
+            if restored is not None and self.on_existing == "update"
+            else None,
+        )
+
+    def client_of(self, ref: Any) -> uuid.UUID:
+        """A payload's own client_id (a hand-written JSON file): resolved as `add` does."""
+        return adding.client_by_ref(self.clinic, ref).id
+
+    def unstated_consents(self, checked: list[tuple[Add, ClientInput | None]]) -> None:
+        """A clinic that asks: a new client's consent must be stated. Whether the client is
+        new is known from the database here, and from the earlier rows after the pass."""
+        unstated = [
+            (a, c)
+            for a, c in checked
+            if c is not None and (c.consent_sms is None or c.consent_email is None)
+        ]
+        if not unstated:
+            return
+        known = existing_people([c for _, c in unstated], self.clinic)
+        for add, person in unstated:
+            if any(key in known for key in person_keys(person)):
+                continue
+            try:
+                consents_for_new(self.clinic, person)
+            except ValidationError as err:
+                self.waiting.append(Waiting(add.number, person=person, error=err))
+
+    def settle(self, spill: Spill) -> set[int]:
+        """The waiting rows: each passes if an earlier valid row adds its client; the numbers
+        of those that fail (their errors noted)."""
+        if not self.waiting:
+            return set()
+        ids = {w.client_id for w in self.waiting if w.client_id is not None}
+        keys = {k for w in self.waiting if w.person is not None for k in person_keys(w.person)}
+        adders: dict[Any, list[int]] = {}  # a wanted client id or person: the rows adding it
+        for batch in spill.batches_back():
+            for record in batch:
+                if not isinstance(record, Add) or record.client is None:
+                    continue
+                if record.client_id in ids:
+                    adders.setdefault(record.client_id, []).append(record.number)
+                for key in person_keys(record.client):
+                    if key in keys:
+                        adders.setdefault(key, []).append(record.number)
+        bad: set[int] = set()
+        for w in sorted(self.waiting, key=lambda w: w.number):
+            wanted = [w.client_id] if w.client_id is not None else person_keys(w.person or _NOBODY)
+            if any(n < w.number and n not in bad for k in wanted for n in adders.get(k, ())):
+                continue
+            bad.add(w.number)
+            self.fail(w.number, w.error or _unknown_client(w.client_id))
+        self.errors.sort(key=lambda e: e["row"])
+        return bad
+
+
+_NOBODY = ClientInput("", "", None, None)
+
+
+def _unknown_client(client_id: uuid.UUID | None) -> ValidationError:
+    from waitlist_tui.domain.waitlist import exchange
+
+    return exchange.not_our_client(client_id)
+
+
+def _by_id(model: Any, clinic_field: Any, wanted: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """{id: clinic id} of the rows with these ids (one query per 500 ids)."""
+    found: dict[uuid.UUID, uuid.UUID] = {}
+    ids = list(wanted)
+    for i in range(0, len(ids), 500):
+        query = model.select(model.id, clinic_field).where(model.id.in_(ids[i : i + 500]))
+        for row_id, clinic_id in query.tuples():
+            found[row_id] = clinic_id
+    return found
+
+
+def existing_people(people: list[ClientInput], clinic: Clinic) -> dict[tuple[str, ...], Any]:
+    """{person key: client row [id, first, last, phone, email, consent_sms, consent_email]}
+    of the clinic's clients with these phones or emails, the oldest first: a query per 500
+    phones and per 500 emails. (Two queries, not one with `phone IN .. OR email IN ..`:
+    SQLite reads that one through the clinic's whole index, a batch's cost growing with the
+    clients already imported.)"""
+    rows: dict[Any, tuple[Any, ...]] = {}
+    for column, values in (
+        (Client.phone, sorted({p.phone for p in people if p.phone})),
+        (Client.email, sorted({p.email for p in people if p.email})),
+    ):
+        for i in range(0, len(values), 500):
+            query = (
+                Client.select(
+                    Client.id,
+                    fn.LOWER(Client.first_name),
+                    fn.LOWER(Client.last_name),
+                    Client.phone,
+                    Client.email,
+                    Client.consent_sms,
+                    Client.consent_email,
+                    Client.created_at,
+                )
+                .where((Client.clinic == clinic) & column.in_(values[i : i + 500]))
+                .tuples()
+            )
+            found_rows: Iterator[tuple[Any, ...]] = iter(query)
+            for row in found_rows:
+                rows[row[0]] = row
+    found: dict[tuple[str, ...], Any] = {}
+    for row in sorted(rows.values(), key=lambda r: (r[7], str(r[0]))):
+        _, first, last, phone, email = row[:5]
+        if phone:
+            found.setdefault(("phone", first, last, phone), list(row[:7]))
+        if email:
+            found.setdefault(("email", first, last, email), list(row[:7]))
+    return found
+
+
+# --- pass 2: write -----------------------------------------------------------------------------
+
+
+@dataclass
+class Writer:
+    clinic: Clinic
+    actor: str
+    on_existing: str
+    errors: list[dict[str, Any]]
+    counts: dict[str, int]
+    ids: list[str]
+    now: dt.datetime
+    counter: rollups.BulkEntryCounts
+
+    def batch(self, records: list[Any], bad: set[int]) -> None:
+        adds = [r for r in records if isinstance(r, Add) and r.number not in bad]
+        existing = [r for r in records if isinstance(r, Existing)]
+        # An id added by an earlier row of the file (an earlier batch, or this one).
+        taken = {i.hex for i in _by_id(Entry, Entry.clinic, {uuid.UUID(a.hex_id) for a in adds})}
+        fresh: list[Add] = []
+        seen: set[str] = set()
+        for add in adds:
+            if add.hex_id in taken or add.hex_id in seen:
+                payload, kept = add.again or (None, {})
+                existing.append(Existing(add.number, uuid.UUID(add.hex_id), payload, kept))
+            else:
+                seen.add(add.hex_id)
+                fresh.append(add)
+        self.write_adds(fresh)
+        for row in sorted(existing, key=lambda r: r.number):
+            self.existing(row)
+
+    def write_adds(self, adds: list[Add]) -> None:
+        if not adds:
+            return
+        client_of = self.clients(adds)
+        entries: list[tuple[Any, ...]] = []
+        links: list[tuple[str, str]] = []
+        logs: list[tuple[Any, ...]] = []
+        now = stamp(self.now)
+        for add in adds:
+            client = client_of.get(add.number)
+            if client is None:
+                continue
+            row = add.row
+            entries.append((*row[:2], client[0], *row[3:]))
+            links.extend((row[0], p) for p in add.providers)
+            entry_id = str(uuid.UUID(row[0]))
+            changes = f'{add.audit[:-1]},"client":[null,"{client[1]}"]}}'
+            logs.append((now, self.actor, add.action, "entry", entry_id, changes))
+            self.counts["added"] += 1
+            self.ids.append(entry_id)
+        bulk_copy("entry", ENTRY_COLUMNS, entries)
+        bulk_copy("entry_provider", ("entry_id", "provider_id"), links)
+        bulk_copy("audit_event", AUDIT_COLUMNS, logs)
+        self.counter.add([e[0] for e in entries])
+
+    def clients(self, adds: list[Add]) -> dict[int, tuple[str, str]]:
+        """{row number: the client's id (as stored, and as text)}: the client each row names,
+        found or added (the same person once: by name and phone, else name and email, as
+        find_or_create does)."""
+        out: dict[int, tuple[str, str]] = {}
+        by_id = _by_id(Client, Client.clinic, {a.client_id for a in adds if a.client_id})
+        people = [c for a in adds if (c := a.client) is not None]
+        known = existing_people(people, self.clinic) if people else {}
+        new_rows: dict[str, list[Any]] = {}
+        now = stamp(self.now)
+        clinic_id = uid(self.clinic.id)
+        for add in adds:
+            person = add.client
+            if add.client_id is not None and add.client_id in by_id:
+                # an existing client's id (checked in pass 1), or one an earlier row added
+                out[add.number] = (uid(add.client_id), str(add.client_id))
+                continue
+            if person is None:  # the earlier row naming it found the same person elsewhere
+                err = _unknown_client(add.client_id)
+                self.errors.append({"row": add.number, "field": err.field, "message": err.message})
+                continue
+            found = next((known[k] for k in person_keys(person) if k in known), None)
+            if found is not None:
+                hex_id = self.withdraw(found, person, new_rows)
+                out[add.number] = (hex_id, str(uuid.UUID(hex_id)))
+                continue
+            try:
+                consents = consents_for_new(self.clinic, person)
+            except ValidationError as err:  # settled in pass 1; a race with another desk
+                self.errors.append({"row": add.number, "field": err.field, "message": err.message})
+                continue
+            new_id = add.client_id or uuid.uuid4()
+            row: list[Any] = [
+                uid(new_id), clinic_id, person.first_name, person.last_name,
+                person.phone, person.email, consents["consent_sms"], consents["consent_email"],
+                search_text(person.first_name, person.last_name, person.email, person.phone),
+                now, now, self.actor, self.actor, 1,
+            ]  # fmt: skip
+            new_rows[row[0]] = row
+            by_id[new_id] = self.clinic.id
+            entry = [row[0], person.first_name.lower(), person.last_name.lower(), person.phone,
+                     person.email, row[6], row[7]]  # fmt: skip
+            for key in person_keys(person):
+                known.setdefault(key, entry)
+            out[add.number] = (row[0], str(new_id))
+        logs = [
+            (now, self.actor, "client.create", "client", str(uuid.UUID(row[0])),
+             as_json({k: [None, row[CLIENT_COLUMNS.index(k)]] for k in CLIENT_FIELDS}))
+            for row in new_rows.values()
+        ]  # fmt: skip
+        bulk_copy("client", CLIENT_COLUMNS, [tuple(r) for r in new_rows.values()])
+        bulk_copy("audit_event", AUDIT_COLUMNS, logs)
+        return out
+
+    def withdraw(
+        self, found: list[Any], person: ClientInput, new_rows: dict[str, list[Any]]
+    ) -> str:
+        """The client found; a consent the row withdraws is withdrawn (never given back)."""
+        client_id = found[0] if isinstance(found[0], str) else uid(found[0])
+        withdrawn = {
+            k: False
+            for i, k in ((5, "consent_sms"), (6, "consent_email"))
+            if getattr(person, k) is False and found[i]
+        }
+        if not withdrawn:
+            return client_id
+        if client_id in new_rows:  # added by this batch: not written yet
+            for k in withdrawn:
+                new_rows[client_id][CLIENT_COLUMNS.index(k)] = False
+        else:
+            set_consent(Client.get_by_id(uuid.UUID(client_id)), withdrawn, self.actor)
+        for i, k in ((5, "consent_sms"), (6, "consent_email")):
+            if k in withdrawn:
+                found[i] = False
+        return client_id
+
+    def existing(self, row: Existing) -> None:
+        if self.on_existing == "skip" or row.payload is None:
+            self.counts["skipped"] += 1
+            return
+        from waitlist_tui.domain.waitlist import exchange
+
+        try:
+            with database.atomic():  # a savepoint: a bad update leaves nothing behind
+                existing = Entry.get_by_id(row.entry_id)
+                outcome = exchange.update_existing(existing, row.payload, row.kept, self.actor)
+        except DomainError as err:
+            self.errors.append({"row": row.number, "field": err.field, "message": err.message})
+            return
+        except DatabaseError as exc:
+            message = f"the database refused the row: {str(exc).splitlines()[0]}"
+            self.errors.append({"row": row.number, "field": "row", "message": message})
+            return
+        self.counts[outcome] += 1
+        if outcome != "skipped":
+            self.ids.append(str(row.entry_id))
+
+
+# --- the import ----------------------------------------------------------------------------------
+
+
+def import_file(
+    path: str | Path,
+    actor: str,
+    skip_invalid: bool = False,
+    on_existing: str = "skip",
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Check every row, then write the valid ones in one transaction (all of them, or with
+    skip_invalid the valid ones); the counts say what each row did."""
+    from waitlist_tui.domain import clock
+    from waitlist_tui.domain.waitlist import exchange
+
+    if on_existing not in exchange.ON_EXISTING:
+        raise ValidationError("on_existing must be skip or update", field="on_existing")
+    source = open_source(path)
+    clinic = get_clinic()
+    errors: list[dict[str, Any]] = []
+    spill = Spill()
+    try:
+        checker = Checker(clinic, actor, on_existing, errors)
+        total = 0
+        raw: list[tuple[int, str, Any]] = []
+        for row in source.rows():
+            raw.append(row)
+            total += 1
+            if len(raw) >= BATCH:
+                spill.put(checker.batch(raw))
+                raw = []
+                if progress is not None:
+                    _tell(progress, source, total)
+        spill.put(checker.batch(raw))
+        bad = checker.settle(spill)
+        if progress is not None:
+            _tell(progress, source, total, done=True)
+        if errors and not skip_invalid:
+            raise _refusal(errors, total)
+        counts = {"added": 0, "updated": 0, "skipped": 0}
+        ids: list[str] = []
+        with database.atomic(), write_cache():
+            with rollups.bulk_entry_counts() as counter:
+                writer = Writer(
+                    clinic, actor, on_existing, errors, counts, ids, clock.now(), counter
+                )
+                written = 0
+                for batch in spill.batches_back():
+                    try:
+                        writer.batch(batch, bad)
+                    except (IntegrityError, DataError) as exc:  # a backstop: pass 1 checks
+                        raise Unprocessable(
+                            "the database refused rows "
+                            f"{batch[0].number}-{batch[-1].number}: "
+                            f"{str(exc).splitlines()[0]} (nothing was imported)",
+                            field="file",
+                        ) from exc
+                    written += len(batch)
+                    if progress is not None:
+                        progress("write", written, total)
+            if errors and not skip_invalid:  # an update refused: every row rolls back
+                errors.sort(key=lambda e: e["row"])
+                raise _refusal(errors, total)
+            if counts["added"] or counts["updated"]:  # one that changed nothing writes nothing
+                audit.announce_written("entry", ids)
+                audit.record(
+                    actor,
+                    "entry.import",
+                    "import",
+                    uuid.uuid4(),
+                    {
+                        "file": [None, source.path.name],
+                        **{k: [None, v] for k, v in counts.items()},
+                        "invalid": [None, len(errors)],
+                        "rows": [None, total],
+                    },
+                )
+    finally:
+        spill.close()
+    errors.sort(key=lambda e: e["row"])
+    return {
+        **counts,
+        "imported": counts["added"] + counts["updated"],
+        "invalid": len(errors),
+        "rows": total,
+        "ids": ids,
+        "errors": errors,
+    }
+
+
+@contextmanager
+def write_cache() -> Iterator[None]:
+    """SQLite: a page cache of WRITE_CACHE_KIB for the write pass, then the usual one back.
+    The new rows' ids are random, so each insert lands on a random page of the primary key,
+    the client and the audit indexes; with the usual 32 MiB those pages fell out of the cache
+    from a few hundred thousand rows on, and a million-row import took 15 minutes. A setting
+    of this connection only (PostgreSQL keeps its shared buffers)."""
+    if is_postgres():
+        yield
+        return
+    before = database.execute_sql("PRAGMA cache_size").fetchone()[0]
+    database.execute_sql(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        database.execute_sql(f"PRAGMA cache_size = {int(before)}")
+
+
+def _tell(progress: Progress, source: Source, rows: int, done: bool = False) -> None:
+    if source.kind == "csv":
+        progress("check", source.size if done else source.position(), source.size)
+    else:
+        progress("check", rows, len(source.items or ()))
+
+
+def _refusal(errors: list[dict[str, Any]], total: int) -> ValidationError:
+    first = errors[0]
+    return ValidationError(
+        f"row {first['row']}: {first['message']} ({len(errors)} of {total} rows "
+        "are invalid; nothing was imported: fix them, or use --skip-invalid to import "
+        "the valid rows)",
+        field=first["field"],
+        data={"errors": errors},
+    )
