@@ -36,7 +36,8 @@ from waitlist_tui.domain.waitlist import exchange
 
 ROWS = 1000
 # The figures above: a count may go down (then lower it here), never up.
-MOST_QUERIES = {"new": 14_501, "update": 13_501, "restore": 17_501}
+# (+1 each: the import's own audit row with its counts, issue 19.)
+MOST_QUERIES = {"new": 14_502, "update": 13_502, "restore": 17_502}
 HEADER = (
     "first_name,last_name,phone,email,service,preferred_providers,preferred_days,"
     "preferred_time_slots,date_range_start,date_range_end,payment_type,priority,notes"

@@ -29,6 +29,7 @@ from waitlist_tui.domain import clock, jsoninput, vocab
 from waitlist_tui.domain.catalog.clients import find_or_create, parse_client
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError, ValidationError
+from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.ids import fk_id
 from waitlist_tui.domain.store.models import Client, Clinic, Entry
@@ -437,6 +438,18 @@ def import_file(
                 "the valid rows)",
                 field=first["field"],
                 data={"errors": errors},
+            )
+        if counts["added"] or counts["updated"]:  # the import's own row (an import that
+            # changed nothing changes nothing); each entry it added or changed has its own
+            audit.record(
+                actor,
+                "import",
+                "import",
+                uuid.uuid4(),
+                {
+                    k: [None, v]
+                    for k, v in {**counts, "invalid": len(errors), "rows": len(rows)}.items()
+                },
             )
     return {
         **counts,
