@@ -1,0 +1,233 @@
+"""Erasing a client's personal data on request (GDPR art. 17), keeping the rows.
+
+What goes: the client's name, phone, email and search text; the notes of their entries
+and of the offers made to them; the recipient, subject, body and error text of every
+message to them, and the sender and text of every reply from their phone; and, in the audit
+trail, every value of those fields and every text that holds one of the erased values.
+What stays: the rows themselves with their ids, statuses, times, services, providers and
+flags, so the statistics and the audit trail (who did what, when) read the same as before.
+A pending message to them is ended (dead, "client erased"): there is nobody to send it to.
+The erasure writes its own audit row, which holds counts only.
+
+A client with a live entry (waiting or offered) is refused: cancel the entry first."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.errors import Conflict
+from waitlist_tui.domain.privacy import trail
+from waitlist_tui.domain.store import audit, ids
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import (
+    AuditEvent,
+    Client,
+    Entry,
+    InboundMessage,
+    Offer,
+    OutboxMessage,
+)
+
+ERASED = "[erased]"
+# Fields of audit rows that hold what a person typed or who they are: always blanked on
+# the rows of an erased client's objects.
+PERSONAL_KEYS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "name",
+        "client_name",
+        "phone",
+        "email",
+        "search",
+        "notes",
+        "note",
+        "reason",
+        "recipient",
+        "subject",
+        "body",
+        "text",
+        "sender",
+        "last_error",
+    }
+)
+# A value searched for across the whole trail must be this long: a short first name would
+# match words of other people's rows.
+MIN_SEARCHED = 7
+LONG_TEXT = 12  # a note this long is searched for in every row (a short one may be common)
+
+
+def is_erased(client: Client) -> bool:
+    return bool(client.first_name == ERASED and not client.phone and not client.email)
+
+
+def _scrub(value: Any, needles: list[str], key: str | None = None) -> Any:
+    """`value` with every personal field blanked and every text holding a needle erased."""
+    if isinstance(value, dict):
+        return {k: _scrub(v, needles, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, needles, key) for v in value]
+    if isinstance(value, str):
+        if key in PERSONAL_KEYS and value:
+            return ERASED
+        low = value.lower()
+        if any(n in low for n in needles):
+            return ERASED
+    return value
+
+
+def _needles(values: Iterable[str | None]) -> list[str]:
+    found = set()
+    for value in values:
+        if value and value.strip():
+            found.add(value.strip().lower())
+            digits = "".join(ch for ch in value if ch.isdigit())
+            if len(digits) >= 7 and value.lstrip().startswith("+"):
+                found.add(digits)  # the phone as the search text holds it
+                found.add(digits[-10:])
+    return sorted(found, key=len, reverse=True)
+
+
+def scrub_audit(
+    object_ids: set[str], values: Iterable[str | None], anywhere: Iterable[str | None] = ()
+) -> int:
+    """Erase personal data from the audit rows of `object_ids` (their personal fields, and
+    any text holding one of `values`), and from any other row that holds one of `anywhere`:
+    values that name this person alone (a phone, an email, a full name, a long note), never
+    a lone first name another person's row may hold too. Caller's transaction. Returns the
+    number of rows rewritten."""
+    needles = _needles([*values, *anywhere])
+    rows: dict[int, AuditEvent] = {}
+    ordered = sorted(object_ids)
+    for start in range(0, len(ordered), 500):
+        part = ordered[start : start + 500]
+        for row in AuditEvent.select().where(AuditEvent.object_id.in_(part)):
+            rows[row.id] = row
+    for needle in _needles(anywhere):
+        if len(needle) < MIN_SEARCHED:
+            continue
+        as_text = AuditEvent.changes.cast("TEXT")
+        escaped = json.dumps(needle)[1:-1]  # as SQLite keeps a non-ASCII letter: \u00e9
+        hit = as_text.contains(needle) | as_text.contains(escaped)
+        for row in AuditEvent.select().where(hit):
+            rows[row.id] = row
+    rewritten = 0
+    for row in rows.values():
+        clean = _scrub(row.changes or {}, needles)
+        if clean != row.changes:
+            AuditEvent.update(changes=clean).where(AuditEvent.id == row.id).execute()
+            rewritten += 1
+    return rewritten
+
+
+def erase_entries_text(entry_ids: list[uuid.UUID]) -> list[str]:
+    """Blank the notes of these entries and of their offers; returns the texts blanked.
+    Caller's transaction; the rows' statuses and times stay (the stats read them)."""
+    texts: list[str] = []
+    if not entry_ids:
+        return texts
+    for start in range(0, len(entry_ids), 500):
+        part = entry_ids[start : start + 500]
+        texts += [e.notes for e in Entry.select(Entry.notes).where(Entry.id.in_(part)) if e.notes]
+        texts += [o.note for o in Offer.select(Offer.note).where(Offer.entry.in_(part)) if o.note]
+        Entry.update(notes="", version=Entry.version + 1).where(
+            Entry.id.in_(part), Entry.notes != ""
+        ).execute()
+        Offer.update(note="").where(Offer.entry.in_(part), Offer.note != "").execute()
+    return texts
+
+
+def erase_in_transaction(client: Client, actor: str, why: str) -> dict[str, int]:
+    """Erase `client` inside the caller's transaction (erase_client, retention.purge)."""
+    now = clock.now()
+    objects = trail.client_objects(client.id)
+    entry_ids = [e.id for e in Entry.select(Entry.id).where(Entry.client == client.id)]
+    full_name = f"{client.first_name} {client.last_name}"
+    values: list[str | None] = [client.first_name, client.last_name]
+    anywhere: list[str | None] = [full_name, client.phone, client.email]
+    texts = erase_entries_text(entry_ids)
+    values += texts
+    anywhere += [t for t in texts if len(t) >= LONG_TEXT]
+    messages = OutboxMessage.select().where(OutboxMessage.client == client.id)
+    values += [m.body for m in messages] + [m.subject for m in messages]
+    values += [m.recipient for m in messages]
+    replies = InboundMessage.select().where(
+        (InboundMessage.client == client.id)
+        | ((InboundMessage.sender == client.phone) & (InboundMessage.clinic == client.clinic_id))
+        if client.phone
+        else (InboundMessage.client == client.id)
+    )
+    reply_ids = [r.id for r in replies]
+    values += [r.text for r in replies] + [r.sender for r in replies]
+    objects.update(str(i) for i in reply_ids)
+    OutboxMessage.update(
+        status="dead",
+        last_error="client erased",
+        lease_until=None,
+        claim_token=None,
+    ).where(
+        OutboxMessage.client == client.id, OutboxMessage.status.in_(["pending", "failed"])
+    ).execute()
+    sent = (
+        OutboxMessage.update(recipient="", subject="", body="", last_error="")
+        .where(OutboxMessage.client == client.id)
+        .execute()
+    )
+    answered = (
+        InboundMessage.update(sender="", text="").where(InboundMessage.id.in_(reply_ids)).execute()
+        if reply_ids
+        else 0
+    )
+    Client.update_by(
+        actor,
+        now,
+        first_name=ERASED,
+        last_name="",
+        phone=None,
+        email=None,
+        search="",
+        consent_sms=False,
+        consent_email=False,
+        version=Client.version + 1,
+    ).where(Client.id == client.id).execute()
+    rewritten = scrub_audit(objects, values, anywhere)
+    counts = {
+        "entries": len(entry_ids),
+        "messages": int(sent),
+        "replies": int(answered),
+        "audit_rows": rewritten,
+    }
+    audit.record(
+        actor,
+        "client.erased",
+        "client",
+        client.id,
+        {"why": [None, why], **{k: [None, v] for k, v in counts.items()}},
+    )
+    return counts
+
+
+def erase_client(client_ref: ids.IdRef, actor: str) -> dict[str, Any]:
+    """`clients erase ID`: erase one client's personal data, in one transaction. Conflict
+    (4090) while they have a live entry; erasing an erased client again changes nothing."""
+    with database.atomic():
+        client = ids.resolve(Client, client_ref, "client", field="id")
+        live = [
+            str(e.id)
+            for e in Entry.select(Entry.id).where(
+                Entry.client == client.id, Entry.status.in_(vocab.ACTIVE_STATUSES)
+            )
+        ]
+        if live:
+            raise Conflict(
+                f"the client has {len(live)} live entr{'y' if len(live) == 1 else 'ies'}: "
+                "cancel them first (`entries cancel ID`), then erase",
+                field="id",
+                data={"entries": live},
+            )
+        counts = erase_in_transaction(client, actor, "on request")
+    return {"client": str(client.id), **counts}

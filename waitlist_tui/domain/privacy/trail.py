@@ -1,0 +1,196 @@
+"""Reading the audit trail: filters for `audit list` and an entry's history on the desk.
+
+An entry's trail is its own rows and those of what belongs to it: its offers, its
+appointments, the messages that told its offers and the replies that answered them. A
+client's trail adds the client row, every entry of theirs, their class seats and every
+message to or from them. Reads only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pendulum
+from peewee import Expression
+
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.store import ids
+from waitlist_tui.domain.store.models import (
+    Appointment,
+    AuditEvent,
+    Client,
+    Enrolment,
+    Entry,
+    InboundMessage,
+    Offer,
+    OutboxMessage,
+)
+from waitlist_tui.domain.timeutil import iso, local_to_utc, parse_date
+
+MAX_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    changes: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": iso(self.at),
+            "actor": self.actor,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "changes": self.changes,
+        }
+
+    def summary(self, width: int = 200) -> str:
+        """The changes on one line: `field: old -> new`, shortened to `width`."""
+        parts = []
+        for name, value in (self.changes or {}).items():
+            if isinstance(value, list) and len(value) == 2:
+                old, new = value
+                parts.append(f"{name}: {new}" if old is None else f"{name}: {old} -> {new}")
+            else:
+                parts.append(f"{name}: {value}")
+        text = "; ".join(parts)
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def objects_of_entries(entry_ids: list[uuid.UUID]) -> set[str]:
+    if not entry_ids:
+        return set()
+    found = {str(i) for i in entry_ids}
+    offer_ids = [str(o.id) for o in Offer.select(Offer.id).where(Offer.entry.in_(entry_ids))]
+    found.update(offer_ids)
+    found.update(
+        str(a.id)
+        for a in Appointment.select(Appointment.id).where(Appointment.entry.in_(entry_ids))
+    )
+    if offer_ids:
+        found.update(
+            str(m.id)
+            for m in OutboxMessage.select(OutboxMessage.id).where(
+                OutboxMessage.ref_type == "offer", OutboxMessage.ref_id.in_(offer_ids)
+            )
+        )
+        found.update(
+            str(r.id)
+            for r in InboundMessage.select(InboundMessage.id).where(
+                InboundMessage.offer_id.in_(offer_ids)
+            )
+        )
+    return found
+
+
+def entry_objects(entry_id: uuid.UUID) -> set[str]:
+    """The ids whose audit rows make an entry's trail."""
+    return objects_of_entries([entry_id])
+
+
+def client_objects(client_id: uuid.UUID) -> set[str]:
+    """The ids whose audit rows make a client's trail."""
+    entry_ids = [e.id for e in Entry.select(Entry.id).where(Entry.client == client_id)]
+    found = {str(client_id)} | objects_of_entries(entry_ids)
+    found.update(
+        str(e.id) for e in Enrolment.select(Enrolment.id).where(Enrolment.client == client_id)
+    )
+    found.update(
+        str(m.id)
+        for m in OutboxMessage.select(OutboxMessage.id).where(OutboxMessage.client == client_id)
+    )
+    found.update(
+        str(r.id)
+        for r in InboundMessage.select(InboundMessage.id).where(InboundMessage.client == client_id)
+    )
+    return found
+
+
+def _bound(value: Any, field: str, end: bool) -> dt.datetime:
+    """A day (YYYY-MM-DD, the clinic's) or an instant, as UTC: a day's start, or for the end
+    of a period the start of the next day."""
+    text = str(value).strip()
+    if len(text) == 10:
+        day = parse_date(text, field) + dt.timedelta(days=1 if end else 0)
+        return local_to_utc(
+            dt.datetime(day.year, day.month, day.day), get_clinic().time_zone, field
+        )
+    try:
+        parsed = pendulum.parse(text, tz=get_clinic().time_zone)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        raise ValidationError(
+            f"{field} must be a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM, got {text!r}",
+            field=field,
+        ) from None
+    if not isinstance(parsed, pendulum.DateTime):
+        raise ValidationError(f"{field} must be a date or a time", field=field)
+    return parsed.in_timezone("UTC")
+
+
+def list_events(
+    *,
+    entry: ids.IdRef | None = None,
+    client: ids.IdRef | None = None,
+    staff: str | None = None,
+    kind: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    limit: int = 100,
+    offset: int = 0,
+    newest_first: bool = True,
+) -> list[AuditRow]:
+    """Audit rows matching every filter given. `kind` is an action (`entry.update`), its
+    first word (`entry`, `message`) or an object type; `start`/`end` days or times, the end
+    day included."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(f"limit must be 1-{MAX_LIMIT}", field="limit")
+    if offset < 0:
+        raise ValidationError("offset must be 0 or more", field="offset")
+    where: list[Expression] = []
+    if entry is not None:
+        found = ids.resolve(Entry, entry, "entry", field="entry")
+        where.append(AuditEvent.object_id.in_(sorted(entry_objects(found.id))))
+    if client is not None:
+        person = ids.resolve(Client, client, "client", field="client")
+        where.append(AuditEvent.object_id.in_(sorted(client_objects(person.id))))
+    if staff:
+        where.append(AuditEvent.actor == staff.strip())
+    if kind:
+        kind = kind.strip()
+        where.append(
+            (AuditEvent.action == kind)
+            | AuditEvent.action.startswith(f"{kind}.")
+            | (AuditEvent.object_type == kind)
+        )
+    if start is not None:
+        where.append(AuditEvent.at >= _bound(start, "from", end=False))
+    if end is not None:
+        where.append(AuditEvent.at < _bound(end, "to", end=True))
+    query = AuditEvent.select()
+    if where:
+        query = query.where(*where)
+    order = (
+        (AuditEvent.at.desc(), AuditEvent.id.desc())
+        if newest_first
+        else (AuditEvent.at, AuditEvent.id)
+    )
+    rows = query.order_by(*order).limit(limit).offset(offset)
+    return [
+        AuditRow(r.id, r.at, r.actor, r.action, r.object_type, r.object_id, r.changes or {})
+        for r in rows
+    ]
+
+
+def entry_history(entry_id: ids.IdRef, limit: int = 500) -> list[AuditRow]:
+    """An entry's trail, oldest first (the desk's history view)."""
+    return list_events(entry=entry_id, limit=limit, newest_first=False)
