@@ -37,6 +37,7 @@ COMMANDS = {
     "outbox": "messages:outbox_group",
     "reply": "messages:reply_command",
     "replies": "messages:replies_group",
+    "audit": "audit:audit_group",
 }
 
 

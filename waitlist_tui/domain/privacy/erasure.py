@@ -211,6 +211,19 @@ def erase_in_transaction(client: Client, actor: str, why: str) -> dict[str, int]
     return counts
 
 
+def preview(client_ref: ids.IdRef) -> dict[str, Any]:
+    """Who `clients erase` would erase (for its question), and whether it would be refused."""
+    client = ids.resolve(Client, client_ref, "client", field="id")
+    entries = Entry.select(Entry.status).where(Entry.client == client.id)
+    return {
+        "client": str(client.id),
+        "name": f"{client.first_name} {client.last_name}".strip(),
+        "entries": entries.count(),
+        "live": sum(1 for e in entries if e.status in vocab.ACTIVE_STATUSES),
+        "erased": is_erased(client),
+    }
+
+
 def erase_client(client_ref: ids.IdRef, actor: str) -> dict[str, Any]:
     """`clients erase ID`: erase one client's personal data, in one transaction. Conflict
     (4090) while they have a live entry; erasing an erased client again changes nothing."""

@@ -59,12 +59,20 @@ class AuditRow:
         parts = []
         for name, value in (self.changes or {}).items():
             if isinstance(value, list) and len(value) == 2:
-                old, new = value
-                parts.append(f"{name}: {new}" if old is None else f"{name}: {old} -> {new}")
+                old, new = (_short(v) for v in value)
+                same = old in (None, "")
+                parts.append(f"{name}: {new}" if same else f"{name}: {old} -> {new}")
             else:
-                parts.append(f"{name}: {value}")
+                parts.append(f"{name}: {_short(value)}")
         text = "; ".join(parts)
         return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _short(value: Any) -> Any:
+    """An id as the desk types it (its first 8 characters); anything else as it is."""
+    if isinstance(value, str) and len(value) == 36 and value.count("-") == 4:
+        return value[:8]
+    return value
 
 
 def objects_of_entries(entry_ids: list[uuid.UUID]) -> set[str]:
