@@ -93,20 +93,15 @@ def _needles(values: Iterable[str | None]) -> list[str]:
 
 
 def scrub_audit(
-    object_ids: set[str], values: Iterable[str | None], anywhere: Iterable[str | None] = ()
+    objects: trail.Objects, values: Iterable[str | None], anywhere: Iterable[str | None] = ()
 ) -> int:
-    """Erase personal data from the audit rows of `object_ids` (their personal fields, and
+    """Erase personal data from the audit rows of `objects` (their personal fields, and
     any text holding one of `values`), and from any other row that holds one of `anywhere`:
     values that name this person alone (a phone, an email, a full name, a long note), never
     a lone first name another person's row may hold too. Caller's transaction. Returns the
-    number of rows rewritten."""
+    number of rows rewritten. (Each value of `anywhere` is a scan of the audit table.)"""
     needles = _needles([*values, *anywhere])
-    rows: dict[int, AuditEvent] = {}
-    ordered = sorted(object_ids)
-    for start in range(0, len(ordered), 500):
-        part = ordered[start : start + 500]
-        for row in AuditEvent.select().where(AuditEvent.object_id.in_(part)):
-            rows[row.id] = row
+    rows: dict[int, AuditEvent] = {row.id: row for row in trail.rows_of(objects)}
     for needle in _needles(anywhere):
         if len(needle) < MIN_SEARCHED:
             continue
@@ -141,8 +136,13 @@ def erase_entries_text(entry_ids: list[uuid.UUID]) -> list[str]:
     return texts
 
 
-def erase_in_transaction(client: Client, actor: str, why: str) -> dict[str, int]:
-    """Erase `client` inside the caller's transaction (erase_client, retention.purge)."""
+def erase_in_transaction(
+    client: Client, actor: str, why: str, search_anywhere: bool = True
+) -> dict[str, int]:
+    """Erase `client` inside the caller's transaction (erase_client, retention.purge). With
+    `search_anywhere` (erasure on request) every audit row is searched for their phone,
+    email, full name and long notes too, beyond the rows of what is theirs; the nightly
+    purge, erasing many clients at once, keeps to the rows of what is theirs."""
     now = clock.now()
     objects = trail.client_objects(client.id)
     entry_ids = [e.id for e in Entry.select(Entry.id).where(Entry.client == client.id)]
@@ -163,7 +163,7 @@ def erase_in_transaction(client: Client, actor: str, why: str) -> dict[str, int]
     )
     reply_ids = [r.id for r in replies]
     values += [r.text for r in replies] + [r.sender for r in replies]
-    objects.update(str(i) for i in reply_ids)
+    objects.setdefault("inbound", set()).update(str(i) for i in reply_ids)
     OutboxMessage.update(
         status="dead",
         last_error="client erased",
@@ -194,6 +194,8 @@ def erase_in_transaction(client: Client, actor: str, why: str) -> dict[str, int]
         consent_email=False,
         version=Client.version + 1,
     ).where(Client.id == client.id).execute()
+    if not search_anywhere:
+        values, anywhere = [*values, *anywhere], []
     rewritten = scrub_audit(objects, values, anywhere)
     counts = {
         "entries": len(entry_ids),

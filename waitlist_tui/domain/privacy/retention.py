@@ -121,7 +121,7 @@ def purge(actor: str, apply: bool = False, clinic_code: str | None = None) -> di
             return report
         for client in clients:
             erasure.erase_in_transaction(
-                client, actor, f"retention: closed over {report['months']} months"
+                client, actor, f"retention: closed over {report['months']} months", False
             )
         texts = erasure.erase_entries_text(entries)
         rewritten = erasure.scrub_audit(trail.objects_of_entries(entries), texts)

@@ -8,8 +8,10 @@ message to or from them. Reads only."""
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import uuid
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 import pendulum
@@ -75,53 +77,87 @@ def _short(value: Any) -> Any:
     return value
 
 
-def objects_of_entries(entry_ids: list[uuid.UUID]) -> set[str]:
-    if not entry_ids:
-        return set()
-    found = {str(i) for i in entry_ids}
-    offer_ids = [str(o.id) for o in Offer.select(Offer.id).where(Offer.entry.in_(entry_ids))]
-    found.update(offer_ids)
-    found.update(
-        str(a.id)
-        for a in Appointment.select(Appointment.id).where(Appointment.entry.in_(entry_ids))
-    )
-    if offer_ids:
-        found.update(
-            str(m.id)
-            for m in OutboxMessage.select(OutboxMessage.id).where(
-                OutboxMessage.ref_type == "offer", OutboxMessage.ref_id.in_(offer_ids)
-            )
+# The object ids whose audit rows make a trail, by the object type their rows name: the
+# audit table's index is (object_type, object_id, at), so a trail is read by type and id.
+Objects = dict[str, set[str]]
+
+
+def _chunks(ids: list[Any], size: int = 500) -> list[list[Any]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def objects_of_entries(entry_ids: list[uuid.UUID]) -> Objects:
+    """These entries' ids and those of their offers and appointments, the messages that told
+    their offers and the replies that answered them."""
+    found: Objects = {"entry": {str(i) for i in entry_ids}}
+    for part in _chunks(entry_ids):
+        offer_ids = [str(o.id) for o in Offer.select(Offer.id).where(Offer.entry.in_(part))]
+        found.setdefault("offer", set()).update(offer_ids)
+        found.setdefault("appointment", set()).update(
+            str(a.id) for a in Appointment.select(Appointment.id).where(Appointment.entry.in_(part))
         )
-        found.update(
-            str(r.id)
-            for r in InboundMessage.select(InboundMessage.id).where(
-                InboundMessage.offer_id.in_(offer_ids)
+        if offer_ids:
+            found.setdefault("message", set()).update(
+                str(m.id)
+                for m in OutboxMessage.select(OutboxMessage.id).where(
+                    OutboxMessage.ref_type == "offer", OutboxMessage.ref_id.in_(offer_ids)
+                )
             )
-        )
+            found.setdefault("inbound", set()).update(
+                str(r.id)
+                for r in InboundMessage.select(InboundMessage.id).where(
+                    InboundMessage.offer_id.in_(offer_ids)
+                )
+            )
     return found
 
 
-def entry_objects(entry_id: uuid.UUID) -> set[str]:
-    """The ids whose audit rows make an entry's trail."""
+def entry_objects(entry_id: uuid.UUID) -> Objects:
+    """The objects whose audit rows make an entry's trail."""
     return objects_of_entries([entry_id])
 
 
-def client_objects(client_id: uuid.UUID) -> set[str]:
-    """The ids whose audit rows make a client's trail."""
+def client_objects(client_id: uuid.UUID) -> Objects:
+    """The objects whose audit rows make a client's trail."""
     entry_ids = [e.id for e in Entry.select(Entry.id).where(Entry.client == client_id)]
-    found = {str(client_id)} | objects_of_entries(entry_ids)
-    found.update(
+    found = objects_of_entries(entry_ids)
+    found["client"] = {str(client_id)}
+    found["enrolment"] = {
         str(e.id) for e in Enrolment.select(Enrolment.id).where(Enrolment.client == client_id)
-    )
-    found.update(
+    }
+    found.setdefault("message", set()).update(
         str(m.id)
         for m in OutboxMessage.select(OutboxMessage.id).where(OutboxMessage.client == client_id)
     )
-    found.update(
+    found.setdefault("inbound", set()).update(
         str(r.id)
         for r in InboundMessage.select(InboundMessage.id).where(InboundMessage.client == client_id)
     )
     return found
+
+
+def conditions(objects: Objects) -> list[Expression]:
+    """One condition per object type and chunk of ids, each served by the audit index."""
+    return [
+        (AuditEvent.object_type == kind) & AuditEvent.object_id.in_(part)
+        for kind, found in sorted(objects.items())
+        for part in _chunks(sorted(found))
+    ]
+
+
+def rows_of(objects: Objects) -> list[Any]:
+    """The audit rows (models) of these objects."""
+    rows: list[Any] = []
+    for condition in conditions(objects):
+        rows.extend(AuditEvent.select().where(condition))
+    return rows
+
+
+def _any_of(objects: Objects) -> Expression:
+    found = conditions(objects)
+    if not found:
+        return AuditEvent.id < 0  # nothing
+    return reduce(operator.or_, found)
 
 
 def _bound(value: Any, field: str, end: bool) -> dt.datetime:
@@ -167,10 +203,10 @@ def list_events(
     where: list[Expression] = []
     if entry is not None:
         found = ids.resolve(Entry, entry, "entry", field="entry")
-        where.append(AuditEvent.object_id.in_(sorted(entry_objects(found.id))))
+        where.append(_any_of(entry_objects(found.id)))
     if client is not None:
         person = ids.resolve(Client, client, "client", field="client")
-        where.append(AuditEvent.object_id.in_(sorted(client_objects(person.id))))
+        where.append(_any_of(client_objects(person.id)))
     if staff:
         where.append(AuditEvent.actor == staff.strip())
     if kind:
