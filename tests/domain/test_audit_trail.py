@@ -403,3 +403,16 @@ def test_an_import_writes_one_summary_row_and_a_row_per_entry(
     assert summary.changes["rows"] == [None, 1]
     entry = Entry.get()
     assert AuditEvent.select().where(AuditEvent.object_id == str(entry.id)).count() == 1
+
+
+def test_a_settings_change_names_each_setting_old_and_new(clinic: Clinic) -> None:
+    s_settings(Path("."))()
+    row = (
+        AuditEvent.select()
+        .where(AuditEvent.action == "clinic.setup")
+        .order_by(AuditEvent.id.desc())
+        .get()
+    )
+    old, new = row.changes["settings.messages"]
+    assert (old["quiet_hours"], new["quiet_hours"]) == (["21:00", "08:00"], ["20:00", "09:00"])
+    assert "settings.consent" not in row.changes  # unchanged settings are not repeated
