@@ -201,3 +201,25 @@ def test_a_failed_erasure_changes_nothing(
     assert leaks() == found
     assert database.is_closed() is False
     assert InboundMessage.get().text == REPLY
+
+
+def test_erasure_leaves_another_clients_same_words_alone(clinic: Clinic) -> None:
+    """A note two clients share is common words, not a person: only the erased client's
+    rows lose it."""
+    shared = "Prefers mornings, any provider"
+    mine = adding.create(entry_payload(notes=shared), STAFF)
+    other = adding.create(
+        entry_payload(
+            client={"first_name": "Olive", "last_name": "Other", "phone": "617-555-0123"},
+            notes=shared,
+        ),
+        STAFF,
+    )
+    changes.cancel(mine.id, STAFF)
+    erasure.erase_client(mine.client.id, STAFF)
+    assert Entry.get_by_id(other.id).notes == shared
+    created = AuditEvent.get(
+        AuditEvent.object_id == str(other.id), AuditEvent.action == "entry.create"
+    )
+    assert created.changes["notes"] == [None, shared]
+    assert Entry.get_by_id(mine.id).notes == ""

@@ -14,8 +14,10 @@ A client with a live entry (waiting or offered) is refused: cancel the entry fir
 from __future__ import annotations
 
 import json
+import operator
 import uuid
 from collections.abc import Iterable
+from functools import reduce
 from typing import Any
 
 from waitlist_tui.domain import clock, vocab
@@ -58,21 +60,21 @@ PERSONAL_KEYS = frozenset(
 # A value searched for across the whole trail must be this long: a short first name would
 # match words of other people's rows.
 MIN_SEARCHED = 7
-LONG_TEXT = 12  # a note this long is searched for in every row (a short one may be common)
 
 
 def is_erased(client: Client) -> bool:
     return bool(client.first_name == ERASED and not client.phone and not client.email)
 
 
-def _scrub(value: Any, needles: list[str], key: str | None = None) -> Any:
-    """`value` with every personal field blanked and every text holding a needle erased."""
+def _scrub(value: Any, needles: list[str], key: str | None = None, keys: bool = True) -> Any:
+    """`value` with every text holding a needle erased, and (with `keys`) every personal
+    field blanked."""
     if isinstance(value, dict):
-        return {k: _scrub(v, needles, k) for k, v in value.items()}
+        return {k: _scrub(v, needles, k, keys) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub(v, needles, key) for v in value]
+        return [_scrub(v, needles, key, keys) for v in value]
     if isinstance(value, str):
-        if key in PERSONAL_KEYS and value:
+        if keys and key in PERSONAL_KEYS and value:
             return ERASED
         low = value.lower()
         if any(n in low for n in needles):
@@ -95,27 +97,33 @@ def _needles(values: Iterable[str | None]) -> list[str]:
 def scrub_audit(
     objects: trail.Objects, values: Iterable[str | None], anywhere: Iterable[str | None] = ()
 ) -> int:
-    """Erase personal data from the audit rows of `objects` (their personal fields, and
-    any text holding one of `values`), and from any other row that holds one of `anywhere`:
-    values that name this person alone (a phone, an email, a full name, a long note), never
-    a lone first name another person's row may hold too. Caller's transaction. Returns the
-    number of rows rewritten. (Each value of `anywhere` is a scan of the audit table.)"""
+    """Erase personal data from the audit rows of `objects` (their personal fields, and any
+    text holding one of `values` or `anywhere`), and from any other row the text that holds
+    one of `anywhere`: values that name this person alone (a phone, an email, a full name),
+    never a note or a lone first name another person's rows may hold too. Caller's
+    transaction. Returns the number of rows rewritten. (`anywhere` costs one scan of the
+    audit table.)"""
     needles = _needles([*values, *anywhere])
-    rows: dict[int, AuditEvent] = {row.id: row for row in trail.rows_of(objects)}
-    for needle in _needles(anywhere):
-        if len(needle) < MIN_SEARCHED:
-            continue
+    own: dict[int, AuditEvent] = {row.id: row for row in trail.rows_of(objects)}
+    others: dict[int, AuditEvent] = {}
+    searched = [n for n in _needles(anywhere) if len(n) >= MIN_SEARCHED]
+    if searched:
         as_text = AuditEvent.changes.cast("TEXT")
-        escaped = json.dumps(needle)[1:-1]  # as SQLite keeps a non-ASCII letter: \u00e9
-        hit = as_text.contains(needle) | as_text.contains(escaped)
-        for row in AuditEvent.select().where(hit):
-            rows[row.id] = row
+        hits = []
+        for needle in searched:
+            hits.append(as_text.contains(needle))
+            escaped = json.dumps(needle)[1:-1]  # as SQLite keeps a non-ASCII letter: \u00e9
+            if escaped != needle:
+                hits.append(as_text.contains(escaped))
+        query = AuditEvent.select().where(reduce(operator.or_, hits))
+        others = {row.id: row for row in query if row.id not in own}
     rewritten = 0
-    for row in rows.values():
-        clean = _scrub(row.changes or {}, needles)
-        if clean != row.changes:
-            AuditEvent.update(changes=clean).where(AuditEvent.id == row.id).execute()
-            rewritten += 1
+    for rows, scrub_needles, keys in ((own, needles, True), (others, searched, False)):
+        for row in rows.values():
+            clean = _scrub(row.changes or {}, scrub_needles, keys=keys)
+            if clean != row.changes:
+                AuditEvent.update(changes=clean).where(AuditEvent.id == row.id).execute()
+                rewritten += 1
     return rewritten
 
 
@@ -141,7 +149,7 @@ def erase_in_transaction(
 ) -> dict[str, int]:
     """Erase `client` inside the caller's transaction (erase_client, retention.purge). With
     `search_anywhere` (erasure on request) every audit row is searched for their phone,
-    email, full name and long notes too, beyond the rows of what is theirs; the nightly
+    email and full name too, beyond the rows of what is theirs; the nightly
     purge, erasing many clients at once, keeps to the rows of what is theirs."""
     now = clock.now()
     objects = trail.client_objects(client.id)
@@ -151,7 +159,6 @@ def erase_in_transaction(
     anywhere: list[str | None] = [full_name, client.phone, client.email]
     texts = erase_entries_text(entry_ids)
     values += texts
-    anywhere += [t for t in texts if len(t) >= LONG_TEXT]
     messages = OutboxMessage.select().where(OutboxMessage.client == client.id)
     values += [m.body for m in messages] + [m.subject for m in messages]
     values += [m.recipient for m in messages]
