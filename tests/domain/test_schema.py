@@ -256,13 +256,16 @@ def test_v6_appointments_take_calendar_bookings(backend: str, tmp_path, request,
     schema.set_meta(schema.VERSION_KEY, "6")
     db.close()
     db = connect(url)
-    assert schema.read_version(db) == schema.CURRENT_VERSION == 7
+    assert schema.read_version(db) == schema.CURRENT_VERSION
     kept = Appointment.get_by_id(booked.id)
     assert (kept.client_id, kept.calendar_source_id, kept.away) == (booked.client_id, None, False)
     nullable = {c.name: c.null for c in db.get_columns("appointment")}
     assert nullable["client_id"] and nullable["service_id"]
     indexes = {index.name for index in db.get_indexes("appointment")}
-    assert {"appointment_provider_id_starts_at", "appointment_calendar_source_id_calendar_key"} <= indexes
+    assert {
+        "appointment_provider_id_starts_at",
+        "appointment_calendar_source_id_calendar_key",
+    } <= indexes
     assert db.table_exists("calendar_source")
     db.close()
 
@@ -339,3 +342,27 @@ def test_two_desks_editing_at_once_never_lose_an_update(db, clinic, db_url) -> N
     assert sorted(outcomes) == ["conflict", "ok"]
     final = reading.get(view.id)
     assert final.version == 2 and final.notes == final.updated_by
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v8_gets_the_audit_trail_indexed_by_time(backend: str, tmp_path, request, frozen) -> None:
+    """v7/v8 -> v9 adds the audit trail's index on `at` (it needs nothing of v8: from v7 too);
+    the rows stay and `audit list` over a period reads them."""
+    from waitlist_tui.domain.privacy import trail
+
+    url = (
+        str(tmp_path / "v8.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    adding.create(entry_payload(), STAFF)
+    db.execute_sql('DROP INDEX "audit_event_at"')
+    schema.set_meta(schema.VERSION_KEY, "7")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION == 9
+    assert "audit_event_at" in {index.name for index in db.get_indexes("audit_event")}
+    today = str(frozen.in_timezone("America/New_York").date())
+    rows = trail.list_events(start=today, end=today)
+    assert [r.action for r in rows] == ["entry.create", "client.create", "clinic.setup"]
+    db.close()

@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 7
+CURRENT_VERSION = 9
 VERSION_KEY = "schema_version"
 
 
@@ -112,6 +112,17 @@ def _v7_calendars(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.Appointment).create_indexes(safe=True)
 
 
+def _v8_reserved(db: Database, migrator: SchemaMigrator) -> None:
+    """v8 is another branch's (PostgreSQL indexes); nothing here. At the merge its step takes
+    this place and v9 stays as it is (it needs nothing of v8)."""
+
+
+def _v9_audit_by_time(db: Database, migrator: SchemaMigrator) -> None:
+    """v9: the audit trail indexed by time, for `audit list` over a period and its pages
+    newest first (a scan of the whole trail before: 0.4 s at 200k rows). Idempotent."""
+    schema_of(m.AuditEvent).create_indexes(safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -119,6 +130,8 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     5: _v5_active_queue_index,
     6: _v6_outbox_attempts,
     7: _v7_calendars,
+    8: _v8_reserved,
+    9: _v9_audit_by_time,
 }
 
 
