@@ -262,10 +262,7 @@ def test_v6_appointments_take_calendar_bookings(backend: str, tmp_path, request,
     nullable = {c.name: c.null for c in db.get_columns("appointment")}
     assert nullable["client_id"] and nullable["service_id"]
     indexes = {index.name for index in db.get_indexes("appointment")}
-    assert {
-        "appointment_provider_id_starts_at",
-        "appointment_calendar_source_id_calendar_key",
-    } <= indexes
+    assert {"appointment_provider_id_starts_at", "appointment_calendar_source_id_calendar_key"} <= indexes
     assert db.table_exists("calendar_source")
     db.close()
 

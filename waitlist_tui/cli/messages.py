@@ -105,20 +105,20 @@ def outbox_list(ctx: Ctx, status: str, limit: int, offset: int) -> None:
 
 def _outbox_table(d: list[dict[str, Any]]) -> None:
     table(
-        ("id", "created", "kind", "to", "client", "status", "tries", "next / sent", "error"),
-        [
-            (
-                m["id"][:8],
-                m["created_at"],
-                m["kind"],
-                f"{m['channel']} {m['recipient']}",
-                m["client"],
-                m["status"],
+            ("id", "created", "kind", "to", "client", "status", "tries", "next / sent", "error"),
+            [
                 (
-                    f"{m['attempts']} ({m['interrupted']} cut off)"
-                    if m["interrupted"]
-                    else m["attempts"]
-                ),
+                    m["id"][:8],
+                    m["created_at"],
+                    m["kind"],
+                    f"{m['channel']} {m['recipient']}",
+                    m["client"],
+                    m["status"],
+                    (
+                        f"{m['attempts']} ({m['interrupted']} cut off)"
+                        if m["interrupted"]
+                        else m["attempts"]
+                    ),
                 m["sent_at"] or m["next_attempt_at"] or "",
                 m["last_error"][:40],
             )

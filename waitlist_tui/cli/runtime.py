@@ -94,7 +94,9 @@ def open_db(ctx: Ctx, url: str | None = None, demo_fallback: bool = True) -> Non
             close_database()
             open_database(demo)
             ctx.db_url = ctx.opened = demo
-            click.echo(f"using the demo ({demo}): no clinic is set up in {target} yet", err=True)
+            click.echo(
+                f"using the demo ({demo}): no clinic is set up in {target} yet", err=True
+            )
 
 
 ROOT_VALUE_OPTIONS = ("--db", "--staff")

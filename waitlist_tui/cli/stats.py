@@ -89,7 +89,11 @@ def _summary(d: dict[str, Any]) -> None:
     click.echo(
         f"Openings  {openings['total']:,}: filled {openings['filled']:,} "
         f"({openings['fill_rate']}%) · open {openings['open']:,} · closed {openings['closed']:,}"
-        + (f" · median {openings['median_fill_minutes']} min to fill" if openings["filled"] else "")
+        + (
+            f" · median {openings['median_fill_minutes']} min to fill"
+            if openings["filled"]
+            else ""
+        )
     )
     click.echo()
     table(SERVICE_COLUMNS, [_service_row(row) for row in d["by_service"]], "By service")

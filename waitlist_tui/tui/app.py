@@ -171,6 +171,7 @@ class WaitlistApp(Desk):
         cron still sees deadlines kept. Safe beside other desks: conditional updates."""
         return self.calls.write(expire_quietly, done=None, group="expire", exclusive=True)
 
+
     def calendars_due(self) -> Worker[dict[str, Any] | None]:
         """The providers' calendars read on the clinic's timer (`[calendar] sync_minutes`,
         checked each minute against the last sync), so a cancellation made in the clinic's
