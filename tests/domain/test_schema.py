@@ -372,3 +372,27 @@ def test_v7_calendar_sources_get_their_block_hashes(
     assert schema.read_version(db) == schema.CURRENT_VERSION
     assert CalendarSource.get_by_id(source.id).blocks is None
     db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v8_gets_the_audit_trail_indexed_by_time(backend: str, tmp_path, request, frozen) -> None:
+    """v7/v8 -> v9 adds the audit trail's index on `at` (it needs nothing of v8: from v7 too);
+    the rows stay and `audit list` over a period reads them."""
+    from waitlist_tui.domain.privacy import trail
+
+    url = (
+        str(tmp_path / "v8.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    adding.create(entry_payload(), STAFF)
+    db.execute_sql('DROP INDEX "audit_event_at"')
+    schema.set_meta(schema.VERSION_KEY, "7")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    assert "audit_event_at" in {index.name for index in db.get_indexes("audit_event")}
+    today = str(frozen.in_timezone("America/New_York").date())
+    rows = trail.list_events(start=today, end=today)
+    assert [r.action for r in rows] == ["entry.create", "client.create", "clinic.setup"]
+    db.close()

@@ -39,6 +39,7 @@ COMMANDS = {
     "outbox": "messages:outbox_group",
     "reply": "messages:reply_command",
     "replies": "messages:replies_group",
+    "audit": "audit:audit_group",
 }
 
 

@@ -146,3 +146,36 @@ def clients_update(
     given = (("consent_sms", consent_sms), ("consent_email", consent_email))
     payload = {k: v for k, v in given if v is not None}
     ctx.out(clients.client_dict(clients.update_consent(client_id, payload, ctx.staff)), pairs)
+
+
+@clients_group.command("erase")
+@click.argument("client_id")
+@click.option("--yes", is_flag=True, help="Do not ask: erase (for scripts).")
+@json_option
+@click.pass_obj
+def clients_erase(ctx: Ctx, client_id: str, yes: bool) -> None:
+    """Erase a client's personal data on request: name, phone, email, notes, message texts,
+    and the same in the audit trail. The rows stay (stats and trail read the same); a
+    client with a waiting or offered entry is refused. Cannot be undone."""
+    from waitlist_tui.domain.errors import ValidationError
+    from waitlist_tui.domain.privacy import erasure
+
+    open_db(ctx)
+    if not yes:
+        if ctx.json:
+            raise ValidationError("--json needs --yes to erase (nobody to ask)", field="yes")
+        who = erasure.preview(client_id)
+        question = (
+            f"Erase the personal data of {who['name']} ({who['client'][:8]}, "
+            f"{who['entries']} entries)? This cannot be undone"
+        )
+        if not click.confirm(question, default=False):
+            click.echo("nothing erased")
+            return
+    ctx.out(
+        erasure.erase_client(client_id, ctx.staff),
+        lambda d: click.echo(
+            f"client {d['client'][:8]} erased: {d['entries']} entries, {d['messages']} "
+            f"messages, {d['replies']} replies cleared; {d['audit_rows']} audit rows scrubbed"
+        ),
+    )

@@ -63,3 +63,33 @@ def fix_permissions_command(ctx: Ctx, also: tuple[str, ...]) -> None:
     from waitlist_tui.domain.session import fix_permissions
 
     ctx.out(fix_permissions(ctx.db_url, list(also)), _fixed)
+
+
+def _purged(d: dict[str, Any]) -> None:
+    if not d["months"]:
+        click.echo(
+            f"clinic {d['clinic']}: no retention rule ([retention] purge_closed_after_months "
+            "in the clinic file): nothing to purge"
+        )
+        return
+    verb = "purged" if d["applied"] else "would purge"
+    click.echo(
+        f"clinic {d['clinic']}: entries closed before {d['cutoff'][:10]} "
+        f"({d['months']} months): {verb} {d['clients_erased']} clients (erased) and the "
+        f"notes of {d['entries_cleared']} other entries"
+    )
+    if not d["applied"] and (d["clients_erased"] or d["entries_cleared"]):
+        click.echo("a dry run: nothing changed; --apply to purge")
+
+
+@maintenance_group.command("purge")
+@click.option("--apply", "apply_", is_flag=True, help="Purge (without it: say what would go).")
+@json_option
+@click.pass_obj
+def purge_command(ctx: Ctx, apply_: bool) -> None:
+    """Purge the personal data of entries closed longer ago than the clinic's retention rule
+    ([retention] purge_closed_after_months). A dry run unless --apply; safe from cron."""
+    from waitlist_tui.domain.privacy import retention
+
+    open_db(ctx)
+    ctx.out(retention.purge(ctx.staff, apply=apply_), _purged)

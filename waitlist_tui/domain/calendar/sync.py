@@ -464,14 +464,22 @@ def import_file(
         CalendarSource.provider == provider, CalendarSource.source == f"{IMPORTED}{name}"
     )
     if source is None:
-        source = CalendarSource.create_by(
-            actor,
-            clock.now(),
-            provider=provider.id,
-            source=f"{IMPORTED}{name}",
-            label=name,
-            spec=json.dumps(SourceSpec(f"{IMPORTED}{name}", ()).to_json()),
-        )
+        with database.atomic():
+            source = CalendarSource.create_by(
+                actor,
+                clock.now(),
+                provider=provider.id,
+                source=f"{IMPORTED}{name}",
+                label=name,
+                spec=json.dumps(SourceSpec(f"{IMPORTED}{name}", ()).to_json()),
+            )
+            audit.record(
+                actor,
+                "calendar.source_added",
+                "calendar_source",
+                source.id,
+                {"provider": [None, provider.code], "label": [None, name]},
+            )
     return sync_source(source, actor, data=data)
 
 

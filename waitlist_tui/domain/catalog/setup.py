@@ -255,6 +255,7 @@ def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str,
         "default_payment_type": _payment_default(data),
         "calendar": parse_calendar_settings(data.get("calendar")),
         "backup": parse_backup_settings(data.get("backup")),
+        RETENTION_SETTING: parse_retention_settings(data.get(RETENTION_SETTING)),
     }
 
 
@@ -322,6 +323,13 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
             PAYMENT_SETTING: parsed["default_payment_type"],
             "calendar": parsed["calendar"],
             "backup": parsed["backup"],
+            RETENTION_SETTING: parsed[RETENTION_SETTING],
+        }
+        old_settings = clinic.settings or {}
+        settings_changed = {
+            f"settings.{k}": [old_settings.get(k), v]
+            for k, v in settings.items()
+            if old_settings.get(k) != v and not created
         }
         if settings != clinic.settings:
             Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()
@@ -364,6 +372,7 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
             {
                 "services": [None, len(parsed["services"])],
                 "providers": [None, len(parsed["providers"])],
+                **settings_changed,  # each setting that changed, old and new
             },
         )
     return {
@@ -440,6 +449,28 @@ def parse_backup_settings(raw: Any) -> dict[str, Any]:
         "dir": folder.strip() if folder else None,
         "keep_daily": _int(table, "keep_daily", "backup", 0, 366, 7),
         "keep_weekly": _int(table, "keep_weekly", "backup", 0, 520, 4),
+    }
+
+
+RETENTION_SETTING = "retention"
+
+
+def parse_retention_settings(raw: Any) -> dict[str, Any]:
+    """[retention]: after how many months a closed entry's personal data is purged
+    (`maintenance purge`); 0, the default, keeps it until a client's erasure."""
+    table = raw if raw is not None else {}
+    if not isinstance(table, dict):
+        raise ValidationError("retention must be a table", field="retention")
+    unknown = sorted(set(table) - {"purge_closed_after_months"})
+    if unknown:
+        raise ValidationError(
+            f"retention.{unknown[0]} is not a retention setting (purge_closed_after_months)",
+            field=f"retention.{unknown[0]}",
+        )
+    return {
+        "purge_closed_after_months": _int(
+            table, "purge_closed_after_months", "retention", 0, 1200, 0
+        )
     }
 
 

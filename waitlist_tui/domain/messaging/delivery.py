@@ -210,6 +210,17 @@ def _begin(message: OutboxMessage, token: str, lease_seconds: float) -> bool:
             .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
             .execute()
         )
+        if rows == 1:
+            audit.record(
+                ACTOR,
+                "message.attempt",
+                "message",
+                message.id,
+                {
+                    "attempts": [message.attempts, message.attempts + 1],
+                    "channel": [None, message.channel],
+                },
+            )
     if rows == 1:
         message.attempts += 1
         message.sending_since = now
@@ -224,7 +235,14 @@ def lease_for(transports: Transports, lease_seconds: float = LEASE_SECONDS) -> f
 
 
 def _finish(message: OutboxMessage, token: str, **values: Any) -> bool:
-    """Write the outcome if we still hold the claim; False when another loop took it over."""
+    """Write the outcome if we still hold the claim, with its audit row (message.sent,
+    .failed, .dead, or .deferred when only the time moves; the error scrubbed of the
+    recipient, no body); False when another loop took it over."""
+    status = values.get("status")
+    changes: dict[str, Any] = {"status": [message.status, status or message.status]}
+    for name in ("attempts", "last_error", "next_attempt_at", "provider_message_id"):
+        if name in values:
+            changes[name] = [None, audit.plain(values[name])]
     values.update(
         lease_until=None,
         claim_token=None,
@@ -237,6 +255,9 @@ def _finish(message: OutboxMessage, token: str, **values: Any) -> bool:
             .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
             .execute()
         )
+        if rows == 1:
+            action = f"message.{status}" if status else "message.deferred"
+            audit.record(ACTOR, action, "message", message.id, changes)
     return bool(rows == 1)  # rows: peewee's execute() is untyped
 
 

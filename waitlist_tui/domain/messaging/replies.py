@@ -30,7 +30,7 @@ from waitlist_tui.domain.classes import seat_offers
 from waitlist_tui.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from waitlist_tui.domain.fill import offers
 from waitlist_tui.domain.messaging import consent, outbox
-from waitlist_tui.domain.store import ids
+from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import (
     Client,
@@ -364,6 +364,18 @@ def handle_reply(
             client = next(c for c in clients if c.id == owner)
         inbound = _record(
             clinic, client, phone, text, outcome, target.row.id if target else None, inbound_id
+        )
+        # Every reply, a note too, leaves its audit row: what it did, never what it said.
+        audit.record(
+            actor,
+            f"reply.{outcome}",
+            "inbound",
+            inbound.id,
+            {
+                "outcome": [None, outcome],
+                "client": [None, str(client.id) if client else None],
+                "offer": [None, str(target.row.id) if target else None],
+            },
         )
     if refused is not None:
         raise Forbidden(refused.message, field="ref", data={"inbound_id": str(inbound.id)})

@@ -33,4 +33,8 @@ class AuditEvent(BaseModel):
     changes = JSONField(default=dict)
 
     class Meta:
-        indexes = ((("object_type", "object_id", "at"), False),)
+        indexes = (
+            (("object_type", "object_id", "at"), False),
+            # `audit list`: a period, and newest first a page at a time (schema v9)
+            (("at",), False),
+        )

@@ -215,6 +215,14 @@ class QueueScreen(DeskScreen[None]):
 
         self.app.push_screen(SlotsScreen(view))
 
+    def action_history(self) -> None:
+        view = self.cursor_entry()
+        if view is None:
+            return
+        from waitlist_tui.tui.screens.history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen(view))
+
     def action_finder(self) -> None:
         from waitlist_tui.tui.screens.finder import FinderScreen
 

@@ -29,6 +29,14 @@ BINDINGS: list[BindingType] = [
         id="queue.finder",
         tooltip="Match finder: a cancelled appointment or a free slot to the right clients",
     ),
+    Binding(
+        "h",
+        "history",
+        "History",
+        id="queue.history",
+        tooltip="The cursor entry's history: who changed what, and when (its audit trail)",
+        show=False,  # the footer is full; help, the palette and `keys` list it
+    ),
     Binding("t", "triage", "Offers", id="queue.triage", tooltip="Offers waiting for a reply"),
     Binding(
         "S",
