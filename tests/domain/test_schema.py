@@ -256,7 +256,7 @@ def test_v6_appointments_take_calendar_bookings(backend: str, tmp_path, request,
     schema.set_meta(schema.VERSION_KEY, "6")
     db.close()
     db = connect(url)
-    assert schema.read_version(db) == schema.CURRENT_VERSION == 7
+    assert schema.read_version(db) == schema.CURRENT_VERSION
     kept = Appointment.get_by_id(booked.id)
     assert (kept.client_id, kept.calendar_source_id, kept.away) == (booked.client_id, None, False)
     nullable = {c.name: c.null for c in db.get_columns("appointment")}
@@ -339,3 +339,103 @@ def test_two_desks_editing_at_once_never_lose_an_update(db, clinic, db_url) -> N
     assert sorted(outcomes) == ["conflict", "ok"]
     final = reading.get(view.id)
     assert final.version == 2 and final.notes == final.updated_by
+
+
+def _as_v7(db: Database) -> None:
+    """What v8 added taken away: PostgreSQL's trigram index and pg_trgm (SQLite had none)."""
+    from waitlist_tui.domain.store import pg_indexes
+
+    if not isinstance(db, SqliteDatabase):
+        db.execute_sql(f'DROP INDEX IF EXISTS "{pg_indexes.TRIGRAM_INDEX}"')
+        db.execute_sql(f"DROP EXTENSION IF EXISTS {pg_indexes.TRIGRAM_EXTENSION}")
+    schema.set_meta(schema.VERSION_KEY, "7")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v7_gets_the_postgres_search_index(backend: str, tmp_path, request, frozen) -> None:
+    """v7 -> v8: PostgreSQL gets pg_trgm and a GIN trigram index on client.search; SQLite's
+    indexes stay as they were. The rows stay and search finds them."""
+    from waitlist_tui.domain.store import pg_indexes
+
+    url = (
+        str(tmp_path / "v7.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    adding.create(entry_payload(), STAFF)
+    sqlite_indexes = {index.name for index in db.get_indexes("client")}
+    _as_v7(db)
+    assert not pg_indexes.has_trigram_index(db)
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION == 8
+    assert pg_indexes.has_trigram_index(db) == (backend == "postgres")
+    if backend == "sqlite":
+        assert {index.name for index in db.get_indexes("client")} == sqlite_indexes
+    else:
+        ddl = db.execute_sql(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = %s", (pg_indexes.TRIGRAM_INDEX,)
+        ).fetchone()[0]
+        assert "USING gin (search gin_trgm_ops)" in ddl
+    assert listing.list_entries(listing.EntryQuery(search="doe 0142")).total == 1
+    db.close()
+
+
+def test_v8_without_pg_trgm_still_migrates_and_searches(fresh_pg_url, monkeypatch, frozen) -> None:
+    """A server without pg_trgm (here: asked for an extension it does not have): v8 goes on
+    without the index, and search reads the table as before."""
+    from waitlist_tui.domain.store import pg_indexes
+
+    db = connect(fresh_pg_url)
+    apply_setup(demo_clinic(), STAFF)
+    adding.create(entry_payload(), STAFF)
+    _as_v7(db)
+    db.close()
+    monkeypatch.setattr(pg_indexes, "TRIGRAM_EXTENSION", "no_such_extension")
+    db = connect(fresh_pg_url)
+    assert schema.read_version(db) == 8
+    assert not pg_indexes.has_trigram_index(db)
+    assert listing.list_entries(listing.EntryQuery(search="jane.doe")).total == 1
+    db.close()
+
+
+def test_a_role_that_may_not_create_pg_trgm_still_gets_a_database(fresh_pg_url, frozen) -> None:
+    """The extension is there but this role may not create it (no CREATE on the database):
+    the failed CREATE EXTENSION is rolled back to its savepoint and the schema is built."""
+    import uuid
+    from urllib.parse import urlparse, urlunparse
+
+    import psycopg2
+
+    from waitlist_tui.domain.store import pg_indexes
+
+    role = f"waitlist_nopriv_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(fresh_pg_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE ROLE "{role}" LOGIN')
+        cur.execute(f'GRANT CREATE, USAGE ON SCHEMA public TO "{role}"')
+    try:
+        parsed = urlparse(fresh_pg_url)
+        netloc = f"{role}@{parsed.hostname}:{parsed.port or 5432}"
+        db = connect(urlunparse(parsed._replace(netloc=netloc)))
+        available = "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'"
+        assert db.execute_sql(available).fetchone(), "the server has pg_trgm: CREATE was refused"
+        assert schema.read_version(db) == schema.CURRENT_VERSION
+        assert not pg_indexes.has_trigram_index(db)
+        apply_setup(demo_clinic(), STAFF)
+        adding.create(entry_payload(), STAFF)
+        assert listing.list_entries(listing.EntryQuery(search="doe")).total == 1
+        db.close()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
+            cur.execute(f'DROP OWNED BY "{role}"')
+        admin.close()
+        drop = psycopg2.connect(fresh_pg_url.rsplit("/", 1)[0] + "/postgres")
+        drop.autocommit = True
+        with drop.cursor() as cur:
+            # the test database still holds grants to the role: drop it with the database
+            cur.execute(f'DROP DATABASE IF EXISTS "{urlparse(fresh_pg_url).path[1:]}" WITH (FORCE)')
+            cur.execute(f'DROP ROLE IF EXISTS "{role}"')
+        drop.close()

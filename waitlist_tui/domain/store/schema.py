@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 7
+CURRENT_VERSION = 8
 VERSION_KEY = "schema_version"
 
 
@@ -112,6 +112,14 @@ def _v7_calendars(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.Appointment).create_indexes(safe=True)
 
 
+def _v8_postgres_search_index(db: Database, migrator: SchemaMigrator) -> None:
+    """v8: PostgreSQL's trigram index for text search (store/pg_indexes.py), when pg_trgm can
+    be had; nothing on SQLite."""
+    from waitlist_tui.domain.store import pg_indexes
+
+    pg_indexes.install(db)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -119,6 +127,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     5: _v5_active_queue_index,
     6: _v6_outbox_attempts,
     7: _v7_calendars,
+    8: _v8_postgres_search_index,
 }
 
 
@@ -154,9 +163,10 @@ def _ensure(db: Database) -> int:
         transaction_lock(SCHEMA_LOCK, db=db)  # PostgreSQL; SQLite's write lock is held
         found = read_version(db)
         if found is None:
-            from waitlist_tui.domain.store import rollups
+            from waitlist_tui.domain.store import pg_indexes, rollups
 
             db.create_tables(m.ALL_MODELS, safe=True)
+            pg_indexes.install(db)
             rollups.install_triggers()
             set_meta(VERSION_KEY, str(CURRENT_VERSION))
             return 0
