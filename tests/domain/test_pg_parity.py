@@ -1,6 +1,6 @@
 """PostgreSQL parity: the same data answers the same searches and filters on both backends,
 through the paths PostgreSQL takes its own way (a plain LIKE over the pg_trgm index, the
-provider filter's correlated aggregate); and the queue's pages keep their query counts.
+provider preference's correlated aggregate, in the queue's filter and the finder's ranking); and the queue's pages keep their query counts.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from tests.conftest import STAFF, entry_payload
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.catalog.clients import list_clients
 from waitlist_tui.domain.catalog.setup import apply_setup
+from waitlist_tui.domain.fill.finder import TypedSlot, find_for_typed
 from waitlist_tui.domain.store import pg_indexes
 from waitlist_tui.domain.store.connect import connect
 from waitlist_tui.domain.store.db import database
@@ -75,6 +76,13 @@ def _answers() -> dict[str, Any]:
             )
         clients, total = list_clients(clinic, text)
         answers[f"clients {text!r}"] = (total, sorted((c.first_name, c.last_name) for c in clients))
+    for provider, time in (("KIM", "9:00"), ("KIM", "15:00"), ("LINDQVIST", "10:00")):
+        found = find_for_typed(TypedSlot(provider, "2026-11-23", time, "60"), clinic=clinic)
+        answers[f"finder {provider} {time}"] = (
+            found.candidates.total,
+            found.candidates.exact,
+            sorted((c.client_name, c.match_type, c.fails) for c in found.candidates.items),
+        )
     for provider in ("KIM", "LINDQVIST"):
         for search in (None, "e"):
             page = list_entries(EntryQuery(provider=provider, search=search, count_cap=3), clinic)

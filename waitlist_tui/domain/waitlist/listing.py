@@ -13,15 +13,16 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from peewee import SQL, Case, fn
+from peewee import SQL, fn
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.catalog.clients import search_condition, search_terms
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.store import ids
-from waitlist_tui.domain.store.db import database, is_postgres
-from waitlist_tui.domain.store.models import Client, Clinic, Entry, EntryProvider, Provider, Service
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
+from waitlist_tui.domain.store.provider_pref import takes_provider
 from waitlist_tui.domain.waitlist.reading import live_offers, page_views
 from waitlist_tui.domain.waitlist.refs import by_code_or_id
 from waitlist_tui.domain.waitlist.views import EntryView
@@ -134,7 +135,7 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
         )
     if q.provider:
         provider = by_code_or_id(Provider, clinic, q.provider, "provider", "provider")
-        conds.append(_takes_provider(provider))
+        conds.append(takes_provider(provider))
     if q.client_id:
         client = ids.resolve(
             Client,
@@ -185,26 +186,6 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
         offer_slots={k: (start, provider) for k, (_, start, provider) in live.items()},
         total_capped=capped,
     )
-
-
-def _takes_provider(provider: Provider) -> Any:
-    """Entries that would take this provider: they have no preference, or prefer them.
-
-    SQLite: NOT EXISTS (any preference) OR EXISTS (this one); most entries name no provider,
-    so one index probe settles them. PostgreSQL turns that OR of EXISTS into two hashed
-    subplans, each reading all of entry_provider (44k rows at 100k entries, ~9 ms) before
-    the page's first row; one correlated aggregate (1 if the entry prefers this provider, 0 if
-    only others, NULL if none) is one index probe per row read instead.
-    """
-    if is_postgres():
-        prefers = Case(None, [(EntryProvider.provider == provider, 1)], 0)
-        verdict = EntryProvider.select(fn.MAX(prefers)).where(EntryProvider.entry == Entry.id)
-        return fn.COALESCE(verdict, 1) == 1
-    prefers_it = EntryProvider.select(EntryProvider.entry).where(
-        (EntryProvider.entry == Entry.id) & (EntryProvider.provider == provider)
-    )
-    any_pref = EntryProvider.select(EntryProvider.entry).where(EntryProvider.entry == Entry.id)
-    return ~fn.EXISTS(any_pref) | fn.EXISTS(prefers_it)
 
 
 def _count(where: Any, with_client: bool, cap: int | None) -> tuple[int, bool]:
