@@ -24,8 +24,8 @@ def takes_provider(provider: IdRef | Any) -> Any:
     """A condition on Entry: it would take `provider` (a Provider or its id)."""
     link = EntryProvider.alias()
     if is_postgres():
-        names_it = Case(None, [(link.provider == provider, 1)], 0)
-        verdict = link.select(fn.MAX(names_it)).where(link.entry == Entry.id)
+        names_this = Case(None, [(link.provider == provider, 1)], 0)
+        verdict = link.select(fn.MAX(names_this)).where(link.entry == Entry.id)
         # `<> 0` rather than `= 1`: the same rows, but the planner guesses that most rows
         # pass (as they do) instead of 1 in 200, which made it read and sort a service's
         # every waiting entry rather than walk its index in queue order to the first 50.
