@@ -148,3 +148,26 @@ def test_queue_pages_cost_a_fixed_number_of_queries(backend, db_url, kind: str, 
     assert page.items
     assert counter.count == expected, (kind, isinstance(database.obj, SqliteDatabase))
     database.close()
+
+
+def test_a_slots_overlap_reads_the_providers_booked_time_only(tmp_path, frozen) -> None:
+    """SQLite took (provider, starts_at) for first_overlap and walked the provider's whole
+    history up to the slot; v8's (provider, status, starts_at) reads the booked ones only."""
+    from waitlist_tui.domain.fill.openings import first_overlap
+    from waitlist_tui.domain.store.models import Appointment, Opening, Provider
+
+    db = connect(str(tmp_path / "w.db"))
+    apply_setup(demo_clinic(), STAFF)
+    kim = Provider.get(Provider.code == "KIM")
+    for model, status in ((Appointment, "booked"), (Opening, "open")):
+        query = model.select().where(
+            model.provider == kim,
+            model.status == status,
+            model.starts_at < frozen,
+            model.ends_at > frozen,
+        )
+        sql, params = query.sql()
+        plan = " ".join(str(row) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+        assert f"{model._meta.table_name}_provider_id_status_starts_at" in plan, plan
+        assert first_overlap(model, kim, status, frozen, frozen) is None
+    db.close()

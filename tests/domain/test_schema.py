@@ -341,10 +341,19 @@ def test_two_desks_editing_at_once_never_lose_an_update(db, clinic, db_url) -> N
     assert final.version == 2 and final.notes == final.updated_by
 
 
+V8_OVERLAP_INDEXES = {
+    "appointment": "appointment_provider_id_status_starts_at",
+    "opening": "opening_provider_id_status_starts_at",
+}
+
+
 def _as_v7(db: Database) -> None:
-    """What v8 added taken away: PostgreSQL's trigram index and pg_trgm (SQLite had none)."""
+    """What v8 added taken away: the overlap indexes, and PostgreSQL's trigram index and
+    pg_trgm."""
     from waitlist_tui.domain.store import pg_indexes
 
+    for name in V8_OVERLAP_INDEXES.values():
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
     if not isinstance(db, SqliteDatabase):
         db.execute_sql(f'DROP INDEX IF EXISTS "{pg_indexes.TRIGRAM_INDEX}"')
         db.execute_sql(f"DROP EXTENSION IF EXISTS {pg_indexes.TRIGRAM_EXTENSION}")
@@ -352,9 +361,10 @@ def _as_v7(db: Database) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
-def test_v7_gets_the_postgres_search_index(backend: str, tmp_path, request, frozen) -> None:
-    """v7 -> v8: PostgreSQL gets pg_trgm and a GIN trigram index on client.search; SQLite's
-    indexes stay as they were. The rows stay and search finds them."""
+def test_v7_gets_the_search_and_overlap_indexes(backend: str, tmp_path, request, frozen) -> None:
+    """v7 -> v8: PostgreSQL gets pg_trgm and a GIN trigram index on client.search (SQLite's
+    client indexes stay as they were); both get the overlap indexes. The rows stay and search
+    finds them."""
     from waitlist_tui.domain.store import pg_indexes
 
     url = (
@@ -366,9 +376,13 @@ def test_v7_gets_the_postgres_search_index(backend: str, tmp_path, request, froz
     sqlite_indexes = {index.name for index in db.get_indexes("client")}
     _as_v7(db)
     assert not pg_indexes.has_trigram_index(db)
+    for table, name in V8_OVERLAP_INDEXES.items():
+        assert name not in {index.name for index in db.get_indexes(table)}
     db.close()
     db = connect(url)
     assert schema.read_version(db) == schema.CURRENT_VERSION == 8
+    for table, name in V8_OVERLAP_INDEXES.items():
+        assert name in {index.name for index in db.get_indexes(table)}
     assert pg_indexes.has_trigram_index(db) == (backend == "postgres")
     if backend == "sqlite":
         assert {index.name for index in db.get_indexes("client")} == sqlite_indexes

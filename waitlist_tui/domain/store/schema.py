@@ -112,12 +112,15 @@ def _v7_calendars(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.Appointment).create_indexes(safe=True)
 
 
-def _v8_postgres_search_index(db: Database, migrator: SchemaMigrator) -> None:
+def _v8_search_and_overlap_indexes(db: Database, migrator: SchemaMigrator) -> None:
     """v8: PostgreSQL's trigram index for text search (store/pg_indexes.py), when pg_trgm can
-    be had; nothing on SQLite."""
+    be had; on both backends, a provider's appointments and openings by status and start (a
+    slot's overlaps, without walking the provider's history)."""
     from waitlist_tui.domain.store import pg_indexes
 
     pg_indexes.install(db)
+    schema_of(m.Appointment).create_indexes(safe=True)
+    schema_of(m.Opening).create_indexes(safe=True)
 
 
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
@@ -127,7 +130,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     5: _v5_active_queue_index,
     6: _v6_outbox_attempts,
     7: _v7_calendars,
-    8: _v8_postgres_search_index,
+    8: _v8_search_and_overlap_indexes,
 }
 
 
