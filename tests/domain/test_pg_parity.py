@@ -139,8 +139,8 @@ PAGE_QUERIES = {
 
 
 @pytest.mark.parametrize("kind", list(PAGE_QUERIES))
-def test_queue_pages_cost_a_fixed_number_of_queries(backend, db_url, kind: str, frozen) -> None:
-    _build(db_url)
+def test_queue_pages_cost_a_fixed_number_of_queries(db, db_url, kind: str) -> None:
+    _build(db_url)  # on the `db` fixture's emptied database
     query, expected = PAGE_QUERIES[kind]
     clinic = Clinic.get()
     with count_queries() as counter:
