@@ -171,3 +171,16 @@ def test_a_slots_overlap_reads_the_providers_booked_time_only(tmp_path, frozen) 
         assert f"{model._meta.table_name}_provider_id_status_starts_at" in plan, plan
         assert first_overlap(model, kim, status, frozen, frozen) is None
     db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_a_demo_build_keeps_the_search_index(backend: str, tmp_path, request, frozen) -> None:
+    """The demo drops and recreates every table to bulk-load them: PostgreSQL's trigram index
+    (no model's index) comes back with the others."""
+    from waitlist_tui.demo import build as demo
+
+    url = str(tmp_path / "w.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    db = connect(url)
+    demo.build(entries=40, seed=7)
+    assert pg_indexes.has_trigram_index(db) == (backend == "postgres")
+    db.close()
