@@ -43,6 +43,13 @@ figures, in milliseconds. Progress and operations over their targets go to stder
 Run from the repository root:
 
     python tests/bench/bench.py --entries 100000 [--runs 5] [--repeat 20] [--db PATH] [--keep]
+    python tests/bench/bench.py --entries 100000 --db PATH --db postgresql://.../NAME
+    python tests/bench/bench.py --entries 100000 --compare-pg postgresql://.../NAME
+
+Given a SQLite database and a PostgreSQL one (two --db, or --compare-pg), it runs everything
+on each, prints "results" per backend and "pg_to_sqlite" (each figure's PostgreSQL median
+over SQLite's), and a table of them on stderr. Bytecode is compiled into a temporary
+PYTHONPYCACHEPREFIX, never into the checkout.
 
 A new benchmark is a function taking the `Bench` and returning {result name: stats}, added to
 BENCHMARKS (and its target, if it has one, to TARGETS).
@@ -337,12 +344,69 @@ def over_targets(results: dict[str, Any]) -> list[str]:
     return misses
 
 
+def run_all(path: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Every benchmark asked for, on one database (built first if it does not hold --entries)."""
+    seed_s = prepare(path, args.entries)
+    try:
+        bench = Bench(path, args.runs, args.repeat, get_clinic())
+        results: dict[str, Any] = {"seed_s": None if seed_s is None else round(seed_s, 2)}
+        for name, func in BENCHMARKS.items():
+            if args.only and name not in args.only:
+                continue
+            log(f"running {name} on {backend_of(path)} …")
+            results.update(func(bench))
+    finally:
+        if not db.database.is_closed():
+            db.database.close()
+    timed = {k: v for k, v in results.items() if isinstance(v, dict) and "median" in v}
+    for miss in over_targets(timed):
+        log(f"over target ({backend_of(path)}): {miss}")
+    return results
+
+
+def backend_of(path: str) -> str:
+    return "postgresql" if db.is_postgres_url(path) else "sqlite"
+
+
+def ratios(sqlite: dict[str, Any], postgres: dict[str, Any]) -> dict[str, float]:
+    """Each timed figure's PostgreSQL median over SQLite's, from the same invocation."""
+    out = {}
+    for name, value in postgres.items():
+        other = sqlite.get(name)
+        if not (isinstance(value, dict) and isinstance(other, dict)):
+            continue
+        if "median" in value and "median" in other and other["median"]:
+            out[name] = round(value["median"] / other["median"], 2)
+    return out
+
+
+def ratio_table(sqlite: dict[str, Any], postgres: dict[str, Any]) -> str:
+    lines = [f"{'figure':<28} {'SQLite':>10} {'PostgreSQL':>11} {'PG/SQLite':>10}"]
+    for name, ratio in ratios(sqlite, postgres).items():
+        lines.append(
+            f"{name:<28} {sqlite[name]['median']:>10.1f} {postgres[name]['median']:>11.1f} "
+            f"{ratio:>9.2f}x"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=20, help="calls per run, in-process ops")
-    parser.add_argument("--db", help="SQLite file to use (reused if it holds --entries)")
+    parser.add_argument(
+        "--db",
+        action="append",
+        help="SQLite file or postgresql:// URL to use (reused if it holds --entries); give a "
+        "SQLite one and a PostgreSQL one to run both and print PostgreSQL's ratio to SQLite",
+    )
+    parser.add_argument(
+        "--compare-pg",
+        metavar="URL",
+        help="also run on this PostgreSQL database, after SQLite (--db or a temporary file), "
+        "and print each PostgreSQL figure's ratio to SQLite's",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary database")
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), help="run only these")
     parser.add_argument(
@@ -352,36 +416,46 @@ def main(argv: list[str] | None = None) -> int:
     import_bench.ROWS = args.import_rows
     if args.entries < 0 or args.runs < 1 or args.repeat < 1:
         parser.error("--entries must be 0 or more, --runs and --repeat 1 or more")
+    given = list(args.db or [])
+    if args.compare_pg:
+        if not db.is_postgres_url(args.compare_pg):
+            parser.error("--compare-pg takes a postgresql:// URL")
+        given.append(args.compare_pg)
+    kinds = [backend_of(path) for path in given]
+    if len(given) > 2 or len(set(kinds)) != len(kinds):
+        parser.error("--db: at most one SQLite database and one PostgreSQL database")
 
-    tmp = None if args.db else tempfile.mkdtemp(prefix="waitlist-bench-")
-    path = args.db or str(Path(tmp or ".") / "bench.db")
+    tmp = tempfile.mkdtemp(prefix="waitlist-bench-")
+    if "sqlite" not in kinds and (not given or args.compare_pg):
+        given.insert(0, str(Path(tmp) / "bench.db"))
+    # Bytecode goes to a scratch directory, not into the checkout the bench runs from: this
+    # process and every app it starts (they inherit the environment) read and write it there.
+    pycache = str(Path(tmp) / "pycache")
+    os.environ["PYTHONPYCACHEPREFIX"] = pycache
+    sys.pycache_prefix = pycache
+    by_backend: dict[str, dict[str, Any]] = {}
     try:
-        seed_s = prepare(path, args.entries)
-        bench = Bench(path, args.runs, args.repeat, get_clinic())
-        results: dict[str, Any] = {"seed_s": None if seed_s is None else round(seed_s, 2)}
-        for name, func in BENCHMARKS.items():
-            if args.only and name not in args.only:
-                continue
-            log(f"running {name} …")
-            results.update(func(bench))
+        for path in given:
+            by_backend[backend_of(path)] = run_all(path, args)
     finally:
-        if not db.database.is_closed():
-            db.database.close()
-        if tmp and args.keep:
-            log(f"kept {path}")
-        elif tmp:
+        if args.keep and Path(tmp, "bench.db").exists():
+            log(f"kept {Path(tmp, 'bench.db')}")
+            shutil.rmtree(pycache, ignore_errors=True)
+        else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    timed = {k: v for k, v in results.items() if isinstance(v, dict) and "median" in v}
-    for miss in over_targets(timed):
-        log(f"over target: {miss}")
-    report = {
+    report: dict[str, Any] = {
         "entries": args.entries,
         "runs": args.runs,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "results": results,
-        "targets": TARGETS,
     }
+    if len(by_backend) == 1:
+        report["results"] = next(iter(by_backend.values()))
+    else:
+        report["results"] = by_backend
+        report["pg_to_sqlite"] = ratios(by_backend["sqlite"], by_backend["postgresql"])
+        log(ratio_table(by_backend["sqlite"], by_backend["postgresql"]))
+    report["targets"] = TARGETS
     print(json.dumps(report, indent=2))
     return 0
 

@@ -2,7 +2,8 @@
 
 candidates_ms is measured where every one of the database's entries is waiting (a copy of the
 bench database with all entries set to waiting and their ranges over the opening's date), the
-worst case the issue names: "candidates for an opening over 100,000 waiting entries".
+worst case the issue names: "candidates for an opening over 100,000 waiting entries". On
+PostgreSQL the copy is a database created from the bench's as its template.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse, urlunparse
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.fill import matching
 from waitlist_tui.domain.fill.availability import find_matching_slots
 from waitlist_tui.domain.fill.openings import cancel_appointment
 from waitlist_tui.domain.store.connect import connect
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.db import database, is_postgres_url
 from waitlist_tui.domain.store.models import Appointment, Entry, Opening
 
 FILL_TARGETS = {"candidates_ms": 10, "free_slots_ms": 20}
@@ -55,21 +57,60 @@ def bench_free_slots(bench: Any) -> dict[str, Any]:
     return {"free_slots_ms": stats(run_figures(bench, op))}
 
 
+def _copy_database(path: str) -> tuple[str, Callable[[], None]]:
+    """A scratch copy of the bench database and how to remove it: the SQLite file copied
+    beside it, or on PostgreSQL a database made from it as a template (the server copies the
+    files; no other session may be connected to it meanwhile)."""
+    if not is_postgres_url(path):
+        copy = str(Path(path).with_name("all-waiting.db"))
+        shutil.copyfile(path, copy)
+        return copy, lambda: Path(copy).unlink(missing_ok=True)
+    import psycopg2
+
+    parsed = urlparse(path)
+    source = parsed.path.lstrip("/")
+    name = f"{source}_all_waiting"
+    admin_url = urlunparse(parsed._replace(path="/postgres"))
+
+    def admin(sql: str) -> None:
+        conn = psycopg2.connect(admin_url)
+        conn.autocommit = True  # CREATE / DROP DATABASE cannot run in a transaction
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            conn.close()
+
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    return urlunparse(parsed._replace(path=f"/{name}")), lambda: admin(
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    )
+
+
 def bench_candidates(bench: Any) -> dict[str, Any]:
     from bench import run_figures, stats
 
-    copy = str(Path(bench.path).with_name("all-waiting.db"))
     database.close()
-    shutil.copyfile(bench.path, copy)
+    copy, remove = _copy_database(bench.path)
     try:
         connect(copy)
+        # A client's booking (not a calendar's away block) past the clinic's notice cutoff:
+        # its cancellation opens the time.
         appointment = (
             Appointment.select()
-            .where(Appointment.status == "booked", Appointment.starts_at > clock.now())
+            .where(
+                Appointment.status == "booked",
+                Appointment.away == False,  # noqa: E712  (SQL, not Python)
+                Appointment.client.is_null(False),
+                Appointment.starts_at > clock.now() + dt.timedelta(days=1),
+            )
             .order_by(Appointment.starts_at)
             .first()
         )
         _, opening = cancel_appointment(appointment.id, "bench")
+        if opening is None:
+            raise SystemExit("bench: cancelling a booking opened no time to match")
         day = opening.starts_at.date()
         with database.atomic():
             Entry.update(
@@ -85,7 +126,7 @@ def bench_candidates(bench: Any) -> dict[str, Any]:
         return {"candidates_ms": stats(figures), "candidates_waiting_entries": waiting}
     finally:
         database.close()
-        Path(copy).unlink(missing_ok=True)
+        remove()
         connect(bench.path)
 
 

@@ -396,3 +396,117 @@ def test_v8_gets_the_audit_trail_indexed_by_time(backend: str, tmp_path, request
     rows = trail.list_events(start=today, end=today)
     assert [r.action for r in rows] == ["entry.create", "client.create", "clinic.setup"]
     db.close()
+
+
+V8_OVERLAP_INDEXES = {
+    "appointment": "appointment_provider_id_status_starts_at",
+    "opening": "opening_provider_id_status_starts_at",
+}
+
+
+def _as_v7(db: Database) -> None:
+    """What v10 added taken away (and the version set back to 7): the overlap indexes, and PostgreSQL's trigram index and
+    pg_trgm."""
+    from waitlist_tui.domain.store import pg_indexes
+
+    for name in V8_OVERLAP_INDEXES.values():
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+    if not isinstance(db, SqliteDatabase):
+        db.execute_sql(f'DROP INDEX IF EXISTS "{pg_indexes.TRIGRAM_INDEX}"')
+        db.execute_sql(f"DROP EXTENSION IF EXISTS {pg_indexes.TRIGRAM_EXTENSION}")
+    schema.set_meta(schema.VERSION_KEY, "7")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v7_gets_the_search_and_overlap_indexes(backend: str, tmp_path, request, frozen) -> None:
+    """v7 -> v10: PostgreSQL gets pg_trgm and a GIN trigram index on client.search (SQLite's
+    client indexes stay as they were); both get the overlap indexes. The rows stay and search
+    finds them."""
+    from waitlist_tui.domain.store import pg_indexes
+
+    url = (
+        str(tmp_path / "v7.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    adding.create(entry_payload(), STAFF)
+    sqlite_indexes = {index.name for index in db.get_indexes("client")}
+    _as_v7(db)
+    assert not pg_indexes.has_trigram_index(db)
+    for table, name in V8_OVERLAP_INDEXES.items():
+        assert name not in {index.name for index in db.get_indexes(table)}
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    for table, name in V8_OVERLAP_INDEXES.items():
+        assert name in {index.name for index in db.get_indexes(table)}
+    assert pg_indexes.has_trigram_index(db) == (backend == "postgres")
+    if backend == "sqlite":
+        assert {index.name for index in db.get_indexes("client")} == sqlite_indexes
+    else:
+        ddl = db.execute_sql(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = %s", (pg_indexes.TRIGRAM_INDEX,)
+        ).fetchone()[0]
+        assert "USING gin (search gin_trgm_ops)" in ddl
+    assert listing.list_entries(listing.EntryQuery(search="doe 0142")).total == 1
+    db.close()
+
+
+def test_v10_without_pg_trgm_still_migrates_and_searches(fresh_pg_url, monkeypatch, frozen) -> None:
+    """A server without pg_trgm (here: asked for an extension it does not have): v10 goes on
+    without the index, and search reads the table as before."""
+    from waitlist_tui.domain.store import pg_indexes
+
+    db = connect(fresh_pg_url)
+    apply_setup(demo_clinic(), STAFF)
+    adding.create(entry_payload(), STAFF)
+    _as_v7(db)
+    db.close()
+    monkeypatch.setattr(pg_indexes, "TRIGRAM_EXTENSION", "no_such_extension")
+    db = connect(fresh_pg_url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    assert not pg_indexes.has_trigram_index(db)
+    assert listing.list_entries(listing.EntryQuery(search="jane.doe")).total == 1
+    db.close()
+
+
+def test_a_role_that_may_not_create_pg_trgm_still_gets_a_database(fresh_pg_url, frozen) -> None:
+    """The extension is there but this role may not create it (no CREATE on the database):
+    the failed CREATE EXTENSION is rolled back to its savepoint and the schema is built."""
+    import uuid
+    from urllib.parse import urlparse, urlunparse
+
+    import psycopg2
+
+    from waitlist_tui.domain.store import pg_indexes
+
+    role = f"waitlist_nopriv_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(fresh_pg_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE ROLE "{role}" LOGIN')
+        cur.execute(f'GRANT CREATE, USAGE ON SCHEMA public TO "{role}"')
+    try:
+        parsed = urlparse(fresh_pg_url)
+        netloc = f"{role}@{parsed.hostname}:{parsed.port or 5432}"
+        db = connect(urlunparse(parsed._replace(netloc=netloc)))
+        available = "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'"
+        assert db.execute_sql(available).fetchone(), "the server has pg_trgm: CREATE was refused"
+        assert schema.read_version(db) == schema.CURRENT_VERSION
+        assert not pg_indexes.has_trigram_index(db)
+        apply_setup(demo_clinic(), STAFF)
+        adding.create(entry_payload(), STAFF)
+        assert listing.list_entries(listing.EntryQuery(search="doe")).total == 1
+        db.close()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'REASSIGN OWNED BY "{role}" TO CURRENT_USER')
+            cur.execute(f'DROP OWNED BY "{role}"')
+        admin.close()
+        drop = psycopg2.connect(fresh_pg_url.rsplit("/", 1)[0] + "/postgres")
+        drop.autocommit = True
+        with drop.cursor() as cur:
+            # the test database still holds grants to the role: drop it with the database
+            cur.execute(f'DROP DATABASE IF EXISTS "{urlparse(fresh_pg_url).path[1:]}" WITH (FORCE)')
+            cur.execute(f'DROP ROLE IF EXISTS "{role}"')
+        drop.close()

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from peewee import Expression, fn
+from peewee import OP, Expression, fn
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.errors import Problems, ValidationError
 from waitlist_tui.domain.flags import parse_bool, parse_optional_bool
 from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.store import audit, ids
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic
 from waitlist_tui.domain.textinput import search_text, text_value
 
@@ -269,9 +269,16 @@ def search_terms(text: str) -> list[str]:
 
 
 def search_condition(text: str) -> Expression | None:
+    """Every term inside the client's search text. That text and the terms are both lower-cased
+    here, in Python, so the match needs no case folding: PostgreSQL gets a plain LIKE (peewee's
+    `contains` is ILIKE there, which lower-cases every row, and a LIKE reads the pg_trgm index
+    on client.search, schema v8, with less rechecking); SQLite's LIKE (peewee's ILIKE) is what
+    it was."""
+    like = OP.LIKE if is_postgres() else OP.ILIKE  # peewee writes OP.LIKE as GLOB on SQLite
     cond = None
     for term in search_terms(text):
-        part = Client.search.contains(term)  # peewee escapes LIKE wildcards
+        contains = Client.search.contains(term)  # peewee escapes the LIKE wildcards
+        part = Expression(contains.lhs, like, contains.rhs)
         cond = part if cond is None else cond & part
     return cond
 

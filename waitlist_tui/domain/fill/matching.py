@@ -34,6 +34,7 @@ from waitlist_tui.domain.store.models import (
     ProviderService,
     Service,
 )
+from waitlist_tui.domain.store.provider_pref import takes_provider
 from waitlist_tui.domain.timeutil import fmt_hhmm
 
 PART_WORDS = {"MORNING": "mornings", "AFTERNOON": "afternoons", "EVENING": "evenings"}
@@ -135,12 +136,7 @@ class SlotShape:
 def _flags(slot: SlotShape, opening_id: IdRef) -> dict[str, Any]:
     """SQL expressions (1/0) for each soft rule."""
     day_bit = vocab.day_bit(vocab.DAYS[slot.local_date.weekday()])
-    link = EntryProvider.alias()
-    has_pref = fn.EXISTS(link.select(SQL("1")).where(link.entry == Entry.id))
-    prefers = fn.EXISTS(
-        link.select(SQL("1")).where((link.entry == Entry.id) & (link.provider == slot.provider_id))
-    )
-    provider_ok = ~has_pref | prefers
+    provider_ok = takes_provider(slot.provider_id)  # each backend's best form
     day_ok = (Entry.preferred_days == 0) | (Entry.preferred_days.bin_and(day_bit) != 0)
     parts = Entry.preferred_time_slots.bin_and(7)
     part_ok = (

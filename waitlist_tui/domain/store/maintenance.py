@@ -6,9 +6,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from waitlist_tui.domain.store import audit, rollup_rebuild, rollups
+from waitlist_tui.domain.store import audit, pg_indexes, rollup_rebuild, rollups
 from waitlist_tui.domain.store.db import database, schema_of
-from waitlist_tui.domain.store.models import ALL_MODELS, SchemaInfo
+from waitlist_tui.domain.store.models import ALL_MODELS, Client, SchemaInfo
 
 DATA_MODELS = [m for m in ALL_MODELS if m is not SchemaInfo]
 
@@ -55,7 +55,10 @@ def rebuild_stats(actor: str, check: bool = False) -> dict[str, Any]:
 
 
 def create_indexes(tables: Sequence[str] | None = None) -> None:
-    """Create the missing indexes of every data table, or of the named ones."""
+    """Create the missing indexes of every data table, or of the named ones: the models' own,
+    and PostgreSQL's trigram index on client (pg_indexes; wipe() dropped it with the table)."""
     for model in DATA_MODELS:
         if tables is None or model._meta.table_name in tables:
             schema_of(model).create_indexes(safe=True)
+    if tables is None or Client._meta.table_name in tables:
+        pg_indexes.install(database.obj)

