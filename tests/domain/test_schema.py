@@ -372,3 +372,38 @@ def test_v7_calendar_sources_get_their_block_hashes(
     assert schema.read_version(db) == schema.CURRENT_VERSION
     assert CalendarSource.get_by_id(source.id).blocks is None
     db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v8_staff_rows_become_accounts(backend: str, tmp_path, request, frozen) -> None:
+    """v8 -> v20: a staff row gains its role, password hash, disabled and lock columns
+    (the lead renumbers 20 at merge); an old row keeps its name and has no password."""
+    from waitlist_tui.domain.store.meta_tables import Staff
+
+    url = (
+        str(tmp_path / "v8.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    Staff.create(name="ana", created_at=dt.datetime.now(dt.UTC))
+    dropper = SchemaMigrator.from_database(db)
+    migrate(
+        *(
+            dropper.drop_column("staff", column)
+            for column in (
+                "role",
+                "password_hash",
+                "disabled_at",
+                "failed_logins",
+                "locked_until",
+                "last_login_at",
+                "updated_at",
+            )
+        )
+    )
+    schema.set_meta(schema.VERSION_KEY, "8")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    row = Staff.get(Staff.name == "ana")
+    assert (row.role, row.password_hash, row.failed_logins, row.disabled_at) == ("desk", None, 0, None)
+    db.close()

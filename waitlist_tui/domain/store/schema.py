@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 8
+CURRENT_VERSION = 20  # 20: staff accounts (the lead renumbers it at merge)
 VERSION_KEY = "schema_version"
 
 
@@ -121,6 +121,30 @@ def _v8_calendar_blocks(db: Database, migrator: SchemaMigrator) -> None:
         migrate(migrator.add_column("calendar_source", "blocks", m.CalendarSource.blocks))
 
 
+def _v20_staff_accounts(db: Database, migrator: SchemaMigrator) -> None:
+    """v20: a staff row becomes an account for the desk in a browser: role, password hash,
+    disabled, and the failed-login count and lock (domain/access/accounts.py)."""
+    from playhouse.migrate import migrate
+
+    have = {column.name for column in db.get_columns("staff")}
+    fields = (
+        m.Staff.role,
+        m.Staff.password_hash,
+        m.Staff.disabled_at,
+        m.Staff.failed_logins,
+        m.Staff.locked_until,
+        m.Staff.last_login_at,
+        m.Staff.updated_at,
+    )
+    migrate(
+        *(
+            migrator.add_column("staff", f.column_name, f)
+            for f in fields
+            if f.column_name not in have
+        )
+    )
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -129,6 +153,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     6: _v6_outbox_attempts,
     7: _v7_calendars,
     8: _v8_calendar_blocks,
+    20: _v20_staff_accounts,
 }
 
 
@@ -185,7 +210,9 @@ def _ensure(db: Database) -> int:
 
         migrator = SchemaMigrator.from_database(db)
         for version in range(found + 1, CURRENT_VERSION + 1):
-            MIGRATIONS[version](db, migrator)
+            step = MIGRATIONS.get(version)  # a gap while branches' numbers are merged
+            if step is not None:
+                step(db, migrator)
             set_meta(VERSION_KEY, str(version))
         rollups.install_triggers()
         if (
