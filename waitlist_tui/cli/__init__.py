@@ -37,6 +37,8 @@ COMMANDS = {
     "outbox": "messages:outbox_group",
     "reply": "messages:reply_command",
     "replies": "messages:replies_group",
+    "staff": "staff:staff_group",
+    "serve": "serve:serve_command",
 }
 
 
