@@ -24,7 +24,12 @@ def actions(name: str) -> list[str]:
 
 def test_add_hashes_the_password_and_audits(db) -> None:
     made = accounts.add_staff("Ana Ruiz", "desk", PASSWORD, actor="admin")
-    assert (made.name, made.role, made.active, made.has_password) == ("Ana Ruiz", "desk", True, True)
+    assert (made.name, made.role, made.active, made.has_password) == (
+        "Ana Ruiz",
+        "desk",
+        True,
+        True,
+    )
     stored = Staff.get(Staff.name == "Ana Ruiz").password_hash
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     event = AuditEvent.get(AuditEvent.action == "staff.add")
@@ -68,7 +73,16 @@ def test_login_with_the_right_password(db) -> None:
     assert actions("ana") == ["staff.add", "staff.login"]
 
 
-@pytest.mark.parametrize(("name", "password"), [("ana", "wrong password!"), ("nobody", PASSWORD), ("", ""), (None, PASSWORD), ("ana", "x" * 5000)])
+@pytest.mark.parametrize(
+    ("name", "password"),
+    [
+        ("ana", "wrong password!"),
+        ("nobody", PASSWORD),
+        ("", ""),
+        (None, PASSWORD),
+        ("ana", "x" * 5000),
+    ],
+)
 def test_wrong_logins_are_refused_alike(db, name, password) -> None:
     accounts.add_staff("ana", "desk", PASSWORD, actor="admin")
     with pytest.raises(accounts.LoginRefused) as err:

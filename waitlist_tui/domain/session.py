@@ -103,4 +103,4 @@ def schema_version() -> int | None:
     from waitlist_tui.domain.store.schema import read_version
 
     with _db.database.connection_context():
-        return read_version(_db.database)
+        return read_version(_db.database.obj)

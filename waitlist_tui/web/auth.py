@@ -57,7 +57,9 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     return _login_form(request, message=None, status=200)
 
 
-def _login_form(request: web.Request, message: str | None, status: int, name: str = "") -> web.Response:
+def _login_form(
+    request: web.Request, message: str | None, status: int, name: str = ""
+) -> web.Response:
     token = secrets.token_urlsafe(32)
     response = aiohttp_jinja2.render_template(
         "login.html",

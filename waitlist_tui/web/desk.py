@@ -29,7 +29,8 @@ log = logging.getLogger("waitlist_tui.web")
 
 STATIC = Path(textual_serve.__file__).parent / "static"
 DOWNLOADS: web.AppKey[DownloadManager] = web.AppKey("downloads", DownloadManager)
-OPEN_DESKS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("open_desks", set)
+OPEN_DESKS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("open_desks")
+STOPPING: web.AppKey[set[asyncio.Future[None]]] = web.AppKey("stopping")
 
 
 class DeskProcess(AppService):
@@ -40,17 +41,14 @@ class DeskProcess(AppService):
 
     async def stop(self) -> None:
         process = self._process
-        try:
+        with contextlib.suppress(TimeoutError, ConnectionError):
             await asyncio.wait_for(super().stop(), self.STOP_SECONDS)
-        except (TimeoutError, ConnectionError):
-            pass
         if process is not None and process.returncode is None:
             try:
                 await asyncio.wait_for(process.wait(), self.STOP_SECONDS)
             except TimeoutError:
                 process.kill()
                 await process.wait()
-        log.debug("desk process ended: %s", process.returncode if process else None)
         transport = getattr(process, "_transport", None)
         if transport is not None:
             transport.close()  # its pipes too (asyncio warns of a transport left open)
@@ -105,7 +103,7 @@ async def desk_socket(request: web.Request) -> web.StreamResponse:
         settings.desk_command(session.staff),
         write_bytes=websocket.send_bytes,
         write_str=websocket.send_str,
-        close=websocket.close,
+        close=websocket.close,  # type: ignore[arg-type]  # its result is not awaited for
         download_manager=request.app[DOWNLOADS],
         debug=False,
     )
@@ -119,11 +117,24 @@ async def desk_socket(request: web.Request) -> web.StreamResponse:
         log.exception("desk for %s failed", session.staff)
     finally:
         watch.cancel()
-        try:
-            await service.stop()
-        finally:
-            desks.discard(websocket)  # counted until its process has ended
+        # The process is stopped even when this handler is cancelled (a browser gone):
+        # shielded, and awaited by the app's cleanup.
+        stopping = asyncio.ensure_future(_stop(service, websocket, desks))
+        request.app[STOPPING].add(stopping)
+        stopping.add_done_callback(request.app[STOPPING].discard)
+        await asyncio.shield(stopping)
     return websocket
+
+
+async def _stop(
+    service: DeskProcess, websocket: web.WebSocketResponse, desks: set[web.WebSocketResponse]
+) -> None:
+    try:
+        await service.stop()
+    except Exception:
+        log.exception("stopping a desk failed")
+    finally:
+        desks.discard(websocket)  # counted until its process has ended
 
 
 async def _relay(
@@ -192,15 +203,23 @@ async def download(request: web.Request) -> web.StreamResponse:
 
 
 async def _close_desks(app: web.Application) -> None:
-    for websocket in list(app[OPEN_DESKS]):
+    desks: set[web.WebSocketResponse] = app[OPEN_DESKS]
+    for websocket in [*desks]:
         with contextlib.suppress(Exception):
             await websocket.close(code=1001, message=b"server shutting down")
+
+
+async def _desks_stopped(app: web.Application) -> None:
+    if app[STOPPING]:
+        await asyncio.gather(*app[STOPPING], return_exceptions=True)
 
 
 def add_routes(app: web.Application) -> None:
     app[DOWNLOADS] = DownloadManager()
     app[OPEN_DESKS] = set()
+    app[STOPPING] = set()
     app.on_shutdown.append(_close_desks)
+    app.on_cleanup.append(_desks_stopped)
     app.add_routes(
         [
             web.get("/", desk_page, name="desk"),

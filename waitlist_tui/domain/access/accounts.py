@@ -185,7 +185,7 @@ def authenticate(name: object, password: object) -> StaffView:
             changes["failed_logins"] = 0
         if row.locked_until is not None:
             changes["locked_until"] = None
-        if passwords.needs_rehash(row.password_hash):
+        if row.password_hash and passwords.needs_rehash(row.password_hash):
             changes["password_hash"] = passwords.hash_password(password)
         Staff.update(**changes).where(Staff.id == row.id).execute()
         audit.record(row.name, "staff.login", "staff", row.id, {})
