@@ -14,10 +14,12 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -84,6 +86,7 @@ def served(tmp_path: Path):
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    SERVED[url] = Path(db)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -104,6 +107,27 @@ def served(tmp_path: Path):
             server.kill()
             server.wait()
         log.close()
+
+
+def served_db(url: str) -> Path:
+    return SERVED[url]
+
+
+SERVED: dict[str, Path] = {}
+
+
+def _audit_actor(db: Path, action: str, seconds: float = 20) -> str | None:
+    """Who the audit trail says did `action` (waited for: the desk process writes it)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with closing(sqlite3.connect(db)) as con:
+            row = con.execute(
+                "SELECT actor FROM audit_event WHERE action = ? ORDER BY id DESC", (action,)
+            ).fetchone()
+        if row:
+            return str(row[0])
+        time.sleep(0.2)
+    return None
 
 
 class Screen:
@@ -161,6 +185,13 @@ def test_staff_log_in_use_the_desk_and_log_out(served: str, tmp_path: Path) -> N
             screen.wait_for("waiting + offered", since=before)
             page.wait_for_timeout(1000)  # let the frames settle for the picture
             page.screenshot(path=str(shots / "desk.png"))
+
+            before = len(screen.frames)
+            page.keyboard.press("x")  # cancel the cursor entry: a write from the browser
+            screen.wait_for("Cancel the waitlist entry of", since=before)
+            page.keyboard.type("booked elsewhere")
+            page.keyboard.press("Enter")
+            assert _audit_actor(served_db(served), "entry.cancelled") == STAFF
 
             other = browser.new_context()  # no session cookie: the websocket is refused
             assert other.request.get(f"{served}/ws").status == 401

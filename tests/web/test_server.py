@@ -157,3 +157,16 @@ async def test_health_says_the_database_answers(client) -> None:
     assert answer.status == 200
     assert body["status"] == "ok" and body["database"] == "ok"
     assert isinstance(body["schema_version"], int) and body["version"]
+
+
+def test_the_desk_command_carries_the_staff_name_as_one_word() -> None:
+    """The name goes through a shell (textual-serve runs a command line): quoted, whatever
+    it holds."""
+    import shlex
+
+    from waitlist_tui.web.settings import WebSettings
+
+    name = "Maria O'Neil; rm -rf / $(id)"
+    words = shlex.split(WebSettings(db_url="/tmp/a b.db").desk_command(name))
+    assert words[-4:] == ["--db", "/tmp/a b.db", "--staff", name]
+    assert words[1:3] == ["-m", "waitlist_tui"]
