@@ -169,4 +169,4 @@ def test_the_desk_command_carries_the_staff_name_as_one_word() -> None:
     name = "Maria O'Neil; rm -rf / $(id)"
     words = shlex.split(WebSettings(db_url="/tmp/a b.db").desk_command(name))
     assert words[-4:] == ["--db", "/tmp/a b.db", "--staff", name]
-    assert words[1:3] == ["-m", "waitlist_tui"]
+    assert words[0] == "exec" and words[2:4] == ["-m", "waitlist_tui"]

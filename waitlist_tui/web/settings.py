@@ -17,14 +17,15 @@ class WebSettings:
     db_url: str
     tls: bool = False  # served over HTTPS: --cert/--key, or a reverse proxy that terminates TLS
     idle_minutes: float = IDLE_MINUTES
-    max_desks: int = 16  # desk processes at once (each is a Python process of ~80 MB)
+    max_desks: int = 16  # desk processes at once (each a Python process, ~60 MB resident)
     check_seconds: float = 15.0  # how often an open desk checks that its session still lives
     python: str = sys.executable
 
     def desk_command(self, staff: str) -> str:
         """The shell command textual-serve runs for one browser desk: the same app, on the
-        same database, in the logged-in staff member's name."""
-        return shlex.join(
+        same database, in the logged-in staff member's name. `exec`: the shell textual-serve
+        starts becomes the desk, so stopping (or killing) it reaches the desk itself."""
+        return "exec " + shlex.join(
             [self.python, "-m", "waitlist_tui", "--db", self.db_url, "--staff", staff]
         )
 
