@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
+import time
+from collections import deque
 from typing import Any
 
 import aiohttp_jinja2
@@ -20,8 +22,36 @@ from waitlist_tui.domain.session import connection
 from waitlist_tui.web.settings import SESSIONS, SETTINGS, WebSettings
 
 SESSION_COOKIE = "waitlist_session"
+LOGINS_PER_MINUTE = 30  # per client address, right or wrong (an office shares one address)
+HASHING_AT_ONCE = 2  # argon2 checks running at once: a flood of logins queues, not the CPU
 LOGIN_CSRF_COOKIE = "waitlist_login_csrf"
 FORM_MAX = 8 * 1024  # a login form is two short fields
+
+
+class LoginThrottle:
+    """At most `limit` login attempts a minute from one address (a sliding window), kept in
+    memory. It slows a password-guessing run across many names, which the per-account lock
+    alone does not; behind a reverse proxy every client has the proxy's address."""
+
+    def __init__(self, limit: int = LOGINS_PER_MINUTE, window: float = 60.0) -> None:
+        self.limit, self.window = limit, window
+        self._seen: dict[str, deque[float]] = {}
+
+    def allow(self, address: str) -> bool:
+        now = time.monotonic()
+        if len(self._seen) > 10_000:  # forget the quiet ones rather than grow without end
+            self._seen = {a: q for a, q in self._seen.items() if q and now - q[-1] < self.window}
+        times = self._seen.setdefault(address, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(times) >= self.limit:
+            return False
+        times.append(now)
+        return True
+
+
+THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle", LoginThrottle)
+HASHING: web.AppKey[asyncio.Semaphore] = web.AppKey("hashing", asyncio.Semaphore)
 
 
 def cookie_flags(settings: WebSettings) -> dict[str, Any]:
@@ -81,6 +111,8 @@ async def _form(request: web.Request) -> dict[str, str]:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
+    if not request.app[THROTTLE].allow(request.remote or "?"):
+        return _login_form(request, "Too many login attempts from here: wait a minute.", status=429)
     form = await _form(request)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     offered = form.get("csrf", "")
@@ -89,7 +121,10 @@ async def login(request: web.Request) -> web.StreamResponse:
             request, "The form expired: please log in again.", status=403, name=form.get("name", "")
         )
     try:
-        who = await in_thread(accounts.authenticate, form.get("name", ""), form.get("password", ""))
+        async with request.app[HASHING]:
+            who = await in_thread(
+                accounts.authenticate, form.get("name", ""), form.get("password", "")
+            )
     except accounts.LoginRefused as refused:
         status = 429 if (refused.data or {}).get("locked") else 401
         return _login_form(request, refused.message, status=status, name=form.get("name", ""))
@@ -115,6 +150,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
+    app[THROTTLE] = LoginThrottle()
+    app[HASHING] = asyncio.Semaphore(HASHING_AT_ONCE)
     app.add_routes(
         [
             web.get("/login", login_page, name="login"),
