@@ -12,7 +12,7 @@ from tests.timetravel import move_to
 from tests.web.conftest import PASSWORD, csrf_of, log_in
 from waitlist_tui.domain.access import accounts
 from waitlist_tui.domain.store.meta_tables import AuditEvent
-from waitlist_tui.web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from waitlist_tui.web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, in_thread
 
 
 def session_cookie(response) -> str:
@@ -170,3 +170,45 @@ def test_the_desk_command_carries_the_staff_name_as_one_word() -> None:
     words = shlex.split(WebSettings(db_url="/tmp/a b.db").desk_command(name))
     assert words[-4:] == ["--db", "/tmp/a b.db", "--staff", name]
     assert words[0] == "exec" and words[2:4] == ["-m", "waitlist_tui"]
+
+
+async def test_a_disabled_account_loses_its_open_desk(client) -> None:
+    await log_in(client)
+    ws = await client.ws_connect("/ws")
+    async with asyncio.timeout(60):  # the desk is up
+        while (await ws.receive()).type != aiohttp.WSMsgType.BINARY:
+            pass
+    await in_thread(accounts.disable_staff, "ana", "admin")
+    async with asyncio.timeout(20):
+        while not ws.closed:
+            await ws.receive()
+    assert (await client.get("/", allow_redirects=False)).status == 303
+    async with asyncio.timeout(20):
+        while (await (await client.get("/health")).json())["open_desks"]:
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"name": "ana\x00", "password": PASSWORD},
+        {"name": "a" * 5000, "password": PASSWORD},
+        {"name": "ana", "password": "p" * 5000},
+        {"name": "<script>alert(1)</script>", "password": "x"},
+        {"password": PASSWORD},
+        {},
+    ],
+)
+async def test_hostile_login_forms_are_refused_plainly(client, form) -> None:
+    page = await client.get("/login")
+    answer = await client.post(
+        "/login", data={"csrf": csrf_of(await page.text()), **form}, allow_redirects=False
+    )
+    text = await answer.text()
+    assert answer.status == 401 and "wrong name or password" in text
+    assert "<script>alert" not in text and "Traceback" not in text
+
+
+async def test_an_oversized_form_is_refused(client) -> None:
+    answer = await client.post("/login", data={"csrf": "x", "name": "n" * 100_000})
+    assert answer.status == 413
