@@ -34,16 +34,27 @@ try:
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        sync_playwright is None, reason="playwright is not installed (pip install playwright)"
-    ),
-    pytest.mark.skipif(
-        not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)),
-        reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)",
-    ),
-]
+pytestmark = pytest.mark.browser
+
+
+def _missing() -> str | None:
+    if sync_playwright is None:
+        return "playwright is not installed (pip install playwright)"
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _browser_needed() -> None:
+    """Skipped, saying why, without a browser; a failure instead with WAITLIST_TEST_BROWSER=1
+    (as WAITLIST_TEST_PG does for PostgreSQL), so that CI cannot pass by skipping it."""
+    why = _missing()
+    if why and os.environ.get("WAITLIST_TEST_BROWSER") == "1":
+        pytest.fail(f"WAITLIST_TEST_BROWSER=1 but {why}")
+    if why:
+        pytest.skip(why)
+
 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\x1b\][^\x07]*\x07")
 
@@ -67,7 +78,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served(tmp_path: Path):
+def served(tmp_path: Path, _browser_needed: None):
     """A demo clinic served on a free port, with one manager account; the server's URL."""
     env = {
         **os.environ,
