@@ -96,9 +96,7 @@ def add_staff(name: str, role: str, password: str, actor: str) -> StaffView:
     with database.atomic():
         if Staff.get_or_none(Staff.name == name) is not None:
             raise Conflict(f"a staff account named {name!r} exists", field="name")
-        row = Staff.create(
-            name=name, role=role, password_hash=hashed, created_at=now, updated_at=now
-        )
+        row = Staff.create_by(actor, now, name=name, role=role, password_hash=hashed)
         audit.record(actor, "staff.add", "staff", row.id, {"name": name, "role": role})
     return view(row)
 
@@ -116,13 +114,11 @@ def set_password(name: str, password: str, actor: str) -> StaffView:
     hashed = passwords.hash_password(password)
     with database.atomic():
         row = _get(name)
-        row.password_hash = hashed
-        row.failed_logins = 0
-        row.locked_until = None
-        row.updated_at = clock.now()
-        row.save()
+        Staff.update_by(
+            actor, clock.now(), password_hash=hashed, failed_logins=0, locked_until=None
+        ).where(Staff.id == row.id).execute()
         audit.record(actor, "staff.password", "staff", row.id, {"name": row.name})
-    return view(row)
+    return view(Staff.get_by_id(row.id))
 
 
 def _set_active(name: str, active: bool, actor: str) -> StaffView:
@@ -130,12 +126,13 @@ def _set_active(name: str, active: bool, actor: str) -> StaffView:
         row = _get(name)
         if (row.disabled_at is None) == active:
             return view(row)
-        row.disabled_at = None if active else clock.now()
-        row.updated_at = clock.now()
-        row.save()
+        now = clock.now()
+        Staff.update_by(actor, now, disabled_at=None if active else now).where(
+            Staff.id == row.id
+        ).execute()
         action = "staff.enable" if active else "staff.disable"
         audit.record(actor, action, "staff", row.id, {"name": row.name})
-    return view(row)
+    return view(Staff.get_by_id(row.id))
 
 
 def disable_staff(name: str, actor: str) -> StaffView:

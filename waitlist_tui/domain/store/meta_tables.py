@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from peewee import BigAutoField, CharField, IntegerField, JSONField, TextField
 
-from waitlist_tui.domain.store.base import BaseModel, UUIDModel
+from waitlist_tui.domain.store.base import AuditedModel, BaseModel
 from waitlist_tui.domain.store.fields import UTCDateTimeField
 
 
@@ -16,7 +16,7 @@ class SchemaInfo(BaseModel):
     value = TextField()
 
 
-class Staff(UUIDModel):
+class Staff(AuditedModel):
     """A staff account for the desk served in a browser (domain/access/accounts.py): its
     argon2 password hash (never the password), its role, and the failed-login lock."""
 
