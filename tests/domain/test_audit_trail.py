@@ -22,6 +22,7 @@ from tests.conftest import STAFF, entry_payload
 from tests.domain.calendar.shapes import NY_VTIMEZONE
 from tests.domain.fill_helpers import add_entry, book_appointment, monday_opening
 from waitlist_tui.domain import clock
+from waitlist_tui.domain.access import accounts
 from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.calendar import sync
 from waitlist_tui.domain.catalog import clients
@@ -307,6 +308,39 @@ def s_purge(tmp: Path) -> Act:
     return lambda: retention.purge(STAFF, apply=True)
 
 
+def _account(name: str = "ana") -> None:
+    accounts.add_staff(name, "desk", "a long enough secret", STAFF)
+
+
+def s_staff_add(tmp: Path) -> Act:
+    return lambda: accounts.add_staff("ana", "desk", "a long enough secret", STAFF)
+
+
+def s_staff_password(tmp: Path) -> Act:
+    _account()
+    return lambda: accounts.set_password("ana", "another long secret", STAFF)
+
+
+def s_staff_disable(tmp: Path) -> Act:
+    _account()
+    return lambda: accounts.disable_staff("ana", STAFF)
+
+
+def s_staff_login(tmp: Path) -> Act:
+    _account()
+    return lambda: accounts.authenticate("ana", "a long enough secret")
+
+
+def s_staff_login_failed(tmp: Path) -> Act:
+    _account()
+
+    def act() -> None:
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate("ana", "not the secret")
+
+    return act
+
+
 SCENARIOS: dict[str, Callable[[Path], Act]] = {
     name[2:]: fn for name, fn in dict(globals()).items() if name.startswith("s_")
 }
@@ -315,6 +349,13 @@ SCENARIOS: dict[str, Callable[[Path], Act]] = {
 # write only inside their callers' transactions, such as classes/promotion and
 # messaging/outbox, are run by their callers' scenarios: offer, cancel_enrolment, reply_stop.)
 WRITERS: dict[str, tuple[str, ...]] = {
+    "access/accounts.py": (
+        "staff_add",
+        "staff_password",
+        "staff_disable",
+        "staff_login",
+        "staff_login_failed",
+    ),
     "calendar/sync.py": ("calendar_import",),
     "catalog/clients.py": ("consent", "add_entry"),
     "catalog/setup.py": ("settings",),
@@ -349,6 +390,7 @@ MAY_CHANGE_NOTHING = {"rebuild_stats"}
 # database.restore, is tested in test_backups.py); the invariants are read in one snapshot.
 INFRASTRUCTURE = {
     "store/backups.py",
+    "store/pg_indexes.py",
     "store/invariants.py",
     "stats/report.py",
     "store/locking.py",

@@ -405,8 +405,8 @@ V8_OVERLAP_INDEXES = {
 
 
 def _as_v7(db: Database) -> None:
-    """What v10 added taken away (and the version set back to 7): the overlap indexes, and PostgreSQL's trigram index and
-    pg_trgm."""
+    """What v10 added taken away (and the version set back to 7): the overlap indexes, and
+    PostgreSQL's trigram index and pg_trgm."""
     from waitlist_tui.domain.store import pg_indexes
 
     for name in V8_OVERLAP_INDEXES.values():
@@ -510,3 +510,38 @@ def test_a_role_that_may_not_create_pg_trgm_still_gets_a_database(fresh_pg_url, 
             cur.execute(f'DROP DATABASE IF EXISTS "{urlparse(fresh_pg_url).path[1:]}" WITH (FORCE)')
             cur.execute(f'DROP ROLE IF EXISTS "{role}"')
         drop.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v10_staff_rows_become_accounts(backend: str, tmp_path, request, frozen) -> None:
+    """v10 -> v11: a staff row gains its role, password hash, disabled and lock columns; an
+    old row keeps its name and has no password."""
+    from waitlist_tui.domain.store.meta_tables import Staff
+
+    url = (
+        str(tmp_path / "v8.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    Staff.create(name="ana", created_at=dt.datetime.now(dt.UTC))
+    dropper = SchemaMigrator.from_database(db)
+    migrate(
+        *(
+            dropper.drop_column("staff", column)
+            for column in (
+                "role",
+                "password_hash",
+                "disabled_at",
+                "failed_logins",
+                "locked_until",
+                "last_login_at",
+                "updated_at",
+            )
+        )
+    )
+    schema.set_meta(schema.VERSION_KEY, "10")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    row = Staff.get(Staff.name == "ana")
+    assert (row.role, row.password_hash, row.failed_logins, row.disabled_at) == ("desk", None, 0, None)
+    db.close()

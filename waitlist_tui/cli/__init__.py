@@ -40,6 +40,8 @@ COMMANDS = {
     "reply": "messages:reply_command",
     "replies": "messages:replies_group",
     "audit": "audit:audit_group",
+    "staff": "staff:staff_group",
+    "serve": "serve:serve_command",
 }
 
 

@@ -191,3 +191,21 @@ def fix_permissions(url: str, extra: list[str] | None = None) -> list[dict[str, 
         if path.is_dir():
             paths += sorted(p for p in path.iterdir() if p.is_file())
     return narrow(paths)
+
+
+def database_ok() -> bool:
+    """Whether the open database answers a trivial query on this thread (the served desk's
+    /health); never raises."""
+    try:
+        with _db.database.connection_context():
+            _db.database.execute_sql("SELECT 1").fetchone()
+        return True
+    except Exception:  # any failure is "not reachable" for a health check
+        return False
+
+
+def schema_version() -> int | None:
+    from waitlist_tui.domain.store.schema import read_version
+
+    with _db.database.connection_context():
+        return read_version(_db.database.obj)

@@ -3,9 +3,9 @@ and the audit trail. They point at no other table, so they live apart from the m
 
 from __future__ import annotations
 
-from peewee import BigAutoField, CharField, JSONField, TextField
+from peewee import BigAutoField, CharField, IntegerField, JSONField, TextField
 
-from waitlist_tui.domain.store.base import BaseModel, UUIDModel
+from waitlist_tui.domain.store.base import AuditedModel, BaseModel
 from waitlist_tui.domain.store.fields import UTCDateTimeField
 
 
@@ -16,9 +16,19 @@ class SchemaInfo(BaseModel):
     value = TextField()
 
 
-class Staff(UUIDModel):
+class Staff(AuditedModel):
+    """A staff account for the desk served in a browser (domain/access/accounts.py): its
+    argon2 password hash (never the password), its role, and the failed-login lock."""
+
     name = CharField(max_length=120, unique=True)
     created_at = UTCDateTimeField()
+    role = CharField(max_length=16, default="desk")
+    password_hash = CharField(max_length=255, null=True)
+    disabled_at = UTCDateTimeField(null=True)
+    failed_logins = IntegerField(default=0)
+    locked_until = UTCDateTimeField(null=True)
+    last_login_at = UTCDateTimeField(null=True)
+    updated_at = UTCDateTimeField(null=True)
 
 
 class AuditEvent(BaseModel):

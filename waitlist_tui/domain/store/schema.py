@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 10
+CURRENT_VERSION = 11
 VERSION_KEY = "schema_version"
 
 
@@ -138,6 +138,30 @@ def _v10_search_and_overlap_indexes(db: Database, migrator: SchemaMigrator) -> N
     schema_of(m.Opening).create_indexes(safe=True)
 
 
+def _v11_staff_accounts(db: Database, migrator: SchemaMigrator) -> None:
+    """v11: a staff row becomes an account for the desk in a browser: role, password hash,
+    disabled, and the failed-login count and lock (domain/access/accounts.py)."""
+    from playhouse.migrate import migrate
+
+    have = {column.name for column in db.get_columns("staff")}
+    fields = (
+        m.Staff.role,
+        m.Staff.password_hash,
+        m.Staff.disabled_at,
+        m.Staff.failed_logins,
+        m.Staff.locked_until,
+        m.Staff.last_login_at,
+        m.Staff.updated_at,
+    )
+    migrate(
+        *(
+            migrator.add_column("staff", f.column_name, f)
+            for f in fields
+            if f.column_name not in have
+        )
+    )
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -148,6 +172,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     8: _v8_calendar_blocks,
     9: _v9_audit_by_time,
     10: _v10_search_and_overlap_indexes,
+    11: _v11_staff_accounts,
 }
 
 

@@ -1,0 +1,217 @@
+"""The desk in a real browser: Debian's headless Chromium driven by Playwright for Python.
+
+Log in (a wrong password first), see the queue, press a key the desk handles, log out; the
+desk's websocket refused without a session. xterm.js draws the desk on a canvas, so what the
+desk shows is read from the websocket's frames (the terminal output, ANSI codes stripped),
+and screenshots are taken: set WAITLIST_SCREENSHOTS=assets/screenshots to refresh the
+README's. Skipped, saying why, where chromium or playwright is missing (.ci/run installs
+both from the package registries: apt's chromium, pip's playwright; never `playwright
+install`)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("WAITLIST_CHROMIUM", "/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery"
+STAFF = "Maria Lopez"
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+pytestmark = pytest.mark.browser
+
+
+def _missing() -> str | None:
+    if sync_playwright is None:
+        return "playwright is not installed (pip install playwright)"
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _browser_needed() -> None:
+    """Skipped, saying why, without a browser; a failure instead with WAITLIST_TEST_BROWSER=1
+    (as WAITLIST_TEST_PG does for PostgreSQL), so that CI cannot pass by skipping it."""
+    why = _missing()
+    if why and os.environ.get("WAITLIST_TEST_BROWSER") == "1":
+        pytest.fail(f"WAITLIST_TEST_BROWSER=1 but {why}")
+    if why:
+        pytest.skip(why)
+
+
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\x1b\][^\x07]*\x07")
+
+
+def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "waitlist_tui", *args],
+        input=stdin,
+        text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path, _browser_needed: None):
+    """A demo clinic served on a free port, with one manager account; the server's URL."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    db = str(tmp_path / "desk.db")
+    _cli(env, "--db", db, "--staff", "admin", "demo", "--no-tui", "--entries", "40")
+    _cli(env, "--db", db, "--staff", "admin", "staff", "add", STAFF, "--role", "manager",
+         "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "waitlist_tui", "--db", db, "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    SERVED[url] = Path(db)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError((tmp_path / "serve.log").read_text()) from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def served_db(url: str) -> Path:
+    return SERVED[url]
+
+
+SERVED: dict[str, Path] = {}
+
+
+def _audit_actor(db: Path, action: str, seconds: float = 20) -> str | None:
+    """Who the audit trail says did `action` (waited for: the desk process writes it)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with closing(sqlite3.connect(db)) as con:
+            row = con.execute(
+                "SELECT actor FROM audit_event WHERE action = ? ORDER BY id DESC", (action,)
+            ).fetchone()
+        if row:
+            return str(row[0])
+        time.sleep(0.2)
+    return None
+
+
+class Screen:
+    """What the desk sent the browser, as text."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.frames: list[bytes] = []
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload: bytes | str) -> None:
+        self.frames.append(payload if isinstance(payload, bytes) else payload.encode())
+
+    def text(self, since: int = 0) -> str:
+        return ANSI.sub(b"", b"".join(self.frames[since:])).decode("utf-8", "replace")
+
+    def wait_for(self, words: str, since: int = 0, seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while words not in self.text(since):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{words!r} never shown; last: {self.text(since)[-1500:]!r}")
+            self.page.wait_for_timeout(200)  # Playwright delivers events while it waits
+
+
+def test_staff_log_in_use_the_desk_and_log_out(served: str, tmp_path: Path) -> None:
+    shots = Path(os.environ.get("WAITLIST_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            screen = Screen(page)
+
+            page.goto(f"{served}/")
+            assert page.url == f"{served}/login"  # no desk without a login
+            page.fill("#name", STAFF)
+            page.screenshot(path=str(shots / "login.png"))
+            page.fill("#password", "not the password")
+            page.click("button[type=submit]")
+            assert "wrong name or password" in page.inner_text("#message")
+            assert page.url == f"{served}/login"
+
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{served}/")
+            assert page.inner_text("#who") == f"{STAFF} (manager)"
+            screen.wait_for("waiting + offered")  # the queue's summary line
+
+            before = len(screen.frames)
+            page.locator(".xterm-helper-textarea").focus()
+            page.keyboard.press("t")  # the queue's key for the offers waiting for a reply
+            screen.wait_for("Accept", since=before)
+            before = len(screen.frames)
+            page.keyboard.press("Escape")  # back to the queue
+            screen.wait_for("waiting + offered", since=before)
+            page.wait_for_timeout(1000)  # let the frames settle for the picture
+            page.screenshot(path=str(shots / "desk.png"))
+
+            before = len(screen.frames)
+            page.keyboard.press("x")  # cancel the cursor entry: a write from the browser
+            screen.wait_for("Cancel the waitlist entry of", since=before)
+            page.keyboard.type("booked elsewhere")
+            page.keyboard.press("Enter")
+            assert _audit_actor(served_db(served), "entry.cancelled") == STAFF
+
+            other = browser.new_context()  # no session cookie: the websocket is refused
+            assert other.request.get(f"{served}/ws").status == 401
+            assert other.request.get(f"{served}/", max_redirects=0).status == 303
+            other.close()
+
+            page.click("#logout")
+            page.wait_for_url(f"{served}/login")
+            page.goto(f"{served}/")
+            assert page.url == f"{served}/login"
+        finally:
+            browser.close()

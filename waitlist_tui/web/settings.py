@@ -1,0 +1,43 @@
+"""What the server was told: the database, TLS, and the session and desk limits."""
+
+from __future__ import annotations
+
+import ipaddress
+import shlex
+import sys
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from waitlist_tui.domain.access.sessions import IDLE_MINUTES, SessionBook
+
+
+@dataclass
+class WebSettings:
+    db_url: str
+    tls: bool = False  # served over HTTPS: --cert/--key, or a reverse proxy that terminates TLS
+    idle_minutes: float = IDLE_MINUTES
+    max_desks: int = 16  # desk processes at once (each a Python process, ~60 MB resident)
+    check_seconds: float = 15.0  # how often an open desk checks that its session still lives
+    python: str = sys.executable
+
+    def desk_command(self, staff: str) -> str:
+        """The shell command textual-serve runs for one browser desk: the same app, on the
+        same database, in the logged-in staff member's name. `exec`: the shell textual-serve
+        starts becomes the desk, so stopping (or killing) it reaches the desk itself."""
+        return "exec " + shlex.join(
+            [self.python, "-m", "waitlist_tui", "--db", self.db_url, "--staff", staff]
+        )
+
+
+SETTINGS: web.AppKey[WebSettings] = web.AppKey("settings", WebSettings)
+SESSIONS: web.AppKey[SessionBook] = web.AppKey("sessions", SessionBook)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
