@@ -36,6 +36,7 @@ from waitlist_tui.domain.errors import Conflict, DomainError, ValidationError
 from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.fill.availability import part_windows, soft_fails, start_part_mask
 from waitlist_tui.domain.store import audit, side_tables
+from waitlist_tui.domain.store.bulk_columns import CLIENT_COLUMNS, ENTRY_COLUMNS
 from waitlist_tui.domain.store.db import bulk_insert, bulk_load_mode, database, is_postgres
 from waitlist_tui.domain.store.maintenance import create_indexes, finish_bulk_load, wipe
 from waitlist_tui.domain.store.models import (
@@ -91,48 +92,6 @@ class _DateText(dict[dt.date, str]):
 
 DATE_TEXT = _DateText()
 
-ENTRY_COLUMNS = (
-    "id",
-    "clinic_id",
-    "client_id",
-    "service_id",
-    "status",
-    "priority",
-    "payment_type",
-    "appointment_type",
-    "preferred_days",
-    "preferred_time_slots",
-    "preferred_time_start",
-    "preferred_time_end",
-    "date_range_start",
-    "date_range_end",
-    "notes",
-    "expires_at",
-    "original_appointment_at",
-    "created_at",
-    "updated_at",
-    "status_changed_at",
-    "booked_at",
-    "created_by",
-    "updated_by",
-    "version",
-)
-CLIENT_COLUMNS = (
-    "id",
-    "clinic_id",
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "consent_sms",
-    "consent_email",
-    "search",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "version",
-)
 APPT_COLUMNS = (
     "id",
     "clinic_id",

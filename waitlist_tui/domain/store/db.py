@@ -238,29 +238,51 @@ def insert_dicts(model: type[Model], rows: Sequence[dict[str, Any]]) -> int:
         ([to_db(row[name]) for name, to_db in pairs] for row in rows),
     )
 
+
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_BATCH = 10_000
 
 
-def _copy_text(value: Any) -> str:
-    """A value in COPY's text format: \\N for NULL, the four special characters escaped."""
+def copy_text(value: Any) -> str:
+    """A value in COPY's text format: \\N for NULL, booleans t/f, times in ISO form, the
+    four special characters of a text escaped."""
     if value is None:
         return "\\N"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    return str(value)  # numbers, booleans (PostgreSQL reads True/False)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def copy_into(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """PostgreSQL's COPY FROM STDIN (psycopg2's copy_expert), COPY_BATCH rows a statement,
+    streamed: several times the speed of INSERT ... VALUES pages for a bulk import or a
+    restore. Caller owns the transaction."""
+    cursor: Any = database.cursor()
+    cols = ", ".join(f'"{c}"' for c in columns)
+    sql = f'COPY "{table}" ({cols}) FROM STDIN'
+    count = 0
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(map(copy_text, row)))
+        buffer.write("\n")
+        count += 1
+        if count % COPY_BATCH == 0:
+            buffer.seek(0)
+            cursor.copy_expert(sql, buffer)
+            buffer = io.StringIO()
+    if buffer.tell():
+        buffer.seek(0)
+        cursor.copy_expert(sql, buffer)
+    return count
 
 
 def bulk_copy(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
-    """bulk_insert for rows already in stored form (texts, numbers, booleans, None), faster
-    on PostgreSQL: one COPY FROM STDIN (psycopg2's copy_expert) rather than INSERT ... VALUES
-    pages, which took most of a bulk import's time there (issue 18). On SQLite, bulk_insert.
-    Caller owns the transaction."""
+    """bulk_insert for rows already in stored form (texts, numbers, booleans, None): COPY
+    on PostgreSQL (copy_into), bulk_insert on SQLite. Caller owns the transaction."""
     if not rows:
         return 0
     if not is_postgres():
         return bulk_insert(table, columns, rows)
-    text = "".join("\t".join(map(_copy_text, row)) + "\n" for row in rows)
-    cols = ", ".join(f'"{c}"' for c in columns)
-    cursor = database.cursor()
-    cursor.copy_expert(f'COPY "{table}" ({cols}) FROM STDIN', io.StringIO(text))
-    return len(rows)
+    return copy_into(table, columns, rows)

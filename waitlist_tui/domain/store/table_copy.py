@@ -12,8 +12,6 @@ copy between backends never carries one backend's appended rows into the other.
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +20,7 @@ from typing import Any
 from peewee import BooleanField, Field, ForeignKeyField, JSONField, Model, UUIDField
 
 from waitlist_tui.domain.store import maintenance
-from waitlist_tui.domain.store.db import bulk_insert, database, is_postgres
+from waitlist_tui.domain.store.db import bulk_insert, copy_into, database, is_postgres
 from waitlist_tui.domain.store.models import ALL_MODELS, SchemaInfo, StatsCount, StatsPoint
 
 ROLLUPS = (StatsCount, StatsPoint)
@@ -87,7 +85,7 @@ def copy_rows(read: Reader) -> dict[str, int]:
 
         rows = _converted(read(table, cols), convert)
         copied[table] = (
-            _copy_in(table, cols, rows) if to_postgres else bulk_insert(table, cols, rows)
+            copy_into(table, cols, rows) if to_postgres else bulk_insert(table, cols, rows)
         )
     if to_postgres:  # audit ids came with the rows: its sequence goes on after the highest
         database.execute_sql(
@@ -97,40 +95,6 @@ def copy_rows(read: Reader) -> dict[str, int]:
     return copied
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _text_value(value: Any) -> str:
-    """A value in COPY's text format (NULL is \\N; backslash, tab, newline, CR escaped)."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value).translate(_ESCAPES)
-
-
-def _copy_in(table: str, cols: Sequence[str], rows: Iterator[Sequence[Any]]) -> int:
-    """PostgreSQL's COPY FROM STDIN, a batch at a time: about 3 times the speed of
-    multi-row INSERTs for a million rows. Caller owns the transaction."""
-    cursor: Any = database.cursor()
-    names = ", ".join(f'"{c}"' for c in cols)
-    sql = f'COPY "{table}" ({names}) FROM STDIN'
-    count = 0
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(map(_text_value, row)))
-        buffer.write("\n")
-        count += 1
-        if count % BATCH == 0:
-            buffer.seek(0)
-            cursor.copy_expert(sql, buffer)
-            buffer = io.StringIO()
-    if buffer.tell():
-        buffer.seek(0)
-        cursor.copy_expert(sql, buffer)
-    return count
 
 
 def _converted(

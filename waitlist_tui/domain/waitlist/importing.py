@@ -53,6 +53,7 @@ from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError, Unprocessable, ValidationError
 from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.store import audit, rollups
+from waitlist_tui.domain.store.bulk_columns import AUDIT_COLUMNS, CLIENT_COLUMNS, ENTRY_COLUMNS
 from waitlist_tui.domain.store.db import bulk_copy, database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
 from waitlist_tui.domain.textinput import search_text
@@ -65,50 +66,6 @@ READ_CHUNK = 1 << 20
 # (phase: "check" | "write", done, total): done and total in bytes while checking a CSV
 # file, in rows otherwise.
 Progress = Callable[[str, int, int], None]
-
-ENTRY_COLUMNS = (
-    "id",
-    "clinic_id",
-    "client_id",
-    "service_id",
-    "status",
-    "priority",
-    "payment_type",
-    "appointment_type",
-    "preferred_days",
-    "preferred_time_slots",
-    "preferred_time_start",
-    "preferred_time_end",
-    "date_range_start",
-    "date_range_end",
-    "notes",
-    "expires_at",
-    "original_appointment_at",
-    "created_at",
-    "updated_at",
-    "status_changed_at",
-    "booked_at",
-    "created_by",
-    "updated_by",
-    "version",
-)
-CLIENT_COLUMNS = (
-    "id",
-    "clinic_id",
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "consent_sms",
-    "consent_email",
-    "search",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "updated_by",
-    "version",
-)
-AUDIT_COLUMNS = ("at", "actor", "action", "object_type", "object_id", "changes")
 
 
 @lru_cache(maxsize=4096)
