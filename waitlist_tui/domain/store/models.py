@@ -168,6 +168,7 @@ class Entry(AuditedModel):
     created_by = CharField(max_length=120)
     updated_by = CharField(max_length=120)
     version = IntegerField(default=1)
+    self_joined = BooleanField(default=False)  # schema v12: from the clients' /join page
 
     class Meta:
         indexes = (
@@ -486,6 +487,28 @@ class InboundMessage(UUIDModel):
         indexes = ((("clinic", "received_at"), False),)
 
 
+class JoinCode(UUIDModel):
+    """The one-time code that confirms a self-joined entry's phone (schema v12): its HMAC,
+    never the code; tries counted; gone with its entry. domain/waitlist/self_join.py."""
+
+    entry_id: uuid.UUID
+
+    entry = ForeignKeyField(Entry, on_delete="CASCADE", index=False)
+    phone = CharField(max_length=32)
+    code_hash = CharField(max_length=64)
+    created_at = UTCDateTimeField()
+    expires_at = UTCDateTimeField()
+    tries = SmallIntegerField(default=0)
+    used_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "join_code"
+        indexes = (
+            (("entry",), False),
+            (("phone", "created_at"), False),
+        )
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaInfo,
     Clinic,
@@ -508,4 +531,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     StatsPoint,
     OutboxMessage,
     InboundMessage,
+    JoinCode,
 ]

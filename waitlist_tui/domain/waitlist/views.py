@@ -69,6 +69,7 @@ class EntryView:
     created_by: str
     updated_by: str
     version: int
+    self_joined: bool = False  # the client asked on the /join page (schema v12)
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...], providers: Sequence[ProviderBrief] = ()) -> EntryView:
@@ -122,6 +123,7 @@ class EntryView:
             created_by=entry.created_by,
             updated_by=entry.updated_by,
             version=entry.version,
+            self_joined=bool(entry.self_joined),
         )
 
     @property
@@ -177,6 +179,7 @@ class EntryView:
             "created_by": self.created_by,
             "updated_by": self.updated_by,
             "version": self.version,
+            "self_joined": self.self_joined,
         }
 
 
