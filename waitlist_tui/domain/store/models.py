@@ -168,7 +168,8 @@ class Entry(AuditedModel):
     created_by = CharField(max_length=120)
     updated_by = CharField(max_length=120)
     version = IntegerField(default=1)
-    self_joined = BooleanField(default=False)  # schema v12: from the clients' /join page
+    # schema v12: from the clients' /join page (a column default too: bulk inserts omit it)
+    self_joined = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
 
     class Meta:
         indexes = (

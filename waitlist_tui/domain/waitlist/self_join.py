@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.catalog.clients import display_phone, normalize_phone
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import NotFound, Problems, Unprocessable, ValidationError
 from waitlist_tui.domain.messaging import consent
@@ -205,14 +206,21 @@ class TooMany(Unprocessable):
 def submit(form: dict[str, Any], clinic: Clinic | None = None) -> Submitted:
     """A pending, self-joined entry and its code in the outbox (one transaction); or 4000
     naming the field, nothing written. The code itself is never returned: it is in the
-    outbox message only."""
+    outbox message only. The code goes to the phone typed (a client found by name and email
+    may have another on file: the entry's note then names the typed one for the desk)."""
     clinic = clinic or get_clinic()
     payload = payload_of(form)
+    typed = payload["client"]["phone"]
+    try:
+        phone = normalize_phone(typed, clinic.region) or ""
+    except ValidationError:
+        phone = ""  # adding names the field below, with every other problem
+    if phone:
+        payload["notes"] = f"Joined online; code sent to {display_phone(phone)}"
     now = clock.now()
     with database.atomic():
         entry = adding.add(payload, ACTOR, clinic, self_joined=True)
         client = Client.get_by_id(entry.client_id)
-        phone = client.phone or ""
         if codes_this_hour(phone, now) >= CODES_PER_PHONE:
             raise TooMany(
                 "too many codes for this phone: try again in an hour, or call the clinic",
