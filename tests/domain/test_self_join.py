@@ -67,7 +67,9 @@ def test_a_request_is_pending_until_its_code_is_confirmed(clinic) -> None:
 def test_bad_fields_are_the_clis_4000s_and_nothing_is_written(clinic) -> None:
     with pytest.raises(ValidationError) as caught:
         self_join.submit(form(service="NOPE", phone="12", date_range_end="soon"))
-    fields = {caught.value.field} | {e["field"] for e in (caught.value.data or {}).get("errors", [])}
+    fields = {caught.value.field} | {
+        e["field"] for e in (caught.value.data or {}).get("errors", [])
+    }
     assert "client.phone" in fields or "date_range_end" in fields
     with pytest.raises(ValidationError) as caught:
         self_join.submit(form(phone=""))
@@ -124,3 +126,21 @@ def test_a_phone_that_texted_stop_gets_no_code(clinic) -> None:
     assert not submitted.code_sent
     after = OutboxMessage.select().where(OutboxMessage.ref_type == "join_code").count()
     assert after == before
+
+
+def test_the_desk_sees_the_mark(clinic) -> None:
+    """The queue's detail pane and the entry's JSON (`entries show/list --json`) carry the
+    self-joined mark."""
+    import pendulum
+
+    from waitlist_tui.tui.formatting import detail_text
+
+    submitted = self_join.submit(form())
+    entry_id = self_join.confirm(submitted.confirm_id, code_for(submitted))
+    view = reading.get(entry_id)
+    assert "self-joined online" in detail_text(view, pendulum.now("UTC")).plain
+    assert "Joined online; code sent to" in view.notes
+    assert view.to_dict()["self_joined"] is True
+    listed = listing.list_entries(listing.EntryQuery())
+    assert [v.to_dict()["self_joined"] for v in listed.items] == [True]
+    assert listed.items[0].to_dict()["self_joined"] is True

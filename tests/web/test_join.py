@@ -92,9 +92,7 @@ async def code_of(confirm_id: str) -> str:
 async def send_code(client, confirm_id: str, code: str):
     page = await client.get(f"/join/confirm?id={confirm_id}")
     token = csrf_of(await page.text())
-    return await client.post(
-        "/join/confirm", data={"csrf": token, "id": confirm_id, "code": code}
-    )
+    return await client.post("/join/confirm", data={"csrf": token, "id": confirm_id, "code": code})
 
 
 def confirm_id_of(answer) -> str:
@@ -191,9 +189,7 @@ async def test_a_form_without_its_csrf_pair_writes_nothing(join_client) -> None:
     assert await in_thread(Entry.select().count) == 0
 
 
-TEXT = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300
-)
+TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
 
 
 @dataclass
@@ -224,9 +220,7 @@ class Fuzz:
     ),
     value=TEXT | st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
     header=st.sampled_from(["Content-Type", "X-Forwarded-For", "Cookie", "Accept-Language"]),
-    header_value=st.text(
-        alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=200
-    ),
+    header_value=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=200),
     raw=st.booleans(),
 )
 def test_fuzzed_fields_and_headers_are_400_pages(
@@ -260,7 +254,7 @@ def test_fuzzed_fields_and_headers_are_400_pages(
             )
         text = await answer.text(errors="replace")
         assert answer.status in (400, 429), (answer.status, text[:300])
-        assert "Traceback" not in text and "File \"" not in text
+        assert "Traceback" not in text and 'File "' not in text
 
     loop.run_until_complete(go())
 

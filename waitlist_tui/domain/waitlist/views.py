@@ -85,8 +85,9 @@ class EntryView:
             tuple(vocab.from_mask(slots, vocab.TIME_SLOTS)),
             fmt_hhmm(time_start),
             fmt_hhmm(time_end),
-            *row[10:brief],  # date_range_start .. version
+            *row[10:brief],  # date_range_start .. self_joined
         ]
+        values[-1] = bool(values[-1])  # SQLite's raw rows hold 0/1
         return cls(*values)
 
     @classmethod
