@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from waitlist_tui.domain.errors import NotFound, Problems, Unprocessable, Valida
 from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.locking import JOIN_PHONE_LOCKS, transaction_lock
 from waitlist_tui.domain.store.models import (
     Client,
     Clinic,
@@ -219,8 +221,11 @@ def submit(form: dict[str, Any], clinic: Clinic | None = None) -> Submitted:
         payload["notes"] = f"Joined online; code sent to {display_phone(phone)}"
     now = clock.now()
     with database.atomic():
-        entry = adding.add(payload, ACTOR, clinic, self_joined=True)
+        entry = adding.add(payload, ACTOR, clinic, self_joined=True)  # the 4000s first
         client = Client.get_by_id(entry.client_id)
+        # One phone's submissions one at a time (PostgreSQL; SQLite has one writer): two at
+        # once cannot both read the count under the limit.
+        transaction_lock(JOIN_PHONE_LOCKS + zlib.crc32(phone.encode()) % 1_000_000)
         if codes_this_hour(phone, now) >= CODES_PER_PHONE:
             raise TooMany(
                 "too many codes for this phone: try again in an hour, or call the clinic",
