@@ -144,3 +144,18 @@ def test_the_desk_sees_the_mark(clinic) -> None:
     listed = listing.list_entries(listing.EntryQuery())
     assert [v.to_dict()["self_joined"] for v in listed.items] == [True]
     assert listed.items[0].to_dict()["self_joined"] is True
+
+
+def test_the_code_is_delivered_without_sms_consent(clinic, tmp_path) -> None:
+    """The transport sends the code the client asked for, though they ticked no SMS consent."""
+    import json
+
+    from waitlist_tui.domain.messaging import delivery
+    from waitlist_tui.domain.messaging.transports import FileTransport, Transports
+
+    submitted = self_join.submit(form(consent_sms=""))
+    file = FileTransport(tmp_path / "outbox.jsonl")
+    report = delivery.deliver(Transports(file, file), batch=5)
+    assert report.sent == 1
+    sent = json.loads((tmp_path / "outbox.jsonl").read_text().splitlines()[0])
+    assert sent["to"] == "+16175550177" and code_for(submitted) in sent["body"]
