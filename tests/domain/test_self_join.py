@@ -159,3 +159,15 @@ def test_the_code_is_delivered_without_sms_consent(clinic, tmp_path) -> None:
     assert report.sent == 1
     sent = json.loads((tmp_path / "outbox.jsonl").read_text().splitlines()[0])
     assert sent["to"] == "+16175550177" and code_for(submitted) in sent["body"]
+
+
+def test_a_pending_request_is_never_a_candidate(clinic) -> None:
+    """Matching (the finder's and the offers' source) sees the entry only once confirmed."""
+    from tests.domain.fill_helpers import monday_opening
+    from waitlist_tui.domain.fill import matching
+
+    submitted = self_join.submit(form(preferred_days=[], preferred_time_slots=[]))
+    opening = monday_opening("09:00")
+    assert [c.client_name for c in matching.candidates(opening).items] == []
+    self_join.confirm(submitted.confirm_id, code_for(submitted))
+    assert [c.client_name for c in matching.candidates(opening).items] == ["Rosa Parks"]
