@@ -497,7 +497,7 @@ class JoinCode(UUIDModel):
     entry = ForeignKeyField(Entry, on_delete="CASCADE", index=False)
     phone = CharField(max_length=32)
     code_hash = CharField(max_length=64)
-    created_at = UTCDateTimeField()
+    sent_at = UTCDateTimeField()  # when the code was made and queued
     expires_at = UTCDateTimeField()
     tries = SmallIntegerField(default=0)
     used_at = UTCDateTimeField(null=True)
@@ -506,7 +506,7 @@ class JoinCode(UUIDModel):
         table_name = "join_code"
         indexes = (
             (("entry",), False),
-            (("phone", "created_at"), False),
+            (("phone", "sent_at"), False),
         )
 
 

@@ -196,7 +196,7 @@ def phone_stopped(clinic: Clinic, phone: str) -> bool:
 def codes_this_hour(phone: str, now: dt.datetime) -> int:
     return (
         JoinCode.select()
-        .where(JoinCode.phone == phone, JoinCode.created_at > now - dt.timedelta(hours=1))
+        .where(JoinCode.phone == phone, JoinCode.sent_at > now - dt.timedelta(hours=1))
         .count()
     )
 
@@ -238,7 +238,7 @@ def submit(form: dict[str, Any], clinic: Clinic | None = None) -> Submitted:
             entry=entry.id,
             phone=phone,
             code_hash=code_hash(confirm_id, code),
-            created_at=now,
+            sent_at=now,
             expires_at=now + dt.timedelta(minutes=CODE_MINUTES),
         )
         if phone_stopped(clinic, phone):
