@@ -171,3 +171,14 @@ def test_a_pending_request_is_never_a_candidate(clinic) -> None:
     assert [c.client_name for c in matching.candidates(opening).items] == []
     self_join.confirm(submitted.confirm_id, code_for(submitted))
     assert [c.client_name for c in matching.candidates(opening).items] == ["Rosa Parks"]
+
+
+def test_erasing_the_client_drops_their_codes(clinic) -> None:
+    from waitlist_tui.domain.privacy import erasure
+    from waitlist_tui.domain.waitlist import changes
+
+    submitted = self_join.submit(form())
+    entry_id = self_join.confirm(submitted.confirm_id, code_for(submitted))
+    changes.cancel(entry_id, "desk")
+    erasure.erase_client(Entry.get_by_id(entry_id).client_id, "desk")
+    assert JoinCode.select().count() == 0
