@@ -42,7 +42,7 @@ from waitlist_tui.domain.store.models import (
     Entry,
     OutboxMessage,
 )
-from waitlist_tui.domain.waitlist import adding, changes, exchange
+from waitlist_tui.domain.waitlist import adding, changes, exchange, self_join
 
 ROOT = Path(__file__).resolve().parents[2] / "waitlist_tui" / "domain"
 
@@ -52,6 +52,8 @@ ROOT = Path(__file__).resolve().parents[2] / "waitlist_tui" / "domain"
 COORDINATION = {
     "outbox_message": {"lease_until", "claim_token", "updated_at"},
     "calendar_source": {"checked_at", "synced_at", "failed_at", "error", "tag", "modified"},
+    # a /join code's try is counted (and committed) before the code is compared, by design
+    "join_code": {"tries"},
 }
 
 
@@ -341,6 +343,41 @@ def s_staff_login_failed(tmp: Path) -> Act:
     return act
 
 
+def _join_form() -> dict[str, Any]:
+    today = clock.today("America/New_York")
+    return {
+        "service": "PT-EVAL",
+        "date_range_start": (today + dt.timedelta(days=1)).isoformat(),
+        "date_range_end": (today + dt.timedelta(days=20)).isoformat(),
+        "first_name": "Sol",
+        "last_name": "Join",
+        "phone": "(617) 555-0166",
+    }
+
+
+def _join_code(confirm_id: Any) -> str:
+    import re
+
+    body = OutboxMessage.get(OutboxMessage.ref_id == str(confirm_id)).body
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def s_self_join(tmp: Path) -> Act:
+    return lambda: self_join.submit(_join_form())
+
+
+def s_self_join_confirm(tmp: Path) -> Act:
+    submitted = self_join.submit(_join_form())
+    code = _join_code(submitted.confirm_id)
+    return lambda: self_join.confirm(submitted.confirm_id, code)
+
+
+def s_self_join_purge(tmp: Path) -> Act:
+    self_join.submit(_join_form())
+    Entry.update(created_at=clock.now() - dt.timedelta(days=2)).execute()
+    return lambda: self_join.purge(actor=STAFF)
+
+
 SCENARIOS: dict[str, Callable[[Path], Act]] = {
     name[2:]: fn for name, fn in dict(globals()).items() if name.startswith("s_")
 }
@@ -379,6 +416,7 @@ WRITERS: dict[str, tuple[str, ...]] = {
     "waitlist/adding.py": ("add_entry", "import"),
     "waitlist/changes.py": ("change_entry", "cancel_entry"),
     "waitlist/importing.py": ("import",),
+    "waitlist/self_join.py": ("self_join", "self_join_confirm", "self_join_purge"),
     "store/maintenance.py": ("rebuild_stats",),
 }
 # The store's other transactions are the schema's (migrations), the lock helper's and the

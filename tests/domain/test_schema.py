@@ -27,6 +27,7 @@ from waitlist_tui.domain.store.models import (
     Clinic,
     Entry,
     InboundMessage,
+    JoinCode,
     OutboxMessage,
     Provider,
     StatsCount,
@@ -544,4 +545,26 @@ def test_v10_staff_rows_become_accounts(backend: str, tmp_path, request, frozen)
     assert schema.read_version(db) == schema.CURRENT_VERSION
     row = Staff.get(Staff.name == "ana")
     assert (row.role, row.password_hash, row.failed_logins, row.disabled_at) == ("desk", None, 0, None)
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v11_entries_gain_the_self_joined_mark(backend: str, tmp_path, request, frozen) -> None:
+    """v11 -> v12: an entry gains self_joined (False for the old ones) and join_code comes."""
+    url = (
+        str(tmp_path / "v11.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    entry = adding.create(entry_payload(), STAFF)
+    rollups.drop_triggers()
+    migrate(SchemaMigrator.from_database(db).drop_column("entry", "self_joined"))
+    rollups.install_triggers()
+    db.drop_tables([JoinCode])
+    schema.set_meta(schema.VERSION_KEY, "11")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    assert reading.get(entry.id).self_joined is False
+    assert db.table_exists("join_code")
     db.close()

@@ -222,7 +222,7 @@ def figures(
 ) -> dict[str, Any]:
     """The figures a scope should have; the totals, the active count and the conversion rate
     (booked / total) follow from the counts given."""
-    all_counts = dict.fromkeys(vocab.ENTRY_STATUSES, 0) | counts
+    all_counts = dict.fromkeys(vocab.COUNTED_STATUSES, 0) | counts
     total = sum(all_counts.values())
     all_offers = dict.fromkeys(("pending", "accepted", "declined", "expired", "rescinded"), 0)
     all_offers |= offers

@@ -96,7 +96,7 @@ def add(ctx: Ctx, json_file: str) -> None:
     "statuses",
     multiple=True,
     metavar="S",
-    help="waiting, offered, booked, cancelled, expired, ACTIVE, all (repeatable); "
+    help="waiting, offered, booked, cancelled, expired, pending, ACTIVE, all (repeatable); "
     "default: waiting and offered.",
 )
 @click.option("--service", metavar="CODE")

@@ -13,7 +13,12 @@ WAITING, OFFERED, BOOKED, CANCELLED, EXPIRED = (
     "cancelled",
     "expired",
 )
-ENTRY_STATUSES = (WAITING, OFFERED, BOOKED, CANCELLED, EXPIRED)
+# A client's own request from the /join page until their phone is confirmed: on no queue's
+# default view, in no stats, never matched or offered (domain/waitlist/self_join.py).
+PENDING = "pending"
+ENTRY_STATUSES = (WAITING, OFFERED, BOOKED, CANCELLED, EXPIRED, PENDING)
+# The statuses the stats count (a pending request is not on the waitlist yet).
+COUNTED_STATUSES = (WAITING, OFFERED, BOOKED, CANCELLED, EXPIRED)
 ACTIVE_STATUSES = (WAITING, OFFERED)
 CLOSED_STATUSES = (BOOKED, CANCELLED, EXPIRED)
 # API-style names map onto ours.

@@ -93,6 +93,8 @@ def detail_text(view: EntryView, now: dt.datetime, offer: LiveOffer | None = Non
         f" · added by {view.created_by}",
         style="dim",
     )
+    if view.self_joined:  # the client asked on the /join page and confirmed their phone
+        text.append(" · self-joined online", style="bold")
     if offer is not None:
         left = countdown(offer.expires_at, now)
         text.append(

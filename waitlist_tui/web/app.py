@@ -10,16 +10,17 @@ import jinja2
 from aiohttp import web
 
 from waitlist_tui.domain.access.sessions import SessionBook
-from waitlist_tui.web import auth, desk, health
+from waitlist_tui.web import auth, desk, health, join
 from waitlist_tui.web.settings import SESSIONS, SETTINGS, WebSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-# Each adds its routes; a later one (the clients' /join page) is one more line here.
+# Each adds its routes.
 ROUTE_MODULES: list[Callable[[web.Application], None]] = [
     auth.add_routes,
     desk.add_routes,
     health.add_routes,
+    join.add_routes,
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -20,6 +20,8 @@ class WebSettings:
     max_desks: int = 16  # desk processes at once (each a Python process, ~60 MB resident)
     check_seconds: float = 15.0  # how often an open desk checks that its session still lives
     python: str = sys.executable
+    joins_per_ip: int = 5  # /join submissions from one address in 10 minutes
+    confirms_per_ip: int = 30  # /join/confirm tries from one address in 10 minutes
 
     def desk_command(self, staff: str) -> str:
         """The shell command textual-serve runs for one browser desk: the same app, on the

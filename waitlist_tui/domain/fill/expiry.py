@@ -85,6 +85,9 @@ def expire(older_than_days: int | None = None, actor: str = "system") -> dict[st
                         end_entry_offers(entry_id, ENTRY_EXPIRED, actor, now)
                         counts[name] += 1
     result.update(counts)
+    from waitlist_tui.domain.waitlist.self_join import purge
+
+    result["self_joined_unconfirmed_purged"] = purge(now, actor)
     try:
         from waitlist_tui.domain.classes.seat_offers import expire_seat_offers
     except ImportError:  # pragma: no cover - events arrive with their own module

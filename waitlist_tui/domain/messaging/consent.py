@@ -39,6 +39,9 @@ _KEYWORD = re.compile(r"^\W*([A-Za-z]+)\W*$")
 OPTED_OUT_KIND, HELP_KIND = "opted_out", "help"
 CARRIER_REPLIES = frozenset({OPTED_OUT_KIND, HELP_KIND})
 OPTED_IN_KIND = "opted_in"
+# The one-time code a client asked for on the /join page (domain/waitlist/self_join.py): one
+# transactional SMS, sent without SMS consent; a phone that texted STOP is never sent one.
+JOIN_CODE_KIND, JOIN_CODE_REF = "join_code", "join_code"
 
 
 @dataclass(frozen=True)

@@ -308,6 +308,8 @@ def _consent_refusal(message: OutboxMessage) -> str | None:
     Only a carrier-required answer to the client's own STOP or HELP goes without consent."""
     if message.ref_type == outbox.REPLY_REF and message.kind in consent.CARRIER_REPLIES:
         return None
+    if message.ref_type == consent.JOIN_CODE_REF and message.kind == consent.JOIN_CODE_KIND:
+        return None  # asked for on the page; self_join queues none to a phone that said STOP
     client = Client.get_or_none(Client.id == message.client_id)
     if client is None:
         return "the client is gone"

@@ -30,6 +30,7 @@ from waitlist_tui.domain.store.models import (
     Client,
     Entry,
     InboundMessage,
+    JoinCode,
     Offer,
     OutboxMessage,
 )
@@ -141,6 +142,7 @@ def erase_entries_text(entry_ids: list[uuid.UUID]) -> list[str]:
             Entry.id.in_(part), Entry.notes != ""
         ).execute()
         Offer.update(note="").where(Offer.entry.in_(part), Offer.note != "").execute()
+        JoinCode.delete().where(JoinCode.entry.in_(part)).execute()  # the /join codes' phones
     return texts
 
 

@@ -44,7 +44,7 @@ def mean(total: float, count: int) -> float:
 class Figures:
     """The figures of one scope: the whole clinic, one service or one provider."""
 
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(vocab.ENTRY_STATUSES, 0))
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(vocab.COUNTED_STATUSES, 0))
     waited: int = 0  # booked entries with a booked_at
     wait_days: float = 0.0  # their summed waits
     sooner: int = 0  # booked entries with an original appointment
@@ -189,7 +189,10 @@ class Tally:
         return found
 
     def add_entries(self, service_id: RowId, status: str, count: int) -> None:
-        """Entries per service and status (no provider: only booked entries have one)."""
+        """Entries per service and status (no provider: only booked entries have one); a
+        pending self-join request is not on the waitlist yet."""
+        if status == vocab.PENDING:
+            return
         for figures in self.scopes(service_id, None):
             figures.counts[status] = figures.counts.get(status, 0) + count
 

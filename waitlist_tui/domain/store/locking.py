@@ -33,6 +33,7 @@ Q = TypeVar("Q")
 SCHEMA_LOCK = 727_274  # two desks opening a fresh PostgreSQL do not both create the schema
 COMPACT_LOCK = 727_275  # one stats compaction at a time
 CLAIM_LOCKS = 727_275  # classid of a delivery run's session lock on its claim token
+JOIN_PHONE_LOCKS = 727_276  # base of the /join page's per-phone lock (self_join.submit)
 
 
 def _postgres(db: Database | None = None) -> bool:

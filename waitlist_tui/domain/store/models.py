@@ -168,6 +168,8 @@ class Entry(AuditedModel):
     created_by = CharField(max_length=120)
     updated_by = CharField(max_length=120)
     version = IntegerField(default=1)
+    # schema v12: from the clients' /join page (a column default too: bulk inserts omit it)
+    self_joined = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
 
     class Meta:
         indexes = (
@@ -486,6 +488,28 @@ class InboundMessage(UUIDModel):
         indexes = ((("clinic", "received_at"), False),)
 
 
+class JoinCode(UUIDModel):
+    """The one-time code that confirms a self-joined entry's phone (schema v12): its HMAC,
+    never the code; tries counted; gone with its entry. domain/waitlist/self_join.py."""
+
+    entry_id: uuid.UUID
+
+    entry = ForeignKeyField(Entry, on_delete="CASCADE", index=False)
+    phone = CharField(max_length=32)
+    code_hash = CharField(max_length=64)
+    sent_at = UTCDateTimeField()  # when the code was made and queued
+    expires_at = UTCDateTimeField()
+    tries = SmallIntegerField(default=0)
+    used_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        table_name = "join_code"
+        indexes = (
+            (("entry",), False),
+            (("phone", "sent_at"), False),
+        )
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaInfo,
     Clinic,
@@ -508,4 +532,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     StatsPoint,
     OutboxMessage,
     InboundMessage,
+    JoinCode,
 ]

@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 11
+CURRENT_VERSION = 12
 VERSION_KEY = "schema_version"
 
 
@@ -162,6 +162,16 @@ def _v11_staff_accounts(db: Database, migrator: SchemaMigrator) -> None:
     )
 
 
+def _v12_self_join(db: Database, migrator: SchemaMigrator) -> None:
+    """v12: an entry a client made on the /join page is marked self_joined; its phone's
+    one-time codes live in join_code (domain/waitlist/self_join.py)."""
+    from playhouse.migrate import migrate
+
+    if "self_joined" not in {column.name for column in db.get_columns("entry")}:
+        migrate(migrator.add_column("entry", "self_joined", m.Entry.self_joined))
+    db.create_tables([m.JoinCode], safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -173,6 +183,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     9: _v9_audit_by_time,
     10: _v10_search_and_overlap_indexes,
     11: _v11_staff_accounts,
+    12: _v12_self_join,
 }
 
 

@@ -96,13 +96,20 @@ REFS = Refs()
 
 
 def add(
-    payload: Any, actor: str, clinic: Clinic | None = None, restored: Restored | None = None
+    payload: Any,
+    actor: str,
+    clinic: Clinic | None = None,
+    restored: Restored | None = None,
+    self_joined: bool = False,
 ) -> Entry:
     """`create` without reading the view back: the row as written. An import keeps only its
-    id, and a view costs two more queries a row (the joined read and its providers)."""
+    id, and a view costs two more queries a row (the joined read and its providers). A
+    client's own request from the /join page (`self_joined`) is written `pending`, marked."""
     clinic = clinic or get_clinic()
     with database.atomic():
         ready = prepare(payload, actor, clinic, restored)
+        if self_joined:
+            ready.values.update(status=vocab.PENDING, self_joined=True)
         if ready.client_input is not None:
             client, _ = find_or_create(clinic, ready.client_input, actor)
         else:

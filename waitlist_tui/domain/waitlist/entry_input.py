@@ -47,6 +47,7 @@ OUTPUT_ONLY = (
     "appointment_duration",
     "created_at",
     "created_at_epoch_ms",
+    "self_joined",
     "updated_at",
     "created_by",
     "updated_by",

@@ -69,6 +69,7 @@ class EntryView:
     created_by: str
     updated_by: str
     version: int
+    self_joined: bool = False  # the client asked on the /join page (schema v12)
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...], providers: Sequence[ProviderBrief] = ()) -> EntryView:
@@ -84,8 +85,9 @@ class EntryView:
             tuple(vocab.from_mask(slots, vocab.TIME_SLOTS)),
             fmt_hhmm(time_start),
             fmt_hhmm(time_end),
-            *row[10:brief],  # date_range_start .. version
+            *row[10:brief],  # date_range_start .. self_joined
         ]
+        values[-1] = bool(values[-1])  # SQLite's raw rows hold 0/1
         return cls(*values)
 
     @classmethod
@@ -122,6 +124,7 @@ class EntryView:
             created_by=entry.created_by,
             updated_by=entry.updated_by,
             version=entry.version,
+            self_joined=bool(entry.self_joined),
         )
 
     @property
@@ -177,6 +180,7 @@ class EntryView:
             "created_by": self.created_by,
             "updated_by": self.updated_by,
             "version": self.version,
+            "self_joined": self.self_joined,
         }
 
 
