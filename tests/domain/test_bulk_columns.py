@@ -4,7 +4,12 @@ NOT NULL at a clinic's import."""
 
 from __future__ import annotations
 
-from waitlist_tui.domain.store.bulk_columns import AUDIT_COLUMNS, CLIENT_COLUMNS, ENTRY_COLUMNS
+from waitlist_tui.domain.store.bulk_columns import (
+    AUDIT_COLUMNS,
+    CLIENT_COLUMNS,
+    ENTRY_COLUMNS,
+    ENTRY_DEFAULTED,
+)
 from waitlist_tui.domain.store.models import AuditEvent, Client, Entry
 
 
@@ -13,6 +18,7 @@ def columns(model) -> set[str]:
 
 
 def test_every_column_of_entry_and_client_is_in_the_bulk_rows() -> None:
-    assert set(ENTRY_COLUMNS) == columns(Entry)
+    assert set(ENTRY_COLUMNS) | set(ENTRY_DEFAULTED) == columns(Entry)
+    assert not set(ENTRY_COLUMNS) & set(ENTRY_DEFAULTED)
     assert set(CLIENT_COLUMNS) == columns(Client)
     assert set(AUDIT_COLUMNS) == columns(AuditEvent) - {"id"}  # the database numbers them
