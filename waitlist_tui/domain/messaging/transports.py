@@ -1,6 +1,6 @@
 """How a message leaves the building: `file` (append a JSON line, for desks without a gateway),
-`smtp` (smtplib, STARTTLS, credentials from the environment) and `webhook` (HTTP POST of JSON
-to an SMS gateway, with the idempotency key as a header).
+`smtp` (smtplib, STARTTLS, credentials from the environment), `webhook` (HTTP POST of JSON
+to an SMS gateway, with the idempotency key as a header) and `twilio` (twilio_sms.py).
 
 Every transport carries the idempotency key to the other side (the JSON line, the email's
 Message-ID and Idempotency-Key header, the webhook's Idempotency-Key header), so a message sent
@@ -24,12 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.private_files import open_private
 
-SMS_TRANSPORTS = ("file", "webhook")
+SMS_TRANSPORTS = ("file", "webhook", "twilio")
 EMAIL_TRANSPORTS = ("file", "smtp", "webhook")
 
 
@@ -48,6 +48,8 @@ class Outgoing:
     recipient: str
     subject: str
     body: str
+    clinic: str = ""  # the clinic's code: a provider's send-rate limit counts per clinic
+    sms: Mapping[str, Any] | None = None  # the clinic's [messages.sms] settings (no secret)
 
 
 class Transport(Protocol):
@@ -231,6 +233,10 @@ def build(kind: str, env: Mapping[str, str], default_file: Path, channel: str) -
             token=env.get("WAITLIST_WEBHOOK_TOKEN") or None,
             timeout=_number(env, "WAITLIST_WEBHOOK_TIMEOUT", 10),
         )
+    if kind == "twilio" and channel == "sms":
+        from waitlist_tui.domain.messaging import twilio_sms
+
+        return twilio_sms.from_env(env)
     allowed = SMS_TRANSPORTS if channel == "sms" else EMAIL_TRANSPORTS
     raise ValidationError(
         f"{channel} transport must be one of {', '.join(allowed)}, got {kind!r}",
