@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 
 from waitlist_tui.domain.access.sessions import SessionBook
-from waitlist_tui.web import auth, desk, health
+from waitlist_tui.web import auth, desk, health, sms
 from waitlist_tui.web.settings import SESSIONS, SETTINGS, WebSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -20,6 +20,7 @@ ROUTE_MODULES: list[Callable[[web.Application], None]] = [
     auth.add_routes,
     desk.add_routes,
     health.add_routes,
+    sms.add_routes,
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import shlex
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -20,6 +22,10 @@ class WebSettings:
     max_desks: int = 16  # desk processes at once (each a Python process, ~60 MB resident)
     check_seconds: float = 15.0  # how often an open desk checks that its session still lives
     python: str = sys.executable
+    # the address the world reaches this server at (behind a proxy the host differs): the
+    # URL Twilio signs its webhooks for, e.g. https://desk.example.org (web/sms.py)
+    public_url: str = ""
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
 
     def desk_command(self, staff: str) -> str:
         """The shell command textual-serve runs for one browser desk: the same app, on the
