@@ -14,7 +14,15 @@ from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.fill import contact_attempts, offers
 from waitlist_tui.domain.fill.openings import add_opening
-from waitlist_tui.domain.store.models import Appointment, AuditEvent, Entry, Offer, Opening
+from waitlist_tui.domain.messaging import outbox
+from waitlist_tui.domain.store.models import (
+    Appointment,
+    AuditEvent,
+    Entry,
+    Offer,
+    Opening,
+    OutboxMessage,
+)
 from waitlist_tui.tui.formatting import countdown
 from waitlist_tui.tui.screens.queue import QueueScreen
 from waitlist_tui.tui.screens.triage import TriageScreen
@@ -89,6 +97,28 @@ def test_triage_with_offers_snapshot(clinic_only_db, snap_compare) -> None:
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=second_row)
 
 
+def test_triage_shows_how_far_each_offer_text_got_snapshot(clinic_only_db, snap_compare) -> None:
+    """Twilio's receipts on the offers: delivered, sent, waiting, and an undelivered text
+    that tells the desk to phone (red)."""
+    sent = four_offers()
+    for name, status, delivery in (
+        ("eve", "sent", "delivered"),
+        ("cara", "sent", "undelivered"),
+        ("ann", "sent", "sent"),
+    ):
+        key = outbox.offer_key(sent[name].id, "offer")
+        OutboxMessage.update(status=status, delivery_status=delivery).where(
+            OutboxMessage.idempotency_key == key
+        ).execute()
+
+    async def second_row(pilot) -> None:
+        await open_triage(pilot)
+        await pilot.press("down", "down")  # the cursor off Cara's red "phone them"
+        await pilot.pause()
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=second_row)
+
+
 def test_triage_after_accept_snapshot(clinic_only_db, snap_compare) -> None:
     four_offers()
 
@@ -135,6 +165,7 @@ async def test_lists_sent_offers_soonest_to_expire_first(clinic_only_db) -> None
             "PT-FU",
             "EXACT",
             "2 calls · voicemail",
+            "queued",  # its text is in the outbox; no delivery loop ran
         ]
 
 

@@ -11,8 +11,10 @@ UPDATE, so two callbacks at once take turns; SQLite's write transaction serialis
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from waitlist_tui.domain import clock
+from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.store import audit, locking
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import OutboxMessage
@@ -67,3 +69,29 @@ def record_status(provider_id: str, status: str, error_code: str | None = None) 
             {"delivery_status": [kept, status], "error_code": [row.delivery_error, code]},
         )
         return ReceiptResult(True, True, status)
+
+
+PHONE_THEM = "phone them"  # the text did not reach the client (undelivered, failed, dead)
+
+
+def text_label(status: str, delivery_status: str | None) -> str:
+    """How far an offer's text got, in the desk's words."""
+    if delivery_status == DELIVERED:
+        return "delivered"
+    if delivery_status in (UNDELIVERED, FAILED) or status == "dead":
+        return PHONE_THEM
+    if status == "sent":
+        return "sent"
+    return "retrying" if status == "failed" else "queued"
+
+
+def offer_texts(offer_ids: list[Any]) -> dict[str, str]:
+    """For each offer whose offer message went by SMS: how far it got (offer id -> label).
+    One query for the lot; an offer told by email, or not at all, is left out."""
+    if not offer_ids:
+        return {}
+    keys = {outbox.offer_key(i, "offer"): str(i) for i in offer_ids}
+    rows = OutboxMessage.select(
+        OutboxMessage.idempotency_key, OutboxMessage.status, OutboxMessage.delivery_status
+    ).where(OutboxMessage.idempotency_key.in_(list(keys)), OutboxMessage.channel == outbox.SMS)
+    return {keys[r.idempotency_key]: text_label(r.status, r.delivery_status) for r in rows}
