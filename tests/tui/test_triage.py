@@ -14,7 +14,7 @@ from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.fill import contact_attempts, offers
 from waitlist_tui.domain.fill.openings import add_opening
-from waitlist_tui.domain.messaging import outbox
+from waitlist_tui.domain.messaging import outbox, receipts
 from waitlist_tui.domain.store.models import (
     Appointment,
     AuditEvent,
@@ -348,6 +348,28 @@ async def test_another_desks_change_shows_without_a_key(clinic_only_db) -> None:
         keys = table_keys(app)
         assert str(sent["dan"].id) not in keys
         assert keys[app.screen.query_one(DataTable).cursor_row] == str(sent["ann"].id)
+
+
+async def test_a_delivery_receipt_shows_without_a_key(clinic_only_db) -> None:
+    """Twilio reports Dan's offer text undelivered (the server, another process): the row
+    says "phone them" on its own."""
+    sent = four_offers()
+    key = outbox.offer_key(sent["dan"].id, "offer")
+    OutboxMessage.update(status="sent", provider_message_id="SM" + "d" * 32).where(
+        OutboxMessage.idempotency_key == key
+    ).execute()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_triage(pilot)
+        assert app.watcher is not None and app.watcher.ready.wait(10)
+        table = app.screen.query_one(DataTable)
+        assert str(table.get_cell(str(sent["dan"].id), "text")) == "sent"
+        receipts.record_status("SM" + "d" * 32, "undelivered", "30003")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if str(table.get_cell(str(sent["dan"].id), "text")) == "phone them":
+                break
+        assert str(table.get_cell(str(sent["dan"].id), "text")) == "phone them"
 
 
 async def test_resume_reloads(clinic_only_db) -> None:

@@ -41,8 +41,8 @@ from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.footer import Footer
 
 # Another desk's change to any of these may change the offers listed (answered, rescinded,
-# ended with their entry or opening, a call logged).
-LIVE_KINDS = ("offer", "entry", "opening", "appointment", "client")
+# ended with their entry or opening, a call logged, a text sent or its receipt come in).
+LIVE_KINDS = ("offer", "entry", "opening", "appointment", "client", "message")
 EMPTY = "No offers waiting for a reply."
 HINT = "Call the client, then press a to accept, d to decline, or c to log the call."
 COLUMNS = (
