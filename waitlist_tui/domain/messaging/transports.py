@@ -1,5 +1,5 @@
 """How a message leaves the building: `file` (append a JSON line, for desks without a gateway),
-`smtp` (smtplib, STARTTLS, credentials from the environment), `webhook` (HTTP POST of JSON
+`smtp` (smtplib, STARTTLS or implicit TLS on 465, credentials from the environment), `webhook` (HTTP POST of JSON
 to an SMS gateway, with the idempotency key as a header) and `twilio` (twilio_sms.py).
 
 Every transport carries the idempotency key to the other side (the JSON line, the email's
@@ -102,6 +102,21 @@ class SmtpTransport:
     timeout: float = 10.0
     cafile: str | None = None
     name: str = "smtp"
+    implicit_tls: bool = False  # TLS from the first byte (SMTPS, port 465): no STARTTLS
+
+    def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context(cafile=self.cafile)
+        if self.implicit_tls:
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            smtp.ehlo()
+            if self.starttls:
+                smtp.starttls(context=context)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
     def send(self, message: Outgoing) -> str:
         if message.channel != "email":
@@ -114,11 +129,8 @@ class SmtpTransport:
         mail["Idempotency-Key"] = message.key
         mail.set_content(message.body)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            with self._connect() as smtp:
                 smtp.ehlo()
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context(cafile=self.cafile))
-                    smtp.ehlo()
                 if self.user:
                     smtp.login(self.user, self.password or "")
                 refused = smtp.send_message(mail)
@@ -205,6 +217,16 @@ def _number(env: Mapping[str, str], key: str, default: float) -> float:
         raise ValidationError(f"{key} must be a number", field=key) from None
 
 
+def _implicit_tls(env: Mapping[str, str]) -> bool:
+    """WAITLIST_SMTP_TLS: `implicit` (SMTPS) or `starttls`; unset, port 465 means implicit."""
+    mode = (env.get("WAITLIST_SMTP_TLS") or "").strip().lower()
+    if mode not in ("", "implicit", "starttls"):
+        raise ValidationError(
+            "WAITLIST_SMTP_TLS must be implicit or starttls", field="WAITLIST_SMTP_TLS"
+        )
+    return mode == "implicit" or (not mode and str(env.get("WAITLIST_SMTP_PORT")) == "465")
+
+
 def build(kind: str, env: Mapping[str, str], default_file: Path, channel: str) -> Transport:
     if kind == "file":
         return FileTransport(Path(env.get("WAITLIST_OUTBOX_FILE") or default_file).expanduser())
@@ -219,6 +241,7 @@ def build(kind: str, env: Mapping[str, str], default_file: Path, channel: str) -
             user=env.get("WAITLIST_SMTP_USER") or None,
             password=env.get("WAITLIST_SMTP_PASSWORD") or None,
             starttls=_flag(env.get("WAITLIST_SMTP_STARTTLS"), True),
+            implicit_tls=_implicit_tls(env),
             timeout=_number(env, "WAITLIST_SMTP_TIMEOUT", 10),
             cafile=env.get("WAITLIST_SMTP_CAFILE") or None,
         )
