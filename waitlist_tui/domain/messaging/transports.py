@@ -1,6 +1,7 @@
 """How a message leaves the building: `file` (append a JSON line, for desks without a gateway),
-`smtp` (smtplib, STARTTLS or implicit TLS on 465, credentials from the environment), `webhook` (HTTP POST of JSON
-to an SMS gateway, with the idempotency key as a header) and `twilio` (twilio_sms.py).
+`smtp` (smtplib, STARTTLS or implicit TLS on 465, credentials from the environment),
+`webhook` (HTTP POST of JSON to an SMS gateway, with the idempotency key as a header) and
+`twilio` (twilio_sms.py).
 
 Every transport carries the idempotency key to the other side (the JSON line, the email's
 Message-ID and Idempotency-Key header, the webhook's Idempotency-Key header), so a message sent
