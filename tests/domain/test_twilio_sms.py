@@ -56,7 +56,7 @@ def test_a_text_goes_with_basic_auth_and_twilios_form_fields(fake) -> None:
     [sent] = fake.sent
     assert sent["To"] == "+16175550142" and sent["Body"] == "Hello"
     assert sent["From"] == twilio_fake.FROM
-    assert sent["StatusCallback"] == "https://desk.example.org/sms/twilio/status"
+    assert sent["StatusCallback"] == "https://desk.example.org/sms/twilio/status?clinic=main"
     assert fake.refused_auth == 0
 
 

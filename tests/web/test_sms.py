@@ -182,7 +182,8 @@ async def test_the_whole_loop_offer_texted_yes_by_webhook_receipt_kept(clinic, h
         ann, bob = two_offers()
         report = delivery.deliver(chosen, rng=random.Random(1))
         assert report.sent == 2 and {m["To"] for m in fake.sent} == {ANN, BOB}
-        assert all(m["StatusCallback"] == PUBLIC + STATUS for m in fake.sent)
+        callback_url = f"{PUBLIC}{STATUS}?clinic={clinic.code}"
+        assert all(m["StatusCallback"] == callback_url for m in fake.sent)
         ann_text = next(m for m in fake.sent if m["To"] == ANN)
 
         answer = await hooks.post(INBOUND, **signed(INBOUND, text_from(ANN, "YES")))
@@ -190,7 +191,8 @@ async def test_the_whole_loop_offer_texted_yes_by_webhook_receipt_kept(clinic, h
         assert Offer.get_by_id(ann.id).status == "accepted" and Appointment.select().count() == 1
 
         callback = {"MessageSid": ann_text["sid"], "MessageStatus": "delivered"}
-        assert (await hooks.post(STATUS, **signed(STATUS, callback))).status == 204
+        path = callback_url.removeprefix(PUBLIC)  # signed as Twilio signs: with the query
+        assert (await hooks.post(path, **signed(path, callback))).status == 204
         row = OutboxMessage.get(OutboxMessage.provider_message_id == ann_text["sid"])
         assert row.delivery_status == "delivered"
 

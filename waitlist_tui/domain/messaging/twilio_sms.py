@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.messaging.transports import Outgoing, TransportError
@@ -209,8 +210,15 @@ class TwilioTransport:
         else:
             args["from_"] = config["from"]
         if self.public_url:
-            args["status_callback"] = self.public_url.rstrip("/") + STATUS_PATH
+            args["status_callback"] = status_callback(self.public_url, message.clinic)
         return _create(self._client(sid, token), args)
+
+
+def status_callback(public_url: str, clinic: str) -> str:
+    """Where Twilio reports a text's progress: the clinic named, so that the server checks
+    the signature with that clinic's token."""
+    query = f"?{urlencode({'clinic': clinic})}" if clinic else ""
+    return public_url.rstrip("/") + STATUS_PATH + query
 
 
 def _create(client: Any, args: dict[str, Any]) -> str:
