@@ -69,3 +69,8 @@ def test_serve_needs_cert_and_key_together(run, tmp_path) -> None:
     cert.write_text("x")
     answer = run("serve", "--cert", str(cert))
     assert answer.exit_code == 2 and "--cert and --key go together" in answer.output
+
+
+def test_serve_refuses_a_public_url_that_is_not_http(run) -> None:
+    answer = run("serve", "--public-url", "desk.example.org")
+    assert answer.exit_code == 2 and "--public-url must be an http(s) URL" in answer.output

@@ -30,7 +30,7 @@ from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.classes import schedule, seat_offers, seats
 from waitlist_tui.domain.fill import booking, contact_attempts, expiry, finder, offers, openings
 from waitlist_tui.domain.fill.slot_offers import offer_slot
-from waitlist_tui.domain.messaging import delivery, replies
+from waitlist_tui.domain.messaging import delivery, receipts, replies
 from waitlist_tui.domain.messaging.transports import FileTransport, Transports
 from waitlist_tui.domain.privacy import erasure, retention
 from waitlist_tui.domain.store import maintenance
@@ -378,6 +378,12 @@ def s_self_join_purge(tmp: Path) -> Act:
     return lambda: self_join.purge(actor=STAFF)
 
 
+def s_delivery_receipt(tmp: Path) -> Act:
+    _offered()
+    OutboxMessage.update(status="sent", provider_message_id="SM" + "e" * 32).execute()
+    return lambda: receipts.record_status("SM" + "e" * 32, "delivered")
+
+
 SCENARIOS: dict[str, Callable[[Path], Act]] = {
     name[2:]: fn for name, fn in dict(globals()).items() if name.startswith("s_")
 }
@@ -410,6 +416,7 @@ WRITERS: dict[str, tuple[str, ...]] = {
     "fill/sending.py": ("offer",),
     "fill/slot_offers.py": ("offer_slot",),
     "messaging/delivery.py": ("deliver",),
+    "messaging/receipts.py": ("delivery_receipt",),
     "messaging/replies.py": ("reply_note", "reply_yes", "reply_stop"),
     "privacy/erasure.py": ("erase",),
     "privacy/retention.py": ("purge",),

@@ -66,7 +66,13 @@ def test_setup_creates_then_updates_by_code(clinic: Clinic) -> None:
         {"start": "2026-12-24T00:00", "end": "2026-12-27T00:00", "reason": "Holidays"}
     ]
     result = apply_setup(data, STAFF)
-    assert result == {"clinic": "HARBOUR", "created": False, "services": 5, "providers": 4}
+    assert result == {
+        "clinic": "HARBOUR",
+        "created": False,
+        "services": 5,
+        "providers": 4,
+        "warnings": [],
+    }
     assert Clinic.select().count() == 1 and Clinic.get().max_span_days == 45
     assert Service.get(Service.code == "PT-EVAL").duration_minutes == 50
     assert [

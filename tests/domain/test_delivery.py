@@ -23,6 +23,7 @@ import pytest
 
 from tests.domain.outbox_helpers import Gateway, a_client, queue_messages, row, serve
 from tests.timetravel import move_to
+from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.messaging import delivery, transports
 from waitlist_tui.domain.messaging.outbox import list_messages
 from waitlist_tui.domain.messaging.transports import (
@@ -162,9 +163,12 @@ def crash_in_its_own_session(chosen: Transports, monkeypatch, where: str | None)
         thread.join(timeout=30)
     assert not errors, errors
     for _ in range(200):  # its server process ends a moment after the socket closes
-        if not backend or not database.execute_sql(
-            "SELECT 1 FROM pg_stat_activity WHERE pid = %s", backend
-        ).fetchone():
+        if (
+            not backend
+            or not database.execute_sql(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %s", backend
+            ).fetchone()
+        ):
             return
         time.sleep(0.01)
     raise AssertionError("the dead run's session did not end")
@@ -458,3 +462,89 @@ def test_smtp_refuses_without_starttls_when_the_server_requires_it(
     (key,) = queue_messages(clinic, a_client(clinic), 1, channel="email")
     delivery.deliver(chosen, policy=POLICY)
     assert row(key).status in ("failed", "dead") and not server.delivered
+
+
+class SmtpsMailServer(MailServer):
+    """aiosmtpd sets `session.ssl` only after STARTTLS: here the socket itself says TLS."""
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if server.transport.get_extra_info("ssl_object") is not None:
+            session.ssl = server.transport.get_extra_info("peercert") or {"tls": True}
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def smtps_server(tmp_path: Path):
+    """SMTPS: TLS from the first byte (port 465's protocol), with a login."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert, key = _certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler = SmtpsMailServer()
+
+    def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"s3cret"
+        return AuthResult(success=ok)
+
+    port = _free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        ssl_context=context,
+        authenticator=authenticate,
+        auth_required=True,
+        auth_require_tls=False,  # aiosmtpd counts only STARTTLS as TLS; this socket is TLS
+    )
+    controller.start()
+    env = {
+        "WAITLIST_EMAIL_TRANSPORT": "smtp",
+        "WAITLIST_SMTP_HOST": "127.0.0.1",
+        "WAITLIST_SMTP_PORT": str(port),
+        "WAITLIST_SMTP_TLS": "implicit",
+        "WAITLIST_SMTP_USER": "desk",
+        "WAITLIST_SMTP_PASSWORD": "s3cret",
+        "WAITLIST_SMTP_FROM": "desk@harbour.example",
+        "WAITLIST_SMTP_CAFILE": str(cert),
+        "WAITLIST_SMTP_TIMEOUT": "2",
+    }
+    yield handler, env
+    controller.stop()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_implicit_tls_delivers(clinic: Clinic, smtps_server, tmp_path: Path) -> None:
+    server, env = smtps_server
+    chosen = transports.from_env(env, default_file=tmp_path / "s.jsonl")
+    assert isinstance(chosen.email, transports.SmtpTransport) and chosen.email.implicit_tls
+    (key,) = queue_messages(clinic, a_client(clinic), 1, channel="email")
+    delivery.deliver(chosen, policy=POLICY)
+    assert row(key).status == "sent"
+    assert [m["Idempotency-Key"] for m in server.delivered] == [key]
+
+
+def test_smtp_implicit_tls_is_chosen_by_port_465_or_said() -> None:
+    base = {"WAITLIST_SMTP_HOST": "mail.example"}
+    pick = transports._implicit_tls
+    assert pick({**base, "WAITLIST_SMTP_PORT": "465"})
+    assert not pick({**base, "WAITLIST_SMTP_PORT": "587"})
+    assert not pick({**base, "WAITLIST_SMTP_PORT": "465", "WAITLIST_SMTP_TLS": "starttls"})
+    with pytest.raises(ValidationError):
+        pick({**base, "WAITLIST_SMTP_TLS": "maybe"})
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_starttls_client_cannot_talk_to_an_smtps_server(
+    clinic: Clinic, smtps_server, tmp_path: Path
+) -> None:
+    server, env = smtps_server
+    chosen = transports.from_env(
+        {**env, "WAITLIST_SMTP_TLS": "starttls"}, default_file=tmp_path / "s.jsonl"
+    )
+    (key,) = queue_messages(clinic, a_client(clinic), 1, channel="email")
+    delivery.deliver(chosen, policy=POLICY)
+    assert row(key).status == "failed" and not server.delivered

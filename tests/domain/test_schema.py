@@ -544,7 +544,63 @@ def test_v10_staff_rows_become_accounts(backend: str, tmp_path, request, frozen)
     db = connect(url)
     assert schema.read_version(db) == schema.CURRENT_VERSION
     row = Staff.get(Staff.name == "ana")
-    assert (row.role, row.password_hash, row.failed_logins, row.disabled_at) == ("desk", None, 0, None)
+    assert (row.role, row.password_hash, row.failed_logins, row.disabled_at) == (
+        "desk",
+        None,
+        0,
+        None,
+    )
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v12_outbox_gets_delivery_receipts_and_replies_their_provider_id(
+    backend: str, tmp_path, request, frozen
+) -> None:
+    """v12 -> v13: outbox rows gain the delivery status columns (empty for old rows), replies
+    the provider's id, unique: the same webhook twice cannot be recorded twice."""
+    from peewee import IntegrityError
+
+    url = (
+        str(tmp_path / "v12.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    clinic = apply_setup(demo_clinic(), STAFF)
+    dropper = SchemaMigrator.from_database(db)
+    migrate(
+        dropper.drop_index("outbox_message", "outbox_message_provider_message_id"),
+        dropper.drop_index("inbound_message", "inbound_message_provider_message_id"),
+        *(
+            dropper.drop_column("outbox_message", column)
+            for column in ("delivery_status", "delivery_error", "delivery_at")
+        ),
+        dropper.drop_column("inbound_message", "provider_message_id"),
+    )
+    schema.set_meta(schema.VERSION_KEY, "12")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    columns = {c.name for c in db.get_columns("outbox_message")}
+    assert {"delivery_status", "delivery_error", "delivery_at"} <= columns
+    now = dt.datetime.now(dt.UTC)
+    clinic = Clinic.get()
+    InboundMessage.create(
+        clinic=clinic,
+        sender="+1",
+        text="YES",
+        outcome="note",
+        received_at=now,
+        provider_message_id="SM1",
+    )
+    with pytest.raises(IntegrityError), database.atomic():
+        InboundMessage.create(
+            clinic=clinic,
+            sender="+1",
+            text="YES",
+            outcome="note",
+            received_at=now,
+            provider_message_id="SM1",
+        )
     db.close()
 
 

@@ -14,7 +14,15 @@ from tests.tui.conftest import SIZE, make_test_app, settle
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.fill import contact_attempts, offers
 from waitlist_tui.domain.fill.openings import add_opening
-from waitlist_tui.domain.store.models import Appointment, AuditEvent, Entry, Offer, Opening
+from waitlist_tui.domain.messaging import outbox, receipts
+from waitlist_tui.domain.store.models import (
+    Appointment,
+    AuditEvent,
+    Entry,
+    Offer,
+    Opening,
+    OutboxMessage,
+)
 from waitlist_tui.tui.formatting import countdown
 from waitlist_tui.tui.screens.queue import QueueScreen
 from waitlist_tui.tui.screens.triage import TriageScreen
@@ -89,6 +97,28 @@ def test_triage_with_offers_snapshot(clinic_only_db, snap_compare) -> None:
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=second_row)
 
 
+def test_triage_shows_how_far_each_offer_text_got_snapshot(clinic_only_db, snap_compare) -> None:
+    """Twilio's receipts on the offers: delivered, sent, waiting, and an undelivered text
+    that tells the desk to phone (red)."""
+    sent = four_offers()
+    for name, status, delivery in (
+        ("eve", "sent", "delivered"),
+        ("cara", "sent", "undelivered"),
+        ("ann", "sent", "sent"),
+    ):
+        key = outbox.offer_key(sent[name].id, "offer")
+        OutboxMessage.update(status=status, delivery_status=delivery).where(
+            OutboxMessage.idempotency_key == key
+        ).execute()
+
+    async def second_row(pilot) -> None:
+        await open_triage(pilot)
+        await pilot.press("down", "down")  # the cursor off Cara's red "phone them"
+        await pilot.pause()
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=second_row)
+
+
 def test_triage_after_accept_snapshot(clinic_only_db, snap_compare) -> None:
     four_offers()
 
@@ -135,6 +165,7 @@ async def test_lists_sent_offers_soonest_to_expire_first(clinic_only_db) -> None
             "PT-FU",
             "EXACT",
             "2 calls · voicemail",
+            "queued",  # its text is in the outbox; no delivery loop ran
         ]
 
 
@@ -317,6 +348,28 @@ async def test_another_desks_change_shows_without_a_key(clinic_only_db) -> None:
         keys = table_keys(app)
         assert str(sent["dan"].id) not in keys
         assert keys[app.screen.query_one(DataTable).cursor_row] == str(sent["ann"].id)
+
+
+async def test_a_delivery_receipt_shows_without_a_key(clinic_only_db) -> None:
+    """Twilio reports Dan's offer text undelivered (the server, another process): the row
+    says "phone them" on its own."""
+    sent = four_offers()
+    key = outbox.offer_key(sent["dan"].id, "offer")
+    OutboxMessage.update(status="sent", provider_message_id="SM" + "d" * 32).where(
+        OutboxMessage.idempotency_key == key
+    ).execute()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_triage(pilot)
+        assert app.watcher is not None and app.watcher.ready.wait(10)
+        table = app.screen.query_one(DataTable)
+        assert str(table.get_cell(str(sent["dan"].id), "text")) == "sent"
+        receipts.record_status("SM" + "d" * 32, "undelivered", "30003")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if str(table.get_cell(str(sent["dan"].id), "text")) == "phone them":
+                break
+        assert str(table.get_cell(str(sent["dan"].id), "text")) == "phone them"
 
 
 async def test_resume_reloads(clinic_only_db) -> None:

@@ -25,6 +25,8 @@ def setup_command(ctx: Ctx, file: str) -> None:
     """Create or update the clinic, its services and providers from a TOML file."""
     open_db(ctx, demo_fallback=False)
     result = setup_from_file(file, ctx.staff)
+    for warning in result.get("warnings", []):
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     ctx.out(
         result,
         lambda d: click.echo(

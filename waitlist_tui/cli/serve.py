@@ -39,6 +39,13 @@ def tls_warning(host: str, tls: bool) -> str | None:
     help="A login ends after this long without a key pressed.",
 )
 @click.option("--max-desks", type=click.IntRange(1, 500), default=16, show_default=True)
+@click.option(
+    "--public-url",
+    envvar="WAITLIST_PUBLIC_URL",
+    default="",
+    help="The URL the world reaches this server at (e.g. https://desk.example.org): "
+    "Twilio's webhooks are signed for it. Env: WAITLIST_PUBLIC_URL.",
+)
 @click.pass_obj
 def serve_command(
     ctx: Ctx,
@@ -49,11 +56,14 @@ def serve_command(
     behind_https_proxy: bool,
     idle_minutes: float,
     max_desks: int,
+    public_url: str,
 ) -> None:
     """Serve the desk to browsers: staff log in (`waitlist-tui staff add`), then each gets
     the same app as the terminal, recorded in the audit trail under their name."""
     if bool(cert) != bool(key):
         raise click.UsageError("--cert and --key go together")
+    if public_url and not public_url.startswith(("http://", "https://")):
+        raise click.UsageError("--public-url must be an http(s) URL")
     open_db(ctx)
     import ssl
 
@@ -76,7 +86,11 @@ def serve_command(
             "no staff account can log in yet: waitlist-tui staff add NAME --role manager", err=True
         )
     settings = WebSettings(
-        db_url=ctx.db_url, tls=tls, idle_minutes=idle_minutes, max_desks=max_desks
+        db_url=ctx.db_url,
+        tls=tls,
+        idle_minutes=idle_minutes,
+        max_desks=max_desks,
+        public_url=public_url.rstrip("/"),
     )
     scheme = "https" if context else "http"
     shown = f"[{host}]" if ":" in host else host

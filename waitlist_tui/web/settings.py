@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import shlex
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -22,6 +24,10 @@ class WebSettings:
     python: str = sys.executable
     joins_per_ip: int = 5  # /join submissions from one address in 10 minutes
     confirms_per_ip: int = 30  # /join/confirm tries from one address in 10 minutes
+    # the address the world reaches this server at (behind a proxy the host differs): the
+    # URL Twilio signs its webhooks for, e.g. https://desk.example.org (web/sms.py)
+    public_url: str = ""
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
 
     def desk_command(self, staff: str) -> str:
         """The shell command textual-serve runs for one browser desk: the same app, on the

@@ -304,7 +304,10 @@ def _upsert(model: Any, where: Any, values: dict[str, Any], now: Any) -> tuple[A
 
 
 def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) -> dict[str, Any]:
-    """Validate everything first, then write it all in one transaction."""
+    """Validate everything first, then write it all in one transaction. `warnings`: SMS
+    templates that go as UCS-2 or run long (messaging/sms_fit.py); set up anyway."""
+    from waitlist_tui.domain.messaging import sms_fit
+
     parsed = parse_setup(data, base_dir)
     now = clock.now()
     with database.atomic():
@@ -380,6 +383,7 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
         "created": created,
         "services": len(parsed["services"]),
         "providers": len(parsed["providers"]),
+        "warnings": sms_fit.check_templates(parsed["messages"]["templates"], clinic.name),
     }
 
 

@@ -381,6 +381,8 @@ def _deliver_claimed(
             message.recipient,
             message.subject,
             message.body,
+            clinic.code,
+            message_settings.of(clinic).sms,
         )
         transport = transports.for_channel(message.channel)
         who = mask(message.recipient)

@@ -55,6 +55,7 @@ _REPLY = re.compile(r"^\W*([A-Za-z0-9]+)\W*(?:\s+#?([0-9A-Fa-f-]{6,36}))?\W*$")
 ACCEPTED, DECLINED, ALREADY_FILLED = "accepted", "declined", "already_filled"
 NO_OFFER, TOO_LATE, FORBIDDEN, UNKNOWN_SENDER = "no_offer", "too_late", "forbidden", "unknown"
 OPTED_OUT, OPTED_IN, HELPED = "opted_out", "opted_in", "help"
+DUPLICATE = "duplicate"  # the provider delivered this reply before: acknowledged, not acted on
 KEYWORD_ACTIONS = (consent.OPT_OUT, consent.OPT_IN, consent.HELP)
 OPT_OUT_NOTE = "opted out by STOP"
 
@@ -285,6 +286,7 @@ def _record(
     outcome: str,
     offer_id: uuid.UUID | None = None,
     inbound_id: uuid.UUID | None = None,
+    provider_id: str | None = None,
 ) -> InboundMessage:
     return InboundMessage.create(
         id=inbound_id or uuid.uuid4(),
@@ -295,6 +297,7 @@ def _record(
         outcome=outcome,
         offer_id=str(offer_id) if offer_id else None,
         received_at=clock.now(),
+        provider_message_id=provider_id,
     )
 
 
@@ -304,8 +307,12 @@ def handle_reply(
     actor: str = "sms",
     clinic_code: str | None = None,
     ref: str | None = None,
+    provider_id: str | None = None,
 ) -> ReplyResult:
-    """Act on one reply and record it; Forbidden (4030) for another client's offer."""
+    """Act on one reply and record it; Forbidden (4030) for another client's offer.
+    `provider_id`: the SMS provider's id for the reply (Twilio's MessageSid); one seen before
+    is a replay, answered DUPLICATE with nothing done (a unique index backs the check, so
+    two deliveries at once cannot both act: the second's transaction fails whole)."""
     text = text_value(text, "text", max_len=10 * MAX_TEXT, multiline=True, strip=False)
     clinic = get_clinic(clinic_code)
     phone = normalize_phone(sender, clinic.region, field="from")
@@ -316,6 +323,13 @@ def handle_reply(
     refused: Forbidden | None = None
     inbound_id = uuid.uuid4()
     with database.atomic():
+        seen = (
+            InboundMessage.get_or_none(InboundMessage.provider_message_id == provider_id)
+            if provider_id
+            else None
+        )
+        if seen is not None:
+            return ReplyResult(seen.id, DUPLICATE, None, detail="delivered before: not acted on")
         clients = list(
             Client.select()
             .where(Client.clinic == clinic, Client.phone == phone)
@@ -363,7 +377,14 @@ def handle_reply(
             )
             client = next(c for c in clients if c.id == owner)
         inbound = _record(
-            clinic, client, phone, text, outcome, target.row.id if target else None, inbound_id
+            clinic,
+            client,
+            phone,
+            text,
+            outcome,
+            target.row.id if target else None,
+            inbound_id,
+            provider_id,
         )
         # Every reply, a note too, leaves its audit row: what it did, never what it said.
         audit.record(

@@ -8,6 +8,12 @@ A clinic set up before messaging existed gets the defaults.
     templates = "message_templates.toml"  # beside the set-up file; default: shipped wording
     quiet_hours = "21:00-08:00"            # clinic time; messages wait until they end
     max_offers_per_day = 3                 # offers to one client per clinic day (0: no limit)
+
+    [messages.sms]                         # texts through Twilio (twilio_sms.py)
+    provider = "twilio"
+    account_sid = "AC..."
+    from = "+15550100"
+    auth_token_env = "TWILIO_AUTH_TOKEN"
 """
 
 from __future__ import annotations
@@ -35,16 +41,20 @@ class MessageSettings:
     templates: templates.Templates
     quiet_hours: tuple[int, int] | None  # minutes after local midnight: start, end
     max_offers_per_day: int  # 0: no limit
+    sms: dict[str, Any] | None = None  # [messages.sms], checked; never a secret
 
     def to_json(self) -> dict[str, Any]:
         quiet = None
         if self.quiet_hours:
             quiet = [f"{m // 60:02d}:{m % 60:02d}" for m in self.quiet_hours]
-        return {
+        out = {
             "templates": self.templates,
             "quiet_hours": quiet,
             "max_offers_per_day": self.max_offers_per_day,
         }
+        if self.sms:
+            out["sms"] = self.sms
+        return out
 
 
 def _quiet(value: Any) -> tuple[int, int] | None:
@@ -63,7 +73,7 @@ def _quiet(value: Any) -> tuple[int, int] | None:
 def parse(section: dict[str, Any] | None, base_dir: Path | None) -> MessageSettings:
     """Check the set-up file's [messages] table (templates file read relative to base_dir)."""
     section = dict(section or {})
-    known = {"templates", "quiet_hours", "max_offers_per_day"}
+    known = {"templates", "quiet_hours", "max_offers_per_day", "sms"}
     for key in section:
         if key not in known:
             raise ValidationError(
@@ -85,7 +95,12 @@ def parse(section: dict[str, Any] | None, base_dir: Path | None) -> MessageSetti
             field=f"{SECTION}.max_offers_per_day",
         )
     quiet = _quiet(section.get("quiet_hours", "-".join(DEFAULT_QUIET_HOURS)))
-    return MessageSettings(checked, quiet, cap)
+    sms = section.get("sms")
+    if sms is not None and not isinstance(sms, dict):
+        raise ValidationError(f"{SECTION}.sms must be a table", field=f"{SECTION}.sms")
+    from waitlist_tui.domain.messaging import twilio_sms
+
+    return MessageSettings(checked, quiet, cap, twilio_sms.check_settings(sms) if sms else None)
 
 
 @lru_cache(maxsize=1)
@@ -105,6 +120,7 @@ def of(clinic: Any) -> MessageSettings:
         if quiet
         else None,
         int(stored.get("max_offers_per_day", DEFAULT_MAX_OFFERS_PER_DAY)),
+        stored.get("sms"),
     )
 
 

@@ -1,6 +1,7 @@
 """How a message leaves the building: `file` (append a JSON line, for desks without a gateway),
-`smtp` (smtplib, STARTTLS, credentials from the environment) and `webhook` (HTTP POST of JSON
-to an SMS gateway, with the idempotency key as a header).
+`smtp` (smtplib, STARTTLS or implicit TLS on 465, credentials from the environment),
+`webhook` (HTTP POST of JSON to an SMS gateway, with the idempotency key as a header) and
+`twilio` (twilio_sms.py).
 
 Every transport carries the idempotency key to the other side (the JSON line, the email's
 Message-ID and Idempotency-Key header, the webhook's Idempotency-Key header), so a message sent
@@ -24,12 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.private_files import open_private
 
-SMS_TRANSPORTS = ("file", "webhook")
+SMS_TRANSPORTS = ("file", "webhook", "twilio")
 EMAIL_TRANSPORTS = ("file", "smtp", "webhook")
 
 
@@ -48,6 +49,8 @@ class Outgoing:
     recipient: str
     subject: str
     body: str
+    clinic: str = ""  # the clinic's code: a provider's send-rate limit counts per clinic
+    sms: Mapping[str, Any] | None = None  # the clinic's [messages.sms] settings (no secret)
 
 
 class Transport(Protocol):
@@ -100,6 +103,21 @@ class SmtpTransport:
     timeout: float = 10.0
     cafile: str | None = None
     name: str = "smtp"
+    implicit_tls: bool = False  # TLS from the first byte (SMTPS, port 465): no STARTTLS
+
+    def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context(cafile=self.cafile)
+        if self.implicit_tls:
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            smtp.ehlo()
+            if self.starttls:
+                smtp.starttls(context=context)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
     def send(self, message: Outgoing) -> str:
         if message.channel != "email":
@@ -112,11 +130,8 @@ class SmtpTransport:
         mail["Idempotency-Key"] = message.key
         mail.set_content(message.body)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            with self._connect() as smtp:
                 smtp.ehlo()
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context(cafile=self.cafile))
-                    smtp.ehlo()
                 if self.user:
                     smtp.login(self.user, self.password or "")
                 refused = smtp.send_message(mail)
@@ -203,6 +218,16 @@ def _number(env: Mapping[str, str], key: str, default: float) -> float:
         raise ValidationError(f"{key} must be a number", field=key) from None
 
 
+def _implicit_tls(env: Mapping[str, str]) -> bool:
+    """WAITLIST_SMTP_TLS: `implicit` (SMTPS) or `starttls`; unset, port 465 means implicit."""
+    mode = (env.get("WAITLIST_SMTP_TLS") or "").strip().lower()
+    if mode not in ("", "implicit", "starttls"):
+        raise ValidationError(
+            "WAITLIST_SMTP_TLS must be implicit or starttls", field="WAITLIST_SMTP_TLS"
+        )
+    return mode == "implicit" or (not mode and str(env.get("WAITLIST_SMTP_PORT")) == "465")
+
+
 def build(kind: str, env: Mapping[str, str], default_file: Path, channel: str) -> Transport:
     if kind == "file":
         return FileTransport(Path(env.get("WAITLIST_OUTBOX_FILE") or default_file).expanduser())
@@ -217,6 +242,7 @@ def build(kind: str, env: Mapping[str, str], default_file: Path, channel: str) -
             user=env.get("WAITLIST_SMTP_USER") or None,
             password=env.get("WAITLIST_SMTP_PASSWORD") or None,
             starttls=_flag(env.get("WAITLIST_SMTP_STARTTLS"), True),
+            implicit_tls=_implicit_tls(env),
             timeout=_number(env, "WAITLIST_SMTP_TIMEOUT", 10),
             cafile=env.get("WAITLIST_SMTP_CAFILE") or None,
         )
@@ -231,6 +257,10 @@ def build(kind: str, env: Mapping[str, str], default_file: Path, channel: str) -
             token=env.get("WAITLIST_WEBHOOK_TOKEN") or None,
             timeout=_number(env, "WAITLIST_WEBHOOK_TIMEOUT", 10),
         )
+    if kind == "twilio" and channel == "sms":
+        from waitlist_tui.domain.messaging import twilio_sms
+
+        return twilio_sms.from_env(env)
     allowed = SMS_TRANSPORTS if channel == "sms" else EMAIL_TRANSPORTS
     raise ValidationError(
         f"{channel} transport must be one of {', '.join(allowed)}, got {kind!r}",

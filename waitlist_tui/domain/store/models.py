@@ -453,6 +453,11 @@ class OutboxMessage(AuditedModel):
     interrupted = IntegerField(default=0)  # attempts cut off mid-send (the sender died)
     last_error = TextField(default="")
     provider_message_id = CharField(max_length=200, null=True)
+    # what the provider's status callbacks said (schema v13): queued | sent | delivered |
+    # undelivered | failed; a final one never goes back (messaging/receipts.py)
+    delivery_status = CharField(max_length=12, null=True)
+    delivery_error = CharField(max_length=16, null=True)  # the provider's error code
+    delivery_at = UTCDateTimeField(null=True)
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
     sent_at = UTCDateTimeField(null=True)
@@ -464,6 +469,7 @@ class OutboxMessage(AuditedModel):
         indexes = (
             (("status", "next_attempt_at"), False),
             (("clinic", "created_at"), False),
+            (("provider_message_id",), False),
         )
 
 
@@ -482,6 +488,8 @@ class InboundMessage(UUIDModel):
     outcome = CharField(max_length=16)
     offer_id = CharField(max_length=36, null=True)
     received_at = UTCDateTimeField()
+    # the provider's id for it (schema v13): a webhook delivered twice is acted on once
+    provider_message_id = CharField(max_length=64, null=True, unique=True)
 
     class Meta:
         table_name = "inbound_message"

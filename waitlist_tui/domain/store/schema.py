@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 12
+CURRENT_VERSION = 13
 VERSION_KEY = "schema_version"
 
 
@@ -172,6 +172,34 @@ def _v12_self_join(db: Database, migrator: SchemaMigrator) -> None:
     db.create_tables([m.JoinCode], safe=True)
 
 
+def _v13_sms_receipts(db: Database, migrator: SchemaMigrator) -> None:
+    """v13: an outbox row keeps what the SMS provider's status callbacks said (delivery
+    status, error code, when), found by the provider's message id; a reply keeps the
+    provider's id (unique), so a webhook delivered twice acts once. Idempotent."""
+    from playhouse.migrate import migrate
+
+    have = {column.name for column in db.get_columns("outbox_message")}
+    fields = (
+        m.OutboxMessage.delivery_status,
+        m.OutboxMessage.delivery_error,
+        m.OutboxMessage.delivery_at,
+    )
+    steps = [
+        migrator.add_column("outbox_message", f.column_name, f)
+        for f in fields
+        if f.column_name not in have
+    ]
+    if "provider_message_id" not in {c.name for c in db.get_columns("inbound_message")}:
+        steps.append(
+            migrator.add_column(
+                "inbound_message", "provider_message_id", m.InboundMessage.provider_message_id
+            )
+        )
+    migrate(*steps)
+    schema_of(m.OutboxMessage).create_indexes(safe=True)
+    schema_of(m.InboundMessage).create_indexes(safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -184,6 +212,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     10: _v10_search_and_overlap_indexes,
     11: _v11_staff_accounts,
     12: _v12_self_join,
+    13: _v13_sms_receipts,
 }
 
 

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Header, Static
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.catalog.clients import display_phone
 from waitlist_tui.domain.fill.offers import OfferView
+from waitlist_tui.domain.messaging import receipts
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui import calls
 from waitlist_tui.tui.desk import DeskScreen
@@ -40,8 +41,8 @@ from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.footer import Footer
 
 # Another desk's change to any of these may change the offers listed (answered, rescinded,
-# ended with their entry or opening, a call logged).
-LIVE_KINDS = ("offer", "entry", "opening", "appointment", "client")
+# ended with their entry or opening, a call logged, a text sent or its receipt come in).
+LIVE_KINDS = ("offer", "entry", "opening", "appointment", "client", "message")
 EMPTY = "No offers waiting for a reply."
 HINT = "Call the client, then press a to accept, d to decline, or c to log the call."
 COLUMNS = (
@@ -53,9 +54,15 @@ COLUMNS = (
     ("service", "Service"),
     ("match", "Match"),
     ("attempts", "Calls"),
+    ("text", "Text"),  # how far the offer's SMS got: an undelivered one says "phone them"
 )
 NARROW_COLUMNS = ("expires", "client", "phone", "slot", "provider")  # calls: in the message line
 NARROW_HIDDEN = {"triage.refresh"}
+
+
+def text_cell(label: str) -> Text:
+    """The offer's text, red when it did not reach the client (the desk phones them)."""
+    return Text(label, style="bold red" if label == receipts.PHONE_THEM else "")
 
 
 class Answered(calls.Done[Answer]):
@@ -325,6 +332,7 @@ class TriageScreen(DeskScreen[None]):
                 view.service_code,
                 view.match_type,
                 loaded.attempts.get(str(view.id), ""),
+                text_cell(loaded.texts.get(str(view.id), "")),
             )
             for view in self.rows
         ]

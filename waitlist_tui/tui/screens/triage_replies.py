@@ -9,6 +9,7 @@ from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.fill import contact_attempts, offers
 from waitlist_tui.domain.fill.offers import OfferView, Reply
+from waitlist_tui.domain.messaging import receipts
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui.formatting import slot_text
 
@@ -19,6 +20,7 @@ class Loaded:
 
     offers: tuple[OfferView, ...] = ()
     attempts: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)  # offer id -> how far its SMS got
     clinic_name: str = ""
     time_zone: str = "UTC"
     error: str | None = None
@@ -60,7 +62,7 @@ def answer(verb: str, view: OfferView, staff: str, outcome: str = "", note: str 
 
 
 def read_offers() -> Loaded:
-    """The sent offers and their call counts."""
+    """The sent offers, their call counts, and how far each offer's text got."""
     try:
         clinic = get_clinic()
         views = offers.list_offers(clinic=clinic)
@@ -68,6 +70,7 @@ def read_offers() -> Loaded:
         return Loaded(
             tuple(views),
             {key: s.label for key, s in counts.items()},
+            receipts.offer_texts([v.id for v in views]),
             clinic.name,
             clinic.time_zone,
         )
