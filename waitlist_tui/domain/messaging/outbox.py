@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.messaging import local_dates
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.messaging import templates
 from waitlist_tui.domain.store import audit
@@ -180,13 +181,14 @@ def slot_values(
     hold_until: dt.datetime | None = None,
     ref: uuid.UUID | None = None,
 ) -> dict[str, str]:
-    """The placeholders of a message about a slot, in the clinic's time zone."""
+    """The placeholders of a message about a slot, in the clinic's time zone and locale."""
+    locale = local_dates.of(clinic)
     return {
         "first_name": client.first_name,
         "service": service.name,
         "provider": provider.name if provider else clinic.name,
-        "slot": local_text(starts_at, clinic.time_zone),
-        "hold_until": local_text(hold_until, clinic.time_zone),
+        "slot": local_dates.format_when(starts_at, clinic.time_zone, locale),
+        "hold_until": local_dates.format_when(hold_until, clinic.time_zone, locale),
         "ref": str(ref)[:6].upper() if ref else "",
     }
 
