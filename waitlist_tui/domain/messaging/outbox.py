@@ -297,6 +297,18 @@ class MessageView:
     created_at: dt.datetime
     sent_at: dt.datetime | None
     interrupted: int = 0  # attempts cut off mid-send: the client may have got it twice
+    delivery_status: str | None = None  # the provider's last receipt (receipts.py)
+    delivery_error: str | None = None  # the provider's error code with it
+    delivery_at: dt.datetime | None = None
+
+    @property
+    def delivery(self) -> str:
+        """What the provider's receipts say, as the desk reads it: "delivered",
+        "undelivered (30003)"; "" when no receipt came (email, a file, a gateway)."""
+        if not self.delivery_status:
+            return ""
+        code = f" ({self.delivery_error})" if self.delivery_error else ""
+        return self.delivery_status + code
 
     @property
     def tries(self) -> str:
@@ -324,6 +336,9 @@ class MessageView:
             "provider_message_id": self.provider_message_id,
             "created_at": iso(self.created_at),
             "sent_at": iso(self.sent_at),
+            "delivery_status": self.delivery_status,
+            "delivery_error": self.delivery_error,
+            "delivery_at": iso(self.delivery_at),
         }
 
 
@@ -365,6 +380,9 @@ def list_messages(
             r.created_at,
             r.sent_at,
             r.interrupted,
+            r.delivery_status,
+            r.delivery_error,
+            r.delivery_at,
         )
         for r in rows
     ]
