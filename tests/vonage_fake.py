@@ -92,7 +92,9 @@ def _handler(fake: FakeVonage) -> type[BaseHTTPRequestHandler]:
                 codes = fake.script.get(form["to"], [])
                 code = codes.pop(0) if codes else None
             if code in (429, 500):
-                self._answer(code, {"type": "error", "title": "Throttled" if code == 429 else "Error"})
+                self._answer(
+                    code, {"type": "error", "title": "Throttled" if code == 429 else "Error"}
+                )
                 return
             if code is not None:
                 self._refuse(code, form["to"])
@@ -129,7 +131,7 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -138,7 +140,9 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
     )

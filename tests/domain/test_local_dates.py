@@ -19,8 +19,8 @@ from waitlist_tui.domain.messaging import local_dates, sms_fit
 from waitlist_tui.domain.store.models import AuditEvent, Clinic, Offer, OutboxMessage
 
 # a fixed moment (not "today"): 14:00 UTC on Monday 23 Nov 2026 and Saturday 15 Aug 2026
-NOV = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.timezone.utc)
-AUG = dt.datetime(2026, 8, 15, 7, 30, tzinfo=dt.timezone.utc)
+NOV = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.UTC)
+AUG = dt.datetime(2026, 8, 15, 7, 30, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(
@@ -33,9 +33,7 @@ AUG = dt.datetime(2026, 8, 15, 7, 30, tzinfo=dt.timezone.utc)
         ("en_US", "America/New_York", "Mon, Nov 23, 9:00 AM", "Sat, Aug 15, 3:30 AM"),
     ],
 )
-def test_a_moment_reads_as_the_locale_writes_it_in_the_clinics_zone(
-    locale, zone, nov, aug
-) -> None:
+def test_a_moment_reads_as_the_locale_writes_it_in_the_clinics_zone(locale, zone, nov, aug) -> None:
     assert local_dates.format_when(NOV, zone, locale) == nov
     assert local_dates.format_when(AUG, zone, locale) == aug
     assert local_dates.format_when(None, zone, locale) == ""

@@ -124,7 +124,14 @@ def test_the_outbox_keeps_vonages_id_retries_throttling_and_gives_up_on_barred(
 
 def test_a_clinics_settings_choose_vonage_its_sender_and_rate() -> None:
     checked = message_settings.parse(
-        {"sms": {"provider": "vonage", "api_key": "abcd1234", "from": "Harbour", "max_per_minute": 30}},
+        {
+            "sms": {
+                "provider": "vonage",
+                "api_key": "abcd1234",
+                "from": "Harbour",
+                "max_per_minute": 30,
+            }
+        },
         None,
     )
     assert checked.sms == {
@@ -181,7 +188,12 @@ def signed_params(params: dict, secret: str = vonage_fake.SIGNATURE_SECRET, **kw
 
 @pytest.mark.parametrize("how", ["good", "wrong secret", "changed", "old", "unsigned", "account"])
 def test_a_webhook_signature_is_checked_with_the_librarys_code(how) -> None:
-    params = {"msisdn": "447700900142", "text": "YES", "messageId": "0A0000001", "api-key": "a1b2c3d4"}
+    params = {
+        "msisdn": "447700900142",
+        "text": "YES",
+        "messageId": "0A0000001",
+        "api-key": "a1b2c3d4",
+    }
     now = clock.now()
     if how == "wrong secret":
         signed = signed_params(params, secret="another-accounts-secret-0000000")

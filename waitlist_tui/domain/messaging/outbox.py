@@ -22,9 +22,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.messaging import local_dates
+from waitlist_tui.domain.messaging import local_dates, templates
 from waitlist_tui.domain.messaging import settings as message_settings
-from waitlist_tui.domain.messaging import templates
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage, Provider, Service

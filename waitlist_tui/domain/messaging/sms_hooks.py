@@ -51,7 +51,9 @@ def status(form: Mapping[str, str]) -> receipts.ReceiptResult:
     )
 
 
-def vonage_signed(params: Mapping[str, Any], clinic_code: str | None, env: Mapping[str, str]) -> bool:
+def vonage_signed(
+    params: Mapping[str, Any], clinic_code: str | None, env: Mapping[str, str]
+) -> bool:
     """Whether Vonage signed this webhook with the signature secret of this clinic's texts
     (the secret read from the variable its settings name), for its API key, just now."""
     sms = message_settings.of(get_clinic(clinic_code)).sms

@@ -89,14 +89,14 @@ def check_settings(section: Mapping[str, Any]) -> dict[str, Any]:
                 field=f"{where}.{key}",
             )
     out: dict[str, Any] = {"provider": PROVIDER}
-    key = section.get("api_key")
-    if key is not None:
-        if not isinstance(key, str) or not _API_KEY.match(key):
+    api_key = section.get("api_key")
+    if api_key is not None:
+        if not isinstance(api_key, str) or not _API_KEY.match(api_key):
             raise ValidationError(
                 f"{where}.api_key must be Vonage's API key (6 to 32 letters and digits)",
                 field=f"{where}.api_key",
             )
-        out["api_key"] = key
+        out["api_key"] = api_key
     sender = section.get("from")
     if sender is not None:
         if not isinstance(sender, str) or not _SENDER.match(sender):
@@ -290,7 +290,7 @@ def signature_ok(
         stamp = int(str(params.get("timestamp", "")))
     except ValueError:
         return False
-    age = now - dt.datetime.fromtimestamp(stamp, dt.timezone.utc)
+    age = now - dt.datetime.fromtimestamp(stamp, dt.UTC)
     if abs(age) > SIGNATURE_MAX_AGE:
         return False
     auth = Auth(api_key=api_key or "webhook", signature_secret=secret, signature_method=method)
