@@ -62,3 +62,27 @@ def test_a_delivery_loop_stopped_by_ctrl_c_prints_its_totals(run, tmp_path, monk
     result = run("outbox", "deliver", "--loop", "--json")
     assert result.exit_code == 0
     assert envelope(result)["sent"] == 1
+
+
+def test_outbox_list_shows_the_providers_delivery_receipt(run, tmp_path, monkeypatch) -> None:
+    """A receipt kept on the row (as the SMS webhooks keep it) shows in `outbox list`: the
+    --json fields and the table's delivery column."""
+    from waitlist_tui.domain.messaging import receipts
+
+    monkeypatch.setenv("WAITLIST_OUTBOX_FILE", str(tmp_path / "outbox.jsonl"))
+    add_entry(run, tmp_path, "Ann", "Lee")
+    opening = envelope(run("openings", "add", "--provider", "KIM", "--start",
+                           "2026-11-23T09:00", "--minutes", "60", "--json"))  # fmt: skip
+    envelope(run("offers", "send", "--opening", opening["id"], "--json"))
+    (queued,) = envelope(run("outbox", "list", "--json"))
+    assert (queued["delivery_status"], queued["delivery_error"]) == (None, None)
+    envelope(run("outbox", "deliver", "--json"))
+    kept = receipts.record_status(f"file:{queued['idempotency_key']}", "undelivered", "30003")
+    assert kept.changed
+    (row,) = envelope(run("outbox", "list", "--json"))
+    assert (row["delivery_status"], row["delivery_error"]) == ("undelivered", "30003")
+    assert row["delivery_at"].startswith("2026-11-20")
+    monkeypatch.setenv("COLUMNS", "220")  # the whole table on one line a row
+    table = run("outbox", "list")
+    assert table.exit_code == 0 and "delivery" in table.output
+    assert "undelivered (30003)" in table.output

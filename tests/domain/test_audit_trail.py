@@ -384,6 +384,21 @@ def s_delivery_receipt(tmp: Path) -> Act:
     return lambda: receipts.record_status("SM" + "e" * 32, "delivered")
 
 
+def s_vonage_receipt(tmp: Path) -> Act:
+    from waitlist_tui.domain.messaging import sms_hooks
+
+    _offered()
+    OutboxMessage.update(status="sent", provider_message_id="0C00000009").execute()
+    receipt = {"messageId": "0C00000009", "status": "expired", "err-code": "6"}
+    return lambda: sms_hooks.vonage_status(receipt)
+
+
+def s_locale(tmp: Path) -> Act:
+    data = demo_clinic()
+    data["clinic"]["locale"] = "fr_FR"
+    return lambda: apply_setup(data, STAFF)
+
+
 SCENARIOS: dict[str, Callable[[Path], Act]] = {
     name[2:]: fn for name, fn in dict(globals()).items() if name.startswith("s_")
 }
@@ -401,7 +416,7 @@ WRITERS: dict[str, tuple[str, ...]] = {
     ),
     "calendar/sync.py": ("calendar_import",),
     "catalog/clients.py": ("consent", "add_entry"),
-    "catalog/setup.py": ("settings",),
+    "catalog/setup.py": ("settings", "locale"),
     "classes/schedule.py": ("schedule_class",),
     "classes/seat_offers.py": ("accept_seat",),
     "classes/seats.py": ("enrol", "cancel_enrolment"),
@@ -416,7 +431,7 @@ WRITERS: dict[str, tuple[str, ...]] = {
     "fill/sending.py": ("offer",),
     "fill/slot_offers.py": ("offer_slot",),
     "messaging/delivery.py": ("deliver",),
-    "messaging/receipts.py": ("delivery_receipt",),
+    "messaging/receipts.py": ("delivery_receipt", "vonage_receipt"),
     "messaging/replies.py": ("reply_note", "reply_yes", "reply_stop"),
     "privacy/erasure.py": ("erase",),
     "privacy/retention.py": ("purge",),

@@ -167,3 +167,9 @@ def test_sms_through_twilio_is_a_transport_choice() -> None:
     assert isinstance(chosen.sms, twilio_sms.TwilioTransport)
     with pytest.raises(ValidationError):
         transports.from_env({**ENV, "WAITLIST_SMS_TRANSPORT": "twilio", "WAITLIST_PUBLIC_URL": "x"})
+
+
+def test_a_clinic_set_up_for_vonage_is_not_texted_through_twilio(fake) -> None:
+    with pytest.raises(TransportError) as err:
+        twilio(fake).send(outgoing(sms={"provider": "vonage", "api_key": "abcd1234"}))
+    assert "vonage" in str(err.value) and err.value.permanent is False and not fake.sent

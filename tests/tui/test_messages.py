@@ -57,6 +57,54 @@ def test_messages_snapshot(clinic_only_db, snap_compare) -> None:
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=open_messages)
 
 
+def receipts_came() -> None:
+    """The provider's receipts: Eve's text delivered, Ann's undelivered (error 30003)."""
+    for phone, status, code in (("0105", "delivered", None), ("0101", "undelivered", "30003")):
+        OutboxMessage.update(
+            delivery_status=status, delivery_error=code, delivery_at=FROZEN.add(minutes=1)
+        ).where(OutboxMessage.provider_message_id == f"gw-{phone}").execute()
+
+
+def test_messages_show_delivery_receipts_snapshot(clinic_only_db, snap_compare) -> None:
+    """The Delivery column (green delivered, red undelivered with its code), and the line
+    under the table telling the desk to phone the client whose text did not arrive."""
+    outbox_states()
+    receipts_came()
+
+    async def on_ann(pilot) -> None:
+        await open_messages(pilot)
+        table = pilot.app.screen.query_one(DataTable)
+        keys = [str(k.value) for k in table.rows]
+        ann = OutboxMessage.get(OutboxMessage.provider_message_id == "gw-0101")
+        table.move_cursor(row=keys.index(str(ann.id)))
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=on_ann)
+
+
+async def test_the_detail_line_says_to_phone_when_a_text_did_not_arrive(clinic_only_db) -> None:
+    outbox_states()
+    receipts_came()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_messages(pilot)
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        keys = [str(k.value) for k in table.rows]
+        by_id = {str(m.id): m for m in OutboxMessage.select()}
+        shown = {}
+        for row, key in enumerate(keys):
+            table.move_cursor(row=row)
+            await settle(pilot)
+            cells = [str(c) for c in table.get_row_at(row)]
+            detail = screen.query_one("#messages-detail", Static)
+            shown[by_id[key].provider_message_id] = (cells[7], str(detail.render()))
+        assert shown["gw-0105"][0] == "delivered" and "phone" not in shown["gw-0105"][1]
+        assert shown["gw-0101"][0] == "undelivered"
+        assert "Not delivered (undelivered, error 30003, " in shown["gw-0101"][1]
+        assert "phone the client" in shown["gw-0101"][1]
+
+
 def test_messages_failed_filter_snapshot(clinic_only_db, snap_compare) -> None:
     outbox_states()
 

@@ -119,6 +119,26 @@ def test_triage_shows_how_far_each_offer_text_got_snapshot(clinic_only_db, snap_
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=second_row)
 
 
+def test_narrow_triage_still_shows_how_far_each_text_got_snapshot(
+    clinic_only_db, snap_compare
+) -> None:
+    """At 80 columns the offers keep their Text column: "phone them" in red for the
+    undelivered text (the wide screen's other columns drop out)."""
+    sent = four_offers()
+    for name, delivery in (("eve", "delivered"), ("cara", "undelivered")):
+        key = outbox.offer_key(sent[name].id, "offer")
+        OutboxMessage.update(status="sent", delivery_status=delivery).where(
+            OutboxMessage.idempotency_key == key
+        ).execute()
+
+    async def second_row(pilot) -> None:
+        await open_triage(pilot)
+        await pilot.press("down", "down")
+        await pilot.pause()
+
+    assert snap_compare(make_test_app(), terminal_size=(80, 24), run_before=second_row)
+
+
 def test_triage_after_accept_snapshot(clinic_only_db, snap_compare) -> None:
     four_offers()
 

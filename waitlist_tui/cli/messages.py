@@ -88,7 +88,7 @@ def outbox_deliver(
 @json_option
 @click.pass_obj
 def outbox_list(ctx: Ctx, status: str, limit: int, offset: int) -> None:
-    """Newest first; recipients masked."""
+    """Newest first; recipients masked; `delivery`: the SMS provider's receipt."""
     from waitlist_tui.domain.messaging.outbox import list_messages
 
     open_db(ctx)
@@ -105,7 +105,18 @@ def outbox_list(ctx: Ctx, status: str, limit: int, offset: int) -> None:
 
 def _outbox_table(d: list[dict[str, Any]]) -> None:
     table(
-        ("id", "created", "kind", "to", "client", "status", "tries", "next / sent", "error"),
+        (
+            "id",
+            "created",
+            "kind",
+            "to",
+            "client",
+            "status",
+            "tries",
+            "next / sent",
+            "delivery",
+            "error",
+        ),
         [
             (
                 m["id"][:8],
@@ -120,11 +131,19 @@ def _outbox_table(d: list[dict[str, Any]]) -> None:
                     else m["attempts"]
                 ),
                 m["sent_at"] or m["next_attempt_at"] or "",
+                _delivery(m),
                 m["last_error"][:40],
             )
             for m in d
         ],
     )
+
+
+def _delivery(m: dict[str, Any]) -> str:
+    """The provider's receipt: "delivered", "undelivered (30003)", or blank (none came)."""
+    if not m["delivery_status"]:
+        return ""
+    return m["delivery_status"] + (f" ({m['delivery_error']})" if m["delivery_error"] else "")
 
 
 @click.command("reply")

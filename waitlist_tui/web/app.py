@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 
 from waitlist_tui.domain.access.sessions import SessionBook
-from waitlist_tui.web import auth, desk, health, join, sms
+from waitlist_tui.web import auth, desk, health, join, sms, vonage
 from waitlist_tui.web.settings import SESSIONS, SETTINGS, WebSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -22,6 +22,7 @@ ROUTE_MODULES: list[Callable[[web.Application], None]] = [
     health.add_routes,
     join.add_routes,
     sms.add_routes,
+    vonage.add_routes,
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

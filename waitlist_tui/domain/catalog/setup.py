@@ -45,6 +45,7 @@ CLINIC_OPTIONS = (
     "no_answer_advances",
     "min_notice",  # kept in clinic.settings (offer_time.py)
     "default_payment_type",  # kept in clinic.settings (clinics.py)
+    "locale",  # kept in clinic.settings: dates in messages (messaging/local_dates.py)
 )
 
 
@@ -234,7 +235,7 @@ def parse_provider(
 
 def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str, Any]:
     """Check the whole file; a [messages] templates file is read relative to base_dir."""
-    from waitlist_tui.domain.messaging import consent
+    from waitlist_tui.domain.messaging import consent, local_dates
     from waitlist_tui.domain.messaging import settings as message_settings
 
     clinic = parse_clinic(_table(data, "clinic", "clinic"))
@@ -253,6 +254,7 @@ def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str,
         "consent": consent.parse(data.get("consent")).to_json(),
         "min_notice": offer_time.parse_min_notice((data.get("clinic") or {}).get("min_notice")),
         "default_payment_type": _payment_default(data),
+        "locale": local_dates.parse_locale((data.get("clinic") or {}).get("locale")),
         "calendar": parse_calendar_settings(data.get("calendar")),
         "backup": parse_backup_settings(data.get("backup")),
         RETENTION_SETTING: parse_retention_settings(data.get(RETENTION_SETTING)),
@@ -328,12 +330,17 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
             "backup": parsed["backup"],
             RETENTION_SETTING: parsed[RETENTION_SETTING],
         }
+        settings.pop("locale", None)  # kept only when the file names one
+        if parsed["locale"]:
+            settings["locale"] = parsed["locale"]
         old_settings = clinic.settings or {}
         settings_changed = {
             f"settings.{k}": [old_settings.get(k), v]
             for k, v in settings.items()
             if old_settings.get(k) != v and not created
         }
+        if "locale" in old_settings and "locale" not in settings:
+            settings_changed["settings.locale"] = [old_settings["locale"], None]
         if settings != clinic.settings:
             Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()
             clinic.settings = settings
@@ -383,7 +390,9 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
         "created": created,
         "services": len(parsed["services"]),
         "providers": len(parsed["providers"]),
-        "warnings": sms_fit.check_templates(parsed["messages"]["templates"], clinic.name),
+        "warnings": sms_fit.check_templates(
+            parsed["messages"]["templates"], clinic.name, parsed["locale"], clinic.time_zone
+        ),
     }
 
 

@@ -22,8 +22,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.messaging import local_dates, templates
 from waitlist_tui.domain.messaging import settings as message_settings
-from waitlist_tui.domain.messaging import templates
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage, Provider, Service
@@ -180,13 +180,14 @@ def slot_values(
     hold_until: dt.datetime | None = None,
     ref: uuid.UUID | None = None,
 ) -> dict[str, str]:
-    """The placeholders of a message about a slot, in the clinic's time zone."""
+    """The placeholders of a message about a slot, in the clinic's time zone and locale."""
+    locale = local_dates.of(clinic)
     return {
         "first_name": client.first_name,
         "service": service.name,
         "provider": provider.name if provider else clinic.name,
-        "slot": local_text(starts_at, clinic.time_zone),
-        "hold_until": local_text(hold_until, clinic.time_zone),
+        "slot": local_dates.format_when(starts_at, clinic.time_zone, locale),
+        "hold_until": local_dates.format_when(hold_until, clinic.time_zone, locale),
         "ref": str(ref)[:6].upper() if ref else "",
     }
 
@@ -295,6 +296,18 @@ class MessageView:
     created_at: dt.datetime
     sent_at: dt.datetime | None
     interrupted: int = 0  # attempts cut off mid-send: the client may have got it twice
+    delivery_status: str | None = None  # the provider's last receipt (receipts.py)
+    delivery_error: str | None = None  # the provider's error code with it
+    delivery_at: dt.datetime | None = None
+
+    @property
+    def delivery(self) -> str:
+        """What the provider's receipts say, as the desk reads it: "delivered",
+        "undelivered (30003)"; "" when no receipt came (email, a file, a gateway)."""
+        if not self.delivery_status:
+            return ""
+        code = f" ({self.delivery_error})" if self.delivery_error else ""
+        return self.delivery_status + code
 
     @property
     def tries(self) -> str:
@@ -322,6 +335,9 @@ class MessageView:
             "provider_message_id": self.provider_message_id,
             "created_at": iso(self.created_at),
             "sent_at": iso(self.sent_at),
+            "delivery_status": self.delivery_status,
+            "delivery_error": self.delivery_error,
+            "delivery_at": iso(self.delivery_at),
         }
 
 
@@ -363,6 +379,9 @@ def list_messages(
             r.created_at,
             r.sent_at,
             r.interrupted,
+            r.delivery_status,
+            r.delivery_error,
+            r.delivery_at,
         )
         for r in rows
     ]

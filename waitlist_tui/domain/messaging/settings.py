@@ -9,7 +9,8 @@ A clinic set up before messaging existed gets the defaults.
     quiet_hours = "21:00-08:00"            # clinic time; messages wait until they end
     max_offers_per_day = 3                 # offers to one client per clinic day (0: no limit)
 
-    [messages.sms]                         # texts through Twilio (twilio_sms.py)
+    [messages.sms]                         # texts through Twilio (twilio_sms.py) or
+                                           # Vonage (provider = "vonage", vonage_sms.py)
     provider = "twilio"
     account_sid = "AC..."
     from = "+15550100"
@@ -98,9 +99,16 @@ def parse(section: dict[str, Any] | None, base_dir: Path | None) -> MessageSetti
     sms = section.get("sms")
     if sms is not None and not isinstance(sms, dict):
         raise ValidationError(f"{SECTION}.sms must be a table", field=f"{SECTION}.sms")
-    from waitlist_tui.domain.messaging import twilio_sms
+    return MessageSettings(checked, quiet, cap, _check_sms(sms) if sms else None)
 
-    return MessageSettings(checked, quiet, cap, twilio_sms.check_settings(sms) if sms else None)
+
+def _check_sms(sms: dict[str, Any]) -> dict[str, Any]:
+    """[messages.sms] checked by its provider's module (Twilio unless it says vonage)."""
+    from waitlist_tui.domain.messaging import twilio_sms, vonage_sms
+
+    if sms.get("provider") == vonage_sms.PROVIDER:
+        return vonage_sms.check_settings(sms)
+    return twilio_sms.check_settings(sms)
 
 
 @lru_cache(maxsize=1)

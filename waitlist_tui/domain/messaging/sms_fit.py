@@ -83,13 +83,38 @@ def template_warning(
     )
 
 
-def check_templates(templates: Mapping[str, Mapping[str, str]], clinic_name: str) -> list[str]:
-    """The warnings for every kind's SMS template, the clinic's own name as the sample."""
+def date_sample(locale: str | None, time_zone: str = "UTC") -> str:
+    """The slot as the clinic's locale writes it, the worst case of the year: a date GSM-7
+    cannot carry (French "août") when there is one, else the longest."""
+    from waitlist_tui.domain.messaging import local_dates
+
+    dates = local_dates.samples(locale, time_zone)
+    outside = [d for d in dates if fit(d).encoding == UCS2]
+    return outside[0] if outside else max(dates, key=len)
+
+
+def check_templates(
+    templates: Mapping[str, Mapping[str, str]],
+    clinic_name: str,
+    locale: str | None = None,
+    time_zone: str = "UTC",
+) -> list[str]:
+    """The warnings for every kind's SMS template, the clinic's own name as the sample and
+    its dates as its locale writes them (`locale` None: the desk's English wording)."""
+    sample = {"clinic": clinic_name}
+    date = date_sample(locale, time_zone) if locale else None
+    if date:
+        sample.update(slot=date, hold_until=date)
     out = []
     for kind, keys in templates.items():
         text = keys.get("sms")
         if text:
-            warning = template_warning(kind, text, {"clinic": clinic_name})
+            warning = template_warning(kind, text, sample)
             if warning:
+                if date and fit(date).encoding == UCS2 and fit(text).encoding == GSM7:
+                    warning += (
+                        f"; dates in {locale} such as {date!r} hold letters GSM-7 lacks, "
+                        "so a text naming such a date goes as UCS-2"
+                    )
                 out.append(warning)
     return out

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
+from waitlist_tui.domain import clock
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError
-from waitlist_tui.domain.messaging import receipts, replies
+from waitlist_tui.domain.messaging import receipts, replies, vonage_sms
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.messaging.twilio_sms import DEFAULT_TOKEN_ENV
 
@@ -47,3 +49,27 @@ def status(form: Mapping[str, str]) -> receipts.ReceiptResult:
     return receipts.record_status(
         form.get("MessageSid", ""), form.get("MessageStatus", ""), form.get("ErrorCode")
     )
+
+
+def vonage_signed(
+    params: Mapping[str, Any], clinic_code: str | None, env: Mapping[str, str]
+) -> bool:
+    """Whether Vonage signed this webhook with the signature secret of this clinic's texts
+    (the secret read from the variable its settings name), for its API key, just now."""
+    sms = message_settings.of(get_clinic(clinic_code)).sms
+    config = vonage_sms.config_for(env, sms)
+    secret = env.get(str(config["signature_secret_env"]), "")
+    return vonage_sms.signature_ok(
+        params, secret, str(config["signature_method"]), config.get("api_key"), clock.now()
+    )
+
+
+def vonage_inbound(params: Mapping[str, Any], clinic_code: str | None) -> str:
+    """A client's text through Vonage, handed to the same function as Twilio's."""
+    return inbound(vonage_sms.inbound_fields(params), clinic_code)
+
+
+def vonage_status(params: Mapping[str, Any]) -> receipts.ReceiptResult:
+    """A Vonage delivery receipt kept on its outbox row (statuses in receipts.py's words)."""
+    message_id, status, code = vonage_sms.receipt_fields(params)
+    return receipts.record_status(message_id, status, code)

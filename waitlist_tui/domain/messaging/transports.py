@@ -1,7 +1,7 @@
 """How a message leaves the building: `file` (append a JSON line, for desks without a gateway),
 `smtp` (smtplib, STARTTLS or implicit TLS on 465, credentials from the environment),
 `webhook` (HTTP POST of JSON to an SMS gateway, with the idempotency key as a header) and
-`twilio` (twilio_sms.py).
+`twilio` (twilio_sms.py) and `vonage` (vonage_sms.py).
 
 Every transport carries the idempotency key to the other side (the JSON line, the email's
 Message-ID and Idempotency-Key header, the webhook's Idempotency-Key header), so a message sent
@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.private_files import open_private
 
-SMS_TRANSPORTS = ("file", "webhook", "twilio")
+SMS_TRANSPORTS = ("file", "webhook", "twilio", "vonage")
 EMAIL_TRANSPORTS = ("file", "smtp", "webhook")
 
 
@@ -261,6 +261,10 @@ def build(kind: str, env: Mapping[str, str], default_file: Path, channel: str) -
         from waitlist_tui.domain.messaging import twilio_sms
 
         return twilio_sms.from_env(env)
+    if kind == "vonage" and channel == "sms":
+        from waitlist_tui.domain.messaging import vonage_sms
+
+        return vonage_sms.from_env(env)
     allowed = SMS_TRANSPORTS if channel == "sms" else EMAIL_TRANSPORTS
     raise ValidationError(
         f"{channel} transport must be one of {', '.join(allowed)}, got {kind!r}",

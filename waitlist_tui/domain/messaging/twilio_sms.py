@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.messaging.transports import Outgoing, TransportError
 
-PROVIDERS = ("twilio",)
+PROVIDERS = ("twilio", "vonage")  # vonage: checked by vonage_sms.py
 DEFAULT_TOKEN_ENV = "TWILIO_AUTH_TOKEN"
 DEFAULT_MAX_PER_MINUTE = 60
 STATUS_PATH = "/sms/twilio/status"
@@ -194,6 +194,9 @@ class TwilioTransport:
     def send(self, message: Outgoing) -> str:
         if message.channel != "sms":
             raise TransportError("twilio sends sms only", permanent=True)
+        provider = (message.sms or {}).get("provider", "twilio")
+        if provider != "twilio":
+            raise TransportError(f"twilio: this clinic's texts are set up for {provider}")
         config = self._config(message)
         sid = config.get("account_sid")
         token_env = str(config["auth_token_env"])

@@ -35,9 +35,11 @@ COLUMNS = (
     ("status", "Status"),
     ("tries", "Tries"),
     ("when", "Next try / sent"),
+    ("delivery", "Delivery"),  # the SMS provider's receipt: red when it never arrived
     ("error", "Last error"),
 )
 STATUS_STYLE = {"pending": "", "sent": "green", "failed": "yellow", "dead": "bold red"}
+DELIVERY_STYLE = {"delivered": "green", "undelivered": "bold red", "failed": "bold red"}
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,11 @@ class MessagesScreen(DeskScreen[None]):
                         Text(m.status, style=STATUS_STYLE.get(m.status, "")),
                         m.tries,
                         local_text(m.sent_at or m.next_attempt_at, self.time_zone),
-                        m.last_error if len(m.last_error) <= 24 else m.last_error[:23] + "…",
+                        Text(
+                            m.delivery_status or "",
+                            style=DELIVERY_STYLE.get(m.delivery_status or "", ""),
+                        ),
+                        m.last_error if len(m.last_error) <= 17 else m.last_error[:16] + "…",
                     ),
                 )
                 for m in self.rows
@@ -179,4 +185,8 @@ class MessagesScreen(DeskScreen[None]):
                 f"\n{m.interrupted} attempt(s) cut off mid-send (the sender stopped): "
                 "it may have gone twice, unless the provider dropped the repeat by its key"
             )
+        if m.delivery_status in ("undelivered", "failed"):
+            code = f", error {m.delivery_error}" if m.delivery_error else ""
+            at = local_text(m.delivery_at, self.time_zone)
+            error += f"\nNot delivered ({m.delivery_status}{code}, {at}): phone the client"
         detail.update(f"{head}\n{m.body}{error}")

@@ -56,7 +56,7 @@ COLUMNS = (
     ("attempts", "Calls"),
     ("text", "Text"),  # how far the offer's SMS got: an undelivered one says "phone them"
 )
-NARROW_COLUMNS = ("expires", "client", "phone", "slot", "provider")  # calls: in the message line
+NARROW_COLUMNS = ("expires", "client", "phone", "slot", "provider", "text")  # calls: message line
 NARROW_HIDDEN = {"triage.refresh"}
 
 
