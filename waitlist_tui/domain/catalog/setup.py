@@ -383,7 +383,11 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
         "created": created,
         "services": len(parsed["services"]),
         "providers": len(parsed["providers"]),
-        "warnings": sms_fit.check_templates(parsed["messages"]["templates"], clinic.name),
+        "warnings": sms_fit.check_templates(
+            parsed["messages"]["templates"],
+            clinic.name,
+            parsed["messages"].get("public_url", ""),
+        ),
     }
 
 

@@ -8,6 +8,8 @@ A clinic set up before messaging existed gets the defaults.
     templates = "message_templates.toml"  # beside the set-up file; default: shipped wording
     quiet_hours = "21:00-08:00"            # clinic time; messages wait until they end
     max_offers_per_day = 3                 # offers to one client per clinic day (0: no limit)
+    public_url = "https://desk.example.org"  # where clients reach `serve`: offer messages
+                                           # then carry a link to answer on (offer_links.py)
 
     [messages.sms]                         # texts through Twilio (twilio_sms.py)
     provider = "twilio"
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pendulum
 
@@ -42,6 +45,7 @@ class MessageSettings:
     quiet_hours: tuple[int, int] | None  # minutes after local midnight: start, end
     max_offers_per_day: int  # 0: no limit
     sms: dict[str, Any] | None = None  # [messages.sms], checked; never a secret
+    public_url: str = ""  # the clinic's `serve` as clients reach it; "" : no offer links
 
     def to_json(self) -> dict[str, Any]:
         quiet = None
@@ -54,6 +58,8 @@ class MessageSettings:
         }
         if self.sms:
             out["sms"] = self.sms
+        if self.public_url:
+            out["public_url"] = self.public_url
         return out
 
 
@@ -73,7 +79,7 @@ def _quiet(value: Any) -> tuple[int, int] | None:
 def parse(section: dict[str, Any] | None, base_dir: Path | None) -> MessageSettings:
     """Check the set-up file's [messages] table (templates file read relative to base_dir)."""
     section = dict(section or {})
-    known = {"templates", "quiet_hours", "max_offers_per_day", "sms"}
+    known = {"templates", "quiet_hours", "max_offers_per_day", "sms", "public_url"}
     for key in section:
         if key not in known:
             raise ValidationError(
@@ -100,7 +106,31 @@ def parse(section: dict[str, Any] | None, base_dir: Path | None) -> MessageSetti
         raise ValidationError(f"{SECTION}.sms must be a table", field=f"{SECTION}.sms")
     from waitlist_tui.domain.messaging import twilio_sms
 
-    return MessageSettings(checked, quiet, cap, twilio_sms.check_settings(sms) if sms else None)
+    sms_checked = twilio_sms.check_settings(sms) if sms else None
+    return MessageSettings(
+        checked, quiet, cap, sms_checked, public_url(section.get("public_url", ""))
+    )
+
+
+def public_url(value: Any, where: str = f"{SECTION}.public_url") -> str:
+    """The address clients reach the clinic's server at: https://host[:port][/prefix] (plain
+    http only for a loopback address, for tests and a desk's own machine); "" : none. No
+    query, fragment or credentials: a link is this plus /o/<token>."""
+    if value in (None, ""):
+        return ""
+    text = text_value(value, where, max_len=200).strip().rstrip("/")
+    parts = urlsplit(text)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ValidationError(
+            f"{where} must start with https:// (http:// only for 127.0.0.1), got {text!r}",
+            field=where,
+        )
+    if not parts.hostname or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValidationError(
+            f"{where} must be a plain address such as https://desk.example.org", field=where
+        )
+    return text
 
 
 @lru_cache(maxsize=1)
@@ -121,6 +151,7 @@ def of(clinic: Any) -> MessageSettings:
         else None,
         int(stored.get("max_offers_per_day", DEFAULT_MAX_OFFERS_PER_DAY)),
         stored.get("sms"),
+        str(stored.get("public_url") or ""),
     )
 
 

@@ -29,6 +29,7 @@ SAMPLE = {
     "slot": "Mon 23 Nov 09:00",
     "hold_until": "Mon 23 Nov 08:30",
     "ref": "3F2A9C",
+    "link": "https://desk.example.org/o/" + "x" * 22,  # offer_links: a 22-character token
 }
 
 
@@ -83,13 +84,17 @@ def template_warning(
     )
 
 
-def check_templates(templates: Mapping[str, Mapping[str, str]], clinic_name: str) -> list[str]:
-    """The warnings for every kind's SMS template, the clinic's own name as the sample."""
+def check_templates(
+    templates: Mapping[str, Mapping[str, str]], clinic_name: str, public_url: str = ""
+) -> list[str]:
+    """The warnings for every kind's SMS template, the clinic's own name as the sample, and
+    its own offer link (its public URL and a token) when it has one, else no link at all."""
+    link = f"{public_url}/o/{'x' * 22}" if public_url else ""
     out = []
     for kind, keys in templates.items():
         text = keys.get("sms")
         if text:
-            warning = template_warning(kind, text, {"clinic": clinic_name})
+            warning = template_warning(kind, text, {"clinic": clinic_name, "link": link})
             if warning:
                 out.append(warning)
     return out
