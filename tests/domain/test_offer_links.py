@@ -184,9 +184,10 @@ def test_a_guessed_or_malformed_token_is_not_found_and_changes_nothing(
         offer_links.view(token)
     with pytest.raises(NotFound):
         offer_links.act(token, "accept")
-    assert AuditEvent.select().count() == rows and Offer.select().where(
-        Offer.status == "sent"
-    ).count() == 2
+    assert (
+        AuditEvent.select().count() == rows
+        and Offer.select().where(Offer.status == "sent").count() == 2
+    )
 
 
 def test_an_unknown_action_is_refused(clinic: Clinic, tmp_path: Path) -> None:
@@ -209,12 +210,16 @@ def test_the_others_are_told_at_once_when_one_books(clinic: Clinic, tmp_path: Pa
     told = OutboxMessage.get(OutboxMessage.idempotency_key == f"offer:{bob.id}:filled:v1")
     assert told.kind == "already_filled" and told.recipient == BOB and told.status == "pending"
     assert "already been filled" in told.body
-    assert not OutboxMessage.select().where(
-        OutboxMessage.idempotency_key == f"offer:{cy.id}:filled:v1"
-    ).exists()
-    assert AuditEvent.select().where(
-        AuditEvent.action == "message.not_sent", AuditEvent.object_id == str(cy_client.id)
-    ).exists()
+    assert (
+        not OutboxMessage.select()
+        .where(OutboxMessage.idempotency_key == f"offer:{cy.id}:filled:v1")
+        .exists()
+    )
+    assert (
+        AuditEvent.select()
+        .where(AuditEvent.action == "message.not_sent", AuditEvent.object_id == str(cy_client.id))
+        .exists()
+    )
     from waitlist_tui.domain.messaging import replies
 
     late = replies.handle_reply(BOB, "YES")
@@ -248,6 +253,7 @@ def test_slot_taken_messages_roll_back_with_the_booking(
 def test_an_offer_the_client_was_not_yet_texted_gets_no_slot_taken(clinic: Clinic) -> None:
     ann, bob = broadcast(2)  # queued, not sent: delivery drops Bob's (his offer ended)
     offers.accept(ann.id, STAFF)
+    assert Offer.get_by_id(bob.id).status == "rescinded"
     assert not OutboxMessage.select().where(OutboxMessage.kind == "already_filled").exists()
 
 

@@ -63,7 +63,7 @@ async def test_the_page_shows_the_slot_and_a_get_never_acts(page_client, tmp_pat
 
 
 async def test_accept_by_the_page_books_it_once(page_client, tmp_path) -> None:
-    (ann, bob), tokens = texted(tmp_path)
+    (ann, _bob), tokens = texted(tmp_path)
     page = await page_client.get(f"/o/{tokens[ANN]}")
     answer = await page_client.post(
         f"/o/{tokens[ANN]}", data={"csrf": csrf_of(await page.text()), "action": "accept"}

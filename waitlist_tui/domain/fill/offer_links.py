@@ -30,6 +30,7 @@ from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
     Client,
@@ -73,7 +74,7 @@ class LinkView:
 class LinkOutcome:
     action: str
     offer_id: uuid.UUID
-    appointment_id: uuid.UUID | None
+    appointment_id: IdRef | None
     view: LinkView
 
 

@@ -51,7 +51,7 @@ class MessageSettings:
         quiet = None
         if self.quiet_hours:
             quiet = [f"{m // 60:02d}:{m % 60:02d}" for m in self.quiet_hours]
-        out = {
+        out: dict[str, Any] = {
             "templates": self.templates,
             "quiet_hours": quiet,
             "max_offers_per_day": self.max_offers_per_day,
