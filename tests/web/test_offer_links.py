@@ -72,7 +72,7 @@ async def test_accept_by_the_page_books_it_once(page_client, tmp_path) -> None:
     assert Offer.get_by_id(ann.id).status == "accepted" and Appointment.select().count() == 1
     assert AuditEvent.get(AuditEvent.action == "offer.accept").actor == "link"
     again = await page_client.get(f"/o/{tokens[ANN]}")
-    assert again.status == 410 and "used already" in await again.text()
+    assert again.status == 410 and "booked this slot already" in await again.text()
     bobs = await page_client.get(f"/o/{tokens[BOB]}")
     assert bobs.status == 410 and "taken by someone else" in await bobs.text()
     assert 'value="accept"' not in await bobs.text()
@@ -145,3 +145,24 @@ async def test_guesses_from_one_address_are_limited(aiohttp_client, db, db_url, 
     client = await aiohttp_client(make_app(WebSettings(db_url=db_url, links_per_ip=3)))
     statuses = [(await client.get(f"/o/{'B' * 21}{i}")).status for i in range(5)]
     assert statuses == [404, 404, 404, 429, 429]
+
+
+@pytest.mark.parametrize("how", ["json", "too big", "not utf-8"])
+async def test_a_hostile_post_is_a_400_page_and_changes_nothing(
+    page_client, tmp_path, how: str
+) -> None:
+    (ann, _), tokens = texted(tmp_path)
+    await page_client.get(f"/o/{tokens[ANN]}")
+    if how == "json":
+        request: dict = {"json": {"action": "accept"}}
+    elif how == "too big":
+        request = {"data": {"action": "accept", "pad": "x" * 20_000}}
+    else:
+        request = {
+            "data": b"action=accept&csrf=\xff\xfe",
+            "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+        }
+    rows = AuditEvent.select().count()
+    answer = await page_client.post(f"/o/{tokens[ANN]}", **request)
+    assert answer.status == 400 and "Traceback" not in await answer.text()
+    assert Offer.get_by_id(ann.id).status == "sent" and AuditEvent.select().count() == rows

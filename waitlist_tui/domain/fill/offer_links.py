@@ -131,10 +131,10 @@ def _find(token: str, lock: bool = False) -> tuple[OfferLink, Offer, Opening]:
 
 
 def _why_not(link: OfferLink, offer: Offer, opening: Opening, now: dt.datetime) -> str:
-    if link.used_at is not None:
-        return "This link has been used already."
     if offer.status == vocab.OFFER_ACCEPTED:
         return "You have booked this slot already."
+    if link.used_at is not None:
+        return "This link has been used already."
     if offer.status != vocab.OFFER_SENT:
         if opening.status == vocab.OPENING_FILLED:
             return "Sorry, this slot has been taken by someone else. You stay on our waitlist."
