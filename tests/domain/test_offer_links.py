@@ -100,7 +100,8 @@ def test_reading_a_link_changes_nothing_and_shows_the_slot(clinic: Clinic, tmp_p
     assert (view.first_name, view.slot) == ("Ann", "Mon 23 Nov 09:00")
     assert view.service and view.provider and view.deadline
     assert AuditEvent.select().count() == rows
-    assert Offer.get_by_id(ann.id).status == "sent" and OfferLink.get().used_at is None
+    assert Offer.get_by_id(ann.id).status == "sent"
+    assert not OfferLink.select().where(OfferLink.used_at.is_null(False)).exists()
 
 
 def test_accept_by_link_books_it_and_names_the_channel(clinic: Clinic, tmp_path: Path) -> None:
@@ -161,7 +162,8 @@ def test_a_link_dies_with_the_offers_deadline(clinic: Clinic, tmp_path: Path) ->
     with pytest.raises(offer_links.LinkGone):
         offer_links.act(tokens[ANN], "accept")
     assert Offer.get_by_id(ann.id).status == "sent"  # the sweep ends it, not the link
-    assert AuditEvent.select().count() == rows and OfferLink.get().used_at is None
+    assert AuditEvent.select().count() == rows
+    assert not OfferLink.select().where(OfferLink.used_at.is_null(False)).exists()
 
 
 def test_a_link_dies_when_the_opening_is_withdrawn(clinic: Clinic, tmp_path: Path) -> None:
@@ -277,3 +279,39 @@ def test_the_offer_text_with_its_link_still_fits_two_segments(clinic: Clinic) ->
     long_url = "https://" + "very-long-clinic-name." * 6 + "example.org"
     warned = with_public_url(long_url)["warnings"]
     assert any("offer text takes 3 SMS segments" in w for w in warned), warned
+
+
+def test_one_link_tapped_at_once_from_two_phones_acts_once(clinic: Clinic, tmp_path: Path) -> None:
+    """Two requests with the same link behind a barrier (a double tap, a forwarded text):
+    one acts, the other is refused; never both, on each backend."""
+    import threading
+
+    from waitlist_tui.domain.errors import DomainError
+    from waitlist_tui.domain.store.db import database
+
+    (ann, _), tokens = texted(tmp_path)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def tap(action: str) -> None:
+        with database.connection_context():
+            barrier.wait()
+            try:
+                offer_links.act(tokens[ANN], action)
+                result = action
+            except DomainError as err:
+                result = type(err).__name__
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=tap, args=(a,)) for a in ("accept", "decline")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) in (["LinkGone", "accept"], ["LinkGone", "decline"]), outcomes
+    assert OfferLink.get(OfferLink.offer == ann.id).used_for in ("accept", "decline")
+    assert Offer.get_by_id(ann.id).status in ("accepted", "declined")
+    uses = AuditEvent.select().where(AuditEvent.action == "offer_link.use").count()
+    assert uses == 1
