@@ -21,6 +21,7 @@ import pytest
 from tests.conftest import STAFF, entry_payload
 from tests.domain.calendar.shapes import NY_VTIMEZONE
 from tests.domain.fill_helpers import add_entry, book_appointment, monday_opening
+from tests.domain.link_helpers import deliver_to_file, token_in, with_public_url
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.access import accounts
 from waitlist_tui.domain.assets import demo_clinic
@@ -28,7 +29,15 @@ from waitlist_tui.domain.calendar import sync
 from waitlist_tui.domain.catalog import clients
 from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.classes import schedule, seat_offers, seats
-from waitlist_tui.domain.fill import booking, contact_attempts, expiry, finder, offers, openings
+from waitlist_tui.domain.fill import (
+    booking,
+    contact_attempts,
+    expiry,
+    finder,
+    offer_links,
+    offers,
+    openings,
+)
 from waitlist_tui.domain.fill.slot_offers import offer_slot
 from waitlist_tui.domain.messaging import delivery, receipts, replies
 from waitlist_tui.domain.messaging.transports import FileTransport, Transports
@@ -398,6 +407,33 @@ def s_locale(tmp: Path) -> Act:
     data["clinic"]["locale"] = "fr_FR"
     return lambda: apply_setup(data, STAFF)
 
+def _linked(tmp: Path) -> str:
+    """An offer texted with its link (the clinic has a public URL); the link's token."""
+    with_public_url()
+    _offered()
+    (sent,) = deliver_to_file(tmp / "linked.jsonl")
+    return token_in(sent["body"])
+
+
+def s_link_issue(tmp: Path) -> Act:
+    offer = _offered()
+    return lambda: offer_links.issue(offer.id, "delivery", clock.now())
+
+
+def s_link_accept(tmp: Path) -> Act:
+    token = _linked(tmp)
+    return lambda: offer_links.act(token, "accept")
+
+
+def s_link_decline(tmp: Path) -> Act:
+    token = _linked(tmp)
+    return lambda: offer_links.act(token, "decline")
+
+
+def s_link_opt_out(tmp: Path) -> Act:
+    token = _linked(tmp)
+    return lambda: offer_links.act(token, "opt_out")
+
 
 SCENARIOS: dict[str, Callable[[Path], Act]] = {
     name[2:]: fn for name, fn in dict(globals()).items() if name.startswith("s_")
@@ -425,6 +461,7 @@ WRITERS: dict[str, tuple[str, ...]] = {
     "fill/ending.py": ("withdraw", "expire_offers", "decline"),
     "fill/expiry.py": ("expire_entries",),
     "fill/finder.py": ("cancel_for_waitlist",),
+    "fill/offer_links.py": ("link_issue", "link_accept", "link_decline", "link_opt_out"),
     "fill/offer_replies.py": ("accept", "decline"),
     "fill/offer_time.py": ("deliver",),
     "fill/openings.py": ("add_opening", "cancel_appointment"),

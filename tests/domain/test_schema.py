@@ -28,6 +28,7 @@ from waitlist_tui.domain.store.models import (
     Entry,
     InboundMessage,
     JoinCode,
+    OfferLink,
     OutboxMessage,
     Provider,
     StatsCount,
@@ -623,4 +624,22 @@ def test_v11_entries_gain_the_self_joined_mark(backend: str, tmp_path, request, 
     assert schema.read_version(db) == schema.CURRENT_VERSION
     assert reading.get(entry.id).self_joined is False
     assert db.table_exists("join_code")
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v15_gains_the_offer_links_table(backend: str, tmp_path, request, frozen) -> None:
+    """v15 -> v16: offer_link comes (offer links' hashed tokens); offers stay as they were."""
+    url = (
+        str(tmp_path / "v15.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    db.drop_tables([OfferLink])
+    schema.set_meta(schema.VERSION_KEY, "15")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION == 16
+    assert db.table_exists("offer_link")
+    assert {c.name for c in db.get_columns("offer_link")} >= {"offer_id", "token_hash", "used_at"}
     db.close()

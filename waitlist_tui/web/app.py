@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 
 from waitlist_tui.domain.access.sessions import SessionBook
-from waitlist_tui.web import auth, desk, health, join, sms, vonage
+from waitlist_tui.web import auth, desk, health, join, offer_links, sms, vonage
 from waitlist_tui.web.settings import SESSIONS, SETTINGS, WebSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -21,6 +21,7 @@ ROUTE_MODULES: list[Callable[[web.Application], None]] = [
     desk.add_routes,
     health.add_routes,
     join.add_routes,
+    offer_links.add_routes,
     sms.add_routes,
     vonage.add_routes,
 ]

@@ -24,6 +24,7 @@ class WebSettings:
     python: str = sys.executable
     joins_per_ip: int = 5  # /join submissions from one address in 10 minutes
     confirms_per_ip: int = 30  # /join/confirm tries from one address in 10 minutes
+    links_per_ip: int = 30  # offer-link pages (GET or POST /o/...) from one address in 10 min
     # the address the world reaches this server at (behind a proxy the host differs): the
     # URL Twilio signs its webhooks for, e.g. https://desk.example.org (web/sms.py)
     public_url: str = ""

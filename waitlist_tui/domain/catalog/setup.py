@@ -391,7 +391,11 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
         "services": len(parsed["services"]),
         "providers": len(parsed["providers"]),
         "warnings": sms_fit.check_templates(
-            parsed["messages"]["templates"], clinic.name, parsed["locale"], clinic.time_zone
+            parsed["messages"]["templates"],
+            clinic.name,
+            parsed["locale"],
+            clinic.time_zone,
+            parsed["messages"].get("public_url", ""),
         ),
     }
 

@@ -60,7 +60,9 @@ END_RULES: dict[str, EndRule] = {
     ENTRY_NARROWED: EndRule(vocab.OFFER_RESCINDED, "offer_withdrawn", True),
     # the slot went away
     OPENING_WITHDRAWN: EndRule(vocab.OFFER_RESCINDED, "offer_withdrawn", False),
-    FILLED_BY_OTHER: EndRule(vocab.OFFER_RESCINDED, None, False),  # a YES gets already_filled
+    # another candidate booked it: each one texted the offer is told at once, in the
+    # accepting transaction (the key is the one a late YES's answer uses: told once)
+    FILLED_BY_OTHER: EndRule(vocab.OFFER_RESCINDED, "already_filled", False),
     # the desk withdraws it on the phone (no automatic next offer)
     RESCINDED: EndRule(vocab.OFFER_RESCINDED, None, False),
 }

@@ -29,12 +29,12 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.fill import offer_time
+from waitlist_tui.domain.fill import offer_links, offer_time
 from waitlist_tui.domain.messaging import consent, outbox
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.messaging.outbox import DEAD, FAILED, PENDING, SENT, mask, scrub
@@ -388,6 +388,8 @@ def _deliver_claimed(
         who = mask(message.recipient)
         if not _begin(message, token, lease):
             continue  # another run took it over: ours ran out of lease
+        if outbox.LINK_MARK in outgoing.body:  # an offer's link, made as it goes (never kept)
+            outgoing = replace(outgoing, body=offer_links.with_link(message, clinic, ACTOR))
         try:
             provider_id = transport.send(outgoing)
         except TransportError as exc:

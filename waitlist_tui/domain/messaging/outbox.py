@@ -34,6 +34,10 @@ STATUSES = (PENDING, SENT, FAILED, DEAD)
 SMS, EMAIL = "sms", "email"
 REPLY_REF = "reply"  # ref_type of an answer to a client's keyword (ref_id: the inbound id)
 SLOT_FORMAT = "%a %d %b %H:%M"
+# What {link} becomes in a stored offer message when the clinic has a public URL: delivery
+# puts a fresh link in its place as the message goes (fill/offer_links.py), so the outbox
+# never holds a live token.
+LINK_MARK = "[offer link]"
 
 
 def mask(recipient: str | None) -> str:
@@ -232,6 +236,8 @@ def tell_offer(
         offer.expires_at if kind == "offer" else None,
         offer.id,
     )
+    linked = kind == "offer" and message_settings.of(parties.clinic).public_url
+    values["link"] = LINK_MARK if linked else ""
     return queue(
         clinic=parties.clinic,
         client=parties.client,

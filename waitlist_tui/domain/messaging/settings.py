@@ -8,6 +8,8 @@ A clinic set up before messaging existed gets the defaults.
     templates = "message_templates.toml"  # beside the set-up file; default: shipped wording
     quiet_hours = "21:00-08:00"            # clinic time; messages wait until they end
     max_offers_per_day = 3                 # offers to one client per clinic day (0: no limit)
+    public_url = "https://desk.example.org"  # where clients reach `serve`: offer messages
+                                           # then carry a link to answer on (offer_links.py)
 
     [messages.sms]                         # texts through Twilio (twilio_sms.py) or
                                            # Vonage (provider = "vonage", vonage_sms.py)
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pendulum
 
@@ -43,18 +46,21 @@ class MessageSettings:
     quiet_hours: tuple[int, int] | None  # minutes after local midnight: start, end
     max_offers_per_day: int  # 0: no limit
     sms: dict[str, Any] | None = None  # [messages.sms], checked; never a secret
+    public_url: str = ""  # the clinic's `serve` as clients reach it; "" : no offer links
 
     def to_json(self) -> dict[str, Any]:
         quiet = None
         if self.quiet_hours:
             quiet = [f"{m // 60:02d}:{m % 60:02d}" for m in self.quiet_hours]
-        out = {
+        out: dict[str, Any] = {
             "templates": self.templates,
             "quiet_hours": quiet,
             "max_offers_per_day": self.max_offers_per_day,
         }
         if self.sms:
             out["sms"] = self.sms
+        if self.public_url:
+            out["public_url"] = self.public_url
         return out
 
 
@@ -74,7 +80,7 @@ def _quiet(value: Any) -> tuple[int, int] | None:
 def parse(section: dict[str, Any] | None, base_dir: Path | None) -> MessageSettings:
     """Check the set-up file's [messages] table (templates file read relative to base_dir)."""
     section = dict(section or {})
-    known = {"templates", "quiet_hours", "max_offers_per_day", "sms"}
+    known = {"templates", "quiet_hours", "max_offers_per_day", "sms", "public_url"}
     for key in section:
         if key not in known:
             raise ValidationError(
@@ -99,7 +105,13 @@ def parse(section: dict[str, Any] | None, base_dir: Path | None) -> MessageSetti
     sms = section.get("sms")
     if sms is not None and not isinstance(sms, dict):
         raise ValidationError(f"{SECTION}.sms must be a table", field=f"{SECTION}.sms")
-    return MessageSettings(checked, quiet, cap, _check_sms(sms) if sms else None)
+    return MessageSettings(
+        checked,
+        quiet,
+        cap,
+        _check_sms(sms) if sms else None,
+        public_url(section.get("public_url", "")),
+    )
 
 
 def _check_sms(sms: dict[str, Any]) -> dict[str, Any]:
@@ -109,6 +121,27 @@ def _check_sms(sms: dict[str, Any]) -> dict[str, Any]:
     if sms.get("provider") == vonage_sms.PROVIDER:
         return vonage_sms.check_settings(sms)
     return twilio_sms.check_settings(sms)
+
+
+def public_url(value: Any, where: str = f"{SECTION}.public_url") -> str:
+    """The address clients reach the clinic's server at: https://host[:port][/prefix] (plain
+    http only for a loopback address, for tests and a desk's own machine); "" : none. No
+    query, fragment or credentials: a link is this plus /o/<token>."""
+    if value in (None, ""):
+        return ""
+    text = text_value(value, where, max_len=200).strip().rstrip("/")
+    parts = urlsplit(text)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ValidationError(
+            f"{where} must start with https:// (http:// only for 127.0.0.1), got {text!r}",
+            field=where,
+        )
+    if not parts.hostname or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValidationError(
+            f"{where} must be a plain address such as https://desk.example.org", field=where
+        )
+    return text
 
 
 @lru_cache(maxsize=1)
@@ -129,6 +162,7 @@ def of(clinic: Any) -> MessageSettings:
         else None,
         int(stored.get("max_offers_per_day", DEFAULT_MAX_OFFERS_PER_DAY)),
         stored.get("sms"),
+        str(stored.get("public_url") or ""),
     )
 
 

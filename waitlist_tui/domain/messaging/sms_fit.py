@@ -29,6 +29,7 @@ SAMPLE = {
     "slot": "Mon 23 Nov 09:00",
     "hold_until": "Mon 23 Nov 08:30",
     "ref": "3F2A9C",
+    "link": "https://desk.example.org/o/" + "x" * 22,  # offer_links: a 22-character token
 }
 
 
@@ -98,10 +99,13 @@ def check_templates(
     clinic_name: str,
     locale: str | None = None,
     time_zone: str = "UTC",
+    public_url: str = "",
 ) -> list[str]:
-    """The warnings for every kind's SMS template, the clinic's own name as the sample and
-    its dates as its locale writes them (`locale` None: the desk's English wording)."""
-    sample = {"clinic": clinic_name}
+    """The warnings for every kind's SMS template, the clinic's own name as the sample, its
+    dates as its locale writes them (`locale` None: the desk's English wording), and its own
+    offer link (its public URL and a token) when it has one, else no link at all."""
+    link = f"{public_url}/o/{'x' * 22}" if public_url else ""
+    sample = {"clinic": clinic_name, "link": link}
     date = date_sample(locale, time_zone) if locale else None
     if date:
         sample.update(slot=date, hold_until=date)

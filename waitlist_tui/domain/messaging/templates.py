@@ -18,7 +18,7 @@ from waitlist_tui.domain.errors import ValidationError
 
 COMMON = ("clinic", "first_name", "service", "provider", "slot")
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
-    "offer": (*COMMON, "hold_until", "ref"),
+    "offer": (*COMMON, "hold_until", "ref", "link"),
     "offer_expired": COMMON,
     "offer_withdrawn": COMMON,
     "booked": COMMON,

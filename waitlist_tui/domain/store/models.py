@@ -518,6 +518,24 @@ class JoinCode(UUIDModel):
         )
 
 
+class OfferLink(UUIDModel):
+    """A link an offer's message carried (schema v16): the SHA-256 of its random token, never
+    the token; bound to one offer and alive only while that offer is sent and before its
+    deadline; used once (used_at, used_for). domain/fill/offer_links.py."""
+
+    offer_id: uuid.UUID
+
+    offer = ForeignKeyField(Offer, on_delete="CASCADE", index=False)
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = UTCDateTimeField()
+    used_at = UTCDateTimeField(null=True)
+    used_for = CharField(max_length=12, default="")  # accept | decline | opt_out
+
+    class Meta:
+        table_name = "offer_link"
+        indexes = ((("offer",), False),)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaInfo,
     Clinic,
@@ -541,4 +559,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     OutboxMessage,
     InboundMessage,
     JoinCode,
+    OfferLink,
 ]

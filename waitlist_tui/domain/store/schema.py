@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 13
+CURRENT_VERSION = 16
 VERSION_KEY = "schema_version"
 
 
@@ -200,6 +200,16 @@ def _v13_sms_receipts(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.InboundMessage).create_indexes(safe=True)
 
 
+def _v14_v15_held(db: Database, migrator: SchemaMigrator) -> None:
+    """v14, v15: numbers held for other branches (the lead renumbers at merge); nothing."""
+
+
+def _v16_offer_links(db: Database, migrator: SchemaMigrator) -> None:
+    """v16: the links offer messages carry (offer_link: a token's hash, its offer, when it
+    was used); domain/fill/offer_links.py. Idempotent."""
+    db.create_tables([m.OfferLink], safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -213,6 +223,9 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     11: _v11_staff_accounts,
     12: _v12_self_join,
     13: _v13_sms_receipts,
+    14: _v14_v15_held,  # held for another branch: the lead renumbers at merge
+    15: _v14_v15_held,  # held for another branch: the lead renumbers at merge
+    16: _v16_offer_links,
 }
 
 
