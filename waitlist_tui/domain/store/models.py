@@ -170,6 +170,9 @@ class Entry(AuditedModel):
     version = IntegerField(default=1)
     # schema v12: from the clients' /join page (a column default too: bulk inserts omit it)
     self_joined = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
+    # schema v19: the client keeps their later appointment when they take an earlier slot
+    # (no knock-on release, fill/knock_on.py); a column default for the bulk rows too
+    keep_later_appointment = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
 
     class Meta:
         indexes = (
@@ -279,6 +282,7 @@ class Opening(AuditedModel):
     provider_id: uuid.UUID
     service_id: uuid.UUID | None
     appointment_id: uuid.UUID | None
+    freed_by_id: uuid.UUID | None
 
     clinic = ForeignKeyField(Clinic, on_delete="CASCADE")
     provider = ForeignKeyField(Provider, backref="openings", index=False)
@@ -287,8 +291,14 @@ class Opening(AuditedModel):
     starts_at = UTCDateTimeField()
     ends_at = UTCDateTimeField()
     status = CharField(max_length=12, default=vocab.OPENING_OPEN)
-    source = CharField(max_length=16, default="manual")  # manual | cancellation
+    source = CharField(max_length=16, default="manual")  # manual | cancellation | knock_on
     workflow = CharField(max_length=16, null=True)
+    # schema v19, a knock-on release (fill/knock_on.py): the booking whose client gave this
+    # time back, and the chain's first opening (every opening a chain frees names it)
+    freed_by = ForeignKeyField(
+        Appointment, null=True, on_delete="SET NULL", backref="freed_openings", index=False
+    )
+    chain = CharField(max_length=36, null=True, index=True)
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
     filled_at = UTCDateTimeField(null=True)

@@ -235,6 +235,7 @@ def prepare(
         "notes": fields.get("notes", ""),
         "expires_at": fields.get("expires_at"),
         "original_appointment_at": fields.get("original_appointment_at"),
+        "keep_later_appointment": fields.get("keep_later_appointment", False),
     }
     stamps: dict[str, Any] = {
         **Entry.stamps(actor, now, new=True),
