@@ -17,3 +17,4 @@ def connect(url: str) -> Database:
     if isinstance(db, SqliteDatabase):
         db.pragma("optimize", 0x10002)  # cheap; refreshes planner statistics when stale
     return db
+
