@@ -1,0 +1,501 @@
+"""Where demand goes unmet (issue 22 part 4), read only: for each service x provider (or any
+provider) x weekday (or any day) x part of day (or any time), the waiting entries whose
+preferences point there, how many of them have no free slot in their date range, their median
+wait, and how many entries there ended (expired or cancelled) without ever being offered a
+slot; and the few extra hours that would fit the most waiting entries that have no slot.
+
+How it stays fast at 100,000 waiting entries: the database groups the waiting entries by
+what matters (service, preferred providers, days, parts of day, time window, date range as
+day offsets from today, whole days waited) and counts them, so Python sees groups, not rows.
+Free time is read once (fill/availability.free_blocks over the days the ranges reach) and
+turned into, per (service length, provider, day), the start minutes a slot could take; a
+preference pattern's days with a fitting slot are found once, and a group has a free slot
+when one of those days lies in its range (a bisect).
+
+An entry points to one cell per preferred provider, day and part of day it names: an entry
+that names none of a kind points to the "any" cell of that kind (an entry with no preferred
+day is not counted on every weekday). An explicit time window without parts of day is "any"
+part. So a cell's counts add up across cells to more than the waiting total when entries name
+several days: `waiting_total` counts each entry once.
+
+"Free slot" is what the slots screen offers (fill/availability.find_matching_slots): the
+provider's weekly hours less time off, booked appointments and open openings, from the
+clinic's minimum notice on, with the entry's day, part-of-day and window preferences.
+
+A suggestion: for a provider, weekday and part of day, the waiting entries with no free slot
+whose preferences (service offered by the provider, provider, day, part, window, a date
+range that holds that weekday) it would fit, and the fewest whole extra hours a week (within
+the part of day) whose appointments over the weeks ahead would take them all, or as many as
+the part of day can hold. "2 extra hours of Dr Kim on Tuesday mornings would fit 37 waiting
+entries".
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import statistics
+import uuid
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.fill import offer_time
+from waitlist_tui.domain.fill.availability import MAX_DAYS, free_blocks, part_windows
+from waitlist_tui.domain.store.db import database, is_postgres
+from waitlist_tui.domain.store.models import (
+    Clinic,
+    Entry,
+    EntryProvider,
+    Offer,
+    Provider,
+    ProviderService,
+    Service,
+)
+
+ANY = "any"
+PARTS = vocab.TIME_SLOTS[:3]  # MORNING, AFTERNOON, EVENING
+ANYTIME_BIT = 1 << vocab.TIME_SLOTS.index("ANYTIME")
+ENDED_DAYS = 90  # entries that ended without an offer are counted over this many days
+SUGGESTIONS = 3
+CSV_COLUMNS = (
+    "service",
+    "provider",
+    "weekday",
+    "part_of_day",
+    "waiting",
+    "no_free_slot",
+    "median_wait_days",
+    "ended_without_offer",
+)
+Key = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Cell:
+    service: str
+    provider: str
+    weekday: str
+    part: str
+    waiting: int
+    no_free_slot: int
+    median_wait_days: float
+    ended_without_offer: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "provider": self.provider,
+            "weekday": self.weekday,
+            "part_of_day": self.part,
+            "waiting": self.waiting,
+            "no_free_slot": self.no_free_slot,
+            "median_wait_days": self.median_wait_days,
+            "ended_without_offer": self.ended_without_offer,
+        }
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    provider: str
+    provider_name: str
+    weekday: str
+    part: str
+    hours: int
+    fits: int
+
+    @property
+    def text(self) -> str:
+        hours = f"{self.hours} extra hour{'s' if self.hours != 1 else ''}"
+        part = {"MORNING": "mornings", "AFTERNOON": "afternoons", "EVENING": "evenings"}
+        entries = f"{self.fits} waiting entr{'ies' if self.fits != 1 else 'y'}"
+        return (
+            f"{hours} of {self.provider_name} on {self.weekday.title()} "
+            f"{part[self.part]} would fit {entries}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "provider_name": self.provider_name,
+            "weekday": self.weekday,
+            "part_of_day": self.part,
+            "extra_hours_a_week": self.hours,
+            "fits": self.fits,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Demand:
+    clinic: str
+    as_of: dt.date
+    horizon_days: int
+    waiting_total: int
+    no_free_slot_total: int
+    ended_days: int
+    cells: list[Cell] = field(default_factory=list)
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "clinic": self.clinic,
+            "as_of": self.as_of.isoformat(),
+            "horizon_days": self.horizon_days,
+            "waiting_total": self.waiting_total,
+            "no_free_slot_total": self.no_free_slot_total,
+            "ended_without_offer_days": self.ended_days,
+            "cells": [c.to_dict() for c in self.cells],
+            "suggestions": [s.to_dict() for s in self.suggestions],
+        }
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for c in self.cells:
+            row = c.to_dict()
+            writer.writerow([row[k] for k in CSV_COLUMNS])
+        return out.getvalue()
+
+
+def _id(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _waiting_groups(clinic: Clinic, today: dt.date, now: dt.datetime) -> list[tuple[Any, ...]]:
+    """(service, provider ids "a,b" or None, days, slots, window start, end, first day,
+    last day (offsets from today), whole days waited, count) of the waiting entries."""
+    e, ep = Entry._meta.table_name, EntryProvider._meta.table_name
+    if is_postgres():
+        providers = (
+            f"(SELECT string_agg(ep.provider_id::text, ',' ORDER BY ep.provider_id) "
+            f"FROM {ep} ep WHERE ep.entry_id = e.id)"
+        )
+        lo, hi = "(e.date_range_start - %s::date)", "(e.date_range_end - %s::date)"
+        waited = "CAST(FLOOR(EXTRACT(EPOCH FROM (%s::timestamp - e.created_at)) / 86400) AS INT)"
+        mark = "%s"
+    else:
+        providers = f"(SELECT group_concat(ep.provider_id) FROM {ep} ep WHERE ep.entry_id = e.id)"
+        lo = "CAST(julianday(e.date_range_start) - julianday(?) AS INTEGER)"
+        hi = "CAST(julianday(e.date_range_end) - julianday(?) AS INTEGER)"
+        waited = "CAST(julianday(?) - julianday(e.created_at) AS INTEGER)"
+        mark = "?"
+    sql = (
+        f"SELECT e.service_id, {providers}, e.preferred_days, e.preferred_time_slots, "
+        f"e.preferred_time_start, e.preferred_time_end, {lo}, {hi}, {waited}, COUNT(*) "
+        f"FROM {e} e WHERE e.clinic_id = {mark} AND e.status = {mark} "
+        "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+    )
+    day = today.isoformat()
+    stamp = _stamp(now)
+    params = (day, day, stamp, Entry.clinic.db_value(clinic.id), vocab.WAITING)
+    return list(database.execute_sql(sql, params).fetchall())
+
+
+def _ended_groups(clinic: Clinic, since: dt.datetime) -> list[tuple[Any, ...]]:
+    """(service, provider ids, days, slots, count) of entries that expired or were cancelled
+    from `since` on without ever being offered a slot."""
+    e, ep, o = Entry._meta.table_name, EntryProvider._meta.table_name, Offer._meta.table_name
+    if is_postgres():
+        providers = (
+            f"(SELECT string_agg(ep.provider_id::text, ',' ORDER BY ep.provider_id) "
+            f"FROM {ep} ep WHERE ep.entry_id = e.id)"
+        )
+        mark = "%s"
+    else:
+        providers = f"(SELECT group_concat(ep.provider_id) FROM {ep} ep WHERE ep.entry_id = e.id)"
+        mark = "?"
+    sql = (
+        f"SELECT e.service_id, {providers}, e.preferred_days, e.preferred_time_slots, COUNT(*) "
+        f"FROM {e} e WHERE e.clinic_id = {mark} AND e.status IN ({mark}, {mark}) "
+        f"AND e.status_changed_at >= {mark} "
+        f"AND NOT EXISTS (SELECT 1 FROM {o} o WHERE o.entry_id = e.id) "
+        "GROUP BY 1, 2, 3, 4"
+    )
+    params = (
+        Entry.clinic.db_value(clinic.id),
+        vocab.CANCELLED,
+        vocab.EXPIRED,
+        _stamp(since),
+    )
+    return list(database.execute_sql(sql, params).fetchall())
+
+
+def _stamp(at: dt.datetime) -> Any:
+    """A stored UTC instant as a parameter: naive UTC (PostgreSQL), its text (SQLite)."""
+    naive = at.astimezone(dt.UTC).replace(tzinfo=None)
+    return naive if is_postgres() else naive.isoformat(sep=" ")
+
+
+def _bits(mask: int, names: tuple[str, ...]) -> list[str]:
+    return [name for i, name in enumerate(names) if mask & (1 << i)]
+
+
+def _parts_of(slots: int) -> list[str]:
+    """The parts of day a preference names; any time (none named, or ANYTIME) is ["any"]."""
+    if not slots or slots & ANYTIME_BIT:
+        return [ANY]
+    return _bits(slots, PARTS) or [ANY]
+
+
+class _Free:
+    """Per (service length, provider): for each day offset, the ranges of start minutes
+    (local) a slot of that length could take; and per preference pattern the sorted day
+    offsets with a fitting slot."""
+
+    def __init__(
+        self, clinic: Clinic, providers: list[Provider], today: dt.date, days: int, now: dt.datetime
+    ) -> None:
+        self.zone = ZoneInfo(clinic.time_zone)
+        self.today = today
+        last = today + dt.timedelta(days=max(days - 1, 0))
+        self.blocks = free_blocks(clinic, providers, today, last) if days > 0 else {}
+        earliest = now + dt.timedelta(minutes=offer_time.min_notice(clinic))
+        self.earliest = earliest
+        self.parts = {
+            name: (a, b) for (bit, a, b), name in zip(part_windows(clinic), PARTS, strict=True)
+        }
+        # pid -> (day offset, block start, block end, earliest start - 1) in local minutes
+        self.local: dict[Any, list[tuple[int, int, int, int]]] = defaultdict(list)
+        for (day, pid), spans in self.blocks.items():
+            offset = (day - today).days
+            for start, end in spans:
+                if end <= earliest:
+                    continue
+                ls = start.astimezone(self.zone)
+                a = ls.hour * 60 + ls.minute
+                b = a + int((end - start).total_seconds() // 60)
+                floor = -1
+                if start <= earliest:  # a slot must start after the notice (s > earliest)
+                    gap = (earliest - start).total_seconds() / 60
+                    floor = a + math.floor(gap)
+                self.local[pid].append((offset, a, b, floor))
+        self.cache: dict[Key, list[int]] = {}
+
+    def days_with_slot(
+        self,
+        pids: tuple[Any, ...],
+        minutes: int,
+        days_mask: int,
+        slots: int,
+        window: tuple[int | None, int | None],
+    ) -> list[int]:
+        key = (pids, minutes, days_mask, slots, window)
+        found = self.cache.get(key)
+        if found is not None:
+            return found
+        parts = None if _parts_of(slots) == [ANY] else [self.parts[p] for p in _parts_of(slots)]
+        ws, we = window
+        good: set[int] = set()
+        for pid in pids:
+            for offset, a, b, floor in self.local.get(pid, ()):
+                if offset in good:
+                    continue
+                weekday = (self.today + dt.timedelta(days=offset)).weekday()
+                if days_mask and not days_mask & (1 << weekday):
+                    continue
+                # slots run from the block's start in steps of their length (as the slots
+                # screen lists them): starts a + k * minutes, ending by b, after the notice
+                low, high = max(a, floor + 1), b - minutes
+                if ws is not None and we is not None:
+                    low, high = max(low, ws), min(high, we - minutes)
+                ranges = (
+                    [(low, high)]
+                    if parts is None
+                    else [(max(low, pa), min(high, pb - 1)) for pa, pb in parts]
+                )
+                for lo, hi in ranges:
+                    first = a + max(0, -(-(lo - a) // minutes)) * minutes
+                    if lo <= hi and first <= hi:
+                        good.add(offset)
+                        break
+        result = sorted(good)
+        self.cache[key] = result
+        return result
+
+
+def _median(histogram: dict[int, int]) -> float:
+    """The median of whole days waited, from {days: count} (the two middle ones' mean)."""
+    total = sum(histogram.values())
+    if not total:
+        return 0.0
+    wanted = [(total - 1) // 2, total // 2]
+    values: list[int] = []
+    seen = 0
+    for days in sorted(histogram):
+        count = histogram[days]
+        for w in wanted:
+            if seen <= w < seen + count:
+                values.append(days)
+        seen += count
+    return round(statistics.fmean(values), 1)
+
+
+def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
+    """The demand table and the suggestions (module docstring); `service` a code narrows it."""
+    clinic = clinic or get_clinic()
+    now = clock.now()
+    today = clock.today(clinic.time_zone)
+    services = {s.id: s for s in Service.select().where(Service.clinic == clinic)}
+    wanted_service = None
+    if service:
+        from waitlist_tui.domain.fill.openings import service_by_code
+
+        wanted_service = service_by_code(clinic, service).id
+    providers = list(Provider.select().where(Provider.clinic == clinic, Provider.active == True))  # noqa: E712
+    by_pid = {p.id: p for p in providers}
+    offers: dict[Any, list[Any]] = defaultdict(list)  # service -> providers offering it
+    for link in ProviderService.select().where(ProviderService.provider.in_(list(by_pid))):
+        offers[link.service_id].append(link.provider_id)
+    groups = _waiting_groups(clinic, today, now)
+    ended = _ended_groups(clinic, now - dt.timedelta(days=ENDED_DAYS))
+    pid_cache: dict[Any, tuple[Any, ...]] = {}
+
+    def pids_of(raw: Any) -> tuple[Any, ...]:
+        if raw is None:
+            return ()
+        found = pid_cache.get(raw)
+        if found is None:
+            found = tuple(sorted((_id(p) for p in str(raw).split(",")), key=str))
+            pid_cache[raw] = found
+        return found
+
+    reach = max((min(int(g[7]), MAX_DAYS - 1) for g in groups), default=-1) + 1
+    free = _Free(clinic, providers, today, max(reach, 0), now)
+    # per cell: waiting, no slot, wait histogram; per pattern (for suggestions): unmet entries
+    waiting: dict[Key, int] = defaultdict(int)
+    unmet: dict[Key, int] = defaultdict(int)
+    waits: dict[Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    unmet_patterns: dict[Key, int] = defaultdict(int)
+    total = no_slot_total = 0
+    for service_id, raw_pids, days, slots, ws, we, lo, hi, waited, count in groups:
+        service_id = _id(service_id)
+        if wanted_service is not None and service_id != wanted_service:
+            continue
+        what = services.get(service_id)
+        if what is None:
+            continue
+        pids = pids_of(raw_pids)
+        lo, hi, count, days, slots = int(lo), int(hi), int(count), int(days), int(slots)
+        window = (ws, we) if ws is not None and we is not None else (None, None)
+        total += count
+        offering = offers.get(service_id, ())
+        usable = tuple(p for p in (pids or tuple(offering)) if p in by_pid and p in offering)
+        first, last = max(lo, 0), min(hi, reach - 1)
+        has_slot = False
+        if first <= last and usable:
+            good = free.days_with_slot(usable, what.duration_minutes, days, slots, window)
+            i = bisect_left(good, first)
+            has_slot = i < len(good) and good[i] <= last
+        if not has_slot:
+            no_slot_total += count
+            if first <= last:
+                unmet_patterns[(service_id, pids, days, slots, window, first, last)] += count
+        for key in _cells(what.code, pids, days, slots, by_pid):
+            waiting[key] += count
+            waits[key][int(waited)] += count
+            if not has_slot:
+                unmet[key] += count
+    ended_by_cell: dict[Key, int] = defaultdict(int)
+    for service_id, raw_pids, days, slots, count in ended:
+        what = services.get(_id(service_id))
+        if what is None or (wanted_service is not None and what.id != wanted_service):
+            continue
+        for key in _cells(what.code, pids_of(raw_pids), int(days), int(slots), by_pid):
+            ended_by_cell[key] += int(count)
+    cells = [
+        Cell(
+            *key,
+            waiting=waiting.get(key, 0),
+            no_free_slot=unmet.get(key, 0),
+            median_wait_days=_median(waits[key]) if key in waits else 0.0,
+            ended_without_offer=ended_by_cell.get(key, 0),
+        )
+        for key in set(waiting) | set(ended_by_cell)
+    ]
+    cells.sort(key=lambda c: (-c.no_free_slot, -c.waiting, -c.ended_without_offer, _order(c)))
+    return Demand(
+        clinic.name,
+        today,
+        max(reach, 0),
+        total,
+        no_slot_total,
+        ENDED_DAYS,
+        cells,
+        _suggest(unmet_patterns, services, offers, by_pid, free, today, reach),
+    )
+
+
+def _order(c: Cell) -> tuple[Any, ...]:
+    day = vocab.DAYS.index(c.weekday) if c.weekday in vocab.DAYS else 7
+    part = PARTS.index(c.part) if c.part in PARTS else 3
+    return (c.service, c.provider, day, part)
+
+
+def _cells(
+    service: str, pids: tuple[Any, ...], days: int, slots: int, by_pid: dict[Any, Provider]
+) -> list[Key]:
+    names = [by_pid[p].code for p in pids if p in by_pid] or [ANY]
+    weekdays = _bits(days, vocab.DAYS) or [ANY]
+    parts = _parts_of(slots)
+    return [(service, n, d, p) for n in names for d in weekdays for p in parts]
+
+
+def _suggest(
+    patterns: dict[Key, int],
+    services: dict[Any, Service],
+    offers: dict[Any, list[Any]],
+    by_pid: dict[Any, Provider],
+    free: _Free,
+    today: dt.date,
+    reach: int,
+) -> list[Suggestion]:
+    """The provider x weekday x part of day whose extra hours would fit the most waiting
+    entries that have no free slot (module docstring)."""
+    fits: dict[Key, int] = defaultdict(int)
+    minutes: dict[Key, int] = defaultdict(int)
+    for (service_id, pids, days, slots, window, first, last), count in patterns.items():
+        what = services[service_id]
+        span = last - first + 1
+        weekdays = {(today + dt.timedelta(days=first + i)).weekday() for i in range(min(span, 7))}
+        parts = PARTS if _parts_of(slots) == [ANY] else tuple(_parts_of(slots))
+        for pid in pids or tuple(offers.get(service_id, ())):
+            if pid not in by_pid or pid not in offers.get(service_id, ()):
+                continue
+            for weekday in weekdays:
+                if days and not days & (1 << weekday):
+                    continue
+                for part in parts:
+                    a, b = free.parts[part]
+                    ws, we = window
+                    if (
+                        ws is not None
+                        and we is not None
+                        and (max(a, ws) + what.duration_minutes > min(b, we))
+                    ):
+                        continue
+                    key = (pid, weekday, part)
+                    fits[key] += count
+                    minutes[key] += count * what.duration_minutes
+    weeks = max(1, math.ceil(reach / 7))
+    found: list[Suggestion] = []
+    for (pid, weekday, part), count in fits.items():
+        a, b = free.parts[part]
+        most = max(1, (b - a) // 60)
+        average = minutes[(pid, weekday, part)] / count
+        hours = min(most, max(1, math.ceil(count * average / 60 / weeks)))
+        served = min(count, int(hours * 60 // average) * weeks)
+        if served:
+            provider = by_pid[pid]
+            found.append(
+                Suggestion(provider.code, provider.name, vocab.DAYS[weekday], part, hours, served)
+            )
+    found.sort(key=lambda s: (-s.fits, s.hours, s.provider, vocab.DAYS.index(s.weekday), s.part))
+    return found[:SUGGESTIONS]
