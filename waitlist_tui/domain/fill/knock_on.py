@@ -156,3 +156,26 @@ def freed_by(opening: Opening) -> FreedBy | None:
     name = f"{client.first_name} {client.last_name}" if client is not None else ""
     days = round((opening.starts_at - booking.starts_at).total_seconds() / DAY, 1)
     return FreedBy(booking.id, name, booking.starts_at, opening.starts_at, days, opening.chain)
+
+
+def opening_detail(opening_id: Any) -> dict[str, Any]:
+    """`openings show`: the opening, the booking that freed it (knock-on), and the openings
+    its own booking freed in turn."""
+    from waitlist_tui.domain.fill.openings import OpeningView, get_opening
+
+    opening = get_opening(opening_id)
+    data = OpeningView.of(opening).to_dict()
+    who = freed_by(opening)
+    data["freed_by"] = who.to_dict() if who else None
+    booked = Appointment.select(Appointment.id).where(
+        Appointment.starts_at == opening.starts_at,
+        Appointment.provider == opening.provider_id,
+        Appointment.created_at >= opening.created_at,
+    )
+    later = (
+        Opening.select()
+        .where(Opening.freed_by.in_(booked), Opening.id != opening.id)
+        .order_by(Opening.starts_at)
+    )
+    data["freed"] = [OpeningView.of(o).to_dict() for o in later]
+    return data
