@@ -169,62 +169,51 @@ def _id(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def _waiting_groups(clinic: Clinic, today: dt.date, now: dt.datetime) -> list[tuple[Any, ...]]:
-    """(service, provider ids "a,b" or None, days, slots, window start, end, first day,
-    last day (offsets from today), whole days waited, count) of the waiting entries."""
-    e, ep = Entry._meta.table_name, EntryProvider._meta.table_name
+def _providers_sql() -> str:
+    """An entry's preferred providers as one text ("id,id"; NULL for any provider)."""
+    ep = EntryProvider._meta.table_name
     if is_postgres():
-        providers = (
-            f"(SELECT string_agg(ep.provider_id::text, ',' ORDER BY ep.provider_id) "
+        return (
+            "(SELECT string_agg(ep.provider_id::text, ',' ORDER BY ep.provider_id) "
             f"FROM {ep} ep WHERE ep.entry_id = e.id)"
         )
-        lo, hi = "(e.date_range_start - %s::date)", "(e.date_range_end - %s::date)"
-        waited = "CAST(FLOOR(EXTRACT(EPOCH FROM (%s::timestamp - e.created_at)) / 86400) AS INT)"
-        mark = "%s"
-    else:
-        providers = f"(SELECT group_concat(ep.provider_id) FROM {ep} ep WHERE ep.entry_id = e.id)"
-        lo = "CAST(julianday(e.date_range_start) - julianday(?) AS INTEGER)"
-        hi = "CAST(julianday(e.date_range_end) - julianday(?) AS INTEGER)"
-        waited = "CAST(julianday(?) - julianday(e.created_at) AS INTEGER)"
-        mark = "?"
+    return f"(SELECT group_concat(ep.provider_id) FROM {ep} ep WHERE ep.entry_id = e.id)"
+
+
+def _mark() -> str:
+    return "%s" if is_postgres() else "?"
+
+
+# The status is written out (not a parameter): SQLite then reads models.DEMAND_INDEX alone.
+WAITING_ONLY = f"e.status = '{vocab.WAITING}'"
+
+
+def _waiting_groups(clinic: Clinic) -> list[tuple[Any, ...]]:
+    """(service, providers text, days, slots, window start, end, date range start, end,
+    UTC date added, count) of the waiting entries: one pass over models.DEMAND_INDEX."""
+    added = "CAST(e.created_at AS date)" if is_postgres() else "substr(e.created_at, 1, 10)"
     sql = (
-        f"SELECT e.service_id, {providers}, e.preferred_days, e.preferred_time_slots, "
-        f"e.preferred_time_start, e.preferred_time_end, {lo}, {hi}, {waited}, COUNT(*) "
-        f"FROM {e} e WHERE e.clinic_id = {mark} AND e.status = {mark} "
-        "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+        f"SELECT e.service_id, {_providers_sql()}, e.preferred_days, e.preferred_time_slots, "
+        "e.preferred_time_start, e.preferred_time_end, e.date_range_start, e.date_range_end, "
+        f"{added}, COUNT(*) FROM {Entry._meta.table_name} e "
+        f"WHERE e.clinic_id = {_mark()} AND {WAITING_ONLY} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
     )
-    day = today.isoformat()
-    stamp = _stamp(now)
-    params = (day, day, stamp, Entry.clinic.db_value(clinic.id), vocab.WAITING)
-    return list(database.execute_sql(sql, params).fetchall())
+    return list(database.execute_sql(sql, (Entry.clinic.db_value(clinic.id),)).fetchall())
 
 
 def _ended_groups(clinic: Clinic, since: dt.datetime) -> list[tuple[Any, ...]]:
-    """(service, provider ids, days, slots, count) of entries that expired or were cancelled
-    from `since` on without ever being offered a slot."""
-    e, ep, o = Entry._meta.table_name, EntryProvider._meta.table_name, Offer._meta.table_name
-    if is_postgres():
-        providers = (
-            f"(SELECT string_agg(ep.provider_id::text, ',' ORDER BY ep.provider_id) "
-            f"FROM {ep} ep WHERE ep.entry_id = e.id)"
-        )
-        mark = "%s"
-    else:
-        providers = f"(SELECT group_concat(ep.provider_id) FROM {ep} ep WHERE ep.entry_id = e.id)"
-        mark = "?"
+    """(service, providers text, days, slots, count) of entries that expired or were
+    cancelled from `since` on without ever being offered a slot."""
+    mark = _mark()
     sql = (
-        f"SELECT e.service_id, {providers}, e.preferred_days, e.preferred_time_slots, COUNT(*) "
-        f"FROM {e} e WHERE e.clinic_id = {mark} AND e.status IN ({mark}, {mark}) "
+        f"SELECT e.service_id, {_providers_sql()}, e.preferred_days, e.preferred_time_slots, "
+        f"COUNT(*) FROM {Entry._meta.table_name} e "
+        f"WHERE e.clinic_id = {mark} AND e.status IN ({mark}, {mark}) "
         f"AND e.status_changed_at >= {mark} "
-        f"AND NOT EXISTS (SELECT 1 FROM {o} o WHERE o.entry_id = e.id) "
+        f"AND NOT EXISTS (SELECT 1 FROM {Offer._meta.table_name} o WHERE o.entry_id = e.id) "
         "GROUP BY 1, 2, 3, 4"
     )
-    params = (
-        Entry.clinic.db_value(clinic.id),
-        vocab.CANCELLED,
-        vocab.EXPIRED,
-        _stamp(since),
-    )
+    params = (Entry.clinic.db_value(clinic.id), vocab.CANCELLED, vocab.EXPIRED, _stamp(since))
     return list(database.execute_sql(sql, params).fetchall())
 
 
@@ -338,11 +327,34 @@ def _median(histogram: dict[int, int]) -> float:
     return round(statistics.fmean(values), 1)
 
 
+@dataclass
+class _Pattern:
+    """What a group of waiting entries asks for, less its dates: its cells, the providers
+    that could see it, and (once asked) the day offsets with a fitting free slot."""
+
+    service: Service
+    pids: tuple[Any, ...]
+    usable: tuple[Any, ...]
+    days: int
+    slots: int
+    window: tuple[int | None, int | None]
+    cells: list[Key]
+    waiting: int = 0
+    unmet: int = 0
+    good: list[int] | None = None
+    waits: dict[int, int] = field(default_factory=dict)  # whole days waited -> entries
+
+
 def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
     """The demand table and the suggestions (module docstring); `service` a code narrows it."""
     clinic = clinic or get_clinic()
     now = clock.now()
-    today = clock.today(clinic.time_zone)
+    local = clock.today(clinic.time_zone)
+    today = dt.date(local.year, local.month, local.day)  # plain dates: pendulum's are slow here
+    utc_today = dt.date(now.year, now.month, now.day) if now.tzinfo == dt.UTC else None
+    if utc_today is None:
+        at = now.astimezone(dt.UTC)
+        utc_today = dt.date(at.year, at.month, at.day)
     services = {s.id: s for s in Service.select().where(Service.clinic == clinic)}
     wanted_service = None
     if service:
@@ -354,82 +366,107 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
     offers: dict[Any, list[Any]] = defaultdict(list)  # service -> providers offering it
     for link in ProviderService.select().where(ProviderService.provider.in_(list(by_pid))):
         offers[link.service_id].append(link.provider_id)
-    groups = _waiting_groups(clinic, today, now)
+    groups = _waiting_groups(clinic)
     ended = _ended_groups(clinic, now - dt.timedelta(days=ENDED_DAYS))
-    pid_cache: dict[Any, tuple[Any, ...]] = {}
 
-    def pids_of(raw: Any) -> tuple[Any, ...]:
-        if raw is None:
-            return ()
-        found = pid_cache.get(raw)
+    offsets: dict[Any, int] = {}
+
+    def offset(raw: Any) -> int:  # a stored date (text on SQLite) as days from today
+        found = offsets.get(raw)
         if found is None:
-            found = tuple(sorted((_id(p) for p in str(raw).split(",")), key=str))
-            pid_cache[raw] = found
+            day = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw)[:10])
+            found = offsets[raw] = (day - today).days
         return found
 
-    reach = max((min(int(g[7]), MAX_DAYS - 1) for g in groups), default=-1) + 1
+    cells_of: dict[Key, tuple[Any, list[Key]] | None] = {}
+
+    def cells_for(raw_service: Any, raw_pids: Any, days: int, slots: int) -> Any:
+        """(service, provider ids, its cells) of a raw group key; None: not in the report."""
+        key = (raw_service, raw_pids, days, slots)
+        if key not in cells_of:
+            what = services.get(_id(raw_service))
+            if what is None or (wanted_service is not None and what.id != wanted_service):
+                cells_of[key] = None
+            else:
+                pids = () if raw_pids is None else tuple(_id(p) for p in str(raw_pids).split(","))
+                cells_of[key] = (what, pids, _cells(what.code, pids, days, slots, by_pid))
+        return cells_of[key]
+
+    reach = min(max((offset(g[7]) for g in groups), default=-1) + 1, MAX_DAYS)
     free = _Free(clinic, providers, today, max(reach, 0), now)
-    # per cell: waiting, no slot, wait histogram; per pattern (for suggestions): unmet entries
-    waiting: dict[Key, int] = defaultdict(int)
-    unmet: dict[Key, int] = defaultdict(int)
-    waits: dict[Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    unmet_patterns: dict[Key, int] = defaultdict(int)
+    patterns: dict[Key, _Pattern] = {}
+    unmet_ranges: dict[tuple[Key, int, int], int] = defaultdict(int)
     total = no_slot_total = 0
-    for service_id, raw_pids, days, slots, ws, we, lo, hi, waited, count in groups:
-        service_id = _id(service_id)
-        if wanted_service is not None and service_id != wanted_service:
-            continue
-        what = services.get(service_id)
-        if what is None:
-            continue
-        pids = pids_of(raw_pids)
-        lo, hi, count, days, slots = int(lo), int(hi), int(count), int(days), int(slots)
-        window = (ws, we) if ws is not None and we is not None else (None, None)
+    added_days: dict[Any, int] = {}
+    for raw_service, raw_pids, days, slots, ws, we, start, end, added, count in groups:
+        key = (raw_service, raw_pids, days, slots, ws, we)
+        pattern = patterns.get(key)
+        if pattern is None:
+            found = cells_for(raw_service, raw_pids, days, slots)
+            if found is None:
+                continue
+            what, pids, cells = found
+            offering = offers.get(what.id, ())
+            usable = tuple(p for p in (pids or tuple(offering)) if p in by_pid and p in offering)
+            window = (ws, we) if ws is not None and we is not None else (None, None)
+            pattern = patterns[key] = _Pattern(what, pids, usable, days, slots, window, cells)
         total += count
-        offering = offers.get(service_id, ())
-        usable = tuple(p for p in (pids or tuple(offering)) if p in by_pid and p in offering)
-        first, last = max(lo, 0), min(hi, reach - 1)
+        pattern.waiting += count
+        waited = added_days.get(added)
+        if waited is None:
+            day = added if isinstance(added, dt.date) else dt.date.fromisoformat(str(added))
+            waited = added_days[added] = (utc_today - day).days
+        pattern.waits[waited] = pattern.waits.get(waited, 0) + count
+        first, last = max(offset(start), 0), min(offset(end), reach - 1)
         has_slot = False
-        if first <= last and usable:
-            good = free.days_with_slot(usable, what.duration_minutes, days, slots, window)
-            i = bisect_left(good, first)
-            has_slot = i < len(good) and good[i] <= last
+        if first <= last and pattern.usable:
+            if pattern.good is None:
+                pattern.good = free.days_with_slot(
+                    pattern.usable,
+                    pattern.service.duration_minutes,
+                    days,
+                    slots,
+                    pattern.window,
+                )
+            i = bisect_left(pattern.good, first)
+            has_slot = i < len(pattern.good) and pattern.good[i] <= last
         if not has_slot:
             no_slot_total += count
+            pattern.unmet += count
             if first <= last:
-                unmet_patterns[(service_id, pids, days, slots, window, first, last)] += count
-        for key in _cells(what.code, pids, days, slots, by_pid):
-            waiting[key] += count
-            waits[key][int(waited)] += count
-            if not has_slot:
-                unmet[key] += count
+                span = (first, last) if last - first < 6 else (0, -1)  # -1: every weekday
+                unmet_ranges[(key, *span)] += count
+    waiting: dict[Key, int] = defaultdict(int)
+    unmet: dict[Key, int] = defaultdict(int)
+    for pattern in patterns.values():
+        for cell in pattern.cells:
+            waiting[cell] += pattern.waiting
+            unmet[cell] += pattern.unmet
+    histograms: dict[Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for pattern in patterns.values():
+        for cell in pattern.cells:
+            histogram = histograms[cell]
+            for waited, count in pattern.waits.items():
+                histogram[waited] += count
     ended_by_cell: dict[Key, int] = defaultdict(int)
-    for service_id, raw_pids, days, slots, count in ended:
-        what = services.get(_id(service_id))
-        if what is None or (wanted_service is not None and what.id != wanted_service):
-            continue
-        for key in _cells(what.code, pids_of(raw_pids), int(days), int(slots), by_pid):
-            ended_by_cell[key] += int(count)
+    for raw_service, raw_pids, days, slots, count in ended:
+        found = cells_for(raw_service, raw_pids, days, slots)
+        for cell in found[2] if found else ():
+            ended_by_cell[cell] += int(count)
     cells = [
         Cell(
             *key,
             waiting=waiting.get(key, 0),
             no_free_slot=unmet.get(key, 0),
-            median_wait_days=_median(waits[key]) if key in waits else 0.0,
+            median_wait_days=_median(histograms[key]) if key in histograms else 0.0,
             ended_without_offer=ended_by_cell.get(key, 0),
         )
         for key in set(waiting) | set(ended_by_cell)
     ]
     cells.sort(key=lambda c: (-c.no_free_slot, -c.waiting, -c.ended_without_offer, _order(c)))
+    suggestions = _suggest(unmet_ranges, patterns, offers, by_pid, free, today, reach)
     return Demand(
-        clinic.name,
-        today,
-        max(reach, 0),
-        total,
-        no_slot_total,
-        ENDED_DAYS,
-        cells,
-        _suggest(unmet_patterns, services, offers, by_pid, free, today, reach),
+        clinic.name, today, max(reach, 0), total, no_slot_total, ENDED_DAYS, cells, suggestions
     )
 
 
@@ -449,8 +486,8 @@ def _cells(
 
 
 def _suggest(
-    patterns: dict[Key, int],
-    services: dict[Any, Service],
+    ranges: dict[tuple[Key, int, int], int],
+    patterns: dict[Key, _Pattern],
     offers: dict[Any, list[Any]],
     by_pid: dict[Any, Provider],
     free: _Free,
@@ -461,29 +498,35 @@ def _suggest(
     entries that have no free slot (module docstring)."""
     fits: dict[Key, int] = defaultdict(int)
     minutes: dict[Key, int] = defaultdict(int)
-    for (service_id, pids, days, slots, window, first, last), count in patterns.items():
-        what = services[service_id]
-        span = last - first + 1
-        weekdays = {(today + dt.timedelta(days=first + i)).weekday() for i in range(min(span, 7))}
-        parts = PARTS if _parts_of(slots) == [ANY] else tuple(_parts_of(slots))
-        for pid in pids or tuple(offers.get(service_id, ())):
-            if pid not in by_pid or pid not in offers.get(service_id, ()):
+    every_day = set(range(7))
+    for (key, first, last), count in ranges.items():
+        pattern = patterns[key]
+        what, days = pattern.service, pattern.days
+        weekdays = (
+            every_day
+            if last < first
+            else {(today + dt.timedelta(days=first + i)).weekday() for i in range(last - first + 1)}
+        )
+        parts = PARTS if _parts_of(pattern.slots) == [ANY] else tuple(_parts_of(pattern.slots))
+        offering = offers.get(what.id, ())
+        for pid in pattern.pids or tuple(offering):
+            if pid not in by_pid or pid not in offering:
                 continue
             for weekday in weekdays:
                 if days and not days & (1 << weekday):
                     continue
                 for part in parts:
                     a, b = free.parts[part]
-                    ws, we = window
+                    ws, we = pattern.window
                     if (
                         ws is not None
                         and we is not None
-                        and (max(a, ws) + what.duration_minutes > min(b, we))
+                        and max(a, ws) + what.duration_minutes > min(b, we)
                     ):
                         continue
-                    key = (pid, weekday, part)
-                    fits[key] += count
-                    minutes[key] += count * what.duration_minutes
+                    spot = (pid, weekday, part)
+                    fits[spot] += count
+                    minutes[spot] += count * what.duration_minutes
     weeks = max(1, math.ceil(reach / 7))
     found: list[Suggestion] = []
     for (pid, weekday, part), count in fits.items():

@@ -207,7 +207,7 @@ def _held_for_other_branches(db: Database, migrator: SchemaMigrator) -> None:
 def _v19_knock_on(db: Database, migrator: SchemaMigrator) -> None:
     """v19: knock-on fill (fill/knock_on.py). An entry may keep its later appointment when it
     takes an earlier slot; an opening a release made names the booking that freed it and its
-    chain. Idempotent."""
+    chain. And the waiting entries' partial index that `stats demand` reads. Idempotent."""
     from playhouse.migrate import migrate
 
     steps = []
@@ -221,6 +221,7 @@ def _v19_knock_on(db: Database, migrator: SchemaMigrator) -> None:
             steps.append(migrator.add_column("opening", f.column_name, f))
     migrate(*steps)
     schema_of(m.Opening).create_indexes(safe=True)
+    schema_of(m.Entry).create_indexes(safe=True)  # models.DEMAND_INDEX, for `stats demand`
 
 
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
