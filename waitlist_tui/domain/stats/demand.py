@@ -50,6 +50,7 @@ from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.fill.availability import MAX_DAYS, free_blocks, part_windows
 from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import (
+    DEMAND_INDEX,
     Clinic,
     Entry,
     EntryProvider,
@@ -190,13 +191,25 @@ WAITING_ONLY = f"e.status = '{vocab.WAITING}'"
 
 def _waiting_groups(clinic: Clinic) -> list[tuple[Any, ...]]:
     """(service, providers text, days, slots, window start, end, date range start, end,
-    UTC date added, count) of the waiting entries: one pass over models.DEMAND_INDEX."""
-    added = "CAST(e.created_at AS date)" if is_postgres() else "substr(e.created_at, 1, 10)"
+    UTC date added, count) of the waiting entries: one pass over models.DEMAND_INDEX. The
+    rows are read in a subquery the planner keeps whole (LIMIT -1 / OFFSET 0), so each
+    entry's providers are looked up once (grouping on the look-up ran it twice)."""
+    if is_postgres():
+        added, source, keep = "CAST(e.created_at AS date)", "", "OFFSET 0"
+    else:
+        added, source, keep = (
+            "substr(e.created_at, 1, 10)",
+            f"INDEXED BY {DEMAND_INDEX}",
+            "LIMIT -1",
+        )
     sql = (
-        f"SELECT e.service_id, {_providers_sql()}, e.preferred_days, e.preferred_time_slots, "
-        "e.preferred_time_start, e.preferred_time_end, e.date_range_start, e.date_range_end, "
-        f"{added}, COUNT(*) FROM {Entry._meta.table_name} e "
-        f"WHERE e.clinic_id = {_mark()} AND {WAITING_ONLY} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+        "SELECT s, p, d, t, ws, we, a, b, c, COUNT(*) FROM ("
+        f"SELECT e.service_id AS s, {_providers_sql()} AS p, e.preferred_days AS d, "
+        "e.preferred_time_slots AS t, e.preferred_time_start AS ws, "
+        "e.preferred_time_end AS we, e.date_range_start AS a, e.date_range_end AS b, "
+        f"{added} AS c FROM {Entry._meta.table_name} e {source} "
+        f"WHERE e.clinic_id = {_mark()} AND {WAITING_ONLY} {keep}"
+        ") AS w GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
     )
     return list(database.execute_sql(sql, (Entry.clinic.db_value(clinic.id),)).fetchall())
 
