@@ -161,14 +161,12 @@ def _chains_text(d: dict[str, Any]) -> None:
 def knock_on_command(ctx: Ctx, since: str | None) -> None:
     """Knock-on chains: appointments moved up because a client took an earlier slot and
     gave their later one back; each chain's length and days sooner summed over it."""
-    from waitlist_tui.domain.fill.openings import day_bounds
     from waitlist_tui.domain.stats.chains import knock_on_chains
     from waitlist_tui.domain.timeutil import parse_date
 
     open_db(ctx)
-    clinic = get_clinic()
-    start = day_bounds(parse_date(since, "since"), clinic)[0] if since else None
-    ctx.out(knock_on_chains(clinic, start).to_dict(), _chains_text)
+    start = parse_date(since, "since") if since else None
+    ctx.out(knock_on_chains(get_clinic(), start).to_dict(), _chains_text)
 
 
 def _demand_text(d: dict[str, Any], rows: int) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from peewee import JOIN
 
@@ -78,11 +79,15 @@ class Chains:
 
 
 def knock_on_chains(
-    clinic: Clinic | None = None, since: dt.datetime | None = None, limit: int = 200
+    clinic: Clinic | None = None, since: dt.date | None = None, limit: int = 200
 ) -> Chains:
-    """The clinic's chains whose releases happened from `since` on (all by default), newest
-    first, at most `limit` of them (the totals count them all)."""
+    """The clinic's chains whose releases happened from the clinic date `since` on (all by
+    default), newest first, at most `limit` of them (the totals count them all)."""
     clinic = clinic or get_clinic()
+    start = None
+    if since is not None:
+        zone = ZoneInfo(clinic.time_zone)
+        start = dt.datetime.combine(since, dt.time(), tzinfo=zone).astimezone(dt.UTC)
     booking = Appointment.alias("booking")
     query = (
         Opening.select(
@@ -95,8 +100,8 @@ def knock_on_chains(
         .join(booking, JOIN.LEFT_OUTER, on=(Opening.freed_by == booking.id))
         .where(Opening.clinic == clinic, Opening.chain.is_null(False))
     )
-    if since is not None:
-        query = query.where(Opening.created_at >= since)
+    if start is not None:
+        query = query.where(Opening.created_at >= start)
     grouped: dict[str, dict[str, Any]] = {}
     for row in query.dicts():
         one = grouped.setdefault(
