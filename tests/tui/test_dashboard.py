@@ -336,6 +336,7 @@ async def test_demand_rows_are_the_domain_figures_and_escape_goes_back(demo_db) 
         assert first[5] == f"{top.no_free_slot:,}"
         summary = str(app.screen.query_one("#demand-summary", Static).render())
         assert f"{found.no_free_slot_total:,} with no free slot" in summary
+        assert f"{found.waiting_total:,} waiting" in summary
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, DashboardScreen)

@@ -63,18 +63,21 @@ def read_demand() -> DemandLoaded:
 
 
 def summary(figures: dict[str, Any]) -> Text:
+    if not figures["waiting_total"]:
+        return Text("Nobody is waiting: no demand to show")
+    unmet = figures["no_free_slot_total"]
     text = Text()
-    text.append(f"{figures['waiting_total']:,}", style="bold")
-    text.append(" waiting · ")
-    text.append(f"{figures['no_free_slot_total']:,}", style="bold red")
-    text.append(f" with no free slot in their dates (next {figures['horizon_days']} days)")
+    text.append(f"{figures['waiting_total']:,} waiting", style="bold")
+    text.append(" · ")
+    text.append(f"{unmet:,} with no free slot", style="bold red" if unmet else "bold")
+    text.append(f" in their dates (the next {figures['horizon_days']} days)")
     return text
 
 
 def suggestions(figures: dict[str, Any]) -> Text:
     text = Text()
     found = figures["suggestions"]
-    if not found:
+    if not found and figures["waiting_total"]:
         text.append("No suggestion: every waiting entry has a free slot", style="dim")
     for i, s in enumerate(found):
         if i:
@@ -165,11 +168,10 @@ class DemandScreen(DeskScreen[None]):
                 style = "bold red" if key == "no_free_slot" and value else ""
                 row.append(Text(shown, style=style, justify="right" if key in NUMBERS else "left"))
             table.add_row(*row, key=str(i))
-        if not figures["cells"]:
-            table.add_row(Text("nobody waiting", style="dim"), *("" for _ in COLUMNS[1:]))
-        shown = min(len(figures["cells"]), ROWS)
+        count = len(figures["cells"])
+        cells = f"{count:,} cells" if count <= ROWS else f"the worst {ROWS} of {count:,} cells"
         status.update(
-            f"worst {shown} of {len(figures['cells'])} cells (stats demand --csv has them all) · "
-            f"ended unoffered: last {figures['ended_without_offer_days']} days · "
+            f"{cells} (stats demand --csv has them all) · "
+            f"ended unoffered: the last {figures['ended_without_offer_days']} days · "
             f"as of {loaded.as_of}"
         )
