@@ -280,6 +280,7 @@ class _Free:
                     floor = a + math.floor(gap)
                 self.local[pid].append((offset, a, b, floor))
         self.cache: dict[Key, list[int]] = {}
+        self.provider_cache: dict[Key, set[int]] = {}
 
     def days_with_slot(
         self,
@@ -289,38 +290,53 @@ class _Free:
         slots: int,
         window: tuple[int | None, int | None],
     ) -> list[int]:
+        """The day offsets on which one of `pids` has a free slot of `minutes` that the
+        preferences admit: each provider's days worked out once per length, parts and
+        window (patterns differ mostly in their days), then filtered by weekday."""
         key = (pids, minutes, days_mask, slots, window)
         found = self.cache.get(key)
+        if found is not None:
+            return found
+        good: set[int] = set()
+        for pid in pids:
+            good.update(self._provider_days(pid, minutes, slots, window))
+        if days_mask:
+            weekday = self.today.weekday()
+            good = {o for o in good if days_mask & (1 << ((weekday + o) % 7))}
+        result = sorted(good)
+        self.cache[key] = result
+        return result
+
+    def _provider_days(
+        self, pid: Any, minutes: int, slots: int, window: tuple[int | None, int | None]
+    ) -> set[int]:
+        key = (pid, minutes, slots, window)
+        found = self.provider_cache.get(key)
         if found is not None:
             return found
         parts = None if _parts_of(slots) == [ANY] else [self.parts[p] for p in _parts_of(slots)]
         ws, we = window
         good: set[int] = set()
-        for pid in pids:
-            for offset, a, b, floor in self.local.get(pid, ()):
-                if offset in good:
-                    continue
-                weekday = (self.today + dt.timedelta(days=offset)).weekday()
-                if days_mask and not days_mask & (1 << weekday):
-                    continue
-                # slots run from the block's start in steps of their length (as the slots
-                # screen lists them): starts a + k * minutes, ending by b, after the notice
-                low, high = max(a, floor + 1), b - minutes
-                if ws is not None and we is not None:
-                    low, high = max(low, ws), min(high, we - minutes)
-                ranges = (
-                    [(low, high)]
-                    if parts is None
-                    else [(max(low, pa), min(high, pb - 1)) for pa, pb in parts]
-                )
-                for lo, hi in ranges:
-                    first = a + max(0, -(-(lo - a) // minutes)) * minutes
-                    if lo <= hi and first <= hi:
-                        good.add(offset)
-                        break
-        result = sorted(good)
-        self.cache[key] = result
-        return result
+        for offset, a, b, floor in self.local.get(pid, ()):
+            if offset in good:
+                continue
+            # slots run from the block's start in steps of their length (as the slots
+            # screen lists them): starts a + k * minutes, ending by b, after the notice
+            low, high = max(a, floor + 1), b - minutes
+            if ws is not None and we is not None:
+                low, high = max(low, ws), min(high, we - minutes)
+            ranges = (
+                [(low, high)]
+                if parts is None
+                else [(max(low, pa), min(high, pb - 1)) for pa, pb in parts]
+            )
+            for lo, hi in ranges:
+                first = a + max(0, -(-(lo - a) // minutes)) * minutes
+                if lo <= hi and first <= hi:
+                    good.add(offset)
+                    break
+        self.provider_cache[key] = good
+        return good
 
 
 def _median(histogram: dict[int, int]) -> float:
@@ -376,9 +392,11 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
         wanted_service = service_by_code(clinic, service).id
     providers = list(Provider.select().where(Provider.clinic == clinic, Provider.active == True))  # noqa: E712
     by_pid = {p.id: p for p in providers}
-    offers: dict[Any, list[Any]] = defaultdict(list)  # service -> providers offering it
+    # service -> providers offering it, in the clinic's provider order
+    offers: dict[Any, list[Any]] = defaultdict(list)
     for link in ProviderService.select().where(ProviderService.provider.in_(list(by_pid))):
         offers[link.service_id].append(link.provider_id)
+    offered = {service_id: set(pids) for service_id, pids in offers.items()}
     groups = _waiting_groups(clinic)
     ended = _ended_groups(clinic, now - dt.timedelta(days=ENDED_DAYS))
 
@@ -419,8 +437,9 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
             if found is None:
                 continue
             what, pids, cells = found
-            offering = offers.get(what.id, ())
-            usable = tuple(p for p in (pids or tuple(offering)) if p in by_pid and p in offering)
+            offering = offered.get(what.id, set())
+            every = tuple(offers.get(what.id, ()))
+            usable = tuple(p for p in (pids or every) if p in by_pid and p in offering)
             window = (ws, we) if ws is not None and we is not None else (None, None)
             pattern = patterns[key] = _Pattern(what, pids, usable, days, slots, window, cells)
         total += count
@@ -498,6 +517,32 @@ def _cells(
     return [(service, n, d, p) for n in names for d in weekdays for p in parts]
 
 
+def _spots(
+    pattern: _Pattern, offers: dict[Any, list[Any]], by_pid: dict[Any, Provider], free: _Free
+) -> list[tuple[Key, int, int]]:
+    """(provider, weekday, part), its weekday's bit and the service's length, for each
+    place an extra hour could see this pattern's entries (their providers, days, parts of
+    day and window)."""
+    what, days = pattern.service, pattern.days
+    parts = PARTS if _parts_of(pattern.slots) == [ANY] else tuple(_parts_of(pattern.slots))
+    offering = offers.get(what.id, ())
+    ws, we = pattern.window
+    spots = []
+    for pid in pattern.pids or tuple(offering):
+        if pid not in by_pid or pid not in offering:
+            continue
+        for weekday in range(7):
+            if days and not days & (1 << weekday):
+                continue
+            for part in parts:
+                a, b = free.parts[part]
+                narrow = ws is not None and we is not None
+                if narrow and max(a, ws) + what.duration_minutes > min(b, we):  # type: ignore[operator]
+                    continue
+                spots.append(((pid, weekday, part), 1 << weekday, what.duration_minutes))
+    return spots
+
+
 def _suggest(
     ranges: dict[tuple[Key, int, int], int],
     patterns: dict[Key, _Pattern],
@@ -509,37 +554,25 @@ def _suggest(
 ) -> list[Suggestion]:
     """The provider x weekday x part of day whose extra hours would fit the most waiting
     entries that have no free slot (module docstring)."""
+    by_weekdays: dict[tuple[Key, int], int] = defaultdict(int)
+    for (key, first, last), count in ranges.items():  # first > last: every weekday
+        mask = 127
+        if first <= last:
+            mask = 0
+            for i in range(last - first + 1):
+                mask |= 1 << (today + dt.timedelta(days=first + i)).weekday()
+        by_weekdays[(key, mask)] += count
+    spots_of: dict[Key, list[tuple[Key, int, int]]] = {}
     fits: dict[Key, int] = defaultdict(int)
     minutes: dict[Key, int] = defaultdict(int)
-    every_day = set(range(7))
-    for (key, first, last), count in ranges.items():
-        pattern = patterns[key]
-        what, days = pattern.service, pattern.days
-        weekdays = (
-            every_day
-            if last < first
-            else {(today + dt.timedelta(days=first + i)).weekday() for i in range(last - first + 1)}
-        )
-        parts = PARTS if _parts_of(pattern.slots) == [ANY] else tuple(_parts_of(pattern.slots))
-        offering = offers.get(what.id, ())
-        for pid in pattern.pids or tuple(offering):
-            if pid not in by_pid or pid not in offering:
-                continue
-            for weekday in weekdays:
-                if days and not days & (1 << weekday):
-                    continue
-                for part in parts:
-                    a, b = free.parts[part]
-                    ws, we = pattern.window
-                    if (
-                        ws is not None
-                        and we is not None
-                        and max(a, ws) + what.duration_minutes > min(b, we)
-                    ):
-                        continue
-                    spot = (pid, weekday, part)
-                    fits[spot] += count
-                    minutes[spot] += count * what.duration_minutes
+    for (key, mask), count in by_weekdays.items():
+        spots = spots_of.get(key)
+        if spots is None:
+            spots = spots_of[key] = _spots(patterns[key], offers, by_pid, free)
+        for spot, weekday_bit, length in spots:
+            if mask & weekday_bit:
+                fits[spot] += count
+                minutes[spot] += count * length
     weeks = max(1, math.ceil(reach / 7))
     found: list[Suggestion] = []
     for (pid, weekday, part), count in fits.items():
