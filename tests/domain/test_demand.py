@@ -119,3 +119,22 @@ def test_no_free_slot_agrees_with_the_slots_screen_entry_by_entry(clinic: Clinic
     )
     assert demand().no_free_slot_total == expected
     assert expected >= 4
+
+
+def test_demand_never_writes(clinic: Clinic, backend: str) -> None:
+    """stats/demand reads the free time through fill.availability (an import the stats wall
+    lets through): the connection is read-only while it runs."""
+    from waitlist_tui.domain.store.db import database
+
+    _mix()
+    on, off = (
+        ("SET default_transaction_read_only = on", "SET default_transaction_read_only = off")
+        if backend == "postgres"
+        else ("PRAGMA query_only = ON", "PRAGMA query_only = OFF")
+    )
+    database.execute_sql(on)
+    try:
+        assert demand().waiting_total == 10
+        assert demand(service="PT-FU").waiting_total == 1
+    finally:
+        database.execute_sql(off)

@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.fill.availability import MAX_DAYS, free_blocks, part_windows
 from waitlist_tui.domain.store.db import database, is_postgres
@@ -387,9 +388,13 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
     services = {s.id: s for s in Service.select().where(Service.clinic == clinic)}
     wanted_service = None
     if service:
-        from waitlist_tui.domain.fill.openings import service_by_code
-
-        wanted_service = service_by_code(clinic, service).id
+        code = str(service).strip().upper()
+        wanted = next((s for s in services.values() if s.code == code), None)
+        if wanted is None:
+            raise ValidationError(
+                f"service {service!r} is not a service of this clinic", field="service"
+            )
+        wanted_service = wanted.id
     providers = list(Provider.select().where(Provider.clinic == clinic, Provider.active == True))  # noqa: E712
     by_pid = {p.id: p for p in providers}
     # service -> providers offering it, in the clinic's provider order
