@@ -49,9 +49,9 @@ def test_accepting_releases_the_later_appointment_as_an_opening(clinic: Clinic, 
     later = _later(ana, first, link=link)
     sent = offers.offer(first.id, STAFF)
     reply = offers.accept(sent[0].id, STAFF)
-    assert reply.released is not None and reply.released.days_sooner == 7.0
+    assert reply.knock_on is not None and reply.knock_on.days_sooner == 7.0
     assert Appointment.get_by_id(later.id).status == "cancelled"
-    freed = Opening.get_by_id(reply.released.opening_id)
+    freed = Opening.get_by_id(reply.knock_on.opening_id)
     assert freed.source == "knock_on" and freed.status == "open"
     assert freed.freed_by_id == reply.appointment_id and freed.chain == str(first.id)
     assert (freed.starts_at, freed.ends_at) == (later.starts_at, later.ends_at)
@@ -69,7 +69,7 @@ def test_keep_later_appointment_releases_nothing(clinic: Clinic) -> None:
     first = monday_opening()
     later = _later(ana, first)
     reply = offers.accept(offers.offer(first.id, STAFF)[0].id, STAFF)
-    assert reply.released is None
+    assert reply.knock_on is None
     assert Appointment.get_by_id(later.id).status == "booked"
     assert not Opening.select().where(Opening.source == "knock_on").exists()
 
@@ -91,7 +91,7 @@ def test_an_earlier_appointment_is_not_released(clinic: Clinic) -> None:
         ends_at=first.starts_at - dt.timedelta(hours=2),
     ).where(Appointment.id == before.id).execute()
     reply = offers.accept(offers.offer(first.id, STAFF)[0].id, STAFF)
-    assert reply.released is None and Appointment.get_by_id(before.id).status == "booked"
+    assert reply.knock_on is None and Appointment.get_by_id(before.id).status == "booked"
 
 
 def test_auto_offer_with_nobody_to_take_it_leaves_the_time_open(clinic: Clinic) -> None:
@@ -101,8 +101,8 @@ def test_auto_offer_with_nobody_to_take_it_leaves_the_time_open(clinic: Clinic) 
     first = monday_opening()
     _later(ana, first)
     reply = offers.accept(offers.offer(first.id, STAFF)[0].id, STAFF)
-    assert reply.released is not None and reply.released.offers == ()
-    assert Opening.get_by_id(reply.released.opening_id).status == "open"
+    assert reply.knock_on is not None and reply.knock_on.offers == ()
+    assert Opening.get_by_id(reply.knock_on.opening_id).status == "open"
     assert Entry.get_by_id(ana.id).status == "booked"
 
 
@@ -114,12 +114,12 @@ def test_a_chain_with_auto_offer_and_its_stats(clinic: Clinic) -> None:
     _later(ana, first, days=7)
     _later(ben, first, days=14)
     reply = offers.accept(offers.offer(first.id, STAFF)[0].id, STAFF)
-    assert reply.released is not None
+    assert reply.knock_on is not None
     # the freed time went straight to Ben (SEQUENTIAL, the clinic's default)
-    assert [o.entry_id for o in reply.released.offers] == [ben.id]
-    second = offers.accept(reply.released.offers[0].id, STAFF)
-    assert second.released is not None and second.released.chain == str(first.id)
-    assert second.released.days_sooner == 7.0
+    assert [o.entry_id for o in reply.knock_on.offers] == [ben.id]
+    second = offers.accept(reply.knock_on.offers[0].id, STAFF)
+    assert second.knock_on is not None and second.knock_on.chain == str(first.id)
+    assert second.knock_on.days_sooner == 7.0
     found = chains.knock_on_chains()
     assert len(found.chains) == 1
     chain = found.chains[0]

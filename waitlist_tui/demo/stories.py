@@ -13,6 +13,7 @@ snapshots of it) does not run these: `demo` does, after building.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,12 +85,13 @@ def knock_on_story(actor: str) -> dict[str, Any]:
         changes.update(entry.id, {"original_appointment_at": held.starts_at.isoformat()}, actor)
     provider_id, _, start, end = early
     service_id = rosa.service.id
-    sent = offer_slot(Slot(provider_id, start, end, service_id), actor, entry_id=rosa.id)
+    slot = Slot(uuid.UUID(str(provider_id)), start, end, service_id)
+    sent = offer_slot(slot, actor, entry_id=rosa.id)
     reply = offers.accept(sent[0].id, actor)
     for nxt in (tomas, nadia):
-        if reply.released is None or reply.released.opening_id is None:
+        if reply.knock_on is None or reply.knock_on.opening_id is None:
             break
-        sent = offers.offer(reply.released.opening_id, actor, entry_id=nxt.id)
+        sent = offers.offer(reply.knock_on.opening_id, actor, entry_id=nxt.id)
         reply = offers.accept(sent[0].id, actor)
     found = knock_on_chains(clinic)
     return {"moved_up": found.moved_up, "chains": len(found.chains)}

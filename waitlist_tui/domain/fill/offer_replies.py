@@ -50,14 +50,14 @@ class Reply:
     offer: OfferView
     appointment_id: IdRef | None = None
     next_offers: tuple[OfferView, ...] = ()
-    released: Release | None = None  # knock-on: the later appointment the client gave back
+    knock_on: Release | None = None  # the later appointment the client gave back
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "offer": self.offer.to_dict(),
             "appointment_id": str(self.appointment_id) if self.appointment_id else None,
             "next_offers": [o.to_dict() for o in self.next_offers],
-            "knock_on": self.released.to_dict() if self.released else None,
+            "knock_on": self.knock_on.to_dict() if self.knock_on else None,
         }
 
 
@@ -162,7 +162,7 @@ def accept(offer_id: IdRef, actor: str) -> Reply:
             outbox.tell_offer(current, "booked", parties, actor, now)
     except IntegrityError:
         raise Conflict(FILLED) from None
-    return Reply(get_offer(current.id), appointment.id, released=released)
+    return Reply(get_offer(current.id), appointment.id, knock_on=released)
 
 
 def decline(offer_id: IdRef, actor: str, note: str = "", cause: str = DECLINED) -> Reply:

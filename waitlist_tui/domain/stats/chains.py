@@ -103,7 +103,8 @@ def knock_on_chains(
     if start is not None:
         query = query.where(Opening.created_at >= start)
     grouped: dict[str, dict[str, Any]] = {}
-    for row in query.dicts():
+    rows: Any = query.dicts()
+    for row in rows:
         one = grouped.setdefault(
             row["chain"],
             {"started": row["created_at"], "length": 0, "days": 0.0, "refilled": 0, "open": 0},

@@ -414,7 +414,7 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
             found = offsets[raw] = (day - today).days
         return found
 
-    cells_of: dict[Key, tuple[Any, list[Key]] | None] = {}
+    cells_of: dict[Key, tuple[Service, tuple[Any, ...], list[Key]] | None] = {}
 
     def cells_for(raw_service: Any, raw_pids: Any, days: int, slots: int) -> Any:
         """(service, provider ids, its cells) of a raw group key; None: not in the report."""
@@ -492,11 +492,14 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
             ended_by_cell[cell] += int(count)
     cells = [
         Cell(
-            *key,
-            waiting=waiting.get(key, 0),
-            no_free_slot=unmet.get(key, 0),
-            median_wait_days=_median(histograms[key]) if key in histograms else 0.0,
-            ended_without_offer=ended_by_cell.get(key, 0),
+            key[0],
+            key[1],
+            key[2],
+            key[3],
+            waiting.get(key, 0),
+            unmet.get(key, 0),
+            _median(histograms[key]) if key in histograms else 0.0,
+            ended_by_cell.get(key, 0),
         )
         for key in set(waiting) | set(ended_by_cell)
     ]
@@ -541,8 +544,11 @@ def _spots(
                 continue
             for part in parts:
                 a, b = free.parts[part]
-                narrow = ws is not None and we is not None
-                if narrow and max(a, ws) + what.duration_minutes > min(b, we):  # type: ignore[operator]
+                if (
+                    ws is not None
+                    and we is not None
+                    and max(a, ws) + what.duration_minutes > min(b, we)
+                ):
                     continue
                 spots.append(((pid, weekday, part), 1 << weekday, what.duration_minutes))
     return spots
