@@ -126,3 +126,33 @@ def test_a_chain_with_auto_offer_and_its_stats(clinic: Clinic) -> None:
     assert (chain.length, chain.days_sooner) == (2, 14.0)
     assert found.moved_up == 2 and found.refilled == 1
     assert found.to_dict()["chains"][0]["length"] == 2
+
+
+def test_a_later_appointment_past_the_notice_is_released_but_opens_nothing(clinic: Clinic) -> None:
+    """Time rules: no opening is made past its deadline. An accept books a slot before its
+    cutoff, so the later time is past its own cutoff only when called directly like this."""
+    from waitlist_tui.domain import clock
+    from waitlist_tui.domain.fill.offer_time import min_notice
+    from waitlist_tui.domain.store.db import database
+
+    ana = add_entry("Ana", priority=1)
+    now = clock.now()
+    soon = now + dt.timedelta(minutes=min_notice(Clinic.get()) // 2 + 1)
+    zone = dt.timezone(dt.timedelta(hours=-5))
+    view = booking.add_appointment(
+        Clinic.get(),
+        str(ana.client.id),
+        "KIM",
+        "PT-EVAL",
+        soon.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        STAFF,
+    )
+    Appointment.update(entry=ana.id).where(Appointment.id == view.id).execute()
+    earlier = Appointment.get_by_id(view.id)
+    fake_booking = Appointment(id=earlier.id, starts_at=now)  # "booked" just now
+    filled = monday_opening()
+    with database.atomic():
+        released = knock_on.release_later(Entry.get_by_id(ana.id), fake_booking, filled, STAFF, now)
+    assert released is not None and released.opening_id is None
+    assert Appointment.get_by_id(view.id).status == "cancelled"
+    assert not Opening.select().where(Opening.source == "knock_on").exists()
