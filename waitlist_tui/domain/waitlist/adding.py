@@ -235,8 +235,9 @@ def prepare(
         "notes": fields.get("notes", ""),
         "expires_at": fields.get("expires_at"),
         "original_appointment_at": fields.get("original_appointment_at"),
-        "keep_later_appointment": fields.get("keep_later_appointment", False),
     }
+    if fields.get("keep_later_appointment"):  # else the column's default (and no audit line)
+        values["keep_later_appointment"] = True
     stamps: dict[str, Any] = {
         **Entry.stamps(actor, now, new=True),
         "status_changed_at": now,
