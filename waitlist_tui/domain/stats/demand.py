@@ -52,6 +52,7 @@ from waitlist_tui.domain.fill.availability import MAX_DAYS, free_blocks, part_wi
 from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import (
     DEMAND_INDEX,
+    ENDED_INDEX,
     Clinic,
     Entry,
     EntryProvider,
@@ -188,6 +189,7 @@ def _mark() -> str:
 
 # The status is written out (not a parameter): SQLite then reads models.DEMAND_INDEX alone.
 WAITING_ONLY = f"e.status = '{vocab.WAITING}'"
+ENDED_ONLY = f"e.status IN ('{vocab.CANCELLED}', '{vocab.EXPIRED}')"
 
 
 def _waiting_groups(clinic: Clinic) -> list[tuple[Any, ...]]:
@@ -217,17 +219,19 @@ def _waiting_groups(clinic: Clinic) -> list[tuple[Any, ...]]:
 
 def _ended_groups(clinic: Clinic, since: dt.datetime) -> list[tuple[Any, ...]]:
     """(service, providers text, days, slots, count) of entries that expired or were
-    cancelled from `since` on without ever being offered a slot."""
+    cancelled from `since` on without ever being offered a slot: models.ENDED_INDEX alone
+    (the statuses written out, as the index names them)."""
     mark = _mark()
+    source = "" if is_postgres() else f"INDEXED BY {ENDED_INDEX}"
     sql = (
-        f"SELECT e.service_id, {_providers_sql()}, e.preferred_days, e.preferred_time_slots, "
-        f"COUNT(*) FROM {Entry._meta.table_name} e "
-        f"WHERE e.clinic_id = {mark} AND e.status IN ({mark}, {mark}) "
-        f"AND e.status_changed_at >= {mark} "
-        f"AND NOT EXISTS (SELECT 1 FROM {Offer._meta.table_name} o WHERE o.entry_id = e.id) "
-        "GROUP BY 1, 2, 3, 4"
+        "SELECT s, p, d, t, COUNT(*) FROM ("
+        f"SELECT e.service_id AS s, {_providers_sql()} AS p, e.preferred_days AS d, "
+        f"e.preferred_time_slots AS t FROM {Entry._meta.table_name} e {source} "
+        f"WHERE e.clinic_id = {mark} AND {ENDED_ONLY} AND e.status_changed_at >= {mark} "
+        f"AND NOT EXISTS (SELECT 1 FROM {Offer._meta.table_name} o WHERE o.entry_id = e.id)"
+        f" {'OFFSET 0' if is_postgres() else 'LIMIT -1'}) AS x GROUP BY 1, 2, 3, 4"
     )
-    params = (Entry.clinic.db_value(clinic.id), vocab.CANCELLED, vocab.EXPIRED, _stamp(since))
+    params = (Entry.clinic.db_value(clinic.id), _stamp(since))
     return list(database.execute_sql(sql, params).fetchall())
 
 

@@ -383,6 +383,25 @@ Entry.add_index(
 )
 
 
+# The entries that ended (cancelled, expired) by when, with what `stats demand` groups them
+# on (schema v19): "ended without an offer" over the last 90 days reads this alone, not the
+# table's 140,000 closed rows (2.2 s at 99,000 waiting of 430,000 entries).
+ENDED_INDEX = "entry_ended_demand"
+Entry.add_index(
+    Entry.index(
+        Entry.clinic,
+        Entry.status_changed_at,
+        Entry.service,
+        Entry.preferred_days,
+        Entry.preferred_time_slots,
+        Entry.id,
+        Entry.status,
+        where=SQL(f"status IN ('{vocab.CANCELLED}', '{vocab.EXPIRED}')"),
+        name=ENDED_INDEX,
+    )
+)
+
+
 # At most one accepted offer per opening, and at most one sent offer per entry, whatever the
 # number of desks racing: the database refuses the second one.
 Offer.add_index(

@@ -221,7 +221,7 @@ def _v19_knock_on(db: Database, migrator: SchemaMigrator) -> None:
             steps.append(migrator.add_column("opening", f.column_name, f))
     migrate(*steps)
     schema_of(m.Opening).create_indexes(safe=True)
-    schema_of(m.Entry).create_indexes(safe=True)  # models.DEMAND_INDEX, for `stats demand`
+    schema_of(m.Entry).create_indexes(safe=True)  # DEMAND_INDEX, ENDED_INDEX: `stats demand`
 
 
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
