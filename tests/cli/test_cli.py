@@ -158,6 +158,8 @@ def test_demo_without_tui(tmp_path, frozen) -> None:
     result = runner.invoke(main, ["--db", db, "demo", "--entries", "50", "--no-tui", "--json"])
     data = envelope(result)
     assert data["built"] and data["rows"]["entry"] == 50
+    # the stories played after the build (issue 22): a knock-on chain, a Saturday gap
+    assert data["stories"] == {"knock_on": {"moved_up": 2, "chains": 1}, "saturday_entries": 5}
     again = envelope(runner.invoke(main, ["--db", db, "demo", "--no-tui", "--json"]))
     assert again["built"] is False  # today's demo is kept
     listed = envelope(runner.invoke(main, ["--db", db, "entries", "list", "--json"]))

@@ -45,6 +45,7 @@ from waitlist_tui.domain.privacy import erasure, retention
 from waitlist_tui.domain.store import maintenance
 from waitlist_tui.domain.store.models import (
     ALL_MODELS,
+    Appointment,
     AuditEvent,
     Client,
     Clinic,
@@ -166,6 +167,23 @@ def _offered() -> offers.OfferView:
 
 def s_accept(tmp: Path) -> Act:
     offer = _offered()
+    return lambda: offers.accept(offer.id, STAFF)
+
+
+def s_accept_knock_on(tmp: Path) -> Act:
+    """An accept that releases the client's later appointment and offers it at once: the
+    release, its opening and the automatic offer are the accept's transaction."""
+    clinic = Clinic.get()
+    Clinic.update(settings={**(clinic.settings or {}), "calendar": {"auto_offer": True}}).where(
+        Clinic.id == clinic.id
+    ).execute()
+    offer = _offered()
+    holder = Entry.get_by_id(offer.entry_id)
+    later = booking.add_appointment(
+        Clinic.get(), str(holder.client_id), "KIM", "PT-EVAL", "2026-11-30T10:00", STAFF
+    )
+    Appointment.update(entry=holder.id).where(Appointment.id == later.id).execute()
+    add_entry("Next")
     return lambda: offers.accept(offer.id, STAFF)
 
 
@@ -461,8 +479,9 @@ WRITERS: dict[str, tuple[str, ...]] = {
     "fill/ending.py": ("withdraw", "expire_offers", "decline"),
     "fill/expiry.py": ("expire_entries",),
     "fill/finder.py": ("cancel_for_waitlist",),
+    "fill/knock_on.py": ("accept_knock_on",),
     "fill/offer_links.py": ("link_issue", "link_accept", "link_decline", "link_opt_out"),
-    "fill/offer_replies.py": ("accept", "decline"),
+    "fill/offer_replies.py": ("accept", "accept_knock_on", "decline"),
     "fill/offer_time.py": ("deliver",),
     "fill/openings.py": ("add_opening", "cancel_appointment"),
     "fill/sending.py": ("offer",),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import stat
 import threading
 
@@ -639,7 +640,58 @@ def test_v15_gains_the_offer_links_table(backend: str, tmp_path, request, frozen
     schema.set_meta(schema.VERSION_KEY, "15")
     db.close()
     db = connect(url)
-    assert schema.read_version(db) == schema.CURRENT_VERSION == 16
+    assert schema.read_version(db) == schema.CURRENT_VERSION
     assert db.table_exists("offer_link")
     assert {c.name for c in db.get_columns("offer_link")} >= {"offer_id", "token_hash", "used_at"}
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v18_gains_the_knock_on_columns(backend: str, tmp_path, request, frozen) -> None:
+    """v18 -> v19: entries gain keep_later_appointment (False for the old ones), openings
+    the booking that freed them and their chain (empty for the old ones)."""
+    from waitlist_tui.domain.store.models import Opening
+
+    url = (
+        str(tmp_path / "v18.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    entry = adding.create(entry_payload(), STAFF)
+    rollups.drop_triggers()
+    dropper = SchemaMigrator.from_database(db)
+    migrate(dropper.drop_index("opening", "opening_chain"))
+    migrate(dropper.drop_index("entry", "entry_waiting_demand"))
+    migrate(dropper.drop_index("entry", "entry_ended_demand"))
+    migrate(dropper.drop_column("entry", "keep_later_appointment"))
+    if isinstance(db, SqliteDatabase):  # its DROP COLUMN refuses a foreign key's column
+        kept = ", ".join(
+            c.name for c in db.get_columns("opening") if c.name not in ("freed_by_id", "chain")
+        )
+        ddl = db.execute_sql("SELECT sql FROM sqlite_master WHERE name = 'opening'").fetchone()
+        ddl = re.sub(r', "freed_by_id" [A-Z]+(\([0-9]+\))?', "", ddl[0])
+        ddl = re.sub(r', "chain" [A-Z]+(\([0-9]+\))?', "", ddl)
+        ddl = re.sub(r', FOREIGN KEY \("freed_by_id"\)[^,)]*\([^)]*\)[A-Z ]*', "", ddl)
+        db.pragma("foreign_keys", 0)
+        db.execute_sql(ddl.replace('"opening"', '"opening_old"', 1))
+        db.execute_sql(f"INSERT INTO opening_old SELECT {kept} FROM opening")
+        db.execute_sql("DROP TABLE opening")
+        db.execute_sql("ALTER TABLE opening_old RENAME TO opening")
+        db.pragma("foreign_keys", 1)
+    else:
+        migrate(
+            dropper.drop_column("opening", "freed_by_id"), dropper.drop_column("opening", "chain")
+        )
+    rollups.install_triggers()
+    assert not {"freed_by_id", "chain"} & {c.name for c in db.get_columns("opening")}
+    schema.set_meta(schema.VERSION_KEY, "18")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    assert reading.get(entry.id).keep_later_appointment is False
+    assert {"freed_by_id", "chain"} <= {c.name for c in db.get_columns("opening")}
+    assert Opening.select().where(Opening.chain.is_null(False)).count() == 0
+    assert {"entry_waiting_demand", "entry_ended_demand"} <= {
+        i.name for i in db.get_indexes("entry")
+    }
     db.close()

@@ -300,3 +300,54 @@ async def test_reopening_keeps_the_screen_and_never_shows_old_figures_as_current
         await settle(pilot)
         assert "as of" in status(app) and not painted.stale
         assert cards(app) == expected_cards(expected("30d"))
+
+
+# --- unmet demand (issue 22) ------------------------------------------------------------------
+
+
+async def open_demand(pilot) -> None:
+    """From the queue: shift+s to the dashboard, then d."""
+    await open_dashboard(pilot)
+    await pilot.press("d")
+    await settle(pilot)
+
+
+def test_demand_populated_snapshot(demo_db, snap_compare) -> None:
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=open_demand)
+
+
+def test_demand_empty_database_snapshot(clinic_only_db, snap_compare) -> None:
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=open_demand)
+
+
+async def test_demand_rows_are_the_domain_figures_and_escape_goes_back(demo_db) -> None:
+    from waitlist_tui.domain.stats.demand import demand
+    from waitlist_tui.tui.screens.demand import DemandScreen
+
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_demand(pilot)
+        assert isinstance(app.screen, DemandScreen)
+        found = demand(get_clinic())
+        table = app.screen.query_one("#demand-table", DataTable)
+        first = [str(c) for c in table.get_row_at(0)]
+        top = found.cells[0]
+        assert first[:4] == [top.service, top.provider, top.weekday, top.part]
+        assert first[5] == f"{top.no_free_slot:,}"
+        summary = str(app.screen.query_one("#demand-summary", Static).render())
+        assert f"{found.no_free_slot_total:,} with no free slot" in summary
+        assert f"{found.waiting_total:,} waiting" in summary
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_dashboard_counts_appointments_moved_up_by_knock_on(demo_db) -> None:
+    from waitlist_tui.demo.stories import knock_on_story
+
+    story = knock_on_story("tester")
+    assert story["moved_up"] >= 2
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_dashboard(pilot)
+        assert f"{story['moved_up']} appointments moved up by knock-on" in status(app)

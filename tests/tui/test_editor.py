@@ -15,7 +15,7 @@ from waitlist_tui.domain import vocab
 from waitlist_tui.domain.fill import offers
 from waitlist_tui.domain.fill.slot_offers import slots_for_entry
 from waitlist_tui.domain.store.models import Appointment, Client, Clinic, Entry
-from waitlist_tui.domain.waitlist import listing, reading
+from waitlist_tui.domain.waitlist import changes, listing, reading
 from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui.screens.editor import EditorScreen
 from waitlist_tui.tui.screens.help import key_table
@@ -476,3 +476,34 @@ async def test_enter_typed_ahead_of_the_search_waits_for_its_results(demo_db) ->
         assert screen.chosen is None and screen.pick_pending
         await settle(pilot)
         assert screen.chosen is not None and screen.chosen.label.startswith("Hana Lee")
+
+
+# --- keep the later appointment (issue 22, knock-on fill) --------------------------------------
+
+
+def test_editor_keeps_the_later_appointment_snapshot(demo_db, snap_compare) -> None:
+    """An entry marked to keep its later appointment opens with the choice shown."""
+    target = first_waiting()
+    changes.update(target.id, {"keep_later_appointment": True}, "tester")
+
+    async def marked(pilot) -> None:
+        await open_editor_on(pilot, target)
+        app = pilot.app
+        app.screen.query_one("#keep-later", Select).focus()
+        await pilot.pause()
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=marked)
+
+
+async def test_the_later_appointment_choice_is_saved(demo_db) -> None:
+    target = first_waiting()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_editor_on(pilot, target)
+        assert app.screen.query_one("#keep-later", Select).value == "release"
+        app.screen.query_one("#keep-later", Select).value = "keep"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "QueueScreen"
+    after = reading.get(target.id)
+    assert after.keep_later_appointment is True and after.version == target.version + 1

@@ -414,3 +414,51 @@ def test_countdown_format() -> None:
     assert ten is not None and "red" not in str(ten.style)
     assert str(countdown(now + dt.timedelta(days=1, hours=3), now)) == "1d 3h"
     assert countdown(now, now) is None
+
+
+# --- knock-on fill (issue 22) -----------------------------------------------------------------
+
+
+def knock_on_offer() -> offers.OfferView:
+    """Ann Lee holds a later appointment (Mon 30 Nov 10:00 with KIM) and is offered Monday
+    23 Nov 09:00; Bob Stone waits; the clinic offers freed times at once (auto_offer)."""
+    from waitlist_tui.domain.fill import booking
+    from waitlist_tui.domain.store.models import Clinic
+
+    ann = waiting("Ann", "Lee", "617-555-0101", priority=1)
+    waiting("Bob", "Stone", "617-555-0102", priority=2)
+    clinic = Clinic.get()
+    later = booking.add_appointment(
+        clinic, str(ann.client.id), "KIM", "PT-EVAL", "2026-11-30T10:00", STAFF
+    )
+    Appointment.update(entry=ann.id).where(Appointment.id == later.id).execute()
+    settings = {**(clinic.settings or {}), "calendar": {"auto_offer": True}}
+    Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()
+    opening = add_opening("KIM", "2026-11-23T09:00", 60, STAFF)
+    return offers.offer(opening.id, STAFF)[0]
+
+
+def test_triage_after_a_knock_on_accept_snapshot(clinic_only_db, snap_compare) -> None:
+    knock_on_offer()
+
+    async def accept_it(pilot) -> None:
+        await open_triage(pilot)
+        await pilot.press("a", "y")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=accept_it)
+
+
+async def test_accept_says_the_later_appointment_went_to_the_next(clinic_only_db) -> None:
+    sent = knock_on_offer()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_triage(pilot)
+        await pilot.press("a", "y")
+        await settle(pilot)
+        assert str(message(app).render()) == (
+            "Booked Ann Lee · Mon 23 Nov 09:00 with KIM · later appointment released "
+            "(7.0 days sooner), offered to Bob Stone"
+        )
+        assert Entry.get_by_id(sent.entry_id).status == "booked"
+        assert len(table_keys(app)) == 1  # Bob's offer of the freed Monday 30th

@@ -50,7 +50,14 @@ def demo_command(ctx: Ctx, count: int, seed: int, reset: bool, no_tui: bool) -> 
     fresh = demo.holds_todays_demo(target, refuse_other=ctx.db_explicit and not reset)
     if reset or asked or not fresh:
         counts = demo.build(entries=count, seed=seed, actor=ctx.staff)
-        result = {"db": target, "built": True, "rows": counts}
+        from waitlist_tui.demo.stories import add_stories
+
+        result = {
+            "db": target,
+            "built": True,
+            "rows": counts,
+            "stories": add_stories(ctx.staff),  # a knock-on chain, a gap `stats demand` names
+        }
     else:
         result = {"db": target, "built": False, "rows": None}
     if no_tui or ctx.json:

@@ -179,6 +179,29 @@ def update(ctx: Ctx, entry_id: str, json_file: str) -> None:
     ctx.out(view.to_dict(), lambda d: click.echo(f"updated {d['id']} (version {d['version']})"))
 
 
+@entries_group.command("keep-later")
+@click.argument("entry_id")
+@click.option("--off", is_flag=True, help="Release it again when an earlier slot is taken.")
+@json_option
+@click.pass_obj
+def keep_later(ctx: Ctx, entry_id: str, off: bool) -> None:
+    """The client keeps their later appointment as well when they take an earlier slot (no
+    knock-on release); --off undoes it."""
+    open_db(ctx)
+    view = changes.update(entry_id, {"keep_later_appointment": not off}, ctx.staff)
+    ctx.out(
+        view.to_dict(),
+        lambda d: click.echo(
+            f"{d['id'][:8]}: "
+            + (
+                "keeps the later appointment as well"
+                if d["keep_later_appointment"]
+                else "releases the later appointment when moved up"
+            )
+        ),
+    )
+
+
 @entries_group.command("cancel")
 @click.argument("entry_id")
 @click.option("--reason", default="", help="Kept in the entry's notes.")

@@ -120,6 +120,19 @@ def _reply(name: str):
             )
             for nxt in d["next_offers"]:
                 click.echo(printable(f"next offer sent to {nxt['client']} ({nxt['id'][:8]})"))
+            freed = d.get("knock_on")
+            if freed:
+                opened = (
+                    f"opening {freed['opening_id'][:8]}"
+                    if freed["opening_id"]
+                    else "no opening (past the notice)"
+                )
+                click.echo(
+                    f"knock-on: later appointment released ({freed['days_sooner']} days "
+                    f"sooner): {opened}"
+                )
+                for nxt in freed["offers"]:
+                    click.echo(printable(f"  offered to {nxt['client']} ({nxt['id'][:8]})"))
 
         ctx.out(reply.to_dict(), text)
 

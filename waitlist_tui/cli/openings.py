@@ -1,4 +1,4 @@
-"""Openings on the command line (add, close, list) and `match`: who fits a slot."""
+"""Openings on the command line (add, close, list, show) and `match`: who fits a slot."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from waitlist_tui.cli.output import (
     table,
 )
 from waitlist_tui.cli.runtime import json_option, open_db
+from waitlist_tui.domain.textinput import printable
 
 
 def _openings_table(items: list[dict[str, Any]]) -> None:
@@ -140,6 +141,41 @@ def openings_list(ctx: Ctx, status: str) -> None:
     open_db(ctx)
     items = [o.to_dict() for o in list_openings(None if status == "all" else status)]
     ctx.out(items, _openings_table)
+
+
+@openings_group.command("show")
+@click.argument("opening_id")
+@json_option
+@click.pass_obj
+def openings_show(ctx: Ctx, opening_id: str) -> None:
+    """One opening by id or prefix; a knock-on opening says which booking freed it."""
+    from waitlist_tui.domain.fill.knock_on import opening_detail
+
+    open_db(ctx)
+    data = opening_detail(opening_id)
+
+    def text(d: dict[str, Any]) -> None:
+        zone = clinic_zone()
+        click.echo(
+            f"opening {d['id'][:8]}  {local_time(d['slot_start'], zone)}  {d['minutes']} min  "
+            f"{d['provider']}  {d['service'] or ''}  {d['status']}  ({d['source']})"
+        )
+        freed = d.get("freed_by")
+        if freed:
+            click.echo(
+                printable(
+                    f"freed by booking {freed['booking_id'][:8]}: {freed['client']} moved up to "
+                    f"{local_time(freed['booked_start'], zone)}, {freed['days_sooner']} days "
+                    f"sooner (chain {freed['chain'][:8]})"
+                )
+            )
+        for later in d.get("freed", []):
+            click.echo(
+                f"its booking freed opening {later['id'][:8]} "
+                f"({local_time(later['slot_start'], zone)}, {later['status']})"
+            )
+
+    ctx.out(data, text)
 
 
 @click.command("match")

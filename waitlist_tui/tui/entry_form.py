@@ -37,6 +37,7 @@ class EntryForm:
     payment_type: str = DEFAULT_PAYMENT
     priority: int = DEFAULT_PRIORITY
     notes: str = ""
+    keep_later: bool = False  # keep a later appointment when moved up (no knock-on release)
 
     @classmethod
     def of(cls, view: EntryView) -> EntryForm:
@@ -53,6 +54,7 @@ class EntryForm:
             payment_type=view.payment_type,
             priority=view.priority,
             notes=view.notes,
+            keep_later=view.keep_later_appointment,
         )
 
     def dates(self, today: dt.date, max_span_days: int) -> tuple[dt.date, dt.date]:
@@ -81,6 +83,7 @@ class EntryForm:
             "payment_type": self.payment_type,
             "priority": self.priority,
             "notes": self.notes.strip(),
+            "keep_later_appointment": self.keep_later,
         }
 
     def create_payload(self, today: dt.date, max_span_days: int) -> dict[str, Any]:

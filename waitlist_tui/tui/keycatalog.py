@@ -23,6 +23,7 @@ def _screens() -> list[tuple[str, type[DOMNode]]]:
     from waitlist_tui.tui.screens import (
         attempt_dialog,
         dashboard,
+        demand,
         dialogs,
         editor,
         finder,
@@ -43,6 +44,7 @@ def _screens() -> list[tuple[str, type[DOMNode]]]:
         ("offers", triage.TriageScreen),
         ("call attempt", attempt_dialog.AttemptDialog),
         ("stats", dashboard.DashboardScreen),
+        ("unmet demand", demand.DemandScreen),
         ("messages", messages.MessagesScreen),
         ("entry history", history.HistoryScreen),
         ("help", help.HelpScreen),

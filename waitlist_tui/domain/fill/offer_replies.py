@@ -18,6 +18,7 @@ from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict
 from waitlist_tui.domain.fill import offer_time
 from waitlist_tui.domain.fill.ending import DECLINED, FILLED_BY_OTHER, RESCINDED, end_offer
+from waitlist_tui.domain.fill.knock_on import Release, release_later
 from waitlist_tui.domain.fill.offer_views import (
     FILLED,
     OfferView,
@@ -49,12 +50,14 @@ class Reply:
     offer: OfferView
     appointment_id: IdRef | None = None
     next_offers: tuple[OfferView, ...] = ()
+    knock_on: Release | None = None  # the later appointment the client gave back
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "offer": self.offer.to_dict(),
             "appointment_id": str(self.appointment_id) if self.appointment_id else None,
             "next_offers": [o.to_dict() for o in self.next_offers],
+            "knock_on": self.knock_on.to_dict() if self.knock_on else None,
         }
 
 
@@ -142,6 +145,7 @@ def accept(offer_id: IdRef, actor: str) -> Reply:
                 Offer.opening == opening, Offer.status == vocab.OFFER_SENT
             ):
                 end_offer(other, FILLED_BY_OTHER, actor, now, note=FILLED)
+            released = release_later(entry, appointment, opening, actor, now)
             audit.record(
                 actor,
                 "offer.accept",
@@ -158,7 +162,7 @@ def accept(offer_id: IdRef, actor: str) -> Reply:
             outbox.tell_offer(current, "booked", parties, actor, now)
     except IntegrityError:
         raise Conflict(FILLED) from None
-    return Reply(get_offer(current.id), appointment.id)
+    return Reply(get_offer(current.id), appointment.id, knock_on=released)
 
 
 def decline(offer_id: IdRef, actor: str, note: str = "", cause: str = DECLINED) -> Reply:

@@ -33,6 +33,8 @@ from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import iso
 from waitlist_tui.domain.timeutil import parse_local as parse_local_time
 
+KNOCK_ON = "knock_on"  # an opening's source: a client's later appointment, released
+
 
 def provider_by_code(clinic: Clinic, code: str) -> Provider:
     code = text_value(code, "provider", max_len=64)
@@ -238,6 +240,8 @@ class OpeningView:
     source: str
     workflow: str | None
     appointment_id: uuid.UUID | None
+    freed_by_id: uuid.UUID | None = None  # knock-on (schema v19): the booking that freed it
+    chain: str | None = None
 
     @property
     def minutes(self) -> int:
@@ -256,6 +260,8 @@ class OpeningView:
             opening.source,
             opening.workflow,
             opening.appointment_id,
+            opening.freed_by_id,
+            opening.chain,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -271,6 +277,8 @@ class OpeningView:
             "source": self.source,
             "workflow_type": self.workflow,
             "appointment_id": str(self.appointment_id) if self.appointment_id else None,
+            "freed_by_booking": str(self.freed_by_id) if self.freed_by_id else None,
+            "chain": self.chain,
         }
 
 
@@ -429,11 +437,20 @@ def cancel_appointment(appointment_id: IdRef, actor: str) -> tuple[Appointment, 
 
 
 def cancel_locked(
-    appt: Appointment, actor: str, now: dt.datetime, *, why: str = "", open_time: bool = True
+    appt: Appointment,
+    actor: str,
+    now: dt.datetime,
+    *,
+    why: str = "",
+    open_time: bool = True,
+    freed_by: Appointment | None = None,
+    chain: str | None = None,
 ) -> Opening | None:
-    """Cancel a booked appointment in the caller's transaction (a desk's cancellation, or a
-    calendar that took it back), and open its time unless `open_time` is off or the slot is
-    past the clinic's notice cutoff. The row's version must still be the one read."""
+    """Cancel a booked appointment in the caller's transaction (a desk's cancellation, a
+    calendar that took it back, or a knock-on release: `freed_by` the earlier booking that
+    released it, `chain` the chain's first opening), and open its time unless `open_time` is
+    off or the slot is past the clinic's notice cutoff. The row's version must still be the
+    one read."""
     rows = (
         Appointment.update_by(
             actor,
@@ -466,9 +483,12 @@ def cancel_locked(
         appointment=appt.id,
         starts_at=appt.starts_at,
         ends_at=appt.ends_at,
-        source="cancellation",
+        source="cancellation" if freed_by is None else KNOCK_ON,
+        freed_by=freed_by,
+        chain=chain,
     )
-    audit.record(
-        actor, "opening.create", "opening", opening.id, {"appointment": [None, str(appt.id)]}
-    )
+    detail = {"appointment": [None, str(appt.id)]}
+    if freed_by is not None:
+        detail.update(freed_by=[None, str(freed_by.id)], chain=[None, chain])
+    audit.record(actor, "opening.create", "opening", opening.id, detail)
     return opening

@@ -53,4 +53,4 @@ CLIENT_COLUMNS = (
 AUDIT_COLUMNS = ("at", "actor", "action", "object_type", "object_id", "changes")
 # Columns the bulk rows leave out, for the database's default (DDL DEFAULT): an entry is not
 # self-joined when the demo or an import writes it.
-ENTRY_DEFAULTED = ("self_joined",)
+ENTRY_DEFAULTED = ("self_joined", "keep_later_appointment")

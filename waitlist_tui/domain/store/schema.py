@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 16
+CURRENT_VERSION = 19
 VERSION_KEY = "schema_version"
 
 
@@ -200,14 +200,34 @@ def _v13_sms_receipts(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.InboundMessage).create_indexes(safe=True)
 
 
-def _v14_v15_held(db: Database, migrator: SchemaMigrator) -> None:
-    """v14, v15: numbers held for other branches (the lead renumbers at merge); nothing."""
-
-
 def _v16_offer_links(db: Database, migrator: SchemaMigrator) -> None:
     """v16: the links offer messages carry (offer_link: a token's hash, its offer, when it
     was used); domain/fill/offer_links.py. Idempotent."""
     db.create_tables([m.OfferLink], safe=True)
+
+
+def _held_for_other_branches(db: Database, migrator: SchemaMigrator) -> None:
+    """v14-v18 are numbers given to other branches' steps; the lead puts them here at merge."""
+
+
+def _v19_knock_on(db: Database, migrator: SchemaMigrator) -> None:
+    """v19: knock-on fill (fill/knock_on.py). An entry may keep its later appointment when it
+    takes an earlier slot; an opening a release made names the booking that freed it and its
+    chain. And the waiting entries' partial index that `stats demand` reads. Idempotent."""
+    from playhouse.migrate import migrate
+
+    steps = []
+    if "keep_later_appointment" not in {c.name for c in db.get_columns("entry")}:
+        steps.append(
+            migrator.add_column("entry", "keep_later_appointment", m.Entry.keep_later_appointment)
+        )
+    have = {c.name for c in db.get_columns("opening")}
+    for f in (m.Opening.freed_by, m.Opening.chain):
+        if f.column_name not in have:
+            steps.append(migrator.add_column("opening", f.column_name, f))
+    migrate(*steps)
+    schema_of(m.Opening).create_indexes(safe=True)
+    schema_of(m.Entry).create_indexes(safe=True)  # DEMAND_INDEX, ENDED_INDEX: `stats demand`
 
 
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
@@ -223,9 +243,12 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     11: _v11_staff_accounts,
     12: _v12_self_join,
     13: _v13_sms_receipts,
-    14: _v14_v15_held,  # held for another branch: the lead renumbers at merge
-    15: _v14_v15_held,  # held for another branch: the lead renumbers at merge
+    14: _held_for_other_branches,
+    15: _held_for_other_branches,
     16: _v16_offer_links,
+    17: _held_for_other_branches,
+    18: _held_for_other_branches,
+    19: _v19_knock_on,
 }
 
 

@@ -236,6 +236,8 @@ def prepare(
         "expires_at": fields.get("expires_at"),
         "original_appointment_at": fields.get("original_appointment_at"),
     }
+    if fields.get("keep_later_appointment"):  # else the column's default (and no audit line)
+        values["keep_later_appointment"] = True
     stamps: dict[str, Any] = {
         **Entry.stamps(actor, now, new=True),
         "status_changed_at": now,

@@ -11,6 +11,7 @@ from typing import Any
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.flags import parse_bool
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import parse_date, parse_hhmm, parse_instant
 
@@ -31,6 +32,7 @@ INPUT_FIELDS = (
     "notes",
     "expires_at",
     "original_appointment_at",
+    "keep_later_appointment",
 )
 ALIASES = {
     "service_id": "service",
@@ -213,6 +215,11 @@ def parse_fields(data: dict[str, Any], tz: str) -> dict[str, Any]:
     for key in ("expires_at", "original_appointment_at"):
         if key in data:
             out[key] = None if data[key] in (None, "") else parse_instant(data[key], tz, key)
+    if "keep_later_appointment" in data:  # schema v19: no knock-on release (fill/knock_on.py)
+        value = data["keep_later_appointment"]
+        out["keep_later_appointment"] = (
+            False if value in (None, "") else parse_bool(value, "keep_later_appointment")
+        )
     if "status" in data:
         out["status"] = parse_status(data["status"])
     if "version" in data and data["version"] is not None:

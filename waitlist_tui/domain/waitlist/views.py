@@ -70,6 +70,7 @@ class EntryView:
     updated_by: str
     version: int
     self_joined: bool = False  # the client asked on the /join page (schema v12)
+    keep_later_appointment: bool = False  # no knock-on release (schema v19)
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...], providers: Sequence[ProviderBrief] = ()) -> EntryView:
@@ -85,9 +86,9 @@ class EntryView:
             tuple(vocab.from_mask(slots, vocab.TIME_SLOTS)),
             fmt_hhmm(time_start),
             fmt_hhmm(time_end),
-            *row[10:brief],  # date_range_start .. self_joined
+            *row[10:brief],  # date_range_start .. keep_later_appointment
         ]
-        values[-1] = bool(values[-1])  # SQLite's raw rows hold 0/1
+        values[-2:] = [bool(v) for v in values[-2:]]  # SQLite's raw rows hold 0/1
         return cls(*values)
 
     @classmethod
@@ -125,6 +126,7 @@ class EntryView:
             updated_by=entry.updated_by,
             version=entry.version,
             self_joined=bool(entry.self_joined),
+            keep_later_appointment=bool(entry.keep_later_appointment),
         )
 
     @property
@@ -181,6 +183,7 @@ class EntryView:
             "updated_by": self.updated_by,
             "version": self.version,
             "self_joined": self.self_joined,
+            "keep_later_appointment": self.keep_later_appointment,
         }
 
 

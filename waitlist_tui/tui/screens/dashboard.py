@@ -30,6 +30,7 @@ from waitlist_tui.domain import clock
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.catalog.clinics import providers as clinic_providers
 from waitlist_tui.domain.errors import DomainError
+from waitlist_tui.domain.stats.chains import knock_on_chains
 from waitlist_tui.domain.stats.report import PERIODS, period_bounds, stats, weekly_caption
 from waitlist_tui.tui import calls
 from waitlist_tui.tui.desk import DeskScreen
@@ -43,6 +44,7 @@ from waitlist_tui.tui.screens.dashboard_figures import (
     Loaded,
     Selection,
     card_values,
+    knock_on_text,
     period_label,
 )
 from waitlist_tui.tui.widgets.fast_table import FastTable
@@ -121,6 +123,14 @@ class DashboardScreen(DeskScreen[None]):
             "Refresh",
             id="dashboard.refresh",
             tooltip="Read the figures again",
+        ),
+        Binding(
+            "d",
+            "demand",
+            "Demand",
+            id="dashboard.demand",
+            tooltip="Where demand goes unmet, and the extra hours that would serve the most",
+            show=False,  # in help and the key list; the footer is full on small terminals
         ),
         Binding(
             "escape,q",
@@ -239,6 +249,11 @@ class DashboardScreen(DeskScreen[None]):
     def action_refresh(self) -> None:
         self.reselect()
 
+    def action_demand(self) -> None:
+        from waitlist_tui.tui.screens.demand import DemandScreen
+
+        self.app.push_screen(DemandScreen())
+
     def action_back(self) -> None:
         self.left = True
         self.app.pop_screen()
@@ -318,6 +333,7 @@ class DashboardScreen(DeskScreen[None]):
             clinic = get_clinic()
             since, until = period_bounds(selection.period, clock.today(clinic.time_zone))
             figures = stats(clinic, since, until, selection.provider).to_dict()
+            chains = knock_on_chains(clinic, since) if not selection.provider else None
             choices: tuple[tuple[str, str], ...] = ()
             if with_choices:
                 choices = tuple((p.name, p.code) for p in clinic_providers(clinic))
@@ -328,6 +344,7 @@ class DashboardScreen(DeskScreen[None]):
                 clinic_name=clinic.name,
                 provider_choices=choices,
                 as_of=f"{now:%a %d %b %H:%M}",
+                knock_on=chains.to_dict() if chains is not None else None,
             )
         except DomainError as err:
             return Loaded(selection, error=err.message)
@@ -351,7 +368,9 @@ class DashboardScreen(DeskScreen[None]):
         if figures["provider"]:
             who += f" ({PER_PROVIDER_NOTE})"
         period = period_label(loaded.selection, figures)
-        status.update(f"{period} · {who} · {READY_TEXT} {loaded.as_of}")
+        status.update(
+            f"{period} · {who}{knock_on_text(loaded.knock_on)} · {READY_TEXT} {loaded.as_of}"
+        )
 
     @staticmethod
     def card_values(figures: dict[str, Any]) -> dict[str, str]:

@@ -116,6 +116,19 @@ class Loaded:
     clinic_name: str = ""
     provider_choices: tuple[tuple[str, str], ...] = ()  # (label, code)
     as_of: str = ""
+    knock_on: dict[str, Any] | None = None  # stats.chains, all providers' figures only
+
+
+def knock_on_text(chains: dict[str, Any] | None) -> str:
+    """' · 3 appointments moved up by knock-on (12.5 days sooner)', or nothing when no
+    chain ran in the period (the status line stays as it was)."""
+    if not chains or not chains["moved_up"]:
+        return ""
+    moved = chains["moved_up"]
+    return (
+        f" · {moved} appointment{'s' if moved != 1 else ''} moved up by knock-on "
+        f"({chains['days_sooner']} days sooner)"
+    )
 
 
 def period_label(selection: Selection, figures: dict[str, Any]) -> str:

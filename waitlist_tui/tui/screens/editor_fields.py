@@ -31,6 +31,8 @@ NEW_CLIENT = "__new__"
 PAYMENTS = [("Self pay", vocab.SELF_PAY), ("Insurance", vocab.INSURANCE_PAY)]
 PARTS = [("MORNING", "Morning"), ("AFTERNOON", "Afternoon"), ("EVENING", "Evening")]
 CONSENT_CHOICES = [("Yes", consent.YES), ("No", consent.NO)]
+# An entry's later appointment when it takes an earlier slot (fill/knock_on.py).
+LATER_CHOICES = [("release it when moved up", "release"), ("keep it as well", "keep")]
 CONSENT_BOXES = {"consent_sms": "#consent-sms", "consent_email": "#consent-email"}
 # Which error line shows a domain error, by the field the error names.
 ERROR_LINE = {
@@ -47,6 +49,7 @@ ERROR_LINE = {
     "payment_type": "payprio",
     "priority": "payprio",
     "notes": "notes",
+    "keep_later_appointment": "later",
 }
 # Which box takes the focus for an error, by the field it names ("client": the search box,
 # or the first name when the client is a new one).
@@ -68,6 +71,7 @@ FIELD_BOX = {
     "payment_type": "#payment",
     "priority": "#priority",
     "notes": "#notes",
+    "keep_later_appointment": "#keep-later",
 }
 
 
@@ -156,6 +160,17 @@ def form_fields(new_entry: bool) -> ComposeResult:
             yield Label("Notes", classes="field-label")
             yield Input(placeholder="anything the desk should know", id="notes", compact=True)
         yield Static("", id="err-notes", classes="error")
+        with Horizontal(classes="row"):
+            yield Label("Later appt", classes="field-label")
+            later = Select(
+                LATER_CHOICES, value="release", allow_blank=False, id="keep-later", compact=True
+            )
+            later.tooltip = (
+                "A client who holds a later appointment and takes an earlier slot: release "
+                "the later one for the waitlist (knock-on), or keep both"
+            )
+            yield later
+        yield Static("", id="err-later", classes="error")
 
 
 def consent_boxes(default: str) -> list[Widget]:
@@ -260,6 +275,7 @@ def read_form(
         payment_type=select_value(root, "#payment") or payment_default,
         priority=priority if isinstance(priority, int) else 3,
         notes=root.query_one("#notes", Input).value,
+        keep_later=select_value(root, "#keep-later") == "keep",
     )
 
 
@@ -275,6 +291,7 @@ def put_form(root: Widget, form: EntryForm) -> None:
     root.query_one("#payment", Select).value = form.payment_type
     root.query_one("#priority", Select).value = form.priority
     root.query_one("#notes", Input).value = form.notes
+    root.query_one("#keep-later", Select).value = "keep" if form.keep_later else "release"
 
 
 def date_read_backs(form: EntryForm, today: dt.date, max_span_days: int) -> tuple[Text, Text]:

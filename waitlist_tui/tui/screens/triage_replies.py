@@ -78,6 +78,19 @@ def read_offers() -> Loaded:
         return Loaded(error=err.message)
 
 
+def knock_on(reply: offers.Reply) -> str:
+    """' · later appointment released (7.0 days sooner), offered to Ben' after an accept
+    that gave a later appointment back (fill/knock_on.py); nothing otherwise."""
+    freed = reply.knock_on
+    if freed is None:
+        return ""
+    if freed.opening_id is None:
+        return f" · later appointment released ({freed.days_sooner} days sooner)"
+    offered = ", ".join(printable(o.client_name) for o in freed.offers)
+    then = f", offered to {offered}" if offered else ", now an open opening"
+    return f" · later appointment released ({freed.days_sooner} days sooner){then}"
+
+
 def outcome(said: Answer, time_zone: str) -> Outcome:
     """The status line after a reply, naming anyone who got the opening next."""
     view, reply = said.view, said.reply
@@ -89,7 +102,7 @@ def outcome(said: Answer, time_zone: str) -> Outcome:
     nxt = f" · next offer sent to {following}" if following else ""
     if said.verb == "accept":
         slot = slot_text(view.slot_start, time_zone)
-        return Outcome(f"Booked {who} · {slot} with {view.provider_code}")
+        return Outcome(f"Booked {who} · {slot} with {view.provider_code}{knock_on(reply)}")
     if said.verb == "decline":
         return Outcome(f"Declined for {who}{nxt or ' · no next offer sent'}")
     if said.verb == "rescind":

@@ -1,0 +1,605 @@
+"""Where demand goes unmet (issue 22 part 4), read only: for each service x provider (or any
+provider) x weekday (or any day) x part of day (or any time), the waiting entries whose
+preferences point there, how many of them have no free slot in their date range, their median
+wait, and how many entries there ended (expired or cancelled) without ever being offered a
+slot; and the few extra hours that would fit the most waiting entries that have no slot.
+
+How it stays fast at 100,000 waiting entries: the database groups the waiting entries by
+what matters (service, preferred providers, days, parts of day, time window, date range as
+day offsets from today, whole days waited) and counts them, so Python sees groups, not rows.
+Free time is read once (fill/availability.free_blocks over the days the ranges reach) and
+turned into, per (service length, provider, day), the start minutes a slot could take; a
+preference pattern's days with a fitting slot are found once, and a group has a free slot
+when one of those days lies in its range (a bisect).
+
+An entry points to one cell per preferred provider, day and part of day it names: an entry
+that names none of a kind points to the "any" cell of that kind (an entry with no preferred
+day is not counted on every weekday). An explicit time window without parts of day is "any"
+part. So a cell's counts add up across cells to more than the waiting total when entries name
+several days: `waiting_total` counts each entry once.
+
+"Free slot" is what the slots screen offers (fill/availability.find_matching_slots): the
+provider's weekly hours less time off, booked appointments and open openings, from the
+clinic's minimum notice on, with the entry's day, part-of-day and window preferences.
+
+A suggestion: for a provider, weekday and part of day, the waiting entries with no free slot
+whose preferences (service offered by the provider, provider, day, part, window, a date
+range that holds that weekday) it would fit, and the fewest whole extra hours a week (within
+the part of day) whose appointments over the weeks ahead would take them all, or as many as
+the part of day can hold. "2 extra hours of Dr Kim on Tuesday mornings would fit 37 waiting
+entries".
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import statistics
+import uuid
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.fill import offer_time
+from waitlist_tui.domain.fill.availability import MAX_DAYS, free_blocks, part_windows
+from waitlist_tui.domain.store.db import database, is_postgres
+from waitlist_tui.domain.store.models import (
+    DEMAND_INDEX,
+    ENDED_INDEX,
+    Clinic,
+    Entry,
+    EntryProvider,
+    Offer,
+    Provider,
+    ProviderService,
+    Service,
+)
+
+ANY = "any"
+PARTS = vocab.TIME_SLOTS[:3]  # MORNING, AFTERNOON, EVENING
+ANYTIME_BIT = 1 << vocab.TIME_SLOTS.index("ANYTIME")
+ENDED_DAYS = 90  # entries that ended without an offer are counted over this many days
+SUGGESTIONS = 3
+CSV_COLUMNS = (
+    "service",
+    "provider",
+    "weekday",
+    "part_of_day",
+    "waiting",
+    "no_free_slot",
+    "median_wait_days",
+    "ended_without_offer",
+)
+Key = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Cell:
+    service: str
+    provider: str
+    weekday: str
+    part: str
+    waiting: int
+    no_free_slot: int
+    median_wait_days: float
+    ended_without_offer: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "provider": self.provider,
+            "weekday": self.weekday,
+            "part_of_day": self.part,
+            "waiting": self.waiting,
+            "no_free_slot": self.no_free_slot,
+            "median_wait_days": self.median_wait_days,
+            "ended_without_offer": self.ended_without_offer,
+        }
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    provider: str
+    provider_name: str
+    weekday: str
+    part: str
+    hours: int
+    fits: int
+
+    @property
+    def text(self) -> str:
+        hours = f"{self.hours} extra hour{'s' if self.hours != 1 else ''}"
+        part = {"MORNING": "mornings", "AFTERNOON": "afternoons", "EVENING": "evenings"}
+        entries = f"{self.fits} waiting entr{'ies' if self.fits != 1 else 'y'}"
+        return (
+            f"{hours} of {self.provider_name} on {self.weekday.title()} "
+            f"{part[self.part]} would fit {entries}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "provider_name": self.provider_name,
+            "weekday": self.weekday,
+            "part_of_day": self.part,
+            "extra_hours_a_week": self.hours,
+            "fits": self.fits,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Demand:
+    clinic: str
+    as_of: dt.date
+    horizon_days: int
+    waiting_total: int
+    no_free_slot_total: int
+    ended_days: int
+    cells: list[Cell] = field(default_factory=list)
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "clinic": self.clinic,
+            "as_of": self.as_of.isoformat(),
+            "horizon_days": self.horizon_days,
+            "waiting_total": self.waiting_total,
+            "no_free_slot_total": self.no_free_slot_total,
+            "ended_without_offer_days": self.ended_days,
+            "cells": [c.to_dict() for c in self.cells],
+            "suggestions": [s.to_dict() for s in self.suggestions],
+        }
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for c in self.cells:
+            row = c.to_dict()
+            writer.writerow([row[k] for k in CSV_COLUMNS])
+        return out.getvalue()
+
+
+def _id(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _providers_sql() -> str:
+    """An entry's preferred providers as one text ("id,id"; NULL for any provider)."""
+    ep = EntryProvider._meta.table_name
+    if is_postgres():
+        return (
+            "(SELECT string_agg(ep.provider_id::text, ',' ORDER BY ep.provider_id) "
+            f"FROM {ep} ep WHERE ep.entry_id = e.id)"
+        )
+    return f"(SELECT group_concat(ep.provider_id) FROM {ep} ep WHERE ep.entry_id = e.id)"
+
+
+def _mark() -> str:
+    return "%s" if is_postgres() else "?"
+
+
+# The status is written out (not a parameter): SQLite then reads models.DEMAND_INDEX alone.
+WAITING_ONLY = f"e.status = '{vocab.WAITING}'"
+ENDED_ONLY = f"e.status IN ('{vocab.CANCELLED}', '{vocab.EXPIRED}')"
+
+
+def _waiting_groups(clinic: Clinic) -> list[tuple[Any, ...]]:
+    """(service, providers text, days, slots, window start, end, date range start, end,
+    UTC date added, count) of the waiting entries: one pass over models.DEMAND_INDEX. The
+    rows are read in a subquery the planner keeps whole (LIMIT -1 / OFFSET 0), so each
+    entry's providers are looked up once (grouping on the look-up ran it twice)."""
+    if is_postgres():
+        added, source, keep = "CAST(e.created_at AS date)", "", "OFFSET 0"
+    else:
+        added, source, keep = (
+            "substr(e.created_at, 1, 10)",
+            f"INDEXED BY {DEMAND_INDEX}",
+            "LIMIT -1",
+        )
+    sql = (
+        "SELECT s, p, d, t, ws, we, a, b, c, COUNT(*) FROM ("
+        f"SELECT e.service_id AS s, {_providers_sql()} AS p, e.preferred_days AS d, "
+        "e.preferred_time_slots AS t, e.preferred_time_start AS ws, "
+        "e.preferred_time_end AS we, e.date_range_start AS a, e.date_range_end AS b, "
+        f"{added} AS c FROM {Entry._meta.table_name} e {source} "
+        f"WHERE e.clinic_id = {_mark()} AND {WAITING_ONLY} {keep}"
+        ") AS w GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+    )
+    return list(database.execute_sql(sql, (Entry.clinic.db_value(clinic.id),)).fetchall())
+
+
+def _ended_groups(clinic: Clinic, since: dt.datetime) -> list[tuple[Any, ...]]:
+    """(service, providers text, days, slots, count) of entries that expired or were
+    cancelled from `since` on without ever being offered a slot: models.ENDED_INDEX alone
+    (the statuses written out, as the index names them)."""
+    mark = _mark()
+    source = "" if is_postgres() else f"INDEXED BY {ENDED_INDEX}"
+    sql = (
+        "SELECT s, p, d, t, COUNT(*) FROM ("
+        f"SELECT e.service_id AS s, {_providers_sql()} AS p, e.preferred_days AS d, "
+        f"e.preferred_time_slots AS t FROM {Entry._meta.table_name} e {source} "
+        f"WHERE e.clinic_id = {mark} AND {ENDED_ONLY} AND e.status_changed_at >= {mark} "
+        f"AND NOT EXISTS (SELECT 1 FROM {Offer._meta.table_name} o WHERE o.entry_id = e.id)"
+        f" {'OFFSET 0' if is_postgres() else 'LIMIT -1'}) AS x GROUP BY 1, 2, 3, 4"
+    )
+    params = (Entry.clinic.db_value(clinic.id), _stamp(since))
+    return list(database.execute_sql(sql, params).fetchall())
+
+
+def _stamp(at: dt.datetime) -> Any:
+    """A stored UTC instant as a parameter: naive UTC (PostgreSQL), its text (SQLite)."""
+    naive = at.astimezone(dt.UTC).replace(tzinfo=None)
+    return naive if is_postgres() else naive.isoformat(sep=" ")
+
+
+def _bits(mask: int, names: tuple[str, ...]) -> list[str]:
+    return [name for i, name in enumerate(names) if mask & (1 << i)]
+
+
+def _parts_of(slots: int) -> list[str]:
+    """The parts of day a preference names; any time (none named, or ANYTIME) is ["any"]."""
+    if not slots or slots & ANYTIME_BIT:
+        return [ANY]
+    return _bits(slots, PARTS) or [ANY]
+
+
+class _Free:
+    """Per (service length, provider): for each day offset, the ranges of start minutes
+    (local) a slot of that length could take; and per preference pattern the sorted day
+    offsets with a fitting slot."""
+
+    def __init__(
+        self, clinic: Clinic, providers: list[Provider], today: dt.date, days: int, now: dt.datetime
+    ) -> None:
+        self.zone = ZoneInfo(clinic.time_zone)
+        self.today = today
+        last = today + dt.timedelta(days=max(days - 1, 0))
+        self.blocks = free_blocks(clinic, providers, today, last) if days > 0 else {}
+        earliest = now + dt.timedelta(minutes=offer_time.min_notice(clinic))
+        self.earliest = earliest
+        self.parts = {
+            name: (a, b) for (bit, a, b), name in zip(part_windows(clinic), PARTS, strict=True)
+        }
+        # pid -> (day offset, block start, block end, earliest start - 1) in local minutes
+        self.local: dict[Any, list[tuple[int, int, int, int]]] = defaultdict(list)
+        for (day, pid), spans in self.blocks.items():
+            offset = (day - today).days
+            for start, end in spans:
+                if end <= earliest:
+                    continue
+                ls = start.astimezone(self.zone)
+                a = ls.hour * 60 + ls.minute
+                b = a + int((end - start).total_seconds() // 60)
+                floor = -1
+                if start <= earliest:  # a slot must start after the notice (s > earliest)
+                    gap = (earliest - start).total_seconds() / 60
+                    floor = a + math.floor(gap)
+                self.local[pid].append((offset, a, b, floor))
+        self.cache: dict[Key, list[int]] = {}
+        self.provider_cache: dict[Key, set[int]] = {}
+
+    def days_with_slot(
+        self,
+        pids: tuple[Any, ...],
+        minutes: int,
+        days_mask: int,
+        slots: int,
+        window: tuple[int | None, int | None],
+    ) -> list[int]:
+        """The day offsets on which one of `pids` has a free slot of `minutes` that the
+        preferences admit: each provider's days worked out once per length, parts and
+        window (patterns differ mostly in their days), then filtered by weekday."""
+        key = (pids, minutes, days_mask, slots, window)
+        found = self.cache.get(key)
+        if found is not None:
+            return found
+        good: set[int] = set()
+        for pid in pids:
+            good.update(self._provider_days(pid, minutes, slots, window))
+        if days_mask:
+            weekday = self.today.weekday()
+            good = {o for o in good if days_mask & (1 << ((weekday + o) % 7))}
+        result = sorted(good)
+        self.cache[key] = result
+        return result
+
+    def _provider_days(
+        self, pid: Any, minutes: int, slots: int, window: tuple[int | None, int | None]
+    ) -> set[int]:
+        key = (pid, minutes, slots, window)
+        found = self.provider_cache.get(key)
+        if found is not None:
+            return found
+        parts = None if _parts_of(slots) == [ANY] else [self.parts[p] for p in _parts_of(slots)]
+        ws, we = window
+        good: set[int] = set()
+        for offset, a, b, floor in self.local.get(pid, ()):
+            if offset in good:
+                continue
+            # slots run from the block's start in steps of their length (as the slots
+            # screen lists them): starts a + k * minutes, ending by b, after the notice
+            low, high = max(a, floor + 1), b - minutes
+            if ws is not None and we is not None:
+                low, high = max(low, ws), min(high, we - minutes)
+            ranges = (
+                [(low, high)]
+                if parts is None
+                else [(max(low, pa), min(high, pb - 1)) for pa, pb in parts]
+            )
+            for lo, hi in ranges:
+                first = a + max(0, -(-(lo - a) // minutes)) * minutes
+                if lo <= hi and first <= hi:
+                    good.add(offset)
+                    break
+        self.provider_cache[key] = good
+        return good
+
+
+def _median(histogram: dict[int, int]) -> float:
+    """The median of whole days waited, from {days: count} (the two middle ones' mean)."""
+    total = sum(histogram.values())
+    if not total:
+        return 0.0
+    wanted = [(total - 1) // 2, total // 2]
+    values: list[int] = []
+    seen = 0
+    for days in sorted(histogram):
+        count = histogram[days]
+        for w in wanted:
+            if seen <= w < seen + count:
+                values.append(days)
+        seen += count
+    return round(statistics.fmean(values), 1)
+
+
+@dataclass
+class _Pattern:
+    """What a group of waiting entries asks for, less its dates: its cells, the providers
+    that could see it, and (once asked) the day offsets with a fitting free slot."""
+
+    service: Service
+    pids: tuple[Any, ...]
+    usable: tuple[Any, ...]
+    days: int
+    slots: int
+    window: tuple[int | None, int | None]
+    cells: list[Key]
+    waiting: int = 0
+    unmet: int = 0
+    good: list[int] | None = None
+    waits: dict[int, int] = field(default_factory=dict)  # whole days waited -> entries
+
+
+def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
+    """The demand table and the suggestions (module docstring); `service` a code narrows it."""
+    clinic = clinic or get_clinic()
+    now = clock.now()
+    local = clock.today(clinic.time_zone)
+    today = dt.date(local.year, local.month, local.day)  # plain dates: pendulum's are slow here
+    utc_today = dt.date(now.year, now.month, now.day) if now.tzinfo == dt.UTC else None
+    if utc_today is None:
+        at = now.astimezone(dt.UTC)
+        utc_today = dt.date(at.year, at.month, at.day)
+    services = {s.id: s for s in Service.select().where(Service.clinic == clinic)}
+    wanted_service = None
+    if service:
+        code = str(service).strip().upper()
+        wanted = next((s for s in services.values() if s.code == code), None)
+        if wanted is None:
+            raise ValidationError(
+                f"service {service!r} is not a service of this clinic", field="service"
+            )
+        wanted_service = wanted.id
+    providers = list(Provider.select().where(Provider.clinic == clinic, Provider.active == True))  # noqa: E712
+    by_pid = {p.id: p for p in providers}
+    # service -> providers offering it, in the clinic's provider order
+    offers: dict[Any, list[Any]] = defaultdict(list)
+    for link in ProviderService.select().where(ProviderService.provider.in_(list(by_pid))):
+        offers[link.service_id].append(link.provider_id)
+    offered = {service_id: set(pids) for service_id, pids in offers.items()}
+    groups = _waiting_groups(clinic)
+    ended = _ended_groups(clinic, now - dt.timedelta(days=ENDED_DAYS))
+
+    offsets: dict[Any, int] = {}
+
+    def offset(raw: Any) -> int:  # a stored date (text on SQLite) as days from today
+        found = offsets.get(raw)
+        if found is None:
+            day = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw)[:10])
+            found = offsets[raw] = (day - today).days
+        return found
+
+    cells_of: dict[Key, tuple[Service, tuple[Any, ...], list[Key]] | None] = {}
+
+    def cells_for(raw_service: Any, raw_pids: Any, days: int, slots: int) -> Any:
+        """(service, provider ids, its cells) of a raw group key; None: not in the report."""
+        key = (raw_service, raw_pids, days, slots)
+        if key not in cells_of:
+            what = services.get(_id(raw_service))
+            if what is None or (wanted_service is not None and what.id != wanted_service):
+                cells_of[key] = None
+            else:
+                pids = () if raw_pids is None else tuple(_id(p) for p in str(raw_pids).split(","))
+                cells_of[key] = (what, pids, _cells(what.code, pids, days, slots, by_pid))
+        return cells_of[key]
+
+    reach = min(max((offset(g[7]) for g in groups), default=-1) + 1, MAX_DAYS)
+    free = _Free(clinic, providers, today, max(reach, 0), now)
+    patterns: dict[Key, _Pattern] = {}
+    unmet_ranges: dict[tuple[Key, int, int], int] = defaultdict(int)
+    total = no_slot_total = 0
+    added_days: dict[Any, int] = {}
+    for raw_service, raw_pids, days, slots, ws, we, start, end, added, count in groups:
+        key = (raw_service, raw_pids, days, slots, ws, we)
+        pattern = patterns.get(key)
+        if pattern is None:
+            found = cells_for(raw_service, raw_pids, days, slots)
+            if found is None:
+                continue
+            what, pids, cells = found
+            offering = offered.get(what.id, set())
+            every = tuple(offers.get(what.id, ()))
+            usable = tuple(p for p in (pids or every) if p in by_pid and p in offering)
+            window = (ws, we) if ws is not None and we is not None else (None, None)
+            pattern = patterns[key] = _Pattern(what, pids, usable, days, slots, window, cells)
+        total += count
+        pattern.waiting += count
+        waited = added_days.get(added)
+        if waited is None:
+            day = added if isinstance(added, dt.date) else dt.date.fromisoformat(str(added))
+            waited = added_days[added] = (utc_today - day).days
+        pattern.waits[waited] = pattern.waits.get(waited, 0) + count
+        first, last = max(offset(start), 0), min(offset(end), reach - 1)
+        has_slot = False
+        if first <= last and pattern.usable:
+            if pattern.good is None:
+                pattern.good = free.days_with_slot(
+                    pattern.usable,
+                    pattern.service.duration_minutes,
+                    days,
+                    slots,
+                    pattern.window,
+                )
+            i = bisect_left(pattern.good, first)
+            has_slot = i < len(pattern.good) and pattern.good[i] <= last
+        if not has_slot:
+            no_slot_total += count
+            pattern.unmet += count
+            if first <= last:
+                span = (first, last) if last - first < 6 else (0, -1)  # -1: every weekday
+                unmet_ranges[(key, *span)] += count
+    waiting: dict[Key, int] = defaultdict(int)
+    unmet: dict[Key, int] = defaultdict(int)
+    for pattern in patterns.values():
+        for cell in pattern.cells:
+            waiting[cell] += pattern.waiting
+            unmet[cell] += pattern.unmet
+    histograms: dict[Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for pattern in patterns.values():
+        for cell in pattern.cells:
+            histogram = histograms[cell]
+            for waited, count in pattern.waits.items():
+                histogram[waited] += count
+    ended_by_cell: dict[Key, int] = defaultdict(int)
+    for raw_service, raw_pids, days, slots, count in ended:
+        found = cells_for(raw_service, raw_pids, days, slots)
+        for cell in found[2] if found else ():
+            ended_by_cell[cell] += int(count)
+    cells = [
+        Cell(
+            key[0],
+            key[1],
+            key[2],
+            key[3],
+            waiting.get(key, 0),
+            unmet.get(key, 0),
+            _median(histograms[key]) if key in histograms else 0.0,
+            ended_by_cell.get(key, 0),
+        )
+        for key in set(waiting) | set(ended_by_cell)
+    ]
+    cells.sort(key=lambda c: (-c.no_free_slot, -c.waiting, -c.ended_without_offer, _order(c)))
+    suggestions = _suggest(unmet_ranges, patterns, offers, by_pid, free, today, reach)
+    return Demand(
+        clinic.name, today, max(reach, 0), total, no_slot_total, ENDED_DAYS, cells, suggestions
+    )
+
+
+def _order(c: Cell) -> tuple[Any, ...]:
+    day = vocab.DAYS.index(c.weekday) if c.weekday in vocab.DAYS else 7
+    part = PARTS.index(c.part) if c.part in PARTS else 3
+    return (c.service, c.provider, day, part)
+
+
+def _cells(
+    service: str, pids: tuple[Any, ...], days: int, slots: int, by_pid: dict[Any, Provider]
+) -> list[Key]:
+    names = [by_pid[p].code for p in pids if p in by_pid] or [ANY]
+    weekdays = _bits(days, vocab.DAYS) or [ANY]
+    parts = _parts_of(slots)
+    return [(service, n, d, p) for n in names for d in weekdays for p in parts]
+
+
+def _spots(
+    pattern: _Pattern, offers: dict[Any, list[Any]], by_pid: dict[Any, Provider], free: _Free
+) -> list[tuple[Key, int, int]]:
+    """(provider, weekday, part), its weekday's bit and the service's length, for each
+    place an extra hour could see this pattern's entries (their providers, days, parts of
+    day and window)."""
+    what, days = pattern.service, pattern.days
+    parts = PARTS if _parts_of(pattern.slots) == [ANY] else tuple(_parts_of(pattern.slots))
+    offering = offers.get(what.id, ())
+    ws, we = pattern.window
+    spots = []
+    for pid in pattern.pids or tuple(offering):
+        if pid not in by_pid or pid not in offering:
+            continue
+        for weekday in range(7):
+            if days and not days & (1 << weekday):
+                continue
+            for part in parts:
+                a, b = free.parts[part]
+                if (
+                    ws is not None
+                    and we is not None
+                    and max(a, ws) + what.duration_minutes > min(b, we)
+                ):
+                    continue
+                spots.append(((pid, weekday, part), 1 << weekday, what.duration_minutes))
+    return spots
+
+
+def _suggest(
+    ranges: dict[tuple[Key, int, int], int],
+    patterns: dict[Key, _Pattern],
+    offers: dict[Any, list[Any]],
+    by_pid: dict[Any, Provider],
+    free: _Free,
+    today: dt.date,
+    reach: int,
+) -> list[Suggestion]:
+    """The provider x weekday x part of day whose extra hours would fit the most waiting
+    entries that have no free slot (module docstring)."""
+    by_weekdays: dict[tuple[Key, int], int] = defaultdict(int)
+    for (key, first, last), count in ranges.items():  # first > last: every weekday
+        mask = 127
+        if first <= last:
+            mask = 0
+            for i in range(last - first + 1):
+                mask |= 1 << (today + dt.timedelta(days=first + i)).weekday()
+        by_weekdays[(key, mask)] += count
+    spots_of: dict[Key, list[tuple[Key, int, int]]] = {}
+    fits: dict[Key, int] = defaultdict(int)
+    minutes: dict[Key, int] = defaultdict(int)
+    for (key, mask), count in by_weekdays.items():
+        spots = spots_of.get(key)
+        if spots is None:
+            spots = spots_of[key] = _spots(patterns[key], offers, by_pid, free)
+        for spot, weekday_bit, length in spots:
+            if mask & weekday_bit:
+                fits[spot] += count
+                minutes[spot] += count * length
+    weeks = max(1, math.ceil(reach / 7))
+    found: list[Suggestion] = []
+    for (pid, weekday, part), count in fits.items():
+        a, b = free.parts[part]
+        most = max(1, (b - a) // 60)
+        average = minutes[(pid, weekday, part)] / count
+        hours = min(most, max(1, math.ceil(count * average / 60 / weeks)))
+        served = min(count, int(hours * 60 // average) * weeks)
+        if served:
+            provider = by_pid[pid]
+            found.append(
+                Suggestion(provider.code, provider.name, vocab.DAYS[weekday], part, hours, served)
+            )
+    found.sort(key=lambda s: (-s.fits, s.hours, s.provider, vocab.DAYS.index(s.weekday), s.part))
+    return found[:SUGGESTIONS]
