@@ -330,6 +330,34 @@ class Offer(AuditedModel):
         )
 
 
+class OfferRanking(UUIDModel):
+    """What the desk saw when an opening's candidates were ranked for an offer (kind "offer",
+    `offer` the first offer it sent), or an entry the desk skipped for this opening with the
+    reason typed (kind "skip", `entry` and `reason`). `record` holds the compact ranking
+    (domain/fill/fairness.py): the entries that fitted, the first ones that did not, and
+    counts of the rest by reason. Written in the offer's (or the skip's) transaction."""
+
+    opening_id: uuid.UUID
+    offer_id: uuid.UUID | None
+    entry_id: uuid.UUID | None
+
+    opening = ForeignKeyField(Opening, on_delete="CASCADE", index=False)
+    offer = ForeignKeyField(Offer, null=True, on_delete="SET NULL")
+    entry = ForeignKeyField(Entry, null=True, on_delete="CASCADE")
+    kind = CharField(max_length=8)  # offer | skip
+    reason = TextField(default="")
+    record = JSONField(default=dict)
+    created_at = UTCDateTimeField()
+    created_by = CharField(max_length=120)
+
+    class Meta:
+        table_name = "offer_ranking"
+        indexes = (
+            (("opening", "kind", "created_at"), False),
+            (("created_at",), False),
+        )
+
+
 # The queue's default view (waiting + offered) in its order, from the active entries alone
 # (schema v5). PostgreSQL reads a plain index scan's rows from the table: walking the full
 # (clinic, priority, ...) index to the first 50 active entries read thousands of closed ones,
@@ -533,6 +561,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Appointment,
     Opening,
     Offer,
+    OfferRanking,
     EventInstance,
     Enrolment,
     AuditEvent,

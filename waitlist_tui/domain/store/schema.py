@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 13
+CURRENT_VERSION = 18
 VERSION_KEY = "schema_version"
 
 
@@ -200,6 +200,17 @@ def _v13_sms_receipts(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.InboundMessage).create_indexes(safe=True)
 
 
+def _reserved(db: Database, migrator: SchemaMigrator) -> None:
+    """Versions 14-17 are other branches' migrations (the lead renumbers at merge): no-op
+    steps here so that this branch's v18 follows a strict sequence."""
+
+
+def _v18_offer_rankings(db: Database, migrator: SchemaMigrator) -> None:
+    """v18: the fairness record, what the desk saw when an opening was offered (offer_ranking,
+    domain/fill/fairness.py), and the desk's skips. A new table: nothing to backfill."""
+    db.create_tables([m.OfferRanking], safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -213,6 +224,11 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     11: _v11_staff_accounts,
     12: _v12_self_join,
     13: _v13_sms_receipts,
+    14: _reserved,
+    15: _reserved,
+    16: _reserved,
+    17: _reserved,
+    18: _v18_offer_rankings,
 }
 
 
