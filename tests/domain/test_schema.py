@@ -624,3 +624,29 @@ def test_v11_entries_gain_the_self_joined_mark(backend: str, tmp_path, request, 
     assert reading.get(entry.id).self_joined is False
     assert db.table_exists("join_code")
     db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v17_gets_the_fairness_record_table(backend: str, tmp_path, request, frozen) -> None:
+    """v17 -> v18: offer_ranking (the fairness record and the desk's skips) is created; an
+    offer made after the upgrade writes its record there."""
+    from waitlist_tui.domain.fill import offers
+    from waitlist_tui.domain.fill.openings import add_opening
+    from waitlist_tui.domain.store.models import OfferRanking
+
+    url = (
+        str(tmp_path / "v17.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    adding.create(entry_payload(preferred_providers=[], preferred_days=[]), STAFF)
+    db.drop_tables([OfferRanking])
+    schema.set_meta(schema.VERSION_KEY, "17")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION == 18
+    assert db.table_exists("offer_ranking")
+    opening = add_opening("KIM", "2026-11-23T09:00", 60, STAFF)
+    assert len(offers.offer(opening.id, STAFF)) == 1
+    assert OfferRanking.select().count() == 1
+    db.close()

@@ -264,6 +264,7 @@ def record_offer(
     }
     record = {
         "v": 1,
+        "seq": Offer.select().where(Offer.opening == opening.id).count(),  # order at one instant
         "workflow": chosen.workflow,
         "choice": chosen.to_dict(),
         "fitting_total": remaining.total + len(fresh),
@@ -525,7 +526,11 @@ def why(opening_id: IdRef) -> OpeningWhy:
     entry_ids = {r["e"] for row in rows for r in (row.record or {}).get("rows", [])}
     entry_ids |= {str(row.entry_id) for row in rows if row.entry_id}
     names = _names(entry_ids)
-    rankings = tuple(_ranking(r, names) for r in rows if r.kind == OFFER)
+    offered = sorted(
+        (r for r in rows if r.kind == OFFER),
+        key=lambda r: (r.created_at, (r.record or {}).get("seq", 0)),
+    )
+    rankings = tuple(_ranking(r, names) for r in offered)
     skips = tuple(
         {
             "entry_id": str(r.entry_id),
