@@ -56,7 +56,9 @@ def test_the_next_offer_says_why_the_first_one_was_passed(clinic: Clinic) -> Non
     assert len(why.rankings) == 2
     assert _states(why)[:2] == [("Ana", "not_offered", ("no_answer",)), ("Ben", "offered", ())]
     ana_row = why.rankings[-1].rows[0]
-    assert ana_row.text() == "#1 Ana Test not offered: no consent for any channel, phoned, no answer"
+    assert (
+        ana_row.text() == "#1 Ana Test not offered: no consent for any channel, phoned, no answer"
+    )
     assert why.latest().startswith(
         "offered to #2 Ben Test (EXACT, priority 2, 0 days); #1 Ana Test not offered"
     )
@@ -72,7 +74,9 @@ def test_a_skip_needs_a_reason_and_takes_the_entry_out_of_the_ranking(clinic: Cl
         "reason is required",
     )
     assert OfferRanking.select().count() == 0
-    skipped = fairness.skip_candidate(opening.id, ana.id, "asked not to be offered Mondays", "maria")
+    skipped = fairness.skip_candidate(
+        opening.id, ana.id, "asked not to be offered Mondays", "maria"
+    )
     assert skipped["reason"] == "asked not to be offered Mondays"
     audit = AuditEvent.get(AuditEvent.action == "opening.skip_candidate")
     assert audit.actor == "maria" and audit.changes["entry"] == [None, str(ana.id)]

@@ -210,3 +210,67 @@ def match_command(
             ],
         ),
     )
+
+
+def _why_text(d: dict[str, Any]) -> None:
+    why = d.get("why")
+    if why is None:
+        return
+    click.echo("why:")
+    if not why["rankings"]:
+        click.echo(f"  {why['text']}")
+    for r in why["rankings"]:
+        click.echo(f"  {local_time(r['at'], clinic_zone())} by {r['by']}, {r['why_workflow']}")
+        click.echo(f"    {r['summary']}")
+    for s in why["skips"]:
+        click.echo(f"  skipped {s['client']} ({s['by']}): {s['reason']}")
+
+
+@openings_group.command("show")
+@click.argument("opening_id")
+@click.option("--why", "with_why", is_flag=True, help="What the desk saw each time it offered.")
+@json_option
+@click.pass_obj
+def openings_show(ctx: Ctx, opening_id: str, with_why: bool) -> None:
+    """One opening; with --why its fairness record: every entry considered, its rank and
+    match type, and why each one ranked above the offered entry was not offered."""
+    from waitlist_tui.domain.fill.finder import offer_terms_now
+    from waitlist_tui.domain.fill.openings import OpeningView, get_opening
+
+    open_db(ctx)
+    opening = get_opening(opening_id)
+    data = OpeningView.of(opening).to_dict()
+    data["offer_terms"] = offer_terms_now(opening)
+    if with_why:
+        from waitlist_tui.domain.fill.fairness import why
+
+        data["why"] = why(opening.id).to_dict()
+
+    def text(d: dict[str, Any]) -> None:
+        at = local_time(d["slot_start"], clinic_zone())
+        click.echo(
+            f"opening {d['id']} {d['provider']} {at} {d['minutes']} min, {d['status']}"
+            + (f", {d['workflow_type']}" if d.get("workflow_type") else "")
+        )
+        terms = d.get("offer_terms") or {}
+        if terms.get("workflow"):
+            click.echo(f"workflow: {terms['workflow']['why']}")
+        _why_text(d)
+
+    ctx.out(data, text)
+
+
+@openings_group.command("skip")
+@click.argument("opening_id")
+@click.option("--entry", "entry_id", required=True, metavar="ID", help="The candidate to skip.")
+@click.option("--reason", required=True, help="Why (kept in the opening's fairness record).")
+@json_option
+@click.pass_obj
+def openings_skip(ctx: Ctx, opening_id: str, entry_id: str, reason: str) -> None:
+    """Skip one candidate of an open opening, saying why: it is left out of this opening's
+    offers and the reason shows in `openings show ID --why`."""
+    from waitlist_tui.domain.fill.fairness import skip_candidate
+
+    open_db(ctx)
+    data = skip_candidate(opening_id, entry_id, reason, ctx.staff)
+    ctx.out(data, lambda d: click.echo(f"skipped {d['entry_id'][:8]}: {d['reason']}"))

@@ -111,14 +111,30 @@ def _summary(d: dict[str, Any]) -> None:
     )
 
 
-@click.command("stats")
+@click.group("stats", invoke_without_command=True)
 @click.option("--since", metavar="YYYY-MM-DD", help="First clinic date of the period.")
 @click.option("--until", metavar="YYYY-MM-DD", help="Last clinic date of the period.")
 @click.option("--provider", metavar="CODE", help="Only this provider's figures.")
 @json_option
-@click.pass_obj
-def stats_command(ctx: Ctx, since: str | None, until: str | None, provider: str | None) -> None:
+@click.pass_context
+def stats_command(
+    click_ctx: click.Context, since: str | None, until: str | None, provider: str | None
+) -> None:
     """Waitlist figures: statuses, conversion, waits, offers, openings, per service and
-    provider, and the last 12 weeks. The period counts entries by when they were added."""
+    provider, and the last 12 weeks. The period counts entries by when they were added.
+    `stats fairness` and `stats lead-time` are the manager's reports."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx: Ctx = click_ctx.obj
     open_db(ctx)
     ctx.out(stats(get_clinic(), since, until, provider).to_dict(), _summary)
+
+
+def _register() -> None:
+    from waitlist_tui.cli.stats_fairness import fairness_command, lead_time_command
+
+    stats_command.add_command(fairness_command)
+    stats_command.add_command(lead_time_command)
+
+
+_register()

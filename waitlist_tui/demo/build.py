@@ -326,9 +326,7 @@ class Generator:
             self._local[day, minutes] = found
         return found
 
-    def label(
-        self, prefs: Prefs, provider: Staff, day: dt.date, minute: int, duration: int
-    ) -> str:
+    def label(self, prefs: Prefs, provider: Staff, day: dt.date, minute: int, duration: int) -> str:
         """EXACT or PARTIAL by the live engine's soft rules (availability.soft_fails): the
         demo's history labelled every offer EXACT, or EXACT at random."""
         wanted, days, slots, window = prefs

@@ -28,6 +28,13 @@ from peewee import SQL, fn
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict, ValidationError
+from waitlist_tui.domain.fairness_words import (
+    FITTED,
+    NOT_OFFERED,
+    NOTES,
+    OFFERED,
+    REASONS,
+)
 from waitlist_tui.domain.fill.matching import COUNT_CAP, SlotShape, candidates
 from waitlist_tui.domain.fill.openings import get_opening
 from waitlist_tui.domain.messaging import settings as message_settings
@@ -52,23 +59,6 @@ REASON_MAX = 200
 OFFER, SKIP = "offer", "skip"
 ATTEMPT_ACTION = "offer.contact_attempt"  # contact_attempts.ACTION (that module imports us)
 
-OFFERED, NOT_OFFERED, FITTED = "offered", "not_offered", "fitted"
-REASONS = {
-    "declined": "declined",
-    "opted_out": "opted out (STOP)",
-    "no_answer": "phoned, no answer",
-    "expired": "no reply in time",
-    "withdrawn": "offer withdrawn",
-    "live": "offered earlier, reply awaited",
-    "daily_cap": "daily offer limit reached",
-    "held": "held by another desk at that moment",
-    "desk_skip": "skipped by the desk",
-    "by_hand": "passed over: the desk offered another entry by hand",
-    "preference": "failed preference",
-    "ranked_below": "ranked below",
-    "date_range": "outside their date range",
-}
-NOTES = {"no_sms": "no SMS consent", "no_consent": "no consent for any channel"}
 # How an earlier offer of this opening ended -> the reason it was not offered again.
 _ENDED = {
     "declined": "declined",
@@ -77,8 +67,6 @@ _ENDED = {
     "expired": "expired",
     "past_deadline": "expired",
 }
-# Passed over while waiting and fitting: what the manager's report counts as unfair-looking.
-PASSED_OVER = ("daily_cap", "held", "desk_skip", "by_hand")
 
 
 def _key(value: Any) -> str:
@@ -239,7 +227,9 @@ def record_offer(
     rows.sort(key=_sort_key)
     last_offered = max((i for i, r in enumerate(rows) if r["s"] == OFFERED), default=-1)
     cap = message_settings.of(opening.clinic).max_offers_per_day
-    counts = _offers_today([details[r["e"]].client_id for r in rows if r["e"] in details], now, opening)
+    counts = _offers_today(
+        [details[r["e"]].client_id for r in rows if r["e"] in details], now, opening
+    )
     for i, row in enumerate(rows):
         row["r"] = i + 1
         if row["s"] != FITTED:

@@ -29,6 +29,7 @@ default workflow and hold apply to every lead time. A workflow chosen by hand fo
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,9 @@ class LeadRule:
 
     @property
     def hold_text(self) -> str:
-        return "hold to deadline" if self.hold_minutes is None else f"hold {_span(self.hold_minutes)}"
+        return (
+            "hold to deadline" if self.hold_minutes is None else f"hold {_span(self.hold_minutes)}"
+        )
 
     def describe(self) -> str:
         """'BROADCAST top 5, hold to deadline' or 'SEQUENTIAL, hold 4h'."""
@@ -124,7 +127,7 @@ def _rule(raw: Any, i: int) -> LeadRule:
     flow = flow.strip().upper()
     if "hold" in raw and "hold_minutes" in raw:
         raise ValidationError(
-            f"{where}: give hold_minutes or hold = \"deadline\", not both", field=f"{where}.hold"
+            f'{where}: give hold_minutes or hold = "deadline", not both', field=f"{where}.hold"
         )
     hold: int | None
     if "hold" in raw:
@@ -142,9 +145,7 @@ def _rule(raw: Any, i: int) -> LeadRule:
     top = None
     if raw.get("top") is not None:
         if flow != vocab.BROADCAST:
-            raise ValidationError(
-                f"{where}.top is for a BROADCAST rule only", field=f"{where}.top"
-            )
+            raise ValidationError(f"{where}.top is for a BROADCAST rule only", field=f"{where}.top")
         top = _whole(raw["top"], f"{where}.top", 1, 50)
     return LeadRule(low, high, flow, hold, top)
 
@@ -165,7 +166,7 @@ def parse(raw: Any) -> list[dict[str, Any]]:
             f"(lead times under {rules[0].from_hours}h have no rule)",
             field=f"{SETTING}.from_hours",
         )
-    for before, after in zip(rules, rules[1:], strict=False):
+    for before, after in itertools.pairwise(rules):
         if before.to_hours is None or before.to_hours > after.from_hours:
             raise ValidationError(
                 f"{SETTING}: bands {before.band} and {after.band} overlap",
