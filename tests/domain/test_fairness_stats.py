@@ -20,12 +20,8 @@ def test_passed_over_waits_and_never_offered(clinic: Clinic) -> None:
     ana = add_entry("Ana", priority=1)
     ben = add_entry("Ben", priority=2)
     old = add_entry("Old", priority=4)
-    Entry.update(created_at=clock.now() - dt.timedelta(days=45)).where(
-        Entry.id == old.id
-    ).execute()
-    Entry.update(created_at=clock.now() - dt.timedelta(days=10)).where(
-        Entry.id == ben.id
-    ).execute()
+    Entry.update(created_at=clock.now() - dt.timedelta(days=45)).where(Entry.id == old.id).execute()
+    Entry.update(created_at=clock.now() - dt.timedelta(days=10)).where(Entry.id == ben.id).execute()
     opening = monday_opening()
     fairness.skip_candidate(opening.id, ana.id, "wants a female therapist", STAFF)
     offers.offer(opening.id, STAFF)

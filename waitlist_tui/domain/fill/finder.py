@@ -103,11 +103,7 @@ def _hours(clinic: Clinic, opening: Opening) -> str | None:
 def choice(clinic: Clinic, opening: Opening) -> lead_time.Chosen:
     """The workflow, hold and broadcast size an offer made now would take, and why: the
     opening's own workflow (chosen by hand) or the clinic's lead-time rule."""
-    now = clock.now()
-    auto = lead_time.choose(clinic, opening.starts_at, now)
-    if opening.workflow and opening.workflow != auto.workflow:
-        return lead_time.choose(clinic, opening.starts_at, now, opening.workflow)
-    return auto
+    return lead_time.choose(clinic, opening.starts_at, clock.now(), opening.workflow)
 
 
 def offer_terms(clinic: Clinic, opening: Opening) -> offer_time.OfferTerms:

@@ -208,7 +208,7 @@ def band_of(rules: list[LeadRule], hours: float) -> LeadRule | None:
 @dataclass(frozen=True)
 class Chosen:
     """How an offer made now is made, and why: the rule that applied (None: the clinic's
-    defaults), or that the desk chose the workflow by hand."""
+    defaults), or that the desk chose another workflow by hand."""
 
     workflow: str
     hold_minutes: int
@@ -253,12 +253,15 @@ def choose(
     longest hold, which the slot's cutoff then caps (offer_time.terms)."""
     hours = lead_hours(slot_start, now)
     rule = band_of(rules_of(clinic), hours)
-    flow = str(workflow or (rule.workflow if rule else clinic.default_workflow)).upper()
+    auto = str(rule.workflow if rule else clinic.default_workflow).upper()
+    flow = str(workflow or auto).upper()
     if hold_minutes is not None:
         hold = int(hold_minutes)
-    elif rule is not None and (workflow is None or flow == rule.workflow):
+    elif rule is not None and flow == rule.workflow:
         hold = MAX_HOLD if rule.hold_minutes is None else rule.hold_minutes
     else:
         hold = clinic.offer_hold_minutes
     n = top if top is not None else (rule.top if rule and rule.top else clinic.broadcast_top_n)
-    return Chosen(flow, hold, int(n), rule, workflow is not None, hours)
+    # By hand: a workflow other than the one the rule (or the clinic's default) gives; the
+    # next SEQUENTIAL offer after a decline names its workflow but chose nothing.
+    return Chosen(flow, hold, int(n), rule, flow != auto, hours)

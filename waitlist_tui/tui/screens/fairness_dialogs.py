@@ -44,7 +44,7 @@ def why_lines(why: OpeningWhy) -> list[str]:
             head += f" · {ranking.why_workflow}"
         lines.append(printable(head))
         for part in ranking.summary().split("; "):
-            lines.append(f"   {printable(part)}")
+            lines.append(f"  · {printable(part)}")
     return lines
 
 
@@ -52,6 +52,9 @@ class WhyDialog(ModalScreen[None]):
     """The fairness record of one opening; any of esc, enter or w closes it."""
 
     DEFAULT_CSS = """
+    WhyDialog {
+        align: center middle;
+    }
     WhyDialog #why-dialog {
         width: 100;
         max-width: 95%;
@@ -81,6 +84,12 @@ class WhyDialog(ModalScreen[None]):
 
 class SkipDialog(ModalScreen[str | None]):
     """Skipping a candidate asks why (required: it goes into the fairness record)."""
+
+    DEFAULT_CSS = """
+    SkipDialog {
+        align: center middle;
+    }
+    """
 
     BINDINGS = [Binding("escape", "keep", "Keep", id="skip.keep")]
 
