@@ -88,7 +88,7 @@ async def test_skip_with_a_reason_writes_it_and_the_list_moves_on(clinic_only_db
             "moved away",
             STAFF,
         )
-        assert [c.client_name for c in app.screen.items][0] == "Dan Wu"
+        assert app.screen.items[0].client_name == "Dan Wu"
 
 
 async def test_a_blank_reason_is_refused_in_the_dialog(clinic_only_db) -> None:

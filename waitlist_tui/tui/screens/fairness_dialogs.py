@@ -17,14 +17,17 @@ from waitlist_tui.domain.fill import fairness
 from waitlist_tui.domain.fill.fairness import OpeningWhy
 from waitlist_tui.domain.textinput import printable
 
-WHY_KEY = Binding(
-    "w",
-    "why",
-    "Why",
-    id="fairness.why",
-    tooltip="Why this opening went to whom: the ranking the desk saw, and who was passed over",
-    show=False,
-)
+
+def why_key(screen: str) -> Binding:
+    """`w` on a screen (`screen.why`: each binding id is unique for the keymap)."""
+    return Binding(
+        "w",
+        "why",
+        "Why",
+        id=f"{screen}.why",
+        tooltip="Why this opening went to whom: the ranking the desk saw, and who was passed over",
+        show=False,
+    )
 
 
 def read_why(opening_id: object) -> OpeningWhy:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.binding import Binding, BindingType
 
-from waitlist_tui.tui.screens.fairness_dialogs import WHY_KEY
+from waitlist_tui.tui.screens.fairness_dialogs import why_key
 
 BINDINGS: list[BindingType] = [
     Binding(
@@ -28,7 +28,7 @@ BINDINGS: list[BindingType] = [
         tooltip="The day's bookings",
         show=False,
     ),
-    WHY_KEY,
+    why_key("finder"),
     Binding(
         "x",
         "skip",

@@ -30,7 +30,7 @@ from waitlist_tui.tui.formatting import countdown, slot_text
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.screens.attempt_dialog import Attempt, AttemptDialog
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
-from waitlist_tui.tui.screens.fairness_dialogs import WHY_KEY, WhyDialog, read_why
+from waitlist_tui.tui.screens.fairness_dialogs import WhyDialog, read_why, why_key
 from waitlist_tui.tui.screens.triage_replies import (
     Answer,
     Loaded,
@@ -163,7 +163,7 @@ class TriageScreen(DeskScreen[None]):
             id="triage.messages",
             tooltip="What the outbox sent to clients, what failed and why",
         ),
-        WHY_KEY,
+        why_key("triage"),
         Binding("escape", "back", "Back", id="triage.back", tooltip="Back to the queue"),
     ]
 
