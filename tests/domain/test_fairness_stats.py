@@ -74,3 +74,13 @@ def test_lead_time_bands_count_fills_and_offers(clinic: Clinic) -> None:
     assert bands["<24h"]["rule"] == {"workflow": "BROADCAST", "hold_minutes": None, "top": 5}
     assert (bands["24-72h"]["openings"], bands["24-72h"]["filled"]) == (1, 0)
     assert bands["24-72h"]["fill_rate"] == 0.0 and bands[">=72h"]["openings"] == 0
+
+
+def test_lead_time_for_a_period(clinic: Clinic) -> None:
+    add_entry("Ana")
+    offers.offer(monday_opening().id, STAFF)
+    today = clock.today(clinic.time_zone)
+    this = lead_time_report(clinic, since=today, until=today)
+    assert sum(b["openings"] for b in this["bands"]) == 1
+    after = lead_time_report(clinic, since=today + dt.timedelta(days=1))
+    assert sum(b["openings"] for b in after["bands"]) == 0

@@ -130,3 +130,74 @@ async def test_triage_why_shows_the_record(clinic_only_db) -> None:
         assert isinstance(app.screen, WhyDialog)
         assert app.screen.why.latest() == fairness.why(sent.opening_id).latest()
         assert app.screen.why.latest().startswith("offered to #1 Ann Lee (EXACT, priority 1")
+
+
+def _fairness_history() -> None:
+    """Lead-time rules; a slot today broadcast to three and filled half an hour later; a
+    Monday slot where the desk skipped the best candidate; and a long waiter never offered."""
+    import datetime as dt
+
+    import time_machine
+
+    from tests.domain.fill_helpers import add_entry
+    from waitlist_tui.domain import clock
+    from waitlist_tui.domain.fill import offers
+    from waitlist_tui.domain.fill.openings import add_opening
+    from waitlist_tui.domain.store.models import Entry
+
+    clinic = Clinic.get()
+    settings = {**clinic.settings, lead_time.SETTING: lead_time.parse(RULES)}
+    Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()
+    people = [
+        add_entry(
+            client={"first_name": first, "last_name": "Park", "phone": f"617-555-01{i:02d}"},
+            date_range_start="2026-11-20",
+            priority=1 + i % 3,
+        )
+        for i, first in enumerate(("Ann", "Bob", "Cy", "Dee"))
+    ]
+    for i, person in enumerate(people):  # distinct waits: the ranking is fixed
+        Entry.update(created_at=clock.now() - dt.timedelta(days=9 - i)).where(
+            Entry.id == person.id
+        ).execute()
+    old = add_entry(
+        client={"first_name": "Old", "last_name": "Timer", "phone": "617-555-0199"},
+        priority=5,
+        preferred_days=["TUESDAY"],
+    )
+    Entry.update(created_at=clock.now() - dt.timedelta(days=40)).where(Entry.id == old.id).execute()
+    soon = add_opening("KIM", "2026-11-20T14:00", 60, STAFF, outside_hours_ok=True)
+    sent = offers.offer(soon.id, STAFF)
+    with time_machine.travel(clock.now() + dt.timedelta(minutes=30), tick=False):
+        offers.accept(sent[0].id, STAFF)
+    monday = add_opening("KIM", "2026-11-23T09:00", 60, STAFF)
+    assert sent[0].entry_id == people[0].id  # Ann booked; Dee (priority 1) is next in line
+    fairness.skip_candidate(monday.id, people[3].id, "asked for afternoons", STAFF)
+    offers.offer(monday.id, STAFF)
+
+
+def test_dashboard_fairness_panel_snapshot(clinic_only_db, snap_compare) -> None:
+    from tests.tui.test_dashboard import open_dashboard
+
+    _fairness_history()
+
+    async def panel(pilot) -> None:
+        await open_dashboard(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=panel)
+
+
+async def test_fairness_panel_shows_both_reports(clinic_only_db) -> None:
+    from tests.tui.test_dashboard import open_dashboard
+
+    _fairness_history()
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_dashboard(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.pause(0.5)
+        title = str(app.screen.query_one("#fair-title").render())
+        assert "rankings recorded" in title, title

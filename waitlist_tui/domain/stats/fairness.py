@@ -66,6 +66,12 @@ def _period(
     return since_day, until_day, low, high
 
 
+def _aware(at: dt.datetime | None) -> dt.datetime | None:
+    if at is None or at.tzinfo is not None:
+        return at
+    return at.replace(tzinfo=dt.UTC)
+
+
 def _within(column: Any, low: dt.datetime | None, high: dt.datetime | None) -> Any:
     cond = column.is_null(False)
     if low is not None:
@@ -324,9 +330,10 @@ def lead_time_report(
         )
         seen["offers"] += 1
     tally = {b["band"]: {"openings": 0, "filled": 0, "offers": 0, "minutes": []} for b in bands}
+    low_at, high_at = _aware(low), _aware(high)  # the columns read back aware (UTC)
     for seen in per.values():
-        first = seen["first"]
-        if (low is not None and first < low) or (high is not None and first >= high):
+        first = _aware(seen["first"])
+        if (low_at is not None and first < low_at) or (high_at is not None and first >= high_at):
             continue
         hours = max(0.0, (seen["start"] - first).total_seconds() / 3600)
         t = tally[_band(bands, hours)]
