@@ -99,16 +99,16 @@ def _earlier(opening: Opening, fresh: set[str]) -> list[dict[str, Any]]:
     causes: dict[str, str] = {}
     called: set[str] = set()
     if keys:
-        for row in AuditEvent.select(
+        for event in AuditEvent.select(
             AuditEvent.object_id, AuditEvent.action, AuditEvent.changes
         ).where(AuditEvent.object_type == "offer", AuditEvent.object_id.in_(keys)):
-            changes = row.changes or {}
-            if row.action == ATTEMPT_ACTION:
+            changes = event.changes or {}
+            if event.action == ATTEMPT_ACTION:
                 if changes.get("outcome") in ("no_answer", "voicemail"):
-                    called.add(row.object_id)
+                    called.add(event.object_id)
             elif isinstance(changes.get("cause"), list):
-                causes[row.object_id] = changes["cause"][1]
-    rows = []
+                causes[event.object_id] = changes["cause"][1]
+    rows: list[dict[str, Any]] = []
     for o in offers:
         key = str(o.id)
         if key in fresh:
@@ -439,7 +439,7 @@ class Ranking:
 def _names(entry_ids: set[str]) -> dict[str, str]:
     if not entry_ids:
         return {}
-    rows = (
+    rows: Any = (
         Entry.select(Entry.id, Client.first_name, Client.last_name)
         .join(Client)
         .where(Entry.id.in_([uuid.UUID(i) for i in entry_ids]))

@@ -84,7 +84,7 @@ def _within(column: Any, low: dt.datetime | None, high: dt.datetime | None) -> A
 def _names(entry_ids: set[str]) -> dict[str, str]:
     if not entry_ids:
         return {}
-    rows = (
+    rows: Any = (
         Entry.select(Entry.id, Client.first_name, Client.last_name)
         .join(Client)
         .where(Entry.id.in_([uuid.UUID(i) for i in entry_ids]))
@@ -211,7 +211,7 @@ def _never_offered(rankings: list[Any], wait_days: int) -> dict[str, Any]:
     cutoff = clock.now() - dt.timedelta(days=wait_days)
     ids = [uuid.UUID(i) for i in fitted]
     offered = Offer.select(Offer.entry).where(Offer.entry.in_(ids))
-    rows = list(
+    rows: list[Any] = list(
         Entry.select(
             Entry.id, Entry.created_at, Entry.priority, Client.first_name, Client.last_name
         )
@@ -300,7 +300,7 @@ def lead_time_report(
     bands = bands_of(clinic)
     in_period = Offer.select(Offer.opening).where(_within(Offer.sent_at, low, high))
     with _snapshot():
-        rows = list(
+        rows: list[Any] = list(
             Offer.select(
                 Offer.opening,
                 Offer.sent_at,
@@ -329,10 +329,13 @@ def lead_time_report(
             },
         )
         seen["offers"] += 1
-    tally = {b["band"]: {"openings": 0, "filled": 0, "offers": 0, "minutes": []} for b in bands}
+    tally: dict[str, dict[str, Any]] = {
+        b["band"]: {"openings": 0, "filled": 0, "offers": 0, "minutes": []} for b in bands
+    }
     low_at, high_at = _aware(low), _aware(high)  # the columns read back aware (UTC)
     for seen in per.values():
-        first = _aware(seen["first"])
+        first: dt.datetime = seen["first"]
+        first = first if first.tzinfo else first.replace(tzinfo=dt.UTC)
         if (low_at is not None and first < low_at) or (high_at is not None and first >= high_at):
             continue
         hours = max(0.0, (seen["start"] - first).total_seconds() / 3600)
