@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from waitlist_tui.demo import fairness as demo_fairness
 from waitlist_tui.demo import file as demo_file
 from waitlist_tui.demo.names import FIRST, LAST, NOTES, STAFF
 from waitlist_tui.demo.rollups import rollup_rows
@@ -881,6 +882,7 @@ def _fill(entries: int, seed: int, actor: str, now: dt.datetime) -> dict[str, in
             database.execute_sql("ANALYZE")  # fresh statistics, or the planner guesses badly
     with database.atomic():
         sync_all(Clinic.get(), actor)  # the sample feeds: the demo opens with synced calendars
+    demo_fairness.add_history(seed, actor)  # rows of its own: the history above stays as it is
     return counts
 
 
