@@ -201,3 +201,15 @@ async def test_fairness_panel_shows_both_reports(clinic_only_db) -> None:
         await pilot.pause(0.5)
         title = str(app.screen.query_one("#fair-title").render())
         assert "rankings recorded" in title, title
+
+
+def test_demo_fairness_panel_snapshot(demo_db, snap_compare) -> None:
+    """`waitlist-tui demo`, S then f: the demo's history in the panel."""
+    from tests.tui.test_dashboard import open_dashboard
+
+    async def panel(pilot) -> None:
+        await open_dashboard(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=panel)

@@ -107,10 +107,18 @@ def _record(
             row = _row(passed, vocab.EXACT, at, NOT_OFFERED, ["daily_cap"])
         if row["_k"] < rows[0]["_k"]:
             rows.append(row)
-    below = [p for p in fitting if str(p.id) not in used][: rng.randint(0, 4)]
-    for p in below:
-        match = vocab.EXACT if rng.random() < 0.5 else vocab.PARTIAL
-        rows.append(_row(p, match, at, FITTED, []))
+    wanted = rng.randint(0, 4)
+    for p in fitting:
+        if wanted == 0:
+            break
+        if str(p.id) in used:
+            continue
+        row = _row(p, vocab.EXACT if rng.random() < 0.5 else vocab.PARTIAL, at, FITTED, [])
+        if row["_k"] < rows[0]["_k"]:
+            row = _row(p, vocab.PARTIAL, at, FITTED, [])  # it fitted only partly: below
+        if row["_k"] > rows[0]["_k"]:
+            rows.append(row)
+            wanted -= 1
     rows.sort(key=lambda r: r["_k"])
     top = max(i for i, r in enumerate(rows) if r["s"] == OFFERED)
     for i, r in enumerate(rows):
