@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from waitlist_tui.cli.output import Ctx, table
+from waitlist_tui.cli.output import Ctx, clinic_zone, local_time, table
 from waitlist_tui.cli.runtime import json_option, open_db
 
 PERIOD = (
@@ -28,7 +28,8 @@ def _fairness_text(d: dict[str, Any]) -> None:
     click.echo(f"Offers that went past a waiting candidate who fitted: {d['passed_over_count']}")
     for item in d["passed_over"]:
         offered = ", ".join(f"#{o['rank']} {o['client']}" for o in item["offered"])
-        click.echo(f"  {item['at'][:16]} opening {item['opening_id'][:8]}: offered to {offered}")
+        at = local_time(item["at"], clinic_zone())
+        click.echo(f"  {at} opening {item['opening_id'][:8]}: offered to {offered}")
         for p in item["passed_over"]:
             click.echo(f"    past #{p['rank']} {p['client']}: {p['reason']}")
     click.echo()
