@@ -91,3 +91,52 @@ def test_lead_time_bands(run, tmp_path) -> None:
     assert text.exit_code == 0 and ">=72h" in text.output
     # the summary still answers without a subcommand
     assert envelope(run("stats", "--json"))["offers"]["sent"] == 1
+
+
+def test_the_lead_time_rule_chooses_and_the_desk_can_overrule(run, tmp_path) -> None:
+    from pathlib import Path
+
+    from tests.cli.conftest import SETUP
+
+    text = Path(SETUP).read_text(encoding="utf-8")
+    rules = (
+        '\n[[offer_rules]]\nfrom_hours = 24\nworkflow = "SEQUENTIAL"\nhold_minutes = 60\n'
+        '[[offer_rules]]\nfrom_hours = 0\nto_hours = 24\nworkflow = "BROADCAST"\ntop = 3\n'
+        'hold = "deadline"\n'
+    )
+    clinic_file = tmp_path / "clinic.toml"
+    clinic_file.write_text(text + rules)
+    assert run("setup", str(clinic_file)).exit_code == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text + rules.replace("from_hours = 0", "from_hours = 2"))
+    refused = json.loads(run("setup", str(bad), "--json").output)
+    assert refused["code"] == 4000
+    assert "offer_rules" in refused["message"]
+    for name in ("Ana", "Ben", "Cy", "Di"):
+        add_entry(run, tmp_path, name, date_range_start="2026-11-20")
+
+    def today(time: str) -> dict:
+        return envelope(
+            run(
+                "openings",
+                "add",
+                "--provider",
+                "KIM",
+                "--start",
+                f"2026-11-20T{time}",
+                "--minutes",
+                "60",
+                "--outside-hours",
+                "--json",
+            )
+        )
+
+    first = today("13:00")
+    shown = envelope(run("openings", "show", first["id"], "--json"))
+    assert shown["offer_terms"]["workflow"]["band"] == "<24h"
+    assert len(envelope(run("offers", "send", "--opening", first["id"], "--json"))) == 3
+    second = today("15:00")
+    by_hand = envelope(run("offers", "send", "--opening", second["id"], "--sequential", "--json"))
+    assert len(by_hand) == 1
+    why = envelope(run("openings", "show", second["id"], "--why", "--json"))["why"]
+    assert why["rankings"][0]["why_workflow"].endswith("SEQUENTIAL chosen by hand")

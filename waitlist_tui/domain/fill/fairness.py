@@ -262,13 +262,13 @@ def record_offer(
         "rest": {k: v for k, v in rest.items() if v},
         "offered": sorted(offered_ids),
     }
-    return OfferRanking.create(
+    return OfferRanking.create_by(
+        actor,
+        now,
         opening=opening.id,
         offer=sent[0].id if sent else None,
         kind=OFFER,
         record=record,
-        created_at=now,
-        created_by=actor,
     )
 
 
@@ -309,14 +309,14 @@ def skip_candidate(opening_id: IdRef, entry_id: IdRef, reason: str, actor: str) 
                 field="entry",
             )
         c = found[0]
-        row = OfferRanking.create(
+        row = OfferRanking.create_by(
+            actor,
+            now,
             opening=opening.id,
             entry=entry.id,
             kind=SKIP,
             reason=reason,
             record={"m": c.match_type, "f": list(c.fails), "p": c.priority},
-            created_at=now,
-            created_by=actor,
         )
         audit.record(
             actor,

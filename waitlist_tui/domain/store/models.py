@@ -330,7 +330,7 @@ class Offer(AuditedModel):
         )
 
 
-class OfferRanking(UUIDModel):
+class OfferRanking(AuditedModel):
     """What the desk saw when an opening's candidates were ranked for an offer (kind "offer",
     `offer` the first offer it sent), or an entry the desk skipped for this opening with the
     reason typed (kind "skip", `entry` and `reason`). `record` holds the compact ranking
