@@ -53,6 +53,7 @@ from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import iso
 
 STORE_FITTING = 20  # fitting entries kept per record, best first
+SEEN = STORE_FITTING + 1  # ranked past those kept only to know that more fitted
 STORE_UNFIT = 5  # entries a hard rule kept out, kept by name; the rest only counted
 STORE_EARLIER = 50
 REASON_MAX = 200
@@ -208,8 +209,10 @@ def record_offer(
         row = _row(o.entry_id, o.match_type, (), 0, None)
         row.update(s=OFFERED, why=[])
         rows.append(row)
-    remaining = candidates(opening, limit=STORE_FITTING, count=True)
-    for c in remaining.items:
+    # Not counted: the capped counts cost as much as the offer itself (measured). The first
+    # STORE_FITTING are kept, and one more says whether others fitted below them.
+    remaining = candidates(opening, limit=SEEN, count=False)
+    for c in remaining.items[:STORE_FITTING]:
         row = _row(c.entry_id, c.match_type, c.fails, c.priority, None)
         row.update(s=FITTED, why=[])
         rows.append(row)
@@ -249,7 +252,7 @@ def record_offer(
         row.pop("_c", None)
     unfit, unfit_count = _unfit(opening, now)
     rest = {
-        "ranked_below": max(0, remaining.total - len(remaining.items)),
+        "ranked_below": max(0, len(remaining.items) - STORE_FITTING),
         "date_range": max(0, unfit_count - len(unfit)),
     }
     record = {
@@ -257,7 +260,8 @@ def record_offer(
         "seq": Offer.select().where(Offer.opening == opening.id).count(),  # order at one instant
         "workflow": chosen.workflow,
         "choice": chosen.to_dict(),
-        "fitting_total": remaining.total + len(fresh),
+        "fitting_total": len(remaining.items) + len(fresh),
+        "fitting_capped": len(remaining.items) >= SEEN,  # at least that many fitted
         "rows": rows + [{**u, "r": None} for u in unfit],
         "rest": {k: v for k, v in rest.items() if v},
         "offered": sorted(offered_ids),
@@ -407,6 +411,7 @@ class Ranking:
     rows: tuple[WhyRow, ...]
     rest: dict[str, int]
     fitting_total: int
+    fitting_capped: bool = False  # more fitted than the finder's page: "at least"
 
     def summary(self) -> str:
         """'offered to #1 Ana (EXACT, priority 2, 41 days); #2 Ben not offered: ...'. Rows
@@ -417,7 +422,8 @@ class Ranking:
         below = sum(1 for r in self.rows if r.state == FITTED) + self.rest.get("ranked_below", 0)
         parts = offered + others
         if below:
-            parts.append(f"{below} more fitted, ranked below")
+            more = "+" if self.fitting_capped else ""
+            parts.append(f"{below}{more} more fitted, ranked below")
         if self.rest.get("date_range"):
             parts.append(f"{self.rest['date_range']} more outside their date range")
         return "; ".join(parts) or "nobody was offered"
@@ -430,6 +436,7 @@ class Ranking:
             "workflow": self.workflow,
             "why_workflow": self.why_workflow,
             "fitting_total": self.fitting_total,
+            "fitting_capped": self.fitting_capped,
             "rows": [r.to_dict() for r in self.rows],
             "rest": self.rest,
             "summary": self.summary(),
@@ -476,6 +483,7 @@ def _ranking(row: OfferRanking, names: dict[str, str]) -> Ranking:
         rows,
         dict(rec.get("rest", {})),
         int(rec.get("fitting_total", 0)),
+        bool(rec.get("fitting_capped", False)),
     )
 
 
