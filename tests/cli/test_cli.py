@@ -196,10 +196,19 @@ def test_root_options_after_the_command(tmp_path, frozen) -> None:
     listed = runner.invoke(main, ["entries", "list", f"--db={db}", "--staff", "kai", "--json"])
     assert envelope_of(listed)["total"] > 0  # the demo it just built there
     assert hoist_root_options(["entries", "list", "--db", "x.db", "--staff=kai", "--json"]) == [
-        "--db", "x.db", "--staff=kai", "entries", "list", "--json"
+        "--db",
+        "x.db",
+        "--staff=kai",
+        "entries",
+        "list",
+        "--json",
     ]
     assert hoist_root_options(["import", "f.csv", "--", "--db", "y"]) == [
-        "import", "f.csv", "--", "--db", "y"
+        "import",
+        "f.csv",
+        "--",
+        "--db",
+        "y",
     ]  # after `--` words are the command's
 
 
@@ -207,7 +216,10 @@ def test_version() -> None:
     from importlib.metadata import version
 
     result = CliRunner().invoke(main, ["--version"])
-    assert result.exit_code == 0 and result.output == f"waitlist-tui, version {version('waitlist-tui')}\n"
+    assert (
+        result.exit_code == 0
+        and result.output == f"waitlist-tui, version {version('waitlist-tui')}\n"
+    )
 
 
 def test_demo_refuses_to_overwrite_a_real_clinic(tmp_path, frozen) -> None:
@@ -258,7 +270,9 @@ def test_every_subcommand_loads_lazily() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     for target in COMMANDS.values():
-        assert f"waitlist_tui.cli.{target.split(':')[0]}'" not in loaded or target.startswith("demo:")
+        assert f"waitlist_tui.cli.{target.split(':')[0]}'" not in loaded or target.startswith(
+            "demo:"
+        )
     with click.Context(main) as ctx:
         assert main.list_commands(ctx) == sorted(COMMANDS)
         for name in COMMANDS:
@@ -304,7 +318,9 @@ def test_a_staff_name_and_reply_notes_are_checked_before_anything_is_written(run
     for verb in ("decline", "rescind"):
         bad = run("offers", verb, sent["id"], "--note", "away\x1b[31m", "--json")
         assert json.loads(bad.output)["message"].startswith("note must not contain control")
-    call = run("offers", "attempt", sent["id"], "--outcome", "voicemail", "--note", "a\x07", "--json")
+    call = run(
+        "offers", "attempt", sent["id"], "--outcome", "voicemail", "--note", "a\x07", "--json"
+    )
     assert json.loads(call.output)["code"] == 4000
     assert envelope(run("offers", "list", "--json"))[0]["status"] == "sent"  # nothing changed
 

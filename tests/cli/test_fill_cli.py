@@ -170,10 +170,22 @@ def test_list_commands_say_their_order_and_when_there_is_more(run, tmp_path) -> 
         entry = add(run, tmp_path, first)
         start = f"2026-11-2{3 + minutes}T09:00"
         opening = envelope(
-            run("openings", "add", "--provider", "KIM", "--start", start, "--minutes", "60", "--json")
+            run(
+                "openings",
+                "add",
+                "--provider",
+                "KIM",
+                "--start",
+                start,
+                "--minutes",
+                "60",
+                "--json",
+            )
         )
         move_to(FROZEN.add(minutes=minutes))  # sent and accepted in this order
-        (sent,) = envelope(run("offers", "send", "--opening", opening["id"], "--entry", entry, "--json"))
+        (sent,) = envelope(
+            run("offers", "send", "--opening", opening["id"], "--entry", entry, "--json")
+        )
         envelope(run("offers", "accept", sent["id"], "--json"))
     first_page = run("offers", "list", "--status", "accepted", "--limit", "2")
     assert first_page.exit_code == 0, first_page.output
@@ -201,7 +213,9 @@ def test_text_output_is_in_clinic_time_and_json_in_utc(run, tmp_path) -> None:
     start = ["--provider", "KIM", "--start", "2026-11-23T09:00", "--minutes", "60"]
     opening = envelope(run("openings", "add", *start, "--json"))
     assert opening["slot_start"] == "2026-11-23T14:00:00Z"  # JSON: UTC as before
-    added = run("openings", "add", "--provider", "KIM", "--start", "2026-11-23T13:00", "--minutes", "30")
+    added = run(
+        "openings", "add", "--provider", "KIM", "--start", "2026-11-23T13:00", "--minutes", "30"
+    )
     assert added.output.strip().endswith("at Mon 23 Nov 13:00"), added.output
     listed = run("openings", "list")
     assert "23 Nov" in listed.output and "09:00" in listed.output
@@ -223,7 +237,9 @@ def test_openings_add_outside_the_providers_hours_asks_for_the_flag(run) -> None
                  "--minutes", "60", "--json")  # fmt: skip
     body = json.loads(sunday.output)
     assert sunday.exit_code == 1 and body["code"] == 4000
-    assert body["message"] == "start: KIM does not work on Sundays (--outside-hours opens it anyway)"
+    assert (
+        body["message"] == "start: KIM does not work on Sundays (--outside-hours opens it anyway)"
+    )
     night = json.loads(run("openings", "add", "--provider", "KIM", "--start", "2026-11-23T01:30",
                            "--minutes", "60", "--json").output)  # fmt: skip
     assert night["message"].startswith("start: 01:30-02:30 is outside KIM's hours on Mon (")

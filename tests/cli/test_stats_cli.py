@@ -98,14 +98,14 @@ def test_stats_errors_name_the_field(run) -> None:
 
 
 def test_no_fill_time_before_anything_is_filled(run) -> None:
-    """"median 0.0 min to fill" (and the app's "Fill time 0m") read as slots filled at once."""
+    """ "median 0.0 min to fill" (and the app's "Fill time 0m") read as slots filled at once."""
     text = run("stats")
     assert text.exit_code == 0 and "min to fill" not in text.output
     assert "filled 0 (0.0%)" in text.output
 
 
 def test_one_providers_text_says_what_it_counts(run) -> None:
-    """"Waiting 0, Active 0, Converted 100.0%" for a provider whom entries asked for."""
+    """ "Waiting 0, Active 0, Converted 100.0%" for a provider whom entries asked for."""
     text = run("stats", "--provider", "KIM")
     assert text.exit_code == 0, text.output
     assert "booked entries only: a waiting one has no provider yet" in text.output

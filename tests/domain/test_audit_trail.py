@@ -160,6 +160,14 @@ def s_offer(tmp: Path) -> Act:
     return lambda: offers.offer(opening.id, STAFF, entry_id=entry.id)
 
 
+def s_skip_candidate(tmp: Path) -> Act:
+    from waitlist_tui.domain.fill import fairness
+
+    entry = add_entry("Sam")
+    opening = monday_opening()
+    return lambda: fairness.skip_candidate(opening.id, entry.id, "asked for Fridays", STAFF)
+
+
 def _offered() -> offers.OfferView:
     entry = add_entry("Olga")
     return offers.offer(monday_opening().id, STAFF, entry_id=entry.id)[0]
@@ -478,6 +486,7 @@ WRITERS: dict[str, tuple[str, ...]] = {
     "fill/contact_attempts.py": ("contact_attempt",),
     "fill/ending.py": ("withdraw", "expire_offers", "decline"),
     "fill/expiry.py": ("expire_entries",),
+    "fill/fairness.py": ("skip_candidate", "offer"),
     "fill/finder.py": ("cancel_for_waitlist",),
     "fill/knock_on.py": ("accept_knock_on",),
     "fill/offer_links.py": ("link_issue", "link_accept", "link_decline", "link_opt_out"),

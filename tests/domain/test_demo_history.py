@@ -30,7 +30,9 @@ from waitlist_tui.domain.store.models import (
 def _fails(entry: Entry, opening: Opening, clinic: Clinic) -> tuple[str, ...]:
     local = opening.starts_at.astimezone(ZoneInfo(clinic.time_zone))
     minute = local.hour * 60 + local.minute
-    wanted = {link.provider_id for link in EntryProvider.select().where(EntryProvider.entry == entry)}
+    wanted = {
+        link.provider_id for link in EntryProvider.select().where(EntryProvider.entry == entry)
+    }
     return soft_fails(
         wanted,
         opening.provider_id,
@@ -102,9 +104,7 @@ def test_demo_bookings_come_before_their_appointments(db) -> None:
     """An entry "booked since 23 May" held an appointment on 12 May."""
     demo.build(entries=600, seed=5, actor=STAFF)
     booked = list(
-        Appointment.select(Appointment, Entry)
-        .join(Entry)
-        .where(Entry.status == vocab.BOOKED)
+        Appointment.select(Appointment, Entry).join(Entry).where(Entry.status == vocab.BOOKED)
     )
     assert len(booked) > 100
     late = [a.id for a in booked if a.entry.booked_at > a.starts_at]

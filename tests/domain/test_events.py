@@ -432,7 +432,9 @@ def test_accept_a_seat_within_the_hold(clinic: Clinic) -> None:
     assert actions_of(first)[-1] == "enrolment.accept"
     assert status_of(second) == "waitlisted"
     assert instances.get_instance(inst.id).enrolled == 1
-    assert_rejected(lambda: seat_offers.accept_seat(first.id, STAFF), Conflict, "enrolment is enrolled")
+    assert_rejected(
+        lambda: seat_offers.accept_seat(first.id, STAFF), Conflict, "enrolment is enrolled"
+    )
 
 
 def test_accept_or_decline_after_the_hold_is_a_conflict(clinic: Clinic) -> None:
@@ -455,7 +457,9 @@ def test_decline_a_seat_offers_it_to_the_next(clinic: Clinic) -> None:
     assert [p.id for p in result.promoted] == [second.id]
     nxt = enrolments.get_enrolment(second.id)
     assert nxt.status == "offered" and nxt.expires_at == FROZEN.add(hours=3, minutes=10)
-    assert_rejected(lambda: seat_offers.decline_seat(first.id, STAFF), Conflict, "enrolment is closed")
+    assert_rejected(
+        lambda: seat_offers.decline_seat(first.id, STAFF), Conflict, "enrolment is closed"
+    )
 
 
 def test_answering_a_seat_that_was_not_offered_is_a_conflict(clinic: Clinic) -> None:

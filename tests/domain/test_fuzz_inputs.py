@@ -239,9 +239,7 @@ def _write_import(tmp_path: Path, fmt: str, field: str, value: Any) -> Path:
     out = io.StringIO()
     # Every cell quoted: with "\n" as the line end the csv module leaves a bare "\r" in a
     # cell unquoted, which splits the row (a file no spreadsheet writes; the fuzz found it).
-    writer = csv.DictWriter(
-        out, fieldnames=list(row), lineterminator="\n", quoting=csv.QUOTE_ALL
-    )
+    writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writeheader()
     first = {**good, "first_name": "Zed", "phone": "617-555-0199"}
     writer.writerow(first)

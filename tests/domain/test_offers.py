@@ -196,7 +196,7 @@ def test_daylight_saving_local_times(clinic: Clinic) -> None:
 
 
 def test_taken_by_says_who_holds_the_slot_after_a_lost_race(clinic: Clinic) -> None:
-    """"offer is accepted" read like success to the desk that lost; the desk is told who won."""
+    """ "offer is accepted" read like success to the desk that lost; the desk is told who won."""
     add_entry("Kai")
     add_entry("Lia")
     opening = monday_opening()

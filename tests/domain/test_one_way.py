@@ -21,9 +21,7 @@ def _sources(*skip: str) -> dict[str, str]:
 def test_locking_reads_are_spelled_only_in_store_locking() -> None:
     """FOR UPDATE, advisory locks: store/locking.py (a row lock is `locked(query)`)."""
     spelled = re.compile(r"for_update\(|[\"'][^\"'\n]*FOR UPDATE|pg_(try_)?advisory_")
-    found = [
-        name for name, text in _sources("store/locking.py").items() if spelled.search(text)
-    ]
+    found = [name for name, text in _sources("store/locking.py").items() if spelled.search(text)]
     assert found == []
 
 

@@ -58,7 +58,11 @@ def test_an_offer_writes_its_message_in_the_clinic_time_zone(clinic: Clinic) -> 
 
 def test_no_wrong_article_before_a_service_name(clinic: Clinic) -> None:
     """The shipped wording said "a Acupuncture slot": no article binds to the service now."""
-    add_entry("Ida", service="ACU", client={"first_name": "Ida", "last_name": "Lee", "phone": "617-555-0102"})
+    add_entry(
+        "Ida",
+        service="ACU",
+        client={"first_name": "Ida", "last_name": "Lee", "phone": "617-555-0102"},
+    )
     offers.offer(monday_opening("09:00", provider="LINDQVIST").id, STAFF)
     (message,) = messages()
     assert "a slot for Acupuncture with" in message.body

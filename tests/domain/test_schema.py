@@ -647,13 +647,13 @@ def test_v15_gains_the_offer_links_table(backend: str, tmp_path, request, frozen
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
-def test_v18_gains_the_knock_on_columns(backend: str, tmp_path, request, frozen) -> None:
-    """v18 -> v19: entries gain keep_later_appointment (False for the old ones), openings
+def test_v17_gains_the_knock_on_columns(backend: str, tmp_path, request, frozen) -> None:
+    """v17 -> v18: entries gain keep_later_appointment (False for the old ones), openings
     the booking that freed them and their chain (empty for the old ones)."""
     from waitlist_tui.domain.store.models import Opening
 
     url = (
-        str(tmp_path / "v18.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+        str(tmp_path / "v17.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
     )
     db = connect(url)
     apply_setup(demo_clinic(), STAFF)
@@ -684,7 +684,7 @@ def test_v18_gains_the_knock_on_columns(backend: str, tmp_path, request, frozen)
         )
     rollups.install_triggers()
     assert not {"freed_by_id", "chain"} & {c.name for c in db.get_columns("opening")}
-    schema.set_meta(schema.VERSION_KEY, "18")
+    schema.set_meta(schema.VERSION_KEY, "17")
     db.close()
     db = connect(url)
     assert schema.read_version(db) == schema.CURRENT_VERSION
@@ -694,4 +694,30 @@ def test_v18_gains_the_knock_on_columns(backend: str, tmp_path, request, frozen)
     assert {"entry_waiting_demand", "entry_ended_demand"} <= {
         i.name for i in db.get_indexes("entry")
     }
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v16_gets_the_fairness_record_table(backend: str, tmp_path, request, frozen) -> None:
+    """v16 -> v17: offer_ranking (the fairness record and the desk's skips) is created; an
+    offer made after the upgrade writes its record there."""
+    from waitlist_tui.domain.fill import offers
+    from waitlist_tui.domain.fill.openings import add_opening
+    from waitlist_tui.domain.store.models import OfferRanking
+
+    url = (
+        str(tmp_path / "v16.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    adding.create(entry_payload(preferred_providers=[], preferred_days=[]), STAFF)
+    db.drop_tables([OfferRanking])
+    schema.set_meta(schema.VERSION_KEY, "16")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    assert db.table_exists("offer_ranking")
+    opening = add_opening("KIM", "2026-11-23T09:00", 60, STAFF)
+    assert len(offers.offer(opening.id, STAFF)) == 1
+    assert OfferRanking.select().count() == 1
     db.close()

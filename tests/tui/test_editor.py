@@ -296,9 +296,12 @@ def test_desk_words_keep_the_sense_and_drop_the_code() -> None:
     assert desk_words("date_range_end", "date_range_end is in the past") == (
         "End date has already passed"
     )
-    assert desk_words(
-        "client.email", "client.email 'x' is not a valid email address: It must have an @-sign."
-    ) == "Email 'x' is not an email address: It must have an @-sign."
+    assert (
+        desk_words(
+            "client.email", "client.email 'x' is not a valid email address: It must have an @-sign."
+        )
+        == "Email 'x' is not an email address: It must have an @-sign."
+    )
     assert "preferred time start" not in desk_words(
         "preferred_time_start", "preferred_time_start must be before preferred_time_end"
     )

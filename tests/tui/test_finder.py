@@ -395,7 +395,9 @@ async def test_an_offered_gap_stays_in_the_days_calendar(clinic_only_db) -> None
         rows = app.screen.calendar
         gap = next(r for r in rows if r.gap)
         assert gap.appointment.provider_code == "KIM" and gap.open_slot
-        assert [r.appointment.starts_at for r in rows] == sorted(r.appointment.starts_at for r in rows)
+        assert [r.appointment.starts_at for r in rows] == sorted(
+            r.appointment.starts_at for r in rows
+        )
         table = app.screen.query_one("#calendar", DataTable)
         table.focus()
         table.move_cursor(row=rows.index(gap))

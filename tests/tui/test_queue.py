@@ -225,7 +225,9 @@ async def test_a_wide_page_keeps_the_status_and_countdown_on_screen(clinic_only_
             used = sum(c.width + 2 * table.cell_padding for c in columns)
             assert used <= table.size.width - table.styles.scrollbar_size_vertical, size
             status = columns[-1]
-            cells = [str(table.get_cell_at((row, len(columns) - 1))) for row in range(table.row_count)]
+            cells = [
+                str(table.get_cell_at((row, len(columns) - 1))) for row in range(table.row_count)
+            ]
             assert any("m" in cell for cell in cells)  # a countdown is on the page
             assert status.width >= max(len(cell) for cell in cells)
 

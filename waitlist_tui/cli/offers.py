@@ -52,16 +52,25 @@ def offers_group() -> None:
 @click.option("--broadcast", "top", type=int, metavar="N", help="Offer to the top N at once.")
 @click.option("--entry", "entry_id", metavar="ID", help="Offer to this entry.")
 @click.option("--hold", "hold", type=int, metavar="MIN", help="Hold minutes (clinic default).")
+@click.option(
+    "--sequential", is_flag=True, help="One at a time, whatever the clinic's lead-time rule says."
+)
 @json_option
 @click.pass_obj
 def offers_send(
-    ctx: Ctx, opening_id: str, top: int | None, entry_id: str | None, hold: int | None
+    ctx: Ctx,
+    opening_id: str,
+    top: int | None,
+    entry_id: str | None,
+    hold: int | None,
+    sequential: bool,
 ) -> None:
-    """Sequential by default (the best candidate); --broadcast N for the top N."""
+    """The clinic's workflow for the slot's lead time ([[offer_rules]]; else its default,
+    sequential: the best candidate); --broadcast N for the top N, --sequential for one."""
     from waitlist_tui.domain.fill.slot_offers import offer_slot
 
     open_db(ctx)
-    workflow = vocab.BROADCAST if top else None
+    workflow = vocab.BROADCAST if top else (vocab.SEQUENTIAL if sequential else None)
     # nobody to offer it to is a 4090 (a 2000 with empty data read as success)
     sent = offer_slot(
         opening_id, ctx.staff, workflow=workflow, top=top, entry_id=entry_id, hold_minutes=hold

@@ -143,41 +143,6 @@ def openings_list(ctx: Ctx, status: str) -> None:
     ctx.out(items, _openings_table)
 
 
-@openings_group.command("show")
-@click.argument("opening_id")
-@json_option
-@click.pass_obj
-def openings_show(ctx: Ctx, opening_id: str) -> None:
-    """One opening by id or prefix; a knock-on opening says which booking freed it."""
-    from waitlist_tui.domain.fill.knock_on import opening_detail
-
-    open_db(ctx)
-    data = opening_detail(opening_id)
-
-    def text(d: dict[str, Any]) -> None:
-        zone = clinic_zone()
-        click.echo(
-            f"opening {d['id'][:8]}  {local_time(d['slot_start'], zone)}  {d['minutes']} min  "
-            f"{d['provider']}  {d['service'] or ''}  {d['status']}  ({d['source']})"
-        )
-        freed = d.get("freed_by")
-        if freed:
-            click.echo(
-                printable(
-                    f"freed by booking {freed['booking_id'][:8]}: {freed['client']} moved up to "
-                    f"{local_time(freed['booked_start'], zone)}, {freed['days_sooner']} days "
-                    f"sooner (chain {freed['chain'][:8]})"
-                )
-            )
-        for later in d.get("freed", []):
-            click.echo(
-                f"its booking freed opening {later['id'][:8]} "
-                f"({local_time(later['slot_start'], zone)}, {later['status']})"
-            )
-
-    ctx.out(data, text)
-
-
 @click.command("match")
 @click.option("--opening", "opening_id", metavar="ID", help="Ranked candidates for an opening.")
 @click.option("--entry", "entry_id", metavar="ID", help="Free slots for an entry.")
@@ -246,3 +211,86 @@ def match_command(
             ],
         ),
     )
+
+
+def _why_text(d: dict[str, Any]) -> None:
+    why = d.get("why")
+    if why is None:
+        return
+    click.echo("why:")
+    if not why["rankings"]:
+        click.echo(f"  {why['text']}")
+    for r in why["rankings"]:
+        click.echo(f"  {local_time(r['at'], clinic_zone())} by {r['by']}, {r['why_workflow']}")
+        click.echo(f"    {r['summary']}")
+    for s in why["skips"]:
+        click.echo(f"  skipped {s['client']} ({s['by']}): {s['reason']}")
+
+
+@openings_group.command("show")
+@click.argument("opening_id")
+@click.option("--why", "with_why", is_flag=True, help="What the desk saw each time it offered.")
+@json_option
+@click.pass_obj
+def openings_show(ctx: Ctx, opening_id: str, with_why: bool) -> None:
+    """One opening by id or prefix: its offer terms, the booking that freed it (knock-on) and
+    the openings its own booking freed; with --why its fairness record: every entry
+    considered, its rank and match type, and why each one ranked above the offered entry was
+    not offered."""
+    from waitlist_tui.domain.fill.finder import offer_terms_now
+    from waitlist_tui.domain.fill.knock_on import opening_detail
+    from waitlist_tui.domain.fill.openings import get_opening
+
+    open_db(ctx)
+    opening = get_opening(opening_id)
+    data = opening_detail(opening.id)
+    data["offer_terms"] = offer_terms_now(opening)
+    if with_why:
+        from waitlist_tui.domain.fill.fairness import why
+
+        data["why"] = why(opening.id).to_dict()
+
+    def text(d: dict[str, Any]) -> None:
+        zone = clinic_zone()
+        click.echo(
+            f"opening {d['id']} {d['provider']} {local_time(d['slot_start'], zone)} "
+            f"{d['minutes']} min, {d['status']}"
+            + (f", {d['workflow_type']}" if d.get("workflow_type") else "")
+            + f" ({d['source']})"
+        )
+        freed = d.get("freed_by")
+        if freed:
+            click.echo(
+                printable(
+                    f"freed by booking {freed['booking_id'][:8]}: {freed['client']} moved up to "
+                    f"{local_time(freed['booked_start'], zone)}, {freed['days_sooner']} days "
+                    f"sooner (chain {freed['chain'][:8]})"
+                )
+            )
+        for later in d.get("freed", []):
+            click.echo(
+                f"its booking freed opening {later['id'][:8]} "
+                f"({local_time(later['slot_start'], zone)}, {later['status']})"
+            )
+        terms = d.get("offer_terms") or {}
+        if terms.get("workflow"):
+            click.echo(f"workflow: {terms['workflow']['why']}")
+        _why_text(d)
+
+    ctx.out(data, text)
+
+
+@openings_group.command("skip")
+@click.argument("opening_id")
+@click.option("--entry", "entry_id", required=True, metavar="ID", help="The candidate to skip.")
+@click.option("--reason", required=True, help="Why (kept in the opening's fairness record).")
+@json_option
+@click.pass_obj
+def openings_skip(ctx: Ctx, opening_id: str, entry_id: str, reason: str) -> None:
+    """Skip one candidate of an open opening, saying why: it is left out of this opening's
+    offers and the reason shows in `openings show ID --why`."""
+    from waitlist_tui.domain.fill.fairness import skip_candidate
+
+    open_db(ctx)
+    data = skip_candidate(opening_id, entry_id, reason, ctx.staff)
+    ctx.out(data, lambda d: click.echo(f"skipped {d['entry_id'][:8]}: {d['reason']}"))

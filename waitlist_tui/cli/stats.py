@@ -122,7 +122,8 @@ def stats_command(
 ) -> None:
     """Waitlist figures: statuses, conversion, waits, offers, openings, per service and
     provider, and the last 12 weeks. The period counts entries by when they were added.
-    `stats knock-on` and `stats demand` are the managers' reports."""
+    `stats knock-on`, `stats demand`, `stats fairness` and `stats lead-time` are the
+    managers' reports."""
     if click_ctx.invoked_subcommand is not None:
         return
     ctx: Ctx = click_ctx.obj
@@ -244,3 +245,13 @@ def demand_command(
             click.echo(text, nl=False)
         return
     ctx.out(found.to_dict(), lambda d: _demand_text(d, rows))
+
+
+def _register() -> None:
+    from waitlist_tui.cli.stats_fairness import fairness_command, lead_time_command
+
+    stats_command.add_command(fairness_command)
+    stats_command.add_command(lead_time_command)
+
+
+_register()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from waitlist_tui.demo import fairness as demo_fairness
 from waitlist_tui.demo import file as demo_file
 from waitlist_tui.demo.names import FIRST, LAST, NOTES, STAFF
 from waitlist_tui.demo.rollups import rollup_rows
@@ -326,9 +327,7 @@ class Generator:
             self._local[day, minutes] = found
         return found
 
-    def label(
-        self, prefs: Prefs, provider: Staff, day: dt.date, minute: int, duration: int
-    ) -> str:
+    def label(self, prefs: Prefs, provider: Staff, day: dt.date, minute: int, duration: int) -> str:
         """EXACT or PARTIAL by the live engine's soft rules (availability.soft_fails): the
         demo's history labelled every offer EXACT, or EXACT at random."""
         wanted, days, slots, window = prefs
@@ -883,6 +882,7 @@ def _fill(entries: int, seed: int, actor: str, now: dt.datetime) -> dict[str, in
             database.execute_sql("ANALYZE")  # fresh statistics, or the planner guesses badly
     with database.atomic():
         sync_all(Clinic.get(), actor)  # the sample feeds: the demo opens with synced calendars
+    demo_fairness.add_history(seed, actor)  # rows of its own: the history above stays as it is
     return counts
 
 

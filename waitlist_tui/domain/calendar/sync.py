@@ -445,8 +445,10 @@ def _cancel(row: Appointment, actor: str, now: dt.datetime, result: SyncResult, 
 
 
 def sources_of(clinic: Clinic, provider_code: str | None = None) -> list[CalendarSource]:
-    query = CalendarSource.select(CalendarSource, Provider).join(Provider).where(
-        Provider.clinic == clinic
+    query = (
+        CalendarSource.select(CalendarSource, Provider)
+        .join(Provider)
+        .where(Provider.clinic == clinic)
     )
     if provider_code:
         provider = openings.provider_by_code(clinic, provider_code)

@@ -17,7 +17,7 @@ from waitlist_tui.domain.calendar.fetch import label
 from waitlist_tui.domain.calendar.sources import IMPORTED, parse_sources
 from waitlist_tui.domain.catalog.clinics import PAYMENT_SETTING
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.fill import offer_time
+from waitlist_tui.domain.fill import lead_time, offer_time
 from waitlist_tui.domain.flags import parse_bool
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.base import AuditedModel
@@ -258,6 +258,7 @@ def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str,
         "calendar": parse_calendar_settings(data.get("calendar")),
         "backup": parse_backup_settings(data.get("backup")),
         RETENTION_SETTING: parse_retention_settings(data.get(RETENTION_SETTING)),
+        lead_time.SETTING: lead_time.parse(data.get(lead_time.SETTING)),
     }
 
 
@@ -329,6 +330,7 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
             "calendar": parsed["calendar"],
             "backup": parsed["backup"],
             RETENTION_SETTING: parsed[RETENTION_SETTING],
+            lead_time.SETTING: parsed[lead_time.SETTING],
         }
         settings.pop("locale", None)  # kept only when the file names one
         if parsed["locale"]:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import Conflict, ValidationError
-from waitlist_tui.domain.fill import offer_time
+from waitlist_tui.domain.fill import lead_time, offer_time
 from waitlist_tui.domain.fill.availability import outside_hours
 from waitlist_tui.domain.fill.matching import CandidateList, candidates
 from waitlist_tui.domain.fill.openings import (
@@ -86,6 +86,7 @@ class Found:
     terms: offer_time.OfferTerms | None = None  # an offer made now: deadline, phone or not
     outside_hours: str | None = None  # why the slot lies outside the provider's hours
     slot: Slot | None = None  # the typed slot, as parsed once (None: an opening was found)
+    choice: lead_time.Chosen | None = None  # the workflow an offer now would use, and why
 
     @property
     def target(self) -> Slot | uuid.UUID:
@@ -99,10 +100,18 @@ def _hours(clinic: Clinic, opening: Opening) -> str | None:
     return outside_hours(opening.provider, opening.starts_at, opening.ends_at, clinic.time_zone)
 
 
+def choice(clinic: Clinic, opening: Opening) -> lead_time.Chosen:
+    """The workflow, hold and broadcast size an offer made now would take, and why: the
+    opening's own workflow (chosen by hand) or the clinic's lead-time rule."""
+    return lead_time.choose(clinic, opening.starts_at, clock.now(), opening.workflow)
+
+
 def offer_terms(clinic: Clinic, opening: Opening) -> offer_time.OfferTerms:
-    """What an offer of this slot made now would be, with the clinic's hold and workflow."""
-    flow = opening.workflow or clinic.default_workflow
-    return offer_time.terms(clinic, opening.starts_at, clinic.offer_hold_minutes, clock.now(), flow)
+    """What an offer of this slot made now would be, with the hold and workflow it takes."""
+    chosen = choice(clinic, opening)
+    return offer_time.terms(
+        clinic, opening.starts_at, chosen.hold_minutes, clock.now(), chosen.workflow
+    )
 
 
 def offer_terms_now(opening: Opening) -> dict[str, Any] | None:
@@ -113,7 +122,7 @@ def offer_terms_now(opening: Opening) -> dict[str, Any] | None:
     now = clock.now()
     if offer_time.is_too_late(clinic, opening.starts_at, now):
         return {"too_late": offer_time.too_late_text(clinic, opening.starts_at, now)}
-    return offer_terms(clinic, opening).to_dict()
+    return {**offer_terms(clinic, opening).to_dict(), "workflow": choice(clinic, opening).to_dict()}
 
 
 def find_for_opening(
@@ -126,7 +135,12 @@ def find_for_opening(
     offer_time.check_in_time(clinic, opening.starts_at, clock.now())
     ranked = candidates(opening, limit=limit, include_partial=include_partial)
     return Found(
-        OpeningView.of(opening), True, ranked, offer_terms(clinic, opening), _hours(clinic, opening)
+        OpeningView.of(opening),
+        True,
+        ranked,
+        offer_terms(clinic, opening),
+        _hours(clinic, opening),
+        choice=choice(clinic, opening),
     )
 
 
@@ -177,6 +191,7 @@ def find_for_typed(
             ranked,
             offer_terms(clinic, existing),
             _hours(clinic, existing),
+            choice=choice(clinic, existing),
         )
     who = Provider.get_by_id(parsed.provider_id)
     _booked_clash(who, starts, ends)
@@ -189,6 +204,7 @@ def find_for_typed(
         offer_terms(clinic, draft),
         _hours(clinic, draft),
         parsed,
+        choice(clinic, draft),
     )
 
 

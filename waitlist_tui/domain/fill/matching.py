@@ -29,6 +29,7 @@ from waitlist_tui.domain.store.models import (
     Entry,
     EntryProvider,
     Offer,
+    OfferRanking,
     Opening,
     Provider,
     ProviderService,
@@ -163,6 +164,9 @@ def _flags(slot: SlotShape, opening_id: IdRef) -> dict[str, Any]:
 
 def _base(slot: SlotShape, opening_id: IdRef, now: dt.datetime) -> Any:
     offered = Offer.select(Offer.entry).where(Offer.opening == opening_id)
+    skipped = OfferRanking.select(OfferRanking.entry).where(  # the desk's skips (fairness.py)
+        OfferRanking.opening == opening_id, OfferRanking.kind == "skip"
+    )
     return (
         Entry.select()
         .join(Service)
@@ -175,6 +179,7 @@ def _base(slot: SlotShape, opening_id: IdRef, now: dt.datetime) -> Any:
             Entry.date_range_end >= slot.local_date,
             Entry.expires_at.is_null() | (Entry.expires_at > now),
             Entry.id.not_in(offered),
+            Entry.id.not_in(skipped),
         )
     )
 

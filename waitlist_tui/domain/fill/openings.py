@@ -240,7 +240,7 @@ class OpeningView:
     source: str
     workflow: str | None
     appointment_id: uuid.UUID | None
-    freed_by_id: uuid.UUID | None = None  # knock-on (schema v19): the booking that freed it
+    freed_by_id: uuid.UUID | None = None  # knock-on (schema v18): the booking that freed it
     chain: str | None = None
 
     @property

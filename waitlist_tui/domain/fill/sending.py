@@ -1,7 +1,9 @@
 """Sending offers: an opening to the best candidate (SEQUENTIAL), the top N at once
 (BROADCAST) or one chosen entry, each offer with its deadline (offer_time.py) and its message,
 in one transaction that holds the opening's row lock. The clinic's daily offer limit per
-client is counted here, this call's offers included."""
+client is counted here, this call's offers included. The workflow, hold and broadcast size
+not chosen by the caller come from the clinic's lead-time rules (lead_time.py), and the
+ranking the desk saw is recorded with the offers (fairness.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from peewee import IntegrityError, fn
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
-from waitlist_tui.domain.fill import offer_time
+from waitlist_tui.domain.fill import fairness, lead_time, offer_time
 from waitlist_tui.domain.fill.matching import Candidate, candidates
 from waitlist_tui.domain.fill.offer_views import FILLED, OfferView, offer_views
 from waitlist_tui.domain.fill.openings import get_opening
@@ -176,10 +178,13 @@ def offer(
                 )
             clinic = opening.clinic
             offer_time.check_in_time(clinic, opening.starts_at, now)
-            flow = str(workflow or opening.workflow or clinic.default_workflow).upper()
+            chosen_by = lead_time.choose(
+                clinic, opening.starts_at, now, workflow or opening.workflow, hold_minutes, top
+            )
+            flow = chosen_by.workflow
             if flow not in vocab.WORKFLOWS:
                 raise ValidationError("workflow must be SEQUENTIAL or BROADCAST", field="workflow")
-            hold = clinic.offer_hold_minutes if hold_minutes is None else int(hold_minutes)
+            hold = chosen_by.hold_minutes
             if not 5 <= hold <= 10080:
                 raise ValidationError("hold_minutes must be 5-10080", field="hold_minutes")
             if entry_id is not None:
@@ -216,12 +221,14 @@ def offer(
                     )
                 chosen = _best_under_cap(opening, 1, clinic, now)
             else:
-                n = clinic.broadcast_top_n if top is None else int(top)
+                n = chosen_by.top
                 if not 1 <= n <= 50:
                     raise ValidationError("broadcast to 1-50 entries", field="top")
                 chosen = _best_under_cap(opening, n, clinic, now)
             parties = _parties(opening, clinic, [c.entry_id for c in chosen])
             sent = [_send(opening, parties[c.entry_id], c, hold, flow, actor, now) for c in chosen]
+            if sent:
+                fairness.record_offer(opening, sent, chosen_by, entry_id is not None, actor, now)
             if sent and opening.workflow != flow:
                 Opening.update_by(actor, now, workflow=flow, version=Opening.version + 1).where(
                     Opening.id == opening.id

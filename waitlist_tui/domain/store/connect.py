@@ -17,4 +17,3 @@ def connect(url: str) -> Database:
     if isinstance(db, SqliteDatabase):
         db.pragma("optimize", 0x10002)  # cheap; refreshes planner statistics when stale
     return db
-

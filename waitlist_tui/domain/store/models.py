@@ -170,7 +170,7 @@ class Entry(AuditedModel):
     version = IntegerField(default=1)
     # schema v12: from the clients' /join page (a column default too: bulk inserts omit it)
     self_joined = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
-    # schema v19: the client keeps their later appointment when they take an earlier slot
+    # schema v18: the client keeps their later appointment when they take an earlier slot
     # (no knock-on release, fill/knock_on.py); a column default for the bulk rows too
     keep_later_appointment = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
 
@@ -293,7 +293,7 @@ class Opening(AuditedModel):
     status = CharField(max_length=12, default=vocab.OPENING_OPEN)
     source = CharField(max_length=16, default="manual")  # manual | cancellation | knock_on
     workflow = CharField(max_length=16, null=True)
-    # schema v19, a knock-on release (fill/knock_on.py): the booking whose client gave this
+    # schema v18, a knock-on release (fill/knock_on.py): the booking whose client gave this
     # time back, and the chain's first opening (every opening a chain frees names it)
     freed_by = ForeignKeyField(
         Appointment, null=True, on_delete="SET NULL", backref="freed_openings", index=False
@@ -340,6 +340,34 @@ class Offer(AuditedModel):
         )
 
 
+class OfferRanking(AuditedModel):
+    """What the desk saw when an opening's candidates were ranked for an offer (kind "offer",
+    `offer` the first offer it sent), or an entry the desk skipped for this opening with the
+    reason typed (kind "skip", `entry` and `reason`). `record` holds the compact ranking
+    (domain/fill/fairness.py): the entries that fitted, the first ones that did not, and
+    counts of the rest by reason. Written in the offer's (or the skip's) transaction."""
+
+    opening_id: uuid.UUID
+    offer_id: uuid.UUID | None
+    entry_id: uuid.UUID | None
+
+    opening = ForeignKeyField(Opening, on_delete="CASCADE", index=False)
+    offer = ForeignKeyField(Offer, null=True, on_delete="SET NULL")
+    entry = ForeignKeyField(Entry, null=True, on_delete="CASCADE")
+    kind = CharField(max_length=8)  # offer | skip
+    reason = TextField(default="")
+    record = JSONField(default=dict)
+    created_at = UTCDateTimeField()
+    created_by = CharField(max_length=120)
+
+    class Meta:
+        table_name = "offer_ranking"
+        indexes = (
+            (("opening", "kind", "created_at"), False),
+            (("created_at",), False),
+        )
+
+
 # The queue's default view (waiting + offered) in its order, from the active entries alone
 # (schema v5). PostgreSQL reads a plain index scan's rows from the table: walking the full
 # (clinic, priority, ...) index to the first 50 active entries read thousands of closed ones,
@@ -359,7 +387,7 @@ Entry.add_index(
 )
 
 
-# The waiting entries by what `stats demand` groups them on (schema v19): the report reads
+# The waiting entries by what `stats demand` groups them on (schema v18): the report reads
 # this partial covering index alone, never the table (SQLite is told to, INDEXED BY: its
 # planner took the queue's index and read 23,000 table rows, 533 -> 109 ms).
 # domain/stats/demand.py.
@@ -384,7 +412,7 @@ Entry.add_index(
 
 
 # The entries that ended (cancelled, expired) by when, with what `stats demand` groups them
-# on (schema v19): "ended without an offer" over the last 90 days reads this alone, not the
+# on (schema v18): "ended without an offer" over the last 90 days reads this alone, not the
 # table's 140,000 closed rows (2.2 s at 99,000 waiting of 430,000 entries).
 ENDED_INDEX = "entry_ended_demand"
 Entry.add_index(
@@ -604,6 +632,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Appointment,
     Opening,
     Offer,
+    OfferRanking,
     EventInstance,
     Enrolment,
     AuditEvent,

@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 19
+CURRENT_VERSION = 18
 VERSION_KEY = "schema_version"
 
 
@@ -207,11 +207,11 @@ def _v16_offer_links(db: Database, migrator: SchemaMigrator) -> None:
 
 
 def _held_for_other_branches(db: Database, migrator: SchemaMigrator) -> None:
-    """v14-v18 are numbers given to other branches' steps; the lead puts them here at merge."""
+    """v14-v15 are numbers given to other branches' steps; the lead puts them here at merge."""
 
 
-def _v19_knock_on(db: Database, migrator: SchemaMigrator) -> None:
-    """v19: knock-on fill (fill/knock_on.py). An entry may keep its later appointment when it
+def _v18_knock_on(db: Database, migrator: SchemaMigrator) -> None:
+    """v18: knock-on fill (fill/knock_on.py). An entry may keep its later appointment when it
     takes an earlier slot; an opening a release made names the booking that freed it and its
     chain. And the waiting entries' partial index that `stats demand` reads. Idempotent."""
     from playhouse.migrate import migrate
@@ -230,6 +230,12 @@ def _v19_knock_on(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.Entry).create_indexes(safe=True)  # DEMAND_INDEX, ENDED_INDEX: `stats demand`
 
 
+def _v17_offer_rankings(db: Database, migrator: SchemaMigrator) -> None:
+    """v17: the fairness record, what the desk saw when an opening was offered (offer_ranking,
+    domain/fill/fairness.py), and the desk's skips. A new table: nothing to backfill."""
+    db.create_tables([m.OfferRanking], safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -246,9 +252,8 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     14: _held_for_other_branches,
     15: _held_for_other_branches,
     16: _v16_offer_links,
-    17: _held_for_other_branches,
-    18: _held_for_other_branches,
-    19: _v19_knock_on,
+    17: _v17_offer_rankings,
+    18: _v18_knock_on,
 }
 
 

@@ -95,8 +95,6 @@ def copy_rows(read: Reader) -> dict[str, int]:
     return copied
 
 
-
-
 def _converted(
     batches: Iterator[Sequence[Sequence[Any]]], convert: list[tuple[int, Callable[[Any], Any]]]
 ) -> Iterator[Sequence[Any]]:

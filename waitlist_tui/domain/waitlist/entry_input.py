@@ -215,7 +215,7 @@ def parse_fields(data: dict[str, Any], tz: str) -> dict[str, Any]:
     for key in ("expires_at", "original_appointment_at"):
         if key in data:
             out[key] = None if data[key] in (None, "") else parse_instant(data[key], tz, key)
-    if "keep_later_appointment" in data:  # schema v19: no knock-on release (fill/knock_on.py)
+    if "keep_later_appointment" in data:  # schema v18: no knock-on release (fill/knock_on.py)
         value = data["keep_later_appointment"]
         out["keep_later_appointment"] = (
             False if value in (None, "") else parse_bool(value, "keep_later_appointment")

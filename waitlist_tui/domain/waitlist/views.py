@@ -70,7 +70,7 @@ class EntryView:
     updated_by: str
     version: int
     self_joined: bool = False  # the client asked on the /join page (schema v12)
-    keep_later_appointment: bool = False  # no knock-on release (schema v19)
+    keep_later_appointment: bool = False  # no knock-on release (schema v18)
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...], providers: Sequence[ProviderBrief] = ()) -> EntryView:

@@ -133,6 +133,15 @@ class DashboardScreen(DeskScreen[None]):
             show=False,  # in help and the key list; the footer is full on small terminals
         ),
         Binding(
+            "f",
+            "fairness",
+            "Fairness",
+            id="dashboard.fairness",
+            tooltip="Fairness and lead time: offers made past a fitting candidate, waits "
+            "before a first offer, what each lead-time band costs in messages",
+            show=False,
+        ),
+        Binding(
             "escape,q",
             "back",
             "Queue",
@@ -245,6 +254,12 @@ class DashboardScreen(DeskScreen[None]):
 
     def action_next_pane(self) -> None:
         self.set_pane(PANES[(PANES.index(self.pane) + 1) % len(PANES)])
+
+    def action_fairness(self) -> None:
+        """The fairness panel for the period on screen."""
+        from waitlist_tui.tui.screens.fairness_panel import FairnessPanel
+
+        self.app.push_screen(FairnessPanel(self.selection.period))
 
     def action_refresh(self) -> None:
         self.reselect()

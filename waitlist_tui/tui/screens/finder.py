@@ -31,6 +31,7 @@ from waitlist_tui.domain.fill.matching import Candidate
 from waitlist_tui.domain.waitlist.views import EntryView
 from waitlist_tui.tui import calls
 from waitlist_tui.tui.desk import DeskScreen
+from waitlist_tui.tui.screens import fairness_dialogs
 from waitlist_tui.tui.screens import finder_calls as results
 from waitlist_tui.tui.screens import finder_dialogs as asks
 from waitlist_tui.tui.screens import finder_keys as keys
@@ -424,6 +425,59 @@ class FinderScreen(DeskScreen[None]):
         view = calls.fresh_entry(self.app, candidate.entry_id) if candidate else None
         if view is not None:
             self.app.push_screen(screen(view), lambda _: then())
+
+    # --- fairness -------------------------------------------------------------------------
+
+    def action_why(self) -> None:
+        """The opening's fairness record: what the desk saw each time it was offered."""
+        found = self.found
+        if found is None or not found.saved:
+            self.notify("Not offered yet: no ranking recorded.", severity="warning")
+            return
+        self.calls.read(
+            fairness_dialogs.read_why,
+            found.opening.id,
+            done=results.WhyRead,
+            failed=results.SearchFailed,
+            group="why",
+        )
+
+    @on(results.WhyRead)
+    def why_read(self, message: results.WhyRead) -> None:
+        if self.found is None:
+            return
+        title = f"Why: {shown.slot_label(self.found, self.zone or ZoneInfo('UTC'))}"
+        self.app.push_screen(fairness_dialogs.WhyDialog(title, message.value))
+
+    def action_skip(self) -> None:
+        """Skip the cursor candidate for this opening with a typed reason."""
+        found, candidate = self.found, self.cursor_candidate()
+        if found is None or candidate is None:
+            self.notify("Put the cursor on a candidate first.", severity="warning")
+            return
+        if not found.saved:
+            self.notify("Open the slot first: offer it, or skip once it is an opening.")
+            return
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self.calls.write(
+                    fairness_dialogs.fairness.skip_candidate,
+                    found.opening.id,
+                    candidate.entry_id,
+                    reason,
+                    self.desk.staff,
+                    done=results.Skipped,
+                    failed=results.OfferRefused,
+                )
+
+        slot = shown.slot_label(found, self.zone or ZoneInfo("UTC"))
+        self.app.push_screen(fairness_dialogs.SkipDialog(candidate.client_name, slot), answered)
+
+    @on(results.Skipped)
+    def skipped(self, message: results.Skipped) -> None:
+        self.notify(f"Skipped: {message.value['reason']}", markup=False)
+        self.reload_candidates()
 
     def action_type_slot(self) -> None:
         self.query_one("#provider", Select).focus()

@@ -11,6 +11,7 @@ from waitlist_tui.domain import clock
 from waitlist_tui.domain.calendar.sync import freshness
 from waitlist_tui.domain.catalog.clinics import get_clinic, providers
 from waitlist_tui.domain.fill import finder
+from waitlist_tui.domain.fill.fairness import OpeningWhy
 from waitlist_tui.domain.fill.finder import CalendarRow, Found, TypedSlot
 from waitlist_tui.domain.fill.offers import OfferView
 from waitlist_tui.domain.fill.slot_offers import offer_slot
@@ -76,6 +77,14 @@ class Offered(calls.Done[list[OfferView]]):
 
 class OfferRefused(calls.Failed):
     pass
+
+
+class WhyRead(calls.Done[OpeningWhy]):
+    """The opening's fairness record, for `w`."""
+
+
+class Skipped(calls.Done[dict[str, Any]]):
+    """A candidate skipped with its reason, for `x`."""
 
 
 def send_found(

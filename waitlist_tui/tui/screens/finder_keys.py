@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textual.binding import Binding, BindingType
 
+from waitlist_tui.tui.screens.fairness_dialogs import why_key
+
 BINDINGS: list[BindingType] = [
     Binding(
         "enter",
@@ -24,6 +26,15 @@ BINDINGS: list[BindingType] = [
         "Calendar",
         id="finder.calendar",
         tooltip="The day's bookings",
+        show=False,
+    ),
+    why_key("finder"),
+    Binding(
+        "x",
+        "skip",
+        "Skip",
+        id="finder.skip",
+        tooltip="Skip this candidate for this opening, saying why (kept in its fairness record)",
         show=False,
     ),
     Binding("]", "day(1)", "Next day", id="finder.next_day", show=False),

@@ -50,6 +50,16 @@ def terms_text(found: Found, zone: ZoneInfo) -> Text:
     return Text("")
 
 
+def rule_text(found: Found) -> Text:
+    """Which lead-time rule an offer made now follows, and why ("starts in 30h: rule 24-72h
+    SEQUENTIAL, hold 1h"), or that the opening's workflow was chosen by hand. Nothing when
+    the clinic has no rules and nobody chose: the clinic's default, as always."""
+    choice = found.choice
+    if choice is None or (choice.rule is None and not choice.by_hand):
+        return Text("")
+    return Text(f" · {choice.why}", "cyan")
+
+
 def match_text(candidate: Candidate) -> Text:
     if candidate.match_type == vocab.EXACT:
         return Text("EXACT", "bold green")
@@ -154,6 +164,7 @@ def status_line(found: Found, zone: ZoneInfo, include_partial: bool) -> Text:
         "" if found.saved else " · not opened yet",
         summary,
         terms_text(found, zone),
+        rule_text(found),
         (f" · outside hours: {found.outside_hours}", "bold yellow") if found.outside_hours else "",
     )
 

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Header, Static
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.catalog.clients import display_phone
+from waitlist_tui.domain.fill.fairness import OpeningWhy
 from waitlist_tui.domain.fill.offers import OfferView
 from waitlist_tui.domain.messaging import receipts
 from waitlist_tui.domain.textinput import printable
@@ -29,6 +30,7 @@ from waitlist_tui.tui.formatting import countdown, slot_text
 from waitlist_tui.tui.narrow import NARROW_WIDTH, fit_footer
 from waitlist_tui.tui.screens.attempt_dialog import Attempt, AttemptDialog
 from waitlist_tui.tui.screens.dialogs import ConfirmDialog
+from waitlist_tui.tui.screens.fairness_dialogs import WhyDialog, read_why, why_key
 from waitlist_tui.tui.screens.triage_replies import (
     Answer,
     Loaded,
@@ -71,6 +73,14 @@ class Answered(calls.Done[Answer]):
 
 class OffersRead(calls.Done[Loaded]):
     pass
+
+
+class WhyRead(calls.Done[tuple[str, OpeningWhy]]):
+    pass
+
+
+def _why_of(title: str, opening_id: object) -> tuple[str, OpeningWhy]:
+    return title, read_why(opening_id)
 
 
 class TriageScreen(DeskScreen[None]):
@@ -153,6 +163,7 @@ class TriageScreen(DeskScreen[None]):
             id="triage.messages",
             tooltip="What the outbox sent to clients, what failed and why",
         ),
+        why_key("triage"),
         Binding("escape", "back", "Back", id="triage.back", tooltip="Back to the queue"),
     ]
 
@@ -232,6 +243,20 @@ class TriageScreen(DeskScreen[None]):
                 f"({self.slot(view)} with {view.provider_code})? They go back to waiting.",
                 lambda: self.act("rescind", view),
             )
+
+    def action_why(self) -> None:
+        """Why the cursor offer's opening went to whom: its fairness record."""
+        view = self.selected()
+        if view is None:
+            return
+        title = f"Why: {self.slot(view)} with {view.provider_code}"
+        self.calls.read(_why_of, title, view.opening_id, done=WhyRead, group="triage-why")
+
+    @on(WhyRead)
+    def why_read(self, message: WhyRead) -> None:
+        title, why = message.value
+        self.in_dialog = True
+        self.app.push_screen(WhyDialog(title, why))
 
     def action_call(self) -> None:
         """Log a phone attempt; what it does to the offer is the clinic's rule, not ours."""

@@ -1,0 +1,543 @@
+"""The fairness record of an opening: what the desk saw when it offered the slot, and why
+each entry ranked above the one offered was not.
+
+Every offer call (sending.offer) writes one `OfferRanking` row in its own transaction: the
+entries considered, in the engine's order (EXACT before PARTIAL, then priority, longest wait,
+id), each with its rank, match type and state, and for each one not offered, why. The record
+is compact: the entries that fitted up to STORE_FITTING, the entries this opening was offered
+to before (with how that ended), the desk's skips, the first STORE_UNFIT entries a hard rule
+kept out, and counts of the rest by reason. Names are not copied: rows name entries by id and
+are read back with today's names, so an erased client leaves no copy behind.
+
+Reasons an entry was not offered (REASONS): an earlier offer of this opening ended (declined,
+opted out by STOP, phoned with no answer, no reply in time, withdrawn), the client's daily
+offer limit, a row another desk held at that moment, skipped by the desk with a typed reason
+(`skip_candidate`), passed over when the desk offered another entry by hand, a failed
+preference (PARTIAL) or simply ranked below, and a hard rule (outside the date range).
+Contact notes say how the client could be told: no SMS consent, no consent for any channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import SQL, fn
+
+from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.errors import Conflict, ValidationError
+from waitlist_tui.domain.fairness_words import (
+    FITTED,
+    NOT_OFFERED,
+    NOTES,
+    OFFERED,
+    REASONS,
+)
+from waitlist_tui.domain.fill.matching import COUNT_CAP, SlotShape, candidates
+from waitlist_tui.domain.fill.openings import get_opening
+from waitlist_tui.domain.messaging import settings as message_settings
+from waitlist_tui.domain.store import audit, ids
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.ids import IdRef
+from waitlist_tui.domain.store.models import (
+    AuditEvent,
+    Client,
+    Entry,
+    Offer,
+    OfferRanking,
+    Opening,
+)
+from waitlist_tui.domain.textinput import text_value
+from waitlist_tui.domain.timeutil import iso
+
+STORE_FITTING = 20  # fitting entries kept per record, best first
+SEEN = STORE_FITTING + 1  # ranked past those kept only to know that more fitted
+STORE_UNFIT = 5  # entries a hard rule kept out, kept by name; the rest only counted
+STORE_EARLIER = 50
+REASON_MAX = 200
+OFFER, SKIP = "offer", "skip"
+ATTEMPT_ACTION = "offer.contact_attempt"  # contact_attempts.ACTION (that module imports us)
+
+# How an earlier offer of this opening ended -> the reason it was not offered again.
+_ENDED = {
+    "declined": "declined",
+    "opted_out": "opted_out",
+    "no_answer": "no_answer",
+    "expired": "expired",
+    "past_deadline": "expired",
+}
+
+
+def _key(value: Any) -> str:
+    """An entry id as the record keeps it (str of a UUID), whatever form a query returned."""
+    if isinstance(value, Entry):
+        value = value.id
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+
+
+def _row(
+    entry_id: Any, match: str, fails: tuple[str, ...] | list[str], priority: int, created: Any
+) -> dict[str, Any]:
+    return {"e": _key(entry_id), "m": match, "f": list(fails), "p": priority, "_c": created}
+
+
+def _sort_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (row["m"] != vocab.EXACT, row["p"], row["_c"], row["e"])
+
+
+def _earlier(opening: Opening, fresh: set[str]) -> list[dict[str, Any]]:
+    """This opening's offers made before this call, each with how it ended."""
+    offers = list(
+        Offer.select(Offer.id, Offer.status, Offer.match_type, Entry.id, Entry.priority)
+        .join(Entry)
+        .where(Offer.opening == opening.id)
+        .order_by(Offer.sent_at)
+        .limit(STORE_EARLIER + len(fresh))
+    )
+    keys = [str(o.id) for o in offers if str(o.id) not in fresh]
+    causes: dict[str, str] = {}
+    called: set[str] = set()
+    if keys:
+        for event in AuditEvent.select(
+            AuditEvent.object_id, AuditEvent.action, AuditEvent.changes
+        ).where(AuditEvent.object_type == "offer", AuditEvent.object_id.in_(keys)):
+            changes = event.changes or {}
+            if event.action == ATTEMPT_ACTION:
+                if changes.get("outcome") in ("no_answer", "voicemail"):
+                    called.add(event.object_id)
+            elif isinstance(changes.get("cause"), list):
+                causes[event.object_id] = changes["cause"][1]
+    rows: list[dict[str, Any]] = []
+    for o in offers:
+        key = str(o.id)
+        if key in fresh:
+            continue
+        if o.status == vocab.OFFER_SENT:
+            reason = "live"
+        else:
+            reason = _ENDED.get(causes.get(key, o.status), "withdrawn")
+            if reason == "expired" and key in called:
+                reason = "no_answer"
+        row = _row(o.entry.id, o.match_type, (), o.entry.priority, None)
+        row.update(s=NOT_OFFERED, why=[reason])
+        rows.append(row)
+    return rows
+
+
+def _skips(opening: Opening) -> list[dict[str, Any]]:
+    rows = []
+    for skip in OfferRanking.select().where(
+        OfferRanking.opening == opening.id, OfferRanking.kind == SKIP
+    ):
+        seen = skip.record or {}
+        row = _row(skip.entry_id, seen.get("m", vocab.EXACT), seen.get("f", []), 0, None)
+        row.update(s=NOT_OFFERED, why=["desk_skip"], note=skip.reason)
+        rows.append(row)
+    return rows
+
+
+def _unfit(opening: Opening, now: dt.datetime) -> tuple[list[dict[str, Any]], int]:
+    """The first entries that want this slot's services but whose date range misses it, and
+    how many (capped at COUNT_CAP): the hard rule a client most often asks about."""
+    slot = SlotShape.of(opening)
+    if not slot.service_ids:
+        return [], 0
+    query = Entry.select(Entry.id, Entry.priority, Entry.created_at).where(
+        Entry.service.in_(list(slot.service_ids)),
+        Entry.status == vocab.WAITING,
+        Entry.clinic == slot.clinic,
+        (Entry.date_range_start > slot.local_date) | (Entry.date_range_end < slot.local_date),
+        Entry.expires_at.is_null() | (Entry.expires_at > now),
+    )
+    first = list(query.order_by(Entry.priority, Entry.created_at, Entry.id).limit(STORE_UNFIT))
+    capped = query.select(SQL("1")).limit(COUNT_CAP)
+    count = Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped")).scalar() or 0
+    rows = []
+    for e in first:
+        row = {"e": str(e.id), "p": e.priority, "s": NOT_OFFERED, "why": ["date_range"]}
+        rows.append(row)
+    return rows, int(count)
+
+
+def _details(entry_ids: list[str]) -> dict[str, Any]:
+    if not entry_ids:
+        return {}
+    rows = (
+        Entry.select(
+            Entry.id,
+            Entry.priority,
+            Entry.created_at,
+            Client.id.alias("client_id"),
+            Client.phone.alias("phone"),
+            Client.email.alias("email"),
+            Client.consent_sms.alias("consent_sms"),
+            Client.consent_email.alias("consent_email"),
+        )
+        .join(Client)
+        .where(Entry.id.in_([uuid.UUID(i) for i in entry_ids]))
+        .namedtuples()
+    )
+    return {str(r.id): r for r in rows}
+
+
+def _contact_notes(d: Any) -> list[str]:
+    sms = bool(d.consent_sms and d.phone)
+    if sms:
+        return []
+    if d.consent_email and d.email:
+        return ["no_sms"]
+    return ["no_consent"]
+
+
+def record_offer(
+    opening: Opening,
+    sent: list[Offer],
+    chosen: Any,
+    by_entry: bool,
+    actor: str,
+    now: dt.datetime,
+) -> OfferRanking:
+    """Write what the desk saw for this offer call, in the caller's (the offer's) transaction.
+    `chosen`: the lead_time.Chosen the offer was made with; `by_entry`: the desk picked the
+    entry by hand."""
+    fresh = {str(o.id) for o in sent}
+    offered_ids = {str(o.entry_id) for o in sent}
+    rows = _earlier(opening, fresh) + _skips(opening)
+    for o in sent:
+        row = _row(o.entry_id, o.match_type, (), 0, None)
+        row.update(s=OFFERED, why=[])
+        rows.append(row)
+    # Not counted: the capped counts cost as much as the offer itself (measured). The first
+    # STORE_FITTING are kept, and one more says whether others fitted below them.
+    remaining = candidates(opening, limit=SEEN, count=False)
+    for c in remaining.items[:STORE_FITTING]:
+        row = _row(c.entry_id, c.match_type, c.fails, c.priority, None)
+        row.update(s=FITTED, why=[])
+        rows.append(row)
+    details = _details([r["e"] for r in rows])
+    for row in rows:
+        d = details.get(row["e"])
+        if d is not None:
+            row["p"], row["_c"] = d.priority, d.created_at
+            row["w"] = max(0, (now - d.created_at).days)
+            notes = _contact_notes(d)
+            if notes:
+                row["n"] = notes
+        else:
+            row["_c"] = now
+    rows.sort(key=_sort_key)
+    last_offered = max((i for i, r in enumerate(rows) if r["s"] == OFFERED), default=-1)
+    cap = message_settings.of(opening.clinic).max_offers_per_day
+    counts = _offers_today(
+        [details[r["e"]].client_id for r in rows if r["e"] in details], now, opening
+    )
+    for i, row in enumerate(rows):
+        row["r"] = i + 1
+        if row["s"] != FITTED:
+            continue
+        if i < last_offered:
+            d = details.get(row["e"])
+            if by_entry:
+                row["why"] = ["by_hand"]
+            elif cap and d is not None and counts.get(d.client_id, 0) >= cap:
+                row["why"] = ["daily_cap"]
+            else:
+                row["why"] = ["held"]
+            row["s"] = NOT_OFFERED
+        else:
+            row["why"] = ["preference"] if row["m"] != vocab.EXACT else ["ranked_below"]
+    for row in rows:
+        row.pop("_c", None)
+    unfit, unfit_count = _unfit(opening, now)
+    rest = {
+        "ranked_below": max(0, len(remaining.items) - STORE_FITTING),
+        "date_range": max(0, unfit_count - len(unfit)),
+    }
+    record = {
+        "v": 1,
+        "seq": Offer.select().where(Offer.opening == opening.id).count(),  # order at one instant
+        "workflow": chosen.workflow,
+        "choice": chosen.to_dict(),
+        "fitting_total": len(remaining.items) + len(fresh),
+        "fitting_capped": len(remaining.items) >= SEEN,  # at least that many fitted
+        "rows": rows + [{**u, "r": None} for u in unfit],
+        "rest": {k: v for k, v in rest.items() if v},
+        "offered": sorted(offered_ids),
+    }
+    return OfferRanking.create_by(
+        actor,
+        now,
+        opening=opening.id,
+        offer=sent[0].id if sent else None,
+        kind=OFFER,
+        record=record,
+    )
+
+
+def _offers_today(client_ids: list[Any], now: dt.datetime, opening: Opening) -> dict[Any, int]:
+    if not client_ids:
+        return {}
+    since = message_settings.day_start(now, opening.clinic.time_zone)
+    rows: Any = (
+        Offer.select(Entry.client, fn.COUNT(Offer.id))
+        .join(Entry)
+        .where(Entry.client.in_(client_ids), Offer.sent_at >= since)
+        .group_by(Entry.client)
+        .tuples()
+    )
+    return {client_id: int(count) for client_id, count in rows}
+
+
+def skip_candidate(opening_id: IdRef, entry_id: IdRef, reason: str, actor: str) -> dict[str, Any]:
+    """The desk passes over one candidate of an open opening, saying why (typed, required):
+    the entry is left out of this opening's ranking from now on, and the reason shows in its
+    fairness record. One transaction with its audit row."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError("reason is required: say why this entry is skipped", field="reason")
+    if len(reason.strip()) > REASON_MAX:
+        raise ValidationError(f"reason must be at most {REASON_MAX} characters", field="reason")
+    reason = text_value(reason, "reason", max_len=REASON_MAX)
+    now = clock.now()
+    with database.atomic():
+        opening = get_opening(opening_id, lock=True)
+        if opening.status != vocab.OPENING_OPEN:
+            raise Conflict(f"opening is {opening.status}", data={"status": opening.status})
+        entry = ids.resolve(Entry, entry_id, "waitlist request", field="entry")
+        found = candidates(opening, limit=1, only_entry=entry.id, count=False).items
+        if not found:
+            raise ValidationError(
+                "this entry is not a candidate for this opening (not waiting, does not fit, "
+                "already offered or skipped)",
+                field="entry",
+            )
+        c = found[0]
+        row = OfferRanking.create_by(
+            actor,
+            now,
+            opening=opening.id,
+            entry=entry.id,
+            kind=SKIP,
+            reason=reason,
+            record={"m": c.match_type, "f": list(c.fails), "p": c.priority},
+        )
+        audit.record(
+            actor,
+            "opening.skip_candidate",
+            "opening",
+            opening.id,
+            {"entry": [None, str(entry.id)], "reason": [None, reason]},
+        )
+    return {
+        "id": str(row.id),
+        "opening_id": str(opening.id),
+        "entry_id": str(entry.id),
+        "reason": reason,
+        "at": iso(now),
+    }
+
+
+@dataclass(frozen=True)
+class WhyRow:
+    """One entry as the desk saw it, named with today's name."""
+
+    rank: int | None
+    entry_id: str
+    name: str
+    match_type: str | None
+    priority: int | None
+    waited_days: int | None
+    state: str
+    reasons: tuple[str, ...]
+    notes: tuple[str, ...]
+    desk_note: str
+    fails: tuple[str, ...]
+
+    @property
+    def reason_text(self) -> str:
+        words = [NOTES.get(n, n) for n in self.notes]
+        for r in self.reasons:
+            if r == "desk_skip" and self.desk_note:
+                words.append(f"skipped by the desk: {self.desk_note}")
+            elif r == "preference" and self.fails:
+                words.append(f"failed preference ({', '.join(self.fails)})")
+            else:
+                words.append(REASONS.get(r, r))
+        return ", ".join(words)
+
+    @property
+    def label(self) -> str:
+        return f"#{self.rank} {self.name}" if self.rank else self.name
+
+    def text(self) -> str:
+        if self.state == OFFERED:
+            facts = [self.match_type or "", f"priority {self.priority}"]
+            if self.waited_days is not None:
+                facts.append(f"{self.waited_days} days")
+            notes = ", ".join(NOTES.get(n, n) for n in self.notes)
+            return f"offered to {self.label} ({', '.join(facts)}" + (
+                f"; {notes})" if notes else ")"
+            )
+        verb = "not offered" if self.state == NOT_OFFERED else "fitted"
+        return f"{self.label} {verb}: {self.reason_text}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "entry_id": self.entry_id,
+            "client": self.name,
+            "match_type": self.match_type,
+            "priority": self.priority,
+            "waited_days": self.waited_days,
+            "state": self.state,
+            "reasons": list(self.reasons),
+            "notes": list(self.notes),
+            "desk_note": self.desk_note,
+            "fails": list(self.fails),
+            "text": self.text(),
+        }
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One offer call's record, read back."""
+
+    id: str
+    at: dt.datetime
+    by: str
+    workflow: str
+    why_workflow: str
+    rows: tuple[WhyRow, ...]
+    rest: dict[str, int]
+    fitting_total: int
+    fitting_capped: bool = False  # more fitted than the finder's page: "at least"
+
+    def summary(self) -> str:
+        """'offered to #1 Ana (EXACT, priority 2, 41 days); #2 Ben not offered: ...'. Rows
+        that simply fitted below the offered ones are counted, not named."""
+        shown = [r for r in self.rows if r.state in (OFFERED, NOT_OFFERED)]
+        offered = [r.text() for r in shown if r.state == OFFERED]
+        others = [r.text() for r in shown if r.state != OFFERED]
+        below = sum(1 for r in self.rows if r.state == FITTED) + self.rest.get("ranked_below", 0)
+        parts = offered + others
+        if below:
+            more = "+" if self.fitting_capped else ""
+            parts.append(f"{below}{more} more fitted, ranked below")
+        if self.rest.get("date_range"):
+            parts.append(f"{self.rest['date_range']} more outside their date range")
+        return "; ".join(parts) or "nobody was offered"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": iso(self.at),
+            "by": self.by,
+            "workflow": self.workflow,
+            "why_workflow": self.why_workflow,
+            "fitting_total": self.fitting_total,
+            "fitting_capped": self.fitting_capped,
+            "rows": [r.to_dict() for r in self.rows],
+            "rest": self.rest,
+            "summary": self.summary(),
+        }
+
+
+def _names(entry_ids: set[str]) -> dict[str, str]:
+    if not entry_ids:
+        return {}
+    rows: Any = (
+        Entry.select(Entry.id, Client.first_name, Client.last_name)
+        .join(Client)
+        .where(Entry.id.in_([uuid.UUID(i) for i in entry_ids]))
+        .tuples()
+    )
+    return {str(i): f"{first} {last}".strip() for i, first, last in rows}
+
+
+def _ranking(row: OfferRanking, names: dict[str, str]) -> Ranking:
+    rec = row.record or {}
+    rows = tuple(
+        WhyRow(
+            r.get("r"),
+            r["e"],
+            names.get(r["e"], "(erased)"),
+            r.get("m"),
+            r.get("p"),
+            r.get("w"),
+            r.get("s", NOT_OFFERED),
+            tuple(r.get("why", [])),
+            tuple(r.get("n", [])),
+            r.get("note", ""),
+            tuple(r.get("f", [])),
+        )
+        for r in rec.get("rows", [])
+    )
+    choice = rec.get("choice") or {}
+    return Ranking(
+        str(row.id),
+        row.created_at,
+        row.created_by,
+        rec.get("workflow", ""),
+        choice.get("why", ""),
+        rows,
+        dict(rec.get("rest", {})),
+        int(rec.get("fitting_total", 0)),
+        bool(rec.get("fitting_capped", False)),
+    )
+
+
+@dataclass(frozen=True)
+class OpeningWhy:
+    """Every ranking of one opening, oldest first, and the desk's skips still standing."""
+
+    opening_id: str
+    rankings: tuple[Ranking, ...]
+    skips: tuple[dict[str, Any], ...]
+
+    def text(self) -> str:
+        if not self.rankings:
+            return "not offered yet: no ranking recorded"
+        return "\n".join(r.summary() for r in self.rankings)
+
+    def latest(self) -> str:
+        """The most recent ranking's summary (the screens' one line)."""
+        return self.rankings[-1].summary() if self.rankings else self.text()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "opening_id": self.opening_id,
+            "rankings": [r.to_dict() for r in self.rankings],
+            "skips": list(self.skips),
+            "text": self.text(),
+        }
+
+
+def why(opening_id: IdRef) -> OpeningWhy:
+    """What the desk saw each time this opening was offered (`openings show ID --why`)."""
+    opening = get_opening(opening_id)
+    rows = list(
+        OfferRanking.select()
+        .where(OfferRanking.opening == opening.id)
+        .order_by(OfferRanking.created_at, OfferRanking.id)
+    )
+    entry_ids = {r["e"] for row in rows for r in (row.record or {}).get("rows", [])}
+    entry_ids |= {str(row.entry_id) for row in rows if row.entry_id}
+    names = _names(entry_ids)
+    offered = sorted(
+        (r for r in rows if r.kind == OFFER),
+        key=lambda r: (r.created_at, (r.record or {}).get("seq", 0)),
+    )
+    rankings = tuple(_ranking(r, names) for r in offered)
+    skips = tuple(
+        {
+            "entry_id": str(r.entry_id),
+            "client": names.get(str(r.entry_id), "(erased)"),
+            "reason": r.reason,
+            "at": iso(r.created_at),
+            "by": r.created_by,
+        }
+        for r in rows
+        if r.kind == SKIP
+    )
+    return OpeningWhy(str(opening.id), rankings, skips)
