@@ -161,14 +161,14 @@ async def test_health_says_the_database_answers(client) -> None:
 
 def test_the_desk_command_carries_the_staff_name_as_one_word() -> None:
     """The name goes through a shell (textual-serve runs a command line): quoted, whatever
-    it holds."""
+    it holds; the login's role goes with it."""
     import shlex
 
     from waitlist_tui.web.settings import WebSettings
 
     name = "Maria O'Neil; rm -rf / $(id)"
-    words = shlex.split(WebSettings(db_url="/tmp/a b.db").desk_command(name))
-    assert words[-4:] == ["--db", "/tmp/a b.db", "--staff", name]
+    words = shlex.split(WebSettings(db_url="/tmp/a b.db").desk_command(name, "desk"))
+    assert words[-6:] == ["--db", "/tmp/a b.db", "--staff", name, "--staff-role", "desk"]
     assert words[0] == "exec" and words[2:4] == ["-m", "waitlist_tui"]
 
 

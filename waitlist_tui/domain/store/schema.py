@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 13
+CURRENT_VERSION = 15
 VERSION_KEY = "schema_version"
 
 
@@ -200,6 +200,27 @@ def _v13_sms_receipts(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.InboundMessage).create_indexes(safe=True)
 
 
+def _v14_reserved(db: Database, migrator: SchemaMigrator) -> None:
+    """v14: reserved for a branch merged alongside this one (the lead renumbers at merge)."""
+
+
+def _v15_shared_sessions(db: Database, migrator: SchemaMigrator) -> None:
+    """v15: the served desk's login sessions (hashed tokens) and its rate-limit counts move
+    from one server's memory to the database (web_session, rate_hit); a /join code keeps the
+    consents the page asked for, given only once the code proves the phone. Idempotent."""
+    from playhouse.migrate import migrate
+
+    db.create_tables([m.WebSession, m.RateHit], safe=True)
+    have = {column.name for column in db.get_columns("join_code")}
+    migrate(
+        *(
+            migrator.add_column("join_code", f.column_name, f)
+            for f in (m.JoinCode.adds_consent_sms, m.JoinCode.adds_consent_email)
+            if f.column_name not in have
+        )
+    )
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -213,6 +234,8 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     11: _v11_staff_accounts,
     12: _v12_self_join,
     13: _v13_sms_receipts,
+    14: _v14_reserved,
+    15: _v15_shared_sessions,
 }
 
 
