@@ -22,6 +22,7 @@ def _screens() -> list[tuple[str, type[DOMNode]]]:
     from waitlist_tui.tui.desk import Desk
     from waitlist_tui.tui.screens import (
         attempt_dialog,
+        audit,
         dashboard,
         dialogs,
         editor,
@@ -45,6 +46,7 @@ def _screens() -> list[tuple[str, type[DOMNode]]]:
         ("stats", dashboard.DashboardScreen),
         ("messages", messages.MessagesScreen),
         ("entry history", history.HistoryScreen),
+        ("audit trail", audit.AuditScreen),
         ("help", help.HelpScreen),
         ("confirm", dialogs.ConfirmDialog),
         ("cancel entry", dialogs.CancelEntryDialog),
