@@ -119,3 +119,18 @@ async def test_a_manager_login_opens_it_with_the_key(clinic_only_db) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_audit(pilot)
         assert isinstance(app.screen, AuditScreen) and app.screen.rows
+
+
+async def test_the_help_of_a_desk_login_leaves_the_key_out(clinic_only_db) -> None:
+    from waitlist_tui.tui.screens.help import key_table
+
+    accounts.add_staff("dan", "desk", PASSWORD, actor="admin")
+    app = app_as("dan", "desk")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        from rich.console import Console
+
+        console = Console(width=200, record=True)
+        console.print(key_table(app.screen))
+        text = console.export_text()
+        assert "queue.history" in text and "queue.audit" not in text
