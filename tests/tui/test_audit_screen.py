@@ -107,9 +107,7 @@ async def test_a_desk_login_has_no_key_and_is_refused(clinic_only_db) -> None:
         screen = app.screen
         assert isinstance(screen, AuditScreen) and not screen.rows
         summary = str(screen.query_one("#audit-summary").render())
-        assert "for managers" in summary and screen.query_one("#audit-summary").has_class(
-            "refused"
-        )
+        assert "for managers" in summary and screen.query_one("#audit-summary").has_class("refused")
 
 
 async def test_a_manager_login_opens_it_with_the_key(clinic_only_db) -> None:

@@ -325,7 +325,7 @@ def _free_hour_next_monday(db: Path) -> str:
     for hour, minute in [(h, m) for h in (8, 9, 10, 11, 13, 14, 15, 16) for m in (0, 30)]:
         start = dt.datetime.combine(monday, dt.time(hour, minute), tz)
         end = start + dt.timedelta(hours=1)
-        if (hour < 12 and end.hour > 12 or (end.hour == 12 and end.minute)) or end.hour > 17:
+        if ((hour < 12 and end.hour > 12) or (end.hour == 12 and end.minute)) or end.hour > 17:
             continue
         if end.hour == 17 and end.minute:
             continue

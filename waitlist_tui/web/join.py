@@ -21,9 +21,9 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.access.limits import RateLimit
 from waitlist_tui.domain.errors import DomainError, ValidationError
 from waitlist_tui.domain.waitlist import self_join
-from waitlist_tui.domain.access.limits import RateLimit
 from waitlist_tui.web.auth import allowed, cookie_flags, in_thread
 from waitlist_tui.web.settings import SETTINGS
 

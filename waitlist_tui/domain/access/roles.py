@@ -22,7 +22,7 @@ class ManagersOnly(Forbidden):
 
 
 def accounts_in_use() -> bool:
-    return Staff.select().where(Staff.disabled_at.is_null()).exists()  # type: ignore[no-any-return]
+    return bool(Staff.select().where(Staff.disabled_at.is_null()).exists())
 
 
 def is_manager(staff: str) -> bool:

@@ -35,8 +35,8 @@ from waitlist_tui.domain.store.base import BaseModel as BaseModel
 from waitlist_tui.domain.store.base import UUIDModel as UUIDModel
 from waitlist_tui.domain.store.fields import UTCDateTimeField
 from waitlist_tui.domain.store.meta_tables import AuditEvent as AuditEvent
-from waitlist_tui.domain.store.meta_tables import SchemaInfo as SchemaInfo
 from waitlist_tui.domain.store.meta_tables import RateHit as RateHit
+from waitlist_tui.domain.store.meta_tables import SchemaInfo as SchemaInfo
 from waitlist_tui.domain.store.meta_tables import Staff as Staff
 from waitlist_tui.domain.store.meta_tables import WebSession as WebSession
 from waitlist_tui.domain.store.stats_tables import StatsCount as StatsCount

@@ -190,7 +190,9 @@ class AuditScreen(DeskScreen[None]):
         if loaded.error:
             summary.update(printable(loaded.error))
         else:
-            more = f"the {LIMIT} newest shown: narrow the filters" if loaded.more else "newest first"
+            more = (
+                f"the {LIMIT} newest shown: narrow the filters" if loaded.more else "newest first"
+            )
             summary.update(f"{len(self.rows)} changes, {more} · / filters, enter applies")
         self.paint_detail()
 

@@ -236,9 +236,7 @@ class QueueScreen(DeskScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The audit key is hidden (and inert) on a desk logged in with the desk role; the
         domain refuses a non-manager whatever the key (access/roles.py)."""
-        if action == "audit_trail" and getattr(self.app, "role", None) == "desk":
-            return False
-        return True
+        return not (action == "audit_trail" and getattr(self.app, "role", None) == "desk")
 
     def action_triage(self) -> None:
         from waitlist_tui.tui.screens.triage import TriageScreen
