@@ -310,7 +310,10 @@ def _free_hour_next_monday(db: Path) -> str:
     with closing(sqlite3.connect(db)) as con:
         (zone,) = con.execute("SELECT time_zone FROM clinic").fetchone()
         tz = ZoneInfo(zone)
-        today = dt.datetime.now(tz).date()
+        # The server's today, not this process's (--clock-at moves only the tests' clock):
+        # the newest audit row, written by the CLI that made the staff account just now.
+        (newest,) = con.execute("SELECT MAX(at) FROM audit_event").fetchone()
+        today = dt.datetime.fromisoformat(newest).replace(tzinfo=dt.UTC).astimezone(tz).date()
         monday = today + dt.timedelta(days=(7 - today.weekday()) or 7)
         booked = [
             (dt.datetime.fromisoformat(s).replace(tzinfo=dt.UTC),
