@@ -40,6 +40,7 @@ def default_staff() -> str:
 class Settings:
     db_url: str
     staff: str
+    role: str | None = None  # "desk" or "manager" from the served desk; None: a local desk
 
     @classmethod
     def resolve(cls, db: str | None = None, staff: str | None = None) -> Settings:

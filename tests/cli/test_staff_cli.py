@@ -74,3 +74,13 @@ def test_serve_needs_cert_and_key_together(run, tmp_path) -> None:
 def test_serve_refuses_a_public_url_that_is_not_http(run) -> None:
     answer = run("serve", "--public-url", "desk.example.org")
     assert answer.exit_code == 2 and "--public-url must be an http(s) URL" in answer.output
+
+
+def test_serve_refuses_a_trusted_proxy_that_is_not_an_address(run) -> None:
+    answer = run("serve", "--trusted-proxy", "proxy.example.org")
+    assert answer.exit_code == 2 and "is not an address" in answer.output
+
+
+def test_the_desk_role_option_is_a_choice(run) -> None:
+    answer = run("--staff-role", "admin", "staff", "list")
+    assert answer.exit_code == 2 and "--staff-role" in answer.output

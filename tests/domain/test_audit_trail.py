@@ -513,7 +513,11 @@ WRITERS: dict[str, tuple[str, ...]] = {
 MAY_CHANGE_NOTHING = {"rebuild_stats"}
 # A backup copies and a restore replaces the whole database (its one audit row,
 # database.restore, is tested in test_backups.py); the invariants are read in one snapshot.
+# The served desk's login sessions and rate-limit counts coordinate the server (the login
+# and logout themselves are audited by access/accounts.py).
 INFRASTRUCTURE = {
+    "access/sessions.py",
+    "access/limits.py",
     "store/backups.py",
     "store/pg_indexes.py",
     "store/invariants.py",

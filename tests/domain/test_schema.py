@@ -721,3 +721,38 @@ def test_v16_gets_the_fairness_record_table(backend: str, tmp_path, request, fro
     assert len(offers.offer(opening.id, STAFF)) == 1
     assert OfferRanking.select().count() == 1
     db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v13_gains_shared_sessions_rate_limits_and_join_consents(
+    backend: str, tmp_path, request, frozen
+) -> None:
+    """v13 -> v15: web_session and rate_hit come (the served desk's sessions and limits in
+    the database); a /join code gains the consents it adds once confirmed (False for old)."""
+    from waitlist_tui.domain.access.sessions import SessionBook
+    from waitlist_tui.domain.store.models import RateHit, WebSession
+
+    url = (
+        str(tmp_path / "v13.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    entry = adding.create(entry_payload(), STAFF)
+    now = dt.datetime.now(dt.UTC)
+    JoinCode.create(entry=entry.id, phone="+1", code_hash="x", sent_at=now, expires_at=now)
+    db.drop_tables([WebSession, RateHit])
+    migrate(
+        *(
+            SchemaMigrator.from_database(db).drop_column("join_code", column)
+            for column in ("adds_consent_sms", "adds_consent_email")
+        )
+    )
+    schema.set_meta(schema.VERSION_KEY, "13")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    assert JoinCode.get().adds_consent_sms is False
+    assert db.table_exists("web_session") and db.table_exists("rate_hit")
+    book = SessionBook()
+    assert book.get(book.start("ana", "desk").token) is not None
+    db.close()

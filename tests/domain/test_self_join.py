@@ -182,3 +182,73 @@ def test_erasing_the_client_drops_their_codes(clinic) -> None:
     changes.cancel(entry_id, "desk")
     erasure.erase_client(Entry.get_by_id(entry_id).client_id, "desk")
     assert JoinCode.select().count() == 0
+
+
+def _existing(**overrides: object):
+    """A client the desk entered: Rosa Parks, PHONE, rosa@example.com, no consent at all."""
+    from waitlist_tui.domain.catalog.clients import ClientInput, find_or_create
+    from waitlist_tui.domain.catalog.clinics import get_clinic
+
+    values = {
+        "first_name": "Rosa",
+        "last_name": "Parks",
+        "phone": "+16175550177",
+        "email": "rosa@example.com",
+        "consent_sms": False,
+        "consent_email": False,
+    }
+    values.update(overrides)
+    client, created = find_or_create(get_clinic(), ClientInput(**values), "desk")
+    assert created
+    return client
+
+
+def test_name_and_email_alone_never_reach_an_existing_client(clinic) -> None:
+    """Whoever knows a client's name and email types them with another phone: a new client
+    is made; the existing one keeps their phone, email and consents, and gets no entry."""
+    from waitlist_tui.domain.store.models import Client
+
+    known = _existing(consent_sms=True, consent_email=True)
+    submitted = self_join.submit(form(phone="(617) 555-0199", consent_sms="", consent_email=""))
+    self_join.confirm(submitted.confirm_id, code_for(submitted))
+    entry = Entry.get()
+    assert entry.client_id != known.id
+    again = Client.get_by_id(known.id)
+    assert (again.phone, again.email, again.consent_sms, again.consent_email) == (
+        "+16175550177",
+        "rosa@example.com",
+        True,
+        True,
+    )
+    assert AuditEvent.select().where(AuditEvent.object_id == str(known.id)).count() == 1
+
+
+def test_name_and_phone_attach_and_the_page_only_adds_consent_once_confirmed(clinic) -> None:
+    """Same name and phone: the entry is the existing client's. A consent the page asks for
+    is given only when the code proves the phone; an unticked one withdraws nothing; the
+    email typed does not replace the one on file."""
+    from waitlist_tui.domain.store.models import Client
+
+    known = _existing(consent_email=True)
+    submitted = self_join.submit(
+        form(email="someone.else@example.com", consent_sms="yes", consent_email="")
+    )
+    assert Entry.get().client_id == known.id
+    pending = Client.get_by_id(known.id)
+    assert (pending.consent_sms, pending.consent_email) == (False, True)  # nothing yet
+    self_join.confirm(submitted.confirm_id, code_for(submitted))
+    after = Client.get_by_id(known.id)
+    assert (after.consent_sms, after.consent_email) == (True, True)  # added, none withdrawn
+    assert after.email == "rosa@example.com" and after.phone == "+16175550177"
+    given = AuditEvent.get(AuditEvent.action == "client.consent")
+    assert given.actor == self_join.ACTOR and given.changes["consent_sms"] == [False, True]
+
+
+def test_a_stop_texted_after_the_code_went_is_not_undone_by_confirming(clinic) -> None:
+    from waitlist_tui.domain.store.models import Client
+
+    known = _existing()
+    submitted = self_join.submit(form(consent_sms="yes"))
+    handle_reply("+16175550177", "STOP")
+    self_join.confirm(submitted.confirm_id, code_for(submitted))
+    assert Client.get_by_id(known.id).consent_sms is False

@@ -134,22 +134,52 @@ def test_new_password_lifts_the_lock_and_disable_refuses(db) -> None:
     assert actions("ana")[-3:] == ["staff.disable", "staff.login_failed", "staff.enable"]
 
 
-def test_sessions_expire_after_inactivity(frozen) -> None:
+def test_sessions_expire_after_inactivity(db, frozen) -> None:
     book = sessions.SessionBook(idle_minutes=30)
     one = book.start("ana", "desk")
     assert one.token != one.csrf and len(one.token) >= 40
     move_to(frozen.add(minutes=29))
-    assert book.get(one.token) is one  # a request restarts the idle clock
+    assert book.get(one.token).staff == "ana"  # a request restarts the idle clock
     move_to(frozen.add(minutes=58))
-    assert book.get(one.token, touch=False) is one
+    assert book.get(one.token, touch=False).role == "desk"
     move_to(frozen.add(minutes=60))
     assert book.get(one.token) is None and len(book) == 0
 
 
-def test_sessions_end_and_check_csrf(frozen) -> None:
+def test_sessions_end_and_check_csrf(db, frozen) -> None:
     book = sessions.SessionBook()
     one, two = book.start("ana", "desk"), book.start("ana", "desk")
     assert one.csrf_ok(one.csrf) and not one.csrf_ok(two.csrf) and not one.csrf_ok(None)
+    assert book.get(one.token).csrf == one.csrf  # derived from the token, stored nowhere
     assert book.get("made-up") is None and book.get(None) is None
-    assert book.end(one.token) is one and book.get(one.token) is None
+    assert book.end(one.token) and book.get(one.token) is None
     assert book.end_staff("ana") == 1 and book.get(two.token) is None
+
+
+def test_sessions_live_in_the_database_hashed(db, frozen) -> None:
+    """Two books (two server processes, or one restarted) on one database share the
+    sessions; the table holds neither the token nor its CSRF token."""
+    from waitlist_tui.domain.store.models import WebSession
+
+    first, second = sessions.SessionBook(), sessions.SessionBook()
+    one = first.start("ana", "manager")
+    seen = second.get(one.token)
+    assert seen is not None and (seen.staff, seen.role, seen.csrf) == ("ana", "manager", one.csrf)
+    stored = [str(v) for row in WebSession.select().tuples() for v in row]
+    assert one.token not in stored and one.csrf not in stored
+    assert sessions.token_hash(one.token) in stored
+    assert second.end(one.token) and first.get(one.token) is None
+
+
+def test_rate_limits_are_shared_and_forget_after_their_window(db, frozen) -> None:
+    from waitlist_tui.domain.access.limits import RateLimit
+    from waitlist_tui.domain.store.models import RateHit
+
+    one, other = RateLimit("join", 2, 600.0), RateLimit("join", 2, 600.0)
+    assert one.allow("203.0.113.9") and other.allow("203.0.113.9")
+    assert not one.allow("203.0.113.9") and not other.allow("203.0.113.9")
+    assert one.allow("198.51.100.1")  # another address has its own count
+    assert RateLimit("login", 2, 600.0).allow("203.0.113.9")  # another limit too
+    assert "203.0.113.9" not in str(list(RateHit.select().tuples()))  # kept hashed
+    move_to(frozen.add(minutes=11))
+    assert one.allow("203.0.113.9")

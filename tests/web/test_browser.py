@@ -285,3 +285,151 @@ def test_a_client_joins_confirms_by_code_and_the_desk_sees_it(served: str, tmp_p
             assert "Hurston" in screen.text(before)
         finally:
             browser.close()
+
+
+def _a_client_waiting(db: Path) -> tuple[str, str]:
+    """A client with a waiting entry: their full name (what the search is typed with) and
+    their phone as the desk shows it (+1 617-555-0101)."""
+    with closing(sqlite3.connect(db)) as con:
+        row = con.execute(
+            "SELECT c.first_name || ' ' || c.last_name, c.phone FROM entry e "
+            "JOIN client c ON c.id = e.client_id "
+            "WHERE e.status = 'waiting' AND c.phone LIKE '+1%' ORDER BY e.created_at LIMIT 1"
+        ).fetchone()
+    assert row
+    digits = str(row[1])
+    return str(row[0]), f"+1 {digits[2:5]}-{digits[5:8]}-{digits[8:]}"
+
+
+def _free_hour_next_monday(db: Path) -> str:
+    """A free hour of KIM's next Monday (the finder's `mon`), as the slot bar takes it
+    (HHMM): within KIM's hours in the demo clinic and clear of every booked appointment."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    with closing(sqlite3.connect(db)) as con:
+        (zone,) = con.execute("SELECT time_zone FROM clinic").fetchone()
+        tz = ZoneInfo(zone)
+        # The server's today, not this process's (--clock-at moves only the tests' clock):
+        # the newest audit row, written by the CLI that made the staff account just now.
+        (newest,) = con.execute("SELECT MAX(at) FROM audit_event").fetchone()
+        today = dt.datetime.fromisoformat(newest).replace(tzinfo=dt.UTC).astimezone(tz).date()
+        monday = today + dt.timedelta(days=(7 - today.weekday()) or 7)
+        booked = [
+            (dt.datetime.fromisoformat(s).replace(tzinfo=dt.UTC),
+             dt.datetime.fromisoformat(e).replace(tzinfo=dt.UTC))
+            for s, e in con.execute(
+                "SELECT a.starts_at, a.ends_at FROM appointment a "
+                "JOIN provider p ON p.id = a.provider_id "
+                "WHERE p.code = 'KIM' AND a.status = 'booked' AND a.starts_at BETWEEN ? AND ?",
+                (str(monday - dt.timedelta(days=1)), str(monday + dt.timedelta(days=2))),
+            )
+        ]  # fmt: skip
+    for hour, minute in [(h, m) for h in (8, 9, 10, 11, 13, 14, 15, 16) for m in (0, 30)]:
+        start = dt.datetime.combine(monday, dt.time(hour, minute), tz)
+        end = start + dt.timedelta(hours=1)
+        if ((hour < 12 and end.hour > 12) or (end.hour == 12 and end.minute)) or end.hour > 17:
+            continue
+        if end.hour == 17 and end.minute:
+            continue
+        if all(end <= s or start >= e for s, e in booked):
+            return f"{hour:02d}{minute:02d}"
+    raise AssertionError(f"KIM has no free hour on {monday}")
+
+
+def _offers_by(db: Path, staff: str, seconds: float) -> list[tuple[str, str]]:
+    """The offers written by `staff` (the offer row's and its audit row's actor), waited for."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with closing(sqlite3.connect(db)) as con:
+            rows = con.execute(
+                "SELECT id, status FROM offer WHERE created_by = ?", (staff,)
+            ).fetchall()
+            audited = {
+                str(r[0]).replace("-", "")
+                for r in con.execute(
+                    "SELECT object_id FROM audit_event WHERE action = 'offer.send' AND actor = ?",
+                    (staff,),
+                )
+            }
+        if rows:
+            assert {str(i).replace("-", "") for i, _ in rows} <= audited, (rows, audited)
+            return [(str(i), str(s)) for i, s in rows]
+        time.sleep(0.2)
+    return []
+
+
+def test_the_desk_searches_opens_the_finder_and_sends_an_offer(served: str) -> None:
+    """The desk's own keys in the browser: the queue's search, the match finder with a typed
+    slot, an offer sent; the offer is in the database in the login's name. The manager's
+    audit key works (the login's role reached the desk)."""
+    db = served_db(served)
+    name, phone = _a_client_waiting(db)
+    at = _free_hour_next_monday(db)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            screen = Screen(page)
+            page.goto(f"{served}/login")
+            page.fill("#name", STAFF)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{served}/")
+            screen.wait_for("waiting + offered")
+            page.locator(".xterm-helper-textarea").focus()
+            for attempt in range(3):  # a key pressed before the desk listens is lost: again
+                page.wait_for_timeout(1000)
+                before = len(screen.frames)
+                page.keyboard.press("/")  # the queue's search
+                page.wait_for_timeout(300)
+                page.keyboard.type(name, delay=50)
+                try:
+                    screen.wait_for(phone, since=before, seconds=10)  # their row, found
+                    break
+                except AssertionError:
+                    if attempt == 2:
+                        raise
+                    page.keyboard.press("Escape")
+            assert name in screen.text(before)  # typed in the search box
+            # enter: from the search to the list (not escape: an escape and the next key read
+            # together, as a busy desk may, are alt+key)
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(500)
+
+            before = len(screen.frames)
+            page.keyboard.press("m")  # the match finder
+            screen.wait_for("Match finder", since=before)
+            page.keyboard.press("f")  # a typed slot: provider, date, time
+            page.wait_for_timeout(300)
+            page.keyboard.press("Enter")  # the provider list opens
+            page.wait_for_timeout(300)
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press("Enter")  # KIM, the first
+            page.wait_for_timeout(300)
+            page.keyboard.press("Tab")
+            page.keyboard.type("mon", delay=30)
+            page.keyboard.press("Tab")
+            page.keyboard.type(at, delay=30)
+            before = len(screen.frames)
+            page.keyboard.press("Enter")
+            screen.wait_for("candidates", since=before)
+            offers: list[tuple[str, str]] = []
+            for _ in range(3):  # a busy desk may not have moved to the candidates yet: again
+                page.wait_for_timeout(1000)
+                page.keyboard.press("Enter")  # offer the slot to the best candidate
+                offers = _offers_by(db, STAFF, seconds=10)
+                if offers:
+                    break
+            assert offers and offers[0][1] == "sent", offers
+
+            before = len(screen.frames)
+            page.keyboard.press("Escape")  # back to the queue
+            screen.wait_for("waiting + offered", since=before)  # the escape read on its own
+            page.wait_for_timeout(500)
+            before = len(screen.frames)
+            page.keyboard.press("A")  # the manager's audit trail
+            screen.wait_for("Audit trail", since=before)
+            screen.wait_for("offer.send", since=before)
+        finally:
+            browser.close()

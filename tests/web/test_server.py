@@ -161,14 +161,14 @@ async def test_health_says_the_database_answers(client) -> None:
 
 def test_the_desk_command_carries_the_staff_name_as_one_word() -> None:
     """The name goes through a shell (textual-serve runs a command line): quoted, whatever
-    it holds."""
+    it holds; the login's role goes with it."""
     import shlex
 
     from waitlist_tui.web.settings import WebSettings
 
     name = "Maria O'Neil; rm -rf / $(id)"
-    words = shlex.split(WebSettings(db_url="/tmp/a b.db").desk_command(name))
-    assert words[-4:] == ["--db", "/tmp/a b.db", "--staff", name]
+    words = shlex.split(WebSettings(db_url="/tmp/a b.db").desk_command(name, "desk"))
+    assert words[-6:] == ["--db", "/tmp/a b.db", "--staff", name, "--staff-role", "desk"]
     assert words[0] == "exec" and words[2:4] == ["-m", "waitlist_tui"]
 
 
@@ -212,3 +212,60 @@ async def test_hostile_login_forms_are_refused_plainly(client, form) -> None:
 async def test_an_oversized_form_is_refused(client) -> None:
     answer = await client.post("/login", data={"csrf": "x", "name": "n" * 100_000})
     assert answer.status == 413
+
+
+async def test_a_restarted_or_second_server_keeps_the_login(client, aiohttp_client, settings):
+    """Sessions live in the database: another server process (or this one restarted) on the
+    same database knows the cookie; logging out on one ends it on both."""
+    from waitlist_tui.web.app import make_app
+
+    answer = await log_in(client)
+    token = answer.cookies[SESSION_COOKIE].value
+    other = await aiohttp_client(make_app(settings))
+    page = await other.get("/", headers={"Cookie": f"{SESSION_COOKIE}={token}"})
+    assert page.status == 200 and "ana (manager)" in await page.text()
+    csrf = csrf_of(await (await client.get("/")).text())
+    assert (await client.post("/logout", data={"csrf": csrf}, allow_redirects=False)).status == 303
+    gone = await other.get(
+        "/", headers={"Cookie": f"{SESSION_COOKIE}={token}"}, allow_redirects=False
+    )
+    assert gone.status == 303 and gone.headers["Location"] == "/login"
+
+
+async def _wrong_logins(client, forwarded: str, times: int) -> list[int]:
+    statuses = []
+    for _ in range(times):
+        page = await client.get("/login")
+        token = csrf_of(await page.text())
+        answer = await client.post(
+            "/login",
+            data={"csrf": token, "name": "ana", "password": "not the password"},
+            headers={"X-Forwarded-For": forwarded},
+            allow_redirects=False,
+        )
+        statuses.append(answer.status)
+    return statuses
+
+
+async def test_forwarded_for_counts_only_from_a_trusted_proxy(
+    aiohttp_client, settings, monkeypatch
+):
+    """Without --trusted-proxy a client cannot dodge the per-address limit by sending
+    X-Forwarded-For; behind a trusted proxy each client counts on its own."""
+    from waitlist_tui.web.app import make_app
+    from waitlist_tui.web.auth import THROTTLE
+
+    monkeypatch.setattr(accounts, "MAX_FAILURES", 1000)  # the account itself never locks
+    plain = await aiohttp_client(make_app(settings))
+    plain.app[THROTTLE].limit = 2
+    assert await _wrong_logins(plain, "198.51.100.1", 2) == [401, 401]
+    assert await _wrong_logins(plain, "198.51.100.2", 1) == [429]  # the header ignored
+    plain.app[THROTTLE].forget()
+
+    settings.trusted_proxies = ("127.0.0.0/8",)
+    proxied = await aiohttp_client(make_app(settings))
+    proxied.app[THROTTLE].limit = 2
+    assert await _wrong_logins(proxied, "198.51.100.1", 3) == [401, 401, 429]
+    # the proxy appends what it saw: a forged first hop does not change who is counted
+    assert await _wrong_logins(proxied, "6.6.6.6, 198.51.100.1", 1) == [429]
+    assert await _wrong_logins(proxied, "198.51.100.2", 1) == [401]

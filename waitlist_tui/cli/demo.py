@@ -17,7 +17,7 @@ def open_tui(ctx: Ctx) -> None:
     from waitlist_tui.config import Settings
     from waitlist_tui.tui.app import make_app
 
-    settings = Settings(db_url=ctx.db_url or "", staff=ctx.staff)
+    settings = Settings(db_url=ctx.db_url or "", staff=ctx.staff, role=ctx.role)
     make_app(settings, first_page=first_page).run()
 
 

@@ -30,6 +30,7 @@ class Ctx:
     json: bool
     db_explicit: bool
     opened: str | None = None
+    role: str | None = None  # --staff-role: what the served desk passes for its login
 
     def out(self, data: Any, text: Callable[[Any], None] | None = None) -> None:
         if self.json or text is None:

@@ -26,10 +26,20 @@ def root_options(func: F) -> F:
         help="Database: a SQLite path or postgresql://user@host/db (env WAITLIST_DB).",
     )
     @click.option("--staff", metavar="NAME", help="Who is at the desk (env WAITLIST_STAFF).")
+    @click.option(
+        "--staff-role",
+        type=click.Choice(["desk", "manager"]),
+        help="The desk's role (the served desk passes the login's): desk hides manager keys.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print the JSON envelope.")
     @functools.wraps(func)
     def wrapper(
-        *args: Any, db_url: str | None, staff: str | None, as_json: bool, **kwargs: Any
+        *args: Any,
+        db_url: str | None,
+        staff: str | None,
+        staff_role: str | None,
+        as_json: bool,
+        **kwargs: Any,
     ) -> Any:
         ctx = click.get_current_context()
         settings = Settings.resolve(db_url, staff)
@@ -37,7 +47,11 @@ def root_options(func: F) -> F:
 
         explicit = bool(db_url or os.environ.get("WAITLIST_DB"))
         ctx.obj = Ctx(
-            db_url=settings.db_url, staff=settings.staff, json=as_json, db_explicit=explicit
+            db_url=settings.db_url,
+            staff=settings.staff,
+            json=as_json,
+            db_explicit=explicit,
+            role=staff_role,
         )
         return func(*args, **kwargs)
 

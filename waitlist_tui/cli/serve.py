@@ -46,6 +46,14 @@ def tls_warning(host: str, tls: bool) -> str | None:
     help="The URL the world reaches this server at (e.g. https://desk.example.org): "
     "Twilio's webhooks are signed for it. Env: WAITLIST_PUBLIC_URL.",
 )
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    metavar="ADDR",
+    multiple=True,
+    help="A reverse proxy's address or network (repeatable): X-Forwarded-For is read only "
+    "from it, for the per-address limits. Without it the header is ignored.",
+)
 @click.pass_obj
 def serve_command(
     ctx: Ctx,
@@ -57,6 +65,7 @@ def serve_command(
     idle_minutes: float,
     max_desks: int,
     public_url: str,
+    trusted_proxies: tuple[str, ...],
 ) -> None:
     """Serve the desk to browsers: staff log in (`waitlist-tui staff add`), then each gets
     the same app as the terminal, recorded in the audit trail under their name."""
@@ -64,6 +73,13 @@ def serve_command(
         raise click.UsageError("--cert and --key go together")
     if public_url and not public_url.startswith(("http://", "https://")):
         raise click.UsageError("--public-url must be an http(s) URL")
+    import ipaddress
+
+    for proxy in trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise click.UsageError(f"--trusted-proxy {proxy!r} is not an address") from None
     open_db(ctx)
     import ssl
 
@@ -91,6 +107,7 @@ def serve_command(
         idle_minutes=idle_minutes,
         max_desks=max_desks,
         public_url=public_url.rstrip("/"),
+        trusted_proxies=trusted_proxies,
     )
     scheme = "https" if context else "http"
     shown = f"[{host}]" if ":" in host else host

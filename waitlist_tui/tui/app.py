@@ -62,10 +62,14 @@ class WaitlistApp(Desk):
         config: userconfig.UserConfig | None = None,
         from_file: bool = False,
         first_page: Future[Loaded] | None = None,
+        role: str | None = None,
     ) -> None:
         super().__init__()
         self.first_page = first_page
         self.staff = staff
+        # The login's role on the served desk ("desk" hides manager-only keys); None on a
+        # local terminal. The domain checks the account's role itself (access/roles.py).
+        self.role = role
         self.exit_when_ready = exit_when_ready
         self.warmed = False
         self.from_file = from_file  # tests never read or write the desk's file
@@ -312,6 +316,7 @@ def make_app(
         config=config,
         from_file=config is None,
         first_page=first_page,
+        role=settings.role,
     )
     app.db_url = settings.db_url or None
     return app

@@ -72,6 +72,12 @@ def _messages():
     return MessagesScreen()
 
 
+def _audit():
+    from waitlist_tui.tui.screens.audit import AuditScreen
+
+    return AuditScreen()
+
+
 def _new_entry():
     from waitlist_tui.tui.screens.editor import EditorScreen
 
@@ -85,6 +91,7 @@ DESTINATIONS: list[tuple[str, str, Callable[[], Screen] | None]] = [
     ("Stats dashboard", "how well the waitlist fills the calendar", _dashboard),
     ("Messages", "what went out to clients, what failed and why", _messages),
     ("New waitlist entry", "add a client to the waitlist", _new_entry),
+    ("Audit trail", "who changed what, and when (managers)", _audit),
 ]
 
 
@@ -157,6 +164,8 @@ def screen_actions(screen: Screen[Any]) -> list[tuple[Binding, DOMNode]]:
             continue
         if not binding.description or binding.action in seen or binding.action == "command_palette":
             continue
+        if active.node.check_action(binding.action, ()) is False:
+            continue  # hidden here (a manager's key on a desk-role login)
         seen.add(binding.action)
         found.append((binding, active.node))
     return found

@@ -22,6 +22,7 @@ def _screens() -> list[tuple[str, type[DOMNode]]]:
     from waitlist_tui.tui.desk import Desk
     from waitlist_tui.tui.screens import (
         attempt_dialog,
+        audit,
         dashboard,
         demand,
         dialogs,
@@ -47,6 +48,7 @@ def _screens() -> list[tuple[str, type[DOMNode]]]:
         ("unmet demand", demand.DemandScreen),
         ("messages", messages.MessagesScreen),
         ("entry history", history.HistoryScreen),
+        ("audit trail", audit.AuditScreen),
         ("help", help.HelpScreen),
         ("confirm", dialogs.ConfirmDialog),
         ("cancel entry", dialogs.CancelEntryDialog),

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import secrets
-import time
-from collections import deque
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from waitlist_tui.domain.access import accounts
+from waitlist_tui.domain.access.limits import RateLimit
 from waitlist_tui.domain.access.sessions import Session
 from waitlist_tui.domain.session import connection
 from waitlist_tui.web.settings import SESSIONS, SETTINGS, WebSettings
@@ -28,29 +28,9 @@ LOGIN_CSRF_COOKIE = "waitlist_login_csrf"
 FORM_MAX = 8 * 1024  # a login form is two short fields
 
 
-class LoginThrottle:
-    """At most `limit` login attempts a minute from one address (a sliding window), kept in
-    memory. It slows a password-guessing run across many names, which the per-account lock
-    alone does not; behind a reverse proxy every client has the proxy's address."""
-
-    def __init__(self, limit: int = LOGINS_PER_MINUTE, window: float = 60.0) -> None:
-        self.limit, self.window = limit, window
-        self._seen: dict[str, deque[float]] = {}
-
-    def allow(self, address: str) -> bool:
-        now = time.monotonic()
-        if len(self._seen) > 10_000:  # forget the quiet ones rather than grow without end
-            self._seen = {a: q for a, q in self._seen.items() if q and now - q[-1] < self.window}
-        times = self._seen.setdefault(address, deque())
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        if len(times) >= self.limit:
-            return False
-        times.append(now)
-        return True
-
-
-THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle", LoginThrottle)
+# Logins from one address, right or wrong, in the database: a password-guessing run across
+# many names is slowed, which the per-account lock alone does not do.
+THROTTLE: web.AppKey[RateLimit] = web.AppKey("login_throttle", RateLimit)
 HASHING: web.AppKey[asyncio.Semaphore] = web.AppKey("hashing", asyncio.Semaphore)
 
 
@@ -69,20 +49,57 @@ async def in_thread(fn: Any, *args: Any) -> Any:
     return await asyncio.to_thread(run)
 
 
-def current_session(request: web.Request, touch: bool = True) -> Session | None:
-    return request.app[SESSIONS].get(request.cookies.get(SESSION_COOKIE), touch=touch)
+def client_address(request: web.Request) -> str:
+    """Who sent the request, for the rate limits: the peer's address, or, when the peer is a
+    proxy named by --trusted-proxy, the last address in X-Forwarded-For that is not one of
+    those proxies (what the proxy saw; the addresses before it are the client's own word).
+    From any other peer the header is ignored: a client cannot pick its own address."""
+    peer = request.remote or "?"
+    trusted = request.app[SETTINGS].trusted_proxies
+    if not trusted or not _in(peer, trusted):
+        return peer
+    hops = [h.strip() for v in request.headers.getall("X-Forwarded-For", []) for h in v.split(",")]
+    for hop in reversed(hops):
+        try:
+            address = str(ipaddress.ip_address(hop.strip("[]")))
+        except ValueError:
+            return peer  # a mangled header: count the proxy itself
+        if not _in(address, trusted):
+            return address
+    return peer
 
 
-def require_session(request: web.Request) -> Session:
+def _in(address: str, networks: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+async def allowed(request: web.Request, limit: RateLimit) -> bool:
+    """Whether this client is within `limit` (counted in the database)."""
+    return bool(await in_thread(limit.allow, client_address(request)))
+
+
+async def current_session(request: web.Request, touch: bool = True) -> Session | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    found: Session | None = await in_thread(request.app[SESSIONS].get, token, touch)
+    return found
+
+
+async def require_session(request: web.Request) -> Session:
     """The request's live session, or 401 (pages redirect to the login themselves)."""
-    session = current_session(request)
+    session = await current_session(request)
     if session is None:
         raise web.HTTPUnauthorized(text="log in first", content_type="text/plain")
     return session
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
-    if current_session(request) is not None:
+    if await current_session(request) is not None:
         raise web.HTTPSeeOther("/")
     return _login_form(request, message=None, status=200)
 
@@ -111,7 +128,7 @@ async def _form(request: web.Request) -> dict[str, str]:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    if not request.app[THROTTLE].allow(request.remote or "?"):
+    if not await allowed(request, request.app[THROTTLE]):
         return _login_form(request, "Too many login attempts from here: wait a minute.", status=429)
     form = await _form(request)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -128,7 +145,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     except accounts.LoginRefused as refused:
         status = 429 if (refused.data or {}).get("locked") else 401
         return _login_form(request, refused.message, status=status, name=form.get("name", ""))
-    session = request.app[SESSIONS].start(who.name, who.role)
+    session = await in_thread(request.app[SESSIONS].start, who.name, who.role)
     response = web.HTTPSeeOther("/")
     response.set_cookie(SESSION_COOKIE, session.token, **cookie_flags(request.app[SETTINGS]))
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -137,12 +154,12 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     form = await _form(request)
-    session = current_session(request, touch=False)
+    session = await current_session(request, touch=False)
     if session is None:
         raise web.HTTPSeeOther("/login")
     if not session.csrf_ok(form.get("csrf")):
         raise web.HTTPForbidden(text="the form expired: reload the page", content_type="text/plain")
-    request.app[SESSIONS].end(session.token)
+    await in_thread(request.app[SESSIONS].end, session.token)
     await in_thread(accounts.record_logout, session.staff)
     response = web.HTTPSeeOther("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
@@ -150,7 +167,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    app[THROTTLE] = LoginThrottle()
+    app[THROTTLE] = RateLimit("login", LOGINS_PER_MINUTE, 60.0)
     app[HASHING] = asyncio.Semaphore(HASHING_AT_ONCE)
     app.add_routes(
         [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -21,7 +22,7 @@ from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
 from waitlist_tui.domain.access import accounts
-from waitlist_tui.domain.access.sessions import Session
+from waitlist_tui.domain.access.sessions import TOUCH_SECONDS, Session
 from waitlist_tui.web.auth import current_session, in_thread, require_session
 from waitlist_tui.web.settings import SESSIONS, SETTINGS
 
@@ -62,7 +63,7 @@ def _size(value: str | None, default: int, low: int, high: int) -> int:
 
 
 async def desk_page(request: web.Request) -> web.StreamResponse:
-    session = current_session(request)
+    session = await current_session(request)
     if session is None:
         raise web.HTTPSeeOther("/login")
     scheme = "wss" if request.app[SETTINGS].tls or request.secure else "ws"
@@ -87,7 +88,7 @@ def _same_origin(request: web.Request) -> bool:
 
 
 async def desk_socket(request: web.Request) -> web.StreamResponse:
-    session = require_session(request)  # 401 before the upgrade: no desk without a login
+    session = await require_session(request)  # 401 before the upgrade: no desk without a login
     if not _same_origin(request):
         raise web.HTTPForbidden(text="cross-origin desk refused", content_type="text/plain")
     settings = request.app[SETTINGS]
@@ -100,7 +101,7 @@ async def desk_socket(request: web.Request) -> web.StreamResponse:
     await websocket.prepare(request)
     desks.add(websocket)
     service = DeskProcess(
-        settings.desk_command(session.staff),
+        settings.desk_command(session.staff, session.role),
         write_bytes=websocket.send_bytes,
         write_str=websocket.send_str,
         close=websocket.close,  # type: ignore[arg-type]  # its result is not awaited for
@@ -141,8 +142,10 @@ async def _relay(
     request: web.Request, session: Session, websocket: web.WebSocketResponse, service: AppService
 ) -> None:
     """The browser's keys and sizes to the desk process (textual-serve's envelope); a key or
-    a resize counts as activity for the session's idle clock, a ping does not."""
+    a resize counts as activity for the session's idle clock, a ping does not. The session
+    is read again (and its clock restarted) at most every TOUCH_SECONDS, not at each key."""
     book = request.app[SESSIONS]
+    checked = time.monotonic()
     async for message in websocket:
         if message.type != WSMsgType.TEXT:
             continue
@@ -151,8 +154,10 @@ async def _relay(
             kind = envelope[0]
         except (ValueError, TypeError, IndexError, KeyError):
             continue
-        if kind in ("stdin", "resize") and book.get(session.token) is None:
-            break  # logged out or idle too long
+        if kind in ("stdin", "resize") and time.monotonic() - checked >= TOUCH_SECONDS:
+            checked = time.monotonic()
+            if await in_thread(book.get, session.token, True) is None:
+                break  # logged out or idle too long
         if kind == "stdin" and isinstance(envelope[1], str):
             await service.send_bytes(envelope[1].encode("utf-8"))
         elif kind == "resize" and isinstance(envelope[1], dict):
@@ -174,9 +179,9 @@ async def _watch(request: web.Request, session: Session, websocket: web.WebSocke
     settings, book = request.app[SETTINGS], request.app[SESSIONS]
     while not websocket.closed:
         await asyncio.sleep(settings.check_seconds)
-        alive = book.get(session.token, touch=False) is not None
+        alive = await in_thread(book.get, session.token, False) is not None
         if alive and not await in_thread(accounts.is_active, session.staff):
-            book.end_staff(session.staff)
+            await in_thread(book.end_staff, session.staff)
             alive = False
         if not alive:
             with contextlib.suppress(Exception):
@@ -185,7 +190,7 @@ async def _watch(request: web.Request, session: Session, websocket: web.WebSocke
 
 
 async def download(request: web.Request) -> web.StreamResponse:
-    require_session(request)
+    await require_session(request)
     key = request.match_info["key"]
     manager = request.app[DOWNLOADS]
     try:

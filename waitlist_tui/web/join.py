@@ -21,9 +21,10 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.access.limits import RateLimit
 from waitlist_tui.domain.errors import DomainError, ValidationError
 from waitlist_tui.domain.waitlist import self_join
-from waitlist_tui.web.auth import LoginThrottle, cookie_flags, in_thread
+from waitlist_tui.web.auth import allowed, cookie_flags, in_thread
 from waitlist_tui.web.settings import SETTINGS
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ JOIN_CSRF_COOKIE = "waitlist_join_csrf"
 FORM_MAX = 16 * 1024  # bytes: a join form is a dozen short fields
 FIELDS_MAX = 40  # name=value pairs in one form
 LIST_FIELDS = ("preferred_days", "preferred_time_slots")
-JOIN_THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("join_throttle", LoginThrottle)
-CONFIRM_THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("confirm_throttle", LoginThrottle)
+JOIN_THROTTLE: web.AppKey[RateLimit] = web.AppKey("join_throttle", RateLimit)
+CONFIRM_THROTTLE: web.AppKey[RateLimit] = web.AppKey("confirm_throttle", RateLimit)
 DAY_CHOICES = [(d, d.title()) for d in vocab.DAYS]
 SLOT_CHOICES = [(s, s.title()) for s in vocab.TIME_SLOTS if s != "ANYTIME"]
 
@@ -166,7 +167,7 @@ async def join(request: web.Request) -> web.StreamResponse:
         form = await read_form(request)
     except BadForm as bad:
         return await _join_page(request, errors=_errors(bad), status=400)
-    if not request.app[JOIN_THROTTLE].allow(request.remote or "?"):
+    if not await allowed(request, request.app[JOIN_THROTTLE]):
         errors = {"form": "Too many requests from here: wait a few minutes, or call the clinic."}
         return await _join_page(request, form, errors, status=429)
     if not _csrf_ok(request, form):
@@ -198,7 +199,7 @@ async def confirm(request: web.Request) -> web.StreamResponse:
     except BadForm as bad:
         return _render(request, "join_confirm.html", {"id": "", "message": bad.message}, 400)
     confirm_id = _confirm_id(request, form)
-    if not request.app[CONFIRM_THROTTLE].allow(request.remote or "?"):
+    if not await allowed(request, request.app[CONFIRM_THROTTLE]):
         message = "Too many tries from here: wait a few minutes, or call the clinic."
         return _render(request, "join_confirm.html", {"id": confirm_id, "message": message}, 429)
     if not _csrf_ok(request, form):
@@ -233,8 +234,8 @@ async def no_traceback(request: web.Request, handler: Any) -> web.StreamResponse
 
 def add_routes(app: web.Application) -> None:
     settings = app[SETTINGS]
-    app[JOIN_THROTTLE] = LoginThrottle(settings.joins_per_ip, 600.0)
-    app[CONFIRM_THROTTLE] = LoginThrottle(settings.confirms_per_ip, 600.0)
+    app[JOIN_THROTTLE] = RateLimit("join", settings.joins_per_ip, 600.0)
+    app[CONFIRM_THROTTLE] = RateLimit("join_confirm", settings.confirms_per_ip, 600.0)
     app.middlewares.append(no_traceback)
     app.add_routes(
         [

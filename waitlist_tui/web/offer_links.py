@@ -18,16 +18,17 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from waitlist_tui.domain.access.limits import RateLimit
 from waitlist_tui.domain.errors import DomainError, NotFound
 from waitlist_tui.domain.fill import offer_links
-from waitlist_tui.web.auth import LoginThrottle, cookie_flags, in_thread
+from waitlist_tui.web.auth import allowed, cookie_flags, in_thread
 from waitlist_tui.web.join import BadForm, read_form
 from waitlist_tui.web.settings import SETTINGS
 
 log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "waitlist_offer_csrf"
-LINK_THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("link_throttle", LoginThrottle)
+LINK_THROTTLE: web.AppKey[RateLimit] = web.AppKey("link_throttle", RateLimit)
 DONE = {
     offer_links.ACCEPT: "You are booked. We will send you a confirmation. See you then!",
     offer_links.DECLINE: "Thank you: we will offer this slot to someone else. "
@@ -84,7 +85,7 @@ async def _current(request: web.Request, token: str) -> tuple[offer_links.LinkVi
 
 
 async def link_page(request: web.Request) -> web.StreamResponse:
-    if not request.app[LINK_THROTTLE].allow(request.remote or "?"):
+    if not await allowed(request, request.app[LINK_THROTTLE]):
         return _page(request, None, 429, TOO_MANY)
     try:
         view, status = await _current(request, request.match_info["token"])
@@ -97,7 +98,7 @@ async def link_page(request: web.Request) -> web.StreamResponse:
 
 async def answer(request: web.Request) -> web.StreamResponse:
     token = request.match_info["token"]
-    if not request.app[LINK_THROTTLE].allow(request.remote or "?"):
+    if not await allowed(request, request.app[LINK_THROTTLE]):
         return _page(request, None, 429, TOO_MANY)
     try:
         try:
@@ -136,7 +137,7 @@ def _why(view: offer_links.LinkView | None) -> str:
 
 
 def add_routes(app: web.Application) -> None:
-    app[LINK_THROTTLE] = LoginThrottle(app[SETTINGS].links_per_ip, 600.0)
+    app[LINK_THROTTLE] = RateLimit("offer_link", app[SETTINGS].links_per_ip, 600.0)
     path = offer_links.PATH + "{token}"
     app.add_routes(
         [web.get(path, link_page, name="offer_link"), web.post(path, answer)],

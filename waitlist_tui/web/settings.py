@@ -28,14 +28,27 @@ class WebSettings:
     # the address the world reaches this server at (behind a proxy the host differs): the
     # URL Twilio signs its webhooks for, e.g. https://desk.example.org (web/sms.py)
     public_url: str = ""
+    # proxies (addresses or networks) whose X-Forwarded-For names the client: --trusted-proxy
+    trusted_proxies: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
 
-    def desk_command(self, staff: str) -> str:
+    def desk_command(self, staff: str, role: str) -> str:
         """The shell command textual-serve runs for one browser desk: the same app, on the
-        same database, in the logged-in staff member's name. `exec`: the shell textual-serve
-        starts becomes the desk, so stopping (or killing) it reaches the desk itself."""
+        same database, in the logged-in staff member's name and with their role (which
+        keys it shows; the domain checks the account's role itself). `exec`: the shell
+        textual-serve starts becomes the desk, so stopping (or killing) it reaches the desk."""
         return "exec " + shlex.join(
-            [self.python, "-m", "waitlist_tui", "--db", self.db_url, "--staff", staff]
+            [
+                self.python,
+                "-m",
+                "waitlist_tui",
+                "--db",
+                self.db_url,
+                "--staff",
+                staff,
+                "--staff-role",
+                role,
+            ]
         )
 
 

@@ -1,20 +1,41 @@
-"""Login sessions of the served desk, kept in the server's memory (a restart logs everyone
-out). A session is a random token (the cookie) with its own CSRF token; it ends when its
-staff member logs out, after IDLE_MINUTES without a request, or when its account is
-disabled (the server asks `accounts.is_active` at each check it makes)."""
+"""Login sessions of the served desk, kept in the database (schema v15): a restart keeps
+staff logged in, and two server processes on one database share them.
+
+A session is a random token (the cookie). The database holds only its SHA-256: whoever reads
+the database (or a backup) cannot log in with what is there. Its CSRF token is derived from
+the token (an HMAC of it), so it is never stored either. A session ends when its staff member
+logs out, after IDLE_MINUTES without a request, or when its account is disabled (the server
+asks `accounts.is_active` at each check it makes). Each call needs a connection (the server
+runs them in threads, with one each)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import hmac
 import secrets
-import threading
 from dataclasses import dataclass, field
 
 import pendulum
 
 from waitlist_tui.domain import clock
+from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.models import WebSession
 
 IDLE_MINUTES = 30
+TOUCH_SECONDS = 30  # a session's last use is written at most this often (not every key)
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps of a token: its SHA-256 (a token has 256 random bits, so a
+    plain hash is enough; a password would need argon2)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_of(token: str) -> str:
+    """The session's CSRF token: derived from the cookie's token, stored nowhere. A page of
+    another site can neither read the cookie nor this."""
+    return hmac.new(token.encode(), b"csrf", hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -30,61 +51,53 @@ class Session:
         return isinstance(offered, str) and hmac.compare_digest(offered, self.csrf)
 
 
+def _aware(value: dt.datetime) -> pendulum.DateTime:
+    return pendulum.instance(value, tz="UTC")
+
+
 class SessionBook:
-    """The open sessions; safe to use from the server's threads."""
+    """The open sessions, in the web_session table."""
 
     def __init__(self, idle_minutes: float = IDLE_MINUTES) -> None:
         self.idle = pendulum.duration(seconds=int(idle_minutes * 60))
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
 
     def start(self, staff: str, role: str) -> Session:
         now = clock.now()
-        session = Session(
-            token=secrets.token_urlsafe(32),
-            staff=staff,
-            role=role,
-            csrf=secrets.token_urlsafe(32),
-            started=now,
-            seen=now,
-        )
-        with self._lock:
-            self._forget_idle(now)
-            self._sessions[session.token] = session
-        return session
+        token = secrets.token_urlsafe(32)
+        with database.atomic():
+            WebSession.delete().where(WebSession.seen_at < now - self.idle).execute()
+            WebSession.create(
+                token_hash=token_hash(token), staff=staff, role=role, started_at=now, seen_at=now
+            )
+        return Session(token, staff, role, csrf_of(token), now, now)
 
     def get(self, token: str | None, touch: bool = True) -> Session | None:
         """The live session of `token` (its idle clock restarted when `touch`), or None."""
-        if not token:
+        if not token or len(token) > 100:
             return None
         now = clock.now()
-        with self._lock:
-            session = self._sessions.get(token)
-            if session is None:
-                return None
-            if now - session.seen > self.idle:
-                del self._sessions[token]
-                return None
-            if touch:
-                session.seen = now
-            return session
+        key = token_hash(token)
+        row = WebSession.get_or_none(WebSession.token_hash == key)
+        if row is None:
+            return None
+        seen = _aware(row.seen_at)
+        if now - seen > self.idle:
+            WebSession.delete().where(WebSession.token_hash == key).execute()
+            return None
+        if touch and (now - seen).total_seconds() >= TOUCH_SECONDS:
+            WebSession.update(seen_at=now).where(WebSession.token_hash == key).execute()
+            seen = now
+        return Session(token, row.staff, row.role, csrf_of(token), _aware(row.started_at), seen)
 
-    def end(self, token: str | None) -> Session | None:
-        with self._lock:
-            return self._sessions.pop(token, None) if token else None
+    def end(self, token: str | None) -> bool:
+        """Whether a session of `token` was open (it is not any more)."""
+        if not token:
+            return False
+        return bool(WebSession.delete().where(WebSession.token_hash == token_hash(token)).execute())
 
     def end_staff(self, staff: str) -> int:
         """End every session of `staff` (a disabled account); how many there were."""
-        with self._lock:
-            tokens = [t for t, s in self._sessions.items() if s.staff == staff]
-            for token in tokens:
-                del self._sessions[token]
-            return len(tokens)
+        return int(WebSession.delete().where(WebSession.staff == staff).execute())
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._sessions)
-
-    def _forget_idle(self, now: pendulum.DateTime) -> None:
-        for token in [t for t, s in self._sessions.items() if now - s.seen > self.idle]:
-            del self._sessions[token]
+        return int(WebSession.select().where(WebSession.seen_at >= clock.now() - self.idle).count())

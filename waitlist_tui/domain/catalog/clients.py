@@ -204,6 +204,36 @@ def find_or_create(
             if found:
                 with database.atomic():
                     return _withdraw_stated(found, data, actor), False
+    return _create(clinic, data, actor, client_id), True
+
+
+def attach_or_create(clinic: Clinic, data: ClientInput, actor: str) -> tuple[Client, bool]:
+    """The /join page's client. The page is public: whoever types a client's name and email
+    must not reach their record. So an existing client is used only when the name and the
+    phone match (and the entry stays pending until a code sent to that phone proves it);
+    anything else is a new client. An existing client is never changed here: not their
+    email, not their consents (self_join adds a consent the page asked for, never withdraws
+    one, once the code is confirmed)."""
+    if data.phone:
+        same = (
+            Client.select()
+            .where(
+                (Client.clinic == clinic)
+                & (fn.LOWER(Client.first_name) == data.first_name.lower())
+                & (fn.LOWER(Client.last_name) == data.last_name.lower())
+                & (Client.phone == data.phone)
+            )
+            .first()
+        )
+        if same is not None:
+            return same, False
+    return _create(clinic, data, actor), True
+
+
+def _create(
+    clinic: Clinic, data: ClientInput, actor: str, client_id: uuid.UUID | None = None
+) -> Client:
+    """A new client with its consents (as stated, else the clinic's default) and its row."""
     consents = consents_for_new(clinic, data)
     now = clock.now()
     with database.atomic():
@@ -226,7 +256,7 @@ def find_or_create(
             client.id,
             {k: [None, audit.plain(getattr(client, k))] for k in CLIENT_FIELDS},
         )
-    return client, True
+    return client
 
 
 def update_consent(client_id: uuid.UUID | str, payload: Any, actor: str) -> Client:

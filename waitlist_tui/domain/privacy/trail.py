@@ -235,6 +235,15 @@ def list_events(
     ]
 
 
+def manager_trail(viewer: str, **filters: Any) -> list[AuditRow]:
+    """`list_events` for the desk's audit screen: refused (4030) unless `viewer` is a
+    manager (access/roles.py: any desk when no staff account exists)."""
+    from waitlist_tui.domain.access import roles
+
+    roles.require_manager(viewer, "the audit trail")
+    return list_events(**filters)
+
+
 def entry_history(entry_id: ids.IdRef, limit: int = 500) -> list[AuditRow]:
     """An entry's trail, oldest first (the desk's history view)."""
     return list_events(entry=entry_id, limit=limit, newest_first=False)

@@ -34,6 +34,8 @@ SCHEMA_LOCK = 727_274  # two desks opening a fresh PostgreSQL do not both create
 COMPACT_LOCK = 727_275  # one stats compaction at a time
 CLAIM_LOCKS = 727_275  # classid of a delivery run's session lock on its claim token
 JOIN_PHONE_LOCKS = 727_276  # base of the /join page's per-phone lock (self_join.submit)
+# base of a rate limit's per-key lock (access/limits.py), past the per-phone ones' million
+RATE_LOCKS = 3_000_000
 
 
 def _postgres(db: Database | None = None) -> bool:

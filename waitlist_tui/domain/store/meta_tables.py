@@ -48,3 +48,34 @@ class AuditEvent(BaseModel):
             # `audit list`: a period, and newest first a page at a time (schema v9)
             (("at",), False),
         )
+
+
+class WebSession(BaseModel):
+    """A login session of the served desk (schema v15, domain/access/sessions.py): the
+    SHA-256 of its token (the cookie holds the token; the database never does), whose it is,
+    and when it was last used. In the database, so a restart keeps staff logged in and two
+    server processes share them."""
+
+    token_hash = CharField(max_length=64, primary_key=True)
+    staff = CharField(max_length=120, index=True)
+    role = CharField(max_length=16)
+    started_at = UTCDateTimeField()
+    seen_at = UTCDateTimeField(index=True)
+
+    class Meta:
+        table_name = "web_session"
+
+
+class RateHit(BaseModel):
+    """One counted request of a rate limit (schema v15, domain/access/limits.py): which limit,
+    a hash of what it counts by (a client address, a phone), and when. Every server process
+    counts in the same rows."""
+
+    id = BigAutoField()
+    bucket = CharField(max_length=24)
+    key_hash = CharField(max_length=64)
+    at = UTCDateTimeField()
+
+    class Meta:
+        table_name = "rate_hit"
+        indexes = ((("bucket", "key_hash", "at"), False), (("at",), False))

@@ -35,8 +35,10 @@ from waitlist_tui.domain.store.base import BaseModel as BaseModel
 from waitlist_tui.domain.store.base import UUIDModel as UUIDModel
 from waitlist_tui.domain.store.fields import UTCDateTimeField
 from waitlist_tui.domain.store.meta_tables import AuditEvent as AuditEvent
+from waitlist_tui.domain.store.meta_tables import RateHit as RateHit
 from waitlist_tui.domain.store.meta_tables import SchemaInfo as SchemaInfo
 from waitlist_tui.domain.store.meta_tables import Staff as Staff
+from waitlist_tui.domain.store.meta_tables import WebSession as WebSession
 from waitlist_tui.domain.store.stats_tables import StatsCount as StatsCount
 from waitlist_tui.domain.store.stats_tables import StatsPoint as StatsPoint
 
@@ -590,6 +592,10 @@ class JoinCode(UUIDModel):
     expires_at = UTCDateTimeField()
     tries = SmallIntegerField(default=0)
     used_at = UTCDateTimeField(null=True)
+    # The consents the page asked for, given to an existing client only once the code proves
+    # the phone (schema v15): the page can add a consent, never withdraw one.
+    adds_consent_sms = BooleanField(default=False)
+    adds_consent_email = BooleanField(default=False)
 
     class Meta:
         table_name = "join_code"
@@ -642,4 +648,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     InboundMessage,
     JoinCode,
     OfferLink,
+    WebSession,
+    RateHit,
 ]

@@ -207,7 +207,7 @@ def _v16_offer_links(db: Database, migrator: SchemaMigrator) -> None:
 
 
 def _held_for_other_branches(db: Database, migrator: SchemaMigrator) -> None:
-    """v14-v15 are numbers given to other branches' steps; the lead puts them here at merge."""
+    """v14 is a number given to another branch's step; the lead puts them here at merge."""
 
 
 def _v18_knock_on(db: Database, migrator: SchemaMigrator) -> None:
@@ -236,6 +236,23 @@ def _v17_offer_rankings(db: Database, migrator: SchemaMigrator) -> None:
     db.create_tables([m.OfferRanking], safe=True)
 
 
+def _v15_shared_sessions(db: Database, migrator: SchemaMigrator) -> None:
+    """v15: the served desk's login sessions (hashed tokens) and its rate-limit counts move
+    from one server's memory to the database (web_session, rate_hit); a /join code keeps the
+    consents the page asked for, given only once the code proves the phone. Idempotent."""
+    from playhouse.migrate import migrate
+
+    db.create_tables([m.WebSession, m.RateHit], safe=True)
+    have = {column.name for column in db.get_columns("join_code")}
+    migrate(
+        *(
+            migrator.add_column("join_code", f.column_name, f)
+            for f in (m.JoinCode.adds_consent_sms, m.JoinCode.adds_consent_email)
+            if f.column_name not in have
+        )
+    )
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -250,7 +267,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     12: _v12_self_join,
     13: _v13_sms_receipts,
     14: _held_for_other_branches,
-    15: _held_for_other_branches,
+    15: _v15_shared_sessions,
     16: _v16_offer_links,
     17: _v17_offer_rankings,
     18: _v18_knock_on,

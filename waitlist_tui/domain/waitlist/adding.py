@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from waitlist_tui.domain import clock, vocab
-from waitlist_tui.domain.catalog.clients import ClientInput, find_or_create, parse_client
+from waitlist_tui.domain.catalog.clients import (
+    ClientInput,
+    attach_or_create,
+    find_or_create,
+    parse_client,
+)
 from waitlist_tui.domain.catalog.clinics import default_payment_type, get_clinic
 from waitlist_tui.domain.errors import NotFound, Problems, ValidationError
 from waitlist_tui.domain.store import audit, ids
@@ -104,13 +109,16 @@ def add(
 ) -> Entry:
     """`create` without reading the view back: the row as written. An import keeps only its
     id, and a view costs two more queries a row (the joined read and its providers). A
-    client's own request from the /join page (`self_joined`) is written `pending`, marked."""
+    client's own request from the /join page (`self_joined`) is written `pending`, marked,
+    and attached to an existing client only by name and phone (clients.attach_or_create)."""
     clinic = clinic or get_clinic()
     with database.atomic():
         ready = prepare(payload, actor, clinic, restored)
         if self_joined:
             ready.values.update(status=vocab.PENDING, self_joined=True)
-        if ready.client_input is not None:
+        if ready.client_input is not None and self_joined:
+            client, _ = attach_or_create(clinic, ready.client_input, actor)
+        elif ready.client_input is not None:
             client, _ = find_or_create(clinic, ready.client_input, actor)
         else:
             client = client_by_ref(clinic, ready.client_ref)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from waitlist_tui.domain import clock, vocab
+from waitlist_tui.domain.catalog import clients
 from waitlist_tui.domain.catalog.clients import display_phone, normalize_phone
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import NotFound, Problems, Unprocessable, ValidationError
@@ -208,8 +209,9 @@ class TooMany(Unprocessable):
 def submit(form: dict[str, Any], clinic: Clinic | None = None) -> Submitted:
     """A pending, self-joined entry and its code in the outbox (one transaction); or 4000
     naming the field, nothing written. The code itself is never returned: it is in the
-    outbox message only. The code goes to the phone typed (a client found by name and email
-    may have another on file: the entry's note then names the typed one for the desk)."""
+    outbox message only. The entry belongs to an existing client only when name and phone
+    match (clients.attach_or_create), and that client is left as it is: a consent the page
+    asked for and they lack is kept on the code and given once the code proves the phone."""
     clinic = clinic or get_clinic()
     payload = payload_of(form)
     typed = payload["client"]["phone"]
@@ -223,6 +225,9 @@ def submit(form: dict[str, Any], clinic: Clinic | None = None) -> Submitted:
     with database.atomic():
         entry = adding.add(payload, ACTOR, clinic, self_joined=True)  # the 4000s first
         client = Client.get_by_id(entry.client_id)
+        asked = payload["client"]
+        # Only what the client lacks (a new client already has what the page stated).
+        adds = {k: bool(asked[k]) and not getattr(client, k) for k in consent_keys()}
         # One phone's submissions one at a time (PostgreSQL; SQLite has one writer): two at
         # once cannot both read the count under the limit.
         transaction_lock(JOIN_PHONE_LOCKS + zlib.crc32(phone.encode()) % 1_000_000)
@@ -240,6 +245,8 @@ def submit(form: dict[str, Any], clinic: Clinic | None = None) -> Submitted:
             code_hash=code_hash(confirm_id, code),
             sent_at=now,
             expires_at=now + dt.timedelta(minutes=CODE_MINUTES),
+            adds_consent_sms=adds["consent_sms"],
+            adds_consent_email=adds["consent_email"],
         )
         if phone_stopped(clinic, phone):
             audit.record(
@@ -351,7 +358,30 @@ def confirm(confirm_id: Any, code: Any) -> uuid.UUID:
             row.entry_id,
             {"status": [vocab.PENDING, vocab.WAITING], "phone_confirmed": [None, True]},
         )
+        _add_consents(row)
     return row.entry_id
+
+
+def consent_keys() -> tuple[str, str]:
+    return ("consent_sms", "consent_email")
+
+
+def _add_consents(row: JoinCode) -> None:
+    """The consents the page asked for that the client lacked, now that the code proved the
+    phone: only given, never taken (a consent the page left unticked stays as it was)."""
+    given = {
+        k: True
+        for k, asked in (
+            ("consent_sms", row.adds_consent_sms),
+            ("consent_email", row.adds_consent_email),
+        )
+        if asked
+    }
+    client = Client.get_by_id(Entry.get_by_id(row.entry_id).client_id)
+    if given.get("consent_sms") and phone_stopped(client.clinic, row.phone):
+        del given["consent_sms"]  # a STOP texted since the code went stands: START undoes it
+    if given:
+        clients.set_consent(client, given, ACTOR, "given on the join page, phone confirmed")
 
 
 def purge(now: dt.datetime | None = None, actor: str = "system") -> int:

@@ -50,6 +50,8 @@ def key_table(screen: Screen) -> Table:
     for active in screen.active_bindings.values():
         if active.node is not screen and active.node is not screen.app:
             continue
+        if active.node.check_action(active.binding.action, ()) is False:
+            continue  # hidden on this desk (a manager's key on a desk-role login)
         if active.binding.description:
             groups.setdefault((id(active.node), active.binding.action), []).append(active.binding)
     for bindings in groups.values():

@@ -228,6 +228,16 @@ class QueueScreen(DeskScreen[None]):
 
         self.app.push_screen(FinderScreen())
 
+    def action_audit_trail(self) -> None:
+        from waitlist_tui.tui.screens.audit import AuditScreen
+
+        self.app.push_screen(AuditScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The audit key is hidden (and inert) on a desk logged in with the desk role; the
+        domain refuses a non-manager whatever the key (access/roles.py)."""
+        return not (action == "audit_trail" and getattr(self.app, "role", None) == "desk")
+
     def action_triage(self) -> None:
         from waitlist_tui.tui.screens.triage import TriageScreen
 

@@ -46,6 +46,14 @@ BINDINGS: list[BindingType] = [
         tooltip="How well the waitlist fills the calendar: figures, weekly chart, tables",
     ),
     Binding(
+        "A",
+        "audit_trail",
+        "Audit",
+        id="queue.audit",
+        tooltip="Who changed what, and when, across the clinic (managers)",
+        show=False,
+    ),
+    Binding(
         "slash",
         "search",
         "Search",
