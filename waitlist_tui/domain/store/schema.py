@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 13
+CURRENT_VERSION = 14
 VERSION_KEY = "schema_version"
 
 
@@ -200,6 +200,17 @@ def _v13_sms_receipts(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.InboundMessage).create_indexes(safe=True)
 
 
+def _v14_covering_busy_indexes(db: Database, migrator: SchemaMigrator) -> None:
+    """v14: a provider's appointments and openings by status and start now carry ends_at,
+    so a range of busy time (availability.busy: free slots for an entry) is read from the
+    index alone; at a million entries the table reads per row were most of 0.5 s.
+    Replaces the v10 indexes (a prefix of the new ones). Idempotent."""
+    for table in ("appointment", "opening"):
+        db.execute_sql(f'DROP INDEX IF EXISTS "{table}_provider_id_status_starts_at"')
+    schema_of(m.Appointment).create_indexes(safe=True)
+    schema_of(m.Opening).create_indexes(safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -213,6 +224,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     11: _v11_staff_accounts,
     12: _v12_self_join,
     13: _v13_sms_receipts,
+    14: _v14_covering_busy_indexes,
 }
 
 
