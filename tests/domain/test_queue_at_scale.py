@@ -103,3 +103,18 @@ def test_busy_time_is_read_from_covering_indexes(db: object, db_url: str) -> Non
         assert "USING COVERING INDEX" in plan and "_provider_id_status_starts_at_ends_at" in plan, (
             plan
         )
+
+
+@pytest.mark.parametrize("text", ["garcia", "e", "555", "chen emma", "nobody"])
+def test_an_exact_count_of_many_matching_clients_goes_through_their_entries(
+    db: object, db_url: str, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    """More matching clients than a literal list takes: the exact count reaches entries
+    through the clients (their index), and finds what the literal list found."""
+    _build(db_url)
+    clinic = Clinic.get()
+    listed = list_entries(EntryQuery(search=text), clinic)
+    monkeypatch.setattr(listing, "SEARCH_IDS_MAX", 0)
+    through = list_entries(EntryQuery(search=text), clinic)
+    assert (through.total, through.total_capped) == (listed.total, False)
+    assert [v.id for v in through.items] == [v.id for v in listed.items]

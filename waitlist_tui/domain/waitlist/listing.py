@@ -154,6 +154,7 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
         conds.append((Entry.date_range_start <= q.on_date) & (Entry.date_range_end >= q.on_date))
     entry_conds = list(conds)  # without the text: what a capped walk reads entries by
     text_cond = search_condition(q.search or "")
+    matching = None  # the matching clients, when the text is long enough to pick some out
     walk = False  # the text is checked on each entry's client, walking entries in page order
     if text_cond is not None:
         found: list[Any] | None = None
@@ -181,6 +182,11 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
     views = page_views(where, SORTS[q.sort], q.limit, q.offset)
     if walk and cap is not None and text_cond is not None:
         total, capped = _walk_count(_all_of(entry_conds), text_cond, cap, q.offset + len(views))
+    elif walk and cap is None and matching is not None:
+        # An exact count of thousands of matching clients' entries: each client's entries
+        # through the entry index, not every entry's client (a million-entry demo's "garcia",
+        # 6,900 clients: 12 s walking the entries).
+        total, capped = _count(_all_of(entry_conds) & Entry.client.in_(matching), False, None)
     else:
         total, capped = _count(where, walk, cap)
     offered = [v.id for v in views if v.status == vocab.OFFERED]
