@@ -6,7 +6,7 @@ one bulk-inserts them in one transaction; indexes are sorted once at the end. Th
 rollups are worked out by the generating process meanwhile (demo_rollups) and copied in whole
 (side_tables). A SQLite file nobody else has open is built anew beside itself, with no
 journal, and renamed into place (demo_file). 1M entries take about 105 s
-on two quiet cores, with a peak of some 670 MB: only one chunk of rows is held at a time
+on two quiet cores, with a peak of some 520 MB: only one chunk of rows is held at a time
 (what later rows read of earlier entries stays packed in Made).
 """
 
