@@ -401,9 +401,9 @@ def test_v8_gets_the_audit_trail_indexed_by_time(backend: str, tmp_path, request
     db.close()
 
 
-V8_OVERLAP_INDEXES = {
-    "appointment": "appointment_provider_id_status_starts_at",
-    "opening": "opening_provider_id_status_starts_at",
+V8_OVERLAP_INDEXES = {  # with ends_at since v14
+    "appointment": "appointment_provider_id_status_starts_at_ends_at",
+    "opening": "opening_provider_id_status_starts_at_ends_at",
 }
 
 
@@ -755,4 +755,37 @@ def test_v13_gains_shared_sessions_rate_limits_and_join_consents(
     assert db.table_exists("web_session") and db.table_exists("rate_hit")
     book = SessionBook()
     assert book.get(book.start("ana", "desk").token) is not None
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v13_overlap_indexes_gain_ends_at(backend: str, tmp_path, request, frozen) -> None:
+    """v13 -> v14: the (provider, status, starts_at) indexes of appointments and openings
+    give way to ones that also hold ends_at, so a range of busy time reads no table rows;
+    free slots come out as before."""
+    from waitlist_tui.domain.fill.availability import find_matching_slots
+
+    url = (
+        str(tmp_path / "v13.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    entry = Entry.get_by_id(adding.create(entry_payload(), STAFF).id)
+    today = frozen.in_timezone("America/New_York").date()
+    slots = find_matching_slots(entry, today, today + dt.timedelta(days=14), limit=50)
+    assert slots
+    for table, name in V8_OVERLAP_INDEXES.items():
+        db.execute_sql(f'DROP INDEX "{name}"')
+        db.execute_sql(
+            f'CREATE INDEX "{table}_provider_id_status_starts_at" '
+            f'ON "{table}" ("provider_id", "status", "starts_at")'
+        )
+    schema.set_meta(schema.VERSION_KEY, "13")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    for table, name in V8_OVERLAP_INDEXES.items():
+        names = {index.name for index in db.get_indexes(table)}
+        assert name in names and f"{table}_provider_id_status_starts_at" not in names
+    assert find_matching_slots(entry, today, today + dt.timedelta(days=14), limit=50) == slots
     db.close()

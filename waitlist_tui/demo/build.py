@@ -5,15 +5,18 @@ tuples (times already in their stored form) and streams them in chunks (demo_str
 one bulk-inserts them in one transaction; indexes are sorted once at the end. The stats
 rollups are worked out by the generating process meanwhile (demo_rollups) and copied in whole
 (side_tables). A SQLite file nobody else has open is built anew beside itself, with no
-journal, and renamed into place (demo_file). 100k entries take a few seconds, 1M about 45 s
-on two cores.
+journal, and renamed into place (demo_file). 1M entries take about 105 s
+on two quiet cores, with a peak of some 520 MB: only one chunk of rows is held at a time
+(what later rows read of earlier entries stays packed in Made).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+from array import array
 from bisect import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from operator import methodcaller
@@ -24,7 +27,7 @@ from zoneinfo import ZoneInfo
 from waitlist_tui.demo import fairness as demo_fairness
 from waitlist_tui.demo import file as demo_file
 from waitlist_tui.demo.names import FIRST, LAST, NOTES, STAFF
-from waitlist_tui.demo.rollups import rollup_rows
+from waitlist_tui.demo.rollups import Rollups
 from waitlist_tui.demo.stream import ROWS_DONE, Emit, Stream
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.assets import demo_clinic
@@ -218,6 +221,65 @@ class Offering:
 Prefs = tuple[frozenset[str], int, int, tuple[int | None, int | None]]
 
 
+class Made:
+    """Every entry made so far as later bookings read it (one of them, at random, declined an
+    offer): its id, service, days, parts, window and the providers it asked for. Entries
+    handed over to the database are kept here in packed columns, some 20 bytes each, not
+    as their rows (a million rows held 2 GB); `rows` is the current chunk's, not yet handed
+    over. A sequence, so that rng.choice draws from it as it drew from the rows."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], wanted_of: dict[str, frozenset[str]]) -> None:
+        self.rows, self.wanted_of = rows, wanted_of  # the chunk's (Generator.rows.entries)
+        self._ids = bytearray()  # 16 bytes an entry
+        self._service = array("H")  # index in _services
+        self._days, self._slots = array("B"), array("B")
+        self._window = array("h")  # start and end, -1 for none
+        self._wanted = array("H")  # index in _asked
+        self._services: list[str] = []
+        self._service_at: dict[str, int] = {}
+        self._asked: list[frozenset[str]] = [frozenset()]
+        self._asked_at: dict[frozenset[str], int] = {frozenset(): 0}
+
+    def __len__(self) -> int:
+        return len(self._service) + len(self.rows)
+
+    def __getitem__(self, i: int) -> tuple[str, str, Prefs]:
+        """(id, service hex, prefs) of the i-th entry made."""
+        packed = len(self._service)
+        if i >= packed:
+            row = self.rows[i - packed]
+            wanted = self.wanted_of.get(row[0], self._asked[0])
+            return row[0], row[3], (wanted, row[8], row[9], (row[10], row[11]))
+        lo, hi = self._window[2 * i], self._window[2 * i + 1]
+        prefs = (
+            self._asked[self._wanted[i]],
+            self._days[i],
+            self._slots[i],
+            (None if lo < 0 else lo, None if hi < 0 else hi),
+        )
+        return self._ids[16 * i : 16 * i + 16].hex(), self._services[self._service[i]], prefs
+
+    def pack(self) -> None:
+        """Move the chunk's entries into the packed columns (the caller then clears them)."""
+        rows = self.rows
+        self._ids += bytes.fromhex("".join(row[0] for row in rows))
+        for row in rows:
+            at = self._service_at.get(row[3])
+            if at is None:
+                at = self._service_at[row[3]] = len(self._services)
+                self._services.append(row[3])
+            self._service.append(at)
+            wanted = self.wanted_of.get(row[0])
+            found = 0 if wanted is None else self._asked_at.get(wanted)
+            if found is None:
+                found = self._asked_at[wanted] = len(self._asked)  # type: ignore[index]
+                self._asked.append(wanted)  # type: ignore[arg-type]
+            self._wanted.append(found)
+        self._days.extend(row[8] for row in rows)
+        self._slots.extend(row[9] for row in rows)
+        self._window.extend(-1 if v is None else v for row in rows for v in row[10:12])
+
+
 @dataclass
 class Rows:
     clients: list[tuple[Any, ...]] = field(default_factory=list)
@@ -243,7 +305,8 @@ class Generator:
         self.hold = dt.timedelta(minutes=clinic.offer_hold_minutes)
         self.parts = part_windows(clinic)
         self.notice = dt.timedelta(minutes=offer_time.min_notice(clinic))
-        # entry id -> the providers it asked for (hex), for labelling offers made to it later
+        # entry id -> the providers it asked for (hex), for labelling offers made to it later;
+        # the current chunk's (then packed in `made`)
         self.wanted_of: dict[str, frozenset[str]] = {}
         providers = {
             p.id: Staff(p.id.hex, p.weekly_hours)
@@ -266,6 +329,7 @@ class Generator:
         self.event_services = [s for kind, s in services if kind == "event"]
         self.providers = list(providers.values())
         self.rows = Rows()
+        self.made = Made(self.rows.entries, self.wanted_of)
         self.client_ids: list[str] = []
         self.clinic_hex = clinic.id.hex
         self._offsets: dict[dt.date, dt.timedelta] = {}
@@ -274,31 +338,26 @@ class Generator:
         self.booked_ahead: dict[tuple[str, dt.date], list[tuple[dt.datetime, dt.datetime]]] = {}
         self.service_clinic = {s.hex: self.clinic_hex for _, s in services}
         self.emit: Emit | None = None  # where flush() hands new rows over
-        self._sent = dict.fromkeys(COLUMNS, 0)
+        self.batch: Callable[[Rows], None] | None = None  # what else reads each chunk's rows
 
     def flush(self) -> None:
         """Hand the rows made since the last flush to `emit`, table by table in foreign-key
-        order (the rows stay here: later rows and the tally read them). make_calendar edits
-        rows it made itself, so it never flushes half-way."""
+        order, and to `batch`; then let them go (what later rows read of the entries stays
+        in `made`), so that memory holds one chunk, not the whole demo. make_calendar and
+        make_events read rows they made themselves, so they never flush half-way."""
         if self.emit is None:
             return
-        for table, _, name in TABLES:
-            made = getattr(self.rows, name)
-            if len(made) > self._sent[table]:
-                self.emit(table, made[self._sent[table] :])
-                self._sent[table] = len(made)
-
-    def rollups(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """The stats rollups of every row made: stats_count and stats_point rows
-        (demo_rollups.rollup_rows)."""
         rows = self.rows
-        return rollup_rows(
-            (rows.entries, ENTRY_COLUMNS),
-            (rows.appointments, APPT_COLUMNS),
-            (rows.openings, OPENING_COLUMNS),
-            (rows.offers, OFFER_COLUMNS),
-            self.service_clinic,
-        )
+        for table, _, name in TABLES:
+            made = getattr(rows, name)
+            if made:
+                self.emit(table, made[:])
+        if self.batch is not None:
+            self.batch(rows)
+        self.made.pack()
+        self.wanted_of.clear()
+        for _, _, name in TABLES:
+            getattr(rows, name).clear()  # in place: make_entries holds the lists
 
     def uid(self) -> str:
         """A random version-4 UUID in the stored hex form, reproducible from the seed."""
@@ -564,16 +623,15 @@ class Generator:
                 2,
             )
         )
-        if rng.random() < 0.2 and rows.entries:
+        if rng.random() < 0.2 and self.made:
             declined_id = self.uid()  # drawn in the order they always were: later draws stay
-            other = rng.choice(rows.entries)
-            if other[3] == service.hex:  # another service's entry could never have had it
-                theirs = (self.wanted_of.get(other[0], frozenset()), *other[8:10], other[10:12])
+            other, other_service, theirs = rng.choice(self.made)
+            if other_service == service.hex:  # another service's entry could never have had it
                 rows.offers.append(
                     (
                         declined_id,
                         opening_id,
-                        other[0],
+                        other,
                         vocab.OFFER_DECLINED,
                         self.label(theirs, provider, day, minute, service.duration_minutes),
                         stamp(opened),
@@ -795,27 +853,55 @@ class Generator:
 SIDE_MODELS = (StatsCount, StatsPoint)
 
 
+POINT_NAMES = POINT_COLUMNS.split(", ")
+_FILLS = "demo_fill_points"  # fill points wait here: stats_point holds every pair first
+
+
 def _generate(gen: Generator, entries: int, side: tuple[str, list[str]] | None, emit: Emit) -> bool:
-    """The generating side: every row, in chunks as they are made; then, when the loader
-    gives a side file (its path and the side tables' DDL), the stats rollups worked out and
-    written there, beside the loader's index builds. True when it wrote them."""
+    """The generating side: every row, in chunks as they are made; and when the loader gives
+    a side file (its path and the side tables' DDL), the stats rollups worked out chunk by
+    chunk, their points written there as they come and their counts at the end, beside the
+    loader's index builds. True when it wrote them."""
     gen.emit = emit
-    gen.make_clients(max(40, entries // 2))  # many clients come back to the list
-    gen.flush()
-    emit(COMPLETE, [("client",)])  # their indexes are built while the entries are made
-    gen.make_entries(entries)
-    gen.make_calendar()
-    gen.make_events()
-    gen.flush()
-    emit(ROWS_DONE, [])
-    if side is None:
-        return False
-    counted, points = gen.rollups()
-    rollups = {
-        "stats_count": (COUNT_COLUMNS.split(", "), counted),
-        "stats_point": (POINT_COLUMNS.split(", "), points),
-    }
-    side_tables.write(side[0], side[1], rollups)
+    writer = None
+    if side is not None:
+        writer = side_tables.SideWriter(*side)
+        writer.execute(f"CREATE TABLE {_FILLS} ({POINT_COLUMNS})")  # no types: values as given
+        rollups = Rollups(gen.service_clinic)
+
+        def batch(rows: Rows) -> None:
+            pairs, fills = rollups.add(
+                (rows.entries, ENTRY_COLUMNS),
+                (rows.appointments, APPT_COLUMNS),
+                (rows.openings, OPENING_COLUMNS),
+                (rows.offers, OFFER_COLUMNS),
+            )
+            writer.append("stats_point", POINT_NAMES, pairs)
+            writer.append(_FILLS, POINT_NAMES, fills)
+
+        gen.batch = batch
+    try:
+        gen.make_clients(max(40, entries // 2))  # many clients come back to the list
+        gen.flush()
+        emit(COMPLETE, [("client",)])  # their indexes are built while the entries are made
+        gen.make_entries(entries)
+        gen.make_calendar()
+        gen.make_events()
+        gen.flush()
+        emit(ROWS_DONE, [])
+        if writer is None:
+            return False
+        writer.append("stats_count", COUNT_COLUMNS.split(", "), rollups.count_rows())
+        writer.execute(
+            f"INSERT INTO stats_point ({POINT_COLUMNS}) SELECT {POINT_COLUMNS} FROM {_FILLS} "
+            "ORDER BY rowid"
+        )
+        writer.execute(f"DROP TABLE {_FILLS}")
+        writer.finish()
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        raise
     return True
 
 

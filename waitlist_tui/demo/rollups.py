@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import compress, repeat
 from operator import add, itemgetter
 from typing import Any
@@ -102,10 +102,10 @@ class _Tally:
                 if held is not None:
                     self.measures[1, fact] = tuple(_by_day(c) for c in held)
 
-    def rows(self) -> list[tuple[Any, ...]]:
+    def rows(self) -> Iterator[tuple[Any, ...]]:
         """stats_count rows in COUNT_COLUMNS order, in key order up to the time bucket (enough
-        for SQLite to append them; the table keeps its own order)."""
-        found = []
+        for SQLite to append them; the table keeps its own order). A group at a time: all of
+        them at once were a third of the demo's memory at a million entries."""
         for group in sorted(self.n):
             counter = self.n[group]
             held = self.measures.get(group)
@@ -117,8 +117,7 @@ class _Tally:
                     (0, *key, n, n1[key], s1[key], n2[key], s2[key]) for key, n in counter.items()
                 ]
             rows.sort(key=_T)
-            found += rows
-        return found
+            yield from rows
 
 
 def _by_day(counter: Counter[Key]) -> Counter[Key]:
@@ -129,49 +128,67 @@ def _by_day(counter: Counter[Key]) -> Counter[Key]:
     return days
 
 
-def rollup_rows(
-    entries: Table,
-    appointments: Table,
-    openings: Table,
-    offers: Table,
-    service_clinic: dict[str, str],
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """(stats_count rows in COUNT_COLUMNS order, stats_point rows in POINT_COLUMNS order and
-    the order a rebuild inserts them) for the given tables; ids in the stored hex form;
-    `service_clinic`: each service's clinic (booked entries count through it)."""
-    none, tally = NONE.hex, _Tally()
-    clinic, service, status, created = columns(
-        entries, "clinic_id", "service_id", "status", "created_at"
-    )
-    tally.add(q.ENTRY, created, clinic, service, none, status)
+class Rollups:
+    """The rollups of rows handed over a batch at a time (the demo's chunks): counts add up
+    here, points come back batch by batch for the caller to store. Every join the rollups
+    make (an offer to its opening, an appointment to its entry) stays inside a batch, as
+    the demo makes each entry's opening, offers and appointment with it; so batches give the
+    very rows, in the very order, that the whole tables give at once."""
 
-    names = ("id", "clinic_id", "service_id", "provider_id", "status", "created_at", "filled_at")
-    ids, clinic, service, provider, status, created, filled = columns(openings, *names)
-    service = [found or none for found in service]
-    keys = tally.add(q.OPENING, created, clinic, service, provider, status)
-    fills = [
-        moment is not None and state == vocab.OPENING_FILLED
-        for moment, state in zip(filled, status, strict=True)
-    ]
-    tally.measure(q.OPENING, keys, fills)
-    # The rollups, like the raw query, count an offer through its opening.
-    where = dict(zip(ids, range(len(ids)), strict=True))
-    opening_of, sent, offer_status = columns(offers, "opening_id", "sent_at", "status")
-    through = list(map(where.get, opening_of))
-    if None in through:  # offers of openings that are gone are not counted
-        sent, offer_status, through = _present(through, sent, offer_status, through)
-    tally.add(
-        q.OFFER,
-        sent,
-        *(list(map(col.__getitem__, through)) for col in (clinic, service, provider)),
-        offer_status,
-    )
+    def __init__(self, service_clinic: dict[str, str]) -> None:
+        self._service_clinic = service_clinic  # each service's clinic (booked entries)
+        self._tally = _Tally()
 
-    pairs = pair_points(entries, appointments, service_clinic)
-    fills_ = fill_points(openings)
-    _count_points(tally, pairs, fills_)
-    tally.sum_days()
-    return tally.rows(), pairs + fills_
+    def add(
+        self, entries: Table, appointments: Table, openings: Table, offers: Table
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Count a batch; returns its pair points and its fill points (POINT_COLUMNS order).
+        The stored order is every pair, then every fill."""
+        none, tally = NONE.hex, self._tally
+        clinic, service, status, created = columns(
+            entries, "clinic_id", "service_id", "status", "created_at"
+        )
+        tally.add(q.ENTRY, created, clinic, service, none, status)
+
+        names = (
+            "id",
+            "clinic_id",
+            "service_id",
+            "provider_id",
+            "status",
+            "created_at",
+            "filled_at",
+        )
+        ids, clinic, service, provider, status, created, filled = columns(openings, *names)
+        service = [found or none for found in service]
+        keys = tally.add(q.OPENING, created, clinic, service, provider, status)
+        fills = [
+            moment is not None and state == vocab.OPENING_FILLED
+            for moment, state in zip(filled, status, strict=True)
+        ]
+        tally.measure(q.OPENING, keys, fills)
+        # The rollups, like the raw query, count an offer through its opening.
+        where = dict(zip(ids, range(len(ids)), strict=True))
+        opening_of, sent, offer_status = columns(offers, "opening_id", "sent_at", "status")
+        through = list(map(where.get, opening_of))
+        if None in through:  # offers of openings that are gone are not counted
+            sent, offer_status, through = _present(through, sent, offer_status, through)
+        tally.add(
+            q.OFFER,
+            sent,
+            *(list(map(col.__getitem__, through)) for col in (clinic, service, provider)),
+            offer_status,
+        )
+
+        pairs = pair_points(entries, appointments, self._service_clinic)
+        fills_ = fill_points(openings)
+        _count_points(tally, pairs, fills_)
+        return pairs, fills_
+
+    def count_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every stats_count row (COUNT_COLUMNS order), once every batch is in."""
+        self._tally.sum_days()
+        return self._tally.rows()
 
 
 def _present(marks: list[Any], *cols: list[Any]) -> list[list[Any]]:

@@ -39,6 +39,7 @@ Work = Callable[[Emit], Any]
 ROWS_DONE = ""  # the work emits it once after its last rows; its result follows
 _FAILED = "!"
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_AHEAD = 4  # chunks the generator may have made that the loader has not taken yet
 
 
 def can_fork() -> bool:
@@ -140,14 +141,17 @@ def _drop_inherited_sockets() -> None:
 
 def _child(work: Work, send: Connection, recv: Connection | None, parent: int) -> None:
     """In the forked process: run the work, streaming what it emits, then its result. A thread
-    writes to the pipe, so the work never waits for the other side to read: the generator
-    runs ahead while the database takes chunks in (and can build indexes meanwhile)."""
+    writes to the pipe, so the work does not wait for the other side to read: the generator
+    runs up to _AHEAD chunks ahead while the database takes chunks in (and can build
+    indexes meanwhile), and no further, or the chunks pile up in this process's memory."""
     _die_with(parent)
     if recv is not None:
         recv.close()  # only the parent reads: a write fails once it is gone
     _drop_inherited_sockets()
     gc.disable()  # a short-lived process making no cycles: passes over millions of rows are waste
-    outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    # Bounded: a generator faster than the loader once queued every chunk here (gigabytes at
+    # a million entries); now it waits when this many are on their way.
+    outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
     writer = threading.Thread(target=_write, args=(outbox, send), daemon=True)
     writer.start()
     try:
@@ -161,7 +165,7 @@ def _child(work: Work, send: Connection, recv: Connection | None, parent: int) -
         send.close()
 
 
-def _write(outbox: queue.SimpleQueue[bytes | None], send: Connection) -> None:
+def _write(outbox: queue.Queue[bytes | None], send: Connection) -> None:
     """Send until the end marker. If the parent stopped listening (it failed and will say
     why, or it was killed) there is nobody to generate for: end the process at once."""
     try:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from peewee import fn
+
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill import offer_time
@@ -73,26 +75,34 @@ def busy(
     provider_ids: list[Any], start: dt.datetime, end: dt.datetime
 ) -> dict[Any, list[Interval]]:
     """Booked appointments, time off and open openings of these providers overlapping
-    [start, end): three indexed range queries, not one per day."""
+    [start, end): three indexed range queries, not one per day. Appointments and openings
+    starting at the same time come back once, with the latest end (their union is the same
+    busy time): a calendar with many offers per slot read tens of thousands of rows
+    (a million-entry demo: 36,000 in 30 days, 3,900 with this); the covering indexes
+    (schema v14) answer it without reading the tables."""
     result: dict[Any, list[Interval]] = defaultdict(list)
     queries = (
-        Appointment.select(Appointment.provider, Appointment.starts_at, Appointment.ends_at).where(
+        Appointment.select(Appointment.provider, Appointment.starts_at, fn.MAX(Appointment.ends_at))
+        .where(
             Appointment.provider.in_(provider_ids),
             Appointment.status == vocab.APPT_BOOKED,
             Appointment.starts_at < end,
             Appointment.starts_at > start - LONGEST,
             Appointment.ends_at > start,
-        ),
+        )
+        .group_by(Appointment.provider, Appointment.starts_at),
         TimeOff.select(TimeOff.provider, TimeOff.starts_at, TimeOff.ends_at).where(
             TimeOff.provider.in_(provider_ids), TimeOff.starts_at < end, TimeOff.ends_at > start
         ),
-        Opening.select(Opening.provider, Opening.starts_at, Opening.ends_at).where(
+        Opening.select(Opening.provider, Opening.starts_at, fn.MAX(Opening.ends_at))
+        .where(
             Opening.provider.in_(provider_ids),
             Opening.status == vocab.OPENING_OPEN,
             Opening.starts_at < end,
             Opening.starts_at > start - LONGEST,
             Opening.ends_at > start,
-        ),
+        )
+        .group_by(Opening.provider, Opening.starts_at),
     )
     by_key = {key: pid for pid in provider_ids for key in (pid, str(pid), getattr(pid, "hex", pid))}
     for query in queries:
