@@ -13,6 +13,7 @@ from peewee import OP, Expression, fn
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.errors import Problems, ValidationError
 from waitlist_tui.domain.flags import parse_bool, parse_optional_bool
+from waitlist_tui.domain.memo import per_text
 from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database, is_postgres
@@ -24,6 +25,13 @@ CONSENT_FIELDS = ("consent_sms", "consent_email")
 
 
 def normalize_phone(raw: str | None, region: str, field: str = "client.phone") -> str | None:
+    """The number in E.164, or a 4000 naming `field`. Remembered per text (memo.per_text):
+    phonenumbers takes some 27 µs a number, most of an import's check of a row, and a file
+    names the same person's phone on several rows (issue 18)."""
+    return _normalized_phone(raw, region, field)
+
+
+def _normalize_phone(raw: str | None, region: str, field: str) -> str | None:
     import phonenumbers  # imported on first use: it would add to every start of the app
 
     raw = text_value(raw, field, max_len=40)
@@ -40,6 +48,9 @@ def normalize_phone(raw: str | None, region: str, field: str = "client.phone") -
             f"{field} '{raw}' is not a valid phone number for region {region}", field=field
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_normalized_phone = per_text(_normalize_phone, size=65_536)
 
 
 # A local part email_validator keeps as it is: ASCII atoms joined by single dots (RFC 5322's

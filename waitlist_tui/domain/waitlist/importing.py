@@ -40,7 +40,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from peewee import DatabaseError, DataError, IntegrityError, fn
+from peewee import DatabaseError, DataError, IntegrityError
 
 from waitlist_tui.domain import jsoninput
 from waitlist_tui.domain.catalog.clients import (
@@ -82,10 +82,14 @@ def stamp(value: dt.datetime | None) -> str | None:
     return (naive - offset if offset else naive).isoformat(" ")
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def as_json(value: Any) -> str:
     """An audit row's changes as SQLite's json() stores them (peewee's JSONField wraps its
-    parameter in json(): compact, the text as it is)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    parameter in json(): compact, the text as it is). One encoder for every row: json.dumps
+    with arguments builds a new one each call."""
+    return _JSON.encode(value)
 
 
 def uid(value: uuid.UUID) -> str:
@@ -516,15 +520,29 @@ def _unknown_client(client_id: uuid.UUID | None) -> ValidationError:
     return exchange.not_our_client(client_id)
 
 
+def _as_uuid(value: Any) -> uuid.UUID:
+    """An id as a driver returns it (SQLite: hex text; PostgreSQL: text or a UUID)."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def _in_chunks(sql: str, values: list[Any], *params: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of `sql` (its `IN ({})` filled with placeholders) for 500 values at a time.
+    Plain SQL: peewee builds a node per value, as much time as the query itself."""
+    mark = database.param
+    for i in range(0, len(values), 500):
+        chunk = values[i : i + 500]
+        cursor = database.execute_sql(sql.format(", ".join([mark] * len(chunk))), (*params, *chunk))
+        yield from cursor.fetchall()
+
+
 def _by_id(model: Any, clinic_field: Any, wanted: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
     """{id: clinic id} of the rows with these ids (one query per 500 ids)."""
-    found: dict[uuid.UUID, uuid.UUID] = {}
-    ids = list(wanted)
-    for i in range(0, len(ids), 500):
-        query = model.select(model.id, clinic_field).where(model.id.in_(ids[i : i + 500]))
-        for row_id, clinic_id in query.tuples():
-            found[row_id] = clinic_id
-    return found
+    table, column = model._meta.table_name, clinic_field.column_name
+    sql = f'SELECT "id", "{column}" FROM "{table}" WHERE "id" IN ({{}})'
+    return {
+        _as_uuid(row_id): _as_uuid(clinic_id)
+        for row_id, clinic_id in _in_chunks(sql, [i.hex for i in wanted])
+    }
 
 
 def existing_people(people: list[ClientInput], clinic: Clinic) -> dict[tuple[str, ...], Any]:
@@ -535,29 +553,19 @@ def existing_people(people: list[ClientInput], clinic: Clinic) -> dict[tuple[str
     clients already imported.)"""
     rows: dict[Any, tuple[Any, ...]] = {}
     for column, values in (
-        (Client.phone, sorted({p.phone for p in people if p.phone})),
-        (Client.email, sorted({p.email for p in people if p.email})),
+        ("phone", sorted({p.phone for p in people if p.phone})),
+        ("email", sorted({p.email for p in people if p.email})),
     ):
-        for i in range(0, len(values), 500):
-            query = (
-                Client.select(
-                    Client.id,
-                    fn.LOWER(Client.first_name),
-                    fn.LOWER(Client.last_name),
-                    Client.phone,
-                    Client.email,
-                    Client.consent_sms,
-                    Client.consent_email,
-                    Client.created_at,
-                )
-                .where((Client.clinic == clinic) & column.in_(values[i : i + 500]))
-                .tuples()
-            )
-            found_rows: Iterator[tuple[Any, ...]] = iter(query)
-            for row in found_rows:
-                rows[row[0]] = row
+        sql = (
+            'SELECT "id", LOWER("first_name"), LOWER("last_name"), "phone", "email", '
+            '"consent_sms", "consent_email", "created_at" FROM "client" '
+            f'WHERE "clinic_id" = {database.param} AND "{column}" IN ({{}})'
+        )
+        for row in _in_chunks(sql, values, uid(clinic.id)):
+            hex_id = _as_uuid(row[0]).hex
+            rows[hex_id] = (hex_id, *row[1:5], bool(row[5]), bool(row[6]), str(row[7]))
     found: dict[tuple[str, ...], Any] = {}
-    for row in sorted(rows.values(), key=lambda r: (r[7], str(r[0]))):
+    for row in sorted(rows.values(), key=lambda r: (r[7], r[0])):
         _, first, last, phone, email = row[:5]
         if phone:
             found.setdefault(("phone", first, last, phone), list(row[:7]))
@@ -584,7 +592,9 @@ class Writer:
         adds = [r for r in records if isinstance(r, Add) and r.number not in bad]
         existing = [r for r in records if isinstance(r, Existing)]
         # An id added by an earlier row of the file (an earlier batch, or this one).
-        taken = {i.hex for i in _by_id(Entry, Entry.clinic, {uuid.UUID(a.hex_id) for a in adds})}
+        # A new id (uuid4) is nobody's: only the ids a file gives are looked up.
+        given = {uuid.UUID(a.hex_id) for a in adds if a.action == "entry.import"}
+        taken = {i.hex for i in _by_id(Entry, Entry.clinic, given)} if given else set()
         fresh: list[Add] = []
         seen: set[str] = set()
         for add in adds:
