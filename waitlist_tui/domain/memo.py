@@ -26,3 +26,25 @@ def per_text(parse: Callable[..., T], size: int = SIZE) -> Callable[..., T]:
 
     remembered.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
     return remembered
+
+
+def per_texts(parse: Callable[..., T], size: int = SIZE) -> Callable[..., T]:
+    """per_text for a parser of a list of words too (a CSV cell split: "MONDAY WEDNESDAY"),
+    remembered as a tuple; the parser must read a tuple as the list. A list it refuses is
+    parsed again as the list, so the error is the one the list itself gets."""
+    cached = lru_cache(maxsize=size)(parse)
+
+    @wraps(parse)
+    def remembered(value: Any, *rest: Any) -> T:
+        kind = type(value)
+        if kind is str:
+            return cached(value, *rest)
+        if kind is list and all(type(v) is str for v in value):
+            try:
+                return cached(tuple(value), *rest)
+            except Exception:  # noqa: BLE001, S110  # the list's own error, just below
+                pass
+        return parse(value, *rest)
+
+    remembered.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return remembered

@@ -11,7 +11,7 @@ from typing import Any
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.memo import per_text
+from waitlist_tui.domain.memo import per_text, per_texts
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import parse_date, parse_hhmm, parse_instant
 
@@ -84,7 +84,7 @@ def _list(value: Any, field: str) -> list[Any]:
     return list(value)
 
 
-@per_text
+@per_texts
 def parse_days(value: Any) -> int:
     """MONDAY..SUNDAY (any case, or Mon..Sun), or 0-6 with 0 = Sunday, as a bit mask."""
     names = []
@@ -116,7 +116,7 @@ def parse_days(value: Any) -> int:
     return vocab.to_mask(names, vocab.DAYS)
 
 
-@per_text
+@per_texts
 def parse_time_slots(value: Any) -> int:
     names = []
     for item in _list(value, "preferred_time_slots"):

@@ -57,7 +57,7 @@ from waitlist_tui.domain.store.bulk_columns import AUDIT_COLUMNS, CLIENT_COLUMNS
 from waitlist_tui.domain.store.db import bulk_copy, database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
 from waitlist_tui.domain.textinput import search_text
-from waitlist_tui.domain.waitlist import adding
+from waitlist_tui.domain.waitlist import adding, updating
 from waitlist_tui.domain.waitlist.refs import resolve_providers, resolve_service
 
 BATCH = 2000
@@ -587,6 +587,7 @@ class Writer:
     ids: list[str]
     now: dt.datetime
     counter: rollups.BulkEntryCounts
+    refs: CachedRefs = field(default_factory=CachedRefs)
 
     def batch(self, records: list[Any], bad: set[int]) -> None:
         adds = [r for r in records if isinstance(r, Add) and r.number not in bad]
@@ -605,6 +606,10 @@ class Writer:
                 seen.add(add.hex_id)
                 fresh.append(add)
         self.write_adds(fresh)
+        if self.on_existing == "update":
+            existing = updating.bulk_update(
+                existing, self.clinic, self.refs, self.actor, self.counts, self.ids
+            )
         for row in sorted(existing, key=lambda r: r.number):
             self.existing(row)
 
