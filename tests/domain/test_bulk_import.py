@@ -362,3 +362,39 @@ def test_an_update_import_in_bulk_writes_what_one_at_a_time_writes(
     assert _update_state() == expected
     assert Entry.get_by_id(uuid.UUID(rows[0]["id"])).version == int(rows[0]["version"]) + 1
     assert_rollups_match_a_rebuild()
+
+
+@pytest.mark.usefixtures("clinic", "small_batches")
+def test_phones_parsed_in_worker_processes_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large file's phones are parsed ahead in worker processes (importing.PhoneAhead):
+    the same errors with the same row numbers, the same rows written, as in one process."""
+    from waitlist_tui.domain.catalog import clients
+
+    rows = [_row(i, phone=f"617-555-{i:04d}") for i in range(300)]
+    rows[10] = _row(10, phone="12", email="")  # row 12
+    rows[250] = _row(250, phone="617-555-02x1")  # row 252, in a batch handed out ahead
+    path = _file(tmp_path / "in.csv", rows)
+    monkeypatch.setattr(clients, "_PHONES", {})
+    with pytest.raises(ValidationError) as alone:
+        exchange.import_file(path, STAFF)
+    monkeypatch.setattr(clients, "_PHONES", {})
+    monkeypatch.setattr(importing, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(importing.os, "cpu_count", lambda: 2)
+    started: list[Any] = []
+    real_start = importing.PhoneAhead.start
+    monkeypatch.setattr(
+        importing.PhoneAhead,
+        "start",
+        classmethod(lambda cls, *a: started.append(real_start(*a)) or started[-1]),
+    )
+    with pytest.raises(ValidationError) as ahead:
+        exchange.import_file(path, STAFF)
+    assert started and started[0] is not None
+    assert ahead.value.data["errors"] == alone.value.data["errors"]
+    assert [e["row"] for e in ahead.value.data["errors"]] == [12, 252]
+    assert len(clients._PHONES) == 298  # told by the workers
+    result = exchange.import_file(path, STAFF, skip_invalid=True)
+    assert (result["added"], result["invalid"]) == (298, 2)
+    assert Client.get(Client.first_name == "Client7").phone == "+16175550007"

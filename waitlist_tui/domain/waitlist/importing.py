@@ -30,10 +30,14 @@ import csv
 import datetime as dt
 import io
 import json
+import multiprocessing
+import os
 import pickle
 import tempfile
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -47,6 +51,8 @@ from waitlist_tui.domain.catalog.clients import (
     CLIENT_FIELDS,
     ClientInput,
     consents_for_new,
+    parse_phones,
+    remember_phones,
     set_consent,
 )
 from waitlist_tui.domain.catalog.clinics import get_clinic
@@ -61,6 +67,9 @@ from waitlist_tui.domain.waitlist import adding, updating
 from waitlist_tui.domain.waitlist.refs import resolve_providers, resolve_service
 
 BATCH = 2000
+PARALLEL_ROWS = 20_000  # from this many rows the phones are parsed in worker processes
+CSV_ROW_BYTES = 100  # a CSV row's usual size, to guess a file's rows from its bytes
+MAX_WORKERS = 3
 WRITE_CACHE_KIB = 262_144  # 256 MiB, as the demo's bulk load (db.bulk_load_mode)
 READ_CHUNK = 1 << 20
 # (phase: "check" | "write", done, total): done and total in bytes while checking a CSV
@@ -325,6 +334,61 @@ class Spill:
 # --- pass 1: check -----------------------------------------------------------------------------
 
 
+class PhoneAhead:
+    """The phone numbers of the next batches parsed in worker processes while this one checks
+    the batch before: phonenumbers is the largest single cost of checking a row (~27 µs a
+    number, a library's pure Python), and a number's text is all it needs. The workers only
+    tell normalize_phone which texts are good numbers (remember_phones); the row is checked
+    here as ever, so its errors, their order and their row numbers are what they were.
+    Started only for a large file (PARALLEL_ROWS rows or more) on a machine with more than
+    one core, with fork (a worker imports nothing and touches no database)."""
+
+    AHEAD = 2  # batches handed out before the first is checked: the workers never wait
+
+    def __init__(self, region: str, workers: int) -> None:
+        self.region = region
+        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        self.pending: deque[tuple[list[tuple[int, str, Any]], Future[dict[str, str]]]] = deque()
+
+    @classmethod
+    def start(cls, source: Source, region: str) -> PhoneAhead | None:
+        workers = min((os.cpu_count() or 1) - 1, MAX_WORKERS)
+        rows = source.size // CSV_ROW_BYTES if source.items is None else len(source.items)
+        if workers < 1 or rows < PARALLEL_ROWS:
+            return None
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        return cls(region, workers)
+
+    def put(self, raw: list[tuple[int, str, Any]]) -> list[list[tuple[int, str, Any]]]:
+        """Hand the batch's phones out; the batches now ready to check, in order."""
+        phones = sorted({p for _, kind, item in raw if (p := _phone_of(kind, item))})
+        self.pending.append((raw, self.pool.submit(parse_phones, phones, self.region)))
+        return self.ready(self.AHEAD)
+
+    def ready(self, keep: int = 0) -> list[list[tuple[int, str, Any]]]:
+        out = []
+        while len(self.pending) > keep:
+            raw, future = self.pending.popleft()
+            remember_phones(self.region, future.result())
+            out.append(raw)
+        return out
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _phone_of(kind: str, item: Any) -> str | None:
+    """The text normalize_phone will be asked for this raw row (as payload_from_csv or the
+    JSON client gives it), or None."""
+    if kind == "csv":
+        cell = item.get("phone") if isinstance(item, dict) else None
+        return cell.strip() or None if isinstance(cell, str) else None
+    client = item.get("client") if isinstance(item, dict) else None
+    phone = client.get("phone") if isinstance(client, dict) else None
+    return phone if isinstance(phone, str) and phone else None
+
+
 @dataclass
 class Checker:
     clinic: Clinic
@@ -512,6 +576,7 @@ class Checker:
 
 
 _NOBODY = ClientInput("", "", None, None)
+_CLIENT_FIELD_AT = tuple((k, CLIENT_COLUMNS.index(k)) for k in CLIENT_FIELDS)
 
 
 def _unknown_client(client_id: uuid.UUID | None) -> ValidationError:
@@ -588,6 +653,9 @@ class Writer:
     now: dt.datetime
     counter: rollups.BulkEntryCounts
     refs: CachedRefs = field(default_factory=CachedRefs)
+    consent_memo: dict[tuple[bool | None, bool | None], dict[str, bool]] = field(
+        default_factory=dict
+    )
 
     def batch(self, records: list[Any], bad: set[int]) -> None:
         adds = [r for r in records if isinstance(r, Add) and r.number not in bad]
@@ -665,7 +733,7 @@ class Writer:
                 out[add.number] = (hex_id, str(uuid.UUID(hex_id)))
                 continue
             try:
-                consents = consents_for_new(self.clinic, person)
+                consents = self.consents(person)
             except ValidationError as err:  # settled in pass 1; a race with another desk
                 self.errors.append({"row": add.number, "field": err.field, "message": err.message})
                 continue
@@ -685,12 +753,21 @@ class Writer:
             out[add.number] = (row[0], str(new_id))
         logs = [
             (now, self.actor, "client.create", "client", str(uuid.UUID(row[0])),
-             as_json({k: [None, row[CLIENT_COLUMNS.index(k)]] for k in CLIENT_FIELDS}))
+             as_json({k: [None, row[i]] for k, i in _CLIENT_FIELD_AT}))
             for row in new_rows.values()
         ]  # fmt: skip
         bulk_copy("client", CLIENT_COLUMNS, [tuple(r) for r in new_rows.values()])
         bulk_copy("audit_event", AUDIT_COLUMNS, logs)
         return out
+
+    def consents(self, person: ClientInput) -> dict[str, bool]:
+        """consents_for_new, once per import for each way a row states them (the clinic's
+        default is the same for every row); a refusal is raised afresh each time."""
+        key = (person.consent_sms, person.consent_email)
+        found = self.consent_memo.get(key)
+        if found is None:
+            found = self.consent_memo[key] = consents_for_new(self.clinic, person)
+        return dict(found)
 
     def withdraw(
         self, found: list[Any], person: ClientInput, new_rows: dict[str, list[Any]]
@@ -757,6 +834,7 @@ def import_file(
     clinic = get_clinic()
     errors: list[dict[str, Any]] = []
     spill = Spill()
+    ahead = PhoneAhead.start(source, clinic.region)
     try:
         checker = Checker(clinic, actor, on_existing, errors)
         total = 0
@@ -765,11 +843,16 @@ def import_file(
             raw.append(row)
             total += 1
             if len(raw) >= BATCH:
-                spill.put(checker.batch(raw))
+                for ready in ahead.put(raw) if ahead is not None else [raw]:
+                    spill.put(checker.batch(ready))
                 raw = []
                 if progress is not None:
                     _tell(progress, source, total)
-        spill.put(checker.batch(raw))
+        for ready in [*ahead.ready(), raw] if ahead is not None else [raw]:
+            spill.put(checker.batch(ready))
+        if ahead is not None:
+            ahead.close()
+            ahead = None
         bad = checker.settle(spill)
         if progress is not None:
             _tell(progress, source, total, done=True)
@@ -815,6 +898,8 @@ def import_file(
                 )
     finally:
         spill.close()
+        if ahead is not None:
+            ahead.close()
     errors.sort(key=lambda e: e["row"])
     return {
         **counts,
