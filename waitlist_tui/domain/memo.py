@@ -42,7 +42,7 @@ def per_texts(parse: Callable[..., T], size: int = SIZE) -> Callable[..., T]:
         if kind is list and all(type(v) is str for v in value):
             try:
                 return cached(tuple(value), *rest)
-            except Exception:  # noqa: BLE001, S110  # the list's own error, just below
+            except Exception:  # the list's own error, just below
                 pass
         return parse(value, *rest)
 

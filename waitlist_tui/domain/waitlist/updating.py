@@ -63,7 +63,7 @@ def bulk_update(
     now = clock.now()
     done: set[int] = set()
     writes: dict[str, list[tuple[Any, ...]]] = {}
-    logs: list[tuple[uuid.UUID, dict[str, Any]]] = []
+    logs: list[tuple[uuid.UUID | str, dict[str, Any]]] = []
     for row in wanted:
         entry = entries.get(row.entry_id)
         if entry is None:
@@ -160,7 +160,8 @@ def _providers(entry_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[uuid.UUID]]:
         query = EntryProvider.select(EntryProvider.entry, EntryProvider.provider).where(
             EntryProvider.entry.in_(entry_ids[i : i + CHUNK])
         )
-        for entry_id, provider_id in query.tuples():
+        pairs: Any = query.tuples()  # (entry id, provider id) rows
+        for entry_id, provider_id in pairs:
             found.setdefault(entry_id, set()).add(provider_id)
     return found
 
