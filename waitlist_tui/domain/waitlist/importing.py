@@ -105,6 +105,13 @@ def uid(value: uuid.UUID) -> str:
     return value.hex
 
 
+def dashed(hex_id: str) -> str:
+    """str(uuid.UUID(hex_id)) for an id as uid() stores it (32 lower-case hex digits),
+    without building the UUID: a few of these a row."""
+    h = hex_id
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 # --- reading the file as a stream -------------------------------------------------------------
 
 
@@ -503,9 +510,12 @@ class Checker:
             None,
             uid(ready.values["service"].id),
         ]
-        for name in ENTRY_COLUMNS[4:]:
+        for name in _ENTRY_TAIL:
             value = values.get(name)
-            if isinstance(value, dt.datetime):
+            kind = type(value)
+            if kind is str or kind is int or value is None:  # most columns, as they are
+                pass
+            elif isinstance(value, dt.datetime):
                 value = stamp(value)
             elif isinstance(value, dt.date):
                 value = value.isoformat()
@@ -576,6 +586,7 @@ class Checker:
 
 
 _NOBODY = ClientInput("", "", None, None)
+_ENTRY_TAIL = ENTRY_COLUMNS[4:]  # after id, clinic, client and service
 _CLIENT_FIELD_AT = tuple((k, CLIENT_COLUMNS.index(k)) for k in CLIENT_FIELDS)
 
 
@@ -696,7 +707,7 @@ class Writer:
             row = add.row
             entries.append((*row[:2], client[0], *row[3:]))
             links.extend((row[0], p) for p in add.providers)
-            entry_id = str(uuid.UUID(row[0]))
+            entry_id = dashed(row[0])
             changes = f'{add.audit[:-1]},"client":[null,"{client[1]}"]}}'
             logs.append((now, self.actor, add.action, "entry", entry_id, changes))
             self.counts["added"] += 1
@@ -752,7 +763,7 @@ class Writer:
                 known.setdefault(key, entry)
             out[add.number] = (row[0], str(new_id))
         logs = [
-            (now, self.actor, "client.create", "client", str(uuid.UUID(row[0])),
+            (now, self.actor, "client.create", "client", dashed(row[0]),
              as_json({k: [None, row[i]] for k, i in _CLIENT_FIELD_AT}))
             for row in new_rows.values()
         ]  # fmt: skip
