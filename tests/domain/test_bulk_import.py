@@ -275,3 +275,126 @@ def test_a_client_id_only_an_earlier_row_would_have_added(tmp_path: Path) -> Non
     assert (result["added"], result["invalid"]) == (3, 1)
     assert Client.select().count() == 2  # Ann and Bo (who kept the id x)
     assert Client.get(Client.first_name == "Bo").id == uuid.UUID(x)
+
+
+def _export_rows() -> list[dict[str, str]]:
+    import csv
+
+    out = io.StringIO()
+    exchange.export(out, "csv")
+    return list(csv.DictReader(io.StringIO(out.getvalue())))
+
+
+def _write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=exchange.CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _update_state() -> tuple[Any, Any]:
+    """Every entry's columns but updated_at, its providers; the entry.update/cancel audit
+    rows' changes: what an update import leaves behind."""
+    entries = sorted(
+        tuple(v for k, v in row.items() if k != "updated_at")
+        for row in Entry.select().order_by(Entry.id).dicts()
+    )
+    links = sorted((str(e), str(p)) for e, p in EntryProvider.select().tuples())
+    logs = sorted(
+        (a.object_id, a.action, sorted(a.changes.items()))
+        for a in AuditEvent.select().where(
+            AuditEvent.action.in_(["entry.update", "entry.cancelled"])
+        )
+    )
+    return (entries, links), logs
+
+
+@pytest.mark.usefixtures("clinic", "small_batches")
+def test_an_update_import_in_bulk_writes_what_one_at_a_time_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--on-existing update: rows changing only an entry's own columns are written in bulk
+    (waitlist/updating.py), the others one at a time; the result is the same as all of them
+    one at a time (changes.change), audit rows included, and a bad row anywhere leaves
+    every entry as it was."""
+    exchange.import_file(_file(tmp_path / "in.csv", [_row(i) for i in range(160)]), STAFF)
+    rows = _export_rows()
+    for i, row in enumerate(rows):
+        row["notes"] = f"changed {i}"
+        if i % 3 == 0:
+            row["priority"] = "1"
+    rows[5]["status"] = "cancelled"  # one at a time: its offers would end
+    moved = next(i for i, r in enumerate(rows) if r["service"] == "MASSAGE" and i > 5)
+    rows[moved]["service"], rows[moved]["preferred_providers"] = "PT-EVAL", "KIM"  # singly
+    rows[7]["preferred_time_start"], rows[7]["preferred_time_end"] = "09:00", "12:00"
+    changed = _write_rows(tmp_path / "changed.csv", rows)
+
+    bad = [dict(r) for r in rows]
+    bad[120]["priority"] = "9"  # row 122, in the third batch
+    before = _update_state()
+    with pytest.raises(ValidationError) as info:
+        exchange.import_file(_write_rows(tmp_path / "bad.csv", bad), STAFF, on_existing="update")
+    assert [(e["row"], e["field"]) for e in info.value.data["errors"]] == [(122, "priority")]
+    assert info.value.data["errors"][0]["message"].startswith("priority must be a whole number")
+    assert _update_state() == before  # every batch rolled back
+
+    with database.atomic() as txn:  # one at a time, then undone
+        with monkeypatch.context() as m:
+            m.setattr(importing.updating, "bulk_update", lambda rows, *a: rows)
+            one_by_one = exchange.import_file(changed, STAFF, on_existing="update")
+        expected = _update_state()
+        txn.rollback()
+    assert _update_state() == before
+    singly: list[Any] = []
+    real_change = exchange.changes.change
+    monkeypatch.setattr(
+        exchange.changes, "change", lambda *a: singly.append(a[0]) or real_change(*a)
+    )
+    result = exchange.import_file(changed, STAFF, on_existing="update")
+    assert sorted(str(i) for i in singly) == sorted([rows[5]["id"], rows[moved]["id"]])
+    assert (result["updated"], result["invalid"]) == (160, 0)
+    assert {k: result[k] for k in ("added", "updated", "skipped")} == {
+        k: one_by_one[k] for k in ("added", "updated", "skipped")
+    }
+    assert _update_state() == expected
+    assert Entry.get_by_id(uuid.UUID(rows[0]["id"])).version == int(rows[0]["version"]) + 1
+    assert_rollups_match_a_rebuild()
+
+
+@pytest.mark.usefixtures("clinic", "small_batches")
+def test_phones_parsed_in_worker_processes_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large file's phones are parsed ahead in worker processes (importing.PhoneAhead):
+    the same errors with the same row numbers, the same rows written, as in one process."""
+    from waitlist_tui.domain.catalog import clients
+
+    rows = [_row(i, phone=f"617-555-{i:04d}") for i in range(300)]
+    rows[10] = _row(10, phone="12", email="")  # row 12
+    rows[250] = _row(250, phone="617-555-02x1")  # row 252, in a batch handed out ahead
+    path = _file(tmp_path / "in.csv", rows)
+    monkeypatch.setattr(clients, "_PHONES", {})
+    with pytest.raises(ValidationError) as alone:
+        exchange.import_file(path, STAFF)
+    monkeypatch.setattr(clients, "_PHONES", {})
+    monkeypatch.setattr(importing, "PARALLEL_ROWS", 1)
+    monkeypatch.setattr(importing.os, "cpu_count", lambda: 2)
+    started: list[Any] = []
+    real_start = importing.PhoneAhead.start
+    monkeypatch.setattr(
+        importing.PhoneAhead,
+        "start",
+        classmethod(lambda cls, *a: started.append(real_start(*a)) or started[-1]),
+    )
+    with pytest.raises(ValidationError) as ahead:
+        exchange.import_file(path, STAFF)
+    assert started and started[0] is not None
+    assert ahead.value.data["errors"] == alone.value.data["errors"]
+    assert [e["row"] for e in ahead.value.data["errors"]] == [12, 252]
+    assert len(clients._PHONES) == 298  # told by the workers
+    result = exchange.import_file(path, STAFF, skip_invalid=True)
+    assert (result["added"], result["invalid"]) == (298, 2)
+    assert Client.get(Client.first_name == "Client7").phone == "+16175550007"

@@ -42,6 +42,14 @@ def text_value(
     None reads as "" (the caller decides whether empty is allowed)."""
     if value is None:
         return ""
+    if type(value) is str and value.isascii() and value.isprintable():
+        # Most text of a file: printable ASCII holds no NUL, surrogate or control character
+        # (the checks below), so only the length is left to check (issue 18: an import calls
+        # this ten times a row).
+        text = value.strip() if strip else value
+        if len(text) > max_len:
+            raise ValidationError(f"{field} is longer than {max_len} characters", field=field)
+        return text
     if not isinstance(value, str):
         raise ValidationError(f"{field} must be text, got {_kind(value)}", field=field)
     if "\x00" in value:

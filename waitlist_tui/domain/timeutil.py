@@ -9,6 +9,7 @@ import re
 import pendulum
 
 from waitlist_tui.domain.errors import ValidationError
+from waitlist_tui.domain.memo import per_text
 
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 
@@ -47,6 +48,7 @@ def _text_of(value: object, field: str, what: str) -> str:
     return text
 
 
+@per_text
 def parse_hhmm(value: object, field: str) -> int:
     """'09:30' -> 570. 24:00 is allowed as the end of a day."""
     match = _HHMM.match(str(value).strip()) if isinstance(value, str) else None
@@ -66,6 +68,7 @@ def fmt_hhmm(minutes: int | None) -> str | None:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+@per_text
 def parse_date(value: object, field: str) -> dt.date:
     """A clinic date YYYY-MM-DD, within FIRST_DAY..LAST_DAY."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
@@ -123,6 +126,7 @@ def _datetime(
     return _checked(parsed, field)
 
 
+@per_text
 def parse_instant(value: object, tz: str, field: str) -> pendulum.DateTime:
     """ISO date-time with an offset, or a local one read in the clinic's zone."""
     parsed = _datetime(value, field, "2026-11-24T09:00:00Z")

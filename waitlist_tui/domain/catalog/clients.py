@@ -24,6 +24,49 @@ CONSENT_FIELDS = ("consent_sms", "consent_email")
 
 
 def normalize_phone(raw: str | None, region: str, field: str = "client.phone") -> str | None:
+    """The number in E.164, or a 4000 naming `field`. Remembered per text and region:
+    phonenumbers takes some 27 µs a number, most of an import's check of a row, and a file
+    names the same person's phone on several rows; an import also parses the next rows'
+    numbers in a worker process (remember_phones). A refusal is not remembered: it is
+    raised afresh, in its own words (issue 18)."""
+    if type(raw) is str:
+        known = _PHONES.get((raw, region))
+        if known is not None:
+            return known
+        number = _normalize_phone(raw, region, field)
+        if number is not None:
+            remember_phones(region, {raw: number})
+        return number
+    return _normalize_phone(raw, region, field)
+
+
+_PHONES: dict[tuple[str, str], str] = {}
+PHONES_KEPT = 100_000
+
+
+def remember_phones(region: str, numbers: dict[str, str]) -> None:
+    """Numbers known good in E.164 (by normalize_phone, here or in a worker process); the
+    memo starts again when it holds PHONES_KEPT (a million-row file stays bounded)."""
+    if len(_PHONES) + len(numbers) > PHONES_KEPT:
+        _PHONES.clear()
+    _PHONES.update(((raw, region), number) for raw, number in numbers.items())
+
+
+def parse_phones(raws: list[str], region: str) -> dict[str, str]:
+    """{text: E.164} of the texts that are good numbers (a worker process's part of an
+    import's check: importing.PhoneAhead); the others are left to normalize_phone."""
+    found = {}
+    for raw in raws:
+        try:
+            number = _normalize_phone(raw, region, "client.phone")
+        except ValidationError:
+            continue
+        if number is not None:
+            found[raw] = number
+    return found
+
+
+def _normalize_phone(raw: str | None, region: str, field: str) -> str | None:
     import phonenumbers  # imported on first use: it would add to every start of the app
 
     raw = text_value(raw, field, max_len=40)

@@ -147,6 +147,10 @@ def audit_changes(
         logged.update({k: v for k, v in restored_stamps.items() if k != "id"})
     changes = {}  # audit.diff({}, logged), without comparing each value with nothing
     for key, value in logged.items():
+        kind = type(value)
+        if kind is str or kind is int or kind is bool:  # most values: as they are
+            changes[key] = [None, value]
+            continue
         shown = audit.plain(_loggable(value))
         if shown is not None:
             changes[key] = [None, shown]

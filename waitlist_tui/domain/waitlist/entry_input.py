@@ -12,6 +12,7 @@ from typing import Any
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.flags import parse_bool
+from waitlist_tui.domain.memo import per_text, per_texts
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import parse_date, parse_hhmm, parse_instant
 
@@ -60,6 +61,10 @@ OUTPUT_ONLY = (
     "matched_invites",
     "matched_waitlists",
 )
+_CREATE_KEYS = frozenset(INPUT_FIELDS)
+_PATCH_KEYS = frozenset(INPUT_FIELDS + UPDATE_ONLY)
+_OUTPUT_KEYS = frozenset(OUTPUT_ONLY)
+_CREATE_SKIPPED = frozenset(OUTPUT_ONLY + UPDATE_ONLY)
 MAX_NOTES = 2000
 MAX_REF = 64  # a service or provider code, or an id
 
@@ -81,6 +86,7 @@ def _list(value: Any, field: str) -> list[Any]:
     return list(value)
 
 
+@per_texts
 def parse_days(value: Any) -> int:
     """MONDAY..SUNDAY (any case, or Mon..Sun), or 0-6 with 0 = Sunday, as a bit mask."""
     names = []
@@ -112,6 +118,7 @@ def parse_days(value: Any) -> int:
     return vocab.to_mask(names, vocab.DAYS)
 
 
+@per_texts
 def parse_time_slots(value: Any) -> int:
     names = []
     for item in _list(value, "preferred_time_slots"):
@@ -126,6 +133,7 @@ def parse_time_slots(value: Any) -> int:
     return vocab.to_mask(names, vocab.TIME_SLOTS)
 
 
+@per_text
 def parse_appointment_type(value: Any) -> str:
     text = " ".join(_word(value, "appointment_type").upper().replace("-", " ").split())
     if text not in vocab.APPOINTMENT_TYPE_LABELS:
@@ -137,6 +145,7 @@ def parse_appointment_type(value: Any) -> str:
     return vocab.APPOINTMENT_TYPE_LABELS[text]
 
 
+@per_text
 def parse_payment_type(value: Any) -> str:
     text = _word(value or "", "payment_type").upper().replace(" ", "_").replace("-", "_")
     if text not in vocab.PAYMENT_TYPES:
@@ -146,6 +155,7 @@ def parse_payment_type(value: Any) -> str:
     return text
 
 
+@per_text
 def parse_priority(value: Any) -> int:
     number = None
     if isinstance(value, int | str) and not isinstance(value, bool):
@@ -176,10 +186,10 @@ def normalize_keys(payload: Any, *, partial: bool) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise ValidationError("an entry must be a JSON object", field="entry")
     out: dict[str, Any] = {}
-    allowed = set(INPUT_FIELDS) | (set(UPDATE_ONLY) if partial else set())
+    allowed, skipped = (_PATCH_KEYS, _OUTPUT_KEYS) if partial else (_CREATE_KEYS, _CREATE_SKIPPED)
     for key, value in payload.items():
         key = ALIASES.get(key, key)
-        if key in OUTPUT_ONLY or (key in UPDATE_ONLY and not partial):
+        if key in skipped:
             continue
         if key not in allowed:
             raise ValidationError(f"{key} is not a field of a waitlist entry", field=key)

@@ -30,23 +30,29 @@ import csv
 import datetime as dt
 import io
 import json
+import multiprocessing
+import os
 import pickle
 import tempfile
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from peewee import DatabaseError, DataError, IntegrityError, fn
+from peewee import DatabaseError, DataError, IntegrityError
 
 from waitlist_tui.domain import jsoninput
 from waitlist_tui.domain.catalog.clients import (
     CLIENT_FIELDS,
     ClientInput,
     consents_for_new,
+    parse_phones,
+    remember_phones,
     set_consent,
 )
 from waitlist_tui.domain.catalog.clinics import get_clinic
@@ -57,10 +63,13 @@ from waitlist_tui.domain.store.bulk_columns import AUDIT_COLUMNS, CLIENT_COLUMNS
 from waitlist_tui.domain.store.db import bulk_copy, database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
 from waitlist_tui.domain.textinput import search_text
-from waitlist_tui.domain.waitlist import adding
+from waitlist_tui.domain.waitlist import adding, updating
 from waitlist_tui.domain.waitlist.refs import resolve_providers, resolve_service
 
 BATCH = 2000
+PARALLEL_ROWS = 20_000  # from this many rows the phones are parsed in worker processes
+CSV_ROW_BYTES = 100  # a CSV row's usual size, to guess a file's rows from its bytes
+MAX_WORKERS = 3
 WRITE_CACHE_KIB = 262_144  # 256 MiB, as the demo's bulk load (db.bulk_load_mode)
 READ_CHUNK = 1 << 20
 # (phase: "check" | "write", done, total): done and total in bytes while checking a CSV
@@ -82,14 +91,25 @@ def stamp(value: dt.datetime | None) -> str | None:
     return (naive - offset if offset else naive).isoformat(" ")
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def as_json(value: Any) -> str:
     """An audit row's changes as SQLite's json() stores them (peewee's JSONField wraps its
-    parameter in json(): compact, the text as it is)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    parameter in json(): compact, the text as it is). One encoder for every row: json.dumps
+    with arguments builds a new one each call."""
+    return _JSON.encode(value)
 
 
 def uid(value: uuid.UUID) -> str:
     return value.hex
+
+
+def dashed(hex_id: str) -> str:
+    """str(uuid.UUID(hex_id)) for an id as uid() stores it (32 lower-case hex digits),
+    without building the UUID: a few of these a row."""
+    h = hex_id
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 # --- reading the file as a stream -------------------------------------------------------------
@@ -321,6 +341,61 @@ class Spill:
 # --- pass 1: check -----------------------------------------------------------------------------
 
 
+class PhoneAhead:
+    """The phone numbers of the next batches parsed in worker processes while this one checks
+    the batch before: phonenumbers is the largest single cost of checking a row (~27 µs a
+    number, a library's pure Python), and a number's text is all it needs. The workers only
+    tell normalize_phone which texts are good numbers (remember_phones); the row is checked
+    here as ever, so its errors, their order and their row numbers are what they were.
+    Started only for a large file (PARALLEL_ROWS rows or more) on a machine with more than
+    one core, with fork (a worker imports nothing and touches no database)."""
+
+    AHEAD = 2  # batches handed out before the first is checked: the workers never wait
+
+    def __init__(self, region: str, workers: int) -> None:
+        self.region = region
+        self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        self.pending: deque[tuple[list[tuple[int, str, Any]], Future[dict[str, str]]]] = deque()
+
+    @classmethod
+    def start(cls, source: Source, region: str) -> PhoneAhead | None:
+        workers = min((os.cpu_count() or 1) - 1, MAX_WORKERS)
+        rows = source.size // CSV_ROW_BYTES if source.items is None else len(source.items)
+        if workers < 1 or rows < PARALLEL_ROWS:
+            return None
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        return cls(region, workers)
+
+    def put(self, raw: list[tuple[int, str, Any]]) -> list[list[tuple[int, str, Any]]]:
+        """Hand the batch's phones out; the batches now ready to check, in order."""
+        phones = sorted({p for _, kind, item in raw if (p := _phone_of(kind, item))})
+        self.pending.append((raw, self.pool.submit(parse_phones, phones, self.region)))
+        return self.ready(self.AHEAD)
+
+    def ready(self, keep: int = 0) -> list[list[tuple[int, str, Any]]]:
+        out = []
+        while len(self.pending) > keep:
+            raw, future = self.pending.popleft()
+            remember_phones(self.region, future.result())
+            out.append(raw)
+        return out
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _phone_of(kind: str, item: Any) -> str | None:
+    """The text normalize_phone will be asked for this raw row (as payload_from_csv or the
+    JSON client gives it), or None."""
+    if kind == "csv":
+        cell = item.get("phone") if isinstance(item, dict) else None
+        return cell.strip() or None if isinstance(cell, str) else None
+    client = item.get("client") if isinstance(item, dict) else None
+    phone = client.get("phone") if isinstance(client, dict) else None
+    return phone if isinstance(phone, str) and phone else None
+
+
 @dataclass
 class Checker:
     clinic: Clinic
@@ -435,9 +510,12 @@ class Checker:
             None,
             uid(ready.values["service"].id),
         ]
-        for name in ENTRY_COLUMNS[4:]:
+        for name in _ENTRY_TAIL:
             value = values.get(name)
-            if isinstance(value, dt.datetime):
+            kind = type(value)
+            if kind is str or kind is int or value is None:  # most columns, as they are
+                pass
+            elif isinstance(value, dt.datetime):
                 value = stamp(value)
             elif isinstance(value, dt.date):
                 value = value.isoformat()
@@ -508,6 +586,8 @@ class Checker:
 
 
 _NOBODY = ClientInput("", "", None, None)
+_ENTRY_TAIL = ENTRY_COLUMNS[4:]  # after id, clinic, client and service
+_CLIENT_FIELD_AT = tuple((k, CLIENT_COLUMNS.index(k)) for k in CLIENT_FIELDS)
 
 
 def _unknown_client(client_id: uuid.UUID | None) -> ValidationError:
@@ -516,15 +596,29 @@ def _unknown_client(client_id: uuid.UUID | None) -> ValidationError:
     return exchange.not_our_client(client_id)
 
 
+def _as_uuid(value: Any) -> uuid.UUID:
+    """An id as a driver returns it (SQLite: hex text; PostgreSQL: text or a UUID)."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def _in_chunks(sql: str, values: list[Any], *params: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of `sql` (its `IN ({})` filled with placeholders) for 500 values at a time.
+    Plain SQL: peewee builds a node per value, as much time as the query itself."""
+    mark = database.param
+    for i in range(0, len(values), 500):
+        chunk = values[i : i + 500]
+        cursor = database.execute_sql(sql.format(", ".join([mark] * len(chunk))), (*params, *chunk))
+        yield from cursor.fetchall()
+
+
 def _by_id(model: Any, clinic_field: Any, wanted: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
     """{id: clinic id} of the rows with these ids (one query per 500 ids)."""
-    found: dict[uuid.UUID, uuid.UUID] = {}
-    ids = list(wanted)
-    for i in range(0, len(ids), 500):
-        query = model.select(model.id, clinic_field).where(model.id.in_(ids[i : i + 500]))
-        for row_id, clinic_id in query.tuples():
-            found[row_id] = clinic_id
-    return found
+    table, column = model._meta.table_name, clinic_field.column_name
+    sql = f'SELECT "id", "{column}" FROM "{table}" WHERE "id" IN ({{}})'
+    return {
+        _as_uuid(row_id): _as_uuid(clinic_id)
+        for row_id, clinic_id in _in_chunks(sql, [i.hex for i in wanted])
+    }
 
 
 def existing_people(people: list[ClientInput], clinic: Clinic) -> dict[tuple[str, ...], Any]:
@@ -535,29 +629,19 @@ def existing_people(people: list[ClientInput], clinic: Clinic) -> dict[tuple[str
     clients already imported.)"""
     rows: dict[Any, tuple[Any, ...]] = {}
     for column, values in (
-        (Client.phone, sorted({p.phone for p in people if p.phone})),
-        (Client.email, sorted({p.email for p in people if p.email})),
+        ("phone", sorted({p.phone for p in people if p.phone})),
+        ("email", sorted({p.email for p in people if p.email})),
     ):
-        for i in range(0, len(values), 500):
-            query = (
-                Client.select(
-                    Client.id,
-                    fn.LOWER(Client.first_name),
-                    fn.LOWER(Client.last_name),
-                    Client.phone,
-                    Client.email,
-                    Client.consent_sms,
-                    Client.consent_email,
-                    Client.created_at,
-                )
-                .where((Client.clinic == clinic) & column.in_(values[i : i + 500]))
-                .tuples()
-            )
-            found_rows: Iterator[tuple[Any, ...]] = iter(query)
-            for row in found_rows:
-                rows[row[0]] = row
+        sql = (
+            'SELECT "id", LOWER("first_name"), LOWER("last_name"), "phone", "email", '
+            '"consent_sms", "consent_email", "created_at" FROM "client" '
+            f'WHERE "clinic_id" = {database.param} AND "{column}" IN ({{}})'
+        )
+        for row in _in_chunks(sql, values, uid(clinic.id)):
+            hex_id = _as_uuid(row[0]).hex
+            rows[hex_id] = (hex_id, *row[1:5], bool(row[5]), bool(row[6]), str(row[7]))
     found: dict[tuple[str, ...], Any] = {}
-    for row in sorted(rows.values(), key=lambda r: (r[7], str(r[0]))):
+    for row in sorted(rows.values(), key=lambda r: (r[7], r[0])):
         _, first, last, phone, email = row[:5]
         if phone:
             found.setdefault(("phone", first, last, phone), list(row[:7]))
@@ -579,12 +663,18 @@ class Writer:
     ids: list[str]
     now: dt.datetime
     counter: rollups.BulkEntryCounts
+    refs: CachedRefs = field(default_factory=CachedRefs)
+    consent_memo: dict[tuple[bool | None, bool | None], dict[str, bool]] = field(
+        default_factory=dict
+    )
 
     def batch(self, records: list[Any], bad: set[int]) -> None:
         adds = [r for r in records if isinstance(r, Add) and r.number not in bad]
         existing = [r for r in records if isinstance(r, Existing)]
         # An id added by an earlier row of the file (an earlier batch, or this one).
-        taken = {i.hex for i in _by_id(Entry, Entry.clinic, {uuid.UUID(a.hex_id) for a in adds})}
+        # A new id (uuid4) is nobody's: only the ids a file gives are looked up.
+        given = {uuid.UUID(a.hex_id) for a in adds if a.action == "entry.import"}
+        taken = {i.hex for i in _by_id(Entry, Entry.clinic, given)} if given else set()
         fresh: list[Add] = []
         seen: set[str] = set()
         for add in adds:
@@ -595,6 +685,10 @@ class Writer:
                 seen.add(add.hex_id)
                 fresh.append(add)
         self.write_adds(fresh)
+        if self.on_existing == "update":
+            existing = updating.bulk_update(
+                existing, self.clinic, self.refs, self.actor, self.counts, self.ids
+            )
         for row in sorted(existing, key=lambda r: r.number):
             self.existing(row)
 
@@ -613,7 +707,7 @@ class Writer:
             row = add.row
             entries.append((*row[:2], client[0], *row[3:]))
             links.extend((row[0], p) for p in add.providers)
-            entry_id = str(uuid.UUID(row[0]))
+            entry_id = dashed(row[0])
             changes = f'{add.audit[:-1]},"client":[null,"{client[1]}"]}}'
             logs.append((now, self.actor, add.action, "entry", entry_id, changes))
             self.counts["added"] += 1
@@ -650,7 +744,7 @@ class Writer:
                 out[add.number] = (hex_id, str(uuid.UUID(hex_id)))
                 continue
             try:
-                consents = consents_for_new(self.clinic, person)
+                consents = self.consents(person)
             except ValidationError as err:  # settled in pass 1; a race with another desk
                 self.errors.append({"row": add.number, "field": err.field, "message": err.message})
                 continue
@@ -669,13 +763,22 @@ class Writer:
                 known.setdefault(key, entry)
             out[add.number] = (row[0], str(new_id))
         logs = [
-            (now, self.actor, "client.create", "client", str(uuid.UUID(row[0])),
-             as_json({k: [None, row[CLIENT_COLUMNS.index(k)]] for k in CLIENT_FIELDS}))
+            (now, self.actor, "client.create", "client", dashed(row[0]),
+             as_json({k: [None, row[i]] for k, i in _CLIENT_FIELD_AT}))
             for row in new_rows.values()
         ]  # fmt: skip
         bulk_copy("client", CLIENT_COLUMNS, [tuple(r) for r in new_rows.values()])
         bulk_copy("audit_event", AUDIT_COLUMNS, logs)
         return out
+
+    def consents(self, person: ClientInput) -> dict[str, bool]:
+        """consents_for_new, once per import for each way a row states them (the clinic's
+        default is the same for every row); a refusal is raised afresh each time."""
+        key = (person.consent_sms, person.consent_email)
+        found = self.consent_memo.get(key)
+        if found is None:
+            found = self.consent_memo[key] = consents_for_new(self.clinic, person)
+        return dict(found)
 
     def withdraw(
         self, found: list[Any], person: ClientInput, new_rows: dict[str, list[Any]]
@@ -742,6 +845,7 @@ def import_file(
     clinic = get_clinic()
     errors: list[dict[str, Any]] = []
     spill = Spill()
+    ahead = PhoneAhead.start(source, clinic.region)
     try:
         checker = Checker(clinic, actor, on_existing, errors)
         total = 0
@@ -750,11 +854,16 @@ def import_file(
             raw.append(row)
             total += 1
             if len(raw) >= BATCH:
-                spill.put(checker.batch(raw))
+                for ready in ahead.put(raw) if ahead is not None else [raw]:
+                    spill.put(checker.batch(ready))
                 raw = []
                 if progress is not None:
                     _tell(progress, source, total)
-        spill.put(checker.batch(raw))
+        for ready in [*ahead.ready(), raw] if ahead is not None else [raw]:
+            spill.put(checker.batch(ready))
+        if ahead is not None:
+            ahead.close()
+            ahead = None
         bad = checker.settle(spill)
         if progress is not None:
             _tell(progress, source, total, done=True)
@@ -800,6 +909,8 @@ def import_file(
                 )
     finally:
         spill.close()
+        if ahead is not None:
+            ahead.close()
     errors.sort(key=lambda e: e["row"])
     return {
         **counts,
