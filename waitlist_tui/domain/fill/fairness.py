@@ -494,6 +494,7 @@ class OpeningWhy:
     opening_id: str
     rankings: tuple[Ranking, ...]
     skips: tuple[dict[str, Any], ...]
+    time_zone: str = "UTC"  # the clinic's: a desk reads times in the clinic's hours
 
     def text(self) -> str:
         if not self.rankings:
@@ -540,4 +541,5 @@ def why(opening_id: IdRef) -> OpeningWhy:
         for r in rows
         if r.kind == SKIP
     )
-    return OpeningWhy(str(opening.id), rankings, skips)
+    zone = opening.provider.clinic.time_zone
+    return OpeningWhy(str(opening.id), rankings, skips, zone)

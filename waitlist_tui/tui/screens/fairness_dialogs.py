@@ -6,6 +6,7 @@ The words are the domain's (fill/fairness.py); these dialogs only lay them out.
 
 from __future__ import annotations
 
+import pendulum
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -42,7 +43,8 @@ def why_lines(why: OpeningWhy) -> list[str]:
         return [why.text()]
     lines = []
     for n, ranking in enumerate(why.rankings, 1):
-        head = f"{n}. {ranking.at:%d %b %H:%M} UTC by {ranking.by}"
+        at = pendulum.instance(ranking.at).in_timezone(why.time_zone)
+        head = f"{n}. {at.format('ddd D MMM HH:mm')} by {ranking.by}"
         if ranking.why_workflow:
             head += f" · {ranking.why_workflow}"
         lines.append(printable(head))
