@@ -26,6 +26,7 @@ from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.messaging import templates
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.ids import IdRef
+from waitlist_tui.domain.store.base import new_id
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage, Provider, Service
 from waitlist_tui.domain.timeutil import iso
 
@@ -122,7 +123,7 @@ def _write(
     connection's last one, and peewee's SQLite row count adds up across statements); a new row
     is not read back, only one that was already there."""
     values: dict[str, Any] = {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "clinic": clinic.id,
         "client": client.id,
         "kind": kind,
