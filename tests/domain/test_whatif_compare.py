@@ -41,7 +41,13 @@ def _fingerprint(path: Path) -> list[tuple[str, str, int]]:
     out = []
     for name in (path, Path(f"{path}-wal")):
         if name.exists():
-            out.append((name.name, hashlib.sha256(name.read_bytes()).hexdigest(), os.stat(name).st_mtime_ns))
+            out.append(
+                (
+                    name.name,
+                    hashlib.sha256(name.read_bytes()).hexdigest(),
+                    os.stat(name).st_mtime_ns,
+                )
+            )
     return out
 
 

@@ -76,10 +76,10 @@ def chart(outcomes: list[dict[str, Any]], width: int = 40) -> list[str]:
     name_w = max((len(o["name"]) for o in outcomes), default=0)
     most = max((o["offers_per_fill"] or 0 for o in outcomes), default=0) or 1
     for o in outcomes:
-        filled = int(round(width * o["filled_pct"] / 100))
+        filled = round(width * o["filled_pct"] / 100)
         lines.append(f"{o['name']:<{name_w}}  filled  {'█' * filled:<{width}} {o['filled_pct']:g}%")
         per = o["offers_per_fill"]
-        bar = int(round(width * (per or 0) / most))
+        bar = round(width * (per or 0) / most)
         lines.append(f"{'':<{name_w}}  offers  {'▒' * bar:<{width}} {_cell(per)} per fill")
     return lines
 
@@ -137,9 +137,16 @@ def simulate_command(
     with tempfile.TemporaryDirectory(prefix="waitlist-demo-") as scratch:
         source = ctx.db_url
         if demo_entries is not None:
-            source = _demo_copy(Path(scratch), demo_entries, seed)
+            from waitlist_tui.demo.scratch import demo_file
+
+            source = demo_file(Path(scratch) / "demo.db", demo_entries, seed)
         result = compare(
-            source, tunings, seed=seed, days=days, model=model, progress=report if progress else None
+            source,
+            tunings,
+            seed=seed,
+            days=days,
+            model=model,
+            progress=report if progress else None,
         )
     data = result.to_dict()
 
@@ -147,7 +154,8 @@ def simulate_command(
         w = d["world"]
         click.echo(
             f"{days} days from {w['start'][:16]} UTC, seed {w['seed']}: {w['cancellations']} "
-            f"cancellations drawn from {w['booked_in_window']} bookings, {w['arrivals']} new entries"
+            f"cancellations drawn from {w['booked_in_window']} bookings, "
+            f"{w['arrivals']} new entries"
         )
         table(
             [c for c, _ in COLUMNS],
@@ -157,21 +165,3 @@ def simulate_command(
             click.echo(line)
 
     ctx.out(data, text)
-
-
-def _demo_copy(where: Path, entries: int, seed: int) -> str:
-    """The demo clinic built in a scratch file (the models rebound to it only meanwhile)."""
-    from waitlist_tui.demo import build
-    from waitlist_tui.domain.store.connect import connect
-    from waitlist_tui.domain.store.db import bind, database
-
-    path = where / "demo.db"
-    before = database.obj
-    db = connect(str(path))
-    try:
-        build.build(entries=entries, seed=seed, actor="simulate")
-    finally:
-        db.close()
-        if before is not None:
-            bind(before)
-    return str(path)

@@ -157,8 +157,8 @@ def apply_tuning(tuning: Tuning, actor: str, clinic: Clinic | None = None) -> di
         changes = {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
         if not changes:
             return {}
-        Clinic.update_by(
-            actor, now, settings=stored, version=Clinic.version + 1, **columns
-        ).where(Clinic.id == clinic.id).execute()
+        Clinic.update_by(actor, now, settings=stored, version=Clinic.version + 1, **columns).where(
+            Clinic.id == clinic.id
+        ).execute()
         audit.record(actor, ACTION, "clinic", clinic.id, {"tuning": [None, tuning.name], **changes})
     return changes

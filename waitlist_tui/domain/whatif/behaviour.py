@@ -7,6 +7,7 @@ compared on one world sees the same client say the same thing to the same slot."
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import tomllib
 from bisect import bisect_right
@@ -99,7 +100,9 @@ class Model:
 def _num(table: dict[str, Any], key: str, where: str, low: float, high: float) -> float:
     value = table.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ValidationError(f"{where}.{key} must be a number {low}-{high}", field=f"{where}.{key}")
+        raise ValidationError(
+            f"{where}.{key} must be a number {low}-{high}", field=f"{where}.{key}"
+        )
     return float(value)
 
 
@@ -115,7 +118,7 @@ def _curve(
     for v in (*xs, *ys):
         if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
             raise ValidationError(f"{where}: numbers 0 or more only", field=f"{where}.{xkey}")
-    if any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(xs)):
         raise ValidationError(f"{where}.{xkey} must increase", field=f"{where}.{xkey}")
     if any(y > yhigh for y in ys):
         raise ValidationError(f"{where}.{ykey} must be at most {yhigh}", field=f"{where}.{ykey}")

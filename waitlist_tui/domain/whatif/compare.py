@@ -11,11 +11,11 @@ import random
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain import clock
@@ -163,6 +163,13 @@ def fairness_skips(since: dt.datetime, until: dt.datetime) -> int | None:
     return int(counter(since, until)) if callable(counter) else None
 
 
+def _step_progress(progress: Progress | None, i: int) -> Callable[[float], None] | None:
+    if progress is None:
+        return None
+    report = progress
+    return lambda fraction: report(i, fraction)
+
+
 def compare(
     source_url: str,
     tunings: list[Tuning],
@@ -195,7 +202,7 @@ def compare(
                 try:
                     with clock.simulated(start):
                         apply_tuning(tuning, DESK)
-                    run = Run(world, model, (lambda f, i=i: progress(i, f)) if progress else None)
+                    run = Run(world, model, _step_progress(progress, i))
                     run.run()
                     with clock.simulated(world.end):
                         outcomes.append(_outcome(tuning, world, model, run))

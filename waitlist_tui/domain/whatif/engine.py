@@ -242,9 +242,7 @@ class Run:
                 ):
                     offer_replies.accept(offer_id, DESK)
                 else:
-                    contact_attempts.log_attempt(
-                        offer_id, contact_attempts.DECLINED_BY_PHONE, DESK
-                    )
+                    contact_attempts.log_attempt(offer_id, contact_attempts.DECLINED_BY_PHONE, DESK)
                 return
             outcome = contact_attempts.NO_ANSWER if last else contact_attempts.VOICEMAIL
             contact_attempts.log_attempt(offer_id, outcome, DESK)
@@ -265,7 +263,7 @@ class Run:
 
     def _watch_new_offers(self, now: dt.datetime) -> None:
         """Offers sent since the last step: each waits for its message, or for the desk's call."""
-        rows = (
+        rows: Any = (
             Offer.select(Offer.id, Offer.entry, Offer.match_type, Offer.sent_at)
             .where(Offer.status == vocab.OFFER_SENT, Offer.sent_at >= self.last)
             .tuples()
@@ -308,7 +306,7 @@ class Run:
         touched = Offer.select(Offer.opening).where(
             Offer.responded_at >= self.last, Offer.status != vocab.OFFER_ACCEPTED
         )
-        rows = (
+        rows: Any = (
             Opening.select(Opening.id)
             .where(
                 Opening.status == vocab.OPENING_OPEN,
@@ -331,7 +329,7 @@ def no_shows(model: Model, seed: int, since: dt.datetime) -> int:
     slot drawing the same in every setting."""
     from waitlist_tui.domain.store.models import Appointment
 
-    rows = (
+    rows: Any = (
         Appointment.select(Appointment.entry, Appointment.starts_at)
         .where(Appointment.entry.is_null(False), Appointment.created_at >= since)
         .tuples()

@@ -64,7 +64,7 @@ def cancellation_of(
 
 
 def _cancellations(model: Model, seed: int, start: dt.datetime, end: dt.datetime) -> Any:
-    rows = (
+    rows: Any = (
         Appointment.select(Appointment.id, Appointment.created_at, Appointment.starts_at)
         .where(
             Appointment.status == vocab.APPT_BOOKED,
@@ -95,13 +95,14 @@ def _arrivals(model: Model, seed: int, start: dt.datetime, days: int) -> tuple[A
         .order_by(Service.code)
     )
     who: dict[Any, list[str]] = {}
-    for service_id, code in (
+    pairs: Any = (
         ProviderService.select(ProviderService.service, Provider.code)
         .join(Provider)
         .where(Provider.clinic == clinic, Provider.active == True)  # noqa: E712
         .order_by(Provider.code)
         .tuples()
-    ):
+    )
+    for service_id, code in pairs:
         who.setdefault(service_id, []).append(code)
     offered = [s for s in offered if s.id in who]
     if not offered:
