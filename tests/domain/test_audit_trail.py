@@ -384,6 +384,15 @@ def s_delivery_receipt(tmp: Path) -> Act:
     return lambda: receipts.record_status("SM" + "e" * 32, "delivered")
 
 
+def s_tune(tmp: Path) -> Act:
+    from waitlist_tui.domain.catalog.tuning import apply_tuning, parse_tuning
+
+    tuning = parse_tuning(
+        {"clinic": {"offer_hold_minutes": 30}, "messages": {"max_offers_per_day": 2}}
+    )
+    return lambda: apply_tuning(tuning, STAFF)
+
+
 SCENARIOS: dict[str, Callable[[Path], Act]] = {
     name[2:]: fn for name, fn in dict(globals()).items() if name.startswith("s_")
 }
@@ -402,6 +411,7 @@ WRITERS: dict[str, tuple[str, ...]] = {
     "calendar/sync.py": ("calendar_import",),
     "catalog/clients.py": ("consent", "add_entry"),
     "catalog/setup.py": ("settings",),
+    "catalog/tuning.py": ("tune",),
     "classes/schedule.py": ("schedule_class",),
     "classes/seat_offers.py": ("accept_seat",),
     "classes/seats.py": ("enrol", "cancel_enrolment"),
