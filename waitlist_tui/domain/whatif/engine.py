@@ -171,8 +171,6 @@ class Run:
         deadline = self._next_deadline()
         if deadline is not None and deadline <= now:
             expire_offers(now, DESK)
-        self._deliver(now)
-        self._watch_new_offers(now)
         self._offer_again(now)
         self._deliver(now)
         self._watch_new_offers(now)
@@ -180,10 +178,14 @@ class Run:
 
     def _deliver(self, now: dt.datetime) -> None:
         due = self._next_delivery()
+        delivered = False
         while due is not None and due <= now:
             if not deliver_once(_TRANSPORTS, batch=500).claimed:
                 break
+            delivered = True
             due = self._next_delivery()
+        if not delivered:
+            return  # a message waiting for quiet hours to end is still waiting
         for offer_id, (state, entry, match, sent_at) in list(self.watched.items()):
             if state == "message":
                 self._on_message(offer_id, entry, match, sent_at, now)
