@@ -35,7 +35,7 @@ from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.fill import contact_attempts, offer_replies, offer_time
-from waitlist_tui.domain.fill.ending import expire_offers
+from waitlist_tui.domain.fill.ending import expire_offers, withdraw_opening
 from waitlist_tui.domain.fill.expiry import expire
 from waitlist_tui.domain.fill.openings import cancel_appointment
 from waitlist_tui.domain.fill.sending import offer
@@ -49,6 +49,7 @@ from waitlist_tui.domain.whatif.behaviour import Model, unit
 from waitlist_tui.domain.whatif.world import World, cancellation_of
 
 DESK = "simulated desk"
+BOOKED_MEANWHILE = "was booked at that time meanwhile"
 SMS = "sms"
 LINK = "email link"
 Progress = Callable[[float], None]
@@ -217,15 +218,30 @@ class Run:
     def on_reply(self, data: tuple[Any, str, str, bool], now: dt.datetime) -> None:
         offer_id, channel, phone, yes = data
         self.tally.answers += 1
+        said = ""
         try:
             if channel == "sms":
-                handle_reply(phone, "YES" if yes else "NO", SMS, self.clinic.code, str(offer_id))
+                text = "YES" if yes else "NO"
+                said = handle_reply(phone, text, SMS, self.clinic.code, str(offer_id)).detail
             elif yes:
                 offer_replies.accept(offer_id, LINK)
             else:
                 offer_replies.decline(offer_id, LINK)
-        except DomainError:
+        except DomainError as err:
             self.tally.refuse("reply")
+            said = err.message
+        if BOOKED_MEANWHILE in said:
+            self._close_opening_of(offer_id)
+
+    def _close_opening_of(self, offer_id: Any) -> None:
+        """A YES found the provider booked at that time (a calendar took it): the desk closes
+        the opening, as the refusal tells it to."""
+        opening_id = Offer.get_by_id(offer_id).opening_id
+        try:
+            withdraw_opening(opening_id, DESK, "provider booked meanwhile")
+        except DomainError:
+            return
+        self.tally.refuse("opening_booked_meanwhile")
 
     def on_call(self, data: tuple[Any, Any, str, int], now: dt.datetime) -> None:
         """The desk phones about an offer that went by no message."""
@@ -248,8 +264,10 @@ class Run:
                 return
             outcome = contact_attempts.NO_ANSWER if last else contact_attempts.VOICEMAIL
             contact_attempts.log_attempt(offer_id, outcome, DESK)
-        except DomainError:
+        except DomainError as err:
             self.tally.refuse("call")
+            if BOOKED_MEANWHILE in err.message:
+                self._close_opening_of(offer_id)
             return
         if not last:
             at = self._desk_time(now + dt.timedelta(minutes=self.model.phone_gap_minutes))
