@@ -162,3 +162,8 @@ def apply_tuning(tuning: Tuning, actor: str, clinic: Clinic | None = None) -> di
         ).execute()
         audit.record(actor, ACTION, "clinic", clinic.id, {"tuning": [None, tuning.name], **changes})
     return changes
+
+
+def apply_file(path: str | Path, actor: str) -> dict[str, Any]:
+    """A settings file written to the clinic ("apply" on the what-if screen)."""
+    return apply_tuning(load_tuning(path), actor)

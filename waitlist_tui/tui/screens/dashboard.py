@@ -116,6 +116,13 @@ class DashboardScreen(DeskScreen[None]):
             tooltip="Switch between the weekly chart and the tables (small terminals)",
         ),
         Binding(
+            "w",
+            "whatif",
+            "What-if",
+            id="dashboard.whatif",
+            tooltip="Simulate a month under two settings and compare them",
+        ),
+        Binding(
             "r",
             "refresh",
             "Refresh",
@@ -235,6 +242,11 @@ class DashboardScreen(DeskScreen[None]):
 
     def action_next_pane(self) -> None:
         self.set_pane(PANES[(PANES.index(self.pane) + 1) % len(PANES)])
+
+    def action_whatif(self) -> None:
+        from waitlist_tui.tui.screens.whatif import WhatIfScreen
+
+        self.app.push_screen(WhatIfScreen())
 
     def action_refresh(self) -> None:
         self.reselect()
