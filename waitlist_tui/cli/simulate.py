@@ -157,9 +157,10 @@ def simulate_command(
             f"cancellations drawn from {w['booked_in_window']} bookings, "
             f"{w['arrivals']} new entries"
         )
+        settings = d["settings"]
         table(
-            [c for c, _ in COLUMNS],
-            [[_cell(o[k]) for _, k in COLUMNS] for o in d["settings"]],
+            ["", *(o["name"] for o in settings)],
+            [[label, *(_cell(o[k]) for o in settings)] for label, k in COLUMNS[1:]],
         )
         for line in chart(d["settings"]):
             click.echo(line)
