@@ -20,7 +20,10 @@ from waitlist_tui.domain.whatif.compare import compare
 from waitlist_tui.tui import whatif_process
 from waitlist_tui.tui.screens.whatif import WhatIfScreen, cell
 
-FILES = [assets.directory() / "whatif_sequential.toml", assets.directory() / "whatif_broadcast.toml"]
+FILES = [
+    assets.directory() / "whatif_sequential.toml",
+    assets.directory() / "whatif_broadcast.toml",
+]
 
 
 _RUN: dict[str, Any] = {}  # the demo and the clock are the same in every test: run it once
@@ -61,9 +64,7 @@ def test_whatif_before_a_run_snapshot(simulated: dict[str, Any], snap_compare: A
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=open_whatif)
 
 
-def test_whatif_results_side_by_side_snapshot(
-    simulated: dict[str, Any], snap_compare: Any
-) -> None:
+def test_whatif_results_side_by_side_snapshot(simulated: dict[str, Any], snap_compare: Any) -> None:
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=run_both)
 
 

@@ -25,8 +25,8 @@ from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.messaging import templates
 from waitlist_tui.domain.store import audit
-from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.base import new_id
+from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage, Provider, Service
 from waitlist_tui.domain.timeutil import iso
 
