@@ -91,3 +91,14 @@ def test_a_bad_setting_is_refused_before_anything(live: Path) -> None:
         parse_tuning({"clinic": {"offer_hold_minutes": 1}})
     with pytest.raises(ValidationError, match="max_offers_per_day"):
         parse_tuning({"messages": {"max_offers_per_day": 99}})
+
+
+def test_compares_a_copy_of_either_backend(db: object, db_url: str) -> None:
+    """PostgreSQL is copied into a scratch SQLite file in one read-only snapshot; its rows
+    stay as they were."""
+    demo.build(entries=30, seed=2, actor=STAFF)
+    offers_before = AuditEvent.select().count()
+    result = compare(db_url, TUNINGS[:1], seed=2, days=1)
+    assert result.outcomes[0].openings >= result.outcomes[0].filled
+    assert AuditEvent.select().count() == offers_before  # nothing written to the source
+    assert Clinic.get().default_workflow == "SEQUENTIAL"
