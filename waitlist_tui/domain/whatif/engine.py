@@ -150,7 +150,8 @@ class Run:
         span = (world.end - world.start).total_seconds()
         with clock.simulated(world.start) as sim:
             while True:
-                candidates = [t for t in (self._next_deadline(), self._next_delivery()) if t]
+                deadline = self._next_deadline()
+                candidates = [t for t in (deadline, self._next_delivery()) if t]
                 if self.events:
                     candidates.append(self.events[0][0])
                 if not candidates:
@@ -159,18 +160,17 @@ class Run:
                 if at >= world.end:
                     break
                 sim.move_to(at)
-                self.step(at)
+                self.step(at, deadline is not None and deadline <= at)
                 if self.progress:
                     self.progress((at - world.start).total_seconds() / span)
             sim.move_to(max(world.end, sim.at))
         return self.tally
 
-    def step(self, now: dt.datetime) -> None:
+    def step(self, now: dt.datetime, deadline_due: bool) -> None:
         while self.events and self.events[0][0] <= now:
             _, _, kind, data = heapq.heappop(self.events)
             getattr(self, f"on_{kind}")(data, now)
-        deadline = self._next_deadline()
-        if deadline is not None and deadline <= now:
+        if deadline_due:
             expire_offers(now, DESK)
         self._offer_again(now)
         self._deliver(now)
@@ -299,9 +299,16 @@ class Run:
         message = OutboxMessage.get_or_none(
             OutboxMessage.idempotency_key == outbox.offer_key(offer_id, "offer")
         )
-        entry = Entry.get_by_id(entry_id)
-        client = Client.get_by_id(entry.client_id)
-        opening = Offer.get_by_id(offer_id).opening
+        row = (
+            Offer.select(Offer.id, Opening, Entry.id, Client)
+            .join(Opening)
+            .switch(Offer)
+            .join(Entry)
+            .join(Client)
+            .where(Offer.id == offer_id)
+            .get()
+        )
+        opening, client = row.opening, row.entry.client
         key = (client.id, opening.provider_id, _aware(opening.starts_at).isoformat())
         if message is not None and message.status in (outbox.PENDING, outbox.FAILED):
             return  # waits for quiet hours to end, or for its retry
