@@ -43,6 +43,7 @@ from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.messaging.delivery import deliver_once
 from waitlist_tui.domain.messaging.replies import handle_reply
 from waitlist_tui.domain.messaging.transports import Outgoing, Transports
+from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import Client, Entry, Offer, Opening, OutboxMessage
 from waitlist_tui.domain.waitlist.adding import add
 from waitlist_tui.domain.whatif.behaviour import Model, unit
@@ -121,19 +122,31 @@ class Run:
         start = dt.datetime.combine(day, dt.time(), tzinfo=self.zone)
         return max(at, (start + dt.timedelta(minutes=minutes)).astimezone(dt.UTC))
 
-    def _next_deadline(self) -> dt.datetime | None:
-        """The next instant an offer runs out or an open opening passes its cutoff."""
-        due = Offer.select(fn.MIN(Offer.expires_at)).where(Offer.status == vocab.OFFER_SENT)
-        first = due.scalar()
-        soonest = Opening.select(fn.MIN(Opening.starts_at)).where(
-            Opening.status == vocab.OPENING_OPEN
+    def _horizon(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """(the next instant an offer runs out or an open opening passes its cutoff, the
+        next message due): one statement, read before every step (a month has thousands)."""
+        o, op, m = Offer._meta, Opening._meta, OutboxMessage._meta
+        sql = (
+            f'SELECT (SELECT MIN("{Offer.expires_at.column_name}") FROM "{o.table_name}" '
+            f'WHERE "{Offer.status.column_name}" = %s), '
+            f'(SELECT MIN("{Opening.starts_at.column_name}") FROM "{op.table_name}" '
+            f'WHERE "{Opening.status.column_name}" = %s), '
+            f'(SELECT MIN("{OutboxMessage.next_attempt_at.column_name}") FROM "{m.table_name}" '
+            f'WHERE "{OutboxMessage.status.column_name}" IN (%s, %s))'
         )
-        starts = soonest.scalar()
-        times = [t for t in (first,) if t is not None]
+        if not is_postgres():
+            sql = sql.replace("%s", "?")
+        params = (vocab.OFFER_SENT, vocab.OPENING_OPEN, outbox.PENDING, outbox.FAILED)
+        expires, starts, due = database.execute_sql(sql, params).fetchone()
+        times = []
+        if expires is not None:
+            times.append(_aware(Offer.expires_at.python_value(expires)))
         if starts is not None:
             notice = dt.timedelta(minutes=offer_time.min_notice(self.clinic))
-            times.append(_aware(starts) - notice)
-        return min((_aware(t) for t in times), default=None)
+            times.append(_aware(Opening.starts_at.python_value(starts)) - notice)
+        deadline = min(times, default=None)
+        delivery = _aware(OutboxMessage.next_attempt_at.python_value(due)) if due else None
+        return deadline, delivery
 
     def _next_delivery(self) -> dt.datetime | None:
         at = (
@@ -150,8 +163,8 @@ class Run:
         span = (world.end - world.start).total_seconds()
         with clock.simulated(world.start) as sim:
             while True:
-                deadline = self._next_deadline()
-                candidates = [t for t in (deadline, self._next_delivery()) if t]
+                deadline, delivery = self._horizon()
+                candidates = [t for t in (deadline, delivery) if t]
                 if self.events:
                     candidates.append(self.events[0][0])
                 if not candidates:
