@@ -44,7 +44,14 @@ from waitlist_tui.domain.messaging.delivery import deliver_once
 from waitlist_tui.domain.messaging.replies import handle_reply
 from waitlist_tui.domain.messaging.transports import Outgoing, Transports
 from waitlist_tui.domain.store.db import database, is_postgres
-from waitlist_tui.domain.store.models import Client, Entry, Offer, Opening, OutboxMessage
+from waitlist_tui.domain.store.models import (
+    Client,
+    Entry,
+    Offer,
+    Opening,
+    OutboxMessage,
+    Provider,
+)
 from waitlist_tui.domain.waitlist.adding import add
 from waitlist_tui.domain.whatif.behaviour import Model, unit
 from waitlist_tui.domain.whatif.world import World, cancellation_of
@@ -95,11 +102,18 @@ class Run:
         self.tally = Tally()
         self.watched: dict[Any, tuple[str, Any, str, dt.datetime]] = {}  # offer id -> details
         self.last = world.start
+        self.provider_codes = {p.id: p.code for p in Provider.select(Provider.id, Provider.code)}
         for c in world.cancellations:
             self.push(c.at, "cancel", c.appointment_id)
         for a in world.arrivals:
             self.push(a.at, "arrive", a.payload)
         self.push(self._next_midnight(world.start), "sweep", None)
+
+    def _slot_key(self, client_id: Any, opening: Opening) -> tuple[str, str, str]:
+        """What a client's answers are drawn by: the client and the slot (the provider's code
+        and the start, the same in every copy of the clinic; row ids of a rebuilt demo differ)."""
+        code = self.provider_codes.get(opening.provider_id, str(opening.provider_id))
+        return (str(client_id), code, _aware(opening.starts_at).isoformat())
 
     # --- scheduling ------------------------------------------------------------------------
 
@@ -263,7 +277,7 @@ class Run:
         if current is None or current.status != vocab.OFFER_SENT:
             return
         self.tally.phone_calls += 1
-        key = (client_id, current.opening.provider_id, current.opening.starts_at.isoformat())
+        key = self._slot_key(client_id, current.opening)
         last = attempt + 1 >= self.model.phone_attempts
         try:
             if unit(self.world.seed, "reach", key, attempt) < self.model.phone_reach:
@@ -322,7 +336,7 @@ class Run:
             .get()
         )
         opening, client = row.opening, row.entry.client
-        key = (client.id, opening.provider_id, _aware(opening.starts_at).isoformat())
+        key = self._slot_key(client.id, opening)
         if message is not None and message.status in (outbox.PENDING, outbox.FAILED):
             return  # waits for quiet hours to end, or for its retry
         self.watched[offer_id] = ("done", entry_id, match, sent_at)

@@ -64,26 +64,36 @@ def cancellation_of(
 
 
 def _cancellations(model: Model, seed: int, start: dt.datetime, end: dt.datetime) -> Any:
+    """Each booking's draw is keyed by its provider's code and its start (a slot has one
+    booking), the same in every copy of the clinic, whatever its row's id."""
     rows: Any = (
-        Appointment.select(Appointment.id, Appointment.created_at, Appointment.starts_at)
+        Appointment.select(
+            Appointment.id, Provider.code, Appointment.created_at, Appointment.starts_at
+        )
+        .join(Provider)
         .where(
             Appointment.status == vocab.APPT_BOOKED,
             Appointment.away == False,  # noqa: E712
             Appointment.starts_at > start,
             Appointment.starts_at <= end + dt.timedelta(days=60),
         )
-        .order_by(Appointment.starts_at, Appointment.id)
+        .order_by(Appointment.starts_at, Provider.code)
         .tuples()
     )
     found, booked = [], 0
-    for appt_id, created_at, starts_at in rows:
+    for appt_id, code, created_at, starts_at in rows:
         booked += starts_at <= end
-        at = cancellation_of(model, seed, appt_id, created_at, starts_at)
+        key = (code, _utc(starts_at).isoformat())
+        at = cancellation_of(model, seed, key, _utc(created_at), _utc(starts_at))
         # One that would have come before the month is history: the copy holds it booked.
-        if at is not None and start < at < min(end, starts_at):
+        if at is not None and start < at < min(end, _utc(starts_at)):
             found.append(Cancellation(at, appt_id))
-    found.sort(key=lambda c: (c.at, str(c.appointment_id)))
+    found.sort(key=lambda c: c.at)
     return tuple(found), booked
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _arrivals(model: Model, seed: int, start: dt.datetime, days: int) -> tuple[Arrival, ...]:
