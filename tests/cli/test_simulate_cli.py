@@ -18,7 +18,7 @@ def test_a_grid_on_the_demo_as_json_and_as_text(tmp_path, frozen) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)["data"]
     names = [s["name"] for s in data["settings"]]
-    assert names == ["default_workflow=SEQUENTIAL", "default_workflow=BROADCAST"]
+    assert names == ["workflow=SEQUENTIAL", "workflow=BROADCAST"]
     assert not (tmp_path / "unused.db").exists()  # --demo never touches --db
     text = runner.invoke(main, [*args, *grid])
     assert text.exit_code == 0, text.output

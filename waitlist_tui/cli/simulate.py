@@ -39,7 +39,7 @@ COLUMNS = (
 
 def grid_tables(specs: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
     """`hold=30,60 top=3,5` -> every combination, each a settings table with its name."""
-    axes: list[list[tuple[str, str, Any]]] = []
+    axes: list[list[tuple[str, str, Any, str]]] = []
     for spec in specs:
         key, _, values = spec.partition("=")
         key = key.strip().lower()
@@ -53,14 +53,15 @@ def grid_tables(specs: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
         for raw in values.split(","):
             raw = raw.strip()
             value: Any = int(raw) if raw.isdigit() else raw
-            axis.append((where[0], where[1], value))
+            axis.append((where[0], where[1], value, key))
         axes.append(axis)
     out = []
     for combo in itertools.product(*axes):
         data: dict[str, Any] = {}
-        for section, key, value in combo:
-            data.setdefault(section, {})[key] = value
-        out.append((" ".join(f"{k}={v}" for _, k, v in combo), data))
+        for section, name, value, _ in combo:
+            data.setdefault(section, {})[name] = value
+        label = " ".join(f"{typed}={v}" for _, _, v, typed in combo)
+        out.append((label[:60], data))
     return out
 
 
@@ -124,7 +125,7 @@ def simulate_command(
         for base in bases:
             for name, data in grid_tables(grid):
                 merged = {
-                    "name": f"{base.name} {name}".strip(),
+                    "name": f"{base.name} {name}".strip()[:60],
                     "clinic": {**base.clinic, **data.get("clinic", {})},
                     "messages": {**base.messages, **data.get("messages", {})},
                 }
