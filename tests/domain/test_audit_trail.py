@@ -433,6 +433,7 @@ def s_locale(tmp: Path) -> Act:
     data["clinic"]["locale"] = "fr_FR"
     return lambda: apply_setup(data, STAFF)
 
+
 def _linked(tmp: Path) -> str:
     """An offer texted with its link (the clinic has a public URL); the link's token."""
     with_public_url()
@@ -461,6 +462,15 @@ def s_link_opt_out(tmp: Path) -> Act:
     return lambda: offer_links.act(token, "opt_out")
 
 
+def s_tune(tmp: Path) -> Act:
+    from waitlist_tui.domain.catalog.tuning import apply_tuning, parse_tuning
+
+    tuning = parse_tuning(
+        {"clinic": {"offer_hold_minutes": 30}, "messages": {"max_offers_per_day": 2}}
+    )
+    return lambda: apply_tuning(tuning, STAFF)
+
+
 SCENARIOS: dict[str, Callable[[Path], Act]] = {
     name[2:]: fn for name, fn in dict(globals()).items() if name.startswith("s_")
 }
@@ -479,6 +489,7 @@ WRITERS: dict[str, tuple[str, ...]] = {
     "calendar/sync.py": ("calendar_import",),
     "catalog/clients.py": ("consent", "add_entry"),
     "catalog/setup.py": ("settings", "locale"),
+    "catalog/tuning.py": ("tune",),
     "classes/schedule.py": ("schedule_class",),
     "classes/seat_offers.py": ("accept_seat",),
     "classes/seats.py": ("enrol", "cancel_enrolment"),

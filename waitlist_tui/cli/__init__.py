@@ -42,6 +42,7 @@ COMMANDS = {
     "audit": "audit:audit_group",
     "staff": "staff:staff_group",
     "serve": "serve:serve_command",
+    "simulate": "simulate:simulate_command",
 }
 
 

@@ -25,6 +25,7 @@ from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.messaging import local_dates, templates
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.store import audit
+from waitlist_tui.domain.store.base import new_id
 from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage, Provider, Service
 from waitlist_tui.domain.timeutil import iso
@@ -126,7 +127,7 @@ def _write(
     connection's last one, and peewee's SQLite row count adds up across statements); a new row
     is not read back, only one that was already there."""
     values: dict[str, Any] = {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "clinic": clinic.id,
         "client": client.id,
         "kind": kind,

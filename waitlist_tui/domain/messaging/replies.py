@@ -31,6 +31,7 @@ from waitlist_tui.domain.errors import Conflict, DomainError, Forbidden, NotFoun
 from waitlist_tui.domain.fill import offers
 from waitlist_tui.domain.messaging import consent, outbox
 from waitlist_tui.domain.store import audit, ids
+from waitlist_tui.domain.store.base import new_id
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import (
     Client,
@@ -321,7 +322,7 @@ def handle_reply(
     action, said_ref = parse(text)
     ref = ref or said_ref
     refused: Forbidden | None = None
-    inbound_id = uuid.uuid4()
+    inbound_id = new_id()
     with database.atomic():
         seen = (
             InboundMessage.get_or_none(InboundMessage.provider_message_id == provider_id)

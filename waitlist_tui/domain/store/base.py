@@ -4,7 +4,9 @@ stamps who wrote it and when (the one place those columns are written)."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 import uuid
+from contextvars import ContextVar
 from typing import Any, Self
 
 from peewee import Model, UUIDField
@@ -18,8 +20,21 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
+# The what-if simulation draws its row ids from a seeded generator, so that ranking ties broken
+# by id (and the order of a sweep) are the same on every run of the same seed.
+seeded_ids: ContextVar[random.Random | None] = ContextVar("seeded_ids", default=None)
+
+
+def new_id() -> uuid.UUID:
+    """A new row's key: random (uuid4), or drawn from the simulation's seeded generator."""
+    rng = seeded_ids.get()
+    if rng is None:
+        return uuid.uuid4()
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
 class UUIDModel(BaseModel):
-    id = UUIDField(primary_key=True, default=uuid.uuid4)
+    id = UUIDField(primary_key=True, default=new_id)
 
 
 STAMPS = ("created_at", "created_by", "updated_at", "updated_by")

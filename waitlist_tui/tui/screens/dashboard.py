@@ -118,6 +118,13 @@ class DashboardScreen(DeskScreen[None]):
             tooltip="Switch between the weekly chart and the tables (small terminals)",
         ),
         Binding(
+            "w",
+            "whatif",
+            "What-if",
+            id="dashboard.whatif",
+            tooltip="Simulate a month under two settings and compare them",
+        ),
+        Binding(
             "r",
             "refresh",
             "Refresh",
@@ -260,6 +267,11 @@ class DashboardScreen(DeskScreen[None]):
         from waitlist_tui.tui.screens.fairness_panel import FairnessPanel
 
         self.app.push_screen(FairnessPanel(self.selection.period))
+
+    def action_whatif(self) -> None:
+        from waitlist_tui.tui.screens.whatif import WhatIfScreen
+
+        self.app.push_screen(WhatIfScreen())
 
     def action_refresh(self) -> None:
         self.reselect()

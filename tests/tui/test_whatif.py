@@ -1,0 +1,90 @@
+"""The what-if screen: from the dashboard (w), two settings files run (r) with a progress
+bar, both results side by side with the chart; a / b apply one to the clinic with its audit
+row. The simulation's process is replaced by the same comparison run in this process before
+the app starts (compare() rebinds the models, which a running app must not see)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable
+
+from tests.tui.conftest import SIZE, make_test_app, settle
+from tests.tui.test_dashboard import open_dashboard
+from waitlist_tui.domain import assets
+from waitlist_tui.domain.catalog.clinics import get_clinic
+from waitlist_tui.domain.catalog.tuning import load_tuning
+from waitlist_tui.domain.store.models import AuditEvent
+from waitlist_tui.domain.whatif.compare import compare
+from waitlist_tui.tui import whatif_process
+from waitlist_tui.tui.screens.whatif import WhatIfScreen, cell
+
+FILES = [
+    assets.directory() / "whatif_sequential.toml",
+    assets.directory() / "whatif_broadcast.toml",
+]
+
+
+_RUN: dict[str, Any] = {}  # the demo and the clock are the same in every test: run it once
+
+
+@pytest.fixture
+def simulated(demo_db: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    if not _RUN:
+        _RUN.update(compare(demo_db, [load_tuning(p) for p in FILES], seed=1, days=3).to_dict())
+    result = dict(_RUN)
+    calls: list[list[str]] = []
+
+    def run(db_url: str, files: list[str], days: int, seed: int, progress: Any) -> Any:
+        calls.append(files)
+        progress(0.5)
+        progress(1.0)
+        return result
+
+    monkeypatch.setattr(whatif_process, "run_simulation", run)
+    monkeypatch.setattr(whatif_process, "settings_files", lambda: FILES)
+    result["calls"] = calls
+    return result
+
+
+async def open_whatif(pilot: Any) -> None:
+    await open_dashboard(pilot)
+    await pilot.press("w")
+    await settle(pilot)
+
+
+async def run_both(pilot: Any) -> None:
+    await open_whatif(pilot)
+    await pilot.press("r")
+    await settle(pilot)
+
+
+def test_whatif_before_a_run_snapshot(simulated: dict[str, Any], snap_compare: Any) -> None:
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=open_whatif)
+
+
+def test_whatif_results_side_by_side_snapshot(simulated: dict[str, Any], snap_compare: Any) -> None:
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=run_both)
+
+
+async def test_run_shows_both_and_apply_writes_with_an_audit_row(
+    simulated: dict[str, Any],
+) -> None:
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await run_both(pilot)
+        assert isinstance(app.screen, WhatIfScreen)
+        assert simulated["calls"] == [[str(p) for p in FILES]]
+        table = app.screen.query_one("#whatif-table", DataTable)
+        filled = table.get_row_at(1)
+        names = [o["name"] for o in simulated["settings"]]
+        assert names == ["sequential 2h", "broadcast 5, 1h"]
+        assert filled[1:] == [cell(o["filled_pct"]) for o in simulated["settings"]]
+        await pilot.press("b")
+        await settle(pilot)
+    clinic = get_clinic()
+    assert clinic.default_workflow == "BROADCAST"
+    assert clinic.broadcast_top_n == 5
+    assert clinic.offer_hold_minutes == 60
+    assert AuditEvent.select().where(AuditEvent.action == "clinic.tune").count() == 1
