@@ -58,6 +58,7 @@ def demo_command(ctx: Ctx, count: int, seed: int, reset: bool, no_tui: bool) -> 
             "rows": counts,
             "stories": add_stories(ctx.staff),  # a knock-on chain, a gap `stats demand` names
         }
+        demo.mark_finished()  # a build killed before here is built again by the next `demo`
     else:
         result = {"db": target, "built": False, "rows": None}
     if no_tui or ctx.json:

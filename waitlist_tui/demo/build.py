@@ -56,6 +56,9 @@ from waitlist_tui.domain.store.schema import get_meta, set_meta
 from waitlist_tui.domain.textinput import search_text
 
 DEMO_BUILT_ON = "demo_built_on"
+# Set by `demo` once the build and its stories (demo/stories.py, written after the build's
+# own transaction) are all in: a build killed between them is built again, never kept.
+DEMO_FINISHED_ON = "demo_finished_on"
 UTC = dt.UTC
 DAY = [dt.timedelta(days=n) for n in range(800)]
 MINUTE = [dt.timedelta(minutes=n) for n in range(1440)]
@@ -1037,4 +1040,10 @@ def holds_todays_demo(target: str, *, refuse_other: bool) -> bool:
             f"{target} holds a clinic that is not the demo; use --reset to "
             "replace everything in it with the demo"
         )
-    return built_on == clock.today(get_clinic().time_zone).isoformat()
+    today = clock.today(get_clinic().time_zone).isoformat()
+    return built_on == today and get_meta(DEMO_FINISHED_ON) == today
+
+
+def mark_finished() -> None:
+    """The demo as `demo` builds it is whole (the build, then its stories): keep it today."""
+    set_meta(DEMO_FINISHED_ON, clock.today(get_clinic().time_zone).isoformat())

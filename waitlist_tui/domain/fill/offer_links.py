@@ -98,7 +98,7 @@ def issue(offer_id: Any, actor: str, now: dt.datetime) -> str:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     with database.atomic():
         row = OfferLink.create(
-            id=uuid.uuid4(), offer=offer_id, token_hash=token_hash(token), created_at=now
+            id=uuid.uuid4(), offer=offer_id, token_hash=token_hash(token), issued_at=now
         )
         audit.record(actor, "offer_link.issue", "offer", offer_id, {"link": [None, str(row.id)]})
     return token

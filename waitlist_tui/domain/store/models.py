@@ -617,7 +617,7 @@ class OfferLink(UUIDModel):
 
     offer = ForeignKeyField(Offer, on_delete="CASCADE", index=False)
     token_hash = CharField(max_length=64, unique=True)
-    created_at = UTCDateTimeField()
+    issued_at = UTCDateTimeField()  # when its text went out (not an audited row's stamp)
     used_at = UTCDateTimeField(null=True)
     used_for = CharField(max_length=12, default="")  # accept | decline | opt_out
 

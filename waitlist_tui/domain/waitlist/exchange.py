@@ -53,6 +53,7 @@ CSV_COLUMNS = (
     "priority",
     "notes",
     "expires_at",
+    "keep_later_appointment",
     "created_at",
     # What an import restores besides the payload (the ranking, the history, who did it).
     "client_id",
