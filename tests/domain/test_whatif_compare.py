@@ -102,6 +102,26 @@ def test_only_a_manager_applies_a_settings_file(live: Path, tmp_path: Path) -> N
     assert apply_file(path, "mo") == {"offer_hold_minutes": [120, 45]}
 
 
+def test_offer_rules_are_tuned_and_cleared(live: Path) -> None:
+    """A settings file's [[offer_rules]] replace the clinic's rules by lead time, and
+    `offer_rules = []` clears them (so a default workflow compared applies to every opening);
+    a file naming none leaves them; gaps are refused as the set-up file refuses them."""
+    from waitlist_tui.domain.catalog.tuning import current
+
+    rules = [
+        {"from_hours": 0, "to_hours": 24, "workflow": "BROADCAST", "top": 5, "hold": "deadline"},
+        {"from_hours": 24, "workflow": "SEQUENTIAL", "hold_minutes": 60},
+    ]
+    changes = apply_tuning(parse_tuning({"name": "bands", "offer_rules": rules}), STAFF)
+    assert [r["workflow"] for r in changes["offer_rules"][1]] == ["BROADCAST", "SEQUENTIAL"]
+    apply_tuning(parse_tuning({"clinic": {"offer_hold_minutes": 45}}), STAFF)
+    assert len(current()["offer_rules"]) == 2
+    apply_tuning(parse_tuning({"offer_rules": []}), STAFF)
+    assert current()["offer_rules"] == []
+    with pytest.raises(ValidationError, match="gap"):
+        parse_tuning({"offer_rules": [rules[0], {**rules[1], "from_hours": 30}]})
+
+
 def test_a_bad_setting_is_refused_before_anything(live: Path) -> None:
     with pytest.raises(ValidationError, match="clinic.colour is not a setting"):
         parse_tuning({"clinic": {"colour": "blue"}})

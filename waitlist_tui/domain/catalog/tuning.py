@@ -15,6 +15,12 @@ the chosen one to the real clinic, through the same function.
     quiet_hours = "21:00-08:00"         # "" for none
     max_offers_per_day = 3
 
+The clinic's offer rules by lead time (fill/lead_time.py) decide the workflow, hold and
+broadcast size of any opening they cover, over default_workflow and the hold above: a file
+that compares workflows says `offer_rules = []` (no rules: the defaults apply everywhere,
+written before any table) or gives its own `[[offer_rules]]`; a file that names none leaves
+the clinic's rules as they are.
+
 Clinic options the set-up file gains later (setup.CLINIC_OPTIONS) are tunable here too,
 unless they describe the clinic rather than a policy (EXCLUDED).
 """
@@ -30,7 +36,7 @@ from waitlist_tui.domain import clock
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.catalog.setup import CLINIC_OPTIONS, parse_clinic
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.fill import offer_time
+from waitlist_tui.domain.fill import lead_time, offer_time
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
@@ -59,9 +65,17 @@ class Tuning:
     name: str
     clinic: dict[str, Any] = field(default_factory=dict)
     messages: dict[str, Any] = field(default_factory=dict)
+    offer_rules: list[dict[str, Any]] | None = None  # None: the clinic's rules stay
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "clinic": dict(self.clinic), "messages": dict(self.messages)}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "clinic": dict(self.clinic),
+            "messages": dict(self.messages),
+        }
+        if self.offer_rules is not None:
+            out[lead_time.SETTING] = list(self.offer_rules)
+        return out
 
 
 def _clinic_values(given: dict[str, Any], clinic: Clinic | None) -> dict[str, Any]:
@@ -98,13 +112,18 @@ def _message_values(given: dict[str, Any]) -> dict[str, Any]:
 def parse_tuning(data: dict[str, Any], default_name: str = "settings") -> Tuning:
     """Check a settings file's tables; nothing is written."""
     for key in data:
-        if key not in ("name", "clinic", "messages"):
-            raise ValidationError(f"{key} is not name, [clinic] or [messages]", field=key)
+        if key not in ("name", "clinic", "messages", lead_time.SETTING):
+            raise ValidationError(
+                f"{key} is not name, [clinic], [messages] or [[{lead_time.SETTING}]]", field=key
+            )
     name = text_value(data.get("name") or default_name, "name", max_len=60)
     clinic_table, messages_table = data.get("clinic", {}), data.get("messages", {})
     if not isinstance(clinic_table, dict) or not isinstance(messages_table, dict):
         raise ValidationError("[clinic] and [messages] must be tables", field="clinic")
-    return Tuning(name, _clinic_values(clinic_table, None), _message_values(messages_table))
+    rules = lead_time.parse(data[lead_time.SETTING]) if lead_time.SETTING in data else None
+    return Tuning(
+        name, _clinic_values(clinic_table, None), _message_values(messages_table), rules
+    )
 
 
 def load_tuning(path: str | Path) -> Tuning:
@@ -130,6 +149,7 @@ def current(clinic: Clinic | None = None) -> dict[str, Any]:
         else:
             out[key] = (clinic.settings or {}).get(key)
     out.update({k: message_settings.of(clinic).to_json()[k] for k in MESSAGE_KEYS})
+    out[lead_time.SETTING] = list((clinic.settings or {}).get(lead_time.SETTING) or [])
     return out
 
 
@@ -154,6 +174,9 @@ def apply_tuning(tuning: Tuning, actor: str, clinic: Clinic | None = None) -> di
             section.update(tuning.messages)
             stored[message_settings.SECTION] = section
         after = {**before, **tuning.clinic, **tuning.messages}
+        if tuning.offer_rules is not None:
+            stored[lead_time.SETTING] = list(tuning.offer_rules)
+            after[lead_time.SETTING] = list(tuning.offer_rules)
         changes = {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
         if not changes:
             return {}
