@@ -36,3 +36,19 @@ def test_a_bad_setting_is_refused(tmp_path, frozen) -> None:
     answer = json.loads(result.output)
     assert answer["code"] == 4000
     assert "default_workflow" in answer["message"]
+
+
+def test_a_grid_with_and_without_the_clinics_offer_rules(tmp_path, frozen) -> None:
+    """The demo clinic has offer rules by lead time, which choose the workflow of the openings
+    they cover: `rules=none` takes them away for that setting, `rules=clinic` keeps them."""
+    args = ["--db", str(tmp_path / "unused.db"), "simulate", "--demo", "40", "--days", "1"]
+    grid = ["--grid", "workflow=BROADCAST", "--grid", "rules=none,clinic", "--json"]
+    result = CliRunner().invoke(main, [*args, *grid])
+    assert result.exit_code == 0, result.output
+    settings = json.loads(result.output)["data"]["settings"]
+    assert [s["name"] for s in settings] == [
+        "workflow=BROADCAST rules=none",
+        "workflow=BROADCAST rules=clinic",
+    ]
+    bad = CliRunner().invoke(main, [*args, "--grid", "rules=some", "--json"])
+    assert bad.exit_code != 0 and "rules=none,clinic" in bad.output

@@ -23,6 +23,9 @@ GRID_KEYS = {
     "cap": ("messages", "max_offers_per_day"),
     "quiet": ("messages", "quiet_hours"),
 }
+# --grid rules=none,clinic: without the clinic's offer rules by lead time (which otherwise
+# choose the workflow, hold and size of the openings they cover) or with them
+RULES_KEY, RULES_VALUES = "rules", ("none", "clinic")
 COLUMNS = (
     ("setting", "name"),
     ("openings", "openings"),
@@ -43,6 +46,14 @@ def grid_tables(specs: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
     for spec in specs:
         key, _, values = spec.partition("=")
         key = key.strip().lower()
+        if key == RULES_KEY:
+            chosen = [v.strip() for v in values.split(",")]
+            if not values or any(v not in RULES_VALUES for v in chosen):
+                raise click.BadParameter(
+                    f"{spec!r}: rules={','.join(RULES_VALUES)}", param_hint="--grid"
+                )
+            axes.append([("", "offer_rules", v, key) for v in chosen])
+            continue
         where = GRID_KEYS.get(key) or tuple(key.split(".", 1))
         if len(where) != 2 or not values:
             raise click.BadParameter(
@@ -59,6 +70,10 @@ def grid_tables(specs: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
     for combo in itertools.product(*axes):
         data: dict[str, Any] = {}
         for section, name, value, _ in combo:
+            if name == "offer_rules":
+                if value == "none":
+                    data["offer_rules"] = []
+                continue
             data.setdefault(section, {})[name] = value
         label = " ".join(f"{typed}={v}" for _, _, v, typed in combo)
         out.append((label[:60], data))
@@ -129,6 +144,9 @@ def simulate_command(
                     "clinic": {**base.clinic, **data.get("clinic", {})},
                     "messages": {**base.messages, **data.get("messages", {})},
                 }
+                rules = data.get("offer_rules", base.offer_rules)
+                if rules is not None:
+                    merged["offer_rules"] = rules
                 tunings.append(parse_tuning(merged))
 
     def report(i: int, fraction: float) -> None:
