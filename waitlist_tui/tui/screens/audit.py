@@ -29,11 +29,10 @@ from waitlist_tui.domain.privacy.trail import AuditRow
 from waitlist_tui.domain.textinput import printable
 from waitlist_tui.tui import calls
 from waitlist_tui.tui.desk import DeskScreen
-from waitlist_tui.tui.screens.history import local, without_ids
-from waitlist_tui.tui.widgets.fast_table import FastTable, fill
+from waitlist_tui.tui.screens.history import local, show_trail
+from waitlist_tui.tui.widgets.fast_table import FastTable
 from waitlist_tui.tui.widgets.footer import Footer
 
-COLUMNS = ("When", "Who", "What", "On", "Changes")
 LIMIT = 200  # rows shown; more: narrow the filters
 # (input id, placeholder, trail.list_events keyword)
 FILTERS = (
@@ -167,24 +166,7 @@ class AuditScreen(DeskScreen[None]):
     def show(self, message: TrailRead) -> None:
         loaded = message.value
         self.time_zone = loaded.time_zone
-        self.rows = [without_ids(r) for r in loaded.rows]
-        fill(
-            self.query_one(DataTable),
-            list(COLUMNS),
-            [
-                (
-                    str(r.id),
-                    (
-                        local(r.at, self.time_zone),
-                        printable(r.actor),
-                        r.action,
-                        r.object_type,
-                        printable(r.summary(60)),
-                    ),
-                )
-                for r in self.rows
-            ],
-        )
+        self.rows = show_trail(self.query_one(DataTable), loaded.rows, self.time_zone)
         summary = self.query_one("#audit-summary", Static)
         summary.set_class(loaded.refused, "refused")
         if loaded.error:

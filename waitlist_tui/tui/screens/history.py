@@ -76,6 +76,30 @@ def without_ids(row: AuditRow) -> AuditRow:
     return AuditRow(row.id, row.at, row.actor, row.action, row.object_type, row.object_id, kept)
 
 
+def show_trail(table: DataTable[Any], rows: Any, zone: str) -> list[AuditRow]:
+    """Audit rows into a table, in the clinic's time, ids shortened (the history and the
+    manager's audit screen); the rows shown."""
+    shown = [without_ids(r) for r in rows]
+    fill(
+        table,
+        list(COLUMNS),
+        [
+            (
+                str(r.id),
+                (
+                    local(r.at, zone),
+                    printable(r.actor),
+                    r.action,
+                    r.object_type,
+                    printable(r.summary(60)),
+                ),
+            )
+            for r in shown
+        ],
+    )
+    return shown
+
+
 def local(at: Any, zone: str) -> str:
     import pendulum
 
@@ -139,24 +163,7 @@ class HistoryScreen(DeskScreen[None]):
     def show(self, message: HistoryRead) -> None:
         loaded = message.value
         self.time_zone = loaded.time_zone
-        self.rows = [without_ids(r) for r in loaded.rows]
-        fill(
-            self.query_one(DataTable),
-            list(COLUMNS),
-            [
-                (
-                    str(r.id),
-                    (
-                        local(r.at, self.time_zone),
-                        printable(r.actor),
-                        r.action,
-                        r.object_type,
-                        printable(r.summary(60)),
-                    ),
-                )
-                for r in self.rows
-            ],
-        )
+        self.rows = show_trail(self.query_one(DataTable), loaded.rows, self.time_zone)
         e = self.entry
         who = printable(e.client.name)
         summary = f"{who} · {e.service.name} · {e.status} · {len(self.rows)} changes, oldest first"
