@@ -131,15 +131,18 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
+    # A fixed, wide validity: the suite moves Python's clock (--clock-at=+400d) but OpenSSL
+    # checks the certificate against the machine's own, so neither may fall outside it.
+    valid_from = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    valid_until = dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=3650))
+        .not_valid_before(valid_from)
+        .not_valid_after(valid_until)
         .add_extension(
             x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), False
         )
