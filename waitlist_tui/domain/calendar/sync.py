@@ -9,6 +9,9 @@ in line with what was read for the synced window:
 - one that turns STATUS:CANCELLED, or is gone from the feed while its start is still inside the
   window, is cancelled, and its time becomes an opening with its candidates ranked, exactly as
   a desk's cancellation (fill.openings);
+- one the waitlist released by knock-on fill (its client took an earlier slot) stays
+  cancelled while the feed, not yet edited, still lists it: it is skipped (RELEASED), never
+  booked again, and its time is not opened twice;
 - what the waitlist booked has no calendar key, so a feed that does not know it yet never
   touches it.
 
@@ -37,7 +40,7 @@ from waitlist_tui.domain.calendar.fetch import fetch, label
 from waitlist_tui.domain.calendar.ical import Occurrence, Parsed, read_text, text_of
 from waitlist_tui.domain.calendar.sources import IMPORTED, SourceSpec, service_for
 from waitlist_tui.domain.errors import DomainError, NotFound, ValidationError
-from waitlist_tui.domain.fill import openings
+from waitlist_tui.domain.fill import knock_on, openings
 from waitlist_tui.domain.fill.slot_offers import offer_slot
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database, insert_dicts
@@ -54,6 +57,9 @@ from waitlist_tui.domain.store.models import (
 from waitlist_tui.domain.timeutil import iso
 
 DEFAULT_DAYS = 90
+
+
+RELEASED = "released by knock-on fill: the client moved to an earlier slot"
 
 
 @dataclass
@@ -270,6 +276,9 @@ def apply(
             blocks=reading.known.to_json() if reading.known is not None else None
         ).where(CalendarSource.id == source.id).execute()
         fresh: list[dict[str, Any]] = []  # new rows, written in batches after the loop
+        moved_up = knock_on.released(
+            [row.id for row in mine.values() if row.status != vocab.APPT_BOOKED]
+        )
         for key, occurrence in seen.items():
             row = mine.get(key)
             service = service_for(occurrence, rules)
@@ -306,6 +315,9 @@ def apply(
                     _cancel(row, actor, now, result, "cancelled in the calendar")
                 else:
                     result.unchanged += 1
+                continue
+            if row.status != vocab.APPT_BOOKED and str(row.id) in moved_up:
+                result.skip(RELEASED)
                 continue
             changed = {name: value for name, value in values.items() if _column(row, name) != value}
             if row.status != vocab.APPT_BOOKED:

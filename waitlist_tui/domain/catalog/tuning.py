@@ -121,9 +121,7 @@ def parse_tuning(data: dict[str, Any], default_name: str = "settings") -> Tuning
     if not isinstance(clinic_table, dict) or not isinstance(messages_table, dict):
         raise ValidationError("[clinic] and [messages] must be tables", field="clinic")
     rules = lead_time.parse(data[lead_time.SETTING]) if lead_time.SETTING in data else None
-    return Tuning(
-        name, _clinic_values(clinic_table, None), _message_values(messages_table), rules
-    )
+    return Tuning(name, _clinic_values(clinic_table, None), _message_values(messages_table), rules)
 
 
 def load_tuning(path: str | Path) -> Tuning:
