@@ -13,7 +13,12 @@ Reasons an entry was not offered (REASONS): an earlier offer of this opening end
 opted out by STOP, phoned with no answer, no reply in time, withdrawn), the client's daily
 offer limit, a row another desk held at that moment, skipped by the desk with a typed reason
 (`skip_candidate`), passed over when the desk offered another entry by hand, a failed
-preference (PARTIAL) or simply ranked below, and a hard rule (outside the date range).
+preference (PARTIAL) or simply ranked below, a client offered less than the clinic's
+`min_hours_between_offers` ago (offer_spacing.py), and a hard rule, each named with its
+particulars (HARD_RULES: request expired, outside the date range, service longer than the
+slot, the slot is for another service, the provider does not do their service). The provider,
+day and time of day are preferences here, not hard rules (matching.py): an entry that fails
+them is a PARTIAL candidate, and the record says which ones failed.
 Contact notes say how the client could be told: no SMS consent, no consent for any channel.
 """
 
@@ -24,17 +29,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import SQL, fn
+from peewee import fn
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.fairness_words import (
     FITTED,
+    HARD_RULES,
+    HARD_WORDS,
     NOT_OFFERED,
     NOTES,
     OFFERED,
     REASONS,
 )
+from waitlist_tui.domain.fill import offer_spacing
 from waitlist_tui.domain.fill.matching import COUNT_CAP, SlotShape, candidates
 from waitlist_tui.domain.fill.openings import get_opening
 from waitlist_tui.domain.messaging import settings as message_settings
@@ -45,9 +53,12 @@ from waitlist_tui.domain.store.models import (
     AuditEvent,
     Client,
     Entry,
+    EntryProvider,
     Offer,
     OfferRanking,
     Opening,
+    ProviderService,
+    Service,
 )
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import iso
@@ -138,27 +149,100 @@ def _skips(opening: Opening) -> list[dict[str, Any]]:
     return rows
 
 
-def _unfit(opening: Opening, now: dt.datetime) -> tuple[list[dict[str, Any]], int]:
-    """The first entries that want this slot's services but whose date range misses it, and
-    how many (capped at COUNT_CAP): the hard rule a client most often asks about."""
+def _fails(e: Any, slot: SlotShape, now: dt.datetime, only: Any) -> tuple[str, str]:
+    """The first hard rule this entry breaks for the slot, and its detail in plain words."""
+    day = slot.local_date
+    if e.expires_at is not None and e.expires_at <= now:
+        return "entry_expired", f"request expired {e.expires_at:%d %b}"
+    if e.date_range_start > day or e.date_range_end < day:
+        return (
+            "date_range",
+            f"wants {e.date_range_start:%d %b}-{e.date_range_end:%d %b}, the slot is {day:%d %b}",
+        )
+    if e.duration > slot.minutes:
+        return "too_long", f"{e.code} takes {e.duration} min, the slot is {slot.minutes} min"
+    if only is not None and e.service_id != only.id:
+        return "other_service", f"the slot is for {only.code}, they want {e.code}"
+    return "", ""
+
+
+def _unfit(opening: Opening, now: dt.datetime) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The waiting entries a hard rule keeps out of this slot, each rule named: the first
+    STORE_UNFIT in queue order kept with their detail, the rest (up to COUNT_CAP read)
+    counted by rule. Two groups are asked: entries for a service this provider does (whose
+    expiry, date range, service length or the slot's own service misses), and entries that
+    name this provider for a service the provider does not do."""
     slot = SlotShape.of(opening)
-    if not slot.service_ids:
-        return [], 0
-    query = Entry.select(Entry.id, Entry.priority, Entry.created_at).where(
-        Entry.service.in_(list(slot.service_ids)),
-        Entry.status == vocab.WAITING,
-        Entry.clinic == slot.clinic,
-        (Entry.date_range_start > slot.local_date) | (Entry.date_range_end < slot.local_date),
-        Entry.expires_at.is_null() | (Entry.expires_at > now),
+    offers = (
+        Service.select(Service.id)
+        .join(ProviderService, on=ProviderService.service == Service.id)
+        .where(ProviderService.provider == opening.provider_id, Service.kind == "appointment")
     )
-    first = list(query.order_by(Entry.priority, Entry.created_at, Entry.id).limit(STORE_UNFIT))
-    capped = query.select(SQL("1")).limit(COUNT_CAP)
-    count = Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped")).scalar() or 0
-    rows = []
-    for e in first:
-        row = {"e": str(e.id), "p": e.priority, "s": NOT_OFFERED, "why": ["date_range"]}
-        rows.append(row)
-    return rows, int(count)
+    only = opening.service if opening.source == "manual" and opening.service_id else None
+    broken = (
+        (Entry.expires_at.is_null(False) & (Entry.expires_at <= now))
+        | (Entry.date_range_start > slot.local_date)
+        | (Entry.date_range_end < slot.local_date)
+        | (Service.duration_minutes > slot.minutes)
+    )
+    if only is not None:
+        broken |= Entry.service != only.id
+    columns = (
+        Entry.id,
+        Entry.priority,
+        Entry.created_at,
+        Entry.expires_at,
+        Entry.date_range_start,
+        Entry.date_range_end,
+        Entry.service.alias("service_id"),
+        Service.code.alias("code"),
+        Service.duration_minutes.alias("duration"),
+    )
+    wanted = (
+        Entry.select(*columns)
+        .join(Service)
+        .where(
+            Entry.clinic == slot.clinic,
+            Entry.status == vocab.WAITING,
+            Entry.service.in_(offers),
+            broken,
+        )
+        .order_by(Entry.priority, Entry.created_at, Entry.id)
+        .limit(COUNT_CAP)
+        .namedtuples()
+    )
+    found: list[tuple[Any, str, str]] = []
+    for e in wanted:
+        code, detail = _fails(e, slot, now, only)
+        if code:
+            found.append(((e.priority, e.created_at, str(e.id)), code, detail))
+    named = (
+        Entry.select(Entry.id, Entry.priority, Entry.created_at, Service.code.alias("code"))
+        .join(Service)
+        .switch(Entry)
+        .join(EntryProvider, on=EntryProvider.entry == Entry.id)
+        .where(
+            EntryProvider.provider == opening.provider_id,
+            Entry.clinic == slot.clinic,
+            Entry.status == vocab.WAITING,
+            Entry.service.not_in(offers),
+        )
+        .order_by(Entry.priority, Entry.created_at, Entry.id)
+        .limit(COUNT_CAP)
+        .namedtuples()
+    )
+    for e in named:
+        detail = f"{slot.provider_code} does not do {e.code}"
+        found.append(((e.priority, e.created_at, str(e.id)), "provider_service", detail))
+    found.sort(key=lambda f: f[0])
+    rows = [
+        {"e": key[2], "p": key[0], "s": NOT_OFFERED, "why": [code], "x": detail}
+        for key, code, detail in found[:STORE_UNFIT]
+    ]
+    rest: dict[str, int] = {}
+    for _, code, _ in found[STORE_UNFIT:]:
+        rest[code] = rest.get(code, 0) + 1
+    return rows, rest
 
 
 def _details(entry_ids: list[str]) -> dict[str, Any]:
@@ -230,9 +314,9 @@ def record_offer(
     rows.sort(key=_sort_key)
     last_offered = max((i for i, r in enumerate(rows) if r["s"] == OFFERED), default=-1)
     cap = message_settings.of(opening.clinic).max_offers_per_day
-    counts = _offers_today(
-        [details[r["e"]].client_id for r in rows if r["e"] in details], now, opening
-    )
+    clients = [details[r["e"]].client_id for r in rows if r["e"] in details]
+    counts = _offers_today(clients, now, opening)
+    recent = offer_spacing.last_offers(clients, opening.clinic, now)
     for i, row in enumerate(rows):
         row["r"] = i + 1
         if row["s"] != FITTED:
@@ -241,6 +325,9 @@ def record_offer(
             d = details.get(row["e"])
             if by_entry:
                 row["why"] = ["by_hand"]
+            elif d is not None and d.client_id in recent:
+                row["why"] = ["recent"]
+                row["x"] = offer_spacing.ago(recent[d.client_id], now)
             elif cap and d is not None and counts.get(d.client_id, 0) >= cap:
                 row["why"] = ["daily_cap"]
             else:
@@ -250,11 +337,8 @@ def record_offer(
             row["why"] = ["preference"] if row["m"] != vocab.EXACT else ["ranked_below"]
     for row in rows:
         row.pop("_c", None)
-    unfit, unfit_count = _unfit(opening, now)
-    rest = {
-        "ranked_below": max(0, len(remaining.items) - STORE_FITTING),
-        "date_range": max(0, unfit_count - len(unfit)),
-    }
+    unfit, rest = _unfit(opening, now)
+    rest["ranked_below"] = max(0, len(remaining.items) - STORE_FITTING)
     record = {
         "v": 1,
         "seq": Offer.select().where(Offer.opening == opening.id).count(),  # order at one instant
@@ -353,6 +437,7 @@ class WhyRow:
     notes: tuple[str, ...]
     desk_note: str
     fails: tuple[str, ...]
+    detail: str = ""  # a hard rule's particulars, or when a too-recent client was offered
 
     @property
     def reason_text(self) -> str:
@@ -362,6 +447,10 @@ class WhyRow:
                 words.append(f"skipped by the desk: {self.desk_note}")
             elif r == "preference" and self.fails:
                 words.append(f"failed preference ({', '.join(self.fails)})")
+            elif r in HARD_RULES and self.detail:
+                words.append(f"hard rule: {self.detail}")
+            elif r == "recent" and self.detail:
+                words.append(f"{REASONS[r]}: {self.detail}")
             else:
                 words.append(REASONS.get(r, r))
         return ", ".join(words)
@@ -395,6 +484,7 @@ class WhyRow:
             "notes": list(self.notes),
             "desk_note": self.desk_note,
             "fails": list(self.fails),
+            "detail": self.detail,
             "text": self.text(),
         }
 
@@ -424,9 +514,20 @@ class Ranking:
         if below:
             more = "+" if self.fitting_capped else ""
             parts.append(f"{below}{more} more fitted, ranked below")
-        if self.rest.get("date_range"):
-            parts.append(f"{self.rest['date_range']} more outside their date range")
+        kept_out = self.kept_out()
+        if kept_out:
+            parts.append(kept_out)
         return "; ".join(parts) or "nobody was offered"
+
+    def kept_out(self) -> str:
+        """'12 more kept out by hard rules (9 outside their date range, 3 ...)': the entries
+        a hard rule kept out beyond those named, counted by rule."""
+        counts = [(self.rest[r], r) for r in HARD_RULES if self.rest.get(r)]
+        if not counts:
+            return ""
+        total = sum(n for n, _ in counts)
+        each = ", ".join(f"{n} {HARD_WORDS[r]}" for n, r in counts)
+        return f"{total} more kept out by hard rules ({each})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -470,6 +571,7 @@ def _ranking(row: OfferRanking, names: dict[str, str]) -> Ranking:
             tuple(r.get("n", [])),
             r.get("note", ""),
             tuple(r.get("f", [])),
+            r.get("x", ""),
         )
         for r in rec.get("rows", [])
     )
