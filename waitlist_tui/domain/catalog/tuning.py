@@ -1,8 +1,8 @@
 """The clinic settings a manager tunes (hold time, workflow, broadcast size, notice, the
 hours between offers to one client, quiet hours, the daily cap): read from a small settings
-file, checked by the same rules as the set-up file, and written to the clinic with an audit row. The what-if simulation
-(domain/whatif) applies a file to its copy of the clinic; "apply" on the what-if screen writes
-the chosen one to the real clinic, through the same function.
+file, checked by the same rules as the set-up file, and written to the clinic with an audit
+row. The what-if simulation (domain/whatif) applies a file to its copy of the clinic; "apply"
+on the what-if screen writes the chosen one to the real clinic, through the same function.
 
     name = "Broadcast to 5, 1 h hold"   # optional: the label in comparisons
     [clinic]
