@@ -213,3 +213,64 @@ def test_demo_fairness_panel_snapshot(demo_db, snap_compare) -> None:
         await settle(pilot)
 
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=panel)
+
+
+def test_fairness_panel_by_service_and_by_provider_snapshots(clinic_only_db, snap_compare) -> None:
+    """`b` switches the wait before a first offer to by service (once) and by provider
+    (twice); the snapshot is the provider split, each press checked below."""
+    from tests.tui.test_dashboard import open_dashboard
+
+    _fairness_history()
+
+    async def panel(pilot) -> None:
+        await open_dashboard(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.press("b", "b")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=panel)
+
+
+async def test_fairness_panel_switches_the_wait_split(clinic_only_db) -> None:
+    from tests.tui.test_dashboard import open_dashboard
+    from waitlist_tui.domain.stats.fairness import fairness_report
+
+    _fairness_history()
+    report = fairness_report()["wait_before_first_offer"]
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_dashboard(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.pause(0.5)
+        table = app.screen.query_one("#fair-waits")
+
+        def shown() -> tuple[str, list[str]]:
+            first = str(table.ordered_columns[0].label)
+            return first, [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+        assert shown() == ("Priority", [str(r["key"]) for r in report["by_priority"]])
+        await pilot.press("b")
+        await pilot.pause()
+        assert shown() == ("Service", [r["key"] for r in report["by_service"]])
+        await pilot.press("b")
+        await pilot.pause()
+        assert shown() == ("Provider", [r["key"] for r in report["by_provider"]])
+        await pilot.press("b")
+        await pilot.pause()
+        assert shown()[0] == "Priority"
+
+
+def test_demo_fairness_panel_by_service_snapshot(demo_db, snap_compare) -> None:
+    """The demo's history, `b` once: the wait before a first offer by service."""
+    from tests.tui.test_dashboard import open_dashboard
+
+    async def panel(pilot) -> None:
+        await open_dashboard(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=panel)
