@@ -198,7 +198,7 @@ def _unfit(opening: Opening, now: dt.datetime) -> tuple[list[dict[str, Any]], di
         Service.code.alias("code"),
         Service.duration_minutes.alias("duration"),
     )
-    wanted = (
+    wanted: Any = (
         Entry.select(*columns)
         .join(Service)
         .where(
@@ -216,7 +216,7 @@ def _unfit(opening: Opening, now: dt.datetime) -> tuple[list[dict[str, Any]], di
         code, detail = _fails(e, slot, now, only)
         if code:
             found.append(((e.priority, e.created_at, str(e.id)), code, detail))
-    named = (
+    named: Any = (
         Entry.select(Entry.id, Entry.priority, Entry.created_at, Service.code.alias("code"))
         .join(Service)
         .switch(Entry)

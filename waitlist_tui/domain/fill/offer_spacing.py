@@ -61,9 +61,8 @@ def last_offers(client_ids: list[Any], clinic: Any, now: dt.datetime) -> dict[An
 
 def _aware(at: Any) -> dt.datetime:
     """MAX() of a timestamp comes back as the driver gives it (SQLite: text)."""
-    if isinstance(at, str):
-        at = dt.datetime.fromisoformat(at)
-    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+    when: dt.datetime = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def ago(at: dt.datetime, now: dt.datetime) -> str:
