@@ -16,7 +16,7 @@ from waitlist_tui.domain.catalog.clinics import clinic_dict
 from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.fill import fairness, offer_spacing, offers
-from waitlist_tui.domain.store.models import Clinic, Entry, EntryProvider, Provider
+from waitlist_tui.domain.store.models import Clinic, Entry
 
 
 def _kept_out(opening_id) -> list[tuple[str, tuple[str, ...], str]]:
@@ -41,9 +41,7 @@ def test_each_hard_rule_is_named_with_its_particulars(clinic: Clinic) -> None:
     )
     old = add_entry("Old", priority=4, service="PT-FU")
     Entry.update(expires_at=clock.now() - dt.timedelta(hours=1)).where(Entry.id == old.id).execute()
-    max_ = add_entry("Max", priority=5, service="MASSAGE")
-    EntryProvider.create(entry=max_.id, provider=Provider.get(Provider.code == "KIM").id)
-    add_entry("Zed", priority=5, service="MASSAGE")  # wants nobody here: not considered
+    add_entry("Zed", priority=5, service="MASSAGE")  # KIM does not do it: not considered
     opening = monday_opening(minutes=30)
     sent = offers.offer(opening.id, STAFF)
     assert sent[0].client_name == "Ana Test"
@@ -51,7 +49,6 @@ def test_each_hard_rule_is_named_with_its_particulars(clinic: Clinic) -> None:
         ("Eve", ("too_long",), "hard rule: PT-EVAL takes 60 min, the slot is 30 min"),
         ("Far", ("date_range",), "hard rule: wants 01 Dec-20 Dec, the slot is 23 Nov"),
         ("Old", ("entry_expired",), "hard rule: request expired 20 Nov"),
-        ("Max", ("provider_service",), "hard rule: KIM does not do MASSAGE"),
     ]
     latest = fairness.why(opening.id).to_dict()["rankings"][-1]
     eve = next(r for r in latest["rows"] if r["client"] == "Eve Test")
@@ -150,3 +147,20 @@ def test_off_by_default_and_checked_in_the_setup_and_settings_files(clinic: Clin
     assert tuning.apply_tuning(parsed, STAFF) == {offer_spacing.SETTING: [6, 2]}
     assert tuning.current()[offer_spacing.SETTING] == 2
     assert offer_spacing.hours(Clinic.get()) == 2
+
+
+def test_a_capped_count_never_goes_below_zero(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count reads at most COUNT_CAP rows in no order: the entries named may be outside
+    it (more kept out than the cap), and the rest is then what was read."""
+    monkeypatch.setattr(fairness, "STORE_UNFIT", 1)
+    monkeypatch.setattr(fairness, "COUNT_CAP", 2)
+    add_entry("Ana", priority=1, service="PT-FU")
+    for priority, name in enumerate(("Eve", "Ed", "Em", "Eli"), start=2):
+        add_entry(name, priority=priority)
+    opening = monday_opening(minutes=30)
+    offers.offer(opening.id, STAFF)
+    latest = fairness.why(opening.id).rankings[-1]
+    assert [r.name for r in latest.rows if r.rank is None] == ["Eve Test"]
+    assert 1 <= latest.rest["too_long"] <= 2

@@ -25,17 +25,15 @@ REASONS = {
     "date_range": "hard rule: outside their date range",
     "too_long": "hard rule: service longer than the slot",
     "other_service": "hard rule: the slot is for another service",
-    "provider_service": "hard rule: the provider does not do their service",
 }
 # The hard rules the record names one by one (fill/fairness.py), in the order they are
 # checked, with the words their counts take ("9 outside their date range").
-HARD_RULES = ("entry_expired", "date_range", "too_long", "other_service", "provider_service")
+HARD_RULES = ("entry_expired", "date_range", "too_long", "other_service")
 HARD_WORDS = {
     "entry_expired": "past their expiry",
     "date_range": "outside their date range",
     "too_long": "wanting a longer service",
     "other_service": "wanting another service",
-    "provider_service": "naming this provider for a service they do not do",
 }
 NOTES = {"no_sms": "no SMS consent", "no_consent": "no consent for any channel"}
 # Passed over while waiting and fitting: what the manager's report counts as unfair-looking.
