@@ -18,7 +18,7 @@ from waitlist_tui.domain.store.models import CalendarSource, Clinic, Provider
 STALE_AFTER = dt.timedelta(hours=1)  # a source not read for this long is called stale
 
 
-def clinic_sources(clinic: Clinic) -> ModelSelect:
+def clinic_sources(clinic: Clinic) -> ModelSelect[CalendarSource]:
     """Every calendar source of the clinic's providers, with its provider."""
     return (
         CalendarSource.select(CalendarSource, Provider)
