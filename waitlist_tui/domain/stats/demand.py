@@ -256,10 +256,13 @@ def _ended_groups(clinic: Clinic, since: dt.datetime) -> list[tuple[Any, ...]]:
     mark = _mark()
     source = "" if is_postgres() else f"INDEXED BY {ENDED_INDEX}"
     ep, provider = EntryProvider._meta.table_name, Provider._meta.table_name
+    # SQLite: "+" keeps the probe on (entry_id) alone; on (provider_id, entry_id) it probed
+    # once per active provider (370 -> 690 ms at 68,000 ended entries).
+    plus = "" if is_postgres() else "+"
     sql = (
         "SELECT e.service_id, ep.provider_id, e.preferred_days, e.preferred_time_slots, "
         f"COUNT(*) FROM {Entry._meta.table_name} e {source} LEFT JOIN {ep} ep "
-        f"ON ep.entry_id = e.id AND ep.provider_id IN (SELECT p.id FROM {provider} p "
+        f"ON ep.entry_id = e.id AND {plus}ep.provider_id IN (SELECT p.id FROM {provider} p "
         f"WHERE p.clinic_id = {mark} AND p.active = {mark}) "
         f"WHERE e.clinic_id = {mark} AND {ENDED_ONLY} AND e.status_changed_at >= {mark} "
         f"AND NOT EXISTS (SELECT 1 FROM {Offer._meta.table_name} o WHERE o.entry_id = e.id)"
