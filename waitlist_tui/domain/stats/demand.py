@@ -596,24 +596,22 @@ def _spots(
     listed = offers.get(what.id, ())
     offering = set(listed)
     ws, we = pattern.window
-    spots = []
-    for pid in pattern.pids or tuple(listed):
-        if pid not in number or pid not in offering:
-            continue
-        for weekday in range(7):
-            if days and not days & (1 << weekday):
-                continue
-            for part in parts:
-                a, b = free.parts[part]
-                if (
-                    ws is not None
-                    and we is not None
-                    and max(a, ws) + what.duration_minutes > min(b, we)
-                ):
-                    continue
-                spot = (number[pid], weekday, part)
-                spots.append((spot, 1 << weekday, what.duration_minutes))
-    return spots
+    length = what.duration_minutes
+    fitting = [
+        part
+        for part in parts
+        if ws is None
+        or we is None
+        or max(free.parts[part][0], ws) + length <= min(free.parts[part][1], we)
+    ]
+    weekdays = [w for w in range(7) if not days or days & (1 << w)]
+    return [
+        ((number[pid], weekday, part), 1 << weekday, length)
+        for pid in pattern.pids or tuple(listed)
+        if pid in number and pid in offering
+        for weekday in weekdays
+        for part in fitting
+    ]
 
 
 def _suggest(
