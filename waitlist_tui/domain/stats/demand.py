@@ -4,13 +4,17 @@ preferences point there, how many of them have no free slot in their date range,
 wait, and how many entries there ended (expired or cancelled) without ever being offered a
 slot; and the few extra hours that would fit the most waiting entries that have no slot.
 
-How it stays fast at 100,000 waiting entries: the database groups the waiting entries by
-what matters (service, preferred providers, days, parts of day, time window, date range as
-day offsets from today, whole days waited) and counts them, so Python sees groups, not rows.
-Free time is read once (fill/availability.free_blocks over the days the ranges reach) and
-turned into, per (service length, provider, day), the start minutes a slot could take; a
-preference pattern's days with a fitting slot are found once, and a group has a free slot
-when one of those days lies in its range (a bisect).
+How it is read at 100,000 waiting entries: the database counts the waiting entries per
+preference pattern (service, preferred providers, days, parts of day, time window) twice, by
+date range clipped to the days the report sees (the slot check) and by UTC day added (the
+wait histogram, whose median is taken per cell), so Python sees groups, not rows, and never
+the two crossed. Free time is read once (fill/availability.free_blocks over the days the
+ranges reach) and turned into, per (service length, provider, day), the start minutes a slot
+could take; a pattern's days with a fitting slot are found once, and a group has a free slot
+when one of those days lies in its range (a bisect). The ended entries are counted per
+preferred provider by a join. What is left is each entry's preferred providers (a look-up per
+waiting and per ended entry, SQLite; a join of entry_provider, PostgreSQL) and the offer
+check per ended entry: about two thirds of the time at 100,000 waiting.
 
 An entry points to one cell per preferred provider, day and part of day it names: an entry
 that names none of a kind points to the "any" cell of that kind (an entry with no preferred
@@ -192,17 +196,15 @@ WAITING_ONLY = f"e.status = '{vocab.WAITING}'"
 ENDED_ONLY = f"e.status IN ('{vocab.CANCELLED}', '{vocab.EXPIRED}')"
 
 
-def _waiting_rows(clinic: Clinic, today: dt.date) -> list[tuple[Any, ...]]:
-    """The waiting entries counted two ways in one pass over models.DEMAND_INDEX, by
-    pattern (service, providers text, days, slots, window start, end) and:
-
-    - kind 0: the date range clipped to the days the report can see (from today to
-      MAX_DAYS ahead; an end before today is yesterday), the `first, last` of the slot check;
-    - kind 1: the UTC date added (`first`; `last` NULL), the wait histogram's days.
-
-    Grouping each alone (not on both and the unclipped dates) keeps the rows about a
-    fifth of the entries at 100,000 waiting. The rows are read once (a CTE named twice is
-    materialized on both backends)."""
+def _waiting_rows(
+    clinic: Clinic, today: dt.date
+) -> tuple[list[tuple[Key, Any, Any, int]], list[tuple[Key, Any, int]]]:
+    """The waiting entries (models.DEMAND_INDEX) counted per pattern (service, providers
+    text, days, slots, window start, end) two ways: (pattern, first, last, count) with the
+    date range clipped to the days the report can see (from today to MAX_DAYS ahead; an end
+    before today is yesterday), the slot check's groups; and (pattern, UTC day added,
+    count), the wait histogram's. Neither crossed with the other: 43,000 + 27,000 groups at
+    99,000 waiting, not 93,000 that each needed both."""
     start, low = today, today - dt.timedelta(days=1)
     high = today + dt.timedelta(days=MAX_DAYS - 1)
     mark = _mark()
@@ -236,15 +238,42 @@ def _waiting_rows(clinic: Clinic, today: dt.date) -> list[tuple[Any, ...]]:
         text = (high + dt.timedelta(days=1), start, low, high)
         stamps = tuple(d.isoformat() for d in text)
     pattern = "s, p, d, t, ws, we"
-    sql = (
-        f"WITH w AS (SELECT {columns}, e.preferred_days AS d, e.preferred_time_slots AS t, "
+    entries = (
+        f"SELECT {columns}, e.preferred_days AS d, e.preferred_time_slots AS t, "
         "e.preferred_time_start AS ws, e.preferred_time_end AS we "
-        f"FROM {source} WHERE e.clinic_id = {mark} AND {WAITING_ONLY}) "
-        f"SELECT {pattern}, 0, a, b, COUNT(*) FROM w GROUP BY {pattern}, a, b "
-        f"UNION ALL SELECT {pattern}, 1, c, NULL, COUNT(*) FROM w GROUP BY {pattern}, c"
+        f"FROM {source} WHERE e.clinic_id = {mark} AND {WAITING_ONLY}"
     )
     params = (*stamps, *clinic_params, Entry.clinic.db_value(clinic.id))
-    return list(database.execute_sql(sql, params).fetchall())
+    ranges: list[tuple[Key, Any, Any, int]] = []
+    waits: list[tuple[Key, Any, int]] = []
+    if is_postgres():  # the entries read once: a CTE named twice is materialized
+        sql = (
+            f"WITH w AS ({entries}) "
+            f"SELECT {pattern}, 0, a, b, COUNT(*) FROM w GROUP BY {pattern}, a, b "
+            f"UNION ALL SELECT {pattern}, 1, c, NULL, COUNT(*) FROM w GROUP BY {pattern}, c"
+        )
+        for row in database.execute_sql(sql, params):
+            if row[6] == 0:
+                ranges.append((row[:6], row[7], row[8], row[9]))
+            else:
+                waits.append((row[:6], row[7], row[9]))
+        return ranges, waits
+    # SQLite writes such a CTE to a temporary table and sorts it twice (slower than grouping
+    # once on both and splitting the groups here). The rows are read in a subquery the
+    # planner keeps whole (LIMIT -1), so each entry's providers are looked up once.
+    sql = (
+        f"SELECT {pattern}, a, b, c, COUNT(*) FROM ({entries} LIMIT -1) AS w "
+        f"GROUP BY {pattern}, a, b, c"
+    )
+    by_range: dict[tuple[Key, Any, Any], int] = defaultdict(int)
+    by_day: dict[tuple[Key, Any], int] = defaultdict(int)
+    for row in database.execute_sql(sql, params):
+        key, count = row[:6], row[9]
+        by_range[(key, row[6], row[7])] += count
+        by_day[(key, row[8])] += count
+    ranges = [(key, a, b, count) for (key, a, b), count in by_range.items()]
+    waits = [(key, c, count) for (key, c), count in by_day.items()]
+    return ranges, waits
 
 
 def _ended_groups(clinic: Clinic, since: dt.datetime) -> list[tuple[Any, ...]]:
@@ -444,7 +473,7 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
     for link in ProviderService.select().where(ProviderService.provider.in_(list(by_pid))):
         offers[link.service_id].append(link.provider_id)
     offered = {service_id: set(pids) for service_id, pids in offers.items()}
-    rows = _waiting_rows(clinic, today)
+    ranges, waits = _waiting_rows(clinic, today)
     ended = _ended_groups(clinic, now - dt.timedelta(days=ENDED_DAYS))
 
     offsets: dict[Any, int] = {}
@@ -471,8 +500,7 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
         return cells_of[key]
 
     # the range ends are clipped to [yesterday, MAX_DAYS - 1 ahead]: the reach is the same
-    ranges = [row for row in rows if row[6] == 0]
-    reach = min(max((offset(row[8]) for row in ranges), default=-1) + 1, MAX_DAYS)
+    reach = min(max((offset(row[2]) for row in ranges), default=-1) + 1, MAX_DAYS)
     free = _Free(clinic, providers, today, max(reach, 0), now)
     patterns: dict[Key, _Pattern | None] = {}
 
@@ -490,8 +518,7 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
 
     unmet_ranges: dict[tuple[Key, int, int], int] = defaultdict(int)
     total = no_slot_total = 0
-    for row in ranges:
-        key, start, end, count = row[:6], row[7], row[8], row[9]
+    for key, start, end, count in ranges:
         if key in patterns:
             pattern = patterns[key]
         else:
@@ -520,13 +547,10 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
                 span = (first, last) if last - first < 6 else (0, -1)  # -1: every weekday
                 unmet_ranges[(key, *span)] += count
     added_days: dict[Any, int] = {}
-    for row in rows:
-        if row[6] != 1:
-            continue
-        pattern = patterns.get(row[:6])
+    for key, added, count in waits:
+        pattern = patterns.get(key)
         if pattern is None:
             continue
-        added, count = row[7], row[9]
         waited = added_days.get(added)
         if waited is None:
             day = added if isinstance(added, dt.date) else dt.date.fromisoformat(str(added))
