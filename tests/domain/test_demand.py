@@ -16,7 +16,7 @@ from waitlist_tui.domain import clock
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill.availability import find_matching_slots
 from waitlist_tui.domain.stats.demand import demand
-from waitlist_tui.domain.store.models import Clinic, Entry
+from waitlist_tui.domain.store.models import Clinic, Entry, Provider
 from waitlist_tui.domain.waitlist import changes
 
 
@@ -168,3 +168,17 @@ def test_query_count_does_not_grow_with_the_entries(clinic: Clinic) -> None:
     assert found.waiting_total == 550
     assert _cell(found, "PT-EVAL", "PATEL", "FRIDAY", "any").ended_without_offer == 50
     assert few.count == many.count <= 12
+
+
+def test_ended_entries_count_under_their_active_providers(clinic: Clinic) -> None:
+    """Ended entries are counted per preferred provider by a join: an inactive provider
+    has no cell, and an entry whose providers are all inactive counts under "any"."""
+    both = add_entry("Both", preferred_providers=["KIM", "PATEL"], preferred_days=["THURSDAY"])
+    only = add_entry("Only", preferred_providers=["PATEL"], preferred_days=["THURSDAY"])
+    for entry in (both, only):
+        changes.cancel(entry.id, STAFF, reason="went elsewhere")
+    Provider.update(active=False).where(Provider.code == "PATEL").execute()
+    found = demand()
+    assert _cell(found, "PT-EVAL", "KIM", "THURSDAY", "any").ended_without_offer == 1
+    assert _cell(found, "PT-EVAL", "any", "THURSDAY", "any").ended_without_offer == 1
+    assert not [c for c in found.cells if c.provider == "PATEL"]
