@@ -4,17 +4,18 @@ preferences point there, how many of them have no free slot in their date range,
 wait, and how many entries there ended (expired or cancelled) without ever being offered a
 slot; and the few extra hours that would fit the most waiting entries that have no slot.
 
-How it is read at 100,000 waiting entries: the database counts the waiting entries per
-preference pattern (service, preferred providers, days, parts of day, time window) twice, by
-date range clipped to the days the report sees (the slot check) and by UTC day added (the
-wait histogram, whose median is taken per cell), so Python sees groups, not rows, and never
-the two crossed. Free time is read once (fill/availability.free_blocks over the days the
-ranges reach) and turned into, per (service length, provider, day), the start minutes a slot
-could take; a pattern's days with a fitting slot are found once, and a group has a free slot
-when one of those days lies in its range (a bisect). The ended entries are counted per
-preferred provider by a join. What is left is each entry's preferred providers (a look-up per
-waiting and per ended entry, SQLite; a join of entry_provider, PostgreSQL) and the offer
-check per ended entry: about two thirds of the time at 100,000 waiting.
+How it is read at 100,000 waiting entries: the waiting entries are counted per preference
+pattern (service, preferred providers, days, parts of day, time window) twice, by date range
+clipped to the days the report sees (the slot check) and by UTC day added (the wait histogram,
+whose median is taken per cell): grouped so by PostgreSQL, and by SQLite on both at once, then
+split. Python walks those groups, not rows, and never the two crossed. Free time is read once
+(fill/availability.free_blocks over the days the ranges reach) and turned into, per (service
+length, provider, day), the start minutes a slot could take; a pattern's days with a fitting
+slot are found once, and a group has a free slot when one of those days lies in its range (a
+bisect). The ended entries are counted per preferred provider by a join. What is left is each
+entry's preferred providers (a look-up per waiting and per ended entry, SQLite; a join of
+entry_provider, PostgreSQL) and the offer check per ended entry: about two thirds of the time
+at 100,000 waiting.
 
 An entry points to one cell per preferred provider, day and part of day it names: an entry
 that names none of a kind points to the "any" cell of that kind (an entry with no preferred
