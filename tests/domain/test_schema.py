@@ -646,6 +646,60 @@ def test_v15_gains_the_offer_links_table(backend: str, tmp_path, request, frozen
     db.close()
 
 
+def _demand_columns(entry_id) -> tuple[list[str], bool]:
+    row = Entry.select(Entry.provider_ids, Entry.ever_offered).where(Entry.id == entry_id).get()
+    codes = {str(p.id).replace("-", ""): p.code for p in Provider.select()}
+    ids = [] if row.provider_ids is None else row.provider_ids.replace("-", "").split(",")
+    return [codes[i] for i in ids], bool(row.ever_offered)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v18_gains_the_demand_columns(backend: str, tmp_path, request, frozen) -> None:
+    """v18 -> v19: entries gain provider_ids and ever_offered, filled for the old rows (the
+    preferred providers in id order, any offer), in `stats demand`'s indexes; the triggers
+    keep them from then on (a change of providers, an offer)."""
+    from waitlist_tui.domain.fill import offers
+    from waitlist_tui.domain.fill.openings import add_opening
+    from waitlist_tui.domain.store.models import DEMAND_INDEX, ENDED_INDEX, Offer, Opening
+
+    url = (
+        str(tmp_path / "v18.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    both = adding.create(entry_payload(preferred_providers=["PATEL", "KIM"]), STAFF)
+    other = adding.create(entry_payload(preferred_providers=[], preferred_days=[]), STAFF)
+    opening = add_opening("KIM", "2026-11-23T09:00", 60, STAFF)
+    assert len(offers.offer(opening.id, STAFF)) >= 1
+    rollups.drop_triggers()
+    dropper = SchemaMigrator.from_database(db)
+    migrate(dropper.drop_index("entry", DEMAND_INDEX), dropper.drop_index("entry", ENDED_INDEX))
+    migrate(
+        dropper.drop_column("entry", "provider_ids"), dropper.drop_column("entry", "ever_offered")
+    )
+    schema.set_meta(schema.VERSION_KEY, "18")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    assert {"provider_ids", "ever_offered"} <= {c.name for c in db.get_columns("entry")}
+    assert {DEMAND_INDEX, ENDED_INDEX} <= {i.name for i in db.get_indexes("entry")}
+    in_order = sorted(Provider.select().where(Provider.code.in_(["KIM", "PATEL"])), key=str_id)
+    sent = {o.entry_id for o in Offer.select()}
+    assert sent
+    assert _demand_columns(both.id) == ([p.code for p in in_order], both.id in sent)
+    assert _demand_columns(other.id) == ([], other.id in sent)
+    changes.change(both.id, {"preferred_providers": ["KIM"]}, STAFF)
+    assert _demand_columns(both.id) == (["KIM"], both.id in sent)
+    Opening.delete().where(Opening.id == opening.id).execute()  # its offers go with it
+    assert _demand_columns(both.id) == (["KIM"], False)
+    assert _demand_columns(other.id) == ([], False)
+    db.close()
+
+
+def str_id(provider: Provider) -> str:
+    return str(provider.id)
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
 def test_v17_gains_the_knock_on_columns(backend: str, tmp_path, request, frozen) -> None:
     """v17 -> v18: entries gain keep_later_appointment (False for the old ones), openings

@@ -60,8 +60,6 @@ from waitlist_tui.domain.store.models import (
     ENDED_INDEX,
     Clinic,
     Entry,
-    EntryProvider,
-    Offer,
     Provider,
     ProviderService,
     Service,
@@ -177,17 +175,6 @@ def _id(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def _providers_sql() -> str:
-    """An entry's preferred providers as one text ("id,id"; NULL for any provider)."""
-    ep = EntryProvider._meta.table_name
-    if is_postgres():
-        return (
-            "(SELECT string_agg(ep.provider_id::text, ',' ORDER BY ep.provider_id) "
-            f"FROM {ep} ep WHERE ep.entry_id = e.id)"
-        )
-    return f"(SELECT group_concat(ep.provider_id) FROM {ep} ep WHERE ep.entry_id = e.id)"
-
-
 def _mark() -> str:
     return "%s" if is_postgres() else "?"
 
@@ -211,31 +198,21 @@ def _waiting_rows(
     mark = _mark()
     waiting = Entry._meta.table_name
     if is_postgres():
-        ep = EntryProvider._meta.table_name
-        # A hash join of the waiting entries' providers, aggregated once (the correlated
-        # look-up ran once per entry: 23,000 index probes).
-        source = (
-            f"{waiting} e LEFT JOIN (SELECT ep.entry_id, string_agg(ep.provider_id::text, ',' "
-            f"ORDER BY ep.provider_id) AS p FROM {ep} ep JOIN {waiting} x ON x.id = ep.entry_id"
-            f" AND x.clinic_id = {mark} AND x.status = '{vocab.WAITING}' GROUP BY ep.entry_id)"
-            " pe ON pe.entry_id = e.id"
-        )
+        source = f"{waiting} e"
         columns = (
-            "e.service_id::text AS s, pe.p AS p, "
+            "e.service_id::text AS s, e.provider_ids AS p, "
             f"GREATEST(LEAST(e.date_range_start, {mark}), {mark}) AS a, "
             f"LEAST(GREATEST(e.date_range_end, {mark}), {mark}) AS b, "
             "CAST(e.created_at AS date) AS c"
         )
-        clinic_params: tuple[Any, ...] = (Entry.clinic.db_value(clinic.id),)
         stamps: tuple[Any, ...] = (high + dt.timedelta(days=1), start, low, high)
     else:
         source = f"{waiting} e INDEXED BY {DEMAND_INDEX}"
         columns = (
-            f"e.service_id AS s, {_providers_sql()} AS p, "
+            "e.service_id AS s, e.provider_ids AS p, "
             f"MAX(MIN(e.date_range_start, {mark}), {mark}) AS a, "
             f"MIN(MAX(e.date_range_end, {mark}), {mark}) AS b, substr(e.created_at, 1, 10) AS c"
         )
-        clinic_params = ()
         text = (high + dt.timedelta(days=1), start, low, high)
         stamps = tuple(d.isoformat() for d in text)
     pattern = "s, p, d, t, ws, we"
@@ -244,7 +221,7 @@ def _waiting_rows(
         "e.preferred_time_start AS ws, e.preferred_time_end AS we "
         f"FROM {source} WHERE e.clinic_id = {mark} AND {WAITING_ONLY}"
     )
-    params = (*stamps, *clinic_params, Entry.clinic.db_value(clinic.id))
+    params = (*stamps, Entry.clinic.db_value(clinic.id))
     ranges: list[tuple[Key, Any, Any, int]] = []
     waits: list[tuple[Key, Any, int]] = []
     if is_postgres():  # the entries read once: a CTE named twice is materialized
@@ -261,7 +238,7 @@ def _waiting_rows(
         return ranges, waits
     # SQLite writes such a CTE to a temporary table and sorts it twice (slower than grouping
     # once on both and splitting the groups here). The rows are read in a subquery the
-    # planner keeps whole (LIMIT -1), so each entry's providers are looked up once.
+    # planner keeps whole (LIMIT -1).
     sql = (
         f"SELECT {pattern}, a, b, c, COUNT(*) FROM ({entries} LIMIT -1) AS w "
         f"GROUP BY {pattern}, a, b, c"
@@ -278,28 +255,18 @@ def _waiting_rows(
 
 
 def _ended_groups(clinic: Clinic, since: dt.datetime) -> list[tuple[Any, ...]]:
-    """(service, active preferred provider or NULL for none, days, slots, count) of entries
-    that expired or were cancelled from `since` on without ever being offered a slot:
-    models.ENDED_INDEX and a join, not a look-up and a text per entry. An entry counts once
-    in each of its providers' cells, so the row per provider is what the cells need (an
-    entry whose providers are all inactive is under "any", as _cells has it)."""
+    """(service, preferred providers text or NULL, days, slots, count) of entries that
+    expired or were cancelled from `since` on without ever being offered a slot: read from
+    models.ENDED_INDEX alone (entry.ever_offered and entry.provider_ids, schema v19)."""
     mark = _mark()
     source = "" if is_postgres() else f"INDEXED BY {ENDED_INDEX}"
-    ep, provider = EntryProvider._meta.table_name, Provider._meta.table_name
-    # SQLite: "+" keeps the probe on (entry_id) alone; on (provider_id, entry_id) it probed
-    # once per active provider (370 -> 690 ms at 68,000 ended entries).
-    plus = "" if is_postgres() else "+"
     sql = (
-        "SELECT e.service_id, ep.provider_id, e.preferred_days, e.preferred_time_slots, "
-        f"COUNT(*) FROM {Entry._meta.table_name} e {source} LEFT JOIN {ep} ep "
-        f"ON ep.entry_id = e.id AND {plus}ep.provider_id IN (SELECT p.id FROM {provider} p "
-        f"WHERE p.clinic_id = {mark} AND p.active = {mark}) "
+        "SELECT e.service_id, e.provider_ids, e.preferred_days, e.preferred_time_slots, "
+        f"COUNT(*) FROM {Entry._meta.table_name} e {source} "
         f"WHERE e.clinic_id = {mark} AND {ENDED_ONLY} AND e.status_changed_at >= {mark} "
-        f"AND NOT EXISTS (SELECT 1 FROM {Offer._meta.table_name} o WHERE o.entry_id = e.id)"
-        " GROUP BY 1, 2, 3, 4"
+        f"AND NOT e.ever_offered GROUP BY 1, 2, 3, 4"
     )
-    at = Entry.clinic.db_value(clinic.id)
-    params = (at, Provider.active.db_value(True), at, _stamp(since))
+    params = (Entry.clinic.db_value(clinic.id), _stamp(since))
     return list(database.execute_sql(sql, params).fetchall())
 
 
@@ -571,10 +538,17 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
             for waited, count in pattern.waits.items():
                 histogram[waited] += count
     ended_by_cell: dict[Key, int] = defaultdict(int)
-    for raw_service, raw_pid, days, slots, count in ended:
-        found = cells_for(raw_service, raw_pid, days, slots)  # one provider: its cells
-        for cell in found[2] if found else ():
-            ended_by_cell[cell] += int(count)
+    active_ids: dict[Any, list[str]] = {}
+    for raw_service, raw_pids, days, slots, count in ended:
+        # an entry counts once in each of its active providers' cells ("any" when none is)
+        names = active_ids.get(raw_pids)
+        if names is None:
+            listed = () if raw_pids is None else str(raw_pids).split(",")
+            names = active_ids[raw_pids] = [p for p in listed if _id(p) in by_pid] or [None]
+        for raw_pid in names:
+            found = cells_for(raw_service, raw_pid, days, slots)  # one provider: its cells
+            for cell in found[2] if found else ():
+                ended_by_cell[cell] += int(count)
     cells = [
         Cell(
             key[0],

@@ -52,5 +52,6 @@ CLIENT_COLUMNS = (
 )
 AUDIT_COLUMNS = ("at", "actor", "action", "object_type", "object_id", "changes")
 # Columns the bulk rows leave out, for the database's default (DDL DEFAULT): an entry is not
-# self-joined when the demo or an import writes it.
-ENTRY_DEFAULTED = ("self_joined", "keep_later_appointment")
+# self-joined when the demo or an import writes it. provider_ids and ever_offered are kept by
+# triggers (store/demand_columns.py), and filled after a load with the triggers off.
+ENTRY_DEFAULTED = ("self_joined", "keep_later_appointment", "provider_ids", "ever_offered")

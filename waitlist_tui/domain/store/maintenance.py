@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from waitlist_tui.domain.store import audit, pg_indexes, rollup_rebuild, rollups
+from waitlist_tui.domain.store import audit, demand_columns, pg_indexes, rollup_rebuild, rollups
 from waitlist_tui.domain.store.db import database, schema_of
 from waitlist_tui.domain.store.models import ALL_MODELS, Client, SchemaInfo
 
@@ -35,6 +35,7 @@ def finish_bulk_load(rollups_loaded: bool = False) -> None:
     the triggers back. Caller owns the transaction and runs ANALYZE afterwards."""
     if not rollups_loaded:
         rollup_rebuild.rebuild(analyze=False)  # the loader analyzes it all
+    demand_columns.refill(rollups.dialect())  # the rows went in with its triggers off
     rollups.install_triggers()
 
 

@@ -175,6 +175,11 @@ class Entry(AuditedModel):
     # schema v18: the client keeps their later appointment when they take an earlier slot
     # (no knock-on release, fill/knock_on.py); a column default for the bulk rows too
     keep_later_appointment = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
+    # schema v19, kept by triggers alone (store/demand_columns.py; no service writes them):
+    # the entry's preferred providers ("id,id" in id order, NULL for none) and whether it
+    # was ever offered a slot, so `stats demand` reads them from its indexes
+    provider_ids = TextField(null=True)
+    ever_offered = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
 
     class Meta:
         indexes = (
@@ -408,7 +413,8 @@ Entry.add_index(
         Entry.date_range_start,
         Entry.date_range_end,
         Entry.created_at,
-        Entry.id,  # the correlated look-up of its preferred providers
+        Entry.provider_ids,  # v19: no look-up of its preferred providers per entry
+        Entry.id,
         Entry.status,  # named in the WHERE: without it SQLite reads the table row too
         where=SQL(f"status = '{vocab.WAITING}'"),
         name=DEMAND_INDEX,
@@ -427,6 +433,8 @@ Entry.add_index(
         Entry.service,
         Entry.preferred_days,
         Entry.preferred_time_slots,
+        Entry.ever_offered,  # v19: no offer probe per entry
+        Entry.provider_ids,  # v19: no join of its preferred providers
         Entry.id,
         Entry.status,
         where=SQL(f"status IN ('{vocab.CANCELLED}', '{vocab.EXPIRED}')"),

@@ -119,7 +119,10 @@ ATTRIBUTES = ("clinic_id", "service_id", "provider_id")
 
 
 def triggers(d: q.Dialect) -> list[Trigger]:
-    """Every stats trigger: which rows it watches and what it does."""
+    """Every stats trigger: which rows it watches and what it does (and the demand
+    columns' ones, store/demand_columns.py: turned off and on with these)."""
+    from waitlist_tui.domain.store import demand_columns
+
     booked = "(OLD.status = 'booked' OR NEW.status = 'booked')"
     filled = "(OLD.status = 'filled' OR NEW.status = 'filled')"
     return [
@@ -184,6 +187,7 @@ def triggers(d: q.Dialect) -> list[Trigger]:
         Trigger("stats_offer_del", "AFTER", "DELETE", "offer", steps=(
             ("sql", d.offer_count("OLD", -1)),
         )),
+        *demand_columns.triggers(d),
     ]  # fmt: skip
 
 

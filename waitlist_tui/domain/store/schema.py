@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 18
+CURRENT_VERSION = 19
 VERSION_KEY = "schema_version"
 
 
@@ -66,7 +66,7 @@ def _v4_outbox(db: Database, migrator: SchemaMigrator) -> None:
 
 def _v5_active_queue_index(db: Database, migrator: SchemaMigrator) -> None:
     """v5: a partial index of the active entries in queue order (models.ACTIVE_QUEUE_INDEX)."""
-    schema_of(m.Entry).create_indexes(safe=True)
+    _entry_indexes(db)
 
 
 def _v6_outbox_attempts(db: Database, migrator: SchemaMigrator) -> None:
@@ -257,7 +257,39 @@ def _v18_knock_on(db: Database, migrator: SchemaMigrator) -> None:
             steps.append(migrator.add_column("opening", f.column_name, f))
     migrate(*steps)
     schema_of(m.Opening).create_indexes(safe=True)
-    schema_of(m.Entry).create_indexes(safe=True)  # DEMAND_INDEX, ENDED_INDEX: `stats demand`
+    _entry_indexes(db)  # DEMAND_INDEX, ENDED_INDEX: `stats demand` (v19 widens them)
+
+
+def _entry_indexes(db: Database) -> None:
+    """Entry's missing indexes, less those naming a column a later step adds (that step
+    creates them)."""
+    have = {c.name for c in db.get_columns("entry")}
+    for index in m.Entry._meta.fields_to_index():
+        names = {getattr(e, "column_name", None) for e in index._expressions}
+        if names - {None} <= have:
+            db.execute(index.safe(True))
+
+
+def _v19_demand_columns(db: Database, migrator: SchemaMigrator) -> None:
+    """v19: entries carry their preferred providers and whether they were ever offered a slot
+    (store/demand_columns.py, kept by triggers that _ensure installs), filled here for the
+    rows already there; `stats demand`'s two indexes are made anew to cover them. Idempotent."""
+    from playhouse.migrate import migrate
+
+    from waitlist_tui.domain.store import demand_columns, rollups
+
+    have = {c.name for c in db.get_columns("entry")}
+    migrate(
+        *(
+            migrator.add_column("entry", f.column_name, f)
+            for f in (m.Entry.provider_ids, m.Entry.ever_offered)
+            if f.column_name not in have
+        )
+    )
+    for name in (m.DEMAND_INDEX, m.ENDED_INDEX):
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+    demand_columns.refill(rollups.dialect())
+    _entry_indexes(db)
 
 
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
@@ -278,6 +310,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     16: _v16_offer_links,
     17: _v17_offer_rankings,
     18: _v18_knock_on,
+    19: _v19_demand_columns,
 }
 
 
