@@ -32,7 +32,7 @@ from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import DomainError
 from waitlist_tui.domain.fill import expiry, offers, openings
 from waitlist_tui.domain.stats.report import stats
-from waitlist_tui.domain.store import rollup_rebuild, rollup_sql, rollups
+from waitlist_tui.domain.store import demand_columns, rollup_rebuild, rollup_sql, rollups
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.maintenance import wipe
 from waitlist_tui.domain.store.models import (
@@ -72,6 +72,19 @@ def assert_rollups_match_a_rebuild() -> None:
         tx.rollback()
     assert kept[1] == rebuilt[1]
     assert kept[0] == rebuilt[0]
+    assert_demand_columns_match_a_refill()
+
+
+def assert_demand_columns_match_a_refill() -> None:
+    """entry.provider_ids and ever_offered (kept by triggers) as a refill from the links and
+    offers makes them."""
+    sql = "SELECT id, provider_ids, ever_offered FROM entry ORDER BY id"
+    kept = database.execute_sql(sql).fetchall()
+    with database.atomic() as tx:
+        demand_columns.refill(rollups.dialect())
+        refilled = database.execute_sql(sql).fetchall()
+        tx.rollback()
+    assert kept == refilled
 
 
 def assert_same_figures(clinic: Clinic, filters: list[dict[str, Any]]) -> None:
@@ -388,6 +401,10 @@ def test_demo_build_fills_the_rollups_as_a_rebuild_would(db, backend: str, now: 
             tx.rollback()
         assert built[1] == rebuilt[1]
         assert built[0] == rebuilt[0]
+        assert_demand_columns_match_a_refill()
+        assert database.execute_sql(
+            "SELECT COUNT(*) FROM entry WHERE provider_ids IS NOT NULL"
+        ).fetchone()[0]
         facts = database.execute_sql("SELECT DISTINCT fact, lvl FROM stats_count").fetchall()
         assert {fact for fact, _ in facts} == set(range(1, 9))  # every fact, every level
         assert {lvl for _, lvl in facts} == {0, 1, 2}

@@ -75,8 +75,12 @@ def triggers(d: q.Dialect) -> list[Trigger]:
 
 def refill(d: q.Dialect) -> None:
     """Work both columns out afresh for every entry (a migration, a bulk load that ran with
-    the triggers off). Caller owns the transaction."""
+    the triggers off), writing only the rows that differ (most entries name no provider and
+    were never offered: a rewrite of every row took 36 s at 100,000 entries on PostgreSQL).
+    Caller owns the transaction."""
+    providers, sent = providers_of(d, "entry.id"), offered("entry.id")
+    differ = "IS DISTINCT FROM" if d.postgres else "IS NOT"
     database.execute_sql(
-        f"UPDATE entry SET provider_ids = {providers_of(d, 'entry.id')}, "
-        f"ever_offered = {offered('entry.id')}"
+        f"UPDATE entry SET provider_ids = {providers}, ever_offered = {sent} "
+        f"WHERE provider_ids {differ} {providers} OR ever_offered <> {sent}"
     )
