@@ -12,10 +12,11 @@ split. Python walks those groups, not rows, and never the two crossed. Free time
 (fill/availability.free_blocks over the days the ranges reach) and turned into, per (service
 length, provider, day), the start minutes a slot could take; a pattern's days with a fitting
 slot are found once, and a group has a free slot when one of those days lies in its range (a
-bisect). The ended entries are counted per preferred provider by a join. What is left is each
-entry's preferred providers (a look-up per waiting and per ended entry, SQLite; a join of
-entry_provider, PostgreSQL) and the offer check per ended entry: about two thirds of the time
-at 100,000 waiting.
+bisect). The ended entries are grouped by their preferred providers' text and split per
+active provider here. Each entry's preferred providers and whether it was ever offered a slot
+are columns kept by triggers (schema v19, store/demand_columns.py) inside the two covering
+indexes, so neither query looks anything up per entry (that was half the time at 99,000
+waiting); what is left is the grouping of the waiting entries and the walk of the groups.
 
 An entry points to one cell per preferred provider, day and part of day it names: an entry
 that names none of a kind points to the "any" cell of that kind (an entry with no preferred
@@ -538,7 +539,7 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
             for waited, count in pattern.waits.items():
                 histogram[waited] += count
     ended_by_cell: dict[Key, int] = defaultdict(int)
-    active_ids: dict[Any, list[str]] = {}
+    active_ids: dict[Any, list[str | None]] = {}
     for raw_service, raw_pids, days, slots, count in ended:
         # an entry counts once in each of its active providers' cells ("any" when none is)
         names = active_ids.get(raw_pids)
