@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.domain.test_stats_rollups import assert_demand_columns_match_a_refill
 from waitlist_tui.demo import build as demo
 from waitlist_tui.domain.store import backups, invariants, rollup_rebuild
 from waitlist_tui.domain.store.connect import connect
@@ -70,6 +71,7 @@ def test_round_trip_backup_restore_export_equals(built, db_url, backend, tmp_pat
     reopen(target)
     assert exported() == built
     assert rollup_rebuild.state() == state
+    assert_demand_columns_match_a_refill()
     assert invariants.problems() == []
     assert database.execute_sql(
         "SELECT COUNT(*) FROM audit_event WHERE action = 'database.restore'"
@@ -104,6 +106,8 @@ def test_sqlite_to_postgres_and_back(db, backend, tmp_path, request):
     odd = 'tab\there, a \\N and \\t, back\\slash\nnew line\r\n"quoted" é 🙂'
     adding.create(entry_payload(notes=odd), STAFF)
     before = exported()
+    linked_before = linked()
+    assert all(linked_before)
     assert "back\\\\slash" in before  # the JSON export escapes it once more
     url = str(database.obj.database)
     database.close()
@@ -113,6 +117,8 @@ def test_sqlite_to_postgres_and_back(db, backend, tmp_path, request):
     reopen(pg)
     assert exported() == before
     assert invariants.problems() == []
+    assert_demand_columns_match_a_refill()  # the ids as each backend writes them
+    assert linked() == linked_before
     database.close()
     back = backups.backup(pg, tmp_path / "server", fmt="db")
     assert back["rows"]["entry"] == 301
@@ -121,6 +127,16 @@ def test_sqlite_to_postgres_and_back(db, backend, tmp_path, request):
     reopen(desk)
     assert exported() == before
     assert invariants.problems() == []
+    assert_demand_columns_match_a_refill()
+    assert linked() == linked_before
+
+
+def linked() -> tuple[int, int]:
+    """Entries with preferred providers, and entries ever offered a slot (schema v19)."""
+    row = database.execute_sql(
+        "SELECT COUNT(provider_ids), SUM(CASE WHEN ever_offered THEN 1 ELSE 0 END) FROM entry"
+    ).fetchone()
+    return int(row[0]), int(row[1])
 
 
 def _resum(file: Path) -> None:
