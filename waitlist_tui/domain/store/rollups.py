@@ -48,8 +48,8 @@ racing on it are not).
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
