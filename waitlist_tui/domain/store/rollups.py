@@ -306,6 +306,7 @@ def prepare_models(db: Database) -> None:
 # --- bulk writes ------------------------------------------------------------------------------
 
 ENTRY_INSERT = "stats_entry_ins"  # the trigger that counts every new entry, one row at a time
+PAIR_ENTRY_INSERT = "stats_pair_entry_ins"  # a booked entry's points (the wait, sooner)
 
 
 class BulkEntryCounts:
@@ -326,8 +327,9 @@ class BulkEntryCounts:
         )
         self.param = "%s" if d.postgres else "?"
 
-    def before_insert(self) -> None:
-        """Called before the block writes entries (the trigger is already off here)."""
+    def before_insert(self, booked: bool = True) -> None:
+        """Called before the block writes a batch of entries (`booked`: any of them booked);
+        on PostgreSQL the trigger is already off."""
 
     def add(self, entry_ids: list[Any]) -> None:
         """Count these new entries (ids as stored); in the caller's transaction."""
@@ -338,27 +340,55 @@ class BulkEntryCounts:
 
 
 class DroppedTrigger(BulkEntryCounts):
-    """SQLite: the trigger dropped before the first entries go in (an import that only
-    updates leaves it be), its text kept to make it again."""
+    """SQLite: the entry trigger dropped before the first entries go in (an import that only
+    updates leaves it be), its text kept to make it again. So is stats_pair_entry_ins while
+    the batches hold no booked entry: it does nothing then (WHEN status = 'booked'), but
+    SQLite runs a trigger's program for every row to find that out, as dear as the counting
+    trigger itself; it is made again before a batch that holds a booked entry (a backup)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.dropped: str | None = None
-        self.checked = False
+        self.texts: dict[str, str] | None = None  # name: its CREATE text, read once
+        self.dropped: dict[str, str] = {}
+        self.counting = False
 
-    def before_insert(self) -> None:
-        if self.checked:
-            return
-        self.checked = True
-        found = database.execute_sql(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (ENTRY_INSERT,)
-        ).fetchone()
-        if found is not None:  # else a database before the rollups: nothing to count
-            database.execute_sql(f"DROP TRIGGER {ENTRY_INSERT}")
-            self.dropped = str(found[0])
+    def before_insert(self, booked: bool = True) -> None:
+        if self.texts is None:
+            self.texts = {
+                str(name): str(sql)
+                for name, sql in database.execute_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)",
+                    (ENTRY_INSERT, PAIR_ENTRY_INSERT),
+                ).fetchall()
+            }
+            self.counting = self._drop(ENTRY_INSERT)  # else a database before the rollups
+        if booked:
+            self._restore(PAIR_ENTRY_INSERT)
+        else:
+            self._drop(PAIR_ENTRY_INSERT)
+
+    def _drop(self, name: str) -> bool:
+        assert self.texts is not None
+        if name in self.dropped:
+            return True
+        if name not in self.texts:
+            return False
+        database.execute_sql(f"DROP TRIGGER {name}")
+        self.dropped[name] = self.texts[name]
+        return True
+
+    def _restore(self, name: str) -> None:
+        sql = self.dropped.pop(name, None)
+        if sql is not None:
+            database.execute_sql(sql)
+
+    def restore(self) -> None:
+        """Every trigger dropped made again (in the caller's transaction)."""
+        for name in list(self.dropped):
+            self._restore(name)
 
     def add(self, entry_ids: list[Any]) -> None:
-        if self.dropped is not None:
+        if self.counting:
             super().add(entry_ids)
 
 
@@ -384,5 +414,4 @@ def bulk_entry_counts() -> Iterator[BulkEntryCounts]:
         return
     counter = DroppedTrigger()
     yield counter
-    if counter.dropped is not None:
-        database.execute_sql(counter.dropped)
+    counter.restore()

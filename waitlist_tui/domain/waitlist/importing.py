@@ -46,7 +46,7 @@ from typing import IO, Any, NamedTuple
 
 from peewee import DatabaseError, DataError, IntegrityError
 
-from waitlist_tui.domain import jsoninput
+from waitlist_tui.domain import jsoninput, vocab
 from waitlist_tui.domain.catalog.clients import (
     CLIENT_FIELDS,
     ClientInput,
@@ -640,6 +640,7 @@ _ENTRY_TAIL = ENTRY_COLUMNS[4:]  # after id, clinic, client and service
 # An imported row may ask to keep its later appointment (a CSV column since schema v18):
 # written, not left to the column's default as the demo's rows are.
 IMPORT_ENTRY_COLUMNS = (*ENTRY_COLUMNS, "keep_later_appointment")
+_STATUS = ENTRY_COLUMNS.index("status")
 _CLIENT_FIELD_AT = tuple((k, CLIENT_COLUMNS.index(k)) for k in CLIENT_FIELDS)
 
 
@@ -765,7 +766,7 @@ class Writer:
             logs.append((now, self.actor, add.action, "entry", entry_id, changes))
             self.counts["added"] += 1
             self.ids.append(entry_id)
-        self.counter.before_insert()
+        self.counter.before_insert(booked=any(e[_STATUS] == vocab.BOOKED for e in entries))
         bulk_copy("entry", IMPORT_ENTRY_COLUMNS, entries)
         bulk_copy("entry_provider", ("entry_id", "provider_id"), links)
         bulk_copy("audit_event", AUDIT_COLUMNS, logs)
