@@ -12,12 +12,12 @@ file is one document and is parsed whole):
 2. Write. In one transaction, a batch at a time from the scratch file: the batch's clients
    found by name and phone or email (in the database, which then also holds the clients the
    earlier batches added, and within the batch) or added in one statement; its entries,
-   their providers and their audit rows each in one statement; on PostgreSQL the stats
-   rollups of the batch's entries added by one grouped statement in place of a trigger per
-   row (the trigger is off for this transaction only: see rollups.bulk_entry_counts; on
-   SQLite the trigger is as fast). Rows of entries already here (by id) are skipped, or with
-   on_existing="update" changed one by one as `changes.change` does (a savepoint each). A
-   failure rolls the whole import back.
+   their providers and their audit rows each in one statement; the stats rollups of the
+   batch's entries added by one grouped statement in place of a trigger per row (the
+   trigger is off for this transaction only, on both backends; on SQLite so is the booked
+   entries' trigger while a batch holds none: see rollups.bulk_entry_counts). Rows of
+   entries already here (by id) are skipped, or with on_existing="update" changed one by
+   one as `changes.change` does (a savepoint each). A failure rolls the whole import back.
 
 The queries are a fixed number per batch, plus the updates' own: tests/domain/
 test_import_queries.py pins them.
