@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from peewee import OP, Expression, fn
+from peewee import OP, Column, Expression, Select, Table, fn
 
 from waitlist_tui.domain import clock
 from waitlist_tui.domain.errors import Problems, ValidationError
 from waitlist_tui.domain.flags import parse_bool, parse_optional_bool
 from waitlist_tui.domain.messaging import consent
-from waitlist_tui.domain.store import audit, ids
+from waitlist_tui.domain.store import audit, ids, sqlite_search
 from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic
 from waitlist_tui.domain.textinput import search_text, text_value
@@ -354,6 +354,26 @@ def search_condition(text: str) -> Expression | None:
         part = Expression(contains.lhs, like, contains.rhs)
         cond = part if cond is None else cond & part
     return cond
+
+
+def matching_clients(clinic: Clinic, text: str) -> Select | None:
+    """The ids of the clinic's clients whose search text holds every term; None for no term.
+    On SQLite the trigram index (store/sqlite_search.py) drives: only the clients it picks are
+    read and checked by LIKE (the whole table before, 300 ms at a million entries), and a
+    LIMIT stops the index's walk too. PostgreSQL's LIKE reads its own trigram index."""
+    cond = search_condition(text)
+    if cond is None:
+        return None
+    query = Client.select(Client.id)
+    match = None
+    if not is_postgres():
+        match = sqlite_search.match_expression(database.obj, search_terms(text))
+    if match is not None:
+        index = Table(sqlite_search.FTS_TABLE)
+        query = query.join(index, on=(Column(index, "rowid") == Column(Client, "rowid"))).where(
+            Expression(Column(index, sqlite_search.FTS_TABLE), "MATCH", match)
+        )
+    return query.where((Client.clinic == clinic) & cond)
 
 
 def list_clients(

@@ -16,7 +16,7 @@ from typing import Any
 from peewee import SQL, Select, fn
 
 from waitlist_tui.domain import vocab
-from waitlist_tui.domain.catalog.clients import search_condition, search_terms
+from waitlist_tui.domain.catalog.clients import matching_clients, search_condition, search_terms
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.store import ids
@@ -161,7 +161,8 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
         if max(len(term) for term in search_terms(q.search or "")) >= DENSE_TERM_LEN:
             # Scan the (smaller) client table once, then reach entries through their client
             # index. The match list is read once and reused by the count and the page.
-            matching = Client.select(Client.id).where((Client.clinic == clinic) & text_cond)
+            matching = matching_clients(clinic, q.search or "")
+            assert matching is not None  # the text has a term: text_cond is not None
             found = [row[0] for row in database.execute(matching.limit(SEARCH_IDS_MAX + 1))]
         walk = found is None or len(found) > SEARCH_IDS_MAX
         if walk:
