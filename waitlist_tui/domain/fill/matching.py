@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from peewee import SQL, Case, fn
+from peewee import SQL, Case, Select, fn
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill.availability import ANYTIME_BIT, part_windows, start_part_mask
+from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
@@ -221,10 +222,22 @@ def _explain(
 COUNT_CAP = 200  # "200+" is all a desk needs to know; counting further costs a full scan
 
 
-def _count(query: Any) -> int:
+def _capped(query: Any) -> Any:
     """How many rows, stopping at COUNT_CAP (a capped subquery, so the scan stops too)."""
     capped = query.select(SQL("1")).limit(COUNT_CAP)
-    return Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped")).scalar() or 0
+    return Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped"))
+
+
+def _counts(base: Any, flags: dict[str, Any], include_partial: bool) -> tuple[int, int]:
+    """EXACT rows and all rows, each match type counted up to COUNT_CAP, in one statement:
+    one round trip and one plan instead of two."""
+    columns = [_capped(base.where(flags["_exact"]))]
+    if include_partial:
+        columns.append(_capped(base.where(~flags["_exact"])))
+    row = database.execute(Select(columns=columns)).fetchone()
+    exact = row[0] or 0
+    partial = (row[1] or 0) if include_partial else 0
+    return exact, exact + partial
 
 
 def _ranked(
@@ -291,8 +304,7 @@ def candidates(
         )
     ranked = exact_rows + partial_rows
     if count:
-        exact_total = _count(base.where(flags["_exact"]))
-        total = exact_total + (_count(base.where(~flags["_exact"])) if include_partial else 0)
+        exact_total, total = _counts(base, flags, include_partial)
     else:
         exact_total, total = len(exact_rows), len(ranked)
     if not ranked:
