@@ -70,8 +70,9 @@ def test_sqlite_index_follows_every_write_to_clients(
     database.execute_sql(
         "UPDATE client SET search = 'zara quinn zq@example.com' WHERE first_name = 'Jane'"
     )
-    database.execute_sql("DELETE FROM entry WHERE client_id IN "
-                         "(SELECT id FROM client WHERE first_name = 'Chen')")
+    database.execute_sql(
+        "DELETE FROM entry WHERE client_id IN (SELECT id FROM client WHERE first_name = 'Chen')"
+    )
     database.execute_sql("DELETE FROM client WHERE first_name = 'Chen'")
     database.execute_sql(
         f"INSERT INTO {sqlite_search.FTS_TABLE}({sqlite_search.FTS_TABLE}) "
