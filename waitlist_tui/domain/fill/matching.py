@@ -160,6 +160,11 @@ def _flags(slot: SlotShape, opening_id: IdRef) -> dict[str, Any]:
         "time_ok": as_int(part_ok & window_ok),
         "exact": as_int(provider_ok & day_ok & part_ok & window_ok),
         "_exact": provider_ok & day_ok & part_ok & window_ok,
+        # NOT (every soft rule), the same rows, written so that PostgreSQL guesses most rows
+        # pass (`<> 0`, as takes_provider does): as a plain NOT it guessed 1 row in 17 and
+        # gathered a service's every waiting entry in a bitmap to count 200 PARTIAL ones
+        # (20 ms at 100,000 waiting entries), rather than walk its index to the 200th.
+        "_partial": as_int(~(provider_ok & day_ok & part_ok & window_ok)) != 0,
     }
 
 
@@ -233,7 +238,7 @@ def _counts(base: Any, flags: dict[str, Any], include_partial: bool) -> tuple[in
     one round trip and one plan instead of two."""
     columns = [_capped(base.where(flags["_exact"]))]
     if include_partial:
-        columns.append(_capped(base.where(~flags["_exact"])))
+        columns.append(_capped(base.where(flags["_partial"])))
     row = database.execute(Select(columns=columns)).fetchone()
     exact = row[0] or 0
     partial = (row[1] or 0) if include_partial else 0
@@ -250,7 +255,7 @@ def _ranked(
     OF entry SKIP LOCKED`): the walk goes on to the next free entry, and an entry another
     desk offered meanwhile is re-checked (no longer waiting) rather than returned."""
     rows: list[tuple[Any, ...]] = []
-    match = flags["_exact"] if exact else ~flags["_exact"]
+    match = flags["_exact"] if exact else flags["_partial"]
     # An EXACT row passes every soft rule: its flags are constants, not CASEs to build and run.
     shown = (
         [SQL("1"), SQL("1"), SQL("1"), SQL("1")]
