@@ -375,9 +375,9 @@ def matching_clients(clinic: Clinic, text: str) -> tuple[Select, bool] | None:
         indexed = match is not None
         if match is not None:
             index = Table(sqlite_search.FTS_TABLE)
-            query = query.join(
-                index, on=(Column(index, "rowid") == Column(Client, "rowid"))
-            ).where(Expression(Column(index, sqlite_search.FTS_TABLE), "MATCH", match))
+            query = query.join(index, on=(Column(index, "rowid") == Column(Client, "rowid"))).where(
+                Expression(Column(index, sqlite_search.FTS_TABLE), "MATCH", match)
+            )
     return query.where((Client.clinic == clinic) & cond), indexed
 
 
