@@ -341,7 +341,7 @@ def search_terms(text: str) -> list[str]:
     return [t for t in terms if t]
 
 
-def search_condition(text: str) -> Expression | None:
+def search_condition(text: str, column: Any = None) -> Expression | None:
     """Every term inside the client's search text. That text and the terms are both lower-cased
     here, in Python, so the match needs no case folding: PostgreSQL gets a plain LIKE (peewee's
     `contains` is ILIKE there, which lower-cases every row, and a LIKE reads the pg_trgm index
@@ -350,7 +350,8 @@ def search_condition(text: str) -> Expression | None:
     like = OP.LIKE if is_postgres() else OP.ILIKE  # peewee writes OP.LIKE as GLOB on SQLite
     cond = None
     for term in search_terms(text):
-        contains = Client.search.contains(term)  # peewee escapes the LIKE wildcards
+        # peewee escapes the LIKE wildcards; `column`: the search text of a subquery's rows
+        contains = (Client.search if column is None else column).contains(term)
         part = Expression(contains.lhs, like, contains.rhs)
         cond = part if cond is None else cond & part
     return cond

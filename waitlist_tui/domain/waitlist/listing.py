@@ -20,7 +20,7 @@ from waitlist_tui.domain.catalog.clients import matching_clients, search_conditi
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.store import ids
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
 from waitlist_tui.domain.store.provider_pref import takes_provider
 from waitlist_tui.domain.waitlist.reading import live_offers, page_views
@@ -30,11 +30,15 @@ from waitlist_tui.domain.waitlist.views import EntryView
 MAX_PAGE = 500
 SEARCH_IDS_MAX = 2000  # more matching clients than this: let SQL join instead of a literal list
 DENSE_TERM_LEN = 2  # search words all shorter than this match most clients: walk the entries
-# A capped count of a search that walks the entries reads at most this many of them: "garcia"
-# matched 1.4% of a million-entry demo's clients, so reaching "1,000+" walked 70,000 entries,
-# each with its client (1-4 s). Past the walk the total is a floor ("of 70+"); the walk is
-# about as long as the one that fills a page of such a search.
+# A capped count of a search that no index narrows (one letter) reads a bounded number of rows
+# and past them says "of N+". PostgreSQL walks at most WALK_MAX entries in an index's order,
+# each with its client ("garcia" matched 1.4% of a million-entry demo's clients: reaching
+# "1,000+" walked 70,000 entries, 1-4 s). SQLite reads at most WALK_CLIENTS_MAX clients in
+# table order and counts the matching ones' entries through the entry index up to the cap:
+# "g" reaches "1,000+" within some 2,000 clients (4-8 ms at a million entries, where the
+# entry walk took 60 ms for "of 939+"); PostgreSQL hashed every active entry for that join.
 WALK_MAX = 5_000
+WALK_CLIENTS_MAX = 20_000
 
 
 @dataclass(frozen=True)
@@ -190,7 +194,12 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
         # entries, 60-100 ms a keystroke).
         total, capped = _count_through(matching, _all_of(entry_conds), cap)
     elif walk and cap is not None and text_cond is not None:
-        total, capped = _walk_count(_all_of(entry_conds), text_cond, cap, q.offset + len(views))
+        if is_postgres():
+            total, capped = _walk_count(_all_of(entry_conds), text_cond, cap, q.offset + len(views))
+        else:
+            total, capped = _walk_clients_count(
+                clinic, _all_of(entry_conds), q.search or "", cap, q.offset + len(views)
+            )
     elif walk and cap is None and matching is not None:
         # An exact count of thousands of matching clients' entries: each client's entries
         # through the entry index, not every entry's client (a million-entry demo's "garcia",
@@ -231,6 +240,40 @@ def _walk_count(entry_where: Any, text_cond: Any, cap: int, floor: int) -> tuple
     )
     seen = Entry.select(fn.COUNT(SQL("*"))).from_(matched.alias("capped"))
     beyond = Entry.select(SQL("1")).where(entry_where).limit(1).offset(WALK_MAX)
+    found, more = database.execute(Select(columns=[seen, fn.EXISTS(beyond)])).fetchone()
+    if found > cap:
+        return cap, True
+    if more:
+        return max(found, floor), True
+    return found, False
+
+
+def _walk_clients_count(
+    clinic: Clinic, entry_where: Any, text: str, cap: int, floor: int
+) -> tuple[int, bool]:
+    """SQLite's capped count of a dense search: the text checked on at most WALK_CLIENTS_MAX
+    clients (in the table's order), each matching one's entries counted through the entry
+    index (CROSS JOIN: SQLite keeps that order), stopped at cap + 1. Past the walk, `floor`
+    or the matches seen, whichever is more, and True: more may match."""
+    walked = (
+        Client.select(Client.id, Client.search)
+        .where(Client.clinic == clinic)
+        .limit(WALK_CLIENTS_MAX)
+        .alias("walked")
+    )
+    matched = (
+        Entry.select(SQL("1"))
+        .from_(walked)
+        .join(Entry, JOIN.CROSS)
+        .where(
+            search_condition(text, walked.c.search) & (Entry.client == walked.c.id) & entry_where
+        )
+        .limit(cap + 1)
+    )
+    seen = Entry.select(fn.COUNT(SQL("*"))).from_(matched.alias("capped"))
+    beyond = (
+        Client.select(SQL("1")).where(Client.clinic == clinic).limit(1).offset(WALK_CLIENTS_MAX)
+    )
     found, more = database.execute(Select(columns=[seen, fn.EXISTS(beyond)])).fetchone()
     if found > cap:
         return cap, True
