@@ -291,8 +291,8 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
 }
 
 
-# Numbers given to work on another branch, which this one does not carry: the sequence passes
-# over them (and drops them from here once that branch lands with its step).
+# Version numbers with no step here (19 was given to work on another branch): an upgrade
+# passes over them. Empty once every number has its step.
 UNUSED_VERSIONS = frozenset(range(2, CURRENT_VERSION + 1)) - set(MIGRATIONS)
 
 
