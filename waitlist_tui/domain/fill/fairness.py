@@ -49,6 +49,7 @@ from waitlist_tui.domain.store.models import (
     OfferRanking,
     Opening,
 )
+from waitlist_tui.domain.store.prepared import Prepared, PreparedFamily, param
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import iso
 
@@ -87,28 +88,38 @@ def _sort_key(row: dict[str, Any]) -> tuple[Any, ...]:
     return (row["m"] != vocab.EXACT, row["p"], row["_c"], row["e"])
 
 
-def _earlier(opening: Opening, fresh: set[str]) -> list[dict[str, Any]]:
-    """This opening's offers made before this call, each with how it ended."""
-    offers = list(
+_EARLIER_OFFERS = Prepared(
+    lambda: (
         Offer.select(Offer.id, Offer.status, Offer.match_type, Entry.id, Entry.priority)
         .join(Entry)
-        .where(Offer.opening == opening.id)
+        .where(Offer.opening == param("opening"))
         .order_by(Offer.sent_at)
-        .limit(STORE_EARLIER + len(fresh))
+        .limit(param("limit"))
     )
+)
+_OFFER_EVENTS = PreparedFamily(
+    lambda n: (
+        AuditEvent.select(AuditEvent.object_id, AuditEvent.action, AuditEvent.changes)
+        .where(AuditEvent.object_type == "offer", AuditEvent.object_id.in_(param("keys", size=n)))
+        .tuples()
+    )
+)
+
+
+def _earlier(opening: Opening, fresh: set[str]) -> list[dict[str, Any]]:
+    """This opening's offers made before this call, each with how it ended."""
+    offers = list(_EARLIER_OFFERS.rows(opening=opening.id, limit=STORE_EARLIER + len(fresh)))
     keys = [str(o.id) for o in offers if str(o.id) not in fresh]
     causes: dict[str, str] = {}
     called: set[str] = set()
     if keys:
-        for event in AuditEvent.select(
-            AuditEvent.object_id, AuditEvent.action, AuditEvent.changes
-        ).where(AuditEvent.object_type == "offer", AuditEvent.object_id.in_(keys)):
-            changes = event.changes or {}
-            if event.action == ATTEMPT_ACTION:
+        for object_id, action, changes in _OFFER_EVENTS(len(keys)).rows(keys=keys):
+            changes = changes or {}
+            if action == ATTEMPT_ACTION:
                 if changes.get("outcome") in ("no_answer", "voicemail"):
-                    called.add(event.object_id)
+                    called.add(object_id)
             elif isinstance(changes.get("cause"), list):
-                causes[event.object_id] = changes["cause"][1]
+                causes[object_id] = changes["cause"][1]
     rows: list[dict[str, Any]] = []
     for o in offers:
         key = str(o.id)
@@ -126,16 +137,47 @@ def _earlier(opening: Opening, fresh: set[str]) -> list[dict[str, Any]]:
     return rows
 
 
+_SKIPS = Prepared(
+    lambda: OfferRanking.select().where(
+        OfferRanking.opening == param("opening"), OfferRanking.kind == SKIP
+    )
+)
+
+
 def _skips(opening: Opening) -> list[dict[str, Any]]:
     rows = []
-    for skip in OfferRanking.select().where(
-        OfferRanking.opening == opening.id, OfferRanking.kind == SKIP
-    ):
+    for skip in _SKIPS.rows(opening=opening.id):
         seen = skip.record or {}
         row = _row(skip.entry_id, seen.get("m", vocab.EXACT), seen.get("f", []), 0, None)
         row.update(s=NOT_OFFERED, why=["desk_skip"], note=skip.reason)
         rows.append(row)
     return rows
+
+
+def _unfit_query(services: int) -> Any:
+    slot_date = param("date", Entry.date_range_start)
+    return Entry.select(Entry.id, Entry.priority, Entry.created_at).where(
+        Entry.service.in_(param("services", size=services)),
+        Entry.status == vocab.WAITING,
+        Entry.clinic == param("clinic"),
+        (Entry.date_range_start > slot_date) | (Entry.date_range_end < slot_date),
+        Entry.expires_at.is_null() | (Entry.expires_at > param("now")),
+    )
+
+
+_UNFIT_FIRST = PreparedFamily(
+    lambda n: (
+        _unfit_query(n)
+        .order_by(Entry.priority, Entry.created_at, Entry.id)
+        .limit(STORE_UNFIT)
+        .tuples()
+    )
+)
+_UNFIT_COUNT = PreparedFamily(
+    lambda n: Entry.select(fn.COUNT(SQL("*"))).from_(
+        _unfit_query(n).select(SQL("1")).limit(COUNT_CAP).alias("capped")
+    )
+)
 
 
 def _unfit(opening: Opening, now: dt.datetime) -> tuple[list[dict[str, Any]], int]:
@@ -144,27 +186,24 @@ def _unfit(opening: Opening, now: dt.datetime) -> tuple[list[dict[str, Any]], in
     slot = SlotShape.of(opening)
     if not slot.service_ids:
         return [], 0
-    query = Entry.select(Entry.id, Entry.priority, Entry.created_at).where(
-        Entry.service.in_(list(slot.service_ids)),
-        Entry.status == vocab.WAITING,
-        Entry.clinic == slot.clinic,
-        (Entry.date_range_start > slot.local_date) | (Entry.date_range_end < slot.local_date),
-        Entry.expires_at.is_null() | (Entry.expires_at > now),
-    )
-    first = list(query.order_by(Entry.priority, Entry.created_at, Entry.id).limit(STORE_UNFIT))
-    capped = query.select(SQL("1")).limit(COUNT_CAP)
-    count = Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped")).scalar() or 0
+    values = {
+        "services": list(slot.service_ids),
+        "clinic": slot.clinic.id,
+        "date": slot.local_date,
+        "now": now,
+    }
+    n = len(slot.service_ids)
+    first = list(_UNFIT_FIRST(n).rows(**values))
+    count = _UNFIT_COUNT(n).scalar(**values) or 0
     rows = []
-    for e in first:
-        row = {"e": str(e.id), "p": e.priority, "s": NOT_OFFERED, "why": ["date_range"]}
+    for entry_id, priority, _created in first:
+        row = {"e": str(entry_id), "p": priority, "s": NOT_OFFERED, "why": ["date_range"]}
         rows.append(row)
     return rows, int(count)
 
 
-def _details(entry_ids: list[str]) -> dict[str, Any]:
-    if not entry_ids:
-        return {}
-    rows = (
+_DETAILS = PreparedFamily(
+    lambda n: (
         Entry.select(
             Entry.id,
             Entry.priority,
@@ -176,9 +215,16 @@ def _details(entry_ids: list[str]) -> dict[str, Any]:
             Client.consent_email.alias("consent_email"),
         )
         .join(Client)
-        .where(Entry.id.in_([uuid.UUID(i) for i in entry_ids]))
+        .where(Entry.id.in_(param("ids", size=n)))
         .namedtuples()
     )
+)
+
+
+def _details(entry_ids: list[str]) -> dict[str, Any]:
+    if not entry_ids:
+        return {}
+    rows = _DETAILS(len(entry_ids)).rows(ids=[uuid.UUID(i) for i in entry_ids])
     return {str(r.id): r for r in rows}
 
 
@@ -257,7 +303,7 @@ def record_offer(
     }
     record = {
         "v": 1,
-        "seq": Offer.select().where(Offer.opening == opening.id).count(),  # order at one instant
+        "seq": _SEQ.scalar(opening=opening.id) or 0,  # order at one instant
         "workflow": chosen.workflow,
         "choice": chosen.to_dict(),
         "fitting_total": len(remaining.items) + len(fresh),
@@ -276,17 +322,23 @@ def record_offer(
     )
 
 
+_OFFERS_TODAY = PreparedFamily(
+    lambda n: (
+        Offer.select(Entry.client, fn.COUNT(Offer.id))
+        .join(Entry)
+        .where(Entry.client.in_(param("clients", size=n)), Offer.sent_at >= param("since"))
+        .group_by(Entry.client)
+        .tuples()
+    )
+)
+_SEQ = Prepared(lambda: Offer.select(fn.COUNT(SQL("*"))).where(Offer.opening == param("opening")))
+
+
 def _offers_today(client_ids: list[Any], now: dt.datetime, opening: Opening) -> dict[Any, int]:
     if not client_ids:
         return {}
     since = message_settings.day_start(now, opening.clinic.time_zone)
-    rows: Any = (
-        Offer.select(Entry.client, fn.COUNT(Offer.id))
-        .join(Entry)
-        .where(Entry.client.in_(client_ids), Offer.sent_at >= since)
-        .group_by(Entry.client)
-        .tuples()
-    )
+    rows = _OFFERS_TODAY(len(client_ids)).rows(clients=client_ids, since=since)
     return {client_id: int(count) for client_id, count in rows}
 
 
