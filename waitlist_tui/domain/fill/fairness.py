@@ -51,7 +51,7 @@ from waitlist_tui.domain.store.models import (
 )
 from waitlist_tui.domain.store.prepared import Prepared, PreparedFamily, param
 from waitlist_tui.domain.textinput import text_value
-from waitlist_tui.domain.timeutil import iso
+from waitlist_tui.domain.timeutil import days_waited, iso
 
 STORE_FITTING = 20  # fitting entries kept per record, best first
 SEEN = STORE_FITTING + 1  # ranked past those kept only to know that more fitted
@@ -180,10 +180,9 @@ _UNFIT_COUNT = PreparedFamily(
 )
 
 
-def _unfit(opening: Opening, now: dt.datetime) -> tuple[list[dict[str, Any]], int]:
+def _unfit(slot: SlotShape, now: dt.datetime) -> tuple[list[dict[str, Any]], int]:
     """The first entries that want this slot's services but whose date range misses it, and
     how many (capped at COUNT_CAP): the hard rule a client most often asks about."""
-    slot = SlotShape.of(opening)
     if not slot.service_ids:
         return [], 0
     values = {
@@ -244,10 +243,12 @@ def record_offer(
     by_entry: bool,
     actor: str,
     now: dt.datetime,
+    slot: SlotShape | None = None,
 ) -> OfferRanking:
     """Write what the desk saw for this offer call, in the caller's (the offer's) transaction.
     `chosen`: the lead_time.Chosen the offer was made with; `by_entry`: the desk picked the
-    entry by hand."""
+    entry by hand; `slot`: the opening's SlotShape if the offer call derived it."""
+    slot = slot or SlotShape.of(opening)
     fresh = {str(o.id) for o in sent}
     offered_ids = {str(o.entry_id) for o in sent}
     rows = _earlier(opening, fresh) + _skips(opening)
@@ -257,7 +258,7 @@ def record_offer(
         rows.append(row)
     # Not counted: the capped counts cost as much as the offer itself (measured). The first
     # STORE_FITTING are kept, and one more says whether others fitted below them.
-    remaining = candidates(opening, limit=SEEN, count=False)
+    remaining = candidates(opening, limit=SEEN, count=False, slot=slot)
     for c in remaining.items[:STORE_FITTING]:
         row = _row(c.entry_id, c.match_type, c.fails, c.priority, None)
         row.update(s=FITTED, why=[])
@@ -267,7 +268,7 @@ def record_offer(
         d = details.get(row["e"])
         if d is not None:
             row["p"], row["_c"] = d.priority, d.created_at
-            row["w"] = max(0, (now - d.created_at).days)
+            row["w"] = days_waited(now, d.created_at)
             notes = _contact_notes(d)
             if notes:
                 row["n"] = notes
@@ -296,7 +297,7 @@ def record_offer(
             row["why"] = ["preference"] if row["m"] != vocab.EXACT else ["ranked_below"]
     for row in rows:
         row.pop("_c", None)
-    unfit, unfit_count = _unfit(opening, now)
+    unfit, unfit_count = _unfit(slot, now)
     rest = {
         "ranked_below": max(0, len(remaining.items) - STORE_FITTING),
         "date_range": max(0, unfit_count - len(unfit)),

@@ -36,7 +36,7 @@ from waitlist_tui.domain.store.models import (
     Service,
 )
 from waitlist_tui.domain.store.provider_pref import takes_provider
-from waitlist_tui.domain.timeutil import fmt_hhmm
+from waitlist_tui.domain.timeutil import days_waited, fmt_hhmm
 
 PART_WORDS = {"MORNING": "mornings", "AFTERNOON": "afternoons", "EVENING": "evenings"}
 
@@ -266,17 +266,19 @@ def candidates(
     *,
     claim: bool = False,
     count: bool = True,
+    slot: SlotShape | None = None,
 ) -> CandidateList:
     """Ranked candidates for an opening: EXACT first, then priority, longest wait, id.
     `claim` (inside the caller's transaction, about to offer): on PostgreSQL the ranked
     entries are locked and those another desk is offering right now are skipped, so desks
     offering at once each get the next free candidates (`_ranked`); SQLite's write lock
     already runs such transactions one at a time. Without `count` (a caller that only
-    offers) the totals are not counted (two capped scans): they are the items' own numbers."""
+    offers) the totals are not counted (two capped scans): they are the items' own numbers.
+    `slot`: the opening's SlotShape, when the caller (one offer call) already derived it."""
     if limit < 1 or limit > 500:
         raise ValidationError("limit must be 1-500", field="limit")
     now = clock.now()
-    slot = SlotShape.of(opening)
+    slot = slot or SlotShape.of(opening)
     flags = _flags(slot, opening.id)
     base = _base(slot, opening.id, now)
     if only_entry is not None:
@@ -339,7 +341,7 @@ def candidates(
             for name, ok in (("provider", provider_ok), ("day", day_ok), ("time", time_ok))
             if not ok
         )
-        waited = max(0, (now - entry.created_at).days)
+        waited = days_waited(now, entry.created_at)
         items.append(
             Candidate(
                 entry.id,

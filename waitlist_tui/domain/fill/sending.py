@@ -15,7 +15,7 @@ from peewee import IntegrityError, fn
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
 from waitlist_tui.domain.fill import fairness, lead_time, offer_time
-from waitlist_tui.domain.fill.matching import Candidate, candidates
+from waitlist_tui.domain.fill.matching import Candidate, SlotShape, candidates
 from waitlist_tui.domain.fill.offer_views import FILLED, OfferView, offer_views
 from waitlist_tui.domain.fill.openings import get_opening
 from waitlist_tui.domain.messaging import outbox
@@ -120,14 +120,16 @@ def _under_cap(
     return kept
 
 
-def _best_under_cap(opening: Opening, n: int, clinic: Clinic, now: dt.datetime) -> list[Candidate]:
+def _best_under_cap(
+    opening: Opening, n: int, clinic: Clinic, now: dt.datetime, slot: SlotShape
+) -> list[Candidate]:
     """The top n candidates, passing over clients at their daily offer limit. The candidates
     are claimed (matching.candidates(claim=True)): on PostgreSQL another desk offering at the
     same moment gets the next free ones instead of the same ones, which it could not move.
     Nobody reads their totals here: they are not counted."""
     limit = n
     while True:
-        found = candidates(opening, limit=limit, claim=True, count=False).items
+        found = candidates(opening, limit=limit, claim=True, count=False, slot=slot).items
         kept = _under_cap(found, n, clinic, now)
         if len(kept) >= n or len(found) < limit or limit >= 500:
             return kept
@@ -185,6 +187,7 @@ def offer(
             if flow not in vocab.WORKFLOWS:
                 raise ValidationError("workflow must be SEQUENTIAL or BROADCAST", field="workflow")
             hold = chosen_by.hold_minutes
+            slot = SlotShape.of(opening)  # derived once: the ranking and its record share it
             if not 5 <= hold <= 10080:
                 raise ValidationError("hold_minutes must be 5-10080", field="hold_minutes")
             if entry_id is not None:
@@ -219,16 +222,17 @@ def offer(
                     raise Conflict(
                         "opening already has a live offer; sequential offers go one at a time"
                     )
-                chosen = _best_under_cap(opening, 1, clinic, now)
+                chosen = _best_under_cap(opening, 1, clinic, now, slot)
             else:
                 n = chosen_by.top
                 if not 1 <= n <= 50:
                     raise ValidationError("broadcast to 1-50 entries", field="top")
-                chosen = _best_under_cap(opening, n, clinic, now)
+                chosen = _best_under_cap(opening, n, clinic, now, slot)
             parties = _parties(opening, clinic, [c.entry_id for c in chosen])
             sent = [_send(opening, parties[c.entry_id], c, hold, flow, actor, now) for c in chosen]
             if sent:
-                fairness.record_offer(opening, sent, chosen_by, entry_id is not None, actor, now)
+                by_entry = entry_id is not None
+                fairness.record_offer(opening, sent, chosen_by, by_entry, actor, now, slot)
             if sent and opening.workflow != flow:
                 Opening.update_by(actor, now, workflow=flow, version=Opening.version + 1).where(
                     Opening.id == opening.id
