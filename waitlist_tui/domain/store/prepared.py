@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from peewee import Node
+from peewee import JSONField, Node
 
 from waitlist_tui.domain.store.db import database
 
@@ -44,7 +44,7 @@ class Param(Node):  # type: ignore[misc]
         self.name, self.field, self.size = name, field, size
 
     def __sql__(self, ctx: Any) -> Any:
-        converter = self.field.db_value if self.field is not None else ctx.state.converter
+        converter = _converter(self.field) if self.field is not None else ctx.state.converter
         if self.size is None:
             return ctx.value(_Slot(self.name, converter, None), converter=False)
         ctx.literal("(")
@@ -53,6 +53,15 @@ class Param(Node):  # type: ignore[misc]
                 ctx.literal(", ")
             ctx.value(_Slot(self.name, converter, i), converter=False)
         return ctx.literal(")")
+
+
+def _converter(field: Any) -> Callable[[Any], Any]:
+    """The field's db_value; a JSONField's text as it is (its db_value wraps it in a SQL
+    function, json(?) on SQLite; both databases read the text as JSON: db.insert_dicts)."""
+    if isinstance(field, JSONField):
+        return lambda value: None if value is None else field._dumps(value)
+    converter: Callable[[Any], Any] = field.db_value
+    return converter
 
 
 def param(name: str, field: Any = None, size: int | None = None) -> Any:
