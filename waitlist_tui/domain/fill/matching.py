@@ -316,6 +316,41 @@ def _ranked(
     return [r[:5] for r in rows[:limit]]
 
 
+_DETAILS = PreparedFamily(
+    lambda n: (
+        Entry.select(
+            Entry.id,
+            Entry.priority,
+            Entry.created_at,
+            Entry.preferred_days,
+            Entry.preferred_time_slots,
+            Entry.preferred_time_start,
+            Entry.preferred_time_end,
+            Client.id.alias("client_id"),
+            Client.first_name.alias("first_name"),
+            Client.last_name.alias("last_name"),
+            Client.phone.alias("phone"),
+            Client.email.alias("email"),
+            Service.code.alias("service_code"),
+        )
+        .join(Client)
+        .switch(Entry)
+        .join(Service)
+        .where(Entry.id.in_(param("ids", size=n)))
+        .namedtuples()
+    )
+)
+_PREFS = PreparedFamily(
+    lambda n: (
+        EntryProvider.select(EntryProvider.entry, Provider.code)
+        .join(Provider)
+        .where(EntryProvider.entry.in_(param("ids", size=n)))
+        .order_by(Provider.code)
+        .tuples()
+    )
+)
+
+
 def candidates(
     opening: Opening,
     limit: int = 20,
@@ -359,39 +394,11 @@ def candidates(
     if not ranked:
         return CandidateList(opening.id, [], total, exact_total)
     ids = [row[0] for row in ranked]
-    details: dict[Any, Any] = {  # only what the page shows: whole models cost ~15 ms for 50
-        e.id: e
-        for e in (
-            Entry.select(
-                Entry.id,
-                Entry.priority,
-                Entry.created_at,
-                Entry.preferred_days,
-                Entry.preferred_time_slots,
-                Entry.preferred_time_start,
-                Entry.preferred_time_end,
-                Client.id.alias("client_id"),
-                Client.first_name.alias("first_name"),
-                Client.last_name.alias("last_name"),
-                Client.phone.alias("phone"),
-                Client.email.alias("email"),
-                Service.code.alias("service_code"),
-            )
-            .join(Client)
-            .switch(Entry)
-            .join(Service)
-            .where(Entry.id.in_(ids))
-            .namedtuples()
-        )
-    }
+    # only what the page shows: whole models cost ~15 ms for 50
+    details: dict[Any, Any] = {e.id: e for e in _DETAILS(len(ids)).rows(ids=ids)}
     prefs: dict[Any, list[str]] = {}
-    for link in (
-        EntryProvider.select(EntryProvider.entry, Provider.code)
-        .join(Provider)
-        .where(EntryProvider.entry.in_(ids))
-        .order_by(Provider.code)
-    ):
-        prefs.setdefault(link.entry_id, []).append(link.provider.code)
+    for entry_id, code in _PREFS(len(ids)).rows(ids=ids):
+        prefs.setdefault(entry_id, []).append(code)
     items = []
     for entry_id, exact, provider_ok, day_ok, time_ok in ranked:
         entry = details[entry_id]

@@ -25,6 +25,7 @@ from waitlist_tui.domain.store.models import (
     Provider,
     Service,
 )
+from waitlist_tui.domain.store.prepared import Prepared, param
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import iso
 
@@ -106,10 +107,8 @@ def lock_offer(offer_id: IdRef) -> tuple[Offer, Opening]:
     return Offer.get_by_id(found.id), opening
 
 
-def offer_parties(offer: Offer) -> outbox.SlotParties:
-    """The rows an offer's messages name, in one query, for a caller that holds only the
-    offer (a reply, an ending)."""
-    row = (
+_PARTIES = Prepared(  # its SQL built once: every reply and ending reads it
+    lambda: (
         Offer.select(Offer.id, Opening, Clinic, Provider, Entry, Client, Service)
         .join(Opening)
         .join(Clinic)
@@ -120,9 +119,16 @@ def offer_parties(offer: Offer) -> outbox.SlotParties:
         .join(Client)
         .switch(Entry)
         .join(Service)
-        .where(Offer.id == offer.id)
-        .get()
+        .where(Offer.id == param("offer"))
+        .limit(1)
     )
+)
+
+
+def offer_parties(offer: Offer) -> outbox.SlotParties:
+    """The rows an offer's messages name, in one query, for a caller that holds only the
+    offer (a reply, an ending)."""
+    row = _PARTIES.get(offer=offer.id)
     opening, entry = row.opening, row.entry
     return outbox.SlotParties(
         opening.clinic, entry.client, entry.service, opening.provider, opening.starts_at

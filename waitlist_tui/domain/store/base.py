@@ -12,12 +12,26 @@ from typing import Any, Self
 from peewee import Model, UUIDField
 
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.prepared import PreparedFamily, param
 
 
 class BaseModel(Model):
     class Meta:
         database = database
         legacy_table_names = False
+
+    @classmethod
+    def get_by_id(cls, pk: Any) -> Any:
+        """peewee's get_by_id, its SQL built once per model (store/prepared.py): the rows a
+        write re-reads by key are most of a desk's (and a simulated month's) reads."""
+        for row in _BY_ID(cls).rows(id=pk):
+            return row
+        raise cls.DoesNotExist(f"{cls.__name__} matching id {pk!r} does not exist")
+
+
+_BY_ID = PreparedFamily(
+    lambda model: model.select().where(model._meta.primary_key == param("id")).limit(1)
+)
 
 
 # The what-if simulation draws its row ids from a seeded generator, so that ranking ties broken

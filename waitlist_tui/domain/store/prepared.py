@@ -97,6 +97,13 @@ class Prepared:
         query = self._compiled()[0]
         return query._get_cursor_wrapper(self.cursor(**values))
 
+    def get(self, **values: Any) -> Any:
+        """The first row, or the model's DoesNotExist (as peewee's `.get()`)."""
+        for row in self.rows(**values):
+            return row
+        query = self._compiled()[0]
+        raise query.model.DoesNotExist(f"{query.model.__name__} matching {values!r} does not exist")
+
     def scalar(self, **values: Any) -> Any:
         row = self.cursor(**values).fetchone()
         return row[0] if row else None
