@@ -25,7 +25,7 @@ from waitlist_tui.domain.store.models import (
     Provider,
     Service,
 )
-from waitlist_tui.domain.store.prepared import Prepared, param
+from waitlist_tui.domain.store.prepared import Prepared, PreparedFamily, param
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import iso
 
@@ -166,8 +166,8 @@ def _phone_reasons(rows: list[Offer]) -> dict[Any, str]:
     return reasons
 
 
-def offer_views(query: Any) -> list[OfferView]:
-    rows = list(
+def _joined(query: Any) -> Any:
+    return (
         query.select(Offer, Opening, Entry, Client, Provider, Service, Clinic)
         .join(Opening)
         .join(Provider)
@@ -179,6 +179,24 @@ def offer_views(query: Any) -> list[OfferView]:
         .switch(Entry)
         .join(Service)
     )
+
+
+_BY_IDS = PreparedFamily(
+    lambda n: _joined(Offer.select().where(Offer.id.in_(param("ids", size=n))))
+)
+
+
+def views_of(offer_ids: list[Any]) -> list[OfferView]:
+    """The views of these offers (any order): the query prepared per count (store/prepared.py),
+    as every offer call returns its offers' views."""
+    return _views(list(_BY_IDS(len(offer_ids)).rows(ids=offer_ids))) if offer_ids else []
+
+
+def offer_views(query: Any) -> list[OfferView]:
+    return _views(list(_joined(query)))
+
+
+def _views(rows: list[Offer]) -> list[OfferView]:
     phone = _phone_reasons(rows)
     return [
         OfferView(

@@ -16,7 +16,7 @@ from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
 from waitlist_tui.domain.fill import fairness, lead_time, offer_time
 from waitlist_tui.domain.fill.matching import Candidate, SlotShape, candidates
-from waitlist_tui.domain.fill.offer_views import FILLED, OfferView, offer_views
+from waitlist_tui.domain.fill.offer_views import FILLED, OfferView, views_of
 from waitlist_tui.domain.fill.openings import get_opening
 from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.messaging import settings as message_settings
@@ -241,5 +241,5 @@ def offer(
         raise Conflict("an entry already holds a live offer; look again") from None
     if not sent:
         return []
-    views = {v.id: v for v in offer_views(Offer.select().where(Offer.id.in_([o.id for o in sent])))}
+    views = {v.id: v for v in views_of([o.id for o in sent])}
     return [views[o.id] for o in sent]  # in candidate order, best first

@@ -9,7 +9,7 @@ import uuid
 from contextvars import ContextVar
 from typing import Any, Self
 
-from peewee import Model, UUIDField
+from peewee import Model, Node, UUIDField
 
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.prepared import PreparedFamily, param
@@ -29,6 +29,12 @@ class BaseModel(Model):
         raise cls.DoesNotExist(f"{cls.__name__} matching id {pk!r} does not exist")
 
 
+def _insert_query(model: Any, names: tuple[str, ...]) -> Any:
+    fields = model._meta.fields
+    return model.insert(**{name: param(name, fields[name]) for name in names})
+
+
+_INSERTS = PreparedFamily(lambda shape: _insert_query(*shape))
 _BY_ID = PreparedFamily(
     lambda model: model.select().where(model._meta.primary_key == param("id")).limit(1)
 )
@@ -79,8 +85,17 @@ class AuditedModel(UUIDModel):
 
     @classmethod
     def create_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Self:
-        """A new row with its stamps (an import that restores a row passes its own)."""
-        return cls.create(**{**cls.stamps(actor, now, new=True), **values})
+        """A new row with its stamps (an import that restores a row passes its own). Its
+        insert is prepared per table and columns (store/prepared.py); a value that is SQL
+        rather than data takes peewee's own path."""
+        row = cls(**{**cls.stamps(actor, now, new=True), **values})
+        data = row.__data__
+        if row._pk is None or any(isinstance(v, (Node, Model)) for v in data.values()):
+            row.save(force_insert=True)
+            return row
+        _INSERTS((cls, tuple(data))).cursor(**data)
+        row._dirty -= set(data)
+        return row
 
     @classmethod
     def update_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Any:
