@@ -21,12 +21,14 @@ class BaseModel(Model):
         legacy_table_names = False
 
     @classmethod
-    def get_by_id(cls, pk: Any) -> Any:
+    def get_by_id(cls, pk: Any) -> Self:
         """peewee's get_by_id, its SQL built once per model (store/prepared.py): the rows a
         write re-reads by key are most of a desk's (and a simulated month's) reads."""
         for row in _BY_ID(cls).rows(id=pk):
-            return row
-        raise cls.DoesNotExist(f"{cls.__name__} matching id {pk!r} does not exist")
+            found: Self = row
+            return found
+        model: Any = cls  # each model's own DoesNotExist, made by peewee's metaclass
+        raise model.DoesNotExist(f"{cls.__name__} matching id {pk!r} does not exist")
 
 
 def _insert_query(model: Any, names: tuple[str, ...]) -> Any:
@@ -89,12 +91,13 @@ class AuditedModel(UUIDModel):
         insert is prepared per table and columns (store/prepared.py); a value that is SQL
         rather than data takes peewee's own path."""
         row = cls(**{**cls.stamps(actor, now, new=True), **values})
-        data = row.__data__
-        if row._pk is None or any(isinstance(v, (Node, Model)) for v in data.values()):
+        raw: Any = row  # peewee's row state: its values, key and unsaved fields
+        data = raw.__data__
+        if raw._pk is None or any(isinstance(v, (Node, Model)) for v in data.values()):
             row.save(force_insert=True)
             return row
         _INSERTS((cls, tuple(data))).cursor(**data)
-        row._dirty -= set(data)
+        raw._dirty -= set(data)
         return row
 
     @classmethod

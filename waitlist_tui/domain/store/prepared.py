@@ -34,7 +34,7 @@ class _Slot:
         return self.converter(value) if self.converter is not None else value
 
 
-class Param(Node):  # type: ignore[misc]
+class Param(Node):
     """A named value of a prepared query: one placeholder, or `size` of them in parentheses
     (an IN list of that length). The column compared with it converts it (`field`, or the
     column on the other side of the comparison)."""
@@ -59,7 +59,8 @@ def _converter(field: Any) -> Callable[[Any], Any]:
     """The field's db_value; a JSONField's text as it is (its db_value wraps it in a SQL
     function, json(?) on SQLite; both databases read the text as JSON: db.insert_dicts)."""
     if isinstance(field, JSONField):
-        return lambda value: None if value is None else field._dumps(value)
+        json_field: Any = field
+        return lambda value: None if value is None else json_field._dumps(value)
     converter: Callable[[Any], Any] = field.db_value
     return converter
 
