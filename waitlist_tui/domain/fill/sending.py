@@ -32,6 +32,7 @@ from waitlist_tui.domain.store.models import (
     Provider,
     Service,
 )
+from waitlist_tui.domain.store.prepared import PreparedFamily, param
 from waitlist_tui.domain.store.transitions import move
 
 
@@ -93,14 +94,19 @@ def _send(
 
 def _offers_today(client_ids: list[Any], clinic: Clinic, now: dt.datetime) -> dict[Any, int]:
     since = message_settings.day_start(now, clinic.time_zone)
-    rows: Any = (
+    rows = _OFFERS_TODAY(len(client_ids)).rows(clients=client_ids, since=since)
+    return {client_id: int(count) for client_id, count in rows}
+
+
+_OFFERS_TODAY = PreparedFamily(  # per count of clients: its SQL built once
+    lambda n: (
         Offer.select(Entry.client, fn.COUNT(Offer.id))
         .join(Entry)
-        .where(Entry.client.in_(client_ids), Offer.sent_at >= since)
+        .where(Entry.client.in_(param("clients", size=n)), Offer.sent_at >= param("since"))
         .group_by(Entry.client)
         .tuples()
     )
-    return {client_id: int(count) for client_id, count in rows}
+)
 
 
 def _under_cap(
@@ -136,6 +142,17 @@ def _best_under_cap(
         limit = min(500, limit * 4 + 20)
 
 
+_PARTIES = PreparedFamily(
+    lambda n: (
+        Entry.select(Entry, Client, Service)
+        .join(Client)
+        .switch(Entry)
+        .join(Service)
+        .where(Entry.id.in_(param("ids", size=n)))
+    )
+)
+
+
 def _parties(
     opening: Opening, clinic: Clinic, entry_ids: list[Any]
 ) -> dict[Any, outbox.SlotParties]:
@@ -144,13 +161,7 @@ def _parties(
     if not entry_ids:
         return {}
     provider = Provider.get_by_id(opening.provider_id)
-    rows = (
-        Entry.select(Entry, Client, Service)
-        .join(Client)
-        .switch(Entry)
-        .join(Service)
-        .where(Entry.id.in_(entry_ids))
-    )
+    rows = _PARTIES(len(entry_ids)).rows(ids=entry_ids)
     return {
         e.id: outbox.SlotParties(clinic, e.client, e.service, provider, opening.starts_at)
         for e in rows
