@@ -123,3 +123,29 @@ async def test_a_desk_login_is_refused_the_screen(
     async with app.run_test(size=SIZE) as pilot:
         await open_whatif(pilot)
         assert isinstance(app.screen, WhatIfScreen)
+
+
+def test_progress_of_settings_run_side_by_side_never_goes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CLI's settings run in parallel, so their progress lines interleave: the bar shows
+    the mean of each setting's own fraction, never moving backwards."""
+    import io
+    import json
+
+    lines = [(0, 0.5), (1, 0.25), (0, 1.0), (1, 0.75), (1, 1.0)]
+
+    class Child:
+        stderr = io.StringIO(
+            "".join(json.dumps({"setting": i, "of": 2, "done": d}) + "\n" for i, d in lines)
+        )
+        stdout = io.StringIO(json.dumps({"code": 2000, "data": {"settings": []}}) + "\n")
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(whatif_process.subprocess, "Popen", lambda *a, **k: Child())
+    seen: list[float] = []
+    data = whatif_process.run_simulation("", ["a.toml", "b.toml"], 3, 1, seen.append)
+    assert data == {"settings": []}
+    assert seen == sorted(seen) and seen[-1] == 1.0
