@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.conftest import add_entry, envelope
+from tests.cli.conftest import ASSETS, add_entry, envelope
 
 
 def _opening(run) -> dict:
@@ -140,3 +140,89 @@ def test_the_lead_time_rule_chooses_and_the_desk_can_overrule(run, tmp_path) -> 
     assert len(by_hand) == 1
     why = envelope(run("openings", "show", second["id"], "--why", "--json"))["why"]
     assert why["rankings"][0]["why_workflow"].endswith("SEQUENTIAL chosen by hand")
+
+
+def test_why_names_the_hard_rules_and_the_report_splits_three_ways(run, tmp_path) -> None:
+    add_entry(run, tmp_path, "Ana", priority=1, service="PT-FU")
+    add_entry(run, tmp_path, "Eve", priority=2)  # PT-EVAL: 60 minutes
+    add_entry(run, tmp_path, "Far", priority=3, service="PT-FU", date_range_start="2026-12-10")
+    opening = envelope(
+        run(
+            "openings",
+            "add",
+            "--provider",
+            "KIM",
+            "--start",
+            "2026-11-24T09:00",
+            "--minutes",
+            "30",
+            "--json",
+        )
+    )
+    sent = envelope(run("offers", "send", "--opening", opening["id"], "--json"))
+    assert sent[0]["client"] == "Ana Cli"
+    why = envelope(run("openings", "show", opening["id"][:8], "--why", "--json"))["why"]
+    kept_out = [
+        (r["client"], r["reasons"], r["detail"])
+        for r in why["rankings"][0]["rows"]
+        if r["rank"] is None
+    ]
+    assert kept_out == [
+        ("Eve Cli", ["too_long"], "PT-EVAL takes 60 min, the slot is 30 min"),
+        ("Far Cli", ["date_range"], "wants 10 Dec-15 Dec, the slot is 24 Nov"),
+    ]
+    text = run("openings", "show", opening["id"][:8], "--why")
+    assert text.exit_code == 0, text.output
+    assert "Eve Cli not offered: hard rule: PT-EVAL takes 60 min, the slot is 30 min" in (
+        text.output
+    )
+    assert "Far Cli not offered: hard rule: wants 10 Dec-15 Dec, the slot is 24 Nov" in (
+        text.output
+    )
+    report = envelope(run("stats", "fairness", "--json"))["wait_before_first_offer"]
+    assert report["by_service"] == [{"key": "PT-FU", "entries": 1, "median_days": 0.0}]
+    assert report["by_provider"] == [{"key": "KIM", "entries": 1, "median_days": 0.0}]
+    shown = run("stats", "fairness").output
+    assert shown.count("Wait before the first offer, by") == 3, shown
+    for head, row in (("priority", "1 "), ("service", "PT-FU"), ("provider", "KIM")):
+        lines = shown.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{head} ┃"))
+        assert lines[at + 2].startswith(row), shown
+
+
+def test_min_hours_between_offers_from_the_setup_file(run, tmp_path) -> None:
+    setup = (ASSETS / "demo_clinic.toml").read_text()
+    path = tmp_path / "clinic.toml"
+    path.write_text(setup.replace("[clinic]\n", "[clinic]\nmin_hours_between_offers = 4\n", 1))
+    assert run("setup", str(path)).exit_code == 0
+    assert envelope(run("clinic", "show", "--json"))["min_hours_between_offers"] == 4
+    ana = add_entry(run, tmp_path, "Ana", priority=1)
+    add_entry(run, tmp_path, "Ben", priority=2)
+    first = _opening(run)
+    sent = envelope(run("offers", "send", "--opening", first["id"], "--json"))
+    assert sent[0]["client"] == "Ana Cli"
+    assert run("offers", "rescind", sent[0]["id"], "--json").exit_code == 0
+    second = envelope(
+        run(
+            "openings",
+            "add",
+            "--provider",
+            "KIM",
+            "--start",
+            "2026-11-24T11:00",
+            "--minutes",
+            "60",
+            "--json",
+        )
+    )
+    refused = run("offers", "send", "--opening", second["id"], "--entry", ana, "--json")
+    body = json.loads(refused.output)
+    assert refused.exit_code == 1 and "the clinic waits 4h between offers" in body["message"]
+    sent = envelope(run("offers", "send", "--opening", second["id"], "--json"))
+    assert sent[0]["client"] == "Ben Cli"
+    text = run("openings", "show", second["id"], "--why").output
+    assert "#1 Ana Cli not offered: contacted too recently: offered 0 min ago" in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(setup.replace("[clinic]\n", "[clinic]\nmin_hours_between_offers = -2\n", 1))
+    refused = run("setup", str(bad), "--json")
+    assert "min_hours_between_offers must be a whole number of hours" in refused.output

@@ -213,3 +213,103 @@ def test_demo_fairness_panel_snapshot(demo_db, snap_compare) -> None:
         await settle(pilot)
 
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=panel)
+
+
+def test_fairness_panel_by_service_and_by_provider_snapshots(clinic_only_db, snap_compare) -> None:
+    """`b` switches the wait before a first offer to by service (once) and by provider
+    (twice); the snapshot is the provider split, each press checked below."""
+    from tests.tui.test_dashboard import open_dashboard
+
+    _fairness_history()
+
+    async def panel(pilot) -> None:
+        await open_dashboard(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.press("b", "b")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=panel)
+
+
+async def test_fairness_panel_switches_the_wait_split(clinic_only_db) -> None:
+    from tests.tui.test_dashboard import open_dashboard
+    from waitlist_tui.domain.stats.fairness import fairness_report
+
+    _fairness_history()
+    report = fairness_report()["wait_before_first_offer"]
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_dashboard(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.pause(0.5)
+        table = app.screen.query_one("#fair-waits")
+
+        def shown() -> tuple[str, list[str]]:
+            first = str(table.ordered_columns[0].label)
+            return first, [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+        assert shown() == ("Priority", [str(r["key"]) for r in report["by_priority"]])
+        await pilot.press("b")
+        await pilot.pause()
+        assert shown() == ("Service", [r["key"] for r in report["by_service"]])
+        await pilot.press("b")
+        await pilot.pause()
+        assert shown() == ("Provider", [r["key"] for r in report["by_provider"]])
+        await pilot.press("b")
+        await pilot.pause()
+        assert shown()[0] == "Priority"
+
+
+def test_demo_fairness_panel_by_service_snapshot(demo_db, snap_compare) -> None:
+    """The demo's history, `b` once: the wait before a first offer by service."""
+    from tests.tui.test_dashboard import open_dashboard
+
+    async def panel(pilot) -> None:
+        await open_dashboard(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=panel)
+
+
+def test_triage_why_names_hard_rules_and_a_recent_contact_snapshot(
+    clinic_only_db, snap_compare
+) -> None:
+    """A clinic that waits 4 h between offers to one client: Ann, offered an hour's slot a
+    moment ago, is passed over for Bob; Eve's service is longer than the 30 minutes and
+    Fay's date range starts in December, each named with its hard rule."""
+    from tests.tui.test_triage import waiting
+    from waitlist_tui.domain.fill import offer_spacing, offers
+    from waitlist_tui.domain.fill.openings import add_opening
+
+    clinic = Clinic.get()
+    settings = {**clinic.settings, offer_spacing.SETTING: 4}
+    Clinic.update(settings=settings).where(Clinic.id == clinic.id).execute()
+    ann = waiting("Ann", "Lee", "617-555-0101", "PT-FU", priority=1)
+    waiting("Bob", "Stone", "617-555-0102", "PT-FU", priority=2)
+    waiting("Eve", "Park", "617-555-0105", priority=3)
+    waiting(
+        "Fay",
+        "Ross",
+        "617-555-0106",
+        "PT-FU",
+        priority=4,
+        date_range_start="2026-12-10",
+        date_range_end="2026-12-18",
+    )
+    earlier = add_opening("KIM", "2026-11-24T13:00", 60, STAFF)
+    first = offers.offer(earlier.id, STAFF, entry_id=ann.id)[0]
+    offers.rescind(first.id, STAFF)
+    monday = add_opening("KIM", "2026-11-23T09:00", 30, STAFF)
+    assert offers.offer(monday.id, STAFF)[0].client_name == "Bob Stone"
+
+    async def why(pilot) -> None:
+        await open_triage(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=why)

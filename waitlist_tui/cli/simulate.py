@@ -20,6 +20,7 @@ GRID_KEYS = {
     "workflow": ("clinic", "default_workflow"),
     "top": ("clinic", "broadcast_top_n"),
     "notice": ("clinic", "min_notice"),
+    "spacing": ("clinic", "min_hours_between_offers"),
     "cap": ("messages", "max_offers_per_day"),
     "quiet": ("messages", "quiet_hours"),
 }

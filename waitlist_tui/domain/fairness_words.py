@@ -20,8 +20,21 @@ REASONS = {
     "by_hand": "passed over: the desk offered another entry by hand",
     "preference": "failed preference",
     "ranked_below": "ranked below",
+    "recent": "contacted too recently",
+    "entry_expired": "hard rule: request expired",
+    "date_range": "hard rule: outside their date range",
+    "too_long": "hard rule: service longer than the slot",
+    "other_service": "hard rule: the slot is for another service",
+}
+# The hard rules the record names one by one (fill/fairness.py), in the order they are
+# checked, with the words their counts take ("9 outside their date range").
+HARD_RULES = ("entry_expired", "date_range", "too_long", "other_service")
+HARD_WORDS = {
+    "entry_expired": "past their expiry",
     "date_range": "outside their date range",
+    "too_long": "wanting a longer service",
+    "other_service": "wanting another service",
 }
 NOTES = {"no_sms": "no SMS consent", "no_consent": "no consent for any channel"}
 # Passed over while waiting and fitting: what the manager's report counts as unfair-looking.
-PASSED_OVER = ("daily_cap", "held", "desk_skip", "by_hand")
+PASSED_OVER = ("daily_cap", "recent", "held", "desk_skip", "by_hand")

@@ -10,7 +10,8 @@ import datetime as dt
 from waitlist_tui.demo import build as demo
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.assets import demo_clinic, directory
-from waitlist_tui.domain.calendar.sync import freshness, source_status
+from waitlist_tui.domain.calendar.freshness import freshness
+from waitlist_tui.domain.calendar.sync import source_status
 from waitlist_tui.domain.store.models import Appointment, Clinic
 
 

@@ -202,7 +202,8 @@ def test_a_cancelled_occurrence_never_seen_is_skipped_with_its_reason(
 def test_the_desk_is_told_when_calendars_fail_or_go_stale(source: CalendarSource) -> None:
     from tests.timetravel import move_to
     from waitlist_tui.domain import clock
-    from waitlist_tui.domain.calendar.sync import freshness, sync_if_due
+    from waitlist_tui.domain.calendar.freshness import freshness
+    from waitlist_tui.domain.calendar.sync import sync_if_due
 
     clinic = Clinic.get()
     assert freshness(clinic, clock.now()) == ("calendar not synced for over 1 h: KIM", True)

@@ -9,8 +9,6 @@ and stored labels name the source by `label()`, never by its full address.
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
@@ -93,6 +91,11 @@ def read_file(source: str, tag: str) -> Fetched:
 
 
 def fetch_feed(source: str, tag: str, modified: str, timeout: float) -> Fetched:
+    # Imported here: urllib.request brings http.client and email (~15 ms), which the desk's
+    # start would pay through calendar.sources for a feed it never fetches then.
+    import urllib.error
+    import urllib.request
+
     url = (
         "https://" + source[len("webcal://") :]
         if source.lower().startswith("webcal://")

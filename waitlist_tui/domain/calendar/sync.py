@@ -9,6 +9,9 @@ in line with what was read for the synced window:
 - one that turns STATUS:CANCELLED, or is gone from the feed while its start is still inside the
   window, is cancelled, and its time becomes an opening with its candidates ranked, exactly as
   a desk's cancellation (fill.openings);
+- one the waitlist released by knock-on fill (its client took an earlier slot) stays
+  cancelled while the feed, not yet edited, still lists it: it is skipped (RELEASED), never
+  booked again, and its time is not opened twice;
 - what the waitlist booked has no calendar key, so a feed that does not know it yet never
   touches it.
 
@@ -34,10 +37,11 @@ from zoneinfo import ZoneInfo
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.calendar import blocks
 from waitlist_tui.domain.calendar.fetch import fetch, label
+from waitlist_tui.domain.calendar.freshness import clinic_sources, sync_minutes
 from waitlist_tui.domain.calendar.ical import Occurrence, Parsed, read_text, text_of
 from waitlist_tui.domain.calendar.sources import IMPORTED, SourceSpec, service_for
 from waitlist_tui.domain.errors import DomainError, NotFound, ValidationError
-from waitlist_tui.domain.fill import openings
+from waitlist_tui.domain.fill import knock_on, openings
 from waitlist_tui.domain.fill.slot_offers import offer_slot
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database, insert_dicts
@@ -54,6 +58,9 @@ from waitlist_tui.domain.store.models import (
 from waitlist_tui.domain.timeutil import iso
 
 DEFAULT_DAYS = 90
+
+
+RELEASED = "released by knock-on fill: the client moved to an earlier slot"
 
 
 @dataclass
@@ -270,6 +277,9 @@ def apply(
             blocks=reading.known.to_json() if reading.known is not None else None
         ).where(CalendarSource.id == source.id).execute()
         fresh: list[dict[str, Any]] = []  # new rows, written in batches after the loop
+        moved_up = knock_on.released(
+            [row.id for row in mine.values() if row.status != vocab.APPT_BOOKED]
+        )
         for key, occurrence in seen.items():
             row = mine.get(key)
             service = service_for(occurrence, rules)
@@ -306,6 +316,9 @@ def apply(
                     _cancel(row, actor, now, result, "cancelled in the calendar")
                 else:
                     result.unchanged += 1
+                continue
+            if row.status != vocab.APPT_BOOKED and str(row.id) in moved_up:
+                result.skip(RELEASED)
                 continue
             changed = {name: value for name, value in values.items() if _column(row, name) != value}
             if row.status != vocab.APPT_BOOKED:
@@ -445,11 +458,7 @@ def _cancel(row: Appointment, actor: str, now: dt.datetime, result: SyncResult, 
 
 
 def sources_of(clinic: Clinic, provider_code: str | None = None) -> list[CalendarSource]:
-    query = (
-        CalendarSource.select(CalendarSource, Provider)
-        .join(Provider)
-        .where(Provider.clinic == clinic)
-    )
+    query = clinic_sources(clinic)
     if provider_code:
         provider = openings.provider_by_code(clinic, provider_code)
         query = query.where(CalendarSource.provider == provider)
@@ -534,41 +543,6 @@ def source_status(clinic: Clinic) -> list[dict[str, Any]]:
         }
         for s in sources_of(clinic)
     ]
-
-
-STALE_AFTER = dt.timedelta(hours=1)  # a source not read for this long is called stale
-
-
-def sync_minutes(clinic: Clinic) -> int:
-    settings = (clinic.settings or {}).get("calendar") or {}
-    return int(settings.get("sync_minutes", 15))
-
-
-def freshness(clinic: Clinic, now: dt.datetime) -> tuple[str, bool] | None:
-    """What the desk should know of its calendars, and whether it is a warning: the failed
-    ones (with their error), else the stale ones, else when they were last read. None when
-    the clinic has no calendar source to sync (imported files are not synced)."""
-    zone = ZoneInfo(clinic.time_zone)
-    synced = [s for s in sources_of(clinic) if not s.source.startswith(IMPORTED)]
-    if not synced:
-        return None
-    failed = [s for s in synced if s.error]  # cleared by the next sync that works
-    if failed:
-        first = failed[0]
-        more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
-        return f"{first.provider.code} calendar failed: {first.error}{more}", True
-    stale_after = max(STALE_AFTER, dt.timedelta(minutes=3 * sync_minutes(clinic)))
-    stale = [s for s in synced if not s.synced_at or now - s.synced_at > stale_after]
-    if stale:
-        codes = ", ".join(sorted({s.provider.code for s in stale}))
-        return f"calendar not synced for over {_span(stale_after)}: {codes}", True
-    oldest = min(s.synced_at for s in synced if s.synced_at)
-    return f"calendars synced {oldest.astimezone(zone):%H:%M}", False
-
-
-def _span(delta: dt.timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
 def sync_if_due(clinic: Clinic, actor: str) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import NotFound
-from waitlist_tui.domain.fill import offer_time
+from waitlist_tui.domain.fill import offer_spacing, offer_time
 from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.store.db import tuple_rows
 from waitlist_tui.domain.store.models import Clinic, Provider, ProviderService, Service
@@ -60,6 +60,7 @@ def clinic_dict(clinic: Clinic) -> dict[str, Any]:
         "no_answer_advances": clinic.no_answer_advances,
         "consent": consent.of(clinic).to_json(),
         "min_notice": offer_time.min_notice(clinic),
+        offer_spacing.SETTING: offer_spacing.hours(clinic),
         PAYMENT_SETTING: default_payment_type(clinic),
         "version": clinic.version,
     }

@@ -17,7 +17,7 @@ from waitlist_tui.domain.calendar.fetch import label
 from waitlist_tui.domain.calendar.sources import IMPORTED, parse_sources
 from waitlist_tui.domain.catalog.clinics import PAYMENT_SETTING
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.fill import lead_time, offer_time
+from waitlist_tui.domain.fill import lead_time, offer_spacing, offer_time
 from waitlist_tui.domain.flags import parse_bool
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.base import AuditedModel
@@ -44,6 +44,7 @@ CLINIC_OPTIONS = (
     "event_waitlist_mode",
     "no_answer_advances",
     "min_notice",  # kept in clinic.settings (offer_time.py)
+    "min_hours_between_offers",  # kept in clinic.settings (fill/offer_spacing.py)
     "default_payment_type",  # kept in clinic.settings (clinics.py)
     "locale",  # kept in clinic.settings: dates in messages (messaging/local_dates.py)
 )
@@ -253,6 +254,9 @@ def parse_setup(data: dict[str, Any], base_dir: Path | None = None) -> dict[str,
         "messages": messages.to_json(),
         "consent": consent.parse(data.get("consent")).to_json(),
         "min_notice": offer_time.parse_min_notice((data.get("clinic") or {}).get("min_notice")),
+        offer_spacing.SETTING: offer_spacing.parse(
+            (data.get("clinic") or {}).get(offer_spacing.SETTING)
+        ),
         "default_payment_type": _payment_default(data),
         "locale": local_dates.parse_locale((data.get("clinic") or {}).get("locale")),
         "calendar": parse_calendar_settings(data.get("calendar")),
@@ -326,6 +330,7 @@ def apply_setup(data: dict[str, Any], actor: str, base_dir: Path | None = None) 
             "messages": parsed["messages"],
             "consent": parsed["consent"],
             offer_time.SETTING: parsed["min_notice"],
+            offer_spacing.SETTING: parsed[offer_spacing.SETTING],
             PAYMENT_SETTING: parsed["default_payment_type"],
             "calendar": parsed["calendar"],
             "backup": parsed["backup"],

@@ -1,8 +1,8 @@
-"""The clinic settings a manager tunes (hold time, workflow, broadcast size, notice, quiet
-hours, the daily cap): read from a small settings file, checked by the same rules as the
-set-up file, and written to the clinic with an audit row. The what-if simulation
-(domain/whatif) applies a file to its copy of the clinic; "apply" on the what-if screen writes
-the chosen one to the real clinic, through the same function.
+"""The clinic settings a manager tunes (hold time, workflow, broadcast size, notice, the
+hours between offers to one client, quiet hours, the daily cap): read from a small settings
+file, checked by the same rules as the set-up file, and written to the clinic with an audit
+row. The what-if simulation (domain/whatif) applies a file to its copy of the clinic; "apply"
+on the what-if screen writes the chosen one to the real clinic, through the same function.
 
     name = "Broadcast to 5, 1 h hold"   # optional: the label in comparisons
     [clinic]
@@ -10,6 +10,7 @@ the chosen one to the real clinic, through the same function.
     default_workflow = "BROADCAST"      # SEQUENTIAL | BROADCAST
     broadcast_top_n = 5
     min_notice = 120
+    min_hours_between_offers = 4        # 0: off
     no_answer_advances = true
     [messages]
     quiet_hours = "21:00-08:00"         # "" for none
@@ -36,7 +37,7 @@ from waitlist_tui.domain import clock
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.catalog.setup import CLINIC_OPTIONS, parse_clinic
 from waitlist_tui.domain.errors import ValidationError
-from waitlist_tui.domain.fill import lead_time, offer_time
+from waitlist_tui.domain.fill import lead_time, offer_spacing, offer_time
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
@@ -88,11 +89,14 @@ def _clinic_values(given: dict[str, Any], clinic: Clinic | None) -> dict[str, An
     base = {"code": "X", "name": "X", "time_zone": "UTC", "region": "US"}
     if clinic is not None:
         base.update(time_zone=clinic.time_zone, region=clinic.region)
-    parsed = parse_clinic({**base, **{k: v for k, v in given.items() if k != "min_notice"}})
+    kept = (offer_time.SETTING, offer_spacing.SETTING)  # kept in settings, checked here
+    parsed = parse_clinic({**base, **{k: v for k, v in given.items() if k not in kept}})
     out: dict[str, Any] = {}
     for key, value in given.items():
         if key == offer_time.SETTING:
             out[key] = offer_time.parse_min_notice(value)
+        elif key == offer_spacing.SETTING:
+            out[key] = offer_spacing.parse(value)
         else:
             out[key] = parsed.get(key, value)
     return out
@@ -121,9 +125,7 @@ def parse_tuning(data: dict[str, Any], default_name: str = "settings") -> Tuning
     if not isinstance(clinic_table, dict) or not isinstance(messages_table, dict):
         raise ValidationError("[clinic] and [messages] must be tables", field="clinic")
     rules = lead_time.parse(data[lead_time.SETTING]) if lead_time.SETTING in data else None
-    return Tuning(
-        name, _clinic_values(clinic_table, None), _message_values(messages_table), rules
-    )
+    return Tuning(name, _clinic_values(clinic_table, None), _message_values(messages_table), rules)
 
 
 def load_tuning(path: str | Path) -> Tuning:
@@ -144,6 +146,8 @@ def current(clinic: Clinic | None = None) -> dict[str, Any]:
     for key in TUNABLE:
         if key == offer_time.SETTING:
             out[key] = offer_time.min_notice(clinic)
+        elif key == offer_spacing.SETTING:
+            out[key] = offer_spacing.hours(clinic)
         elif hasattr(Clinic, key):
             out[key] = getattr(clinic, key)
         else:

@@ -24,9 +24,10 @@ from waitlist_tui.domain.fill.openings import cancel_locked
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.locking import locked
-from waitlist_tui.domain.store.models import Appointment, Clinic, Entry, Opening
+from waitlist_tui.domain.store.models import Appointment, AuditEvent, Clinic, Entry, Opening
 
 DAY = 86400.0
+ACTION = "appointment.knock_on"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,23 @@ def offer_released(opening_id: Any, actor: str) -> list[OfferView]:
         return []
 
 
+def released(appointment_ids: list[Any]) -> set[str]:
+    """Which of these appointments a knock-on released (their ids as text): the client took
+    an earlier time, so a calendar that still lists the old one must not book it again."""
+    keys = [str(i) for i in appointment_ids]
+    found: set[str] = set()
+    for i in range(0, len(keys), 500):
+        found.update(
+            e.object_id
+            for e in AuditEvent.select(AuditEvent.object_id).where(
+                AuditEvent.object_type == "appointment",
+                AuditEvent.action == ACTION,
+                AuditEvent.object_id.in_(keys[i : i + 500]),
+            )
+        )
+    return found
+
+
 def release_later(
     entry: Entry, booking: Appointment, filled: Opening, actor: str, now: dt.datetime
 ) -> Release | None:
@@ -102,7 +120,7 @@ def release_later(
     days = round((later.starts_at - booking.starts_at).total_seconds() / DAY, 1)
     audit.record(
         actor,
-        "appointment.knock_on",
+        ACTION,
         "appointment",
         later.id,
         {

@@ -1,9 +1,10 @@
 """Sending offers: an opening to the best candidate (SEQUENTIAL), the top N at once
 (BROADCAST) or one chosen entry, each offer with its deadline (offer_time.py) and its message,
 in one transaction that holds the opening's row lock. The clinic's daily offer limit per
-client is counted here, this call's offers included. The workflow, hold and broadcast size
-not chosen by the caller come from the clinic's lead-time rules (lead_time.py), and the
-ranking the desk saw is recorded with the offers (fairness.py)."""
+client is counted here, this call's offers included, and a client offered less than the
+clinic's `min_hours_between_offers` ago is passed over (offer_spacing.py). The workflow,
+hold and broadcast size not chosen by the caller come from the clinic's lead-time rules
+(lead_time.py), and the ranking the desk saw is recorded with the offers (fairness.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from peewee import IntegrityError, fn
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
-from waitlist_tui.domain.fill import fairness, lead_time, offer_time
+from waitlist_tui.domain.fill import fairness, lead_time, offer_spacing, offer_time
 from waitlist_tui.domain.fill.matching import Candidate, SlotShape, candidates
 from waitlist_tui.domain.fill.offer_views import FILLED, OfferView, views_of
 from waitlist_tui.domain.fill.openings import get_opening
@@ -113,16 +114,24 @@ def _under_cap(
     chosen: list[Candidate], n: int, clinic: Clinic, now: dt.datetime
 ) -> list[Candidate]:
     """The first n candidates whose client stays within the clinic's daily offer limit,
-    counting the offers this call makes too."""
+    counting the offers this call makes too, and was not offered inside the clinic's spacing
+    (offer_spacing: this call's offers count as just made)."""
     cap = message_settings.of(clinic).max_offers_per_day
-    if not cap:
+    recent = set(offer_spacing.last_offers([c.client_id for c in chosen], clinic, now))
+    spaced = offer_spacing.hours(clinic) > 0
+    if not cap and not recent and not spaced:
         return chosen[:n]
-    counts = _offers_today([c.client_id for c in chosen], clinic, now)
+    counts = _offers_today([c.client_id for c in chosen], clinic, now) if cap else {}
     kept: list[Candidate] = []
     for c in chosen:
-        if counts.get(c.client_id, 0) < cap and len(kept) < n:
-            kept.append(c)
-            counts[c.client_id] = counts.get(c.client_id, 0) + 1
+        if len(kept) >= n:
+            break
+        if c.client_id in recent or (cap and counts.get(c.client_id, 0) >= cap):
+            continue
+        kept.append(c)
+        counts[c.client_id] = counts.get(c.client_id, 0) + 1
+        if spaced:
+            recent.add(c.client_id)
     return kept
 
 
@@ -216,6 +225,13 @@ def offer(
                         "this entry cannot take this opening (service, provider, date range, "
                         "or it was offered this opening before)",
                         field="entry",
+                    )
+                last = offer_spacing.last_offers([chosen[0].client_id], clinic, now)
+                if last:
+                    raise Conflict(
+                        offer_spacing.too_soon_message(last[chosen[0].client_id], now, clinic),
+                        field="entry",
+                        data={offer_spacing.SETTING: offer_spacing.hours(clinic)},
                     )
                 if not _under_cap(chosen, 1, clinic, now):
                     cap = message_settings.of(clinic).max_offers_per_day

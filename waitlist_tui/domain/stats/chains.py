@@ -98,7 +98,11 @@ def knock_on_chains(
             booking.starts_at.alias("booked_start"),
         )
         .join(booking, JOIN.LEFT_OUTER, on=(Opening.freed_by == booking.id))
-        .where(Opening.clinic == clinic, Opening.chain.is_null(False))
+        # `chain > ''` rather than IS NOT NULL (the same rows: a chain is an opening's id):
+        # SQLite's planner reads IS NOT NULL as matching every row of opening_chain's
+        # statistics and scanned every opening instead (80-120 ms at 1,000,000 entries,
+        # on every open of the dashboard); the range reads the few chained ones.
+        .where(Opening.clinic == clinic, Opening.chain > "")
     )
     if start is not None:
         query = query.where(Opening.created_at >= start)

@@ -1,7 +1,8 @@
 """The manager's fairness panel, opened from the dashboard with `f`: for the dashboard's
 period, what each band of lead time costs in messages, the offers that went past a waiting
-candidate who fitted (and why), the median wait before a first offer, and the long waiters
-never offered. The figures are domain.stats.fairness's, read in a worker."""
+candidate who fitted (and why), the median wait before a first offer by priority, by service
+or by provider (`b` switches: one narrow table, beside the list), and the long waiters never
+offered. The figures are domain.stats.fairness's, read in a worker."""
 
 from __future__ import annotations
 
@@ -37,7 +38,10 @@ BAND_COLUMNS = (
     "Per fill",
     "Fill min",
 )
-WAIT_COLUMNS = ("Priority", "Entries", "Median d")
+# The median wait before a first offer, split three ways: (report key, first column).
+SPLITS = (("by_priority", "Priority"), ("by_service", "Service"), ("by_provider", "Provider"))
+WAIT_TAIL = ("Entries", "Median d")
+WAIT_COLUMNS = (SPLITS[0][1], *WAIT_TAIL)
 PERIOD_WORDS = {"week": "This week", "30d": "Last 30 days", "90d": "Last 90 days", "year": "Year"}
 PASSED_SHOWN = 8
 NEVER_SHOWN = 6
@@ -98,6 +102,15 @@ def band_rows(lead: dict[str, Any]) -> list[tuple[str, tuple[Any, ...]]]:
     ]
 
 
+def wait_rows(fair: dict[str, Any], split: str) -> list[tuple[str, tuple[Any, ...]]]:
+    """One split of the median wait before a first offer, as table rows."""
+    waits = fair.get("wait_before_first_offer", {}).get(split, [])
+    return [
+        (str(w["key"]), (printable(str(w["key"])), w["entries"], f"{w['median_days']:.1f}"))
+        for w in waits
+    ]
+
+
 def passed_text(fair: dict[str, Any]) -> Text:
     items = fair.get("passed_over", [])
     text = Text()
@@ -126,7 +139,8 @@ def passed_text(fair: dict[str, Any]) -> Text:
 
 
 class FairnessPanel(DeskScreen[None]):
-    """Lead-time bands, passed-over offers, waits before a first offer, never offered."""
+    """Lead-time bands, passed-over offers, waits before a first offer (by priority, service
+    or provider), never offered."""
 
     HELP_TITLE = "fairness panel"
 
@@ -154,12 +168,21 @@ class FairnessPanel(DeskScreen[None]):
 
     BINDINGS = [
         Binding("r", "refresh", "Refresh", id="fairness.refresh", tooltip="Read the reports again"),
+        Binding(
+            "b",
+            "next_split",
+            "By",
+            id="fairness.split",
+            tooltip="The wait before a first offer by priority, by service, or by provider",
+        ),
         Binding("escape,q", "back", "Dashboard", id="fairness.back", tooltip="Back"),
     ]
 
     def __init__(self, period: str = "30d") -> None:
         super().__init__()
         self.period = period
+        self.split = 0  # index into SPLITS
+        self.fair: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -194,13 +217,19 @@ class FairnessPanel(DeskScreen[None]):
         period = PERIOD_WORDS.get(panel.period, panel.period)
         title.update(f"{period} · {fair['rankings']} rankings recorded · lead time in {source}")
         fill(self.query_one("#fair-bands", DataTable), BAND_COLUMNS, band_rows(lead))
-        waits = fair["wait_before_first_offer"]["by_priority"]
-        fill(
-            self.query_one("#fair-waits", DataTable),
-            WAIT_COLUMNS,
-            [(str(w["key"]), (w["key"], w["entries"], f"{w['median_days']:.1f}")) for w in waits],
-        )
+        self.fair = fair
+        self.show_waits()
         self.query_one("#fair-text", Static).update(passed_text(fair))
+
+    def show_waits(self) -> None:
+        split, label = SPLITS[self.split]
+        table = self.query_one("#fair-waits", DataTable)
+        fill(table, (label, *WAIT_TAIL), wait_rows(self.fair, split))
+
+    def action_next_split(self) -> None:
+        self.split = (self.split + 1) % len(SPLITS)
+        if self.fair:
+            self.show_waits()
 
     def action_refresh(self) -> None:
         self.load()

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain import clock
-from waitlist_tui.domain.calendar.sync import freshness
+from waitlist_tui.domain.calendar.freshness import freshness
 from waitlist_tui.domain.catalog.clinics import get_clinic, providers
 from waitlist_tui.domain.fill import finder
 from waitlist_tui.domain.fill.fairness import OpeningWhy

@@ -4,7 +4,7 @@ are read by queue_data.fetch, which the app also runs before it is up."""
 from __future__ import annotations
 
 from waitlist_tui.domain import clock
-from waitlist_tui.domain.calendar.sync import freshness
+from waitlist_tui.domain.calendar.freshness import freshness
 from waitlist_tui.domain.catalog.clinics import get_clinic, has_clinic
 from waitlist_tui.domain.waitlist import changes
 from waitlist_tui.domain.waitlist.views import EntryView
@@ -17,7 +17,7 @@ class PageRead(calls.Done[Loaded]):
 
 
 class CalendarsRead(calls.Done["tuple[str, bool] | None"]):
-    """How fresh the clinic's calendars are (calendar.sync.freshness)."""
+    """How fresh the clinic's calendars are (calendar.freshness)."""
 
 
 def calendars_fresh() -> tuple[str, bool] | None:

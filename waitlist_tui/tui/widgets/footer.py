@@ -11,9 +11,11 @@ first time is built as before. What is painted is the stock Footer's own renderi
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer as TextualFooter
+from textual.widgets._footer import FooterKey
 
 KEEP = 4  # sets of keys kept built per screen
 
@@ -24,6 +26,15 @@ class KeysFooter(TextualFooter):
     def __init__(self, compact: bool, show_command_palette: bool) -> None:
         super().__init__(compact=compact, show_command_palette=show_command_palette)
         self.set_reactive(TextualFooter._bindings_ready, True)
+
+    def compose(self) -> ComposeResult:
+        """The stock keys, compact ones built with their class: each key's `compact` watcher
+        then finds it there instead of styling the key again on mount (~15 ms of the app's
+        start, a dozen keys)."""
+        for widget in super().compose():
+            if self.compact and isinstance(widget, FooterKey):
+                widget.add_class("-compact", update=False)
+            yield widget
 
     def on_mount(self) -> None:  # no subscription: built for one set of keys
         pass
