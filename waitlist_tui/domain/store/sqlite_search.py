@@ -16,6 +16,9 @@ so the clients found are exactly LIKE's (the index's case folding is a superset 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from peewee import Database, SqliteDatabase
 
 FTS_TABLE = "client_search_fts"
@@ -53,6 +56,38 @@ def install(db: Database) -> bool:
         f"INSERT INTO {FTS_TABLE}(rowid, search) SELECT rowid, search || ' ' FROM client"
     )
     return True
+
+
+@contextmanager
+def bulk_clients(db: Database) -> Iterator[None]:
+    """Within the caller's transaction: clients written by the block indexed in one statement
+    at its end instead of one trigger call each (an import's 100,000 new clients: ~3.5 s of
+    CPU through the trigger, ~0.9 s in one INSERT ... SELECT). New clients take rowids above
+    today's highest; while the block runs, the delete and update triggers watch only the rows
+    below it (a new row's text is not in the index yet: a 'delete' of it would corrupt a
+    contentless index), and the new rows are indexed with their final text at the end. The
+    triggers are dropped and made again inside the transaction, so a rollback or a killed
+    process leaves them as they were, like rollups.bulk_entry_counts. A no-op on PostgreSQL
+    (pg_trgm's GIN index keeps itself) and before the index exists."""
+    if not isinstance(db, SqliteDatabase) or not is_installed(db):
+        yield
+        return
+    row = db.execute_sql("SELECT COALESCE(MAX(rowid), 0) FROM client").fetchone()
+    top = int(row[0]) if row else 0
+    for name in TRIGGERS:
+        db.execute_sql(f"DROP TRIGGER {name}")
+    for sql in _DDL[3:]:  # delete and update, for the rows indexed before the block
+        db.execute_sql(sql.replace(" BEGIN ", f" WHEN old.rowid <= {top} BEGIN ", 1))
+    yield
+    db.execute_sql(
+        f"INSERT INTO {FTS_TABLE}(rowid, search) SELECT rowid, search || ' ' FROM client "
+        "WHERE rowid > ?",
+        (top,),
+    )
+    for name in TRIGGERS:
+        db.execute_sql(f"DROP TRIGGER IF EXISTS {name}")
+    for sql in _DDL[2:]:
+        db.execute_sql(sql)
 
 
 def drop(db: Database) -> None:

@@ -58,7 +58,7 @@ from waitlist_tui.domain.catalog.clients import (
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError, Unprocessable, ValidationError
 from waitlist_tui.domain.messaging import consent
-from waitlist_tui.domain.store import audit, rollups
+from waitlist_tui.domain.store import audit, rollups, sqlite_search
 from waitlist_tui.domain.store.bulk_columns import AUDIT_COLUMNS, CLIENT_COLUMNS, ENTRY_COLUMNS
 from waitlist_tui.domain.store.db import bulk_copy, database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
@@ -927,7 +927,7 @@ def import_file(
             raise _refusal(errors, total)
         counts = {"added": 0, "updated": 0, "skipped": 0}
         ids: list[str] = []
-        with database.atomic(), write_cache():
+        with database.atomic(), write_cache(), sqlite_search.bulk_clients(database.obj):
             with rollups.bulk_entry_counts() as counter:
                 writer = Writer(
                     clinic, actor, on_existing, errors, counts, ids, clock.now(), counter
