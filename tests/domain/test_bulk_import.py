@@ -398,3 +398,21 @@ def test_phones_parsed_in_worker_processes_change_nothing(
     result = exchange.import_file(path, STAFF, skip_invalid=True)
     assert (result["added"], result["invalid"]) == (298, 2)
     assert Client.get(Client.first_name == "Client7").phone == "+16175550007"
+
+
+@pytest.mark.usefixtures("clinic")
+def test_keep_later_appointment_is_written_as_the_row_says(tmp_path: Path) -> None:
+    """The bulk rows once left the column to its default (False) while the audit row said
+    True: a row that asks to keep its later appointment keeps it."""
+    path = tmp_path / "in.csv"
+    path.write_text(
+        "first_name,last_name,phone,email,service,keep_later_appointment\n"
+        "Ann,Keep,,ann@example.com,MASSAGE,yes\n"
+        "Bob,Release,,bob@example.com,MASSAGE,\n",
+        encoding="utf-8",
+    )
+    result = exchange.import_file(path, STAFF)
+    assert result["added"] == 2
+    kept = {e.client.first_name: e.keep_later_appointment for e in Entry.select()}
+    assert kept == {"Ann": True, "Bob": False}
+    assert _trigger_present()

@@ -4,16 +4,19 @@ own answer (find_matching_slots) entry by entry, and the suggestion of extra hou
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
+from playhouse.test_utils import count_queries
 
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
+from waitlist_tui.domain import clock
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill.availability import find_matching_slots
 from waitlist_tui.domain.stats.demand import demand
-from waitlist_tui.domain.store.models import Clinic, Entry
+from waitlist_tui.domain.store.models import Clinic, Entry, Provider
 from waitlist_tui.domain.waitlist import changes
 
 
@@ -138,3 +141,44 @@ def test_demand_never_writes(clinic: Clinic, backend: str) -> None:
         assert demand(service="PT-FU").waiting_total == 1
     finally:
         database.execute_sql(off)
+
+
+def _rounds(clinic: Clinic, done: int, n: int) -> None:
+    """`n` times the mix (10 waiting entries, one of them with a date range of its own, so
+    the grouped rows grow too) and one entry cancelled without an offer."""
+    today = clock.today(clinic.time_zone)
+    for i in range(done, done + n):
+        _mix()
+        start = today + dt.timedelta(days=i % 25)
+        end = start + dt.timedelta(days=5 + i // 25)
+        add_entry("Range", date_range_start=start.isoformat(), date_range_end=end.isoformat())
+        gone = add_entry("Gone", preferred_providers=["PATEL"], preferred_days=["FRIDAY"])
+        changes.cancel(gone.id, STAFF, reason="went elsewhere")
+
+
+def test_query_count_does_not_grow_with_the_entries(clinic: Clinic) -> None:
+    """Grouped reads only, never a statement per entry or per group: 550 waiting entries
+    take as many statements as 55 (a regression to per-row work fails here)."""
+    _rounds(clinic, 0, 5)
+    with count_queries() as few:
+        assert demand().waiting_total == 55
+    _rounds(clinic, 5, 45)
+    with count_queries() as many:
+        found = demand()
+    assert found.waiting_total == 550
+    assert _cell(found, "PT-EVAL", "PATEL", "FRIDAY", "any").ended_without_offer == 50
+    assert few.count == many.count <= 12
+
+
+def test_ended_entries_count_under_their_active_providers(clinic: Clinic) -> None:
+    """Ended entries are counted per preferred provider by a join: an inactive provider
+    has no cell, and an entry whose providers are all inactive counts under "any"."""
+    both = add_entry("Both", preferred_providers=["KIM", "PATEL"], preferred_days=["THURSDAY"])
+    only = add_entry("Only", preferred_providers=["PATEL"], preferred_days=["THURSDAY"])
+    for entry in (both, only):
+        changes.cancel(entry.id, STAFF, reason="went elsewhere")
+    Provider.update(active=False).where(Provider.code == "PATEL").execute()
+    found = demand()
+    assert _cell(found, "PT-EVAL", "KIM", "THURSDAY", "any").ended_without_offer == 1
+    assert _cell(found, "PT-EVAL", "any", "THURSDAY", "any").ended_without_offer == 1
+    assert not [c for c in found.cells if c.provider == "PATEL"]

@@ -17,7 +17,7 @@ from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import Conflict
 from waitlist_tui.domain.stats.report import stats
-from waitlist_tui.domain.store import rollups, schema
+from waitlist_tui.domain.store import rollups, schema, sqlite_search
 from waitlist_tui.domain.store.connect import connect
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import (
@@ -71,6 +71,7 @@ def _build_v1(url: str) -> None:
     apply_setup(demo_clinic(), STAFF)
     adding.create(entry_payload(), STAFF)
     _without_rollups(db)
+    sqlite_search.drop(db)  # v20's index of client.search (its triggers name the column)
     migrator = SchemaMigrator.from_database(db)
     if isinstance(db, SqliteDatabase):
         db.pragma("foreign_keys", 0)  # as a real migration does: rebuilds must not cascade
@@ -643,6 +644,46 @@ def test_v15_gains_the_offer_links_table(backend: str, tmp_path, request, frozen
     assert schema.read_version(db) == schema.CURRENT_VERSION
     assert db.table_exists("offer_link")
     assert {c.name for c in db.get_columns("offer_link")} >= {"offer_id", "token_hash", "used_at"}
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v19_gets_the_sqlite_search_index(backend: str, tmp_path, request, frozen) -> None:
+    """v19 -> v20: SQLite gains the trigram index of client.search, built for the clients
+    already there, and its triggers (a client added after the upgrade is found through it);
+    PostgreSQL keeps its pg_trgm index and nothing else changes."""
+    from waitlist_tui.domain.store import sqlite_search
+
+    url = (
+        str(tmp_path / "v19.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    before = adding.create(entry_payload(), STAFF)
+    sqlite_search.drop(db)
+    assert not sqlite_search.is_installed(db)
+    schema.set_meta(schema.VERSION_KEY, "19")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    assert sqlite_search.is_installed(db) == isinstance(db, SqliteDatabase)
+    after = adding.create(
+        entry_payload(
+            client={"first_name": "Quincy", "last_name": "Zephyr", "phone": "617-555-0111"}
+        ),
+        STAFF,
+    )
+    last_name = reading.get(before.id).client.last_name
+    for text, entry in ((last_name, before), ("zephyr", after)):
+        page = listing.list_entries(listing.EntryQuery(search=text))
+        assert [v.id for v in page.items] == [entry.id]
+    if isinstance(db, SqliteDatabase):
+        hits = db.execute_sql(
+            f"SELECT COUNT(*) FROM {sqlite_search.FTS_TABLE} WHERE {sqlite_search.FTS_TABLE} "
+            "MATCH ?",
+            (f'"{last_name.lower()}"',),
+        ).fetchone()
+        assert hits == (1,)
     db.close()
 
 

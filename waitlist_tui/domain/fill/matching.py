@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from peewee import SQL, Case, fn
+from peewee import SQL, Case, Select, fn
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill.availability import ANYTIME_BIT, part_windows, start_part_mask
+from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
@@ -159,6 +160,11 @@ def _flags(slot: SlotShape, opening_id: IdRef) -> dict[str, Any]:
         "time_ok": as_int(part_ok & window_ok),
         "exact": as_int(provider_ok & day_ok & part_ok & window_ok),
         "_exact": provider_ok & day_ok & part_ok & window_ok,
+        # NOT (every soft rule), the same rows, written so that PostgreSQL guesses most rows
+        # pass (`<> 0`, as takes_provider does): as a plain NOT it guessed 1 row in 17 and
+        # gathered a service's every waiting entry in a bitmap to count 200 PARTIAL ones
+        # (20 ms at 100,000 waiting entries), rather than walk its index to the 200th.
+        "_partial": as_int(~(provider_ok & day_ok & part_ok & window_ok)) != 0,
     }
 
 
@@ -221,10 +227,22 @@ def _explain(
 COUNT_CAP = 200  # "200+" is all a desk needs to know; counting further costs a full scan
 
 
-def _count(query: Any) -> int:
+def _capped(query: Any) -> Any:
     """How many rows, stopping at COUNT_CAP (a capped subquery, so the scan stops too)."""
     capped = query.select(SQL("1")).limit(COUNT_CAP)
-    return Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped")).scalar() or 0
+    return Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped"))
+
+
+def _counts(base: Any, flags: dict[str, Any], include_partial: bool) -> tuple[int, int]:
+    """EXACT rows and all rows, each match type counted up to COUNT_CAP, in one statement:
+    one round trip and one plan instead of two."""
+    columns = [_capped(base.where(flags["_exact"]))]
+    if include_partial:
+        columns.append(_capped(base.where(flags["_partial"])))
+    row = database.execute(Select(columns=columns)).fetchone()
+    exact = row[0] or 0
+    partial = (row[1] or 0) if include_partial else 0
+    return exact, exact + partial
 
 
 def _ranked(
@@ -237,7 +255,7 @@ def _ranked(
     OF entry SKIP LOCKED`): the walk goes on to the next free entry, and an entry another
     desk offered meanwhile is re-checked (no longer waiting) rather than returned."""
     rows: list[tuple[Any, ...]] = []
-    match = flags["_exact"] if exact else ~flags["_exact"]
+    match = flags["_exact"] if exact else flags["_partial"]
     # An EXACT row passes every soft rule: its flags are constants, not CASEs to build and run.
     shown = (
         [SQL("1"), SQL("1"), SQL("1"), SQL("1")]
@@ -291,8 +309,7 @@ def candidates(
         )
     ranked = exact_rows + partial_rows
     if count:
-        exact_total = _count(base.where(flags["_exact"]))
-        total = exact_total + (_count(base.where(~flags["_exact"])) if include_partial else 0)
+        exact_total, total = _counts(base, flags, include_partial)
     else:
         exact_total, total = len(exact_rows), len(ranked)
     if not ranked:

@@ -4,13 +4,18 @@ preferences point there, how many of them have no free slot in their date range,
 wait, and how many entries there ended (expired or cancelled) without ever being offered a
 slot; and the few extra hours that would fit the most waiting entries that have no slot.
 
-How it stays fast at 100,000 waiting entries: the database groups the waiting entries by
-what matters (service, preferred providers, days, parts of day, time window, date range as
-day offsets from today, whole days waited) and counts them, so Python sees groups, not rows.
-Free time is read once (fill/availability.free_blocks over the days the ranges reach) and
-turned into, per (service length, provider, day), the start minutes a slot could take; a
-preference pattern's days with a fitting slot are found once, and a group has a free slot
-when one of those days lies in its range (a bisect).
+How it is read at 100,000 waiting entries: the waiting entries are counted per preference
+pattern (service, preferred providers, days, parts of day, time window) twice, by date range
+clipped to the days the report sees (the slot check) and by UTC day added (the wait histogram,
+whose median is taken per cell): grouped so by PostgreSQL, and by SQLite on both at once, then
+split. Python walks those groups, not rows, and never the two crossed. Free time is read once
+(fill/availability.free_blocks over the days the ranges reach) and turned into, per (service
+length, provider, day), the start minutes a slot could take; a pattern's days with a fitting
+slot are found once, and a group has a free slot when one of those days lies in its range (a
+bisect). The ended entries are counted per preferred provider by a join. What is left is each
+entry's preferred providers (a look-up per waiting and per ended entry, SQLite; a join of
+entry_provider, PostgreSQL) and the offer check per ended entry: about two thirds of the time
+at 100,000 waiting.
 
 An entry points to one cell per preferred provider, day and part of day it names: an entry
 that names none of a kind points to the "any" cell of that kind (an entry with no preferred
@@ -192,46 +197,109 @@ WAITING_ONLY = f"e.status = '{vocab.WAITING}'"
 ENDED_ONLY = f"e.status IN ('{vocab.CANCELLED}', '{vocab.EXPIRED}')"
 
 
-def _waiting_groups(clinic: Clinic) -> list[tuple[Any, ...]]:
-    """(service, providers text, days, slots, window start, end, date range start, end,
-    UTC date added, count) of the waiting entries: one pass over models.DEMAND_INDEX. The
-    rows are read in a subquery the planner keeps whole (LIMIT -1 / OFFSET 0), so each
-    entry's providers are looked up once (grouping on the look-up ran it twice)."""
+def _waiting_rows(
+    clinic: Clinic, today: dt.date
+) -> tuple[list[tuple[Key, Any, Any, int]], list[tuple[Key, Any, int]]]:
+    """The waiting entries (models.DEMAND_INDEX) counted per pattern (service, providers
+    text, days, slots, window start, end) two ways: (pattern, first, last, count) with the
+    date range clipped to the days the report can see (from today to MAX_DAYS ahead; an end
+    before today is yesterday), the slot check's groups; and (pattern, UTC day added,
+    count), the wait histogram's. Neither crossed with the other: 43,000 + 27,000 groups at
+    99,000 waiting, not 93,000 that each needed both."""
+    start, low = today, today - dt.timedelta(days=1)
+    high = today + dt.timedelta(days=MAX_DAYS - 1)
+    mark = _mark()
+    waiting = Entry._meta.table_name
     if is_postgres():
-        added, source, keep = "CAST(e.created_at AS date)", "", "OFFSET 0"
-    else:
-        added, source, keep = (
-            "substr(e.created_at, 1, 10)",
-            f"INDEXED BY {DEMAND_INDEX}",
-            "LIMIT -1",
+        ep = EntryProvider._meta.table_name
+        # A hash join of the waiting entries' providers, aggregated once (the correlated
+        # look-up ran once per entry: 23,000 index probes).
+        source = (
+            f"{waiting} e LEFT JOIN (SELECT ep.entry_id, string_agg(ep.provider_id::text, ',' "
+            f"ORDER BY ep.provider_id) AS p FROM {ep} ep JOIN {waiting} x ON x.id = ep.entry_id"
+            f" AND x.clinic_id = {mark} AND x.status = '{vocab.WAITING}' GROUP BY ep.entry_id)"
+            " pe ON pe.entry_id = e.id"
         )
-    sql = (
-        "SELECT s, p, d, t, ws, we, a, b, c, COUNT(*) FROM ("
-        f"SELECT e.service_id AS s, {_providers_sql()} AS p, e.preferred_days AS d, "
-        "e.preferred_time_slots AS t, e.preferred_time_start AS ws, "
-        "e.preferred_time_end AS we, e.date_range_start AS a, e.date_range_end AS b, "
-        f"{added} AS c FROM {Entry._meta.table_name} e {source} "
-        f"WHERE e.clinic_id = {_mark()} AND {WAITING_ONLY} {keep}"
-        ") AS w GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+        columns = (
+            "e.service_id::text AS s, pe.p AS p, "
+            f"GREATEST(LEAST(e.date_range_start, {mark}), {mark}) AS a, "
+            f"LEAST(GREATEST(e.date_range_end, {mark}), {mark}) AS b, "
+            "CAST(e.created_at AS date) AS c"
+        )
+        clinic_params: tuple[Any, ...] = (Entry.clinic.db_value(clinic.id),)
+        stamps: tuple[Any, ...] = (high + dt.timedelta(days=1), start, low, high)
+    else:
+        source = f"{waiting} e INDEXED BY {DEMAND_INDEX}"
+        columns = (
+            f"e.service_id AS s, {_providers_sql()} AS p, "
+            f"MAX(MIN(e.date_range_start, {mark}), {mark}) AS a, "
+            f"MIN(MAX(e.date_range_end, {mark}), {mark}) AS b, substr(e.created_at, 1, 10) AS c"
+        )
+        clinic_params = ()
+        text = (high + dt.timedelta(days=1), start, low, high)
+        stamps = tuple(d.isoformat() for d in text)
+    pattern = "s, p, d, t, ws, we"
+    entries = (
+        f"SELECT {columns}, e.preferred_days AS d, e.preferred_time_slots AS t, "
+        "e.preferred_time_start AS ws, e.preferred_time_end AS we "
+        f"FROM {source} WHERE e.clinic_id = {mark} AND {WAITING_ONLY}"
     )
-    return list(database.execute_sql(sql, (Entry.clinic.db_value(clinic.id),)).fetchall())
+    params = (*stamps, *clinic_params, Entry.clinic.db_value(clinic.id))
+    ranges: list[tuple[Key, Any, Any, int]] = []
+    waits: list[tuple[Key, Any, int]] = []
+    if is_postgres():  # the entries read once: a CTE named twice is materialized
+        sql = (
+            f"WITH w AS ({entries}) "
+            f"SELECT {pattern}, 0, a, b, COUNT(*) FROM w GROUP BY {pattern}, a, b "
+            f"UNION ALL SELECT {pattern}, 1, c, NULL, COUNT(*) FROM w GROUP BY {pattern}, c"
+        )
+        for row in database.execute_sql(sql, params):
+            if row[6] == 0:
+                ranges.append((row[:6], row[7], row[8], row[9]))
+            else:
+                waits.append((row[:6], row[7], row[9]))
+        return ranges, waits
+    # SQLite writes such a CTE to a temporary table and sorts it twice (slower than grouping
+    # once on both and splitting the groups here). The rows are read in a subquery the
+    # planner keeps whole (LIMIT -1), so each entry's providers are looked up once.
+    sql = (
+        f"SELECT {pattern}, a, b, c, COUNT(*) FROM ({entries} LIMIT -1) AS w "
+        f"GROUP BY {pattern}, a, b, c"
+    )
+    by_range: dict[tuple[Key, Any, Any], int] = defaultdict(int)
+    by_day: dict[tuple[Key, Any], int] = defaultdict(int)
+    for row in database.execute_sql(sql, params):
+        key, count = row[:6], row[9]
+        by_range[(key, row[6], row[7])] += count
+        by_day[(key, row[8])] += count
+    ranges = [(key, a, b, count) for (key, a, b), count in by_range.items()]
+    waits = [(key, c, count) for (key, c), count in by_day.items()]
+    return ranges, waits
 
 
 def _ended_groups(clinic: Clinic, since: dt.datetime) -> list[tuple[Any, ...]]:
-    """(service, providers text, days, slots, count) of entries that expired or were
-    cancelled from `since` on without ever being offered a slot: models.ENDED_INDEX alone
-    (the statuses written out, as the index names them)."""
+    """(service, active preferred provider or NULL for none, days, slots, count) of entries
+    that expired or were cancelled from `since` on without ever being offered a slot:
+    models.ENDED_INDEX and a join, not a look-up and a text per entry. An entry counts once
+    in each of its providers' cells, so the row per provider is what the cells need (an
+    entry whose providers are all inactive is under "any", as _cells has it)."""
     mark = _mark()
     source = "" if is_postgres() else f"INDEXED BY {ENDED_INDEX}"
+    ep, provider = EntryProvider._meta.table_name, Provider._meta.table_name
+    # SQLite: "+" keeps the probe on (entry_id) alone; on (provider_id, entry_id) it probed
+    # once per active provider (370 -> 690 ms at 68,000 ended entries).
+    plus = "" if is_postgres() else "+"
     sql = (
-        "SELECT s, p, d, t, COUNT(*) FROM ("
-        f"SELECT e.service_id AS s, {_providers_sql()} AS p, e.preferred_days AS d, "
-        f"e.preferred_time_slots AS t FROM {Entry._meta.table_name} e {source} "
+        "SELECT e.service_id, ep.provider_id, e.preferred_days, e.preferred_time_slots, "
+        f"COUNT(*) FROM {Entry._meta.table_name} e {source} LEFT JOIN {ep} ep "
+        f"ON ep.entry_id = e.id AND {plus}ep.provider_id IN (SELECT p.id FROM {provider} p "
+        f"WHERE p.clinic_id = {mark} AND p.active = {mark}) "
         f"WHERE e.clinic_id = {mark} AND {ENDED_ONLY} AND e.status_changed_at >= {mark} "
         f"AND NOT EXISTS (SELECT 1 FROM {Offer._meta.table_name} o WHERE o.entry_id = e.id)"
-        f" {'OFFSET 0' if is_postgres() else 'LIMIT -1'}) AS x GROUP BY 1, 2, 3, 4"
+        " GROUP BY 1, 2, 3, 4"
     )
-    params = (Entry.clinic.db_value(clinic.id), _stamp(since))
+    at = Entry.clinic.db_value(clinic.id)
+    params = (at, Provider.active.db_value(True), at, _stamp(since))
     return list(database.execute_sql(sql, params).fetchall())
 
 
@@ -406,7 +474,7 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
     for link in ProviderService.select().where(ProviderService.provider.in_(list(by_pid))):
         offers[link.service_id].append(link.provider_id)
     offered = {service_id: set(pids) for service_id, pids in offers.items()}
-    groups = _waiting_groups(clinic)
+    ranges, waits = _waiting_rows(clinic, today)
     ended = _ended_groups(clinic, now - dt.timedelta(days=ENDED_DAYS))
 
     offsets: dict[Any, int] = {}
@@ -432,41 +500,43 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
                 cells_of[key] = (what, pids, _cells(what.code, pids, days, slots, by_pid))
         return cells_of[key]
 
-    reach = min(max((offset(g[7]) for g in groups), default=-1) + 1, MAX_DAYS)
+    # the range ends are clipped to [yesterday, MAX_DAYS - 1 ahead]: the reach is the same
+    reach = min(max((offset(row[2]) for row in ranges), default=-1) + 1, MAX_DAYS)
     free = _Free(clinic, providers, today, max(reach, 0), now)
-    patterns: dict[Key, _Pattern] = {}
+    patterns: dict[Key, _Pattern | None] = {}
+
+    def pattern_of(key: Key) -> _Pattern | None:
+        raw_service, raw_pids, days, slots, ws, we = key
+        found = cells_for(raw_service, raw_pids, days, slots)
+        if found is None:
+            return None
+        what, pids, cells = found
+        offering = offered.get(what.id, set())
+        every = tuple(offers.get(what.id, ()))
+        usable = tuple(p for p in (pids or every) if p in by_pid and p in offering)
+        window = (ws, we) if ws is not None and we is not None else (None, None)
+        return _Pattern(what, pids, usable, days, slots, window, cells)
+
     unmet_ranges: dict[tuple[Key, int, int], int] = defaultdict(int)
     total = no_slot_total = 0
-    added_days: dict[Any, int] = {}
-    for raw_service, raw_pids, days, slots, ws, we, start, end, added, count in groups:
-        key = (raw_service, raw_pids, days, slots, ws, we)
-        pattern = patterns.get(key)
+    for key, start, end, count in ranges:
+        if key in patterns:
+            pattern = patterns[key]
+        else:
+            pattern = patterns[key] = pattern_of(key)
         if pattern is None:
-            found = cells_for(raw_service, raw_pids, days, slots)
-            if found is None:
-                continue
-            what, pids, cells = found
-            offering = offered.get(what.id, set())
-            every = tuple(offers.get(what.id, ()))
-            usable = tuple(p for p in (pids or every) if p in by_pid and p in offering)
-            window = (ws, we) if ws is not None and we is not None else (None, None)
-            pattern = patterns[key] = _Pattern(what, pids, usable, days, slots, window, cells)
+            continue
         total += count
         pattern.waiting += count
-        waited = added_days.get(added)
-        if waited is None:
-            day = added if isinstance(added, dt.date) else dt.date.fromisoformat(str(added))
-            waited = added_days[added] = (utc_today - day).days
-        pattern.waits[waited] = pattern.waits.get(waited, 0) + count
-        first, last = max(offset(start), 0), min(offset(end), reach - 1)
+        first, last = offset(start), min(offset(end), reach - 1)  # start >= today already
         has_slot = False
         if first <= last and pattern.usable:
             if pattern.good is None:
                 pattern.good = free.days_with_slot(
                     pattern.usable,
                     pattern.service.duration_minutes,
-                    days,
-                    slots,
+                    pattern.days,
+                    pattern.slots,
                     pattern.window,
                 )
             i = bisect_left(pattern.good, first)
@@ -477,21 +547,32 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
             if first <= last:
                 span = (first, last) if last - first < 6 else (0, -1)  # -1: every weekday
                 unmet_ranges[(key, *span)] += count
+    added_days: dict[Any, int] = {}
+    for key, added, count in waits:
+        pattern = patterns.get(key)
+        if pattern is None:
+            continue
+        waited = added_days.get(added)
+        if waited is None:
+            day = added if isinstance(added, dt.date) else dt.date.fromisoformat(str(added))
+            waited = added_days[added] = (utc_today - day).days
+        pattern.waits[waited] = pattern.waits.get(waited, 0) + count
+    reported = {key: pattern for key, pattern in patterns.items() if pattern is not None}
     waiting: dict[Key, int] = defaultdict(int)
     unmet: dict[Key, int] = defaultdict(int)
-    for pattern in patterns.values():
+    for pattern in reported.values():
         for cell in pattern.cells:
             waiting[cell] += pattern.waiting
             unmet[cell] += pattern.unmet
     histograms: dict[Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for pattern in patterns.values():
+    for pattern in reported.values():
         for cell in pattern.cells:
             histogram = histograms[cell]
             for waited, count in pattern.waits.items():
                 histogram[waited] += count
     ended_by_cell: dict[Key, int] = defaultdict(int)
-    for raw_service, raw_pids, days, slots, count in ended:
-        found = cells_for(raw_service, raw_pids, days, slots)
+    for raw_service, raw_pid, days, slots, count in ended:
+        found = cells_for(raw_service, raw_pid, days, slots)  # one provider: its cells
         for cell in found[2] if found else ():
             ended_by_cell[cell] += int(count)
     cells = [
@@ -508,7 +589,7 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
         for key in set(waiting) | set(ended_by_cell)
     ]
     cells.sort(key=lambda c: (-c.no_free_slot, -c.waiting, -c.ended_without_offer, _order(c)))
-    suggestions = _suggest(unmet_ranges, patterns, offers, by_pid, free, today, reach)
+    suggestions = _suggest(unmet_ranges, reported, offers, by_pid, free, today, reach)
     return Demand(
         clinic.name, today, max(reach, 0), total, no_slot_total, ENDED_DAYS, cells, suggestions
     )
@@ -530,32 +611,32 @@ def _cells(
 
 
 def _spots(
-    pattern: _Pattern, offers: dict[Any, list[Any]], by_pid: dict[Any, Provider], free: _Free
+    pattern: _Pattern, offers: dict[Any, list[Any]], number: dict[Any, int], free: _Free
 ) -> list[tuple[Key, int, int]]:
-    """(provider, weekday, part), its weekday's bit and the service's length, for each
-    place an extra hour could see this pattern's entries (their providers, days, parts of
-    day and window)."""
+    """(provider's number, weekday, part), its weekday's bit and the service's length, for
+    each place an extra hour could see this pattern's entries (their providers, days, parts
+    of day and window). Providers go by number: a UUID hashes in Python, per entry group."""
     what, days = pattern.service, pattern.days
     parts = PARTS if _parts_of(pattern.slots) == [ANY] else tuple(_parts_of(pattern.slots))
-    offering = offers.get(what.id, ())
+    listed = offers.get(what.id, ())
+    offering = set(listed)
     ws, we = pattern.window
-    spots = []
-    for pid in pattern.pids or tuple(offering):
-        if pid not in by_pid or pid not in offering:
-            continue
-        for weekday in range(7):
-            if days and not days & (1 << weekday):
-                continue
-            for part in parts:
-                a, b = free.parts[part]
-                if (
-                    ws is not None
-                    and we is not None
-                    and max(a, ws) + what.duration_minutes > min(b, we)
-                ):
-                    continue
-                spots.append(((pid, weekday, part), 1 << weekday, what.duration_minutes))
-    return spots
+    length = what.duration_minutes
+    fitting = [
+        part
+        for part in parts
+        if ws is None
+        or we is None
+        or max(free.parts[part][0], ws) + length <= min(free.parts[part][1], we)
+    ]
+    weekdays = [w for w in range(7) if not days or days & (1 << w)]
+    return [
+        ((number[pid], weekday, part), 1 << weekday, length)
+        for pid in pattern.pids or tuple(listed)
+        if pid in number and pid in offering
+        for weekday in weekdays
+        for part in fitting
+    ]
 
 
 def _suggest(
@@ -570,34 +651,40 @@ def _suggest(
     """The provider x weekday x part of day whose extra hours would fit the most waiting
     entries that have no free slot (module docstring)."""
     by_weekdays: dict[tuple[Key, int], int] = defaultdict(int)
+    masks: dict[tuple[int, int], int] = {}
     for (key, first, last), count in ranges.items():  # first > last: every weekday
-        mask = 127
-        if first <= last:
-            mask = 0
-            for i in range(last - first + 1):
-                mask |= 1 << (today + dt.timedelta(days=first + i)).weekday()
+        mask = masks.get((first, last))
+        if mask is None:
+            mask = 127
+            if first <= last:
+                mask = 0
+                for i in range(last - first + 1):
+                    mask |= 1 << (today + dt.timedelta(days=first + i)).weekday()
+            masks[(first, last)] = mask
         by_weekdays[(key, mask)] += count
+    number = {pid: i for i, pid in enumerate(by_pid)}
     spots_of: dict[Key, list[tuple[Key, int, int]]] = {}
     fits: dict[Key, int] = defaultdict(int)
     minutes: dict[Key, int] = defaultdict(int)
     for (key, mask), count in by_weekdays.items():
         spots = spots_of.get(key)
         if spots is None:
-            spots = spots_of[key] = _spots(patterns[key], offers, by_pid, free)
+            spots = spots_of[key] = _spots(patterns[key], offers, number, free)
         for spot, weekday_bit, length in spots:
             if mask & weekday_bit:
                 fits[spot] += count
                 minutes[spot] += count * length
     weeks = max(1, math.ceil(reach / 7))
     found: list[Suggestion] = []
-    for (pid, weekday, part), count in fits.items():
+    numbered = list(by_pid.values())
+    for (i, weekday, part), count in fits.items():
         a, b = free.parts[part]
         most = max(1, (b - a) // 60)
-        average = minutes[(pid, weekday, part)] / count
+        average = minutes[(i, weekday, part)] / count
         hours = min(most, max(1, math.ceil(count * average / 60 / weeks)))
         served = min(count, int(hours * 60 // average) * weeks)
         if served:
-            provider = by_pid[pid]
+            provider = numbered[i]
             found.append(
                 Suggestion(provider.code, provider.name, vocab.DAYS[weekday], part, hours, served)
             )

@@ -260,6 +260,15 @@ def _v18_knock_on(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.Entry).create_indexes(safe=True)  # DEMAND_INDEX, ENDED_INDEX: `stats demand`
 
 
+def _v20_sqlite_search_index(db: Database, migrator: SchemaMigrator) -> None:
+    """v20: SQLite's trigram index of the clients' search text and the triggers that keep it
+    (store/sqlite_search.py), built here for the clients already there. Idempotent; nothing
+    on PostgreSQL (pg_trgm, v10)."""
+    from waitlist_tui.domain.store import sqlite_search
+
+    sqlite_search.install(db)
+
+
 def _v21_stats_point_key(db: Database, migrator: SchemaMigrator) -> None:
     """v21: stats over a period count their values per bin through stats_point_key
     (domain/stats/from_rollups.py), which replaces stats_point_time. Idempotent."""
@@ -285,8 +294,14 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     16: _v16_offer_links,
     17: _v17_offer_rankings,
     18: _v18_knock_on,
+    20: _v20_sqlite_search_index,
     21: _v21_stats_point_key,
 }
+
+
+# Version numbers with no step here (19 was given to work on another branch): an upgrade
+# passes over them. Empty once every number has its step.
+UNUSED_VERSIONS = frozenset(range(2, CURRENT_VERSION + 1)) - set(MIGRATIONS)
 
 
 def read_version(db: Database) -> int | None:
@@ -321,10 +336,11 @@ def _ensure(db: Database) -> int:
         transaction_lock(SCHEMA_LOCK, db=db)  # PostgreSQL; SQLite's write lock is held
         found = read_version(db)
         if found is None:
-            from waitlist_tui.domain.store import pg_indexes, rollups
+            from waitlist_tui.domain.store import pg_indexes, rollups, sqlite_search
 
             db.create_tables(m.ALL_MODELS, safe=True)
             pg_indexes.install(db)
+            sqlite_search.install(db)
             rollups.install_triggers()
             set_meta(VERSION_KEY, str(CURRENT_VERSION))
             return 0
@@ -343,6 +359,8 @@ def _ensure(db: Database) -> int:
 
         migrator = SchemaMigrator.from_database(db)
         for version in range(found + 1, CURRENT_VERSION + 1):
+            if version in UNUSED_VERSIONS:
+                continue
             MIGRATIONS[version](db, migrator)
             set_meta(VERSION_KEY, str(version))
         rollups.install_triggers()
