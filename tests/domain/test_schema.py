@@ -688,6 +688,35 @@ def test_v19_gets_the_sqlite_search_index(backend: str, tmp_path, request, froze
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v20_gets_the_stats_point_key_index(backend: str, tmp_path, request, frozen) -> None:
+    """v20 -> v21: stats_point_key replaces stats_point_time, and the period figures read
+    through it are the tables' own."""
+    from tests.domain.test_stats import build_history
+
+    url = (
+        str(tmp_path / "v20.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    clinic = Clinic.get()
+    build_history(clinic)
+    migrate(SchemaMigrator.from_database(db).drop_index("stats_point", "stats_point_key"))
+    db.execute_sql(
+        "CREATE INDEX stats_point_time ON stats_point "
+        "(kind, clinic_id, created_at, service_id, provider_id, bin) WHERE bin IS NOT NULL"
+    )
+    schema.set_meta(schema.VERSION_KEY, "20")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    names = {i.name for i in db.get_indexes("stats_point")}
+    assert "stats_point_key" in names and "stats_point_time" not in names
+    for f in FILTERS:
+        assert stats(clinic, **f).to_dict() == stats(clinic, source="raw", **f).to_dict(), f
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
 def test_v17_gains_the_knock_on_columns(backend: str, tmp_path, request, frozen) -> None:
     """v17 -> v18: entries gain keep_later_appointment (False for the old ones), openings
     the booking that freed them and their chain (empty for the old ones)."""

@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 20
+CURRENT_VERSION = 21
 VERSION_KEY = "schema_version"
 
 
@@ -269,6 +269,13 @@ def _v20_sqlite_search_index(db: Database, migrator: SchemaMigrator) -> None:
     sqlite_search.install(db)
 
 
+def _v21_stats_point_key(db: Database, migrator: SchemaMigrator) -> None:
+    """v21: stats over a period count their values per bin through stats_point_key
+    (domain/stats/from_rollups.py), which replaces stats_point_time. Idempotent."""
+    db.execute_sql("DROP INDEX IF EXISTS stats_point_time")
+    schema_of(m.StatsPoint).create_indexes(safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -288,6 +295,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     17: _v17_offer_rankings,
     18: _v18_knock_on,
     20: _v20_sqlite_search_index,
+    21: _v21_stats_point_key,
 }
 
 
