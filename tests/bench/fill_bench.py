@@ -62,7 +62,8 @@ def _copy_database(path: str) -> tuple[str, Callable[[], None]]:
     beside it, or on PostgreSQL a database made from it as a template (the server copies the
     files; no other session may be connected to it meanwhile)."""
     if not is_postgres_url(path):
-        copy = str(Path(path).with_name("all-waiting.db"))
+        # named for its source: two benches at once (two databases) never share a copy
+        copy = str(Path(path).with_name(f"{Path(path).stem}-all-waiting.db"))
         shutil.copyfile(path, copy)
         return copy, lambda: Path(copy).unlink(missing_ok=True)
     import psycopg2

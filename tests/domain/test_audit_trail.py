@@ -96,6 +96,8 @@ def _audit_down(monkeypatch: pytest.MonkeyPatch) -> None:
     from waitlist_tui.domain.waitlist import importing
 
     monkeypatch.setattr(audit_module, "insert_dicts", refuse)
+    # audit.record's prepared insert on SQLite (store/prepared.py: its SQL built once)
+    monkeypatch.setattr(audit_module._INSERT, "cursor", refuse)
     real_copy = importing.bulk_copy
 
     def copy_but_audit(table: str, *args: Any, **kwargs: Any) -> Any:

@@ -398,3 +398,73 @@ def test_phones_parsed_in_worker_processes_change_nothing(
     result = exchange.import_file(path, STAFF, skip_invalid=True)
     assert (result["added"], result["invalid"]) == (298, 2)
     assert Client.get(Client.first_name == "Client7").phone == "+16175550007"
+
+
+@pytest.mark.usefixtures("clinic")
+def test_keep_later_appointment_is_written_as_the_row_says(tmp_path: Path) -> None:
+    """The bulk rows once left the column to its default (False) while the audit row said
+    True: a row that asks to keep its later appointment keeps it."""
+    path = tmp_path / "in.csv"
+    path.write_text(
+        "first_name,last_name,phone,email,service,keep_later_appointment\n"
+        "Ann,Keep,,ann@example.com,MASSAGE,yes\n"
+        "Bob,Release,,bob@example.com,MASSAGE,\n",
+        encoding="utf-8",
+    )
+    result = exchange.import_file(path, STAFF)
+    assert result["added"] == 2
+    kept = {e.client.first_name: e.keep_later_appointment for e in Entry.select()}
+    assert kept == {"Ann": True, "Bob": False}
+    assert _trigger_present()
+
+
+def _index_agrees() -> None:
+    """SQLite's search index (store/sqlite_search.py) holds every client's text once, and its
+    triggers are all there: an integrity check against the texts, and a search per name."""
+    from waitlist_tui.domain.catalog.clients import list_clients
+    from waitlist_tui.domain.store import sqlite_search
+    from waitlist_tui.domain.store.models import Clinic
+
+    assert sqlite_search.is_installed(database.obj)
+    table = sqlite_search.FTS_TABLE
+    database.execute_sql(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+    clinic = Clinic.get()
+    for client in Client.select().limit(20):
+        found = [c.id for c in list_clients(clinic, client.email or client.phone)[0]]
+        assert client.id in found
+
+
+@pytest.mark.usefixtures("clinic", "small_batches")
+def test_the_search_index_takes_imported_clients_in_one_pass(tmp_path: Path) -> None:
+    """On SQLite the import indexes its new clients in one statement at the end, its
+    triggers off meanwhile; a refused import leaves index and triggers as they were."""
+    from peewee import SqliteDatabase
+
+    if not isinstance(database.obj, SqliteDatabase):
+        pytest.skip("SQLite's own index (PostgreSQL's pg_trgm index keeps itself)")
+    exchange.import_file(_file(tmp_path / "a.csv", [_row(i) for i in range(300)]), STAFF)
+    _index_agrees()
+    # the same clients again (found, not added), new ones, and an update of a found one
+    again = [_row(i) for i in range(250, 400)]
+    exchange.import_file(_file(tmp_path / "b.csv", again), STAFF)
+    _index_agrees()
+    bad = [_row(i) for i in range(400, 600)]
+    bad[-1] = _row(599, service="NOPE")
+    before = _written()
+    with pytest.raises(ValidationError):
+        exchange.import_file(_file(tmp_path / "c.csv", bad), STAFF)
+    assert _written() == before
+    _index_agrees()
+    # an imported client's text changed afterwards: its trigger takes the old text out
+    database.execute_sql(
+        "UPDATE client SET search = 'zed afterimport' WHERE rowid = (SELECT MAX(rowid) FROM client)"
+    )
+    _index_agrees()
+    assert [c.first_name for c in _found("afterimport")] == ["Client399"]
+
+
+def _found(text: str) -> list[Any]:
+    from waitlist_tui.domain.catalog.clients import list_clients
+    from waitlist_tui.domain.store.models import Clinic
+
+    return list(list_clients(Clinic.get(), text)[0])

@@ -41,9 +41,11 @@ def test_a_dense_search_count_walks_a_bounded_number_of_entries(
     query = EntryQuery(search="e", count_cap=1000)  # one letter: walks the queue
     exact = list_entries(query, clinic)
     assert exact.total == len(exact.items) >= 4 and not exact.total_capped
-    monkeypatch.setattr(listing, "WALK_MAX", 2)
+    monkeypatch.setattr(listing, "WALK_MAX", 2)  # PostgreSQL walks entries
+    monkeypatch.setattr(listing, "WALK_CLIENTS_MAX", 2)  # SQLite walks clients
     floor = list_entries(query, clinic)
-    # The page is whole; the count stopped after two entries and says "at least the page".
+    # The page is whole; the count stopped after two entries (or clients) and says "at least
+    # the page".
     assert [v.id for v in floor.items] == [v.id for v in exact.items]
     assert floor.total == len(floor.items) and floor.total_capped
     # The CLI's exact count (no cap) never stops early.

@@ -17,7 +17,7 @@ from waitlist_tui.domain.assets import demo_clinic
 from waitlist_tui.domain.catalog.setup import apply_setup
 from waitlist_tui.domain.errors import Conflict
 from waitlist_tui.domain.stats.report import stats
-from waitlist_tui.domain.store import rollups, schema
+from waitlist_tui.domain.store import rollups, schema, sqlite_search
 from waitlist_tui.domain.store.connect import connect
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.models import (
@@ -71,6 +71,7 @@ def _build_v1(url: str) -> None:
     apply_setup(demo_clinic(), STAFF)
     adding.create(entry_payload(), STAFF)
     _without_rollups(db)
+    sqlite_search.drop(db)  # v20's index of client.search (its triggers name the column)
     migrator = SchemaMigrator.from_database(db)
     if isinstance(db, SqliteDatabase):
         db.pragma("foreign_keys", 0)  # as a real migration does: rebuilds must not cascade
@@ -698,6 +699,75 @@ def test_v18_gains_the_demand_columns(backend: str, tmp_path, request, frozen) -
 
 def str_id(provider: Provider) -> str:
     return str(provider.id)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v19_gets_the_sqlite_search_index(backend: str, tmp_path, request, frozen) -> None:
+    """v19 -> v20: SQLite gains the trigram index of client.search, built for the clients
+    already there, and its triggers (a client added after the upgrade is found through it);
+    PostgreSQL keeps its pg_trgm index and nothing else changes."""
+    from waitlist_tui.domain.store import sqlite_search
+
+    url = (
+        str(tmp_path / "v19.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    before = adding.create(entry_payload(), STAFF)
+    sqlite_search.drop(db)
+    assert not sqlite_search.is_installed(db)
+    schema.set_meta(schema.VERSION_KEY, "19")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    assert sqlite_search.is_installed(db) == isinstance(db, SqliteDatabase)
+    after = adding.create(
+        entry_payload(
+            client={"first_name": "Quincy", "last_name": "Zephyr", "phone": "617-555-0111"}
+        ),
+        STAFF,
+    )
+    last_name = reading.get(before.id).client.last_name
+    for text, entry in ((last_name, before), ("zephyr", after)):
+        page = listing.list_entries(listing.EntryQuery(search=text))
+        assert [v.id for v in page.items] == [entry.id]
+    if isinstance(db, SqliteDatabase):
+        hits = db.execute_sql(
+            f"SELECT COUNT(*) FROM {sqlite_search.FTS_TABLE} WHERE {sqlite_search.FTS_TABLE} "
+            "MATCH ?",
+            (f'"{last_name.lower()}"',),
+        ).fetchone()
+        assert hits == (1,)
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v20_gets_the_stats_point_key_index(backend: str, tmp_path, request, frozen) -> None:
+    """v20 -> v21: stats_point_key replaces stats_point_time, and the period figures read
+    through it are the tables' own."""
+    from tests.domain.test_stats import build_history
+
+    url = (
+        str(tmp_path / "v20.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    clinic = Clinic.get()
+    build_history(clinic)
+    migrate(SchemaMigrator.from_database(db).drop_index("stats_point", "stats_point_key"))
+    db.execute_sql(
+        "CREATE INDEX stats_point_time ON stats_point "
+        "(kind, clinic_id, created_at, service_id, provider_id, bin) WHERE bin IS NOT NULL"
+    )
+    schema.set_meta(schema.VERSION_KEY, "20")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    names = {i.name for i in db.get_indexes("stats_point")}
+    assert "stats_point_key" in names and "stats_point_time" not in names
+    for f in FILTERS:
+        assert stats(clinic, **f).to_dict() == stats(clinic, source="raw", **f).to_dict(), f
+    db.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)

@@ -153,3 +153,17 @@ def test_two_builds_of_one_clinic_draw_the_same_month(tmp_path: Path, frozen: ob
         db.close()
         results.append(compare(str(path), TUNINGS[:1], seed=9, days=1).to_dict())
     assert results[0] == results[1]
+
+
+def test_settings_in_worker_processes_give_what_one_process_gives(live: Path) -> None:
+    """Side by side (one process per setting, each on its own copy) changes no figure."""
+    tunings = [*TUNINGS, parse_tuning({"name": "short", "clinic": {"offer_hold_minutes": 30}})]
+    seen: list[tuple[int, float]] = []
+    alone = compare(str(live), tunings, seed=5, days=2, workers=1)
+    together = compare(
+        str(live), tunings, seed=5, days=2, workers=2, progress=lambda i, f: seen.append((i, f))
+    )
+    assert together.to_dict() == alone.to_dict()
+    assert [o.name for o in together.outcomes] == ["sequential", "broadcast", "short"]
+    assert {(i, 1.0) for i in range(3)} <= set(seen)  # every setting reported done
+    assert Clinic.get().default_workflow == "SEQUENTIAL"  # still bound to the live file

@@ -10,15 +10,18 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
-from tests.tui.conftest import SIZE, make_test_app, settle
+from tests.tui.conftest import SIZE, STAFF, make_test_app, settle
 from tests.tui.test_dashboard import open_dashboard
+from waitlist_tui.config import Settings
 from waitlist_tui.domain import assets
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.catalog.tuning import load_tuning
 from waitlist_tui.domain.store.models import AuditEvent
 from waitlist_tui.domain.whatif.compare import compare
 from waitlist_tui.tui import whatif_process
+from waitlist_tui.tui.app import make_app
 from waitlist_tui.tui.screens.whatif import WhatIfScreen, cell
+from waitlist_tui.tui.userconfig import UserConfig
 
 FILES = [
     assets.directory() / "whatif_sequential.toml",
@@ -88,3 +91,61 @@ async def test_run_shows_both_and_apply_writes_with_an_audit_row(
     assert clinic.broadcast_top_n == 5
     assert clinic.offer_hold_minutes == 60
     assert AuditEvent.select().where(AuditEvent.action == "clinic.tune").count() == 1
+
+
+async def test_a_desk_login_is_refused_the_screen(
+    simulated: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening it is a manager's (access/roles.py): a desk login is told so and stays on
+    the dashboard; a manager's login opens it."""
+    from textual.app import App
+
+    from waitlist_tui.domain.access import accounts
+    from waitlist_tui.tui.screens.dashboard import DashboardScreen
+
+    accounts.add_staff("dan", "desk", "correct horse battery", actor="admin")
+    accounts.add_staff(STAFF, "manager", "correct horse battery", actor="admin")
+    told: list[str] = []
+    real_notify = App.notify
+
+    def notify(self: Any, message: str, *args: Any, **kwargs: Any) -> None:
+        told.append(str(message))
+        real_notify(self, message, *args, **kwargs)
+
+    monkeypatch.setattr(App, "notify", notify)
+    app = make_app(Settings(db_url="", staff="dan", role="desk"), config=UserConfig())
+    app.animation_level = "none"
+    async with app.run_test(size=SIZE) as pilot:
+        await open_whatif(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert any("what-if simulation is for managers" in m for m in told)
+    app = make_test_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_whatif(pilot)
+        assert isinstance(app.screen, WhatIfScreen)
+
+
+def test_progress_of_settings_run_side_by_side_never_goes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CLI's settings run in parallel, so their progress lines interleave: the bar shows
+    the mean of each setting's own fraction, never moving backwards."""
+    import io
+    import json
+
+    lines = [(0, 0.5), (1, 0.25), (0, 1.0), (1, 0.75), (1, 1.0)]
+
+    class Child:
+        stderr = io.StringIO(
+            "".join(json.dumps({"setting": i, "of": 2, "done": d}) + "\n" for i, d in lines)
+        )
+        stdout = io.StringIO(json.dumps({"code": 2000, "data": {"settings": []}}) + "\n")
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(whatif_process.subprocess, "Popen", lambda *a, **k: Child())
+    seen: list[float] = []
+    data = whatif_process.run_simulation("", ["a.toml", "b.toml"], 3, 1, seen.append)
+    assert data == {"settings": []}
+    assert seen == sorted(seen) and seen[-1] == 1.0

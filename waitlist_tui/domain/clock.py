@@ -65,5 +65,9 @@ def now() -> pendulum.DateTime:
 def today(tz: str) -> dt.date:
     """Today's date on the clinic's wall calendar (a plain date: drivers adapt it as is)."""
     cell = _simulated.get()
-    day = cell[0].in_tz(_zone(tz)) if cell is not None else pendulum.now(_zone(tz))
-    return dt.date(day.year, day.month, day.day)
+    if cell is not None:
+        day = cell[0].in_tz(_zone(tz))
+        return dt.date(day.year, day.month, day.day)
+    # The standard library's now in the zone (a pendulum Timezone is a ZoneInfo): the same
+    # date as pendulum.now(zone) at a tenth of its cost, asked once for every imported row.
+    return dt.datetime.now(_zone(tz)).date()

@@ -45,10 +45,12 @@ def run_simulation(
     )
     assert child.stderr is not None and child.stdout is not None
     said = []
+    done: dict[int, float] = {}  # settings run side by side: each one's own fraction
     for line in child.stderr:
         try:
             step = json.loads(line)
-            progress((step["setting"] + step["done"]) / step["of"])
+            done[int(step["setting"])] = float(step["done"])
+            progress(sum(done.values()) / step["of"])
         except (ValueError, KeyError, TypeError):
             said.append(line)
     out = child.stdout.read()

@@ -61,8 +61,9 @@ from waitlist_tui.domain.store.models import (
     ProviderService,
     Service,
 )
+from waitlist_tui.domain.store.prepared import Prepared, PreparedFamily, param
 from waitlist_tui.domain.textinput import text_value
-from waitlist_tui.domain.timeutil import iso
+from waitlist_tui.domain.timeutil import days_waited, iso
 
 STORE_FITTING = 20  # fitting entries kept per record, best first
 SEEN = STORE_FITTING + 1  # ranked past those kept only to know that more fitted
@@ -99,28 +100,38 @@ def _sort_key(row: dict[str, Any]) -> tuple[Any, ...]:
     return (row["m"] != vocab.EXACT, row["p"], row["_c"], row["e"])
 
 
-def _earlier(opening: Opening, fresh: set[str]) -> list[dict[str, Any]]:
-    """This opening's offers made before this call, each with how it ended."""
-    offers = list(
+_EARLIER_OFFERS = Prepared(
+    lambda: (
         Offer.select(Offer.id, Offer.status, Offer.match_type, Entry.id, Entry.priority)
         .join(Entry)
-        .where(Offer.opening == opening.id)
+        .where(Offer.opening == param("opening"))
         .order_by(Offer.sent_at)
-        .limit(STORE_EARLIER + len(fresh))
+        .limit(param("limit"))
     )
+)
+_OFFER_EVENTS = PreparedFamily(
+    lambda n: (
+        AuditEvent.select(AuditEvent.object_id, AuditEvent.action, AuditEvent.changes)
+        .where(AuditEvent.object_type == "offer", AuditEvent.object_id.in_(param("keys", size=n)))
+        .tuples()
+    )
+)
+
+
+def _earlier(opening: Opening, fresh: set[str]) -> list[dict[str, Any]]:
+    """This opening's offers made before this call, each with how it ended."""
+    offers = list(_EARLIER_OFFERS.rows(opening=opening.id, limit=STORE_EARLIER + len(fresh)))
     keys = [str(o.id) for o in offers if str(o.id) not in fresh]
     causes: dict[str, str] = {}
     called: set[str] = set()
     if keys:
-        for event in AuditEvent.select(
-            AuditEvent.object_id, AuditEvent.action, AuditEvent.changes
-        ).where(AuditEvent.object_type == "offer", AuditEvent.object_id.in_(keys)):
-            changes = event.changes or {}
-            if event.action == ATTEMPT_ACTION:
+        for object_id, action, changes in _OFFER_EVENTS(len(keys)).rows(keys=keys):
+            changes = changes or {}
+            if action == ATTEMPT_ACTION:
                 if changes.get("outcome") in ("no_answer", "voicemail"):
-                    called.add(event.object_id)
+                    called.add(object_id)
             elif isinstance(changes.get("cause"), list):
-                causes[event.object_id] = changes["cause"][1]
+                causes[object_id] = changes["cause"][1]
     rows: list[dict[str, Any]] = []
     for o in offers:
         key = str(o.id)
@@ -138,11 +149,16 @@ def _earlier(opening: Opening, fresh: set[str]) -> list[dict[str, Any]]:
     return rows
 
 
+_SKIPS = Prepared(
+    lambda: OfferRanking.select().where(
+        OfferRanking.opening == param("opening"), OfferRanking.kind == SKIP
+    )
+)
+
+
 def _skips(opening: Opening) -> list[dict[str, Any]]:
     rows = []
-    for skip in OfferRanking.select().where(
-        OfferRanking.opening == opening.id, OfferRanking.kind == SKIP
-    ):
+    for skip in _SKIPS.rows(opening=opening.id):
         seen = skip.record or {}
         row = _row(skip.entry_id, seen.get("m", vocab.EXACT), seen.get("f", []), 0, None)
         row.update(s=NOT_OFFERED, why=["desk_skip"], note=skip.reason)
@@ -170,7 +186,9 @@ def _fails(
     return "", ""
 
 
-def _unfit(opening: Opening, now: dt.datetime) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def _unfit(
+    opening: Opening, slot: SlotShape, now: dt.datetime
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The waiting entries a hard rule keeps out of this slot, each rule named: the first
     STORE_UNFIT in queue order kept with their detail, the rest (up to COUNT_CAP read)
     counted by rule in SQL (200 rows built in Python cost ~10 ms at 100,000 entries). Asked
@@ -178,7 +196,6 @@ def _unfit(opening: Opening, now: dt.datetime) -> tuple[list[dict[str, Any]], di
     or the slot's own service misses. Entries naming this provider for a service the provider
     does not do are not looked for: adding or editing an entry refuses such a provider, and
     scanning the provider's links costs ~80 ms at 100,000 entries (measured), per offer."""
-    slot = SlotShape.of(opening)
     services = {  # the provider's: a literal list, so no row of the scan joins service
         sv.id: sv
         for sv in Service.select(Service.id, Service.code, Service.duration_minutes)
@@ -241,10 +258,8 @@ def _unfit(opening: Opening, now: dt.datetime) -> tuple[list[dict[str, Any]], di
     return rows, {k: v for k, v in rest.items() if v > 0}
 
 
-def _details(entry_ids: list[str]) -> dict[str, Any]:
-    if not entry_ids:
-        return {}
-    rows = (
+_DETAILS = PreparedFamily(
+    lambda n: (
         Entry.select(
             Entry.id,
             Entry.priority,
@@ -256,9 +271,16 @@ def _details(entry_ids: list[str]) -> dict[str, Any]:
             Client.consent_email.alias("consent_email"),
         )
         .join(Client)
-        .where(Entry.id.in_([uuid.UUID(i) for i in entry_ids]))
+        .where(Entry.id.in_(param("ids", size=n)))
         .namedtuples()
     )
+)
+
+
+def _details(entry_ids: list[str]) -> dict[str, Any]:
+    if not entry_ids:
+        return {}
+    rows = _DETAILS(len(entry_ids)).rows(ids=[uuid.UUID(i) for i in entry_ids])
     return {str(r.id): r for r in rows}
 
 
@@ -278,10 +300,12 @@ def record_offer(
     by_entry: bool,
     actor: str,
     now: dt.datetime,
+    slot: SlotShape | None = None,
 ) -> OfferRanking:
     """Write what the desk saw for this offer call, in the caller's (the offer's) transaction.
     `chosen`: the lead_time.Chosen the offer was made with; `by_entry`: the desk picked the
-    entry by hand."""
+    entry by hand; `slot`: the opening's SlotShape if the offer call derived it."""
+    slot = slot or SlotShape.of(opening)
     fresh = {str(o.id) for o in sent}
     offered_ids = {str(o.entry_id) for o in sent}
     rows = _earlier(opening, fresh) + _skips(opening)
@@ -291,7 +315,7 @@ def record_offer(
         rows.append(row)
     # Not counted: the capped counts cost as much as the offer itself (measured). The first
     # STORE_FITTING are kept, and one more says whether others fitted below them.
-    remaining = candidates(opening, limit=SEEN, count=False)
+    remaining = candidates(opening, limit=SEEN, count=False, slot=slot)
     for c in remaining.items[:STORE_FITTING]:
         row = _row(c.entry_id, c.match_type, c.fails, c.priority, None)
         row.update(s=FITTED, why=[])
@@ -301,7 +325,7 @@ def record_offer(
         d = details.get(row["e"])
         if d is not None:
             row["p"], row["_c"] = d.priority, d.created_at
-            row["w"] = max(0, (now - d.created_at).days)
+            row["w"] = days_waited(now, d.created_at)
             notes = _contact_notes(d)
             if notes:
                 row["n"] = notes
@@ -333,11 +357,11 @@ def record_offer(
             row["why"] = ["preference"] if row["m"] != vocab.EXACT else ["ranked_below"]
     for row in rows:
         row.pop("_c", None)
-    unfit, rest = _unfit(opening, now)
+    unfit, rest = _unfit(opening, slot, now)
     rest["ranked_below"] = max(0, len(remaining.items) - STORE_FITTING)
     record = {
         "v": 1,
-        "seq": Offer.select().where(Offer.opening == opening.id).count(),  # order at one instant
+        "seq": _SEQ.scalar(opening=opening.id) or 0,  # order at one instant
         "workflow": chosen.workflow,
         "choice": chosen.to_dict(),
         "fitting_total": len(remaining.items) + len(fresh),
@@ -356,17 +380,23 @@ def record_offer(
     )
 
 
+_OFFERS_TODAY = PreparedFamily(
+    lambda n: (
+        Offer.select(Entry.client, fn.COUNT(Offer.id))
+        .join(Entry)
+        .where(Entry.client.in_(param("clients", size=n)), Offer.sent_at >= param("since"))
+        .group_by(Entry.client)
+        .tuples()
+    )
+)
+_SEQ = Prepared(lambda: Offer.select(fn.COUNT(SQL("*"))).where(Offer.opening == param("opening")))
+
+
 def _offers_today(client_ids: list[Any], now: dt.datetime, opening: Opening) -> dict[Any, int]:
     if not client_ids:
         return {}
     since = message_settings.day_start(now, opening.clinic.time_zone)
-    rows: Any = (
-        Offer.select(Entry.client, fn.COUNT(Offer.id))
-        .join(Entry)
-        .where(Entry.client.in_(client_ids), Offer.sent_at >= since)
-        .group_by(Entry.client)
-        .tuples()
-    )
+    rows = _OFFERS_TODAY(len(client_ids)).rows(clients=client_ids, since=since)
     return {client_id: int(count) for client_id, count in rows}
 
 

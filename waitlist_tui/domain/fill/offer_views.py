@@ -25,6 +25,7 @@ from waitlist_tui.domain.store.models import (
     Provider,
     Service,
 )
+from waitlist_tui.domain.store.prepared import Prepared, PreparedFamily, param
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import iso
 
@@ -106,10 +107,8 @@ def lock_offer(offer_id: IdRef) -> tuple[Offer, Opening]:
     return Offer.get_by_id(found.id), opening
 
 
-def offer_parties(offer: Offer) -> outbox.SlotParties:
-    """The rows an offer's messages name, in one query, for a caller that holds only the
-    offer (a reply, an ending)."""
-    row = (
+_PARTIES = Prepared(  # its SQL built once: every reply and ending reads it
+    lambda: (
         Offer.select(Offer.id, Opening, Clinic, Provider, Entry, Client, Service)
         .join(Opening)
         .join(Clinic)
@@ -120,9 +119,16 @@ def offer_parties(offer: Offer) -> outbox.SlotParties:
         .join(Client)
         .switch(Entry)
         .join(Service)
-        .where(Offer.id == offer.id)
-        .get()
+        .where(Offer.id == param("offer"))
+        .limit(1)
     )
+)
+
+
+def offer_parties(offer: Offer) -> outbox.SlotParties:
+    """The rows an offer's messages name, in one query, for a caller that holds only the
+    offer (a reply, an ending)."""
+    row = _PARTIES.get(offer=offer.id)
     opening, entry = row.opening, row.entry
     return outbox.SlotParties(
         opening.clinic, entry.client, entry.service, opening.provider, opening.starts_at
@@ -160,8 +166,8 @@ def _phone_reasons(rows: list[Offer]) -> dict[Any, str]:
     return reasons
 
 
-def offer_views(query: Any) -> list[OfferView]:
-    rows = list(
+def _joined(query: Any) -> Any:
+    return (
         query.select(Offer, Opening, Entry, Client, Provider, Service, Clinic)
         .join(Opening)
         .join(Provider)
@@ -173,6 +179,24 @@ def offer_views(query: Any) -> list[OfferView]:
         .switch(Entry)
         .join(Service)
     )
+
+
+_BY_IDS = PreparedFamily(
+    lambda n: _joined(Offer.select().where(Offer.id.in_(param("ids", size=n))))
+)
+
+
+def views_of(offer_ids: list[Any]) -> list[OfferView]:
+    """The views of these offers (any order): the query prepared per count (store/prepared.py),
+    as every offer call returns its offers' views."""
+    return _views(list(_BY_IDS(len(offer_ids)).rows(ids=offer_ids))) if offer_ids else []
+
+
+def offer_views(query: Any) -> list[OfferView]:
+    return _views(list(_joined(query)))
+
+
+def _views(rows: list[Offer]) -> list[OfferView]:
     phone = _phone_reasons(rows)
     return [
         OfferView(

@@ -16,8 +16,8 @@ from peewee import IntegrityError, fn
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
 from waitlist_tui.domain.fill import fairness, lead_time, offer_spacing, offer_time
-from waitlist_tui.domain.fill.matching import Candidate, candidates
-from waitlist_tui.domain.fill.offer_views import FILLED, OfferView, offer_views
+from waitlist_tui.domain.fill.matching import Candidate, SlotShape, candidates
+from waitlist_tui.domain.fill.offer_views import FILLED, OfferView, views_of
 from waitlist_tui.domain.fill.openings import get_opening
 from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.messaging import settings as message_settings
@@ -33,6 +33,7 @@ from waitlist_tui.domain.store.models import (
     Provider,
     Service,
 )
+from waitlist_tui.domain.store.prepared import PreparedFamily, param
 from waitlist_tui.domain.store.transitions import move
 
 
@@ -94,14 +95,19 @@ def _send(
 
 def _offers_today(client_ids: list[Any], clinic: Clinic, now: dt.datetime) -> dict[Any, int]:
     since = message_settings.day_start(now, clinic.time_zone)
-    rows: Any = (
+    rows = _OFFERS_TODAY(len(client_ids)).rows(clients=client_ids, since=since)
+    return {client_id: int(count) for client_id, count in rows}
+
+
+_OFFERS_TODAY = PreparedFamily(  # per count of clients: its SQL built once
+    lambda n: (
         Offer.select(Entry.client, fn.COUNT(Offer.id))
         .join(Entry)
-        .where(Entry.client.in_(client_ids), Offer.sent_at >= since)
+        .where(Entry.client.in_(param("clients", size=n)), Offer.sent_at >= param("since"))
         .group_by(Entry.client)
         .tuples()
     )
-    return {client_id: int(count) for client_id, count in rows}
+)
 
 
 def _under_cap(
@@ -129,18 +135,31 @@ def _under_cap(
     return kept
 
 
-def _best_under_cap(opening: Opening, n: int, clinic: Clinic, now: dt.datetime) -> list[Candidate]:
+def _best_under_cap(
+    opening: Opening, n: int, clinic: Clinic, now: dt.datetime, slot: SlotShape
+) -> list[Candidate]:
     """The top n candidates, passing over clients at their daily offer limit. The candidates
     are claimed (matching.candidates(claim=True)): on PostgreSQL another desk offering at the
     same moment gets the next free ones instead of the same ones, which it could not move.
     Nobody reads their totals here: they are not counted."""
     limit = n
     while True:
-        found = candidates(opening, limit=limit, claim=True, count=False).items
+        found = candidates(opening, limit=limit, claim=True, count=False, slot=slot).items
         kept = _under_cap(found, n, clinic, now)
         if len(kept) >= n or len(found) < limit or limit >= 500:
             return kept
         limit = min(500, limit * 4 + 20)
+
+
+_PARTIES = PreparedFamily(
+    lambda n: (
+        Entry.select(Entry, Client, Service)
+        .join(Client)
+        .switch(Entry)
+        .join(Service)
+        .where(Entry.id.in_(param("ids", size=n)))
+    )
+)
 
 
 def _parties(
@@ -151,13 +170,7 @@ def _parties(
     if not entry_ids:
         return {}
     provider = Provider.get_by_id(opening.provider_id)
-    rows = (
-        Entry.select(Entry, Client, Service)
-        .join(Client)
-        .switch(Entry)
-        .join(Service)
-        .where(Entry.id.in_(entry_ids))
-    )
+    rows = _PARTIES(len(entry_ids)).rows(ids=entry_ids)
     return {
         e.id: outbox.SlotParties(clinic, e.client, e.service, provider, opening.starts_at)
         for e in rows
@@ -194,6 +207,7 @@ def offer(
             if flow not in vocab.WORKFLOWS:
                 raise ValidationError("workflow must be SEQUENTIAL or BROADCAST", field="workflow")
             hold = chosen_by.hold_minutes
+            slot = SlotShape.of(opening)  # derived once: the ranking and its record share it
             if not 5 <= hold <= 10080:
                 raise ValidationError("hold_minutes must be 5-10080", field="hold_minutes")
             if entry_id is not None:
@@ -235,16 +249,17 @@ def offer(
                     raise Conflict(
                         "opening already has a live offer; sequential offers go one at a time"
                     )
-                chosen = _best_under_cap(opening, 1, clinic, now)
+                chosen = _best_under_cap(opening, 1, clinic, now, slot)
             else:
                 n = chosen_by.top
                 if not 1 <= n <= 50:
                     raise ValidationError("broadcast to 1-50 entries", field="top")
-                chosen = _best_under_cap(opening, n, clinic, now)
+                chosen = _best_under_cap(opening, n, clinic, now, slot)
             parties = _parties(opening, clinic, [c.entry_id for c in chosen])
             sent = [_send(opening, parties[c.entry_id], c, hold, flow, actor, now) for c in chosen]
             if sent:
-                fairness.record_offer(opening, sent, chosen_by, entry_id is not None, actor, now)
+                by_entry = entry_id is not None
+                fairness.record_offer(opening, sent, chosen_by, by_entry, actor, now, slot)
             if sent and opening.workflow != flow:
                 Opening.update_by(actor, now, workflow=flow, version=Opening.version + 1).where(
                     Opening.id == opening.id
@@ -253,5 +268,5 @@ def offer(
         raise Conflict("an entry already holds a live offer; look again") from None
     if not sent:
         return []
-    views = {v.id: v for v in offer_views(Offer.select().where(Offer.id.in_([o.id for o in sent])))}
+    views = {v.id: v for v in views_of([o.id for o in sent])}
     return [views[o.id] for o in sent]  # in candidate order, best first

@@ -10,6 +10,7 @@ from waitlist_tui.domain import clock
 from waitlist_tui.domain.store import changes_feed
 from waitlist_tui.domain.store.db import database, insert_dicts, is_postgres
 from waitlist_tui.domain.store.models import AuditEvent
+from waitlist_tui.domain.store.prepared import Prepared, param
 
 
 def plain(value: Any) -> Any:
@@ -54,8 +55,20 @@ def record(
     if is_postgres():
         insert_announced(AuditEvent.insert(**row), object_type, [str(object_id)])
         return
-    audit_id = AuditEvent.insert(**row).execute()
+    audit_id = _INSERT.cursor(**row).lastrowid
     announce(object_type, [str(object_id)], [audit_id])
+
+
+# SQLite's audit insert, built once: every write of the desk (and of a simulated month) adds
+# one, and building its SQL cost more than running it.
+_INSERT = Prepared(
+    lambda: AuditEvent.insert(
+        **{
+            name: param(name, AuditEvent._meta.fields[name])
+            for name in ("at", "actor", "action", "object_type", "object_id", "changes")
+        }
+    )
+)
 
 
 def record_many(

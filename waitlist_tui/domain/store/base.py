@@ -9,15 +9,37 @@ import uuid
 from contextvars import ContextVar
 from typing import Any, Self
 
-from peewee import Model, UUIDField
+from peewee import Model, Node, UUIDField
 
 from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.prepared import PreparedFamily, param
 
 
 class BaseModel(Model):
     class Meta:
         database = database
         legacy_table_names = False
+
+    @classmethod
+    def get_by_id(cls, pk: Any) -> Self:
+        """peewee's get_by_id, its SQL built once per model (store/prepared.py): the rows a
+        write re-reads by key are most of a desk's (and a simulated month's) reads."""
+        for row in _BY_ID(cls).rows(id=pk):
+            found: Self = row
+            return found
+        model: Any = cls  # each model's own DoesNotExist, made by peewee's metaclass
+        raise model.DoesNotExist(f"{cls.__name__} matching id {pk!r} does not exist")
+
+
+def _insert_query(model: Any, names: tuple[str, ...]) -> Any:
+    fields = model._meta.fields
+    return model.insert(**{name: param(name, fields[name]) for name in names})
+
+
+_INSERTS = PreparedFamily(lambda shape: _insert_query(*shape))
+_BY_ID = PreparedFamily(
+    lambda model: model.select().where(model._meta.primary_key == param("id")).limit(1)
+)
 
 
 # The what-if simulation draws its row ids from a seeded generator, so that ranking ties broken
@@ -65,8 +87,18 @@ class AuditedModel(UUIDModel):
 
     @classmethod
     def create_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Self:
-        """A new row with its stamps (an import that restores a row passes its own)."""
-        return cls.create(**{**cls.stamps(actor, now, new=True), **values})
+        """A new row with its stamps (an import that restores a row passes its own). Its
+        insert is prepared per table and columns (store/prepared.py); a value that is SQL
+        rather than data takes peewee's own path."""
+        row = cls(**{**cls.stamps(actor, now, new=True), **values})
+        raw: Any = row  # peewee's row state: its values, key and unsaved fields
+        data = raw.__data__
+        if raw._pk is None or any(isinstance(v, (Node, Model)) for v in data.values()):
+            row.save(force_insert=True)
+            return row
+        _INSERTS((cls, tuple(data))).cursor(**data)
+        raw._dirty -= set(data)
+        return row
 
     @classmethod
     def update_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Any:

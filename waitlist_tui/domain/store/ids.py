@@ -13,6 +13,7 @@ from typing import TypeVar, cast
 from peewee import Model, ModelSelect
 
 from waitlist_tui.domain.errors import NotFound, ValidationError
+from waitlist_tui.domain.store.prepared import PreparedFamily, param
 
 MIN_PREFIX = 6
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -41,6 +42,11 @@ def parse_prefix(text: str, field: str = "id") -> tuple[uuid.UUID, uuid.UUID] | 
 IdRef = uuid.UUID | str
 
 
+_BY_KEY = PreparedFamily(
+    lambda model: model.select().where(model._meta.primary_key == param("id")).limit(1)
+)
+
+
 def resolve(
     model: type[M],
     text: str | uuid.UUID,
@@ -55,7 +61,9 @@ def resolve(
     pk = model._meta.primary_key
     assert pk is not False, f"{model.__name__} has no primary key"
     found: list[M]
-    if isinstance(text, uuid.UUID):
+    if isinstance(text, uuid.UUID) and query is None:
+        found = list(_BY_KEY(model).rows(id=text))  # the common case, its SQL built once
+    elif isinstance(text, uuid.UUID):
         found = list(base.where(pk == text).limit(1))
     else:
         bounds = parse_prefix(text, field)

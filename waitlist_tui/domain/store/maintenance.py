@@ -6,7 +6,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from waitlist_tui.domain.store import audit, demand_columns, pg_indexes, rollup_rebuild, rollups
+from waitlist_tui.domain.store import (
+    audit,
+    demand_columns,
+    pg_indexes,
+    rollup_rebuild,
+    rollups,
+    sqlite_search,
+)
 from waitlist_tui.domain.store.db import database, schema_of
 from waitlist_tui.domain.store.models import ALL_MODELS, Client, SchemaInfo
 
@@ -19,6 +26,7 @@ def wipe(*, indexes: bool = True) -> None:
     create_indexes() and finish_bulk_load(): indexes sorted once instead of updated row by
     row, stats rollups computed once instead of by a trigger per row.
     Caller owns the transaction; both SQLite and PostgreSQL roll DDL back with it."""
+    sqlite_search.drop(database.obj)  # its triggers go with client; its rows would be stale
     database.drop_tables(
         DATA_MODELS, safe=True, cascade=database.obj.__class__.__name__.startswith("Postgres")
     )
@@ -57,9 +65,11 @@ def rebuild_stats(actor: str, check: bool = False) -> dict[str, Any]:
 
 def create_indexes(tables: Sequence[str] | None = None) -> None:
     """Create the missing indexes of every data table, or of the named ones: the models' own,
-    and PostgreSQL's trigram index on client (pg_indexes; wipe() dropped it with the table)."""
+    and the trigram index on client, PostgreSQL's (pg_indexes) or SQLite's (sqlite_search),
+    built once from the loaded rows (wipe() dropped them)."""
     for model in DATA_MODELS:
         if tables is None or model._meta.table_name in tables:
             schema_of(model).create_indexes(safe=True)
     if tables is None or Client._meta.table_name in tables:
         pg_indexes.install(database.obj)
+        sqlite_search.install(database.obj)

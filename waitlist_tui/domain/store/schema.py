@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 19
+CURRENT_VERSION = 21
 VERSION_KEY = "schema_version"
 
 
@@ -292,6 +292,22 @@ def _v19_demand_columns(db: Database, migrator: SchemaMigrator) -> None:
     _entry_indexes(db)
 
 
+def _v20_sqlite_search_index(db: Database, migrator: SchemaMigrator) -> None:
+    """v20: SQLite's trigram index of the clients' search text and the triggers that keep it
+    (store/sqlite_search.py), built here for the clients already there. Idempotent; nothing
+    on PostgreSQL (pg_trgm, v10)."""
+    from waitlist_tui.domain.store import sqlite_search
+
+    sqlite_search.install(db)
+
+
+def _v21_stats_point_key(db: Database, migrator: SchemaMigrator) -> None:
+    """v21: stats over a period count their values per bin through stats_point_key
+    (domain/stats/from_rollups.py), which replaces stats_point_time. Idempotent."""
+    db.execute_sql("DROP INDEX IF EXISTS stats_point_time")
+    schema_of(m.StatsPoint).create_indexes(safe=True)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -311,7 +327,14 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     17: _v17_offer_rankings,
     18: _v18_knock_on,
     19: _v19_demand_columns,
+    20: _v20_sqlite_search_index,
+    21: _v21_stats_point_key,
 }
+
+
+# Version numbers with no step here: an upgrade passes over them. Empty once every number
+# has its step (19 came last, from the demand19 branch).
+UNUSED_VERSIONS = frozenset(range(2, CURRENT_VERSION + 1)) - set(MIGRATIONS)
 
 
 def read_version(db: Database) -> int | None:
@@ -346,10 +369,11 @@ def _ensure(db: Database) -> int:
         transaction_lock(SCHEMA_LOCK, db=db)  # PostgreSQL; SQLite's write lock is held
         found = read_version(db)
         if found is None:
-            from waitlist_tui.domain.store import pg_indexes, rollups
+            from waitlist_tui.domain.store import pg_indexes, rollups, sqlite_search
 
             db.create_tables(m.ALL_MODELS, safe=True)
             pg_indexes.install(db)
+            sqlite_search.install(db)
             rollups.install_triggers()
             set_meta(VERSION_KEY, str(CURRENT_VERSION))
             return 0
@@ -368,6 +392,8 @@ def _ensure(db: Database) -> int:
 
         migrator = SchemaMigrator.from_database(db)
         for version in range(found + 1, CURRENT_VERSION + 1):
+            if version in UNUSED_VERSIONS:
+                continue
             MIGRATIONS[version](db, migrator)
             set_meta(VERSION_KEY, str(version))
         rollups.install_triggers()

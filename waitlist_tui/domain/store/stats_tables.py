@@ -92,16 +92,18 @@ StatsPoint.add_index(
         name="stats_point_bin",
     )
 )
-# A short period's values per bin (a long one's are counted as all time less those outside).
+# A period's values per (service, provider, bin): one index range per bin the rollups know,
+# counted without a sort (grouping the period's range of a time-ordered index sorted every
+# value of the period: 330 ms for 30 days at 1,000,000 entries on SQLite).
 StatsPoint.add_index(
     StatsPoint.index(
         StatsPoint.kind,
         StatsPoint.clinic_id,
-        StatsPoint.created_at,
         StatsPoint.service_id,
         StatsPoint.provider_id,
         StatsPoint.bin,
+        StatsPoint.created_at,
         where=SQL("bin IS NOT NULL"),
-        name="stats_point_time",
+        name="stats_point_key",
     )
 )

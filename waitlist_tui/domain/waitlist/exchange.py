@@ -190,10 +190,13 @@ def export(
 # --- reading a file ---------------------------------------------------------------------------
 
 
+_READ_COLUMNS = frozenset(CSV_COLUMNS + CONSENT_COLUMNS)  # a set: asked of every cell
+
+
 def payload_from_csv(row: dict[str | None, str | None]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A CSV row as (entry payload, kept values); blank cells are left out so defaults apply,
     and a column the file does not have reads as blank."""
-    unknown = [k for k in row if k not in CSV_COLUMNS + CONSENT_COLUMNS and k is not None]
+    unknown = [k for k in row if k not in _READ_COLUMNS and k is not None]
     if unknown:
         raise ValidationError(f"unknown column {unknown[0]!r}", field=unknown[0])
     if None in row:

@@ -12,12 +12,12 @@ file is one document and is parsed whole):
 2. Write. In one transaction, a batch at a time from the scratch file: the batch's clients
    found by name and phone or email (in the database, which then also holds the clients the
    earlier batches added, and within the batch) or added in one statement; its entries,
-   their providers and their audit rows each in one statement; on PostgreSQL the stats
-   rollups of the batch's entries added by one grouped statement in place of a trigger per
-   row (the trigger is off for this transaction only: see rollups.bulk_entry_counts; on
-   SQLite the trigger is as fast). Rows of entries already here (by id) are skipped, or with
-   on_existing="update" changed one by one as `changes.change` does (a savepoint each). A
-   failure rolls the whole import back.
+   their providers and their audit rows each in one statement; the stats rollups of the
+   batch's entries added by one grouped statement in place of a trigger per row (the
+   trigger is off for this transaction only, on both backends; on SQLite so is the booked
+   entries' trigger while a batch holds none: see rollups.bulk_entry_counts). Rows of
+   entries already here (by id) are skipped, or with on_existing="update" changed one by
+   one as `changes.change` does (a savepoint each). A failure rolls the whole import back.
 
 The queries are a fixed number per batch, plus the updates' own: tests/domain/
 test_import_queries.py pins them.
@@ -46,7 +46,7 @@ from typing import IO, Any, NamedTuple
 
 from peewee import DatabaseError, DataError, IntegrityError
 
-from waitlist_tui.domain import jsoninput
+from waitlist_tui.domain import jsoninput, vocab
 from waitlist_tui.domain.catalog.clients import (
     CLIENT_FIELDS,
     ClientInput,
@@ -58,7 +58,7 @@ from waitlist_tui.domain.catalog.clients import (
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError, Unprocessable, ValidationError
 from waitlist_tui.domain.messaging import consent
-from waitlist_tui.domain.store import audit, rollups
+from waitlist_tui.domain.store import audit, rollups, sqlite_search
 from waitlist_tui.domain.store.bulk_columns import AUDIT_COLUMNS, CLIENT_COLUMNS, ENTRY_COLUMNS
 from waitlist_tui.domain.store.db import bulk_copy, database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
@@ -99,6 +99,49 @@ def as_json(value: Any) -> str:
     parameter in json(): compact, the text as it is). One encoder for every row: json.dumps
     with arguments builds a new one each call."""
     return _JSON.encode(value)
+
+
+_PIECES: dict[tuple[str, type, Any], str] = {}
+PIECES_KEPT = 10_000
+
+
+def entry_audit_json(values: dict[str, Any], providers: list[Provider]) -> str:
+    """as_json(adding.audit_changes({**values, "client": None}, providers, None)) (the
+    client left out: it is added once known), put
+    together from each field's `"key":[null,value]` text, remembered per (field, value): a
+    file repeats its services, days, dates and payment types, and encoding the whole dict
+    row after row was a tenth of a row's check. The notes (text of the row's own) are
+    encoded each time. tests/domain/test_import_audit_json.py holds the two together."""
+    pieces = []
+    for key, value in values.items():
+        if key == "clinic":
+            continue
+        kind = type(value)
+        if kind is str and key == "notes":
+            pieces.append(f'"notes":[null,{_JSON.encode(value)}]')
+            continue
+        try:
+            piece = _PIECES.get((key, kind, value))
+        except TypeError:  # a list: as audit_changes writes it
+            piece = _piece(key, value)
+        else:
+            if piece is None:
+                if len(_PIECES) >= PIECES_KEPT:
+                    _PIECES.clear()
+                piece = _PIECES[(key, kind, value)] = _piece(key, value)
+        if piece:
+            pieces.append(piece)
+    pieces.append(f'"preferred_providers":[null,{_JSON.encode([p.code for p in providers])}]')
+    return "{" + ",".join(pieces) + "}"
+
+
+def _piece(key: str, value: Any) -> str:
+    """One field of audit_changes as JSON text ("" when it leaves the field out)."""
+    one = adding.audit_changes({key: value}, [], None)
+    one.pop("preferred_providers")
+    if key not in one:
+        return ""
+    return as_json(one)[1:-1]
 
 
 def uid(value: uuid.UUID) -> str:
@@ -254,7 +297,7 @@ class Add(NamedTuple):
     tuple of plain values: the scratch file holds a few million of them at most."""
 
     number: int
-    row: tuple[Any, ...]  # ENTRY_COLUMNS as stored; the client's (index 2) still None
+    row: tuple[Any, ...]  # IMPORT_ENTRY_COLUMNS as stored; the client's (index 2) still None
     providers: tuple[str, ...]  # hex ids
     audit: str  # the audit row's changes as JSON (the client's id added when known)
     person: tuple[Any, ...] | None  # ClientInput's fields: details to find or add them by
@@ -457,7 +500,8 @@ class Checker:
                 continue
             if record is not None:
                 out.append(record)
-                checked.append((record, record.client))
+                if self.asks:  # the only use of the row's ClientInput here
+                    checked.append((record, record.client))
         if self.asks:
             self.unstated_consents(checked)
         return out
@@ -501,9 +545,14 @@ class Checker:
             "version": 1,
             **ready.stamps,
         }
-        changes = adding.audit_changes(
-            {**ready.values, "client": None}, ready.providers, ready.stamps if restored else None
-        )
+        if restored is None:
+            changes = entry_audit_json(ready.values, ready.providers)
+        else:
+            changes = as_json(
+                adding.audit_changes(
+                    {**ready.values, "client": None}, ready.providers, ready.stamps
+                )
+            )
         row: list[Any] = [
             uid(values.get("id") or uuid.uuid4()),
             uid(self.clinic.id),
@@ -520,12 +569,13 @@ class Checker:
             elif isinstance(value, dt.date):
                 value = value.isoformat()
             row.append(value)
+        row.append(bool(values.get("keep_later_appointment")))  # the column's default: False
         person = ready.client_input
         return Add(
             number=number,
             row=tuple(row),
             providers=tuple(uid(p.id) for p in ready.providers),
-            audit=as_json(changes),
+            audit=changes,
             person=_fields(person) if person is not None else None,
             client_id=known if person is None else client_id,
             action="entry.create" if restored is None else "entry.import",
@@ -587,6 +637,10 @@ class Checker:
 
 _NOBODY = ClientInput("", "", None, None)
 _ENTRY_TAIL = ENTRY_COLUMNS[4:]  # after id, clinic, client and service
+# An imported row may ask to keep its later appointment (a CSV column since schema v18):
+# written, not left to the column's default as the demo's rows are.
+IMPORT_ENTRY_COLUMNS = (*ENTRY_COLUMNS, "keep_later_appointment")
+_STATUS = ENTRY_COLUMNS.index("status")
 _CLIENT_FIELD_AT = tuple((k, CLIENT_COLUMNS.index(k)) for k in CLIENT_FIELDS)
 
 
@@ -712,7 +766,8 @@ class Writer:
             logs.append((now, self.actor, add.action, "entry", entry_id, changes))
             self.counts["added"] += 1
             self.ids.append(entry_id)
-        bulk_copy("entry", ENTRY_COLUMNS, entries)
+        self.counter.before_insert(booked=any(e[_STATUS] == vocab.BOOKED for e in entries))
+        bulk_copy("entry", IMPORT_ENTRY_COLUMNS, entries)
         bulk_copy("entry_provider", ("entry_id", "provider_id"), links)
         bulk_copy("audit_event", AUDIT_COLUMNS, logs)
         self.counter.add([e[0] for e in entries])
@@ -723,13 +778,13 @@ class Writer:
         find_or_create does)."""
         out: dict[int, tuple[str, str]] = {}
         by_id = _by_id(Client, Client.clinic, {a.client_id for a in adds if a.client_id})
-        people = [c for a in adds if (c := a.client) is not None]
+        persons = [a.client for a in adds]  # each built once (a property: a new one each time)
+        people = [c for c in persons if c is not None]
         known = existing_people(people, self.clinic) if people else {}
         new_rows: dict[str, list[Any]] = {}
         now = stamp(self.now)
         clinic_id = uid(self.clinic.id)
-        for add in adds:
-            person = add.client
+        for add, person in zip(adds, persons, strict=True):
             if add.client_id is not None and add.client_id in by_id:
                 # an existing client's id (checked in pass 1), or one an earlier row added
                 out[add.number] = (uid(add.client_id), str(add.client_id))
@@ -738,10 +793,11 @@ class Writer:
                 err = _unknown_client(add.client_id)
                 self.errors.append({"row": add.number, "field": err.field, "message": err.message})
                 continue
-            found = next((known[k] for k in person_keys(person) if k in known), None)
+            keys = person_keys(person)
+            found = next((known[k] for k in keys if k in known), None)
             if found is not None:
                 hex_id = self.withdraw(found, person, new_rows)
-                out[add.number] = (hex_id, str(uuid.UUID(hex_id)))
+                out[add.number] = (hex_id, dashed(hex_id))
                 continue
             try:
                 consents = self.consents(person)
@@ -759,7 +815,7 @@ class Writer:
             by_id[new_id] = self.clinic.id
             entry = [row[0], person.first_name.lower(), person.last_name.lower(), person.phone,
                      person.email, row[6], row[7]]  # fmt: skip
-            for key in person_keys(person):
+            for key in keys:
                 known.setdefault(key, entry)
             out[add.number] = (row[0], str(new_id))
         logs = [
@@ -871,7 +927,7 @@ def import_file(
             raise _refusal(errors, total)
         counts = {"added": 0, "updated": 0, "skipped": 0}
         ids: list[str] = []
-        with database.atomic(), write_cache():
+        with database.atomic(), write_cache(), sqlite_search.bulk_clients(database.obj):
             with rollups.bulk_entry_counts() as counter:
                 writer = Writer(
                     clinic, actor, on_existing, errors, counts, ids, clock.now(), counter

@@ -13,14 +13,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from peewee import SQL, Select, fn
+from peewee import JOIN, SQL, Select, fn
 
 from waitlist_tui.domain import vocab
-from waitlist_tui.domain.catalog.clients import search_condition, search_terms
+from waitlist_tui.domain.catalog.clients import matching_clients, search_condition, search_terms
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.store import ids
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
 from waitlist_tui.domain.store.provider_pref import takes_provider
 from waitlist_tui.domain.waitlist.reading import live_offers, page_views
@@ -30,11 +30,15 @@ from waitlist_tui.domain.waitlist.views import EntryView
 MAX_PAGE = 500
 SEARCH_IDS_MAX = 2000  # more matching clients than this: let SQL join instead of a literal list
 DENSE_TERM_LEN = 2  # search words all shorter than this match most clients: walk the entries
-# A capped count of a search that walks the entries reads at most this many of them: "garcia"
-# matched 1.4% of a million-entry demo's clients, so reaching "1,000+" walked 70,000 entries,
-# each with its client (1-4 s). Past the walk the total is a floor ("of 70+"); the walk is
-# about as long as the one that fills a page of such a search.
+# A capped count of a search that no index narrows (one letter) reads a bounded number of rows
+# and past them says "of N+". PostgreSQL walks at most WALK_MAX entries in an index's order,
+# each with its client ("garcia" matched 1.4% of a million-entry demo's clients: reaching
+# "1,000+" walked 70,000 entries, 1-4 s). SQLite reads at most WALK_CLIENTS_MAX clients in
+# table order and counts the matching ones' entries through the entry index up to the cap:
+# "g" reaches "1,000+" within some 2,000 clients (4-8 ms at a million entries, where the
+# entry walk took 60 ms for "of 939+"); PostgreSQL hashed every active entry for that join.
 WALK_MAX = 5_000
+WALK_CLIENTS_MAX = 20_000
 
 
 @dataclass(frozen=True)
@@ -156,12 +160,15 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
     text_cond = search_condition(q.search or "")
     matching = None  # the matching clients, when the text is long enough to pick some out
     walk = False  # the text is checked on each entry's client, walking entries in page order
+    indexed = False  # a trigram index picks the matching clients out
     if text_cond is not None:
         found: list[Any] | None = None
         if max(len(term) for term in search_terms(q.search or "")) >= DENSE_TERM_LEN:
             # Scan the (smaller) client table once, then reach entries through their client
             # index. The match list is read once and reused by the count and the page.
-            matching = Client.select(Client.id).where((Client.clinic == clinic) & text_cond)
+            picked = matching_clients(clinic, q.search or "")
+            assert picked is not None  # the text has a term: text_cond is not None
+            matching, indexed = picked
             found = [row[0] for row in database.execute(matching.limit(SEARCH_IDS_MAX + 1))]
         walk = found is None or len(found) > SEARCH_IDS_MAX
         if walk:
@@ -180,8 +187,19 @@ def list_entries(q: EntryQuery, clinic: Clinic | None = None) -> Page:
         # the cap is past the page asked for, so paging on keeps counting further.
         cap = q.offset + max(q.count_cap, q.limit)
     views = page_views(where, SORTS[q.sort], q.limit, q.offset)
-    if walk and cap is not None and text_cond is not None:
-        total, capped = _walk_count(_all_of(entry_conds), text_cond, cap, q.offset + len(views))
+    if walk and cap is not None and indexed and matching is not None:
+        # The index hands over the matching clients one by one: a capped count through each
+        # one's entries (the entry index) stops at the cap, where walking the queue read
+        # 5,000 entries and each one's client for a floor ("of 66+" for "garcia" at a million
+        # entries, 60-100 ms a keystroke).
+        total, capped = _count_through(matching, _all_of(entry_conds), cap)
+    elif walk and cap is not None and text_cond is not None:
+        if is_postgres():
+            total, capped = _walk_count(_all_of(entry_conds), text_cond, cap, q.offset + len(views))
+        else:
+            total, capped = _walk_clients_count(
+                clinic, _all_of(entry_conds), q.search or "", cap, q.offset + len(views)
+            )
     elif walk and cap is None and matching is not None:
         # An exact count of thousands of matching clients' entries: each client's entries
         # through the entry index, not every entry's client (a million-entry demo's "garcia",
@@ -228,6 +246,56 @@ def _walk_count(entry_where: Any, text_cond: Any, cap: int, floor: int) -> tuple
     if more:
         return max(found, floor), True
     return found, False
+
+
+def _walk_clients_count(
+    clinic: Clinic, entry_where: Any, text: str, cap: int, floor: int
+) -> tuple[int, bool]:
+    """SQLite's capped count of a dense search: the text checked on at most WALK_CLIENTS_MAX
+    clients (in the table's order), each matching one's entries counted through the entry
+    index (CROSS JOIN: SQLite keeps that order), stopped at cap + 1. Past the walk, `floor`
+    or the matches seen, whichever is more, and True: more may match."""
+    walked = (
+        Client.select(Client.id, Client.search)
+        .where(Client.clinic == clinic)
+        .limit(WALK_CLIENTS_MAX)
+        .alias("walked")
+    )
+    matched = (
+        Entry.select(SQL("1"))
+        .from_(walked)
+        .join(Entry, JOIN.CROSS)
+        .where(
+            search_condition(text, walked.c.search) & (Entry.client == walked.c.id) & entry_where
+        )
+        .limit(cap + 1)
+    )
+    seen = Entry.select(fn.COUNT(SQL("*"))).from_(matched.alias("capped"))
+    beyond = (
+        Client.select(SQL("1")).where(Client.clinic == clinic).limit(1).offset(WALK_CLIENTS_MAX)
+    )
+    found, more = database.execute(Select(columns=[seen, fn.EXISTS(beyond)])).fetchone()
+    if found > cap:
+        return cap, True
+    if more:
+        return max(found, floor), True
+    return found, False
+
+
+def _count_through(matching: Select, entry_where: Any, cap: int) -> tuple[int, bool]:
+    """A capped count of the matching clients' entries, read client by client in the index's
+    order (CROSS JOIN: SQLite keeps the tables in that order) and stopped at cap + 1: an
+    `IN (matching)` would list every matching client first (250,000 of them for "an")."""
+    clients = matching.alias("matched")
+    rows = (
+        Entry.select(SQL("1"))
+        .from_(clients)
+        .join(Entry, JOIN.CROSS)
+        .where((Entry.client == clients.c.id) & entry_where)
+        .limit(cap + 1)
+    )
+    seen = Entry.select(fn.COUNT(SQL("*"))).from_(rows.alias("capped")).scalar() or 0
+    return (cap, True) if seen > cap else (seen, False)
 
 
 def _count(where: Any, with_client: bool, cap: int | None) -> tuple[int, bool]:

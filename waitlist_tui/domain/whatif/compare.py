@@ -6,15 +6,18 @@ counted exactly as a real one."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import random
 import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -171,6 +174,116 @@ def _step_progress(progress: Progress | None, i: int) -> Callable[[float], None]
     return lambda fraction: report(i, fraction)
 
 
+def _run_setting(
+    template: Path,
+    copy: Path,
+    i: int,
+    tuning: Tuning,
+    world: World,
+    model: Model,
+    seed: int,
+    progress: Callable[[float], None] | None,
+) -> Outcome:
+    """One setting's month on its own copy of the drawn world's database (removed after)."""
+    src, dst = sqlite3.connect(template), sqlite3.connect(copy)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    try:
+        with _bound(copy):
+            token = seeded_ids.set(random.Random(f"{seed}:ids"))
+            try:
+                with clock.simulated(world.start):
+                    apply_tuning(tuning, DESK)
+                run = Run(world, model, progress)
+                run.run()
+                with clock.simulated(world.end):
+                    return _outcome(tuning, world, model, run)
+            finally:
+                seeded_ids.reset(token)
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+# A worker process's channel for progress back to the comparing process (set at its start).
+_worker_queue: Any = None
+
+
+def _worker_init(queue: Any) -> None:
+    global _worker_queue
+    _worker_queue = queue
+
+
+def _worker_progress(i: int) -> Callable[[float], None]:
+    """Progress of setting i sent to the parent, at most once per percent (a month has
+    thousands of steps)."""
+    last = [-1]
+
+    def report(fraction: float) -> None:
+        pct = int(fraction * 100)
+        if pct != last[0] and _worker_queue is not None:
+            last[0] = pct
+            _worker_queue.put((i, fraction))
+
+    return report
+
+
+def _worker_run(
+    template: Path, copy: Path, i: int, tuning: Tuning, world: World, model: Model, seed: int
+) -> Outcome:
+    return _run_setting(template, copy, i, tuning, world, model, seed, _worker_progress(i))
+
+
+def workers_for(settings: int) -> int:
+    """How many processes run the settings: one per setting, at most one per core."""
+    return max(1, min(settings, os.cpu_count() or 1))
+
+
+def _in_parallel(
+    where: Path,
+    tunings: list[Tuning],
+    world: World,
+    model: Model,
+    seed: int,
+    workers: int,
+    progress: Progress | None,
+) -> list[Outcome]:
+    """Each setting in a worker process of its own (spawned: nothing of this process's
+    connections or threads is inherited), each on its own copy; the outcomes in the
+    settings' order, exactly as one process running them in turn gives them."""
+    template = where / "world.db"
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    with ProcessPoolExecutor(workers, context, _worker_init, (queue,)) as pool:
+        futures = [
+            pool.submit(_worker_run, template, where / f"run{i}.db", i, t, world, model, seed)
+            for i, t in enumerate(tunings)
+        ]
+        pending = set(futures)
+        reported: set[int] = set()
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(queue, progress)
+            for i, future in enumerate(futures):
+                if future in done and progress and i not in reported:
+                    reported.add(i)
+                    progress(i, 1.0)
+        _drain(queue, None)
+        return [f.result() for f in futures]
+
+
+def _drain(queue: Any, progress: Progress | None) -> None:
+    while True:
+        try:
+            i, fraction = queue.get_nowait()
+        except Empty:
+            return
+        if progress:
+            progress(i, fraction)
+
+
 def compare(
     source_url: str,
     tunings: list[Tuning],
@@ -180,36 +293,30 @@ def compare(
     model: Model | None = None,
     start: dt.datetime | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> Comparison:
-    """Run each tuning for `days` on the same world drawn from a copy of `source_url`."""
+    """Run each tuning for `days` on the same world drawn from a copy of `source_url`.
+    Several tunings run side by side in `workers` processes (default: one per core)."""
     if not 1 <= days <= MAX_DAYS:
         raise ValidationError(f"days must be 1-{MAX_DAYS}", field="days")
     if not tunings:
         tunings = [Tuning("current")]
     model = model or behaviour.load()
     start = start or default_start()
-    outcomes: list[Outcome] = []
+    workers = workers_for(len(tunings)) if workers is None else max(1, workers)
     with workspace() as where:
         template = where / "world.db"
         copy_source(source_url, template)
         with _bound(template):
             world = draw_world(model, seed, start, days)
+        if workers > 1 and len(tunings) > 1:
+            outcomes = _in_parallel(where, tunings, world, model, seed, workers, progress)
+            return Comparison(world, tuple(outcomes))
+        outcomes = []
         for i, tuning in enumerate(tunings):
             copy = where / f"run{i}.db"
-            with sqlite3.connect(template) as src, sqlite3.connect(copy) as dst:
-                src.backup(dst)
-            with _bound(copy):
-                token = seeded_ids.set(random.Random(f"{seed}:ids"))
-                try:
-                    with clock.simulated(start):
-                        apply_tuning(tuning, DESK)
-                    run = Run(world, model, _step_progress(progress, i))
-                    run.run()
-                    with clock.simulated(world.end):
-                        outcomes.append(_outcome(tuning, world, model, run))
-                finally:
-                    seeded_ids.reset(token)
-            copy.unlink()
+            step = _step_progress(progress, i)
+            outcomes.append(_run_setting(template, copy, i, tuning, world, model, seed, step))
             if progress:
                 progress(i, 1.0)
     return Comparison(world, tuple(outcomes))

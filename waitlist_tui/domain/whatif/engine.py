@@ -52,6 +52,7 @@ from waitlist_tui.domain.store.models import (
     OutboxMessage,
     Provider,
 )
+from waitlist_tui.domain.store.prepared import Prepared, param
 from waitlist_tui.domain.waitlist.adding import add
 from waitlist_tui.domain.whatif.behaviour import Model, unit
 from waitlist_tui.domain.whatif.world import World, cancellation_of
@@ -163,11 +164,7 @@ class Run:
         return deadline, delivery
 
     def _next_delivery(self) -> dt.datetime | None:
-        at = (
-            OutboxMessage.select(fn.MIN(OutboxMessage.next_attempt_at))
-            .where(OutboxMessage.status.in_([outbox.PENDING, outbox.FAILED]))
-            .scalar()
-        )
+        at = _NEXT_DELIVERY.get()[0]
         return _aware(at) if at is not None else None
 
     # --- the loop ----------------------------------------------------------------------------
@@ -310,11 +307,7 @@ class Run:
 
     def _watch_new_offers(self, now: dt.datetime) -> None:
         """Offers sent since the last step: each waits for its message, or for the desk's call."""
-        rows: Any = (
-            Offer.select(Offer.id, Offer.entry, Offer.match_type, Offer.sent_at)
-            .where(Offer.status == vocab.OFFER_SENT, Offer.sent_at >= self.last)
-            .tuples()
-        )
+        rows: Any = _SENT_SINCE.rows(last=self.last)
         for offer_id, entry_id, match, sent_at in rows:
             if offer_id not in self.watched:
                 self.watched[offer_id] = ("message", entry_id, match, _aware(sent_at))
@@ -323,18 +316,8 @@ class Run:
     def _on_message(
         self, offer_id: Any, entry_id: Any, match: str, sent_at: dt.datetime, now: dt.datetime
     ) -> None:
-        message = OutboxMessage.get_or_none(
-            OutboxMessage.idempotency_key == outbox.offer_key(offer_id, "offer")
-        )
-        row = (
-            Offer.select(Offer.id, Opening, Entry.id, Client)
-            .join(Opening)
-            .switch(Offer)
-            .join(Entry)
-            .join(Client)
-            .where(Offer.id == offer_id)
-            .get()
-        )
+        message = next(iter(_MESSAGE.rows(key=outbox.offer_key(offer_id, "offer"))), None)
+        row = _OFFER_PARTIES.get(offer=offer_id)
         opening, client = row.opening, row.entry.client
         key = self._slot_key(client.id, opening)
         if message is not None and message.status in (outbox.PENDING, outbox.FAILED):
@@ -356,22 +339,55 @@ class Run:
     def _offer_again(self, now: dt.datetime) -> None:
         """Openings whose last offers ended in this step and that hold no live offer now: the
         desk offers them again (BROADCAST's next round; SEQUENTIAL when the chain stopped)."""
-        live = Offer.select(Offer.opening).where(Offer.status == vocab.OFFER_SENT)
-        touched = Offer.select(Offer.opening).where(
-            Offer.responded_at >= self.last, Offer.status != vocab.OFFER_ACCEPTED
-        )
-        rows: Any = (
-            Opening.select(Opening.id)
-            .where(
-                Opening.status == vocab.OPENING_OPEN,
-                Opening.id.in_(touched),
-                Opening.id.not_in(live),
-            )
-            .order_by(Opening.starts_at, Opening.id)
-            .tuples()
-        )
-        for (opening_id,) in rows:
+        for (opening_id,) in _ENDED_OPENINGS.rows(last=self.last):
             self._offer(opening_id)
+
+
+# The loop's own reads, run at every step (a month has thousands): their SQL built once.
+_NEXT_DELIVERY = Prepared(
+    lambda: (
+        OutboxMessage.select(fn.MIN(OutboxMessage.next_attempt_at))
+        .where(OutboxMessage.status.in_([outbox.PENDING, outbox.FAILED]))
+        .tuples()
+    )
+)
+_SENT_SINCE = Prepared(
+    lambda: (
+        Offer.select(Offer.id, Offer.entry, Offer.match_type, Offer.sent_at)
+        .where(Offer.status == vocab.OFFER_SENT, Offer.sent_at >= param("last"))
+        .tuples()
+    )
+)
+_MESSAGE = Prepared(
+    lambda: OutboxMessage.select().where(OutboxMessage.idempotency_key == param("key")).limit(1)
+)
+_OFFER_PARTIES = Prepared(
+    lambda: (
+        Offer.select(Offer.id, Opening, Entry.id, Client)
+        .join(Opening)
+        .switch(Offer)
+        .join(Entry)
+        .join(Client)
+        .where(Offer.id == param("offer"))
+        .limit(1)
+    )
+)
+_ENDED_OPENINGS = Prepared(
+    lambda: (
+        Opening.select(Opening.id)
+        .where(
+            Opening.status == vocab.OPENING_OPEN,
+            Opening.id.in_(
+                Offer.select(Offer.opening).where(
+                    Offer.responded_at >= param("last"), Offer.status != vocab.OFFER_ACCEPTED
+                )
+            ),
+            Opening.id.not_in(Offer.select(Offer.opening).where(Offer.status == vocab.OFFER_SENT)),
+        )
+        .order_by(Opening.starts_at, Opening.id)
+        .tuples()
+    )
+)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

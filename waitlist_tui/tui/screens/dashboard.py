@@ -27,6 +27,7 @@ from textual.events import Resize
 from textual.widgets import DataTable, Header, Select, Static
 
 from waitlist_tui.domain import clock
+from waitlist_tui.domain.access import roles
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.catalog.clinics import providers as clinic_providers
 from waitlist_tui.domain.errors import DomainError
@@ -59,6 +60,15 @@ PANE_TITLES = {"chart": "Weekly", "services": "By service", "providers": "By pro
 READY_TEXT = "as of"  # in the status line once every figure is painted (benchmarks)
 READING_TEXT = "Reading the figures…"
 SCREEN_NAME = "dashboard"  # the app's one dashboard, installed on first open
+
+
+class WhatIfAllowed(calls.Done[None]):
+    """The desk's login may open the what-if screen."""
+
+
+def may_open_whatif(staff: str) -> None:
+    """Nothing, or ManagersOnly (4030): only a manager tries settings on a simulated month."""
+    roles.require_manager(staff, "the what-if simulation")
 
 
 class FiguresRead(calls.Done[Loaded]):
@@ -269,6 +279,12 @@ class DashboardScreen(DeskScreen[None]):
         self.app.push_screen(FairnessPanel(self.selection.period))
 
     def action_whatif(self) -> None:
+        """The what-if screen is a manager's (access/roles.py decides, off the event loop): a
+        desk login is told so (the refusal's toast) and stays on the dashboard."""
+        self.calls.read(may_open_whatif, self.desk.staff, done=WhatIfAllowed, group="whatif")
+
+    @on(WhatIfAllowed)
+    def whatif_allowed(self, message: WhatIfAllowed) -> None:
         from waitlist_tui.tui.screens.whatif import WhatIfScreen
 
         self.app.push_screen(WhatIfScreen())
