@@ -58,7 +58,7 @@ from waitlist_tui.domain.catalog.clients import (
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import DomainError, Unprocessable, ValidationError
 from waitlist_tui.domain.messaging import consent
-from waitlist_tui.domain.store import audit, rollups, sqlite_search
+from waitlist_tui.domain.store import audit, demand_columns, rollups, sqlite_search
 from waitlist_tui.domain.store.bulk_columns import AUDIT_COLUMNS, CLIENT_COLUMNS, ENTRY_COLUMNS
 from waitlist_tui.domain.store.db import bulk_copy, database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
@@ -717,6 +717,7 @@ class Writer:
     ids: list[str]
     now: dt.datetime
     counter: rollups.BulkEntryCounts
+    linker: demand_columns.BulkLinks
     refs: CachedRefs = field(default_factory=CachedRefs)
     consent_memo: dict[tuple[bool | None, bool | None], dict[str, bool]] = field(
         default_factory=dict
@@ -771,6 +772,7 @@ class Writer:
         bulk_copy("entry_provider", ("entry_id", "provider_id"), links)
         bulk_copy("audit_event", AUDIT_COLUMNS, logs)
         self.counter.add([e[0] for e in entries])
+        self.linker.add(list(dict.fromkeys(link[0] for link in links)))
 
     def clients(self, adds: list[Add]) -> dict[int, tuple[str, str]]:
         """{row number: the client's id (as stored, and as text)}: the client each row names,
@@ -868,6 +870,7 @@ class Writer:
             with database.atomic():  # a savepoint: a bad update leaves nothing behind
                 existing = Entry.get_by_id(row.entry_id)
                 outcome = exchange.update_existing(existing, row.payload, row.kept, self.actor)
+                self.linker.add([uid(row.entry_id)])  # its providers may have changed
         except DomainError as err:
             self.errors.append({"row": row.number, "field": err.field, "message": err.message})
             return
@@ -928,9 +931,9 @@ def import_file(
         counts = {"added": 0, "updated": 0, "skipped": 0}
         ids: list[str] = []
         with database.atomic(), write_cache(), sqlite_search.bulk_clients(database.obj):
-            with rollups.bulk_entry_counts() as counter:
+            with rollups.bulk_entry_counts() as counter, demand_columns.bulk_links() as linker:
                 writer = Writer(
-                    clinic, actor, on_existing, errors, counts, ids, clock.now(), counter
+                    clinic, actor, on_existing, errors, counts, ids, clock.now(), counter, linker
                 )
                 written = 0
                 for batch in spill.batches_back():
