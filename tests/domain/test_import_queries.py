@@ -19,9 +19,9 @@ grouped count (one a batch of 2,000), six statements more an import: new rows 15
 backup 21 -> 27; an import that only updates drops nothing.
 
 Schema v19 and v20 add statements an import, none a row: the trigger that keeps
-entry.provider_ids (demand_columns.bulk_links) is off for the transaction and one UPDATE a
-batch sets the new entries' providers (SQLite: its text read, DROP, the UPDATE, CREATE;
-PostgreSQL: a look-up, DISABLE, ENABLE and the UPDATE); on SQLite the search index takes the
+entry.provider_ids (demand_columns.bulk_links) is off for the transaction, new entries carry
+the column in their own rows (SQLite: its text read, DROP, CREATE; PostgreSQL: a look-up,
+DISABLE, ENABLE); on SQLite the search index takes the
 new clients in one INSERT ... SELECT at the end, its triggers dropped and made again around
 it (sqlite_search.bulk_clients: 14 statements). SQLite: new rows 19 -> 37, update 20 -> 37, a
 backup 27 -> 45; PostgreSQL: update 20 -> 23.

@@ -15,6 +15,7 @@ drops the inactive ones itself.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -94,9 +95,10 @@ def refill(d: q.Dialect) -> None:
 
 
 class BulkLinks:
-    """provider_ids for entries whose links a bulk write added with demand_link_ins off: one
-    UPDATE a batch instead of one a link (the trigger's UPDATE of the entry, through all its
-    indexes, cost an import of 20,000 rows a third more time)."""
+    """provider_ids while a bulk write adds links with demand_link_ins off (the trigger's
+    UPDATE of the entry per link, through all its indexes, cost an import of 20,000 rows a
+    third more time): new entries carry the column in their own row (text), an entry
+    changed one at a time is set by one UPDATE afterwards (add)."""
 
     CHUNK = 2000 if sqlite3.sqlite_version_info >= (3, 32) else 900
 
@@ -107,6 +109,17 @@ class BulkLinks:
             f"UPDATE entry SET provider_ids = {providers_of(d, 'entry.id')} WHERE id IN ({{marks}})"
         )
         self.param = "%s" if d.postgres else "?"
+        self.postgres = d.postgres
+
+    def text(self, provider_hex: tuple[str, ...]) -> str | None:
+        """provider_ids for new links given as hex ids, as the trigger would write it (a
+        bulk insert of new entries writes the column itself: no UPDATE afterwards)."""
+        if not provider_hex:
+            return None
+        ordered = sorted(provider_hex)
+        if self.postgres:
+            return ",".join(str(uuid.UUID(h)) for h in ordered)
+        return ",".join(ordered)
 
     def add(self, entry_ids: list[Any]) -> None:
         """These entries' links are written (ids as stored); in the caller's transaction."""

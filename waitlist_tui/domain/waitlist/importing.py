@@ -760,7 +760,7 @@ class Writer:
             if client is None:
                 continue
             row = add.row
-            entries.append((*row[:2], client[0], *row[3:]))
+            entries.append((*row[:2], client[0], *row[3:], self.linker.text(add.providers)))
             links.extend((row[0], p) for p in add.providers)
             entry_id = dashed(row[0])
             changes = f'{add.audit[:-1]},"client":[null,"{client[1]}"]}}'
@@ -768,11 +768,10 @@ class Writer:
             self.counts["added"] += 1
             self.ids.append(entry_id)
         self.counter.before_insert(booked=any(e[_STATUS] == vocab.BOOKED for e in entries))
-        bulk_copy("entry", IMPORT_ENTRY_COLUMNS, entries)
+        bulk_copy("entry", (*IMPORT_ENTRY_COLUMNS, "provider_ids"), entries)
         bulk_copy("entry_provider", ("entry_id", "provider_id"), links)
         bulk_copy("audit_event", AUDIT_COLUMNS, logs)
         self.counter.add([e[0] for e in entries])
-        self.linker.add(list(dict.fromkeys(link[0] for link in links)))
 
     def clients(self, adds: list[Add]) -> dict[int, tuple[str, str]]:
         """{row number: the client's id (as stored, and as text)}: the client each row names,
