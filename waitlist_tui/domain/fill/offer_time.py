@@ -157,8 +157,9 @@ def _offer_of(message: Any) -> tuple[Any, Any, Any] | None:
 
     if message.ref_type != "offer" or message.kind != "offer":
         return None
-    offer = Offer.get_or_none(Offer.id == message.ref_id)
-    if offer is None:
+    try:
+        offer = Offer.get_by_id(message.ref_id)  # its SQL built once (store/base.py)
+    except Offer.DoesNotExist:
         return None
     opening = Opening.get_by_id(offer.opening_id)
     return offer, opening, Clinic.get_by_id(opening.clinic_id)

@@ -42,6 +42,7 @@ from waitlist_tui.domain.messaging.transports import Outgoing, TransportError, T
 from waitlist_tui.domain.store import audit, locking
 from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage
+from waitlist_tui.domain.store.prepared import Prepared, param
 
 log = logging.getLogger("waitlist_tui.delivery")
 
@@ -303,6 +304,16 @@ def _defer(message: OutboxMessage, token: str, until: dt.datetime) -> None:
     _finish(message, token, next_attempt_at=until)
 
 
+_CONSENT = Prepared(  # read per message sent: its SQL built once (store/prepared.py)
+    lambda: (
+        Client.select(Client.consent_sms, Client.consent_email)
+        .where(Client.id == param("client"))
+        .limit(1)
+        .tuples()
+    )
+)
+
+
 def _consent_refusal(message: OutboxMessage) -> str | None:
     """Why the message may not go now (consent read at send time, not when queued), or None.
     Only a carrier-required answer to the client's own STOP or HELP goes without consent."""
@@ -310,10 +321,10 @@ def _consent_refusal(message: OutboxMessage) -> str | None:
         return None
     if message.ref_type == consent.JOIN_CODE_REF and message.kind == consent.JOIN_CODE_KIND:
         return None  # asked for on the page; self_join queues none to a phone that said STOP
-    client = Client.get_or_none(Client.id == message.client_id)
+    client = next(iter(_CONSENT.rows(client=message.client_id)), None)
     if client is None:
         return "the client is gone"
-    by_channel = {outbox.SMS: client.consent_sms, outbox.EMAIL: client.consent_email}
+    by_channel = {outbox.SMS: client[0], outbox.EMAIL: client[1]}
     given = by_channel.get(message.channel)
     if given is None:
         return f"no consent for channel {message.channel!r}"
