@@ -42,7 +42,7 @@ from waitlist_tui.domain.messaging.transports import Outgoing, TransportError, T
 from waitlist_tui.domain.store import audit, locking
 from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage
-from waitlist_tui.domain.store.prepared import Prepared, param
+from waitlist_tui.domain.store.prepared import Prepared, PreparedFamily, param
 
 log = logging.getLogger("waitlist_tui.delivery")
 
@@ -201,16 +201,9 @@ def _begin(message: OutboxMessage, token: str, lease_seconds: float) -> bool:
     False when another run took the message over (this run's lease ran out)."""
     now = clock.now()
     with database.atomic():
-        OutboxMessage.update(lease_until=now + dt.timedelta(seconds=lease_seconds)).where(
-            OutboxMessage.claim_token == token
-        ).execute()
-        rows = (
-            OutboxMessage.update_by(
-                None, now, attempts=OutboxMessage.attempts + 1, sending_since=now
-            )
-            .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
-            .execute()
-        )
+        _claimed_write({"lease_until": now + dt.timedelta(seconds=lease_seconds)}, token)
+        stamped = {"sending_since": now, **OutboxMessage.stamps(None, now)}
+        rows = _claimed_write(stamped, token, message.id, bump="attempts")
         if rows == 1:
             audit.record(
                 ACTOR,
@@ -226,6 +219,31 @@ def _begin(message: OutboxMessage, token: str, lease_seconds: float) -> bool:
         message.attempts += 1
         message.sending_since = now
     return bool(rows == 1)  # rows: peewee's execute() is untyped
+
+
+def _update_query(names: tuple[str, ...], bump: str | None, by_id: bool) -> Any:
+    fields = OutboxMessage._meta.fields
+    values: dict[str, Any] = {name: param(name, fields[name]) for name in names}
+    if bump is not None:
+        values[bump] = fields[bump] + 1
+    held = OutboxMessage.claim_token == param("_token", OutboxMessage.claim_token)
+    if by_id:
+        held = (OutboxMessage.id == param("_id", OutboxMessage.id)) & held
+    return OutboxMessage.update(**values).where(held)
+
+
+_UPDATES = PreparedFamily(lambda shape: _update_query(*shape))
+
+
+def _claimed_write(
+    values: dict[str, Any], token: str, message_id: Any = None, bump: str | None = None
+) -> int:
+    """Update the messages this run's claim holds (the one `message_id` names, if given),
+    `bump` going up by one: prepared per set of columns, as every send writes two or three
+    (store/prepared.py). Returns the row count."""
+    query = _UPDATES((tuple(values), bump, message_id is not None))
+    count: int = query.cursor(**values, _token=token, _id=message_id).rowcount
+    return count
 
 
 def lease_for(transports: Transports, lease_seconds: float = LEASE_SECONDS) -> float:
@@ -244,18 +262,10 @@ def _finish(message: OutboxMessage, token: str, **values: Any) -> bool:
     for name in ("attempts", "last_error", "next_attempt_at", "provider_message_id"):
         if name in values:
             changes[name] = [None, audit.plain(values[name])]
-    values.update(
-        lease_until=None,
-        claim_token=None,
-        sending_since=None,
-        version=OutboxMessage.version + 1,
-    )
+    values.update(lease_until=None, claim_token=None, sending_since=None)
+    values.update(OutboxMessage.stamps(None, clock.now()))
     with database.atomic():
-        rows = (
-            OutboxMessage.update_by(None, clock.now(), **values)
-            .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
-            .execute()
-        )
+        rows = _claimed_write(values, token, message.id, bump="version")
         if rows == 1:
             action = f"message.{status}" if status else "message.deferred"
             audit.record(ACTOR, action, "message", message.id, changes)
