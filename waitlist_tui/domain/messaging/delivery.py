@@ -41,6 +41,7 @@ from waitlist_tui.domain.messaging.outbox import DEAD, FAILED, PENDING, SENT, ma
 from waitlist_tui.domain.messaging.transports import Outgoing, TransportError, Transports
 from waitlist_tui.domain.store import audit, locking
 from waitlist_tui.domain.store.db import database, is_postgres
+from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage
 from waitlist_tui.domain.store.prepared import Prepared, PreparedFamily, param
 
@@ -128,6 +129,48 @@ def _dead_tokens(now: dt.datetime) -> list[str]:
     return [token for (token,) in rows]
 
 
+def _due(dead: int) -> Any:
+    """Due and free: pending or failed, its time come, no live lease (or the lease of one of
+    `dead` tokens whose run is gone)."""
+    free = OutboxMessage.lease_until.is_null() | (OutboxMessage.lease_until <= param("now"))
+    if dead:
+        free = free | OutboxMessage.claim_token.in_(param("dead", size=dead))
+    return (
+        OutboxMessage.status.in_([PENDING, FAILED])
+        & (OutboxMessage.next_attempt_at <= param("now"))
+        & free
+    )
+
+
+_ORDER = (OutboxMessage.next_attempt_at, OutboxMessage.created_at, OutboxMessage.id)
+# Every pass of delivery claims: its three statements prepared (store/prepared.py), per
+# count of dead tokens and of messages claimed.
+_DUE = PreparedFamily(
+    lambda dead: locked(
+        OutboxMessage.select(OutboxMessage.id)
+        .where(_due(dead))
+        .order_by(*_ORDER)
+        .limit(param("batch"))
+        .tuples(),
+        skip_locked=True,
+    )
+)
+_LEASE = PreparedFamily(
+    lambda shape: OutboxMessage.update(
+        **{name: param(name, OutboxMessage._meta.fields[name]) for name in shape[0]}
+    ).where(OutboxMessage.id.in_(param("ids", size=shape[1])), _due(shape[2]))
+)
+_CLAIMED = PreparedFamily(
+    lambda n: (
+        OutboxMessage.select()
+        .where(
+            OutboxMessage.id.in_(param("ids", size=n)), OutboxMessage.claim_token == param("token")
+        )
+        .order_by(*_ORDER)
+    )
+)
+
+
 def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[OutboxMessage]:
     """Lease up to `batch` due messages (pending or failed, time come, no live claim). An
     attempt a dead run had begun is counted as interrupted here, before anything else."""
@@ -136,38 +179,18 @@ def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[
     if is_postgres() and not _hold(token):
         return []
     now = clock.now()
-    free = OutboxMessage.lease_until.is_null() | (OutboxMessage.lease_until <= now)
     with database.atomic():
-        if is_postgres():
-            dead = _dead_tokens(now)
-            if dead:
-                free = free | OutboxMessage.claim_token.in_(dead)
-        due = (
-            OutboxMessage.status.in_([PENDING, FAILED])
-            & (OutboxMessage.next_attempt_at <= now)
-            & free
-        )
-        query = (
-            OutboxMessage.select(OutboxMessage.id)
-            .where(due)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at, OutboxMessage.id)
-            .limit(batch)
-        )
-        query = locking.locked(query, skip_locked=True)
-        ids = [row.id for row in query]
+        dead = _dead_tokens(now) if is_postgres() else []
+        ids = [row_id for (row_id,) in _DUE(len(dead)).rows(now=now, dead=dead, batch=batch)]
         if not ids:
             return []
-        OutboxMessage.update_by(
-            None,
-            now,
-            lease_until=now + dt.timedelta(seconds=lease_seconds),
-            claim_token=token,
-        ).where(OutboxMessage.id.in_(ids), due).execute()
-        claimed = list(
-            OutboxMessage.select()
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at, OutboxMessage.id)
-        )
+        values = {
+            "lease_until": now + dt.timedelta(seconds=lease_seconds),
+            "claim_token": token,
+            **OutboxMessage.stamps(None, now),
+        }
+        _LEASE((tuple(values), len(ids), len(dead))).cursor(**values, ids=ids, now=now, dead=dead)
+        claimed = list(_CLAIMED(len(ids)).rows(ids=ids, token=token))
         for message in claimed:
             if message.sending_since is not None:
                 _count_cut_off(message, now)
