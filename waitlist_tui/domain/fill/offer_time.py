@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from peewee import DoesNotExist
+
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import Conflict, DomainError, ValidationError
 from waitlist_tui.domain.messaging import settings as message_settings
@@ -159,7 +161,7 @@ def _offer_of(message: Any) -> tuple[Any, Any, Any] | None:
         return None
     try:
         offer = Offer.get_by_id(message.ref_id)  # its SQL built once (store/base.py)
-    except Offer.DoesNotExist:
+    except DoesNotExist:  # Offer.DoesNotExist, which its stubs do not declare
         return None
     opening = Opening.get_by_id(offer.opening_id)
     return offer, opening, Clinic.get_by_id(opening.clinic_id)
