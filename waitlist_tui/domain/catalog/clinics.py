@@ -12,6 +12,7 @@ from waitlist_tui.domain.fill import offer_spacing, offer_time
 from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.store.db import tuple_rows
 from waitlist_tui.domain.store.models import Clinic, Provider, ProviderService, Service
+from waitlist_tui.domain.store.prepared import Prepared, param
 
 PAYMENT_SETTING = "default_payment_type"
 
@@ -27,12 +28,23 @@ def has_clinic() -> bool:
     return Clinic.select().exists()
 
 
+_FIRST = Prepared(  # read by every desk action and simulated step: its SQL built once
+    lambda: Clinic.select().order_by(Clinic.created_at, Clinic.code).limit(1)
+)
+_BY_CODE = Prepared(
+    lambda: (
+        Clinic.select()
+        .where(Clinic.code == param("code"))
+        .order_by(Clinic.created_at, Clinic.code)
+        .limit(1)
+    )
+)
+
+
 def get_clinic(code: str | None = None) -> Clinic:
     """The clinic by code, or the first one set up (a desk usually runs one location)."""
-    query = Clinic.select()
-    if code:
-        query = query.where(Clinic.code == code.upper())
-    clinic: Clinic | None = query.order_by(Clinic.created_at, Clinic.code).first()
+    query = _BY_CODE.rows(code=code.upper()) if code else _FIRST.rows()
+    clinic: Clinic | None = next(iter(query), None)
     if clinic is None:
         if code:
             raise NotFound(f"clinic {code} not found", field="clinic")

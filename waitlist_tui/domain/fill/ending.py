@@ -9,6 +9,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from peewee import SQL
+
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.fill import offer_time
@@ -21,12 +23,13 @@ from waitlist_tui.domain.fill.offer_views import (
     resolve_offer,
 )
 from waitlist_tui.domain.fill.openings import get_opening
-from waitlist_tui.domain.fill.sending import offer
+from waitlist_tui.domain.fill.sending import has_live_offer, offer
 from waitlist_tui.domain.messaging import outbox
 from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Clinic, Entry, Offer, Opening, OutboxMessage
+from waitlist_tui.domain.store.prepared import Prepared, param
 from waitlist_tui.domain.store.transitions import move
 
 DECLINED, OPTED_OUT, NO_ANSWER = "declined", "opted_out", "no_answer"
@@ -83,14 +86,22 @@ class Ended:
 def _was_texted(offer: Offer) -> bool:
     """The client was told of the offer (its message went out): then they are told it ended.
     A message still waiting is dropped at delivery instead (offer_time.undeliverable)."""
-    return (
-        OutboxMessage.select()
+    return _TEXTED.scalar(key=offer_message_key(offer.id)) is not None
+
+
+_TEXTED = Prepared(  # asked on every ending: its SQL built once (store/prepared.py)
+    lambda: (
+        OutboxMessage.select(SQL("1"))
         .where(
-            OutboxMessage.idempotency_key == offer_message_key(offer.id),
+            OutboxMessage.idempotency_key == param("key"),
             OutboxMessage.status == outbox.SENT,
         )
-        .exists()
+        .limit(1)
     )
+)
+_ENTRY_LIVE = Prepared(
+    lambda: Offer.select().where(Offer.entry == param("entry"), Offer.status == vocab.OFFER_SENT)
+)
 
 
 def _close_opening(opening: Opening, cause: str, actor: str, now: dt.datetime) -> bool:
@@ -118,7 +129,7 @@ def _next_candidate(
         return [], False
     if (opening.workflow or clinic.default_workflow) != vocab.SEQUENTIAL:
         return [], False
-    if Offer.select().where(Offer.opening == opening, Offer.status == vocab.OFFER_SENT).exists():
+    if has_live_offer(opening.id):
         return [], False
     if offer_time.is_too_late(clinic, opening.starts_at, now):
         return [], _close_opening(opening, "too_late", actor, now)
@@ -169,8 +180,8 @@ def end_offer(
 def end_entry_offers(entry_id: IdRef, cause: str, actor: str, now: dt.datetime) -> list[Ended]:
     """The entry closed or changed: each of its sent offers ends for `cause` (entry_cancelled,
     entry_expired, entry_narrowed)."""
-    live = Offer.select().where(Offer.entry == entry_id, Offer.status == vocab.OFFER_SENT)
-    ended = [end_offer(o, cause, actor, now) for o in list(live)]
+    live = list(_ENTRY_LIVE.rows(entry=entry_id))
+    ended = [end_offer(o, cause, actor, now) for o in live]
     return [e for e in ended if e is not None]
 
 

@@ -186,6 +186,75 @@ def _fails(
     return "", ""
 
 
+_PROVIDER_SERVICES = Prepared(
+    lambda: (
+        Service.select(Service.id, Service.code, Service.duration_minutes)
+        .join(ProviderService, on=ProviderService.service == Service.id)
+        .where(ProviderService.provider == param("provider"), Service.kind == "appointment")
+    )
+)
+
+
+def _unfit_rules(longer: int, only: bool) -> list[tuple[Any, str]]:
+    """The hard rules' conditions in HARD_RULES order (an entry is counted under the first it
+    breaks), their values placeholders: the queries are prepared per shape of the provider's
+    services (store/prepared.py), as every offer records them."""
+    rules = [
+        (Entry.expires_at.is_null(False) & (Entry.expires_at <= param("now")), "entry_expired"),
+        (
+            (Entry.date_range_start > param("day")) | (Entry.date_range_end < param("day")),
+            "date_range",
+        ),
+    ]
+    if longer:
+        rules.append((Entry.service.in_(param("longer", size=longer)), "too_long"))
+    if only:
+        rules.append((Entry.service != param("only"), "other_service"))
+    return rules
+
+
+def _unfit_base(services: int, longer: int, only: bool) -> Any:
+    rules = _unfit_rules(longer, only)
+    return Entry.select().where(
+        Entry.clinic == param("clinic"),
+        Entry.status == vocab.WAITING,
+        Entry.service.in_(param("services", size=services)),
+        reduce(operator.or_, [cond for cond, _ in rules]),
+    )
+
+
+_UNFIT_FIRST = PreparedFamily(
+    lambda shape: (
+        _unfit_base(*shape)
+        .select(
+            Entry.id,
+            Entry.priority,
+            Entry.created_at,
+            Entry.expires_at,
+            Entry.date_range_start,
+            Entry.date_range_end,
+            Entry.service.alias("service_id"),
+        )
+        .order_by(Entry.priority, Entry.created_at, Entry.id)
+        .limit(param("first"))
+        .namedtuples()
+    )
+)
+_UNFIT_COUNTED = PreparedFamily(
+    lambda shape: (
+        Entry.select(SQL("rule"), fn.COUNT(SQL("*")))
+        .from_(
+            _unfit_base(*shape)
+            .select(Case(None, _unfit_rules(shape[1], shape[2]), None).alias("rule"))
+            .limit(param("cap"))
+            .alias("capped")
+        )
+        .group_by(SQL("rule"))
+        .tuples()
+    )
+)
+
+
 def _unfit(
     opening: Opening, slot: SlotShape, now: dt.datetime
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -197,60 +266,31 @@ def _unfit(
     does not do are not looked for: adding or editing an entry refuses such a provider, and
     scanning the provider's links costs ~80 ms at 100,000 entries (measured), per offer."""
     services = {  # the provider's: a literal list, so no row of the scan joins service
-        sv.id: sv
-        for sv in Service.select(Service.id, Service.code, Service.duration_minutes)
-        .join(ProviderService, on=ProviderService.service == Service.id)
-        .where(ProviderService.provider == opening.provider_id, Service.kind == "appointment")
+        sv.id: sv for sv in _PROVIDER_SERVICES.rows(provider=opening.provider_id)
     }
     if not services:
         return [], {}
     longer = [i for i, sv in services.items() if sv.duration_minutes > slot.minutes]
     only = opening.service if opening.source == "manual" and opening.service_id else None
-    rules = [  # in HARD_RULES order: an entry is counted under the first it breaks
-        (Entry.expires_at.is_null(False) & (Entry.expires_at <= now), "entry_expired"),
-        (
-            (Entry.date_range_start > slot.local_date) | (Entry.date_range_end < slot.local_date),
-            "date_range",
-        ),
-    ]
-    if longer:
-        rules.append((Entry.service.in_(longer), "too_long"))
-    if only is not None:
-        rules.append((Entry.service != only.id, "other_service"))
-    broken = reduce(operator.or_, [cond for cond, _ in rules])
-    base = Entry.select().where(
-        Entry.clinic == slot.clinic,
-        Entry.status == vocab.WAITING,
-        Entry.service.in_(list(services)),
-        broken,
-    )
-    first: Any = (
-        base.select(
-            Entry.id,
-            Entry.priority,
-            Entry.created_at,
-            Entry.expires_at,
-            Entry.date_range_start,
-            Entry.date_range_end,
-            Entry.service.alias("service_id"),
-        )
-        .order_by(Entry.priority, Entry.created_at, Entry.id)
-        .limit(STORE_UNFIT)
-        .namedtuples()
-    )
+    shape = (len(services), len(longer), only is not None)
+    values = {
+        "clinic": slot.clinic.id,
+        "now": now,
+        "day": slot.local_date,
+        "services": list(services),
+        "longer": longer,
+        "only": only.id if only is not None else None,
+        "first": STORE_UNFIT,
+        "cap": COUNT_CAP,
+    }
+    first: Any = _UNFIT_FIRST(shape).rows(**values)
     rows = []
     for e in first:
         code, detail = _fails(e, services[e.service_id], slot, now, only)
         rows.append({"e": str(e.id), "p": e.priority, "s": NOT_OFFERED, "why": [code], "x": detail})
     rest: dict[str, int] = {}
     if len(rows) == STORE_UNFIT:  # more may follow: counted by rule, up to COUNT_CAP read
-        capped = base.select(Case(None, rules, None).alias("rule")).limit(COUNT_CAP)
-        counted: Any = (
-            Entry.select(SQL("rule"), fn.COUNT(SQL("*")))
-            .from_(capped.alias("capped"))
-            .group_by(SQL("rule"))
-            .tuples()
-        )
+        counted: Any = _UNFIT_COUNTED(shape).rows(**values)
         rest = {str(code): int(n) for code, n in counted if code}
         for row in rows:  # those named, unless the capped read left them out
             code = row["why"][0]

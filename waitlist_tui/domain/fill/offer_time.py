@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from peewee import DoesNotExist
+
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import Conflict, DomainError, ValidationError
 from waitlist_tui.domain.messaging import settings as message_settings
@@ -157,8 +159,9 @@ def _offer_of(message: Any) -> tuple[Any, Any, Any] | None:
 
     if message.ref_type != "offer" or message.kind != "offer":
         return None
-    offer = Offer.get_or_none(Offer.id == message.ref_id)
-    if offer is None:
+    try:
+        offer = Offer.get_by_id(message.ref_id)  # its SQL built once (store/base.py)
+    except DoesNotExist:  # Offer.DoesNotExist, which its stubs do not declare
         return None
     opening = Opening.get_by_id(offer.opening_id)
     return offer, opening, Clinic.get_by_id(opening.clinic_id)

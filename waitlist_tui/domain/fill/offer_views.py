@@ -135,17 +135,19 @@ def offer_parties(offer: Offer) -> outbox.SlotParties:
     )
 
 
+_MESSAGES = PreparedFamily(  # per count of offers: every offer view reads them
+    lambda n: OutboxMessage.select(
+        OutboxMessage.idempotency_key, OutboxMessage.status, OutboxMessage.last_error
+    ).where(OutboxMessage.idempotency_key.in_(param("keys", size=n)))
+)
+
+
 def _phone_reasons(rows: list[Offer]) -> dict[Any, str]:
     """Why no message tells each client of their offer ("" when one is on its way or went):
     the desk reads it as "phone them"."""
     keys = {offer_message_key(o.id): o.id for o in rows}
     found = (
-        {
-            keys[m.idempotency_key]: m
-            for m in OutboxMessage.select(
-                OutboxMessage.idempotency_key, OutboxMessage.status, OutboxMessage.last_error
-            ).where(OutboxMessage.idempotency_key.in_(list(keys)))
-        }
+        {keys[m.idempotency_key]: m for m in _MESSAGES(len(keys)).rows(keys=list(keys))}
         if keys
         else {}
     )
@@ -223,7 +225,7 @@ def _views(rows: list[Offer]) -> list[OfferView]:
 
 def get_offer(offer_id: IdRef) -> OfferView:
     offer = resolve_offer(offer_id)
-    return offer_views(Offer.select().where(Offer.id == offer.id))[0]
+    return views_of([offer.id])[0]
 
 
 def list_offers(

@@ -19,7 +19,6 @@ from waitlist_tui.domain.fill.slot import Slot
 from waitlist_tui.domain.store import audit, ids
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.ids import IdRef
-from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
     Appointment,
     Client,
@@ -56,8 +55,7 @@ def service_by_code(clinic: Clinic, code: str) -> Service:
 
 def get_opening(opening_id: IdRef, *, lock: bool = False) -> Opening:
     """The opening an id or prefix names; `lock` locks its row (store.locking.locked)."""
-    query = locked(Opening.select()) if lock else Opening.select()
-    return ids.resolve(Opening, opening_id, "opening", field="opening", query=query)
+    return ids.resolve(Opening, opening_id, "opening", field="opening", lock=lock)
 
 
 def parse_local(text: str | dt.datetime, tz: str, later: bool = False) -> dt.datetime:

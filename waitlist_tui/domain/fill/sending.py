@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from peewee import IntegrityError, fn
+from peewee import SQL, IntegrityError, fn
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
@@ -33,7 +33,7 @@ from waitlist_tui.domain.store.models import (
     Provider,
     Service,
 )
-from waitlist_tui.domain.store.prepared import PreparedFamily, param
+from waitlist_tui.domain.store.prepared import Prepared, PreparedFamily, param
 from waitlist_tui.domain.store.transitions import move
 
 
@@ -151,6 +151,21 @@ def _best_under_cap(
         limit = min(500, limit * 4 + 20)
 
 
+_LIVE = Prepared(
+    lambda: (
+        Offer.select(SQL("1"))
+        .where(Offer.opening == param("opening"), Offer.status == vocab.OFFER_SENT)
+        .limit(1)
+    )
+)
+
+
+def has_live_offer(opening_id: IdRef) -> bool:
+    """The opening has an offer out (SEQUENTIAL sends the next one only when none is): asked
+    on every offer and ending, so its SQL is built once (store/prepared.py)."""
+    return _LIVE.scalar(opening=opening_id) is not None
+
+
 _PARTIES = PreparedFamily(
     lambda n: (
         Entry.select(Entry, Client, Service)
@@ -241,11 +256,7 @@ def offer(
                         data={"max_offers_per_day": cap},
                     )
             elif flow == vocab.SEQUENTIAL:
-                if (
-                    Offer.select()
-                    .where(Offer.opening == opening, Offer.status == vocab.OFFER_SENT)
-                    .exists()
-                ):
+                if has_live_offer(opening.id):
                     raise Conflict(
                         "opening already has a live offer; sequential offers go one at a time"
                     )

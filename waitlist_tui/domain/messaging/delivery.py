@@ -41,7 +41,9 @@ from waitlist_tui.domain.messaging.outbox import DEAD, FAILED, PENDING, SENT, ma
 from waitlist_tui.domain.messaging.transports import Outgoing, TransportError, Transports
 from waitlist_tui.domain.store import audit, locking
 from waitlist_tui.domain.store.db import database, is_postgres
+from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage
+from waitlist_tui.domain.store.prepared import Prepared, PreparedFamily, param
 
 log = logging.getLogger("waitlist_tui.delivery")
 
@@ -127,6 +129,48 @@ def _dead_tokens(now: dt.datetime) -> list[str]:
     return [token for (token,) in rows]
 
 
+def _due(dead: int) -> Any:
+    """Due and free: pending or failed, its time come, no live lease (or the lease of one of
+    `dead` tokens whose run is gone)."""
+    free = OutboxMessage.lease_until.is_null() | (OutboxMessage.lease_until <= param("now"))
+    if dead:
+        free = free | OutboxMessage.claim_token.in_(param("dead", size=dead))
+    return (
+        OutboxMessage.status.in_([PENDING, FAILED])
+        & (OutboxMessage.next_attempt_at <= param("now"))
+        & free
+    )
+
+
+_ORDER = (OutboxMessage.next_attempt_at, OutboxMessage.created_at, OutboxMessage.id)
+# Every pass of delivery claims: its three statements prepared (store/prepared.py), per
+# count of dead tokens and of messages claimed.
+_DUE = PreparedFamily(
+    lambda dead: locked(
+        OutboxMessage.select(OutboxMessage.id)
+        .where(_due(dead))
+        .order_by(*_ORDER)
+        .limit(param("batch"))
+        .tuples(),
+        skip_locked=True,
+    )
+)
+_LEASE = PreparedFamily(
+    lambda shape: OutboxMessage.update(
+        **{name: param(name, OutboxMessage._meta.fields[name]) for name in shape[0]}
+    ).where(OutboxMessage.id.in_(param("ids", size=shape[1])), _due(shape[2]))
+)
+_CLAIMED = PreparedFamily(
+    lambda n: (
+        OutboxMessage.select()
+        .where(
+            OutboxMessage.id.in_(param("ids", size=n)), OutboxMessage.claim_token == param("token")
+        )
+        .order_by(*_ORDER)
+    )
+)
+
+
 def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[OutboxMessage]:
     """Lease up to `batch` due messages (pending or failed, time come, no live claim). An
     attempt a dead run had begun is counted as interrupted here, before anything else."""
@@ -135,38 +179,18 @@ def claim(batch: int, token: str, lease_seconds: float = LEASE_SECONDS) -> list[
     if is_postgres() and not _hold(token):
         return []
     now = clock.now()
-    free = OutboxMessage.lease_until.is_null() | (OutboxMessage.lease_until <= now)
     with database.atomic():
-        if is_postgres():
-            dead = _dead_tokens(now)
-            if dead:
-                free = free | OutboxMessage.claim_token.in_(dead)
-        due = (
-            OutboxMessage.status.in_([PENDING, FAILED])
-            & (OutboxMessage.next_attempt_at <= now)
-            & free
-        )
-        query = (
-            OutboxMessage.select(OutboxMessage.id)
-            .where(due)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at, OutboxMessage.id)
-            .limit(batch)
-        )
-        query = locking.locked(query, skip_locked=True)
-        ids = [row.id for row in query]
+        dead = _dead_tokens(now) if is_postgres() else []
+        ids = [row_id for (row_id,) in _DUE(len(dead)).rows(now=now, dead=dead, batch=batch)]
         if not ids:
             return []
-        OutboxMessage.update_by(
-            None,
-            now,
-            lease_until=now + dt.timedelta(seconds=lease_seconds),
-            claim_token=token,
-        ).where(OutboxMessage.id.in_(ids), due).execute()
-        claimed = list(
-            OutboxMessage.select()
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at, OutboxMessage.id)
-        )
+        values = {
+            "lease_until": now + dt.timedelta(seconds=lease_seconds),
+            "claim_token": token,
+            **OutboxMessage.stamps(None, now),
+        }
+        _LEASE((tuple(values), len(ids), len(dead))).cursor(**values, ids=ids, now=now, dead=dead)
+        claimed = list(_CLAIMED(len(ids)).rows(ids=ids, token=token))
         for message in claimed:
             if message.sending_since is not None:
                 _count_cut_off(message, now)
@@ -200,16 +224,9 @@ def _begin(message: OutboxMessage, token: str, lease_seconds: float) -> bool:
     False when another run took the message over (this run's lease ran out)."""
     now = clock.now()
     with database.atomic():
-        OutboxMessage.update(lease_until=now + dt.timedelta(seconds=lease_seconds)).where(
-            OutboxMessage.claim_token == token
-        ).execute()
-        rows = (
-            OutboxMessage.update_by(
-                None, now, attempts=OutboxMessage.attempts + 1, sending_since=now
-            )
-            .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
-            .execute()
-        )
+        _claimed_write({"lease_until": now + dt.timedelta(seconds=lease_seconds)}, token)
+        stamped = {"sending_since": now, **OutboxMessage.stamps(None, now)}
+        rows = _claimed_write(stamped, token, message.id, bump="attempts")
         if rows == 1:
             audit.record(
                 ACTOR,
@@ -225,6 +242,31 @@ def _begin(message: OutboxMessage, token: str, lease_seconds: float) -> bool:
         message.attempts += 1
         message.sending_since = now
     return bool(rows == 1)  # rows: peewee's execute() is untyped
+
+
+def _update_query(names: tuple[str, ...], bump: str | None, by_id: bool) -> Any:
+    fields = OutboxMessage._meta.fields
+    values: dict[str, Any] = {name: param(name, fields[name]) for name in names}
+    if bump is not None:
+        values[bump] = fields[bump] + 1
+    held = OutboxMessage.claim_token == param("_token", OutboxMessage.claim_token)
+    if by_id:
+        held = (OutboxMessage.id == param("_id", OutboxMessage.id)) & held
+    return OutboxMessage.update(**values).where(held)
+
+
+_UPDATES = PreparedFamily(lambda shape: _update_query(*shape))
+
+
+def _claimed_write(
+    values: dict[str, Any], token: str, message_id: Any = None, bump: str | None = None
+) -> int:
+    """Update the messages this run's claim holds (the one `message_id` names, if given),
+    `bump` going up by one: prepared per set of columns, as every send writes two or three
+    (store/prepared.py). Returns the row count."""
+    query = _UPDATES((tuple(values), bump, message_id is not None))
+    count: int = query.cursor(**values, _token=token, _id=message_id).rowcount
+    return count
 
 
 def lease_for(transports: Transports, lease_seconds: float = LEASE_SECONDS) -> float:
@@ -243,18 +285,10 @@ def _finish(message: OutboxMessage, token: str, **values: Any) -> bool:
     for name in ("attempts", "last_error", "next_attempt_at", "provider_message_id"):
         if name in values:
             changes[name] = [None, audit.plain(values[name])]
-    values.update(
-        lease_until=None,
-        claim_token=None,
-        sending_since=None,
-        version=OutboxMessage.version + 1,
-    )
+    values.update(lease_until=None, claim_token=None, sending_since=None)
+    values.update(OutboxMessage.stamps(None, clock.now()))
     with database.atomic():
-        rows = (
-            OutboxMessage.update_by(None, clock.now(), **values)
-            .where(OutboxMessage.id == message.id, OutboxMessage.claim_token == token)
-            .execute()
-        )
+        rows = _claimed_write(values, token, message.id, bump="version")
         if rows == 1:
             action = f"message.{status}" if status else "message.deferred"
             audit.record(ACTOR, action, "message", message.id, changes)
@@ -303,6 +337,16 @@ def _defer(message: OutboxMessage, token: str, until: dt.datetime) -> None:
     _finish(message, token, next_attempt_at=until)
 
 
+_CONSENT = Prepared(  # read per message sent: its SQL built once (store/prepared.py)
+    lambda: (
+        Client.select(Client.consent_sms, Client.consent_email)
+        .where(Client.id == param("client"))
+        .limit(1)
+        .tuples()
+    )
+)
+
+
 def _consent_refusal(message: OutboxMessage) -> str | None:
     """Why the message may not go now (consent read at send time, not when queued), or None.
     Only a carrier-required answer to the client's own STOP or HELP goes without consent."""
@@ -310,10 +354,10 @@ def _consent_refusal(message: OutboxMessage) -> str | None:
         return None
     if message.ref_type == consent.JOIN_CODE_REF and message.kind == consent.JOIN_CODE_KIND:
         return None  # asked for on the page; self_join queues none to a phone that said STOP
-    client = Client.get_or_none(Client.id == message.client_id)
+    client = next(iter(_CONSENT.rows(client=message.client_id)), None)
     if client is None:
         return "the client is gone"
-    by_channel = {outbox.SMS: client.consent_sms, outbox.EMAIL: client.consent_email}
+    by_channel = {outbox.SMS: client[0], outbox.EMAIL: client[1]}
     given = by_channel.get(message.channel)
     if given is None:
         return f"no consent for channel {message.channel!r}"

@@ -28,6 +28,7 @@ from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.base import new_id
 from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.models import Client, Clinic, OutboxMessage, Provider, Service
+from waitlist_tui.domain.store.prepared import PreparedFamily, param
 from waitlist_tui.domain.timeutil import iso
 
 PENDING, SENT, FAILED, DEAD = "pending", "sent", "failed", "dead"
@@ -108,6 +109,15 @@ def queue(
     )
 
 
+def _insert_query(names: tuple[str, ...]) -> Any:
+    fields = OutboxMessage._meta.fields
+    values = {name: param(name, fields[name]) for name in names}
+    return OutboxMessage.insert(**values).on_conflict_ignore().returning(OutboxMessage.id)
+
+
+_INSERT = PreparedFamily(_insert_query)  # every message queued: its SQL built once
+
+
 def _write(
     clinic: Clinic,
     client: Client,
@@ -142,8 +152,7 @@ def _write(
         "next_attempt_at": due,
         **OutboxMessage.stamps(actor, now, new=True),
     }
-    insert = OutboxMessage.insert(**values).on_conflict_ignore().returning(OutboxMessage.id)
-    if not list(insert.execute()):  # a conflict returns no row
+    if not _INSERT(tuple(values)).cursor(**values).fetchall():  # a conflict returns no row
         return OutboxMessage.get(OutboxMessage.idempotency_key == key)
     message = OutboxMessage(**values)
     audit.record(

@@ -13,6 +13,7 @@ from typing import TypeVar, cast
 from peewee import Model, ModelSelect
 
 from waitlist_tui.domain.errors import NotFound, ValidationError
+from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.prepared import PreparedFamily, param
 
 MIN_PREFIX = 6
@@ -45,6 +46,9 @@ IdRef = uuid.UUID | str
 _BY_KEY = PreparedFamily(
     lambda model: model.select().where(model._meta.primary_key == param("id")).limit(1)
 )
+_LOCKED_BY_KEY = PreparedFamily(  # locked() reads the backend as its SQL is built for it
+    lambda model: locked(model.select().where(model._meta.primary_key == param("id")).limit(1))
+)
 
 
 def resolve(
@@ -54,15 +58,21 @@ def resolve(
     *,
     field: str = "id",
     query: ModelSelect[M] | None = None,
+    lock: bool = False,
 ) -> M:
     """Fetch one row of `model` by id or unique prefix; NotFound names `what`. `query` (a
-    select of `model`: with joins, or locking) is the one to run."""
-    base = query if query is not None else model.select()
+    select of `model`: with joins) is the one to run; `lock` locks the row
+    (store.locking.locked), by a key with its SQL built once."""
+    by_key = isinstance(text, uuid.UUID) and query is None
+    if query is None:
+        query = locked(model.select()) if lock else model.select()
+    base = query
     pk = model._meta.primary_key
     assert pk is not False, f"{model.__name__} has no primary key"
     found: list[M]
-    if isinstance(text, uuid.UUID) and query is None:
-        found = list(_BY_KEY(model).rows(id=text))  # the common case, its SQL built once
+    if by_key:
+        family = _LOCKED_BY_KEY if lock else _BY_KEY
+        found = list(family(model).rows(id=text))  # the common case, its SQL built once
     elif isinstance(text, uuid.UUID):
         found = list(base.where(pk == text).limit(1))
     else:

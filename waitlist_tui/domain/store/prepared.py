@@ -75,6 +75,7 @@ class Prepared:
     def __init__(self, build: Callable[[], Any]) -> None:
         self._build = build
         self._built: dict[type, tuple[Any, str, list[Any]]] = {}
+        self._mappings: dict[type, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def _compiled(self) -> tuple[Any, str, list[Any]]:
@@ -94,9 +95,26 @@ class Prepared:
         return database.execute_sql(sql, params)
 
     def rows(self, **values: Any) -> Any:
-        """The rows, as the built query would return them (its row type, converted)."""
+        """The rows, as the built query would return them (its row type, converted). How
+        peewee maps the columns to fields, converters and joined models depends only on the
+        query, so it is worked out on the first run and reused (it cost about as much as
+        building the SQL)."""
         query = self._compiled()[0]
-        return query._get_cursor_wrapper(self.cursor(**values))
+        wrapper = query._get_cursor_wrapper(self.cursor(**values))
+        backend = type(database.obj)
+        mapping = self._mappings.get(backend)
+        if mapping is not None:
+            vars(wrapper).update(mapping)
+            wrapper.initialized = True
+        elif wrapper.cursor.description is not None:
+            before = set(vars(wrapper))
+            wrapper.initialize()
+            wrapper.initialized = True
+            with self._lock:
+                self._mappings[backend] = {
+                    k: v for k, v in vars(wrapper).items() if k not in before
+                }
+        return wrapper
 
     def get(self, **values: Any) -> Any:
         """The first row, or the model's DoesNotExist (as peewee's `.get()`)."""
