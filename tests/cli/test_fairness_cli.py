@@ -7,7 +7,7 @@ import json
 from tests.cli.conftest import ASSETS, add_entry, envelope
 
 
-def _opening(run) -> dict:
+def _opening(run, minutes: int = 60) -> dict:
     return envelope(
         run(
             "openings",
@@ -17,7 +17,7 @@ def _opening(run) -> dict:
             "--start",
             "2026-11-24T09:00",
             "--minutes",
-            "60",
+            str(minutes),
             "--json",
         )
     )
@@ -146,19 +146,7 @@ def test_why_names_the_hard_rules_and_the_report_splits_three_ways(run, tmp_path
     add_entry(run, tmp_path, "Ana", priority=1, service="PT-FU")
     add_entry(run, tmp_path, "Eve", priority=2)  # PT-EVAL: 60 minutes
     add_entry(run, tmp_path, "Far", priority=3, service="PT-FU", date_range_start="2026-12-10")
-    opening = envelope(
-        run(
-            "openings",
-            "add",
-            "--provider",
-            "KIM",
-            "--start",
-            "2026-11-24T09:00",
-            "--minutes",
-            "30",
-            "--json",
-        )
-    )
+    opening = _opening(run, minutes=30)
     sent = envelope(run("offers", "send", "--opening", opening["id"], "--json"))
     assert sent[0]["client"] == "Ana Cli"
     why = envelope(run("openings", "show", opening["id"][:8], "--why", "--json"))["why"]

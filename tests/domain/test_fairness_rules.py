@@ -117,6 +117,31 @@ def test_a_client_offered_too_recently_is_passed_over(clinic: Clinic) -> None:
         offers.offer(other.id, STAFF, entry_id=ana.id)
 
 
+def test_the_finder_marks_who_an_offer_now_would_pass_over(clinic: Clinic) -> None:
+    """What the offer path skips, the finder says beforehand, in the record's words: the
+    spacing first, then the daily limit (3 by default); nobody else is marked."""
+    from waitlist_tui.domain.fill.finder import find_for_opening
+
+    ana, ben, cy = (add_entry(n, priority=p) for n, p in (("Ana", 1), ("Ben", 2), ("Cy", 3)))
+    opening = monday_opening("09:00")
+    assert find_for_opening(opening.id).held == {}
+    first = offers.offer(monday_opening("13:00").id, STAFF, entry_id=ana.id)[0]
+    offers.rescind(first.id, STAFF)
+    for time in ("14:00", "15:00", "16:00"):  # Ben reaches the daily limit
+        sent = offers.offer(monday_opening(time).id, STAFF, entry_id=ben.id)[0]
+        offers.rescind(sent.id, STAFF)
+    held = find_for_opening(opening.id).held
+    assert held == {str(ben.id): "daily offer limit reached: 3 offers today"}
+    _spacing(clinic, 4)  # the spacing is named first, as in the fairness record
+    held = find_for_opening(opening.id).held
+    assert held == {
+        str(ana.id): "contacted too recently: offered 0 min ago",
+        str(ben.id): "contacted too recently: offered 0 min ago",
+    }
+    assert offers.offer(opening.id, STAFF)[0].client_name == "Cy Test"  # as the finder said
+    assert str(cy.id) not in held
+
+
 def test_the_spacing_runs_out(clinic: Clinic) -> None:
     from tests.timetravel import move_to
 

@@ -64,6 +64,30 @@ def test_finder_names_the_lead_time_rule_snapshot(clinic_only_db, snap_compare) 
     assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=cancel_bea)
 
 
+def test_finder_marks_a_client_contacted_too_recently_snapshot(
+    clinic_only_db, snap_compare
+) -> None:
+    """A clinic that waits 4 h between offers to one client: Ann, offered another slot a
+    moment ago, fits Bea's 11:00 but an offer now passes her over, and her row says so."""
+    from waitlist_tui.domain.fill import offer_spacing, offers
+    from waitlist_tui.domain.fill.openings import add_opening
+
+    clinic = Clinic.get()
+    Clinic.update(settings={**clinic.settings, offer_spacing.SETTING: 4}).where(
+        Clinic.id == clinic.id
+    ).execute()
+    people = a_morning()
+    earlier = add_opening("KIM", "2026-11-24T13:00", 60, STAFF)
+    offers.rescind(offers.offer(earlier.id, STAFF, entry_id=people["ann"].id)[0].id, STAFF)
+
+    async def cancel_bea(pilot) -> None:
+        await open_finder(pilot)
+        await pilot.press("enter", "y")
+        await settle(pilot)
+
+    assert snap_compare(make_test_app(), terminal_size=SIZE, run_before=cancel_bea)
+
+
 def test_triage_why_snapshot(clinic_only_db, snap_compare) -> None:
     Clinic.update(no_answer_advances=True).execute()
     sent, _ = in_line()

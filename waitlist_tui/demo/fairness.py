@@ -7,8 +7,9 @@ offer_ranking (and the rules to the clinic's settings, which the history did not
 its own random stream, so the rest of the demo and its figures do not move. Each record is
 what the desk would have seen at the opening's last offer: the entries offered before and
 how that ended, the entry offered, now and then a waiting candidate ranked above it and
-passed over (skipped by the desk with a typed reason, at the daily offer limit), a few that
-fitted below, and counts of the rest.
+passed over (skipped by the desk with a typed reason, at the daily offer limit, contacted too
+recently), a few that fitted below, and counts of the rest: ranked below, and kept out by each
+hard rule (outside the date range, expired, a longer service, a slot for another service).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ SKIP_REASONS = (
     "said to call back after surgery",
 )
 ENDED = {vocab.OFFER_DECLINED: "declined", vocab.OFFER_EXPIRED: "expired"}
+# The other hard rules a record counts, each with the most it counts (about half are none).
+HARD_RULE_COUNTS = (("entry_expired", 3), ("too_long", 8), ("other_service", 5))
 
 
 def _pools(clinic: Clinic, since: dt.datetime) -> dict[Any, list[Any]]:
@@ -73,6 +76,7 @@ def _row(entry: Any, match: str, now: dt.datetime, state: str, why: list[str]) -
 
 def _record(
     rng: random.Random,
+    hard: random.Random,
     clinic: Clinic,
     opening: Any,
     offers: list[Any],
@@ -103,8 +107,11 @@ def _record(
         if roll < 0.22:
             row = _row(passed, vocab.EXACT, at, NOT_OFFERED, ["desk_skip"])
             row["note"] = rng.choice(SKIP_REASONS)
-        else:
+        elif roll < 0.29:
             row = _row(passed, vocab.EXACT, at, NOT_OFFERED, ["daily_cap"])
+        else:  # offered inside the clinic's spacing, 1-3 hours before (from the same roll)
+            row = _row(passed, vocab.EXACT, at, NOT_OFFERED, ["recent"])
+            row["x"] = f"offered {1 + int((roll - 0.29) * 50)}h ago"
         if row["_k"] < rows[0]["_k"]:
             rows.append(row)
     wanted = rng.randint(0, 4)
@@ -131,6 +138,8 @@ def _record(
         del r["_k"]
     chosen = lead_time.choose(clinic, opening.starts_at, at)
     rest = {"ranked_below": rng.randint(0, 12), "date_range": rng.randint(0, 30)}
+    for rule, most in HARD_RULE_COUNTS:  # their own stream: the one above stays as it was
+        rest[rule] = max(0, hard.randint(-most, most))
     return {
         "v": 1,
         "seq": len(offers),
@@ -146,6 +155,7 @@ def _record(
 def add_history(seed: int, actor: str) -> int:
     """The demo clinic's offer rules and fairness records (one transaction); how many."""
     rng = random.Random(seed * 7919 + 22)
+    hard = random.Random(seed * 7919 + 23)
     now = clock.now()
     since = now - dt.timedelta(days=RECENT_DAYS)
     with database.atomic():
@@ -182,7 +192,7 @@ def add_history(seed: int, actor: str) -> int:
                 continue
             service = entries.get(offers[-1].entry)
             pool = pools.get(service.service, []) if service is not None else []
-            record = _record(rng, clinic, opening, offers, entries, pool)
+            record = _record(rng, hard, clinic, opening, offers, entries, pool)
             if record is None:
                 continue
             rows.append(

@@ -45,6 +45,7 @@ from waitlist_tui.domain.fairness_words import (
     REASONS,
 )
 from waitlist_tui.domain.fill import offer_spacing
+from waitlist_tui.domain.fill.held_back import offers_today
 from waitlist_tui.domain.fill.matching import COUNT_CAP, SlotShape, candidates
 from waitlist_tui.domain.fill.openings import get_opening
 from waitlist_tui.domain.messaging import settings as message_settings
@@ -375,7 +376,7 @@ def record_offer(
     last_offered = max((i for i, r in enumerate(rows) if r["s"] == OFFERED), default=-1)
     cap = message_settings.of(opening.clinic).max_offers_per_day
     clients = [details[r["e"]].client_id for r in rows if r["e"] in details]
-    counts = _offers_today(clients, now, opening)
+    counts = offers_today(clients, opening.clinic, now)
     recent = offer_spacing.last_offers(clients, opening.clinic, now)
     for i, row in enumerate(rows):
         row["r"] = i + 1
@@ -420,24 +421,7 @@ def record_offer(
     )
 
 
-_OFFERS_TODAY = PreparedFamily(
-    lambda n: (
-        Offer.select(Entry.client, fn.COUNT(Offer.id))
-        .join(Entry)
-        .where(Entry.client.in_(param("clients", size=n)), Offer.sent_at >= param("since"))
-        .group_by(Entry.client)
-        .tuples()
-    )
-)
 _SEQ = Prepared(lambda: Offer.select(fn.COUNT(SQL("*"))).where(Offer.opening == param("opening")))
-
-
-def _offers_today(client_ids: list[Any], now: dt.datetime, opening: Opening) -> dict[Any, int]:
-    if not client_ids:
-        return {}
-    since = message_settings.day_start(now, opening.clinic.time_zone)
-    rows = _OFFERS_TODAY(len(client_ids)).rows(clients=client_ids, since=since)
-    return {client_id: int(count) for client_id, count in rows}
 
 
 def skip_candidate(opening_id: IdRef, entry_id: IdRef, reason: str, actor: str) -> dict[str, Any]:
@@ -529,7 +513,7 @@ class WhyRow:
         if self.state == OFFERED:
             facts = [self.match_type or "", f"priority {self.priority}"]
             if self.waited_days is not None:
-                facts.append(f"{self.waited_days} days")
+                facts.append(f"{self.waited_days} day{'' if self.waited_days == 1 else 's'}")
             notes = ", ".join(NOTES.get(n, n) for n in self.notes)
             return f"offered to {self.label} ({', '.join(facts)}" + (
                 f"; {notes})" if notes else ")"

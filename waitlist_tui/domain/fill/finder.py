@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import Conflict, ValidationError
 from waitlist_tui.domain.fill import lead_time, offer_time
 from waitlist_tui.domain.fill.availability import outside_hours
+from waitlist_tui.domain.fill.held_back import held_back
 from waitlist_tui.domain.fill.matching import CandidateList, candidates
 from waitlist_tui.domain.fill.openings import (
     AppointmentView,
@@ -87,6 +88,7 @@ class Found:
     outside_hours: str | None = None  # why the slot lies outside the provider's hours
     slot: Slot | None = None  # the typed slot, as parsed once (None: an opening was found)
     choice: lead_time.Chosen | None = None  # the workflow an offer now would use, and why
+    held: dict[str, str] = field(default_factory=dict)  # entry id -> why an offer now skips it
 
     @property
     def target(self) -> Slot | uuid.UUID:
@@ -141,6 +143,7 @@ def find_for_opening(
         offer_terms(clinic, opening),
         _hours(clinic, opening),
         choice=choice(clinic, opening),
+        held=held_back(ranked.items, clinic, clock.now()),
     )
 
 
@@ -192,6 +195,7 @@ def find_for_typed(
             offer_terms(clinic, existing),
             _hours(clinic, existing),
             choice=choice(clinic, existing),
+            held=held_back(ranked.items, clinic, clock.now()),
         )
     who = Provider.get_by_id(parsed.provider_id)
     _booked_clash(who, starts, ends)
@@ -205,6 +209,7 @@ def find_for_typed(
         _hours(clinic, draft),
         parsed,
         choice(clinic, draft),
+        held_back(ranked.items, clinic, clock.now()),
     )
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from peewee import SQL, IntegrityError, fn
+from peewee import SQL, IntegrityError
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict, NotFound, ValidationError
 from waitlist_tui.domain.fill import fairness, lead_time, offer_spacing, offer_time
+from waitlist_tui.domain.fill.held_back import offers_today
 from waitlist_tui.domain.fill.matching import Candidate, SlotShape, candidates
 from waitlist_tui.domain.fill.offer_views import FILLED, OfferView, views_of
 from waitlist_tui.domain.fill.openings import get_opening
@@ -93,23 +94,6 @@ def _send(
     return offer
 
 
-def _offers_today(client_ids: list[Any], clinic: Clinic, now: dt.datetime) -> dict[Any, int]:
-    since = message_settings.day_start(now, clinic.time_zone)
-    rows = _OFFERS_TODAY(len(client_ids)).rows(clients=client_ids, since=since)
-    return {client_id: int(count) for client_id, count in rows}
-
-
-_OFFERS_TODAY = PreparedFamily(  # per count of clients: its SQL built once
-    lambda n: (
-        Offer.select(Entry.client, fn.COUNT(Offer.id))
-        .join(Entry)
-        .where(Entry.client.in_(param("clients", size=n)), Offer.sent_at >= param("since"))
-        .group_by(Entry.client)
-        .tuples()
-    )
-)
-
-
 def _under_cap(
     chosen: list[Candidate], n: int, clinic: Clinic, now: dt.datetime
 ) -> list[Candidate]:
@@ -121,7 +105,7 @@ def _under_cap(
     spaced = offer_spacing.hours(clinic) > 0
     if not cap and not recent and not spaced:
         return chosen[:n]
-    counts = _offers_today([c.client_id for c in chosen], clinic, now) if cap else {}
+    counts = offers_today([c.client_id for c in chosen], clinic, now) if cap else {}
     kept: list[Candidate] = []
     for c in chosen:
         if len(kept) >= n:

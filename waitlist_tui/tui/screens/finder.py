@@ -269,7 +269,7 @@ class FinderScreen(DeskScreen[None]):
         items = found.candidates.items
         self.items = items if self.include_partial else [c for c in items if c.fails == ()]
         table = self.query_one("#candidates", DataTable)
-        rows = shown.candidate_cells(self.items)
+        rows = shown.candidate_cells(self.items, found.held)
         live, self.live_candidates = self.live_candidates, False
         (refill if live else fill)(table, shown.CANDIDATE_COLUMNS, rows)
         at = 0
@@ -299,7 +299,11 @@ class FinderScreen(DeskScreen[None]):
     @on(DataTable.RowHighlighted, "#candidates")
     def explain(self, event: DataTable.RowHighlighted) -> None:
         """The Why column is cut on a narrow terminal: the cursor candidate's reads in full."""
-        update_static(self.query_one("#why", Static), shown.why_text(self.cursor_candidate()))
+        update_static(self.query_one("#why", Static), self.cursor_why())
+
+    def cursor_why(self) -> Text | str:
+        held = self.found.held if self.found is not None else {}
+        return shown.why_text(self.cursor_candidate(), held)
 
     def set_status(self, text: Text) -> None:
         update_static(self.query_one("#finder-status", Static), text)

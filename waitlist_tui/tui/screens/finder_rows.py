@@ -66,12 +66,22 @@ def match_text(candidate: Candidate) -> Text:
     return Text("PARTIAL", "yellow")  # what fails opens the Why column
 
 
-def why_text(candidate: Candidate | None) -> Text | str:
+def held_text(candidate: Candidate, held: dict[str, str]) -> Text:
+    """Why an offer made now passes this fitting candidate over (spacing, daily limit),
+    ahead of the match's own explanation: the domain's words (fill/held_back.py)."""
+    words = held.get(str(candidate.entry_id))
+    return Text(f"skipped now, {words} · ", "bold yellow") if words else Text("")
+
+
+def why_text(candidate: Candidate | None, held: dict[str, str] | None = None) -> Text | str:
     """The cursor candidate's "why" in full (the column is cut on a narrow terminal)."""
     if candidate is None:
         return ""
     return Text.assemble(
-        match_text(candidate), (f" {candidate.client_name}: ", "bold"), candidate.explanation
+        match_text(candidate),
+        (f" {candidate.client_name}: ", "bold"),
+        held_text(candidate, held or {}),
+        candidate.explanation,
     )
 
 
@@ -127,7 +137,8 @@ def calendar_title(
     return title
 
 
-def candidate_cells(items: list[Candidate]) -> Cells:
+def candidate_cells(items: list[Candidate], held: dict[str, str] | None = None) -> Cells:
+    held = held or {}
     return [
         (  # Text, not str: plain words, no markup to parse per cell
             str(c.entry_id),
@@ -137,7 +148,7 @@ def candidate_cells(items: list[Candidate]) -> Cells:
                 Text(f"{c.waited_days}d"),
                 Text(c.client_name),
                 Text(phone_text(c.phone)),
-                Text(c.explanation),
+                Text.assemble(held_text(c, held), c.explanation),
             ),
         )
         for c in items
