@@ -109,7 +109,7 @@ TARGETS = {
     "filtered_page_ms": 5,
     "search_ms": 30,
     "start_to_queue_ms": 350,
-    "stats_ms": 300,
+    "stats_ms": 100,  # issue 18: stats <= 100 ms at 1,000,000 entries (50 ms at 100,000)
     "demand_ms": 300,  # at 100,000 waiting entries (issue 22)
 }
 # Result name -> the target it is held to, where the names differ.
