@@ -120,3 +120,55 @@ def test_an_exact_count_of_many_matching_clients_goes_through_their_entries(
     through = list_entries(EntryQuery(search=text), clinic)
     assert (through.total, through.total_capped) == (listed.total, False)
     assert [v.id for v in through.items] == [v.id for v in listed.items]
+
+
+WALKED_SPECS = [
+    {},
+    {"count_cap": 1000},
+    {"count_cap": 1000, "offset": 2, "limit": 3},
+    {"count_cap": 1000, "sort": "wait"},
+    {"count_cap": 1000, "statuses": ("waiting",)},
+    {"count_cap": 1000, "service": "PT-EVAL"},
+]
+
+
+@pytest.mark.parametrize(
+    "text", ["garcia", "ga", "555", "chen emma", "garcía", "zoë", "zoe%garcia", "ana_g", "nobody"]
+)
+def test_a_page_walked_against_the_matching_clients_is_the_listed_page(
+    db: object, db_url: str, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    """More matching clients than a literal list takes, but few enough for a set: the page
+    walks the queue against the set of them (listing._page_ids) and shows the rows, order
+    and count of the literal list, and of the walk that checks each entry's client row."""
+    _build(db_url)
+    clinic = Clinic.get()
+
+    def pages() -> list[tuple[list[Any], int, bool]]:
+        found = [list_entries(EntryQuery(search=text, **spec), clinic) for spec in WALKED_SPECS]
+        return [([v.id for v in p.items], p.total, p.total_capped) for p in found]
+
+    listed = pages()
+    monkeypatch.setattr(listing, "SEARCH_IDS_MAX", 0)
+    assert pages() == listed  # against the set
+    monkeypatch.setattr(listing, "SEARCH_SET_MAX", -1)
+    assert pages() == listed  # each entry's client checked
+
+
+def test_a_page_walked_against_the_matching_clients_reads_the_queue_index(
+    db: object, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk reads the active queue's index, which holds each entry's client (v23), and
+    the trigram index's rowids (SQLite's plan): no entry row and no client row per step."""
+    _build(db_url)
+    if not isinstance(database.obj, SqliteDatabase):
+        pytest.skip("SQLite's query plans")
+    monkeypatch.setattr(listing, "SEARCH_IDS_MAX", 0)
+    clinic = Clinic.get()
+    statements = _statements(lambda: list_entries(EntryQuery(search="garcia"), clinic))
+    page = [(s, p) for s, p in statements if s.startswith('SELECT "t1"."id", "t1"."clinic_id"')]
+    assert len(page) == 1
+    plan = _plan(*page[0])
+    assert any("USING INDEX entry_active_queue" in line for line in plan), plan
+    assert any("VIRTUAL TABLE" in line for line in plan), plan
+    assert not any(_FULL_SCAN.match(line) for line in plan), plan

@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 21
+CURRENT_VERSION = 23
 VERSION_KEY = "schema_version"
 
 
@@ -308,6 +308,14 @@ def _v21_stats_point_key(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.StatsPoint).create_indexes(safe=True)
 
 
+def _v23_active_queue_client(db: Database, migrator: SchemaMigrator) -> None:
+    """v23: the active queue's index (models.ACTIVE_QUEUE_INDEX) made anew with each entry's
+    client at its end, so a search walking the queue checks the client from the index.
+    Idempotent."""
+    db.execute_sql(f'DROP INDEX IF EXISTS "{m.ACTIVE_QUEUE_INDEX}"')
+    _entry_indexes(db)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -329,11 +337,13 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     19: _v19_demand_columns,
     20: _v20_sqlite_search_index,
     21: _v21_stats_point_key,
+    23: _v23_active_queue_client,
 }
 
 
 # Version numbers with no step here: an upgrade passes over them. Empty once every number
-# has its step (19 came last, from the demand19 branch).
+# has its step (19 came last, from the demand19 branch; 22 is another branch's, 23 this one's
+# and self-contained: renumbered at a merge, it needs nothing from 22).
 UNUSED_VERSIONS = frozenset(range(2, CURRENT_VERSION + 1)) - set(MIGRATIONS)
 
 
