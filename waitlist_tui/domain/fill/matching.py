@@ -112,21 +112,14 @@ class SlotShape:
         start_minute = local.hour * 60 + local.minute
         minutes = int((opening.ends_at - opening.starts_at).total_seconds() // 60)
         part_mask = start_part_mask(part_windows(clinic), start_minute)
-        services = (
-            Service.select(Service.id)
-            .join(ProviderService, on=ProviderService.service == Service.id)
-            .where(
-                ProviderService.provider == opening.provider_id,
-                Service.duration_minutes <= minutes,
-                Service.kind == "appointment",
-            )
+        manual = bool(opening.source == "manual" and opening.service_id)
+        services = _SLOT_SERVICES(manual).rows(
+            provider=opening.provider_id, minutes=minutes, service=opening.service_id
         )
-        if opening.source == "manual" and opening.service_id:
-            services = services.where(Service.id == opening.service_id)
         return cls(
             clinic,
             opening.provider_id,
-            opening.provider.code,
+            Provider.get_by_id(opening.provider_id).code,
             opening.starts_at,
             minutes,
             local.date(),
@@ -134,6 +127,26 @@ class SlotShape:
             part_mask,
             tuple(s.id for s in services),
         )
+
+
+def _slot_services(manual: bool) -> Any:
+    """The provider's services that fit the slot (a manual opening's own service only)."""
+    query = (
+        Service.select(Service.id)
+        .join(ProviderService, on=ProviderService.service == Service.id)
+        .where(
+            ProviderService.provider == param("provider"),
+            Service.duration_minutes <= param("minutes"),
+            Service.kind == "appointment",
+        )
+    )
+    if manual:
+        query = query.where(Service.id == param("service"))
+    return query
+
+
+# Every offer call derives its SlotShape: the services read with its SQL built once.
+_SLOT_SERVICES = PreparedFamily(_slot_services)
 
 
 @dataclass(frozen=True)
