@@ -18,12 +18,13 @@ from waitlist_tui.domain.store.models import Clinic, OutboxMessage
 # counts went), the daily limit, the rows the messages name, the opening's workflow, the views
 # returned) and 5 writes per offer: the entry's move, the offer, its audit row, its message,
 # the message's audit row. Before the outbox was told the rows its caller holds it was 155 on
-# both backends. Plus 14 for the fairness record (fill/fairness.py), once per offer call
+# both backends. Plus 12 for the fairness record (fill/fairness.py), once per offer call
 # whatever its size: the opening's earlier offers and skips, the entries kept out, the ranked
 # entries' details and offers today, the lead-time rule, the record and its stamps (a
-# broadcast to 5 costs 14 + 14 + 5 * 5). It was 16 until the record shared the offer call's
-# SlotShape (the provider's services were read three times per call, now once).
-BROADCAST_10_QUERIES = 14 + 14 + 5 * 10
+# broadcast to 5 costs 14 + 12 + 5 * 5). It was 16 until the record shared the offer call's
+# SlotShape (the provider's services were read three times per call, now once), and 14 until
+# it read the ranking alone (matching.fits), not the names and preferences a page shows.
+BROADCAST_10_QUERIES = 14 + 12 + 5 * 10
 
 
 def test_a_broadcast_to_10_costs_a_fixed_number_of_queries(clinic: Clinic) -> None:

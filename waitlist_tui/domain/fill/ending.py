@@ -206,6 +206,39 @@ def withdraw_opening(opening_id: IdRef, actor: str, note: str = "") -> dict[str,
     }
 
 
+# The sweep's reads, run at every deadline (a simulated month has hundreds): SQL built once.
+_CLINICS = Prepared(lambda: Clinic.select())
+_DUE = Prepared(
+    lambda: (
+        Offer.select(Offer.id)
+        .join(Opening)
+        .where(
+            Opening.clinic == param("clinic"),
+            Offer.status == vocab.OFFER_SENT,
+            (Offer.expires_at <= param("now")) | (Opening.starts_at <= param("late")),
+        )
+        .order_by(Offer.expires_at, Offer.id)
+        .tuples()
+    )
+)
+_STALE = Prepared(
+    lambda: (
+        Opening.select(Opening.id)
+        .where(
+            Opening.clinic == param("clinic"),
+            Opening.status == vocab.OPENING_OPEN,
+            Opening.starts_at <= param("late"),
+        )
+        .tuples()
+    )
+)
+_OPENING_LIVE = Prepared(
+    lambda: Offer.select().where(
+        Offer.opening == param("opening"), Offer.status == vocab.OFFER_SENT
+    )
+)
+
+
 def expire_offers(now: dt.datetime | None = None, actor: str = "system") -> dict[str, int]:
     """Sent offers past their deadline end (expired: hold over; past_deadline: the slot's
     cutoff came); SEQUENTIAL openings go to the next candidate while still in time. Then open
@@ -214,19 +247,9 @@ def expire_offers(now: dt.datetime | None = None, actor: str = "system") -> dict
     from the app's timer while desks work."""
     now = now or clock.now()
     expired = advanced = closed = 0
-    for clinic in Clinic.select():
+    for clinic in _CLINICS.rows():
         late = now + dt.timedelta(minutes=offer_time.min_notice(clinic))  # starts before: cut
-        due = [
-            o.id
-            for o in Offer.select(Offer.id)
-            .join(Opening)
-            .where(
-                Opening.clinic == clinic,
-                Offer.status == vocab.OFFER_SENT,
-                (Offer.expires_at <= now) | (Opening.starts_at <= late),
-            )
-            .order_by(Offer.expires_at, Offer.id)
-        ]
+        due = [offer_id for (offer_id,) in _DUE.rows(clinic=clinic.id, now=now, late=late)]
         for offer_id in due:
             with database.atomic():
                 current, opening = lock_offer(offer_id)
@@ -243,22 +266,13 @@ def expire_offers(now: dt.datetime | None = None, actor: str = "system") -> dict
                     expired += 1
                     advanced += len(ended.next_offers)
                     closed += ended.opening_closed
-        stale = [
-            o.id
-            for o in Opening.select(Opening.id).where(
-                Opening.clinic == clinic,
-                Opening.status == vocab.OPENING_OPEN,
-                Opening.starts_at <= late,
-            )
-        ]
+        stale = [opening_id for (opening_id,) in _STALE.rows(clinic=clinic.id, late=late)]
         for opening_id in stale:
             with database.atomic():
                 opening = get_opening(opening_id, lock=True)
                 if opening.status != vocab.OPENING_OPEN:
                     continue
-                for o in Offer.select().where(
-                    Offer.opening == opening, Offer.status == vocab.OFFER_SENT
-                ):
+                for o in _OPENING_LIVE.rows(opening=opening.id):
                     expired += end_offer(o, PAST_DEADLINE, actor, now) is not None
                 cause = "started" if opening.starts_at <= now else "too_late"
                 closed += _close_opening(opening, cause, actor, now)

@@ -43,11 +43,13 @@ def expire(older_than_days: int | None = None, actor: str = "system") -> dict[st
     from waitlist_tui.domain.fill.offers import ENTRY_EXPIRED, end_entry_offers, expire_offers
     from waitlist_tui.domain.store import audit
     from waitlist_tui.domain.store.models import Clinic, Entry
+    from waitlist_tui.domain.store.transitions import move
 
     _checked_expire_args(older_than_days, actor)
     now = clock.now()
     result = dict(expire_offers(now, actor))
     counts = {"entries_past_expires_at": 0, "entries_range_ended": 0, "entries_too_old": 0}
+    active = tuple(vocab.ACTIVE_STATUSES)
     for clinic in Clinic.select():
         today = clock.today(clinic.time_zone)
         rules = {
@@ -67,18 +69,8 @@ def expire(older_than_days: int | None = None, actor: str = "system") -> dict[st
             ]
             for entry_id in ids:
                 with database.atomic():
-                    rows = (
-                        Entry.update_by(
-                            actor,
-                            now,
-                            status=vocab.EXPIRED,
-                            status_changed_at=now,
-                            version=Entry.version + 1,
-                        )
-                        .where(Entry.id == entry_id, Entry.status.in_(list(vocab.ACTIVE_STATUSES)))
-                        .execute()
-                    )
-                    if rows:
+                    # a conditional status move, its SQL built once (store/transitions.py)
+                    if move(Entry, entry_id, active, vocab.EXPIRED, actor, now):
                         audit.record(
                             actor, "entry.expired", "entry", entry_id, {"rule": [None, name]}
                         )

@@ -46,7 +46,7 @@ from waitlist_tui.domain.fairness_words import (
 )
 from waitlist_tui.domain.fill import offer_spacing
 from waitlist_tui.domain.fill.held_back import offers_today
-from waitlist_tui.domain.fill.matching import COUNT_CAP, SlotShape, candidates
+from waitlist_tui.domain.fill.matching import COUNT_CAP, SlotShape, candidates, fits
 from waitlist_tui.domain.fill.openings import get_opening
 from waitlist_tui.domain.messaging import settings as message_settings
 from waitlist_tui.domain.store import audit, ids
@@ -356,8 +356,8 @@ def record_offer(
         rows.append(row)
     # Not counted: the capped counts cost as much as the offer itself (measured). The first
     # STORE_FITTING are kept, and one more says whether others fitted below them.
-    remaining = candidates(opening, limit=SEEN, count=False, slot=slot)
-    for c in remaining.items[:STORE_FITTING]:
+    remaining = fits(opening, SEEN, slot)
+    for c in remaining[:STORE_FITTING]:
         row = _row(c.entry_id, c.match_type, c.fails, c.priority, None)
         row.update(s=FITTED, why=[])
         rows.append(row)
@@ -399,14 +399,14 @@ def record_offer(
     for row in rows:
         row.pop("_c", None)
     unfit, rest = _unfit(opening, slot, now)
-    rest["ranked_below"] = max(0, len(remaining.items) - STORE_FITTING)
+    rest["ranked_below"] = max(0, len(remaining) - STORE_FITTING)
     record = {
         "v": 1,
         "seq": _SEQ.scalar(opening=opening.id) or 0,  # order at one instant
         "workflow": chosen.workflow,
         "choice": chosen.to_dict(),
-        "fitting_total": len(remaining.items) + len(fresh),
-        "fitting_capped": len(remaining.items) >= SEEN,  # at least that many fitted
+        "fitting_total": len(remaining) + len(fresh),
+        "fitting_capped": len(remaining) >= SEEN,  # at least that many fitted
         "rows": rows + [{**u, "r": None} for u in unfit],
         "rest": {k: v for k, v in rest.items() if v},
         "offered": sorted(offered_ids),

@@ -112,21 +112,14 @@ class SlotShape:
         start_minute = local.hour * 60 + local.minute
         minutes = int((opening.ends_at - opening.starts_at).total_seconds() // 60)
         part_mask = start_part_mask(part_windows(clinic), start_minute)
-        services = (
-            Service.select(Service.id)
-            .join(ProviderService, on=ProviderService.service == Service.id)
-            .where(
-                ProviderService.provider == opening.provider_id,
-                Service.duration_minutes <= minutes,
-                Service.kind == "appointment",
-            )
+        manual = bool(opening.source == "manual" and opening.service_id)
+        services = _SLOT_SERVICES(manual).rows(
+            provider=opening.provider_id, minutes=minutes, service=opening.service_id
         )
-        if opening.source == "manual" and opening.service_id:
-            services = services.where(Service.id == opening.service_id)
         return cls(
             clinic,
             opening.provider_id,
-            opening.provider.code,
+            Provider.get_by_id(opening.provider_id).code,
             opening.starts_at,
             minutes,
             local.date(),
@@ -134,6 +127,26 @@ class SlotShape:
             part_mask,
             tuple(s.id for s in services),
         )
+
+
+def _slot_services(manual: bool) -> Any:
+    """The provider's services that fit the slot (a manual opening's own service only)."""
+    query = (
+        Service.select(Service.id)
+        .join(ProviderService, on=ProviderService.service == Service.id)
+        .where(
+            ProviderService.provider == param("provider"),
+            Service.duration_minutes <= param("minutes"),
+            Service.kind == "appointment",
+        )
+    )
+    if manual:
+        query = query.where(Service.id == param("service"))
+    return query
+
+
+# Every offer call derives its SlotShape: the services read with its SQL built once.
+_SLOT_SERVICES = PreparedFamily(_slot_services)
 
 
 @dataclass(frozen=True)
@@ -331,7 +344,7 @@ def _ranked(
     for service_id in terms.services:
         rows.extend(query.rows(**values, service=service_id, only_entry=only_entry, limit=limit))
     rows.sort(key=lambda r: (r[5], r[6], str(r[0])))
-    return [r[:5] for r in rows[:limit]]
+    return rows[:limit]  # (id, exact, provider_ok, day_ok, time_ok, priority, created_at)
 
 
 _DETAILS = PreparedFamily(
@@ -369,6 +382,58 @@ _PREFS = PreparedFamily(
 )
 
 
+def _ranking(
+    opening: Opening,
+    slot: SlotShape,
+    limit: int,
+    include_partial: bool,
+    only_entry: Any,
+    claim: bool,
+    now: dt.datetime,
+) -> tuple[_Terms, list[tuple[Any, ...]]]:
+    """The ranked rows: EXACT first, then PARTIAL up to `limit` (see `candidates`)."""
+    terms = _Terms.of(slot, opening.id, now)
+    exact_rows = _ranked(terms, only_entry, include_partial, True, limit, claim)
+    partial_rows = []
+    if include_partial and len(exact_rows) < limit:
+        partial_rows = _ranked(
+            terms, only_entry, include_partial, False, limit - len(exact_rows), claim
+        )
+    return terms, exact_rows + partial_rows
+
+
+def _failed(provider_ok: Any, day_ok: Any, time_ok: Any) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, ok in (("provider", provider_ok), ("day", day_ok), ("time", time_ok))
+        if not ok
+    )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """One ranked entry as the fairness record keeps it: no name, contact or explanation."""
+
+    entry_id: IdRef
+    match_type: str
+    fails: tuple[str, ...]
+    priority: int
+
+
+def fits(opening: Opening, limit: int, slot: SlotShape | None = None) -> list[Fit]:
+    """The ranking `candidates` gives (EXACT and PARTIAL, uncounted), without reading the
+    names, contacts and preferences a page shows: the fairness record of every offer call
+    only keeps ids, match types and failed preferences."""
+    if limit < 1 or limit > 500:
+        raise ValidationError("limit must be 1-500", field="limit")
+    slot = slot or SlotShape.of(opening)
+    _, ranked = _ranking(opening, slot, limit, True, None, False, clock.now())
+    return [
+        Fit(row[0], vocab.EXACT if row[1] else vocab.PARTIAL, _failed(*row[2:5]), row[5])
+        for row in ranked
+    ]
+
+
 def candidates(
     opening: Opening,
     limit: int = 20,
@@ -390,14 +455,8 @@ def candidates(
         raise ValidationError("limit must be 1-500", field="limit")
     now = clock.now()
     slot = slot or SlotShape.of(opening)
-    terms = _Terms.of(slot, opening.id, now)
-    exact_rows = _ranked(terms, only_entry, include_partial, True, limit, claim)
-    partial_rows = []
-    if include_partial and len(exact_rows) < limit:
-        partial_rows = _ranked(
-            terms, only_entry, include_partial, False, limit - len(exact_rows), claim
-        )
-    ranked = exact_rows + partial_rows
+    terms, ranked = _ranking(opening, slot, limit, include_partial, only_entry, claim, now)
+    exact_rows = [row for row in ranked if row[1]]
     if count:
         flags = _flags(terms)
         base = _base(terms, bool(slot.service_ids))
@@ -417,13 +476,9 @@ def candidates(
     for entry_id, code in _PREFS(len(ids)).rows(ids=ids):
         prefs.setdefault(entry_id, []).append(code)
     items = []
-    for entry_id, exact, provider_ok, day_ok, time_ok in ranked:
+    for entry_id, exact, provider_ok, day_ok, time_ok, *_ in ranked:
         entry = details[entry_id]
-        fails = tuple(
-            name
-            for name, ok in (("provider", provider_ok), ("day", day_ok), ("time", time_ok))
-            if not ok
-        )
+        fails = _failed(provider_ok, day_ok, time_ok)
         waited = days_waited(now, entry.created_at)
         items.append(
             Candidate(

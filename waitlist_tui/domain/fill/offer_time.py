@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from peewee import DoesNotExist
-
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.errors import Conflict, DomainError, ValidationError
 from waitlist_tui.domain.messaging import settings as message_settings
+from waitlist_tui.domain.store.prepared import Prepared, param
 
 DEFAULT_MIN_NOTICE = 60
 MAX_MIN_NOTICE = 10080  # a week: far beyond any hold, small enough for date arithmetic
@@ -153,18 +152,30 @@ def terms(
 # --- delivery: an offer's message goes out before its deadline, or not at all ------------------
 
 
-def _offer_of(message: Any) -> tuple[Any, Any, Any] | None:
-    """(offer, opening, clinic) of an offer's own message; None for any other message."""
+def _offer_parties_query() -> Any:
     from waitlist_tui.domain.store.models import Clinic, Offer, Opening
 
+    return (
+        Offer.select(Offer, Opening, Clinic)
+        .join(Opening)
+        .join(Clinic)
+        .where(Offer.id == param("offer"))
+        .limit(1)
+    )
+
+
+# Asked twice per offer message delivered (undeliverable, hold_starts): one joined read, its
+# SQL built once (store/prepared.py), rather than three reads by key.
+_OFFER_OPENING_CLINIC = Prepared(_offer_parties_query)
+
+
+def _offer_of(message: Any) -> tuple[Any, Any, Any] | None:
+    """(offer, opening, clinic) of an offer's own message; None for any other message."""
     if message.ref_type != "offer" or message.kind != "offer":
         return None
-    try:
-        offer = Offer.get_by_id(message.ref_id)  # its SQL built once (store/base.py)
-    except DoesNotExist:  # Offer.DoesNotExist, which its stubs do not declare
-        return None
-    opening = Opening.get_by_id(offer.opening_id)
-    return offer, opening, Clinic.get_by_id(opening.clinic_id)
+    for offer in _OFFER_OPENING_CLINIC.rows(offer=message.ref_id):
+        return offer, offer.opening, offer.opening.clinic
+    return None
 
 
 def _sequential(opening: Any, clinic: Any) -> bool:
@@ -188,19 +199,26 @@ def undeliverable(message: Any, goes_at: dt.datetime) -> str:
     return ""
 
 
-def hold_minutes(offer: Any, clinic: Any) -> int:
-    """The hold the offer was made with (its offer.send audit row), else the clinic's."""
+def _hold_query() -> Any:
     from waitlist_tui.domain.store.models import AuditEvent
 
-    row = (
+    return (
         AuditEvent.select(AuditEvent.changes)
         .where(
             AuditEvent.object_type == "offer",
-            AuditEvent.object_id == str(offer.id),
+            AuditEvent.object_id == param("offer"),
             AuditEvent.action == "offer.send",
         )
-        .first()
+        .limit(1)
     )
+
+
+_HOLD = Prepared(_hold_query)  # asked for every SEQUENTIAL offer message delivered
+
+
+def hold_minutes(offer: Any, clinic: Any) -> int:
+    """The hold the offer was made with (its offer.send audit row), else the clinic's."""
+    row = next(iter(_HOLD.rows(offer=str(offer.id))), None)
     held = (row.changes or {}).get("hold_minutes") if row else None
     return int(held[1]) if held else int(clinic.offer_hold_minutes)
 

@@ -197,7 +197,9 @@ def offer(
                     if opening.status == vocab.OPENING_FILLED
                     else f"opening is {opening.status}"
                 )
-            clinic = opening.clinic
+            # read by key through its prepared SQL, and kept on the opening: the ranking and
+            # the fairness record read it from there (a lazy load builds its SQL each time)
+            clinic = opening.clinic = Clinic.get_by_id(opening.clinic_id)
             offer_time.check_in_time(clinic, opening.starts_at, now)
             chosen_by = lead_time.choose(
                 clinic, opening.starts_at, now, workflow or opening.workflow, hold_minutes, top

@@ -43,6 +43,7 @@ from waitlist_tui.domain.store.models import (
     Opening,
     OutboxMessage,
 )
+from waitlist_tui.domain.store.prepared import Prepared, param
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import iso
 
@@ -302,6 +303,16 @@ def _record(
     )
 
 
+# Every reply looks its sender up: the SQL built once (store/prepared.py).
+_BY_PHONE = Prepared(
+    lambda: (
+        Client.select()
+        .where(Client.clinic == param("clinic"), Client.phone == param("phone"))
+        .order_by(Client.created_at, Client.id)
+    )
+)
+
+
 def handle_reply(
     sender: str,
     text: str,
@@ -331,11 +342,7 @@ def handle_reply(
         )
         if seen is not None:
             return ReplyResult(seen.id, DUPLICATE, None, detail="delivered before: not acted on")
-        clients = list(
-            Client.select()
-            .where(Client.clinic == clinic, Client.phone == phone)
-            .order_by(Client.created_at, Client.id)
-        )
+        clients = list(_BY_PHONE.rows(clinic=clinic.id, phone=phone))
         client = clients[0] if len(clients) == 1 else None
         target: Any = None
         if not clients:

@@ -38,6 +38,11 @@ database = DatabaseProxy()
 MMAP_BYTES = 256 * 1024 * 1024
 BUSY_TIMEOUT_S = 15.0
 POSTGRES_SCHEMES = ("postgresql", "postgres")
+# sqlite3 keeps this many compiled statements per connection (its default: 128). An offer
+# call alone runs some 60 different ones (the ranking per shape, the fairness record's,
+# the inserts per column set), so with 128 they pushed each other out and SQLite parsed and
+# planned most statements again on every run.
+CACHED_STATEMENTS = 1024
 # Every desk query is small and wants its first rows soon. PostgreSQL's defaults are for
 # analytics: a plan costed over jit_above_cost is JIT-compiled first (a capped count of the
 # provider filter, 2.7 ms of index probes, took 168 ms with JIT), and a query that
@@ -107,6 +112,7 @@ def make_database(url: str) -> Database:
         str(Path(path).expanduser()) if path != ":memory:" else path,
         timeout=BUSY_TIMEOUT_S,
         lock_type="IMMEDIATE",
+        cached_statements=CACHED_STATEMENTS,
         pragmas={
             # A new file only (an existing one keeps its own): 8 KiB pages made a 1M demo
             # build 3 s faster and its queue page and search 18-27% faster than 4 KiB.

@@ -15,7 +15,9 @@ class UTCDateTimeField(DateTimeField):
     def db_value(self, value: Any) -> Any:
         if isinstance(value, dt.datetime):
             if value.tzinfo is not None:
-                value = value.astimezone(dt.UTC)
+                offset = value.utcoffset()
+                if offset is None or offset:  # already UTC: no conversion (pendulum's is slow)
+                    value = value.astimezone(dt.UTC)
             return dt.datetime(
                 value.year,
                 value.month,
@@ -28,6 +30,10 @@ class UTCDateTimeField(DateTimeField):
         return super().db_value(value)  # type: ignore[no-untyped-call]  # untyped in peewee's stubs
 
     def python_value(self, value: Any) -> Any:
+        if type(value) is str and len(value) == 26 and value[10] == " ":
+            # SQLite's text in the one width db.stored_time writes: read at C speed (every
+            # row read has several; peewee's general path checks each format in Python)
+            return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
         value = super().python_value(value)  # type: ignore[no-untyped-call]  # as db_value
         if isinstance(value, dt.datetime):
             return value.replace(tzinfo=dt.UTC)

@@ -63,7 +63,8 @@ def resolve(
     """Fetch one row of `model` by id or unique prefix; NotFound names `what`. `query` (a
     select of `model`: with joins) is the one to run; `lock` locks the row
     (store.locking.locked), by a key with its SQL built once."""
-    by_key = isinstance(text, uuid.UUID) and query is None
+    own_query = query is None
+    by_key = isinstance(text, uuid.UUID) and own_query
     if query is None:
         query = locked(model.select()) if lock else model.select()
     base = query
@@ -77,7 +78,9 @@ def resolve(
         found = list(base.where(pk == text).limit(1))
     else:
         bounds = parse_prefix(text, field)
-        if isinstance(bounds, uuid.UUID):
+        if isinstance(bounds, uuid.UUID) and own_query:  # a whole id typed or sent (SMS)
+            found = list((_LOCKED_BY_KEY if lock else _BY_KEY)(model).rows(id=bounds))
+        elif isinstance(bounds, uuid.UUID):
             found = list(base.where(pk == bounds).limit(1))
         else:
             found = list(base.where(pk.between(*bounds)).limit(2))

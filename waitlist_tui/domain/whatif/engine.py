@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from peewee import fn
+from peewee import SQL, fn
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
@@ -317,11 +317,11 @@ class Run:
         self, offer_id: Any, entry_id: Any, match: str, sent_at: dt.datetime, now: dt.datetime
     ) -> None:
         message = next(iter(_MESSAGE.rows(key=outbox.offer_key(offer_id, "offer"))), None)
+        if message is not None and message.status in (outbox.PENDING, outbox.FAILED):
+            return  # waits for quiet hours to end, or for its retry (its parties read then)
         row = _OFFER_PARTIES.get(offer=offer_id)
         opening, client = row.opening, row.entry.client
         key = self._slot_key(client.id, opening)
-        if message is not None and message.status in (outbox.PENDING, outbox.FAILED):
-            return  # waits for quiet hours to end, or for its retry
         self.watched[offer_id] = ("done", entry_id, match, sent_at)
         if message is None or message.status != outbox.SENT:
             at = self._desk_time(now)
@@ -372,17 +372,23 @@ _OFFER_PARTIES = Prepared(
         .limit(1)
     )
 )
-_ENDED_OPENINGS = Prepared(
-    lambda: (
+_ENDED_OPENINGS = Prepared(  # from the few open openings, each probing its own offers by
+    lambda: (  # index (an IN list of every offer answered since scanned the whole offer table)
         Opening.select(Opening.id)
         .where(
             Opening.status == vocab.OPENING_OPEN,
-            Opening.id.in_(
-                Offer.select(Offer.opening).where(
-                    Offer.responded_at >= param("last"), Offer.status != vocab.OFFER_ACCEPTED
+            fn.EXISTS(
+                Offer.select(SQL("1")).where(
+                    Offer.opening == Opening.id,
+                    Offer.responded_at >= param("last"),
+                    Offer.status != vocab.OFFER_ACCEPTED,
                 )
             ),
-            Opening.id.not_in(Offer.select(Offer.opening).where(Offer.status == vocab.OFFER_SENT)),
+            ~fn.EXISTS(
+                Offer.select(SQL("1")).where(
+                    Offer.opening == Opening.id, Offer.status == vocab.OFFER_SENT
+                )
+            ),
         )
         .order_by(Opening.starts_at, Opening.id)
         .tuples()
