@@ -188,56 +188,42 @@ ENDED_ONLY = f"e.status IN ('{vocab.CANCELLED}', '{vocab.EXPIRED}')"
 def _waiting_patterns(clinic: Clinic, today: dt.date, utc_today: dt.date) -> list[tuple[Any, ...]]:
     """The waiting entries (models.DEMAND_INDEX) one row per preference pattern: (service,
     providers text, days, slots, window start, end, last range end, ranges, waits), where
-    `ranges` is each entry's date range clipped to the days the report can see (from today
-    to MAX_DAYS ahead; an end before today is yesterday) and `waits` each entry's UTC day
-    added, both as text joined by commas (_Tokens reads them). One row per pattern, not
-    one per pattern and dates: at 99,000 waiting the grouping into 82,000 groups, their
-    rows and Python's walk of them were most of the time; the entries' dates are counted
-    in C (str.split, Counter) instead."""
-    start, low = today, today - dt.timedelta(days=1)
-    high = today + dt.timedelta(days=MAX_DAYS - 1)
+    `ranges` holds each entry's date range and `waits` its UTC day added, as text joined by
+    commas (_Tokens reads them). One row per pattern, not one per pattern and dates: at
+    99,000 waiting the grouping into 82,000 groups, their rows and Python's walk of them
+    were most of the time; the entries' dates are counted in C (str.split, Counter) here.
+    SQLite groups as it reads the index (its order is the pattern's, v22)."""
     mark = _mark()
     waiting = Entry._meta.table_name
-    pattern = (
-        "e.service_id, e.provider_ids, e.preferred_days, e.preferred_time_slots, "
-        "e.preferred_time_start, e.preferred_time_end"
-    )
-    if is_postgres():  # whole days from today (ranges) and waited (waits), as integers
+    if is_postgres():  # days from today (ranges) and days waited (waits), as integers
         service = "e.service_id::text"
         ranges = (
-            f"string_agg((GREATEST(LEAST(e.date_range_start, {mark}), {mark}) - {mark}) "
-            f"|| ':' || (LEAST(GREATEST(e.date_range_end, {mark}), {mark}) - {mark}), ',')"
+            f"string_agg((e.date_range_start - {mark}) || ':' || (e.date_range_end - {mark}), ',')"
         )
         waits = f"string_agg(({mark} - CAST(e.created_at AS date))::text, ',')"
         source = f"{waiting} e"
-        params: tuple[Any, ...] = (
-            *(high + dt.timedelta(days=1), start, start),
-            *(low, high, start),
-            utc_today,
-        )
-    else:  # the dates' text: converted once per distinct value (_Tokens)
+        params: tuple[Any, ...] = (today, today, utc_today)
+    else:  # the dates' text, worked out once per distinct value (_Tokens)
         service = "e.service_id"
-        ranges = (
-            f"group_concat(MAX(MIN(e.date_range_start, {mark}), {mark}) "
-            f"|| MIN(MAX(e.date_range_end, {mark}), {mark}), ',')"
-        )
+        ranges = "group_concat(e.date_range_start || e.date_range_end, ',')"
         waits = "group_concat(substr(e.created_at, 1, 10), ',')"
         source = f"{waiting} e INDEXED BY {DEMAND_INDEX}"
-        params = tuple(d.isoformat() for d in (high + dt.timedelta(days=1), start, low, high))
+        params = ()
     sql = (
         f"SELECT {service}, e.provider_ids, e.preferred_days, e.preferred_time_slots, "
         "e.preferred_time_start, e.preferred_time_end, MAX(e.date_range_end), "
         f"{ranges}, {waits} FROM {source} WHERE e.clinic_id = {mark} AND {WAITING_ONLY} "
-        f"GROUP BY {pattern}"
+        "GROUP BY e.service_id, e.preferred_days, e.preferred_time_slots, "
+        "e.preferred_time_start, e.preferred_time_end, e.provider_ids"
     )
     return list(database.execute_sql(sql, (*params, Entry.clinic.db_value(clinic.id))))
 
 
 class _Tokens:
     """The text tokens of _waiting_patterns as day offsets, each distinct one worked out once:
-    a range as (first, last, its weekdays' mask) with first and last days from today (last
-    no later than the reach; the mask 0 when first > last, the report does not see it), an
-    added day as whole days waited."""
+    a range as (first, last, its weekdays' mask) with first and last days from today as the
+    report sees them (the mask 0 when first > last: none), an added day as whole days
+    waited."""
 
     def __init__(self, today: dt.date, utc_today: dt.date, reach: int) -> None:
         self.today, self.utc_today, self.reach = today, utc_today, reach
@@ -253,7 +239,10 @@ class _Tokens:
         else:
             a, b = dt.date.fromisoformat(token[:10]), dt.date.fromisoformat(token[10:])
             first, last = (a - self.today).days, (b - self.today).days
-        last = min(last, self.reach - 1)  # first >= 0 already
+        # as far as the report sees: from today (an end before it is yesterday) to MAX_DAYS
+        # ahead, and no further than the last range's end (the reach)
+        first = min(max(first, 0), MAX_DAYS)
+        last = min(max(last, -1), MAX_DAYS - 1, self.reach - 1)
         mask = 0
         if first <= last:
             span = (first, last) if last - first < 6 else (0, -1)  # -1: every weekday

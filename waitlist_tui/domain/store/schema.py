@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 21
+CURRENT_VERSION = 22
 VERSION_KEY = "schema_version"
 
 
@@ -308,6 +308,15 @@ def _v21_stats_point_key(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.StatsPoint).create_indexes(safe=True)
 
 
+def _v22_demand_index_order(db: Database, migrator: SchemaMigrator) -> None:
+    """v22: `stats demand`'s two indexes made anew in the order it groups on (models.py,
+    DEMAND_INDEX and ENDED_INDEX), so SQLite groups as it reads instead of sorting.
+    Idempotent."""
+    for name in (m.DEMAND_INDEX, m.ENDED_INDEX):
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+    _entry_indexes(db)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -329,6 +338,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     19: _v19_demand_columns,
     20: _v20_sqlite_search_index,
     21: _v21_stats_point_key,
+    22: _v22_demand_index_order,
 }
 
 
