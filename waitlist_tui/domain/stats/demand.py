@@ -4,19 +4,22 @@ preferences point there, how many of them have no free slot in their date range,
 wait, and how many entries there ended (expired or cancelled) without ever being offered a
 slot; and the few extra hours that would fit the most waiting entries that have no slot.
 
-How it is read at 100,000 waiting entries: the waiting entries are counted per preference
-pattern (service, preferred providers, days, parts of day, time window) twice, by date range
-clipped to the days the report sees (the slot check) and by UTC day added (the wait histogram,
-whose median is taken per cell): grouped so by PostgreSQL, and by SQLite on both at once, then
-split. Python walks those groups, not rows, and never the two crossed. Free time is read once
-(fill/availability.free_blocks over the days the ranges reach) and turned into, per (service
-length, provider, day), the start minutes a slot could take; a pattern's days with a fitting
-slot are found once, and a group has a free slot when one of those days lies in its range (a
-bisect). The ended entries are grouped by their preferred providers' text and split per
-active provider here. Each entry's preferred providers and whether it was ever offered a slot
-are columns kept by triggers (schema v19, store/demand_columns.py) inside the two covering
-indexes, so neither query looks anything up per entry (that was half the time at 99,000
-waiting); what is left is the grouping of the waiting entries and the walk of the groups.
+How it is read at 100,000 waiting entries: one row per preference pattern (service,
+preferred providers, days, parts of day, time window; 3,400 at 99,000 waiting), grouped as
+the database reads models.DEMAND_INDEX, whose order is the pattern's (schema v22: SQLite
+sorts nothing), each row holding its entries' date ranges and UTC days added as text joined
+by commas. Python counts those texts' values in C (str.split, collections.Counter) and works
+each distinct value out once; it never walks the (pattern, dates) groups one by one (82,000
+of them at 99,000 waiting took a second between the database's sort and Python's walk).
+Free time is read once (fill/availability.free_blocks over the days the ranges reach) and
+turned into, per (service length, provider, day), the start minutes a slot could take; per
+pattern, for each day, the next day with a fitting slot, so that a range has a free slot
+when that day for its first day is no later than its last. A cell's median wait comes from
+its patterns' days added, counted together. The ended entries are grouped by their
+preferred providers' text and split per active provider here. Each entry's preferred
+providers and whether it was ever offered a slot are columns kept by triggers (schema v19,
+store/demand_columns.py) inside the two covering indexes, so neither query looks anything up
+per entry.
 
 An entry points to one cell per preferred provider, day and part of day it names: an entry
 that names none of a kind points to the "any" cell of that kind (an entry with no preferred
@@ -44,7 +47,6 @@ import io
 import math
 import statistics
 import uuid
-from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +73,8 @@ PARTS = vocab.TIME_SLOTS[:3]  # MORNING, AFTERNOON, EVENING
 ANYTIME_BIT = 1 << vocab.TIME_SLOTS.index("ANYTIME")
 ENDED_DAYS = 90  # entries that ended without an offer are counted over this many days
 SUGGESTIONS = 3
+NEVER = MAX_DAYS + 1  # a day offset past any the report sees (_Free.next_slot_days)
+NO_SLOT = [NEVER] * (MAX_DAYS + 1)  # next_slot_days with no provider to see a pattern
 CSV_COLUMNS = (
     "service",
     "provider",
@@ -329,7 +333,7 @@ class _Free:
         self.cache: dict[Key, list[int]] = {}
         self.provider_cache: dict[Key, set[int]] = {}
 
-    def days_with_slot(
+    def next_slot_days(
         self,
         pids: tuple[Any, ...],
         tag: int,
@@ -338,10 +342,12 @@ class _Free:
         slots: int,
         window: tuple[int | None, int | None],
     ) -> list[int]:
-        """The day offsets on which one of `pids` has a free slot of `minutes` that the
-        preferences admit: each provider's days worked out once per length, parts and
-        window (patterns differ mostly in their days), then filtered by weekday. `tag`
-        stands for `pids` in the cache key (equal tuples, equal tags)."""
+        """For each day offset f from 0 to MAX_DAYS, the first offset from f on on which one
+        of `pids` has a free slot of `minutes` that the preferences admit (NEVER: none), so
+        that a range first..last has one when next[first] <= last (a list index per range,
+        not a search). Each provider's days worked out once per length, parts and window
+        (patterns differ mostly in their days), then filtered by weekday. `tag` stands for
+        `pids` in the cache key (equal tuples, equal tags)."""
         key = (tag, minutes, days_mask, slots, window)
         found = self.cache.get(key)
         if found is not None:
@@ -352,7 +358,12 @@ class _Free:
         if days_mask:
             weekday = self.today.weekday()
             good = {o for o in good if days_mask & (1 << ((weekday + o) % 7))}
-        result = sorted(good)
+        result = [NEVER] * (MAX_DAYS + 1)
+        following = NEVER
+        for offset in range(MAX_DAYS, -1, -1):
+            if offset in good:
+                following = offset
+            result[offset] = following
         self.cache[key] = result
         return result
 
@@ -510,9 +521,9 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
         if pattern is None:
             continue
         patterns[key] = pattern
-        good = None
+        following = NO_SLOT
         if pattern.usable:
-            good = free.days_with_slot(
+            following = free.next_slot_days(
                 pattern.usable,
                 pattern.usable_tag,
                 pattern.service.duration_minutes,
@@ -524,10 +535,8 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
         no_slot = 0
         for token, n in Counter(row[7].split(",")).items():
             first, last, weekdays = spans.get(token) or span_of(token)
-            if good is not None and first <= last:
-                i = bisect_left(good, first)
-                if i < len(good) and good[i] <= last:
-                    continue
+            if following[first] <= last:  # a free slot in its range (never when first > last)
+                continue
             no_slot += n
             if weekdays:  # a range the report sees (first <= last)
                 unmet_weekdays[(key, weekdays)] += n
