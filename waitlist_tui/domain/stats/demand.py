@@ -359,11 +359,10 @@ class _Free:
             weekday = self.today.weekday()
             good = {o for o in good if days_mask & (1 << ((weekday + o) % 7))}
         result = [NEVER] * (MAX_DAYS + 1)
-        following = NEVER
-        for offset in range(MAX_DAYS, -1, -1):
-            if offset in good:
-                following = offset
-            result[offset] = following
+        since = 0
+        for offset in sorted(good):  # the days up to a good day look to it
+            result[since : offset + 1] = [offset] * (offset + 1 - since)
+            since = offset + 1
         self.cache[key] = result
         return result
 
@@ -429,6 +428,8 @@ class _Pattern:
     slots: int
     window: tuple[int | None, int | None]
     cells: list[Key]
+    # the weekdays of a range (a mask) -> its waiting entries with no free slot (_suggest)
+    unmet_weekdays: dict[int, int] = field(default_factory=dict)
 
 
 def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
@@ -463,12 +464,15 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
 
     cells_of: dict[Key, tuple[Service, tuple[Any, ...], list[Key]] | None] = {}
     ids_of: dict[Any, tuple[uuid.UUID, ...]] = {}  # providers text -> ids, parsed once
+    service_of: dict[Any, Service | None] = {}  # service id as read -> the service
 
     def cells_for(raw_service: Any, raw_pids: Any, days: int, slots: int) -> Any:
         """(service, provider ids, its cells) of a raw group key; None: not in the report."""
         key = (raw_service, raw_pids, days, slots)
         if key not in cells_of:
-            what = services.get(_id(raw_service))
+            what = service_of.get(raw_service)
+            if what is None:
+                what = service_of[raw_service] = services.get(_id(raw_service))
             if what is None or (wanted_service is not None and what.id != wanted_service):
                 cells_of[key] = None
             else:
@@ -508,11 +512,8 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
         window = (ws, we) if ws is not None and we is not None else (None, None)
         return _Pattern(what, pids, usable[0], usable[1], days, slots, window, cells)
 
-    # (pattern, weekdays of its range) -> waiting entries with no free slot (_suggest)
-    unmet_weekdays: dict[tuple[Key, int], int] = defaultdict(int)
-    waiting: dict[Key, int] = defaultdict(int)
-    unmet: dict[Key, int] = defaultdict(int)
-    added: dict[Key, list[str]] = defaultdict(list)  # cell -> its patterns' waits text
+    # per cells (cells_for's key): [its cells, waiting, no free slot, days added texts]
+    sums: dict[Key, list[Any]] = {}
     spans, span_of = tokens.spans, tokens.span
     total = no_slot_total = 0
     for row in rows:
@@ -533,19 +534,31 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
             )
         count = row[7].count(",") + 1
         no_slot = 0
+        unmet_weekdays = pattern.unmet_weekdays
         for token, n in Counter(row[7].split(",")).items():
             first, last, weekdays = spans.get(token) or span_of(token)
             if following[first] <= last:  # a free slot in its range (never when first > last)
                 continue
             no_slot += n
             if weekdays:  # a range the report sees (first <= last)
-                unmet_weekdays[(key, weekdays)] += n
+                unmet_weekdays[weekdays] = unmet_weekdays.get(weekdays, 0) + n
         total += count
         no_slot_total += no_slot
-        for cell in pattern.cells:
+        found = sums.get(key[:4])
+        if found is None:
+            found = sums[key[:4]] = [pattern.cells, 0, 0, []]
+        found[1] += count
+        found[2] += no_slot
+        found[3].append(row[8])
+    waiting: dict[Key, int] = defaultdict(int)
+    unmet: dict[Key, int] = defaultdict(int)
+    added: dict[Key, list[str]] = defaultdict(list)  # cell -> its patterns' waits text
+    for cells_there, count, no_slot, texts in sums.values():
+        text = ",".join(texts)
+        for cell in cells_there:
             waiting[cell] += count
             unmet[cell] += no_slot
-            added[cell].append(row[8])
+            added[cell].append(text)
     # each cell's entries counted per UTC day added (in C), then as whole days waited
     histograms: dict[Key, dict[int, int]] = {}
     for cell, texts in added.items():
@@ -580,7 +593,7 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
         for key in set(waiting) | set(ended_by_cell)
     ]
     cells.sort(key=lambda c: (-c.no_free_slot, -c.waiting, -c.ended_without_offer, _order(c)))
-    suggestions = _suggest(unmet_weekdays, patterns, by_pid, free, reach)
+    suggestions = _suggest(patterns, by_pid, free, reach)
     return Demand(
         clinic.name, today, max(reach, 0), total, no_slot_total, ENDED_DAYS, cells, suggestions
     )
@@ -615,24 +628,28 @@ def _spots(
     pattern: _Pattern,
     number: dict[Any, int],
     numbers: dict[int, tuple[int, ...]],
+    fitting_of: dict[Key, tuple[str, ...]],
     free: _Free,
 ) -> Key:
     """(providers' numbers, weekdays mask, parts, the service's length): the places an extra
     hour could see this pattern's entries (their providers, days, parts of day and window).
     Providers go by number (`numbers`: per usable_tag, worked out once): a UUID hashes in
-    Python."""
-    what, days = pattern.service, pattern.days
-    parts = PARTS if _parts_of(pattern.slots) == [ANY] else tuple(_parts_of(pattern.slots))
-    ws, we = pattern.window
-    length = what.duration_minutes
-    fitting = tuple(
-        part
-        for part in parts
-        if ws is None
-        or we is None
-        or max(free.parts[part][0], ws) + length <= min(free.parts[part][1], we)
-    )
-    weekdays = sum(1 << w for w in range(7) if not days or days & (1 << w))
+    Python. The parts per (slots, window, length) are worked out once (`fitting_of`)."""
+    length = pattern.service.duration_minutes
+    key = (pattern.slots, pattern.window, length)
+    fitting = fitting_of.get(key)
+    if fitting is None:
+        named = _parts_of(pattern.slots)
+        parts = PARTS if named == [ANY] else tuple(named)
+        ws, we = pattern.window
+        fitting = fitting_of[key] = tuple(
+            part
+            for part in parts
+            if ws is None
+            or we is None
+            or max(free.parts[part][0], ws) + length <= min(free.parts[part][1], we)
+        )
+    weekdays = pattern.days & 127 if pattern.days else 127  # bit 0 Monday
     pids = numbers.get(pattern.usable_tag)
     if pids is None:  # its preferred providers (or all) that offer the service and are active
         pids = numbers[pattern.usable_tag] = tuple(number[pid] for pid in pattern.usable)
@@ -640,7 +657,6 @@ def _spots(
 
 
 def _suggest(
-    unmet_weekdays: dict[tuple[Key, int], int],
     patterns: dict[Key, _Pattern],
     by_pid: dict[Any, Provider],
     free: _Free,
@@ -652,16 +668,18 @@ def _suggest(
     spread over the places."""
     number = {pid: i for i, pid in enumerate(by_pid)}
     numbers: dict[int, tuple[int, ...]] = {}
-    spots_of: dict[Key, Key] = {}
+    fitting_of: dict[Key, tuple[str, ...]] = {}
     by_places: dict[Key, int] = defaultdict(int)
-    for (key, mask), count in unmet_weekdays.items():
-        spots = spots_of.get(key)
-        if spots is None:
-            spots = spots_of[key] = _spots(patterns[key], number, numbers, free)
-        pids, weekdays, fitting, length = spots
-        seen = weekdays & mask
-        if pids and seen and fitting:
-            by_places[(pids, seen, fitting, length)] += count
+    for pattern in patterns.values():
+        if not pattern.unmet_weekdays:
+            continue
+        pids, weekdays, fitting, length = _spots(pattern, number, numbers, fitting_of, free)
+        if not (pids and fitting):
+            continue
+        for mask, count in pattern.unmet_weekdays.items():
+            seen = weekdays & mask
+            if seen:
+                by_places[(pids, seen, fitting, length)] += count
     fits: dict[Key, int] = defaultdict(int)
     minutes: dict[Key, int] = defaultdict(int)
     for (pids, seen, fitting, length), count in by_places.items():
