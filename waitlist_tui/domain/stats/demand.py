@@ -12,9 +12,9 @@ by commas. Python counts those texts' values in C (str.split, collections.Counte
 each distinct value out once; it never walks the (pattern, dates) groups one by one (82,000
 of them at 99,000 waiting took a second between the database's sort and Python's walk).
 Free time is read once (fill/availability.free_blocks over the days the ranges reach) and
-turned into, per (service length, provider, day), the start minutes a slot could take; per
-pattern, for each day, the next day with a fitting slot, so that a range has a free slot
-when that day for its first day is no later than its last. A cell's median wait comes from
+turned into, per (service length, provider, day), the start minutes a slot could take; a
+pattern's days with a fitting slot are the bits of an int, and so is each distinct range:
+a range has a free slot when the two share a bit. A cell's median wait comes from
 its patterns' days added, counted together. The ended entries are grouped by their
 preferred providers' text and split per active provider here. Each entry's preferred
 providers and whether it was ever offered a slot are columns kept by triggers (schema v19,
@@ -73,8 +73,6 @@ PARTS = vocab.TIME_SLOTS[:3]  # MORNING, AFTERNOON, EVENING
 ANYTIME_BIT = 1 << vocab.TIME_SLOTS.index("ANYTIME")
 ENDED_DAYS = 90  # entries that ended without an offer are counted over this many days
 SUGGESTIONS = 3
-NEVER = MAX_DAYS + 1  # a day offset past any the report sees (_Free.next_slot_days)
-NO_SLOT = [NEVER] * (MAX_DAYS + 1)  # next_slot_days with no provider to see a pattern
 CSV_COLUMNS = (
     "service",
     "provider",
@@ -225,18 +223,18 @@ def _waiting_patterns(clinic: Clinic, today: dt.date, utc_today: dt.date) -> lis
 
 class _Tokens:
     """The text tokens of _waiting_patterns as day offsets, each distinct one worked out once:
-    a range as (first, last, its weekdays' mask) with first and last days from today as the
-    report sees them (the mask 0 when first > last: none), an added day as whole days
-    waited."""
+    a range as (its days, its weekdays), the days from today the report sees in it as the
+    bits of an int (as _Free.slot_days) and their weekdays' mask (bit 0 Monday; 0 when it
+    sees none of them); an added day as whole days waited."""
 
     def __init__(self, today: dt.date, utc_today: dt.date, reach: int) -> None:
         self.today, self.utc_today, self.reach = today, utc_today, reach
         self.postgres = is_postgres()
-        self.spans: dict[str, tuple[int, int, int]] = {}
+        self.spans: dict[str, tuple[int, int]] = {}
         self.waited: dict[str, int] = {}
         self.masks: dict[tuple[int, int], int] = {}
 
-    def span(self, token: str) -> tuple[int, int, int]:
+    def span(self, token: str) -> tuple[int, int]:
         if self.postgres:
             start, _, end = token.partition(":")
             first, last = int(start), int(end)
@@ -247,11 +245,12 @@ class _Tokens:
         # ahead, and no further than the last range's end (the reach)
         first = min(max(first, 0), MAX_DAYS)
         last = min(max(last, -1), MAX_DAYS - 1, self.reach - 1)
-        mask = 0
+        days = mask = 0
         if first <= last:
+            days = (1 << (last + 1)) - (1 << first)
             span = (first, last) if last - first < 6 else (0, -1)  # -1: every weekday
             mask = self.masks.get(span) or self.masks.setdefault(span, _weekdays(self.today, *span))
-        found = self.spans[token] = (first, last, mask)
+        found = self.spans[token] = (days, mask)
         return found
 
     def waited_days(self, token: str) -> int:
@@ -300,8 +299,8 @@ def _parts_of(slots: int) -> list[str]:
 
 class _Free:
     """Per (service length, provider): for each day offset, the ranges of start minutes
-    (local) a slot of that length could take; and per preference pattern the sorted day
-    offsets with a fitting slot."""
+    (local) a slot of that length could take; and per preference pattern the day offsets
+    with a fitting slot (bits of an int)."""
 
     def __init__(
         self, clinic: Clinic, providers: list[Provider], today: dt.date, days: int, now: dt.datetime
@@ -330,10 +329,11 @@ class _Free:
                     gap = (earliest - start).total_seconds() / 60
                     floor = a + math.floor(gap)
                 self.local[pid].append((offset, a, b, floor))
-        self.cache: dict[Key, list[int]] = {}
-        self.provider_cache: dict[Key, set[int]] = {}
+        self.cache: dict[Key, int] = {}
+        self.provider_cache: dict[Key, int] = {}
+        self.weekday_cache: dict[int, int] = {}
 
-    def next_slot_days(
+    def slot_days(
         self,
         pids: tuple[Any, ...],
         tag: int,
@@ -341,34 +341,41 @@ class _Free:
         days_mask: int,
         slots: int,
         window: tuple[int | None, int | None],
-    ) -> list[int]:
-        """For each day offset f from 0 to MAX_DAYS, the first offset from f on on which one
-        of `pids` has a free slot of `minutes` that the preferences admit (NEVER: none), so
-        that a range first..last has one when next[first] <= last (a list index per range,
-        not a search). Each provider's days worked out once per length, parts and window
-        (patterns differ mostly in their days), then filtered by weekday. `tag` stands for
+    ) -> int:
+        """The day offsets on which one of `pids` has a free slot of `minutes` that the
+        preferences admit, as the bits of an int (bit i: i days from today), so that a
+        range has one when it shares a bit with the range's own (_Tokens: one AND per
+        range). Each provider's days worked out once per length, parts and window (patterns
+        differ mostly in their days), then kept to the preferred weekdays. `tag` stands for
         `pids` in the cache key (equal tuples, equal tags)."""
         key = (tag, minutes, days_mask, slots, window)
         found = self.cache.get(key)
         if found is not None:
             return found
-        good: set[int] = set()
+        good = 0
         for pid in pids:
-            good.update(self._provider_days(pid, minutes, slots, window))
+            good |= self._provider_days(pid, minutes, slots, window)
         if days_mask:
+            good &= self._on_weekdays(days_mask)
+        self.cache[key] = good
+        return good
+
+    def _on_weekdays(self, days_mask: int) -> int:
+        """The day offsets (bits) that fall on the weekdays of `days_mask` (bit 0 Monday)."""
+        found = self.weekday_cache.get(days_mask)
+        if found is None:
             weekday = self.today.weekday()
-            good = {o for o in good if days_mask & (1 << ((weekday + o) % 7))}
-        result = [NEVER] * (MAX_DAYS + 1)
-        since = 0
-        for offset in sorted(good):  # the days up to a good day look to it
-            result[since : offset + 1] = [offset] * (offset + 1 - since)
-            since = offset + 1
-        self.cache[key] = result
-        return result
+            found = sum(
+                1 << o for o in range(MAX_DAYS + 1) if days_mask & (1 << ((weekday + o) % 7))
+            )
+            self.weekday_cache[days_mask] = found
+        return found
 
     def _provider_days(
         self, pid: Any, minutes: int, slots: int, window: tuple[int | None, int | None]
-    ) -> set[int]:
+    ) -> int:
+        """The day offsets (bits) on which `pid` has a free slot of `minutes` within the
+        parts of day and window."""
         key = (pid, minutes, slots, window)
         found = self.provider_cache.get(key)
         if found is not None:
@@ -394,8 +401,8 @@ class _Free:
                 if lo <= hi and first <= hi:
                     good.add(offset)
                     break
-        self.provider_cache[key] = good
-        return good
+        bits = self.provider_cache[key] = sum(1 << offset for offset in good)
+        return bits
 
 
 def _median(histogram: dict[int, int]) -> float:
@@ -522,9 +529,9 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
         if pattern is None:
             continue
         patterns[key] = pattern
-        following = NO_SLOT
+        good = 0
         if pattern.usable:
-            following = free.next_slot_days(
+            good = free.slot_days(
                 pattern.usable,
                 pattern.usable_tag,
                 pattern.service.duration_minutes,
@@ -536,8 +543,8 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
         no_slot = 0
         unmet_weekdays = pattern.unmet_weekdays
         for token, n in Counter(row[7].split(",")).items():
-            first, last, weekdays = spans.get(token) or span_of(token)
-            if following[first] <= last:  # a free slot in its range (never when first > last)
+            days, weekdays = spans.get(token) or span_of(token)
+            if good & days:  # a free slot in its range
                 continue
             no_slot += n
             if weekdays:  # a range the report sees (first <= last)
