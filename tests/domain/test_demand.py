@@ -182,3 +182,42 @@ def test_ended_entries_count_under_their_active_providers(clinic: Clinic) -> Non
     assert _cell(found, "PT-EVAL", "KIM", "THURSDAY", "any").ended_without_offer == 1
     assert _cell(found, "PT-EVAL", "any", "THURSDAY", "any").ended_without_offer == 1
     assert not [c for c in found.cells if c.provider == "PATEL"]
+
+
+def test_median_wait_and_ranges_out_of_sight(clinic: Clinic) -> None:
+    """A cell's median wait counts the days added of every pattern pointing there; a range
+    that ended before today or starts past the days the report sees has no free slot and
+    suggests no hours."""
+    now = clock.now()
+    for i in range(5):  # waited 0, 2, 4, 6 and 8 days
+        entry = add_entry(
+            f"Wait{i}",
+            preferred_providers=["KIM"],
+            preferred_days=["MONDAY"],
+            preferred_time_slots=["MORNING"],
+        )
+        Entry.update(created_at=now - dt.timedelta(days=2 * i)).where(
+            Entry.id == entry.id
+        ).execute()
+    both = add_entry(
+        "Both",
+        preferred_providers=["KIM"],
+        preferred_days=["MONDAY", "TUESDAY"],
+        preferred_time_slots=["MORNING"],
+    )
+    Entry.update(created_at=now - dt.timedelta(days=10)).where(Entry.id == both.id).execute()
+    today = clock.today(clinic.time_zone)
+    for name, start, end in (("Past", -20, -2), ("Far", 200, 230)):
+        entry = add_entry(name, preferred_days=["FRIDAY"])
+        Entry.update(
+            date_range_start=today + dt.timedelta(days=start),
+            date_range_end=today + dt.timedelta(days=end),
+        ).where(Entry.id == entry.id).execute()
+    found = demand()
+    assert found.waiting_total == 8
+    monday = _cell(found, "PT-EVAL", "KIM", "MONDAY", "MORNING")
+    assert (monday.waiting, monday.median_wait_days) == (6, 5.0)
+    assert _cell(found, "PT-EVAL", "KIM", "TUESDAY", "MORNING").median_wait_days == 10.0
+    friday = _cell(found, "PT-EVAL", "any", "FRIDAY", "any")
+    assert (friday.waiting, friday.no_free_slot) == (2, 2)
+    assert not [s for s in found.suggestions if s.weekday == "FRIDAY"]

@@ -771,6 +771,53 @@ def test_v20_gets_the_stats_point_key_index(backend: str, tmp_path, request, fro
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v21_gets_the_demand_indexes_in_group_order(
+    backend: str, tmp_path, request, frozen
+) -> None:
+    """v21 -> v22: `stats demand`'s two indexes are made anew in the order it groups on
+    (the pattern's columns first, so SQLite groups as it reads), and the report is the one
+    the old indexes gave."""
+    from waitlist_tui.domain.stats.demand import demand
+    from waitlist_tui.domain.store.models import DEMAND_INDEX, ENDED_INDEX
+
+    url = (
+        str(tmp_path / "v21.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    for i in range(3):
+        client = {"first_name": f"Ann{'abc'[i]}", "last_name": "Lee", "phone": f"617-555-010{i}"}
+        entry = adding.create(entry_payload(client=client, preferred_days=["MONDAY"]), STAFF)
+        if i == 0:
+            changes.cancel(entry.id, STAFF, reason="went elsewhere")
+    fresh = {i.name: i.columns for i in db.get_indexes("entry")}
+    before = demand().to_dict()
+    for name in (DEMAND_INDEX, ENDED_INDEX):  # v21's: by date, the providers later
+        db.execute_sql(f'DROP INDEX "{name}"')
+    db.execute_sql(
+        f'CREATE INDEX "{DEMAND_INDEX}" ON entry (clinic_id, service_id, preferred_days, '
+        "preferred_time_slots, preferred_time_start, preferred_time_end, date_range_start, "
+        "date_range_end, created_at, provider_ids, id, status) WHERE status = 'waiting'"
+    )
+    db.execute_sql(
+        f'CREATE INDEX "{ENDED_INDEX}" ON entry (clinic_id, status_changed_at, service_id, '
+        "preferred_days, preferred_time_slots, ever_offered, provider_ids, id, status) "
+        "WHERE status IN ('cancelled', 'expired')"
+    )
+    schema.set_meta(schema.VERSION_KEY, "21")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    after = {i.name: i.columns for i in db.get_indexes("entry")}
+    for name in (DEMAND_INDEX, ENDED_INDEX):
+        assert after[name] == fresh[name]
+    assert after[DEMAND_INDEX][6] == "provider_ids"
+    assert after[ENDED_INDEX][1] == "service_id"
+    assert demand().to_dict() == before
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
 def test_v17_gains_the_knock_on_columns(backend: str, tmp_path, request, frozen) -> None:
     """v17 -> v18: entries gain keep_later_appointment (False for the old ones), openings
     the booking that freed them and their chain (empty for the old ones)."""

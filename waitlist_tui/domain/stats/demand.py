@@ -4,19 +4,22 @@ preferences point there, how many of them have no free slot in their date range,
 wait, and how many entries there ended (expired or cancelled) without ever being offered a
 slot; and the few extra hours that would fit the most waiting entries that have no slot.
 
-How it is read at 100,000 waiting entries: the waiting entries are counted per preference
-pattern (service, preferred providers, days, parts of day, time window) twice, by date range
-clipped to the days the report sees (the slot check) and by UTC day added (the wait histogram,
-whose median is taken per cell): grouped so by PostgreSQL, and by SQLite on both at once, then
-split. Python walks those groups, not rows, and never the two crossed. Free time is read once
-(fill/availability.free_blocks over the days the ranges reach) and turned into, per (service
-length, provider, day), the start minutes a slot could take; a pattern's days with a fitting
-slot are found once, and a group has a free slot when one of those days lies in its range (a
-bisect). The ended entries are grouped by their preferred providers' text and split per
-active provider here. Each entry's preferred providers and whether it was ever offered a slot
-are columns kept by triggers (schema v19, store/demand_columns.py) inside the two covering
-indexes, so neither query looks anything up per entry (that was half the time at 99,000
-waiting); what is left is the grouping of the waiting entries and the walk of the groups.
+How it is read at 100,000 waiting entries: one row per preference pattern (service,
+preferred providers, days, parts of day, time window; 3,400 at 99,000 waiting), grouped as
+the database reads models.DEMAND_INDEX, whose order is the pattern's (schema v22: SQLite
+sorts nothing), each row holding its entries' date ranges and UTC days added as text joined
+by commas. Python counts those texts' values in C (str.split, collections.Counter) and works
+each distinct value out once; it never walks the (pattern, dates) groups one by one (82,000
+of them at 99,000 waiting took a second between the database's sort and Python's walk).
+Free time is read once (fill/availability.free_blocks over the days the ranges reach) and
+turned into, per (service length, provider, day), the start minutes a slot could take; a
+pattern's days with a fitting slot are the bits of an int, and so is each distinct range:
+a range has a free slot when the two share a bit. A cell's median wait comes from
+its patterns' days added, counted together. The ended entries are grouped by their
+preferred providers' text and split per active provider here. Each entry's preferred
+providers and whether it was ever offered a slot are columns kept by triggers (schema v19,
+store/demand_columns.py) inside the two covering indexes, so neither query looks anything up
+per entry.
 
 An entry points to one cell per preferred provider, day and part of day it names: an entry
 that names none of a kind points to the "any" cell of that kind (an entry with no preferred
@@ -44,8 +47,7 @@ import io
 import math
 import statistics
 import uuid
-from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -185,74 +187,81 @@ WAITING_ONLY = f"e.status = '{vocab.WAITING}'"
 ENDED_ONLY = f"e.status IN ('{vocab.CANCELLED}', '{vocab.EXPIRED}')"
 
 
-def _waiting_rows(
-    clinic: Clinic, today: dt.date
-) -> tuple[list[tuple[Key, Any, Any, int]], list[tuple[Key, Any, int]]]:
-    """The waiting entries (models.DEMAND_INDEX) counted per pattern (service, providers
-    text, days, slots, window start, end) two ways: (pattern, first, last, count) with the
-    date range clipped to the days the report can see (from today to MAX_DAYS ahead; an end
-    before today is yesterday), the slot check's groups; and (pattern, UTC day added,
-    count), the wait histogram's. Neither crossed with the other: 43,000 + 27,000 groups at
-    99,000 waiting, not 93,000 that each needed both."""
-    start, low = today, today - dt.timedelta(days=1)
-    high = today + dt.timedelta(days=MAX_DAYS - 1)
+def _waiting_patterns(clinic: Clinic, today: dt.date, utc_today: dt.date) -> list[tuple[Any, ...]]:
+    """The waiting entries (models.DEMAND_INDEX) one row per preference pattern: (service,
+    providers text, days, slots, window start, end, last range end, ranges, waits), where
+    `ranges` holds each entry's date range and `waits` its UTC day added, as text joined by
+    commas (_Tokens reads them). One row per pattern, not one per pattern and dates: at
+    99,000 waiting the grouping into 82,000 groups, their rows and Python's walk of them
+    were most of the time; the entries' dates are counted in C (str.split, Counter) here.
+    SQLite groups as it reads the index (its order is the pattern's, v22)."""
     mark = _mark()
     waiting = Entry._meta.table_name
-    if is_postgres():
+    if is_postgres():  # days from today (ranges) and days waited (waits), as integers
+        service = "e.service_id::text"
+        ranges = (
+            f"string_agg((e.date_range_start - {mark}) || ':' || (e.date_range_end - {mark}), ',')"
+        )
+        waits = f"string_agg(({mark} - CAST(e.created_at AS date))::text, ',')"
         source = f"{waiting} e"
-        columns = (
-            "e.service_id::text AS s, e.provider_ids AS p, "
-            f"GREATEST(LEAST(e.date_range_start, {mark}), {mark}) AS a, "
-            f"LEAST(GREATEST(e.date_range_end, {mark}), {mark}) AS b, "
-            "CAST(e.created_at AS date) AS c"
-        )
-        stamps: tuple[Any, ...] = (high + dt.timedelta(days=1), start, low, high)
-    else:
+        params: tuple[Any, ...] = (today, today, utc_today)
+    else:  # the dates' text, worked out once per distinct value (_Tokens)
+        service = "e.service_id"
+        ranges = "group_concat(e.date_range_start || e.date_range_end, ',')"
+        waits = "group_concat(substr(e.created_at, 1, 10), ',')"
         source = f"{waiting} e INDEXED BY {DEMAND_INDEX}"
-        columns = (
-            "e.service_id AS s, e.provider_ids AS p, "
-            f"MAX(MIN(e.date_range_start, {mark}), {mark}) AS a, "
-            f"MIN(MAX(e.date_range_end, {mark}), {mark}) AS b, substr(e.created_at, 1, 10) AS c"
-        )
-        text = (high + dt.timedelta(days=1), start, low, high)
-        stamps = tuple(d.isoformat() for d in text)
-    pattern = "s, p, d, t, ws, we"
-    entries = (
-        f"SELECT {columns}, e.preferred_days AS d, e.preferred_time_slots AS t, "
-        "e.preferred_time_start AS ws, e.preferred_time_end AS we "
-        f"FROM {source} WHERE e.clinic_id = {mark} AND {WAITING_ONLY}"
-    )
-    params = (*stamps, Entry.clinic.db_value(clinic.id))
-    ranges: list[tuple[Key, Any, Any, int]] = []
-    waits: list[tuple[Key, Any, int]] = []
-    if is_postgres():  # the entries read once: a CTE named twice is materialized
-        sql = (
-            f"WITH w AS ({entries}) "
-            f"SELECT {pattern}, 0, a, b, COUNT(*) FROM w GROUP BY {pattern}, a, b "
-            f"UNION ALL SELECT {pattern}, 1, c, NULL, COUNT(*) FROM w GROUP BY {pattern}, c"
-        )
-        for row in database.execute_sql(sql, params):
-            if row[6] == 0:
-                ranges.append((row[:6], row[7], row[8], row[9]))
-            else:
-                waits.append((row[:6], row[7], row[9]))
-        return ranges, waits
-    # SQLite writes such a CTE to a temporary table and sorts it twice (slower than grouping
-    # once on both and splitting the groups here). The rows are read in a subquery the
-    # planner keeps whole (LIMIT -1).
+        params = ()
     sql = (
-        f"SELECT {pattern}, a, b, c, COUNT(*) FROM ({entries} LIMIT -1) AS w "
-        f"GROUP BY {pattern}, a, b, c"
+        f"SELECT {service}, e.provider_ids, e.preferred_days, e.preferred_time_slots, "
+        "e.preferred_time_start, e.preferred_time_end, MAX(e.date_range_end), "
+        f"{ranges}, {waits} FROM {source} WHERE e.clinic_id = {mark} AND {WAITING_ONLY} "
+        "GROUP BY e.service_id, e.preferred_days, e.preferred_time_slots, "
+        "e.preferred_time_start, e.preferred_time_end, e.provider_ids"
     )
-    by_range: dict[tuple[Key, Any, Any], int] = defaultdict(int)
-    by_day: dict[tuple[Key, Any], int] = defaultdict(int)
-    for row in database.execute_sql(sql, params):
-        key, count = row[:6], row[9]
-        by_range[(key, row[6], row[7])] += count
-        by_day[(key, row[8])] += count
-    ranges = [(key, a, b, count) for (key, a, b), count in by_range.items()]
-    waits = [(key, c, count) for (key, c), count in by_day.items()]
-    return ranges, waits
+    return list(database.execute_sql(sql, (*params, Entry.clinic.db_value(clinic.id))))
+
+
+class _Tokens:
+    """The text tokens of _waiting_patterns as day offsets, each distinct one worked out once:
+    a range as (its days, its weekdays), the days from today the report sees in it as the
+    bits of an int (as _Free.slot_days) and their weekdays' mask (bit 0 Monday; 0 when it
+    sees none of them); an added day as whole days waited."""
+
+    def __init__(self, today: dt.date, utc_today: dt.date, reach: int) -> None:
+        self.today, self.utc_today, self.reach = today, utc_today, reach
+        self.postgres = is_postgres()
+        self.spans: dict[str, tuple[int, int]] = {}
+        self.waited: dict[str, int] = {}
+        self.masks: dict[tuple[int, int], int] = {}
+
+    def span(self, token: str) -> tuple[int, int]:
+        if self.postgres:
+            start, _, end = token.partition(":")
+            first, last = int(start), int(end)
+        else:
+            a, b = dt.date.fromisoformat(token[:10]), dt.date.fromisoformat(token[10:])
+            first, last = (a - self.today).days, (b - self.today).days
+        # as far as the report sees: from today (an end before it is yesterday) to MAX_DAYS
+        # ahead, and no further than the last range's end (the reach)
+        first = min(max(first, 0), MAX_DAYS)
+        last = min(max(last, -1), MAX_DAYS - 1, self.reach - 1)
+        days = mask = 0
+        if first <= last:
+            days = (1 << (last + 1)) - (1 << first)
+            span = (first, last) if last - first < 6 else (0, -1)  # -1: every weekday
+            mask = self.masks.get(span) or self.masks.setdefault(span, _weekdays(self.today, *span))
+        found = self.spans[token] = (days, mask)
+        return found
+
+    def waited_days(self, token: str) -> int:
+        found = self.waited.get(token)
+        if found is None:
+            if self.postgres:
+                found = int(token)
+            else:
+                found = (self.utc_today - dt.date.fromisoformat(token)).days
+            self.waited[token] = found
+        return found
 
 
 def _ended_groups(clinic: Clinic, since: dt.datetime) -> list[tuple[Any, ...]]:
@@ -290,8 +299,8 @@ def _parts_of(slots: int) -> list[str]:
 
 class _Free:
     """Per (service length, provider): for each day offset, the ranges of start minutes
-    (local) a slot of that length could take; and per preference pattern the sorted day
-    offsets with a fitting slot."""
+    (local) a slot of that length could take; and per preference pattern the day offsets
+    with a fitting slot (bits of an int)."""
 
     def __init__(
         self, clinic: Clinic, providers: list[Provider], today: dt.date, days: int, now: dt.datetime
@@ -320,37 +329,53 @@ class _Free:
                     gap = (earliest - start).total_seconds() / 60
                     floor = a + math.floor(gap)
                 self.local[pid].append((offset, a, b, floor))
-        self.cache: dict[Key, list[int]] = {}
-        self.provider_cache: dict[Key, set[int]] = {}
+        self.cache: dict[Key, int] = {}
+        self.provider_cache: dict[Key, int] = {}
+        self.weekday_cache: dict[int, int] = {}
 
-    def days_with_slot(
+    def slot_days(
         self,
         pids: tuple[Any, ...],
+        tag: int,
         minutes: int,
         days_mask: int,
         slots: int,
         window: tuple[int | None, int | None],
-    ) -> list[int]:
+    ) -> int:
         """The day offsets on which one of `pids` has a free slot of `minutes` that the
-        preferences admit: each provider's days worked out once per length, parts and
-        window (patterns differ mostly in their days), then filtered by weekday."""
-        key = (pids, minutes, days_mask, slots, window)
+        preferences admit, as the bits of an int (bit i: i days from today), so that a
+        range has one when it shares a bit with the range's own (_Tokens: one AND per
+        range). Each provider's days worked out once per length, parts and window (patterns
+        differ mostly in their days), then kept to the preferred weekdays. `tag` stands for
+        `pids` in the cache key (equal tuples, equal tags)."""
+        key = (tag, minutes, days_mask, slots, window)
         found = self.cache.get(key)
         if found is not None:
             return found
-        good: set[int] = set()
+        good = 0
         for pid in pids:
-            good.update(self._provider_days(pid, minutes, slots, window))
+            good |= self._provider_days(pid, minutes, slots, window)
         if days_mask:
+            good &= self._on_weekdays(days_mask)
+        self.cache[key] = good
+        return good
+
+    def _on_weekdays(self, days_mask: int) -> int:
+        """The day offsets (bits) that fall on the weekdays of `days_mask` (bit 0 Monday)."""
+        found = self.weekday_cache.get(days_mask)
+        if found is None:
             weekday = self.today.weekday()
-            good = {o for o in good if days_mask & (1 << ((weekday + o) % 7))}
-        result = sorted(good)
-        self.cache[key] = result
-        return result
+            found = sum(
+                1 << o for o in range(MAX_DAYS + 1) if days_mask & (1 << ((weekday + o) % 7))
+            )
+            self.weekday_cache[days_mask] = found
+        return found
 
     def _provider_days(
         self, pid: Any, minutes: int, slots: int, window: tuple[int | None, int | None]
-    ) -> set[int]:
+    ) -> int:
+        """The day offsets (bits) on which `pid` has a free slot of `minutes` within the
+        parts of day and window."""
         key = (pid, minutes, slots, window)
         found = self.provider_cache.get(key)
         if found is not None:
@@ -376,8 +401,8 @@ class _Free:
                 if lo <= hi and first <= hi:
                     good.add(offset)
                     break
-        self.provider_cache[key] = good
-        return good
+        bits = self.provider_cache[key] = sum(1 << offset for offset in good)
+        return bits
 
 
 def _median(histogram: dict[int, int]) -> float:
@@ -399,20 +424,19 @@ def _median(histogram: dict[int, int]) -> float:
 
 @dataclass
 class _Pattern:
-    """What a group of waiting entries asks for, less its dates: its cells, the providers
-    that could see it, and (once asked) the day offsets with a fitting free slot."""
+    """What a group of waiting entries asks for, less its dates: its cells and the providers
+    that could see it."""
 
     service: Service
     pids: tuple[Any, ...]
     usable: tuple[Any, ...]
+    usable_tag: int  # stands for `usable` in _Free's cache keys (a UUID hashes in Python)
     days: int
     slots: int
     window: tuple[int | None, int | None]
     cells: list[Key]
-    waiting: int = 0
-    unmet: int = 0
-    good: list[int] | None = None
-    waits: dict[int, int] = field(default_factory=dict)  # whole days waited -> entries
+    # the weekdays of a range (a mask) -> its waiting entries with no free slot (_suggest)
+    unmet_weekdays: dict[int, int] = field(default_factory=dict)
 
 
 def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
@@ -442,36 +466,42 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
     for link in ProviderService.select().where(ProviderService.provider.in_(list(by_pid))):
         offers[link.service_id].append(link.provider_id)
     offered = {service_id: set(pids) for service_id, pids in offers.items()}
-    ranges, waits = _waiting_rows(clinic, today)
+    rows = _waiting_patterns(clinic, today, utc_today)
     ended = _ended_groups(clinic, now - dt.timedelta(days=ENDED_DAYS))
 
-    offsets: dict[Any, int] = {}
-
-    def offset(raw: Any) -> int:  # a stored date (text on SQLite) as days from today
-        found = offsets.get(raw)
-        if found is None:
-            day = raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw)[:10])
-            found = offsets[raw] = (day - today).days
-        return found
-
     cells_of: dict[Key, tuple[Service, tuple[Any, ...], list[Key]] | None] = {}
+    ids_of: dict[Any, tuple[uuid.UUID, ...]] = {}  # providers text -> ids, parsed once
+    service_of: dict[Any, Service | None] = {}  # service id as read -> the service
 
     def cells_for(raw_service: Any, raw_pids: Any, days: int, slots: int) -> Any:
         """(service, provider ids, its cells) of a raw group key; None: not in the report."""
         key = (raw_service, raw_pids, days, slots)
         if key not in cells_of:
-            what = services.get(_id(raw_service))
+            what = service_of.get(raw_service)
+            if what is None:
+                what = service_of[raw_service] = services.get(_id(raw_service))
             if what is None or (wanted_service is not None and what.id != wanted_service):
                 cells_of[key] = None
             else:
-                pids = () if raw_pids is None else tuple(_id(p) for p in str(raw_pids).split(","))
+                pids = ids_of.get(raw_pids)
+                if pids is None:
+                    listed = () if raw_pids is None else str(raw_pids).split(",")
+                    pids = ids_of[raw_pids] = tuple(_id(p) for p in listed)
                 cells_of[key] = (what, pids, _cells(what.code, pids, days, slots, by_pid))
         return cells_of[key]
 
     # the range ends are clipped to [yesterday, MAX_DAYS - 1 ahead]: the reach is the same
-    reach = min(max((offset(row[2]) for row in ranges), default=-1) + 1, MAX_DAYS)
+    last_end = max((row[6] for row in rows), default=None)
+    reach = 0
+    if last_end is not None:
+        day = last_end if isinstance(last_end, dt.date) else dt.date.fromisoformat(last_end)
+        reach = min(max((day - today).days, -1), MAX_DAYS - 1) + 1
     free = _Free(clinic, providers, today, max(reach, 0), now)
-    patterns: dict[Key, _Pattern | None] = {}
+    tokens = _Tokens(today, utc_today, reach)
+    patterns: dict[Key, _Pattern] = {}
+
+    usable_of: dict[Key, tuple[tuple[Any, ...], int]] = {}  # (service, providers text)
+    tags: dict[tuple[Any, ...], int] = {}
 
     def pattern_of(key: Key) -> _Pattern | None:
         raw_service, raw_pids, days, slots, ws, we = key
@@ -479,65 +509,71 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
         if found is None:
             return None
         what, pids, cells = found
-        offering = offered.get(what.id, set())
-        every = tuple(offers.get(what.id, ()))
-        usable = tuple(p for p in (pids or every) if p in by_pid and p in offering)
+        usable = usable_of.get((raw_service, raw_pids))
+        if usable is None:  # the providers that offer the service, and a number for them
+            offering = offered.get(what.id, set())
+            every = tuple(offers.get(what.id, ()))
+            chosen = tuple(p for p in (pids or every) if p in by_pid and p in offering)
+            tag = tags.setdefault(chosen, len(tags))
+            usable = usable_of[(raw_service, raw_pids)] = (chosen, tag)
         window = (ws, we) if ws is not None and we is not None else (None, None)
-        return _Pattern(what, pids, usable, days, slots, window, cells)
+        return _Pattern(what, pids, usable[0], usable[1], days, slots, window, cells)
 
-    unmet_ranges: dict[tuple[Key, int, int], int] = defaultdict(int)
+    # per cells (cells_for's key): [its cells, waiting, no free slot, days added texts]
+    sums: dict[Key, list[Any]] = {}
+    spans, span_of = tokens.spans, tokens.span
     total = no_slot_total = 0
-    for key, start, end, count in ranges:
-        if key in patterns:
-            pattern = patterns[key]
-        else:
-            pattern = patterns[key] = pattern_of(key)
+    for row in rows:
+        key = row[:6]
+        pattern = pattern_of(key)
         if pattern is None:
             continue
+        patterns[key] = pattern
+        good = 0
+        if pattern.usable:
+            good = free.slot_days(
+                pattern.usable,
+                pattern.usable_tag,
+                pattern.service.duration_minutes,
+                pattern.days,
+                pattern.slots,
+                pattern.window,
+            )
+        count = row[7].count(",") + 1
+        no_slot = 0
+        unmet_weekdays = pattern.unmet_weekdays
+        for token, n in Counter(row[7].split(",")).items():
+            days, weekdays = spans.get(token) or span_of(token)
+            if good & days:  # a free slot in its range
+                continue
+            no_slot += n
+            if weekdays:  # a range the report sees (first <= last)
+                unmet_weekdays[weekdays] = unmet_weekdays.get(weekdays, 0) + n
         total += count
-        pattern.waiting += count
-        first, last = offset(start), min(offset(end), reach - 1)  # start >= today already
-        has_slot = False
-        if first <= last and pattern.usable:
-            if pattern.good is None:
-                pattern.good = free.days_with_slot(
-                    pattern.usable,
-                    pattern.service.duration_minutes,
-                    pattern.days,
-                    pattern.slots,
-                    pattern.window,
-                )
-            i = bisect_left(pattern.good, first)
-            has_slot = i < len(pattern.good) and pattern.good[i] <= last
-        if not has_slot:
-            no_slot_total += count
-            pattern.unmet += count
-            if first <= last:
-                span = (first, last) if last - first < 6 else (0, -1)  # -1: every weekday
-                unmet_ranges[(key, *span)] += count
-    added_days: dict[Any, int] = {}
-    for key, added, count in waits:
-        pattern = patterns.get(key)
-        if pattern is None:
-            continue
-        waited = added_days.get(added)
-        if waited is None:
-            day = added if isinstance(added, dt.date) else dt.date.fromisoformat(str(added))
-            waited = added_days[added] = (utc_today - day).days
-        pattern.waits[waited] = pattern.waits.get(waited, 0) + count
-    reported = {key: pattern for key, pattern in patterns.items() if pattern is not None}
+        no_slot_total += no_slot
+        found = sums.get(key[:4])
+        if found is None:
+            found = sums[key[:4]] = [pattern.cells, 0, 0, []]
+        found[1] += count
+        found[2] += no_slot
+        found[3].append(row[8])
     waiting: dict[Key, int] = defaultdict(int)
     unmet: dict[Key, int] = defaultdict(int)
-    for pattern in reported.values():
-        for cell in pattern.cells:
-            waiting[cell] += pattern.waiting
-            unmet[cell] += pattern.unmet
-    histograms: dict[Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for pattern in reported.values():
-        for cell in pattern.cells:
-            histogram = histograms[cell]
-            for waited, count in pattern.waits.items():
-                histogram[waited] += count
+    added: dict[Key, list[str]] = defaultdict(list)  # cell -> its patterns' waits text
+    for cells_there, count, no_slot, texts in sums.values():
+        text = ",".join(texts)
+        for cell in cells_there:
+            waiting[cell] += count
+            unmet[cell] += no_slot
+            added[cell].append(text)
+    # each cell's entries counted per UTC day added (in C), then as whole days waited
+    histograms: dict[Key, dict[int, int]] = {}
+    for cell, texts in added.items():
+        histogram: dict[int, int] = {}
+        for token, n in Counter(",".join(texts).split(",")).items():
+            waited = tokens.waited_days(token)
+            histogram[waited] = histogram.get(waited, 0) + n
+        histograms[cell] = histogram
     ended_by_cell: dict[Key, int] = defaultdict(int)
     active_ids: dict[Any, list[str | None]] = {}
     for raw_service, raw_pids, days, slots, count in ended:
@@ -564,10 +600,20 @@ def demand(clinic: Clinic | None = None, service: str | None = None) -> Demand:
         for key in set(waiting) | set(ended_by_cell)
     ]
     cells.sort(key=lambda c: (-c.no_free_slot, -c.waiting, -c.ended_without_offer, _order(c)))
-    suggestions = _suggest(unmet_ranges, reported, offers, by_pid, free, today, reach)
+    suggestions = _suggest(patterns, by_pid, free, reach)
     return Demand(
         clinic.name, today, max(reach, 0), total, no_slot_total, ENDED_DAYS, cells, suggestions
     )
+
+
+def _weekdays(today: dt.date, first: int, last: int) -> int:
+    """The weekdays (bit 0 Monday) of the days first..last from today; first > last: all."""
+    if first > last:
+        return 127
+    mask = 0
+    for i in range(last - first + 1):
+        mask |= 1 << (today + dt.timedelta(days=first + i)).weekday()
+    return mask
 
 
 def _order(c: Cell) -> tuple[Any, ...]:
@@ -586,69 +632,71 @@ def _cells(
 
 
 def _spots(
-    pattern: _Pattern, offers: dict[Any, list[Any]], number: dict[Any, int], free: _Free
-) -> list[tuple[Key, int, int]]:
-    """(provider's number, weekday, part), its weekday's bit and the service's length, for
-    each place an extra hour could see this pattern's entries (their providers, days, parts
-    of day and window). Providers go by number: a UUID hashes in Python, per entry group."""
-    what, days = pattern.service, pattern.days
-    parts = PARTS if _parts_of(pattern.slots) == [ANY] else tuple(_parts_of(pattern.slots))
-    listed = offers.get(what.id, ())
-    offering = set(listed)
-    ws, we = pattern.window
-    length = what.duration_minutes
-    fitting = [
-        part
-        for part in parts
-        if ws is None
-        or we is None
-        or max(free.parts[part][0], ws) + length <= min(free.parts[part][1], we)
-    ]
-    weekdays = [w for w in range(7) if not days or days & (1 << w)]
-    return [
-        ((number[pid], weekday, part), 1 << weekday, length)
-        for pid in pattern.pids or tuple(listed)
-        if pid in number and pid in offering
-        for weekday in weekdays
-        for part in fitting
-    ]
+    pattern: _Pattern,
+    number: dict[Any, int],
+    numbers: dict[int, tuple[int, ...]],
+    fitting_of: dict[Key, tuple[str, ...]],
+    free: _Free,
+) -> Key:
+    """(providers' numbers, weekdays mask, parts, the service's length): the places an extra
+    hour could see this pattern's entries (their providers, days, parts of day and window).
+    Providers go by number (`numbers`: per usable_tag, worked out once): a UUID hashes in
+    Python. The parts per (slots, window, length) are worked out once (`fitting_of`)."""
+    length = pattern.service.duration_minutes
+    key = (pattern.slots, pattern.window, length)
+    fitting = fitting_of.get(key)
+    if fitting is None:
+        named = _parts_of(pattern.slots)
+        parts = PARTS if named == [ANY] else tuple(named)
+        ws, we = pattern.window
+        fitting = fitting_of[key] = tuple(
+            part
+            for part in parts
+            if ws is None
+            or we is None
+            or max(free.parts[part][0], ws) + length <= min(free.parts[part][1], we)
+        )
+    weekdays = pattern.days & 127 if pattern.days else 127  # bit 0 Monday
+    pids = numbers.get(pattern.usable_tag)
+    if pids is None:  # its preferred providers (or all) that offer the service and are active
+        pids = numbers[pattern.usable_tag] = tuple(number[pid] for pid in pattern.usable)
+    return (pids, weekdays, fitting, length)
 
 
 def _suggest(
-    ranges: dict[tuple[Key, int, int], int],
     patterns: dict[Key, _Pattern],
-    offers: dict[Any, list[Any]],
     by_pid: dict[Any, Provider],
     free: _Free,
-    today: dt.date,
     reach: int,
 ) -> list[Suggestion]:
     """The provider x weekday x part of day whose extra hours would fit the most waiting
-    entries that have no free slot (module docstring)."""
-    by_weekdays: dict[tuple[Key, int], int] = defaultdict(int)
-    masks: dict[tuple[int, int], int] = {}
-    for (key, first, last), count in ranges.items():  # first > last: every weekday
-        mask = masks.get((first, last))
-        if mask is None:
-            mask = 127
-            if first <= last:
-                mask = 0
-                for i in range(last - first + 1):
-                    mask |= 1 << (today + dt.timedelta(days=first + i)).weekday()
-            masks[(first, last)] = mask
-        by_weekdays[(key, mask)] += count
+    entries that have no free slot (module docstring). The counts are summed per set of
+    places first (patterns that differ in their window or days mostly share one), then
+    spread over the places."""
     number = {pid: i for i, pid in enumerate(by_pid)}
-    spots_of: dict[Key, list[tuple[Key, int, int]]] = {}
+    numbers: dict[int, tuple[int, ...]] = {}
+    fitting_of: dict[Key, tuple[str, ...]] = {}
+    by_places: dict[Key, int] = defaultdict(int)
+    for pattern in patterns.values():
+        if not pattern.unmet_weekdays:
+            continue
+        pids, weekdays, fitting, length = _spots(pattern, number, numbers, fitting_of, free)
+        if not (pids and fitting):
+            continue
+        for mask, count in pattern.unmet_weekdays.items():
+            seen = weekdays & mask
+            if seen:
+                by_places[(pids, seen, fitting, length)] += count
     fits: dict[Key, int] = defaultdict(int)
     minutes: dict[Key, int] = defaultdict(int)
-    for (key, mask), count in by_weekdays.items():
-        spots = spots_of.get(key)
-        if spots is None:
-            spots = spots_of[key] = _spots(patterns[key], offers, number, free)
-        for spot, weekday_bit, length in spots:
-            if mask & weekday_bit:
-                fits[spot] += count
-                minutes[spot] += count * length
+    for (pids, seen, fitting, length), count in by_places.items():
+        weekdays = [w for w in range(7) if seen & (1 << w)]
+        for i in pids:
+            for weekday in weekdays:
+                for part in fitting:
+                    spot = (i, weekday, part)
+                    fits[spot] += count
+                    minutes[spot] += count * length
     weeks = max(1, math.ceil(reach / 7))
     found: list[Suggestion] = []
     numbered = list(by_pid.values())

@@ -308,6 +308,15 @@ def _v21_stats_point_key(db: Database, migrator: SchemaMigrator) -> None:
     schema_of(m.StatsPoint).create_indexes(safe=True)
 
 
+def _v22_demand_index_order(db: Database, migrator: SchemaMigrator) -> None:
+    """v22: `stats demand`'s two indexes made anew in the order it groups on (models.py,
+    DEMAND_INDEX and ENDED_INDEX), so SQLite groups as it reads instead of sorting.
+    Idempotent."""
+    for name in (m.DEMAND_INDEX, m.ENDED_INDEX):
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
+    _entry_indexes(db)
+
+
 def _v23_active_queue_client(db: Database, migrator: SchemaMigrator) -> None:
     """v23: the active queue's index (models.ACTIVE_QUEUE_INDEX) made anew with each entry's
     client at its end, so a search walking the queue checks the client from the index.
@@ -337,13 +346,13 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     19: _v19_demand_columns,
     20: _v20_sqlite_search_index,
     21: _v21_stats_point_key,
+    22: _v22_demand_index_order,
     23: _v23_active_queue_client,
 }
 
 
 # Version numbers with no step here: an upgrade passes over them. Empty once every number
-# has its step (19 came last, from the demand19 branch; 22 is another branch's, 23 this one's
-# and self-contained: renumbered at a merge, it needs nothing from 22).
+# has its step (22 came from the demand3 branch and 23 from search3, merged the same day).
 UNUSED_VERSIONS = frozenset(range(2, CURRENT_VERSION + 1)) - set(MIGRATIONS)
 
 
