@@ -62,6 +62,7 @@ from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.store import audit, demand_columns, rollups, sqlite_search
 from waitlist_tui.domain.store.bulk_columns import AUDIT_COLUMNS, CLIENT_COLUMNS, ENTRY_COLUMNS
 from waitlist_tui.domain.store.db import bulk_copy, database, is_postgres
+from waitlist_tui.domain.store.deferred_indexes import deferred_indexes
 from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
 from waitlist_tui.domain.textinput import search_text, text_value
 from waitlist_tui.domain.waitlist import adding, updating
@@ -74,6 +75,10 @@ CSV_ROW_BYTES = 100  # a CSV row's usual size, to guess a file's rows from its b
 MAX_WORKERS = 3
 WRITE_CACHE_KIB = 262_144  # 256 MiB, as the demo's bulk load (db.bulk_load_mode)
 READ_CHUNK = 1 << 20
+# Tables whose secondary indexes are built once after the write when the import adds more
+# rows than they hold (store/deferred_indexes.py); the clients' stay, as the write looks
+# people up by phone and email through them.
+DEFERRED_INDEXES = ("entry", "entry_provider", "audit_event")
 # (phase: "check" | "write", done, total): done and total in bytes while checking a CSV
 # file, in rows otherwise.
 Progress = Callable[[str, int, int], None]
@@ -444,6 +449,8 @@ def _phone_of(kind: str, item: Any) -> str | None:
 TEMPLATES_KEPT = 10_000
 _NOTES_MARK = "\x00notes\x00"  # stands in for a row's notes in a template's audit text
 _STAMPED = ("created_at", "updated_at", "status_changed_at")
+_OWN_CELLS = frozenset(("client", "notes"))  # a row's own: not part of its template's key
+_CLIENT_ID_KEYS = frozenset({"client_id", *(k for k, v in ALIASES.items() if v == "client_id")})
 
 
 @dataclass
@@ -465,16 +472,14 @@ class RowTemplate:
     def key(payload: Any, time_zone: str) -> tuple[Any, ...] | None:
         """A new client's row (no client_id): its cells but the client and the notes, and
         today's date (defaults and the past are today's); None for any other row."""
-        if not isinstance(payload, dict) or any(ALIASES.get(k, k) == "client_id" for k in payload):
+        if not isinstance(payload, dict) or not _CLIENT_ID_KEYS.isdisjoint(payload):
             return None
         if not isinstance(payload.get("client"), dict):
             return None
         cells: list[Any] = [clock.today(time_zone)]
         for k, v in payload.items():
-            if k == "client" or k == "notes":
-                continue
-            cells.append(k)
-            cells.append(tuple(v) if type(v) is list else v)
+            if k not in _OWN_CELLS:
+                cells += (k, tuple(v) if type(v) is list else v)
         key = tuple(cells)
         try:
             hash(key)
@@ -1040,7 +1045,12 @@ def import_file(
             raise _refusal(errors, total)
         counts = {"added": 0, "updated": 0, "skipped": 0}
         ids: list[str] = []
-        with database.atomic(), write_cache(), sqlite_search.bulk_clients(database.obj):
+        with (
+            database.atomic(),
+            write_cache(),
+            sqlite_search.bulk_clients(database.obj),
+            deferred_indexes(DEFERRED_INDEXES, total - len(errors)),
+        ):
             with rollups.bulk_entry_counts() as counter, demand_columns.bulk_links() as linker:
                 writer = Writer(
                     clinic, actor, on_existing, errors, counts, ids, clock.now(), counter, linker
