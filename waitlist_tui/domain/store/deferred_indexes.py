@@ -23,10 +23,11 @@ from waitlist_tui.domain.store.db import database, is_postgres
 
 
 @contextmanager
-def deferred_indexes(tables: Sequence[str], adding: int) -> Iterator[None]:
+def deferred_indexes(tables: Sequence[str], adding: int, least: int = 1) -> Iterator[None]:
     """Within the caller's transaction: the non-unique indexes of each of `tables` holding
-    at most `adding` rows dropped while the block writes, and made again at its end."""
-    if is_postgres() or adding <= 0:
+    at most `adding` rows dropped while the block writes, and made again at its end (when
+    the block adds at least `least` rows)."""
+    if is_postgres() or adding < max(least, 1):
         yield
         return
     kept: list[tuple[str, str]] = []

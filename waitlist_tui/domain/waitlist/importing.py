@@ -79,6 +79,7 @@ READ_CHUNK = 1 << 20
 # rows than they hold (store/deferred_indexes.py); the clients' stay, as the write looks
 # people up by phone and email through them.
 DEFERRED_INDEXES = ("entry", "entry_provider", "audit_event")
+DEFER_INDEXES_FROM = 20_000  # rows: below, two dozen DDL statements cost more than they save
 # (phase: "check" | "write", done, total): done and total in bytes while checking a CSV
 # file, in rows otherwise.
 Progress = Callable[[str, int, int], None]
@@ -1049,7 +1050,7 @@ def import_file(
             database.atomic(),
             write_cache(),
             sqlite_search.bulk_clients(database.obj),
-            deferred_indexes(DEFERRED_INDEXES, total - len(errors)),
+            deferred_indexes(DEFERRED_INDEXES, total - len(errors), DEFER_INDEXES_FROM),
         ):
             with rollups.bulk_entry_counts() as counter, demand_columns.bulk_links() as linker:
                 writer = Writer(
