@@ -72,7 +72,11 @@ def _checked(clinic: Clinic, quick: bool, monkeypatch: pytest.MonkeyPatch) -> An
         monkeypatch.setattr(importing.Checker, "quick", lambda self, number, payload: None)
     errors: list[dict[str, Any]] = []
     checker = importing.Checker(clinic, STAFF, "skip", errors)
-    raw = [(n, "csv", row) for n, row in enumerate(_rows(), start=2)]
+    raw: list[tuple[int, str, Any]] = [(n, "csv", row) for n, row in enumerate(_rows(), start=2)]
+    client = {"first_name": "Jo", "last_name": "Ng", "email": "jo@example.com"}
+    for priority in (1, 1, True, 1.0, "1", "1"):  # equal as keys, not to prepare
+        raw.append((len(raw) + 2, "json", {"client": client, "service": "PT-EVAL",
+                                           "priority": priority, "notes": "json"}))  # fmt: skip
     records = checker.batch(raw)
     monkeypatch.undo()
     columns = ("id", "clinic_id", "client_id", "service_id", *importing._ENTRY_TAIL)

@@ -471,22 +471,24 @@ class RowTemplate:
 
     @staticmethod
     def key(payload: Any, time_zone: str) -> tuple[Any, ...] | None:
-        """A new client's row (no client_id): its cells but the client and the notes, and
-        today's date (defaults and the past are today's); None for any other row."""
+        """A new client's row (no client_id) whose cells are text, as a CSV row's are: its
+        cells but the client and the notes, and today's date (defaults and the past are
+        today's); None for any other row."""
         if not isinstance(payload, dict) or not _CLIENT_ID_KEYS.isdisjoint(payload):
             return None
         if not isinstance(payload.get("client"), dict):
             return None
         cells: list[Any] = [clock.today(time_zone)]
         for k, v in payload.items():
-            if k not in _OWN_CELLS:
-                cells += (k, tuple(v) if type(v) is list else v)
-        key = tuple(cells)
-        try:
-            hash(key)
-        except TypeError:  # a hand-written JSON row's nested value
-            return None
-        return key
+            if k in _OWN_CELLS:
+                continue
+            kind = type(v)
+            if kind is list and all(type(x) is str for x in v):
+                v = tuple(v)
+            elif kind is not str:  # a JSON number or flag: 1 == True == 1.0 as a key
+                return None
+            cells += (k, v)
+        return tuple(cells)
 
     @classmethod
     def of(cls, ready: adding.Prepared, row: list[Any], actor: str) -> RowTemplate:
