@@ -1,7 +1,6 @@
 """A bulk write's secondary indexes dropped and built once at its end (store/deferred_indexes):
 only for a table the write outgrows, only non-unique ones, back as they were (text and planner
-statistics) after the write, and untouched by a write that rolls back. SQLite only: a no-op
-on PostgreSQL."""
+statistics) after the write, and untouched by a write that rolls back. On both backends."""
 
 from __future__ import annotations
 
@@ -12,36 +11,37 @@ from waitlist_tui.domain.store.deferred_indexes import deferred_indexes
 
 
 def _indexes(table: str) -> list[tuple[str, str]]:
-    return [
-        (str(name), str(sql))
-        for name, sql in database.execute_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-            "AND sql IS NOT NULL ORDER BY name",
-            (table,),
-        ).fetchall()
-    ]
+    sql = (
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+        "AND indexname NOT LIKE '%%_pkey' ORDER BY indexname"
+        if is_postgres()
+        else "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        "AND sql IS NOT NULL ORDER BY name"
+    )
+    return [(str(name), str(text)) for name, text in database.execute_sql(sql, (table,))]
 
 
 @pytest.fixture
 def sqlite_only(clinic: object) -> None:
     if is_postgres():
-        pytest.skip("a no-op on PostgreSQL")
+        pytest.skip("SQLite's planner statistics")
 
 
-@pytest.mark.usefixtures("sqlite_only")
+@pytest.mark.usefixtures("clinic")
 def test_a_table_the_write_outgrows_has_its_indexes_made_again_at_the_end() -> None:
     before = _indexes("entry_provider")
     unique = [i for i in before if i[1].upper().startswith("CREATE UNIQUE")]
-    assert unique and len(unique) < len(before)
+    assert unique and len(unique) < len(before)  # the unique one stays
     with database.atomic():
         with deferred_indexes(["entry_provider"], 10):
-            assert _indexes("entry_provider") == unique  # the unique one stays
+            assert _indexes("entry_provider") == unique
         assert _indexes("entry_provider") == before
     assert _indexes("entry_provider") == before
-    assert database.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if not is_postgres():
+        assert database.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-@pytest.mark.usefixtures("sqlite_only")
+@pytest.mark.usefixtures("clinic")
 def test_a_table_holding_more_rows_than_the_write_adds_keeps_its_indexes() -> None:
     before = _indexes("provider")
     rows = database.execute_sql("SELECT COUNT(*) FROM provider").fetchone()[0]
@@ -70,3 +70,12 @@ def test_a_rollback_leaves_the_indexes_and_their_statistics_as_they_were() -> No
     assert _indexes("entry") == before
     assert ("entry", "entry_status_expires_at", "1000 500 2") in before_stats
     assert database.execute_sql(stats).fetchall() == before_stats
+
+
+@pytest.mark.usefixtures("clinic")
+def test_a_rollback_leaves_the_indexes_as_they_were() -> None:
+    before = _indexes("entry")
+    with pytest.raises(RuntimeError), database.atomic(), deferred_indexes(["entry"], 10):
+        assert len(_indexes("entry")) < len(before)
+        raise RuntimeError("the write failed")
+    assert _indexes("entry") == before

@@ -11,7 +11,10 @@ Only non-unique indexes are deferred: a unique index still refuses a duplicate a
 that makes it (the import names the rows of that batch). The indexes are dropped and made
 again from their own text inside the caller's transaction, so a rollback or a killed process
 leaves them as they were (as rollups.bulk_entry_counts does with its trigger), and their
-planner statistics (sqlite_stat1) are put back as they were. A no-op on PostgreSQL.
+planner statistics (sqlite_stat1) are put back as they were. On PostgreSQL the same (its
+COPY of 100,000 entries spent most of its time in the nine indexes, the clients' in their
+trigram index): there DROP INDEX locks the table until the import commits, so another
+session's read of a table the import outgrows (a clinic moving in) waits for it.
 """
 
 from __future__ import annotations
@@ -27,21 +30,14 @@ def deferred_indexes(tables: Sequence[str], adding: int, least: int = 1) -> Iter
     """Within the caller's transaction: the non-unique indexes of each of `tables` holding
     at most `adding` rows dropped while the block writes, and made again at its end (when
     the block adds at least `least` rows)."""
-    if is_postgres() or adding < max(least, 1):
+    if adding < max(least, 1):
         yield
         return
     kept: list[tuple[str, str]] = []
     for table in tables:
-        if _holds_more(table, adding):
-            continue
-        for name, sql in database.execute_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-            "AND sql IS NOT NULL ORDER BY name",
-            (table,),
-        ).fetchall():
-            if not str(sql).upper().startswith("CREATE UNIQUE"):
-                kept.append((str(name), str(sql)))
-    stats = _stats([name for name, _ in kept])
+        if not _holds_more(table, adding):
+            kept += _indexes(table)
+    stats = [] if is_postgres() else _stats([name for name, _ in kept])
     for name, _ in kept:
         database.execute_sql(f'DROP INDEX "{name}"')
     yield
@@ -56,10 +52,34 @@ def deferred_indexes(tables: Sequence[str], adding: int, least: int = 1) -> Iter
         database.execute_sql("ANALYZE sqlite_master")  # the planner reads them again
 
 
+def _indexes(table: str) -> list[tuple[str, str]]:
+    """(name, CREATE text) of the table's non-unique indexes."""
+    if is_postgres():
+        rows = database.execute_sql(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "WHERE t.relname = %s AND t.relnamespace = to_regnamespace(current_schema()) "
+            "AND NOT x.indisunique AND NOT x.indisprimary AND NOT x.indisexclusion "
+            "ORDER BY i.relname",
+            (table,),
+        ).fetchall()
+        return [(str(name), str(sql)) for name, sql in rows]
+    rows = database.execute_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        "AND sql IS NOT NULL ORDER BY name",
+        (table,),
+    ).fetchall()
+    return [
+        (str(name), str(sql))
+        for name, sql in rows
+        if not str(sql).upper().startswith("CREATE UNIQUE")
+    ]
+
+
 def _holds_more(table: str, rows: int) -> bool:
     """Whether the table holds more than `rows` rows (reads at most rows + 1 of them)."""
     found = database.execute_sql(
-        f'SELECT COUNT(*) FROM (SELECT 1 FROM "{table}" LIMIT ?)', (rows + 1,)
+        f'SELECT COUNT(*) FROM (SELECT 1 FROM "{table}" LIMIT {int(rows) + 1}) x'
     ).fetchone()
     return bool(found and found[0] > rows)
 
