@@ -11,10 +11,10 @@ Only non-unique indexes are deferred: a unique index still refuses a duplicate a
 that makes it (the import names the rows of that batch). The indexes are dropped and made
 again from their own text inside the caller's transaction, so a rollback or a killed process
 leaves them as they were (as rollups.bulk_entry_counts does with its trigger), and their
-planner statistics (sqlite_stat1) are put back as they were. On PostgreSQL the same (its
-COPY of 100,000 entries spent most of its time in the nine indexes, the clients' in their
-trigram index): there DROP INDEX locks the table until the import commits, so another
-session's read of a table the import outgrows (a clinic moving in) waits for it.
+planner statistics (sqlite_stat1) are put back as they were. On PostgreSQL the same for the
+indexes without a WHERE (see _indexes); there DROP INDEX locks the table until the import
+commits, so another session's read of a table the import outgrows (a clinic moving in)
+waits for it.
 """
 
 from __future__ import annotations
@@ -53,14 +53,16 @@ def deferred_indexes(tables: Sequence[str], adding: int, least: int = 1) -> Iter
 
 
 def _indexes(table: str) -> list[tuple[str, str]]:
-    """(name, CREATE text) of the table's non-unique indexes."""
+    """(name, CREATE text) of the table's non-unique indexes. On PostgreSQL not a partial
+    one: pg_get_indexdef writes an IN list's predicate back in another form (the same rows,
+    but not the text the schema made, which the planner matches queries against)."""
     if is_postgres():
         rows = database.execute_sql(
             "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
             "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
             "WHERE t.relname = %s AND t.relnamespace = to_regnamespace(current_schema()) "
             "AND NOT x.indisunique AND NOT x.indisprimary AND NOT x.indisexclusion "
-            "ORDER BY i.relname",
+            "AND x.indpred IS NULL ORDER BY i.relname",
             (table,),
         ).fetchall()
         return [(str(name), str(sql)) for name, sql in rows]
