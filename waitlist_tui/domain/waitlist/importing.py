@@ -46,11 +46,12 @@ from typing import IO, Any, NamedTuple
 
 from peewee import DatabaseError, DataError, IntegrityError
 
-from waitlist_tui.domain import jsoninput, vocab
+from waitlist_tui.domain import clock, jsoninput, vocab
 from waitlist_tui.domain.catalog.clients import (
     CLIENT_FIELDS,
     ClientInput,
     consents_for_new,
+    parse_client,
     parse_phones,
     remember_phones,
     set_consent,
@@ -61,9 +62,11 @@ from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.store import audit, demand_columns, rollups, sqlite_search
 from waitlist_tui.domain.store.bulk_columns import AUDIT_COLUMNS, CLIENT_COLUMNS, ENTRY_COLUMNS
 from waitlist_tui.domain.store.db import bulk_copy, database, is_postgres
+from waitlist_tui.domain.store.deferred_indexes import deferred_indexes
 from waitlist_tui.domain.store.models import Client, Clinic, Entry, Provider, Service
-from waitlist_tui.domain.textinput import search_text
+from waitlist_tui.domain.textinput import search_text, text_value
 from waitlist_tui.domain.waitlist import adding, updating
+from waitlist_tui.domain.waitlist.entry_input import ALIASES, MAX_NOTES
 from waitlist_tui.domain.waitlist.refs import resolve_providers, resolve_service
 
 BATCH = 2000
@@ -72,6 +75,11 @@ CSV_ROW_BYTES = 100  # a CSV row's usual size, to guess a file's rows from its b
 MAX_WORKERS = 3
 WRITE_CACHE_KIB = 262_144  # 256 MiB, as the demo's bulk load (db.bulk_load_mode)
 READ_CHUNK = 1 << 20
+# Tables whose secondary indexes are built once after the write when the import adds more
+# rows than they hold (store/deferred_indexes.py); the clients' stay, as the write looks
+# people up by phone and email through them.
+DEFERRED_INDEXES = ("entry", "entry_provider", "audit_event")
+DEFER_INDEXES_FROM = 20_000  # rows: below, two dozen DDL statements cost more than they save
 # (phase: "check" | "write", done, total): done and total in bytes while checking a CSV
 # file, in rows otherwise.
 Progress = Callable[[str, int, int], None]
@@ -439,6 +447,81 @@ def _phone_of(kind: str, item: Any) -> str | None:
     return phone if isinstance(phone, str) and phone else None
 
 
+TEMPLATES_KEPT = 10_000
+_NOTES_MARK = "\x00notes\x00"  # stands in for a row's notes in a template's audit text
+_STAMPED = ("created_at", "updated_at", "status_changed_at")
+_OWN_CELLS = frozenset(("client", "notes"))  # a row's own: not part of its template's key
+_CLIENT_ID_KEYS = frozenset({"client_id", *(k for k, v in ALIASES.items() if v == "client_id")})
+
+
+@dataclass
+class RowTemplate:
+    """What `adding.prepare` makes of a row's entry fields, all of them but its notes: a
+    file repeats its services, providers, days, slots, payment types and dates row after
+    row, and checking them again was most of a row's time (issue 18). Only the client, the
+    notes, the id and the stamps are a row's own; every other field, and every rule between
+    fields, gives what it gave the first row with the same cells on the same day (the key)
+    (tests/domain/test_import_templates.py holds the two paths together)."""
+
+    row: list[Any]  # the Add's row with the template row's id, notes and stamps
+    notes_at: int
+    stamped: tuple[int, ...]
+    providers: tuple[str, ...]
+    audit: tuple[str, str]  # the audit text before and after the notes
+
+    @staticmethod
+    def key(payload: Any, time_zone: str) -> tuple[Any, ...] | None:
+        """A new client's row (no client_id) whose cells are text, as a CSV row's are: its
+        cells but the client and the notes, and today's date (defaults and the past are
+        today's); None for any other row."""
+        if not isinstance(payload, dict) or not _CLIENT_ID_KEYS.isdisjoint(payload):
+            return None
+        if not isinstance(payload.get("client"), dict):
+            return None
+        cells: list[Any] = [clock.today(time_zone)]
+        for k, v in payload.items():
+            if k in _OWN_CELLS:
+                continue
+            kind = type(v)
+            if kind is list and all(type(x) is str for x in v):
+                v = tuple(v)
+            elif kind is not str:  # a JSON number or flag: 1 == True == 1.0 as a key
+                return None
+            cells += (k, v)
+        return tuple(cells)
+
+    @classmethod
+    def of(cls, ready: adding.Prepared, row: list[Any], actor: str) -> RowTemplate:
+        columns = ("id", "clinic_id", "client_id", "service_id", *_ENTRY_TAIL)
+        marked = entry_audit_json({**ready.values, "notes": _NOTES_MARK}, ready.providers)
+        before, after = marked.split(f'"notes":[null,{_JSON.encode(_NOTES_MARK)}]')
+        return cls(
+            row=list(row),
+            notes_at=columns.index("notes"),
+            stamped=tuple(columns.index(c) for c in _STAMPED),
+            providers=tuple(uid(p.id) for p in ready.providers),
+            audit=(before, after),
+        )
+
+    def add(self, number: int, notes: str, person: ClientInput, now: dt.datetime) -> Add:
+        row = self.row.copy()
+        row[0] = uuid.uuid4().hex
+        row[self.notes_at] = notes
+        at = stamp(now)
+        for i in self.stamped:
+            row[i] = at
+        before, after = self.audit
+        return Add(
+            number=number,
+            row=tuple(row),
+            providers=self.providers,
+            audit=f'{before}"notes":[null,{_JSON.encode(notes)}]{after}',
+            person=_fields(person),
+            client_id=None,
+            action="entry.create",
+        )
+
+
 @dataclass
 class Checker:
     clinic: Clinic
@@ -448,6 +531,7 @@ class Checker:
     refs: CachedRefs = field(default_factory=CachedRefs)
     waiting: list[Waiting] = field(default_factory=list)
     asks: bool = False
+    templates: dict[tuple[Any, ...], RowTemplate] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.asks = consent.of(self.clinic).default == consent.ASK
@@ -534,6 +618,10 @@ class Checker:
             elif payload.get("client") is None:
                 waiting = Waiting(number, client_id=client_id)
                 payload["client_id"] = str(client_id)  # stands in: checked after the pass
+        if restored is None and client_id is None:
+            quick = self.quick(number, payload)
+            if quick is not None:
+                return quick
         ready = adding.prepare(payload, self.actor, self.clinic, restored, refs=self.refs)
         if waiting is not None:
             self.waiting.append(waiting)
@@ -571,6 +659,8 @@ class Checker:
             row.append(value)
         row.append(bool(values.get("keep_later_appointment")))  # the column's default: False
         person = ready.client_input
+        if restored is None and client_id is None and person is not None:
+            self.remember(payload, ready, row)
         return Add(
             number=number,
             row=tuple(row),
@@ -583,6 +673,36 @@ class Checker:
             if restored is not None and self.on_existing == "update"
             else None,
         )
+
+    def quick(self, number: int, payload: Any) -> Add | None:
+        """A new client's row whose entry fields (all but its notes) are those of a row
+        already checked today: its client and notes checked, the rest taken from that row's
+        template (RowTemplate); None when there is none, or when anything fails (the row is
+        then checked in full, so its errors are what prepare says)."""
+        key = RowTemplate.key(payload, self.clinic.time_zone)
+        template = self.templates.get(key) if key is not None else None
+        if template is None:
+            return None
+        try:
+            person = parse_client(payload["client"], self.clinic.region)
+            notes = payload.get("notes")
+            notes = (
+                ""
+                if notes is None
+                else text_value(notes, "notes", max_len=MAX_NOTES, multiline=True)
+            )
+        except DomainError:
+            return None
+        return template.add(number, notes, person, clock.now())
+
+    def remember(self, payload: Any, ready: adding.Prepared, row: list[Any]) -> None:
+        """The row just checked in full as the template of the rows like it (RowTemplate)."""
+        key = RowTemplate.key(payload, self.clinic.time_zone)
+        if key is None or key in self.templates or ready.values.get("expires_at") is not None:
+            return  # an expiry is checked against the time of each row
+        if len(self.templates) >= TEMPLATES_KEPT:
+            self.templates.clear()
+        self.templates[key] = RowTemplate.of(ready, row, self.actor)
 
     def client_of(self, ref: Any) -> uuid.UUID:
         """A payload's own client_id (a hand-written JSON file): resolved as `add` does."""
@@ -894,7 +1014,6 @@ def import_file(
 ) -> dict[str, Any]:
     """Check every row, then write the valid ones in one transaction (all of them, or with
     skip_invalid the valid ones); the counts say what each row did."""
-    from waitlist_tui.domain import clock
     from waitlist_tui.domain.waitlist import exchange
 
     if on_existing not in exchange.ON_EXISTING:
@@ -929,7 +1048,12 @@ def import_file(
             raise _refusal(errors, total)
         counts = {"added": 0, "updated": 0, "skipped": 0}
         ids: list[str] = []
-        with database.atomic(), write_cache(), sqlite_search.bulk_clients(database.obj):
+        with (
+            database.atomic(),
+            write_cache(),
+            sqlite_search.bulk_clients(database.obj),
+            deferred_indexes(DEFERRED_INDEXES, total - len(errors), DEFER_INDEXES_FROM),
+        ):
             with rollups.bulk_entry_counts() as counter, demand_columns.bulk_links() as linker:
                 writer = Writer(
                     clinic, actor, on_existing, errors, counts, ids, clock.now(), counter, linker
