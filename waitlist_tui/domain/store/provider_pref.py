@@ -16,9 +16,8 @@ the entry's own row, with no probe at all. Counting 200 candidates of each match
 
 from __future__ import annotations
 
-from typing import Any
-
 import uuid
+from typing import Any
 
 from peewee import SQL, Case, fn
 
