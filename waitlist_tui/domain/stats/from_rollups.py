@@ -237,6 +237,9 @@ def _period_bins(
         # Outside the period: before it and after it, each one range of the index.
         ends = [("created_at < ", scope.lo), ("created_at >= ", scope.hi)]
         fact = q.SOONER_BIN if kind == q.PAIR else q.FILL_BIN
+        if inside[kind] and is_postgres():
+            arms.append(_grouped_in_period(scope, sql, kind, fact))
+            continue
         for end in [None] if inside[kind] else [e for e in ends if e[1] is not None]:
             # Parameters in the order of the text: the span, then the keys' filters.
             span = _in_period(scope, sql) if end is None else f"{end[0]}{sql.p(end[1])}"
@@ -262,6 +265,24 @@ def _period_bins(
             outside = counted[kind]
             found[kind] = {k: n - outside.get(k, 0) for k, n in bins[kind].items()}
     return found
+
+
+def _grouped_in_period(scope: Scope, sql: _Sql, kind: int, fact: int) -> str:
+    """PostgreSQL: the period's points of `kind` grouped per (service, provider, bin), read
+    as one range of stats_point_period (schema v24, store/pg_indexes.py) and aggregated by
+    hash, no sort; then only the keys the all-time rows (lvl 2) name, as the probes count
+    them. One probe per bin of all time cost 40 ms at 100,000 entries (2,800 of them); the
+    grouping is fenced (OFFSET 0) so that the planner, which guesses a few dozen such bins,
+    does not turn it back into those probes."""
+    clinic = sql.p(scope.clinic.id)  # parameters in the order of the text
+    period = _in_period(scope, sql)
+    return (
+        f"SELECT {kind} AS kind, g.s::text, g.p::text, g.bin, g.n FROM (SELECT service_id AS "
+        f"s, provider_id AS p, bin, COUNT(*) AS n FROM stats_point WHERE kind = {kind} AND "
+        f"clinic_id = {clinic} AND bin IS NOT NULL AND {period} GROUP BY service_id, "
+        "provider_id, bin OFFSET 0) g WHERE (g.s, g.p, g.bin) IN (SELECT service_id, "
+        f"provider_id, t FROM stats_count WHERE lvl = 2 AND {_filters(scope, sql, fact)})"
+    )
 
 
 def _middles(scope: Scope, bins: dict[int, Bins], kinds: list[int]) -> dict[int, dict[Key, float]]:
