@@ -116,30 +116,35 @@ def _period(scope: Scope, tally: Tally) -> tuple[dict[int, Bins], dict[int, int]
     if scope.service_ids:
         facts = [q.ENTRY, q.BOOKED, *facts] if scope.provider is None else [q.BOOKED, *facts]
         bin_facts.append(q.SOONER_BIN)
-    sums = ", ".join(f"SUM({c}) AS {c}" for c in ("n", "n1", "s1", "n2", "s2"))
+    columns = ("n", "n1", "s1", "n2", "s2")
+    sums = ", ".join(f"SUM({c}) AS {c}" for c in columns)
     keys = "service_id, provider_id, status"
     arms = [
-        f"SELECT fact, {keys}, 0 AS b, {sign} AS sg, {sums} FROM stats_count WHERE {cond} AND "
+        f"SELECT fact, {keys}, {sign} AS sg, {sums} FROM stats_count WHERE {cond} AND "
         f"{_filters(scope, sql, fact)} GROUP BY fact, {keys}"
         for fact in facts
         for cond, sign in _span(scope.lo, scope.hi)
     ]
+    # The arms' signed rows summed by the server (a few hundred), ids as text: the sums and
+    # a uuid.UUID per id cost more in Python (60-90 ms at 1,000,000 entries on PostgreSQL)
+    # than the statement itself.
+    ids = f"{_text('service_id')}, {_text('provider_id')}"
+    signed = ", ".join(f"CAST(SUM(sg * {c}) AS BIGINT)" for c in columns)
+    parts = [
+        f"SELECT fact, {ids}, status, 0 AS b, {signed} FROM ({' UNION ALL '.join(arms)}) a "
+        "GROUP BY fact, service_id, provider_id, status"
+    ]
+    # The bins of all time, thousands of rows, each its own key already: as they are.
     # Grouped in the key's order (lvl, fact, t, ..., service, provider, status): PostgreSQL
     # then aggregates the index's rows as they come instead of sorting them first (15 does
     # not reorder GROUP BY keys itself): 2.6 -> 0.9 ms an arm at 100,000 entries.
-    arms += [
-        f"SELECT fact, {keys}, t AS b, 1 AS sg, {sums} FROM stats_count WHERE lvl = 2 AND "
+    totals = ", ".join(f"CAST(SUM({c}) AS BIGINT)" for c in columns)
+    parts += [
+        f"SELECT fact, {ids}, status, t AS b, {totals} FROM stats_count WHERE lvl = 2 AND "
         f"{_filters(scope, sql, fact)} GROUP BY fact, t, {keys}"
         for fact in bin_facts
     ]
-    # The arms' signed rows summed by the server, ids as text: thousands of rows a call at
-    # 1,000,000 entries, whose sums and uuid.UUID objects cost more in Python (60-90 ms on
-    # PostgreSQL) than the statement itself.
-    signed = ", ".join(f"CAST(SUM(sg * {c}) AS BIGINT)" for c in ("n", "n1", "s1", "n2", "s2"))
-    text = (
-        f"SELECT fact, {_text('service_id')}, {_text('provider_id')}, status, b, {signed} "
-        f"FROM ({' UNION ALL '.join(arms)}) a GROUP BY fact, service_id, provider_id, status, b"
-    )
+    text = " UNION ALL ".join(parts)
     per_day = rollups.ticks_per_day()
     bins: dict[int, Bins] = {q.PAIR: {}, q.FILL: {}}
     fills = {q.PAIR: 0, q.FILL: 0}
