@@ -294,13 +294,30 @@ def _capped(query: Any) -> Any:
     return Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped"))
 
 
-def _counts(base: Any, flags: dict[str, Any], include_partial: bool) -> tuple[int, int]:
-    """EXACT rows and all rows, each match type counted up to COUNT_CAP, in one statement:
-    one round trip and one plan instead of two."""
+def _count_query(include_partial: bool, only: bool, services: int) -> Any:
+    """EXACT rows and PARTIAL rows, each counted up to COUNT_CAP, in one statement (one round
+    trip and one plan instead of two), with placeholders for every value: built once per
+    shape, as _ranked_query is (building its SQL cost more CPU than the rest of the call)."""
+    terms = _Terms.symbolic(services)
+    flags = _flags(terms)
+    base = _base(terms, services > 0)
+    if only:
+        base = base.where(Entry.id == param("only_entry"))
+    if not include_partial:
+        base = base.where(flags["_exact"])
     columns = [_capped(base.where(flags["_exact"]))]
     if include_partial:
         columns.append(_capped(base.where(flags["_partial"])))
-    row = database.execute(Select(columns=columns)).fetchone()
+    return Select(columns=columns)
+
+
+_COUNTS = PreparedFamily(lambda shape: _count_query(*shape))
+
+
+def _counts(terms: _Terms, only_entry: Any, include_partial: bool) -> tuple[int, int]:
+    """EXACT rows and all rows, each match type counted up to COUNT_CAP."""
+    shape = (include_partial, only_entry is not None, len(terms.services))
+    row = _COUNTS(shape).cursor(**terms.values(), only_entry=only_entry).fetchone()
     exact = row[0] or 0
     partial = (row[1] or 0) if include_partial else 0
     return exact, exact + partial
@@ -467,13 +484,7 @@ def candidates(
     terms, ranked = _ranking(opening, slot, limit, include_partial, only_entry, claim, now)
     exact_rows = [row for row in ranked if row[1]]
     if count:
-        flags = _flags(terms)
-        base = _base(terms, bool(slot.service_ids))
-        if only_entry is not None:
-            base = base.where(Entry.id == only_entry)
-        if not include_partial:
-            base = base.where(flags["_exact"])
-        exact_total, total = _counts(base, flags, include_partial)
+        exact_total, total = _counts(terms, only_entry, include_partial)
     else:
         exact_total, total = len(exact_rows), len(ranked)
     if not ranked:
