@@ -316,7 +316,7 @@ def _middles(scope: Scope, bins: dict[int, Bins], kinds: list[int]) -> dict[int,
                 if owner is not None:
                     per_key[owner].update(pair_bins)
         for key in scope.keys:
-            per_bin = per_key.get(key, {})
+            per_bin = per_key.get(key, Counter())
             total = sum(per_bin.values())
             if not total:
                 continue
