@@ -818,6 +818,31 @@ def test_v21_gets_the_demand_indexes_in_group_order(
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
+def test_v23_gets_the_stats_period_index(backend: str, tmp_path, request, frozen) -> None:
+    """v23 -> v24: PostgreSQL gains stats_point_period (SQLite nothing), and the period
+    figures grouped through it are the tables' own."""
+    from tests.domain.test_stats import build_history
+
+    url = (
+        str(tmp_path / "v23.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+    )
+    db = connect(url)
+    apply_setup(demo_clinic(), STAFF)
+    clinic = Clinic.get()
+    build_history(clinic)
+    db.execute_sql("DROP INDEX IF EXISTS stats_point_period")
+    schema.set_meta(schema.VERSION_KEY, "23")
+    db.close()
+    db = connect(url)
+    assert schema.read_version(db) == schema.CURRENT_VERSION
+    names = {i.name for i in db.get_indexes("stats_point")}
+    assert ("stats_point_period" in names) == (backend == "postgres")
+    for f in FILTERS:
+        assert stats(clinic, **f).to_dict() == stats(clinic, source="raw", **f).to_dict(), f
+    db.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)
 def test_v17_gains_the_knock_on_columns(backend: str, tmp_path, request, frozen) -> None:
     """v17 -> v18: entries gain keep_later_appointment (False for the old ones), openings
     the booking that freed them and their chain (empty for the old ones)."""

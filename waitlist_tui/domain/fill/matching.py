@@ -21,7 +21,7 @@ from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill.availability import ANYTIME_BIT, part_windows, start_part_mask
-from waitlist_tui.domain.store.db import database
+from waitlist_tui.domain.store.db import is_postgres
 from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
@@ -37,7 +37,7 @@ from waitlist_tui.domain.store.models import (
     Service,
 )
 from waitlist_tui.domain.store.prepared import PreparedFamily, param
-from waitlist_tui.domain.store.provider_pref import takes_provider
+from waitlist_tui.domain.store.provider_pref import listed_takes_provider, provider_key
 from waitlist_tui.domain.timeutil import days_waited, fmt_hhmm
 
 PART_WORDS = {"MORNING": "mornings", "AFTERNOON": "afternoons", "EVENING": "evenings"}
@@ -162,7 +162,7 @@ class _Terms:
     day_bit: Any
     part_mask: Any
     start_minute: Any
-    provider: Any
+    provider: Any  # the provider's id as entry.provider_ids holds it (provider_key)
 
     @classmethod
     def of(cls, slot: SlotShape, opening_id: IdRef, now: dt.datetime) -> _Terms:
@@ -176,13 +176,15 @@ class _Terms:
             day_bit,
             slot.part_mask,
             slot.start_minute,
-            slot.provider_id,
+            provider_key(slot.provider_id),
         )
 
     @classmethod
     def symbolic(cls, services: int) -> _Terms:
         names = [f.name for f in fields(cls)]
-        return cls(param("services", size=services), *(param(n) for n in names[1:]))
+        # the provider's key is text whatever the context: TextField's converter keeps it so
+        found = [param(n, Entry.provider_ids) if n == "provider" else param(n) for n in names[1:]]
+        return cls(param("services", size=services), *found)
 
     def values(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -190,7 +192,7 @@ class _Terms:
 
 def _flags(terms: _Terms) -> dict[str, Any]:
     """SQL expressions (1/0) for each soft rule."""
-    provider_ok = takes_provider(terms.provider)  # each backend's best form
+    provider_ok = listed_takes_provider(terms.provider)  # from the entry's own row
     day_ok = (Entry.preferred_days == 0) | (Entry.preferred_days.bin_and(terms.day_bit) != 0)
     parts = Entry.preferred_time_slots.bin_and(7)
     part_ok = (
@@ -280,18 +282,42 @@ COUNT_CAP = 200  # "200+" is all a desk needs to know; counting further costs a 
 
 
 def _capped(query: Any) -> Any:
-    """How many rows, stopping at COUNT_CAP (a capped subquery, so the scan stops too)."""
+    """How many rows, stopping at COUNT_CAP (a capped subquery, so the scan stops too). On
+    PostgreSQL the rows are walked in the (service, status, priority, created_at, id) index's
+    order, as _ranked walks them: left to itself the planner read the table in its stored
+    order, from the oldest rows (ended entries, or the dead versions a bulk change left), and
+    counted 200 at 1,000,000 entries in 60-100 ms. SQLite already walks that index (an
+    ORDER BY there would sort every match instead)."""
     capped = query.select(SQL("1")).limit(COUNT_CAP)
+    if is_postgres():
+        capped = capped.order_by(Entry.service, Entry.priority, Entry.created_at, Entry.id)
     return Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped"))
 
 
-def _counts(base: Any, flags: dict[str, Any], include_partial: bool) -> tuple[int, int]:
-    """EXACT rows and all rows, each match type counted up to COUNT_CAP, in one statement:
-    one round trip and one plan instead of two."""
+def _count_query(include_partial: bool, only: bool, services: int) -> Any:
+    """EXACT rows and PARTIAL rows, each counted up to COUNT_CAP, in one statement (one round
+    trip and one plan instead of two), with placeholders for every value: built once per
+    shape, as _ranked_query is (building its SQL cost more CPU than the rest of the call)."""
+    terms = _Terms.symbolic(services)
+    flags = _flags(terms)
+    base = _base(terms, services > 0)
+    if only:
+        base = base.where(Entry.id == param("only_entry"))
+    if not include_partial:
+        base = base.where(flags["_exact"])
     columns = [_capped(base.where(flags["_exact"]))]
     if include_partial:
         columns.append(_capped(base.where(flags["_partial"])))
-    row = database.execute(Select(columns=columns)).fetchone()
+    return Select(columns=columns)
+
+
+_COUNTS = PreparedFamily(lambda shape: _count_query(*shape))
+
+
+def _counts(terms: _Terms, only_entry: Any, include_partial: bool) -> tuple[int, int]:
+    """EXACT rows and all rows, each match type counted up to COUNT_CAP."""
+    shape = (include_partial, only_entry is not None, len(terms.services))
+    row = _COUNTS(shape).cursor(**terms.values(), only_entry=only_entry).fetchone()
     exact = row[0] or 0
     partial = (row[1] or 0) if include_partial else 0
     return exact, exact + partial
@@ -458,13 +484,7 @@ def candidates(
     terms, ranked = _ranking(opening, slot, limit, include_partial, only_entry, claim, now)
     exact_rows = [row for row in ranked if row[1]]
     if count:
-        flags = _flags(terms)
-        base = _base(terms, bool(slot.service_ids))
-        if only_entry is not None:
-            base = base.where(Entry.id == only_entry)
-        if not include_partial:
-            base = base.where(flags["_exact"])
-        exact_total, total = _counts(base, flags, include_partial)
+        exact_total, total = _counts(terms, only_entry, include_partial)
     else:
         exact_total, total = len(exact_rows), len(ranked)
     if not ranked:

@@ -12,7 +12,7 @@ the history.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from functools import lru_cache
 from typing import Any
 
@@ -51,6 +51,12 @@ def _indexed(name: str) -> str:
     period's range rather than the bin, say) and read every value of the period per median;
     PostgreSQL weighs them well from its statistics."""
     return "" if is_postgres() else f" INDEXED BY {name}"
+
+
+def _text(column: str) -> str:
+    """An id column read as text on PostgreSQL: psycopg2 would make a uuid.UUID of each
+    (register_uuid), ~10 us apiece over thousands of rows; SQLite stores them as text."""
+    return f"{column}::text" if is_postgres() else column
 
 
 @lru_cache(maxsize=4096)
@@ -110,33 +116,41 @@ def _period(scope: Scope, tally: Tally) -> tuple[dict[int, Bins], dict[int, int]
     if scope.service_ids:
         facts = [q.ENTRY, q.BOOKED, *facts] if scope.provider is None else [q.BOOKED, *facts]
         bin_facts.append(q.SOONER_BIN)
-    sums = ", ".join(f"SUM({c})" for c in ("n", "n1", "s1", "n2", "s2"))
+    columns = ("n", "n1", "s1", "n2", "s2")
+    sums = ", ".join(f"SUM({c}) AS {c}" for c in columns)
     keys = "service_id, provider_id, status"
     arms = [
-        f"SELECT fact, {keys}, 0 AS b, {sign} AS sg, {sums} FROM stats_count WHERE {cond} AND "
+        f"SELECT fact, {keys}, {sign} AS sg, {sums} FROM stats_count WHERE {cond} AND "
         f"{_filters(scope, sql, fact)} GROUP BY fact, {keys}"
         for fact in facts
         for cond, sign in _span(scope.lo, scope.hi)
     ]
+    # The arms' signed rows summed by the server (a few hundred), ids as text: the sums and
+    # a uuid.UUID per id cost more in Python (60-90 ms at 1,000,000 entries on PostgreSQL)
+    # than the statement itself.
+    ids = f"{_text('service_id')}, {_text('provider_id')}"
+    signed = ", ".join(f"CAST(SUM(sg * {c}) AS BIGINT)" for c in columns)
+    parts = [
+        f"SELECT fact, {ids}, status, 0 AS b, {signed} FROM ({' UNION ALL '.join(arms)}) a "
+        "GROUP BY fact, service_id, provider_id, status"
+    ]
+    # The bins of all time, thousands of rows, each its own key already: as they are.
     # Grouped in the key's order (lvl, fact, t, ..., service, provider, status): PostgreSQL
     # then aggregates the index's rows as they come instead of sorting them first (15 does
     # not reorder GROUP BY keys itself): 2.6 -> 0.9 ms an arm at 100,000 entries.
-    arms += [
-        f"SELECT fact, {keys}, t AS b, 1 AS sg, {sums} FROM stats_count WHERE lvl = 2 AND "
+    totals = ", ".join(f"CAST(SUM({c}) AS BIGINT)" for c in columns)
+    parts += [
+        f"SELECT fact, {ids}, status, t AS b, {totals} FROM stats_count WHERE lvl = 2 AND "
         f"{_filters(scope, sql, fact)} GROUP BY fact, t, {keys}"
         for fact in bin_facts
     ]
-    totals: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * 5)
-    for fact, service, provider, status, b, sign, *values in database.execute_sql(
-        " UNION ALL ".join(arms), sql.params
-    ):
-        found = totals[(fact, service, provider, status, b)]
-        for i, value in enumerate(values):
-            found[i] += sign * int(value)
+    text = " UNION ALL ".join(parts)
     per_day = rollups.ticks_per_day()
     bins: dict[int, Bins] = {q.PAIR: {}, q.FILL: {}}
     fills = {q.PAIR: 0, q.FILL: 0}
-    for (fact, raw_service, raw_provider, status, b), (n, n1, s1, n2, s2) in totals.items():
+    for fact, raw_service, raw_provider, status, b, n, n1, s1, n2, s2 in database.execute_sql(
+        text, sql.params
+    ):
         if not (n or n1 or s1 or n2 or s2):
             continue
         if fact in (q.SOONER_BIN, q.FILL_BIN):  # many rows: ids left as stored (see _middles)
@@ -228,11 +242,15 @@ def _period_bins(
         # Outside the period: before it and after it, each one range of the index.
         ends = [("created_at < ", scope.lo), ("created_at >= ", scope.hi)]
         fact = q.SOONER_BIN if kind == q.PAIR else q.FILL_BIN
+        if inside[kind] and is_postgres():
+            arms.append(_grouped_in_period(scope, sql, kind, fact))
+            continue
         for end in [None] if inside[kind] else [e for e in ends if e[1] is not None]:
             # Parameters in the order of the text: the span, then the keys' filters.
             span = _in_period(scope, sql) if end is None else f"{end[0]}{sql.p(end[1])}"
             arms.append(
-                f"SELECT {kind} AS kind, c.service_id, c.provider_id, c.t, (SELECT COUNT(*) "
+                f"SELECT {kind} AS kind, {_text('c.service_id')}, {_text('c.provider_id')}, "
+                "c.t, (SELECT COUNT(*) "
                 f"FROM stats_point p{_indexed('stats_point_key')} WHERE p.kind = {kind} AND "
                 "p.clinic_id = c.clinic_id AND p.service_id = c.service_id AND "
                 "p.provider_id = c.provider_id AND p.bin IS NOT NULL AND p.bin = c.t AND "
@@ -254,6 +272,24 @@ def _period_bins(
     return found
 
 
+def _grouped_in_period(scope: Scope, sql: _Sql, kind: int, fact: int) -> str:
+    """PostgreSQL: the period's points of `kind` grouped per (service, provider, bin), read
+    as one range of stats_point_period (schema v24, store/pg_indexes.py) and aggregated by
+    hash, no sort; then only the keys the all-time rows (lvl 2) name, as the probes count
+    them. One probe per bin of all time cost 40 ms at 100,000 entries (2,800 of them); the
+    grouping is fenced (OFFSET 0) so that the planner, which guesses a few dozen such bins,
+    does not turn it back into those probes."""
+    clinic = sql.p(scope.clinic.id)  # parameters in the order of the text
+    period = _in_period(scope, sql)
+    return (
+        f"SELECT {kind} AS kind, g.s::text, g.p::text, g.bin, g.n FROM (SELECT service_id AS "
+        f"s, provider_id AS p, bin, COUNT(*) AS n FROM stats_point WHERE kind = {kind} AND "
+        f"clinic_id = {clinic} AND bin IS NOT NULL AND {period} GROUP BY service_id, "
+        "provider_id, bin OFFSET 0) g WHERE (g.s, g.p, g.bin) IN (SELECT service_id, "
+        f"provider_id, t FROM stats_count WHERE lvl = 2 AND {_filters(scope, sql, fact)})"
+    )
+
+
 def _middles(scope: Scope, bins: dict[int, Bins], kinds: list[int]) -> dict[int, dict[Key, float]]:
     """The medians per kind and scope key: find the bins of the middle positions, then read
     those values, all in one statement."""
@@ -267,16 +303,20 @@ def _middles(scope: Scope, bins: dict[int, Bins], kinds: list[int]) -> dict[int,
         if key[0] != ALL:
             scoped[(key[0], key[1].hex)] = scoped[(key[0], str(key[1]))] = key
     for kind in kinds:
-        per_key: dict[Key, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        # Per (service, provider) first, then each pair's bins added to its scopes at once:
+        # a scope key holds a uuid.UUID, whose hash is Python code, once per bin otherwise.
+        per_pair: dict[tuple[Any, Any], Counter[int]] = defaultdict(Counter)
         for (service, provider, b), n in bins[kind].items():
-            if not n:
-                continue
-            per_key[(ALL, None)][b] += n
+            if n:
+                per_pair[(service, provider)][b] += n
+        per_key: dict[Key, Counter[int]] = defaultdict(Counter)
+        for (service, provider), pair_bins in per_pair.items():
+            per_key[(ALL, None)].update(pair_bins)
             for owner in (scoped.get(("s", str(service))), scoped.get(("p", str(provider)))):
                 if owner is not None:
-                    per_key[owner][b] += n
+                    per_key[owner].update(pair_bins)
         for key in scope.keys:
-            per_bin = per_key.get(key, {})
+            per_bin = per_key.get(key, Counter())
             total = sum(per_bin.values())
             if not total:
                 continue

@@ -15,7 +15,7 @@ from waitlist_tui.domain.store import (
     sqlite_search,
 )
 from waitlist_tui.domain.store.db import database, schema_of
-from waitlist_tui.domain.store.models import ALL_MODELS, Client, SchemaInfo
+from waitlist_tui.domain.store.models import ALL_MODELS, Client, SchemaInfo, StatsPoint
 
 DATA_MODELS = [m for m in ALL_MODELS if m is not SchemaInfo]
 
@@ -66,10 +66,13 @@ def rebuild_stats(actor: str, check: bool = False) -> dict[str, Any]:
 def create_indexes(tables: Sequence[str] | None = None) -> None:
     """Create the missing indexes of every data table, or of the named ones: the models' own,
     and the trigram index on client, PostgreSQL's (pg_indexes) or SQLite's (sqlite_search),
-    built once from the loaded rows (wipe() dropped them)."""
+    and PostgreSQL's stats_point_period, built once from the loaded rows (wipe() dropped
+    them)."""
     for model in DATA_MODELS:
         if tables is None or model._meta.table_name in tables:
             schema_of(model).create_indexes(safe=True)
     if tables is None or Client._meta.table_name in tables:
         pg_indexes.install(database.obj)
         sqlite_search.install(database.obj)
+    if tables is None or StatsPoint._meta.table_name in tables:
+        pg_indexes.install_stats_period(database.obj)

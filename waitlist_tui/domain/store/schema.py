@@ -20,7 +20,7 @@ from waitlist_tui.domain.store.locking import SCHEMA_LOCK, transaction_lock
 if TYPE_CHECKING:  # playhouse.migrate loads only when a migration runs: not on every start
     from playhouse.migrate import SchemaMigrator
 
-CURRENT_VERSION = 23
+CURRENT_VERSION = 24
 VERSION_KEY = "schema_version"
 
 
@@ -325,6 +325,14 @@ def _v23_active_queue_client(db: Database, migrator: SchemaMigrator) -> None:
     _entry_indexes(db)
 
 
+def _v24_stats_period_index(db: Database, migrator: SchemaMigrator) -> None:
+    """v24: PostgreSQL's stats_point_period (store/pg_indexes.py), the period's median values
+    grouped from one range of it. Nothing on SQLite. Idempotent."""
+    from waitlist_tui.domain.store import pg_indexes
+
+    pg_indexes.install_stats_period(db)
+
+
 MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     2: _v2_original_appointment_and_search,
     3: _v3_stats_rollups,
@@ -348,6 +356,7 @@ MIGRATIONS: dict[int, Callable[[Database, SchemaMigrator], None]] = {
     21: _v21_stats_point_key,
     22: _v22_demand_index_order,
     23: _v23_active_queue_client,
+    24: _v24_stats_period_index,
 }
 
 
@@ -392,6 +401,7 @@ def _ensure(db: Database) -> int:
 
             db.create_tables(m.ALL_MODELS, safe=True)
             pg_indexes.install(db)
+            pg_indexes.install_stats_period(db)
             sqlite_search.install(db)
             rollups.install_triggers()
             set_meta(VERSION_KEY, str(CURRENT_VERSION))
