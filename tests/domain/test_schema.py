@@ -7,6 +7,7 @@ import os
 import re
 import stat
 import threading
+from typing import Any
 
 import pytest
 from peewee import Database, SqliteDatabase
@@ -745,28 +746,16 @@ def test_v19_gets_the_sqlite_search_index(backend: str, tmp_path, request, froze
 def test_v20_gets_the_stats_point_key_index(backend: str, tmp_path, request, frozen) -> None:
     """v20 -> v21: stats_point_key replaces stats_point_time, and the period figures read
     through it are the tables' own."""
-    from tests.domain.test_stats import build_history
-
-    url = (
-        str(tmp_path / "v20.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
-    )
-    db = connect(url)
-    apply_setup(demo_clinic(), STAFF)
-    clinic = Clinic.get()
-    build_history(clinic)
+    url, db, clinic = _clinic_with_history(backend, tmp_path, request, "v20")
     migrate(SchemaMigrator.from_database(db).drop_index("stats_point", "stats_point_key"))
     db.execute_sql(
         "CREATE INDEX stats_point_time ON stats_point "
         "(kind, clinic_id, created_at, service_id, provider_id, bin) WHERE bin IS NOT NULL"
     )
-    schema.set_meta(schema.VERSION_KEY, "20")
-    db.close()
-    db = connect(url)
-    assert schema.read_version(db) == schema.CURRENT_VERSION
+    db = _reopened_from(url, db, "20")
     names = {i.name for i in db.get_indexes("stats_point")}
     assert "stats_point_key" in names and "stats_point_time" not in names
-    for f in FILTERS:
-        assert stats(clinic, **f).to_dict() == stats(clinic, source="raw", **f).to_dict(), f
+    _assert_stats_are_the_tables(clinic)
     db.close()
 
 
@@ -821,25 +810,43 @@ def test_v21_gets_the_demand_indexes_in_group_order(
 def test_v23_gets_the_stats_period_index(backend: str, tmp_path, request, frozen) -> None:
     """v23 -> v24: PostgreSQL gains stats_point_period (SQLite nothing), and the period
     figures grouped through it are the tables' own."""
+    url, db, clinic = _clinic_with_history(backend, tmp_path, request, "v23")
+    db.execute_sql("DROP INDEX IF EXISTS stats_point_period")
+    db = _reopened_from(url, db, "23")
+    names = {i.name for i in db.get_indexes("stats_point")}
+    assert ("stats_point_period" in names) == (backend == "postgres")
+    _assert_stats_are_the_tables(clinic)
+    db.close()
+
+
+def _clinic_with_history(backend: str, tmp_path, request, name: str) -> tuple[str, Any, Clinic]:
+    """A database of the current schema holding the demo clinic and a stats history."""
     from tests.domain.test_stats import build_history
 
     url = (
-        str(tmp_path / "v23.db") if backend == "sqlite" else request.getfixturevalue("fresh_pg_url")
+        str(tmp_path / f"{name}.db")
+        if backend == "sqlite"
+        else request.getfixturevalue("fresh_pg_url")
     )
     db = connect(url)
     apply_setup(demo_clinic(), STAFF)
     clinic = Clinic.get()
     build_history(clinic)
-    db.execute_sql("DROP INDEX IF EXISTS stats_point_period")
-    schema.set_meta(schema.VERSION_KEY, "23")
+    return url, db, clinic
+
+
+def _reopened_from(url: str, db: Any, version: str) -> Any:
+    """The database marked as of `version`, opened again: migrated to the current one."""
+    schema.set_meta(schema.VERSION_KEY, version)
     db.close()
     db = connect(url)
     assert schema.read_version(db) == schema.CURRENT_VERSION
-    names = {i.name for i in db.get_indexes("stats_point")}
-    assert ("stats_point_period" in names) == (backend == "postgres")
+    return db
+
+
+def _assert_stats_are_the_tables(clinic: Clinic) -> None:
     for f in FILTERS:
         assert stats(clinic, **f).to_dict() == stats(clinic, source="raw", **f).to_dict(), f
-    db.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=False)

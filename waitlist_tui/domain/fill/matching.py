@@ -294,17 +294,24 @@ def _capped(query: Any) -> Any:
     return Entry.select(fn.COUNT(SQL("*"))).from_(capped.alias("capped"))
 
 
-def _count_query(include_partial: bool, only: bool, services: int) -> Any:
-    """EXACT rows and PARTIAL rows, each counted up to COUNT_CAP, in one statement (one round
-    trip and one plan instead of two), with placeholders for every value: built once per
-    shape, as _ranked_query is (building its SQL cost more CPU than the rest of the call)."""
+def _shaped_base(partial: bool, only: bool, services: int) -> tuple[Any, dict[str, Any]]:
+    """The waiting rows one shape of query reads, with placeholders for every value, and the
+    match flags over them: the counts and the ranked rows start from the same rows."""
     terms = _Terms.symbolic(services)
     flags = _flags(terms)
     base = _base(terms, services > 0)
     if only:
         base = base.where(Entry.id == param("only_entry"))
-    if not include_partial:
+    if not partial:
         base = base.where(flags["_exact"])
+    return base, flags
+
+
+def _count_query(include_partial: bool, only: bool, services: int) -> Any:
+    """EXACT rows and PARTIAL rows, each counted up to COUNT_CAP, in one statement (one round
+    trip and one plan instead of two), with placeholders for every value: built once per
+    shape, as _ranked_query is (building its SQL cost more CPU than the rest of the call)."""
+    base, flags = _shaped_base(include_partial, only, services)
     columns = [_capped(base.where(flags["_exact"]))]
     if include_partial:
         columns.append(_capped(base.where(flags["_partial"])))
@@ -326,13 +333,7 @@ def _counts(terms: _Terms, only_entry: Any, include_partial: bool) -> tuple[int,
 def _ranked_query(exact: bool, claim: bool, only: bool, partial: bool, services: int) -> Any:
     """One service's top rows of one match type, with placeholders for every value: built
     once per shape (its SQL cost more to build than to run, twice per offer call)."""
-    terms = _Terms.symbolic(services)
-    flags = _flags(terms)
-    base = _base(terms, services > 0)
-    if only:
-        base = base.where(Entry.id == param("only_entry"))
-    if not partial:
-        base = base.where(flags["_exact"])
+    base, flags = _shaped_base(partial, only, services)
     match = flags["_exact"] if exact else flags["_partial"]
     # An EXACT row passes every soft rule: its flags are constants, not CASEs to build and run.
     shown = (
