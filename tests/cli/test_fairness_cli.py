@@ -7,7 +7,7 @@ import json
 from tests.cli.conftest import ASSETS, add_entry, envelope
 
 
-def _opening(run, minutes: int = 60) -> dict:
+def _opening(run, minutes: int = 60, start: str = "2026-11-24T09:00") -> dict:
     return envelope(
         run(
             "openings",
@@ -15,7 +15,7 @@ def _opening(run, minutes: int = 60) -> dict:
             "--provider",
             "KIM",
             "--start",
-            "2026-11-24T09:00",
+            start,
             "--minutes",
             str(minutes),
             "--json",
@@ -190,19 +190,7 @@ def test_min_hours_between_offers_from_the_setup_file(run, tmp_path) -> None:
     sent = envelope(run("offers", "send", "--opening", first["id"], "--json"))
     assert sent[0]["client"] == "Ana Cli"
     assert run("offers", "rescind", sent[0]["id"], "--json").exit_code == 0
-    second = envelope(
-        run(
-            "openings",
-            "add",
-            "--provider",
-            "KIM",
-            "--start",
-            "2026-11-24T11:00",
-            "--minutes",
-            "60",
-            "--json",
-        )
-    )
+    second = _opening(run, start="2026-11-24T11:00")
     refused = run("offers", "send", "--opening", second["id"], "--entry", ana, "--json")
     body = json.loads(refused.output)
     assert refused.exit_code == 1 and "the clinic waits 4h between offers" in body["message"]
