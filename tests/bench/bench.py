@@ -313,10 +313,11 @@ BENCHMARKS: dict[str, Callable[[Bench], dict[str, Any]]] = {
 }
 
 # The fill engine's benchmarks live beside this file (candidates, free slots).
-from fill_bench import FILL_BENCHMARKS, FILL_TARGETS  # noqa: E402
+from fill_bench import FILL_BENCHMARKS, FILL_TARGET_OF, FILL_TARGETS  # noqa: E402
 
 BENCHMARKS.update(FILL_BENCHMARKS)
 TARGETS.update(FILL_TARGETS)
+TARGET_OF.update(FILL_TARGET_OF)
 # Key press to repaint in the real app (the desk screens).
 from keys_bench import KEY_BENCHMARKS, KEY_TARGETS  # noqa: E402
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pendulum
 import pytest
+from playhouse.test_utils import count_queries
 
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
@@ -109,3 +110,26 @@ def test_notify_candidates(clinic: Clinic) -> None:
     assert result["message"] == "Found 2 clients to notify about availability on 2026-11-23"
     assert result["clients"][0]["client"]["phone"].startswith("+1617555")
     assert Entry.select().count() == 4
+
+
+def test_an_opening_no_waiting_entry_asks_for_costs_one_look(clinic: Clinic) -> None:
+    """The finder's candidates for a day no waiting entry's dates hold: none, after one
+    statement on the demand index rather than the ranked walks over every waiting entry."""
+    for i in range(3):
+        add_entry(f"Dec{i}", date_range_start="2026-11-24", date_range_end="2026-12-10")
+    opening = monday_opening()  # Mon 23 Nov: before every entry's range
+    slot = matching.SlotShape.of(opening)  # the opening's services and provider, read once
+    with count_queries() as counted:
+        found = matching.candidates(opening, slot=slot)
+    assert (found.items, found.total, found.exact) == ([], 0, 0)
+    assert counted.count == 1
+    add_entry("Nov", date_range_start="2026-11-20", date_range_end="2026-11-23")
+    found = matching.candidates(opening)
+    assert [c.client_name.split()[0] for c in found.items] == ["Nov"]
+    assert (found.total, found.exact) == (1, 1)
+    # an entry of another service whose dates hold the day does not open the walk
+    short = monday_opening("11:00", minutes=30)  # too short for PT-EVAL, PT-FU fits
+    slot = matching.SlotShape.of(short)
+    with count_queries() as counted:
+        assert matching.candidates(short, slot=slot).items == []
+    assert counted.count == 1

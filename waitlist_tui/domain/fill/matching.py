@@ -21,10 +21,11 @@ from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill.availability import ANYTIME_BIT, part_windows, start_part_mask
-from waitlist_tui.domain.store.db import is_postgres
+from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
+    DEMAND_INDEX,
     Client,
     Clinic,
     Entry,
@@ -409,6 +410,42 @@ _PREFS = PreparedFamily(
 )
 
 
+_IN_RANGE_SQL: dict[tuple[bool, int], str] = {}
+
+
+def _any_in_range(terms: _Terms) -> bool:
+    """Whether any waiting entry of the opening's services has a date range that holds the
+    slot's day: a hard rule every candidate passes. When none does (an opening months
+    ahead, or on days nobody asked for) the ranked scans and the counts each walk every
+    waiting entry of the service in queue order, reading each table row for its dates
+    (five walks: 2 s on SQLite at 1,000,000 entries, 20 ms on PostgreSQL at 430,000); this
+    reads the `stats demand` covering index (models.DEMAND_INDEX: the dates are in it) and
+    stops at the first entry in range, so it costs a few index rows when candidates exist
+    (24 ms and 6 ms when none do). It only says "none" when there are none: the other hard
+    rules (expiry, earlier offers) are left to the ranking. The finder's call asks it (with
+    counts); an offer call goes straight to the ranking, whose walk the claim needs anyway."""
+    key = (is_postgres(), len(terms.services))
+    sql = _IN_RANGE_SQL.get(key)
+    if sql is None:
+        mark = "%s" if key[0] else "?"
+        # status written out (not a parameter), so the partial index serves the query
+        source = "entry" if key[0] else f"entry INDEXED BY {DEMAND_INDEX}"
+        marks = ", ".join([mark] * key[1]) or "NULL"
+        sql = _IN_RANGE_SQL[key] = (
+            f"SELECT 1 FROM {source} WHERE clinic_id = {mark} AND service_id IN ({marks}) "
+            f"AND status = '{vocab.WAITING}' AND date_range_start <= {mark} "
+            f"AND date_range_end >= {mark} LIMIT 1"
+        )
+    day = Entry.date_range_start.db_value(terms.local_date)
+    params = (
+        Entry.clinic.db_value(terms.clinic),
+        *(Entry.service.db_value(s) for s in terms.services),
+        day,
+        day,
+    )
+    return database.execute_sql(sql, params).fetchone() is not None
+
+
 def _ranking(
     opening: Opening,
     slot: SlotShape,
@@ -482,6 +519,8 @@ def candidates(
         raise ValidationError("limit must be 1-500", field="limit")
     now = clock.now()
     slot = slot or SlotShape.of(opening)
+    if count and only_entry is None and not _any_in_range(_Terms.of(slot, opening.id, now)):
+        return CandidateList(opening.id, [], 0, 0)  # nobody's dates hold the day (the finder)
     terms, ranked = _ranking(opening, slot, limit, include_partial, only_entry, claim, now)
     exact_rows = [row for row in ranked if row[1]]
     if count:
