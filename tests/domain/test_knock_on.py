@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pendulum
 import pytest
 
 from tests.conftest import STAFF
 from tests.domain.fill_helpers import add_entry, monday_opening
+from tests.timetravel import frozen_at
 from waitlist_tui.domain.errors import ValidationError
 from waitlist_tui.domain.fill import booking, knock_on, offers
 from waitlist_tui.domain.stats import chains
@@ -126,6 +128,21 @@ def test_a_chain_with_auto_offer_and_its_stats(clinic: Clinic) -> None:
     assert (chain.length, chain.days_sooner) == (2, 14.0)
     assert found.moved_up == 2 and found.refilled == 1
     assert found.to_dict()["chains"][0]["length"] == 2
+
+
+def test_a_chain_is_dated_by_the_clinic_day_it_started(clinic: Clinic) -> None:
+    """Released at 21:00 in New York, 02:00 UTC the next day: the clinic's date it is."""
+    ana = add_entry("Ana", priority=1)
+    first = monday_opening()
+    _later(ana, first, days=7)
+    with frozen_at(pendulum.datetime(2026, 11, 21, 2, 0, tz="UTC")):
+        offers.accept(offers.offer(first.id, STAFF)[0].id, STAFF)
+    chain = chains.knock_on_chains().chains[0]
+    assert chain.started_at.astimezone(dt.UTC).date() == dt.date(2026, 11, 21)
+    assert chain.started_on == dt.date(2026, 11, 20)
+    assert chain.to_dict()["started_on"] == "2026-11-20"
+    assert len(chains.knock_on_chains(since=dt.date(2026, 11, 20)).chains) == 1
+    assert chains.knock_on_chains(since=dt.date(2026, 11, 21)).chains == []
 
 
 def test_a_later_appointment_past_the_notice_is_released_but_opens_nothing(clinic: Clinic) -> None:

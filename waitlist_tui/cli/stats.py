@@ -144,7 +144,7 @@ def _chains_text(d: dict[str, Any]) -> None:
             [
                 (
                     c["chain"][:8],
-                    c["started_at"][:10],
+                    c["started_on"],
                     c["length"],
                     c["days_sooner"],
                     c["refilled"],

@@ -34,11 +34,13 @@ class Chain:
     days_sooner: float
     refilled: int
     open_now: int
+    started_on: dt.date | None = None  # the first release's clinic date (a desk's "today")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "chain": self.chain,
             "started_at": iso(self.started_at),
+            "started_on": self.started_on.isoformat() if self.started_on else None,
             "length": self.length,
             "days_sooner": self.days_sooner,
             "refilled": self.refilled,
@@ -84,9 +86,9 @@ def knock_on_chains(
     """The clinic's chains whose releases happened from the clinic date `since` on (all by
     default), newest first, at most `limit` of them (the totals count them all)."""
     clinic = clinic or get_clinic()
+    zone = ZoneInfo(clinic.time_zone)
     start = None
     if since is not None:
-        zone = ZoneInfo(clinic.time_zone)
         start = dt.datetime.combine(since, dt.time(), tzinfo=zone).astimezone(dt.UTC)
     booking = Appointment.alias("booking")
     query = (
@@ -121,10 +123,23 @@ def knock_on_chains(
         one["open"] += row["status"] == vocab.OPENING_OPEN
     chains = sorted(
         (
-            Chain(key, v["started"], v["length"], round(v["days"], 1), v["refilled"], v["open"])
+            Chain(
+                key,
+                v["started"],
+                v["length"],
+                round(v["days"], 1),
+                v["refilled"],
+                v["open"],
+                _aware(v["started"]).astimezone(zone).date(),
+            )
             for key, v in grouped.items()
         ),
         key=lambda c: (c.started_at, c.chain),
         reverse=True,
     )
     return Chains(chains[:limit] if limit else chains)
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    """A stored instant (naive UTC as the database hands it back) as an aware one."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
