@@ -479,8 +479,7 @@ def test_an_import_that_outgrows_its_tables_builds_their_indexes_at_the_end(
     monkeypatch.setattr(importing, "DEFER_INDEXES_FROM", 1)
     # SQLite drops and rebuilds them; PostgreSQL keeps its own (an empty list here)
     kept = {
-        t: [] if is_postgres() else deferred_indexes._indexes(t)
-        for t in importing.DEFERRED_INDEXES
+        t: [] if is_postgres() else deferred_indexes._indexes(t) for t in importing.DEFERRED_INDEXES
     }
     bad = [_row(i) for i in range(300)] + [_row(300, service="NOPE")]
     with pytest.raises(ValidationError):
