@@ -84,3 +84,16 @@ def test_lead_time_for_a_period(clinic: Clinic) -> None:
     assert sum(b["openings"] for b in this["bands"]) == 1
     after = lead_time_report(clinic, since=today + dt.timedelta(days=1))
     assert sum(b["openings"] for b in after["bands"]) == 0
+
+
+def test_a_passed_over_offer_is_dated_by_the_clinic_day(clinic: Clinic) -> None:
+    """Offered at 21:00 in New York (02:00 UTC the next day): the panel's date is the desk's."""
+    ana = add_entry("Ana", priority=1)
+    add_entry("Ben", priority=2)
+    opening = monday_opening()
+    with time_machine.travel(dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC), tick=False):
+        fairness.skip_candidate(opening.id, ana.id, "on holiday", STAFF)
+        offers.offer(opening.id, STAFF)
+    item = fairness_report(clinic)["passed_over"][0]
+    assert item["at"].startswith("2026-11-21T02:00")
+    assert item["on"] == "2026-11-20"

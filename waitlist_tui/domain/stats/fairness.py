@@ -25,6 +25,7 @@ import statistics
 import uuid
 from collections import defaultdict
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.catalog.clinics import get_clinic
@@ -97,7 +98,7 @@ def _median(values: list[float]) -> float:
     return round1(statistics.median(values)) if values else 0.0
 
 
-def _passed_over(rankings: list[Any]) -> list[dict[str, Any]]:
+def _passed_over(rankings: list[Any], zone: ZoneInfo) -> list[dict[str, Any]]:
     found = []
     for ranking in rankings:
         rows = (ranking.record or {}).get("rows", [])
@@ -139,12 +140,18 @@ def _passed_over(rankings: list[Any]) -> list[dict[str, Any]]:
             {
                 "opening_id": str(ranking.opening_id),
                 "at": iso(ranking.created_at),
+                "on": _clinic_day(ranking.created_at, zone),  # the desk's day, not UTC's
                 "by": ranking.created_by,
                 "offered": [who(r) for r in offered],
                 "passed_over": [who(r) for r in above],
             }
         )
     return out
+
+
+def _clinic_day(at: dt.datetime, zone: ZoneInfo) -> str:
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+    return aware.astimezone(zone).date().isoformat()
 
 
 def _first_offer_waits(
@@ -263,7 +270,7 @@ def fairness_report(
             )
             .order_by(OfferRanking.created_at)
         )
-        passed = _passed_over(rankings)
+        passed = _passed_over(rankings, ZoneInfo(clinic.time_zone))
         waits = _first_offer_waits(clinic, low, high)
         never = _never_offered(rankings, wait_days)
     return {

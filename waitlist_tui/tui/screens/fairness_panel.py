@@ -120,7 +120,7 @@ def passed_text(fair: dict[str, Any]) -> Text:
         past = "; ".join(
             f"#{p['rank']} {printable(p['client'])}: {p['reason']}" for p in item["passed_over"]
         )
-        at = dt.date.fromisoformat(item["at"][:10])
+        at = dt.date.fromisoformat(item["on"])
         text.append(f"· {at:%d %b} to {offered}, past {past}\n")
     if len(items) > PASSED_SHOWN:
         text.append(f"  and {len(items) - PASSED_SHOWN} more (stats fairness)\n", "dim")
