@@ -18,9 +18,10 @@ from waitlist_tui.domain.catalog.clinics import get_clinic
 from waitlist_tui.domain.catalog.tuning import load_tuning
 from waitlist_tui.domain.store.models import AuditEvent
 from waitlist_tui.domain.whatif.compare import compare
+from waitlist_tui.domain.whatif.shown import shown
 from waitlist_tui.tui import whatif_process
 from waitlist_tui.tui.app import make_app
-from waitlist_tui.tui.screens.whatif import WhatIfScreen, cell
+from waitlist_tui.tui.screens.whatif import WhatIfScreen
 from waitlist_tui.tui.userconfig import UserConfig
 
 FILES = [
@@ -83,7 +84,7 @@ async def test_run_shows_both_and_apply_writes_with_an_audit_row(
         filled = table.get_row_at(1)
         names = [o["name"] for o in simulated["settings"]]
         assert names == ["sequential 2h", "broadcast 5, 1h"]
-        assert filled[1:] == [cell(o["filled_pct"]) for o in simulated["settings"]]
+        assert filled[1:] == [shown("filled_pct", o["filled_pct"]) for o in simulated["settings"]]
         await pilot.press("b")
         await settle(pilot)
     clinic = get_clinic()

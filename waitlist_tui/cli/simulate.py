@@ -13,6 +13,7 @@ import click
 
 from waitlist_tui.cli.output import Ctx, table
 from waitlist_tui.cli.runtime import json_option
+from waitlist_tui.domain.whatif.shown import shown
 
 # --grid short names -> (table, key) of a settings file
 GRID_KEYS = {
@@ -81,12 +82,6 @@ def grid_tables(specs: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def chart(outcomes: list[dict[str, Any]], width: int = 40) -> list[str]:
     """Bars per setting: filled % of openings, and offers per fill (scaled to the largest)."""
     lines = []
@@ -94,10 +89,15 @@ def chart(outcomes: list[dict[str, Any]], width: int = 40) -> list[str]:
     most = max((o["offers_per_fill"] or 0 for o in outcomes), default=0) or 1
     for o in outcomes:
         filled = round(width * o["filled_pct"] / 100)
-        lines.append(f"{o['name']:<{name_w}}  filled  {'█' * filled:<{width}} {o['filled_pct']:g}%")
+        lines.append(
+            f"{o['name']:<{name_w}}  filled  {'█' * filled:<{width}} "
+            f"{shown('filled_pct', o['filled_pct'])}%"
+        )
         per = o["offers_per_fill"]
         bar = round(width * (per or 0) / most)
-        lines.append(f"{'':<{name_w}}  offers  {'▒' * bar:<{width}} {_cell(per)} per fill")
+        lines.append(
+            f"{'':<{name_w}}  offers  {'▒' * bar:<{width}} {shown('offers_per_fill', per)} per fill"
+        )
     return lines
 
 
@@ -180,7 +180,7 @@ def simulate_command(
         settings = d["settings"]
         table(
             ["", *(o["name"] for o in settings)],
-            [[label, *(_cell(o[k]) for o in settings)] for label, k in COLUMNS[1:]],
+            [[label, *(shown(k, o[k]) for o in settings)] for label, k in COLUMNS[1:]],
         )
         for line in chart(d["settings"]):
             click.echo(line)

@@ -17,6 +17,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Header, ProgressBar, Select, Static
 
 from waitlist_tui.domain.catalog.tuning import apply_file
+from waitlist_tui.domain.whatif.shown import shown
 from waitlist_tui.tui import calls, whatif_process
 from waitlist_tui.tui.desk import DeskScreen
 from waitlist_tui.tui.widgets.footer import Footer
@@ -49,12 +50,6 @@ class Applied(calls.Done[dict[str, Any]]):
     pass
 
 
-def cell(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def chart_lines(outcomes: list[dict[str, Any]]) -> list[str]:
     """Filled % and offers per fill as bars, one pair per setting."""
     most = max((o["offers_per_fill"] or 0 for o in outcomes), default=0) or 1
@@ -63,10 +58,13 @@ def chart_lines(outcomes: list[dict[str, Any]]) -> list[str]:
     for o in outcomes:
         filled = round(BAR * o["filled_pct"] / 100)
         per = o["offers_per_fill"] or 0
-        lines.append(f"{o['name']:<{width}}  filled {'█' * filled:<{BAR}} {o['filled_pct']:g}%")
+        lines.append(
+            f"{o['name']:<{width}}  filled {'█' * filled:<{BAR}} "
+            f"{shown('filled_pct', o['filled_pct'])}%"
+        )
         lines.append(
             f"{'':<{width}}  offers {'▒' * round(BAR * per / most):<{BAR}} "
-            f"{cell(o['offers_per_fill'])} per fill"
+            f"{shown('offers_per_fill', o['offers_per_fill'])} per fill"
         )
     return lines
 
@@ -164,7 +162,7 @@ class WhatIfScreen(DeskScreen[None]):
         table.clear(columns=True)
         table.add_columns("", *(f"{'AB'[i]}: {o['name']}" for i, o in enumerate(outcomes)))
         for label, key in ROWS:
-            table.add_row(label, *(cell(o[key]) for o in outcomes))
+            table.add_row(label, *(shown(key, o[key]) for o in outcomes))
         self.query_one("#whatif-chart", Static).update("\n".join(chart_lines(outcomes)))
         self.query_one("#whatif-progress", ProgressBar).update(progress=1.0)
         world = result["world"]
