@@ -41,6 +41,7 @@ from waitlist_tui.domain.store.models import (
     Provider,
     Service,
 )
+from waitlist_tui.domain.store.prepared import Prepared, param
 from waitlist_tui.domain.store.transitions import move
 from waitlist_tui.domain.timeutil import iso
 
@@ -73,11 +74,33 @@ def _checked(offer_id: IdRef, now: dt.datetime) -> tuple[Offer, Opening]:
     return current, opening
 
 
+# An accept's own reads, their SQL built once (store/prepared.py): the provider it locks, the
+# entry with the client and service its booking names, the opening's other live offers.
+_PROVIDER = Prepared(
+    lambda: locked(Provider.select().where(Provider.id == param("provider")), no_key=True)
+)
+_ENTRY = Prepared(
+    lambda: (
+        Entry.select(Entry, Client, Service)
+        .join(Client)
+        .switch(Entry)
+        .join(Service)
+        .where(Entry.id == param("entry"))
+        .limit(1)
+    )
+)
+_OTHERS_LIVE = Prepared(
+    lambda: Offer.select().where(
+        Offer.opening == param("opening"), Offer.status == vocab.OFFER_SENT
+    )
+)
+
+
 def _provider_free(opening: Opening, ends: dt.datetime) -> None:
     """Lock the opening's provider (one booking of theirs at a time; FOR NO KEY UPDATE, so
     desks opening and offering other times of theirs meanwhile do not wait for it) and refuse
     when a booking of theirs overlaps [the opening's start, `ends`)."""
-    who = locked(Provider.select().where(Provider.id == opening.provider_id), no_key=True).get()
+    who = _PROVIDER.get(provider=opening.provider_id)
     clash = first_overlap(Appointment, who, vocab.APPT_BOOKED, opening.starts_at, ends)
     if clash is not None:
         raise Conflict(
@@ -116,14 +139,7 @@ def accept(offer_id: IdRef, actor: str) -> Reply:
                 filled_at=now,
             ):
                 raise Conflict(FILLED)
-            entry = (  # with the client and service the booking and its message name
-                Entry.select(Entry, Client, Service)
-                .join(Client)
-                .switch(Entry)
-                .join(Service)
-                .where(Entry.id == current.entry_id)
-                .get()
-            )
+            entry = _ENTRY.get(entry=current.entry_id)  # with the client and service
             service = entry.service
             ends = opening.starts_at + dt.timedelta(minutes=service.duration_minutes)
             _provider_free(opening, ends)
@@ -141,9 +157,7 @@ def accept(offer_id: IdRef, actor: str) -> Reply:
             )
             if not move(Entry, entry.id, vocab.OFFERED, vocab.BOOKED, actor, now, booked_at=now):
                 raise Conflict("waitlist request changed meanwhile; look again")
-            for other in Offer.select().where(
-                Offer.opening == opening, Offer.status == vocab.OFFER_SENT
-            ):
+            for other in list(_OTHERS_LIVE.rows(opening=opening.id)):
                 end_offer(other, FILLED_BY_OTHER, actor, now, note=FILLED)
             released = release_later(entry, appointment, opening, actor, now)
             audit.record(

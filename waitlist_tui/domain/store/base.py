@@ -58,6 +58,26 @@ def new_id() -> uuid.UUID:
 class UUIDModel(BaseModel):
     id = UUIDField(primary_key=True, default=new_id)
 
+    @classmethod
+    def create(cls, **query: Any) -> Self:
+        """peewee's create, its insert prepared per table and columns (store/prepared.py):
+        building the insert's SQL cost more than running it (a reply's inbound row, a new
+        entry), and a row with a UUID key needs nothing back from the database."""
+        return cls._inserted(cls(**query))
+
+    @classmethod
+    def _inserted(cls, row: Self) -> Self:
+        """`row` inserted as peewee's save(force_insert=True) would; a value that is SQL
+        rather than data (or a row without its key) takes peewee's own path."""
+        raw: Any = row  # peewee's row state: its values, key and unsaved fields
+        data = raw.__data__
+        if raw._pk is None or any(isinstance(v, (Node, Model)) for v in data.values()):
+            row.save(force_insert=True)
+            return row
+        _INSERTS((cls, tuple(data))).cursor(**data)
+        raw._dirty -= set(data)
+        return row
+
 
 STAMPS = ("created_at", "created_by", "updated_at", "updated_by")
 
@@ -90,15 +110,7 @@ class AuditedModel(UUIDModel):
         """A new row with its stamps (an import that restores a row passes its own). Its
         insert is prepared per table and columns (store/prepared.py); a value that is SQL
         rather than data takes peewee's own path."""
-        row = cls(**{**cls.stamps(actor, now, new=True), **values})
-        raw: Any = row  # peewee's row state: its values, key and unsaved fields
-        data = raw.__data__
-        if raw._pk is None or any(isinstance(v, (Node, Model)) for v in data.values()):
-            row.save(force_insert=True)
-            return row
-        _INSERTS((cls, tuple(data))).cursor(**data)
-        raw._dirty -= set(data)
-        return row
+        return cls._inserted(cls(**{**cls.stamps(actor, now, new=True), **values}))
 
     @classmethod
     def update_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Any:
