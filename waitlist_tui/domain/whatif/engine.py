@@ -389,16 +389,17 @@ _ENDED_OPENINGS = Prepared(  # from the few open openings, each probing its own 
         Opening.select(Opening.id)
         .where(
             Opening.status == vocab.OPENING_OPEN,
+            # first the probe the index answers alone: most open openings have an offer out
+            ~fn.EXISTS(
+                Offer.select(SQL("1")).where(
+                    Offer.opening == Opening.id, Offer.status == vocab.OFFER_SENT
+                )
+            ),
             fn.EXISTS(
                 Offer.select(SQL("1")).where(
                     Offer.opening == Opening.id,
                     Offer.responded_at >= param("last"),
                     Offer.status != vocab.OFFER_ACCEPTED,
-                )
-            ),
-            ~fn.EXISTS(
-                Offer.select(SQL("1")).where(
-                    Offer.opening == Opening.id, Offer.status == vocab.OFFER_SENT
                 )
             ),
         )
