@@ -9,7 +9,7 @@ import uuid
 from contextvars import ContextVar
 from typing import Any, Self
 
-from peewee import Model, Node, UUIDField
+from peewee import OP, Expression, Model, Node, UUIDField
 
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.prepared import PreparedFamily, param
@@ -29,6 +29,22 @@ class BaseModel(Model):
             return found
         model: Any = cls  # each model's own DoesNotExist, made by peewee's metaclass
         raise model.DoesNotExist(f"{cls.__name__} matching id {pk!r} does not exist")
+
+    @classmethod
+    def get(cls, *query: Any, **filters: Any) -> Self:
+        """peewee's get; a lookup by key alone (`Model.get(Model.id == x)`, and every lazy
+        load of a foreign key: `offer.opening`) is get_by_id, its SQL built once."""
+        if len(query) == 1 and not filters:
+            expr = query[0]
+            if (
+                isinstance(expr, Expression)
+                and expr.op == OP.EQ
+                and expr.lhs is cls._meta.primary_key
+                and not isinstance(expr.rhs, Node)
+            ):
+                return cls.get_by_id(expr.rhs)
+        found: Self = super().get(*query, **filters)
+        return found
 
 
 def _insert_query(model: Any, names: tuple[str, ...]) -> Any:

@@ -161,7 +161,7 @@ def _in_memory(template: Path) -> Any:
     finally:
         source.close()
     ensure_schema(db)
-    db.pragma("optimize", 0x10002)
+    db.execute_sql(f"PRAGMA optimize={0x10002}")  # as connect() does
     return db
 
 
