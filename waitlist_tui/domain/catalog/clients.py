@@ -17,6 +17,7 @@ from waitlist_tui.domain.messaging import consent
 from waitlist_tui.domain.store import audit, ids, sqlite_search
 from waitlist_tui.domain.store.db import database, is_postgres
 from waitlist_tui.domain.store.models import Client, Clinic
+from waitlist_tui.domain.store.prepared import PreparedFamily, param
 from waitlist_tui.domain.textinput import search_text, text_value
 
 CLIENT_FIELDS = ("first_name", "last_name", "phone", "email", "consent_sms", "consent_email")
@@ -227,6 +228,20 @@ def set_consent(client: Client, values: dict[str, bool], actor: str, why: str = 
     return Client.get_by_id(client.id)
 
 
+_SAME_PERSON = PreparedFamily(  # by phone, by email: asked for every entry added with a client
+    lambda key: (
+        Client.select()
+        .where(
+            (Client.clinic == param("clinic"))
+            & (fn.LOWER(Client.first_name) == param("first"))
+            & (fn.LOWER(Client.last_name) == param("last"))
+            & (getattr(Client, key) == param("value"))
+        )
+        .limit(1)
+    )
+)
+
+
 def find_or_create(
     clinic: Clinic, data: ClientInput, actor: str, client_id: uuid.UUID | None = None
 ) -> tuple[Client, bool]:
@@ -234,15 +249,18 @@ def find_or_create(
     family phone with another name is a different client. A consent the payload withdraws is
     withdrawn from the existing client too. A new client takes `client_id` when given (an
     import keeps the exported ids)."""
-    same_name = (fn.LOWER(Client.first_name) == data.first_name.lower()) & (
-        fn.LOWER(Client.last_name) == data.last_name.lower()
-    )
     for key, value in (("phone", data.phone), ("email", data.email)):
         if value:
-            found = (
-                Client.select()
-                .where((Client.clinic == clinic) & same_name & (getattr(Client, key) == value))
-                .first()
+            found = next(
+                iter(
+                    _SAME_PERSON(key).rows(
+                        clinic=clinic,
+                        first=data.first_name.lower(),
+                        last=data.last_name.lower(),
+                        value=value,
+                    )
+                ),
+                None,
             )
             if found:
                 with database.atomic():

@@ -102,6 +102,17 @@ _TEXTED = Prepared(  # asked on every ending: its SQL built once (store/prepared
 _ENTRY_LIVE = Prepared(
     lambda: Offer.select().where(Offer.entry == param("entry"), Offer.status == vocab.OFFER_SENT)
 )
+_OPENING_LIVE = Prepared(
+    lambda: Offer.select().where(
+        Offer.opening == param("opening"), Offer.status == vocab.OFFER_SENT
+    )
+)
+
+
+def live_offers(opening_id: IdRef) -> list[Offer]:
+    """The opening's live offers, read whole before any of them ends (an accept rescinds
+    them, a withdrawal ends them): its SQL built once (store/prepared.py)."""
+    return list(_OPENING_LIVE.rows(opening=opening_id))
 
 
 def _close_opening(opening: Opening, cause: str, actor: str, now: dt.datetime) -> bool:
@@ -194,9 +205,7 @@ def withdraw_opening(opening_id: IdRef, actor: str, note: str = "") -> dict[str,
         opening = get_opening(opening_id, lock=True)
         if opening.status != vocab.OPENING_OPEN:
             raise Conflict(f"opening is {opening.status}", data={"status": opening.status})
-        live = list(
-            Offer.select().where(Offer.opening == opening, Offer.status == vocab.OFFER_SENT)
-        )
+        live = live_offers(opening.id)
         ended = [end_offer(o, OPENING_WITHDRAWN, actor, now, note) for o in live]
         _close_opening(opening, OPENING_WITHDRAWN, actor, now)
     return {

@@ -108,6 +108,7 @@ _EARLIER_OFFERS = Prepared(
         .where(Offer.opening == param("opening"))
         .order_by(Offer.sent_at)
         .limit(param("limit"))
+        .tuples()  # read on every offer call: no models built
     )
 )
 _OFFER_EVENTS = PreparedFamily(
@@ -122,7 +123,7 @@ _OFFER_EVENTS = PreparedFamily(
 def _earlier(opening: Opening, fresh: set[str]) -> list[dict[str, Any]]:
     """This opening's offers made before this call, each with how it ended."""
     offers = list(_EARLIER_OFFERS.rows(opening=opening.id, limit=STORE_EARLIER + len(fresh)))
-    keys = [str(o.id) for o in offers if str(o.id) not in fresh]
+    keys = [str(o[0]) for o in offers if str(o[0]) not in fresh]
     causes: dict[str, str] = {}
     called: set[str] = set()
     if keys:
@@ -134,17 +135,17 @@ def _earlier(opening: Opening, fresh: set[str]) -> list[dict[str, Any]]:
             elif isinstance(changes.get("cause"), list):
                 causes[object_id] = changes["cause"][1]
     rows: list[dict[str, Any]] = []
-    for o in offers:
-        key = str(o.id)
+    for offer_id, status, match_type, entry_id, priority in offers:
+        key = str(offer_id)
         if key in fresh:
             continue
-        if o.status == vocab.OFFER_SENT:
+        if status == vocab.OFFER_SENT:
             reason = "live"
         else:
-            reason = _ENDED.get(causes.get(key, o.status), "withdrawn")
+            reason = _ENDED.get(causes.get(key, status), "withdrawn")
             if reason == "expired" and key in called:
                 reason = "no_answer"
-        row = _row(o.entry.id, o.match_type, (), o.entry.priority, None)
+        row = _row(entry_id, match_type, (), priority, None)
         row.update(s=NOT_OFFERED, why=[reason])
         rows.append(row)
     return rows

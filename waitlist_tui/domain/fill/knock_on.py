@@ -25,6 +25,7 @@ from waitlist_tui.domain.store import audit
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import Appointment, AuditEvent, Clinic, Entry, Opening
+from waitlist_tui.domain.store.prepared import Prepared, param
 
 DAY = 86400.0
 ACTION = "appointment.knock_on"
@@ -57,21 +58,36 @@ def auto_offer(clinic: Clinic) -> bool:
     return bool(((clinic.settings or {}).get("calendar") or {}).get("auto_offer", False))
 
 
+def _later() -> Any:
+    return Appointment.select().where(
+        Appointment.status == vocab.APPT_BOOKED, Appointment.starts_at > param("earlier")
+    )
+
+
+# Asked on every accept: their SQL built once (store/prepared.py).
+_LINKED = Prepared(
+    lambda: locked(
+        _later().where(Appointment.entry == param("entry")).order_by(Appointment.starts_at)
+    ).limit(1)
+)
+_ORIGINAL = Prepared(
+    lambda: locked(
+        _later().where(
+            Appointment.client == param("client"), Appointment.starts_at == param("original")
+        )
+    ).limit(1)
+)
+
+
 def later_appointment(entry: Entry, earlier: dt.datetime) -> Appointment | None:
     """The entry's booked appointment starting after `earlier`, locked: one linked to the
     entry, else the client's booking at `original_appointment_at` (any provider)."""
-    base = Appointment.select().where(
-        Appointment.status == vocab.APPT_BOOKED, Appointment.starts_at > earlier
-    )
-    linked = locked(base.where(Appointment.entry == entry.id).order_by(Appointment.starts_at))
-    found: Appointment | None = linked.first()
+    found: Appointment | None = next(iter(_LINKED.rows(earlier=earlier, entry=entry.id)), None)
     if found is None and entry.original_appointment_at is not None:
-        found = locked(
-            base.where(
-                Appointment.client == entry.client_id,
-                Appointment.starts_at == entry.original_appointment_at,
-            )
-        ).first()
+        rows = _ORIGINAL.rows(
+            earlier=earlier, client=entry.client_id, original=entry.original_appointment_at
+        )
+        found = next(iter(rows), None)
     return found
 
 

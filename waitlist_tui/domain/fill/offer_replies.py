@@ -17,7 +17,13 @@ from peewee import IntegrityError
 from waitlist_tui.domain import clock, vocab
 from waitlist_tui.domain.errors import Conflict
 from waitlist_tui.domain.fill import offer_time
-from waitlist_tui.domain.fill.ending import DECLINED, FILLED_BY_OTHER, RESCINDED, end_offer
+from waitlist_tui.domain.fill.ending import (
+    DECLINED,
+    FILLED_BY_OTHER,
+    RESCINDED,
+    end_offer,
+    live_offers,
+)
 from waitlist_tui.domain.fill.knock_on import Release, release_later
 from waitlist_tui.domain.fill.offer_views import (
     FILLED,
@@ -35,12 +41,14 @@ from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import (
     Appointment,
     Client,
+    Clinic,
     Entry,
     Offer,
     Opening,
     Provider,
     Service,
 )
+from waitlist_tui.domain.store.prepared import Prepared, param
 from waitlist_tui.domain.store.transitions import move
 from waitlist_tui.domain.timeutil import iso
 
@@ -73,17 +81,35 @@ def _checked(offer_id: IdRef, now: dt.datetime) -> tuple[Offer, Opening]:
     return current, opening
 
 
-def _provider_free(opening: Opening, ends: dt.datetime) -> None:
+# An accept's own reads, their SQL built once (store/prepared.py): the provider it locks, the
+# entry with the client and service its booking names.
+_PROVIDER = Prepared(
+    lambda: locked(Provider.select().where(Provider.id == param("provider")), no_key=True)
+)
+_ENTRY = Prepared(
+    lambda: (
+        Entry.select(Entry, Client, Service)
+        .join(Client)
+        .switch(Entry)
+        .join(Service)
+        .where(Entry.id == param("entry"))
+        .limit(1)
+    )
+)
+
+
+def _provider_free(opening: Opening, ends: dt.datetime) -> Provider:
     """Lock the opening's provider (one booking of theirs at a time; FOR NO KEY UPDATE, so
     desks opening and offering other times of theirs meanwhile do not wait for it) and refuse
     when a booking of theirs overlaps [the opening's start, `ends`)."""
-    who = locked(Provider.select().where(Provider.id == opening.provider_id), no_key=True).get()
+    who: Provider = _PROVIDER.get(provider=opening.provider_id)
     clash = first_overlap(Appointment, who, vocab.APPT_BOOKED, opening.starts_at, ends)
     if clash is not None:
         raise Conflict(
             f"{who.code} was booked at that time meanwhile; close the opening",
             data={"appointment_id": str(clash.id)},
         )
+    return who
 
 
 def accept(offer_id: IdRef, actor: str) -> Reply:
@@ -93,6 +119,9 @@ def accept(offer_id: IdRef, actor: str) -> Reply:
     try:
         with database.atomic():
             current, opening = _checked(offer_id, now)
+            # read by key through its prepared SQL and kept on the opening, as the provider
+            # below: the booking's message reads both there (a lazy load builds its SQL)
+            opening.clinic = Clinic.get_by_id(opening.clinic_id)
             offer_time.check_in_time(opening.clinic, opening.starts_at, now)
             if current.expires_at <= now:
                 raise Conflict("offer expired", data={"expires_at": iso(current.expires_at)})
@@ -116,17 +145,10 @@ def accept(offer_id: IdRef, actor: str) -> Reply:
                 filled_at=now,
             ):
                 raise Conflict(FILLED)
-            entry = (  # with the client and service the booking and its message name
-                Entry.select(Entry, Client, Service)
-                .join(Client)
-                .switch(Entry)
-                .join(Service)
-                .where(Entry.id == current.entry_id)
-                .get()
-            )
+            entry = _ENTRY.get(entry=current.entry_id)  # with the client and service
             service = entry.service
             ends = opening.starts_at + dt.timedelta(minutes=service.duration_minutes)
-            _provider_free(opening, ends)
+            opening.provider = _provider_free(opening, ends)
             appointment = Appointment.create_by(
                 actor,
                 now,
@@ -141,9 +163,7 @@ def accept(offer_id: IdRef, actor: str) -> Reply:
             )
             if not move(Entry, entry.id, vocab.OFFERED, vocab.BOOKED, actor, now, booked_at=now):
                 raise Conflict("waitlist request changed meanwhile; look again")
-            for other in Offer.select().where(
-                Offer.opening == opening, Offer.status == vocab.OFFER_SENT
-            ):
+            for other in live_offers(opening.id):
                 end_offer(other, FILLED_BY_OTHER, actor, now, note=FILLED)
             released = release_later(entry, appointment, opening, actor, now)
             audit.record(

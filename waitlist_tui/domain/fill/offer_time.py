@@ -155,8 +155,19 @@ def terms(
 def _offer_parties_query() -> Any:
     from waitlist_tui.domain.store.models import Clinic, Offer, Opening
 
-    return (
-        Offer.select(Offer, Opening, Clinic)
+    return (  # only what undeliverable and hold_starts read (whole rows cost more to build)
+        Offer.select(
+            Offer.id,
+            Offer.status,
+            Offer.expires_at,
+            Opening.id,
+            Opening.starts_at,
+            Opening.workflow,
+            Clinic.id,
+            Clinic.default_workflow,
+            Clinic.offer_hold_minutes,
+            Clinic.settings,  # the slot's cutoff (min_notice)
+        )
         .join(Opening)
         .join(Clinic)
         .where(Offer.id == param("offer"))

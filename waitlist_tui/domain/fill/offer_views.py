@@ -169,8 +169,29 @@ def _phone_reasons(rows: list[Offer]) -> dict[Any, str]:
 
 
 def _joined(query: Any) -> Any:
+    """The offers with what their views read of the rows they name (only that: building
+    every column of seven rows was most of an offer call's view)."""
     return (
-        query.select(Offer, Opening, Entry, Client, Provider, Service, Clinic)
+        query.select(
+            Offer,
+            Opening.id,
+            Opening.starts_at,
+            Opening.ends_at,
+            Provider.id,
+            Provider.code,
+            Clinic.id,
+            Clinic.settings,  # the cutoff of the deadline (offer_time.deadline)
+            Entry.id,
+            Client.id,
+            Client.first_name,
+            Client.last_name,
+            Client.phone,
+            Client.email,
+            Client.consent_sms,
+            Client.consent_email,
+            Service.id,
+            Service.code,
+        )
         .join(Opening)
         .join(Provider)
         .switch(Opening)

@@ -28,6 +28,7 @@ from waitlist_tui.domain.store.models import (
     ProviderService,
     Service,
 )
+from waitlist_tui.domain.store.prepared import PreparedFamily, param
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.timeutil import iso
 from waitlist_tui.domain.timeutil import parse_local as parse_local_time
@@ -76,20 +77,27 @@ def whole_number(value: Any, field: str, low: int, high: int) -> int:
     return number
 
 
+_OVERLAP = PreparedFamily(  # per model: every booking, opening and accept asks it
+    lambda model: (
+        model.select()
+        .where(
+            model.provider == param("provider"),
+            model.status == param("status"),
+            model.starts_at < param("ends"),
+            model.ends_at > param("starts"),
+        )
+        .limit(1)
+    )
+)
+
+
 def first_overlap(
     model: Any, provider: Provider, status: str, starts: dt.datetime, ends: dt.datetime
 ) -> Any:
-    """A row of `model` (appointment or opening) of this provider overlapping [starts, ends)."""
-    return (
-        model.select()
-        .where(
-            model.provider == provider,
-            model.status == status,
-            model.starts_at < ends,
-            model.ends_at > starts,
-        )
-        .first()
-    )
+    """A row of `model` (appointment or opening) of this provider overlapping [starts, ends):
+    its SQL built once per model (store/prepared.py)."""
+    rows = _OVERLAP(model).rows(provider=provider, status=status, starts=starts, ends=ends)
+    return next(iter(rows), None)
 
 
 def typed_slot(

@@ -9,7 +9,7 @@ import uuid
 from contextvars import ContextVar
 from typing import Any, Self
 
-from peewee import Model, Node, UUIDField
+from peewee import OP, Expression, Model, Node, UUIDField
 
 from waitlist_tui.domain.store.db import database
 from waitlist_tui.domain.store.prepared import PreparedFamily, param
@@ -29,6 +29,22 @@ class BaseModel(Model):
             return found
         model: Any = cls  # each model's own DoesNotExist, made by peewee's metaclass
         raise model.DoesNotExist(f"{cls.__name__} matching id {pk!r} does not exist")
+
+    @classmethod
+    def get(cls, *query: Any, **filters: Any) -> Self:
+        """peewee's get; a lookup by key alone (`Model.get(Model.id == x)`, and every lazy
+        load of a foreign key: `offer.opening`) is get_by_id, its SQL built once."""
+        if len(query) == 1 and not filters:
+            expr = query[0]
+            if (
+                isinstance(expr, Expression)
+                and expr.op == OP.EQ
+                and expr.lhs is cls._meta.primary_key
+                and not isinstance(expr.rhs, Node)
+            ):
+                return cls.get_by_id(expr.rhs)
+        found: Self = super().get(*query, **filters)
+        return found
 
 
 def _insert_query(model: Any, names: tuple[str, ...]) -> Any:
@@ -57,6 +73,26 @@ def new_id() -> uuid.UUID:
 
 class UUIDModel(BaseModel):
     id = UUIDField(primary_key=True, default=new_id)
+
+    @classmethod
+    def create(cls, **query: Any) -> Self:
+        """peewee's create, its insert prepared per table and columns (store/prepared.py):
+        building the insert's SQL cost more than running it (a reply's inbound row, a new
+        entry), and a row with a UUID key needs nothing back from the database."""
+        return cls._inserted(cls(**query))
+
+    @classmethod
+    def _inserted(cls, row: Self) -> Self:
+        """`row` inserted as peewee's save(force_insert=True) would; a value that is SQL
+        rather than data (or a row without its key) takes peewee's own path."""
+        raw: Any = row  # peewee's row state: its values, key and unsaved fields
+        data = raw.__data__
+        if raw._pk is None or any(isinstance(v, (Node, Model)) for v in data.values()):
+            row.save(force_insert=True)
+            return row
+        _INSERTS((cls, tuple(data))).cursor(**data)
+        raw._dirty -= set(data)
+        return row
 
 
 STAMPS = ("created_at", "created_by", "updated_at", "updated_by")
@@ -90,15 +126,7 @@ class AuditedModel(UUIDModel):
         """A new row with its stamps (an import that restores a row passes its own). Its
         insert is prepared per table and columns (store/prepared.py); a value that is SQL
         rather than data takes peewee's own path."""
-        row = cls(**{**cls.stamps(actor, now, new=True), **values})
-        raw: Any = row  # peewee's row state: its values, key and unsaved fields
-        data = raw.__data__
-        if raw._pk is None or any(isinstance(v, (Node, Model)) for v in data.values()):
-            row.save(force_insert=True)
-            return row
-        _INSERTS((cls, tuple(data))).cursor(**data)
-        raw._dirty -= set(data)
-        return row
+        return cls._inserted(cls(**{**cls.stamps(actor, now, new=True), **values}))
 
     @classmethod
     def update_by(cls, actor: str | None, now: dt.datetime, **values: Any) -> Any:

@@ -13,6 +13,7 @@ from waitlist_tui.domain.store import ids
 from waitlist_tui.domain.store.ids import IdRef
 from waitlist_tui.domain.store.locking import locked
 from waitlist_tui.domain.store.models import Clinic, Entry, Provider, ProviderService, Service
+from waitlist_tui.domain.store.prepared import PreparedFamily, param
 from waitlist_tui.domain.textinput import text_value
 from waitlist_tui.domain.waitlist.entry_input import MAX_REF
 
@@ -20,6 +21,15 @@ NOT_FOUND = "waitlist request not found"
 CLOSED = "waitlist request is closed"
 
 Coded = TypeVar("Coded", Service, Provider)
+
+
+_BY_CODE = PreparedFamily(  # per model: every entry added names its service (and providers)
+    lambda model: (
+        model.select()
+        .where((model.clinic == param("clinic")) & (model.code == param("code")))
+        .limit(1)
+    )
+)
 
 
 def by_code_or_id(
@@ -30,9 +40,8 @@ def by_code_or_id(
     text = text_value(ref, field_name, max_len=MAX_REF)
     if not text:
         raise ValidationError(f"{field_name} is required", field=field_name)
-    found = model.get_or_none((model.clinic == clinic) & (model.code == text.upper()))
-    if found is not None:
-        return found
+    for found in _BY_CODE(model).rows(clinic=clinic, code=text.upper()):
+        return found  # type: ignore[no-any-return]
     try:
         return ids.resolve(
             model, text, what, field=field_name, query=model.select().where(model.clinic == clinic)

@@ -110,11 +110,13 @@ class Run:
             self.push(a.at, "arrive", a.payload)
         self.push(self._next_midnight(world.start), "sweep", None)
 
-    def _slot_key(self, client_id: Any, opening: Opening) -> tuple[str, str, str]:
+    def _slot_key(
+        self, client_id: Any, provider_id: Any, starts_at: dt.datetime
+    ) -> tuple[str, str, str]:
         """What a client's answers are drawn by: the client and the slot (the provider's code
         and the start, the same in every copy of the clinic; row ids of a rebuilt demo differ)."""
-        code = self.provider_codes.get(opening.provider_id, str(opening.provider_id))
-        return (str(client_id), code, _aware(opening.starts_at).isoformat())
+        code = self.provider_codes.get(provider_id, str(provider_id))
+        return (str(client_id), code, _aware(starts_at).isoformat())
 
     # --- scheduling ------------------------------------------------------------------------
 
@@ -270,15 +272,16 @@ class Run:
     def on_call(self, data: tuple[Any, Any, str, int], now: dt.datetime) -> None:
         """The desk phones about an offer that went by no message."""
         offer_id, client_id, match, attempt = data
-        current = Offer.get_or_none(Offer.id == offer_id)
-        if current is None or current.status != vocab.OFFER_SENT:
+        row = next(iter(_CALLED.rows(offer=offer_id)), None)
+        if row is None or row[0] != vocab.OFFER_SENT:
             return
+        _, provider_id, starts_at = row
         self.tally.phone_calls += 1
-        key = self._slot_key(client_id, current.opening)
+        key = self._slot_key(client_id, provider_id, starts_at)
         last = attempt + 1 >= self.model.phone_attempts
         try:
             if unit(self.world.seed, "reach", key, attempt) < self.model.phone_reach:
-                hours = (_aware(current.opening.starts_at) - now).total_seconds() / 3600
+                hours = (_aware(starts_at) - now).total_seconds() / 3600
                 if unit(self.world.seed, "accept", key) < self.model.accept_probability(
                     match, hours
                 ):
@@ -319,22 +322,21 @@ class Run:
         message = next(iter(_MESSAGE.rows(key=outbox.offer_key(offer_id, "offer"))), None)
         if message is not None and message.status in (outbox.PENDING, outbox.FAILED):
             return  # waits for quiet hours to end, or for its retry (its parties read then)
-        row = _OFFER_PARTIES.get(offer=offer_id)
-        opening, client = row.opening, row.entry.client
-        key = self._slot_key(client.id, opening)
+        provider_id, starts_at, client_id, phone = _OFFER_PARTIES.get(offer=offer_id)
+        key = self._slot_key(client_id, provider_id, starts_at)
         self.watched[offer_id] = ("done", entry_id, match, sent_at)
         if message is None or message.status != outbox.SENT:
             at = self._desk_time(now)
-            self.push(at, "call", (offer_id, client.id, match, 0))
+            self.push(at, "call", (offer_id, client_id, match, 0))
             return
         got = _aware(message.sent_at)
         seed = self.world.seed
         if unit(seed, "respond", key) >= self.model.respond_probability(message.channel):
             return  # silence: the hold runs out
-        hours = (_aware(opening.starts_at) - got).total_seconds() / 3600
+        hours = (_aware(starts_at) - got).total_seconds() / 3600
         yes = unit(seed, "accept", key) < self.model.accept_probability(match, hours)
         delay = dt.timedelta(minutes=self.model.delay_minutes(unit(seed, "delay", key)))
-        self.push(got + delay, "reply", (offer_id, message.channel, client.phone or "", yes))
+        self.push(got + delay, "reply", (offer_id, message.channel, phone or "", yes))
 
     def _offer_again(self, now: dt.datetime) -> None:
         """Openings whose last offers ended in this step and that hold no live offer now: the
@@ -361,15 +363,25 @@ _SENT_SINCE = Prepared(
 _MESSAGE = Prepared(
     lambda: OutboxMessage.select().where(OutboxMessage.idempotency_key == param("key")).limit(1)
 )
-_OFFER_PARTIES = Prepared(
+_OFFER_PARTIES = Prepared(  # what a client's answer is drawn by, and the phone it comes from
     lambda: (
-        Offer.select(Offer.id, Opening, Entry.id, Client)
+        Offer.select(Opening.provider, Opening.starts_at, Client.id, Client.phone)
         .join(Opening)
         .switch(Offer)
         .join(Entry)
         .join(Client)
         .where(Offer.id == param("offer"))
         .limit(1)
+        .tuples()
+    )
+)
+_CALLED = Prepared(  # the offer the desk phones about, and its slot
+    lambda: (
+        Offer.select(Offer.status, Opening.provider, Opening.starts_at)
+        .join(Opening)
+        .where(Offer.id == param("offer"))
+        .limit(1)
+        .tuples()
     )
 )
 _ENDED_OPENINGS = Prepared(  # from the few open openings, each probing its own offers by
@@ -377,16 +389,17 @@ _ENDED_OPENINGS = Prepared(  # from the few open openings, each probing its own 
         Opening.select(Opening.id)
         .where(
             Opening.status == vocab.OPENING_OPEN,
+            # first the probe the index answers alone: most open openings have an offer out
+            ~fn.EXISTS(
+                Offer.select(SQL("1")).where(
+                    Offer.opening == Opening.id, Offer.status == vocab.OFFER_SENT
+                )
+            ),
             fn.EXISTS(
                 Offer.select(SQL("1")).where(
                     Offer.opening == Opening.id,
                     Offer.responded_at >= param("last"),
                     Offer.status != vocab.OFFER_ACCEPTED,
-                )
-            ),
-            ~fn.EXISTS(
-                Offer.select(SQL("1")).where(
-                    Offer.opening == Opening.id, Offer.status == vocab.OFFER_SENT
                 )
             ),
         )
