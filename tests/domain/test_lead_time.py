@@ -132,3 +132,19 @@ def test_a_slot_days_ahead_gets_the_band_hold_and_the_finder_says_why(clinic: Cl
     assert "rule 24-72h SEQUENTIAL, hold 1h" in found.choice.why
     sent = offers.offer(opening.id, STAFF)
     assert sent[0].expires_at == sent[0].sent_at + dt.timedelta(minutes=60)
+
+
+def test_applied_settings_word_the_rules_not_their_tables(clinic: Clinic) -> None:
+    """What the what-if panel tells a manager after "apply": the rules as the finder words
+    them, not the stored tables."""
+    from waitlist_tui.domain.catalog import tuning
+
+    with_rules(clinic)
+    changes = tuning.apply_tuning(
+        tuning.parse_tuning({"clinic": {"offer_hold_minutes": 45}, "offer_rules": []}), STAFF
+    )
+    text = tuning.changes_text(changes)
+    assert "offer_rules <24h BROADCAST top 5, hold to deadline; 24-72h SEQUENTIAL" in text
+    assert text.endswith("→ none")
+    assert "{" not in text and "from_hours" not in text
+    assert tuning.changes_text({}) == ""

@@ -199,3 +199,18 @@ def apply_file(path: str | Path, actor: str) -> dict[str, Any]:
 
     require_manager(actor, "applying what-if settings")
     return apply_tuning(load_tuning(path), actor)
+
+
+def changes_text(changes: dict[str, Any]) -> str:
+    """apply_tuning's changes as a manager reads them: "offer_hold_minutes 120 → 60,
+    offer_rules <24h BROADCAST top 5, hold to deadline; ... → none" (the rules worded as the
+    finder words them, not their stored tables)."""
+
+    def value(key: str, v: Any) -> str:
+        if key == lead_time.SETTING and isinstance(v, list):
+            return lead_time.rules_text(v)
+        return str(v)
+
+    return ", ".join(
+        f"{key} {value(key, old)} → {value(key, new)}" for key, (old, new) in changes.items()
+    )

@@ -84,6 +84,25 @@ class LeadRule:
         }
 
 
+def rules_text(rules: list[Any]) -> str:
+    """Stored rules (their JSON tables) as words: "<24h BROADCAST top 5, hold to deadline;
+    >=24h SEQUENTIAL, hold 1h", or "none"."""
+    words = []
+    for raw in rules:
+        if not isinstance(raw, dict):
+            words.append(str(raw))
+            continue
+        rule = LeadRule(
+            raw.get("from_hours", 0),
+            raw.get("to_hours"),
+            str(raw.get("workflow", "")),
+            raw.get("hold_minutes"),
+            raw.get("top"),
+        )
+        words.append(f"{rule.band} {rule.describe()}")
+    return "; ".join(words) or "none"
+
+
 def _span(minutes: int) -> str:
     if minutes % 60 == 0:
         return f"{minutes // 60}h"

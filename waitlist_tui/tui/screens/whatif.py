@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Header, ProgressBar, Select, Static
 
-from waitlist_tui.domain.catalog.tuning import apply_file
+from waitlist_tui.domain.catalog.tuning import apply_file, changes_text
 from waitlist_tui.domain.whatif.shown import shown
 from waitlist_tui.tui import calls, whatif_process
 from waitlist_tui.tui.desk import DeskScreen
@@ -180,7 +180,7 @@ class WhatIfScreen(DeskScreen[None]):
 
     @on(Applied)
     def applied(self, message: Applied) -> None:
-        changed = ", ".join(f"{k} {v[0]} → {v[1]}" for k, v in message.value.items())
+        changed = changes_text(message.value)
         self.notify(changed or "The clinic already has these settings", markup=False)
 
     def action_back(self) -> None:
