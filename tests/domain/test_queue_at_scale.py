@@ -151,6 +151,9 @@ def test_a_page_walked_against_the_matching_clients_is_the_listed_page(
     listed = pages()
     monkeypatch.setattr(listing, "SEARCH_IDS_MAX", 0)
     assert pages() == listed  # against the set
+    for most in (1, 3):  # the walk ends before the page fills: SQLite's own plan takes over
+        monkeypatch.setattr(listing, "PAGE_WALK_MAX", most)
+        assert pages() == listed
     monkeypatch.setattr(listing, "SEARCH_SET_MAX", -1)
     assert pages() == listed  # each entry's client checked
 
@@ -158,17 +161,20 @@ def test_a_page_walked_against_the_matching_clients_is_the_listed_page(
 def test_a_page_walked_against_the_matching_clients_reads_the_queue_index(
     db: object, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The walk reads the active queue's index, which holds each entry's client (v23), and
-    the trigram index's rowids (SQLite's plan): no entry row and no client row per step."""
+    """The walk reads the active queue's index in its order, which holds each entry's client
+    (v23), each client's rowid from the client id index checked against the trigram index's
+    rowids (SQLite's plan): no entry row per step, and no sort of the matches."""
     _build(db_url)
     if not isinstance(database.obj, SqliteDatabase):
         pytest.skip("SQLite's query plans")
     monkeypatch.setattr(listing, "SEARCH_IDS_MAX", 0)
     clinic = Clinic.get()
     statements = _statements(lambda: list_entries(EntryQuery(search="garcia"), clinic))
-    page = [(s, p) for s, p in statements if s.startswith('SELECT "t1"."id", "t1"."clinic_id"')]
-    assert len(page) == 1
-    plan = _plan(*page[0])
+    walk = [(s, p) for s, p in statements if 'FROM "entry" AS "t1" CROSS JOIN "client"' in s]
+    assert len(walk) == 1
+    plan = _plan(*walk[0])
+    assert plan[0].startswith("SEARCH t1 USING INDEX entry_active_queue"), plan
+    assert not any("TEMP B-TREE" in line for line in plan), plan
     assert any("USING INDEX entry_active_queue" in line for line in plan), plan
     assert any("VIRTUAL TABLE" in line for line in plan), plan
     assert not any(_FULL_SCAN.match(line) for line in plan), plan
