@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rich.text import Text
 from textual.widgets import DataTable, Input, Static
 
 from tests.conftest import STAFF
@@ -404,3 +405,31 @@ async def test_an_offered_gap_stays_in_the_days_calendar(clinic_only_db) -> None
         await pilot.press("enter")  # back to its candidates, as for a cancelled booking's slot
         await settle(pilot)
         assert "13:00" in status(app) and app.screen.found.opening.id == gap.opening_id
+
+
+async def test_looking_keeps_the_status_lines_and_the_next_status_fits_them(
+    clinic_only_db, monkeypatch
+) -> None:
+    """The search's "Looking for candidates…" is written in the status line's lines as they
+    are: a status of two lines shrunk to one for the search and grew back, laying the screen
+    out twice per search. A status that needs fewer lines once the search is done shrinks."""
+    a_morning()
+    app = make_test_app()
+    async with app.run_test(size=(60, 30)) as pilot:
+        await open_finder(pilot)
+        await pilot.press("enter", "y")
+        await settle(pilot)
+        line = app.screen.query_one("#finder-status", Static)
+        tall = line.size.height
+        assert tall > 1  # the slot, its counts and its terms, at 60 columns
+        with monkeypatch.context() as search:
+            search.setattr(app.screen.calls, "read", lambda *a, **k: None)  # still running
+            app.screen.find(app.screen.source)
+            await pilot.pause()
+            assert "Looking for candidates" in status(app) and line.size.height == tall
+        app.screen.find(app.screen.source)
+        await settle(pilot)
+        assert "3 candidates" in status(app) and line.size.height == tall
+        app.screen.set_status(Text("Not offered: gone."))
+        await pilot.pause()
+        assert line.size.height == 1

@@ -235,7 +235,8 @@ class FinderScreen(DeskScreen[None]):
         self.searching = True
         self.live_candidates = live
         if not live:
-            self.set_status(Text("Looking for candidates…", "dim"))
+            # in the status line's lines as they are: its next text is most often as tall
+            self.set_status(Text("Looking for candidates…", "dim"), keep_height=True)
         self.calls.read(
             results.find_candidates,
             source,
@@ -305,8 +306,8 @@ class FinderScreen(DeskScreen[None]):
         held = self.found.held if self.found is not None else {}
         return shown.why_text(self.cursor_candidate(), held)
 
-    def set_status(self, text: Text) -> None:
-        update_static(self.query_one("#finder-status", Static), text)
+    def set_status(self, text: Text, keep_height: bool = False) -> None:
+        update_static(self.query_one("#finder-status", Static), text, keep_height)
 
     def cursor_candidate(self) -> Candidate | None:
         table = self.query_one("#candidates", DataTable)
