@@ -11,7 +11,7 @@ from typing import Any
 from waitlist_tui.domain import vocab
 from waitlist_tui.domain.store import ids
 from waitlist_tui.domain.store.models import Entry, Provider
-from waitlist_tui.domain.timeutil import fmt_hhmm, iso
+from waitlist_tui.domain.timeutil import days_waited, fmt_hhmm, iso
 
 
 @dataclass(frozen=True)
@@ -134,9 +134,11 @@ class EntryView:
         return self.status in vocab.CLOSED_STATUSES
 
     def waited_days(self, now: dt.datetime) -> int:
-        """Days on the list: until now while active, until the status changed once closed."""
+        """Days on the list: until now while active, until the status changed once closed.
+        Subtracted as plain datetimes (timeutil.days_waited): a pendulum Interval per row
+        was 6% of the queue's main-thread time on a search keystroke at 1,000,000 entries."""
         end = self.status_changed_at if self.is_closed else now
-        return max(0, (end - self.created_at).days)
+        return days_waited(end, self.created_at)
 
     def to_dict(self) -> dict[str, Any]:
         return {
