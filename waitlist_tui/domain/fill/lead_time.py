@@ -84,23 +84,15 @@ class LeadRule:
         }
 
 
-def rules_text(rules: list[Any]) -> str:
-    """Stored rules (their JSON tables) as words: "<24h BROADCAST top 5, hold to deadline;
+def rules_text(kept: list[dict[str, Any]]) -> str:
+    """Kept rules (parse's tables) as words: "<24h BROADCAST top 5, hold to deadline;
     >=24h SEQUENTIAL, hold 1h", or "none"."""
-    words = []
-    for raw in rules:
-        if not isinstance(raw, dict):
-            words.append(str(raw))
-            continue
-        rule = LeadRule(
-            raw.get("from_hours", 0),
-            raw.get("to_hours"),
-            str(raw.get("workflow", "")),
-            raw.get("hold_minutes"),
-            raw.get("top"),
-        )
-        words.append(f"{rule.band} {rule.describe()}")
-    return "; ".join(words) or "none"
+    return "; ".join(f"{r.band} {r.describe()}" for r in map(_kept, kept)) or "none"
+
+
+def _kept(r: dict[str, Any]) -> LeadRule:
+    """A rule as parse keeps it (to_json's table), back as a LeadRule."""
+    return LeadRule(r["from_hours"], r["to_hours"], r["workflow"], r["hold_minutes"], r["top"])
 
 
 def _span(minutes: int) -> str:
@@ -207,10 +199,7 @@ def parse(raw: Any) -> list[dict[str, Any]]:
 
 def rules_of(clinic: Any) -> list[LeadRule]:
     """The clinic's kept rules, lowest band first (none: the defaults apply)."""
-    return [
-        LeadRule(r["from_hours"], r["to_hours"], r["workflow"], r["hold_minutes"], r["top"])
-        for r in (clinic.settings or {}).get(SETTING) or []
-    ]
+    return [_kept(r) for r in (clinic.settings or {}).get(SETTING) or []]
 
 
 def lead_hours(slot_start: dt.datetime, now: dt.datetime) -> float:

@@ -130,7 +130,7 @@ def knock_on_chains(
                 round(v["days"], 1),
                 v["refilled"],
                 v["open"],
-                _aware(v["started"]).astimezone(zone).date(),
+                v["started"].astimezone(zone).date(),  # the field reads aware UTC
             )
             for key, v in grouped.items()
         ),
@@ -138,8 +138,3 @@ def knock_on_chains(
         reverse=True,
     )
     return Chains(chains[:limit] if limit else chains)
-
-
-def _aware(at: dt.datetime) -> dt.datetime:
-    """A stored instant (naive UTC as the database hands it back) as an aware one."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)

@@ -140,18 +140,13 @@ def _passed_over(rankings: list[Any], zone: ZoneInfo) -> list[dict[str, Any]]:
             {
                 "opening_id": str(ranking.opening_id),
                 "at": iso(ranking.created_at),
-                "on": _clinic_day(ranking.created_at, zone),  # the desk's day, not UTC's
+                "on": ranking.created_at.astimezone(zone).date().isoformat(),  # the desk's day
                 "by": ranking.created_by,
                 "offered": [who(r) for r in offered],
                 "passed_over": [who(r) for r in above],
             }
         )
     return out
-
-
-def _clinic_day(at: dt.datetime, zone: ZoneInfo) -> str:
-    aware = at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
-    return aware.astimezone(zone).date().isoformat()
 
 
 def _first_offer_waits(
